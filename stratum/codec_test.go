@@ -1,0 +1,309 @@
+package stratum
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"strings"
+	"testing"
+	"testing/iotest"
+)
+
+const sampleStream = "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\r\n" +
+	"\n" +
+	"{\"id\":\"auth\",\"method\":\"mining.authorize\",\"params\":[\"acct.rig1\",\"x\"]}\n" +
+	"{\"id\":null,\"method\":\"mining.suggest_difficulty\",\"params\":[512]}\n" +
+	"{\"id\":4,\"method\":\"mining.submit\",\"params\":[\"acct.rig1\",\"1a\",\"00000001\",\"647025b5\",\"0a029ed1\",\"00002000\"]}\n"
+
+var wantLines = []string{
+	`{"id":1,"method":"mining.subscribe","params":[]}`,
+	`{"id":"auth","method":"mining.authorize","params":["acct.rig1","x"]}`,
+	`{"id":null,"method":"mining.suggest_difficulty","params":[512]}`,
+	`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]}`,
+}
+
+func readAll(t *testing.T, r io.Reader, max int) ([]string, error) {
+	t.Helper()
+	lr := NewLineReader(r, max)
+	var got []string
+	for range 1000 {
+		line, err := lr.ReadLine()
+		if err != nil {
+			return got, err
+		}
+		got = append(got, string(line))
+	}
+	t.Fatal("reader did not stop")
+	return nil, nil
+}
+
+func TestLineReaderSplits(t *testing.T) {
+	readers := map[string]io.Reader{
+		"whole":        strings.NewReader(sampleStream),
+		"byte-by-byte": iotest.OneByteReader(strings.NewReader(sampleStream)),
+		"half-reads":   iotest.HalfReader(strings.NewReader(sampleStream)),
+		"data-err":     iotest.DataErrReader(strings.NewReader(sampleStream)),
+	}
+	for name, r := range readers {
+		t.Run(name, func(t *testing.T) {
+			got, err := readAll(t, r, 1024)
+			if err != io.EOF {
+				t.Fatalf("err = %v, want EOF", err)
+			}
+			if strings.Join(got, "|") != strings.Join(wantLines, "|") {
+				t.Fatalf("got %q\nwant %q", got, wantLines)
+			}
+		})
+	}
+}
+
+// Every split point of the stream into two reads gives the same lines.
+func TestLineReaderEverySplitPoint(t *testing.T) {
+	for i := 0; i <= len(sampleStream); i++ {
+		r := io.MultiReader(strings.NewReader(sampleStream[:i]), strings.NewReader(sampleStream[i:]))
+		got, err := readAll(t, r, 1024)
+		if err != io.EOF || len(got) != len(wantLines) {
+			t.Fatalf("split at %d: %d lines, err %v", i, len(got), err)
+		}
+		for j := range got {
+			if got[j] != wantLines[j] {
+				t.Fatalf("split at %d line %d: %q", i, j, got[j])
+			}
+		}
+	}
+}
+
+func TestLineReaderTooLong(t *testing.T) {
+	cases := map[string]string{
+		"1MiB no newline":   strings.Repeat("a", 1<<20),
+		"1MiB then newline": strings.Repeat("{", 1<<20) + "\n",
+		"just over":         strings.Repeat("x", 101) + "\n",
+	}
+	for name, in := range cases {
+		t.Run(name, func(t *testing.T) {
+			cr := &countingReader{r: strings.NewReader(in)}
+			_, err := readAll(t, cr, 100)
+			if !errors.Is(err, ErrLineTooLong) {
+				t.Fatalf("err = %v, want ErrLineTooLong", err)
+			}
+			// The reader must give up early, not swallow the whole megabyte.
+			if cr.n > 1024 {
+				t.Fatalf("read %d bytes before refusing", cr.n)
+			}
+		})
+	}
+	// Exactly at the limit, with \r\n, is fine.
+	got, err := readAll(t, strings.NewReader(strings.Repeat("y", 100)+"\r\n"), 100)
+	if err != io.EOF || len(got) != 1 || len(got[0]) != 100 {
+		t.Fatalf("line at the limit: %d lines, err %v", len(got), err)
+	}
+}
+
+func TestLineReaderMidLineClose(t *testing.T) {
+	_, err := readAll(t, strings.NewReader("{\"id\":1}\n{\"id\":"), 100)
+	if err != io.ErrUnexpectedEOF {
+		t.Fatalf("err = %v, want ErrUnexpectedEOF", err)
+	}
+}
+
+// After one long line the buffer goes back to its small size, so an idle
+// miner does not keep a big buffer.
+func TestLineReaderShrinks(t *testing.T) {
+	long := strings.Repeat("z", 8000)
+	lr := NewLineReader(iotest.HalfReader(strings.NewReader(long+"\n{}\n")), 16<<10)
+	if l, err := lr.ReadLine(); err != nil || len(l) != 8000 {
+		t.Fatalf("long line: %d %v", len(l), err)
+	}
+	if l, err := lr.ReadLine(); err != nil || string(l) != "{}" {
+		t.Fatalf("second line: %q %v", l, err)
+	}
+	if _, err := lr.ReadLine(); err != io.EOF {
+		t.Fatal(err)
+	}
+	if cap(lr.buf) > minLineBuffer {
+		t.Fatalf("buffer kept at %d bytes", cap(lr.buf))
+	}
+}
+
+type countingReader struct {
+	r io.Reader
+	n int
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += n
+	return n, err
+}
+
+func TestDecodeIDsEchoed(t *testing.T) {
+	for _, id := range []string{`1`, `"auth"`, `null`, `12345678901234567890`, `"x\"y"`, `1.5`} {
+		m, err := Decode([]byte(`{"id":` + id + `,"method":"mining.subscribe","params":[]}`))
+		if err != nil {
+			t.Fatalf("id %s: %v", id, err)
+		}
+		resp := AppendRawResponse(nil, m.ID, []byte("true"))
+		want := `{"id":` + id + `,"result":true,"error":null}` + "\n"
+		if string(resp) != want {
+			t.Fatalf("id %s: answer %s, want %s", id, resp, want)
+		}
+		e := AppendError(nil, m.ID, NewError(ErrJobNotFound, "Job not found"))
+		if !bytes.HasPrefix(e, []byte(`{"id":`+id+`,`)) || !bytes.Contains(e, []byte(`[21,"Job not found",null]`)) {
+			t.Fatalf("id %s: error answer %s", id, e)
+		}
+	}
+	// A request without an id is answered with null.
+	m, err := Decode([]byte(`{"method":"mining.subscribe","params":[]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(AppendRawResponse(nil, m.ID, []byte("1"))); got != `{"id":null,"result":1,"error":null}`+"\n" {
+		t.Fatalf("answer %s", got)
+	}
+}
+
+func TestDecodeMalformed(t *testing.T) {
+	for _, in := range []string{
+		``, `not json`, `[1,2]`, `{"id":1,`, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", `{"id":1,"method":5}`, `"str"`,
+	} {
+		if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
+			t.Errorf("%q: err = %v, want ErrMalformed", in, err)
+		}
+	}
+}
+
+func TestErrorCodes(t *testing.T) {
+	for code, name := range map[ErrorCode]string{20: "other", 21: "job_not_found", 22: "duplicate", 23: "low_difficulty", 24: "unauthorized", 25: "not_subscribed"} {
+		if code.String() != name {
+			t.Errorf("%d: %s", code, code.String())
+		}
+	}
+	cases := map[string]*Error{
+		`null`:                             nil,
+		`[23,"Low difficulty share",null]`: {ErrLowDifficulty, "Low difficulty share"},
+		`{"code":21,"message":"Stale"}`:    {ErrJobNotFound, "Stale"},
+		`"weird"`:                          {ErrOther, "weird"},
+		`[22]`:                             {ErrDuplicate, ""},
+	}
+	for in, want := range cases {
+		got := ParseError(json.RawMessage(in))
+		if (got == nil) != (want == nil) || got != nil && *got != *want {
+			t.Errorf("%s: got %+v want %+v", in, got, want)
+		}
+	}
+}
+
+func TestParseSubmit(t *testing.T) {
+	good := `["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]`
+	s, err := ParseSubmit(json.RawMessage(good))
+	if err != nil || s.Worker != "acct.rig1" || s.Version != "00002000" || s.Nonce != "0a029ed1" {
+		t.Fatalf("%+v %v", s, err)
+	}
+	bad := map[string]int{
+		`["w","1","00","647025b5"]`:                 4,
+		`["w",1,"00","647025b5","0a029ed1"]`:        1,
+		`["w","1","0g","647025b5","0a029ed1"]`:      2,
+		`["w","1","00","647025b","0a029ed1"]`:       3,
+		`["w","1","00","647025b5","0a029ed1x"]`:     4,
+		`["w","1","00","647025b5","0a029ed1","zz"]`: 5,
+		`{"worker":"w"}`:                            -1,
+	}
+	for in, idx := range bad {
+		_, err := ParseSubmit(json.RawMessage(in))
+		var pe *ParamError
+		if !errors.As(err, &pe) || pe.Index != idx {
+			t.Errorf("%s: err %v, want param %d", in, err, idx)
+		}
+	}
+}
+
+func TestParseConfigure(t *testing.T) {
+	c, err := ParseConfigure(json.RawMessage(`[["version-rolling","minimum-difficulty","subscribe-extranonce"],{"version-rolling.mask":"1fffe000","version-rolling.min-bit-count":2,"minimum-difficulty.value":2048}]`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.VersionRolling || c.VersionRollingMask != 0x1fffe000 || c.MinimumDifficulty != 2048 || !c.SubscribeExtranonce {
+		t.Fatalf("%+v", c)
+	}
+	if _, err := ParseConfigure(json.RawMessage(`[["version-rolling"],{"version-rolling.mask":17}]`)); err == nil {
+		t.Fatal("numeric mask accepted")
+	}
+}
+
+func TestParseNotifyRoundTrip(t *testing.T) {
+	h := strings.Repeat("ab", 32)
+	raw := `["j1","` + h + `","01","02",["` + h + `"],"20000000","1705ae3a","647025b5",true]`
+	n, err := ParseNotify(json.RawMessage(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := json.Marshal(n.Params("j1"))
+	if err != nil || string(out) != raw {
+		t.Fatalf("round trip %s %v", out, err)
+	}
+	if _, err := ParseNotify(json.RawMessage(`["j1","00","01","02",[],"20000000","1705ae3a","647025b5",true]`)); err == nil {
+		t.Fatal("short prevhash accepted")
+	}
+}
+
+func TestParseSubscribeResult(t *testing.T) {
+	r, err := ParseSubscribeResult(json.RawMessage(`[[["mining.set_difficulty","1"],["mining.notify","1"]],"08000002",4]`))
+	if err != nil || len(r.Extranonce1) != 4 || r.Extranonce2Size != 4 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	r, err = ParseSetExtranonce(json.RawMessage(`["0800000203",3]`))
+	if err != nil || len(r.Extranonce1) != 5 || r.Extranonce2Size != 3 {
+		t.Fatalf("%+v %v", r, err)
+	}
+	for _, bad := range []string{`[[],"xx",4]`, `[[],"08",4.5]`, `[[],"08"]`, `"x"`} {
+		if _, err := ParseSubscribeResult(json.RawMessage(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+}
+
+func TestHexUint32(t *testing.T) {
+	for _, v := range []uint32{0, 1, 0x647025b5, 0xffffffff} {
+		got, ok := HexUint32(FormatUint32(v))
+		if !ok || got != v {
+			t.Fatalf("%x -> %x", v, got)
+		}
+	}
+	if _, ok := HexUint32("1234567"); ok {
+		t.Fatal("7 digits accepted")
+	}
+}
+
+// FuzzDecode feeds arbitrary streams through the framing and the decoder:
+// nothing may panic, and every line that decodes must re-encode to JSON.
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(sampleStream))
+	f.Add([]byte("{\"id\":1}\r\n\r\n{"))
+	f.Add([]byte("\x16\x03\x01\x00"))
+	f.Add([]byte(`{"id":[1],"method":"mining.submit","params":[1,2,3,4,5,6]}` + "\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		lr := NewLineReader(iotest.HalfReader(bytes.NewReader(data)), 256)
+		for range 1000 {
+			line, err := lr.ReadLine()
+			if err != nil {
+				return
+			}
+			if len(line) > 256 {
+				t.Fatalf("line of %d bytes past the limit", len(line))
+			}
+			m, err := Decode(line)
+			if err != nil {
+				continue
+			}
+			_, _ = ParseSubmit(m.Params)
+			_, _ = ParseNotify(m.Params)
+			_, _ = ParseConfigure(m.Params)
+			_ = ParseError(m.Error)
+			out := AppendRawResponse(nil, m.ID, []byte("true"))
+			if !json.Valid(bytes.TrimSpace(out)) {
+				t.Fatalf("answer is not JSON: %s", out)
+			}
+		}
+	})
+}
