@@ -1,0 +1,678 @@
+package proxy
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/stratum"
+)
+
+// closeReason says why a miner connection ended; logged and counted.
+type closeReason uint8
+
+const (
+	reasonEOF closeReason = iota
+	reasonReadError
+	reasonTimeout
+	reasonLineTooLong
+	reasonGarbage
+	reasonSlowConsumer
+	reasonWriteError
+	reasonNoUpstream
+	reasonReconnectIgnored
+	reasonParked
+	reasonShutdown
+)
+
+var reasonNames = [...]string{
+	reasonEOF:              "miner closed the connection",
+	reasonReadError:        "read error",
+	reasonTimeout:          "miner silent past read timeout",
+	reasonLineTooLong:      "line exceeds max_line_bytes",
+	reasonGarbage:          "not Stratum (malformed JSON)",
+	reasonSlowConsumer:     "slow consumer: outbound queue full",
+	reasonWriteError:       "write error",
+	reasonNoUpstream:       "no pool session available",
+	reasonReconnectIgnored: "still connected after client.reconnect",
+	reasonParked:           "parked by the switcher",
+	reasonShutdown:         "proxy shutting down",
+}
+
+func (r closeReason) String() string { return reasonNames[r] }
+
+// outMsg is one queued line. Notifies are marked so that a clean_jobs
+// notify can drop the older jobs still waiting in the queue.
+type outMsg struct {
+	b      []byte
+	notify bool
+}
+
+// minerConn is one miner connection. Its reader goroutine owns the
+// protocol state; other goroutines (fan-out, pool answers) only queue
+// bytes. A flusher goroutine exists only while bytes are queued, so an idle
+// miner costs one parked goroutine and a small buffer.
+type minerConn struct {
+	srv    *Server
+	id     uint64
+	conn   net.Conn
+	remote string
+
+	// mu guards the protocol state below; held briefly.
+	mu            sync.Mutex
+	subscribed    bool
+	authorized    bool
+	working       bool // gets jobs: subscribed, authorized, admitted, on a session
+	admitted      bool
+	name          string
+	workers       []string
+	extranonceSub bool
+	rolling       bool
+	reqMask       uint32 // version-rolling mask the miner asked for
+	mask          uint32 // granted: request ∩ pool grant
+	minDiff       float64
+	suggestedDiff float64
+	diff          float64 // last difficulty sent
+	sess          *upSession
+	prefix        uint32
+	prefixHex     string // k bytes, hex
+
+	// qmu guards the outbound queue.
+	qmu      sync.Mutex
+	queue    []outMsg
+	flushing bool
+	closed   bool
+	reason   closeReason
+	reconnT  *time.Timer
+}
+
+func newMinerConn(s *Server, c net.Conn) *minerConn {
+	return &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String()}
+}
+
+func (m *minerConn) logger() zerolog.Logger {
+	l := m.srv.log.With().Str("remote", m.remote)
+	m.mu.Lock()
+	if m.name != "" {
+		l = l.Str("worker", m.name)
+	}
+	m.mu.Unlock()
+	return l.Logger()
+}
+
+// serve is the reader goroutine.
+func (m *minerConn) serve() {
+	lr := stratum.NewLineReader(m.conn, m.srv.cfg.MaxLineBytes)
+	reason := reasonEOF
+	var cause error
+	for {
+		m.mu.Lock()
+		timeout := m.srv.cfg.ReadTimeout
+		if !m.authorized || !m.subscribed {
+			timeout = m.srv.cfg.HandshakeTimeout
+		}
+		m.mu.Unlock()
+		_ = m.conn.SetReadDeadline(time.Now().Add(timeout))
+		line, err := lr.ReadLine()
+		if err != nil {
+			reason, cause = readFailure(err)
+			break
+		}
+		msg, err := stratum.Decode(line)
+		if err != nil {
+			reason, cause = reasonGarbage, err
+			break
+		}
+		if !m.handle(msg) {
+			return // handle closed the connection itself
+		}
+	}
+	m.close(reason, cause)
+}
+
+func readFailure(err error) (closeReason, error) {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF), errors.Is(err, net.ErrClosed):
+		return reasonEOF, nil
+	case errors.Is(err, stratum.ErrLineTooLong):
+		return reasonLineTooLong, nil
+	case errors.As(err, &ne) && ne.Timeout():
+		return reasonTimeout, nil
+	}
+	return reasonReadError, err
+}
+
+// handle answers one message; false means the connection is closed.
+func (m *minerConn) handle(msg *stratum.Message) bool {
+	if !msg.IsRequest() {
+		return true // miners answer our client.get_version etc.; nothing to do
+	}
+	switch msg.Method {
+	case stratum.MethodConfigure:
+		return m.onConfigure(msg)
+	case stratum.MethodSubscribe:
+		return m.onSubscribe(msg)
+	case stratum.MethodAuthorize:
+		return m.onAuthorize(msg)
+	case stratum.MethodSubmit:
+		m.onSubmit(msg)
+	case stratum.MethodExtranonceSubscribe:
+		m.mu.Lock()
+		m.extranonceSub = true
+		m.mu.Unlock()
+		m.reply(msg.ID, []byte("true"))
+	case stratum.MethodSuggestDifficulty:
+		m.onSuggestDifficulty(msg)
+	case stratum.MethodPing:
+		m.reply(msg.ID, []byte(`"pong"`))
+	default:
+		// mining.get_transactions, mining.capabilities, typos: answered
+		// at once, never a disconnect.
+		if msg.HasID() {
+			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "unknown method "+strconv.Quote(msg.Method)))
+		}
+	}
+	return true
+}
+
+func (m *minerConn) reply(id json.RawMessage, result []byte) {
+	if !isNullID(id) {
+		m.send(stratum.AppendRawResponse(nil, id, result), false)
+	}
+}
+
+func (m *minerConn) replyError(id json.RawMessage, e *stratum.Error) {
+	m.send(stratum.AppendError(nil, id, e), false)
+}
+
+func isNullID(id json.RawMessage) bool { return len(id) == 0 || string(id) == "null" }
+
+func paramError(err error) *stratum.Error {
+	return stratum.NewError(stratum.ErrOther, "bad params: "+err.Error())
+}
+
+// onConfigure answers BIP310: the mask a miner gets is its request ∩ what
+// the pool granted, never a mask of our own.
+func (m *minerConn) onConfigure(msg *stratum.Message) bool {
+	c, err := stratum.ParseConfigure(msg.Params)
+	if err != nil {
+		m.replyError(msg.ID, paramError(err))
+		return true
+	}
+	result := map[string]any{}
+	if c.VersionRolling {
+		grant, ok := m.srv.pools.waitGrant(m.srv.cfg.HandshakeTimeout, m.srv.stop)
+		if !ok {
+			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "no pool available"))
+			m.close(reasonNoUpstream, nil)
+			return false
+		}
+		mask := c.VersionRollingMask & grant
+		m.mu.Lock()
+		m.rolling, m.reqMask, m.mask = true, c.VersionRollingMask, mask
+		m.mu.Unlock()
+		result["version-rolling"] = mask != 0
+		result["version-rolling.mask"] = fmt.Sprintf("%08x", mask)
+	}
+	if c.MinimumDifficulty > 0 {
+		m.mu.Lock()
+		m.minDiff = c.MinimumDifficulty
+		m.mu.Unlock()
+		result["minimum-difficulty"] = true
+	}
+	if c.SubscribeExtranonce {
+		m.mu.Lock()
+		m.extranonceSub = true
+		m.mu.Unlock()
+		result["subscribe-extranonce"] = true
+	}
+	for _, ext := range c.Extensions {
+		if _, ok := result[ext]; !ok {
+			result[ext] = false
+		}
+	}
+	b, _ := json.Marshal(result)
+	m.reply(msg.ID, b)
+	return true
+}
+
+// onSubscribe attaches the miner to a pool session with a free prefix,
+// waiting for one if the proxy is between pools.
+func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
+	m.mu.Lock()
+	already := m.subscribed
+	m.mu.Unlock()
+	if !already {
+		us, prefix, err := m.srv.pools.acquire(m.srv.cfg.HandshakeTimeout)
+		if err != nil {
+			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, err.Error()))
+			m.close(reasonNoUpstream, err)
+			return false
+		}
+		if !us.attach(m, prefix) {
+			// The session died between acquire and attach; the miner
+			// retries like after any lost pool.
+			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "pool session lost, retry"))
+			m.close(reasonNoUpstream, nil)
+			return false
+		}
+	}
+	m.mu.Lock()
+	m.subscribed = true
+	us := m.sess
+	prefixHex := m.prefixHex
+	m.mu.Unlock()
+	if us == nil {
+		m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "pool session lost, retry"))
+		m.close(reasonNoUpstream, nil)
+		return false
+	}
+	en1, en2Size := us.minerExtranonce(prefixHex)
+	subID := strconv.FormatUint(m.id, 16)
+	b, _ := json.Marshal([]any{
+		[][]string{{stratum.MethodSetDifficulty, subID}, {stratum.MethodNotify, subID}},
+		en1, en2Size,
+	})
+	m.reply(msg.ID, b)
+	m.maybeStart()
+	return true
+}
+
+// onAuthorize records a worker. Several workers per connection are fine;
+// the rig is named by the first.
+func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
+	ps, err := stratum.SplitParams(msg.Params)
+	var user string
+	if err == nil {
+		user, err = stratum.StringParam(ps, 0)
+	}
+	if err != nil || user == "" {
+		if err == nil {
+			err = errors.New("empty worker name")
+		}
+		m.replyError(msg.ID, paramError(err))
+		return true
+	}
+	m.mu.Lock()
+	first := m.name == ""
+	known := false
+	for _, w := range m.workers {
+		known = known || w == user
+	}
+	if !known && len(m.workers) < 64 {
+		m.workers = append(m.workers, user)
+	}
+	if first {
+		m.name = user
+		m.authorized = true
+	}
+	m.mu.Unlock()
+	m.reply(msg.ID, []byte("true"))
+	if first {
+		if dup := m.srv.named(m, user); dup {
+			l := m.logger()
+			l.Warn().Msg("two live connections use the same worker name")
+		}
+		admitted := m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
+		m.mu.Lock()
+		m.admitted = admitted
+		m.mu.Unlock()
+		m.maybeStart()
+	}
+	return true
+}
+
+func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
+	ps, err := stratum.SplitParams(msg.Params)
+	var d float64
+	if err == nil {
+		d, err = stratum.FloatParam(ps, 0)
+	}
+	if err != nil || d <= 0 {
+		if err == nil {
+			err = errors.New("difficulty must be positive")
+		}
+		if msg.HasID() {
+			m.replyError(msg.ID, paramError(err))
+		}
+		return
+	}
+	m.mu.Lock()
+	m.suggestedDiff = d
+	working, us := m.working, m.sess
+	m.mu.Unlock()
+	m.reply(msg.ID, []byte("true"))
+	if working && us != nil {
+		m.sendDifficulty(us.poolDifficulty())
+	}
+}
+
+// onSubmit checks what it can and relays the share to the pool, answering
+// the miner with the pool's verdict.
+func (m *minerConn) onSubmit(msg *stratum.Message) {
+	m.mu.Lock()
+	subscribed, us, prefixHex := m.subscribed, m.sess, m.prefixHex
+	authorized := false
+	var workerName string
+	m.mu.Unlock()
+	if !subscribed {
+		m.rejectShare(msg.ID, stratum.ErrNotSubscribed, "not subscribed")
+		return
+	}
+	sub, err := stratum.ParseSubmit(msg.Params)
+	if err != nil {
+		m.rejectShare(msg.ID, stratum.ErrOther, "bad params: "+err.Error())
+		return
+	}
+	m.mu.Lock()
+	for _, w := range m.workers {
+		if w == sub.Worker {
+			authorized, workerName = true, w
+		}
+	}
+	m.mu.Unlock()
+	if !authorized {
+		m.rejectShare(msg.ID, stratum.ErrUnauthorized, "unauthorized worker")
+		return
+	}
+	_ = workerName
+	if us == nil {
+		m.rejectShare(msg.ID, stratum.ErrJobNotFound, "job not found (pool session changed)")
+		return
+	}
+	j := us.lookupJob(sub.JobID)
+	if j == nil {
+		m.rejectShare(msg.ID, stratum.ErrJobNotFound, "job not found")
+		return
+	}
+	if len(sub.Extranonce2) != 2*us.minerEN2Size() {
+		m.rejectShare(msg.ID, stratum.ErrOther, fmt.Sprintf("extranonce2 must be %d bytes", us.minerEN2Size()))
+		return
+	}
+	id := append(json.RawMessage(nil), msg.ID...)
+	m.srv.stats.SharesForwarded.Add(1)
+	us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, func(perr *stratum.Error) {
+		if perr != nil {
+			m.srv.stats.reject(perr.Code)
+			m.replyError(id, perr)
+			return
+		}
+		m.srv.stats.SharesAccepted.Add(1)
+		m.reply(id, []byte("true"))
+	})
+}
+
+func (m *minerConn) rejectShare(id json.RawMessage, code stratum.ErrorCode, msg string) {
+	m.srv.stats.reject(code)
+	m.replyError(id, stratum.NewError(code, msg))
+}
+
+// admit is the Gate saying yes after it said no.
+func (m *minerConn) admit() {
+	m.mu.Lock()
+	m.admitted = true
+	m.mu.Unlock()
+	m.maybeStart()
+}
+
+// maybeStart sends the first difficulty and job once the miner is
+// subscribed, authorized and admitted.
+func (m *minerConn) maybeStart() {
+	m.mu.Lock()
+	if m.working || !m.subscribed || !m.authorized || !m.admitted || m.sess == nil {
+		m.mu.Unlock()
+		return
+	}
+	m.working = true
+	us := m.sess
+	m.mu.Unlock()
+	m.sendWork(us)
+}
+
+// sendWork sends the session's difficulty and current job (clean) to m.
+func (m *minerConn) sendWork(us *upSession) {
+	m.sendDifficulty(us.poolDifficulty())
+	if j := us.currentJob(); j != nil {
+		m.send(j.cleanBytes(), true)
+		m.srv.stats.JobsNotified.Add(1)
+	}
+}
+
+// minerDifficulty is the pool's difficulty, raised to what the miner asked
+// for: while shares are relayed, a miner can only be given a difficulty at
+// or above the pool's (its shares must still meet the pool's target).
+func (m *minerConn) minerDifficulty(pool float64) float64 {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d := pool
+	if m.minDiff > d {
+		d = m.minDiff
+	}
+	if m.suggestedDiff > d {
+		d = m.suggestedDiff
+	}
+	return d
+}
+
+func (m *minerConn) sendDifficulty(pool float64) {
+	if pool <= 0 {
+		return
+	}
+	d := m.minerDifficulty(pool)
+	m.mu.Lock()
+	m.diff = d
+	m.mu.Unlock()
+	m.send(encodeDifficulty(d), false)
+}
+
+func encodeDifficulty(d float64) []byte {
+	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetDifficulty, []float64{d})
+	return b
+}
+
+// send queues b for the miner without blocking. A full queue means the
+// miner does not read fast enough: it is cut as a slow consumer rather
+// than allowed to hold back anyone else.
+func (m *minerConn) send(b []byte, notify bool) {
+	m.enqueue(outMsg{b: b, notify: notify}, false)
+}
+
+// sendNotify queues a job; a clean job first drops older queued jobs.
+func (m *minerConn) sendNotify(b []byte, clean bool) {
+	m.enqueue(outMsg{b: b, notify: true}, clean)
+}
+
+func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
+	m.qmu.Lock()
+	if m.closed {
+		m.qmu.Unlock()
+		return
+	}
+	if dropNotifies {
+		kept := m.queue[:0]
+		for _, q := range m.queue {
+			if !q.notify {
+				kept = append(kept, q)
+			}
+		}
+		clear(m.queue[len(kept):])
+		m.queue = kept
+	}
+	if len(m.queue) >= m.srv.cfg.OutboundQueue {
+		m.qmu.Unlock()
+		m.srv.stats.SlowConsumers.Add(1)
+		m.close(reasonSlowConsumer, nil)
+		return
+	}
+	m.queue = append(m.queue, msg)
+	start := !m.flushing
+	m.flushing = true
+	m.qmu.Unlock()
+	if start {
+		// The flusher lives only while there is something to write.
+		m.srv.wg.Add(1)
+		go func() {
+			defer m.srv.wg.Done()
+			m.flush()
+		}()
+	}
+}
+
+// flush writes queued lines with vectored writes until the queue is empty.
+func (m *minerConn) flush() {
+	var bufs net.Buffers
+	var batch []outMsg
+	for {
+		m.qmu.Lock()
+		if len(m.queue) == 0 || m.closed {
+			m.flushing = false
+			m.qmu.Unlock()
+			return
+		}
+		batch, m.queue = m.queue, batch[:0]
+		m.qmu.Unlock()
+		bufs = bufs[:0]
+		for _, q := range batch {
+			bufs = append(bufs, q.b)
+		}
+		clear(batch)
+		_ = m.conn.SetWriteDeadline(time.Now().Add(m.srv.cfg.WriteTimeout))
+		if _, err := bufs.WriteTo(m.conn); err != nil {
+			m.qmu.Lock()
+			m.flushing = false
+			m.qmu.Unlock()
+			m.close(reasonWriteError, err)
+			return
+		}
+	}
+}
+
+// requestReconnect asks the miner to reconnect (client.reconnect with empty
+// params: same host and port) and closes it if it is still here after the
+// grace period.
+func (m *minerConn) requestReconnect() {
+	m.srv.stats.MinersReconnected.Add(1)
+	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodReconnect, []any{})
+	m.send(b, false)
+	m.qmu.Lock()
+	if !m.closed && m.reconnT == nil {
+		m.reconnT = time.AfterFunc(m.srv.cfg.ReconnectGrace, func() { m.close(reasonReconnectIgnored, nil) })
+	}
+	m.qmu.Unlock()
+}
+
+// close ends the connection once, with a reason.
+func (m *minerConn) close(reason closeReason, cause error) {
+	m.qmu.Lock()
+	if m.closed {
+		m.qmu.Unlock()
+		return
+	}
+	m.closed = true
+	m.reason = reason
+	clear(m.queue)
+	m.queue = nil
+	if m.reconnT != nil {
+		m.reconnT.Stop()
+	}
+	m.qmu.Unlock()
+	_ = m.conn.Close()
+
+	m.mu.Lock()
+	us, prefix, name, wasNamed := m.sess, m.prefix, m.name, m.authorized
+	m.sess, m.working = nil, false
+	m.mu.Unlock()
+	if us != nil {
+		us.detach(m, prefix)
+	}
+	m.srv.pools.dropOrphan(m)
+	m.srv.forget(m, name)
+	if wasNamed {
+		m.srv.cfg.Gate.Disconnected(Rig{ConnID: m.id, Name: name, Remote: m.remote})
+	}
+	l := m.logger()
+	var ev *zerolog.Event
+	switch reason {
+	case reasonEOF, reasonShutdown, reasonParked:
+		ev = l.Debug()
+	case reasonLineTooLong, reasonGarbage:
+		m.srv.stats.ProtocolErrors.Add(1)
+		ev = l.Warn()
+	default:
+		ev = l.Info()
+	}
+	ev.Str("reason", reason.String()).AnErr("cause", cause).Msg("miner disconnected")
+}
+
+// moveTo puts a detached miner on a new session (failover, failback, pool
+// extranonce change): with extranonce.subscribe it gets set_extranonce and
+// fresh work at once; without, it is asked to reconnect.
+func (m *minerConn) moveTo(us *upSession, prefix uint32) {
+	m.mu.Lock()
+	m.working = false
+	m.mu.Unlock()
+	if !us.attach(m, prefix) {
+		m.requestReconnect()
+		return
+	}
+	m.mu.Lock()
+	prefixHex := m.prefixHex
+	m.mu.Unlock()
+	en1, size := us.minerExtranonce(prefixHex)
+	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetExtranonce, []any{en1, size})
+	m.send(b, false)
+	m.srv.stats.MinersMoved.Add(1)
+	if grant := us.versionMask(); grant != 0 {
+		m.mu.Lock()
+		newMask := m.reqMask & grant
+		changed := m.rolling && newMask != m.mask
+		m.mask = newMask
+		m.mu.Unlock()
+		if changed {
+			mb, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetVersionMask, []string{fmt.Sprintf("%08x", newMask)})
+			m.send(mb, false)
+		}
+	}
+	m.maybeStart()
+}
+
+// canMove reports whether m follows mining.set_extranonce.
+func (m *minerConn) canMove() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.extranonceSub
+}
+
+// setPrefix is called by the session that attached m.
+func (m *minerConn) setPrefix(us *upSession, prefix uint32, k int) {
+	m.mu.Lock()
+	m.sess, m.prefix = us, prefix
+	m.prefixHex = hex.EncodeToString(appendPrefix(nil, prefix, k))
+	m.mu.Unlock()
+}
+
+// isWorking reports whether fan-out should include m.
+func (m *minerConn) isWorking() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.working
+}
+
+// clearSession detaches m from us without touching us's bookkeeping (the
+// session is being torn down or re-keyed).
+func (m *minerConn) clearSession(us *upSession) {
+	m.mu.Lock()
+	if m.sess == us {
+		m.sess, m.working, m.prefixHex = nil, false, ""
+	}
+	m.mu.Unlock()
+}

@@ -1,0 +1,503 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/hashgate/hashgate/stratum/upstream"
+)
+
+// PoolStatus is one pool as the API shows it.
+type PoolStatus struct {
+	Name      string `json:"name"`
+	Address   string `json:"url"`
+	State     string `json:"state"` // active | standby | probing | failed
+	Sessions  int    `json:"sessions"`
+	Miners    int    `json:"miners"`
+	Failures  int    `json:"failures"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+type poolState struct {
+	spec     PoolSpec
+	failures int
+	nextTry  time.Time
+	lastErr  string
+}
+
+// Reasons a miner cannot be placed on a pool session.
+var (
+	errNoPool   = errors.New("no pool session available")
+	errShutdown = errors.New("proxy shutting down")
+)
+
+type dialPurpose uint8
+
+const (
+	dialActive dialPurpose = iota // a session miners will use
+	dialProbe                     // the primary, while we wait to fail back
+)
+
+// poolManager chooses the pool and keeps its sessions: the first healthy
+// pool in order is used, a failed pool is retried with jittered exponential
+// back-off, and while a backup is in use the primary is probed and taken
+// back once it has stayed healthy for failback_after. Its supervisor
+// goroutine starts dials; dial results and lost sessions update the state
+// under mu and wake the supervisor.
+type poolManager struct {
+	srv    *Server
+	ctx    context.Context
+	cancel context.CancelFunc
+
+	mu         sync.Mutex
+	pools      []poolState
+	active     int // pool in use, -1: none
+	lastActive int
+	sessions   []*upSession
+	dialing    int // extra sessions being dialed on the active pool
+	activeDial int // pool being dialed while none is active, -1: none
+	wantMore   bool
+	orphans    map[*minerConn]struct{}
+	probe      *upSession
+	probeSince time.Time
+	probing    bool
+	liveCh     chan struct{} // closed and replaced when a session goes live
+	grant      uint32
+	grantKnown bool
+	closed     bool
+
+	wake   chan struct{}
+	dialWG sync.WaitGroup
+}
+
+func newPoolManager(srv *Server) *poolManager {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &poolManager{
+		srv: srv, ctx: ctx, cancel: cancel,
+		active: -1, lastActive: -1, activeDial: -1,
+		orphans: make(map[*minerConn]struct{}),
+		liveCh:  make(chan struct{}),
+		wake:    make(chan struct{}, 1),
+	}
+	for _, p := range srv.cfg.Pools {
+		m.pools = append(m.pools, poolState{spec: p})
+	}
+	return m
+}
+
+func (m *poolManager) poke() {
+	select {
+	case m.wake <- struct{}{}:
+	default:
+	}
+}
+
+// run is the supervisor; it returns when the server stops.
+func (m *poolManager) run() {
+	for {
+		m.mu.Lock()
+		wait, toClose := m.reconcileLocked(time.Now())
+		m.mu.Unlock()
+		for _, us := range toClose {
+			us.sess.Close()
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-m.srv.stop:
+			t.Stop()
+			return
+		case <-m.wake:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// reconcileLocked starts what the state calls for and says how long to
+// sleep; it returns sessions to close once the lock is released.
+func (m *poolManager) reconcileLocked(now time.Time) (time.Duration, []*upSession) {
+	wait := time.Second
+	soon := func(t time.Time) {
+		if d := t.Sub(now); d < wait {
+			wait = d
+		}
+	}
+	var toClose []*upSession
+	if m.closed {
+		return wait, nil
+	}
+	switch {
+	case m.active < 0:
+		if m.activeDial >= 0 {
+			break
+		}
+		for i := range m.pools {
+			if !now.Before(m.pools[i].nextTry) {
+				m.startDialLocked(i, dialActive)
+				break
+			}
+			soon(m.pools[i].nextTry)
+		}
+	default:
+		p := &m.pools[m.active]
+		if m.wantMore && m.dialing == 0 && len(m.sessions) < m.srv.cfg.MaxUpstreamSessions {
+			if !now.Before(p.nextTry) {
+				m.startDialLocked(m.active, dialActive)
+			} else {
+				soon(p.nextTry)
+			}
+		}
+		if m.active == 0 {
+			break
+		}
+		primary := &m.pools[0]
+		if m.probe == nil && !m.probing {
+			if !now.Before(primary.nextTry) {
+				m.startDialLocked(0, dialProbe)
+			} else {
+				soon(primary.nextTry)
+			}
+		}
+		if m.probe != nil {
+			due := m.probeSince.Add(primary.spec.FailbackAfter)
+			if now.Before(due) {
+				soon(due)
+			} else {
+				toClose = m.failbackLocked()
+			}
+		}
+	}
+	if wait < 5*time.Millisecond {
+		wait = 5 * time.Millisecond
+	}
+	return wait, toClose
+}
+
+// failbackLocked makes the healthy primary probe the only session; the
+// old sessions are closed by the caller and their miners move over.
+func (m *poolManager) failbackLocked() []*upSession {
+	old := m.sessions
+	from := m.active
+	m.sessions = []*upSession{m.probe}
+	m.probe = nil
+	m.active, m.lastActive = 0, 0
+	m.grant, m.grantKnown = m.sessions[0].versionMask(), true
+	m.broadcastLocked()
+	m.srv.log.Info().Str("pool", m.pools[0].spec.Name).Str("from", m.pools[from].spec.Name).
+		Msg("primary pool healthy again: failing back")
+	return old
+}
+
+func (m *poolManager) broadcastLocked() {
+	close(m.liveCh)
+	m.liveCh = make(chan struct{})
+}
+
+func (m *poolManager) startDialLocked(i int, purpose dialPurpose) {
+	if purpose == dialProbe {
+		m.probing = true
+	} else if m.active < 0 {
+		m.activeDial = i
+	} else {
+		m.dialing++
+	}
+	spec := m.pools[i].spec
+	cfg := upstream.Config{
+		Pool:           spec.Name,
+		Address:        spec.Address,
+		User:           spec.User,
+		Password:       spec.Password,
+		UserAgent:      m.srv.cfg.UserAgent,
+		VersionMask:    0xffffffff,
+		ConnectTimeout: spec.ConnectTimeout,
+		SilenceTimeout: spec.FailoverTimeout,
+		WriteTimeout:   m.srv.cfg.WriteTimeout,
+		Dial:           m.srv.cfg.DialPool,
+		Log:            m.srv.log,
+	}
+	m.dialWG.Add(1)
+	go func() {
+		defer m.dialWG.Done()
+		sess, err := upstream.Dial(m.ctx, cfg)
+		m.dialDone(i, purpose, sess, err)
+	}()
+}
+
+func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Session, err error) {
+	var us *upSession
+	if err == nil {
+		if us, err = newUpSession(m.srv, i, sess); err != nil {
+			sess.Close()
+		}
+	}
+	m.mu.Lock()
+	switch {
+	case purpose == dialProbe:
+		m.probing = false
+	case m.activeDial == i && m.active < 0:
+		m.activeDial = -1
+	default:
+		m.dialing--
+	}
+	if m.closed {
+		m.mu.Unlock()
+		if us != nil {
+			sess.Close()
+		}
+		return
+	}
+	if err != nil {
+		retry := m.failLocked(i, err)
+		m.mu.Unlock()
+		m.srv.log.Warn().Str("pool", m.pools[i].spec.Name).Err(err).Dur("retry_in", retry).Msg("pool connection failed")
+		m.poke()
+		return
+	}
+	m.pools[i].failures, m.pools[i].lastErr, m.pools[i].nextTry = 0, "", time.Time{}
+	us.lost = m.sessionLost
+	use := false
+	switch {
+	case purpose == dialProbe && m.active > 0:
+		m.probe, m.probeSince, use = us, time.Now(), true
+	case purpose == dialActive:
+		if m.active < 0 {
+			if m.lastActive >= 0 && m.lastActive != i {
+				m.srv.stats.Failovers.Add(1)
+				m.srv.log.Warn().Str("pool", m.pools[i].spec.Name).Str("from", m.pools[m.lastActive].spec.Name).Msg("failed over to pool")
+			} else {
+				m.srv.log.Info().Str("pool", m.pools[i].spec.Name).Msg("using pool")
+			}
+			m.active, m.lastActive = i, i
+		}
+		if m.active == i {
+			m.sessions = append(m.sessions, us)
+			m.wantMore = false
+			m.grant, m.grantKnown = us.versionMask(), true
+			m.broadcastLocked()
+			use = true
+		}
+	}
+	m.mu.Unlock()
+	if !use {
+		sess.Close()
+		return
+	}
+	sess.Run(us)
+	m.adoptOrphans()
+	m.poke()
+}
+
+// failLocked records a failure and schedules the next try.
+func (m *poolManager) failLocked(i int, err error) time.Duration {
+	p := &m.pools[i]
+	p.failures++
+	p.lastErr = err.Error()
+	d := m.srv.cfg.BackoffMin << min(p.failures-1, 20)
+	if d > m.srv.cfg.BackoffMax || d <= 0 {
+		d = m.srv.cfg.BackoffMax
+	}
+	// Full jitter on half the delay: many proxies restarting together do
+	// not knock on the pool in step.
+	d = d/2 + rand.N(d/2+1)
+	p.nextTry = time.Now().Add(d)
+	return d
+}
+
+// sessionLost runs on the lost session's goroutine (via Closed).
+func (m *poolManager) sessionLost(us *upSession, miners []*minerConn, err error) {
+	m.mu.Lock()
+	if m.closed {
+		m.mu.Unlock()
+		return
+	}
+	if us == m.probe {
+		m.probe = nil
+		m.failLocked(0, err)
+		m.mu.Unlock()
+		m.poke()
+		return
+	}
+	wasActive := false
+	for i, s := range m.sessions {
+		if s == us {
+			m.sessions = append(m.sessions[:i], m.sessions[i+1:]...)
+			wasActive = true
+			break
+		}
+	}
+	if wasActive && !errors.Is(err, upstream.ErrReconnect) {
+		m.failLocked(us.pool, err)
+	}
+	if wasActive && len(m.sessions) == 0 {
+		m.srv.log.Warn().Str("pool", m.pools[us.pool].spec.Name).Err(err).Int("miners", len(miners)).
+			Msg("lost the last session to the pool in use: failing over")
+		m.active = -1
+	}
+	var reconnect []*minerConn
+	for _, mc := range miners {
+		if mc.canMove() {
+			m.orphans[mc] = struct{}{}
+		} else {
+			reconnect = append(reconnect, mc)
+		}
+	}
+	m.mu.Unlock()
+	for _, mc := range reconnect {
+		mc.requestReconnect()
+	}
+	m.adoptOrphans()
+	m.poke()
+}
+
+// adoptOrphans moves miners that lost their session onto live ones.
+func (m *poolManager) adoptOrphans() {
+	for {
+		m.mu.Lock()
+		if m.closed || len(m.orphans) == 0 {
+			m.mu.Unlock()
+			return
+		}
+		var mc *minerConn
+		for o := range m.orphans {
+			mc = o
+			break
+		}
+		us, p, ok := m.allocLocked()
+		if !ok {
+			if m.active >= 0 {
+				m.wantMore = true
+			}
+			m.mu.Unlock()
+			m.poke()
+			return
+		}
+		delete(m.orphans, mc)
+		m.mu.Unlock()
+		mc.moveTo(us, p)
+	}
+}
+
+func (m *poolManager) allocLocked() (*upSession, uint32, bool) {
+	for _, us := range m.sessions {
+		if p, ok := us.allocPrefix(); ok {
+			return us, p, true
+		}
+	}
+	return nil, 0, false
+}
+
+func (m *poolManager) dropOrphan(mc *minerConn) {
+	m.mu.Lock()
+	delete(m.orphans, mc)
+	m.mu.Unlock()
+}
+
+// acquire finds a session with a free prefix, waiting up to timeout while
+// a pool is being connected or a new session opened.
+func (m *poolManager) acquire(timeout time.Duration) (*upSession, uint32, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		m.mu.Lock()
+		if m.closed {
+			m.mu.Unlock()
+			return nil, 0, errShutdown
+		}
+		if us, p, ok := m.allocLocked(); ok {
+			m.mu.Unlock()
+			return us, p, nil
+		}
+		if m.active >= 0 {
+			if len(m.sessions)+m.dialing >= m.srv.cfg.MaxUpstreamSessions {
+				err := fmt.Errorf("proxy full: all %d sessions to pool %q are full", m.srv.cfg.MaxUpstreamSessions, m.pools[m.active].spec.Name)
+				m.mu.Unlock()
+				return nil, 0, err
+			}
+			m.wantMore = true
+		}
+		ch := m.liveCh
+		m.mu.Unlock()
+		m.poke()
+		select {
+		case <-ch:
+		case <-t.C:
+			return nil, 0, errNoPool
+		case <-m.srv.stop:
+			return nil, 0, errShutdown
+		}
+	}
+}
+
+// waitGrant returns the version mask the pool in use granted, waiting for a
+// pool if there is none yet.
+func (m *poolManager) waitGrant(timeout time.Duration, stop <-chan struct{}) (uint32, bool) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		m.mu.Lock()
+		grant, known, ch := m.grant, m.grantKnown, m.liveCh
+		m.mu.Unlock()
+		if known {
+			return grant, true
+		}
+		select {
+		case <-ch:
+		case <-t.C:
+			return 0, false
+		case <-stop:
+			return 0, false
+		}
+	}
+}
+
+func (m *poolManager) healthy() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.sessions) > 0
+}
+
+func (m *poolManager) status() []PoolStatus {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	now := time.Now()
+	out := make([]PoolStatus, len(m.pools))
+	for i, p := range m.pools {
+		st := PoolStatus{Name: p.spec.Name, Address: p.spec.Address, State: "standby", Failures: p.failures, LastError: p.lastErr}
+		switch {
+		case i == m.active:
+			st.State = "active"
+			for _, us := range m.sessions {
+				n, _ := us.load()
+				st.Miners += n
+				st.Sessions++
+			}
+		case i == 0 && m.probe != nil:
+			st.State, st.Sessions = "probing", 1
+		case p.failures > 0 && now.Before(p.nextTry):
+			st.State = "failed"
+		}
+		out[i] = st
+	}
+	return out
+}
+
+// closeAll ends every session once the server has stopped.
+func (m *poolManager) closeAll() {
+	m.mu.Lock()
+	m.closed = true
+	m.cancel()
+	all := append([]*upSession(nil), m.sessions...)
+	if m.probe != nil {
+		all = append(all, m.probe)
+	}
+	m.sessions, m.probe = nil, nil
+	m.mu.Unlock()
+	m.dialWG.Wait()
+	for _, us := range all {
+		us.sess.Close()
+	}
+}

@@ -1,0 +1,361 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// PoolSpec is one configured pool, tried in order.
+type PoolSpec struct {
+	Name            string
+	Address         string // host:port
+	User            string
+	Password        string
+	ConnectTimeout  time.Duration
+	FailoverTimeout time.Duration // silent this long = dead
+	FailbackAfter   time.Duration // primary healthy this long = taken back
+}
+
+// Config is what the proxy needs; cmd fills it from the config file.
+type Config struct {
+	Listen                  string
+	MaxConnections          int
+	MinMinerExtranonce2Size int
+	MaxUpstreamSessions     int
+	Allow                   []netip.Prefix // empty: everyone
+	Pools                   []PoolSpec
+
+	MaxLineBytes     int
+	OutboundQueue    int           // messages queued per miner before it is cut
+	WriteTimeout     time.Duration // per write to a miner
+	ReadTimeout      time.Duration // a working miner silent this long is dropped
+	HandshakeTimeout time.Duration // to subscribe and authorize; also how long subscribe waits for a pool
+	ReconnectGrace   time.Duration // after client.reconnect, close a miner still here
+	UserAgent        string        // sent to pools
+
+	// BackoffMin and BackoffMax bound the exponential back-off between
+	// attempts at a failed pool (jittered).
+	BackoffMin, BackoffMax time.Duration
+
+	Gate Gate
+	Log  zerolog.Logger
+	// DialPool replaces net.Dialer for pool connections (tests).
+	DialPool func(ctx context.Context, address string) (net.Conn, error)
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	if c.MaxConnections <= 0 {
+		c.MaxConnections = 100000
+	}
+	if c.MinMinerExtranonce2Size <= 0 {
+		c.MinMinerExtranonce2Size = 3
+	}
+	if c.MaxUpstreamSessions <= 0 {
+		c.MaxUpstreamSessions = 32
+	}
+	if c.MaxLineBytes <= 0 {
+		c.MaxLineBytes = 16 << 10
+	}
+	if c.OutboundQueue <= 0 {
+		c.OutboundQueue = 64
+	}
+	def(&c.WriteTimeout, 10*time.Second)
+	def(&c.ReadTimeout, 10*time.Minute)
+	def(&c.HandshakeTimeout, 30*time.Second)
+	def(&c.ReconnectGrace, 5*time.Second)
+	def(&c.BackoffMin, time.Second)
+	def(&c.BackoffMax, time.Minute)
+	for i := range c.Pools {
+		p := &c.Pools[i]
+		def(&p.ConnectTimeout, 10*time.Second)
+		def(&p.FailoverTimeout, 30*time.Second)
+		def(&p.FailbackAfter, time.Minute)
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "hashgate"
+	}
+	if c.Gate == nil {
+		c.Gate = AlwaysAdmit{}
+	}
+}
+
+// Server is the proxy: miners on one side, pool sessions on the other.
+type Server struct {
+	cfg   Config
+	log   zerolog.Logger
+	pools *poolManager
+	stats Stats
+
+	nextMinerID atomic.Uint64
+	nextJobID   atomic.Uint64
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	miners    map[*minerConn]struct{}
+	byName    map[string][]*minerConn
+	closing   bool
+
+	// wg counts every goroutine the server owns: accept loops, miner
+	// readers and flushers, the pool supervisor.
+	wg   sync.WaitGroup
+	stop chan struct{}
+}
+
+// New checks cfg and builds a server; Start runs it.
+func New(cfg Config) (*Server, error) {
+	cfg.setDefaults()
+	if len(cfg.Pools) == 0 {
+		return nil, errors.New("proxy: no pools configured")
+	}
+	s := &Server{
+		cfg:    cfg,
+		log:    cfg.Log,
+		miners: make(map[*minerConn]struct{}),
+		byName: make(map[string][]*minerConn),
+		stop:   make(chan struct{}),
+	}
+	s.pools = newPoolManager(s)
+	return s, nil
+}
+
+// Start connects to the pools and listens on cfg.Listen (if set).
+func (s *Server) Start() error {
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.pools.run()
+	}()
+	if s.cfg.Listen == "" {
+		return nil
+	}
+	l, err := net.Listen("tcp", s.cfg.Listen)
+	if err != nil {
+		s.Close()
+		return fmt.Errorf("proxy: listen: %w", err)
+	}
+	s.Serve(l)
+	return nil
+}
+
+// Addr is the first listener's address (after Start), nil without one.
+func (s *Server) Addr() net.Addr {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.listeners) == 0 {
+		return nil
+	}
+	return s.listeners[0].Addr()
+}
+
+// Serve accepts miners on l until Close. It returns at once.
+func (s *Server) Serve(l net.Listener) {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		l.Close()
+		return
+	}
+	s.listeners = append(s.listeners, l)
+	s.mu.Unlock()
+	s.log.Info().Str("listen", l.Addr().String()).Msg("accepting miners")
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.acceptLoop(l)
+	}()
+}
+
+// acceptLoop backs off on temporary errors like net/http does: a burst of
+// EMFILE must not spin the CPU nor end the loop.
+func (s *Server) acceptLoop(l net.Listener) {
+	var delay time.Duration
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			select {
+			case <-s.stop:
+				return
+			default:
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			if delay == 0 {
+				delay = 5 * time.Millisecond
+			} else if delay *= 2; delay > time.Second {
+				delay = time.Second
+			}
+			s.log.Warn().Err(err).Dur("retry_in", delay).Msg("accept failed")
+			t := time.NewTimer(delay)
+			select {
+			case <-t.C:
+			case <-s.stop:
+				t.Stop()
+				return
+			}
+			continue
+		}
+		delay = 0
+		s.ServeConn(c)
+	}
+}
+
+// ServeConn serves one miner connection, from a listener or in memory.
+// It returns at once; the connection is the server's from now on.
+func (s *Server) ServeConn(c net.Conn) {
+	remote := c.RemoteAddr().String()
+	if !s.allowed(c.RemoteAddr()) {
+		s.stats.RefusedNotAllowed.Add(1)
+		s.log.Info().Str("remote", remote).Msg("miner refused: address not in allow list")
+		c.Close()
+		return
+	}
+	m := newMinerConn(s, c)
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		c.Close()
+		return
+	}
+	if len(s.miners) >= s.cfg.MaxConnections {
+		s.mu.Unlock()
+		s.stats.RefusedFull.Add(1)
+		s.log.Warn().Str("remote", remote).Int("max_connections", s.cfg.MaxConnections).Msg("miner refused: connection limit reached")
+		c.Close()
+		return
+	}
+	s.miners[m] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	s.stats.Connections.Add(1)
+	s.stats.TotalConnections.Add(1)
+	go func() {
+		defer s.wg.Done()
+		m.serve()
+	}()
+}
+
+func (s *Server) allowed(a net.Addr) bool {
+	if len(s.cfg.Allow) == 0 {
+		return true
+	}
+	ta, ok := a.(*net.TCPAddr)
+	if !ok {
+		return true // in-memory connections have no address to judge
+	}
+	ip, ok := netip.AddrFromSlice(ta.IP)
+	if !ok {
+		return false
+	}
+	ip = ip.Unmap()
+	for _, p := range s.cfg.Allow {
+		if p.Contains(ip) {
+			return true
+		}
+	}
+	return false
+}
+
+// Close stops accepting, disconnects every miner, closes the pool sessions
+// and waits for every goroutine the server started.
+func (s *Server) Close() {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		s.wg.Wait()
+		return
+	}
+	s.closing = true
+	close(s.stop)
+	ls := s.listeners
+	miners := make([]*minerConn, 0, len(s.miners))
+	for m := range s.miners {
+		miners = append(miners, m)
+	}
+	s.mu.Unlock()
+	for _, l := range ls {
+		l.Close()
+	}
+	for _, m := range miners {
+		m.close(reasonShutdown, nil)
+	}
+	s.wg.Wait()
+	s.pools.closeAll()
+}
+
+// forget drops a closed miner from the server's indexes.
+func (s *Server) forget(m *minerConn, name string) {
+	s.mu.Lock()
+	delete(s.miners, m)
+	if name != "" {
+		list := s.byName[name]
+		for i, x := range list {
+			if x == m {
+				list[i] = list[len(list)-1]
+				list = list[:len(list)-1]
+				break
+			}
+		}
+		if len(list) == 0 {
+			delete(s.byName, name)
+		} else {
+			s.byName[name] = list
+		}
+	}
+	s.mu.Unlock()
+	s.stats.Connections.Add(-1)
+}
+
+// named records a rig's name; it reports whether another live connection
+// already uses it (both are kept: the contract flags them duplicate_name).
+func (s *Server) named(m *minerConn, name string) (duplicate bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	list := s.byName[name]
+	s.byName[name] = append(list, m)
+	return len(list) > 0
+}
+
+// SetAdmission is how the Gate tells the proxy a rig's admission changed.
+// Admitted rigs get their difficulty and the current job at once; a rig
+// that is no longer admitted is disconnected, which aborts the work it
+// holds (when it comes back the Gate keeps it waiting).
+func (s *Server) SetAdmission(name string, admitted bool) {
+	s.mu.Lock()
+	list := append([]*minerConn(nil), s.byName[name]...)
+	s.mu.Unlock()
+	for _, m := range list {
+		if admitted {
+			m.admit()
+		} else {
+			m.close(reasonParked, nil)
+		}
+	}
+}
+
+// Healthy reports whether the proxy has a live pool session.
+func (s *Server) Healthy() bool { return s.pools.healthy() }
+
+// Pools reports each configured pool's state.
+func (s *Server) Pools() []PoolStatus { return s.pools.status() }
+
+// Stats returns a snapshot of the proxy's counters.
+func (s *Server) Stats() StatsSnapshot { return s.stats.snapshot() }
+
+// mintJobID returns a job id unique across every session of this process.
+func (s *Server) mintJobID() string {
+	return fmt.Sprintf("%x", s.nextJobID.Add(1))
+}

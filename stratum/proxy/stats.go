@@ -1,0 +1,71 @@
+package proxy
+
+import (
+	"sync/atomic"
+
+	"github.com/hashgate/hashgate/stratum"
+)
+
+// Stats are the proxy's counters; the API exports them as metrics.
+type Stats struct {
+	Connections       atomic.Int64 // open now
+	TotalConnections  atomic.Uint64
+	RefusedNotAllowed atomic.Uint64
+	RefusedFull       atomic.Uint64
+	SlowConsumers     atomic.Uint64
+	ProtocolErrors    atomic.Uint64 // dropped for garbage, long lines
+	SharesAccepted    atomic.Uint64
+	SharesRejected    [6]atomic.Uint64 // by code 20..25
+	SharesForwarded   atomic.Uint64
+	JobsNotified      atomic.Uint64 // notify messages queued to miners
+	Failovers         atomic.Uint64
+	MinersMoved       atomic.Uint64 // set_extranonce to a new session
+	MinersReconnected atomic.Uint64 // client.reconnect sent
+}
+
+// StatsSnapshot is a copy of Stats at one moment.
+type StatsSnapshot struct {
+	Connections       int64
+	TotalConnections  uint64
+	RefusedNotAllowed uint64
+	RefusedFull       uint64
+	SlowConsumers     uint64
+	ProtocolErrors    uint64
+	SharesAccepted    uint64
+	SharesRejected    map[string]uint64
+	SharesForwarded   uint64
+	JobsNotified      uint64
+	Failovers         uint64
+	MinersMoved       uint64
+	MinersReconnected uint64
+}
+
+func (s *Stats) reject(code stratum.ErrorCode) {
+	i := int(code) - int(stratum.ErrOther)
+	if i < 0 || i >= len(s.SharesRejected) {
+		i = 0
+	}
+	s.SharesRejected[i].Add(1)
+}
+
+func (s *Stats) snapshot() StatsSnapshot {
+	r := make(map[string]uint64, len(s.SharesRejected))
+	for i := range s.SharesRejected {
+		r[(stratum.ErrOther + stratum.ErrorCode(i)).String()] = s.SharesRejected[i].Load()
+	}
+	return StatsSnapshot{
+		Connections:       s.Connections.Load(),
+		TotalConnections:  s.TotalConnections.Load(),
+		RefusedNotAllowed: s.RefusedNotAllowed.Load(),
+		RefusedFull:       s.RefusedFull.Load(),
+		SlowConsumers:     s.SlowConsumers.Load(),
+		ProtocolErrors:    s.ProtocolErrors.Load(),
+		SharesAccepted:    s.SharesAccepted.Load(),
+		SharesRejected:    r,
+		SharesForwarded:   s.SharesForwarded.Load(),
+		JobsNotified:      s.JobsNotified.Load(),
+		Failovers:         s.Failovers.Load(),
+		MinersMoved:       s.MinersMoved.Load(),
+		MinersReconnected: s.MinersReconnected.Load(),
+	}
+}

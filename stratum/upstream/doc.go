@@ -1,0 +1,10 @@
+// Package upstream owns one Stratum V1 connection from hashgate to a pool:
+// the handshake (mining.configure for BIP310 version rolling, subscribe,
+// extranonce.subscribe, authorize), following what the pool sends
+// (set_difficulty, notify, set_extranonce, set_version_mask,
+// client.reconnect), submitting shares and matching the pool's answers, and
+// noticing a pool that has gone silent.
+//
+// A Session knows nothing of miners: it reports to a Handler, and the proxy
+// (stratum/proxy) decides what that means for the miners on it.
+package upstream

@@ -1,0 +1,557 @@
+package upstream
+
+import (
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/stratum"
+)
+
+// Config says how to reach one pool and how patient to be with it.
+type Config struct {
+	Pool      string // the pool's name, for logs
+	Address   string // host:port
+	User      string
+	Password  string
+	UserAgent string // sent in mining.subscribe, e.g. hashgate/0.1.0
+	// VersionMask is the BIP310 mask asked for in mining.configure; the
+	// pool's grant is what counts. 0 skips mining.configure.
+	VersionMask uint32
+
+	ConnectTimeout time.Duration // dial plus handshake
+	SilenceTimeout time.Duration // no line from the pool this long: dead
+	WriteTimeout   time.Duration
+	SubmitTimeout  time.Duration // a submit unanswered this long fails
+	MaxLineBytes   int
+
+	// Dial replaces net.Dialer when set (tests, in-memory pools).
+	Dial func(ctx context.Context, address string) (net.Conn, error)
+	Log  zerolog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.ConnectTimeout <= 0 {
+		c.ConnectTimeout = 10 * time.Second
+	}
+	if c.SilenceTimeout <= 0 {
+		c.SilenceTimeout = 30 * time.Second
+	}
+	if c.WriteTimeout <= 0 {
+		c.WriteTimeout = 10 * time.Second
+	}
+	if c.SubmitTimeout <= 0 {
+		c.SubmitTimeout = 30 * time.Second
+	}
+	if c.MaxLineBytes <= 0 {
+		// A notify with a big coinbase and 15 branches is a few KiB.
+		c.MaxLineBytes = 64 << 10
+	}
+	if c.UserAgent == "" {
+		c.UserAgent = "hashgate"
+	}
+}
+
+// Handler hears what the pool says after the handshake, on the session's
+// own goroutine, in the order the pool said it. Calls must not block long:
+// the pool's next line waits for them.
+type Handler interface {
+	SetExtranonce(s *Session, extranonce1 []byte, extranonce2Size int)
+	SetDifficulty(s *Session, difficulty float64)
+	Notify(s *Session, n *stratum.Notify)
+	SetVersionMask(s *Session, mask uint32)
+	// Closed is called once, when the session is over for any reason. It
+	// must not call Close (which waits for the goroutine calling Closed).
+	Closed(s *Session, err error)
+}
+
+// Errors a session ends with.
+var (
+	ErrRefused   = errors.New("upstream: pool refused authorization")
+	ErrSilent    = errors.New("upstream: pool silent past failover timeout")
+	ErrClosed    = errors.New("upstream: session closed")
+	ErrReconnect = errors.New("upstream: pool asked to reconnect")
+)
+
+// SubmitResult is the pool's verdict on one share: nil error = accepted.
+type SubmitResult func(err *stratum.Error)
+
+type pendingSubmit struct {
+	cb       SubmitResult
+	deadline time.Time
+}
+
+// Session is one live, authorized connection to a pool.
+type Session struct {
+	cfg  Config
+	conn net.Conn
+	log  zerolog.Logger
+	lr   *stratum.LineReader
+
+	wmu  sync.Mutex // serializes writes
+	wbuf []byte
+
+	nextID atomic.Uint64
+
+	mu          sync.Mutex
+	pending     map[uint64]pendingSubmit
+	extranonce1 []byte
+	en2Size     int
+	mask        uint32
+	difficulty  float64
+	lastNotify  *stratum.Notify
+	closeErr    error
+	closed      bool
+	running     atomic.Bool
+
+	stop chan struct{}
+	done chan struct{}
+}
+
+// Handshake ids; submits count up from firstSubmitID.
+const (
+	idConfigure = 1 + iota
+	idSubscribe
+	idExtranonce
+	idAuthorize
+	firstSubmitID
+)
+
+// Dial connects to the pool and completes the handshake: it returns a
+// session that is subscribed and authorized, or an error saying which step
+// failed. Nothing runs in the background until Run.
+func Dial(ctx context.Context, cfg Config) (*Session, error) {
+	cfg.setDefaults()
+	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
+	defer cancel()
+	dial := cfg.Dial
+	if dial == nil {
+		var d net.Dialer
+		dial = func(ctx context.Context, addr string) (net.Conn, error) { return d.DialContext(ctx, "tcp", addr) }
+	}
+	conn, err := dial(ctx, cfg.Address)
+	if err != nil {
+		return nil, fmt.Errorf("connect: %w", err)
+	}
+	s := &Session{
+		cfg:     cfg,
+		conn:    conn,
+		log:     cfg.Log.With().Str("pool", cfg.Pool).Str("remote", cfg.Address).Logger(),
+		lr:      stratum.NewLineReader(conn, cfg.MaxLineBytes),
+		pending: make(map[uint64]pendingSubmit),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	s.nextID.Store(firstSubmitID - 1)
+	if err := s.handshake(ctx); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Session) handshake(ctx context.Context) error {
+	deadline, _ := ctx.Deadline()
+	_ = s.conn.SetDeadline(deadline)
+	// Closing the conn unblocks the handshake's reads when ctx ends early.
+	stopWatch := context.AfterFunc(ctx, func() { _ = s.conn.SetDeadline(time.Unix(1, 0)) })
+	defer stopWatch()
+
+	var out []byte
+	if s.cfg.VersionMask != 0 {
+		out, _ = stratum.AppendRequest(out, stratum.IntID(idConfigure), stratum.MethodConfigure, []any{
+			[]string{"version-rolling"},
+			map[string]any{"version-rolling.mask": fmt.Sprintf("%08x", s.cfg.VersionMask), "version-rolling.min-bit-count": 2},
+		})
+	}
+	out, _ = stratum.AppendRequest(out, stratum.IntID(idSubscribe), stratum.MethodSubscribe, []any{s.cfg.UserAgent})
+	out, _ = stratum.AppendRequest(out, stratum.IntID(idExtranonce), stratum.MethodExtranonceSubscribe, []any{})
+	out, _ = stratum.AppendRequest(out, stratum.IntID(idAuthorize), stratum.MethodAuthorize, []any{s.cfg.User, s.cfg.Password})
+	if _, err := s.conn.Write(out); err != nil {
+		return fmt.Errorf("send handshake: %w", err)
+	}
+	subscribed, authorized := false, false
+	// Bounded: a pool that floods us during the handshake is given up on.
+	for range 10000 {
+		line, err := s.lr.ReadLine()
+		if err != nil {
+			if !subscribed {
+				return fmt.Errorf("no answer to mining.subscribe: %w", err)
+			}
+			return fmt.Errorf("no answer to mining.authorize: %w", err)
+		}
+		m, err := stratum.Decode(line)
+		if err != nil {
+			return fmt.Errorf("handshake: %w", err)
+		}
+		if m.IsRequest() {
+			if err := s.applyNotification(m, nil); err != nil {
+				return fmt.Errorf("handshake: %s: %w", m.Method, err)
+			}
+			continue
+		}
+		id, _ := m.IDInt()
+		perr := stratum.ParseError(m.Error)
+		switch id {
+		case idConfigure:
+			if perr == nil {
+				s.mask = grantedMask(m.Result)
+			}
+		case idSubscribe:
+			if perr != nil {
+				return fmt.Errorf("mining.subscribe refused: %s", perr.Message)
+			}
+			r, err := stratum.ParseSubscribeResult(m.Result)
+			if err != nil {
+				return fmt.Errorf("mining.subscribe: %w", err)
+			}
+			s.extranonce1, s.en2Size = r.Extranonce1, r.Extranonce2Size
+			subscribed = true
+		case idAuthorize:
+			if perr != nil || string(m.Result) != "true" {
+				return fmt.Errorf("%w: user %q", ErrRefused, s.cfg.User)
+			}
+			authorized = true
+		}
+		if subscribed && authorized {
+			_ = s.conn.SetDeadline(time.Time{})
+			s.log.Info().Str("extranonce1", hex.EncodeToString(s.extranonce1)).
+				Int("extranonce2_size", s.en2Size).Str("version_mask", fmt.Sprintf("%08x", s.mask)).
+				Msg("upstream session ready")
+			return nil
+		}
+	}
+	return errors.New("handshake: too many lines before authorization")
+}
+
+// grantedMask reads {"version-rolling": true, "version-rolling.mask": "..."}.
+func grantedMask(result json.RawMessage) uint32 {
+	var r map[string]json.RawMessage
+	if json.Unmarshal(result, &r) != nil || string(r["version-rolling"]) != "true" {
+		return 0
+	}
+	var m string
+	if json.Unmarshal(r["version-rolling.mask"], &m) != nil {
+		return 0
+	}
+	v, ok := stratum.HexUint32(fmt.Sprintf("%08s", m))
+	if !ok {
+		return 0
+	}
+	return v
+}
+
+// Extranonce1 is the pool's extranonce1 for this session.
+func (s *Session) Extranonce1() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.extranonce1
+}
+
+// Extranonce2Size is the pool's extranonce2 size N for this session.
+func (s *Session) Extranonce2Size() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.en2Size
+}
+
+// VersionMask is the version-rolling mask the pool granted (0: none).
+func (s *Session) VersionMask() uint32 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mask
+}
+
+// Difficulty is the pool's current difficulty (0 until it sends one).
+func (s *Session) Difficulty() float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.difficulty
+}
+
+// LastNotify is the newest job the pool sent, nil if none yet.
+func (s *Session) LastNotify() *stratum.Notify {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.lastNotify
+}
+
+// Pool is the configured pool name.
+func (s *Session) Pool() string { return s.cfg.Pool }
+
+// Run starts following the pool; h hears about it until Closed. It returns
+// at once; Close stops the session and waits for its goroutines.
+func (s *Session) Run(h Handler) {
+	s.running.Store(true)
+	sweepDone := make(chan struct{})
+	go func() {
+		defer close(sweepDone)
+		s.sweep()
+	}()
+	go s.read(h, sweepDone)
+}
+
+// Close ends the session and waits until its goroutines are gone. Pending
+// submits are failed. Safe to call more than once and before Run.
+func (s *Session) Close() {
+	s.shutdown(ErrClosed)
+	select {
+	case <-s.done:
+	default:
+		// Not running: nothing to wait for, but Closed was not called either.
+		if !s.running.Load() {
+			return
+		}
+		<-s.done
+	}
+}
+
+// Abort ends the session without waiting for its goroutines; safe from a
+// Handler method.
+func (s *Session) Abort(err error) { s.shutdown(err) }
+
+// Done is closed when the session's reader has stopped.
+func (s *Session) Done() <-chan struct{} { return s.done }
+
+// Err is why the session ended, nil while it is live.
+func (s *Session) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closeErr
+}
+
+func (s *Session) shutdown(err error) {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	s.closed = true
+	s.closeErr = err
+	pending := s.pending
+	s.pending = nil
+	s.mu.Unlock()
+	close(s.stop)
+	_ = s.conn.Close()
+	lost := stratum.NewError(stratum.ErrOther, "upstream connection lost")
+	for _, p := range pending {
+		p.cb(lost)
+	}
+}
+
+func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
+	defer close(s.done)
+	// Replay what arrived during the handshake, so the handler starts from
+	// the pool's current state.
+	s.mu.Lock()
+	diff, notify := s.difficulty, s.lastNotify
+	s.mu.Unlock()
+	if diff > 0 {
+		h.SetDifficulty(s, diff)
+	}
+	if notify != nil {
+		h.Notify(s, notify)
+	}
+	var err error
+	for {
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.SilenceTimeout))
+		var line []byte
+		line, err = s.lr.ReadLine()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				err = ErrSilent
+			}
+			break
+		}
+		m, derr := stratum.Decode(line)
+		if derr != nil {
+			err = fmt.Errorf("pool sent garbage: %w", derr)
+			break
+		}
+		if m.IsRequest() {
+			if aerr := s.applyNotification(m, h); aerr != nil {
+				err = aerr
+				break
+			}
+			continue
+		}
+		s.answer(m)
+	}
+	s.shutdown(err)
+	<-sweepDone
+	s.mu.Lock()
+	err = s.closeErr
+	s.mu.Unlock()
+	if errors.Is(err, ErrClosed) {
+		s.log.Debug().Msg("upstream session closed")
+	} else {
+		s.log.Warn().Err(err).Msg("upstream session lost")
+	}
+	h.Closed(s, err)
+}
+
+// applyNotification follows one message the pool sent us. h is nil during
+// the handshake: the state is stored and replayed by Run.
+func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
+	switch m.Method {
+	case stratum.MethodSetDifficulty:
+		ps, _ := stratum.SplitParams(m.Params)
+		d, err := stratum.FloatParam(ps, 0)
+		if err != nil || d <= 0 {
+			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad difficulty, ignored")
+			return nil
+		}
+		s.mu.Lock()
+		s.difficulty = d
+		s.mu.Unlock()
+		if h != nil {
+			h.SetDifficulty(s, d)
+		}
+	case stratum.MethodNotify:
+		n, err := stratum.ParseNotify(m.Params)
+		if err != nil {
+			// A pool whose jobs we cannot read is of no use to miners.
+			return fmt.Errorf("pool sent a bad mining.notify: %w", err)
+		}
+		s.mu.Lock()
+		s.lastNotify = n
+		s.mu.Unlock()
+		if h != nil {
+			h.Notify(s, n)
+		}
+	case stratum.MethodSetExtranonce:
+		r, err := stratum.ParseSetExtranonce(m.Params)
+		if err != nil {
+			return fmt.Errorf("pool sent a bad mining.set_extranonce: %w", err)
+		}
+		s.mu.Lock()
+		s.extranonce1, s.en2Size = r.Extranonce1, r.Extranonce2Size
+		s.mu.Unlock()
+		if h != nil {
+			h.SetExtranonce(s, r.Extranonce1, r.Extranonce2Size)
+		}
+	case stratum.MethodSetVersionMask:
+		ps, _ := stratum.SplitParams(m.Params)
+		ms, _ := stratum.StringParam(ps, 0)
+		mask, ok := stratum.HexUint32(fmt.Sprintf("%08s", ms))
+		if !ok {
+			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad version mask, ignored")
+			return nil
+		}
+		s.mu.Lock()
+		s.mask = mask
+		s.mu.Unlock()
+		if h != nil {
+			h.SetVersionMask(s, mask)
+		}
+	case stratum.MethodReconnect:
+		// We reconnect to the configured address, never to one the pool
+		// names: a pool connection must not be redirectable from outside.
+		s.log.Info().Str("params", string(m.Params)).Msg("pool asked to reconnect")
+		return ErrReconnect
+	case stratum.MethodPing:
+		s.writeLine(stratum.AppendRawResponse(nil, m.ID, []byte(`"pong"`)))
+	case "client.get_version":
+		b, _ := json.Marshal(s.cfg.UserAgent)
+		s.writeLine(stratum.AppendRawResponse(nil, m.ID, b))
+	case stratum.MethodShowMessage:
+		s.log.Info().Str("params", string(m.Params)).Msg("pool message")
+	default:
+		if m.HasID() {
+			s.writeLine(stratum.AppendError(nil, m.ID, stratum.NewError(stratum.ErrOther, "unknown method")))
+		}
+		s.log.Debug().Str("method", m.Method).Msg("pool sent an unknown method")
+	}
+	return nil
+}
+
+// answer matches a response to its pending submit.
+func (s *Session) answer(m *stratum.Message) {
+	id, ok := m.IDInt()
+	if !ok || id < firstSubmitID {
+		return // late answers to the handshake, e.g. extranonce.subscribe
+	}
+	s.mu.Lock()
+	p, found := s.pending[id]
+	delete(s.pending, id)
+	s.mu.Unlock()
+	if !found {
+		return // answered after its timeout
+	}
+	if perr := stratum.ParseError(m.Error); perr != nil {
+		p.cb(perr)
+		return
+	}
+	if string(m.Result) != "true" {
+		p.cb(stratum.NewError(stratum.ErrOther, "pool answered "+string(m.Result)))
+		return
+	}
+	p.cb(nil)
+}
+
+// Submit sends one share under the pool user; cb hears the pool's verdict
+// exactly once (or a timeout or a lost connection). extranonce2 is the full
+// pool-side extranonce2 (prefix ‖ miner's extranonce2), hex.
+func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb SubmitResult) {
+	id := s.nextID.Add(1)
+	params := []string{s.cfg.User, jobID, extranonce2, ntime, nonce}
+	if version != "" {
+		params = append(params, version)
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		cb(stratum.NewError(stratum.ErrOther, "upstream connection lost"))
+		return
+	}
+	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
+	s.mu.Unlock()
+	line, _ := stratum.AppendRequest(nil, stratum.IntID(id), stratum.MethodSubmit, params)
+	s.writeLine(line)
+}
+
+// writeLine sends one line; a failed write ends the session.
+func (s *Session) writeLine(line []byte) {
+	s.wmu.Lock()
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, err := s.conn.Write(line)
+	s.wmu.Unlock()
+	if err != nil {
+		s.shutdown(fmt.Errorf("write to pool: %w", err))
+	}
+}
+
+// sweep fails submits the pool never answered.
+func (s *Session) sweep() {
+	tick := time.NewTicker(s.cfg.SubmitTimeout / 4)
+	defer tick.Stop()
+	timeout := stratum.NewError(stratum.ErrOther, "pool did not answer in time")
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-tick.C:
+			var expired []pendingSubmit
+			s.mu.Lock()
+			for id, p := range s.pending {
+				if now.After(p.deadline) {
+					expired = append(expired, p)
+					delete(s.pending, id)
+				}
+			}
+			s.mu.Unlock()
+			for _, p := range expired {
+				p.cb(timeout)
+			}
+		}
+	}
+}
