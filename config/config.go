@@ -1,0 +1,268 @@
+package config
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the whole config file, after defaults and validation.
+type Config struct {
+	// Path is the config file's path as given to Load or Parse.
+	Path     string
+	Proxy    Proxy
+	Pools    []Pool
+	API      API
+	Switcher Switcher
+	Log      Log
+}
+
+// Proxy is the [proxy] table: the miner-facing stratum server.
+type Proxy struct {
+	Listen                  string         // listen: host:port for miners (default "0.0.0.0:3333")
+	MaxConnections          int            // max_connections (default 100000)
+	MinMinerExtranonce2Size int            // min_miner_extranonce2_size, 1..8 (default 3)
+	MaxUpstreamSessions     int            // max_upstream_sessions per pool, 1..1024 (default 32)
+	Allow                   []netip.Prefix // allow: CIDRs miners may connect from (default 0.0.0.0/0 and ::/0)
+	Difficulty              Difficulty     // [proxy.difficulty]
+	MaxLineBytes            int            // max_line_bytes: longest stratum line accepted from a miner (default 16384)
+	WriteTimeout            Duration       // write_timeout: a write to a miner that takes longer fails (default 10s)
+	ReadTimeout             Duration       // read_timeout: a miner silent this long is dropped (default 10m)
+	OutboundQueue           int            // outbound_queue: max queued messages per miner (default 64)
+	ReconnectGrace          Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
+	HandshakeTimeout        Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
+}
+
+// Difficulty is the [proxy.difficulty] table: per-miner variable difficulty.
+type Difficulty struct {
+	Initial            float64 // initial (default 16384)
+	Min                float64 // min (default 1024)
+	Max                float64 // max (default 1e12)
+	TargetShareSeconds float64 // target_share_seconds (default 10)
+	PowerOfTwo         bool    // power_of_two: round difficulties to powers of two
+}
+
+// Pool is one [[pools]] entry, an upstream stratum pool. Pools are tried in
+// file order; the first healthy one is used.
+type Pool struct {
+	Name            string   // name (default: host:port); unique
+	URL             string   // url, as written: stratum+tcp://host:port
+	User            string   // user the proxy authorizes with
+	Password        string   // password
+	Host            string   // from URL
+	Port            int      // from URL
+	FailoverTimeout Duration // failover_timeout: a pool silent this long is dead (default 30s)
+	FailbackAfter   Duration // failback_after: a higher pool healthy this long is switched back to (default 60s)
+	ConnectTimeout  Duration // connect_timeout: TCP connect and handshake limit (default 10s)
+}
+
+// Address returns "host:port", ready for net.Dial.
+func (p Pool) Address() string {
+	return net.JoinHostPort(p.Host, strconv.Itoa(p.Port))
+}
+
+// API is the [api] table: the HTTP API and dashboard.
+type API struct {
+	Listen string // listen: host:port (default "127.0.0.1:8080")
+	// Token is the "token" shortcut as written. It is also in Tokens, as a
+	// write token named "default".
+	Token string
+	// Tokens is every API token, resolved: the token shortcut first (if
+	// set), then each [[api.tokens]] with its token_file already read.
+	Tokens []Token
+}
+
+// Token is one API bearer token.
+type Token struct {
+	Name string // name, shown in the audit log; unique
+	// Token is the secret: as written, or the trimmed contents of TokenFile.
+	Token string
+	// TokenFile is token_file as written; TokenFilePath is it resolved
+	// against the config file's directory. Both are empty for an inline token.
+	TokenFile     string
+	TokenFilePath string
+	Role          string // "read" (default) or "write"
+}
+
+// Token roles.
+const (
+	RoleRead  = "read"
+	RoleWrite = "write"
+)
+
+// Switcher is the [switcher] table: the power switcher's files.
+type Switcher struct {
+	Policy        string // policy, as written; empty when not set
+	PolicyPath    string // policy resolved against the config file's directory; empty when not set
+	StateFile     string // state_file, as written (default "hashgate-state.json")
+	StateFilePath string // state_file resolved against the config file's directory
+}
+
+// Log is the [log] table.
+type Log struct {
+	Level  string // level: "debug", "info" (default), "warn" or "error"
+	Format string // format: "json", "console" or "auto" (default: console on a terminal, else json)
+}
+
+// Pool defaults, applied to each [[pools]] entry.
+const (
+	DefaultFailoverTimeout = 30 * time.Second
+	DefaultFailbackAfter   = 60 * time.Second
+	DefaultConnectTimeout  = 10 * time.Second
+)
+
+// Default returns a config with every default filled in and no pools. Parse
+// starts from it; it is also a base for configs built in code (tests, demo).
+func Default() *Config {
+	return &Config{
+		Proxy: Proxy{
+			Listen:                  "0.0.0.0:3333",
+			MaxConnections:          100000,
+			MinMinerExtranonce2Size: 3,
+			MaxUpstreamSessions:     32,
+			Allow: []netip.Prefix{
+				netip.MustParsePrefix("0.0.0.0/0"),
+				netip.MustParsePrefix("::/0"),
+			},
+			Difficulty: Difficulty{
+				Initial:            16384,
+				Min:                1024,
+				Max:                1e12,
+				TargetShareSeconds: 10,
+			},
+			MaxLineBytes:     16384,
+			WriteTimeout:     Duration{10 * time.Second},
+			ReadTimeout:      Duration{10 * time.Minute},
+			OutboundQueue:    64,
+			ReconnectGrace:   Duration{5 * time.Second},
+			HandshakeTimeout: Duration{30 * time.Second},
+		},
+		API: API{Listen: "127.0.0.1:8080"},
+		Switcher: Switcher{
+			StateFile:     "hashgate-state.json",
+			StateFilePath: "hashgate-state.json",
+		},
+		Log: Log{Level: "info", Format: "auto"},
+	}
+}
+
+// Load reads and parses the config file at path. A file that cannot be read
+// gives the os error; an invalid file gives Errors.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a config file's contents. path names the file in
+// errors and is the base for relative paths in it; token files named in it
+// are read. When the contents are invalid the error is Errors, holding every
+// problem found, in file order.
+func Parse(path string, data []byte) (*Config, error) {
+	name := path
+	if name == "" {
+		name = "<config>"
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(string(data), &raw); err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			at := syntaxPosition(data, pe.Position)
+			return nil, Errors{{File: name, Line: at.Line, Col: at.Col, Msg: pe.Message}}
+		}
+		return nil, Errors{{File: name, Line: 1, Col: 1, Msg: err.Error()}}
+	}
+	d := &decoder{file: name, dir: filepath.Dir(path), pos: locate(string(data))}
+	c := d.config(raw)
+	c.Path = path
+	if len(d.errs) > 0 {
+		return nil, d.sorted()
+	}
+	return c, nil
+}
+
+// syntaxPosition is where a TOML syntax error is. The decoder's Line is one
+// too far for an error found at a newline (its lexer has counted the newline
+// already) while its Col is counted on the line before, so both are worked out
+// again from the byte offset, which the decoder counts after a UTF-8 byte
+// order mark.
+func syntaxPosition(data []byte, p toml.Position) position {
+	src := strings.TrimPrefix(string(data), "\xef\xbb\xbf")
+	if p.Start < 0 || p.Start > len(src) || (p.Start == 0 && p.Line > 1) {
+		return position{Line: max(p.Line, 1), Col: max(p.Col, 1)}
+	}
+	before := src[:p.Start]
+	nl := strings.LastIndexByte(before, '\n')
+	return position{Line: strings.Count(before, "\n") + 1, Col: p.Start - nl}
+}
+
+// PrefixBytes is the number of extranonce2 bytes the proxy takes from a pool
+// whose extranonce2_size is poolEN2Size to tell its miners apart, leaving each
+// miner at least minMinerEN2 bytes: clamp(poolEN2Size - minMinerEN2, 0, 4).
+// 0 means the pool leaves no room and cannot be used.
+func PrefixBytes(poolEN2Size, minMinerEN2 int) int {
+	return min(max(poolEN2Size-minMinerEN2, 0), 4)
+}
+
+// Capacity returns how many miners fit on one upstream session of a pool with
+// the given extranonce2_size (256^k, k = PrefixBytes), and on all
+// max_upstream_sessions of it. Both are 0 when k is 0: the proxy refuses such
+// a pool.
+func (c *Config) Capacity(poolExtranonce2Size int) (perSession, total int) {
+	k := PrefixBytes(poolExtranonce2Size, c.Proxy.MinMinerExtranonce2Size)
+	if k == 0 {
+		return 0, 0
+	}
+	perSession = 1 << (8 * k)
+	return perSession, perSession * c.Proxy.MaxUpstreamSessions
+}
+
+// ParsePoolURL splits a pool URL of the form stratum+tcp://host:port.
+func ParsePoolURL(s string) (host string, port int, err error) {
+	const want = `; expected stratum+tcp://host:port`
+	scheme, rest, ok := strings.Cut(s, "://")
+	if !ok {
+		return "", 0, errors.New("missing scheme" + want)
+	}
+	switch strings.ToLower(scheme) {
+	case "stratum+tcp":
+	case "stratum+ssl", "stratum+tls", "stratum2+tcp", "stratum2+ssl":
+		return "", 0, errors.New("scheme " + strconv.Quote(scheme) + " is not supported yet" + want)
+	default:
+		return "", 0, errors.New("unsupported scheme " + strconv.Quote(scheme) + want)
+	}
+	rest = strings.TrimSuffix(rest, "/")
+	if strings.Contains(rest, "@") {
+		return "", 0, errors.New("credentials in the URL are not used; put them in user and password" + want)
+	}
+	if strings.ContainsAny(rest, "/?#") {
+		return "", 0, errors.New("unexpected path or query after host:port" + want)
+	}
+	host, ps, err := net.SplitHostPort(rest)
+	if err != nil {
+		if !strings.Contains(rest, ":") || strings.HasSuffix(rest, "]") {
+			return "", 0, errors.New("missing port" + want)
+		}
+		return "", 0, errors.New(strconv.Quote(rest) + " is not host:port" + want)
+	}
+	if host == "" {
+		return "", 0, errors.New("missing host" + want)
+	}
+	if ps == "" {
+		return "", 0, errors.New("missing port" + want)
+	}
+	port, err = strconv.Atoi(ps)
+	if err != nil || port < 1 || port > 65535 {
+		return "", 0, errors.New("port " + strconv.Quote(ps) + " is not a number from 1 to 65535" + want)
+	}
+	return host, port, nil
+}

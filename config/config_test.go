@@ -1,0 +1,705 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pool is a valid [[pools]] entry appended after the part under test, so
+// that the line numbers of that part do not move.
+const pool = `
+[[pools]]
+name = "main"
+url = "stratum+tcp://pool.example:3333"
+user = "acct.proxy"
+`
+
+// poolURL is a one-pool file whose url (line 3, column 1) is u.
+func poolURL(u string) string {
+	return "[[pools]]\nname = \"p\"\nurl = \"" + u + "\"\nuser = \"u\"\n"
+}
+
+const want = `; expected stratum+tcp://host:port`
+
+// TestParseErrors lists bad configs and every error each must give, as
+// "LINE:COL: message" (the file name is checked separately). In the
+// messages, $DIR is the directory of the config file.
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		input string
+		files map[string]string // written next to the config file
+		want  []string
+	}{
+		// Syntax and unknown keys.
+		{"syntax error", "[proxy\nlisten = \"0.0.0.0:1\"\n" + pool, nil,
+			[]string{`1:7: expected '.' or ']' to end table name, but got '\n' instead`}},
+		{"duplicate key", "[proxy]\nlisten = \"a:1\"\nlisten = \"b:2\"\n" + pool, nil,
+			[]string{`3:1: Key 'proxy.listen' has already been defined.`}},
+		{"syntax error after a byte order mark", "\xef\xbb\xbfa = 1\nb = \n" + pool, nil,
+			[]string{`2:5: expected value but found '\n' instead`}},
+		{"syntax error in a value", "[proxy]\nmax_connections = 10_\n" + pool, nil,
+			[]string{`2:19: Invalid integer "10_": underscores must be surrounded by digits`}},
+		{"unknown key", "[proxy]\nmax_conections = 5\n" + pool, nil,
+			[]string{`2:1: unknown key "proxy.max_conections" (did you mean "max_connections"?)`}},
+		{"unknown key, no near match", "[log]\nverbosity = 3\n" + pool, nil,
+			[]string{`2:1: unknown key "log.verbosity"; known keys here: level, format`}},
+		{"unknown table", "[proxi]\nlisten = \"0.0.0.0:3333\"\n" + pool, nil,
+			[]string{`1:1: unknown table [proxi] (did you mean "proxy"?)`}},
+		{"unknown key in second pool", "[[pools]]\nname = \"a\"\nurl = \"stratum+tcp://a.example:3333\"\nuser = \"u\"\n\n[[pools]]\nname = \"b\"\nurl = \"stratum+tcp://b.example:3333\"\nusr = \"u\"\n", nil,
+			[]string{
+				`6:1: pools[1]: user is required, e.g. user = "account.proxy"`,
+				`9:1: unknown key "pools[1].usr" (did you mean "user"?)`,
+			}},
+		{"table of the wrong type", "proxy = 5\n" + pool, nil,
+			[]string{`1:1: proxy: expected a table ([proxy]), got integer 5`}},
+
+		// Types.
+		{"string for int", "[proxy]\nmax_connections = \"lots\"\n" + pool, nil,
+			[]string{`2:1: proxy.max_connections: expected an integer, got string "lots"`}},
+		{"float for int", "[proxy]\nmax_upstream_sessions = 1.5\n" + pool, nil,
+			[]string{`2:1: proxy.max_upstream_sessions: expected an integer, got float 1.5`}},
+		{"type error in first of two pools", "[[pools]]\nname = \"a\"\nurl = 3333\nuser = \"u\"\n[[pools]]\nname = \"b\"\nurl = \"stratum+tcp://b.example:3333\"\nuser = \"u\"\n", nil,
+			[]string{`3:1: pools[0].url: expected a string, got integer 3333`}},
+		{"bool type", "[proxy.difficulty]\npower_of_two = \"yes\"\ninitial = \"big\"\n" + pool, nil,
+			[]string{
+				`2:1: proxy.difficulty.power_of_two: expected true or false, got string "yes"`,
+				`3:1: proxy.difficulty.initial: expected a number, got string "big"`,
+			}},
+
+		// Pools.
+		{"http pool url", poolURL("http://pool.example:3333"), nil,
+			[]string{`3:1: pools[0].url "http://pool.example:3333": unsupported scheme "http"` + want}},
+		{"pool url without port", poolURL("stratum+tcp://pool.example"), nil,
+			[]string{`3:1: pools[0].url "stratum+tcp://pool.example": missing port` + want}},
+		{"pool url port out of range", poolURL("stratum+tcp://pool.example:99999"), nil,
+			[]string{`3:1: pools[0].url "stratum+tcp://pool.example:99999": port "99999" is not a number from 1 to 65535` + want}},
+		{"pool url port not a number", poolURL("stratum+tcp://pool.example:abc"), nil,
+			[]string{`3:1: pools[0].url "stratum+tcp://pool.example:abc": port "abc" is not a number from 1 to 65535` + want}},
+		{"pool url without scheme", poolURL("pool.example:3333"), nil,
+			[]string{`3:1: pools[0].url "pool.example:3333": missing scheme` + want}},
+		{"pool url without host", poolURL("stratum+tcp://:3333"), nil,
+			[]string{`3:1: pools[0].url "stratum+tcp://:3333": missing host` + want}},
+		{"pool url with path", poolURL("stratum+tcp://pool.example:3333/x"), nil,
+			[]string{`3:1: pools[0].url "stratum+tcp://pool.example:3333/x": unexpected path or query after host:port` + want}},
+		{"pool url with credentials", poolURL("stratum+tcp://me:pw@pool.example:3333"), nil,
+			[]string{`3:1: pools[0].url "stratum+tcp://me:pw@pool.example:3333": credentials in the URL are not used; put them in user and password` + want}},
+		{"stratum+ssl", poolURL("stratum+ssl://pool.example:443"), nil,
+			[]string{`3:1: pools[0].url "stratum+ssl://pool.example:443": scheme "stratum+ssl" is not supported yet` + want}},
+		{"inline pool table", `pools = [{name = "a", url = "http://a:1", user = "u"}]` + "\n", nil,
+			[]string{`1:23: pools[0].url "http://a:1": unsupported scheme "http"` + want}},
+		{"empty pools", "pools = []\n", nil,
+			[]string{`1:1: pools is empty: add at least one [[pools]] table with url = "stratum+tcp://host:port" and user`}},
+		{"no pools", "[log]\nlevel = \"info\"\n", nil,
+			[]string{`1:1: no pools: add at least one [[pools]] table with url = "stratum+tcp://host:port" and user`}},
+		{"pools not an array", "pools = \"x\"\n", nil,
+			[]string{`1:1: pools: expected an array of tables ([[pools]]), got string "x"`}},
+		{"pool without url", "[[pools]]\nname = \"p\"\nuser = \"u\"\n", nil,
+			[]string{`1:1: pools[0]: url is required, e.g. url = "stratum+tcp://pool.example:3333"`}},
+		{"empty pool name", "[[pools]]\nname = \"\"\nurl = \"stratum+tcp://a.example:1\"\nuser = \"u\"\n", nil,
+			[]string{`2:1: pools[0].name: must not be empty (leave it out to name the pool host:port)`}},
+		{"duplicate pool names", "[[pools]]\nname = \"main\"\nurl = \"stratum+tcp://a.example:3333\"\nuser = \"u\"\n[[pools]]\nname = \"main\"\nurl = \"stratum+tcp://b.example:3333\"\nuser = \"u\"\n", nil,
+			[]string{`6:1: pools[1]: duplicate pool name "main" (also pools[0]); pool names must be unique`}},
+		{"duplicate default pool names", "[[pools]]\nurl = \"stratum+tcp://a.example:3333\"\nuser = \"u\"\n[[pools]]\nurl = \"stratum+tcp://a.example:3333\"\nuser = \"v\"\n", nil,
+			[]string{`4:1: pools[1]: duplicate pool name "a.example:3333" (also pools[0]); pool names must be unique`}},
+		{"bad pool durations", "[[pools]]\nname = \"p\"\nurl = \"stratum+tcp://a.example:1\"\nuser = \"u\"\nfailover_timeout = \"30\"\nfailback_after = \"-1m\"\n", nil,
+			[]string{
+				`5:1: pools[0].failover_timeout: invalid duration "30": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
+				`6:1: pools[0].failback_after: must be greater than 0, got "-1m"`,
+			}},
+
+		// Difficulty.
+		{"min above max", "[proxy.difficulty]\nmin = 100.0\nmax = 10.0\ninitial = 50.0\n" + pool, nil,
+			[]string{`3:1: proxy.difficulty: min (100) is greater than max (10); expected min <= initial <= max`}},
+		{"initial above max", "[proxy.difficulty]\nmax = 10.0\ninitial = 50.0\nmin = 1.0\n" + pool, nil,
+			[]string{`3:1: proxy.difficulty: initial (50) is above max (10); expected min <= initial <= max`}},
+		{"default initial below min", "[proxy.difficulty]\nmin = 20000\n" + pool, nil,
+			[]string{`2:1: proxy.difficulty: initial (16384) is below min (20000); expected min <= initial <= max`}},
+		{"negative initial", "[proxy.difficulty]\ninitial = -1.0\n" + pool, nil,
+			[]string{`2:1: proxy.difficulty.initial: must be a finite number greater than 0, got -1`}},
+		{"nan, inf and zero", "[proxy.difficulty]\nmax = nan\ntarget_share_seconds = inf\nmin = 0\n" + pool, nil,
+			[]string{
+				`2:1: proxy.difficulty.max: must be a finite number greater than 0, got nan`,
+				`3:1: proxy.difficulty.target_share_seconds: must be a finite number greater than 0, got inf`,
+				`4:1: proxy.difficulty.min: must be a finite number greater than 0, got 0`,
+			}},
+		{"dotted difficulty key", "proxy.difficulty.min = -2.5\n" + pool, nil,
+			[]string{`1:1: proxy.difficulty.min: must be a finite number greater than 0, got -2.5`}},
+
+		// Proxy values.
+		{"bad CIDRs", "[proxy]\nallow = [\"10.0.0.0/8\", \"10.0.0.0/33\", \"bogus\", 7]\n" + pool, nil,
+			[]string{
+				`2:24: proxy.allow[1]: "10.0.0.0/33" is not a valid CIDR; expected an address/prefix-length such as "10.0.0.0/8" or "2001:db8::/32"`,
+				`2:39: proxy.allow[2]: "bogus" is not a valid CIDR; expected an address/prefix-length such as "10.0.0.0/8" or "2001:db8::/32"`,
+				`2:48: proxy.allow[3]: expected a CIDR string such as "10.0.0.0/8", got integer 7`,
+			}},
+		{"bad CIDR in a multi-line array", "[proxy]\nallow = [\n  \"10.0.0.0/8\", # office\n  # [fake] = 1\n  \"::/129\",\n]\n" + pool, nil,
+			[]string{`5:3: proxy.allow[1]: "::/129" is not a valid CIDR; expected an address/prefix-length such as "10.0.0.0/8" or "2001:db8::/32"`}},
+		{"allow not an array", "[proxy]\nallow = \"10.0.0.0/8\"\n" + pool, nil,
+			[]string{`2:1: proxy.allow: expected an array of CIDR strings such as ["10.0.0.0/8"], got string "10.0.0.0/8"`}},
+		{"bad durations", "[proxy]\nwrite_timeout = \"10 seconds\"\nread_timeout = \"0s\"\nreconnect_grace = 5\nhandshake_timeout = \"-1s\"\n" + pool, nil,
+			[]string{
+				`2:1: proxy.write_timeout: invalid duration "10 seconds": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
+				`3:1: proxy.read_timeout: must be greater than 0, got "0s"`,
+				`4:1: proxy.reconnect_grace: expected a duration string such as "30s", got integer 5`,
+				`5:1: proxy.handshake_timeout: must be greater than 0, got "-1s"`,
+			}},
+		{"out of range", "[proxy]\nmax_upstream_sessions = 0\nmin_miner_extranonce2_size = 9\nmax_connections = 0\nmax_line_bytes = 100\noutbound_queue = 0\n" + pool, nil,
+			[]string{
+				`2:1: proxy.max_upstream_sessions: must be between 1 and 1024, got 0`,
+				`3:1: proxy.min_miner_extranonce2_size: must be between 1 and 8, got 9`,
+				`4:1: proxy.max_connections: must be at least 1, got 0`,
+				`5:1: proxy.max_line_bytes: must be between 1024 and 16777216, got 100`,
+				`6:1: proxy.outbound_queue: must be between 1 and 65536, got 0`,
+			}},
+		{"too many upstream sessions, too small extranonce2", "[proxy]\nmax_upstream_sessions = 1025\nmin_miner_extranonce2_size = 0\n" + pool, nil,
+			[]string{
+				`2:1: proxy.max_upstream_sessions: must be between 1 and 1024, got 1025`,
+				`3:1: proxy.min_miner_extranonce2_size: must be between 1 and 8, got 0`,
+			}},
+		{"listen without port", "[proxy]\nlisten = \"3333\"\n" + pool, nil,
+			[]string{`2:1: proxy.listen: "3333" is not host:port (missing port in address); expected e.g. "0.0.0.0:3333"`}},
+		{"api listen with a named port", "[api]\nlisten = \"localhost:http\"\n" + pool, nil,
+			[]string{`2:1: api.listen: "localhost:http" is not host:port (port "http" is not a number from 0 to 65535); expected e.g. "127.0.0.1:8080"`}},
+		{"api on the proxy's address", "[proxy]\nlisten = \"0.0.0.0:3333\"\n[api]\nlisten = \"0.0.0.0:3333\"\n" + pool, nil,
+			[]string{`4:1: api.listen "0.0.0.0:3333" is the same address as proxy.listen; give the HTTP API its own port`}},
+
+		// API tokens.
+		{"token and token_file", "[[api.tokens]]\nname = \"desk\"\ntoken = \"abc\"\ntoken_file = \"t\"\n" + pool, nil,
+			[]string{`4:1: api.tokens[0]: token and token_file are mutually exclusive; keep one`}},
+		{"missing token file", "[[api.tokens]]\nname = \"desk\"\ntoken_file = \"missing.token\"\n" + pool, nil,
+			[]string{`3:1: api.tokens[0].token_file: cannot read $DIR/missing.token: no such file or directory`}},
+		{"empty token file", "[[api.tokens]]\nname = \"desk\"\ntoken_file = \"secrets/empty.token\"\n" + pool,
+			map[string]string{"secrets/empty.token": " \n\t\n"},
+			[]string{`3:1: api.tokens[0].token_file: $DIR/secrets/empty.token is empty; it must hold the token`}},
+		{"bad role", "[[api.tokens]]\nname = \"desk\"\ntoken = \"abc\"\nrole = \"admin\"\n" + pool, nil,
+			[]string{`4:1: api.tokens[0].role: "admin" is not a role; expected "read" or "write"`}},
+		{"token without secret", "[[api.tokens]]\nname = \"desk\"\n" + pool, nil,
+			[]string{`1:1: api.tokens[0]: one of token or token_file is required`}},
+		{"token without name", "[[api.tokens]]\ntoken = \"abc\"\n" + pool, nil,
+			[]string{`1:1: api.tokens[0]: name is required, e.g. name = "power-desk"; it names who acted in the audit log`}},
+		{"token named like the shortcut", "[api]\ntoken = \"abc\"\n[[api.tokens]]\nname = \"default\"\ntoken = \"def\"\n" + pool, nil,
+			[]string{`4:1: api.tokens[0]: duplicate token name "default" (also api.token); token names must be unique`}},
+		{"same secret twice", "[api]\ntoken = \"abc\"\n[[api.tokens]]\nname = \"x\"\ntoken = \"abc\"\n" + pool, nil,
+			[]string{`3:1: api.tokens[0]: same token as api.token; give each name its own token so the audit log can tell them apart`}},
+		{"empty shortcut token", "[api]\ntoken = \"\"\n" + pool, nil,
+			[]string{`2:1: api.token: must not be empty (leave it out for no shortcut token)`}},
+
+		// Switcher and log.
+		{"switcher values", "[switcher]\nstate_file = \"\"\npolicy = 3\n" + pool, nil,
+			[]string{
+				`2:1: switcher.state_file: must not be empty; expected a file path such as "hashgate-state.json"`,
+				`3:1: switcher.policy: expected a string, got integer 3`,
+			}},
+		{"bad log level and format", "[log]\nlevel = \"verbose\"\nformat = \"xml\"\n" + pool, nil,
+			[]string{
+				`2:1: log.level: "verbose" is not a level; expected "debug", "info", "warn" or "error"`,
+				`3:1: log.format: "xml" is not a format; expected "json", "console" or "auto"`,
+			}},
+
+		// Everything at once: every error is reported, in file order.
+		{"many errors", `[proxy]
+listen = "nowhere"
+max_connections = "many"
+allow = ["10.0.0.0/8", "300.0.0.0/8"]
+colour = "blue"
+
+[proxy.difficulty]
+min = 5000.0
+max = 100.0
+
+[[pools]]
+name = "main"
+url = "stratum+ssl://pool.example:443"
+user = "acct"
+failover_timeout = "soon"
+
+[[pools]]
+name = "main"
+url = "stratum+tcp://backup.example:3333"
+user = "acct"
+
+[[api.tokens]]
+name = "desk"
+token_file = "nope.token"
+role = "root"
+
+[log]
+level = "loud"
+`, nil,
+			[]string{
+				`2:1: proxy.listen: "nowhere" is not host:port (missing port in address); expected e.g. "0.0.0.0:3333"`,
+				`3:1: proxy.max_connections: expected an integer, got string "many"`,
+				`4:24: proxy.allow[1]: "300.0.0.0/8" is not a valid CIDR; expected an address/prefix-length such as "10.0.0.0/8" or "2001:db8::/32"`,
+				`5:1: unknown key "proxy.colour"; known keys here: ` + strings.Join(proxyKeys, ", "),
+				`9:1: proxy.difficulty: min (5000) is greater than max (100); expected min <= initial <= max`,
+				`13:1: pools[0].url "stratum+ssl://pool.example:443": scheme "stratum+ssl" is not supported yet` + want,
+				`15:1: pools[0].failover_timeout: invalid duration "soon": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
+				`18:1: pools[1]: duplicate pool name "main" (also pools[0]); pool names must be unique`,
+				`24:1: api.tokens[0].token_file: cannot read $DIR/nope.token: no such file or directory`,
+				`25:1: api.tokens[0].role: "root" is not a role; expected "read" or "write"`,
+				`28:1: log.level: "loud" is not a level; expected "debug", "info", "warn" or "error"`,
+			}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for name, content := range tt.files {
+				writeFile(t, filepath.Join(dir, name), content)
+			}
+			path := filepath.Join(dir, "hashgate.toml")
+			c, err := Parse(path, []byte(tt.input))
+			if err == nil {
+				t.Fatalf("Parse accepted the config: %+v", c)
+			}
+			if c != nil {
+				t.Errorf("Parse returned a config along with errors")
+			}
+			var errs Errors
+			if !errors.As(err, &errs) {
+				t.Fatalf("error is %T, want Errors: %v", err, err)
+			}
+			var got []string
+			for _, e := range errs {
+				if e.File != path {
+					t.Errorf("error names file %q, want %q", e.File, path)
+				}
+				got = append(got, fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg))
+			}
+			var wantErrs []string
+			for _, w := range tt.want {
+				wantErrs = append(wantErrs, strings.ReplaceAll(w, "$DIR", dir))
+			}
+			if !reflect.DeepEqual(got, wantErrs) {
+				t.Errorf("errors:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(wantErrs, "\n       "))
+			}
+		})
+	}
+}
+
+func TestErrorsFormat(t *testing.T) {
+	_, err := Parse("conf/hashgate.toml", []byte("[proxy]\nmax_connections = \"x\"\n\n[log]\nlevel = \"loud\"\n"+pool))
+	wantText := `conf/hashgate.toml:2:1: proxy.max_connections: expected an integer, got string "x"` + "\n" +
+		`conf/hashgate.toml:5:1: log.level: "loud" is not a level; expected "debug", "info", "warn" or "error"`
+	if err == nil || err.Error() != wantText {
+		t.Fatalf("error text:\n%v\nwant:\n%s", err, wantText)
+	}
+	var one *Error
+	if !errors.As(err, &one) || one.Line != 2 {
+		t.Errorf("errors.As(*Error) = %v, want the first error", one)
+	}
+}
+
+func TestLoadMissingFile(t *testing.T) {
+	_, err := Load(filepath.Join(t.TempDir(), "nope.toml"))
+	if !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("Load of a missing file: %v, want os.ErrNotExist", err)
+	}
+}
+
+func TestParseFullConfig(t *testing.T) {
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "secrets", "desk.token"), "  s3cret-desk\n")
+	path := filepath.Join(dir, "etc", "hashgate.toml")
+	writeFile(t, path, `
+[proxy]
+listen = ":4444"
+max_connections = 5000
+min_miner_extranonce2_size = 2
+max_upstream_sessions = 8
+allow = ["10.1.0.0/16", "192.168.1.7", "2001:db8::1/32"]
+max_line_bytes = 4096
+write_timeout = "2s"
+read_timeout = "90s"
+outbound_queue = 16
+reconnect_grace = "1500ms"
+handshake_timeout = "1m"
+
+[proxy.difficulty]
+initial = 512
+min = 64.5
+max = 1e6
+target_share_seconds = 5.0
+power_of_two = true
+
+[[pools]]
+name = "primary"
+url = "stratum+tcp://pool.example:3333"
+user = "acct.proxy"
+password = "x"
+failover_timeout = "20s"
+failback_after = "2m"
+connect_timeout = "3s"
+
+[[pools]]
+url = "stratum+tcp://[2001:db8::7]:443/"
+user = "acct.backup"
+
+[api]
+listen = "127.0.0.1:9090"
+token = "shortcut"
+
+[[api.tokens]]
+name = "power-desk"
+token_file = "../secrets/desk.token"
+role = "write"
+
+[[api.tokens]]
+name = "grafana"
+token = "ro"
+
+[switcher]
+policy = "policy/site.toml"
+state_file = "/var/lib/hashgate/state.json"
+
+[log]
+level = "debug"
+format = "json"
+`)
+	c, err := Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Path != path {
+		t.Errorf("Path = %q, want %q", c.Path, path)
+	}
+	wantProxy := Proxy{
+		Listen:                  ":4444",
+		MaxConnections:          5000,
+		MinMinerExtranonce2Size: 2,
+		MaxUpstreamSessions:     8,
+		Allow: []netip.Prefix{
+			netip.MustParsePrefix("10.1.0.0/16"),
+			netip.MustParsePrefix("192.168.1.7/32"),
+			netip.MustParsePrefix("2001:db8::/32"),
+		},
+		Difficulty:       Difficulty{Initial: 512, Min: 64.5, Max: 1e6, TargetShareSeconds: 5, PowerOfTwo: true},
+		MaxLineBytes:     4096,
+		WriteTimeout:     Duration{2 * time.Second},
+		ReadTimeout:      Duration{90 * time.Second},
+		OutboundQueue:    16,
+		ReconnectGrace:   Duration{1500 * time.Millisecond},
+		HandshakeTimeout: Duration{time.Minute},
+	}
+	if !reflect.DeepEqual(c.Proxy, wantProxy) {
+		t.Errorf("Proxy:\n got %+v\nwant %+v", c.Proxy, wantProxy)
+	}
+	wantPools := []Pool{
+		{Name: "primary", URL: "stratum+tcp://pool.example:3333", User: "acct.proxy", Password: "x",
+			Host: "pool.example", Port: 3333,
+			FailoverTimeout: Duration{20 * time.Second}, FailbackAfter: Duration{2 * time.Minute}, ConnectTimeout: Duration{3 * time.Second}},
+		{Name: "[2001:db8::7]:443", URL: "stratum+tcp://[2001:db8::7]:443/", User: "acct.backup",
+			Host: "2001:db8::7", Port: 443,
+			FailoverTimeout: Duration{30 * time.Second}, FailbackAfter: Duration{60 * time.Second}, ConnectTimeout: Duration{10 * time.Second}},
+	}
+	if !reflect.DeepEqual(c.Pools, wantPools) {
+		t.Errorf("Pools:\n got %+v\nwant %+v", c.Pools, wantPools)
+	}
+	if got := c.Pools[1].Address(); got != "[2001:db8::7]:443" {
+		t.Errorf("Address() = %q", got)
+	}
+	wantAPI := API{
+		Listen: "127.0.0.1:9090",
+		Token:  "shortcut",
+		Tokens: []Token{
+			{Name: "default", Token: "shortcut", Role: RoleWrite},
+			{Name: "power-desk", Token: "s3cret-desk", TokenFile: "../secrets/desk.token",
+				TokenFilePath: filepath.Join(dir, "secrets", "desk.token"), Role: RoleWrite},
+			{Name: "grafana", Token: "ro", Role: RoleRead},
+		},
+	}
+	if !reflect.DeepEqual(c.API, wantAPI) {
+		t.Errorf("API:\n got %+v\nwant %+v", c.API, wantAPI)
+	}
+	wantSwitcher := Switcher{
+		Policy:        "policy/site.toml",
+		PolicyPath:    filepath.Join(dir, "etc", "policy", "site.toml"),
+		StateFile:     "/var/lib/hashgate/state.json",
+		StateFilePath: "/var/lib/hashgate/state.json",
+	}
+	if c.Switcher != wantSwitcher {
+		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
+	}
+	if c.Log != (Log{Level: "debug", Format: "json"}) {
+		t.Errorf("Log = %+v", c.Log)
+	}
+}
+
+func TestParseDefaults(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hashgate.toml")
+	c, err := Parse(path, []byte(pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	def := Default()
+	if !reflect.DeepEqual(c.Proxy, def.Proxy) {
+		t.Errorf("Proxy:\n got %+v\nwant %+v", c.Proxy, def.Proxy)
+	}
+	// The defaults the contract and the brief name, spelled out so that a
+	// change to Default() is caught too.
+	p := c.Proxy
+	if p.Listen != "0.0.0.0:3333" || p.MaxConnections != 100000 || p.MinMinerExtranonce2Size != 3 ||
+		p.MaxUpstreamSessions != 32 || p.MaxLineBytes != 16384 || p.OutboundQueue != 64 ||
+		p.WriteTimeout.Duration != 10*time.Second || p.ReadTimeout.Duration != 10*time.Minute ||
+		p.ReconnectGrace.Duration != 5*time.Second || p.HandshakeTimeout.Duration != 30*time.Second {
+		t.Errorf("proxy defaults: %+v", p)
+	}
+	if fmt.Sprint(p.Allow) != "[0.0.0.0/0 ::/0]" {
+		t.Errorf("allow default = %v", p.Allow)
+	}
+	if p.Difficulty != (Difficulty{Initial: 16384, Min: 1024, Max: 1e12, TargetShareSeconds: 10}) {
+		t.Errorf("difficulty defaults: %+v", p.Difficulty)
+	}
+	wantPool := Pool{Name: "main", URL: "stratum+tcp://pool.example:3333", User: "acct.proxy",
+		Host: "pool.example", Port: 3333,
+		FailoverTimeout: Duration{30 * time.Second}, FailbackAfter: Duration{60 * time.Second}, ConnectTimeout: Duration{10 * time.Second}}
+	if len(c.Pools) != 1 || c.Pools[0] != wantPool {
+		t.Errorf("Pools = %+v, want [%+v]", c.Pools, wantPool)
+	}
+	if c.API.Listen != "127.0.0.1:8080" || c.API.Token != "" || len(c.API.Tokens) != 0 {
+		t.Errorf("API = %+v", c.API)
+	}
+	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json")}
+	if c.Switcher != wantSwitcher {
+		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
+	}
+	if c.Log != (Log{Level: "info", Format: "auto"}) {
+		t.Errorf("Log = %+v", c.Log)
+	}
+}
+
+func TestParseRelativeConfigPath(t *testing.T) {
+	// A relative config path resolves against the working directory.
+	c, err := Parse("conf/hashgate.toml", []byte("[switcher]\npolicy = \"p.toml\"\n"+pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := filepath.Join(wd, "conf", "p.toml"); c.Switcher.PolicyPath != want {
+		t.Errorf("PolicyPath = %q, want %q", c.Switcher.PolicyPath, want)
+	}
+}
+
+func TestTinyDifficulty(t *testing.T) {
+	c, err := Parse("t.toml", []byte("[proxy.difficulty]\ninitial = 0.0001\nmin = 0.0001\nmax = 0.5\ntarget_share_seconds = 0.25\n"+pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := c.Proxy.Difficulty; d.Initial != 0.0001 || d.Min != 0.0001 || d.Max != 0.5 || d.TargetShareSeconds != 0.25 {
+		t.Errorf("difficulty = %+v", d)
+	}
+}
+
+func TestInlineTables(t *testing.T) {
+	c, err := Parse("t.toml", []byte(`
+pools = [
+  {name = "a", url = "stratum+tcp://a.example:1", user = "u"},
+  {name = "b", url = "stratum+tcp://b.example:2", user = "u", failover_timeout = "5s"},
+]
+api = {tokens = [{name = "ro", token = "t1"}, {name = "rw", token = "t2", role = "write"}]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Pools) != 2 || c.Pools[1].Address() != "b.example:2" || c.Pools[1].FailoverTimeout.Duration != 5*time.Second {
+		t.Errorf("Pools = %+v", c.Pools)
+	}
+	if len(c.API.Tokens) != 2 || c.API.Tokens[0].Role != RoleRead || c.API.Tokens[1].Role != RoleWrite {
+		t.Errorf("Tokens = %+v", c.API.Tokens)
+	}
+}
+
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../examples/hashgate.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Pools) != 2 || c.Pools[0].Name != "primary" || c.Pools[1].Name != "backup" {
+		t.Errorf("example pools = %+v", c.Pools)
+	}
+	if filepath.Base(c.Switcher.PolicyPath) != "policy.toml" || !filepath.IsAbs(c.Switcher.PolicyPath) {
+		t.Errorf("example policy path = %q", c.Switcher.PolicyPath)
+	}
+	// Every key the package knows is written in the example.
+	data, err := os.ReadFile("../examples/hashgate.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pos := locate(string(data))
+	for table, keys := range map[string][]string{
+		"proxy": proxyKeys, "proxy.difficulty": diffKeys, "pools[0]": poolKeys, "pools[1]": poolKeys,
+		"api": apiKeys, "api.tokens[0]": {"name", "token", "role"}, "switcher": switcherKeys, "log": logKeys,
+	} {
+		for _, k := range keys {
+			if _, ok := pos[join(table, k)]; !ok {
+				t.Errorf("example does not set %s.%s", table, k)
+			}
+		}
+	}
+}
+
+func TestLocate(t *testing.T) {
+	src := "\xef\xbb\xbf" + `# comment [not.a.table]
+title = """
+[fake]
+key = "no" """
+'quoted.key' = 1
+"esc\"aped" = 'lit'
+[a . "b"]   # header
+x = [ [1, 2], ["]", '['], ] # nested
+y = {p = 1, q.r = "}"}
+[[t]]
+k = 1
+[t.sub]
+m = 2
+[[t]]
+k = 2
+[[t.arr]]
+n = 3
+`
+	want := map[string]position{
+		"title":         {2, 1},
+		"quoted.key":    {5, 1},
+		`esc"aped`:      {6, 1},
+		"a":             {7, 1},
+		"a.b":           {7, 1},
+		"a.b.x":         {8, 1},
+		"a.b.x[0]":      {8, 7},
+		"a.b.x[0][1]":   {8, 11},
+		"a.b.x[1][1]":   {8, 21},
+		"a.b.y":         {9, 1},
+		"a.b.y.p":       {9, 6},
+		"a.b.y.q.r":     {9, 13},
+		"t":             {10, 1},
+		"t[0]":          {10, 1},
+		"t[0].k":        {11, 1},
+		"t[0].sub":      {12, 1},
+		"t[0].sub.m":    {13, 1},
+		"t[1]":          {14, 1},
+		"t[1].k":        {15, 1},
+		"t[1].arr[0]":   {16, 1},
+		"t[1].arr[0].n": {17, 1},
+	}
+	got := locate(src)
+	for k, w := range want {
+		if g, ok := got[k]; !ok || g != w {
+			t.Errorf("%s at %v (found %v), want %v", k, g, ok, w)
+		}
+	}
+	for _, k := range []string{"fake", "key", "fake.key"} {
+		if _, ok := got[k]; ok {
+			t.Errorf("found %q, which is inside a string", k)
+		}
+	}
+}
+
+func TestPrefixBytesAndCapacity(t *testing.T) {
+	for _, tt := range []struct{ poolEN2, minMiner, k int }{
+		{8, 3, 4}, {7, 3, 4}, {6, 3, 3}, {4, 3, 1}, {3, 3, 0}, {2, 3, 0}, {4, 1, 3}, {8, 8, 0},
+	} {
+		if got := PrefixBytes(tt.poolEN2, tt.minMiner); got != tt.k {
+			t.Errorf("PrefixBytes(%d, %d) = %d, want %d", tt.poolEN2, tt.minMiner, got, tt.k)
+		}
+	}
+	c := Default()
+	for _, tt := range []struct{ en2, per, total int }{
+		{4, 256, 256 * 32}, {5, 65536, 65536 * 32}, {8, 1 << 32, (1 << 32) * 32}, {3, 0, 0},
+	} {
+		per, total := c.Capacity(tt.en2)
+		if per != tt.per || total != tt.total {
+			t.Errorf("Capacity(%d) = %d, %d; want %d, %d", tt.en2, per, total, tt.per, tt.total)
+		}
+	}
+}
+
+func TestDuration(t *testing.T) {
+	var d Duration
+	if err := d.UnmarshalText([]byte("1h30m")); err != nil || d.Duration != 90*time.Minute {
+		t.Errorf("UnmarshalText(1h30m) = %v, %v", d, err)
+	}
+	if err := d.UnmarshalText([]byte("soon")); err == nil {
+		t.Errorf("UnmarshalText(soon) accepted")
+	}
+	if b, _ := (Duration{1500 * time.Millisecond}).MarshalText(); string(b) != "1.5s" {
+		t.Errorf("MarshalText = %q", b)
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	c, err := Parse("t.toml", []byte("[proxy]\nallow = []\nmax_connections = 1\n[api]\nlisten = \"0.0.0.0:8080\"\n"+pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Join(Warnings(c), "\n")
+	for _, w := range []string{
+		"proxy.allow is empty",
+		"only one pool",
+		"no API write token",
+		`api.listen "0.0.0.0:8080" is reachable from other hosts`,
+		"switcher.policy is not set",
+	} {
+		if !strings.Contains(got, w) {
+			t.Errorf("warnings lack %q:\n%s", w, got)
+		}
+	}
+	if strings.Contains(got, "open-file limit") {
+		t.Errorf("max_connections = 1 warned about the open-file limit:\n%s", got)
+	}
+
+	limit, ok := openFileLimit()
+	if !ok {
+		t.Skip("open-file limit unknown or unlimited")
+	}
+	c.Proxy.MaxConnections = int(limit)
+	if got := strings.Join(Warnings(c), "\n"); !strings.Contains(got, "does not fit the open-file limit") {
+		t.Errorf("max_connections = %d (the limit) gave no open-file warning:\n%s", limit, got)
+	}
+}
+
+func writeFile(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// FuzzParse checks that no input makes Parse (or the key locator) panic or
+// hang, and that every error it gives has a position.
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile("../examples/hashgate.toml"); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte(pool))
+	f.Add([]byte("a = [ [1, 2], [\"]\", '['], ]\ny = {p = 1, q.r = \"}\"}\n[[t]]\n[t.sub]\ns = \"\"\"x\"\"\"\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse("fuzz.toml", data)
+		if err == nil {
+			if c == nil {
+				t.Fatal("nil config without error")
+			}
+			return
+		}
+		var errs Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				if e.Line < 1 || e.Col < 1 {
+					t.Fatalf("error without a position: %v", e)
+				}
+			}
+		}
+	})
+}
