@@ -39,7 +39,7 @@ var reasonNames = [...]string{
 	reasonTimeout:          "miner silent past read timeout",
 	reasonLineTooLong:      "line exceeds max_line_bytes",
 	reasonGarbage:          "not Stratum (malformed JSON)",
-	reasonSlowConsumer:     "slow consumer: outbound queue full",
+	reasonSlowConsumer:     "slow consumer: does not read its jobs and answers in time",
 	reasonWriteError:       "write error",
 	reasonNoUpstream:       "no pool session available",
 	reasonReconnectIgnored: "still connected after client.reconnect",
@@ -177,24 +177,20 @@ func (m *minerConn) handle(msg *stratum.Message) bool {
 	default:
 		// mining.get_transactions, mining.capabilities, typos: answered
 		// at once, never a disconnect.
-		if msg.HasID() {
-			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "unknown method "+strconv.Quote(msg.Method)))
-		}
+		m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "unknown method "+strconv.Quote(msg.Method)))
 	}
 	return true
 }
 
+// reply answers a request. Requests with a null id are answered too (with
+// null): Stratum miners send them and expect the answer.
 func (m *minerConn) reply(id json.RawMessage, result []byte) {
-	if !isNullID(id) {
-		m.send(stratum.AppendRawResponse(nil, id, result), false)
-	}
+	m.send(stratum.AppendRawResponse(nil, id, result), false)
 }
 
 func (m *minerConn) replyError(id json.RawMessage, e *stratum.Error) {
 	m.send(stratum.AppendError(nil, id, e), false)
 }
-
-func isNullID(id json.RawMessage) bool { return len(id) == 0 || string(id) == "null" }
 
 func paramError(err error) *stratum.Error {
 	return stratum.NewError(stratum.ErrOther, "bad params: "+err.Error())
@@ -341,9 +337,7 @@ func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
 		if err == nil {
 			err = errors.New("difficulty must be positive")
 		}
-		if msg.HasID() {
-			m.replyError(msg.ID, paramError(err))
-		}
+		m.replyError(msg.ID, paramError(err))
 		return
 	}
 	m.mu.Lock()
@@ -507,7 +501,7 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
 		clear(m.queue[len(kept):])
 		m.queue = kept
 	}
-	if len(m.queue) >= m.srv.cfg.OutboundQueue {
+	if len(m.queue) >= m.srv.cfg.OutboundQueue && !m.dropOldestNotifyLocked() {
 		m.qmu.Unlock()
 		m.srv.stats.SlowConsumers.Add(1)
 		m.close(reasonSlowConsumer, nil)
@@ -525,6 +519,23 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
 			m.flush()
 		}()
 	}
+}
+
+// dropOldestNotifyLocked makes room in a full queue by dropping the oldest
+// queued job: a newer one is coming behind it, so the miner loses nothing
+// but a job it would have replaced at once. A queue full of answers cannot
+// be thinned: that miner is a slow consumer.
+func (m *minerConn) dropOldestNotifyLocked() bool {
+	for i, q := range m.queue {
+		if q.notify {
+			copy(m.queue[i:], m.queue[i+1:])
+			m.queue[len(m.queue)-1] = outMsg{}
+			m.queue = m.queue[:len(m.queue)-1]
+			m.srv.stats.JobsDropped.Add(1)
+			return true
+		}
+	}
+	return false
 }
 
 // flush writes queued lines with vectored writes until the queue is empty.
@@ -550,7 +561,15 @@ func (m *minerConn) flush() {
 			m.qmu.Lock()
 			m.flushing = false
 			m.qmu.Unlock()
-			m.close(reasonWriteError, err)
+			reason := reasonWriteError
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				// It did not take a write within write_timeout.
+				reason = reasonSlowConsumer
+				m.srv.stats.SlowConsumers.Add(1)
+				err = nil
+			}
+			m.close(reason, err)
 			return
 		}
 	}

@@ -30,7 +30,7 @@ type Config struct {
 	MaxConnections          int
 	MinMinerExtranonce2Size int
 	MaxUpstreamSessions     int
-	Allow                   []netip.Prefix // empty: everyone
+	Allow                   []netip.Prefix // nil: everyone; empty: no one
 	Pools                   []PoolSpec
 
 	MaxLineBytes     int
@@ -249,7 +249,7 @@ func (s *Server) ServeConn(c net.Conn) {
 }
 
 func (s *Server) allowed(a net.Addr) bool {
-	if len(s.cfg.Allow) == 0 {
+	if s.cfg.Allow == nil {
 		return true
 	}
 	ta, ok := a.(*net.TCPAddr)

@@ -18,6 +18,7 @@ type Stats struct {
 	SharesRejected    [6]atomic.Uint64 // by code 20..25
 	SharesForwarded   atomic.Uint64
 	JobsNotified      atomic.Uint64 // notify messages queued to miners
+	JobsDropped       atomic.Uint64 // queued jobs dropped for a newer one (miner reading slowly)
 	Failovers         atomic.Uint64
 	MinersMoved       atomic.Uint64 // set_extranonce to a new session
 	MinersReconnected atomic.Uint64 // client.reconnect sent
@@ -35,6 +36,7 @@ type StatsSnapshot struct {
 	SharesRejected    map[string]uint64
 	SharesForwarded   uint64
 	JobsNotified      uint64
+	JobsDropped       uint64
 	Failovers         uint64
 	MinersMoved       uint64
 	MinersReconnected uint64
@@ -64,6 +66,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		SharesRejected:    r,
 		SharesForwarded:   s.SharesForwarded.Load(),
 		JobsNotified:      s.JobsNotified.Load(),
+		JobsDropped:       s.JobsDropped.Load(),
 		Failovers:         s.Failovers.Load(),
 		MinersMoved:       s.MinersMoved.Load(),
 		MinersReconnected: s.MinersReconnected.Load(),

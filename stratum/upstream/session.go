@@ -361,17 +361,28 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 		h.Notify(s, notify)
 	}
 	var err error
+	pinged := false
 	for {
-		_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.SilenceTimeout))
+		// Pools send a job every 30-60 s, which may be longer than the
+		// failover timeout: halfway through a silence we ask (any answer,
+		// even an error, proves the pool alive); a pool silent for the
+		// whole timeout is dead.
+		_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.SilenceTimeout / 2))
 		var line []byte
 		line, err = s.lr.ReadLine()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
+				if !pinged {
+					pinged = true
+					s.ping()
+					continue
+				}
 				err = ErrSilent
 			}
 			break
 		}
+		pinged = false
 		m, derr := stratum.Decode(line)
 		if derr != nil {
 			err = fmt.Errorf("pool sent garbage: %w", derr)
@@ -516,6 +527,13 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
 	line, _ := stratum.AppendRequest(nil, stratum.IntID(id), stratum.MethodSubmit, params)
+	s.writeLine(line)
+}
+
+// ping asks the pool for any answer; the answer itself is ignored.
+func (s *Session) ping() {
+	id := s.nextID.Add(1)
+	line, _ := stratum.AppendRequest(nil, stratum.IntID(id), stratum.MethodPing, []any{})
 	s.writeLine(line)
 }
 

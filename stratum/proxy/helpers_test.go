@@ -1,0 +1,187 @@
+package proxy_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum"
+	"github.com/hashgate/hashgate/stratum/proxy"
+)
+
+// testLog shows proxy logs when a test fails (go test -v shows them all).
+func testLog(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
+}
+
+func startPool(t *testing.T, cfg sim.PoolConfig) *sim.Pool {
+	t.Helper()
+	p, err := sim.StartPool(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+// quickConfig is a proxy on 127.0.0.1:0 with test-sized timeouts.
+func quickConfig(t *testing.T, pools ...*sim.Pool) proxy.Config {
+	cfg := proxy.Config{
+		Listen:           "127.0.0.1:0",
+		HandshakeTimeout: 5 * time.Second,
+		ReconnectGrace:   500 * time.Millisecond,
+		BackoffMin:       50 * time.Millisecond,
+		BackoffMax:       500 * time.Millisecond,
+		Log:              testLog(t),
+	}
+	for i, p := range pools {
+		cfg.Pools = append(cfg.Pools, proxy.PoolSpec{
+			Name: []string{"primary", "secondary", "third"}[i], Address: p.Addr(), User: "acct.proxy", Password: "x",
+			ConnectTimeout: time.Second, FailoverTimeout: 2 * time.Second, FailbackAfter: time.Second,
+		})
+	}
+	return cfg
+}
+
+func startProxy(t *testing.T, cfg proxy.Config) *proxy.Server {
+	t.Helper()
+	srv, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	sim.Eventually(t, 5*time.Second, srv.Healthy, "proxy has no pool session")
+	return srv
+}
+
+// rawMiner is a hand-driven miner for protocol tests: it sends exactly the
+// bytes a test wants and reads exactly what comes back.
+type rawMiner struct {
+	t    *testing.T
+	conn net.Conn
+	r    *bufio.Reader
+}
+
+func dialRaw(t *testing.T, srv *proxy.Server) *rawMiner {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", srv.Addr().String(), 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &rawMiner{t: t, conn: c, r: bufio.NewReaderSize(c, 1<<16)}
+}
+
+func (m *rawMiner) send(line string) {
+	m.t.Helper()
+	_ = m.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	if _, err := m.conn.Write([]byte(line + "\n")); err != nil {
+		m.t.Fatalf("send: %v", err)
+	}
+}
+
+// next reads one message, failing the test after 3 s.
+func (m *rawMiner) next() *stratum.Message {
+	m.t.Helper()
+	msg, err := m.tryNext(3 * time.Second)
+	if err != nil {
+		m.t.Fatalf("read: %v", err)
+	}
+	return msg
+}
+
+func (m *rawMiner) tryNext(d time.Duration) (*stratum.Message, error) {
+	_ = m.conn.SetReadDeadline(time.Now().Add(d))
+	line, err := m.r.ReadString('\n')
+	if err != nil {
+		return nil, err
+	}
+	msg, err := stratum.Decode([]byte(strings.TrimSpace(line)))
+	if err != nil {
+		m.t.Fatalf("proxy sent garbage %q: %v", line, err)
+	}
+	return msg, nil
+}
+
+// answer reads until the response to id, returning it and the
+// notifications seen on the way.
+func (m *rawMiner) answer(id string) (*stratum.Message, []*stratum.Message) {
+	m.t.Helper()
+	var notes []*stratum.Message
+	for range 100 {
+		msg := m.next()
+		if msg.IsRequest() {
+			notes = append(notes, msg)
+			continue
+		}
+		if string(msg.ID) != id {
+			m.t.Fatalf("answer with id %s, want %s", msg.ID, id)
+		}
+		return msg, notes
+	}
+	m.t.Fatal("no answer")
+	return nil, nil
+}
+
+// call sends a request and returns its answer.
+func (m *rawMiner) call(id, method, params string) *stratum.Message {
+	m.t.Helper()
+	m.send(`{"id":` + id + `,"method":"` + method + `","params":` + params + `}`)
+	a, _ := m.answer(id)
+	return a
+}
+
+// errCode is the error code of an answer, 0 for success.
+func errCode(t *testing.T, msg *stratum.Message) stratum.ErrorCode {
+	t.Helper()
+	if e := stratum.ParseError(msg.Error); e != nil {
+		return e.Code
+	}
+	return 0
+}
+
+// waitNotify reads until a mining.notify arrives and returns its params.
+func (m *rawMiner) waitNotify() *stratum.Notify {
+	m.t.Helper()
+	for range 100 {
+		msg := m.next()
+		if msg.Method == stratum.MethodNotify {
+			n, err := stratum.ParseNotify(msg.Params)
+			if err != nil {
+				m.t.Fatal(err)
+			}
+			return n
+		}
+	}
+	m.t.Fatal("no notify")
+	return nil
+}
+
+// closedWithin reports whether the proxy closes the connection in time
+// (draining whatever it sends before).
+func (m *rawMiner) closedWithin(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	buf := make([]byte, 4096)
+	for time.Now().Before(deadline) {
+		_ = m.conn.SetReadDeadline(deadline)
+		if _, err := m.r.Read(buf); err != nil {
+			ne, ok := err.(net.Error)
+			return !(ok && ne.Timeout())
+		}
+	}
+	return false
+}
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
