@@ -615,6 +615,9 @@ func (m *miner) share(s *session) error {
 	en2 := s.en2buf
 	job := s.job
 	for budget := f.cfg.MaxHashes; budget > 0; {
+		if f.ctx.Err() != nil {
+			return f.ctx.Err()
+		}
 		m.en2ctr++
 		var ctr [8]byte
 		binary.BigEndian.PutUint64(ctr[:], m.en2ctr)

@@ -1,12 +1,14 @@
 package sim
 
 import (
+	"cmp"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -474,18 +476,11 @@ func (p *Pool) Conns() []PoolConn {
 		for w := range c.workers {
 			pc.Workers = append(pc.Workers, w)
 		}
+		slices.Sort(pc.Workers)
 		out = append(out, pc)
 	}
-	sortConns(out)
+	slices.SortFunc(out, func(a, b PoolConn) int { return cmp.Compare(a.ID, b.ID) })
 	return out
-}
-
-func sortConns(cs []PoolConn) {
-	for i := 1; i < len(cs); i++ {
-		for j := i; j > 0 && cs[j].ID < cs[j-1].ID; j-- {
-			cs[j], cs[j-1] = cs[j-1], cs[j]
-		}
-	}
 }
 
 func (p *Pool) snapshotLocked() []*poolConn {

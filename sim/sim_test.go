@@ -95,6 +95,7 @@ func TestFleetDirect(t *testing.T) {
 	}
 
 	fleet.Close()
+	pool.Close() // the pool may still be reading submits the fleet sent
 	fs, ps := fleet.Stats(), pool.Stats()
 	if fs.WrongAnswers != 0 || fs.UnknownAnswers != 0 || fs.ProtocolErrors != 0 {
 		t.Fatalf("fleet: %+v", fs)
