@@ -16,10 +16,9 @@ func TestFleetScale(t *testing.T) {
 	const n = 1000
 	fleet := startFleet(t, FleetConfig{Addr: pool.Addr(), Miners: n, ShareInterval: 500 * time.Millisecond, RampUp: 200 * time.Millisecond})
 	start := time.Now()
-	Eventually(t, 60*time.Second, func() bool {
-		s := fleet.Stats()
+	waitFleet(t, fleet, 60*time.Second, "scale", func(s FleetStats) bool {
 		return s.Working == n && s.Accepted >= 2*n
-	}, "scale: %+v", fleet.Stats())
+	})
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
 	t.Logf("%d miners working and %d shares accepted after %v; %d goroutines, heap %d MiB",

@@ -33,6 +33,17 @@ func startPool(t *testing.T, cfg PoolConfig) *Pool {
 	return p
 }
 
+// waitFleet waits for cond on the fleet's stats, failing with the last
+// stats seen.
+func waitFleet(t *testing.T, f *Fleet, timeout time.Duration, what string, cond func(FleetStats) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := f.WaitFor(ctx, cond); err != nil {
+		t.Fatalf("%s: %v", what, err)
+	}
+}
+
 func startFleet(t *testing.T, cfg FleetConfig) *Fleet {
 	t.Helper()
 	f, err := StartFleet(cfg)
@@ -59,10 +70,9 @@ func TestFleetDirect(t *testing.T) {
 	fleet := startFleet(t, FleetConfig{Addr: pool.Addr(), Miners: n, ShareInterval: 10 * time.Millisecond,
 		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
 
-	Eventually(t, waitLong, func() bool {
-		st := fleet.Stats()
+	waitFleet(t, fleet, waitLong, "fleet working", func(st FleetStats) bool {
 		return st.Authorized == n && st.Working == n && st.Accepted >= 3*n
-	}, "fleet working: %+v", fleet.Stats())
+	})
 	if ps := pool.Stats(); ps.Authorized != n || ps.Subscribed != n || ps.Connections != n {
 		t.Fatalf("pool sees %+v", ps)
 	}
@@ -79,11 +89,10 @@ func TestFleetDirect(t *testing.T) {
 		t.Errorf("set_version_mask sent to %d connections, want %d", got, n/2)
 	}
 	pool.NewJob(true)
-	Eventually(t, waitLong, func() bool {
-		st := fleet.Stats()
+	waitFleet(t, fleet, waitLong, "fleet after changes", func(st FleetStats) bool {
 		return st.JobsReceived >= base.JobsReceived+3*n && st.SetExtranonceReceived == n/2 &&
 			st.SetVersionMaskReceived == n/2 && st.Accepted >= base.Accepted+3*n
-	}, "fleet after changes: %+v", fleet.Stats())
+	})
 
 	for _, m := range fleet.Miners() {
 		if m.ASIC && m.VersionMask != 0x0fffe000 {
@@ -525,27 +534,27 @@ func TestFleetSilenceTimeout(t *testing.T) {
 		Addr: pool.Addr(), Miners: n, ReconnectDelay: 10 * time.Millisecond,
 		SilenceTimeout: 150 * time.Millisecond, HandshakeTimeout: 150 * time.Millisecond,
 	})
-	Eventually(t, waitLong, func() bool { return fleet.Stats().Authorized == n }, "authorized")
+	waitFleet(t, fleet, waitLong, "authorized", func(s FleetStats) bool { return s.Authorized == n })
 	pool.SetSilent(true)
-	Eventually(t, waitLong, func() bool { return fleet.Stats().Disconnects >= 2*n }, "silent pool dropped: %+v", fleet.Stats())
+	waitFleet(t, fleet, waitLong, "silent pool dropped", func(s FleetStats) bool { return s.Disconnects >= 2*n })
 	pool.SetSilent(false)
 	// With no job traffic a miner still times out after 150ms; the pool
 	// keeps it busy with jobs.
-	Eventually(t, waitLong, func() bool {
+	waitFleet(t, fleet, waitLong, "working again", func(s FleetStats) bool {
 		pool.NewJob(false)
-		return fleet.Stats().Working == n
-	}, "working again: %+v", fleet.Stats())
+		return s.Working == n
+	})
 }
 
 // TestFleetIgnoreReconnect: firmware that ignores client.reconnect stays.
 func TestFleetIgnoreReconnect(t *testing.T) {
 	pool := startPool(t, PoolConfig{})
 	fleet := startFleet(t, FleetConfig{Addr: pool.Addr(), Miners: 3, IgnoreReconnect: true})
-	Eventually(t, waitLong, func() bool { return fleet.Stats().Working == 3 }, "working")
+	waitFleet(t, fleet, waitLong, "working", func(s FleetStats) bool { return s.Working == 3 })
 	pool.SendReconnect()
-	Eventually(t, waitLong, func() bool { return fleet.Stats().ReconnectRequests == 3 }, "requests")
+	waitFleet(t, fleet, waitLong, "requests", func(s FleetStats) bool { return s.ReconnectRequests == 3 })
 	pool.NewJob(true) // a message after the reconnect, so it surely was processed
-	Eventually(t, waitLong, func() bool { return fleet.Stats().CleanJobsReceived >= 6 }, "jobs")
+	waitFleet(t, fleet, waitLong, "jobs", func(s FleetStats) bool { return s.CleanJobsReceived >= 6 })
 	if s := fleet.Stats(); s.Disconnects != 0 || s.Connected != 3 {
 		t.Fatalf("%+v", s)
 	}
@@ -570,7 +579,7 @@ func TestFleetPipe(t *testing.T) {
 		return a, nil
 	}
 	fleet := startFleet(t, FleetConfig{Dial: dial, Miners: 6, ShareInterval: 10 * time.Millisecond})
-	Eventually(t, waitLong, func() bool { return fleet.Stats().Accepted >= 12 }, "shares over pipes")
+	waitFleet(t, fleet, waitLong, "shares over pipes", func(s FleetStats) bool { return s.Accepted >= 12 })
 	fleet.Close()
 	if s := fleet.Stats(); s.WrongAnswers != 0 {
 		t.Fatalf("%+v", s)

@@ -17,6 +17,8 @@ type TB interface {
 
 // Eventually polls cond every few milliseconds until it returns true, and
 // fails the test with the formatted message if it has not within timeout.
+// The message's args are evaluated when Eventually is called, not at the
+// failure; to report a fleet's final stats use [Fleet.WaitFor].
 func Eventually(t TB, timeout time.Duration, cond func() bool, format string, args ...any) {
 	t.Helper()
 	if err := Poll(timeout, cond); err != nil {
