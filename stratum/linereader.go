@@ -14,7 +14,7 @@ var ErrLineTooLong = errors.New("stratum: line exceeds maximum length")
 // Stratum lines from miners are short (a submit is ~150 bytes), and an idle
 // miner must cost little memory, so the buffer starts small and only grows
 // for the occasional long line (a pool's notify with many branches).
-const minLineBuffer = 512
+const minLineBuffer = 256
 
 // LineReader splits a byte stream into lines. It tolerates "\r\n", skips
 // empty lines, and refuses lines longer than its limit without buffering

@@ -81,6 +81,10 @@ var (
 	ErrReconnect = errors.New("upstream: pool asked to reconnect")
 )
 
+// errLost answers shares whose pool connection ended before the pool
+// answered: their job went with it, so to the miner they are stale (21).
+var errLost = stratum.NewError(stratum.ErrJobNotFound, "stale: pool connection lost before it answered")
+
 // SubmitResult is the pool's verdict on one share: nil error = accepted.
 type SubmitResult func(err *stratum.Error)
 
@@ -341,9 +345,8 @@ func (s *Session) shutdown(err error) {
 	s.mu.Unlock()
 	close(s.stop)
 	_ = s.conn.Close()
-	lost := stratum.NewError(stratum.ErrOther, "upstream connection lost")
 	for _, p := range pending {
-		p.cb(lost)
+		p.cb(errLost)
 	}
 }
 
@@ -521,7 +524,7 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		cb(stratum.NewError(stratum.ErrOther, "upstream connection lost"))
+		cb(errLost)
 		return
 	}
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}

@@ -1,0 +1,141 @@
+package proxy_test
+
+import (
+	"io"
+	"net"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
+)
+
+// memConn is an in-memory miner connection: it reads a fixed script, then
+// blocks until closed; what the proxy writes is counted and dropped. It
+// costs the test almost nothing, so the memory measured is the proxy's.
+type memConn struct {
+	script  string
+	off     int
+	closed  chan struct{}
+	once    sync.Once
+	written *atomic.Int64
+}
+
+func newMemConn(script string, written *atomic.Int64) *memConn {
+	return &memConn{script: script, closed: make(chan struct{}), written: written}
+}
+
+func (c *memConn) Read(p []byte) (int, error) {
+	if c.off < len(c.script) {
+		n := copy(p, c.script[c.off:])
+		c.off += n
+		return n, nil
+	}
+	<-c.closed
+	return 0, io.EOF
+}
+
+func (c *memConn) Write(p []byte) (int, error) {
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	c.written.Add(int64(len(p)))
+	return len(p), nil
+}
+
+func (c *memConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+type memAddr struct{}
+
+func (memAddr) Network() string { return "mem" }
+func (memAddr) String() string  { return "mem" }
+
+func (c *memConn) LocalAddr() net.Addr              { return memAddr{} }
+func (c *memConn) RemoteAddr() net.Addr             { return memAddr{} }
+func (c *memConn) SetDeadline(time.Time) error      { return nil }
+func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
+func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
+
+// inUse is the heap and stack the process holds after a full GC.
+func inUse() uint64 {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	// Give freed spans back, so RSS shows what is really held.
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse + ms.StackInuse
+}
+
+func rssBytes() uint64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, _ := strconv.ParseUint(f[1], 10, 64)
+	return pages * uint64(os.Getpagesize())
+}
+
+// TestIdleMinerMemory measures what one idle, working miner session costs
+// the proxy: subscribed, authorized, holding a job, nothing in flight.
+// Budget: 8 KiB. The figure goes in docs/PERFORMANCE.md.
+func TestIdleMinerMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("10,000 sessions")
+	}
+	const n = 10000
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.Listen = ""
+	srv, err := proxy.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	sim.Eventually(t, 5*time.Second, srv.Healthy, "pool session")
+
+	var written atomic.Int64
+	conns := make([]*memConn, n)
+	for i := range conns {
+		conns[i] = newMemConn(`{"id":1,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000"}]}`+"\n"+
+			`{"id":2,"method":"mining.subscribe","params":["bmminer/2.0.0"]}`+"\n"+
+			`{"id":3,"method":"mining.extranonce.subscribe","params":[]}`+"\n"+
+			`{"id":4,"method":"mining.authorize","params":["acct.rig-`+strconv.Itoa(i)+`","x"]}`+"\n", &written)
+	}
+	before, rssBefore := inUse(), rssBytes()
+	for _, c := range conns {
+		srv.ServeConn(c)
+	}
+	// Every miner has its answers, difficulty and job: ~1 KiB each.
+	sim.Eventually(t, 30*time.Second, func() bool { return written.Load() >= n*900 && srv.Stats().JobsNotified >= n }, "all sessions working")
+	// Let the flushers exit.
+	sim.Eventually(t, 10*time.Second, func() bool { return runtime.NumGoroutine() < n+200 }, "flushers done")
+	after, rssAfter := inUse(), rssBytes()
+	per := float64(after-before) / n
+	rssPer := (float64(rssAfter) - float64(rssBefore)) / n
+	t.Logf("idle miner session: %.0f B heap+stack each, %.0f B RSS each (%d sessions, %d goroutines)", per, rssPer, n, runtime.NumGoroutine())
+	if per > 8192 {
+		t.Fatalf("an idle miner costs %.0f B, over the 8 KiB budget", per)
+	}
+	runtime.KeepAlive(conns)
+}
