@@ -120,6 +120,9 @@ type FleetStats struct {
 	ProtocolErrors int // lines that are not JSON objects, malformed notify etc.
 	UnknownAnswers int // answers whose id matches no request in flight
 	SearchFailures int // share attempts that found nothing within MaxHashes
+	// WrongByCode splits WrongAnswers by the error code answered (0: a
+	// false result without an error code).
+	WrongByCode map[int]int
 }
 
 // MinerStatus describes one miner.
@@ -161,7 +164,10 @@ type Fleet struct {
 type fleetCounters struct {
 	connected, subscribed, authorized, working atomic.Int64
 
-	submitted, accepted, rejected, stale, wrong, unanswered       atomic.Int64
+	submitted, accepted, rejected, stale, wrong, unanswered atomic.Int64
+	// wrongByCode splits wrong answers by error code 20..25 (index 0..5;
+	// anything else, or a false result without an error, in 6).
+	wrongByCode                                                   [7]atomic.Int64
 	reconnects, disconnects, dialFailures, authFailures           atomic.Int64
 	jobs, cleanJobs, diffs, setExtranonce, setMask, reconnectReqs atomic.Int64
 	protocolErrors, unknownAnswers, searchFailures                atomic.Int64
@@ -302,7 +308,22 @@ func (f *Fleet) Stats() FleetStats {
 		ProtocolErrors:         g(&c.protocolErrors),
 		UnknownAnswers:         g(&c.unknownAnswers),
 		SearchFailures:         g(&c.searchFailures),
+		WrongByCode:            c.wrongByCodeMap(),
 	}
+}
+
+func (c *fleetCounters) wrongByCodeMap() map[int]int {
+	m := map[int]int{}
+	for i := range c.wrongByCode {
+		if n := int(c.wrongByCode[i].Load()); n > 0 {
+			code := 20 + i
+			if i == len(c.wrongByCode)-1 {
+				code = 0
+			}
+			m[code] = n
+		}
+	}
+	return m
 }
 
 // Miners returns the status of every miner, in index order.

@@ -585,6 +585,11 @@ func (m *miner) answer(s *session, msg *stratum.Message) error {
 			return nil
 		}
 		f.c.wrong.Add(1)
+		idx := len(f.c.wrongByCode) - 1
+		if perr != nil && perr.Code >= 20 && perr.Code <= 25 {
+			idx = int(perr.Code) - 20
+		}
+		f.c.wrongByCode[idx].Add(1)
 		m.st.WrongAnswers++
 		ev := f.log.Warn().Str("miner", m.name).RawJSON("result", nonEmpty(msg.Result))
 		if perr != nil {

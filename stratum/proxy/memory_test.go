@@ -97,8 +97,8 @@ func rssBytes() uint64 {
 // the proxy: subscribed, authorized, holding a job, nothing in flight.
 // Budget: 8 KiB. The figure goes in docs/PERFORMANCE.md.
 func TestIdleMinerMemory(t *testing.T) {
-	if testing.Short() {
-		t.Skip("10,000 sessions")
+	if testing.Short() || raceEnabled {
+		t.Skip("10,000 sessions; memory is measured without -race")
 	}
 	const n = 10000
 	pool := startPool(t, sim.PoolConfig{})

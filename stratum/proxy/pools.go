@@ -253,7 +253,7 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 	if err != nil {
 		retry := m.failLocked(i, err)
 		m.mu.Unlock()
-		m.srv.log.Warn().Str("pool", m.pools[i].spec.Name).Err(err).Dur("retry_in", retry).Msg("pool connection failed")
+		m.srv.log.Warn().Str("pool", m.pools[i].spec.Name).Err(err).Str("retry_in", retry.Round(time.Millisecond).String()).Msg("pool connection failed")
 		m.poke()
 		return
 	}

@@ -1,0 +1,104 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+func TestCheckExampleConfig(t *testing.T) {
+	var out, errb bytes.Buffer
+	if code := cmdCheck([]string{"-c", "../../examples/hashgate.toml"}, &out, &errb); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	for _, want := range []string{
+		"OK",
+		"pool extranonce2_size 8: 4 prefix byte(s), 4294967296 miners per session x 32 sessions",
+		"pool extranonce2_size 4: 1 prefix byte(s), 256 miners per session x 32 sessions = 8192 miners",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("check output lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestCheckBadConfig(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "bad.toml")
+	bad := "[proxy]\nlisten = \"nowhere\"\nmax_connectionz = 5\n\n[[pools]]\nurl = \"http://pool.example:3333\"\nuser = \"u\"\n"
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := cmdCheck([]string{"--config", path}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1", code)
+	}
+	lines := strings.Split(strings.TrimSpace(errb.String()), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("want every error, got:\n%s", errb.String())
+	}
+	for _, l := range lines {
+		if !strings.HasPrefix(l, path+":") {
+			t.Errorf("error not as FILE:LINE:COL: %q", l)
+		}
+	}
+	for _, want := range []string{path + ":2:", path + ":3:1:", path + ":6:"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("no error at %s:\n%s", want, errb.String())
+		}
+	}
+	// run refuses the same file.
+	if code := cmdRun([]string{"-c", path}); code != 1 {
+		t.Fatalf("run with a bad config: exit %d, want 1", code)
+	}
+}
+
+func TestDispatch(t *testing.T) {
+	if code := dispatch([]string{"version"}); code != 0 {
+		t.Fatalf("version: exit %d", code)
+	}
+	if code := dispatch([]string{"frobnicate"}); code != 2 {
+		t.Fatalf("unknown command: exit %d", code)
+	}
+	if code := dispatch(nil); code != 2 {
+		t.Fatalf("no command: exit %d", code)
+	}
+}
+
+func TestLoggerOptions(t *testing.T) {
+	if _, err := newLogger("json", "debug", os.Stderr); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := newLogger("xml", "", os.Stderr); err == nil {
+		t.Fatal("unknown format accepted")
+	}
+	if _, err := newLogger("", "loud", os.Stderr); err == nil {
+		t.Fatal("unknown level accepted")
+	}
+}
+
+// The demo runs end to end: pools, proxy, fleet, a failover, a summary.
+func TestDemo(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for a few seconds")
+	}
+	var out bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	defer cancel()
+	o := demoOptions{miners: 60, listen: "127.0.0.1:0", failAt: 2 * time.Second, every: 500 * time.Millisecond}
+	if err := runDemo(ctx, o, &out, zerolog.Nop()); err != nil {
+		t.Fatal(err)
+	}
+	s := out.String()
+	for _, want := range []string{"point miners at stratum+tcp://127.0.0.1:", "killing pool-a", "failover complete", "stopping:", " 0 wrong answers"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("demo output lacks %q:\n%s", want, s)
+		}
+	}
+}
