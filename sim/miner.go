@@ -484,14 +484,12 @@ func (m *miner) handle(s *session, msg *stratum.Message) error {
 		if !asic || !s.versionRolling {
 			return nil
 		}
-		ps, _ := stratum.SplitParams(msg.Params)
-		h, err := stratum.StringParam(ps, 0)
-		v, perr := strconv.ParseUint(h, 16, 32)
-		if err != nil || perr != nil {
+		v, err := stratum.ParseVersionMask(msg.Params)
+		if err != nil {
 			f.c.protocolErrors.Add(1)
 			return nil
 		}
-		s.mask = uint32(v) & requestedMask
+		s.mask = v & requestedMask
 		s.epoch++
 	case stratum.MethodReconnect:
 		f.c.reconnectReqs.Add(1)
@@ -529,15 +527,9 @@ func (m *miner) answer(s *session, msg *stratum.Message) error {
 	switch req.kind {
 	case reqConfigure:
 		if perr == nil {
-			var res map[string]json.RawMessage
-			if json.Unmarshal(msg.Result, &res) == nil && string(res["version-rolling"]) == "true" {
-				var h string
-				if json.Unmarshal(res["version-rolling.mask"], &h) == nil {
-					if v, err := strconv.ParseUint(h, 16, 32); err == nil {
-						s.versionRolling = true
-						s.mask = uint32(v) & requestedMask
-					}
-				}
+			if rolling, v := stratum.ParseConfigureResult(msg.Result); rolling {
+				s.versionRolling = true
+				s.mask = v & requestedMask
 			}
 		}
 		if !s.subscribeSent {

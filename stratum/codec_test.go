@@ -307,3 +307,59 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestParseVersionMaskAndConfigureResult(t *testing.T) {
+	for in, want := range map[string]uint32{`["1fffe000"]`: 0x1fffe000, `["ffe000"]`: 0xffe000, `["FFFFFFFF"]`: 0xffffffff} {
+		got, err := ParseVersionMask(json.RawMessage(in))
+		if err != nil || got != want {
+			t.Errorf("%s: %08x %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{`[]`, `[7]`, `["1fffe0000"]`, `["xyz"]`, `[""]`} {
+		if _, err := ParseVersionMask(json.RawMessage(bad)); err == nil {
+			t.Errorf("%s accepted", bad)
+		}
+	}
+	if ok, m := ParseConfigureResult(json.RawMessage(`{"version-rolling":true,"version-rolling.mask":"1fffe000"}`)); !ok || m != 0x1fffe000 {
+		t.Errorf("grant: %v %08x", ok, m)
+	}
+	for _, no := range []string{`{"version-rolling":false}`, `{"version-rolling":true}`, `null`, `[1]`} {
+		if ok, _ := ParseConfigureResult(json.RawMessage(no)); ok {
+			t.Errorf("%s read as a grant", no)
+		}
+	}
+	if ParseError(json.RawMessage(`false`)) != nil {
+		t.Error(`"error": false read as an error`)
+	}
+}
+
+// After a read deadline passes mid-line, the reader keeps what it had and
+// the line completes on the next read (the fleet relies on this).
+func TestLineReaderResumesAfterTimeout(t *testing.T) {
+	r := &timeoutOnce{parts: []string{`{"id":1,"met`, "", `hod":"x"}` + "\n"}}
+	lr := NewLineReader(r, 100)
+	if _, err := lr.ReadLine(); err != errTimeout {
+		t.Fatalf("first read: %v, want the timeout", err)
+	}
+	line, err := lr.ReadLine()
+	if err != nil || string(line) != `{"id":1,"method":"x"}` {
+		t.Fatalf("after the timeout: %q %v", line, err)
+	}
+}
+
+var errTimeout = errors.New("timeout")
+
+// timeoutOnce returns its parts in order; an empty part is a timeout.
+type timeoutOnce struct{ parts []string }
+
+func (r *timeoutOnce) Read(p []byte) (int, error) {
+	if len(r.parts) == 0 {
+		return 0, io.EOF
+	}
+	part := r.parts[0]
+	r.parts = r.parts[1:]
+	if part == "" {
+		return 0, errTimeout
+	}
+	return copy(p, part), nil
+}

@@ -69,7 +69,8 @@ func (e *Error) MarshalJSON() ([]byte, error) {
 // array form [code, "message", traceback], or the object form
 // {"code": n, "message": "..."} some pools use.
 func ParseError(raw json.RawMessage) *Error {
-	if isNull(raw) {
+	// Some old pools send "error": false for no error.
+	if isNull(raw) || string(raw) == "false" {
 		return nil
 	}
 	var arr []json.RawMessage

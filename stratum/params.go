@@ -311,3 +311,45 @@ func ParseConfigure(raw json.RawMessage) (*Configure, error) {
 	}
 	return c, nil
 }
+
+// parseMask reads a hex version mask; pools may drop leading zeros.
+func parseMask(s string) (uint32, bool) {
+	if s == "" || len(s) > 8 {
+		return 0, false
+	}
+	v, err := strconv.ParseUint(s, 16, 32)
+	return uint32(v), err == nil
+}
+
+// ParseVersionMask reads mining.set_version_mask params ["1fffe000"].
+func ParseVersionMask(raw json.RawMessage) (uint32, error) {
+	ps, err := SplitParams(raw)
+	if err != nil {
+		return 0, err
+	}
+	s, err := StringParam(ps, 0)
+	if err != nil {
+		return 0, err
+	}
+	m, ok := parseMask(s)
+	if !ok {
+		return 0, &ParamError{Index: 0, Msg: "version mask must be hex of at most 4 bytes"}
+	}
+	return m, nil
+}
+
+// ParseConfigureResult reads the answer to mining.configure: whether
+// version rolling was granted, and the mask granted
+// ({"version-rolling": true, "version-rolling.mask": "1fffe000"}).
+func ParseConfigureResult(raw json.RawMessage) (rolling bool, mask uint32) {
+	var r map[string]json.RawMessage
+	if json.Unmarshal(raw, &r) != nil || string(r["version-rolling"]) != "true" {
+		return false, 0
+	}
+	var s string
+	if json.Unmarshal(r["version-rolling.mask"], &s) != nil {
+		return false, 0
+	}
+	m, ok := parseMask(s)
+	return ok, m
+}

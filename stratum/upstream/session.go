@@ -207,7 +207,7 @@ func (s *Session) handshake(ctx context.Context) error {
 		switch id {
 		case idConfigure:
 			if perr == nil {
-				s.mask = grantedMask(m.Result)
+				_, s.mask = stratum.ParseConfigureResult(m.Result)
 			}
 		case idSubscribe:
 			if perr != nil {
@@ -234,23 +234,6 @@ func (s *Session) handshake(ctx context.Context) error {
 		}
 	}
 	return errors.New("handshake: too many lines before authorization")
-}
-
-// grantedMask reads {"version-rolling": true, "version-rolling.mask": "..."}.
-func grantedMask(result json.RawMessage) uint32 {
-	var r map[string]json.RawMessage
-	if json.Unmarshal(result, &r) != nil || string(r["version-rolling"]) != "true" {
-		return 0
-	}
-	var m string
-	if json.Unmarshal(r["version-rolling.mask"], &m) != nil {
-		return 0
-	}
-	v, ok := stratum.HexUint32(fmt.Sprintf("%08s", m))
-	if !ok {
-		return 0
-	}
-	return v
 }
 
 // Extranonce1 is the pool's extranonce1 for this session.
@@ -454,10 +437,8 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 			h.SetExtranonce(s, r.Extranonce1, r.Extranonce2Size)
 		}
 	case stratum.MethodSetVersionMask:
-		ps, _ := stratum.SplitParams(m.Params)
-		ms, _ := stratum.StringParam(ps, 0)
-		mask, ok := stratum.HexUint32(fmt.Sprintf("%08s", ms))
-		if !ok {
+		mask, err := stratum.ParseVersionMask(m.Params)
+		if err != nil {
 			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad version mask, ignored")
 			return nil
 		}

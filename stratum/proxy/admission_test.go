@@ -1,0 +1,78 @@
+package proxy_test
+
+import (
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashgate/hashgate/sim"
+)
+
+func TestAllowListAndConnectionCap(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	srv := startProxy(t, cfg)
+	m := dialRaw(t, srv)
+	if !m.closedWithin(2 * time.Second) {
+		t.Fatal("a miner outside the allow list was served")
+	}
+	if srv.Stats().RefusedNotAllowed != 1 {
+		t.Fatalf("refused %d, want 1", srv.Stats().RefusedNotAllowed)
+	}
+
+	cfg = quickConfig(t, pool)
+	cfg.Allow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	cfg.MaxConnections = 3
+	srv = startProxy(t, cfg)
+	var kept []*rawMiner
+	for range 3 {
+		m := dialRaw(t, srv)
+		m.call("1", "mining.subscribe", `[]`)
+		kept = append(kept, m)
+	}
+	extra := dialRaw(t, srv)
+	if !extra.closedWithin(2 * time.Second) {
+		t.Fatal("a miner over max_connections was served")
+	}
+	if srv.Stats().RefusedFull != 1 {
+		t.Fatalf("refused full %d", srv.Stats().RefusedFull)
+	}
+	// The ones inside the cap are untouched.
+	if a := kept[0].call("2", "mining.authorize", `["acct.x","x"]`); string(a.Result) != "true" {
+		t.Fatalf("authorize after the refusal: %s", a.Result)
+	}
+}
+
+// A pool whose extranonce2 leaves no prefix byte (k = 0) is refused with an
+// error naming it; the next pool is used.
+func TestPoolWithoutPrefixRoomIsRefused(t *testing.T) {
+	tight := startPool(t, sim.PoolConfig{Extranonce2Size: 3})
+	roomy := startPool(t, sim.PoolConfig{Extranonce2Size: 8})
+	srv := startProxy(t, quickConfig(t, tight, roomy))
+	st := srv.Pools()
+	if st[1].State != "active" {
+		t.Fatalf("pools %+v: want the second active", st)
+	}
+	if !strings.Contains(st[0].LastError, `pool "primary"`) || !strings.Contains(st[0].LastError, "k=0") {
+		t.Fatalf("error %q does not name the pool and k=0", st[0].LastError)
+	}
+}
+
+// Firmware that ignores client.reconnect is disconnected after the grace
+// period, so it reconnects on its own and finds the live pool.
+func TestReconnectIgnoredIsClosed(t *testing.T) {
+	primary := startPool(t, sim.PoolConfig{JobInterval: 100 * time.Millisecond})
+	backup := startPool(t, sim.PoolConfig{JobInterval: 100 * time.Millisecond})
+	cfg := quickConfig(t, primary, backup)
+	cfg.ReconnectGrace = 200 * time.Millisecond
+	srv := startProxy(t, cfg)
+	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 10, ASICFraction: -1, IgnoreReconnect: true, ShareInterval: 50 * time.Millisecond})
+	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Working == 10 }, "working")
+	primary.Close()
+	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().ReconnectRequests >= 10 }, "client.reconnect sent")
+	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Disconnects >= 10 }, "ignored reconnects closed: %+v", fleet.Stats())
+	sim.Eventually(t, 5*time.Second, func() bool { return backup.Stats().Accepted >= 20 }, "mining on the backup")
+	checkOnlyStale(t, fleet, backup)
+}
