@@ -360,8 +360,9 @@ func (p *Pool) SetDifficulty(d float64) {
 
 // SendSetExtranonce gives every subscribed connection that asked for it
 // (mining.extranonce.subscribe or the subscribe-extranonce extension) a new
-// extranonce1 and sends it mining.set_extranonce. Shares arriving afterwards
-// are checked against the new extranonce1. It returns how many connections
+// extranonce1 and sends it mining.set_extranonce. Jobs sent before it are
+// stale on that connection from then on; later jobs are checked against the
+// new extranonce1. It returns how many connections
 // were sent one.
 func (p *Pool) SendSetExtranonce() int {
 	p.mu.Lock()

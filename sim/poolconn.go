@@ -167,6 +167,10 @@ func (c *poolConn) sendSetExtranonce() bool {
 	}
 	c.en1 = p.allocEn1Locked()
 	en1 := c.en1
+	// Work sent under the old extranonce1 is void: shares for it would
+	// be hashed with the new one. They are stale from here on, as after a
+	// clean job; the next job carries the new extranonce1.
+	c.cleanSeq = p.jobSeq + 1
 	p.mu.Unlock()
 	line, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetExtranonce,
 		[]any{stratum.FormatUint32(en1), p.cfg.Extranonce2Size})
