@@ -463,7 +463,6 @@ func (m *poolManager) healthy() bool {
 func (m *poolManager) status() []PoolStatus {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	now := time.Now()
 	out := make([]PoolStatus, len(m.pools))
 	for i, p := range m.pools {
 		st := PoolStatus{Name: p.spec.Name, Address: p.spec.Address, State: "standby", Failures: p.failures, LastError: p.lastErr}
@@ -477,7 +476,8 @@ func (m *poolManager) status() []PoolStatus {
 			}
 		case i == 0 && m.probe != nil:
 			st.State, st.Sessions = "probing", 1
-		case p.failures > 0 && now.Before(p.nextTry):
+		case p.failures > 0:
+			// Failing until a connection to it succeeds again.
 			st.State = "failed"
 		}
 		out[i] = st
