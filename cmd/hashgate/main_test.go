@@ -10,7 +10,13 @@ import (
 	"time"
 
 	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
 )
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func TestCheckExampleConfig(t *testing.T) {
 	var out, errb bytes.Buffer
@@ -100,5 +106,44 @@ func TestDemo(t *testing.T) {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
+	}
+}
+
+// `run` as a user runs it: a config file naming a pool, miners through the
+// proxy, shares accepted by the pool, a clean shutdown.
+func TestServeWithConfigFile(t *testing.T) {
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "hashgate.toml")
+	conf := "[proxy]\nlisten = \"127.0.0.1:0\"\nallow = [\"127.0.0.0/8\"]\n\n[[pools]]\nname = \"local\"\nurl = \"" + pool.URL() + "\"\nuser = \"acct.proxy\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n"
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cfg, ok := loadConfig(path, &errb)
+	if !ok {
+		t.Fatalf("config refused: %s", errb.String())
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	srvCh := make(chan *proxy.Server, 1)
+	done := make(chan error, 1)
+	go func() { done <- serve(ctx, cfg, zerolog.Nop(), func(s *proxy.Server) { srvCh <- s }) }()
+	srv := <-srvCh
+	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: 10, ShareInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Eventually(t, 10*time.Second, func() bool { return pool.Stats().Accepted >= 20 }, "shares through the proxy")
+	if c := pool.Stats().Connections; c != 1 {
+		t.Fatalf("%d pool connections for 10 miners", c)
+	}
+	fleet.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -9,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
@@ -142,24 +145,34 @@ func cmdRun(args []string) int {
 	for _, w := range config.Warnings(cfg) {
 		log.Warn().Msg(w)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log, nil); err != nil {
+		log.Error().Err(err).Msg("cannot start")
+		return 1
+	}
+	return 0
+}
+
+// serve runs the proxy until ctx ends, then shuts it down gracefully.
+// ready, if set, is called with the running server (tests).
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, ready func(*proxy.Server)) error {
 	pc := proxyConfig(cfg)
 	pc.Log = log
 	srv, err := proxy.New(pc)
 	if err != nil {
-		log.Error().Err(err).Msg("cannot start")
-		return 1
+		return err
 	}
 	if err := srv.Start(); err != nil {
-		log.Error().Err(err).Msg("cannot start")
-		return 1
+		return err
 	}
-	log.Info().Str("version", version).Str("config", cfg.Path).Msg("hashgate running")
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
-	s := <-sig
-	log.Info().Str("signal", s.String()).Msg("shutting down")
-	signal.Stop(sig)
+	log.Info().Str("version", version).Str("config", cfg.Path).Str("listen", srv.Addr().String()).Msg("hashgate running")
+	if ready != nil {
+		ready(srv)
+	}
+	<-ctx.Done()
+	log.Info().Msg("shutting down")
 	srv.Close()
 	log.Info().Msg("stopped")
-	return 0
+	return nil
 }
