@@ -1,0 +1,40 @@
+package switcher
+
+import "time"
+
+// Actuator names, as written in a group's actuator key.
+const (
+	ActuatorStratum = "stratum"
+)
+
+// firmwareActuators are known names refused as not implemented yet, so no
+// rig is silently unmanaged.
+var firmwareActuators = []string{"antminer", "braiins", "luxos", "whatsminer", "vnish", "webhook"}
+
+// DefaultGroupName is the implicit group of rigs that match no group.
+const DefaultGroupName = "default"
+
+// Group is one [[group]] of the policy (or its [default]).
+type Group struct {
+	Name            string
+	Workers         []string // globs on the rig name; first matching group wins
+	RigKW           float64  // nameplate draw of one rig while mining
+	IdleKW          float64  // draw while parked
+	EfficiencyJTH   float64
+	Priority        int // higher mines longer: curtail from the tail of (priority desc, J/TH asc, name)
+	Actuator        string
+	ActuatorOptions map[string]string
+}
+
+// Policy is the ops' policy file after validation.
+type Policy struct {
+	Path                 string
+	SiteCapacityKW       float64
+	ReserveKW            float64
+	RampUpKWPerMin       float64 // resuming is rate limited; curtailing is not
+	MinOff               time.Duration
+	MinOn                time.Duration
+	ReleaseVanishedAfter time.Duration // 0: never count a vanished parked rig as off
+	Groups               []Group       // in file order
+	Default              Group         // name "default", priority 0
+}
