@@ -9,8 +9,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/BurntSushi/toml"
 )
 
 // Config is the whole config file, after defaults and validation.
@@ -172,37 +170,17 @@ func Parse(path string, data []byte) (*Config, error) {
 	if name == "" {
 		name = "<config>"
 	}
-	var raw map[string]any
-	if _, err := toml.Decode(string(data), &raw); err != nil {
-		var pe toml.ParseError
-		if errors.As(err, &pe) {
-			at := syntaxPosition(data, pe.Position)
-			return nil, Errors{{File: name, Line: at.Line, Col: at.Col, Msg: pe.Message}}
-		}
-		return nil, Errors{{File: name, Line: 1, Col: 1, Msg: err.Error()}}
+	raw, d, err := ParseDocument(name, data)
+	if err != nil {
+		return nil, err
 	}
-	d := &decoder{file: name, dir: filepath.Dir(path), pos: locate(string(data))}
+	d.dir = filepath.Dir(path)
 	c := d.config(raw)
 	c.Path = path
-	if len(d.errs) > 0 {
-		return nil, d.sorted()
+	if err := d.Err(); err != nil {
+		return nil, err
 	}
 	return c, nil
-}
-
-// syntaxPosition is where a TOML syntax error is. The decoder's Line is one
-// too far for an error found at a newline (its lexer has counted the newline
-// already) while its Col is counted on the line before, so both are worked out
-// again from the byte offset, which the decoder counts after a UTF-8 byte
-// order mark.
-func syntaxPosition(data []byte, p toml.Position) position {
-	src := strings.TrimPrefix(string(data), "\xef\xbb\xbf")
-	if p.Start < 0 || p.Start > len(src) || (p.Start == 0 && p.Line > 1) {
-		return position{Line: max(p.Line, 1), Col: max(p.Col, 1)}
-	}
-	before := src[:p.Start]
-	nl := strings.LastIndexByte(before, '\n')
-	return position{Line: strings.Count(before, "\n") + 1, Col: p.Start - nl}
 }
 
 // PrefixBytes is the number of extranonce2 bytes the proxy takes from a pool
