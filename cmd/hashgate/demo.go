@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
 // demoOptions are the knobs of `hashgate demo`.
@@ -86,7 +87,10 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 		BackoffMin:       500 * time.Millisecond,
 		BackoffMax:       10 * time.Second,
 		UserAgent:        "hashgate/" + version,
-		Log:              log,
+		// The simulated miners hash on a CPU: a tiny difficulty, one
+		// share every few seconds each.
+		Difficulty: vardiff.Config{Initial: 1e-9, Min: 2.5e-10, Max: 1e-8, TargetShareSeconds: 2},
+		Log:        log,
 		Pools: []proxy.PoolSpec{
 			{Name: "pool-a", Address: primary.Addr(), User: "demo.proxy", Password: "x", FailoverTimeout: 5 * time.Second, FailbackAfter: time.Hour},
 			{Name: "pool-b", Address: backup.Addr(), User: "demo.proxy", Password: "x", FailoverTimeout: 5 * time.Second, FailbackAfter: time.Hour},

@@ -15,6 +15,7 @@ import (
 
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
 // configFlags adds -c/--config to fs.
@@ -102,6 +103,13 @@ func proxyConfig(cfg *config.Config) proxy.Config {
 		HandshakeTimeout:        cfg.Proxy.HandshakeTimeout.Duration,
 		ReconnectGrace:          cfg.Proxy.ReconnectGrace.Duration,
 		UserAgent:               "hashgate/" + version,
+		Difficulty: vardiff.Config{
+			Initial:            cfg.Proxy.Difficulty.Initial,
+			Min:                cfg.Proxy.Difficulty.Min,
+			Max:                cfg.Proxy.Difficulty.Max,
+			TargetShareSeconds: cfg.Proxy.Difficulty.TargetShareSeconds,
+			PowerOfTwo:         cfg.Proxy.Difficulty.PowerOfTwo,
+		},
 	}
 	for _, p := range cfg.Pools {
 		pc.Pools = append(pc.Pools, proxy.PoolSpec{

@@ -13,6 +13,7 @@ import (
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
 // testLog shows proxy logs when a test fails (go test -v shows them all).
@@ -38,7 +39,10 @@ func quickConfig(t *testing.T, pools ...*sim.Pool) proxy.Config {
 		ReconnectGrace:   500 * time.Millisecond,
 		BackoffMin:       50 * time.Millisecond,
 		BackoffMax:       500 * time.Millisecond,
-		Log:              testLog(t),
+		// Fixed at the sim pool's difficulty unless a test says otherwise:
+		// every share found is one the pool wants.
+		Difficulty: vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
+		Log:        testLog(t),
 	}
 	for i, p := range pools {
 		cfg.Pools = append(cfg.Pools, proxy.PoolSpec{

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -11,9 +12,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/stratum"
+	"github.com/hashgate/hashgate/stratum/sharehash"
+	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
 // closeReason says why a miner connection ended; logged and counted.
@@ -31,6 +35,8 @@ const (
 	reasonReconnectIgnored
 	reasonParked
 	reasonShutdown
+	reasonAllRejected
+	reasonInvalidFlood
 )
 
 var reasonNames = [...]string{
@@ -45,6 +51,8 @@ var reasonNames = [...]string{
 	reasonReconnectIgnored: "still connected after client.reconnect",
 	reasonParked:           "parked by the switcher",
 	reasonShutdown:         "proxy shutting down",
+	reasonAllRejected:      "every share rejected for the abuse window",
+	reasonInvalidFlood:     "invalid or duplicate submits at a high rate",
 }
 
 func (r closeReason) String() string { return reasonNames[r] }
@@ -78,12 +86,23 @@ type minerConn struct {
 	rolling       bool
 	reqMask       uint32 // version-rolling mask the miner asked for
 	mask          uint32 // granted: request ∩ pool grant
-	minDiff       float64
-	suggestedDiff float64
-	diff          float64 // last difficulty sent
+	vd            vardiff.State
+	cur, prev     diffEpoch // difficulty now, and before the last change
+	older         diffEpoch // and before that
 	sess          *upSession
 	prefix        uint32
 	prefixHex     string // k bytes, hex
+	prefixBytes   [4]byte
+	prefixLen     int
+	accounts      []*workerStats // one per authorized worker, in m.workers order
+
+	// Share-path state, touched only by the reader goroutine.
+	recent       []uint64 // keys of recent shares, for duplicates
+	recentNext   int
+	rejectStreak int       // rejections since the last accepted share
+	streakSince  time.Time // first rejection of the streak
+	invalidBurst float64   // token bucket of invalid submits allowed
+	invalidAt    time.Time
 
 	// qmu guards the outbound queue.
 	qmu      sync.Mutex
@@ -94,8 +113,24 @@ type minerConn struct {
 	reconnT  *time.Timer
 }
 
+// diffEpoch is a difficulty and the first job sequence it applies to: a
+// change applies to jobs sent after it, so shares on older jobs are judged
+// at the difficulty those jobs were sent with.
+type diffEpoch struct {
+	from   uint64
+	diff   float64
+	target sharehash.Target
+}
+
 func newMinerConn(s *Server, c net.Conn) *minerConn {
-	return &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String()}
+	m := &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String()}
+	now := time.Now()
+	m.vd = vardiff.New(&s.cfg.Difficulty, now)
+	d := m.vd.Difficulty()
+	m.cur = diffEpoch{diff: d, target: s.target(d)}
+	m.prev, m.older = m.cur, m.cur
+	m.invalidBurst, m.invalidAt = s.cfg.Abuse.InvalidBurst, now
+	return m
 }
 
 func (m *minerConn) logger() zerolog.Logger {
@@ -221,8 +256,11 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	}
 	if c.MinimumDifficulty > 0 {
 		m.mu.Lock()
-		m.minDiff = c.MinimumDifficulty
+		d, changed := m.vd.SetFloor(c.MinimumDifficulty)
 		m.mu.Unlock()
+		if changed {
+			m.changeDifficulty(d)
+		}
 		result["minimum-difficulty"] = true
 	}
 	if c.SubscribeExtranonce {
@@ -306,6 +344,9 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 	}
 	if !known && len(m.workers) < 64 {
 		m.workers = append(m.workers, user)
+		w := m.srv.workers.attach(user, m.remote, time.Now())
+		w.setDifficulty(m.cur.diff)
+		m.accounts = append(m.accounts, w)
 	}
 	if first {
 		m.name = user
@@ -341,73 +382,201 @@ func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
 		return
 	}
 	m.mu.Lock()
-	m.suggestedDiff = d
-	working, us := m.working, m.sess
+	nd, changed := m.vd.Suggest(d, time.Now())
 	m.mu.Unlock()
 	m.reply(msg.ID, []byte("true"))
-	if working && us != nil {
-		m.sendDifficulty(us.poolDifficulty())
+	if changed {
+		m.changeDifficulty(nd)
 	}
 }
 
-// onSubmit checks what it can and relays the share to the pool, answering
-// the miner with the pool's verdict.
+// onSubmit validates a share itself and answers the miner from that
+// verdict; shares that meet the pool's difficulty are forwarded, and the
+// pool's verdict on those is only counted.
 func (m *minerConn) onSubmit(msg *stratum.Message) {
+	now := time.Now()
 	m.mu.Lock()
-	subscribed, us, prefixHex := m.subscribed, m.sess, m.prefixHex
-	authorized := false
-	var workerName string
+	subscribed, us, mask := m.subscribed, m.sess, m.mask
+	prefix, k := m.prefixBytes, m.prefixLen
+	prefixHex := m.prefixHex
 	m.mu.Unlock()
 	if !subscribed {
-		m.rejectShare(msg.ID, stratum.ErrNotSubscribed, "not subscribed")
+		m.rejectShare(msg.ID, nil, stratum.ErrNotSubscribed, RejectNotSubscribed, "not subscribed", now)
 		return
 	}
 	sub, err := stratum.ParseSubmit(msg.Params)
 	if err != nil {
-		m.rejectShare(msg.ID, stratum.ErrOther, "bad params: "+err.Error())
+		m.rejectShare(msg.ID, nil, stratum.ErrOther, RejectOther, "bad params: "+err.Error(), now)
 		return
 	}
-	m.mu.Lock()
-	for _, w := range m.workers {
-		if w == sub.Worker {
-			authorized, workerName = true, w
-		}
-	}
-	m.mu.Unlock()
-	if !authorized {
-		m.rejectShare(msg.ID, stratum.ErrUnauthorized, "unauthorized worker")
+	w := m.account(sub.Worker)
+	if w == nil {
+		m.rejectShare(msg.ID, nil, stratum.ErrUnauthorized, RejectUnauthorized, "unauthorized worker", now)
 		return
 	}
-	_ = workerName
 	if us == nil {
-		m.rejectShare(msg.ID, stratum.ErrJobNotFound, "job not found (pool session changed)")
+		m.rejectShare(msg.ID, w, stratum.ErrJobNotFound, RejectStale, "job not found (pool session changed)", now)
 		return
 	}
-	j := us.lookupJob(sub.JobID)
+	j, seq := us.lookupJob(sub.JobID)
 	if j == nil {
-		m.rejectShare(msg.ID, stratum.ErrJobNotFound, "job not found")
+		m.rejectShare(msg.ID, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
 		return
 	}
-	if len(sub.Extranonce2) != 2*us.minerEN2Size() {
-		m.rejectShare(msg.ID, stratum.ErrOther, fmt.Sprintf("extranonce2 must be %d bytes", us.minerEN2Size()))
+	en1, curPoolTarget := us.shareContext()
+	var en2 [16]byte
+	n := k + len(sub.Extranonce2)/2
+	if n > len(en2) || len(sub.Extranonce2) != 2*us.minerEN2Size() {
+		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", us.minerEN2Size()), now)
 		return
 	}
-	id := append(json.RawMessage(nil), msg.ID...)
-	m.srv.stats.SharesForwarded.Add(1)
-	us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, func(perr *stratum.Error) {
-		if perr != nil {
-			m.srv.stats.reject(perr.Code)
-			m.replyError(id, perr)
+	copy(en2[:k], prefix[:k])
+	if _, err := hex.Decode(en2[k:n], []byte(sub.Extranonce2)); err != nil {
+		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectExtranonce2, "extranonce2 must be hex", now)
+		return
+	}
+	ntime, _ := stratum.HexUint32(sub.NTime)
+	nonce, _ := stratum.HexUint32(sub.Nonce)
+	if ntime < j.hj.NTime || ntime > j.hj.NTime+maxNTimeRoll {
+		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectNTime, "ntime out of range", now)
+		return
+	}
+	var rolled uint32
+	if sub.Version != "" {
+		rolled, _ = stratum.HexUint32(sub.Version)
+		if rolled&^mask != 0 {
+			m.rejectShare(msg.ID, w, stratum.ErrOther, RejectVersion, "version bits outside the negotiated mask", now)
 			return
 		}
-		m.srv.stats.SharesAccepted.Add(1)
-		m.reply(id, []byte("true"))
-	})
+	}
+	version := sharehash.RollVersion(j.hj.Version, mask, rolled)
+	h := hasherPool.Get().(*sharehash.Hasher)
+	hash := h.Hash(j.hj, en1, en2[:n], ntime, nonce, version)
+	hasherPool.Put(h)
+	if m.seen(&hash) {
+		m.rejectShare(msg.ID, w, stratum.ErrDuplicate, RejectDuplicate, "duplicate share", now)
+		return
+	}
+	ep := m.epochFor(seq)
+	if !ep.target.Met(&hash) {
+		m.rejectShare(msg.ID, w, stratum.ErrLowDifficulty, RejectLowDifficulty, "low difficulty share", now)
+		return
+	}
+	// A good share: answer now, from our own verdict.
+	m.reply(msg.ID, []byte("true"))
+	m.srv.stats.SharesAccepted.Add(1)
+	m.rejectStreak = 0
+	block := j.netTarget.Met(&hash)
+	forward := block || j.poolTarget.Met(&hash) || curPoolTarget.Met(&hash)
+	w.accept(now, ep.diff, forward, block)
+	if block {
+		m.srv.stats.BlockCandidates.Add(1)
+		l := m.logger()
+		l.Warn().Str("hash", hash.String()).Str("job", j.id).Str("pool", us.sess.Pool()).Msg("block candidate found: forwarded at once")
+	}
+	if forward {
+		m.srv.stats.SharesForwarded.Add(1)
+		stats := &m.srv.stats
+		us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, func(perr *stratum.Error) {
+			if perr != nil {
+				stats.PoolRejected.Add(1)
+				w.poolReject(perr.Code.String())
+				return
+			}
+			stats.PoolAccepted.Add(1)
+		})
+	}
+	m.mu.Lock()
+	nd, changed := m.vd.OnShare(now, ep.diff)
+	m.mu.Unlock()
+	if changed {
+		m.changeDifficulty(nd)
+	}
 }
 
-func (m *minerConn) rejectShare(id json.RawMessage, code stratum.ErrorCode, msg string) {
-	m.srv.stats.reject(code)
+// maxNTimeRoll is how far past the job's ntime a share may be: room for
+// firmware that rolls ntime.
+const maxNTimeRoll = 7000
+
+var hasherPool = sync.Pool{New: func() any { return new(sharehash.Hasher) }}
+
+// dupWindow is how many recent shares a miner is checked against. A
+// duplicate is the same header, so the hash (low 64 bits) is the key.
+const dupWindow = 64
+
+func (m *minerConn) seen(h *chainhash.Hash) bool {
+	key := binary.LittleEndian.Uint64(h[:8])
+	for _, k := range m.recent {
+		if k == key {
+			return true
+		}
+	}
+	if len(m.recent) < dupWindow {
+		m.recent = append(m.recent, key)
+	} else {
+		m.recent[m.recentNext] = key
+		m.recentNext = (m.recentNext + 1) % dupWindow
+	}
+	return false
+}
+
+// epochFor returns the difficulty a job with this sequence was sent with.
+func (m *minerConn) epochFor(seq uint64) diffEpoch {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch {
+	case seq >= m.cur.from:
+		return m.cur
+	case seq >= m.prev.from:
+		return m.prev
+	}
+	return m.older
+}
+
+// account returns the account of an authorized worker of this connection.
+func (m *minerConn) account(worker string) *workerStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for i, w := range m.workers {
+		if w == worker {
+			return m.accounts[i]
+		}
+	}
+	return nil
+}
+
+// rejectShare answers a bad share, counts it, and drops a miner whose
+// shares have all been rejected for the abuse window, or that sends
+// invalid shares faster than the abuse rate allows.
+func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum.ErrorCode, reason, msg string, now time.Time) {
+	m.srv.stats.reject(reason)
+	if w != nil {
+		w.reject(reason)
+	}
 	m.replyError(id, stratum.NewError(code, msg))
+	a := &m.srv.cfg.Abuse
+	if m.rejectStreak == 0 {
+		m.streakSince = now
+	}
+	m.rejectStreak++
+	if m.rejectStreak >= a.RejectMinShares && now.Sub(m.streakSince) >= a.RejectWindow {
+		m.srv.stats.AbuseDisconnects.Add(1)
+		m.close(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, now.Sub(m.streakSince).Round(time.Second), reason))
+		return
+	}
+	if reason == RejectStale {
+		return // stale shares come in bursts after every block: not abuse
+	}
+	m.invalidBurst += now.Sub(m.invalidAt).Seconds() * a.InvalidPerSecond
+	m.invalidAt = now
+	if m.invalidBurst > a.InvalidBurst {
+		m.invalidBurst = a.InvalidBurst
+	}
+	m.invalidBurst--
+	if m.invalidBurst < 0 {
+		m.srv.stats.AbuseDisconnects.Add(1)
+		m.close(reasonInvalidFlood, fmt.Errorf("invalid submits faster than %g/s, last: %s", a.InvalidPerSecond, reason))
+	}
 }
 
 // admit is the Gate saying yes after it said no.
@@ -432,40 +601,60 @@ func (m *minerConn) maybeStart() {
 	m.sendWork(us)
 }
 
-// sendWork sends the session's difficulty and current job (clean) to m.
+// sendWork sends the miner's difficulty and the session's current job
+// (clean) to m.
 func (m *minerConn) sendWork(us *upSession) {
-	m.sendDifficulty(us.poolDifficulty())
+	m.mu.Lock()
+	d := m.cur.diff
+	m.mu.Unlock()
+	m.send(encodeDifficulty(d), false)
 	if j := us.currentJob(); j != nil {
 		m.send(j.cleanBytes(), true)
 		m.srv.stats.JobsNotified.Add(1)
 	}
 }
 
-// minerDifficulty is the pool's difficulty, raised to what the miner asked
-// for: while shares are relayed, a miner can only be given a difficulty at
-// or above the pool's (its shares must still meet the pool's target).
-func (m *minerConn) minerDifficulty(pool float64) float64 {
+// changeDifficulty applies a new difficulty: jobs sent from now on carry
+// it, and the current job is re-sent at once under a fresh id so it takes
+// effect without waiting for the pool's next job.
+func (m *minerConn) changeDifficulty(d float64) {
+	seq := m.srv.nextJobID.Add(1)
+	t := m.srv.target(d)
 	m.mu.Lock()
-	defer m.mu.Unlock()
-	d := pool
-	if m.minDiff > d {
-		d = m.minDiff
-	}
-	if m.suggestedDiff > d {
-		d = m.suggestedDiff
-	}
-	return d
-}
-
-func (m *minerConn) sendDifficulty(pool float64) {
-	if pool <= 0 {
+	if d == m.cur.diff {
+		m.mu.Unlock()
 		return
 	}
-	d := m.minerDifficulty(pool)
-	m.mu.Lock()
-	m.diff = d
+	m.older, m.prev = m.prev, m.cur
+	m.cur = diffEpoch{from: seq, diff: d, target: t}
+	working, us := m.working, m.sess
+	accounts := m.accounts
 	m.mu.Unlock()
+	for _, w := range accounts {
+		w.setDifficulty(d)
+	}
+	if !working || us == nil {
+		return
+	}
 	m.send(encodeDifficulty(d), false)
+	if j := us.currentJob(); j != nil {
+		m.sendNotify(j.encode(aliasID(j.id, seq), true), true)
+		m.srv.stats.JobsNotified.Add(1)
+	}
+}
+
+// idleCheck lowers the difficulty of a miner that stopped finding shares.
+func (m *minerConn) idleCheck(now time.Time) {
+	m.mu.Lock()
+	if !m.working {
+		m.mu.Unlock()
+		return
+	}
+	d, changed := m.vd.Idle(now)
+	m.mu.Unlock()
+	if changed {
+		m.changeDifficulty(d)
+	}
 }
 
 func encodeDifficulty(d float64) []byte {
@@ -609,7 +798,11 @@ func (m *minerConn) close(reason closeReason, cause error) {
 	m.mu.Lock()
 	us, prefix, name, wasNamed := m.sess, m.prefix, m.name, m.authorized
 	m.sess, m.working = nil, false
+	accounts := m.accounts
 	m.mu.Unlock()
+	for _, w := range accounts {
+		m.srv.workers.detach(w)
+	}
 	if us != nil {
 		us.detach(m, prefix)
 	}
@@ -675,7 +868,9 @@ func (m *minerConn) canMove() bool {
 func (m *minerConn) setPrefix(us *upSession, prefix uint32, k int) {
 	m.mu.Lock()
 	m.sess, m.prefix = us, prefix
-	m.prefixHex = hex.EncodeToString(appendPrefix(nil, prefix, k))
+	m.prefixLen = k
+	appendPrefix(m.prefixBytes[:0], prefix, k)
+	m.prefixHex = hex.EncodeToString(m.prefixBytes[:k])
 	m.mu.Unlock()
 }
 

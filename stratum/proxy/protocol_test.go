@@ -113,7 +113,9 @@ func TestASICStyleMiner(t *testing.T) {
 // before subscribe (as Whatsminer sends it), several workers.
 func TestPlainMinerAndOrderErrors(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{Extranonce2Size: 4})
-	srv := startProxy(t, quickConfig(t, pool))
+	cfg := quickConfig(t, pool)
+	cfg.Difficulty.Max = 1e-8 // room for the miner's suggestion
+	srv := startProxy(t, cfg)
 	m := dialRaw(t, srv)
 
 	share := `["acct.a","1","000000","647025b5","00000000"]`

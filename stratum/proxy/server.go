@@ -6,11 +6,15 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/stratum/sharehash"
+	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
 // PoolSpec is one configured pool, tried in order.
@@ -40,6 +44,11 @@ type Config struct {
 	HandshakeTimeout time.Duration // to subscribe and authorize; also how long subscribe waits for a pool
 	ReconnectGrace   time.Duration // after client.reconnect, close a miner still here
 	UserAgent        string        // sent to pools
+
+	// Difficulty is the per-miner vardiff.
+	Difficulty vardiff.Config
+	// Abuse says when a miner is dropped for its shares.
+	Abuse AbuseConfig
 
 	// BackoffMin and BackoffMax bound the exponential back-off between
 	// attempts at a failed pool (jittered).
@@ -90,14 +99,53 @@ func (c *Config) setDefaults() {
 	if c.Gate == nil {
 		c.Gate = AlwaysAdmit{}
 	}
+	d := &c.Difficulty
+	if d.Initial <= 0 {
+		d.Initial = 16384
+	}
+	if d.Min <= 0 {
+		d.Min = min(1024, d.Initial)
+	}
+	if d.Max <= 0 {
+		d.Max = max(1e12, d.Initial)
+	}
+	if d.TargetShareSeconds <= 0 {
+		d.TargetShareSeconds = 10
+	}
+	a := &c.Abuse
+	def(&a.RejectWindow, 5*time.Minute)
+	if a.RejectMinShares <= 0 {
+		a.RejectMinShares = 50
+	}
+	if a.InvalidPerSecond <= 0 {
+		a.InvalidPerSecond = 5
+	}
+	if a.InvalidBurst <= 0 {
+		a.InvalidBurst = 100
+	}
+}
+
+// AbuseConfig says when bad shares get a miner dropped. Valid shares at a
+// high rate are never abuse: vardiff raises the difficulty instead.
+type AbuseConfig struct {
+	// A miner whose shares are all rejected for RejectWindow, at least
+	// RejectMinShares of them, is dropped.
+	RejectWindow    time.Duration
+	RejectMinShares int
+	// Invalid and duplicate submits (not stale ones) may come at
+	// InvalidPerSecond on average, in bursts of InvalidBurst.
+	InvalidPerSecond float64
+	InvalidBurst     float64
 }
 
 // Server is the proxy: miners on one side, pool sessions on the other.
 type Server struct {
-	cfg   Config
-	log   zerolog.Logger
-	pools *poolManager
-	stats Stats
+	cfg     Config
+	log     zerolog.Logger
+	pools   *poolManager
+	stats   Stats
+	workers *registry
+	targets sync.Map // difficulty -> sharehash.Target, computed once per value
 
 	nextMinerID atomic.Uint64
 	nextJobID   atomic.Uint64
@@ -120,12 +168,16 @@ func New(cfg Config) (*Server, error) {
 	if len(cfg.Pools) == 0 {
 		return nil, errors.New("proxy: no pools configured")
 	}
+	if err := cfg.Difficulty.Validate(); err != nil {
+		return nil, fmt.Errorf("proxy: difficulty: %w", err)
+	}
 	s := &Server{
-		cfg:    cfg,
-		log:    cfg.Log,
-		miners: make(map[*minerConn]struct{}),
-		byName: make(map[string][]*minerConn),
-		stop:   make(chan struct{}),
+		cfg:     cfg,
+		log:     cfg.Log,
+		miners:  make(map[*minerConn]struct{}),
+		byName:  make(map[string][]*minerConn),
+		stop:    make(chan struct{}),
+		workers: newRegistry(),
 	}
 	s.pools = newPoolManager(s)
 	return s, nil
@@ -133,10 +185,14 @@ func New(cfg Config) (*Server, error) {
 
 // Start connects to the pools and listens on cfg.Listen (if set).
 func (s *Server) Start() error {
-	s.wg.Add(1)
+	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
 		s.pools.run()
+	}()
+	go func() {
+		defer s.wg.Done()
+		s.idleLoop()
 	}()
 	if s.cfg.Listen == "" {
 		return nil
@@ -355,7 +411,46 @@ func (s *Server) Pools() []PoolStatus { return s.pools.status() }
 // Stats returns a snapshot of the proxy's counters.
 func (s *Server) Stats() StatsSnapshot { return s.stats.snapshot() }
 
-// mintJobID returns a job id unique across every session of this process.
-func (s *Server) mintJobID() string {
-	return fmt.Sprintf("%x", s.nextJobID.Add(1))
+// target returns the share target of difficulty d. Miners share a handful
+// of difficulties, so each is computed once, not per miner or per share.
+func (s *Server) target(d float64) sharehash.Target {
+	if t, ok := s.targets.Load(d); ok {
+		return t.(sharehash.Target)
+	}
+	t := sharehash.NewTarget(d)
+	s.targets.Store(d, t)
+	return t
+}
+
+// idleLoop lowers the difficulty of miners that stopped finding shares.
+func (s *Server) idleLoop() {
+	every := time.Duration(s.cfg.Difficulty.TargetShareSeconds * float64(time.Second))
+	every = min(max(every, 100*time.Millisecond), 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	var miners []*minerConn
+	for {
+		select {
+		case <-s.stop:
+			return
+		case now := <-t.C:
+			s.mu.Lock()
+			miners = miners[:0]
+			for m := range s.miners {
+				miners = append(miners, m)
+			}
+			s.mu.Unlock()
+			for _, m := range miners {
+				m.idleCheck(now)
+			}
+			clear(miners)
+		}
+	}
+}
+
+// mintJobID returns a job id unique across every session of this
+// process, and its sequence number.
+func (s *Server) mintJobID() (string, uint64) {
+	seq := s.nextJobID.Add(1)
+	return strconv.FormatUint(seq, 16), seq
 }

@@ -3,9 +3,12 @@ package proxy
 import (
 	"encoding/hex"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/hashgate/hashgate/stratum"
+	"github.com/hashgate/hashgate/stratum/sharehash"
 	"github.com/hashgate/hashgate/stratum/upstream"
 )
 
@@ -16,19 +19,29 @@ const maxJobs = 16
 
 // job is one pool job under hashgate's own id.
 type job struct {
-	id        string
-	poolJobID string
-	notify    *stratum.Notify
-	bytes     []byte // the notify line as the pool flagged it, encoded once
+	id         string
+	seq        uint64 // mint order: difficulty changes are placed in it
+	poolJobID  string
+	notify     *stratum.Notify
+	hj         *sharehash.Job   // parsed once, for validating shares
+	poolDiff   float64          // the pool's difficulty when the job came
+	poolTarget sharehash.Target // its target, computed once
+	netTarget  sharehash.Target // from nbits: a share meeting it is a block
+	bytes      []byte           // the notify line as the pool flagged it, encoded once
 
 	cleanOnce sync.Once
 	clean     []byte // the same job with clean_jobs=true, for miners starting on it
 }
 
-func newJob(id string, n *stratum.Notify) *job {
-	j := &job{id: id, poolJobID: n.JobID, notify: n}
+func newJob(id string, seq uint64, n *stratum.Notify, poolDiff float64, poolTarget sharehash.Target) (*job, error) {
+	hj, err := sharehash.JobFromHex(n.PrevHash, n.Coinb1, n.Coinb2, n.Branches, n.Version, n.NBits, n.NTime)
+	if err != nil {
+		return nil, err
+	}
+	j := &job{id: id, seq: seq, poolJobID: n.JobID, notify: n, hj: hj,
+		poolDiff: poolDiff, poolTarget: poolTarget, netTarget: sharehash.NetworkTarget(hj.NBits)}
 	j.bytes, _ = stratum.AppendRequest(nil, nil, stratum.MethodNotify, n.Params(id))
-	return j
+	return j, nil
 }
 
 // cleanBytes is the job as a fresh start: older work must be dropped.
@@ -36,12 +49,22 @@ func (j *job) cleanBytes() []byte {
 	if j.notify.Clean {
 		return j.bytes
 	}
-	j.cleanOnce.Do(func() {
-		c := *j.notify
-		c.Clean = true
-		j.clean, _ = stratum.AppendRequest(nil, nil, stratum.MethodNotify, c.Params(j.id))
-	})
+	j.cleanOnce.Do(func() { j.clean = j.encode(j.id, true) })
 	return j.clean
+}
+
+func (j *job) encode(id string, clean bool) []byte {
+	c := *j.notify
+	c.Clean = clean
+	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodNotify, c.Params(id))
+	return b
+}
+
+// aliasID names the same pool job again for one miner, after its
+// difficulty changed: shares on the alias are judged at the new
+// difficulty, shares on the old id at the old one.
+func aliasID(base string, seq uint64) string {
+	return base + "." + strconv.FormatUint(seq, 16)
 }
 
 // upSession is one pool session as the proxy uses it: its share of the
@@ -53,6 +76,7 @@ type upSession struct {
 
 	mu         sync.Mutex
 	dead       bool
+	en1        []byte // replaced, never modified in place
 	en1Hex     string
 	en2Size    int // the pool's N
 	k          int // prefix bytes
@@ -62,6 +86,7 @@ type upSession struct {
 	order      []string
 	current    *job
 	difficulty float64
+	poolTarget sharehash.Target
 	mask       uint32
 
 	// scratch is the fan-out snapshot; only the session's reader goroutine
@@ -88,6 +113,10 @@ func newUpSession(srv *Server, pool int, sess *upstream.Session) (*upSession, er
 		return nil, err
 	}
 	us.mask = sess.VersionMask()
+	us.difficulty = sess.Difficulty()
+	if us.difficulty > 0 {
+		us.poolTarget = sharehash.NewTarget(us.difficulty)
+	}
 	return us, nil
 }
 
@@ -96,7 +125,7 @@ func (us *upSession) setExtranonceLocked(en1 []byte, n int) error {
 	if k == 0 {
 		return &errNoPrefix{pool: us.sess.Pool(), en2: n, minEN: us.srv.cfg.MinMinerExtranonce2Size}
 	}
-	us.en1Hex, us.en2Size, us.k = hex.EncodeToString(en1), n, k
+	us.en1, us.en1Hex, us.en2Size, us.k = en1, hex.EncodeToString(en1), n, k
 	us.alloc = newPrefixAllocator(k)
 	return nil
 }
@@ -164,10 +193,31 @@ func (us *upSession) currentJob() *job {
 	return us.current
 }
 
-func (us *upSession) lookupJob(id string) *job {
+// lookupJob finds the job a share names, and the sequence number that
+// places it among the miner's difficulty changes (an alias's own).
+func (us *upSession) lookupJob(id string) (*job, uint64) {
+	base, alias, isAlias := strings.Cut(id, ".")
+	us.mu.Lock()
+	j := us.jobs[base]
+	us.mu.Unlock()
+	if j == nil {
+		return nil, 0
+	}
+	if !isAlias {
+		return j, j.seq
+	}
+	seq, err := strconv.ParseUint(alias, 16, 64)
+	if err != nil || seq < j.seq {
+		return nil, 0
+	}
+	return j, seq
+}
+
+// shareContext is what validating a share needs from the session.
+func (us *upSession) shareContext() (en1 []byte, poolTarget sharehash.Target) {
 	us.mu.Lock()
 	defer us.mu.Unlock()
-	return us.jobs[id]
+	return us.en1, us.poolTarget
 }
 
 func (us *upSession) load() (inUse int, capacity uint64) {
@@ -189,7 +239,15 @@ func (us *upSession) snapshotLocked() []*minerConn {
 
 // Notify fans a pool job out: one encode, the same bytes to every miner.
 func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
-	j := newJob(us.srv.mintJobID(), n)
+	id, seq := us.srv.mintJobID()
+	us.mu.Lock()
+	diff, target := us.difficulty, us.poolTarget
+	us.mu.Unlock()
+	j, err := newJob(id, seq, n, diff, target)
+	if err != nil {
+		us.srv.log.Error().Err(err).Str("pool", us.sess.Pool()).Str("pool_job", n.JobID).Msg("pool job cannot be parsed; skipped")
+		return
+	}
 	us.mu.Lock()
 	if n.Clean {
 		clear(us.jobs)
@@ -219,17 +277,13 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 }
 
 // SetDifficulty forwards the pool's difficulty to its miners.
+// SetDifficulty records the pool's difficulty: it decides which shares are
+// forwarded, from the next job on. Miners keep their own difficulty.
 func (us *upSession) SetDifficulty(_ *upstream.Session, d float64) {
+	t := sharehash.NewTarget(d)
 	us.mu.Lock()
-	us.difficulty = d
-	miners := us.snapshotLocked()
+	us.difficulty, us.poolTarget = d, t
 	us.mu.Unlock()
-	for _, m := range miners {
-		if m.isWorking() {
-			m.sendDifficulty(d)
-		}
-	}
-	clear(miners)
 }
 
 // SetVersionMask takes effect at once for every rolling miner.

@@ -1,10 +1,6 @@
 package proxy
 
-import (
-	"sync/atomic"
-
-	"github.com/hashgate/hashgate/stratum"
-)
+import "sync/atomic"
 
 // Stats are the proxy's counters; the API exports them as metrics.
 type Stats struct {
@@ -15,8 +11,12 @@ type Stats struct {
 	SlowConsumers     atomic.Uint64
 	ProtocolErrors    atomic.Uint64 // dropped for garbage, long lines
 	SharesAccepted    atomic.Uint64
-	SharesRejected    [6]atomic.Uint64 // by code 20..25
-	SharesForwarded   atomic.Uint64
+	SharesRejected    [9]atomic.Uint64 // by reason, as rejectReasons
+	SharesForwarded   atomic.Uint64    // met the pool's difficulty
+	PoolAccepted      atomic.Uint64
+	PoolRejected      atomic.Uint64
+	BlockCandidates   atomic.Uint64
+	AbuseDisconnects  atomic.Uint64
 	JobsNotified      atomic.Uint64 // notify messages queued to miners
 	JobsDropped       atomic.Uint64 // queued jobs dropped for a newer one (miner reading slowly)
 	Failovers         atomic.Uint64
@@ -35,6 +35,10 @@ type StatsSnapshot struct {
 	SharesAccepted    uint64
 	SharesRejected    map[string]uint64
 	SharesForwarded   uint64
+	PoolAccepted      uint64
+	PoolRejected      uint64
+	BlockCandidates   uint64
+	AbuseDisconnects  uint64
 	JobsNotified      uint64
 	JobsDropped       uint64
 	Failovers         uint64
@@ -42,18 +46,12 @@ type StatsSnapshot struct {
 	MinersReconnected uint64
 }
 
-func (s *Stats) reject(code stratum.ErrorCode) {
-	i := int(code) - int(stratum.ErrOther)
-	if i < 0 || i >= len(s.SharesRejected) {
-		i = 0
-	}
-	s.SharesRejected[i].Add(1)
-}
+func (s *Stats) reject(reason string) { s.SharesRejected[reasonIndex(reason)].Add(1) }
 
 func (s *Stats) snapshot() StatsSnapshot {
 	r := make(map[string]uint64, len(s.SharesRejected))
 	for i := range s.SharesRejected {
-		r[(stratum.ErrOther + stratum.ErrorCode(i)).String()] = s.SharesRejected[i].Load()
+		r[rejectReasons[i]] = s.SharesRejected[i].Load()
 	}
 	return StatsSnapshot{
 		Connections:       s.Connections.Load(),
@@ -65,6 +63,10 @@ func (s *Stats) snapshot() StatsSnapshot {
 		SharesAccepted:    s.SharesAccepted.Load(),
 		SharesRejected:    r,
 		SharesForwarded:   s.SharesForwarded.Load(),
+		PoolAccepted:      s.PoolAccepted.Load(),
+		PoolRejected:      s.PoolRejected.Load(),
+		BlockCandidates:   s.BlockCandidates.Load(),
+		AbuseDisconnects:  s.AbuseDisconnects.Load(),
 		JobsNotified:      s.JobsNotified.Load(),
 		JobsDropped:       s.JobsDropped.Load(),
 		Failovers:         s.Failovers.Load(),

@@ -1,0 +1,246 @@
+package proxy
+
+import (
+	"hash/maphash"
+	"math"
+	"sort"
+	"sync"
+	"time"
+)
+
+// Share verdicts, as counted per worker and in metrics.
+const (
+	RejectStale         = "stale"          // 21: unknown job or before the last clean_jobs
+	RejectDuplicate     = "duplicate"      // 22
+	RejectLowDifficulty = "low_difficulty" // 23
+	RejectUnauthorized  = "unauthorized"   // 24
+	RejectNotSubscribed = "not_subscribed" // 25
+	RejectNTime         = "ntime"          // 20: ntime outside [job ntime, +7000 s]
+	RejectVersion       = "version"        // 20: version bits outside the mask
+	RejectExtranonce2   = "extranonce2"    // 20: wrong extranonce2 length
+	RejectOther         = "other"          // 20: malformed params
+)
+
+var rejectReasons = []string{RejectStale, RejectDuplicate, RejectLowDifficulty, RejectUnauthorized,
+	RejectNotSubscribed, RejectNTime, RejectVersion, RejectExtranonce2, RejectOther}
+
+func reasonIndex(r string) int {
+	for i, x := range rejectReasons {
+		if x == r {
+			return i
+		}
+	}
+	return len(rejectReasons) - 1
+}
+
+// hashesPerDiff1 is the expected number of hashes per share at difficulty 1.
+const hashesPerDiff1 = 4294967296.0 // 2^32
+
+// rate is an exponentially decaying estimate of work per second over a
+// time constant tau: each share adds its work/tau and the sum decays as
+// exp(-dt/tau). For Poisson shares its mean is the true rate.
+type rate struct {
+	value float64 // hashes per second at time at
+	at    time.Time
+}
+
+func (r *rate) add(now time.Time, hashes float64, tau time.Duration) {
+	r.value = r.at2(now, tau) + hashes/tau.Seconds()
+	r.at = now
+}
+
+func (r *rate) at2(now time.Time, tau time.Duration) float64 {
+	if r.at.IsZero() {
+		return 0
+	}
+	dt := now.Sub(r.at).Seconds()
+	if dt <= 0 {
+		return r.value
+	}
+	return r.value * math.Exp(-dt/tau.Seconds())
+}
+
+// workerStats is one worker's account. A worker's shares come from its
+// own connection's goroutine, so its mutex is uncontended; readers (API,
+// switcher) take it briefly.
+type workerStats struct {
+	mu           sync.Mutex
+	name         string
+	remote       string
+	connections  int
+	difficulty   float64
+	accepted     uint64
+	forwarded    uint64
+	blocks       uint64
+	work         float64 // sum of accepted share difficulties
+	rejected     [9]uint64
+	poolRejected map[string]uint64
+	r1m, r10m    rate
+	lastShare    time.Time
+	firstSeen    time.Time
+}
+
+// WorkerSnapshot is one worker's account at one moment, for the API, the
+// switcher and the dashboard.
+type WorkerSnapshot struct {
+	Name          string            `json:"name"`
+	Remote        string            `json:"remote"`
+	Connections   int               `json:"connections"` // live connections authorized as this worker
+	Difficulty    float64           `json:"difficulty"`
+	Accepted      uint64            `json:"accepted"`
+	Rejected      map[string]uint64 `json:"rejected"` // by reason; stale included
+	RejectedTotal uint64            `json:"rejected_total"`
+	Stale         uint64            `json:"stale"`
+	Forwarded     uint64            `json:"forwarded"`     // shares that met the pool's difficulty
+	PoolRejected  map[string]uint64 `json:"pool_rejected"` // of those, refused by the pool, by its code
+	Blocks        uint64            `json:"blocks"`        // shares that met the network target
+	Work          float64           `json:"work"`          // sum of accepted share difficulties
+	Hashrate1m    float64           `json:"hashrate_1m"`   // hashes per second
+	Hashrate10m   float64           `json:"hashrate_10m"`
+	LastShare     time.Time         `json:"last_share"`
+	FirstSeen     time.Time         `json:"first_seen"`
+}
+
+func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := WorkerSnapshot{
+		Name: w.name, Remote: w.remote, Connections: w.connections, Difficulty: w.difficulty,
+		Accepted: w.accepted, Forwarded: w.forwarded, Blocks: w.blocks, Work: w.work,
+		Stale:      w.rejected[0],
+		Hashrate1m: w.r1m.at2(now, time.Minute), Hashrate10m: w.r10m.at2(now, 10*time.Minute),
+		LastShare: w.lastShare, FirstSeen: w.firstSeen,
+		Rejected: make(map[string]uint64), PoolRejected: make(map[string]uint64, len(w.poolRejected)),
+	}
+	for i, n := range w.rejected {
+		if n > 0 {
+			s.Rejected[rejectReasons[i]] = n
+			s.RejectedTotal += n
+		}
+	}
+	for k, v := range w.poolRejected {
+		s.PoolRejected[k] = v
+	}
+	return s
+}
+
+func (w *workerStats) accept(now time.Time, diff float64, forwarded, block bool) {
+	w.mu.Lock()
+	w.accepted++
+	w.work += diff
+	if forwarded {
+		w.forwarded++
+	}
+	if block {
+		w.blocks++
+	}
+	h := diff * hashesPerDiff1
+	w.r1m.add(now, h, time.Minute)
+	w.r10m.add(now, h, 10*time.Minute)
+	w.lastShare = now
+	w.mu.Unlock()
+}
+
+func (w *workerStats) reject(reason string) {
+	w.mu.Lock()
+	w.rejected[reasonIndex(reason)]++
+	w.mu.Unlock()
+}
+
+func (w *workerStats) poolReject(reason string) {
+	w.mu.Lock()
+	if w.poolRejected == nil {
+		w.poolRejected = make(map[string]uint64)
+	}
+	w.poolRejected[reason]++
+	w.mu.Unlock()
+}
+
+func (w *workerStats) setDifficulty(d float64) {
+	w.mu.Lock()
+	w.difficulty = d
+	w.mu.Unlock()
+}
+
+// registry holds every worker seen, sharded so that authorizations on
+// many connections do not queue on one lock; the share path never touches
+// it (a connection keeps pointers to its workers' accounts).
+type registry struct {
+	seed   maphash.Seed
+	shards [64]struct {
+		mu sync.Mutex
+		m  map[string]*workerStats
+	}
+}
+
+func newRegistry() *registry {
+	r := &registry{seed: maphash.MakeSeed()}
+	for i := range r.shards {
+		r.shards[i].m = make(map[string]*workerStats)
+	}
+	return r
+}
+
+// attach returns name's account, counting one more live connection.
+func (r *registry) attach(name, remote string, now time.Time) *workerStats {
+	sh := &r.shards[maphash.String(r.seed, name)%uint64(len(r.shards))]
+	sh.mu.Lock()
+	w := sh.m[name]
+	if w == nil {
+		w = &workerStats{name: name, firstSeen: now}
+		sh.m[name] = w
+	}
+	sh.mu.Unlock()
+	w.mu.Lock()
+	w.connections++
+	w.remote = remote
+	w.mu.Unlock()
+	return w
+}
+
+func (r *registry) detach(w *workerStats) {
+	w.mu.Lock()
+	w.connections--
+	w.mu.Unlock()
+}
+
+func (r *registry) get(name string) *workerStats {
+	sh := &r.shards[maphash.String(r.seed, name)%uint64(len(r.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	return sh.m[name]
+}
+
+func (r *registry) all() []*workerStats {
+	var out []*workerStats
+	for i := range r.shards {
+		sh := &r.shards[i]
+		sh.mu.Lock()
+		for _, w := range sh.m {
+			out = append(out, w)
+		}
+		sh.mu.Unlock()
+	}
+	return out
+}
+
+// Workers returns every worker's account, sorted by name.
+func (s *Server) Workers() []WorkerSnapshot {
+	now := time.Now()
+	ws := s.workers.all()
+	out := make([]WorkerSnapshot, len(ws))
+	for i, w := range ws {
+		out[i] = w.snapshot(now)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// Worker returns one worker's account.
+func (s *Server) Worker(name string) (WorkerSnapshot, bool) {
+	w := s.workers.get(name)
+	if w == nil {
+		return WorkerSnapshot{}, false
+	}
+	return w.snapshot(time.Now()), true
+}
