@@ -37,4 +37,6 @@ type Policy struct {
 	ReleaseVanishedAfter time.Duration // 0: never count a vanished parked rig as off
 	Groups               []Group       // in file order
 	Default              Group         // name "default", priority 0
+
+	index *groupIndex // GroupFor's lookup, built by ParsePolicy or Compile
 }
