@@ -1,0 +1,335 @@
+package proxy_test
+
+import (
+	"encoding/hex"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/sharehash"
+)
+
+// worker is a raw miner that subscribed and authorized, holding a job.
+type worker struct {
+	*rawMiner
+	name    string
+	en1     string
+	en2Size int
+	job     *stratum.Notify
+	diff    float64
+}
+
+// startWorker configures version rolling (mask 1fffe000), subscribes,
+// authorizes and waits for its difficulty and first job.
+func startWorker(t *testing.T, srv *proxy.Server, name string) *worker {
+	t.Helper()
+	w := &worker{rawMiner: dialRaw(t, srv), name: name}
+	w.call("1", "mining.configure", `[["version-rolling"],{"version-rolling.mask":"1fffe000"}]`)
+	w.en1, w.en2Size = subscribeResult(t, w.call("2", "mining.subscribe", `["test/1.0"]`))
+	w.send(`{"id":3,"method":"mining.authorize","params":["` + name + `","x"]}`)
+	_, notes := w.answer("3")
+	for _, msg := range notes {
+		w.apply(msg)
+	}
+	for w.job == nil || w.diff == 0 {
+		w.apply(w.next())
+	}
+	return w
+}
+
+func (w *worker) apply(msg *stratum.Message) {
+	switch msg.Method {
+	case stratum.MethodSetDifficulty:
+		ps, _ := stratum.SplitParams(msg.Params)
+		w.diff, _ = stratum.FloatParam(ps, 0)
+	case stratum.MethodNotify:
+		w.job, _ = stratum.ParseNotify(msg.Params)
+	}
+}
+
+// share is one candidate share and its hash.
+type share struct {
+	user                              string // "" = the worker's own name
+	jobID, en2, ntime, nonce, version string
+	diff                              float64 // the share's own difficulty
+}
+
+// mine searches nonces from start on job n and returns the first share
+// for which keep(hash) is true.
+func (w *worker) mine(t *testing.T, n *stratum.Notify, start uint32, rolled uint32, keep func(h *chainhash.Hash) bool) (share, uint32) {
+	t.Helper()
+	job, err := sharehash.JobFromHex(n.PrevHash, n.Coinb1, n.Coinb2, n.Branches, n.Version, n.NBits, n.NTime)
+	if err != nil {
+		t.Fatal(err)
+	}
+	en1, _ := hex.DecodeString(w.en1)
+	en2 := make([]byte, w.en2Size)
+	var h sharehash.Hasher
+	version := sharehash.RollVersion(job.Version, 0x1fffe000, rolled)
+	for nonce := start; nonce < start+1<<20; nonce++ {
+		hash := h.Hash(job, en1, en2, job.NTime, nonce, version)
+		if keep(&hash) {
+			s := share{jobID: n.JobID, en2: hex.EncodeToString(en2), ntime: n.NTime, nonce: stratum.FormatUint32(nonce), diff: sharehash.DifficultyOf(&hash)}
+			if rolled != 0 {
+				s.version = stratum.FormatUint32(rolled)
+			}
+			return s, nonce + 1
+		}
+	}
+	t.Fatal("no share found")
+	return share{}, 0
+}
+
+func meets(d float64) func(*chainhash.Hash) bool {
+	t := sharehash.NewTarget(d)
+	return func(h *chainhash.Hash) bool { return t.Met(h) }
+}
+
+func fails(d float64) func(*chainhash.Hash) bool {
+	t := sharehash.NewTarget(d)
+	return func(h *chainhash.Hash) bool { return !t.Met(h) }
+}
+
+func (w *worker) submit(id int, s share) *stratum.Message {
+	w.t.Helper()
+	user := w.name
+	if s.user != "" {
+		user = s.user
+	}
+	params := []string{user, s.jobID, s.en2, s.ntime, s.nonce}
+	if s.version != "" {
+		params = append(params, s.version)
+	}
+	w.send(fmt.Sprintf(`{"id":%d,"method":"mining.submit","params":%s}`, id, mustJSON(params)))
+	a, notes := w.answer(fmt.Sprint(id))
+	for _, msg := range notes {
+		w.apply(msg)
+	}
+	return a
+}
+
+// Every reject reason, through a real connection, with its code and its
+// counter; the good share is answered from the proxy's own verdict.
+func TestRejectReasons(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	srv := startProxy(t, quickConfig(t, pool))
+	w := startWorker(t, srv, "acct.v1")
+	d := w.diff
+	good, next := w.mine(t, w.job, 0, 0x00a4e000, meets(d))
+	if c := errCode(t, w.submit(10, good)); c != 0 {
+		t.Fatalf("valid share: code %d", c)
+	}
+	low, _ := w.mine(t, w.job, next, 0, fails(d))
+	cases := []struct {
+		name   string
+		s      share
+		code   stratum.ErrorCode
+		reason string
+	}{
+		{"duplicate", good, stratum.ErrDuplicate, proxy.RejectDuplicate},
+		{"low difficulty", low, stratum.ErrLowDifficulty, proxy.RejectLowDifficulty},
+		{"ntime before the job", withNTime(good, -1), stratum.ErrOther, proxy.RejectNTime},
+		{"ntime too far ahead", withNTime(good, 7001), stratum.ErrOther, proxy.RejectNTime},
+		{"version bits outside the mask", withVersion(good, "00000001"), stratum.ErrOther, proxy.RejectVersion},
+		{"short extranonce2", withEN2(good, good.en2[2:]), stratum.ErrOther, proxy.RejectExtranonce2},
+		{"unknown job", withJob(good, "abcdef"), stratum.ErrJobNotFound, proxy.RejectStale},
+	}
+	for i, c := range cases {
+		if got := errCode(t, w.submit(20+i, c.s)); got != c.code {
+			t.Errorf("%s: code %d, want %d", c.name, got, c.code)
+		}
+	}
+	// ntime inside the window (rolled forward) is fine.
+	rolledTime, _ := w.mine(t, w.job, next+5000, 0, meets(d))
+	if c := errCode(t, w.submit(40, withNTimeKeepNonce(t, w, rolledTime, 6000, d))); c != 0 {
+		t.Errorf("ntime rolled within 7000 s: code %d", c)
+	}
+	// Stale: the pool cleans its jobs; the old one is refused.
+	old := w.job
+	pool.NewJob(true)
+	for w.job == old {
+		w.apply(w.next())
+	}
+	stale, _ := w.mine(t, old, next+100000, 0, meets(d))
+	if c := errCode(t, w.submit(50, stale)); c != stratum.ErrJobNotFound {
+		t.Errorf("share on a job before clean_jobs: code %d, want 21", c)
+	}
+	if c := errCode(t, w.submit(51, withUser(good, "acct.stranger"))); c != stratum.ErrUnauthorized {
+		t.Errorf("unknown worker: code %d, want 24", c)
+	}
+
+	acct, ok := srv.Worker("acct.v1")
+	if !ok {
+		t.Fatal("no account for acct.v1")
+	}
+	want := map[string]uint64{proxy.RejectDuplicate: 1, proxy.RejectLowDifficulty: 1, proxy.RejectNTime: 2,
+		proxy.RejectVersion: 1, proxy.RejectExtranonce2: 1, proxy.RejectStale: 2}
+	for reason, n := range want {
+		if acct.Rejected[reason] != n {
+			t.Errorf("worker rejected[%s] = %d, want %d (%v)", reason, acct.Rejected[reason], n, acct.Rejected)
+		}
+	}
+	if acct.Accepted != 2 || acct.Work != 2*d || acct.Hashrate1m <= 0 || acct.LastShare.IsZero() || acct.Difficulty != d || acct.Remote == "" {
+		t.Errorf("account %+v", acct)
+	}
+	if st := srv.Stats(); st.SharesRejected[proxy.RejectUnauthorized] != 1 {
+		t.Errorf("unauthorized not counted: %v", st.SharesRejected)
+	}
+}
+
+func withNTime(s share, delta int64) share {
+	v, _ := stratum.HexUint32(s.ntime)
+	s.ntime = stratum.FormatUint32(uint32(int64(v) + delta))
+	return s
+}
+
+// withNTimeKeepNonce finds a valid share with ntime rolled by delta.
+func withNTimeKeepNonce(t *testing.T, w *worker, s share, delta uint32, d float64) share {
+	t.Helper()
+	n := *w.job
+	v, _ := stratum.HexUint32(n.NTime)
+	n.NTime = stratum.FormatUint32(v + delta)
+	rolled, _ := w.mine(t, &n, 0, 0, meets(d))
+	rolled.jobID = s.jobID
+	return rolled
+}
+
+func withVersion(s share, v string) share { s.version = v; return s }
+func withEN2(s share, en2 string) share   { s.en2 = en2; return s }
+func withJob(s share, id string) share    { s.jobID = id; return s }
+func withUser(s share, u string) share    { s.user = u; return s }
+
+// Only shares that meet the pool's difficulty go to the pool; the rest are
+// accepted locally. The pool gets exactly those.
+func TestForwardsOnlyWhatThePoolWants(t *testing.T) {
+	const poolDiff = 8e-9
+	pool := startPool(t, sim.PoolConfig{Difficulty: poolDiff})
+	srv := startProxy(t, quickConfig(t, pool)) // miners at 1e-9
+	w := startWorker(t, srv, "acct.f1")
+	if w.diff != sim.DefaultPoolDifficulty {
+		t.Fatalf("miner difficulty %v", w.diff)
+	}
+	want, next := 0, uint32(0)
+	for i := range 60 {
+		var s share
+		s, next = w.mine(t, w.job, next, 0, meets(w.diff))
+		if s.diff >= poolDiff {
+			want++
+		}
+		if c := errCode(t, w.submit(100+i, s)); c != 0 {
+			t.Fatalf("share %d: code %d", i, c)
+		}
+	}
+	if want == 0 || want == 60 {
+		t.Fatalf("%d of 60 shares meet the pool's difficulty: the test proves nothing", want)
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want }, "pool accepted %d, want %d", pool.Stats().Accepted, want)
+	st := srv.Stats()
+	if st.SharesAccepted != 60 || st.SharesForwarded != uint64(want) || pool.Stats().RejectedTotal() != 0 {
+		t.Fatalf("accepted %d forwarded %d (want %d), pool rejected %v", st.SharesAccepted, st.SharesForwarded, want, pool.Stats().Rejected)
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().PoolAccepted == uint64(want) }, "pool verdicts counted")
+}
+
+// A difficulty change applies to jobs sent after it: the current job is
+// re-sent at once under a new id; shares on the old id are judged at the
+// old difficulty, shares on the new one at the new.
+func TestDifficultyChangeResendsJob(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.Difficulty.Max = 1e-7
+	srv := startProxy(t, cfg)
+	w := startWorker(t, srv, "acct.d1")
+	oldJob, oldDiff := w.job, w.diff
+	const newDiff = 4e-9
+	w.send(`{"id":5,"method":"mining.suggest_difficulty","params":[4e-9]}`)
+	_, notes := w.answer("5")
+	for _, msg := range notes {
+		w.apply(msg)
+	}
+	for w.diff != newDiff || w.job == oldJob {
+		w.apply(w.next())
+	}
+	if !w.job.Clean || w.job.JobID == oldJob.JobID || w.job.PrevHash != oldJob.PrevHash {
+		t.Fatalf("after the change got job %s (clean %v), want the current job %s under a new id", w.job.JobID, w.job.Clean, oldJob.JobID)
+	}
+	// A share between the two difficulties.
+	between := func(h *chainhash.Hash) bool { return meets(oldDiff)(h) && fails(newDiff)(h) }
+	s, next := w.mine(t, oldJob, 0, 0, between)
+	if c := errCode(t, w.submit(6, s)); c != 0 {
+		t.Fatalf("share on the job sent at the old difficulty: code %d", c)
+	}
+	// The alias is the same pool job: other work between the two
+	// difficulties is too easy for it.
+	s, next = w.mine(t, oldJob, next, 0, between)
+	s.jobID = w.job.JobID
+	if c := errCode(t, w.submit(7, s)); c != stratum.ErrLowDifficulty {
+		t.Fatalf("work between the difficulties on the new job id: code %d, want 23", c)
+	}
+	s, _ = w.mine(t, oldJob, next, 0, meets(newDiff))
+	s.jobID = w.job.JobID
+	if c := errCode(t, w.submit(8, s)); c != 0 {
+		t.Fatalf("work at the new difficulty on the new job id: code %d", c)
+	}
+	acct, _ := srv.Worker("acct.d1")
+	if acct.Difficulty != newDiff {
+		t.Fatalf("account difficulty %v", acct.Difficulty)
+	}
+}
+
+// A miner whose shares are all rejected for the abuse window is dropped,
+// and so is one flooding invalid submits; valid shares at a high rate are
+// never abuse.
+func TestAbuseDisconnects(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.Abuse = proxy.AbuseConfig{RejectWindow: 100 * time.Millisecond, RejectMinShares: 5, InvalidPerSecond: 1, InvalidBurst: 20}
+	srv := startProxy(t, cfg)
+
+	stale := startWorker(t, srv, "acct.stale")
+	s, _ := stale.mine(t, stale.job, 0, 0, meets(stale.diff))
+	s.jobID = "dead"
+	// Keep submitting until the window has passed and the proxy gives up.
+	deadline := time.Now().Add(5 * time.Second)
+	for i := 0; ; i++ {
+		if time.Now().After(deadline) {
+			t.Fatal("a miner with every share rejected was kept")
+		}
+		stale.send(fmt.Sprintf(`{"id":%d,"method":"mining.submit","params":%s}`, i, mustJSON([]string{"acct.stale", s.jobID, s.en2, s.ntime, s.nonce})))
+		if _, err := stale.tryNext(time.Second); err != nil {
+			break // closed
+		}
+	}
+
+	flood := startWorker(t, srv, "acct.flood")
+	bad := `{"id":1,"method":"mining.submit","params":["acct.flood","` + flood.job.JobID + `","00","00000000","00000000"]}` + "\n"
+	payload := ""
+	for range 40 {
+		payload += bad
+	}
+	_, _ = flood.conn.Write([]byte(payload))
+	if !flood.closedWithin(3 * time.Second) {
+		t.Fatal("a miner flooding invalid submits was kept")
+	}
+	if got := srv.Stats().AbuseDisconnects; got != 2 {
+		t.Fatalf("abuse disconnects %d, want 2", got)
+	}
+
+	good := startWorker(t, srv, "acct.fast")
+	next := uint32(0)
+	for i := range 200 {
+		var sh share
+		sh, next = good.mine(t, good.job, next, 0, meets(good.diff))
+		if c := errCode(t, good.submit(1000+i, sh)); c != 0 {
+			t.Fatalf("valid share %d: code %d", i, c)
+		}
+	}
+	if got := srv.Stats().AbuseDisconnects; got != 2 {
+		t.Fatalf("valid shares at a high rate counted as abuse")
+	}
+}
