@@ -10,6 +10,7 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
@@ -103,6 +104,8 @@ type minerConn struct {
 	streakSince  time.Time // first rejection of the streak
 	invalidBurst float64   // token bucket of invalid submits allowed
 	invalidAt    time.Time
+
+	lastSend atomic.Int64 // unix nanoseconds of the last message queued
 
 	// qmu guards the outbound queue.
 	qmu      sync.Mutex
@@ -657,6 +660,20 @@ func (m *minerConn) idleCheck(now time.Time) {
 	}
 }
 
+// keepalive sends a rig that waits without work its difficulty again when
+// it has heard nothing for a while: harmless, and it proves the pool alive.
+func (m *minerConn) keepalive(now time.Time) {
+	m.mu.Lock()
+	waiting := m.subscribed && m.authorized && !m.working
+	d := m.cur.diff
+	m.mu.Unlock()
+	if !waiting || now.Sub(time.Unix(0, m.lastSend.Load())) < m.srv.cfg.ParkedKeepalive {
+		return
+	}
+	m.send(encodeDifficulty(d), false)
+	m.srv.stats.Keepalives.Add(1)
+}
+
 func encodeDifficulty(d float64) []byte {
 	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetDifficulty, []float64{d})
 	return b
@@ -697,6 +714,7 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
 		return
 	}
 	m.queue = append(m.queue, msg)
+	m.lastSend.Store(time.Now().UnixNano())
 	start := !m.flushing
 	m.flushing = true
 	m.qmu.Unlock()

@@ -43,7 +43,11 @@ type Config struct {
 	ReadTimeout      time.Duration // a working miner silent this long is dropped
 	HandshakeTimeout time.Duration // to subscribe and authorize; also how long subscribe waits for a pool
 	ReconnectGrace   time.Duration // after client.reconnect, close a miner still here
-	UserAgent        string        // sent to pools
+	// ParkedKeepalive: a rig kept without work (not admitted) is sent a
+	// harmless message this often, so firmware that drops a silent pool
+	// (cgminer-family: 90 s) stays put.
+	ParkedKeepalive time.Duration
+	UserAgent       string // sent to pools
 
 	// Difficulty is the per-miner vardiff.
 	Difficulty vardiff.Config
@@ -85,6 +89,7 @@ func (c *Config) setDefaults() {
 	def(&c.ReadTimeout, 10*time.Minute)
 	def(&c.HandshakeTimeout, 30*time.Second)
 	def(&c.ReconnectGrace, 5*time.Second)
+	def(&c.ParkedKeepalive, 25*time.Second)
 	def(&c.BackoffMin, time.Second)
 	def(&c.BackoffMax, time.Minute)
 	for i := range c.Pools {
@@ -422,10 +427,11 @@ func (s *Server) target(d float64) sharehash.Target {
 	return t
 }
 
-// idleLoop lowers the difficulty of miners that stopped finding shares.
+// idleLoop lowers the difficulty of miners that stopped finding shares and
+// keeps rigs that wait without work from thinking the pool is dead.
 func (s *Server) idleLoop() {
 	every := time.Duration(s.cfg.Difficulty.TargetShareSeconds * float64(time.Second))
-	every = min(max(every, 100*time.Millisecond), 30*time.Second)
+	every = min(max(every, 100*time.Millisecond), 30*time.Second, s.cfg.ParkedKeepalive/2)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var miners []*minerConn
@@ -442,6 +448,7 @@ func (s *Server) idleLoop() {
 			s.mu.Unlock()
 			for _, m := range miners {
 				m.idleCheck(now)
+				m.keepalive(now)
 			}
 			clear(miners)
 		}

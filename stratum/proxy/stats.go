@@ -17,6 +17,7 @@ type Stats struct {
 	PoolRejected      atomic.Uint64
 	BlockCandidates   atomic.Uint64
 	AbuseDisconnects  atomic.Uint64
+	Keepalives        atomic.Uint64 // messages to rigs waiting without work
 	JobsNotified      atomic.Uint64 // notify messages queued to miners
 	JobsDropped       atomic.Uint64 // queued jobs dropped for a newer one (miner reading slowly)
 	Failovers         atomic.Uint64
@@ -39,6 +40,7 @@ type StatsSnapshot struct {
 	PoolRejected      uint64
 	BlockCandidates   uint64
 	AbuseDisconnects  uint64
+	Keepalives        uint64
 	JobsNotified      uint64
 	JobsDropped       uint64
 	Failovers         uint64
@@ -67,6 +69,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		PoolRejected:      s.PoolRejected.Load(),
 		BlockCandidates:   s.BlockCandidates.Load(),
 		AbuseDisconnects:  s.AbuseDisconnects.Load(),
+		Keepalives:        s.Keepalives.Load(),
 		JobsNotified:      s.JobsNotified.Load(),
 		JobsDropped:       s.JobsDropped.Load(),
 		Failovers:         s.Failovers.Load(),
