@@ -1,0 +1,726 @@
+package switcher
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/rs/zerolog"
+)
+
+// Actuator parks and resumes rigs. The Stratum adapter (wired by cmd) is
+// the one that exists today: Park closes the rig's connection, which aborts
+// the work it holds, and keeps it without work when it comes back; Resume
+// gives it its difficulty and the current job at once.
+type Actuator interface {
+	Park(rig string) error
+	Resume(rig string) error
+}
+
+// ShareSource tells the switcher what a rig's shares say: whether a parked
+// rig really stopped, whether a resumed one really started, and its
+// measured hashrate (for the load estimate only).
+type ShareSource interface {
+	LastShare(rig string) time.Time
+	HashrateTHs(rig string) float64
+}
+
+// Config tunes a Switcher; zero values take the defaults.
+type Config struct {
+	StatePath string // required: the state file
+	AuditPath string // required: the audit log
+
+	Tick time.Duration // how often the plan is re-made (ramp, until, min_off); default 1s
+	// CurtailGrace: shares still arriving this long after a curtail flag
+	// the rig curtail_failed (and it is parked again). Default 30s.
+	CurtailGrace time.Duration
+	// ResumeGrace: a resumed rig with no share this long after is flagged
+	// resume_failed. Default 3m.
+	ResumeGrace time.Duration
+	// LeftGrace: a parked rig away this long is flagged left_while_parked.
+	// Default 60s (parking closes the connection; firmware reconnects in
+	// seconds).
+	LeftGrace time.Duration
+	// KnownMiningGrace: a mining rig that lost its connection (or was
+	// mining before a restart) is readmitted at once if it comes back
+	// within this; later it waits its turn. Default 10m.
+	KnownMiningGrace time.Duration
+	// AuditMaxBytes and AuditKeep rotate the audit log.
+	AuditMaxBytes int64
+	AuditKeep     int
+
+	Log zerolog.Logger
+	Now func() time.Time // tests
+}
+
+func (c *Config) setDefaults() {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&c.Tick, time.Second)
+	def(&c.CurtailGrace, 30*time.Second)
+	def(&c.ResumeGrace, 3*time.Minute)
+	def(&c.LeftGrace, time.Minute)
+	def(&c.KnownMiningGrace, 10*time.Minute)
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+}
+
+// Rig flags, as the API shows them.
+const (
+	FlagCurtailFailed   = "curtail_failed"
+	FlagResumeFailed    = "resume_failed"
+	FlagLeftWhileParked = "left_while_parked"
+	FlagDuplicateName   = "duplicate_name"
+	FlagPinned          = "pinned"
+)
+
+// rigRec is everything the switcher knows about one rig.
+type rigRec struct {
+	name        string
+	group       *Group
+	state       RigState
+	since       time.Time
+	conns       int
+	remote      string
+	awaySince   time.Time
+	leftParked  bool
+	knownMining bool
+	knownUntil  time.Time
+	pin         Pin
+	pinReason   string
+	curtailedAt time.Time
+	resumedAt   time.Time
+	curtailFail bool
+	resumeFail  bool
+}
+
+// Switcher keeps the site within its power budget: it owns the rigs'
+// power states, the allocation stack and the ramp, plans with MakePlan and
+// acts through the Actuator. One goroutine (Run) re-plans on a tick and
+// when woken; API calls and rig events take its lock briefly and never call
+// the Actuator under it (parking a rig calls back into RigDisconnected).
+type Switcher struct {
+	cfg    Config
+	log    zerolog.Logger
+	act    Actuator
+	shares ShareSource
+	audit  *AuditLog
+
+	mu             sync.Mutex
+	policy         *Policy
+	rigs           map[string]*rigRec
+	allocs         []Allocation
+	ramp           RampState
+	last           Plan
+	planned        bool
+	compliantSince time.Time
+	dirty          bool
+	stateErr       error
+
+	counters Counters
+
+	wake    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	started atomic.Bool
+}
+
+// Counters are the switcher's action counts, for metrics.
+type Counters struct {
+	Curtails, Resumes, Parks atomic.Uint64
+	ActionErrors             atomic.Uint64
+	CurtailFailed            atomic.Uint64
+	ResumeFailed             atomic.Uint64
+	Plans                    atomic.Uint64
+}
+
+// New loads the state file (a missing one is a fresh start) and opens the
+// audit log. Rigs that were mining before are readmitted at once when they
+// come back; parked ones stay parked.
+func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switcher, error) {
+	cfg.setDefaults()
+	if policy == nil {
+		return nil, errors.New("switcher: no policy")
+	}
+	if cfg.StatePath == "" || cfg.AuditPath == "" {
+		return nil, errors.New("switcher: state and audit paths are required")
+	}
+	st, err := loadState(cfg.StatePath)
+	if err != nil {
+		return nil, err
+	}
+	audit, err := OpenAuditLog(cfg.AuditPath, cfg.AuditMaxBytes, cfg.AuditKeep)
+	if err != nil {
+		return nil, err
+	}
+	s := &Switcher{
+		cfg: cfg, log: cfg.Log, act: act, shares: shares, audit: audit,
+		policy: policy, rigs: make(map[string]*rigRec),
+		allocs: st.Allocations, ramp: st.Ramp,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+	}
+	now := cfg.Now()
+	for name, pr := range st.Rigs {
+		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason}
+		switch pr.State {
+		case "mining":
+			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
+		case "parked":
+			r.state, r.leftParked, r.awaySince = RigParked, pr.LeftWhileParked, pr.AwaySince
+			if r.awaySince.IsZero() {
+				r.awaySince = now // it will reconnect after the restart
+			}
+		default:
+			r.state = RigOffline
+		}
+		s.rigs[name] = r
+	}
+	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(st.Rigs), "allocations": len(st.Allocations)}})
+	return s, nil
+}
+
+// minPlanGap bounds how often a burst of events (a reconnect storm) makes
+// a plan: rigs that connect within it are admitted by the same plan.
+const minPlanGap = 50 * time.Millisecond
+
+// Run re-plans on every tick and when woken, until Close.
+func (s *Switcher) Run() {
+	s.started.Store(true)
+	defer close(s.done)
+	t := time.NewTicker(s.cfg.Tick)
+	defer t.Stop()
+	s.step()
+	for {
+		select {
+		case <-s.stop:
+			s.mu.Lock()
+			s.saveLocked()
+			s.mu.Unlock()
+			return
+		case <-t.C:
+		case <-s.wake:
+			// Let the rest of a burst arrive: one plan for all of it.
+			gap := time.NewTimer(minPlanGap)
+			select {
+			case <-gap.C:
+			case <-s.stop:
+				gap.Stop()
+				continue
+			}
+		}
+		s.step()
+	}
+}
+
+// Close stops Run (if started), saves the state and closes the audit log.
+func (s *Switcher) Close() error {
+	select {
+	case <-s.stop:
+	default:
+		close(s.stop)
+	}
+	if s.started.Load() {
+		<-s.done
+	} else {
+		s.mu.Lock()
+		s.saveLocked()
+		s.mu.Unlock()
+	}
+	return s.audit.Close()
+}
+
+func (s *Switcher) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+func (s *Switcher) event(e Event) {
+	if e.Time.IsZero() {
+		e.Time = s.cfg.Now().UTC()
+	}
+	if _, err := s.audit.Append(e); err != nil {
+		s.log.Error().Err(err).Str("kind", e.Kind).Msg("audit log write failed")
+	}
+}
+
+// step is one round: flags, verification, plan, actions, state.
+func (s *Switcher) step() {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	reparks := s.checkLocked(now)
+	_, acts := s.planLocked(now, "tick")
+	s.saveLocked()
+	s.mu.Unlock()
+	for _, name := range reparks {
+		acts = append(acts, action{rig: name})
+	}
+	s.apply(acts)
+}
+
+// action is one actuator call decided under the lock, made after it.
+type action struct {
+	rig    string
+	resume bool
+}
+
+// apply calls the actuator, outside the lock.
+func (s *Switcher) apply(acts []action) {
+	for _, a := range acts {
+		var err error
+		kind := EventCurtail
+		if a.resume {
+			kind = EventResume
+			err = s.act.Resume(a.rig)
+		} else {
+			err = s.act.Park(a.rig)
+		}
+		if err != nil {
+			s.counters.ActionErrors.Add(1)
+			s.log.Error().Err(err).Str("worker", a.rig).Bool("resume", a.resume).Msg("actuator failed")
+			s.event(Event{Kind: kind, Rig: a.rig, Fields: map[string]any{"outcome": "error", "error": err.Error()}})
+		}
+	}
+}
+
+// checkLocked updates the flags that time and shares decide and returns
+// rigs to park again.
+func (s *Switcher) checkLocked(now time.Time) []string {
+	var reparks []string
+	for _, r := range s.rigs {
+		if r.knownMining && r.state == RigOffline && now.After(r.knownUntil) {
+			r.knownMining = false
+		}
+		if r.state == RigParked && r.conns == 0 && !r.leftParked && !r.awaySince.IsZero() && now.Sub(r.awaySince) >= s.cfg.LeftGrace {
+			r.leftParked = true
+			s.dirty = true
+			s.log.Warn().Str("worker", r.name).Msg("parked rig left and has not come back: counted at full power")
+			s.event(Event{Kind: EventLeftParked, Rig: r.name, Fields: map[string]any{"away_since": r.awaySince}})
+		}
+		if s.shares == nil {
+			continue
+		}
+		switch {
+		case r.state == RigParked && !r.curtailedAt.IsZero() && !r.curtailFail:
+			if last := s.shares.LastShare(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
+				r.curtailFail = true
+				s.counters.CurtailFailed.Add(1)
+				s.log.Error().Str("worker", r.name).Time("last_share", last).Msg("curtailed rig still sends shares: parking it again")
+				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_share": last, "curtailed_at": r.curtailedAt}})
+				reparks = append(reparks, r.name)
+			}
+		case r.state == RigMining && !r.resumedAt.IsZero() && !r.resumeFail && now.Sub(r.resumedAt) >= s.cfg.ResumeGrace:
+			if last := s.shares.LastShare(r.name); !last.After(r.resumedAt) {
+				r.resumeFail = true
+				s.counters.ResumeFailed.Add(1)
+				s.log.Warn().Str("worker", r.name).Msg("resumed rig sends no shares")
+				s.event(Event{Kind: EventResumeFail, Rig: r.name, Fields: map[string]any{"resumed_at": r.resumedAt}})
+			}
+		case r.state == RigMining && r.resumeFail:
+			if last := s.shares.LastShare(r.name); last.After(r.resumedAt) {
+				r.resumeFail = false
+			}
+		}
+	}
+	return reparks
+}
+
+// inputLocked builds the planner's input, rigs sorted by name so the same
+// state always gives the same plan.
+func (s *Switcher) inputLocked() (Input, []*rigRec) {
+	recs := make([]*rigRec, 0, len(s.rigs))
+	for _, r := range s.rigs {
+		recs = append(recs, r)
+	}
+	sort.Slice(recs, func(i, j int) bool { return recs[i].name < recs[j].name })
+	rigs := make([]Rig, len(recs))
+	for i, r := range recs {
+		rigs[i] = Rig{
+			Name: r.name, Group: r.group, State: r.state, Since: r.since,
+			Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
+			KnownMining: r.knownMining, Pin: r.pin,
+		}
+		if s.shares != nil {
+			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
+		}
+	}
+	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp}, recs
+}
+
+// planLocked makes a plan and applies it to the switcher's state; the
+// actuator calls it returns are made by the caller after unlocking.
+func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
+	in, recs := s.inputLocked()
+	plan := MakePlan(in, now)
+	s.counters.Plans.Add(1)
+	var acts []action
+	for _, a := range plan.Curtail {
+		r := recs[a.Rig]
+		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
+		r.knownMining = false
+		acts = append(acts, action{rig: r.name})
+		s.counters.Curtails.Add(1)
+		s.event(Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
+	}
+	for _, a := range plan.Park {
+		// A pending rig holds no work: it only stays without a job.
+		r := recs[a.Rig]
+		r.state, r.since = RigParked, now
+		s.counters.Parks.Add(1)
+		s.event(Event{Kind: EventPark, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "held without work"}})
+	}
+	for _, a := range plan.Resume {
+		r := recs[a.Rig]
+		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
+		r.knownMining, r.awaySince = false, time.Time{}
+		if r.conns > 0 {
+			acts = append(acts, action{rig: r.name, resume: true})
+		}
+		s.counters.Resumes.Add(1)
+		s.event(Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
+	}
+	s.allocs, s.ramp = plan.Allocations, plan.Ramp
+	if plan.Actions() > 0 {
+		s.dirty = true
+		s.log.Info().Str("why", why).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
+			Int("park", len(plan.Park)).Int("deferred", len(plan.Deferred)).
+			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).Msg("plan applied")
+	}
+	switch {
+	case plan.Compliant && s.compliantSince.IsZero():
+		s.compliantSince = now
+	case !plan.Compliant:
+		s.compliantSince = time.Time{}
+	}
+	s.last, s.planned = plan, true
+	return plan, acts
+}
+
+func (s *Switcher) saveLocked() {
+	if !s.dirty {
+		return
+	}
+	st := &persistedState{Version: 1, SavedAt: s.cfg.Now().UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
+	for name, r := range s.rigs {
+		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince}
+		if r.state == RigOffline && r.knownMining {
+			pr.State = "mining" // still owed its place
+		}
+		st.Rigs[name] = pr
+	}
+	if err := saveState(s.cfg.StatePath, st); err != nil {
+		if s.stateErr == nil {
+			s.log.Error().Err(err).Str("file", s.cfg.StatePath).Msg("cannot save state")
+		}
+		s.stateErr = err
+		return
+	}
+	s.stateErr, s.dirty = nil, false
+}
+
+// RigConnected is the proxy telling that a rig authorized: true means it
+// may get jobs now. A parked rig stays parked. Any other waits for the next
+// plan (within minPlanGap), which readmits it at once if it was mining
+// moments ago or before a restart and fits, admits it in its turn, or
+// parks it; the Actuator then tells the proxy.
+func (s *Switcher) RigConnected(name, remote string) bool {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	r := s.rigs[name]
+	if r == nil {
+		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline}
+		s.rigs[name] = r
+	}
+	r.conns++
+	r.remote = remote
+	if r.conns > 1 {
+		// A second live connection with the same name: it follows the
+		// first one's state.
+		admitted := r.state == RigMining
+		s.mu.Unlock()
+		return admitted
+	}
+	var admitted bool
+	switch r.state {
+	case RigParked:
+		r.awaySince = time.Time{}
+		if r.leftParked {
+			r.leftParked = false
+			s.event(Event{Kind: EventLeftParked, Rig: name, Fields: map[string]any{"back": true}})
+		}
+	case RigMining:
+		admitted = true
+	default:
+		// Pending: the next plan admits it in its turn (at once if it was
+		// mining before), or parks it when the budget is used up.
+		r.state, r.since = RigPending, now
+		s.poke()
+	}
+	s.dirty = true
+	s.mu.Unlock()
+	return admitted
+}
+
+// RigDisconnected is the proxy telling that a rig's connection closed.
+func (s *Switcher) RigDisconnected(name string) {
+	now := s.cfg.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rigs[name]
+	if r == nil || r.conns == 0 {
+		return
+	}
+	r.conns--
+	if r.conns > 0 {
+		return
+	}
+	switch r.state {
+	case RigMining:
+		r.state, r.since = RigOffline, now
+		r.knownMining, r.knownUntil = true, now.Add(s.cfg.KnownMiningGrace)
+	case RigPending:
+		r.state, r.since = RigOffline, now
+	case RigParked:
+		r.awaySince = now
+	}
+	s.dirty = true
+}
+
+// AllocationRequest is the body of PUT /api/v1/allocation.
+type AllocationRequest struct {
+	AIKW      float64   `json:"ai_kw"`
+	Reason    string    `json:"reason"`
+	Until     time.Time `json:"until,omitzero"`
+	Emergency bool      `json:"emergency,omitempty"`
+}
+
+// Validate says what is wrong with a request, for a 400.
+func (r AllocationRequest) Validate(now time.Time) error {
+	switch {
+	case math.IsNaN(r.AIKW) || math.IsInf(r.AIKW, 0) || r.AIKW < 0:
+		return errors.New("ai_kw must be a number ≥ 0")
+	case r.Reason == "":
+		return errors.New("reason is required (it goes in the audit log)")
+	case !r.Until.IsZero() && !r.Until.After(now):
+		return errors.New("until must be in the future")
+	}
+	return nil
+}
+
+// Allocate applies a new allocation from who (a token's name) and returns
+// the plan. The same request as the one in force is a no-op that returns
+// the current plan (changed false).
+func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, changed bool, err error) {
+	now := s.cfg.Now()
+	if err := req.Validate(now); err != nil {
+		return Plan{}, false, err
+	}
+	a := Allocation{AIKW: req.AIKW, Reason: req.Reason, Who: who, At: now.UTC(), Until: req.Until, Emergency: req.Emergency}
+	s.mu.Lock()
+	if top := inForce(s.allocs, now); top >= 0 && s.allocs[top].sameRequest(a) && s.planned {
+		// The same request again: nothing to do.
+		plan = s.last
+		s.mu.Unlock()
+		return plan, false, nil
+	}
+	s.allocs = PushAllocation(s.allocs, a, now)
+	s.event(Event{Kind: EventAllocation, Who: who, Reason: req.Reason, Fields: map[string]any{
+		"ai_kw": req.AIKW, "until": req.Until, "emergency": req.Emergency}})
+	plan, acts := s.planLocked(now, "allocation")
+	s.event(Event{Kind: EventPlan, Who: who, Fields: planFields(plan)})
+	s.dirty = true
+	s.saveLocked()
+	s.mu.Unlock()
+	s.apply(acts)
+	return plan, true, nil
+}
+
+func planFields(p Plan) map[string]any {
+	return map[string]any{
+		"mining_budget_kw": p.MiningBudgetKW, "load_kw": p.LoadKW, "load_after_kw": p.LoadAfterKW,
+		"curtail": len(p.Curtail), "resume": len(p.Resume), "park": len(p.Park), "deferred": len(p.Deferred),
+		"compliant": p.Compliant, "eta_seconds": p.ETASeconds,
+	}
+}
+
+// DryRun plans an allocation of aiKW without applying anything.
+func (s *Switcher) DryRun(aiKW float64) (Plan, error) {
+	if math.IsNaN(aiKW) || math.IsInf(aiKW, 0) || aiKW < 0 {
+		return Plan{}, errors.New("ai_kw must be a number ≥ 0")
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	in, _ := s.inputLocked()
+	s.mu.Unlock()
+	in.Allocations = PushAllocation(in.Allocations, Allocation{AIKW: aiKW, Reason: "dry run", At: now}, now)
+	return MakePlan(in, now), nil
+}
+
+// ErrUnknownRig is returned for a pin on a rig never seen.
+var ErrUnknownRig = errors.New("unknown rig")
+
+// SetPin pins a rig on, off or back to auto.
+func (s *Switcher) SetPin(name string, mode string, reason, who string) (Plan, error) {
+	var pin Pin
+	switch mode {
+	case "on":
+		pin = PinOn
+	case "off":
+		pin = PinOff
+	case "auto":
+		pin = PinAuto
+	default:
+		return Plan{}, fmt.Errorf("mode must be on, off or auto, not %q", mode)
+	}
+	now := s.cfg.Now()
+	s.mu.Lock()
+	r := s.rigs[name]
+	if r == nil {
+		s.mu.Unlock()
+		return Plan{}, fmt.Errorf("%w %q", ErrUnknownRig, name)
+	}
+	r.pin, r.pinReason = pin, reason
+	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: map[string]any{"mode": mode}})
+	plan, acts := s.planLocked(now, "pin")
+	s.dirty = true
+	s.saveLocked()
+	s.mu.Unlock()
+	s.apply(acts)
+	return plan, nil
+}
+
+// SetPolicy puts a new, valid policy in force.
+func (s *Switcher) SetPolicy(p *Policy, diff []string) {
+	s.mu.Lock()
+	s.policy = p
+	for _, r := range s.rigs {
+		r.group = p.GroupFor(r.name)
+	}
+	s.mu.Unlock()
+	s.log.Info().Strs("changes", diff).Str("file", p.Path).Msg("policy reloaded")
+	s.event(Event{Kind: EventPolicyReload, Fields: map[string]any{"file": p.Path, "changes": diff}})
+	s.poke()
+}
+
+// PolicyRefused records a policy edit that failed validation.
+func (s *Switcher) PolicyRefused(err error) {
+	s.log.Error().Err(err).Msg("policy refused; the previous one stays in force")
+	s.event(Event{Kind: EventPolicyRefuse, Fields: map[string]any{"error": err.Error()}})
+}
+
+// Events pages the audit log.
+func (s *Switcher) Events(since uint64, limit int) ([]Event, error) {
+	return s.audit.Events(since, limit)
+}
+
+// Status is the power side of GET /api/v1/status.
+type Status struct {
+	CapacityKW     float64   `json:"capacity_kw"`
+	ReserveKW      float64   `json:"reserve_kw"`
+	AIKW           float64   `json:"ai_kw"`
+	MiningBudgetKW float64   `json:"mining_budget_kw"`
+	MiningLoadKW   float64   `json:"mining_load_kw"`
+	MiningLoadEst  float64   `json:"mining_load_est_kw"`
+	Compliant      bool      `json:"compliant"`
+	CompliantSince time.Time `json:"compliant_since,omitzero"`
+	ETASeconds     float64   `json:"eta_seconds"`
+	Curtailed      int       `json:"curtailed"`
+	Emergency      bool      `json:"emergency"`
+	Allocation     *Allocation
+}
+
+// Status reports the power state as of the last plan.
+func (s *Switcher) Status() Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.last
+	st := Status{
+		CapacityKW: s.policy.SiteCapacityKW, ReserveKW: s.policy.ReserveKW,
+		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.LoadKW, MiningLoadEst: p.LoadEstKW,
+		Compliant: p.LoadKW <= p.MiningBudgetKW, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
+		Emergency: p.Emergency,
+	}
+	if !p.Allocation.At.IsZero() {
+		a := p.Allocation
+		st.Allocation = &a
+	}
+	for _, r := range s.rigs {
+		if r.state == RigParked {
+			st.Curtailed++
+		}
+	}
+	return st
+}
+
+// RigStatus is one rig as the switcher sees it.
+type RigStatus struct {
+	Name      string    `json:"name"`
+	Group     string    `json:"group"`
+	State     string    `json:"state"` // mining | parked | pending | offline
+	Since     time.Time `json:"since,omitzero"`
+	Connected bool      `json:"connected"`
+	Flags     []string  `json:"flags"`
+	Pin       string    `json:"pin,omitempty"`
+	PinReason string    `json:"pin_reason,omitempty"`
+}
+
+// Rigs lists every known rig, sorted by name.
+func (s *Switcher) Rigs() []RigStatus {
+	s.mu.Lock()
+	out := make([]RigStatus, 0, len(s.rigs))
+	for _, r := range s.rigs {
+		rs := RigStatus{Name: r.name, Group: r.group.Name, State: r.state.String(), Since: r.since,
+			Connected: r.conns > 0, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
+		if r.curtailFail {
+			rs.Flags = append(rs.Flags, FlagCurtailFailed)
+		}
+		if r.resumeFail {
+			rs.Flags = append(rs.Flags, FlagResumeFailed)
+		}
+		if r.leftParked {
+			rs.Flags = append(rs.Flags, FlagLeftWhileParked)
+		}
+		if r.conns > 1 {
+			rs.Flags = append(rs.Flags, FlagDuplicateName)
+		}
+		if r.pin != PinAuto {
+			rs.Flags = append(rs.Flags, FlagPinned)
+		}
+		out = append(out, rs)
+	}
+	s.mu.Unlock()
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ParkedByGroup counts parked rigs per group, for metrics.
+func (s *Switcher) ParkedByGroup() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[string]int{}
+	for _, r := range s.rigs {
+		if r.state == RigParked {
+			out[r.group.Name]++
+		}
+	}
+	return out
+}
+
+// Counters returns the action counters.
+func (s *Switcher) Counters() *Counters { return &s.counters }
+
+// Policy is the policy in force.
+func (s *Switcher) Policy() *Policy {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.policy
+}
