@@ -244,3 +244,17 @@ func (s *Server) Worker(name string) (WorkerSnapshot, bool) {
 	}
 	return w.snapshot(time.Now()), true
 }
+
+// WorkerActivity is the cheap part of a worker's account: when it last
+// sent a good share and its 10-minute hashrate (H/s). The switcher asks it
+// for every rig on every plan.
+func (s *Server) WorkerActivity(name string) (lastShare time.Time, hashrate10m float64, ok bool) {
+	w := s.workers.get(name)
+	if w == nil {
+		return time.Time{}, 0, false
+	}
+	now := time.Now()
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastShare, w.r10m.at2(now, 10*time.Minute), true
+}

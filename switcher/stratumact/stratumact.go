@@ -1,0 +1,89 @@
+// Package stratumact is the one bridge between the power switcher and the
+// Stratum proxy: it is the proxy's admission Gate (asking the switcher
+// whether a rig may mine), the switcher's Actuator for groups with
+// actuator = "stratum" (parking a rig closes its connection, which aborts
+// the work it holds, and keeps it without work when it comes back;
+// resuming gives it its difficulty and the current job at once), and the
+// switcher's ShareSource (what the proxy's per-worker accounting says).
+//
+// Neither side imports the other; only this package (wired by cmd) sees
+// both.
+package stratumact
+
+import (
+	"sync/atomic"
+	"time"
+
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// Bridge connects one proxy and one switcher. Create it, pass it to
+// proxy.Config.Gate and switcher.New, then Bind both.
+type Bridge struct {
+	proxy    atomic.Pointer[proxy.Server]
+	switcher atomic.Pointer[switcher.Switcher]
+}
+
+// Bind sets the two sides once they exist. Until then the gate admits no
+// rig and the actuator does nothing.
+func (b *Bridge) Bind(p *proxy.Server, s *switcher.Switcher) {
+	b.proxy.Store(p)
+	b.switcher.Store(s)
+}
+
+// Authorized implements proxy.Gate.
+func (b *Bridge) Authorized(r proxy.Rig) bool {
+	s := b.switcher.Load()
+	if s == nil {
+		return false
+	}
+	return s.RigConnected(r.Name, r.Remote)
+}
+
+// Disconnected implements proxy.Gate.
+func (b *Bridge) Disconnected(r proxy.Rig) {
+	if s := b.switcher.Load(); s != nil {
+		s.RigDisconnected(r.Name)
+	}
+}
+
+// Park implements switcher.Actuator.
+func (b *Bridge) Park(rig string) error {
+	if p := b.proxy.Load(); p != nil {
+		p.SetAdmission(rig, false)
+	}
+	return nil
+}
+
+// Resume implements switcher.Actuator.
+func (b *Bridge) Resume(rig string) error {
+	if p := b.proxy.Load(); p != nil {
+		p.SetAdmission(rig, true)
+	}
+	return nil
+}
+
+// LastShare implements switcher.ShareSource.
+func (b *Bridge) LastShare(rig string) time.Time {
+	if p := b.proxy.Load(); p != nil {
+		last, _, _ := p.WorkerActivity(rig)
+		return last
+	}
+	return time.Time{}
+}
+
+// HashrateTHs implements switcher.ShareSource (10-minute average).
+func (b *Bridge) HashrateTHs(rig string) float64 {
+	if p := b.proxy.Load(); p != nil {
+		_, h, _ := p.WorkerActivity(rig)
+		return h / 1e12
+	}
+	return 0
+}
+
+var (
+	_ proxy.Gate           = (*Bridge)(nil)
+	_ switcher.Actuator    = (*Bridge)(nil)
+	_ switcher.ShareSource = (*Bridge)(nil)
+)
