@@ -12,6 +12,10 @@
 // Relative paths in the file (switcher.policy, switcher.state_file,
 // api.tokens.token_file) are resolved against the directory of the config file.
 //
+// [ParseDocument] and [Decoder] are the machinery underneath, exported so
+// that the other TOML file ops edit, the switcher's policy, is checked and
+// reported the same way.
+//
 // [Warnings] lists things that are valid but probably not intended, such as
 // max_connections above the process's open-file limit.
 package config

@@ -584,3 +584,57 @@ func BenchmarkGroupFor(b *testing.B) {
 		}
 	}
 }
+
+// FuzzParsePolicy checks that no input makes ParsePolicy panic, that every
+// error has a position, and that a policy it accepts answers GroupFor.
+func FuzzParsePolicy(f *testing.F) {
+	for _, name := range []string{"testdata/full.toml", "../examples/policy.toml"} {
+		if data, err := os.ReadFile(name); err == nil {
+			f.Add(data, "acct.s19-001")
+		}
+	}
+	f.Add([]byte(site+group("a", "[group.actuator_options]\nx = 1\n")), "acct.a-1")
+	f.Add([]byte(site+"[[group]]\nworkers = [\"[\", \"*\\\\\", \"a*b?[^c]\"]\n"), "ab")
+	f.Fuzz(func(t *testing.T, data []byte, rig string) {
+		p, err := ParsePolicy("fuzz.toml", data)
+		if err == nil {
+			if p == nil {
+				t.Fatal("nil policy without error")
+			}
+			if g := p.GroupFor(rig); g == nil {
+				t.Fatal("GroupFor returned nil")
+			}
+			p.Diff(p)
+			return
+		}
+		var errs config.Errors
+		if errors.As(err, &errs) {
+			for _, e := range errs {
+				if e.Line < 1 || e.Col < 1 || e.File != "fuzz.toml" {
+					t.Fatalf("error without a position: %v", e)
+				}
+			}
+		}
+	})
+}
+
+// FuzzMatchGlob checks the glob matcher against path.Match on names and
+// patterns without '/', where the two must agree.
+func FuzzMatchGlob(f *testing.F) {
+	f.Add("acct.s19-*", "acct.s19-007")
+	f.Add("a*b?[^c]", "aXbYd")
+	f.Add(`[\]a-c]*\*`, "b.x*")
+	f.Fuzz(func(t *testing.T, pattern, name string) {
+		if strings.Contains(pattern, "/") || strings.Contains(name, "/") || validGlob(pattern) != nil {
+			return
+		}
+		want, _ := pathpkg.Match(pattern, name)
+		if got := matchGlob(pattern, name); got != want {
+			t.Fatalf("matchGlob(%q, %q) = %v, path.Match says %v", pattern, name, got, want)
+		}
+		g := compileGlob(0, pattern)
+		if got := g.match(name); got != want {
+			t.Fatalf("compiled %q on %q = %v, path.Match says %v", pattern, name, got, want)
+		}
+	})
+}

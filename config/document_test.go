@@ -1,0 +1,59 @@
+package config
+
+import (
+	"errors"
+	"testing"
+	"time"
+)
+
+// TestDecoder walks a document of another shape than the config file, as
+// the switcher's policy loader does.
+func TestDecoder(t *testing.T) {
+	root, d, err := ParseDocument("p.toml", []byte("a = 1.5\nwait = \"0s\"\nlate = \"-1s\"\n[[item]]\nname = 3\n[t]\nx = true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.File() != "p.toml" || d.Err() != nil {
+		t.Fatalf("fresh decoder: file %q, err %v", d.File(), d.Err())
+	}
+	var f float64
+	var w, l time.Duration
+	var s string
+	if !d.Float(root, "", "a", &f) || f != 1.5 {
+		t.Errorf("Float = %v", f)
+	}
+	if !d.DurationOrZero(root, "", "wait", &w) || w != 0 {
+		t.Errorf("DurationOrZero(0s) = %v", w)
+	}
+	if d.DurationOrZero(root, "", "late", &l) || d.Float(root, "", "missing", &f) {
+		t.Error("a negative duration or a missing key read as set")
+	}
+	items := d.Tables("item", root["item"], "[[item]]")
+	if len(items) != 1 || d.Str(items[0], Index("item", 0), "name", &s) {
+		t.Errorf("items = %v", items)
+	}
+	if tb, ok := d.Table(root, "", "t"); !ok {
+		t.Error("Table(t) missing")
+	} else {
+		d.Unknown("t", tb, []string{"y"})
+	}
+	d.Errorf("item[0]", "custom %d", 7)
+	var errs Errors
+	if !errors.As(d.Err(), &errs) {
+		t.Fatalf("Err() = %v", d.Err())
+	}
+	want := "p.toml:3:1: late: must not be negative, got \"-1s\"\n" +
+		"p.toml:4:1: custom 7\n" +
+		"p.toml:5:1: item[0].name: expected a string, got integer 3\n" +
+		"p.toml:7:1: unknown key \"t.x\" (did you mean \"y\"?)"
+	if errs.Error() != want {
+		t.Errorf("errors:\n%v\nwant:\n%s", errs, want)
+	}
+
+	if _, _, err := ParseDocument("bad.toml", []byte("a = \n")); err == nil || err.Error() != `bad.toml:1:5: expected value but found '\n' instead` {
+		t.Errorf("syntax error = %v", err)
+	}
+	if root, d, err := ParseDocument("empty.toml", nil); err != nil || root == nil || d.Err() != nil {
+		t.Errorf("empty document: %v %v %v", root, d, err)
+	}
+}
