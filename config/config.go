@@ -36,6 +36,17 @@ type Proxy struct {
 	OutboundQueue           int            // outbound_queue: max queued messages per miner (default 64)
 	ReconnectGrace          Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
 	HandshakeTimeout        Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
+	ParkedKeepalive         Duration       // parked_keepalive: a rig held without work hears from us this often (default 25s)
+	Abuse                   Abuse          // [proxy.abuse]
+}
+
+// Abuse is the [proxy.abuse] table: when bad shares get a miner dropped.
+// Valid shares at a high rate are never abuse (vardiff raises the difficulty).
+type Abuse struct {
+	RejectWindow     Duration // reject_window: every share rejected for this long... (default 5m)
+	RejectMinShares  int      // reject_min_shares: ...and at least this many of them (default 50)
+	InvalidPerSecond float64  // invalid_per_second: invalid or duplicate submits allowed on average (default 5)
+	InvalidBurst     float64  // invalid_burst: in bursts of at most this many (default 100)
 }
 
 // Difficulty is the [proxy.difficulty] table: per-miner variable difficulty.
@@ -97,10 +108,15 @@ const (
 
 // Switcher is the [switcher] table: the power switcher's files.
 type Switcher struct {
-	Policy        string // policy, as written; empty when not set
-	PolicyPath    string // policy resolved against the config file's directory; empty when not set
-	StateFile     string // state_file, as written (default "hashgate-state.json")
-	StateFilePath string // state_file resolved against the config file's directory
+	Policy        string   // policy, as written; empty when not set
+	PolicyPath    string   // policy resolved against the config file's directory; empty when not set
+	StateFile     string   // state_file, as written (default "hashgate-state.json")
+	StateFilePath string   // state_file resolved against the config file's directory
+	AuditLog      string   // audit_log, as written (default "hashgate-audit.jsonl")
+	AuditLogPath  string   // audit_log resolved against the config file's directory
+	CurtailGrace  Duration // curtail_grace: shares after this long past a curtail flag curtail_failed (default 30s)
+	ResumeGrace   Duration // resume_grace: no share this long after a resume flags resume_failed (default 3m)
+	LeftGrace     Duration // left_grace: a parked rig away this long is left_while_parked (default 60s)
 }
 
 // Log is the [log] table.
@@ -141,11 +157,23 @@ func Default() *Config {
 			OutboundQueue:    64,
 			ReconnectGrace:   Duration{5 * time.Second},
 			HandshakeTimeout: Duration{30 * time.Second},
+			ParkedKeepalive:  Duration{25 * time.Second},
+			Abuse: Abuse{
+				RejectWindow:     Duration{5 * time.Minute},
+				RejectMinShares:  50,
+				InvalidPerSecond: 5,
+				InvalidBurst:     100,
+			},
 		},
 		API: API{Listen: "127.0.0.1:8080"},
 		Switcher: Switcher{
 			StateFile:     "hashgate-state.json",
 			StateFilePath: "hashgate-state.json",
+			AuditLog:      "hashgate-audit.jsonl",
+			AuditLogPath:  "hashgate-audit.jsonl",
+			CurtailGrace:  Duration{30 * time.Second},
+			ResumeGrace:   Duration{3 * time.Minute},
+			LeftGrace:     Duration{time.Minute},
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}

@@ -387,6 +387,8 @@ format = "json"
 		OutboundQueue:    16,
 		ReconnectGrace:   Duration{1500 * time.Millisecond},
 		HandshakeTimeout: Duration{time.Minute},
+		ParkedKeepalive:  Duration{25 * time.Second},
+		Abuse:            Abuse{RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 50, InvalidPerSecond: 5, InvalidBurst: 100},
 	}
 	if !reflect.DeepEqual(c.Proxy, wantProxy) {
 		t.Errorf("Proxy:\n got %+v\nwant %+v", c.Proxy, wantProxy)
@@ -423,6 +425,11 @@ format = "json"
 		PolicyPath:    filepath.Join(dir, "etc", "policy", "site.toml"),
 		StateFile:     "/var/lib/hashgate/state.json",
 		StateFilePath: "/var/lib/hashgate/state.json",
+		AuditLog:      "hashgate-audit.jsonl",
+		AuditLogPath:  filepath.Join(dir, "etc", "hashgate-audit.jsonl"),
+		CurtailGrace:  Duration{30 * time.Second},
+		ResumeGrace:   Duration{3 * time.Minute},
+		LeftGrace:     Duration{time.Minute},
 	}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
@@ -467,7 +474,9 @@ func TestParseDefaults(t *testing.T) {
 	if c.API.Listen != "127.0.0.1:8080" || c.API.Token != "" || len(c.API.Tokens) != 0 {
 		t.Errorf("API = %+v", c.API)
 	}
-	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json")}
+	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
+		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
+		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute}}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}

@@ -15,12 +15,13 @@ import (
 
 var (
 	topKeys      = []string{"proxy", "pools", "api", "switcher", "log"}
-	proxyKeys    = []string{"listen", "max_connections", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout"}
+	proxyKeys    = []string{"listen", "max_connections", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "abuse"}
+	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
 	apiKeys      = []string{"listen", "token", "tokens"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "state_file"}
+	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -38,6 +39,7 @@ func (d *Decoder) config(raw map[string]any) *Config {
 		d.switcher(m, &c.Switcher)
 	} else {
 		c.Switcher.StateFilePath = d.Resolve(c.Switcher.StateFile)
+		c.Switcher.AuditLogPath = d.Resolve(c.Switcher.AuditLog)
 	}
 	if m, ok := d.Table(raw, "", "log"); ok {
 		d.log(m, &c.Log)
@@ -78,6 +80,10 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 		d.between(p+".outbound_queue", c.OutboundQueue, 1, 65536)
 	}
 	d.Duration(m, p, "reconnect_grace", &c.ReconnectGrace.Duration)
+	d.Duration(m, p, "parked_keepalive", &c.ParkedKeepalive.Duration)
+	if t, ok := d.Table(m, p, "abuse"); ok {
+		d.abuse(t, &c.Abuse)
+	}
 	d.Duration(m, p, "handshake_timeout", &c.HandshakeTimeout.Duration)
 }
 
@@ -143,6 +149,23 @@ func (d *Decoder) difficulty(m map[string]any, c *Difficulty) {
 		d.Errorf(pick("initial", "min"), "%s: initial (%s) is below min (%s); expected min <= initial <= max", p, FormatFloat(c.Initial), FormatFloat(c.Min))
 	case c.Initial > c.Max:
 		d.Errorf(pick("initial", "max"), "%s: initial (%s) is above max (%s); expected min <= initial <= max", p, FormatFloat(c.Initial), FormatFloat(c.Max))
+	}
+}
+
+func (d *Decoder) abuse(m map[string]any, c *Abuse) {
+	const p = "proxy.abuse"
+	d.Unknown(p, m, abuseKeys)
+	d.Duration(m, p, "reject_window", &c.RejectWindow.Duration)
+	if d.Integer(m, p, "reject_min_shares", &c.RejectMinShares) {
+		d.atLeast(p+".reject_min_shares", c.RejectMinShares, 1)
+	}
+	for _, f := range []struct {
+		key string
+		dst *float64
+	}{{"invalid_per_second", &c.InvalidPerSecond}, {"invalid_burst", &c.InvalidBurst}} {
+		if d.Float(m, p, f.key, f.dst) && !(*f.dst > 0 && !math.IsInf(*f.dst, 0)) {
+			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, FormatFloat(*f.dst))
+		}
 	}
 }
 
@@ -318,6 +341,13 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as \"hashgate-state.json\"")
 	}
 	c.StateFilePath = d.Resolve(c.StateFile)
+	if d.Str(m, p, "audit_log", &c.AuditLog) && c.AuditLog == "" {
+		d.Errorf(p+".audit_log", "switcher.audit_log: must not be empty; expected a file path such as \"hashgate-audit.jsonl\"")
+	}
+	c.AuditLogPath = d.Resolve(c.AuditLog)
+	d.Duration(m, p, "curtail_grace", &c.CurtailGrace.Duration)
+	d.Duration(m, p, "resume_grace", &c.ResumeGrace.Duration)
+	d.Duration(m, p, "left_grace", &c.LeftGrace.Duration)
 }
 
 func (d *Decoder) log(m map[string]any, c *Log) {

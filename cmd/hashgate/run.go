@@ -102,7 +102,14 @@ func proxyConfig(cfg *config.Config) proxy.Config {
 		ReadTimeout:             cfg.Proxy.ReadTimeout.Duration,
 		HandshakeTimeout:        cfg.Proxy.HandshakeTimeout.Duration,
 		ReconnectGrace:          cfg.Proxy.ReconnectGrace.Duration,
-		UserAgent:               "hashgate/" + version,
+		ParkedKeepalive:         cfg.Proxy.ParkedKeepalive.Duration,
+		Abuse: proxy.AbuseConfig{
+			RejectWindow:     cfg.Proxy.Abuse.RejectWindow.Duration,
+			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
+			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
+			InvalidBurst:     cfg.Proxy.Abuse.InvalidBurst,
+		},
+		UserAgent: "hashgate/" + version,
 		Difficulty: vardiff.Config{
 			Initial:            cfg.Proxy.Difficulty.Initial,
 			Min:                cfg.Proxy.Difficulty.Min,
