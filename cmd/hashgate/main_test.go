@@ -119,7 +119,7 @@ func TestServeWithConfigFile(t *testing.T) {
 	defer pool.Close()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "hashgate.toml")
-	conf := "[proxy]\nlisten = \"127.0.0.1:0\"\nallow = [\"127.0.0.0/8\"]\n\n[[pools]]\nname = \"local\"\nurl = \"" + pool.URL() + "\"\nuser = \"acct.proxy\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n"
+	conf := "[proxy]\nlisten = \"127.0.0.1:0\"\nallow = [\"127.0.0.0/8\"]\n\n[proxy.difficulty]\ninitial = 1e-9\nmin = 1e-10\nmax = 1e-8\n\n[[pools]]\nname = \"local\"\nurl = \"" + pool.URL() + "\"\nuser = \"acct.proxy\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n"
 	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestServeWithConfigFile(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	srvCh := make(chan *proxy.Server, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, zerolog.Nop(), func(s *proxy.Server) { srvCh <- s }) }()
+	go func() { done <- serve(ctx, cfg, zerolog.Nop(), nil, func(r *running) { srvCh <- r.proxy }) }()
 	srv := <-srvCh
 	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: 10, ShareInterval: 50 * time.Millisecond})
 	if err != nil {

@@ -16,6 +16,8 @@ import (
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"
+	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 // configFlags adds -c/--config to fs.
@@ -33,17 +35,22 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 	}
 	cfg, err := config.Load(path)
 	if err != nil {
-		var errs config.Errors
-		if errors.As(err, &errs) {
-			for _, e := range errs {
-				fmt.Fprintln(stderr, e)
-			}
-		} else {
-			fmt.Fprintln(stderr, err)
-		}
+		printErrors(stderr, err)
 		return nil, false
 	}
 	return cfg, true
+}
+
+// printErrors prints each FILE:LINE:COL error on its own line.
+func printErrors(w io.Writer, err error) {
+	var errs config.Errors
+	if errors.As(err, &errs) {
+		for _, e := range errs {
+			fmt.Fprintln(w, e)
+		}
+		return
+	}
+	fmt.Fprintln(w, err)
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -56,6 +63,15 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	cfg, ok := loadConfig(*path, stderr)
 	if !ok {
 		return 1
+	}
+	var policy *switcher.Policy
+	if cfg.Switcher.PolicyPath != "" {
+		p, err := switcher.LoadPolicy(cfg.Switcher.PolicyPath)
+		if err != nil {
+			printErrors(stderr, err)
+			return 1
+		}
+		policy = p
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)
 	fmt.Fprintf(stdout, "  miners listen on %s (max %d connections)\n", cfg.Proxy.Listen, cfg.Proxy.MaxConnections)
@@ -79,8 +95,10 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			n, k, per, cfg.Proxy.MaxUpstreamSessions, total)
 	}
 	fmt.Fprintf(stdout, "  api on %s, %d token(s)\n", cfg.API.Listen, len(cfg.API.Tokens))
-	if cfg.Switcher.PolicyPath != "" {
-		fmt.Fprintf(stdout, "  policy %s\n", cfg.Switcher.PolicyPath)
+	if policy != nil {
+		fmt.Fprintf(stdout, "  policy %s: OK: %s\n", cfg.Switcher.PolicyPath, policy.Summary())
+	} else {
+		fmt.Fprintln(stdout, "  no policy: the switcher is off, every rig mines")
 	}
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stdout, "warning: %s\n", w)
@@ -162,32 +180,127 @@ func cmdRun(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := serve(ctx, cfg, log, nil); err != nil {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	if err := serve(ctx, cfg, log, hup, nil); err != nil {
 		log.Error().Err(err).Msg("cannot start")
 		return 1
 	}
 	return 0
 }
 
-// serve runs the proxy until ctx ends, then shuts it down gracefully.
-// ready, if set, is called with the running server (tests).
-func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, ready func(*proxy.Server)) error {
-	pc := proxyConfig(cfg)
-	pc.Log = log
-	srv, err := proxy.New(pc)
+// serve runs the proxy, the switcher (when a policy is configured) and
+// their bridge until ctx ends, then shuts them down gracefully. hup
+// delivers SIGHUP (policy reload). ready, if set, is called with the
+// running parts (tests).
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-chan os.Signal, ready func(*running)) error {
+	r, err := start(cfg, log)
 	if err != nil {
 		return err
 	}
-	if err := srv.Start(); err != nil {
-		return err
-	}
-	log.Info().Str("version", version).Str("config", cfg.Path).Str("listen", srv.Addr().String()).Msg("hashgate running")
 	if ready != nil {
-		ready(srv)
+		ready(r)
 	}
-	<-ctx.Done()
-	log.Info().Msg("shutting down")
-	srv.Close()
-	log.Info().Msg("stopped")
-	return nil
+	for {
+		select {
+		case <-ctx.Done():
+			log.Info().Msg("shutting down")
+			r.close()
+			log.Info().Msg("stopped")
+			return nil
+		case <-hup:
+			if r.watcher != nil {
+				log.Info().Msg("SIGHUP: reloading the policy")
+				r.watcher.Reload()
+			}
+		}
+	}
+}
+
+// running is a started hashgate.
+type running struct {
+	proxy    *proxy.Server
+	switcher *switcher.Switcher // nil without a policy
+	watcher  *switcher.PolicyWatcher
+	swDone   chan struct{}
+}
+
+func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
+	r := &running{}
+	pc := proxyConfig(cfg)
+	pc.Log = log
+	var bridge stratumact.Bridge
+	if cfg.Switcher.PolicyPath != "" {
+		pc.Gate = &bridge
+		var sw *switcher.Switcher
+		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath,
+			func(p *switcher.Policy, diff []string) {
+				if sw != nil {
+					sw.SetPolicy(p, diff)
+				}
+			},
+			func(err error) {
+				if sw != nil {
+					sw.PolicyRefused(err)
+				}
+			}, log)
+		if err != nil {
+			return nil, fmt.Errorf("policy: %w", err)
+		}
+		sw, err = switcher.New(switcher.Config{
+			StatePath:    cfg.Switcher.StateFilePath,
+			AuditPath:    cfg.Switcher.AuditLogPath,
+			CurtailGrace: cfg.Switcher.CurtailGrace.Duration,
+			ResumeGrace:  cfg.Switcher.ResumeGrace.Duration,
+			LeftGrace:    cfg.Switcher.LeftGrace.Duration,
+			Log:          log,
+		}, w.Current(), &bridge, &bridge)
+		if err != nil {
+			w.Close()
+			return nil, err
+		}
+		r.switcher, r.watcher = sw, w
+	}
+	srv, err := proxy.New(pc)
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	r.proxy = srv
+	bridge.Bind(srv, r.switcher)
+	if r.switcher != nil {
+		r.swDone = make(chan struct{})
+		go func() {
+			defer close(r.swDone)
+			r.switcher.Run()
+		}()
+	}
+	if err := srv.Start(); err != nil {
+		r.close()
+		return nil, err
+	}
+	ev := log.Info().Str("version", version).Str("config", cfg.Path).Str("listen", srv.Addr().String())
+	if r.watcher != nil {
+		ev = ev.Str("policy", r.watcher.Current().Summary())
+	}
+	ev.Msg("hashgate running")
+	return r, nil
+}
+
+// close stops the proxy first (no new rig events), then the switcher,
+// which saves its state.
+func (r *running) close() {
+	if r.proxy != nil {
+		r.proxy.Close()
+	}
+	if r.watcher != nil {
+		r.watcher.Close()
+	}
+	if r.switcher != nil {
+		r.switcher.Close()
+		if r.swDone != nil {
+			<-r.swDone
+		}
+	}
 }
