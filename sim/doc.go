@@ -19,10 +19,12 @@
 // client must therefore cope with notifications arriving before the
 // authorize answer. Every submitted share is validated: the job must be
 // known and not stale, extranonce2 must have the announced size, rolled
-// version bits must lie inside the granted mask, the share must not be a
-// duplicate, and its header hash (built with the connection's extranonce1)
-// must meet the target. Rejections answer with the usual codes 20-25 and are
-// counted by reason in [PoolStats].
+// version bits must lie inside the granted mask, ntime must lie in [job
+// ntime, job ntime+7000], the share must not be a duplicate, and its header
+// hash (built with the connection's extranonce1) must meet the target.
+// Rejections answer with the usual codes 20-25 and are counted by reason in
+// [PoolStats]. Jobs carry [PoolConfig.NBits]; with [RegtestNBits] every
+// share is also a block candidate.
 //
 // Fault knobs for failover tests: [Pool.SetSilent], [Pool.DropAll],
 // [Pool.SetRefuseAuthorize], [Pool.SendRaw] and [Pool.Close].
@@ -39,7 +41,18 @@
 // shares with package stratum/sharehash, and check every answer: a share the
 // miner computed as valid that comes back rejected is a wrong answer
 // ([FleetStats.WrongAnswers]) unless the work changed while it was in flight
-// ([FleetStats.Stale]).
+// ([FleetStats.Stale]). After mining.set_extranonce a miner submits nothing
+// until the next job, since the pool holds earlier work void.
+// [FleetConfig.OnAccepted] reports every accepted share with its header hash.
+//
+// About [FleetConfig.BadFraction] of the miners also misbehave: after every
+// [FleetConfig.BadEvery] valid shares they send one bad submit, rotating
+// through [BadKinds] (duplicate 22, stale 21, low difficulty 23, bad ntime
+// 20, unauthorized worker 24, short extranonce2 20, version bits outside the
+// mask 20), and check it is answered with that code
+// ([FleetStats.BadRejectedAsExpected], [FleetStats.BadByKind]). Another
+// answer is a wrong answer unless the work changed meanwhile
+// ([FleetStats.BadStale]). Bad submits never touch the valid-share counters.
 //
 // # Lifetimes
 //

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/rs/zerolog"
 )
 
@@ -21,7 +22,53 @@ const (
 	DefaultHandshakeTimeout  = 10 * time.Second
 	DefaultSuggestDifficulty = 1e-9
 	DefaultMaxHashes         = 1 << 20
+	DefaultBadEvery          = 3
 )
+
+// Kinds of bad submits a misbehaving miner sends ([FleetConfig.BadFraction]),
+// the keys of [FleetStats.BadByKind]. Each comment gives the answer the
+// miner expects. The names match the proxy's reject reasons.
+const (
+	// BadDuplicate re-submits the miner's last accepted share exactly.
+	BadDuplicate = "duplicate" // 22
+	// BadStale submits a share on a job the miner held before the last
+	// clean_jobs on its connection, or on job "deadbeef" if there is none.
+	BadStale = "stale" // 21
+	// BadLowDifficulty submits a share whose hash does not meet the
+	// miner's target (nor the one in force when its job came). Skipped at
+	// difficulties where every hash meets the target (up to about 2.3e-10).
+	BadLowDifficulty = "low_difficulty" // 23
+	// BadNTime submits a share with ntime one second before the job's.
+	BadNTime = "ntime" // 20
+	// BadUnauthorized submits a share for a worker name the miner never
+	// authorized (its own name with "-unauthorized" appended).
+	BadUnauthorized = "unauthorized" // 24
+	// BadExtranonce2 submits an extranonce2 one byte shorter than the
+	// announced size.
+	BadExtranonce2 = "extranonce2" // 20
+	// BadVersion sets version bits outside the granted mask; only miners
+	// that negotiated version rolling send it.
+	BadVersion = "version" // 20
+)
+
+// BadKinds lists every kind of bad submit, in the order a misbehaving
+// miner rotates through them (skipping those that do not apply at the
+// time).
+var BadKinds = []string{BadDuplicate, BadStale, BadLowDifficulty, BadNTime, BadUnauthorized, BadExtranonce2, BadVersion}
+
+// badCodes are the error codes expected for BadKinds, index for index.
+var badCodes = []int{22, 21, 23, 20, 24, 20, 20}
+
+// BadKindCode returns the error code a bad submit of the kind must be
+// answered with (0 for an unknown kind).
+func BadKindCode(kind string) int {
+	for i, k := range BadKinds {
+		if k == kind {
+			return badCodes[i]
+		}
+	}
+	return 0
+}
 
 // FleetConfig configures a [Fleet]. Addr or Dial and Miners are required.
 type FleetConfig struct {
@@ -80,6 +127,24 @@ type FleetConfig struct {
 	MaxHashes uint32
 	// Password is sent with mining.authorize; default "x".
 	Password string
+	// BadFraction is the share of miners, spread evenly over the fleet
+	// and over both miner styles, that misbehave: besides their valid
+	// shares they send bad submits of every kind in BadKinds in turn, and
+	// check each is answered with its expected error code (see
+	// [FleetStats.BadRejectedAsExpected]). 0 means none; values are
+	// clamped to [0, 1]. Bad submits take share slots, so they need
+	// ShareInterval.
+	BadFraction float64
+	// BadEvery: a misbehaving miner sends one bad submit after every
+	// BadEvery valid shares; 0 (or less) means DefaultBadEvery (3).
+	BadEvery int
+	// OnAccepted, when set, is called for every valid share answered
+	// true, with the miner's worker name, the header hash the miner
+	// computed for it (package stratum/sharehash) and the difficulty it
+	// was mined at. A test can thus count how many accepted shares also
+	// meet another target, such as the pool's or the network's. It is
+	// called from the miner's goroutine and must not block for long.
+	OnAccepted func(miner string, hash chainhash.Hash, difficulty float64)
 	// Log receives debug logs; the zero value logs nothing.
 	Log zerolog.Logger
 }
@@ -93,15 +158,21 @@ type FleetStats struct {
 	Authorized int // ... that got a successful authorize answer
 	Working    int // ... authorized and holding a job
 
+	// Submitted, Accepted, Rejected, Stale and Unanswered count valid
+	// shares only, never bad submits (see Bad* below).
 	Submitted int // shares sent
 	Accepted  int // shares answered true
-	// Rejected counts every rejected share; Stale and WrongAnswers split
-	// it: Stale ones were computed on work (job after clean_jobs,
-	// extranonce1, version mask) that changed while the share was in
-	// flight, WrongAnswers are shares the miner computed as valid for the
-	// work it held and that were rejected anyway. WrongAnswers must be 0.
-	Rejected     int
-	Stale        int
+	// Rejected counts every rejected share; Stale and the valid-share
+	// part of WrongAnswers split it: Stale ones were computed on work (job
+	// after clean_jobs, extranonce1, version mask) that changed while the
+	// share was in flight, wrong answers are shares the miner computed as
+	// valid for the work it held and that were rejected anyway.
+	Rejected int
+	Stale    int
+	// WrongAnswers counts valid shares rejected although the work did not
+	// change (see Rejected) plus bad submits answered otherwise than
+	// expected although the work did not change (BadWrongAnswers). It
+	// must be 0.
 	WrongAnswers int
 	Unanswered   int // shares still unanswered when their connection ended
 
@@ -120,9 +191,29 @@ type FleetStats struct {
 	ProtocolErrors int // lines that are not JSON objects, malformed notify etc.
 	UnknownAnswers int // answers whose id matches no request in flight
 	SearchFailures int // share attempts that found nothing within MaxHashes
-	// WrongByCode splits WrongAnswers by the error code answered (0: a
-	// false result without an error code).
+	// WrongByCode splits WrongAnswers by the error code answered (0: no
+	// error code, i.e. a false result, or a bad submit accepted).
 	WrongByCode map[int]int
+
+	// Bad submits ([FleetConfig.BadFraction]). BadSubmitted were sent;
+	// each answered one is counted in exactly one of
+	// BadRejectedAsExpected (the expected error code), BadStale (another
+	// answer, but the work the miner held changed while it was in flight,
+	// or since the share a duplicate replays was sent: a duplicate of a
+	// share whose job went stale may rightly come back 21, as may one on
+	// a job that is no longer the newest, which the pool may have
+	// forgotten) and
+	// BadWrongAnswers (another answer for unchanged work; also counted in
+	// WrongAnswers and WrongByCode).
+	BadSubmitted          int
+	BadRejectedAsExpected int
+	BadStale              int
+	BadWrongAnswers       int
+	BadUnanswered         int // bad submits unanswered when their connection ended
+	// BadByKind splits BadRejectedAsExpected by kind (BadKinds), and
+	// BadWrongByKind BadWrongAnswers. Kinds with no count are absent.
+	BadByKind      map[string]int
+	BadWrongByKind map[string]int
 }
 
 // MinerStatus describes one miner.
@@ -147,6 +238,10 @@ type MinerStatus struct {
 	WrongAnswers    int
 	Disconnects     int
 	Reconnects      int
+	// Bad is set on a misbehaving miner ([FleetConfig.BadFraction]).
+	Bad                   bool
+	BadSubmitted          int
+	BadRejectedAsExpected int
 }
 
 // Fleet is a set of simulated miners. Start it with [StartFleet], stop it
@@ -171,7 +266,13 @@ type fleetCounters struct {
 	reconnects, disconnects, dialFailures, authFailures           atomic.Int64
 	jobs, cleanJobs, diffs, setExtranonce, setMask, reconnectReqs atomic.Int64
 	protocolErrors, unknownAnswers, searchFailures                atomic.Int64
+
+	badSubmitted, badExpected, badStale, badWrong, badUnanswered atomic.Int64
+	badByKind, badWrongByKind                                    [badKindCount]atomic.Int64
 }
+
+// badKindCount is len(BadKinds).
+const badKindCount = 7
 
 // StartFleet starts cfg.Miners miners, each connecting at once (or spread
 // over cfg.RampUp).
@@ -216,6 +317,13 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 	if cfg.Password == "" {
 		cfg.Password = "x"
 	}
+	if !(cfg.BadFraction > 0) { // also NaN
+		cfg.BadFraction = 0
+	}
+	cfg.BadFraction = min(1, cfg.BadFraction)
+	if cfg.BadEvery <= 0 {
+		cfg.BadEvery = DefaultBadEvery
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Fleet{cfg: cfg, log: cfg.Log, ctx: ctx, cancel: cancel}
 	if f.cfg.Dial == nil {
@@ -235,7 +343,15 @@ func StartFleet(cfg FleetConfig) (*Fleet, error) {
 			m.kind = cpuKinds[cpu%len(cpuKinds)]
 			cpu++
 		}
-		m.st = MinerStatus{Index: i, Name: m.name, Agent: m.kind.agent(), ASIC: m.kind.asic()}
+		// Spread misbehaving miners the same way, over an order that
+		// swaps the two miners of every other pair (0 1 3 2 4 5 7 6 …),
+		// so that at 0.5 they are not exactly the ASIC-style ones.
+		j := i
+		if (i>>1)&1 == 1 && i^1 < cfg.Miners {
+			j = i ^ 1
+		}
+		m.bad = int(float64(j+1)*cfg.BadFraction) > int(float64(j)*cfg.BadFraction)
+		m.st = MinerStatus{Index: i, Name: m.name, Agent: m.kind.agent(), ASIC: m.kind.asic(), Bad: m.bad}
 		f.miners = append(f.miners, m)
 	}
 	for i, m := range f.miners {
@@ -309,7 +425,24 @@ func (f *Fleet) Stats() FleetStats {
 		UnknownAnswers:         g(&c.unknownAnswers),
 		SearchFailures:         g(&c.searchFailures),
 		WrongByCode:            c.wrongByCodeMap(),
+		BadSubmitted:           g(&c.badSubmitted),
+		BadRejectedAsExpected:  g(&c.badExpected),
+		BadStale:               g(&c.badStale),
+		BadWrongAnswers:        g(&c.badWrong),
+		BadUnanswered:          g(&c.badUnanswered),
+		BadByKind:              kindMap(&c.badByKind),
+		BadWrongByKind:         kindMap(&c.badWrongByKind),
 	}
+}
+
+func kindMap(a *[badKindCount]atomic.Int64) map[string]int {
+	m := map[string]int{}
+	for i := range a {
+		if n := int(a[i].Load()); n > 0 {
+			m[BadKinds[i]] = n
+		}
+	}
+	return m
 }
 
 func (c *fleetCounters) wrongByCodeMap() map[int]int {

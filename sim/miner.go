@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
+
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
 )
@@ -74,12 +76,35 @@ const (
 	reqSubscribe
 	reqExtranonceSubscribe
 	reqAuthorize
-	reqSubmit
+	reqSubmit    // a valid share
+	reqBadSubmit // a bad submit (FleetConfig.BadFraction)
 )
 
 type pendingReq struct {
 	kind  reqKind
 	epoch uint64 // the session's work epoch when sent (submits)
+	// diffSeq is the session's difficulty sequence when sent (submits).
+	diffSeq uint64
+
+	// Valid shares.
+	params []any          // misbehaving miners: kept to replay as a duplicate
+	hash   chainhash.Hash // with FleetConfig.OnAccepted: the header hash
+	diff   float64        // the difficulty it was mined at
+
+	// Bad submits: the index in BadKinds, and whether 21 is a fair answer
+	// too (a duplicate of a share on a job that is no longer the newest,
+	// which a pool may have forgotten).
+	bad     int
+	staleOK bool
+}
+
+// acceptedShare is a valid share answered true, kept by misbehaving
+// miners to send again as a duplicate.
+type acceptedShare struct {
+	params  []any // nil: none yet
+	jobID   string
+	epoch   uint64 // of the share, when it was sent
+	diffSeq uint64
 }
 
 // miner is one simulated miner: one goroutine (run) owns its connections
@@ -90,14 +115,18 @@ type miner struct {
 	name string
 	kind minerKind
 
+	bad bool // misbehaving: sends bad submits too (FleetConfig.BadFraction)
+
 	mu   sync.Mutex
 	conn net.Conn    // current connection, closed by Fleet.Close
 	st   MinerStatus // what Fleet.Miners reports
 
 	// Owned by run.
-	hasher  sharehash.Hasher
-	en2ctr  uint64
-	lastEn1 string // for session resumption on reconnect
+	hasher       sharehash.Hasher
+	en2ctr       uint64
+	lastEn1      string // for session resumption on reconnect
+	goodSinceBad int    // valid shares sent since the last bad submit
+	badNext      int    // index in BadKinds of the next kind to try
 }
 
 // session is the state of one connection.
@@ -123,6 +152,20 @@ type session struct {
 	// epoch counts changes that invalidate work in flight: clean jobs,
 	// extranonce1 and version-mask changes.
 	epoch uint64
+	// diffSeq counts mining.set_difficulty; jobDiff is the difficulty in
+	// force when the current job came (0: none yet).
+	diffSeq uint64
+	jobDiff float64
+	// jobVoid: a set_extranonce came after the job, which the pool then
+	// holds void (every share on it is stale); no shares until the next
+	// job.
+	jobVoid bool
+
+	// For bad submits: the job held when the last clean job came (stale
+	// since), and the last valid share accepted on this connection.
+	staleJob     *sharehash.Job
+	staleJobID   string
+	lastAccepted acceptedShare
 
 	silenceDeadline   time.Time
 	handshakeDeadline time.Time
@@ -281,8 +324,12 @@ func (m *miner) session(conn net.Conn) (worked bool, err error) {
 		handshakeDeadline: now.Add(f.cfg.HandshakeTimeout),
 	}
 	defer func() {
-		if n := m.countSubmitsPending(s); n > 0 {
-			f.c.unanswered.Add(int64(n))
+		good, bad := m.countSubmitsPending(s)
+		if good > 0 {
+			f.c.unanswered.Add(int64(good))
+		}
+		if bad > 0 {
+			f.c.badUnanswered.Add(int64(bad))
 		}
 	}()
 	if err := m.handshake(s); err != nil {
@@ -305,7 +352,7 @@ func (m *miner) session(conn net.Conn) (worked bool, err error) {
 				s.nextShare = now.Add(mrand.N(f.cfg.ShareInterval) + 1)
 			}
 			if !now.Before(s.nextShare) {
-				if err := m.share(s); err != nil {
+				if err := m.tick(s); err != nil {
 					return true, err
 				}
 				s.nextShare = s.nextShare.Add(f.cfg.ShareInterval)
@@ -344,18 +391,27 @@ func isTimeout(err error) bool {
 	return errors.As(err, &ne) && ne.Timeout()
 }
 
-func (m *miner) countSubmitsPending(s *session) int {
-	n := 0
+// countSubmitsPending counts the valid shares and the bad submits in
+// flight.
+func (m *miner) countSubmitsPending(s *session) (good, bad int) {
 	for _, p := range s.pending {
-		if p.kind == reqSubmit {
-			n++
+		switch p.kind {
+		case reqSubmit:
+			good++
+		case reqBadSubmit:
+			bad++
 		}
 	}
-	return n
+	return good, bad
 }
 
 // send writes a request and remembers it. id "" picks the next integer.
 func (m *miner) send(s *session, kind reqKind, id string, method string, params any) error {
+	return m.sendReq(s, pendingReq{kind: kind, epoch: s.epoch, diffSeq: s.diffSeq}, id, method, params)
+}
+
+// sendReq is send with the whole pendingReq to remember.
+func (m *miner) sendReq(s *session, req pendingReq, id string, method string, params any) error {
 	if id == "" {
 		s.nextID++
 		id = strconv.FormatUint(s.nextID, 10)
@@ -369,7 +425,7 @@ func (m *miner) send(s *session, kind reqKind, id string, method string, params 
 	if _, err := s.conn.Write(s.wbuf); err != nil {
 		return err
 	}
-	s.pending[id] = pendingReq{kind: kind, epoch: s.epoch}
+	s.pending[id] = req
 	return nil
 }
 
@@ -456,8 +512,13 @@ func (m *miner) handle(s *session, msg *stratum.Message) error {
 		if n.Clean {
 			f.c.cleanJobs.Add(1)
 			s.epoch++
+			if s.job != nil && s.jobID != n.JobID {
+				s.staleJob, s.staleJobID = s.job, s.jobID
+			}
 		}
 		s.job, s.jobID = job, n.JobID
+		s.jobDiff = s.diff
+		s.jobVoid = false
 	case stratum.MethodSetDifficulty:
 		ps, _ := stratum.SplitParams(msg.Params)
 		d, err := stratum.FloatParam(ps, 0)
@@ -467,6 +528,7 @@ func (m *miner) handle(s *session, msg *stratum.Message) error {
 		}
 		f.c.diffs.Add(1)
 		s.diff, s.target = d, sharehash.NewTarget(d)
+		s.diffSeq++
 	case stratum.MethodSetExtranonce:
 		f.c.setExtranonce.Add(1)
 		if !asic {
@@ -479,6 +541,7 @@ func (m *miner) handle(s *session, msg *stratum.Message) error {
 		}
 		m.setExtranonce(s, r)
 		s.epoch++
+		s.jobVoid = s.job != nil
 	case stratum.MethodSetVersionMask:
 		f.c.setMask.Add(1)
 		if !asic || !s.versionRolling {
@@ -562,13 +625,21 @@ func (m *miner) answer(s *session, msg *stratum.Message) error {
 		}
 		s.authorized = true
 	case reqSubmit:
-		m.mu.Lock()
-		defer m.mu.Unlock()
 		if okResult {
 			f.c.accepted.Add(1)
+			m.mu.Lock()
 			m.st.Accepted++
+			m.mu.Unlock()
+			if req.params != nil {
+				s.lastAccepted = acceptedShare{params: req.params, jobID: req.params[1].(string), epoch: req.epoch, diffSeq: req.diffSeq}
+			}
+			if f.cfg.OnAccepted != nil {
+				f.cfg.OnAccepted(m.name, req.hash, req.diff)
+			}
 			return nil
 		}
+		m.mu.Lock()
+		defer m.mu.Unlock()
 		f.c.rejected.Add(1)
 		m.st.Rejected++
 		if req.epoch != s.epoch {
@@ -588,8 +659,54 @@ func (m *miner) answer(s *session, msg *stratum.Message) error {
 			ev = ev.Int("code", int(perr.Code)).Str("error", perr.Message)
 		}
 		ev.Msg("valid share rejected")
+	case reqBadSubmit:
+		m.badAnswer(s, req, msg, perr, okResult)
 	}
 	return nil
+}
+
+// badAnswer checks the answer to a bad submit.
+func (m *miner) badAnswer(s *session, req pendingReq, msg *stratum.Message, perr *stratum.Error, okResult bool) {
+	f := m.f
+	kind, want := BadKinds[req.bad], badCodes[req.bad]
+	got := 0
+	if perr != nil {
+		got = int(perr.Code)
+	}
+	if !okResult && got == want {
+		f.c.badExpected.Add(1)
+		f.c.badByKind[req.bad].Add(1)
+		m.mu.Lock()
+		m.st.BadRejectedAsExpected++
+		m.mu.Unlock()
+		return
+	}
+	// The work changed while it was in flight: another answer may be
+	// right (a share on a job gone stale is 21 whatever else is wrong
+	// with it). A difficulty change matters to the kinds whose verdict
+	// rests on the hash.
+	hashBased := kind == BadDuplicate || kind == BadLowDifficulty
+	if req.epoch != s.epoch || (hashBased && req.diffSeq != s.diffSeq) || (req.staleOK && got == 21) {
+		f.c.badStale.Add(1)
+		return
+	}
+	f.c.wrong.Add(1)
+	f.c.badWrong.Add(1)
+	f.c.badWrongByKind[req.bad].Add(1)
+	idx := len(f.c.wrongByCode) - 1
+	if perr != nil && perr.Code >= 20 && perr.Code <= 25 {
+		idx = int(perr.Code) - 20
+	}
+	f.c.wrongByCode[idx].Add(1)
+	m.mu.Lock()
+	m.st.WrongAnswers++
+	m.mu.Unlock()
+	ev := f.log.Warn().Str("miner", m.name).Str("kind", kind).Int("expected", want).Int("got", got).
+		RawJSON("result", nonEmpty(msg.Result))
+	if perr != nil {
+		ev = ev.Str("error", perr.Message)
+	}
+	ev.Msg("bad submit answered wrongly")
 }
 
 func nonEmpty(b json.RawMessage) []byte {
@@ -599,6 +716,57 @@ func nonEmpty(b json.RawMessage) []byte {
 	return b
 }
 
+// tick is a share slot: a valid share, or for a misbehaving miner after
+// BadEvery valid ones, a bad submit.
+func (m *miner) tick(s *session) error {
+	if s.jobVoid {
+		return nil
+	}
+	if s.diff == 0 { // no set_difficulty yet: Stratum's default is 1
+		s.diff, s.target = 1, sharehash.NewTarget(1)
+	}
+	if m.bad && m.goodSinceBad >= m.f.cfg.BadEvery {
+		sent, err := m.badShare(s)
+		if err != nil || sent {
+			return err
+		}
+		// No kind applies now (or too much in flight): a valid share.
+	}
+	return m.share(s)
+}
+
+// nextEn2 writes the miner's next extranonce2 counter into the end of en2.
+func (m *miner) nextEn2(en2 []byte) {
+	m.en2ctr++
+	var ctr [8]byte
+	binary.BigEndian.PutUint64(ctr[:], m.en2ctr)
+	if len(en2) >= 8 {
+		copy(en2[len(en2)-8:], ctr[:])
+	} else {
+		copy(en2, ctr[8-len(en2):])
+	}
+}
+
+// roll picks random version bits inside the granted mask and returns them
+// with the rolled version of job.
+func (m *miner) roll(s *session, job *sharehash.Job) (bits, version uint32) {
+	if s.mask == 0 {
+		return 0, job.Version
+	}
+	bits = mrand.Uint32() & s.mask
+	return bits, sharehash.RollVersion(job.Version, s.mask, bits)
+}
+
+// submitParams builds mining.submit params; the version bits go in only
+// with version rolling, as on a valid share.
+func (m *miner) submitParams(s *session, worker, jobID string, en2 []byte, ntime, nonce, bits uint32) []any {
+	params := []any{worker, jobID, hex.EncodeToString(en2), stratum.FormatUint32(ntime), stratum.FormatUint32(nonce)}
+	if s.versionRolling && s.mask != 0 {
+		params = append(params, stratum.FormatUint32(bits))
+	}
+	return params
+}
+
 // share searches the current job for a share at the current difficulty
 // and submits it.
 func (m *miner) share(s *session) error {
@@ -606,42 +774,33 @@ func (m *miner) share(s *session) error {
 	if len(s.pending) >= maxPending {
 		return nil
 	}
-	if s.diff == 0 { // no set_difficulty yet: Stratum's default is 1
-		s.diff, s.target = 1, sharehash.NewTarget(1)
-	}
 	en2 := s.en2buf
 	job := s.job
 	for budget := f.cfg.MaxHashes; budget > 0; {
 		if f.ctx.Err() != nil {
 			return f.ctx.Err()
 		}
-		m.en2ctr++
-		var ctr [8]byte
-		binary.BigEndian.PutUint64(ctr[:], m.en2ctr)
-		if len(en2) >= 8 {
-			copy(en2[len(en2)-8:], ctr[:])
-		} else {
-			copy(en2, ctr[8-len(en2):])
-		}
-		bits, version := uint32(0), job.Version
-		if s.mask != 0 {
-			bits = mrand.Uint32() & s.mask
-			version = sharehash.RollVersion(job.Version, s.mask, bits)
-		}
+		m.nextEn2(en2)
+		bits, version := m.roll(s, job)
 		tries := min(budget, 1<<16)
 		budget -= tries
 		nonce, ok := m.hasher.Search(job, s.en1, en2, job.NTime, version, mrand.Uint32(), tries, s.target)
 		if !ok {
 			continue
 		}
-		params := []any{m.name, s.jobID, hex.EncodeToString(en2), stratum.FormatUint32(job.NTime), stratum.FormatUint32(nonce)}
-		if s.versionRolling && s.mask != 0 {
-			params = append(params, stratum.FormatUint32(bits))
+		params := m.submitParams(s, m.name, s.jobID, en2, job.NTime, nonce, bits)
+		req := pendingReq{kind: reqSubmit, epoch: s.epoch, diffSeq: s.diffSeq, diff: s.diff}
+		if m.bad {
+			req.params = params
 		}
-		if err := m.send(s, reqSubmit, "", stratum.MethodSubmit, params); err != nil {
+		if f.cfg.OnAccepted != nil {
+			req.hash = m.hasher.Hash(job, s.en1, en2, job.NTime, nonce, version)
+		}
+		if err := m.sendReq(s, req, "", stratum.MethodSubmit, params); err != nil {
 			return err
 		}
 		f.c.submitted.Add(1)
+		m.goodSinceBad++
 		m.mu.Lock()
 		m.st.Submitted++
 		m.mu.Unlock()
@@ -649,4 +808,133 @@ func (m *miner) share(s *session) error {
 	}
 	f.c.searchFailures.Add(1)
 	return nil
+}
+
+// badShare sends a bad submit of the next kind in BadKinds that applies
+// now; sent is false if none does.
+func (m *miner) badShare(s *session) (sent bool, err error) {
+	f := m.f
+	if len(s.pending) >= maxPending {
+		return false, nil
+	}
+	for range len(BadKinds) {
+		k := m.badNext
+		m.badNext = (m.badNext + 1) % len(BadKinds)
+		req, params, ok := m.badSubmit(s, k)
+		if !ok {
+			continue
+		}
+		if err := m.sendReq(s, req, "", stratum.MethodSubmit, params); err != nil {
+			return false, err
+		}
+		m.goodSinceBad = 0
+		f.c.badSubmitted.Add(1)
+		m.mu.Lock()
+		m.st.BadSubmitted++
+		m.mu.Unlock()
+		f.log.Debug().Str("miner", m.name).Str("kind", BadKinds[k]).Msg("bad submit")
+		return true, nil
+	}
+	return false, nil
+}
+
+// maxTarget is the target every hash meets.
+var maxTarget = func() (t sharehash.Target) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	return t
+}()
+
+// badLowDiffTries bounds the search for a hash that misses the target: at
+// any difficulty where a share is not certain, most hashes miss.
+const badLowDiffTries = 1024
+
+// badSubmit builds a bad submit of kind BadKinds[k] on the current work;
+// ok is false if the kind does not apply now. Apart from its one defect
+// the share is a valid one where that is cheap to arrange (its hash meets
+// the target), so a validator's check order does not matter.
+func (m *miner) badSubmit(s *session, k int) (req pendingReq, params []any, ok bool) {
+	req = pendingReq{kind: reqBadSubmit, bad: k, epoch: s.epoch, diffSeq: s.diffSeq}
+	job, jobID, worker := s.job, s.jobID, m.name
+	en2 := make([]byte, s.en2size)
+	m.nextEn2(en2)
+	bits, version := m.roll(s, job)
+	ntime := job.NTime
+	find := func() uint32 {
+		start := mrand.Uint32()
+		nonce, found := m.hasher.Search(job, s.en1, en2, ntime, version, start, min(m.f.cfg.MaxHashes, 1<<16), s.target)
+		if !found {
+			return start
+		}
+		return nonce
+	}
+	var nonce uint32
+	switch BadKinds[k] {
+	case BadDuplicate:
+		la := s.lastAccepted
+		if la.params == nil {
+			return req, nil, false
+		}
+		// Stale if the work changed since the original was sent.
+		req.epoch, req.diffSeq = la.epoch, la.diffSeq
+		req.staleOK = la.jobID != s.jobID
+		return req, la.params, true
+	case BadStale:
+		if s.staleJob != nil && s.staleJobID != s.jobID {
+			job, jobID = s.staleJob, s.staleJobID
+			bits, version = m.roll(s, job)
+			ntime = job.NTime
+			nonce = find()
+		} else {
+			jobID = "deadbeef"
+			nonce = mrand.Uint32()
+		}
+	case BadLowDifficulty:
+		// Miss the easiest target the share might be credited at: the
+		// current one and the one in force when the job came.
+		easiest := s.diff
+		if s.jobDiff > 0 && s.jobDiff < easiest {
+			easiest = s.jobDiff
+		}
+		target := sharehash.NewTarget(easiest)
+		if target == maxTarget {
+			return req, nil, false
+		}
+		found := false
+		for range badLowDiffTries {
+			nonce = mrand.Uint32()
+			h := m.hasher.Hash(job, s.en1, en2, ntime, nonce, version)
+			if !target.Met(&h) {
+				found = true
+				break
+			}
+		}
+		if !found {
+			return req, nil, false
+		}
+	case BadNTime:
+		ntime--
+		nonce = find()
+	case BadUnauthorized:
+		worker += "-unauthorized"
+		nonce = find()
+	case BadExtranonce2:
+		if len(en2) == 0 {
+			return req, nil, false
+		}
+		en2 = en2[:len(en2)-1]
+		nonce = mrand.Uint32()
+	case BadVersion:
+		if !s.versionRolling || s.mask == 0 || s.mask == ^uint32(0) {
+			return req, nil, false
+		}
+		out := ^s.mask & 0x1fffe000 // a BIP320 bit not granted, else any
+		if out == 0 {
+			out = ^s.mask
+		}
+		bits |= out & -out
+		nonce = mrand.Uint32()
+	}
+	return req, m.submitParams(s, worker, jobID, en2, ntime, nonce, bits), true
 }

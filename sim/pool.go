@@ -28,14 +28,17 @@ const (
 	DefaultBranchCount     = 4
 	DefaultPoolIdleTimeout = 10 * time.Minute
 	DefaultWriteTimeout    = 5 * time.Second
+	// DefaultNBits is the nbits of a real mainnet block: no simulated
+	// share ever meets its network target.
+	DefaultNBits = 0x1705ae3a
+	// RegtestNBits is regtest's nbits: its network target (about 2^255)
+	// is above the target of any difficulty over 4.66e-10, so every share
+	// at such a difficulty is also a block candidate.
+	RegtestNBits = 0x207fffff
 )
 
-// Fixed job fields: a plausible block version and the nbits of a real
-// mainnet block. Only the share target matters to the pool.
-const (
-	jobVersion = 0x20000000
-	jobNBits   = 0x1705ae3a
-)
+// jobVersion is the block version of every job: a plausible one.
+const jobVersion = 0x20000000
 
 const (
 	// maxJobs is how many jobs the pool remembers; a share on an older
@@ -43,8 +46,10 @@ const (
 	maxJobs = 32
 	// maxLine bounds the lines both the pool and the miners accept.
 	maxLine = 64 << 10
-	// maxNTimeRoll is how far past the job's ntime a share may be.
-	maxNTimeRoll = 7200
+	// maxNTimeRoll is how far past the job's ntime a share may be; a share
+	// with ntime outside [job ntime, job ntime + maxNTimeRoll] is rejected
+	// (20), as the proxy does.
+	maxNTimeRoll = 7000
 )
 
 // Reasons a pool rejects a share: the keys of [PoolStats.Rejected].
@@ -56,7 +61,7 @@ const (
 	RejectUnauthorized   = "unauthorized"    // 24: worker not authorized on this connection
 	RejectNotSubscribed  = "not_subscribed"  // 25
 	RejectBadVersion     = "bad_version"     // 20: rolled bits outside the granted mask
-	RejectOther          = "other"           // 20: malformed params, ntime out of range
+	RejectOther          = "other"           // 20: malformed params, ntime outside [job ntime, job ntime+7000]
 )
 
 // PoolConfig configures a [Pool]. The zero value is a usable pool.
@@ -81,6 +86,12 @@ type PoolConfig struct {
 	// clean_jobs=false at this interval. 0: jobs change only through
 	// [Pool.NewJob].
 	JobInterval time.Duration
+	// NBits is the nbits put in every job; 0 means DefaultNBits
+	// (0x1705ae3a, a mainnet block's). The pool checks shares against the
+	// share target only; with RegtestNBits (0x207fffff) every share at a
+	// difficulty of 1e-9 or more also meets the network target, so tests
+	// can exercise block-candidate handling.
+	NBits uint32
 	// BranchCount is the number of merkle branches per job; 0 means
 	// DefaultBranchCount (4), a negative value means none.
 	BranchCount int
@@ -223,6 +234,9 @@ func StartPool(cfg PoolConfig) (*Pool, error) {
 	}
 	if cfg.VersionMask == 0 {
 		cfg.VersionMask = DefaultVersionMask
+	}
+	if cfg.NBits == 0 {
+		cfg.NBits = DefaultNBits
 	}
 	switch {
 	case cfg.BranchCount == 0:
@@ -510,7 +524,7 @@ func (p *Pool) makeJobLocked(clean bool) *poolJob {
 		Coinb2:   randHex(60 + mrand.IntN(60)),
 		Branches: make([]string, p.cfg.BranchCount),
 		Version:  stratum.FormatUint32(jobVersion),
-		NBits:    stratum.FormatUint32(jobNBits),
+		NBits:    stratum.FormatUint32(p.cfg.NBits),
 		NTime:    stratum.FormatUint32(uint32(time.Now().Unix())),
 		Clean:    clean,
 	}

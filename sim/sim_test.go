@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"encoding/hex"
@@ -9,9 +10,11 @@ import (
 	"net"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
@@ -623,5 +626,384 @@ func TestFleetStyles(t *testing.T) {
 	}
 	if asic != 3 {
 		t.Fatalf("%d ASIC-style miners of 10 at 0.3", asic)
+	}
+}
+
+// sniffConn counts the miner's writes (one request line each) that name
+// the made-up job "deadbeef".
+type sniffConn struct {
+	net.Conn
+	deadbeef *atomic.Int64
+}
+
+func (c sniffConn) Write(b []byte) (int, error) {
+	if bytes.Contains(b, []byte(`"deadbeef"`)) {
+		c.deadbeef.Add(1)
+	}
+	return c.Conn.Write(b)
+}
+
+// TestFleetBadSubmits runs misbehaving miners straight against the pool,
+// with clean jobs coming now and then: every bad submit gets the answer
+// its kind expects, and the pool's reject reasons agree with the kinds.
+func TestFleetBadSubmits(t *testing.T) {
+	pool := startPool(t, PoolConfig{Name: "bad", Difficulty: 1e-9})
+	var deadbeef atomic.Int64
+	dial := func(ctx context.Context) (net.Conn, error) {
+		c, err := (&net.Dialer{}).DialContext(ctx, "tcp", pool.Addr())
+		if err != nil {
+			return nil, err
+		}
+		return sniffConn{Conn: c, deadbeef: &deadbeef}, nil
+	}
+	const n = 20
+	fleet := startFleet(t, FleetConfig{Dial: dial, Miners: n, ShareInterval: 5 * time.Millisecond, BadFraction: 0.5,
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)})
+
+	bad, badASIC, badCPU := 0, 0, 0
+	for _, m := range fleet.Miners() {
+		if m.Bad {
+			bad++
+			if m.ASIC {
+				badASIC++
+			} else {
+				badCPU++
+			}
+		}
+	}
+	if bad != n/2 || badASIC == 0 || badCPU == 0 {
+		t.Fatalf("%d bad miners (%d ASIC-style, %d cpuminer-style) of %d at 0.5", bad, badASIC, badCPU, n)
+	}
+
+	// Before any clean job after subscribing, a stale submit can only use
+	// the made-up job id.
+	waitFleet(t, fleet, waitLong, "stale submits on a made-up job", func(st FleetStats) bool {
+		return st.BadByKind[BadStale] >= 3 && deadbeef.Load() >= 3
+	})
+	if got, fs := deadbeef.Load(), fleet.Stats(); int(got) < fs.BadByKind[BadStale] {
+		t.Fatalf("%d stale submits answered before a clean job, only %d on job deadbeef", fs.BadByKind[BadStale], got)
+	}
+
+	// Now with clean jobs every 50ms or so, and once new extranonce1s and
+	// a narrower version mask: stale submits use real old jobs, and some
+	// duplicates replay shares whose job went stale.
+	polls := 0
+	waitFleet(t, fleet, waitLong, "every kind of bad submit", func(st FleetStats) bool {
+		if polls++; polls%10 == 0 {
+			pool.NewJob(true)
+		}
+		if polls == 25 {
+			pool.SendSetExtranonce()
+			pool.SetVersionMask(0x0fffe000)
+		}
+		for _, k := range BadKinds {
+			if st.BadByKind[k] < 10 {
+				return false
+			}
+		}
+		return st.BadByKind[BadStale] >= int(deadbeef.Load())+10 && st.Accepted >= 10*n
+	})
+
+	fleet.Close()
+	pool.Close()
+	fs, ps := fleet.Stats(), pool.Stats()
+	t.Logf("fleet: %+v", fs)
+	t.Logf("pool: %+v", ps)
+	if fs.WrongAnswers != 0 || fs.BadWrongAnswers != 0 || fs.UnknownAnswers != 0 || fs.ProtocolErrors != 0 {
+		t.Fatalf("wrong answers: %+v", fs)
+	}
+	if len(fs.BadByKind) != len(BadKinds) {
+		t.Fatalf("kinds answered as expected: %v", fs.BadByKind)
+	}
+	// Every submit is accounted for once, good and bad apart.
+	if fs.Submitted != fs.Accepted+fs.Rejected+fs.Unanswered {
+		t.Fatalf("valid shares: %d submitted, %d accepted, %d rejected, %d unanswered", fs.Submitted, fs.Accepted, fs.Rejected, fs.Unanswered)
+	}
+	if fs.Rejected != fs.Stale {
+		t.Fatalf("valid shares rejected %d, stale %d", fs.Rejected, fs.Stale)
+	}
+	if fs.BadSubmitted != fs.BadRejectedAsExpected+fs.BadStale+fs.BadWrongAnswers+fs.BadUnanswered {
+		t.Fatalf("bad submits: %+v", fs)
+	}
+	sum := 0
+	for _, v := range fs.BadByKind {
+		sum += v
+	}
+	if sum != fs.BadRejectedAsExpected {
+		t.Fatalf("BadByKind %v sums to %d, BadRejectedAsExpected %d", fs.BadByKind, sum, fs.BadRejectedAsExpected)
+	}
+	perMiner := 0
+	for _, m := range fleet.Miners() {
+		if !m.Bad && m.BadSubmitted != 0 {
+			t.Errorf("%s is not bad and sent %d bad submits", m.Name, m.BadSubmitted)
+		}
+		if m.Bad && m.BadRejectedAsExpected == 0 {
+			t.Errorf("%s: no bad submit answered as expected", m.Name)
+		}
+		perMiner += m.BadRejectedAsExpected
+	}
+	if perMiner != fs.BadRejectedAsExpected {
+		t.Errorf("miners' BadRejectedAsExpected sum to %d, fleet %d", perMiner, fs.BadRejectedAsExpected)
+	}
+
+	// The pool's reasons agree with the kinds. A bad submit the pool
+	// answered after its connection closed is unanswered for the fleet;
+	// a duplicate gone stale is the pool's stale.
+	answeredAll := fs.Accepted + fs.Rejected + fs.BadRejectedAsExpected + fs.BadStale
+	if ps.Submitted < answeredAll || ps.Submitted > fs.Submitted+fs.BadSubmitted {
+		t.Fatalf("pool saw %d submits; fleet sent %d+%d, %d answered", ps.Submitted, fs.Submitted, fs.BadSubmitted, answeredAll)
+	}
+	for kind, reason := range map[string]string{
+		BadDuplicate: RejectDuplicate, BadLowDifficulty: RejectLowDifficulty, BadNTime: RejectOther,
+		BadUnauthorized: RejectUnauthorized, BadExtranonce2: RejectBadExtranonce2, BadVersion: RejectBadVersion,
+	} {
+		slack := fs.BadUnanswered
+		if kind == BadVersion { // valid shares in flight when the mask narrowed
+			slack += fs.Stale
+		}
+		if got, want := ps.Rejected[reason], fs.BadByKind[kind]; got < want || got > want+slack {
+			t.Errorf("pool rejected %d as %s, fleet saw %d %s submits answered as expected (+%d slack)",
+				got, reason, want, kind, slack)
+		}
+	}
+	if fs.SetExtranonceReceived != n/2 || fs.SetVersionMaskReceived != n/2 {
+		t.Errorf("set_extranonce %d, set_version_mask %d", fs.SetExtranonceReceived, fs.SetVersionMaskReceived)
+	}
+	if got, want := ps.Rejected[RejectStale], fs.BadByKind[BadStale]+fs.Stale; got < want {
+		t.Errorf("pool rejected %d as stale, fleet saw %d stale submits and %d stale valid shares", got, fs.BadByKind[BadStale], fs.Stale)
+	}
+	if ps.Rejected[RejectNotSubscribed] != 0 {
+		t.Errorf("pool rejected %v", ps.Rejected)
+	}
+	if ps.Accepted < fs.Accepted || ps.Accepted > fs.Accepted+fs.Unanswered {
+		t.Fatalf("pool accepted %d, fleet saw %d accepted (+%d unanswered)", ps.Accepted, fs.Accepted, fs.Unanswered)
+	}
+}
+
+// TestBadKindCode: the expected answer of every kind.
+func TestBadKindCode(t *testing.T) {
+	want := map[string]int{BadDuplicate: 22, BadStale: 21, BadLowDifficulty: 23, BadNTime: 20, BadUnauthorized: 24,
+		BadExtranonce2: 20, BadVersion: 20, "nonsense": 0}
+	for k, code := range want {
+		if got := BadKindCode(k); got != code {
+			t.Errorf("BadKindCode(%q) = %d, want %d", k, got, code)
+		}
+	}
+	if len(BadKinds) != badKindCount || len(badCodes) != badKindCount {
+		t.Fatalf("%d kinds, %d codes, badKindCount %d", len(BadKinds), len(badCodes), badKindCount)
+	}
+}
+
+// TestFleetOnAcceptedRegtest: with regtest nbits every accepted share is
+// a block candidate; OnAccepted sees each accepted share once, with a
+// hash that meets the miner's difficulty.
+func TestFleetOnAcceptedRegtest(t *testing.T) {
+	pool := startPool(t, PoolConfig{Name: "regtest", NBits: RegtestNBits})
+
+	// The job carries the nbits; a default pool's carries mainnet's.
+	c := dialRaw(t, pool.Addr())
+	c.call(stratum.MethodSubscribe, []any{})
+	if nn, err := stratum.ParseNotify(c.waitNote(stratum.MethodNotify).Params); err != nil || nn.NBits != "207fffff" {
+		t.Fatalf("regtest notify: nbits %q, %v", nn.NBits, err)
+	}
+	mainnet := startPool(t, PoolConfig{})
+	c2 := dialRaw(t, mainnet.Addr())
+	c2.call(stratum.MethodSubscribe, []any{})
+	if nn, err := stratum.ParseNotify(c2.waitNote(stratum.MethodNotify).Params); err != nil || nn.NBits != "1705ae3a" {
+		t.Fatalf("default notify: nbits %q, %v", nn.NBits, err)
+	}
+
+	type accepted struct {
+		miner string
+		hash  chainhash.Hash
+		diff  float64
+	}
+	var mu sync.Mutex
+	var got []accepted
+	const n = 8
+	fleet := startFleet(t, FleetConfig{Addr: pool.Addr(), Miners: n, ShareInterval: 5 * time.Millisecond, BadFraction: 0.5,
+		OnAccepted: func(miner string, hash chainhash.Hash, diff float64) {
+			mu.Lock()
+			got = append(got, accepted{miner, hash, diff})
+			mu.Unlock()
+		}})
+	waitFleet(t, fleet, waitLong, "shares", func(st FleetStats) bool {
+		return st.Accepted >= 10*n && st.BadByKind[BadDuplicate] >= n
+	})
+	fleet.Close()
+	fs := fleet.Stats()
+	if fs.WrongAnswers != 0 {
+		t.Fatalf("%+v", fs)
+	}
+
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != fs.Accepted {
+		t.Fatalf("OnAccepted called %d times, %d shares accepted", len(got), fs.Accepted)
+	}
+	network := sharehash.NetworkTarget(RegtestNBits)
+	seen := map[chainhash.Hash]bool{}
+	byMiner := map[string]int{}
+	for _, a := range got {
+		if a.diff != DefaultPoolDifficulty {
+			t.Fatalf("%s: difficulty %v", a.miner, a.diff)
+		}
+		if !sharehash.NewTarget(a.diff).Met(&a.hash) || sharehash.DifficultyOf(&a.hash) < a.diff {
+			t.Fatalf("%s: hash %s does not meet difficulty %v", a.miner, a.hash, a.diff)
+		}
+		if !network.Met(&a.hash) {
+			t.Fatalf("%s: hash %s does not meet the regtest target", a.miner, a.hash)
+		}
+		if seen[a.hash] {
+			t.Fatalf("hash %s reported twice", a.hash)
+		}
+		seen[a.hash] = true
+		byMiner[a.miner]++
+	}
+	for _, m := range fleet.Miners() {
+		if byMiner[m.Name] != m.Accepted {
+			t.Errorf("%s: OnAccepted %d times, %d accepted", m.Name, byMiner[m.Name], m.Accepted)
+		}
+	}
+}
+
+// TestPoolNTimeRange: a share's ntime must lie in [job ntime, job ntime+7000].
+func TestPoolNTimeRange(t *testing.T) {
+	pool := startPool(t, PoolConfig{})
+	c := dialRaw(t, pool.Addr())
+	sub, err := stratum.ParseSubscribeResult(c.call(stratum.MethodSubscribe, []any{}).Result)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := parseWork(t, c.waitNote(stratum.MethodNotify))
+	wantOK(t, "authorize", c.call(stratum.MethodAuthorize, []any{"w", "x"}))
+	var h sharehash.Hasher
+	submit := func(en2 uint64, ntime uint32) *stratum.Message {
+		t.Helper()
+		var e2 [8]byte
+		binary.BigEndian.PutUint64(e2[:], en2)
+		nonce, ok := h.Search(w.job, sub.Extranonce1, e2[:], ntime, w.job.Version, 0, 1<<16, sharehash.NewTarget(1e-9))
+		if !ok {
+			t.Fatal("no share found")
+		}
+		return c.call(stratum.MethodSubmit, []any{"w", w.id, hex.EncodeToString(e2[:]), stratum.FormatUint32(ntime), stratum.FormatUint32(nonce)})
+	}
+	wantOK(t, "ntime = job's", submit(1, w.job.NTime))
+	wantOK(t, "ntime = job's + 7000", submit(2, w.job.NTime+7000))
+	wantCode(t, "ntime = job's + 7001", submit(3, w.job.NTime+7001), stratum.ErrOther)
+	wantCode(t, "ntime = job's - 1", submit(4, w.job.NTime-1), stratum.ErrOther)
+	if st := pool.Stats(); st.Rejected[RejectOther] != 2 || st.Accepted != 2 {
+		t.Fatalf("%+v", st)
+	}
+}
+
+// startYesPool serves a pool that accepts every submit, the way a proxy
+// that did not validate shares would: misbehaving miners must notice.
+func startYesPool(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+		wg.Wait()
+	})
+	n := &stratum.Notify{JobID: "1", PrevHash: randHex(32), Coinb1: randHex(50), Coinb2: randHex(70),
+		Branches: []string{randHex(32)}, Version: "20000000", NBits: "1705ae3a", NTime: "66000000", Clean: true}
+	notify, _ := stratum.AppendRequest(nil, nil, stratum.MethodNotify, n.Params(n.JobID))
+	diff, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetDifficulty, []any{1e-9})
+	serve := func(c net.Conn) {
+		defer wg.Done()
+		defer c.Close()
+		lr := stratum.NewLineReader(c, maxLine)
+		for {
+			line, err := lr.ReadLine()
+			if err != nil {
+				return
+			}
+			m, err := stratum.Decode(line)
+			if err != nil || !m.IsRequest() {
+				continue
+			}
+			var b []byte
+			switch m.Method {
+			case stratum.MethodConfigure:
+				b, _ = stratum.AppendResponse(nil, m.ID, map[string]any{"version-rolling": true, "version-rolling.mask": "1fffe000"})
+			case stratum.MethodSubscribe:
+				b, _ = stratum.AppendResponse(nil, m.ID, []any{[]any{}, "01020304", 8})
+				b = append(append(b, diff...), notify...)
+			default:
+				b, _ = stratum.AppendResponse(nil, m.ID, true)
+			}
+			_ = c.SetWriteDeadline(time.Now().Add(5 * time.Second))
+			if _, err := c.Write(b); err != nil {
+				return
+			}
+		}
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+			wg.Add(1)
+			go serve(c)
+		}
+	}()
+	return ln.Addr().String()
+}
+
+// TestFleetBadSubmitsAccepted: bad submits answered true are wrong
+// answers, by kind, and leave the valid-share counters alone.
+func TestFleetBadSubmitsAccepted(t *testing.T) {
+	addr := startYesPool(t)
+	var onAccepted atomic.Int64
+	fleet := startFleet(t, FleetConfig{Addr: addr, Miners: 4, ShareInterval: 2 * time.Millisecond, BadFraction: 1, BadEvery: 1,
+		OnAccepted: func(string, chainhash.Hash, float64) { onAccepted.Add(1) }})
+	waitFleet(t, fleet, waitLong, "wrong answers of every kind but stale", func(st FleetStats) bool {
+		for _, k := range BadKinds {
+			if k != BadStale && st.BadWrongByKind[k] < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	fleet.Close()
+	fs := fleet.Stats()
+	if fs.BadRejectedAsExpected != 0 || fs.BadStale != 0 || fs.BadWrongAnswers == 0 || len(fs.BadByKind) != 0 {
+		t.Fatalf("%+v", fs)
+	}
+	// Nothing was ever stale here: stale submits used job deadbeef.
+	if fs.BadWrongByKind[BadStale] == 0 {
+		t.Errorf("no stale submit: %v", fs.BadWrongByKind)
+	}
+	if fs.WrongAnswers != fs.BadWrongAnswers || fs.WrongByCode[0] != fs.WrongAnswers {
+		t.Fatalf("wrong answers %d, bad ones %d, by code %v", fs.WrongAnswers, fs.BadWrongAnswers, fs.WrongByCode)
+	}
+	if fs.BadSubmitted != fs.BadWrongAnswers+fs.BadUnanswered {
+		t.Fatalf("%+v", fs)
+	}
+	if fs.Rejected != 0 || fs.Submitted != fs.Accepted+fs.Unanswered || int(onAccepted.Load()) != fs.Accepted {
+		t.Fatalf("valid shares disturbed: %+v, OnAccepted %d", fs, onAccepted.Load())
+	}
+	for _, m := range fleet.Miners() {
+		if !m.Bad || m.WrongAnswers == 0 || m.BadSubmitted == 0 {
+			t.Errorf("%+v", m)
+		}
 	}
 }
