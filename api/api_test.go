@@ -1,0 +1,832 @@
+package api_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
+	"github.com/hashgate/hashgate/switcher"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	writeToken = "w-0123456789abcdef"
+	readToken  = "r-0123456789abcdef"
+	fleetSize  = 20
+)
+
+// testPolicy: 20 rigs of 3 kW (0.1 kW parked) on 100 kW; rigs 00000-00009
+// are hall-a (priority 10), the others default (priority 0), so the
+// default ones are curtailed first. No min_on/min_off, a fast ramp.
+const testPolicy = `
+site_capacity_kw = 100.0
+ramp_up_kw_per_min = 10000.0
+min_off = "0s"
+min_on = "0s"
+
+[[group]]
+name = "hall-a"
+workers = ["acct.rig-0000*"]
+rig_kw = 3.0
+idle_kw = 0.1
+efficiency_j_th = 20.0
+priority = 10
+actuator = "stratum"
+
+[default]
+rig_kw = 3.0
+idle_kw = 0.1
+efficiency_j_th = 30.0
+actuator = "stratum"
+`
+
+func testLog(t *testing.T) zerolog.Logger {
+	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+}
+
+// bridge wires the proxy and the switcher as cmd does: the proxy's Gate
+// asks the switcher, the switcher's Actuator and ShareSource use the proxy.
+type bridge struct {
+	srv *proxy.Server
+	sw  *switcher.Switcher
+}
+
+func (b *bridge) Authorized(r proxy.Rig) bool { return b.sw.RigConnected(r.Name, r.Remote) }
+func (b *bridge) Disconnected(r proxy.Rig)    { b.sw.RigDisconnected(r.Name) }
+func (b *bridge) Park(rig string) error       { b.srv.SetAdmission(rig, false); return nil }
+func (b *bridge) Resume(rig string) error     { b.srv.SetAdmission(rig, true); return nil }
+func (b *bridge) LastShare(rig string) time.Time {
+	w, _ := b.srv.Worker(rig)
+	return w.LastShare
+}
+func (b *bridge) HashrateTHs(rig string) float64 {
+	w, _ := b.srv.Worker(rig)
+	return w.Hashrate1m / 1e12
+}
+
+type env struct {
+	t     *testing.T
+	pool  *sim.Pool
+	srv   *proxy.Server
+	sw    *switcher.Switcher
+	fleet *sim.Fleet
+	ts    *httptest.Server
+}
+
+type envOpts struct {
+	noSwitcher bool
+	pprof      bool
+	miners     int
+}
+
+// start runs a sim pool, the proxy, the switcher (unless noSwitcher), a
+// fleet and the API on httptest; everything is closed at the end.
+func start(t *testing.T, o envOpts) *env {
+	t.Helper()
+	e := &env{t: t}
+	pool, err := sim.StartPool(sim.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	e.pool = pool
+
+	b := &bridge{}
+	pcfg := proxy.Config{
+		Listen:           "127.0.0.1:0",
+		HandshakeTimeout: 5 * time.Second,
+		ReconnectGrace:   500 * time.Millisecond,
+		BackoffMin:       50 * time.Millisecond,
+		BackoffMax:       500 * time.Millisecond,
+		Difficulty:       vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
+		Pools: []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x",
+			ConnectTimeout: time.Second, FailoverTimeout: 2 * time.Second, FailbackAfter: time.Second}},
+		Log: testLog(t),
+	}
+	if !o.noSwitcher {
+		pcfg.Gate = b
+		pol, err := switcher.ParsePolicy("policy.toml", []byte(testPolicy))
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		sw, err := switcher.New(switcher.Config{
+			StatePath: filepath.Join(dir, "state.json"),
+			AuditPath: filepath.Join(dir, "audit.log"),
+			Tick:      50 * time.Millisecond,
+			Log:       testLog(t),
+		}, pol, b, b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.sw, e.sw = sw, sw
+	}
+	srv, err := proxy.New(pcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.srv, e.srv = srv, srv
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if e.sw != nil {
+		go e.sw.Run()
+		t.Cleanup(func() {
+			if err := e.sw.Close(); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	sim.Eventually(t, 5*time.Second, srv.Healthy, "proxy has no pool session")
+
+	h, err := api.New(api.Config{
+		Proxy: srv, Switcher: e.sw, Log: testLog(t), EnablePprof: o.pprof,
+		Tokens: []config.Token{
+			{Name: "power-desk", Token: writeToken, Role: config.RoleWrite},
+			{Name: "viewer", Token: readToken, Role: config.RoleRead},
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.ts = httptest.NewServer(h)
+	t.Cleanup(e.ts.Close)
+
+	n := o.miners
+	if n == 0 {
+		n = fleetSize
+	}
+	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: n, ShareInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	e.fleet = fleet
+	return e
+}
+
+// do sends a request; body may be a string (sent as is) or nil.
+func (e *env) do(method, path, token string, body any) (*http.Response, []byte) {
+	e.t.Helper()
+	var r io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		r = strings.NewReader(b)
+	case []byte:
+		r = bytes.NewReader(b)
+	default:
+		j, err := json.Marshal(b)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		r = bytes.NewReader(j)
+	}
+	req, err := http.NewRequest(method, e.ts.URL+path, r)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := e.ts.Client().Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return resp, data
+}
+
+// want checks the status code and decodes the JSON body into v (if set).
+func (e *env) want(method, path, token string, body any, code int, v any) *http.Response {
+	e.t.Helper()
+	resp, data := e.do(method, path, token, body)
+	if resp.StatusCode != code {
+		e.t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, data, code)
+	}
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			e.t.Fatalf("%s %s: %v in %s", method, path, err, data)
+		}
+	}
+	return resp
+}
+
+// wantError checks the status and that the body is {"error": "..."} with
+// the text in it.
+func (e *env) wantError(method, path, token string, body any, code int, text string) *http.Response {
+	e.t.Helper()
+	var eb struct {
+		Error string `json:"error"`
+	}
+	resp := e.want(method, path, token, body, code, &eb)
+	if eb.Error == "" || !strings.Contains(eb.Error, text) {
+		e.t.Fatalf("%s %s: error %q, want it to contain %q", method, path, eb.Error, text)
+	}
+	return resp
+}
+
+func (e *env) status() api.Status {
+	e.t.Helper()
+	var st api.Status
+	e.want("GET", "/api/v1/status", "", nil, 200, &st)
+	return st
+}
+
+func (e *env) workers(query string) ([]api.Worker, int) {
+	e.t.Helper()
+	var ws []api.Worker
+	resp := e.want("GET", "/api/v1/workers"+query, "", nil, 200, &ws)
+	total, err := strconv.Atoi(resp.Header.Get("X-Total-Count"))
+	if err != nil {
+		e.t.Fatalf("X-Total-Count %q", resp.Header.Get("X-Total-Count"))
+	}
+	return ws, total
+}
+
+func (e *env) events(query string) ([]switcher.Event, uint64) {
+	e.t.Helper()
+	var evs []switcher.Event
+	resp := e.want("GET", "/api/v1/events"+query, "", nil, 200, &evs)
+	last, _ := strconv.ParseUint(resp.Header.Get("X-Last-Seq"), 10, 64)
+	return evs, last
+}
+
+// eventually polls cond, failing with what after 10 s.
+func (e *env) eventually(what string, cond func() bool) {
+	e.t.Helper()
+	sim.Eventually(e.t, 10*time.Second, cond, "%s", what)
+}
+
+// steady waits until every miner mines and the switcher has settled.
+func (e *env) steady() {
+	e.t.Helper()
+	e.eventually("every worker mining", func() bool {
+		_, n := e.workers("?state=mining")
+		return n == fleetSize
+	})
+	e.eventually("power compliant and settled", func() bool {
+		st := e.status()
+		return st.Power != nil && st.Power.Compliant && st.Power.MiningLoadKW == 60
+	})
+}
+
+func names(ws []api.Worker) []string {
+	out := make([]string, len(ws))
+	for i, w := range ws {
+		out[i] = w.Name
+	}
+	return out
+}
+
+func sorted(s []string) []string {
+	s = slices.Clone(s)
+	slices.Sort(s)
+	return s
+}
+
+func rigNames(from, to int) []string {
+	var out []string
+	for i := from; i < to; i++ {
+		out = append(out, "acct.rig-"+leftPad(i))
+	}
+	return out
+}
+
+func leftPad(i int) string {
+	s := strconv.Itoa(i)
+	return strings.Repeat("0", 5-len(s)) + s
+}
+
+func TestHealthz(t *testing.T) {
+	e := start(t, envOpts{miners: 1})
+	var body map[string]string
+	e.want("GET", "/healthz", "", nil, 200, &body)
+	if body["status"] != "ok" {
+		t.Fatalf("healthz body %v", body)
+	}
+	e.pool.Close()
+	e.eventually("healthz 503 once the pool is gone", func() bool {
+		resp, _ := e.do("GET", "/healthz", "", nil)
+		return resp.StatusCode == 503
+	})
+	e.wantError("GET", "/healthz", "", nil, 503, "no live pool")
+}
+
+func TestStatusAndWorkers(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+
+	st := e.status()
+	if st.MinersConnected != fleetSize || !st.Healthy || st.HashrateTHs <= 0 {
+		t.Fatalf("status %+v", st)
+	}
+	if len(st.Pools) != 1 || st.Pools[0].Name != "primary" || st.Pools[0].State != "active" ||
+		st.Pools[0].URL != "stratum+tcp://"+e.pool.Addr() {
+		t.Fatalf("pools %+v", st.Pools)
+	}
+	p := st.Power
+	if p.CapacityKW != 100 || p.AIKW != 0 || p.MiningBudgetKW != 100 || p.MiningLoadKW != 60 || p.CompliantSince == nil || p.Allocation != nil {
+		t.Fatalf("power %+v", p)
+	}
+	if st.Curtailed != 0 || st.Workers["mining"] != fleetSize {
+		t.Fatalf("curtailed %d, workers %v", st.Curtailed, st.Workers)
+	}
+	// The raw JSON has the contract's names.
+	_, raw := e.do("GET", "/api/v1/status", "", nil)
+	for _, k := range []string{`"miners_connected"`, `"hashrate_ths"`, `"pools"`, `"url"`, `"state"`, `"power"`,
+		`"capacity_kw"`, `"ai_kw"`, `"mining_budget_kw"`, `"mining_load_kw"`, `"mining_load_est_kw"`, `"compliant"`,
+		`"compliant_since"`, `"eta_seconds"`, `"curtailed"`} {
+		if !bytes.Contains(raw, []byte(k)) {
+			t.Errorf("status has no %s: %s", k, raw)
+		}
+	}
+
+	all, total := e.workers("")
+	if total != fleetSize || len(all) != fleetSize || !slices.Equal(names(all), rigNames(0, fleetSize)) {
+		t.Fatalf("workers %v (total %d)", names(all), total)
+	}
+	w := all[3]
+	if w.Group != "hall-a" || w.State != "mining" || w.Accepted == 0 || w.LastShare == nil || w.Remote == "" ||
+		w.Difficulty != sim.DefaultPoolDifficulty || w.HashrateTHs <= 0 || w.PowerState != "mining" || len(w.Flags) != 0 {
+		t.Fatalf("worker %+v", w)
+	}
+	_, raw = e.do("GET", "/api/v1/workers?limit=1", "", nil)
+	for _, k := range []string{`"name"`, `"remote"`, `"group"`, `"state"`, `"flags":[]`, `"difficulty"`, `"hashrate_ths"`,
+		`"accepted"`, `"rejected"`, `"last_share"`} {
+		if !bytes.Contains(raw, []byte(k)) {
+			t.Errorf("worker has no %s: %s", k, raw)
+		}
+	}
+
+	// Filters and paging: total is what matched, before paging.
+	hallA, total := e.workers("?group=hall-a")
+	if total != 10 || !slices.Equal(names(hallA), rigNames(0, 10)) {
+		t.Fatalf("group hall-a: %v (total %d)", names(hallA), total)
+	}
+	page, total := e.workers("?group=default&limit=3&offset=2")
+	if total != 10 || !slices.Equal(names(page), rigNames(12, 15)) {
+		t.Fatalf("page: %v (total %d)", names(page), total)
+	}
+	page, total = e.workers("?offset=19&limit=5")
+	if total != fleetSize || !slices.Equal(names(page), rigNames(19, 20)) {
+		t.Fatalf("last page: %v (total %d)", names(page), total)
+	}
+	page, total = e.workers("?offset=100")
+	if total != fleetSize || len(page) != 0 {
+		t.Fatalf("past the end: %v (total %d)", names(page), total)
+	}
+	if _, total = e.workers("?state=idle"); total != 0 {
+		t.Fatalf("idle total %d", total)
+	}
+	if _, total = e.workers("?state=mining&group=nope"); total != 0 {
+		t.Fatalf("unknown group total %d", total)
+	}
+	// A limit above the maximum is clamped, not refused.
+	if _, total = e.workers("?limit=1000000"); total != fleetSize {
+		t.Fatalf("huge limit total %d", total)
+	}
+	e.wantError("GET", "/api/v1/workers?state=sleeping", "", nil, 400, "state")
+	e.wantError("GET", "/api/v1/workers?limit=-1", "", nil, 400, "limit")
+	e.wantError("GET", "/api/v1/workers?offset=x", "", nil, 400, "offset")
+
+	// A miner that leaves is offline, and still listed.
+	e.fleet.Close()
+	e.eventually("workers offline after the fleet left", func() bool {
+		_, n := e.workers("?state=offline")
+		return n == fleetSize
+	})
+}
+
+func TestAllocationAuthAndPlan(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+	alloc := map[string]any{"ai_kw": 68.0, "reason": "training run"}
+
+	_, lastSeq := e.events("?limit=1")
+	before := e.status()
+	// No token, a bad token, a read token: refused, and nothing changes.
+	resp := e.wantError("PUT", "/api/v1/allocation", "", alloc, 401, "unauthorized")
+	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
+	}
+	resp = e.wantError("PUT", "/api/v1/allocation", "not-a-token", alloc, 401, "invalid token")
+	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
+		t.Fatalf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
+	}
+	e.wantError("PUT", "/api/v1/allocation", readToken, alloc, 403, "read-only")
+	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", "", map[string]any{"mode": "off"}, 401, "unauthorized")
+	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", readToken, map[string]any{"mode": "off"}, 403, "read-only")
+	// The token is checked before the body: a bad body without a token is a 401.
+	e.wantError("PUT", "/api/v1/allocation", "", "{not json", 401, "unauthorized")
+	after := e.status()
+	if after.Power.AIKW != before.Power.AIKW || after.Power.Allocation != nil || after.Curtailed != 0 {
+		t.Fatalf("refused writes changed the power state: %+v", after.Power)
+	}
+	if evs, last := e.events("?limit=1"); last != lastSeq {
+		t.Fatalf("refused writes appended events: %+v (last seq %d, was %d)", evs, last, lastSeq)
+	}
+
+	// A dry run changes nothing either; a read token may make one.
+	var dry api.PlanResponse
+	e.want("POST", "/api/v1/plan", readToken, map[string]any{"ai_kw": 68.0}, 200, &dry)
+	if !dry.DryRun || dry.MiningBudgetKW != 32 || !slices.Equal(sorted(dry.Curtail), rigNames(10, 20)) || len(dry.Resume) != 0 || dry.Deferred == nil {
+		t.Fatalf("dry run %+v", dry)
+	}
+	e.wantError("POST", "/api/v1/plan", "", map[string]any{"ai_kw": 68.0}, 401, "unauthorized")
+	if st := e.status(); st.Power.AIKW != 0 || st.Curtailed != 0 {
+		t.Fatalf("the dry run changed the power state: %+v", st.Power)
+	}
+	if _, last := e.events("?limit=1"); last != lastSeq {
+		t.Fatalf("the dry run appended events (last seq %d, was %d)", last, lastSeq)
+	}
+	e.wantError("POST", "/api/v1/plan", writeToken, `{}`, 400, "ai_kw is required")
+	e.wantError("POST", "/api/v1/plan", writeToken, `{"ai_kw": -1}`, 400, "ai_kw")
+
+	// The write token applies: the default group's ten rigs are curtailed.
+	var plan api.PlanResponse
+	_, raw := e.do("PUT", "/api/v1/allocation", writeToken, alloc)
+	if err := json.Unmarshal(raw, &plan); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{`"mining_budget_kw"`, `"curtail"`, `"resume"`, `"deferred"`, `"changed"`} {
+		if !bytes.Contains(raw, []byte(k)) {
+			t.Errorf("plan has no %s: %s", k, raw)
+		}
+	}
+	if plan.Changed == nil || !*plan.Changed || plan.MiningBudgetKW != 32 || !slices.Equal(sorted(plan.Curtail), rigNames(10, 20)) ||
+		len(plan.Resume) != 0 || !plan.Compliant || plan.Who != "power-desk" {
+		t.Fatalf("plan %s", raw)
+	}
+	st := e.status()
+	if st.Power.AIKW != 68 || st.Power.MiningBudgetKW != 32 || st.Curtailed != 10 || st.Power.Allocation == nil ||
+		st.Power.Allocation.Who != "power-desk" || st.Power.Allocation.Reason != "training run" {
+		t.Fatalf("after the allocation: %+v / %+v", st.Power, st.Power.Allocation)
+	}
+	e.eventually("ten curtailed workers, back and held without work", func() bool {
+		ws, n := e.workers("?state=curtailed")
+		for _, w := range ws {
+			if w.Connections == 0 {
+				return false
+			}
+		}
+		return n == 10 && slices.Equal(names(ws), rigNames(10, 20))
+	})
+	if ws, _ := e.workers("?state=curtailed&limit=1"); ws[0].PowerState != "parked" || ws[0].Group != "default" {
+		t.Fatalf("curtailed worker %+v", ws[0])
+	}
+	evs, _ := e.events("?since=" + strconv.FormatUint(lastSeq, 10))
+	kinds := map[string]int{}
+	for _, ev := range evs {
+		kinds[ev.Kind]++
+	}
+	if kinds["allocation"] != 1 || kinds["curtail"] != 10 || evs[0].Who != "power-desk" {
+		t.Fatalf("events after the allocation: %v / %+v", kinds, evs[0])
+	}
+
+	// The same body again is a no-op.
+	var again api.PlanResponse
+	e.want("PUT", "/api/v1/allocation", writeToken, alloc, 200, &again)
+	if again.Changed == nil || *again.Changed || len(again.Curtail) != 0 || again.MiningBudgetKW != 32 {
+		t.Fatalf("repeat: %+v", again)
+	}
+	evs, _ = e.events("?since=" + strconv.FormatUint(lastSeq, 10))
+	n := 0
+	for _, ev := range evs {
+		if ev.Kind == "allocation" {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d allocation events after a repeat, want 1", n)
+	}
+
+	// Bodies: bad JSON, unknown fields, missing or bad values, too big.
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 1, "reason": "x"`, 400, "bad JSON")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": "lots", "reason": "x"}`, 400, "ai_kw")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 1, "reason": "x", "ai_mw": 2}`, 400, "ai_mw")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 1, "reason": "x"} {}`, 400, "more than one")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, ``, 400, "empty")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"reason": "x"}`, 400, "ai_kw is required")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 1}`, 400, "reason")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 1, "reason": "x", "until": "tomorrow"}`, 400, "RFC 3339")
+	e.wantError("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 1, "reason": "x", "until": "2001-01-01T00:00:00Z"}`, 400, "future")
+	big := `{"ai_kw": 1, "reason": "` + strings.Repeat("x", api.MaxBodyBytes) + `"}`
+	e.wantError("PUT", "/api/v1/allocation", writeToken, big, 413, "larger than")
+	// Wrong methods.
+	resp = e.wantError("GET", "/api/v1/allocation", "", nil, 405, "not allowed")
+	if resp.Header.Get("Allow") != "PUT" {
+		t.Fatalf("Allow %q", resp.Header.Get("Allow"))
+	}
+	resp = e.wantError("DELETE", "/api/v1/status", writeToken, nil, 405, "not allowed")
+	if resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Fatalf("Allow %q", resp.Header.Get("Allow"))
+	}
+	e.wantError("GET", "/api/v1/plan", "", nil, 405, "not allowed")
+	e.wantError("POST", "/api/v1/rigs/acct.rig-00001/pin", writeToken, `{"mode":"on"}`, 405, "not allowed")
+	e.wantError("GET", "/api/v1/nothing", "", nil, 404, "no such endpoint")
+	if st := e.status(); st.Power.AIKW != 68 || st.Curtailed != 10 {
+		t.Fatalf("refused bodies changed the state: %+v", st.Power)
+	}
+
+	// Until and emergency pass through; giving the power back resumes.
+	until := time.Now().Add(time.Hour).UTC().Truncate(time.Second)
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 50.0, "reason": "peak", "until": until.Format(time.RFC3339), "emergency": true}, 200, &plan)
+	st = e.status()
+	if st.Power.Allocation == nil || st.Power.Allocation.Until == nil || !st.Power.Allocation.Until.Equal(until) || !st.Power.Emergency {
+		t.Fatalf("until/emergency: %+v", st.Power.Allocation)
+	}
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 0.0, "reason": "training done"}, 200, &plan)
+	if !slices.Equal(sorted(plan.Resume), rigNames(10, 20)) || len(plan.Curtail) != 0 || plan.MiningBudgetKW != 100 {
+		t.Fatalf("resume plan %+v", plan)
+	}
+	e.eventually("every worker mining again", func() bool {
+		_, n := e.workers("?state=mining")
+		return n == fleetSize
+	})
+}
+
+func TestPins(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+	var plan api.PlanResponse
+	pin := func(name, mode string) {
+		t.Helper()
+		e.want("PUT", "/api/v1/rigs/"+name+"/pin", writeToken, map[string]any{"mode": mode, "reason": "maintenance"}, 200, &plan)
+		if plan.Rig != name || plan.Mode != mode || plan.Who != "power-desk" {
+			t.Fatalf("pin answer %+v", plan)
+		}
+	}
+	worker := func(name string) api.Worker {
+		t.Helper()
+		ws, _ := e.workers("?limit=50000")
+		for _, w := range ws {
+			if w.Name == name {
+				return w
+			}
+		}
+		t.Fatalf("no worker %s", name)
+		return api.Worker{}
+	}
+
+	pin("acct.rig-00003", "off")
+	if !slices.Equal(plan.Curtail, []string{"acct.rig-00003"}) {
+		t.Fatalf("pin off: %+v", plan)
+	}
+	e.eventually("rig 3 curtailed and pinned", func() bool {
+		w := worker("acct.rig-00003")
+		return w.State == "curtailed" && slices.Contains(w.Flags, "pinned") && w.Pin == "off" && w.Connections > 0
+	})
+	pin("acct.rig-00003", "auto")
+	if !slices.Equal(plan.Resume, []string{"acct.rig-00003"}) {
+		t.Fatalf("pin auto: %+v", plan)
+	}
+	e.eventually("rig 3 mining, unpinned", func() bool {
+		w := worker("acct.rig-00003")
+		return w.State == "mining" && len(w.Flags) == 0
+	})
+	// Pinned on: never curtailed, even when the budget wants it.
+	pin("acct.rig-00019", "on")
+	if w := worker("acct.rig-00019"); !slices.Contains(w.Flags, "pinned") || w.Pin != "on" {
+		t.Fatalf("pinned on: %+v", w)
+	}
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "test"}, 200, &plan)
+	if slices.Contains(plan.Curtail, "acct.rig-00019") || len(plan.Curtail) != 10 {
+		t.Fatalf("allocation with rig 19 pinned on: %+v", plan.Curtail)
+	}
+
+	e.wantError("PUT", "/api/v1/rigs/acct.nobody/pin", writeToken, map[string]any{"mode": "on"}, 404, "unknown rig")
+	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", writeToken, map[string]any{"mode": "sideways"}, 400, "mode")
+	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", writeToken, map[string]any{"mode": "on", "until": "x"}, 400, "until")
+
+	evs, _ := e.events("")
+	pins := 0
+	for _, ev := range evs {
+		if ev.Kind == "pin" && ev.Who == "power-desk" {
+			pins++
+		}
+	}
+	if pins != 3 {
+		t.Fatalf("%d pin events, want 3", pins)
+	}
+}
+
+func TestEventsPaging(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "paging"}, 200, nil)
+
+	all, last := e.events("?since=0&limit=10000")
+	if len(all) < 12 || all[len(all)-1].Seq != last {
+		t.Fatalf("%d events, last seq %d (header %d)", len(all), all[len(all)-1].Seq, last)
+	}
+	for i := 1; i < len(all); i++ {
+		if all[i].Seq != all[i-1].Seq+1 {
+			t.Fatalf("events out of order at %d: %d after %d", i, all[i].Seq, all[i-1].Seq)
+		}
+	}
+	// since/limit pages forward, newest last.
+	page, _ := e.events("?since=" + strconv.FormatUint(all[4].Seq, 10) + "&limit=3")
+	if len(page) != 3 || page[0].Seq != all[5].Seq || page[2].Seq != all[7].Seq {
+		t.Fatalf("page %+v", page)
+	}
+	// Without since: the newest events, newest last.
+	tail, _ := e.events("?limit=4")
+	if len(tail) != 4 || tail[3].Seq != last || tail[0].Seq != last-3 {
+		t.Fatalf("tail %+v", tail)
+	}
+	if evs, _ := e.events("?since=" + strconv.FormatUint(last, 10)); len(evs) != 0 {
+		t.Fatalf("events after the last: %+v", evs)
+	}
+	e.wantError("GET", "/api/v1/events?since=-1", "", nil, 400, "since")
+	e.wantError("GET", "/api/v1/events?limit=0", "", nil, 400, "limit")
+	_, raw := e.do("GET", "/api/v1/events?since=0&limit=1", "", nil)
+	if !bytes.HasPrefix(raw, []byte(`[{"seq":1,`)) {
+		t.Fatalf("first event %s", raw)
+	}
+}
+
+func TestMetricsAndDashboard(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "metrics"}, 200, nil)
+	e.eventually("load down to 31 kW", func() bool { return e.status().Power.MiningLoadKW == 31 })
+
+	resp, data := e.do("GET", "/metrics", "", nil)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
+		t.Fatalf("metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	text := string(data)
+	for _, want := range []string{
+		`hashgate_miners{state="mining"} 10`, `hashgate_miners{state="curtailed"} 10`, `hashgate_miners{state="idle"} 0`, `hashgate_miners{state="offline"} 0`,
+		`hashgate_shares_accepted_total `, `hashgate_shares_rejected_total{reason="stale"}`, `hashgate_shares_rejected_total{reason="duplicate"}`,
+		`hashgate_hashrate_hashes_per_second `,
+		`hashgate_power_capacity_kw 100`, `hashgate_power_ai_kw 68`, `hashgate_power_mining_budget_kw 32`, `hashgate_power_mining_load_kw 31`,
+		`hashgate_power_mining_load_est_kw `, `hashgate_power_compliant 1`,
+		`hashgate_rigs_parked{group="default"} 10`, `hashgate_rigs_parked{group="hall-a"} 0`, `hashgate_rigs{state="parked"} 10`,
+		`hashgate_switcher_actions_total{action="curtail",outcome="applied"} 10`, `hashgate_switcher_actions_total{action="resume",outcome="applied"}`,
+		`hashgate_pool_state{pool="primary",state="active"} 1`, `hashgate_pool_state{pool="primary",state="failed"} 0`,
+		`hashgate_upstream_healthy 1`, `hashgate_slow_consumers_total 0`, `hashgate_connections `, `hashgate_connections_total `,
+		`hashgate_go_goroutines `, `hashgate_process_`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics have no %q", want)
+		}
+	}
+	for _, line := range strings.Split(text, "\n") {
+		if line == "" {
+			continue
+		}
+		name := line
+		if strings.HasPrefix(line, "# ") {
+			f := strings.Fields(line)
+			name = f[2]
+		}
+		if !strings.HasPrefix(name, "hashgate_") {
+			t.Errorf("metric without the hashgate_ prefix: %s", line)
+		}
+	}
+
+	resp, data = e.do("GET", "/", "", nil)
+	page := string(data)
+	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("dashboard: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	for _, want := range []string{`http-equiv="refresh"`, "primary", "tcp://" + e.pool.Addr(), "68.0 kW", "32.0 kW",
+		"power-desk", "metrics", "curtail", "acct.rig-000", "<th>curtailed</th>"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("dashboard has no %q", want)
+		}
+	}
+	if strings.Contains(page, "<script") {
+		t.Error("the dashboard has a script")
+	}
+	e.wantError("POST", "/", "", nil, 405, "not allowed")
+	e.wantError("GET", "/index.html", "", nil, 404, "no such endpoint")
+}
+
+func TestNoSwitcher(t *testing.T) {
+	e := start(t, envOpts{noSwitcher: true, miners: 3})
+	e.eventually("three workers mining", func() bool {
+		_, n := e.workers("?state=mining")
+		return n == 3
+	})
+	st := e.status()
+	if st.Power != nil || st.Curtailed != 0 || st.MinersConnected != 3 {
+		t.Fatalf("status without a switcher %+v", st)
+	}
+	e.wantError("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 1.0, "reason": "x"}, 503, "switcher")
+	e.wantError("PUT", "/api/v1/rigs/acct.rig-00000/pin", writeToken, map[string]any{"mode": "on"}, 503, "switcher")
+	e.wantError("POST", "/api/v1/plan", readToken, map[string]any{"ai_kw": 1.0}, 503, "switcher")
+	e.wantError("GET", "/api/v1/events", "", nil, 503, "switcher")
+	// Auth still comes first.
+	e.wantError("PUT", "/api/v1/allocation", "", map[string]any{"ai_kw": 1.0, "reason": "x"}, 401, "unauthorized")
+	_, data := e.do("GET", "/metrics", "", nil)
+	if !strings.Contains(string(data), `hashgate_miners{state="mining"} 3`) || strings.Contains(string(data), "hashgate_power_") {
+		t.Fatalf("metrics without a switcher:\n%s", data)
+	}
+	resp, data := e.do("GET", "/", "", nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(data), "not running") {
+		t.Fatalf("dashboard without a switcher: %d", resp.StatusCode)
+	}
+}
+
+func TestPprof(t *testing.T) {
+	e := start(t, envOpts{pprof: true, miners: 1})
+	e.wantError("GET", "/debug/pprof/", "", nil, 401, "unauthorized")
+	e.wantError("GET", "/debug/pprof/", readToken, nil, 403, "read-only")
+	if resp, _ := e.do("GET", "/debug/pprof/", writeToken, nil); resp.StatusCode != 200 {
+		t.Fatalf("pprof with a write token: %d", resp.StatusCode)
+	}
+	if resp, _ := e.do("GET", "/debug/pprof/goroutine?debug=1", writeToken, nil); resp.StatusCode != 200 {
+		t.Fatalf("pprof goroutine: %d", resp.StatusCode)
+	}
+
+	off := start(t, envOpts{miners: 1})
+	off.wantError("GET", "/debug/pprof/", writeToken, nil, 404, "no such endpoint")
+}
+
+func TestNewRefusesBadConfig(t *testing.T) {
+	if _, err := api.New(api.Config{}); err == nil {
+		t.Fatal("no proxy accepted")
+	}
+	srv, err := proxy.New(proxy.Config{Pools: []proxy.PoolSpec{{Name: "p", Address: "127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := api.New(api.Config{Proxy: srv, Tokens: []config.Token{{Name: "x", Token: "y", Role: "admin"}}}); err == nil || !strings.Contains(err.Error(), "admin") {
+		t.Fatalf("role admin: %v", err)
+	}
+}
+
+func TestServe(t *testing.T) {
+	srv, err := proxy.New(proxy.Config{Pools: []proxy.PoolSpec{{Name: "p", Address: "127.0.0.1:1"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := api.New(api.Config{Proxy: srv, Log: testLog(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.Listen("127.0.0.1:0", h, testLog(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := &http.Client{Timeout: 5 * time.Second}
+	resp, err := client.Get("http://" + s.Addr().String() + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 503 { // never started: no pool session
+		t.Fatalf("healthz %d", resp.StatusCode)
+	}
+	client.CloseIdleConnections()
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Shutdown(context.Background()); err != nil {
+		t.Fatalf("second shutdown: %v", err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- api.Serve(ctx, "127.0.0.1:0", h, testLog(t)) }()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Serve did not return after its context ended")
+	}
+	if err := api.Serve(context.Background(), "256.0.0.1:0", h, testLog(t)); err == nil {
+		t.Fatal("Serve on a bad address did not fail")
+	}
+}

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"bytes"
+	"fmt"
+	"html/template"
+	"net/http"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// dashboardEvents is how many audit events the page shows.
+const dashboardEvents = 20
+
+type dashboardData struct {
+	Status    Status
+	States    []string
+	Events    []switcher.Event
+	EventsErr string
+	Refresh   int
+}
+
+var dashboardFuncs = template.FuncMap{
+	"kw":  func(f float64) string { return fmt.Sprintf("%.1f kW", f) },
+	"ths": func(f float64) string { return fmt.Sprintf("%.2f TH/s", f) },
+	"when": func(t time.Time) string {
+		if t.IsZero() {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"whenp": func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05Z")
+	},
+	"dur": func(s float64) string {
+		return (time.Duration(s) * time.Second).Round(time.Second).String()
+	},
+	"fields": func(m map[string]any) string {
+		keys := make([]string, 0, len(m))
+		for k := range m {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		parts := make([]string, 0, len(keys))
+		for _, k := range keys {
+			parts = append(parts, fmt.Sprintf("%s=%v", k, m[k]))
+		}
+		return strings.Join(parts, " ")
+	},
+}
+
+var dashboardTmpl = template.Must(template.New("dashboard").Funcs(dashboardFuncs).Parse(`<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="refresh" content="{{.Refresh}}">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hashgate</title>
+<style>
+body { font: 14px/1.4 system-ui, sans-serif; margin: 1.5em auto; max-width: 72em; padding: 0 1em; color: #222; }
+h1 { font-size: 1.4em; margin-bottom: .2em; }
+h2 { font-size: 1.1em; margin: 1.4em 0 .4em; border-bottom: 1px solid #ddd; }
+table { border-collapse: collapse; }
+th, td { text-align: left; padding: .15em .9em .15em 0; vertical-align: top; }
+th { font-weight: 600; color: #555; }
+td.n { text-align: right; font-variant-numeric: tabular-nums; }
+.ok { color: #17702b; font-weight: 600; }
+.bad { color: #b00020; font-weight: 600; }
+.muted { color: #777; }
+code { font-size: .95em; }
+</style>
+</head>
+<body>
+<h1>hashgate</h1>
+<p class="muted">{{when .Status.Time}} · refreshes every {{.Refresh}} s · <a href="/api/v1/status">status JSON</a> · <a href="/api/v1/workers">workers</a> · <a href="/metrics">metrics</a></p>
+
+<h2>Proxy</h2>
+<table>
+<tr><th>upstream</th><td>{{if .Status.Healthy}}<span class="ok">healthy</span>{{else}}<span class="bad">no live pool</span>{{end}}</td></tr>
+<tr><th>miners connected</th><td class="n">{{.Status.MinersConnected}}</td></tr>
+<tr><th>hashrate</th><td class="n">{{ths .Status.HashrateTHs}}</td></tr>
+<tr><th>shares</th><td>{{.Status.Shares.Accepted}} accepted, {{.Status.Shares.Rejected}} rejected ({{.Status.Shares.Stale}} stale)</td></tr>
+</table>
+
+<h2>Workers</h2>
+<table>
+<tr>{{range .States}}<th>{{.}}</th>{{end}}</tr>
+<tr>{{range .States}}<td class="n"><a href="/api/v1/workers?state={{.}}">{{index $.Status.Workers .}}</a></td>{{end}}</tr>
+</table>
+
+<h2>Pools</h2>
+<table>
+<tr><th>name</th><th>url</th><th>state</th><th>sessions</th><th>miners</th><th>last error</th></tr>
+{{range .Status.Pools}}<tr><td>{{.Name}}</td><td><code>{{.URL}}</code></td><td>{{if eq .State "active"}}<span class="ok">active</span>{{else if eq .State "failed"}}<span class="bad">failed</span>{{else}}{{.State}}{{end}}</td><td class="n">{{.Sessions}}</td><td class="n">{{.Miners}}</td><td class="muted">{{.LastError}}</td></tr>
+{{end}}</table>
+
+<h2>Power</h2>
+{{with .Status.Power}}<table>
+<tr><th>capacity</th><td class="n">{{kw .CapacityKW}}</td><th>reserve</th><td class="n">{{kw .ReserveKW}}</td></tr>
+<tr><th>AI</th><td class="n">{{kw .AIKW}}</td><th>mining budget</th><td class="n">{{kw .MiningBudgetKW}}</td></tr>
+<tr><th>mining load</th><td class="n">{{kw .MiningLoadKW}}</td><th>load (hashrate est.)</th><td class="n">{{kw .MiningLoadEstKW}}</td></tr>
+<tr><th>compliant</th><td>{{if .Compliant}}<span class="ok">yes</span> since {{whenp .CompliantSince}}{{else}}<span class="bad">no: load over budget</span>{{end}}</td><th>plan done in</th><td class="n">{{dur .ETASeconds}}</td></tr>
+<tr><th>curtailed rigs</th><td class="n">{{$.Status.Curtailed}}</td><th>emergency</th><td>{{if .Emergency}}<span class="bad">yes: resumes held</span>{{else}}no{{end}}</td></tr>
+</table>
+{{with .Allocation}}<p>Allocation in force: <strong>{{kw .AIKW}}</strong> to AI, by <strong>{{.Who}}</strong> at {{when .At}}{{if .Until}}, until {{whenp .Until}}{{end}}{{if .Emergency}}, <span class="bad">emergency</span>{{end}}: {{.Reason}}</p>
+{{else}}<p class="muted">No allocation in force: AI gets 0 kW.</p>{{end}}
+{{else}}<p class="muted">The power switcher is not running.</p>{{end}}
+
+<h2>Latest events</h2>
+{{if .EventsErr}}<p class="bad">{{.EventsErr}}</p>{{end}}
+{{if .Events}}<table>
+<tr><th>seq</th><th>time</th><th>kind</th><th>who</th><th>rig</th><th>reason</th><th>details</th></tr>
+{{range .Events}}<tr><td class="n">{{.Seq}}</td><td>{{when .Time}}</td><td>{{.Kind}}</td><td>{{.Who}}</td><td>{{.Rig}}</td><td>{{.Reason}}</td><td class="muted">{{fields .Fields}}</td></tr>
+{{end}}</table>
+{{else}}<p class="muted">No events.</p>{{end}}
+</body>
+</html>
+`))
+
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	st, _ := h.buildStatus()
+	d := dashboardData{Status: st, States: States, Refresh: 10}
+	if h.sw != nil {
+		evs, err := h.tail.latest(h.sw, dashboardEvents)
+		if err != nil {
+			d.EventsErr = "reading the audit log: " + err.Error()
+		}
+		slices.Reverse(evs) // newest first on the page
+		d.Events = evs
+	}
+	var buf bytes.Buffer
+	if err := dashboardTmpl.Execute(&buf, d); err != nil {
+		h.log.Error().Err(err).Msg("api: dashboard")
+		writeError(w, http.StatusInternalServerError, "dashboard: "+err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'")
+	_, _ = w.Write(buf.Bytes())
+}

@@ -1,0 +1,177 @@
+package api
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// collector exports the proxy's and the switcher's state at scrape time,
+// from their snapshots: nothing is updated per share.
+type collector struct{ h *Handler }
+
+func desc(name, help string, labels ...string) *prometheus.Desc {
+	return prometheus.NewDesc("hashgate_"+name, help, labels, nil)
+}
+
+var (
+	descMiners          = desc("miners", "Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher), offline (known, disconnected).", "state")
+	descConnections     = desc("connections", "Open miner connections.")
+	descConnectionsTot  = desc("connections_total", "Miner connections accepted since start.")
+	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason.", "reason")
+	descHashrate        = desc("hashrate_hashes_per_second", "Hashrate of every worker over the last minute, from accepted shares.")
+	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
+	descSharesRejected  = desc("shares_rejected_total", "Shares rejected, by reason.", "reason")
+	descSharesForwarded = desc("shares_forwarded_total", "Accepted shares that met the pool's difficulty and were sent to it.")
+	descPoolShares      = desc("pool_shares_total", "Forwarded shares by the pool's verdict.", "result")
+	descBlocks          = desc("block_candidates_total", "Shares that met the network target.")
+	descHealthy         = desc("upstream_healthy", "1 when the proxy has a live pool session.")
+	descPoolState       = desc("pool_state", "1 for each pool's current state (active, standby, probing, failed), 0 for the others.", "pool", "state")
+	descPoolSessions    = desc("pool_sessions", "Open sessions to each pool.", "pool")
+	descPoolMiners      = desc("pool_miners", "Miners on each pool's sessions.", "pool")
+	descPoolFailures    = desc("pool_failures", "Consecutive failed attempts at each pool.", "pool")
+	descFailovers       = desc("pool_failovers_total", "Moves from one pool to another.")
+	descSlow            = desc("slow_consumers_total", "Miners cut for not reading their jobs in time.")
+	descProtocolErrors  = desc("protocol_errors_total", "Miners dropped for protocol errors (garbage, long lines).")
+	descAbuse           = desc("abuse_disconnects_total", "Miners dropped for bad shares.")
+	descJobsNotified    = desc("jobs_notified_total", "Job notifications queued to miners.")
+	descJobsDropped     = desc("jobs_dropped_total", "Queued jobs replaced by a newer one before a slow miner read them.")
+	descKeepalives      = desc("parked_keepalives_total", "Messages sent to rigs held without work, so their firmware keeps the pool.")
+	descMinersMoved     = desc("miners_moved_total", "Miners moved to a new pool session with mining.set_extranonce.")
+	descMinersReconn    = desc("miners_reconnected_total", "client.reconnect sent to miners.")
+
+	descCapacity    = desc("power_capacity_kw", "Site capacity from the policy.")
+	descReserve     = desc("power_reserve_kw", "Reserve from the policy.")
+	descAI          = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
+	descBudget      = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
+	descLoad        = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw.")
+	descLoadEst     = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
+	descCompliant   = desc("power_compliant", "1 when the mining load is within the budget.")
+	descETA         = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
+	descEmergency   = desc("power_emergency", "1 while an emergency allocation holds every resume.")
+	descRigs        = desc("rigs", "Rigs by the switcher's state (mining, parked, pending, offline).", "state")
+	descParked      = desc("rigs_parked", "Parked (curtailed) rigs by policy group.", "group")
+	descActions     = desc("switcher_actions_total", "Switcher actions by kind and outcome: applied (decided and sent to the actuator), failed (verification: a curtailed rig kept sending shares, or a resumed one sent none; also counted in applied).", "action", "outcome")
+	descActErrors   = desc("switcher_actuator_errors_total", "Actuator calls that returned an error.")
+	descPlans       = desc("switcher_plans_total", "Plans made (ticks, allocations, pins).")
+	poolStates      = []string{"active", "standby", "probing", "failed"}
+	switcherStates  = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
+	refusedReasons  = []string{"not_allowed", "full"}
+	allDescriptions = []*prometheus.Desc{
+		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
+		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
+		descPoolSessions, descPoolMiners, descPoolFailures, descFailovers, descSlow, descProtocolErrors,
+		descAbuse, descJobsNotified, descJobsDropped, descKeepalives, descMinersMoved, descMinersReconn,
+		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
+		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
+	}
+)
+
+func (c *collector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range allDescriptions {
+		ch <- d
+	}
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func (c *collector) Collect(ch chan<- prometheus.Metric) {
+	h := c.h
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	counter := func(d *prometheus.Desc, v uint64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
+	}
+
+	ws := h.snapshotWorkers()
+	byState := countStates(ws)
+	var hashrate float64
+	rigStates := make(map[string]int, len(switcherStates))
+	for i := range ws {
+		hashrate += ws[i].HashrateTHs * 1e12
+		if ws[i].PowerState != "" {
+			rigStates[ws[i].PowerState]++
+		}
+	}
+	for _, s := range States {
+		gauge(descMiners, float64(byState[s]), s)
+	}
+	gauge(descHashrate, hashrate)
+
+	st := h.proxy.Stats()
+	gauge(descConnections, float64(st.Connections))
+	counter(descConnectionsTot, st.TotalConnections)
+	counter(descRefused, st.RefusedNotAllowed, refusedReasons[0])
+	counter(descRefused, st.RefusedFull, refusedReasons[1])
+	counter(descSharesAccepted, st.SharesAccepted)
+	for reason, n := range st.SharesRejected {
+		counter(descSharesRejected, n, reason)
+	}
+	counter(descSharesForwarded, st.SharesForwarded)
+	counter(descPoolShares, st.PoolAccepted, "accepted")
+	counter(descPoolShares, st.PoolRejected, "rejected")
+	counter(descBlocks, st.BlockCandidates)
+	counter(descFailovers, st.Failovers)
+	counter(descSlow, st.SlowConsumers)
+	counter(descProtocolErrors, st.ProtocolErrors)
+	counter(descAbuse, st.AbuseDisconnects)
+	counter(descJobsNotified, st.JobsNotified)
+	counter(descJobsDropped, st.JobsDropped)
+	counter(descKeepalives, st.Keepalives)
+	counter(descMinersMoved, st.MinersMoved)
+	counter(descMinersReconn, st.MinersReconnected)
+
+	gauge(descHealthy, b2f(h.proxy.Healthy()))
+	for _, p := range h.proxy.Pools() {
+		for _, s := range poolStates {
+			gauge(descPoolState, b2f(p.State == s), p.Name, s)
+		}
+		gauge(descPoolSessions, float64(p.Sessions), p.Name)
+		gauge(descPoolMiners, float64(p.Miners), p.Name)
+		gauge(descPoolFailures, float64(p.Failures), p.Name)
+	}
+
+	if h.sw == nil {
+		return
+	}
+	pw := h.power()
+	gauge(descCapacity, pw.CapacityKW)
+	gauge(descReserve, pw.ReserveKW)
+	gauge(descAI, pw.AIKW)
+	gauge(descBudget, pw.MiningBudgetKW)
+	gauge(descLoad, pw.MiningLoadKW)
+	gauge(descLoadEst, pw.MiningLoadEstKW)
+	gauge(descCompliant, b2f(pw.Compliant))
+	gauge(descETA, pw.ETASeconds)
+	gauge(descEmergency, b2f(pw.Emergency))
+	for _, s := range switcherStates {
+		gauge(descRigs, float64(rigStates[s]), s)
+	}
+	// Every group of the policy, parked or not, so series do not come and go.
+	parked := h.sw.ParkedByGroup()
+	pol := h.sw.Policy()
+	groups := map[string]bool{switcher.DefaultGroupName: true}
+	for _, g := range pol.Groups {
+		groups[g.Name] = true
+	}
+	for g := range parked {
+		groups[g] = true
+	}
+	for g := range groups {
+		gauge(descParked, float64(parked[g]), g)
+	}
+	cs := h.sw.Counters()
+	counter(descActions, cs.Curtails.Load(), "curtail", "applied")
+	counter(descActions, cs.CurtailFailed.Load(), "curtail", "failed")
+	counter(descActions, cs.Resumes.Load(), "resume", "applied")
+	counter(descActions, cs.ResumeFailed.Load(), "resume", "failed")
+	counter(descActions, cs.Parks.Load(), "park", "applied")
+	counter(descActErrors, cs.ActionErrors.Load())
+	counter(descPlans, cs.Plans.Load())
+}

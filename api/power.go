@@ -1,0 +1,302 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// Status is GET /api/v1/status.
+type Status struct {
+	Time            time.Time      `json:"time"`
+	Healthy         bool           `json:"healthy"` // a live pool session
+	MinersConnected int64          `json:"miners_connected"`
+	HashrateTHs     float64        `json:"hashrate_ths"` // last minute, every worker
+	Pools           []Pool         `json:"pools"`
+	Power           *Power         `json:"power"`     // null without a switcher
+	Curtailed       int            `json:"curtailed"` // rigs the switcher holds parked
+	Workers         map[string]int `json:"workers"`   // workers by state (mining, idle, curtailed, offline)
+	Shares          Shares         `json:"shares"`
+	UptimeSeconds   float64        `json:"uptime_seconds"`
+}
+
+// Pool is one configured pool.
+type Pool struct {
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	State     string `json:"state"` // active | standby | probing | failed
+	Sessions  int    `json:"sessions"`
+	Miners    int    `json:"miners"`
+	Failures  int    `json:"failures"`
+	LastError string `json:"last_error,omitempty"`
+}
+
+// Shares are the proxy's share counters since it started.
+type Shares struct {
+	Accepted  uint64 `json:"accepted"`
+	Rejected  uint64 `json:"rejected"`
+	Stale     uint64 `json:"stale"`
+	Forwarded uint64 `json:"forwarded"`
+}
+
+// Power is the power section of the status.
+type Power struct {
+	CapacityKW      float64     `json:"capacity_kw"`
+	ReserveKW       float64     `json:"reserve_kw"`
+	AIKW            float64     `json:"ai_kw"`
+	MiningBudgetKW  float64     `json:"mining_budget_kw"`
+	MiningLoadKW    float64     `json:"mining_load_kw"`
+	MiningLoadEstKW float64     `json:"mining_load_est_kw"`
+	Compliant       bool        `json:"compliant"`       // load ≤ budget
+	CompliantSince  *time.Time  `json:"compliant_since"` // null when not compliant (or no plan yet)
+	ETASeconds      float64     `json:"eta_seconds"`     // until the plan is fully applied
+	Emergency       bool        `json:"emergency"`       // resumes held by an emergency allocation
+	Allocation      *Allocation `json:"allocation"`      // in force; null: none (AI gets 0 kW)
+}
+
+// Allocation is the allocation in force.
+type Allocation struct {
+	AIKW      float64    `json:"ai_kw"`
+	Reason    string     `json:"reason"`
+	Who       string     `json:"who"`
+	At        time.Time  `json:"at"`
+	Until     *time.Time `json:"until"`
+	Emergency bool       `json:"emergency"`
+}
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+// poolURL shows a pool's address as the config wrote it.
+func poolURL(addr string) string {
+	if strings.Contains(addr, "://") {
+		return addr
+	}
+	return "stratum+tcp://" + addr
+}
+
+func (h *Handler) pools() []Pool {
+	ps := h.proxy.Pools()
+	out := make([]Pool, len(ps))
+	for i, p := range ps {
+		out[i] = Pool{Name: p.Name, URL: poolURL(p.Address), State: p.State, Sessions: p.Sessions,
+			Miners: p.Miners, Failures: p.Failures, LastError: p.LastError}
+	}
+	return out
+}
+
+func (h *Handler) power() *Power {
+	if h.sw == nil {
+		return nil
+	}
+	st := h.sw.Status()
+	p := &Power{
+		CapacityKW: st.CapacityKW, ReserveKW: st.ReserveKW, AIKW: st.AIKW, MiningBudgetKW: st.MiningBudgetKW,
+		MiningLoadKW: st.MiningLoadKW, MiningLoadEstKW: st.MiningLoadEst, Compliant: st.Compliant,
+		CompliantSince: timePtr(st.CompliantSince), ETASeconds: st.ETASeconds, Emergency: st.Emergency,
+	}
+	if !st.Compliant {
+		p.CompliantSince = nil
+	}
+	if a := st.Allocation; a != nil {
+		p.Allocation = &Allocation{AIKW: a.AIKW, Reason: a.Reason, Who: a.Who, At: a.At, Until: timePtr(a.Until), Emergency: a.Emergency}
+	}
+	return p
+}
+
+// buildStatus reads everything the status shows; the workers are read
+// once for the counts by state and the total hashrate.
+func (h *Handler) buildStatus() (Status, []Worker) {
+	now := h.cfg.Now()
+	stats := h.proxy.Stats()
+	ws := h.snapshotWorkers()
+	st := Status{
+		Time: now.UTC(), Healthy: h.proxy.Healthy(), MinersConnected: stats.Connections,
+		Pools: h.pools(), Power: h.power(), Workers: countStates(ws),
+		UptimeSeconds: now.Sub(h.started).Seconds(),
+		Shares:        Shares{Accepted: stats.SharesAccepted, Stale: stats.SharesRejected["stale"], Forwarded: stats.SharesForwarded},
+	}
+	for _, n := range stats.SharesRejected {
+		st.Shares.Rejected += n
+	}
+	for i := range ws {
+		st.HashrateTHs += ws[i].HashrateTHs
+	}
+	if h.sw != nil {
+		st.Curtailed = h.sw.Status().Curtailed
+	}
+	return st, ws
+}
+
+func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
+	st, _ := h.buildStatus()
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if h.proxy.Healthy() {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		return
+	}
+	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "no live pool session"})
+}
+
+// PlanResponse is the answer of PUT /api/v1/allocation, POST
+// /api/v1/plan and PUT /api/v1/rigs/{name}/pin.
+type PlanResponse struct {
+	MiningBudgetKW float64    `json:"mining_budget_kw"`
+	Curtail        []string   `json:"curtail"`
+	Resume         []string   `json:"resume"`
+	Deferred       []Deferred `json:"deferred"`
+	// Park lists rigs held without work at admission (they were pending).
+	Park []string `json:"park"`
+
+	AIKW        float64 `json:"ai_kw"`
+	CapacityKW  float64 `json:"capacity_kw"`
+	ReserveKW   float64 `json:"reserve_kw"`
+	LoadKW      float64 `json:"mining_load_kw"`       // before the plan
+	LoadAfterKW float64 `json:"mining_load_after_kw"` // once it is applied
+	LoadEstKW   float64 `json:"mining_load_est_kw"`
+	Compliant   bool    `json:"compliant"` // load after ≤ budget
+	ETASeconds  float64 `json:"eta_seconds"`
+	Emergency   bool    `json:"emergency"`
+	Changed     *bool   `json:"changed,omitempty"` // allocation: false for a repeat of the one in force
+	DryRun      bool    `json:"dry_run,omitempty"` // POST /api/v1/plan: nothing was applied
+	Rig         string  `json:"rig,omitempty"`     // pin
+	Mode        string  `json:"mode,omitempty"`    // pin
+	PinReason   string  `json:"reason,omitempty"`  // pin
+	Who         string  `json:"who,omitempty"`     // the token that made the change
+}
+
+// Deferred is a rig the plan wants to act on but may not yet.
+type Deferred struct {
+	Name   string `json:"name"`
+	Reason string `json:"reason"`
+}
+
+func planResponse(p switcher.Plan) PlanResponse {
+	out := PlanResponse{
+		MiningBudgetKW: p.MiningBudgetKW, Curtail: switcher.Names(p.Curtail), Resume: switcher.Names(p.Resume),
+		Park: switcher.Names(p.Park), Deferred: make([]Deferred, len(p.Deferred)),
+		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.LoadKW, LoadAfterKW: p.LoadAfterKW,
+		LoadEstKW: p.LoadEstKW, Compliant: p.Compliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
+	}
+	for i, a := range p.Deferred {
+		out.Deferred[i] = Deferred{Name: a.Name, Reason: a.Reason}
+	}
+	return out
+}
+
+// allocationBody is PUT /api/v1/allocation. ai_kw is required: a body
+// without it must not hand the whole site back to mining.
+type allocationBody struct {
+	AIKW      *float64 `json:"ai_kw"`
+	Reason    string   `json:"reason"`
+	Until     string   `json:"until"`
+	Emergency bool     `json:"emergency"`
+}
+
+func (h *Handler) allocate(w http.ResponseWriter, r *http.Request) {
+	if h.noSwitcher(w) {
+		return
+	}
+	var body allocationBody
+	if !readBody(w, r, &body) {
+		return
+	}
+	if body.AIKW == nil {
+		writeError(w, http.StatusBadRequest, "ai_kw is required: the kW the AI racks take, e.g. {\"ai_kw\": 5000, \"reason\": \"...\"}")
+		return
+	}
+	req := switcher.AllocationRequest{AIKW: *body.AIKW, Reason: body.Reason, Emergency: body.Emergency}
+	if body.Until != "" {
+		t, err := time.Parse(time.RFC3339, body.Until)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("until %q: not an RFC 3339 time such as 2025-06-01T18:00:00Z", body.Until))
+			return
+		}
+		req.Until = t
+	}
+	by := who(r)
+	plan, changed, err := h.sw.Allocate(req, by)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.log.Info().Str("who", by).Float64("ai_kw", req.AIKW).Str("reason", req.Reason).Bool("emergency", req.Emergency).
+		Time("until", req.Until).Bool("changed", changed).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
+		Int("deferred", len(plan.Deferred)).Msg("api: allocation")
+	out := planResponse(plan)
+	out.Changed, out.Who = &changed, by
+	writeJSON(w, http.StatusOK, out)
+}
+
+type planBody struct {
+	AIKW *float64 `json:"ai_kw"`
+}
+
+func (h *Handler) plan(w http.ResponseWriter, r *http.Request) {
+	if h.noSwitcher(w) {
+		return
+	}
+	var body planBody
+	if !readBody(w, r, &body) {
+		return
+	}
+	if body.AIKW == nil {
+		writeError(w, http.StatusBadRequest, "ai_kw is required, e.g. {\"ai_kw\": 5000}")
+		return
+	}
+	plan, err := h.sw.DryRun(*body.AIKW)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	out := planResponse(plan)
+	out.DryRun = true
+	writeJSON(w, http.StatusOK, out)
+}
+
+type pinBody struct {
+	Mode   string `json:"mode"`
+	Reason string `json:"reason"`
+}
+
+func (h *Handler) pin(w http.ResponseWriter, r *http.Request) {
+	if h.noSwitcher(w) {
+		return
+	}
+	name := r.PathValue("name")
+	var body pinBody
+	if !readBody(w, r, &body) {
+		return
+	}
+	switch body.Mode {
+	case "on", "off", "auto":
+	default:
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("mode %q: must be on, off or auto", body.Mode))
+		return
+	}
+	by := who(r)
+	plan, err := h.sw.SetPin(name, body.Mode, body.Reason, by)
+	switch {
+	case errors.Is(err, switcher.ErrUnknownRig):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q (a rig is named by the first worker it authorizes with)", name))
+		return
+	case err != nil:
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	h.log.Info().Str("who", by).Str("rig", name).Str("mode", body.Mode).Str("reason", body.Reason).Msg("api: pin")
+	out := planResponse(plan)
+	out.Rig, out.Mode, out.PinReason, out.Who = name, body.Mode, body.Reason, by
+	writeJSON(w, http.StatusOK, out)
+}

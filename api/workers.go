@@ -1,0 +1,231 @@
+package api
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"net/http"
+	"slices"
+	"strconv"
+	"time"
+
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// Worker states, as GET /api/v1/workers shows them.
+const (
+	// StateMining: connected, has work, and sent a share within the
+	// mining window (Config.MiningWindow).
+	StateMining = "mining"
+	// StateIdle: connected, no share within the mining window.
+	StateIdle = "idle"
+	// StateCurtailed: the switcher holds it without work (parked, or
+	// pending admission), connected or not.
+	StateCurtailed = "curtailed"
+	// StateOffline: known, disconnected.
+	StateOffline = "offline"
+)
+
+var noFlags = []string{}
+
+// States lists the worker states in display order.
+var States = []string{StateMining, StateIdle, StateCurtailed, StateOffline}
+
+// Worker is one row of GET /api/v1/workers: the proxy's account of a
+// worker name merged with the switcher's rig of the same name (a rig is
+// named by the first worker its connection authorized; other workers on
+// the same connection have an account but no rig).
+type Worker struct {
+	Name        string     `json:"name"`
+	Remote      string     `json:"remote"`
+	Group       string     `json:"group"`
+	State       string     `json:"state"`
+	Flags       []string   `json:"flags"`
+	Difficulty  float64    `json:"difficulty"`
+	HashrateTHs float64    `json:"hashrate_ths"` // last minute
+	Accepted    uint64     `json:"accepted"`
+	Rejected    uint64     `json:"rejected"` // every reason, stale included
+	LastShare   *time.Time `json:"last_share"`
+
+	Hashrate10mTHs float64    `json:"hashrate_10m_ths"`
+	Stale          uint64     `json:"stale"`
+	Connections    int        `json:"connections"`
+	PowerState     string     `json:"power_state,omitempty"` // the switcher's: mining | parked | pending | offline
+	Since          *time.Time `json:"since,omitempty"`       // in PowerState since
+	Pin            string     `json:"pin,omitempty"`
+	PinReason      string     `json:"pin_reason,omitempty"`
+}
+
+// hashrateTHs turns an exponentially decaying rate (hashes per second,
+// time constant tau) into TH/s. The estimate starts at 0 when the worker
+// is first seen and needs about tau to reach the true rate; for a younger
+// worker it is divided by the part it has reached (1 − e^(−age/tau)), so a
+// fleet that just connected does not show a tenth of its hashrate.
+func hashrateTHs(hps float64, age, tau time.Duration) float64 {
+	if hps <= 0 {
+		return 0
+	}
+	if age > 0 && age < 5*tau {
+		hps /= max(1-math.Exp(-age.Seconds()/tau.Seconds()), 0.05)
+	}
+	return hps / 1e12
+}
+
+// mergeWorkers joins the proxy's accounts and the switcher's rigs, both
+// sorted by name, into one list sorted by name. groupFor names the group
+// of a worker that is no rig (nil: none).
+func mergeWorkers(ws []proxy.WorkerSnapshot, rigs []switcher.RigStatus, groupFor func(string) string, now time.Time, window time.Duration) []Worker {
+	if !slices.IsSortedFunc(ws, func(a, b proxy.WorkerSnapshot) int { return cmp.Compare(a.Name, b.Name) }) {
+		slices.SortFunc(ws, func(a, b proxy.WorkerSnapshot) int { return cmp.Compare(a.Name, b.Name) })
+	}
+	if !slices.IsSortedFunc(rigs, func(a, b switcher.RigStatus) int { return cmp.Compare(a.Name, b.Name) }) {
+		slices.SortFunc(rigs, func(a, b switcher.RigStatus) int { return cmp.Compare(a.Name, b.Name) })
+	}
+	out := make([]Worker, 0, max(len(ws), len(rigs)))
+	i, j := 0, 0
+	for i < len(ws) || j < len(rigs) {
+		var w *proxy.WorkerSnapshot
+		var r *switcher.RigStatus
+		switch {
+		case j == len(rigs) || (i < len(ws) && ws[i].Name < rigs[j].Name):
+			w = &ws[i]
+			i++
+		case i == len(ws) || rigs[j].Name < ws[i].Name:
+			r = &rigs[j]
+			j++
+		default:
+			w, r = &ws[i], &rigs[j]
+			i++
+			j++
+		}
+		out = append(out, makeWorker(w, r, groupFor, now, window))
+	}
+	return out
+}
+
+func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(string) string, now time.Time, window time.Duration) Worker {
+	var row Worker
+	connected := false
+	recent := false
+	if w != nil {
+		row.Name, row.Remote, row.Difficulty = w.Name, w.Remote, w.Difficulty
+		row.Accepted, row.Rejected, row.Stale, row.Connections = w.Accepted, w.RejectedTotal, w.Stale, w.Connections
+		age := now.Sub(w.FirstSeen)
+		row.HashrateTHs = hashrateTHs(w.Hashrate1m, age, time.Minute)
+		row.Hashrate10mTHs = hashrateTHs(w.Hashrate10m, age, 10*time.Minute)
+		if !w.LastShare.IsZero() {
+			t := w.LastShare
+			row.LastShare = &t
+			recent = now.Sub(t) <= window
+		}
+		connected = w.Connections > 0
+	}
+	row.Flags = noFlags // appending to it (cap 0) makes a row's own slice
+	if r != nil {
+		row.Name, row.Group, row.PowerState = r.Name, r.Group, r.State
+		row.Pin, row.PinReason = r.Pin, r.PinReason
+		if !r.Since.IsZero() {
+			t := r.Since
+			row.Since = &t
+		}
+		row.Flags = append(row.Flags, r.Flags...)
+		connected = connected || r.Connected
+	} else if groupFor != nil {
+		row.Group = groupFor(row.Name)
+	}
+	if w != nil && w.Connections > 1 && !slices.Contains(row.Flags, switcher.FlagDuplicateName) {
+		row.Flags = append(row.Flags, switcher.FlagDuplicateName)
+	}
+	switch {
+	case r != nil && (r.State == switcher.RigParked.String() || r.State == switcher.RigPending.String()):
+		row.State = StateCurtailed
+	case connected && recent:
+		row.State = StateMining
+	case connected:
+		row.State = StateIdle
+	default:
+		row.State = StateOffline
+	}
+	return row
+}
+
+// snapshotWorkers reads the proxy and the switcher now.
+func (h *Handler) snapshotWorkers() []Worker {
+	ws := h.proxy.Workers()
+	var rigs []switcher.RigStatus
+	var groupFor func(string) string
+	if h.sw != nil {
+		rigs = h.sw.Rigs()
+		pol := h.sw.Policy()
+		groupFor = func(name string) string {
+			if g := pol.GroupFor(name); g != nil {
+				return g.Name
+			}
+			return switcher.DefaultGroupName
+		}
+	}
+	return mergeWorkers(ws, rigs, groupFor, h.cfg.Now(), h.cfg.MiningWindow)
+}
+
+// countStates counts workers by state; every state is present.
+func countStates(ws []Worker) map[string]int {
+	out := make(map[string]int, len(States))
+	for _, s := range States {
+		out[s] = 0
+	}
+	for i := range ws {
+		out[ws[i].State]++
+	}
+	return out
+}
+
+// Paging of GET /api/v1/workers.
+const (
+	DefaultWorkersLimit = 1000
+	MaxWorkersLimit     = 50000
+)
+
+// workers serves GET /api/v1/workers?group=&state=&limit=&offset=. The
+// total matching (before paging) is in X-Total-Count.
+func (h *Handler) workers(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	group, state := q.Get("group"), q.Get("state")
+	if state != "" && !slices.Contains(States, state) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q: must be one of mining, idle, curtailed, offline", state))
+		return
+	}
+	limit, ok := queryInt(w, q.Get("limit"), "limit", DefaultWorkersLimit, 0, MaxWorkersLimit)
+	if !ok {
+		return
+	}
+	offset, ok := queryInt(w, q.Get("offset"), "offset", 0, 0, math.MaxInt32)
+	if !ok {
+		return
+	}
+	all := h.snapshotWorkers()
+	match := all[:0]
+	for _, x := range all {
+		if (group == "" || x.Group == group) && (state == "" || x.State == state) {
+			match = append(match, x)
+		}
+	}
+	total := len(match)
+	page := match[min(offset, total):min(offset+limit, total)]
+	w.Header().Set("X-Total-Count", strconv.Itoa(total))
+	writeJSON(w, http.StatusOK, page)
+}
+
+// queryInt parses an integer query parameter ("" is def); a value above
+// hi is clamped, one that is not an integer or below lo is a 400.
+func queryInt(w http.ResponseWriter, s, name string, def, lo, hi int) (int, bool) {
+	if s == "" {
+		return def, true
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < lo {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("%s %q: must be an integer ≥ %d", name, s, lo))
+		return 0, false
+	}
+	return min(n, hi), true
+}
