@@ -58,8 +58,9 @@ package switcher
 //     its turn"). A pending rig known as mining before a restart (KnownMining)
 //     is readmitted at once: not ramp limited (its power was on the site before
 //     the restart) but still only if it fits the budget, else it is parked. An
-//     offline KnownMining rig keeps its room reserved, so rigs that reconnect
-//     early after a restart do not take the place of those that reconnect late;
+//     offline KnownMining rig keeps its room reserved before the walk starts
+//     (head first), so neither rigs that reconnect early after a restart nor
+//     parked rigs above it in the order take the place of those that reconnect late;
 //     the caller clears KnownMining once the rig is readmitted or after its own
 //     grace period. Under an emergency hold nothing is resumed or admitted:
 //     rigs that would fit are deferred ("emergency hold", pending ones stay
@@ -599,8 +600,17 @@ func MakePlan(in Input, now time.Time) Plan {
 	if rampStart.IsZero() || now.Before(rampStart) || !now.Before(rampStart.Add(rampWindow)) {
 		rampStart, rampUsed = time.Time{}, 0
 	}
+	// Once a rig waits for the ramp, rigs below it wait too, even if their
+	// smaller draw would fit what is left of the window: resuming goes
+	// strictly from the head of the order, and the head is never starved.
+	rampBlocked := false
 	rampFits := func(d int64) bool {
-		return rampCap <= 0 || rampUsed == 0 || rampUsed+d <= rampCap
+		if rampBlocked {
+			return false
+		}
+		ok := rampCap <= 0 || rampUsed == 0 || rampUsed+d <= rampCap
+		rampBlocked = !ok
+		return ok
 	}
 	rampTake := func(d int64) {
 		if rampStart.IsZero() {
@@ -707,17 +717,24 @@ func MakePlan(in Input, now time.Time) Plan {
 		}
 	}
 
-	// 4. Resume and admit from the head while it fits.
+	// 4. Resume and admit from the head while it fits. Rigs that were
+	// mining before (offline KnownMining) have their room kept first,
+	// head first: they had that power when the connection or the process
+	// went away, and no parked or new rig takes it, wherever it stands in
+	// the order.
 	room := budget - load
+	for pos := range ord {
+		p := &ord[pos]
+		if p.act == planNone && !p.is(planPinOn) && p.state == RigOffline && p.is(planKnown) && p.full <= room {
+			room -= p.full // kept for its readmission
+		}
+	}
 	for pos := range ord {
 		p := &ord[pos]
 		if p.act != planNone || p.is(planPinOn) {
 			continue
 		}
 		if p.state == RigOffline && p.is(planKnown) {
-			if p.full <= room {
-				room -= p.full // kept for its readmission
-			}
 			continue
 		}
 		if !p.live() {

@@ -294,6 +294,24 @@ func TestPlanResume(t *testing.T) {
 	}
 }
 
+// Resuming is strictly head first: a small rig below one that waits for
+// the ramp does not slip into what is left of the window.
+func TestPlanRampHeadFirst(t *testing.T) {
+	big := grp("big", 5, 30, 3, 0)
+	small := grp("small", 1, 30, 1, 0)
+	po := pol(100)
+	po.RampUpKWPerMin = 4
+	in := Input{Policy: po, Allocations: ai(0), Rigs: []Rig{parked("a", big), parked("b", big), parked("s", small)}}
+	p := MakePlan(in, t0)
+	if !slices.Equal(names(p.Resume), []string{"a"}) || reasons(p.Deferred)["b"] != ReasonRampLimit || reasons(p.Deferred)["s"] != ReasonRampLimit {
+		t.Fatalf("resume %v deferred %v", names(p.Resume), p.Deferred)
+	}
+	in = apply(in, p)
+	if p = MakePlan(in, t0.Add(time.Minute)); !slices.Equal(names(p.Resume), []string{"b", "s"}) {
+		t.Fatalf("next minute: resume %v", names(p.Resume))
+	}
+}
+
 func TestPlanRamp(t *testing.T) {
 	g := grp("g", 1, 30, 3, 0)
 	var rigs []Rig
@@ -738,6 +756,14 @@ func TestPlanAdmission(t *testing.T) {
 	in.Rigs[1].KnownMining = false // its grace is over
 	if p = MakePlan(in, t0); !slices.Equal(names(p.Resume), []string{"p"}) {
 		t.Fatalf("offline, grace over: resume %v", names(p.Resume))
+	}
+
+	// ... even when the parked rig stands above it in the order (after a
+	// restart, a rig parked before it does not take a mining rig's place).
+	lo := grp("lo", 0, 30, 3, 0.25)
+	in = Input{Policy: pol(3.5), Allocations: ai(0), Rigs: []Rig{parked("p", hi), {Name: "k", Group: lo, State: RigOffline, KnownMining: true}}}
+	if p = MakePlan(in, t0); len(p.Resume) != 0 || reasons(p.Deferred)["p"] != ReasonNoFit {
+		t.Fatalf("offline known below a parked rig: resume %v deferred %v", names(p.Resume), p.Deferred)
 	}
 }
 

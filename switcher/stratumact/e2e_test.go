@@ -1,0 +1,398 @@
+package stratumact_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
+	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/stratumact"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// clock is the switcher's time in these tests: ramp windows and grace
+// periods are minutes long, so the test moves time on instead of waiting.
+// It runs with the real clock plus an offset, so that the proxy's share
+// times (real) still compare sensibly with the switcher's.
+type clock struct {
+	mu     sync.Mutex
+	offset time.Duration
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.offset)
+}
+
+func (c *clock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.offset += d
+	c.mu.Unlock()
+}
+
+const sitePolicy = `
+site_capacity_kw = 1500.0
+ramp_up_kw_per_min = 400.0
+min_off = "0s"
+min_on = "0s"
+
+[[group]]
+name = "s21"
+workers = ["acct.s21-*"]
+rig_kw = 3.5
+idle_kw = 0.1
+efficiency_j_th = 17.5
+priority = 20
+actuator = "stratum"
+
+[[group]]
+name = "s19"
+workers = ["acct.s19-*"]
+rig_kw = 3.25
+idle_kw = 0.1
+efficiency_j_th = 34.0
+priority = 10
+actuator = "stratum"
+
+[[group]]
+name = "s9"
+workers = ["acct.s9-*"]
+rig_kw = 1.4
+idle_kw = 0.1
+efficiency_j_th = 98.0
+priority = 0
+actuator = "stratum"
+`
+
+// site is a proxy, a switcher and their bridge over one sim pool.
+type site struct {
+	t       *testing.T
+	clock   *clock
+	pool    *sim.Pool
+	proxy   *proxy.Server
+	sw      *switcher.Switcher
+	watcher *switcher.PolicyWatcher
+	swDone  chan struct{}
+	dir     string
+}
+
+func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *site {
+	t.Helper()
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
+	s := &site{t: t, clock: clk, pool: pool, dir: dir}
+	var bridge stratumact.Bridge
+	policyPath := filepath.Join(dir, "policy.toml")
+	var sw *switcher.Switcher
+	w, err := switcher.NewPolicyWatcher(policyPath, func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) }, func(err error) { sw.PolicyRefused(err) }, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err = switcher.New(switcher.Config{
+		StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
+		Tick: 20 * time.Millisecond, LeftGrace: 2 * time.Minute, Now: clk.Now, Log: log,
+	}, w.Current(), &bridge, &bridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := proxy.New(proxy.Config{
+		Listen: listen, Gate: &bridge, Log: log,
+		HandshakeTimeout: 5 * time.Second, ParkedKeepalive: 100 * time.Millisecond,
+		Difficulty: vardiff.Config{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10},
+		Pools:      []proxy.PoolSpec{{Name: "pool", Address: pool.Addr(), User: "acct.proxy", FailoverTimeout: 5 * time.Second}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridge.Bind(srv, sw)
+	s.proxy, s.sw, s.watcher = srv, sw, w
+	s.swDone = make(chan struct{})
+	go func() {
+		defer close(s.swDone)
+		sw.Run()
+	}()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sim.Eventually(t, 5*time.Second, srv.Healthy, "pool session")
+	return s
+}
+
+func (s *site) close() {
+	s.proxy.Close()
+	s.watcher.Close()
+	s.sw.Close()
+	<-s.swDone
+}
+
+// rigStates maps rig name to the switcher's state.
+func (s *site) rigStates() map[string]switcher.RigStatus {
+	out := map[string]switcher.RigStatus{}
+	for _, r := range s.sw.Rigs() {
+		out[r.Name] = r
+	}
+	return out
+}
+
+// advanceUntil moves the switcher's clock a minute at a time (the ramp
+// window) until cond holds, at most n minutes.
+func (s *site) advanceUntil(n int, what string, cond func() bool) {
+	s.t.Helper()
+	for range n {
+		if cond() {
+			return
+		}
+		s.clock.Advance(time.Minute)
+		// Two ticks of the switcher at the new time.
+		plans := s.sw.Counters().Plans.Load()
+		sim.Eventually(s.t, 5*time.Second, func() bool { return s.sw.Counters().Plans.Load() >= plans+2 }, "switcher ticking")
+	}
+	sim.Eventually(s.t, 5*time.Second, cond, "%s", what)
+}
+
+func fleets(t *testing.T, addr string) (all []*sim.Fleet) {
+	for _, f := range []struct {
+		format string
+		n      int
+	}{{"acct.s21-%03d", 150}, {"acct.s19-%03d", 200}, {"acct.s9-%03d", 150}} {
+		fl, err := sim.StartFleet(sim.FleetConfig{Addr: addr, Miners: f.n, NameFormat: f.format, ShareInterval: 500 * time.Millisecond,
+			SilenceTimeout: time.Second, ReconnectDelay: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(fl.Close)
+		all = append(all, fl)
+	}
+	return all
+}
+
+func working(fs []*sim.Fleet) int {
+	n := 0
+	for _, f := range fs {
+		n += f.Stats().Working
+	}
+	return n
+}
+
+// The issue's "done when", in process: 500 rigs in three groups.
+func TestParkAndResumeFiveHundredRigs(t *testing.T) {
+	if testing.Short() {
+		t.Skip("500 rigs")
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	clk := &clock{}
+	s := startSite(t, dir, "127.0.0.1:0", clk, pool)
+	defer func() { s.close() }()
+	fs := fleets(t, s.proxy.Addr().String())
+
+	// Admission: every rig comes in through the order and the ramp
+	// (1,385 kW at 400 kW a minute: four minutes of the switcher's time).
+	sim.Eventually(t, 20*time.Second, func() bool { return len(s.sw.Rigs()) == 500 }, "500 rigs known")
+	s.advanceUntil(10, "all 500 mining", func() bool { return working(fs) == 500 })
+	if st := s.sw.Status(); st.MiningLoadKW < 1384 || st.MiningLoadKW > 1386 || !st.Compliant {
+		t.Fatalf("status after admission %+v", st)
+	}
+
+	// AI takes 600 kW: budget 900. From the tail: every s9 (saves 1.3 each,
+	// 195 in all), then s19s from the end of the name order (3.15 each).
+	plan, changed, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk")
+	if err != nil || !changed {
+		t.Fatalf("allocate: %v changed=%v", err, changed)
+	}
+	curtailed := map[string]bool{}
+	for _, a := range plan.Curtail {
+		curtailed[a.Name] = true
+	}
+	nS9, nS19 := 0, 0
+	for name := range curtailed {
+		switch {
+		case strings.HasPrefix(name, "acct.s9-"):
+			nS9++
+		case strings.HasPrefix(name, "acct.s19-"):
+			nS19++
+		default:
+			t.Fatalf("curtailed %s, a rig at the head of the order", name)
+		}
+	}
+	// 1385 - 900 = 485 to save: 195 from the s9s, 290 / 3.15 -> 93 s19s,
+	// which saves 2.95 kW more than needed: two s9s (1.3 each) that were
+	// on the way stay mining.
+	if nS9 != 148 || nS19 != 93 {
+		t.Fatalf("curtailed %d s9 and %d s19, want 148 and 93", nS9, nS19)
+	}
+	if room := plan.MiningBudgetKW - plan.LoadAfterKW; room < 0 || room >= 1.3 {
+		t.Fatalf("budget %v, load after %v: not packed", plan.MiningBudgetKW, plan.LoadAfterKW)
+	}
+	for i := 107; i < 200; i++ {
+		if !curtailed[fmtName("acct.s19-%03d", i)] {
+			t.Fatalf("acct.s19-%03d (tail of the order) not curtailed", i)
+		}
+	}
+	if plan.LoadAfterKW > plan.MiningBudgetKW {
+		t.Fatalf("plan leaves load %v over budget %v", plan.LoadAfterKW, plan.MiningBudgetKW)
+	}
+	// The planned rigs lose their connection, come back, and get no job;
+	// the others keep mining.
+	sim.Eventually(t, 10*time.Second, func() bool { return working(fs) == 500-241 }, "parked rigs without work: %d working", working(fs))
+	for _, f := range fs {
+		for _, m := range f.Miners() {
+			if curtailed[m.Name] {
+				if m.Disconnects == 0 || m.Working {
+					t.Fatalf("%s: disconnects %d, working %v", m.Name, m.Disconnects, m.Working)
+				}
+			} else if !m.Working {
+				t.Fatalf("%s stopped though not planned", m.Name)
+			}
+		}
+	}
+	before := map[string]int{}
+	for _, m := range fs[0].Miners() {
+		before[m.Name] = m.Accepted
+	}
+	sim.Eventually(t, 5*time.Second, func() bool {
+		for _, m := range fs[0].Miners() {
+			if m.Accepted <= before[m.Name] {
+				return false
+			}
+		}
+		return true
+	}, "s21s still mining")
+	// Parked rigs stay connected (keepalives) rather than giving up.
+	parkedConnected := 0
+	for name, r := range s.rigStates() {
+		if curtailed[name] && r.State == "parked" && r.Connected {
+			parkedConnected++
+		}
+	}
+	if parkedConnected != 241 {
+		t.Fatalf("%d parked rigs connected, want 241", parkedConnected)
+	}
+	// The same request again changes nothing.
+	if _, changed, _ := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk"); changed {
+		t.Fatal("a repeated allocation was applied again")
+	}
+
+	// A bad policy edit is refused whole; the old one stays in force.
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml.tmp"), []byte(sitePolicy+"\n[[group]]\nname = \"broken\"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(filepath.Join(dir, "policy.toml.tmp"), filepath.Join(dir, "policy.toml")); err != nil {
+		t.Fatal(err)
+	}
+	sim.Eventually(t, 5*time.Second, func() bool {
+		evs, _ := s.sw.Events(0, 0)
+		for _, e := range evs {
+			if e.Kind == switcher.EventPolicyRefuse {
+				return strings.Contains(e.Fields["error"].(string), "policy.toml:")
+			}
+		}
+		return false
+	}, "bad policy refused with its position")
+	if got := s.sw.Policy().SiteCapacityKW; got != 1500 || len(s.sw.Policy().Groups) != 3 {
+		t.Fatalf("policy in force changed: %v, %d groups", got, len(s.sw.Policy().Groups))
+	}
+
+	// Restart in the middle (the process dies; the state file is what
+	// survives): every parked rig stays parked when the fleet reconnects.
+	// (Ops fixed the policy meanwhile: a daemon does not start on a bad one.)
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	addr := s.proxy.Addr().String()
+	s.close()
+	s = startSite(t, dir, addr, clk, pool)
+	// The fleet reconnects in real time; the switcher's clock stands still
+	// meanwhile (rigs known as mining are readmitted without the ramp).
+	sim.Eventually(t, 20*time.Second, func() bool {
+		n := 0
+		for _, r := range s.sw.Rigs() {
+			if r.Connected {
+				n++
+			}
+		}
+		return n == 500
+	}, "every rig reconnected after the restart")
+	sim.Eventually(t, 10*time.Second, func() bool { return working(fs) == 500-241 }, "rigs back after the restart: %d working", working(fs))
+	for name, r := range s.rigStates() {
+		if curtailed[name] && r.State != "parked" {
+			evs, _ := s.sw.Events(0, 0)
+			for _, e := range evs {
+				if e.Rig == name || e.Kind == "start" || e.Kind == "policy_reload" {
+					t.Logf("%+v", e)
+				}
+			}
+			t.Fatalf("%s was parked before the restart, now %s", name, r.State)
+		}
+	}
+
+	// Release: AI gives the power back; rigs resume at the ramp rate,
+	// from the head of the order (the s19s before the s9s).
+	// A fresh ramp window: the last one is still open from the admissions.
+	clk.Advance(time.Minute)
+	plan, _, err = s.sw.Allocate(switcher.AllocationRequest{AIKW: 0, Reason: "training done"}, "power-desk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// All 93 s19s (293 kW) come back before any s9; the s9s take what is
+	// left of the minute's 400 kW; the rest wait for the next minutes.
+	resumedKW, s19s, s9s := 0.0, 0, 0
+	for _, a := range plan.Resume {
+		switch {
+		case strings.HasPrefix(a.Name, "acct.s19-"):
+			s19s++
+			resumedKW += 3.15
+			if s9s > 0 {
+				t.Fatalf("%s resumed after an s9", a.Name)
+			}
+		case strings.HasPrefix(a.Name, "acct.s9-"):
+			s9s++
+			resumedKW += 1.3
+		}
+	}
+	// 400 kW: 93 × 3.15 = 292.95, then 82 × 1.3 = 106.6.
+	if s19s != 93 || s9s != 82 || resumedKW > 400.01 {
+		t.Fatalf("first minute resumed %d s19 and %d s9, %.2f kW; ramp is 400 kW/min", s19s, s9s, resumedKW)
+	}
+	s.advanceUntil(10, "everyone mining again", func() bool { return working(fs) == 500 })
+	for _, f := range fs {
+		if st := f.Stats(); st.WrongAnswers != 0 {
+			t.Fatalf("fleet saw wrong answers: %+v", st)
+		}
+	}
+}
+
+func fmtName(format string, i int) string { return strings.Replace(format, "%03d", pad3(i), 1) }
+
+func pad3(i int) string {
+	s := "00" + itoa(i)
+	return s[len(s)-3:]
+}
+
+func itoa(i int) string {
+	if i == 0 {
+		return "0"
+	}
+	var b []byte
+	for ; i > 0; i /= 10 {
+		b = append([]byte{byte('0' + i%10)}, b...)
+	}
+	return string(b)
+}
