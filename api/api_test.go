@@ -23,6 +23,7 @@ import (
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 func TestMain(m *testing.M) {
@@ -64,26 +65,6 @@ func testLog(t *testing.T) zerolog.Logger {
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 }
 
-// bridge wires the proxy and the switcher as cmd does: the proxy's Gate
-// asks the switcher, the switcher's Actuator and ShareSource use the proxy.
-type bridge struct {
-	srv *proxy.Server
-	sw  *switcher.Switcher
-}
-
-func (b *bridge) Authorized(r proxy.Rig) bool { return b.sw.RigConnected(r.Name, r.Remote) }
-func (b *bridge) Disconnected(r proxy.Rig)    { b.sw.RigDisconnected(r.Name) }
-func (b *bridge) Park(rig string) error       { b.srv.SetAdmission(rig, false); return nil }
-func (b *bridge) Resume(rig string) error     { b.srv.SetAdmission(rig, true); return nil }
-func (b *bridge) LastShare(rig string) time.Time {
-	w, _ := b.srv.Worker(rig)
-	return w.LastShare
-}
-func (b *bridge) HashrateTHs(rig string) float64 {
-	w, _ := b.srv.Worker(rig)
-	return w.Hashrate1m / 1e12
-}
-
 type env struct {
 	t     *testing.T
 	pool  *sim.Pool
@@ -111,7 +92,8 @@ func start(t *testing.T, o envOpts) *env {
 	t.Cleanup(pool.Close)
 	e.pool = pool
 
-	b := &bridge{}
+	// The proxy and the switcher are wired as cmd wires them.
+	b := &stratumact.Bridge{}
 	pcfg := proxy.Config{
 		Listen:           "127.0.0.1:0",
 		HandshakeTimeout: 5 * time.Second,
@@ -139,13 +121,14 @@ func start(t *testing.T, o envOpts) *env {
 		if err != nil {
 			t.Fatal(err)
 		}
-		b.sw, e.sw = sw, sw
+		e.sw = sw
 	}
 	srv, err := proxy.New(pcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.srv, e.srv = srv, srv
+	e.srv = srv
+	b.Bind(srv, e.sw)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
