@@ -638,15 +638,16 @@ type Status struct {
 	Allocation     *Allocation
 }
 
-// Status reports the power state as of the last plan.
+// Status reports the power state as of the last plan, once its actions
+// were taken (a curtailed rig stops when its connection closes, at once).
 func (s *Switcher) Status() Status {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	p := s.last
 	st := Status{
 		CapacityKW: s.policy.SiteCapacityKW, ReserveKW: s.policy.ReserveKW,
-		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.LoadKW, MiningLoadEst: p.LoadEstKW,
-		Compliant: p.LoadKW <= p.MiningBudgetKW, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
+		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.LoadAfterKW, MiningLoadEst: p.LoadEstKW,
+		Compliant: p.Compliant, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
 		Emergency: p.Emergency,
 	}
 	if !p.Allocation.At.IsZero() {

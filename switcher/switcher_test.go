@@ -1,0 +1,323 @@
+package switcher
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// recorder is an Actuator and ShareSource for the switcher's own tests:
+// it records what the switcher asked for and answers share times the test
+// sets.
+type recorder struct {
+	mu     sync.Mutex
+	parks  []string
+	resume []string
+	last   map[string]time.Time
+}
+
+func (r *recorder) Park(rig string) error {
+	r.mu.Lock()
+	r.parks = append(r.parks, rig)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) Resume(rig string) error {
+	r.mu.Lock()
+	r.resume = append(r.resume, rig)
+	r.mu.Unlock()
+	return nil
+}
+
+func (r *recorder) LastShare(rig string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.last[rig]
+}
+
+func (r *recorder) HashrateTHs(string) float64 { return 0 }
+
+func (r *recorder) setShare(rig string, t time.Time) {
+	r.mu.Lock()
+	r.last[rig] = t
+	r.mu.Unlock()
+}
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *fakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+const testPolicy = `
+site_capacity_kw = 100.0
+ramp_up_kw_per_min = 1000.0
+min_off = "0s"
+min_on = "0s"
+release_vanished_after = "10m"
+
+[[group]]
+name = "a"
+workers = ["a-*"]
+rig_kw = 10.0
+idle_kw = 1.0
+efficiency_j_th = 20.0
+priority = 10
+actuator = "stratum"
+`
+
+func newTestSwitcher(t *testing.T, dir string, clk *fakeClock, rec *recorder) *Switcher {
+	t.Helper()
+	pol, err := ParsePolicy(filepath.Join(dir, "policy.toml"), []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := New(Config{StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
+		Now: clk.Now, CurtailGrace: 30 * time.Second, ResumeGrace: time.Minute, LeftGrace: time.Minute}, pol, rec, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func flagsOf(s *Switcher, name string) []string {
+	for _, r := range s.Rigs() {
+		if r.Name == name {
+			return r.Flags
+		}
+	}
+	return nil
+}
+
+// Shares after a curtail flag the rig curtail_failed and park it again;
+// a resumed rig that sends nothing is flagged resume_failed.
+func TestVerificationFlags(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	s := newTestSwitcher(t, dir, clk, rec)
+	defer s.Close()
+	for _, n := range []string{"a-1", "a-2", "a-3"} {
+		if s.RigConnected(n, "10.0.0.1:1") {
+			t.Fatalf("%s admitted before a plan", n)
+		}
+	}
+	s.step()
+	if got := rec.resume; !slices.Equal(got, []string{"a-1", "a-2", "a-3"}) {
+		t.Fatalf("admitted %v", got)
+	}
+	clk.Advance(time.Second)
+	for _, n := range []string{"a-1", "a-2", "a-3"} {
+		rec.setShare(n, clk.Now())
+	}
+	// AI takes 80 kW: budget 20: two rigs must go (30 -> 12).
+	plan, _, err := s.Allocate(AllocationRequest{AIKW: 80, Reason: "test"}, "desk")
+	if err != nil || len(plan.Curtail) != 2 {
+		t.Fatalf("plan %v err %v", Names(plan.Curtail), err)
+	}
+	curtailed := Names(plan.Curtail)
+	if !slices.Equal(rec.parks, curtailed) {
+		t.Fatalf("parked %v, planned %v", rec.parks, curtailed)
+	}
+	// One of them keeps sending shares past the grace.
+	clk.Advance(40 * time.Second)
+	rec.setShare(curtailed[0], clk.Now())
+	s.step()
+	if f := flagsOf(s, curtailed[0]); !slices.Contains(f, FlagCurtailFailed) {
+		t.Fatalf("flags %v, want curtail_failed", f)
+	}
+	if f := flagsOf(s, curtailed[1]); slices.Contains(f, FlagCurtailFailed) {
+		t.Fatalf("quiet rig flagged %v", f)
+	}
+	if n := rec.parks[len(rec.parks)-1]; n != curtailed[0] || len(rec.parks) != 3 {
+		t.Fatalf("curtail_failed rig not parked again: %v", rec.parks)
+	}
+	if s.Counters().CurtailFailed.Load() != 1 {
+		t.Fatal("curtail_failed not counted")
+	}
+	// Give the power back; the resumed rigs send nothing for a minute.
+	if _, _, err := s.Allocate(AllocationRequest{AIKW: 0, Reason: "back"}, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(61 * time.Second)
+	s.step()
+	for _, n := range curtailed {
+		if f := flagsOf(s, n); !slices.Contains(f, FlagResumeFailed) {
+			t.Fatalf("%s: flags %v, want resume_failed", n, f)
+		}
+	}
+	// A share clears it.
+	rec.setShare(curtailed[1], clk.Now())
+	s.step()
+	if f := flagsOf(s, curtailed[1]); slices.Contains(f, FlagResumeFailed) {
+		t.Fatalf("flag kept after a share: %v", f)
+	}
+	evs, _ := s.Events(0, 0)
+	kinds := map[string]int{}
+	for _, e := range evs {
+		kinds[e.Kind]++
+	}
+	if kinds[EventCurtailFail] != 1 || kinds[EventResumeFail] != 2 || kinds[EventAllocation] != 2 || kinds[EventPlan] != 2 {
+		t.Fatalf("events %v", kinds)
+	}
+}
+
+// A parked rig that leaves is counted at full power (it may hash on a
+// backup pool) until release_vanished_after; one that comes back is not.
+func TestLeftWhileParked(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	s := newTestSwitcher(t, dir, clk, rec)
+	defer s.Close()
+	for _, n := range []string{"a-1", "a-2"} {
+		s.RigConnected(n, "r")
+	}
+	s.step()
+	plan, _, _ := s.Allocate(AllocationRequest{AIKW: 89, Reason: "x"}, "desk") // budget 11: one rig
+	if len(plan.Curtail) != 1 {
+		t.Fatalf("curtail %v", Names(plan.Curtail))
+	}
+	gone := plan.Curtail[0].Name
+	s.RigDisconnected(gone) // parking closed it; it never comes back
+	clk.Advance(61 * time.Second)
+	s.step()
+	if f := flagsOf(s, gone); !slices.Contains(f, FlagLeftWhileParked) {
+		t.Fatalf("flags %v", f)
+	}
+	// Counted at rig_kw: 10 (the miner) + 10 (the one gone) > budget 11,
+	// so the remaining rig is curtailed too: 1 + 10.
+	if st := s.Status(); st.MiningLoadKW != 11 || st.Curtailed != 2 {
+		t.Fatalf("status %+v", st)
+	}
+	// After release_vanished_after it counts 0 and the other comes back.
+	clk.Advance(10 * time.Minute)
+	s.step()
+	s.step()
+	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 1 {
+		t.Fatalf("after release: %+v", st)
+	}
+}
+
+// The state survives a crash: no Close, a new Switcher on the same files.
+func TestStateSurvivesCrash(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	s := newTestSwitcher(t, dir, clk, rec)
+	for _, n := range []string{"a-1", "a-2", "a-3"} {
+		s.RigConnected(n, "r")
+	}
+	s.step()
+	if _, err := s.SetPin("a-1", "on", "vip", "ops"); err != nil {
+		t.Fatal(err)
+	}
+	plan, _, _ := s.Allocate(AllocationRequest{AIKW: 80, Reason: "x", Until: clk.Now().Add(time.Hour)}, "desk")
+	parked := Names(plan.Curtail)
+	if len(parked) != 2 || slices.Contains(parked, "a-1") {
+		t.Fatalf("curtail %v (a-1 is pinned on)", parked)
+	}
+	// Crash: the audit log file is left open, the state file is what was
+	// last written. A second switcher starts from the files.
+	st, err := os.ReadFile(filepath.Join(dir, "state.json"))
+	if err != nil || len(st) == 0 {
+		t.Fatalf("state file: %v", err)
+	}
+	s2 := newTestSwitcher(t, dir, clk, rec)
+	defer s2.Close()
+	defer s.audit.Close()
+	for _, n := range []string{"a-1", "a-2", "a-3"} {
+		got := s2.RigConnected(n, "r")
+		if slices.Contains(parked, n) && got {
+			t.Fatalf("%s was parked and is admitted after the crash", n)
+		}
+	}
+	s2.step()
+	rigs := map[string]RigStatus{}
+	for _, r := range s2.Rigs() {
+		rigs[r.Name] = r
+	}
+	for _, n := range parked {
+		if rigs[n].State != "parked" {
+			t.Fatalf("%s: %s after restart", n, rigs[n].State)
+		}
+	}
+	if rigs["a-1"].State != "mining" || rigs["a-1"].Pin != "on" {
+		t.Fatalf("a-1 after restart: %+v", rigs["a-1"])
+	}
+	if stt := s2.Status(); stt.AIKW != 80 || stt.Allocation == nil || stt.Allocation.Until.IsZero() {
+		t.Fatalf("allocation lost: %+v", stt)
+	}
+	// The until still works after the restart.
+	clk.Advance(time.Hour + time.Second)
+	s2.step()
+	if stt := s2.Status(); stt.AIKW != 0 {
+		t.Fatalf("until not honoured after restart: %+v", stt)
+	}
+	// The audit log continues its sequence.
+	evs, _ := s2.Events(0, 0)
+	for i := 1; i < len(evs); i++ {
+		if evs[i].Seq != evs[i-1].Seq+1 {
+			t.Fatalf("audit sequence broken at %d: %d after %d", i, evs[i].Seq, evs[i-1].Seq)
+		}
+	}
+}
+
+func TestAuditRotationAndPaging(t *testing.T) {
+	dir := t.TempDir()
+	a, err := OpenAuditLog(filepath.Join(dir, "a.jsonl"), 2000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.maxCache = 20 // force reads from the files
+	for i := range 100 {
+		if _, err := a.Append(Event{Kind: EventPin, Rig: "r", Fields: map[string]any{"i": i}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.jsonl.3")); err != nil {
+		t.Fatalf("not rotated: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a.jsonl.4")); err == nil {
+		t.Fatal("kept more than 3 rotated files")
+	}
+	evs, err := a.Events(95, 3)
+	if err != nil || len(evs) != 3 || evs[0].Seq != 96 || evs[2].Seq != 98 {
+		t.Fatalf("page after 95: %v %v", evs, err)
+	}
+	// Older than the cache: read from the rotated files, oldest first.
+	old, err := a.Events(0, 5)
+	if err != nil || len(old) != 5 || old[0].Seq >= old[4].Seq {
+		t.Fatalf("oldest page: %v %v", old, err)
+	}
+	a.Close()
+	// Reopened, the sequence continues.
+	b, err := OpenAuditLog(filepath.Join(dir, "a.jsonl"), 2000, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	e, _ := b.Append(Event{Kind: EventPin})
+	if e.Seq != 101 {
+		t.Fatalf("sequence after reopen: %d", e.Seq)
+	}
+}
