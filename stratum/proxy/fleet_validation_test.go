@@ -1,0 +1,78 @@
+package proxy_test
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/btcsuite/btcd/chainhash/v2"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/sharehash"
+)
+
+// The share-validation "done when": 1,000 miners, a fraction of them
+// sending duplicates, stale, low-difficulty and otherwise bad shares; every
+// answer the proxy gives matches what the share really is, and the pool
+// receives exactly the shares that meet its difficulty.
+func TestThousandMinersWithBadShares(t *testing.T) {
+	if testing.Short() {
+		t.Skip("1,000 connections")
+	}
+	const poolDiff = 4e-9 // miners work at 1e-9: about one share in four goes up
+	pool := startPool(t, sim.PoolConfig{Difficulty: poolDiff, JobInterval: 500 * time.Millisecond})
+	srv := startProxy(t, quickConfig(t, pool))
+	poolTarget := sharehash.NewTarget(poolDiff)
+	var meetsPool atomic.Int64
+	fleet := startFleet(t, sim.FleetConfig{
+		Addr: srv.Addr().String(), Miners: 1000, ASICFraction: 0.5, BadFraction: 0.2, BadEvery: 2,
+		ShareInterval: 500 * time.Millisecond, RampUp: 500 * time.Millisecond,
+		OnAccepted: func(_ string, h chainhash.Hash, _ float64) {
+			if poolTarget.Met(&h) {
+				meetsPool.Add(1)
+			}
+		},
+	})
+	sim.Eventually(t, 30*time.Second, func() bool { return fleet.Stats().Working == 1000 }, "all working: %+v", fleet.Stats())
+	sim.Eventually(t, 30*time.Second, func() bool {
+		st := fleet.Stats()
+		return st.Accepted >= 4000 && st.BadRejectedAsExpected >= 700 && len(st.BadByKind) >= 6
+	}, "shares and bad shares: %+v", fleet.Stats())
+	fleet.Close() // stop submitting, then compare the books
+	sim.Eventually(t, 10*time.Second, func() bool {
+		return int64(pool.Stats().Accepted) == meetsPool.Load() && srv.Stats().SharesForwarded == srv.Stats().PoolAccepted+srv.Stats().PoolRejected
+	}, "pool got %d shares, %d met its difficulty", pool.Stats().Accepted, meetsPool.Load())
+	st := fleet.Stats()
+	if st.WrongAnswers != 0 || st.BadWrongAnswers != 0 {
+		t.Fatalf("wrong answers: %+v", st)
+	}
+	if r := pool.Stats().Rejected; pool.Stats().RejectedTotal() > 0 {
+		t.Fatalf("the pool was sent shares it rejected: %v", r)
+	}
+	ps := srv.Stats()
+	for _, reason := range []string{"duplicate", "stale", "low_difficulty", "ntime", "unauthorized", "extranonce2"} {
+		if ps.SharesRejected[reason] == 0 {
+			t.Errorf("no %s rejection counted: %v", reason, ps.SharesRejected)
+		}
+	}
+	t.Logf("accepted %d, forwarded %d, bad submits %d (%v)", ps.SharesAccepted, ps.SharesForwarded, st.BadSubmitted, st.BadByKind)
+}
+
+// A share that meets the network target is a block candidate: forwarded at
+// once and counted.
+func TestBlockCandidate(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{NBits: sim.RegtestNBits, Difficulty: 1e-6})
+	srv := startProxy(t, quickConfig(t, pool)) // miners at 1e-9; every regtest hash is a block
+	w := startWorker(t, srv, "acct.lucky")
+	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
+	if c := errCode(t, w.submit(9, s)); c != 0 {
+		t.Fatalf("code %d", c)
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Submitted == 1 }, "block candidate forwarded though below the pool's difficulty")
+	if st := srv.Stats(); st.BlockCandidates != 1 {
+		t.Fatalf("block candidates %d", st.BlockCandidates)
+	}
+	if acct, _ := srv.Worker("acct.lucky"); acct.Blocks != 1 {
+		t.Fatalf("worker blocks %d", acct.Blocks)
+	}
+}
