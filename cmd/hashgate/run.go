@@ -13,6 +13,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"
@@ -224,6 +225,7 @@ type running struct {
 	switcher *switcher.Switcher // nil without a policy
 	watcher  *switcher.PolicyWatcher
 	swDone   chan struct{}
+	api      *api.Server
 }
 
 func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
@@ -280,7 +282,16 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 		r.close()
 		return nil, err
 	}
-	ev := log.Info().Str("version", version).Str("config", cfg.Path).Str("listen", srv.Addr().String())
+	h, err := api.New(api.Config{Proxy: srv, Switcher: r.switcher, Tokens: cfg.API.Tokens, Log: log})
+	if err != nil {
+		r.close()
+		return nil, err
+	}
+	if r.api, err = api.Listen(cfg.API.Listen, h, log); err != nil {
+		r.close()
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	ev := log.Info().Str("version", version).Str("config", cfg.Path).Str("listen", srv.Addr().String()).Str("api", r.api.Addr().String())
 	if r.watcher != nil {
 		ev = ev.Str("policy", r.watcher.Current().Summary())
 	}
@@ -291,6 +302,11 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 // close stops the proxy first (no new rig events), then the switcher,
 // which saves its state.
 func (r *running) close() {
+	if r.api != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout)
+		_ = r.api.Shutdown(ctx)
+		cancel()
+	}
 	if r.proxy != nil {
 		r.proxy.Close()
 	}
