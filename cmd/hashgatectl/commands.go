@@ -1,0 +1,530 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// The API's JSON, as far as the tables show it.
+
+type statusJSON struct {
+	Time            time.Time      `json:"time"`
+	Healthy         bool           `json:"healthy"`
+	MinersConnected int64          `json:"miners_connected"`
+	HashrateTHs     float64        `json:"hashrate_ths"`
+	Pools           []poolJSON     `json:"pools"`
+	Power           *powerJSON     `json:"power"`
+	Curtailed       int            `json:"curtailed"`
+	Workers         map[string]int `json:"workers"`
+	Shares          struct {
+		Accepted uint64 `json:"accepted"`
+		Rejected uint64 `json:"rejected"`
+		Stale    uint64 `json:"stale"`
+	} `json:"shares"`
+}
+
+type poolJSON struct {
+	Name      string `json:"name"`
+	URL       string `json:"url"`
+	State     string `json:"state"`
+	Sessions  int    `json:"sessions"`
+	Miners    int    `json:"miners"`
+	LastError string `json:"last_error"`
+}
+
+type powerJSON struct {
+	CapacityKW      float64    `json:"capacity_kw"`
+	ReserveKW       float64    `json:"reserve_kw"`
+	AIKW            float64    `json:"ai_kw"`
+	MiningBudgetKW  float64    `json:"mining_budget_kw"`
+	MiningLoadKW    float64    `json:"mining_load_kw"`
+	MiningLoadEstKW float64    `json:"mining_load_est_kw"`
+	Compliant       bool       `json:"compliant"`
+	CompliantSince  *time.Time `json:"compliant_since"`
+	ETASeconds      float64    `json:"eta_seconds"`
+	Emergency       bool       `json:"emergency"`
+	Allocation      *struct {
+		AIKW      float64    `json:"ai_kw"`
+		Reason    string     `json:"reason"`
+		Who       string     `json:"who"`
+		At        time.Time  `json:"at"`
+		Until     *time.Time `json:"until"`
+		Emergency bool       `json:"emergency"`
+	} `json:"allocation"`
+}
+
+type workerJSON struct {
+	Name        string     `json:"name"`
+	Remote      string     `json:"remote"`
+	Group       string     `json:"group"`
+	State       string     `json:"state"`
+	Flags       []string   `json:"flags"`
+	Difficulty  float64    `json:"difficulty"`
+	HashrateTHs float64    `json:"hashrate_ths"`
+	Accepted    uint64     `json:"accepted"`
+	Rejected    uint64     `json:"rejected"`
+	LastShare   *time.Time `json:"last_share"`
+}
+
+type planJSON struct {
+	MiningBudgetKW float64  `json:"mining_budget_kw"`
+	Curtail        []string `json:"curtail"`
+	Resume         []string `json:"resume"`
+	Park           []string `json:"park"`
+	Deferred       []struct {
+		Name   string `json:"name"`
+		Reason string `json:"reason"`
+	} `json:"deferred"`
+	AIKW        float64 `json:"ai_kw"`
+	CapacityKW  float64 `json:"capacity_kw"`
+	LoadKW      float64 `json:"mining_load_kw"`
+	LoadAfterKW float64 `json:"mining_load_after_kw"`
+	Compliant   bool    `json:"compliant"`
+	ETASeconds  float64 `json:"eta_seconds"`
+	Emergency   bool    `json:"emergency"`
+	Changed     *bool   `json:"changed"`
+}
+
+type eventJSON struct {
+	Seq    uint64         `json:"seq"`
+	Time   time.Time      `json:"time"`
+	Kind   string         `json:"kind"`
+	Who    string         `json:"who"`
+	Reason string         `json:"reason"`
+	Rig    string         `json:"rig"`
+	Fields map[string]any `json:"fields"`
+}
+
+func newTable(w io.Writer) *tabwriter.Writer {
+	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+}
+
+func kw(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " kW" }
+
+func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func seconds(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(time.Second).String()
+}
+
+// ago is a short age, "12s ago".
+func (c *cli) ago(t *time.Time) string {
+	if t == nil || t.IsZero() {
+		return "never"
+	}
+	d := c.now().Sub(*t)
+	switch {
+	case d < 0:
+		return "now"
+	case d < time.Minute:
+		return fmt.Sprintf("%ds ago", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm ago", int(d.Minutes()))
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh ago", int(d.Hours()))
+	}
+	return when(*t)
+}
+
+var workerStates = []string{"mining", "idle", "curtailed", "offline"}
+
+func (c *cli) status(ctx context.Context, pos []string) error {
+	if err := noArgs("status", pos); err != nil {
+		return err
+	}
+	_, data, err := c.call(ctx, http.MethodGet, "/api/v1/status", nil, "an API token")
+	if err != nil {
+		return err
+	}
+	if c.json {
+		return c.printJSON(data)
+	}
+	var st statusJSON
+	if err := decode(data, &st); err != nil {
+		return err
+	}
+	tw := newTable(c.out)
+	up := "healthy"
+	if !st.Healthy {
+		up = "NO LIVE POOL"
+	}
+	fmt.Fprintf(tw, "upstream\t%s\n", up)
+	fmt.Fprintf(tw, "miners\t%d connected\n", st.MinersConnected)
+	fmt.Fprintf(tw, "hashrate\t%.2f TH/s\n", st.HashrateTHs)
+	var counts []string
+	for _, s := range workerStates {
+		counts = append(counts, fmt.Sprintf("%s %d", s, st.Workers[s]))
+	}
+	fmt.Fprintf(tw, "workers\t%s\n", strings.Join(counts, ", "))
+	fmt.Fprintf(tw, "shares\t%d accepted, %d rejected (%d stale)\n", st.Shares.Accepted, st.Shares.Rejected, st.Shares.Stale)
+	if p := st.Power; p != nil {
+		fmt.Fprintf(tw, "capacity\t%s (reserve %s)\n", kw(p.CapacityKW), kw(p.ReserveKW))
+		fmt.Fprintf(tw, "AI\t%s\n", kw(p.AIKW))
+		fmt.Fprintf(tw, "mining budget\t%s\n", kw(p.MiningBudgetKW))
+		fmt.Fprintf(tw, "mining load\t%s (from hashrate: %s)\n", kw(p.MiningLoadKW), kw(p.MiningLoadEstKW))
+		switch {
+		case p.Compliant && p.CompliantSince != nil:
+			fmt.Fprintf(tw, "compliant\tyes, since %s\n", when(*p.CompliantSince))
+		case p.Compliant:
+			fmt.Fprintf(tw, "compliant\tyes\n")
+		default:
+			fmt.Fprintf(tw, "compliant\tNO: load over budget\n")
+		}
+		if p.ETASeconds > 0 {
+			fmt.Fprintf(tw, "plan done in\t%s\n", seconds(p.ETASeconds))
+		}
+		fmt.Fprintf(tw, "curtailed\t%d rigs\n", st.Curtailed)
+		if p.Emergency {
+			fmt.Fprintf(tw, "emergency\tyes: resumes held until a non-emergency allocation\n")
+		}
+		if a := p.Allocation; a != nil {
+			until := ""
+			if a.Until != nil {
+				until = ", until " + when(*a.Until)
+			}
+			fmt.Fprintf(tw, "allocation\t%s to AI by %s at %s%s: %s\n", kw(a.AIKW), dash(a.Who), when(a.At), until, a.Reason)
+		} else {
+			fmt.Fprintf(tw, "allocation\tnone (AI gets 0 kW)\n")
+		}
+	} else {
+		fmt.Fprintf(tw, "power\tthe switcher is not running\n")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(c.out)
+	tw = newTable(c.out)
+	fmt.Fprintf(tw, "POOL\tSTATE\tSESSIONS\tMINERS\tURL\tLAST ERROR\n")
+	for _, p := range st.Pools {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, p.State, p.Sessions, p.Miners, p.URL, dash(p.LastError))
+	}
+	return tw.Flush()
+}
+
+func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
+	group := fs.String("group", "", "only this policy group")
+	state := fs.String("state", "", "only this state: mining, idle, curtailed, offline")
+	var limit, offset intFlag
+	fs.Var(&limit, "limit", "at most N workers (API default 1000, max 50000)")
+	fs.Var(&offset, "offset", "skip the first N")
+	return func(ctx context.Context, pos []string) error {
+		if err := noArgs("workers", pos); err != nil {
+			return err
+		}
+		if *state != "" && !contains(workerStates, *state) {
+			return usagef("--state %q: want mining, idle, curtailed or offline", *state)
+		}
+		q := url.Values{}
+		if *group != "" {
+			q.Set("group", *group)
+		}
+		if *state != "" {
+			q.Set("state", *state)
+		}
+		if limit.set {
+			q.Set("limit", strconv.Itoa(limit.v))
+		}
+		if offset.set {
+			q.Set("offset", strconv.Itoa(offset.v))
+		}
+		path := "/api/v1/workers"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		hdr, data, err := c.call(ctx, http.MethodGet, path, nil, "an API token")
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(data)
+		}
+		var ws []workerJSON
+		if err := decode(data, &ws); err != nil {
+			return err
+		}
+		tw := newTable(c.out)
+		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tTH/S\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
+		for _, w := range ws {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%g\t%d\t%d\t%s\t%s\t%s\n", w.Name, dash(w.Group), w.State, w.HashrateTHs,
+				w.Difficulty, w.Accepted, w.Rejected, c.ago(w.LastShare), dash(strings.Join(w.Flags, ",")), dash(w.Remote))
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		total, err := strconv.Atoi(hdr.Get("X-Total-Count"))
+		if err != nil {
+			total = len(ws)
+		}
+		if len(ws) < total {
+			first := offset.v + 1
+			if len(ws) == 0 {
+				fmt.Fprintf(c.out, "%d workers match; none from %d on\n", total, first)
+			} else {
+				fmt.Fprintf(c.out, "%d-%d of %d workers (--offset, --limit for more)\n", first, offset.v+len(ws), total)
+			}
+		} else {
+			fmt.Fprintf(c.out, "%d workers\n", total)
+		}
+		return nil
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// parseUntil reads --until: an RFC 3339 time, or a duration from now.
+func (c *cli) parseUntil(s string) (string, error) {
+	if t, err := time.Parse(time.RFC3339, s); err == nil {
+		return t.Format(time.RFC3339Nano), nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return "", usagef("--until %q: want an RFC 3339 time (2025-06-01T18:00:00Z) or a duration from now (2h)", s)
+	}
+	return c.now().Add(d).UTC().Format(time.RFC3339), nil
+}
+
+func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
+	var ai floatFlag
+	fs.Var(&ai, "ai-kw", "kW for the AI racks")
+	reason := fs.String("reason", "", "why (goes in the audit log)")
+	until := fs.String("until", "", "RFC 3339 time or duration; the allocation before returns then")
+	emergency := fs.Bool("emergency", false, "ignore min_on and hold every resume")
+	return func(ctx context.Context, pos []string) error {
+		if err := noArgs("allocate", pos); err != nil {
+			return err
+		}
+		if !ai.set {
+			return usagef("allocate needs --ai-kw N")
+		}
+		if strings.TrimSpace(*reason) == "" {
+			return usagef("allocate needs --reason TEXT (it goes in the audit log)")
+		}
+		body := map[string]any{"ai_kw": ai.v, "reason": *reason}
+		if *until != "" {
+			u, err := c.parseUntil(*until)
+			if err != nil {
+				return err
+			}
+			body["until"] = u
+		}
+		if *emergency {
+			body["emergency"] = true
+		}
+		_, data, err := c.call(ctx, http.MethodPut, "/api/v1/allocation", body, "a write token")
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(data)
+		}
+		var p planJSON
+		if err := decode(data, &p); err != nil {
+			return err
+		}
+		if p.Changed != nil && !*p.Changed {
+			fmt.Fprintf(c.out, "no change: this allocation is already in force\n")
+		} else {
+			fmt.Fprintf(c.out, "allocation applied: %s to AI\n", kw(ai.v))
+		}
+		return c.printPlan(p)
+	}
+}
+
+func (c *cli) plan(fs *flag.FlagSet) func(context.Context, []string) error {
+	var ai floatFlag
+	fs.Var(&ai, "ai-kw", "kW for the AI racks")
+	return func(ctx context.Context, pos []string) error {
+		if err := noArgs("plan", pos); err != nil {
+			return err
+		}
+		if !ai.set {
+			return usagef("plan needs --ai-kw N")
+		}
+		_, data, err := c.call(ctx, http.MethodPost, "/api/v1/plan", map[string]any{"ai_kw": ai.v}, "an API token (read or write)")
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(data)
+		}
+		var p planJSON
+		if err := decode(data, &p); err != nil {
+			return err
+		}
+		fmt.Fprintf(c.out, "dry run, nothing applied: %s to AI\n", kw(ai.v))
+		return c.printPlan(p)
+	}
+}
+
+// planListMax is how many names of each list a plan table shows.
+const planListMax = 20
+
+func names(list []string) string {
+	if len(list) == 0 {
+		return "-"
+	}
+	if len(list) > planListMax {
+		return strings.Join(list[:planListMax], ", ") + fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
+	}
+	return strings.Join(list, ", ")
+}
+
+func (c *cli) printPlan(p planJSON) error {
+	tw := newTable(c.out)
+	fmt.Fprintf(tw, "mining budget\t%s\n", kw(p.MiningBudgetKW))
+	comp := "compliant"
+	if !p.Compliant {
+		comp = "NOT compliant: load over budget"
+	}
+	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), kw(p.LoadAfterKW), comp)
+	fmt.Fprintf(tw, "curtail\t%d: %s\n", len(p.Curtail), names(p.Curtail))
+	fmt.Fprintf(tw, "resume\t%d: %s\n", len(p.Resume), names(p.Resume))
+	if len(p.Park) > 0 {
+		fmt.Fprintf(tw, "held at admission\t%d: %s\n", len(p.Park), names(p.Park))
+	}
+	fmt.Fprintf(tw, "deferred\t%d\n", len(p.Deferred))
+	if p.ETASeconds > 0 {
+		fmt.Fprintf(tw, "done in\t%s\n", seconds(p.ETASeconds))
+	}
+	if p.Emergency {
+		fmt.Fprintf(tw, "emergency\tyes: resumes held\n")
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if len(p.Deferred) == 0 {
+		return nil
+	}
+	fmt.Fprintln(c.out)
+	tw = newTable(c.out)
+	fmt.Fprintf(tw, "DEFERRED\tREASON\n")
+	for i, d := range p.Deferred {
+		if i == planListMax {
+			fmt.Fprintf(tw, "… and %d more\t(--json for all)\n", len(p.Deferred)-planListMax)
+			break
+		}
+		fmt.Fprintf(tw, "%s\t%s\n", d.Name, d.Reason)
+	}
+	return tw.Flush()
+}
+
+func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
+	reason := fs.String("reason", "", "why (goes in the audit log)")
+	return func(ctx context.Context, pos []string) error {
+		if len(pos) != 2 {
+			return usagef("pin needs a rig name and a mode: pin NAME on|off|auto")
+		}
+		name, mode := pos[0], pos[1]
+		if !contains([]string{"on", "off", "auto"}, mode) {
+			return usagef("pin mode %q: want on, off or auto", mode)
+		}
+		path := "/api/v1/rigs/" + url.PathEscape(name) + "/pin"
+		_, data, err := c.call(ctx, http.MethodPut, path, map[string]any{"mode": mode, "reason": *reason}, "a write token")
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(data)
+		}
+		var p planJSON
+		if err := decode(data, &p); err != nil {
+			return err
+		}
+		switch mode {
+		case "on":
+			fmt.Fprintf(c.out, "%s pinned on: never curtailed\n", name)
+		case "off":
+			fmt.Fprintf(c.out, "%s pinned off: parked until pinned auto\n", name)
+		default:
+			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", name)
+		}
+		return c.printPlan(p)
+	}
+}
+
+func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {
+	var since, limit intFlag
+	fs.Var(&since, "since", "events after this seq (default: the latest ones)")
+	fs.Var(&limit, "limit", "at most N events (API default 100)")
+	return func(ctx context.Context, pos []string) error {
+		if err := noArgs("events", pos); err != nil {
+			return err
+		}
+		q := url.Values{}
+		if since.set {
+			q.Set("since", strconv.Itoa(since.v))
+		}
+		if limit.set {
+			if limit.v == 0 {
+				return usagef("--limit must be at least 1")
+			}
+			q.Set("limit", strconv.Itoa(limit.v))
+		}
+		path := "/api/v1/events"
+		if len(q) > 0 {
+			path += "?" + q.Encode()
+		}
+		_, data, err := c.call(ctx, http.MethodGet, path, nil, "an API token")
+		if err != nil {
+			return err
+		}
+		if c.json {
+			return c.printJSON(data)
+		}
+		var evs []eventJSON
+		if err := decode(data, &evs); err != nil {
+			return err
+		}
+		if len(evs) == 0 {
+			fmt.Fprintln(c.out, "no events")
+			return nil
+		}
+		tw := newTable(c.out)
+		fmt.Fprintf(tw, "SEQ\tTIME\tKIND\tWHO\tRIG\tREASON\tDETAILS\n")
+		for _, e := range evs {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), e.Kind, dash(e.Who), dash(e.Rig),
+				dash(e.Reason), fields(e.Fields))
+		}
+		return tw.Flush()
+	}
+}
+
+// fields prints an event's fields as k=v, sorted, zero times left out.
+func fields(m map[string]any) string {
+	keys := make([]string, 0, len(m))
+	for k, v := range m {
+		if s, ok := v.(string); ok && strings.HasPrefix(s, "0001-01-01T") {
+			continue
+		}
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, m[k])
+	}
+	return dash(strings.Join(parts, " "))
+}

@@ -1,0 +1,329 @@
+// Command hashgatectl is the ops and power-desk client of hashgate's HTTP
+// API: status, workers, allocations, dry-run plans, pins and the audit
+// log. It prints human tables, or with --json the API's JSON as is.
+//
+// It reads HASHGATE_API (default http://127.0.0.1:8080) and HASHGATE_TOKEN;
+// --api and --token override them. Exit status: 0 done, 1 the API refused
+// or could not be reached, 2 bad usage.
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const defaultAPI = "http://127.0.0.1:8080"
+
+const usage = `hashgatectl — client of the hashgate HTTP API
+
+Usage:
+  hashgatectl [flags] COMMAND [command flags]
+
+Commands:
+  status                                     proxy, pools, power and workers at a glance
+  workers [--group G] [--state S] [--limit N] [--offset N]
+                                             workers; S is mining, idle, curtailed or offline
+  allocate --ai-kw N --reason TEXT [--until T] [--emergency]
+                                             give N kW to AI (write token); T is RFC 3339
+                                             (2025-06-01T18:00:00Z) or a duration from now (2h);
+                                             --emergency ignores min_on and holds every resume
+  plan --ai-kw N                             what an allocation of N kW would do (dry run)
+  pin NAME on|off|auto [--reason TEXT]       on: never curtailed; off: parked (maintenance);
+                                             auto: back to the planner (write token)
+  events [--since SEQ] [--limit N]           the audit log, newest last (without --since: the latest)
+
+Flags (before or after the command):
+  --api URL        the API (env HASHGATE_API, default http://127.0.0.1:8080)
+  --token TOKEN    bearer token (env HASHGATE_TOKEN); writes need a write token
+  --json           print the API's JSON instead of tables
+  --timeout D      HTTP timeout (default 30s)
+`
+
+func main() {
+	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
+}
+
+// cli is one invocation.
+type cli struct {
+	api     string
+	token   string
+	json    bool
+	timeout time.Duration
+	out     io.Writer
+	errOut  io.Writer
+	client  *http.Client
+	now     func() time.Time
+}
+
+// usageError is bad usage: exit 2 with the usage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+
+// errHelp: --help was asked for.
+var errHelp = errors.New("help")
+
+// run is main, testable: it returns the exit status.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c := &cli{out: stdout, errOut: stderr, now: time.Now, timeout: 30 * time.Second}
+	c.api = getenv("HASHGATE_API")
+	if c.api == "" {
+		c.api = defaultAPI
+	}
+	c.token = getenv("HASHGATE_TOKEN")
+	err := c.dispatch(ctx, args)
+	var ue usageError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errHelp):
+		fmt.Fprint(stdout, usage)
+		return 0
+	case errors.As(err, &ue):
+		fmt.Fprintf(stderr, "hashgatectl: %s\n\n%s", ue.msg, usage)
+		return 2
+	default:
+		fmt.Fprintf(stderr, "hashgatectl: %v\n", err)
+		return 1
+	}
+}
+
+// globalFlags adds the flags every command takes.
+func (c *cli) globalFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.api, "api", c.api, "API URL")
+	fs.StringVar(&c.token, "token", c.token, "bearer token")
+	fs.BoolVar(&c.json, "json", c.json, "print JSON")
+	fs.DurationVar(&c.timeout, "timeout", c.timeout, "HTTP timeout")
+}
+
+func newFlagSet(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard) // errors are reported with our usage
+	return fs
+}
+
+// parse parses flags anywhere among args and returns the positional ones.
+func parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, errHelp
+			}
+			return nil, usageError{err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+func (c *cli) dispatch(ctx context.Context, args []string) error {
+	top := newFlagSet("hashgatectl")
+	c.globalFlags(top)
+	if err := top.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errHelp
+		}
+		return usageError{err.Error()}
+	}
+	args = top.Args()
+	if len(args) == 0 {
+		return usagef("no command")
+	}
+	cmd, args := args[0], args[1:]
+	fs := newFlagSet(cmd)
+	c.globalFlags(fs)
+	var run func(ctx context.Context, pos []string) error
+	switch cmd {
+	case "status":
+		run = c.status
+	case "workers":
+		run = c.workers(fs)
+	case "allocate":
+		run = c.allocate(fs)
+	case "plan":
+		run = c.plan(fs)
+	case "pin":
+		run = c.pin(fs)
+	case "events":
+		run = c.events(fs)
+	case "help":
+		return errHelp
+	default:
+		return usagef("unknown command %q", cmd)
+	}
+	pos, err := parse(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := c.setup(); err != nil {
+		return err
+	}
+	return run(ctx, pos)
+}
+
+// setup checks the API URL and builds the client.
+func (c *cli) setup() error {
+	u, err := url.Parse(c.api)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return usagef("--api %q: want a URL such as %s", c.api, defaultAPI)
+	}
+	c.api = strings.TrimRight(c.api, "/")
+	if c.timeout <= 0 {
+		return usagef("--timeout %v: must be positive", c.timeout)
+	}
+	c.client = &http.Client{Timeout: c.timeout}
+	return nil
+}
+
+func noArgs(cmd string, pos []string) error {
+	if len(pos) > 0 {
+		return usagef("%s takes no arguments, got %q", cmd, strings.Join(pos, " "))
+	}
+	return nil
+}
+
+// apiError is a non-2xx answer.
+type apiError struct {
+	code int
+	msg  string
+}
+
+func (e *apiError) Error() string {
+	return fmt.Sprintf("API error %d %s: %s", e.code, http.StatusText(e.code), e.msg)
+}
+
+// call makes one request. need says what token the endpoint needs, for
+// the 401 message ("a write token", "an API token").
+func (c *cli) call(ctx context.Context, method, path string, body any, need string) (http.Header, []byte, error) {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, nil, err
+		}
+		r = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.api+path, r)
+	if err != nil {
+		return nil, nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.client.Do(req)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot reach the hashgate API at %s: %v", c.api, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading the answer from %s: %v", c.api, err)
+	}
+	switch {
+	case resp.StatusCode == http.StatusUnauthorized:
+		if c.token != "" {
+			return nil, nil, fmt.Errorf("unauthorized: the token was refused; set HASHGATE_TOKEN to %s", need)
+		}
+		return nil, nil, fmt.Errorf("unauthorized: set HASHGATE_TOKEN to %s", need)
+	case resp.StatusCode == http.StatusForbidden:
+		return nil, nil, errors.New("forbidden: this token is read-only")
+	case resp.StatusCode < 200 || resp.StatusCode > 299:
+		var eb struct {
+			Error string `json:"error"`
+		}
+		msg := strings.TrimSpace(string(data))
+		if json.Unmarshal(data, &eb) == nil && eb.Error != "" {
+			msg = eb.Error
+		}
+		if len(msg) > 500 {
+			msg = msg[:500] + "…"
+		}
+		return nil, nil, &apiError{code: resp.StatusCode, msg: msg}
+	}
+	return resp.Header, data, nil
+}
+
+// unwrapURLError drops the "Get "URL": " that url.Error adds: the message
+// names the API already.
+func unwrapURLError(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
+// printJSON prints the API's JSON as is (--json).
+func (c *cli) printJSON(data []byte) error {
+	if _, err := c.out.Write(data); err != nil {
+		return err
+	}
+	if len(data) > 0 && data[len(data)-1] != '\n' {
+		fmt.Fprintln(c.out)
+	}
+	return nil
+}
+
+func decode(data []byte, v any) error {
+	if err := json.Unmarshal(data, v); err != nil {
+		return fmt.Errorf("the API answered something unexpected: %v", err)
+	}
+	return nil
+}
+
+// intFlag is a flag value ≥ 0 that knows whether it was set.
+type intFlag struct {
+	v   int
+	set bool
+}
+
+func (f *intFlag) String() string { return strconv.Itoa(f.v) }
+func (f *intFlag) Set(s string) error {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 {
+		return errors.New("must be a whole number ≥ 0")
+	}
+	f.v, f.set = n, true
+	return nil
+}
+
+// floatFlag is a kW flag value that knows whether it was set.
+type floatFlag struct {
+	v   float64
+	set bool
+}
+
+func (f *floatFlag) String() string { return strconv.FormatFloat(f.v, 'f', -1, 64) }
+func (f *floatFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil || v < 0 || v != v || v > 1e12 {
+		return errors.New("must be a number of kW ≥ 0")
+	}
+	f.v, f.set = v, true
+	return nil
+}

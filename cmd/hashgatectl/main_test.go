@@ -1,0 +1,284 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+	"go.uber.org/goleak"
+
+	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
+	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/stratumact"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+const (
+	writeToken = "w-0123456789abcdef"
+	readToken  = "r-0123456789abcdef"
+)
+
+// 20 rigs of 3 kW on 100 kW; rigs 00000-00009 are hall-a (priority 10),
+// so an allocation of 68 kW curtails rigs 00010-00019.
+const testPolicy = `
+site_capacity_kw = 100.0
+ramp_up_kw_per_min = 10000.0
+min_off = "0s"
+min_on = "0s"
+
+[[group]]
+name = "hall-a"
+workers = ["acct.rig-0000*"]
+rig_kw = 3.0
+idle_kw = 0.1
+efficiency_j_th = 20.0
+priority = 10
+actuator = "stratum"
+
+[default]
+rig_kw = 3.0
+idle_kw = 0.1
+efficiency_j_th = 30.0
+actuator = "stratum"
+`
+
+// startAPI runs a sim pool, the proxy and the switcher wired as hashgate
+// run wires them, 20 simulated miners and the API on httptest, and waits
+// until every miner mines. It returns the API's URL.
+func startAPI(t *testing.T) string {
+	t.Helper()
+	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
+	pool, err := sim.StartPool(sim.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	pol, err := switcher.ParsePolicy("policy.toml", []byte(testPolicy))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bridge := &stratumact.Bridge{}
+	sw, err := switcher.New(switcher.Config{StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.log"),
+		Tick: 50 * time.Millisecond, Log: log}, pol, bridge, bridge)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, err := proxy.New(proxy.Config{
+		Listen:     "127.0.0.1:0",
+		Difficulty: vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
+		Pools:      []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x"}},
+		Gate:       bridge,
+		Log:        log,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bridge.Bind(srv, sw)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	go sw.Run()
+	t.Cleanup(func() { sw.Close() })
+	h, err := api.New(api.Config{Proxy: srv, Switcher: sw, Log: log, Tokens: []config.Token{
+		{Name: "power-desk", Token: writeToken, Role: config.RoleWrite},
+		{Name: "viewer", Token: readToken, Role: config.RoleRead},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	t.Cleanup(ts.Close)
+	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: 20, ShareInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	sim.Eventually(t, 10*time.Second, func() bool {
+		ws := srv.Workers()
+		if len(ws) != 20 {
+			return false
+		}
+		for _, w := range ws {
+			if w.Accepted == 0 {
+				return false
+			}
+		}
+		return sw.Status().MiningLoadKW == 60
+	}, "20 miners mining")
+	return ts.URL
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// ctl runs hashgatectl with env (HASHGATE_API, HASHGATE_TOKEN) and args.
+func ctl(t *testing.T, env map[string]string, args ...string) result {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := run(context.Background(), args, func(k string) string { return env[k] }, &out, &errOut)
+	return result{code, out.String(), errOut.String()}
+}
+
+func (r result) want(t *testing.T, code int, stdout, stderr []string) {
+	t.Helper()
+	if r.code != code {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", r.code, code, r.stdout, r.stderr)
+	}
+	for _, s := range stdout {
+		if !strings.Contains(r.stdout, s) {
+			t.Fatalf("stdout has no %q:\n%s", s, r.stdout)
+		}
+	}
+	for _, s := range stderr {
+		if !strings.Contains(r.stderr, s) {
+			t.Fatalf("stderr has no %q:\n%s", s, r.stderr)
+		}
+	}
+}
+
+func TestCommands(t *testing.T) {
+	url := startAPI(t)
+	env := map[string]string{"HASHGATE_API": url}
+	writer := map[string]string{"HASHGATE_API": url, "HASHGATE_TOKEN": writeToken}
+	reader := map[string]string{"HASHGATE_API": url, "HASHGATE_TOKEN": readToken}
+
+	r := ctl(t, env, "status")
+	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed 0, offline 0",
+		"mining budget  100.0 kW", "allocation     none", "POOL", "primary", "active", "stratum+tcp://"}, nil)
+	if r.stderr != "" {
+		t.Fatalf("stderr: %s", r.stderr)
+	}
+	r = ctl(t, env, "status", "--json")
+	r.want(t, 0, nil, nil)
+	var st map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st["miners_connected"] != 20.0 {
+		t.Fatalf("status --json: %v %s", err, r.stdout)
+	}
+
+	ctl(t, env, "workers", "--group", "hall-a").want(t, 0, []string{"NAME", "GROUP", "STATE", "acct.rig-00000", "acct.rig-00009", "hall-a", "mining", "10 workers"}, nil)
+	r = ctl(t, env, "workers", "--limit", "5", "--offset", "2")
+	r.want(t, 0, []string{"acct.rig-00002", "acct.rig-00006", "3-7 of 20 workers"}, nil)
+	if strings.Contains(r.stdout, "acct.rig-00007") || strings.Contains(r.stdout, "acct.rig-00001") {
+		t.Fatalf("page has rows outside it:\n%s", r.stdout)
+	}
+	r = ctl(t, env, "workers", "--state", "idle", "--json")
+	r.want(t, 0, []string{"[]"}, nil)
+
+	// Writes: no token, a read token, then the write token.
+	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 1, nil, []string{"unauthorized: set HASHGATE_TOKEN to a write token"})
+	ctl(t, reader, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 1, nil, []string{"forbidden: this token is read-only"})
+	ctl(t, env, "--token", "wrong", "allocate", "--ai-kw", "68", "--reason", "training").want(t, 1, nil, []string{"unauthorized", "set HASHGATE_TOKEN to a write token"})
+	ctl(t, env, "pin", "acct.rig-00003", "off").want(t, 1, nil, []string{"unauthorized: set HASHGATE_TOKEN to a write token"})
+	ctl(t, reader, "pin", "acct.rig-00003", "off").want(t, 1, nil, []string{"forbidden: this token is read-only"})
+	ctl(t, env, "status").want(t, 0, []string{"allocation     none", "curtailed      0 rigs"}, nil)
+
+	// A dry run needs a token of either role.
+	ctl(t, env, "plan", "--ai-kw", "68").want(t, 1, nil, []string{"unauthorized: set HASHGATE_TOKEN to an API token"})
+	ctl(t, reader, "plan", "--ai-kw", "68").want(t, 0, []string{"dry run, nothing applied", "mining budget  32.0 kW", "curtail        10: acct.rig-00019"}, nil)
+	ctl(t, env, "status").want(t, 0, []string{"allocation     none"}, nil)
+
+	ctl(t, writer, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0,
+		[]string{"allocation applied: 68.0 kW to AI", "mining budget  32.0 kW", "60.0 kW now, 31.0 kW after the plan: compliant",
+			"curtail        10: acct.rig-00019, acct.rig-00018", "resume         0: -"}, nil)
+	ctl(t, writer, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{"no change: this allocation is already in force"}, nil)
+	ctl(t, env, "status").want(t, 0, []string{"AI             68.0 kW", "curtailed      10 rigs", "68.0 kW to AI by power-desk", ": training"}, nil)
+	ctl(t, env, "workers", "--state", "curtailed").want(t, 0, []string{"acct.rig-00010", "acct.rig-00019", "curtailed", "10 workers"}, nil)
+
+	// --until as a duration; --json gives the raw plan.
+	r = ctl(t, writer, "allocate", "--ai-kw", "50", "--reason", "peak", "--until", "2h", "--json")
+	r.want(t, 0, []string{`"mining_budget_kw":50`, `"changed":true`}, nil)
+	r = ctl(t, env, "status", "--json")
+	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil {
+		t.Fatal(err)
+	}
+	until, _ := time.Parse(time.RFC3339, st["power"].(map[string]any)["allocation"].(map[string]any)["until"].(string))
+	if d := time.Until(until); d < 119*time.Minute || d > 121*time.Minute {
+		t.Fatalf("until %v is not 2h from now", until)
+	}
+
+	// Pins: flags may follow the arguments.
+	ctl(t, writer, "pin", "acct.rig-00003", "off", "--reason", "fan swap").want(t, 0, []string{"acct.rig-00003 pinned off", "curtail        1: acct.rig-00003"}, nil)
+	ctl(t, writer, "pin", "acct.rig-00003", "auto").want(t, 0, []string{"acct.rig-00003 back to auto"}, nil)
+	ctl(t, writer, "pin", "acct.nobody", "on").want(t, 1, nil, []string{"API error 404", "unknown rig"})
+
+	// Events: the latest by default, pages with --since.
+	r = ctl(t, env, "events", "--limit", "3")
+	r.want(t, 0, []string{"SEQ", "KIND", "pin", "power-desk", "acct.rig-00003"}, nil)
+	if n := strings.Count(r.stdout, "\n"); n != 4 {
+		t.Fatalf("events --limit 3: %d lines\n%s", n, r.stdout)
+	}
+	r = ctl(t, env, "events", "--since", "0", "--limit", "2", "--json")
+	var evs []map[string]any
+	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 2 || evs[0]["seq"] != 1.0 || evs[1]["seq"] != 2.0 {
+		t.Fatalf("events --since 0 --limit 2 --json: %v %s", err, r.stdout)
+	}
+	ctl(t, env, "events", "--since", "100000").want(t, 0, []string{"no events"}, nil)
+	ctl(t, env, "events").want(t, 0, []string{"allocation", "training", "curtail"}, nil)
+
+	// --api overrides HASHGATE_API, --token HASHGATE_TOKEN.
+	bad := map[string]string{"HASHGATE_API": "http://127.0.0.1:1", "HASHGATE_TOKEN": readToken}
+	ctl(t, bad, "--api", url, "--token", writeToken, "allocate", "--ai-kw", "0", "--reason", "done").want(t, 0, []string{"allocation applied: 0.0 kW to AI"}, nil)
+	ctl(t, bad, "status", "--api", url+"/").want(t, 0, []string{"AI             0.0 kW"}, nil)
+}
+
+func TestUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := "http://" + ln.Addr().String()
+	ln.Close()
+	ctl(t, map[string]string{"HASHGATE_API": addr}, "status").want(t, 1, nil, []string{"cannot reach the hashgate API at " + addr + ": ", "refused"})
+	ctl(t, nil, "--api", addr, "events").want(t, 1, nil, []string{"cannot reach the hashgate API at " + addr})
+}
+
+func TestUsage(t *testing.T) {
+	for _, args := range [][]string{
+		{},
+		{"frobnicate"},
+		{"status", "extra"},
+		{"--bogus", "status"},
+		{"workers", "--limit", "x"},
+		{"workers", "--limit", "-1"},
+		{"workers", "--state", "asleep"},
+		{"allocate", "--reason", "x"},
+		{"allocate", "--ai-kw", "5"},
+		{"allocate", "--ai-kw", "lots", "--reason", "x"},
+		{"allocate", "--ai-kw", "-5", "--reason", "x"},
+		{"allocate", "--ai-kw", "5", "--reason", "x", "--until", "tomorrow"},
+		{"allocate", "--ai-kw", "5", "--reason", "x", "--until", "-2h"},
+		{"plan"},
+		{"pin", "acct.rig-1"},
+		{"pin", "acct.rig-1", "sideways"},
+		{"events", "--limit", "0"},
+		{"--api", "ftp://x", "status"},
+		{"--api", "not a url", "status"},
+		{"--timeout", "0s", "status"},
+	} {
+		r := ctl(t, nil, args...)
+		if r.code != 2 || !strings.Contains(r.stderr, "Usage:") || !strings.HasPrefix(r.stderr, "hashgatectl: ") {
+			t.Errorf("%q: exit %d, stderr:\n%s", args, r.code, r.stderr)
+		}
+	}
+	ctl(t, nil, "--help").want(t, 0, []string{"Usage:", "allocate --ai-kw N --reason TEXT"}, nil)
+	ctl(t, nil, "help").want(t, 0, []string{"Usage:"}, nil)
+	ctl(t, nil, "workers", "-h").want(t, 0, []string{"Usage:"}, nil)
+}
