@@ -44,7 +44,17 @@ var dashboardFuncs = template.FuncMap{
 	},
 	"fields": func(m map[string]any) string {
 		keys := make([]string, 0, len(m))
-		for k := range m {
+		for k, v := range m {
+			switch v := v.(type) {
+			case time.Time: // in memory
+				if v.IsZero() {
+					continue
+				}
+			case string: // read back from the file
+				if strings.HasPrefix(v, "0001-01-01T") {
+					continue
+				}
+			}
 			keys = append(keys, k)
 		}
 		sort.Strings(keys)

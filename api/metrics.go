@@ -140,7 +140,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	if h.sw == nil {
 		return
 	}
-	pw := h.power()
+	pw, _ := h.power()
 	gauge(descCapacity, pw.CapacityKW)
 	gauge(descReserve, pw.ReserveKW)
 	gauge(descAI, pw.AIKW)

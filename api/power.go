@@ -93,9 +93,11 @@ func (h *Handler) pools() []Pool {
 	return out
 }
 
-func (h *Handler) power() *Power {
+// power reads the switcher's status (nil, 0 without a switcher): the
+// power section and the count of curtailed rigs.
+func (h *Handler) power() (*Power, int) {
 	if h.sw == nil {
-		return nil
+		return nil, 0
 	}
 	st := h.sw.Status()
 	p := &Power{
@@ -109,7 +111,7 @@ func (h *Handler) power() *Power {
 	if a := st.Allocation; a != nil {
 		p.Allocation = &Allocation{AIKW: a.AIKW, Reason: a.Reason, Who: a.Who, At: a.At, Until: timePtr(a.Until), Emergency: a.Emergency}
 	}
-	return p
+	return p, st.Curtailed
 }
 
 // buildStatus reads everything the status shows; the workers are read
@@ -118,9 +120,10 @@ func (h *Handler) buildStatus() (Status, []Worker) {
 	now := h.cfg.Now()
 	stats := h.proxy.Stats()
 	ws := h.snapshotWorkers()
+	power, curtailed := h.power()
 	st := Status{
 		Time: now.UTC(), Healthy: h.proxy.Healthy(), MinersConnected: stats.Connections,
-		Pools: h.pools(), Power: h.power(), Workers: countStates(ws),
+		Pools: h.pools(), Power: power, Curtailed: curtailed, Workers: countStates(ws),
 		UptimeSeconds: now.Sub(h.started).Seconds(),
 		Shares:        Shares{Accepted: stats.SharesAccepted, Stale: stats.SharesRejected["stale"], Forwarded: stats.SharesForwarded},
 	}
@@ -129,9 +132,6 @@ func (h *Handler) buildStatus() (Status, []Worker) {
 	}
 	for i := range ws {
 		st.HashrateTHs += ws[i].HashrateTHs
-	}
-	if h.sw != nil {
-		st.Curtailed = h.sw.Status().Curtailed
 	}
 	return st, ws
 }
