@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 )
 
@@ -125,7 +126,7 @@ func (h *Handler) buildStatus() (Status, []Worker) {
 		Time: now.UTC(), Healthy: h.proxy.Healthy(), MinersConnected: stats.Connections,
 		Pools: h.pools(), Power: power, Curtailed: curtailed, Workers: countStates(ws),
 		UptimeSeconds: now.Sub(h.started).Seconds(),
-		Shares:        Shares{Accepted: stats.SharesAccepted, Stale: stats.SharesRejected["stale"], Forwarded: stats.SharesForwarded},
+		Shares:        Shares{Accepted: stats.SharesAccepted, Stale: stats.SharesRejected[proxy.RejectStale], Forwarded: stats.SharesForwarded},
 	}
 	for _, n := range stats.SharesRejected {
 		st.Shares.Rejected += n
