@@ -89,20 +89,22 @@ func TestLoggerOptions(t *testing.T) {
 	}
 }
 
-// The demo runs end to end: pools, proxy, fleet, a failover, a summary.
+// The demo runs end to end: pools, proxy, switcher, API, fleet, the
+// scripted reallocation and a failover, and a summary.
 func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for a few seconds")
 	}
 	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 6*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
 	defer cancel()
-	o := demoOptions{miners: 60, listen: "127.0.0.1:0", failAt: 2 * time.Second, every: 500 * time.Millisecond}
+	o := demoOptions{miners: 60, listen: "127.0.0.1:0", api: "127.0.0.1:0", step: 1500 * time.Millisecond, every: 500 * time.Millisecond}
 	if err := runDemo(ctx, o, &out, zerolog.Nop()); err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
-	for _, want := range []string{"point miners at stratum+tcp://127.0.0.1:", "killing pool-a", "failover complete", "stopping:", " 0 wrong answers"} {
+	for _, want := range []string{"point miners at stratum+tcp://127.0.0.1:", "dashboard: http://127.0.0.1:",
+		"AI takes 400 kW", "curtailed", "EMERGENCY", "killing pool-a", "pool pool-b", "stopping:"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
