@@ -224,6 +224,13 @@ func (a *AuditLog) Events(since uint64, limit int) ([]Event, error) {
 	return out, nil
 }
 
+// LastSeq is the sequence number of the newest event (0: none).
+func (a *AuditLog) LastSeq() uint64 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.seq
+}
+
 // Close flushes and closes the file.
 func (a *AuditLog) Close() error {
 	a.mu.Lock()

@@ -192,12 +192,12 @@ type Rig struct {
 
 // Allocation is one PUT /api/v1/allocation.
 type Allocation struct {
-	AIKW      float64
-	Reason    string
-	Who       string    // the API token's name
-	At        time.Time // when it was made
-	Until     time.Time // zero: none; else the allocation before it returns then
-	Emergency bool      // ignore min_on, hold every resume until a non-emergency allocation
+	AIKW      float64   `json:"ai_kw"`
+	Reason    string    `json:"reason"`
+	Who       string    `json:"who,omitempty"`       // the API token's name
+	At        time.Time `json:"at"`                  // when it was made
+	Until     time.Time `json:"until,omitzero"`      // zero: none; else the allocation before it returns then
+	Emergency bool      `json:"emergency,omitempty"` // ignore min_on, hold every resume until a non-emergency allocation
 }
 
 // InForce reports whether a is in force at now (no Until, or Until ahead).

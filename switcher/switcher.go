@@ -533,8 +533,11 @@ func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, chang
 		return plan, false, nil
 	}
 	s.allocs = PushAllocation(s.allocs, a, now)
-	s.event(Event{Kind: EventAllocation, Who: who, Reason: req.Reason, Fields: map[string]any{
-		"ai_kw": req.AIKW, "until": req.Until, "emergency": req.Emergency}})
+	fields := map[string]any{"ai_kw": req.AIKW, "emergency": req.Emergency}
+	if !req.Until.IsZero() {
+		fields["until"] = req.Until
+	}
+	s.event(Event{Kind: EventAllocation, Who: who, Reason: req.Reason, Fields: fields})
 	plan, acts := s.planLocked(now, "allocation")
 	s.event(Event{Kind: EventPlan, Who: who, Fields: planFields(plan)})
 	s.dirty = true
@@ -617,6 +620,9 @@ func (s *Switcher) PolicyRefused(err error) {
 	s.event(Event{Kind: EventPolicyRefuse, Fields: map[string]any{"error": err.Error()}})
 }
 
+// LastEventSeq is the sequence number of the newest audit event.
+func (s *Switcher) LastEventSeq() uint64 { return s.audit.LastSeq() }
+
 // Events pages the audit log.
 func (s *Switcher) Events(since uint64, limit int) ([]Event, error) {
 	return s.audit.Events(since, limit)
@@ -624,18 +630,18 @@ func (s *Switcher) Events(since uint64, limit int) ([]Event, error) {
 
 // Status is the power side of GET /api/v1/status.
 type Status struct {
-	CapacityKW     float64   `json:"capacity_kw"`
-	ReserveKW      float64   `json:"reserve_kw"`
-	AIKW           float64   `json:"ai_kw"`
-	MiningBudgetKW float64   `json:"mining_budget_kw"`
-	MiningLoadKW   float64   `json:"mining_load_kw"`
-	MiningLoadEst  float64   `json:"mining_load_est_kw"`
-	Compliant      bool      `json:"compliant"`
-	CompliantSince time.Time `json:"compliant_since,omitzero"`
-	ETASeconds     float64   `json:"eta_seconds"`
-	Curtailed      int       `json:"curtailed"`
-	Emergency      bool      `json:"emergency"`
-	Allocation     *Allocation
+	CapacityKW     float64     `json:"capacity_kw"`
+	ReserveKW      float64     `json:"reserve_kw"`
+	AIKW           float64     `json:"ai_kw"`
+	MiningBudgetKW float64     `json:"mining_budget_kw"`
+	MiningLoadKW   float64     `json:"mining_load_kw"`
+	MiningLoadEst  float64     `json:"mining_load_est_kw"`
+	Compliant      bool        `json:"compliant"`
+	CompliantSince time.Time   `json:"compliant_since,omitzero"`
+	ETASeconds     float64     `json:"eta_seconds"`
+	Curtailed      int         `json:"curtailed"`
+	Emergency      bool        `json:"emergency"`
+	Allocation     *Allocation `json:"allocation,omitempty"`
 }
 
 // Status reports the power state as of the last plan, once its actions
