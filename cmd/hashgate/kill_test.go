@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,15 +30,33 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
+// lockedBuffer collects a process's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // daemon is hashgate run as a separate process, so it can be killed.
 type daemon struct {
 	cmd *exec.Cmd
-	out *bytes.Buffer
+	out *lockedBuffer
 }
 
 func startDaemon(t *testing.T, bin, cfg string) *daemon {
 	t.Helper()
-	d := &daemon{out: &bytes.Buffer{}}
+	d := &daemon{out: &lockedBuffer{}}
 	d.cmd = exec.Command(bin, "run", "-c", cfg, "--log-format", "json")
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
