@@ -140,32 +140,42 @@ func (a *AuditLog) remember(e Event) {
 // Append writes e (its Seq and Time are set here) and flushes it to the
 // file before returning: an event the API answered with is on disk.
 func (a *AuditLog) Append(e Event) (Event, error) {
+	evs := []Event{e}
+	err := a.AppendAll(evs)
+	return evs[0], err
+}
+
+// AppendAll writes a batch of events (a plan's curtails and resumes) with
+// one flush: parking thousands of rigs must not cost thousands of writes.
+// Seq and Time are set in evs.
+func (a *AuditLog) AppendAll(evs []Event) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.seq++
-	e.Seq = a.seq
-	if e.Time.IsZero() {
-		e.Time = time.Now().UTC()
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return e, err
-	}
-	b = append(b, '\n')
-	if a.size+int64(len(b)) > a.maxSize && a.size > 0 {
-		if err := a.rotate(); err != nil {
-			return e, err
+	now := time.Now().UTC()
+	for i := range evs {
+		e := &evs[i]
+		a.seq++
+		e.Seq = a.seq
+		if e.Time.IsZero() {
+			e.Time = now
 		}
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		b = append(b, '\n')
+		if a.size+int64(len(b)) > a.maxSize && a.size > 0 {
+			if err := a.rotate(); err != nil {
+				return err
+			}
+		}
+		if _, err := a.w.Write(b); err != nil {
+			return err
+		}
+		a.size += int64(len(b))
+		a.remember(*e)
 	}
-	if _, err := a.w.Write(b); err != nil {
-		return e, err
-	}
-	if err := a.w.Flush(); err != nil {
-		return e, err
-	}
-	a.size += int64(len(b))
-	a.remember(e)
-	return e, nil
+	return a.w.Flush()
 }
 
 func (a *AuditLog) rotate() error {

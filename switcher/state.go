@@ -32,7 +32,7 @@ type persistedState struct {
 // same directory, fsync, rename over the old one, fsync the directory. A
 // kill -9 at any point leaves either the old file or the new one.
 func saveState(path string, st *persistedState) error {
-	b, err := json.MarshalIndent(st, "", " ")
+	b, err := json.Marshal(st)
 	if err != nil {
 		return err
 	}

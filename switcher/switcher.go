@@ -244,12 +244,21 @@ func (s *Switcher) poke() {
 	}
 }
 
-func (s *Switcher) event(e Event) {
-	if e.Time.IsZero() {
-		e.Time = s.cfg.Now().UTC()
+func (s *Switcher) event(e Event) { s.events([]Event{e}) }
+
+// events writes a batch to the audit log with one flush.
+func (s *Switcher) events(evs []Event) {
+	if len(evs) == 0 {
+		return
 	}
-	if _, err := s.audit.Append(e); err != nil {
-		s.log.Error().Err(err).Str("kind", e.Kind).Msg("audit log write failed")
+	now := s.cfg.Now().UTC()
+	for i := range evs {
+		if evs[i].Time.IsZero() {
+			evs[i].Time = now
+		}
+	}
+	if err := s.audit.AppendAll(evs); err != nil {
+		s.log.Error().Err(err).Str("kind", evs[0].Kind).Msg("audit log write failed")
 	}
 }
 
@@ -363,20 +372,21 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	plan := MakePlan(in, now)
 	s.counters.Plans.Add(1)
 	var acts []action
+	var evs []Event
 	for _, a := range plan.Curtail {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
 		r.knownMining = false
 		acts = append(acts, action{rig: r.name})
 		s.counters.Curtails.Add(1)
-		s.event(Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
+		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
 	}
 	for _, a := range plan.Park {
 		// A pending rig holds no work: it only stays without a job.
 		r := recs[a.Rig]
 		r.state, r.since = RigParked, now
 		s.counters.Parks.Add(1)
-		s.event(Event{Kind: EventPark, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "held without work"}})
+		evs = append(evs, Event{Kind: EventPark, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "held without work"}})
 	}
 	for _, a := range plan.Resume {
 		r := recs[a.Rig]
@@ -386,8 +396,9 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 			acts = append(acts, action{rig: r.name, resume: true})
 		}
 		s.counters.Resumes.Add(1)
-		s.event(Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
+		evs = append(evs, Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
 	}
+	s.events(evs)
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
 		s.dirty = true

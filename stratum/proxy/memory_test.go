@@ -1,14 +1,11 @@
 package proxy_test
 
 import (
-	"io"
-	"net"
 	"os"
 	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -16,57 +13,6 @@ import (
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
-
-// memConn is an in-memory miner connection: it reads a fixed script, then
-// blocks until closed; what the proxy writes is counted and dropped. It
-// costs the test almost nothing, so the memory measured is the proxy's.
-type memConn struct {
-	script  string
-	off     int
-	closed  chan struct{}
-	once    sync.Once
-	written *atomic.Int64
-}
-
-func newMemConn(script string, written *atomic.Int64) *memConn {
-	return &memConn{script: script, closed: make(chan struct{}), written: written}
-}
-
-func (c *memConn) Read(p []byte) (int, error) {
-	if c.off < len(c.script) {
-		n := copy(p, c.script[c.off:])
-		c.off += n
-		return n, nil
-	}
-	<-c.closed
-	return 0, io.EOF
-}
-
-func (c *memConn) Write(p []byte) (int, error) {
-	select {
-	case <-c.closed:
-		return 0, net.ErrClosed
-	default:
-	}
-	c.written.Add(int64(len(p)))
-	return len(p), nil
-}
-
-func (c *memConn) Close() error {
-	c.once.Do(func() { close(c.closed) })
-	return nil
-}
-
-type memAddr struct{}
-
-func (memAddr) Network() string { return "mem" }
-func (memAddr) String() string  { return "mem" }
-
-func (c *memConn) LocalAddr() net.Addr              { return memAddr{} }
-func (c *memConn) RemoteAddr() net.Addr             { return memAddr{} }
-func (c *memConn) SetDeadline(time.Time) error      { return nil }
-func (c *memConn) SetReadDeadline(time.Time) error  { return nil }
-func (c *memConn) SetWriteDeadline(time.Time) error { return nil }
 
 // inUse is the heap and stack the process holds after a full GC.
 func inUse() uint64 {
@@ -115,9 +61,9 @@ func TestIdleMinerMemory(t *testing.T) {
 	sim.Eventually(t, 5*time.Second, srv.Healthy, "pool session")
 
 	var written atomic.Int64
-	conns := make([]*memConn, n)
+	conns := make([]*sim.ScriptedConn, n)
 	for i := range conns {
-		conns[i] = newMemConn(`{"id":1,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000"}]}`+"\n"+
+		conns[i] = sim.NewScriptedConn(`{"id":1,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000"}]}`+"\n"+
 			`{"id":2,"method":"mining.subscribe","params":["bmminer/2.0.0"]}`+"\n"+
 			`{"id":3,"method":"mining.extranonce.subscribe","params":[]}`+"\n"+
 			`{"id":4,"method":"mining.authorize","params":["acct.rig-`+strconv.Itoa(i)+`","x"]}`+"\n", &written)
