@@ -149,3 +149,26 @@ func TestServeWithConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// check validates the policy the config names, with the same positions.
+func TestCheckBadPolicy(t *testing.T) {
+	dir := t.TempDir()
+	conf := "[[pools]]\nurl = \"stratum+tcp://pool.example:3333\"\nuser = \"u\"\n\n[switcher]\npolicy = \"policy.toml\"\n"
+	pol := "site_capacity_kw = -5.0\n\n[[group]]\nname = \"x\"\nworkers = [\"a-*\"]\nrig_kw = 3.0\nefficiency_j_th = 30.0\nactuator = \"braiins\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "hashgate.toml"), []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(pol), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errb bytes.Buffer
+	if code := cmdCheck([]string{"-c", filepath.Join(dir, "hashgate.toml")}, &out, &errb); code != 1 {
+		t.Fatalf("exit %d, want 1\n%s", code, out.String())
+	}
+	p := filepath.Join(dir, "policy.toml")
+	for _, want := range []string{p + ":1:1:", p + ":8:1:", "not implemented"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("no %q in:\n%s", want, errb.String())
+		}
+	}
+}
