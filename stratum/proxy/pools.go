@@ -59,6 +59,7 @@ type poolManager struct {
 	lastActive int
 	sessions   []*upSession
 	dialing    int // extra sessions being dialed on the active pool
+	waiting    int // miners in acquire, waiting for a session with room
 	activeDial int // pool being dialed while none is active, -1: none
 	wantMore   bool
 	orphans    map[*minerConn]struct{}
@@ -144,9 +145,11 @@ func (m *poolManager) reconcileLocked(now time.Time) (time.Duration, []*upSessio
 		}
 	default:
 		p := &m.pools[m.active]
-		if m.wantMore && m.dialing == 0 && len(m.sessions) < m.srv.cfg.MaxUpstreamSessions {
+		if m.wantMore && len(m.sessions)+m.dialing < m.srv.cfg.MaxUpstreamSessions {
 			if !now.Before(p.nextTry) {
-				m.startDialLocked(m.active, dialActive)
+				for n := m.sessionsWantedLocked(); n > 0; n-- {
+					m.startDialLocked(m.active, dialActive)
+				}
 			} else {
 				soon(p.nextTry)
 			}
@@ -175,6 +178,25 @@ func (m *poolManager) reconcileLocked(now time.Time) (time.Duration, []*upSessio
 		wait = 5 * time.Millisecond
 	}
 	return wait, toClose
+}
+
+// maxParallelDials bounds the sessions opened at once to one pool, so a
+// reconnect storm opens the sessions it needs quickly without knocking on
+// the pool with dozens of connections in the same instant.
+const maxParallelDials = 4
+
+// sessionsWantedLocked is how many more sessions to dial now: enough for
+// the miners waiting (and the orphans) at the capacity a session has, one
+// at a time while that capacity is unknown.
+func (m *poolManager) sessionsWantedLocked() int {
+	room := m.srv.cfg.MaxUpstreamSessions - len(m.sessions) - m.dialing
+	if len(m.sessions) == 0 {
+		return min(room, 1-m.dialing)
+	}
+	_, per := m.sessions[0].load()
+	demand := uint64(m.waiting + len(m.orphans))
+	need := int((demand + per - 1) / per)
+	return max(0, min(room, maxParallelDials-m.dialing, need-m.dialing, room))
 }
 
 // failbackLocked makes the healthy primary probe the only session; the
@@ -420,14 +442,22 @@ func (m *poolManager) acquire(timeout time.Duration) (*upSession, uint32, error)
 			m.wantMore = true
 		}
 		ch := m.liveCh
+		m.waiting++
 		m.mu.Unlock()
 		m.poke()
+		var err error
 		select {
 		case <-ch:
 		case <-t.C:
-			return nil, 0, errNoPool
+			err = errNoPool
 		case <-m.srv.stop:
-			return nil, 0, errShutdown
+			err = errShutdown
+		}
+		m.mu.Lock()
+		m.waiting--
+		m.mu.Unlock()
+		if err != nil {
+			return nil, 0, err
 		}
 	}
 }

@@ -275,15 +275,32 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 		}
 		return true
 	}, "s21s still mining")
-	// Parked rigs stay connected (keepalives) rather than giving up.
-	parkedConnected := 0
-	for name, r := range s.rigStates() {
-		if curtailed[name] && r.State == "parked" && r.Connected {
-			parkedConnected++
+	// Parked rigs come back and stay connected (keepalives: the fleet drops
+	// a pool silent for 1 s) rather than giving up.
+	parkedConnected := func() int {
+		n := 0
+		for name, r := range s.rigStates() {
+			if curtailed[name] && r.State == "parked" && r.Connected {
+				n++
+			}
 		}
+		return n
 	}
-	if parkedConnected != 241 {
-		t.Fatalf("%d parked rigs connected, want 241", parkedConnected)
+	sim.Eventually(t, 10*time.Second, func() bool { return parkedConnected() == 241 }, "%d parked rigs connected, want 241", parkedConnected())
+	disconnects := 0
+	for _, f := range fs {
+		disconnects += f.Stats().Disconnects
+	}
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for end := time.Now().Add(2 * time.Second); time.Now().Before(end); <-tick.C {
+		n := 0
+		for _, f := range fs {
+			n += f.Stats().Disconnects
+		}
+		if n != disconnects {
+			t.Fatalf("parked rigs dropped the connection: %d disconnects, were %d", n, disconnects)
+		}
 	}
 	// The same request again changes nothing.
 	if _, changed, _ := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk"); changed {
@@ -395,4 +412,67 @@ func itoa(i int) string {
 		b = append([]byte{byte('0' + i%10)}, b...)
 	}
 	return string(b)
+}
+
+// Rigs that behave like firmware with backup pools: once parked they go
+// elsewhere and never come back. hashgate flags them left_while_parked and
+// keeps counting them at full power (they may hash on their backup pool),
+// so it curtails other rigs to stay within the budget.
+func TestRigsThatLeaveWhileParked(t *testing.T) {
+	dir := t.TempDir()
+	policy := "site_capacity_kw = 100.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
+		"[[group]]\nname = \"stay\"\nworkers = [\"acct.stay-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 30.0\npriority = 10\nactuator = \"stratum\"\n\n" +
+		"[[group]]\nname = \"flighty\"\nworkers = [\"acct.flighty-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 90.0\npriority = 0\nactuator = \"stratum\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	clk := &clock{}
+	s := startSite(t, dir, "127.0.0.1:0", clk, pool)
+	defer s.close()
+	stay, err := sim.StartFleet(sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 10, NameFormat: "acct.stay-%02d", ShareInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stay.Close()
+	flighty, err := sim.StartFleet(sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 4, NameFormat: "acct.flighty-%02d", ShareInterval: 200 * time.Millisecond, NoReconnect: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer flighty.Close()
+	s.advanceUntil(3, "all 14 mining", func() bool { return stay.Stats().Working+flighty.Stats().Working == 14 })
+
+	// 70 kW mining; AI takes 40: budget 60. The flighty rigs are the tail;
+	// each parked saves 4.5 kW: 70 − 2 × 4.5 = 61 > 60, three are needed.
+	plan, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 40, Reason: "x"}, "desk")
+	if err != nil || len(plan.Curtail) != 3 {
+		t.Fatalf("curtail %v (%v)", switcher.Names(plan.Curtail), err)
+	}
+	for _, a := range plan.Curtail {
+		if !strings.HasPrefix(a.Name, "acct.flighty-") {
+			t.Fatalf("curtailed %s", a.Name)
+		}
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return flighty.Stats().Connected == 1 }, "parked flighty rigs gone: %+v", flighty.Stats())
+	// They do not come back: after left_grace they count at rig_kw again,
+	// 10 × 5 + 1 × 5 + 3 × 5 = 70 > 60, so stay rigs are curtailed.
+	s.advanceUntil(4, "left_while_parked flagged", func() bool {
+		n := 0
+		for _, r := range s.sw.Rigs() {
+			for _, f := range r.Flags {
+				if f == switcher.FlagLeftWhileParked {
+					n++
+				}
+			}
+		}
+		return n == 3
+	})
+	sim.Eventually(t, 5*time.Second, func() bool {
+		st := s.sw.Status()
+		return st.Compliant && st.MiningLoadKW <= 60 && stay.Stats().Working < 10
+	}, "stay rigs curtailed to make up for the ones that left: %+v", s.sw.Status())
 }
