@@ -47,7 +47,7 @@ func quickConfig(t *testing.T, pools ...*sim.Pool) proxy.Config {
 	for i, p := range pools {
 		cfg.Pools = append(cfg.Pools, proxy.PoolSpec{
 			Name: []string{"primary", "secondary", "third"}[i], Address: p.Addr(), User: "acct.proxy", Password: "x",
-			ConnectTimeout: time.Second, FailoverTimeout: 10 * time.Second, FailbackAfter: time.Second,
+			ConnectTimeout: 5 * time.Second, FailoverTimeout: 10 * time.Second, FailbackAfter: time.Second,
 		})
 	}
 	return cfg
