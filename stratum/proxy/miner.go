@@ -465,19 +465,15 @@ func (m *minerConn) onSubmit(msg *stratum.Message) {
 		m.rejectShare(msg.ID, w, stratum.ErrLowDifficulty, RejectLowDifficulty, "low difficulty share", now)
 		return
 	}
-	// A good share: answer now, from our own verdict.
-	m.reply(msg.ID, []byte("true"))
-	m.srv.stats.SharesAccepted.Add(1)
+	// A good share: count it, forward it if the pool wants it, and answer
+	// from our own verdict.
 	m.rejectStreak = 0
 	block := j.netTarget.Met(&hash)
 	forward := block || j.poolTarget.Met(&hash) || curPoolTarget.Met(&hash)
+	m.srv.stats.SharesAccepted.Add(1)
 	w.accept(now, ep.diff, forward, block)
-	if block {
-		m.srv.stats.BlockCandidates.Add(1)
-		l := m.logger()
-		l.Warn().Str("hash", hash.String()).Str("job", j.id).Str("pool", us.sess.Pool()).Msg("block candidate found: forwarded at once")
-	}
 	if forward {
+		// Upstream first: a block candidate must not wait for anything.
 		m.srv.stats.SharesForwarded.Add(1)
 		stats := &m.srv.stats
 		us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, func(perr *stratum.Error) {
@@ -489,6 +485,12 @@ func (m *minerConn) onSubmit(msg *stratum.Message) {
 			stats.PoolAccepted.Add(1)
 		})
 	}
+	if block {
+		m.srv.stats.BlockCandidates.Add(1)
+		l := m.logger()
+		l.Warn().Str("hash", hash.String()).Str("job", j.id).Str("pool", us.sess.Pool()).Msg("block candidate found: forwarded at once")
+	}
+	m.reply(msg.ID, []byte("true"))
 	m.mu.Lock()
 	nd, changed := m.vd.OnShare(now, ep.diff)
 	m.mu.Unlock()
