@@ -86,6 +86,8 @@ type API struct {
 	// Tokens is every API token, resolved: the token shortcut first (if
 	// set), then each [[api.tokens]] with its token_file already read.
 	Tokens []Token
+	// Pprof serves /debug/pprof behind a write token (pprof, default off).
+	Pprof bool
 }
 
 // Token is one API bearer token.

@@ -19,7 +19,7 @@ var (
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
-	apiKeys      = []string{"listen", "token", "tokens"}
+	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
 	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace"}
 	logKeys      = []string{"level", "format"}
@@ -239,6 +239,7 @@ func (d *Decoder) api(m map[string]any, c *API) {
 	if d.Str(m, p, "listen", &c.Listen) {
 		d.listen(p+".listen", c.Listen, "127.0.0.1:8080")
 	}
+	d.Bool(m, p, "pprof", &c.Pprof)
 	byName := make(map[string]string)   // name -> path
 	bySecret := make(map[string]string) // token -> path
 	add := func(path string, t Token) {
