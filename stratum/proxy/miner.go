@@ -112,7 +112,6 @@ type minerConn struct {
 	queue    []outMsg
 	flushing bool
 	closed   bool
-	reason   closeReason
 	reconnT  *time.Timer
 }
 
@@ -806,7 +805,6 @@ func (m *minerConn) close(reason closeReason, cause error) {
 		return
 	}
 	m.closed = true
-	m.reason = reason
 	clear(m.queue)
 	m.queue = nil
 	if m.reconnT != nil {

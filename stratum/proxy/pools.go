@@ -196,7 +196,7 @@ func (m *poolManager) sessionsWantedLocked() int {
 	_, per := m.sessions[0].load()
 	demand := uint64(m.waiting + len(m.orphans))
 	need := int((demand + per - 1) / per)
-	return max(0, min(room, maxParallelDials-m.dialing, need-m.dialing, room))
+	return max(0, min(room, maxParallelDials-m.dialing, need-m.dialing))
 }
 
 // failbackLocked makes the healthy primary probe the only session; the
