@@ -428,8 +428,8 @@ func (m *minerConn) onSubmit(msg *stratum.Message) {
 	en1, curPoolTarget := us.shareContext()
 	var en2 [16]byte
 	n := k + len(sub.Extranonce2)/2
-	if n > len(en2) || len(sub.Extranonce2) != 2*us.minerEN2Size() {
-		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", us.minerEN2Size()), now)
+	if size := us.minerEN2Size(); n > len(en2) || len(sub.Extranonce2) != 2*size {
+		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", size), now)
 		return
 	}
 	copy(en2[:k], prefix[:k])
