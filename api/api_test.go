@@ -7,7 +7,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,12 +17,11 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 func TestMain(m *testing.M) {
@@ -80,93 +78,25 @@ type envOpts struct {
 	miners     int
 }
 
-// start runs a sim pool, the proxy, the switcher (unless noSwitcher), a
-// fleet and the API on httptest; everything is closed at the end.
+// start runs a site (apitest.Start) with testPolicy (none with
+// noSwitcher) and fleetSize miners unless told otherwise.
 func start(t *testing.T, o envOpts) *env {
 	t.Helper()
-	e := &env{t: t}
-	pool, err := sim.StartPool(sim.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
+	n := o.miners
+	if n == 0 {
+		n = fleetSize
 	}
-	t.Cleanup(pool.Close)
-	e.pool = pool
-
-	// The proxy and the switcher are wired as cmd wires them.
-	b := &stratumact.Bridge{}
-	pcfg := proxy.Config{
-		Listen:           "127.0.0.1:0",
-		HandshakeTimeout: 5 * time.Second,
-		ReconnectGrace:   500 * time.Millisecond,
-		BackoffMin:       50 * time.Millisecond,
-		BackoffMax:       500 * time.Millisecond,
-		Difficulty:       vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
-		Pools: []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x",
-			ConnectTimeout: time.Second, FailoverTimeout: 2 * time.Second, FailbackAfter: time.Second}},
-		Log: testLog(t),
+	policy := testPolicy
+	if o.noSwitcher {
+		policy = ""
 	}
-	if !o.noSwitcher {
-		pcfg.Gate = b
-		pol, err := switcher.ParsePolicy("policy.toml", []byte(testPolicy))
-		if err != nil {
-			t.Fatal(err)
-		}
-		dir := t.TempDir()
-		sw, err := switcher.New(switcher.Config{
-			StatePath: filepath.Join(dir, "state.json"),
-			AuditPath: filepath.Join(dir, "audit.log"),
-			Tick:      50 * time.Millisecond,
-			Log:       testLog(t),
-		}, pol, b, b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		e.sw = sw
-	}
-	srv, err := proxy.New(pcfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.srv = srv
-	b.Bind(srv, e.sw)
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	if e.sw != nil {
-		go e.sw.Run()
-		t.Cleanup(func() {
-			if err := e.sw.Close(); err != nil {
-				t.Error(err)
-			}
-		})
-	}
-	sim.Eventually(t, 5*time.Second, srv.Healthy, "proxy has no pool session")
-
-	h, err := api.New(api.Config{
-		Proxy: srv, Switcher: e.sw, Log: testLog(t), EnablePprof: o.pprof,
+	s := apitest.Start(t, apitest.Options{Policy: policy, Miners: n, Pprof: o.pprof, Log: testLog(t),
 		Tokens: []config.Token{
 			{Name: "power-desk", Token: writeToken, Role: config.RoleWrite},
 			{Name: "viewer", Token: readToken, Role: config.RoleRead},
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.ts = httptest.NewServer(h)
-	t.Cleanup(e.ts.Close)
-
-	n := o.miners
-	if n == 0 {
-		n = fleetSize
-	}
-	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: n, ShareInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fleet.Close)
-	e.fleet = fleet
-	return e
+	return &env{t: t, pool: s.Pool, srv: s.Proxy, sw: s.Switcher, fleet: s.Fleet, ts: s.API}
 }
 
 // do sends a request; body may be a string (sent as is) or nil.

@@ -12,97 +12,10 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/switcher"
 )
-
-// The API's JSON, as far as the tables show it.
-
-type statusJSON struct {
-	Time            time.Time      `json:"time"`
-	Healthy         bool           `json:"healthy"`
-	MinersConnected int64          `json:"miners_connected"`
-	HashrateTHs     float64        `json:"hashrate_ths"`
-	Pools           []poolJSON     `json:"pools"`
-	Power           *powerJSON     `json:"power"`
-	Curtailed       int            `json:"curtailed"`
-	Workers         map[string]int `json:"workers"`
-	Shares          struct {
-		Accepted uint64 `json:"accepted"`
-		Rejected uint64 `json:"rejected"`
-		Stale    uint64 `json:"stale"`
-	} `json:"shares"`
-}
-
-type poolJSON struct {
-	Name      string `json:"name"`
-	URL       string `json:"url"`
-	State     string `json:"state"`
-	Sessions  int    `json:"sessions"`
-	Miners    int    `json:"miners"`
-	LastError string `json:"last_error"`
-}
-
-type powerJSON struct {
-	CapacityKW      float64    `json:"capacity_kw"`
-	ReserveKW       float64    `json:"reserve_kw"`
-	AIKW            float64    `json:"ai_kw"`
-	MiningBudgetKW  float64    `json:"mining_budget_kw"`
-	MiningLoadKW    float64    `json:"mining_load_kw"`
-	MiningLoadEstKW float64    `json:"mining_load_est_kw"`
-	Compliant       bool       `json:"compliant"`
-	CompliantSince  *time.Time `json:"compliant_since"`
-	ETASeconds      float64    `json:"eta_seconds"`
-	Emergency       bool       `json:"emergency"`
-	Allocation      *struct {
-		AIKW      float64    `json:"ai_kw"`
-		Reason    string     `json:"reason"`
-		Who       string     `json:"who"`
-		At        time.Time  `json:"at"`
-		Until     *time.Time `json:"until"`
-		Emergency bool       `json:"emergency"`
-	} `json:"allocation"`
-}
-
-type workerJSON struct {
-	Name        string     `json:"name"`
-	Remote      string     `json:"remote"`
-	Group       string     `json:"group"`
-	State       string     `json:"state"`
-	Flags       []string   `json:"flags"`
-	Difficulty  float64    `json:"difficulty"`
-	HashrateTHs float64    `json:"hashrate_ths"`
-	Accepted    uint64     `json:"accepted"`
-	Rejected    uint64     `json:"rejected"`
-	LastShare   *time.Time `json:"last_share"`
-}
-
-type planJSON struct {
-	MiningBudgetKW float64  `json:"mining_budget_kw"`
-	Curtail        []string `json:"curtail"`
-	Resume         []string `json:"resume"`
-	Park           []string `json:"park"`
-	Deferred       []struct {
-		Name   string `json:"name"`
-		Reason string `json:"reason"`
-	} `json:"deferred"`
-	AIKW        float64 `json:"ai_kw"`
-	CapacityKW  float64 `json:"capacity_kw"`
-	LoadKW      float64 `json:"mining_load_kw"`
-	LoadAfterKW float64 `json:"mining_load_after_kw"`
-	Compliant   bool    `json:"compliant"`
-	ETASeconds  float64 `json:"eta_seconds"`
-	Emergency   bool    `json:"emergency"`
-	Changed     *bool   `json:"changed"`
-}
-
-type eventJSON struct {
-	Seq    uint64         `json:"seq"`
-	Time   time.Time      `json:"time"`
-	Kind   string         `json:"kind"`
-	Who    string         `json:"who"`
-	Reason string         `json:"reason"`
-	Rig    string         `json:"rig"`
-	Fields map[string]any `json:"fields"`
-}
 
 func newTable(w io.Writer) *tabwriter.Writer {
 	return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
@@ -142,8 +55,6 @@ func (c *cli) ago(t *time.Time) string {
 	return when(*t)
 }
 
-var workerStates = []string{"mining", "idle", "curtailed", "offline"}
-
 func (c *cli) status(ctx context.Context, pos []string) error {
 	if err := noArgs("status", pos); err != nil {
 		return err
@@ -155,7 +66,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	if c.json {
 		return c.printJSON(data)
 	}
-	var st statusJSON
+	var st api.Status
 	if err := decode(data, &st); err != nil {
 		return err
 	}
@@ -168,7 +79,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	fmt.Fprintf(tw, "miners\t%d connected\n", st.MinersConnected)
 	fmt.Fprintf(tw, "hashrate\t%.2f TH/s\n", st.HashrateTHs)
 	var counts []string
-	for _, s := range workerStates {
+	for _, s := range api.States {
 		counts = append(counts, fmt.Sprintf("%s %d", s, st.Workers[s]))
 	}
 	fmt.Fprintf(tw, "workers\t%s\n", strings.Join(counts, ", "))
@@ -227,7 +138,7 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		if err := noArgs("workers", pos); err != nil {
 			return err
 		}
-		if *state != "" && !contains(workerStates, *state) {
+		if *state != "" && !contains(api.States, *state) {
 			return usagef("--state %q: want mining, idle, curtailed or offline", *state)
 		}
 		q := url.Values{}
@@ -254,7 +165,7 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		if c.json {
 			return c.printJSON(data)
 		}
-		var ws []workerJSON
+		var ws []api.Worker
 		if err := decode(data, &ws); err != nil {
 			return err
 		}
@@ -340,7 +251,7 @@ func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 		if c.json {
 			return c.printJSON(data)
 		}
-		var p planJSON
+		var p api.PlanResponse
 		if err := decode(data, &p); err != nil {
 			return err
 		}
@@ -370,7 +281,7 @@ func (c *cli) plan(fs *flag.FlagSet) func(context.Context, []string) error {
 		if c.json {
 			return c.printJSON(data)
 		}
-		var p planJSON
+		var p api.PlanResponse
 		if err := decode(data, &p); err != nil {
 			return err
 		}
@@ -392,7 +303,7 @@ func names(list []string) string {
 	return strings.Join(list, ", ")
 }
 
-func (c *cli) printPlan(p planJSON) error {
+func (c *cli) printPlan(p api.PlanResponse) error {
 	tw := newTable(c.out)
 	fmt.Fprintf(tw, "mining budget\t%s\n", kw(p.MiningBudgetKW))
 	comp := "compliant"
@@ -449,7 +360,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		if c.json {
 			return c.printJSON(data)
 		}
-		var p planJSON
+		var p api.PlanResponse
 		if err := decode(data, &p); err != nil {
 			return err
 		}
@@ -494,7 +405,7 @@ func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {
 		if c.json {
 			return c.printJSON(data)
 		}
-		var evs []eventJSON
+		var evs []switcher.Event
 		if err := decode(data, &evs); err != nil {
 			return err
 		}

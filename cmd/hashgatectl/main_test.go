@@ -5,8 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"net"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,13 +12,9 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
-	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/sim"
-	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
-	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 func TestMain(m *testing.M) {
@@ -56,61 +50,19 @@ efficiency_j_th = 30.0
 actuator = "stratum"
 `
 
-// startAPI runs a sim pool, the proxy and the switcher wired as hashgate
-// run wires them, 20 simulated miners and the API on httptest, and waits
-// until every miner mines. It returns the API's URL.
+// startAPI runs a site (apitest.Start) with testPolicy and 20 simulated
+// miners, and waits until every miner mines. It returns the API's URL.
 func startAPI(t *testing.T) string {
 	t.Helper()
-	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)
-	pool, err := sim.StartPool(sim.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	pol, err := switcher.ParsePolicy("policy.toml", []byte(testPolicy))
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	bridge := &stratumact.Bridge{}
-	sw, err := switcher.New(switcher.Config{StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.log"),
-		Tick: 50 * time.Millisecond, Log: log}, pol, bridge, bridge)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := proxy.New(proxy.Config{
-		Listen:     "127.0.0.1:0",
-		Difficulty: vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
-		Pools:      []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x"}},
-		Gate:       bridge,
-		Log:        log,
+	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: 20,
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
+		Tokens: []config.Token{
+			{Name: "power-desk", Token: writeToken, Role: config.RoleWrite},
+			{Name: "viewer", Token: readToken, Role: config.RoleRead},
+		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bridge.Bind(srv, sw)
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	go sw.Run()
-	t.Cleanup(func() { sw.Close() })
-	h, err := api.New(api.Config{Proxy: srv, Switcher: sw, Log: log, Tokens: []config.Token{
-		{Name: "power-desk", Token: writeToken, Role: config.RoleWrite},
-		{Name: "viewer", Token: readToken, Role: config.RoleRead},
-	}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	t.Cleanup(ts.Close)
-	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: 20, ShareInterval: 50 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(fleet.Close)
 	sim.Eventually(t, 10*time.Second, func() bool {
-		ws := srv.Workers()
+		ws := s.Proxy.Workers()
 		if len(ws) != 20 {
 			return false
 		}
@@ -119,9 +71,9 @@ func startAPI(t *testing.T) string {
 				return false
 			}
 		}
-		return sw.Status().MiningLoadKW == 60
+		return s.Switcher.Status().MiningLoadKW == 60
 	}, "20 miners mining")
-	return ts.URL
+	return s.API.URL
 }
 
 type result struct {

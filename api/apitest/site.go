@@ -1,0 +1,125 @@
+package apitest
+
+import (
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
+	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/stratumact"
+)
+
+// Options say what Start runs.
+type Options struct {
+	// Policy is the switcher's policy (TOML). Empty: no switcher (the
+	// API answers 503 on the power endpoints).
+	Policy string
+	// Tokens are the API's bearer tokens.
+	Tokens []config.Token
+	// Miners is how many simulated miners connect (0: no fleet).
+	Miners int
+	// Pprof serves /debug/pprof/ on the API.
+	Pprof bool
+	// Log is given to the proxy, the switcher and the API (the zero
+	// Logger logs nothing).
+	Log zerolog.Logger
+}
+
+// Site is a running site. Everything is closed when the test ends.
+type Site struct {
+	Pool     *sim.Pool
+	Proxy    *proxy.Server
+	Switcher *switcher.Switcher // nil without a policy
+	API      *httptest.Server   // the API handler; API.URL is its address
+	Fleet    *sim.Fleet         // nil without miners
+}
+
+// Start runs a site: the sim pool, the proxy and the switcher wired
+// through a stratumact bridge, then (once the proxy has a pool session)
+// the API on httptest and the fleet. It does not wait for the fleet to
+// mine. Any error fails tb at once.
+func Start(tb testing.TB, o Options) *Site {
+	tb.Helper()
+	s := &Site{}
+	pool, err := sim.StartPool(sim.PoolConfig{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pool.Close)
+	s.Pool = pool
+
+	b := &stratumact.Bridge{}
+	pcfg := proxy.Config{
+		Listen:           "127.0.0.1:0",
+		HandshakeTimeout: 5 * time.Second,
+		ReconnectGrace:   500 * time.Millisecond,
+		BackoffMin:       50 * time.Millisecond,
+		BackoffMax:       500 * time.Millisecond,
+		Difficulty:       vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
+		Pools: []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x",
+			ConnectTimeout: time.Second, FailoverTimeout: 2 * time.Second, FailbackAfter: time.Second}},
+		Log: o.Log,
+	}
+	if o.Policy != "" {
+		pcfg.Gate = b
+		pol, err := switcher.ParsePolicy("policy.toml", []byte(o.Policy))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		dir := tb.TempDir()
+		sw, err := switcher.New(switcher.Config{
+			StatePath: filepath.Join(dir, "state.json"),
+			AuditPath: filepath.Join(dir, "audit.log"),
+			Tick:      50 * time.Millisecond,
+			Log:       o.Log,
+		}, pol, b, b)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.Switcher = sw
+	}
+	srv, err := proxy.New(pcfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.Proxy = srv
+	b.Bind(srv, s.Switcher)
+	if err := srv.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(srv.Close)
+	if s.Switcher != nil {
+		go s.Switcher.Run()
+		tb.Cleanup(func() {
+			if err := s.Switcher.Close(); err != nil {
+				tb.Error(err)
+			}
+		})
+	}
+	sim.Eventually(tb, 5*time.Second, srv.Healthy, "proxy has no pool session")
+
+	h, err := api.New(api.Config{Proxy: srv, Switcher: s.Switcher, Log: o.Log, EnablePprof: o.Pprof, Tokens: o.Tokens})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s.API = httptest.NewServer(h)
+	tb.Cleanup(s.API.Close)
+
+	if o.Miners > 0 {
+		fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: o.Miners, ShareInterval: 50 * time.Millisecond})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(fleet.Close)
+		s.Fleet = fleet
+	}
+	return s
+}
