@@ -121,6 +121,8 @@ type Switcher struct {
 	ramp           RampState
 	last           Plan
 	planned        bool
+	lastPlanAt     time.Time
+	stale          bool // something the plan depends on changed since it was made
 	compliantSince time.Time
 	dirty          bool
 	stateErr       error
@@ -140,6 +142,7 @@ type Counters struct {
 	CurtailFailed            atomic.Uint64
 	ResumeFailed             atomic.Uint64
 	Plans                    atomic.Uint64
+	Steps                    atomic.Uint64 // rounds of the switcher's loop, planning or not
 }
 
 // New loads the state file (a missing one is a fresh start) and opens the
@@ -264,16 +267,40 @@ func (s *Switcher) events(evs []Event) {
 
 // step is one round: flags, verification, plan, actions, state.
 func (s *Switcher) step() {
+	defer s.counters.Steps.Add(1)
 	now := s.cfg.Now()
 	s.mu.Lock()
 	reparks := s.checkLocked(now)
-	_, acts := s.planLocked(now, "tick")
+	var acts []action
+	if s.needPlanLocked(now) {
+		_, acts = s.planLocked(now, "tick")
+	}
 	s.saveLocked()
 	s.mu.Unlock()
 	for _, name := range reparks {
 		acts = append(acts, action{rig: name})
 	}
 	s.apply(acts)
+}
+
+// idleReplan bounds how long the switcher goes without a plan when nothing
+// changed (a safety net; a plan of 50,000 rigs costs ~30 ms).
+const idleReplan = 10 * time.Second
+
+// needPlanLocked: plan only when something changed, when the last plan was
+// waiting on time (ramp, min_off, an allocation's until), or now and then.
+func (s *Switcher) needPlanLocked(now time.Time) bool {
+	if s.stale || !s.planned || len(s.last.Deferred) > 0 || s.last.ETASeconds > 0 || now.Sub(s.lastPlanAt) >= idleReplan {
+		return true
+	}
+	for _, a := range s.allocs {
+		if !a.Until.IsZero() {
+			return true
+		}
+	}
+	// min_on ends change what may be curtailed only when over budget,
+	// which a plan would have said (not compliant).
+	return !s.last.Compliant
 }
 
 // action is one actuator call decided under the lock, made after it.
@@ -308,10 +335,11 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 	for _, r := range s.rigs {
 		if r.knownMining && r.state == RigOffline && now.After(r.knownUntil) {
 			r.knownMining = false
+			s.stale = true
 		}
 		if r.state == RigParked && r.conns == 0 && !r.leftParked && !r.awaySince.IsZero() && now.Sub(r.awaySince) >= s.cfg.LeftGrace {
 			r.leftParked = true
-			s.dirty = true
+			s.dirty, s.stale = true, true
 			s.log.Warn().Str("worker", r.name).Msg("parked rig left and has not come back: counted at full power")
 			s.event(Event{Kind: EventLeftParked, Rig: r.name, Fields: map[string]any{"away_since": r.awaySince}})
 		}
@@ -412,7 +440,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	case !plan.Compliant:
 		s.compliantSince = time.Time{}
 	}
-	s.last, s.planned = plan, true
+	s.last, s.planned, s.lastPlanAt, s.stale = plan, true, now, false
 	return plan, acts
 }
 
@@ -476,7 +504,7 @@ func (s *Switcher) RigConnected(name, remote string) bool {
 		r.state, r.since = RigPending, now
 		s.poke()
 	}
-	s.dirty = true
+	s.dirty, s.stale = true, true
 	s.mu.Unlock()
 	return admitted
 }
@@ -503,7 +531,7 @@ func (s *Switcher) RigDisconnected(name string) {
 	case RigParked:
 		r.awaySince = now
 	}
-	s.dirty = true
+	s.dirty, s.stale = true, true
 }
 
 // AllocationRequest is the body of PUT /api/v1/allocation.
@@ -619,6 +647,7 @@ func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 	for _, r := range s.rigs {
 		r.group = p.GroupFor(r.name)
 	}
+	s.stale = true
 	s.mu.Unlock()
 	s.log.Info().Strs("changes", diff).Str("file", p.Path).Msg("policy reloaded")
 	s.event(Event{Kind: EventPolicyReload, Fields: map[string]any{"file": p.Path, "changes": diff}})

@@ -321,3 +321,36 @@ func TestAuditRotationAndPaging(t *testing.T) {
 		t.Fatalf("sequence after reopen: %d", e.Seq)
 	}
 }
+
+// A settled site is not re-planned on every tick (a plan of 50,000 rigs
+// costs ~30 ms); a change, or time running out, makes the next tick plan.
+func TestPlansOnlyWhenNeeded(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	s := newTestSwitcher(t, dir, clk, rec)
+	defer s.Close()
+	s.RigConnected("a-1", "r")
+	s.step()
+	plans := s.Counters().Plans.Load()
+	for range 5 {
+		clk.Advance(time.Second)
+		s.step()
+	}
+	if got := s.Counters().Plans.Load(); got != plans {
+		t.Fatalf("settled site planned %d times in 5 ticks", got-plans)
+	}
+	s.RigConnected("a-2", "r")
+	s.step()
+	if got := s.Counters().Plans.Load(); got != plans+1 {
+		t.Fatalf("a new rig did not make a plan (%d)", got-plans)
+	}
+	if rs := s.Rigs(); rs[1].State != "mining" {
+		t.Fatalf("a-2: %s", rs[1].State)
+	}
+	clk.Advance(idleReplan)
+	s.step()
+	if got := s.Counters().Plans.Load(); got != plans+2 {
+		t.Fatalf("no safety re-plan after %v", idleReplan)
+	}
+}

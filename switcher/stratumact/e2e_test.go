@@ -154,8 +154,8 @@ func (s *site) advanceUntil(n int, what string, cond func() bool) {
 		}
 		s.clock.Advance(time.Minute)
 		// Two ticks of the switcher at the new time.
-		plans := s.sw.Counters().Plans.Load()
-		sim.Eventually(s.t, 5*time.Second, func() bool { return s.sw.Counters().Plans.Load() >= plans+2 }, "switcher ticking")
+		steps := s.sw.Counters().Steps.Load()
+		sim.Eventually(s.t, 5*time.Second, func() bool { return s.sw.Counters().Steps.Load() >= steps+2 }, "switcher ticking")
 	}
 	sim.Eventually(s.t, 5*time.Second, cond, "%s", what)
 }
