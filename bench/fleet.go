@@ -75,13 +75,13 @@ type latShard struct {
 }
 
 type fleetCounters struct {
-	dials, dialErrors, disconnects, connects     atomic.Uint64
-	sent, accepted, staleExpected, rejected      atomic.Uint64
-	skipped, lostOnDisconnect, authFailures      atomic.Uint64
-	badLines, reconnectAsked, unexpectedAnswers  atomic.Uint64
-	notifies, cleanNotifies, subscribeFailures   atomic.Uint64
-	rejectMu                                     sync.Mutex
-	rejectCodes                                  map[string]uint64
+	dials, dialErrors, disconnects, connects    atomic.Uint64
+	sent, accepted, staleExpected, rejected     atomic.Uint64
+	skipped, lostOnDisconnect, authFailures     atomic.Uint64
+	badLines, reconnectAsked, unexpectedAnswers atomic.Uint64
+	notifies, cleanNotifies, subscribeFailures  atomic.Uint64
+	rejectMu                                    sync.Mutex
+	rejectCodes                                 map[string]uint64
 }
 
 type pending struct {
@@ -411,7 +411,6 @@ func (m *miner) handle(c net.Conn, line []byte, now int64) bool {
 	}
 	return true
 }
-
 
 // answer matches a submit answer; answers come in order.
 func (m *miner) answer(id uint64, rest, line []byte, now int64) {
