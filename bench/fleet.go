@@ -3,7 +3,6 @@ package bench
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"net"
@@ -764,5 +763,3 @@ func MergeReports(rs []Report) Report {
 	}
 	return t
 }
-
-var _ = json.Marshal

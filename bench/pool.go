@@ -2,12 +2,10 @@ package bench
 
 import (
 	"bytes"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/maphash"
-	"io"
 	"net"
 	"runtime"
 	"strconv"
@@ -148,7 +146,9 @@ func StartPool(cfg PoolConfig) (*Pool, error) {
 		base += "00"
 	}
 	p.coinbBase = base[:2*cfg.CoinbaseBytes-stampDigits]
-	p.current = p.notifyLine(0, time.Now().UnixNano(), true)
+	// Round 1 is the job connections get before any broadcast.
+	p.seq.Store(1)
+	p.current = p.notifyLine(1, time.Now().UnixNano(), true)
 	p.wg.Add(1)
 	go p.acceptLoop()
 	return p, nil
@@ -468,7 +468,3 @@ func (pc *poolConn) handle(out, line []byte) ([]byte, bool) {
 	}
 	return stratum.AppendError(out, m.ID, stratum.NewError(stratum.ErrOther, "unknown method")), false
 }
-
-// decodeHex is hex.DecodeString for tests.
-var _ = hex.DecodeString
-var _ = io.EOF

@@ -1,0 +1,188 @@
+package bench
+
+import (
+	"bytes"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// MemConn is an in-memory miner connection for driving the proxy's session
+// code without sockets: it reads a fixed script (the miner's handshake),
+// then blocks until closed; of what the proxy writes it keeps only when
+// each notify arrived, cheaply, so the figures measured around it are the
+// proxy's. Its memory is allocated up front (make every MemConn before
+// taking a memory baseline). Deadlines are accepted and ignored.
+type MemConn struct {
+	script string
+	off    int
+	closed chan struct{}
+	once   sync.Once
+
+	slow atomic.Int64 // each Write sleeps this long (a slow reader)
+
+	notifies atomic.Uint32
+	lastSeq  atomic.Uint64
+	lastAt   atomic.Int64
+
+	mu   sync.Mutex
+	ring [memRing]Arrival
+	next uint32
+}
+
+const memRing = 16
+
+// Arrival is one notify written to a MemConn.
+type Arrival struct {
+	Seq   uint64
+	Stamp int64 // pool send time
+	At    int64 // written to the connection
+	Clean bool
+}
+
+// NewMemConn returns a connection whose reads return script.
+func NewMemConn(script string) *MemConn {
+	return &MemConn{script: script, closed: make(chan struct{})}
+}
+
+// Read returns the script, then blocks until Close.
+func (c *MemConn) Read(p []byte) (int, error) {
+	if c.off < len(c.script) {
+		n := copy(p, c.script[c.off:])
+		c.off += n
+		return n, nil
+	}
+	<-c.closed
+	return 0, io.EOF
+}
+
+// Write records notifies and drops everything.
+func (c *MemConn) Write(b []byte) (int, error) {
+	p := b
+	select {
+	case <-c.closed:
+		return 0, net.ErrClosed
+	default:
+	}
+	if d := c.slow.Load(); d > 0 {
+		time.Sleep(time.Duration(d))
+	}
+	for len(p) > 0 {
+		line := p
+		if i := bytes.IndexByte(p, '\n'); i >= 0 {
+			line, p = p[:i+1], p[i+1:]
+		} else {
+			p = nil
+		}
+		if !IsNotify(line) {
+			continue
+		}
+		seq, stamp, clean, ok := parseStamp(line)
+		if !ok {
+			continue
+		}
+		now := time.Now().UnixNano()
+		c.mu.Lock()
+		c.ring[c.next%memRing] = Arrival{Seq: seq, Stamp: stamp, At: now, Clean: clean}
+		c.next++
+		c.mu.Unlock()
+		if seq > c.lastSeq.Load() {
+			c.lastAt.Store(now)
+			c.lastSeq.Store(seq)
+		}
+		c.notifies.Add(1)
+	}
+	return len(b), nil
+}
+
+// SetSlow makes every Write take d (0: none).
+func (c *MemConn) SetSlow(d time.Duration) { c.slow.Store(int64(d)) }
+
+// Notifies is how many notifies were written.
+func (c *MemConn) Notifies() uint32 { return c.notifies.Load() }
+
+// Last is the highest round seen and when it arrived.
+func (c *MemConn) Last() (seq uint64, at int64) { return c.lastSeq.Load(), c.lastAt.Load() }
+
+// Arrivals returns the last notifies written, oldest first.
+func (c *MemConn) Arrivals() []Arrival {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var out []Arrival
+	start := uint32(0)
+	if c.next > memRing {
+		start = c.next - memRing
+	}
+	for i := start; i < c.next; i++ {
+		out = append(out, c.ring[i%memRing])
+	}
+	return out
+}
+
+// Close ends the connection once.
+func (c *MemConn) Close() error {
+	c.once.Do(func() { close(c.closed) })
+	return nil
+}
+
+// LocalAddr is a placeholder address.
+func (c *MemConn) LocalAddr() net.Addr { return memAddr{} }
+
+// RemoteAddr is a placeholder (not TCP: the proxy's allow list passes it).
+func (c *MemConn) RemoteAddr() net.Addr { return memAddr{} }
+
+// SetDeadline is accepted and ignored.
+func (c *MemConn) SetDeadline(time.Time) error { return nil }
+
+// SetReadDeadline is accepted and ignored.
+func (c *MemConn) SetReadDeadline(time.Time) error { return nil }
+
+// SetWriteDeadline is accepted and ignored.
+func (c *MemConn) SetWriteDeadline(time.Time) error { return nil }
+
+type memAddr struct{}
+
+func (memAddr) Network() string { return "mem" }
+func (memAddr) String() string  { return "mem" }
+
+// parseStamp reads a notify's round, stamp and clean flag without
+// allocating: coinb1 is the third string of the params.
+func parseStamp(line []byte) (seq uint64, stamp int64, clean bool, ok bool) {
+	p := bytes.Index(line, paramsKey)
+	if p < 0 {
+		return
+	}
+	c := cursor{b: line, i: p + len(paramsKey)}
+	c.str()
+	c.str()
+	coinb1, ok1 := c.str()
+	if !ok1 || len(coinb1) < stampDigits {
+		return
+	}
+	st := coinb1[len(coinb1)-stampDigits:]
+	seq, ok2 := hex64(st[:16])
+	ns, ok3 := hex64(st[16:])
+	if !ok2 || !ok3 {
+		return
+	}
+	t := bytes.TrimRight(line, "\r\n")
+	clean = bytes.HasSuffix(t, []byte("true]}"))
+	return seq, int64(ns), clean, true
+}
+
+func hex64(b []byte) (uint64, bool) {
+	var v uint64
+	for _, c := range b {
+		switch {
+		case c >= '0' && c <= '9':
+			v = v<<4 | uint64(c-'0')
+		case c >= 'a' && c <= 'f':
+			v = v<<4 | uint64(c-'a'+10)
+		default:
+			return 0, false
+		}
+	}
+	return v, true
+}

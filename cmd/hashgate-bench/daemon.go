@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/stratum/vardiff"
+)
+
+// freePort returns a loopback address nobody listens on right now.
+func freePort() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
+
+// buildHashgate builds cmd/hashgate into dir.
+func buildHashgate(dir string) (string, error) {
+	bin := filepath.Join(dir, "hashgate")
+	cmd := exec.Command("go", "build", "-o", bin, "github.com/hashgate/hashgate/cmd/hashgate")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", fmt.Errorf("go build ./cmd/hashgate: %w", err)
+	}
+	return bin, nil
+}
+
+const benchToken = "hashgate-bench-write-token"
+
+// writeConfig writes a hashgate config: the bench pool as the only pool,
+// the difficulty fixed at the pool's, loopback miners only, log level warn.
+func writeConfig(dir, listen, apiListen, pool string, diff float64) (string, error) {
+	d := strconv.FormatFloat(diff, 'g', -1, 64)
+	cfg := fmt.Sprintf(`# written by hashgate-bench
+[proxy]
+listen = %q
+max_connections = 100000
+allow = ["127.0.0.0/8"]
+
+[proxy.difficulty]
+initial = %s
+min = %s
+max = %s
+target_share_seconds = 10.0
+
+[[pools]]
+name = "bench"
+url = "stratum+tcp://%s"
+user = "bench.proxy"
+password = "x"
+
+[api]
+listen = %q
+token = %q
+
+[log]
+level = "warn"
+format = "json"
+`, listen, d, d, d, pool, apiListen, benchToken)
+	p := filepath.Join(dir, "hashgate.toml")
+	return p, os.WriteFile(p, []byte(cfg), 0o600)
+}
+
+// daemon is the proxy under test as a child process.
+type daemon struct {
+	bin     []string // argv before the config
+	cfgPath string
+	listen  string
+	api     string
+	logPath string
+
+	cmd     *exec.Cmd
+	logFile *os.File
+	waitErr chan error
+	lines   *logCounter
+}
+
+// logCounter counts the daemon's log lines by what they say.
+type logCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+	total  atomic.Int64
+}
+
+func (l *logCounter) add(line []byte) {
+	l.total.Add(1)
+	msg := "?"
+	if i := bytes.Index(line, []byte(`"message":"`)); i >= 0 {
+		rest := line[i+11:]
+		if j := bytes.IndexByte(rest, '"'); j >= 0 {
+			msg = string(rest[:j])
+		}
+	}
+	l.mu.Lock()
+	l.counts[msg]++
+	l.mu.Unlock()
+}
+
+func (l *logCounter) snapshot() map[string]int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	m := make(map[string]int, len(l.counts))
+	for k, v := range l.counts {
+		m[k] = v
+	}
+	return m
+}
+
+func (d *daemon) start() error {
+	args := append(append([]string(nil), d.bin[1:]...), "-c", d.cfgPath, "--log-level", "warn", "--log-format", "json")
+	d.cmd = exec.Command(d.bin[0], args...)
+	f, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return err
+	}
+	d.logFile = f
+	pr, pw := io.Pipe()
+	d.cmd.Stdout, d.cmd.Stderr = pw, pw
+	if d.lines == nil {
+		d.lines = &logCounter{counts: map[string]int{}}
+	}
+	go func() {
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			d.lines.add(sc.Bytes())
+			_, _ = f.Write(append(sc.Bytes(), '\n'))
+		}
+		_, _ = io.Copy(io.Discard, pr)
+	}()
+	if err := d.cmd.Start(); err != nil {
+		pw.Close()
+		return err
+	}
+	d.waitErr = make(chan error, 1)
+	go func() {
+		err := d.cmd.Wait()
+		pw.Close()
+		d.waitErr <- err
+	}()
+	return nil
+}
+
+// ready waits until the daemon accepts miners and its pool session is up
+// (the pool has an authorized connection).
+func (d *daemon) ready(poolWorking func() int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-d.waitErr:
+			d.waitErr <- err
+			return fmt.Errorf("daemon exited: %v (log: %s)", err, d.logPath)
+		default:
+		}
+		if poolWorking() > 0 {
+			if c, err := net.DialTimeout("tcp", d.listen, time.Second); err == nil {
+				c.Close()
+				return nil
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return fmt.Errorf("daemon not ready after %s (log: %s)", timeout, d.logPath)
+}
+
+func (d *daemon) pid() int { return d.cmd.Process.Pid }
+
+// kill9 kills the daemon at once.
+func (d *daemon) kill9() {
+	_ = d.cmd.Process.Signal(syscall.SIGKILL)
+	<-d.waitErr
+	d.logFile.Close()
+}
+
+// stop ends the daemon with SIGTERM (bounded), then SIGKILL.
+func (d *daemon) stop() {
+	if d.cmd == nil || d.cmd.Process == nil {
+		return
+	}
+	_ = d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.waitErr:
+	case <-time.After(20 * time.Second):
+		_ = d.cmd.Process.Kill()
+		<-d.waitErr
+	}
+	d.logFile.Close()
+}
+
+// metrics reads the daemon's /metrics into name{labels} -> value.
+func (d *daemon) metrics() map[string]float64 {
+	m := map[string]float64{}
+	c := http.Client{Timeout: 10 * time.Second}
+	resp, err := c.Get("http://" + d.api + "/metrics")
+	if err != nil {
+		return m
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if strings.HasPrefix(line, "#") {
+			continue
+		}
+		i := strings.LastIndexByte(line, ' ')
+		if i < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[i+1:], 64)
+		if err == nil {
+			m[line[:i]] = v
+		}
+	}
+	return m
+}
+
+// fetch GETs a path of the daemon's API with the write token into file.
+func (d *daemon) fetch(path, file string, timeout time.Duration) error {
+	req, _ := http.NewRequest("GET", "http://"+d.api+path, nil)
+	req.Header.Set("Authorization", "Bearer "+benchToken)
+	c := http.Client{Timeout: timeout}
+	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		return fmt.Errorf("GET %s: %s: %s", path, resp.Status, b)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.Copy(f, resp.Body)
+	return err
+}
+
+// cmdProxyd is `hashgate run` with /debug/pprof on (behind the write
+// token): the same config mapping, proxy and API, no switcher. hashgate
+// run has no config key for pprof, so profiles are taken from this twin.
+func cmdProxyd(args []string) int {
+	var path string
+	for i := 0; i < len(args); i++ {
+		if (args[i] == "-c" || args[i] == "--config") && i+1 < len(args) {
+			path = args[i+1]
+			i++
+		}
+	}
+	cfg, err := config.Load(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	srv, err := proxy.New(proxyConfig(cfg, log))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := srv.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	h, err := api.New(api.Config{Proxy: srv, Tokens: cfg.API.Tokens, Log: log, EnablePprof: true})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	as, err := api.Listen(cfg.API.Listen, h, log)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	<-ctx.Done()
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	_ = as.Shutdown(sctx)
+	cancel()
+	srv.Close()
+	return 0
+}
+
+// proxyConfig is cmd/hashgate's mapping of the config file onto the proxy.
+func proxyConfig(cfg *config.Config, log zerolog.Logger) proxy.Config {
+	pc := proxy.Config{
+		Listen:                  cfg.Proxy.Listen,
+		MaxConnections:          cfg.Proxy.MaxConnections,
+		MinMinerExtranonce2Size: cfg.Proxy.MinMinerExtranonce2Size,
+		MaxUpstreamSessions:     cfg.Proxy.MaxUpstreamSessions,
+		Allow:                   append(make([]netip.Prefix, 0, len(cfg.Proxy.Allow)), cfg.Proxy.Allow...),
+		MaxLineBytes:            cfg.Proxy.MaxLineBytes,
+		OutboundQueue:           cfg.Proxy.OutboundQueue,
+		WriteTimeout:            cfg.Proxy.WriteTimeout.Duration,
+		ReadTimeout:             cfg.Proxy.ReadTimeout.Duration,
+		HandshakeTimeout:        cfg.Proxy.HandshakeTimeout.Duration,
+		ReconnectGrace:          cfg.Proxy.ReconnectGrace.Duration,
+		ParkedKeepalive:         cfg.Proxy.ParkedKeepalive.Duration,
+		Abuse: proxy.AbuseConfig{
+			RejectWindow:     cfg.Proxy.Abuse.RejectWindow.Duration,
+			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
+			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
+			InvalidBurst:     cfg.Proxy.Abuse.InvalidBurst,
+		},
+		UserAgent: "hashgate-bench-proxyd",
+		Difficulty: vardiff.Config{
+			Initial:            cfg.Proxy.Difficulty.Initial,
+			Min:                cfg.Proxy.Difficulty.Min,
+			Max:                cfg.Proxy.Difficulty.Max,
+			TargetShareSeconds: cfg.Proxy.Difficulty.TargetShareSeconds,
+			PowerOfTwo:         cfg.Proxy.Difficulty.PowerOfTwo,
+		},
+		Log: log,
+	}
+	for _, p := range cfg.Pools {
+		pc.Pools = append(pc.Pools, proxy.PoolSpec{
+			Name:            p.Name,
+			Address:         p.Address(),
+			User:            p.User,
+			Password:        p.Password,
+			ConnectTimeout:  p.ConnectTimeout.Duration,
+			FailoverTimeout: p.FailoverTimeout.Duration,
+			FailbackAfter:   p.FailbackAfter.Duration,
+		})
+	}
+	return pc
+}
