@@ -17,11 +17,11 @@ import (
 )
 
 // testLog shows proxy logs when a test fails (go test -v shows them all).
-func testLog(t *testing.T) zerolog.Logger {
+func testLog(t testing.TB) zerolog.Logger {
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.InfoLevel)
 }
 
-func startPool(t *testing.T, cfg sim.PoolConfig) *sim.Pool {
+func startPool(t testing.TB, cfg sim.PoolConfig) *sim.Pool {
 	t.Helper()
 	p, err := sim.StartPool(cfg)
 	if err != nil {
@@ -32,7 +32,7 @@ func startPool(t *testing.T, cfg sim.PoolConfig) *sim.Pool {
 }
 
 // quickConfig is a proxy on 127.0.0.1:0 with test-sized timeouts.
-func quickConfig(t *testing.T, pools ...*sim.Pool) proxy.Config {
+func quickConfig(t testing.TB, pools ...*sim.Pool) proxy.Config {
 	cfg := proxy.Config{
 		Listen:           "127.0.0.1:0",
 		HandshakeTimeout: 5 * time.Second,
@@ -53,7 +53,7 @@ func quickConfig(t *testing.T, pools ...*sim.Pool) proxy.Config {
 	return cfg
 }
 
-func startProxy(t *testing.T, cfg proxy.Config) *proxy.Server {
+func startProxy(t testing.TB, cfg proxy.Config) *proxy.Server {
 	t.Helper()
 	srv, err := proxy.New(cfg)
 	if err != nil {

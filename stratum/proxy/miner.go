@@ -112,6 +112,7 @@ type minerConn struct {
 	queue    []outMsg
 	flushing bool
 	closed   bool
+	room     chan struct{} // made when the reader first waits for room
 	reconnT  *time.Timer
 }
 
@@ -163,6 +164,12 @@ func (m *minerConn) serve() {
 			reason, cause = readFailure(err)
 			break
 		}
+		// Shares are most of the traffic: the common form is read without
+		// encoding/json; anything unusual goes the general way below.
+		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
+			m.onSubmit(id, sub, nil)
+			continue
+		}
 		msg, err := stratum.Decode(line)
 		if err != nil {
 			reason, cause = reasonGarbage, err
@@ -201,7 +208,8 @@ func (m *minerConn) handle(msg *stratum.Message) bool {
 	case stratum.MethodAuthorize:
 		return m.onAuthorize(msg)
 	case stratum.MethodSubmit:
-		m.onSubmit(msg)
+		sub, err := stratum.ParseSubmit(msg.Params)
+		m.onSubmit(msg.ID, sub, err)
 	case stratum.MethodExtranonceSubscribe:
 		m.mu.Lock()
 		m.extranonceSub = true
@@ -222,11 +230,11 @@ func (m *minerConn) handle(msg *stratum.Message) bool {
 // reply answers a request. Requests with a null id are answered too (with
 // null): Stratum miners send them and expect the answer.
 func (m *minerConn) reply(id json.RawMessage, result []byte) {
-	m.send(stratum.AppendRawResponse(nil, id, result), false)
+	m.answer(stratum.AppendRawResponse(nil, id, result))
 }
 
 func (m *minerConn) replyError(id json.RawMessage, e *stratum.Error) {
-	m.send(stratum.AppendError(nil, id, e), false)
+	m.answer(stratum.AppendError(nil, id, e))
 }
 
 func paramError(err error) *stratum.Error {
@@ -395,7 +403,10 @@ func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
 // onSubmit validates a share itself and answers the miner from that
 // verdict; shares that meet the pool's difficulty are forwarded, and the
 // pool's verdict on those is only counted.
-func (m *minerConn) onSubmit(msg *stratum.Message) {
+//
+// id may alias the reader's line buffer: it is only used before onSubmit
+// returns. parseErr is ParseSubmit's verdict on the params.
+func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr error) {
 	now := time.Now()
 	m.mu.Lock()
 	subscribed, us, mask := m.subscribed, m.sess, m.mask
@@ -403,51 +414,50 @@ func (m *minerConn) onSubmit(msg *stratum.Message) {
 	prefixHex := m.prefixHex
 	m.mu.Unlock()
 	if !subscribed {
-		m.rejectShare(msg.ID, nil, stratum.ErrNotSubscribed, RejectNotSubscribed, "not subscribed", now)
+		m.rejectShare(id, nil, stratum.ErrNotSubscribed, RejectNotSubscribed, "not subscribed", now)
 		return
 	}
-	sub, err := stratum.ParseSubmit(msg.Params)
-	if err != nil {
-		m.rejectShare(msg.ID, nil, stratum.ErrOther, RejectOther, "bad params: "+err.Error(), now)
+	if parseErr != nil {
+		m.rejectShare(id, nil, stratum.ErrOther, RejectOther, "bad params: "+parseErr.Error(), now)
 		return
 	}
 	w := m.account(sub.Worker)
 	if w == nil {
-		m.rejectShare(msg.ID, nil, stratum.ErrUnauthorized, RejectUnauthorized, "unauthorized worker", now)
+		m.rejectShare(id, nil, stratum.ErrUnauthorized, RejectUnauthorized, "unauthorized worker", now)
 		return
 	}
 	if us == nil {
-		m.rejectShare(msg.ID, w, stratum.ErrJobNotFound, RejectStale, "job not found (pool session changed)", now)
+		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found (pool session changed)", now)
 		return
 	}
 	j, seq := us.lookupJob(sub.JobID)
 	if j == nil {
-		m.rejectShare(msg.ID, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
+		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
 		return
 	}
 	en1, curPoolTarget := us.shareContext()
 	var en2 [16]byte
 	n := k + len(sub.Extranonce2)/2
 	if size := us.minerEN2Size(); n > len(en2) || len(sub.Extranonce2) != 2*size {
-		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", size), now)
+		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", size), now)
 		return
 	}
 	copy(en2[:k], prefix[:k])
 	if _, err := hex.Decode(en2[k:n], []byte(sub.Extranonce2)); err != nil {
-		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectExtranonce2, "extranonce2 must be hex", now)
+		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, "extranonce2 must be hex", now)
 		return
 	}
 	ntime, _ := stratum.HexUint32(sub.NTime)
 	nonce, _ := stratum.HexUint32(sub.Nonce)
 	if ntime < j.hj.NTime || ntime > j.hj.NTime+maxNTimeRoll {
-		m.rejectShare(msg.ID, w, stratum.ErrOther, RejectNTime, "ntime out of range", now)
+		m.rejectShare(id, w, stratum.ErrOther, RejectNTime, "ntime out of range", now)
 		return
 	}
 	var rolled uint32
 	if sub.Version != "" {
 		rolled, _ = stratum.HexUint32(sub.Version)
 		if rolled&^mask != 0 {
-			m.rejectShare(msg.ID, w, stratum.ErrOther, RejectVersion, "version bits outside the negotiated mask", now)
+			m.rejectShare(id, w, stratum.ErrOther, RejectVersion, "version bits outside the negotiated mask", now)
 			return
 		}
 	}
@@ -456,12 +466,12 @@ func (m *minerConn) onSubmit(msg *stratum.Message) {
 	hash := h.Hash(j.hj, en1, en2[:n], ntime, nonce, version)
 	hasherPool.Put(h)
 	if m.seen(&hash) {
-		m.rejectShare(msg.ID, w, stratum.ErrDuplicate, RejectDuplicate, "duplicate share", now)
+		m.rejectShare(id, w, stratum.ErrDuplicate, RejectDuplicate, "duplicate share", now)
 		return
 	}
 	ep := m.epochFor(seq)
 	if !ep.target.Met(&hash) {
-		m.rejectShare(msg.ID, w, stratum.ErrLowDifficulty, RejectLowDifficulty, "low difficulty share", now)
+		m.rejectShare(id, w, stratum.ErrLowDifficulty, RejectLowDifficulty, "low difficulty share", now)
 		return
 	}
 	// A good share: count it, forward it if the pool wants it, and answer
@@ -489,7 +499,7 @@ func (m *minerConn) onSubmit(msg *stratum.Message) {
 		l := m.logger()
 		l.Warn().Str("hash", hash.String()).Str("job", j.id).Str("pool", us.sess.Pool()).Msg("block candidate found: forwarded at once")
 	}
-	m.reply(msg.ID, []byte("true"))
+	m.reply(id, []byte("true"))
 	m.mu.Lock()
 	nd, changed := m.vd.OnShare(now, ep.diff)
 	m.mu.Unlock()
@@ -692,6 +702,43 @@ func (m *minerConn) sendNotify(b []byte, clean bool) {
 	m.enqueue(outMsg{b: b, notify: true}, clean)
 }
 
+// answer queues a response from the reader goroutine. Answers come from
+// the miner's own requests, so a full queue pushes back on the reader (the
+// miner waits for its answers, as TCP would make it) instead of cutting a
+// miner that pipelines many submits; one that does not read them within
+// write_timeout is a slow consumer.
+func (m *minerConn) answer(b []byte) {
+	var deadline *time.Timer
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
+	for {
+		m.qmu.Lock()
+		if m.closed || len(m.queue) < m.srv.cfg.OutboundQueue || m.dropOldestNotifyLocked() {
+			m.qmu.Unlock()
+			m.enqueue(outMsg{b: b}, false)
+			return
+		}
+		if m.room == nil {
+			m.room = make(chan struct{}, 1)
+		}
+		room := m.room
+		m.qmu.Unlock()
+		if deadline == nil {
+			deadline = time.NewTimer(m.srv.cfg.WriteTimeout)
+		}
+		select {
+		case <-room:
+		case <-deadline.C:
+			m.srv.stats.SlowConsumers.Add(1)
+			m.close(reasonSlowConsumer, nil)
+			return
+		}
+	}
+}
+
 func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
 	m.qmu.Lock()
 	if m.closed {
@@ -758,6 +805,12 @@ func (m *minerConn) flush() {
 			return
 		}
 		batch, m.queue = m.queue, batch[:0]
+		if m.room != nil {
+			select { // a reader waiting for room may go on
+			case m.room <- struct{}{}:
+			default:
+			}
+		}
 		m.qmu.Unlock()
 		bufs = bufs[:0]
 		for _, q := range batch {
@@ -805,6 +858,12 @@ func (m *minerConn) close(reason closeReason, cause error) {
 		return
 	}
 	m.closed = true
+	if m.room != nil {
+		select { // wake a reader waiting for room
+		case m.room <- struct{}{}:
+		default:
+		}
+	}
 	clear(m.queue)
 	m.queue = nil
 	if m.reconnT != nil {

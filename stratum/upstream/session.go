@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -498,10 +499,6 @@ func (s *Session) answer(m *stratum.Message) {
 // pool-side extranonce2 (prefix ‖ miner's extranonce2), hex.
 func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb SubmitResult) {
 	id := s.nextID.Add(1)
-	params := []string{s.cfg.User, jobID, extranonce2, ntime, nonce}
-	if version != "" {
-		params = append(params, version)
-	}
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
@@ -510,8 +507,43 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 	}
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
-	line, _ := stratum.AppendRequest(nil, stratum.IntID(id), stratum.MethodSubmit, params)
-	s.writeLine(line)
+	// Laid out by hand into the session's buffer: this runs for every
+	// forwarded share.
+	s.wmu.Lock()
+	b := append(s.wbuf[:0], `{"id":`...)
+	b = strconv.AppendUint(b, id, 10)
+	b = append(b, `,"method":"mining.submit","params":[`...)
+	b = appendJSONString(b, s.cfg.User)
+	for _, f := range [...]string{jobID, extranonce2, ntime, nonce} {
+		b = append(b, ',')
+		b = appendJSONString(b, f)
+	}
+	if version != "" {
+		b = append(b, ',')
+		b = appendJSONString(b, version)
+	}
+	b = append(b, "]}\n"...)
+	s.wbuf = b
+	err := s.writeLocked(b)
+	s.wmu.Unlock()
+	if err != nil {
+		s.shutdown(fmt.Errorf("write to pool: %w", err))
+	}
+}
+
+// appendJSONString appends v as a JSON string; plain ASCII (hex, worker
+// names, job ids) is copied as is, anything else is escaped by
+// encoding/json.
+func appendJSONString(b []byte, v string) []byte {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			q, _ := json.Marshal(v)
+			return append(b, q...)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, v...)
+	return append(b, '"')
 }
 
 // ping asks the pool for any answer; the answer itself is ignored.
@@ -524,12 +556,17 @@ func (s *Session) ping() {
 // writeLine sends one line; a failed write ends the session.
 func (s *Session) writeLine(line []byte) {
 	s.wmu.Lock()
-	_ = s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-	_, err := s.conn.Write(line)
+	err := s.writeLocked(line)
 	s.wmu.Unlock()
 	if err != nil {
 		s.shutdown(fmt.Errorf("write to pool: %w", err))
 	}
+}
+
+func (s *Session) writeLocked(line []byte) error {
+	_ = s.conn.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+	_, err := s.conn.Write(line)
+	return err
 }
 
 // sweep fails submits the pool never answered.

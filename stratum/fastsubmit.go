@@ -1,0 +1,162 @@
+package stratum
+
+import "bytes"
+
+// ParseSubmitLine is the share path's decoder: it reads a mining.submit
+// line as miners send it — {"id":ID,"method":"mining.submit","params":[...]}
+// in that key order or any other, strings without escapes — with one
+// allocation (the strings share one copy of the line). ok is false for
+// anything else (another method, escapes, odd spacing, extra members),
+// and the caller falls back to Decode and ParseSubmit, which give the same
+// result for every line ParseSubmitLine accepts (FuzzParseSubmitLine
+// checks that).
+func ParseSubmitLine(line []byte) (id []byte, s *Submit, ok bool) {
+	if bytes.IndexByte(line, '\\') >= 0 || !bytes.Contains(line, []byte(`"mining.submit"`)) {
+		return nil, nil, false
+	}
+	str := string(line) // the one allocation: every field below is a substring
+	p := fastParser{s: str}
+	p.ws()
+	if !p.lit("{") {
+		return nil, nil, false
+	}
+	var sub Submit
+	var haveID, haveMethod, haveParams bool
+	var idStart, idEnd int
+	for i := 0; i < 3; i++ {
+		p.ws()
+		key, ok := p.str()
+		if !ok {
+			return nil, nil, false
+		}
+		p.ws()
+		if !p.lit(":") {
+			return nil, nil, false
+		}
+		p.ws()
+		switch key {
+		case "id":
+			if haveID {
+				return nil, nil, false
+			}
+			idStart = p.i
+			if !p.scalar() {
+				return nil, nil, false
+			}
+			idEnd, haveID = p.i, true
+		case "method":
+			m, ok := p.str()
+			if !ok || m != MethodSubmit || haveMethod {
+				return nil, nil, false
+			}
+			haveMethod = true
+		case "params":
+			if haveParams || !p.submitParams(&sub) {
+				return nil, nil, false
+			}
+			haveParams = true
+		default:
+			return nil, nil, false
+		}
+		p.ws()
+		if i < 2 && !p.lit(",") {
+			return nil, nil, false
+		}
+	}
+	p.ws()
+	if !p.lit("}") || !haveID || !haveMethod || !haveParams {
+		return nil, nil, false
+	}
+	p.ws()
+	if p.i != len(p.s) {
+		return nil, nil, false
+	}
+	switch {
+	case !IsHex(sub.Extranonce2, -1), !IsHex(sub.NTime, 4), !IsHex(sub.Nonce, 4),
+		sub.Version != "" && !IsHex(sub.Version, 4):
+		return nil, nil, false // the slow path words the error
+	}
+	return line[idStart:idEnd], &sub, true
+}
+
+type fastParser struct {
+	s string
+	i int
+}
+
+func (p *fastParser) ws() {
+	for p.i < len(p.s) && (p.s[p.i] == ' ' || p.s[p.i] == '\t') {
+		p.i++
+	}
+}
+
+func (p *fastParser) lit(l string) bool {
+	if len(p.s)-p.i >= len(l) && p.s[p.i:p.i+len(l)] == l {
+		p.i += len(l)
+		return true
+	}
+	return false
+}
+
+// str reads a string without escapes (the caller refused any backslash).
+func (p *fastParser) str() (string, bool) {
+	if p.i >= len(p.s) || p.s[p.i] != '"' {
+		return "", false
+	}
+	end := p.i + 1
+	for end < len(p.s) && p.s[end] != '"' {
+		// Control bytes and non-ASCII (encoding/json would replace invalid
+		// UTF-8) go the slow way.
+		if c := p.s[end]; c < 0x20 || c >= 0x80 {
+			return "", false
+		}
+		end++
+	}
+	if end >= len(p.s) {
+		return "", false
+	}
+	v := p.s[p.i+1 : end]
+	p.i = end + 1
+	return v, true
+}
+
+// scalar skips an id: a string, an unsigned integer, or null.
+func (p *fastParser) scalar() bool {
+	if p.i < len(p.s) && p.s[p.i] == '"' {
+		_, ok := p.str()
+		return ok
+	}
+	if p.lit("null") {
+		return true
+	}
+	start := p.i
+	for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' {
+		p.i++
+	}
+	// No leading zeros, signs, fractions or exponents: those go the slow way.
+	return p.i > start && (p.i-start == 1 || p.s[start] != '0')
+}
+
+// submitParams reads ["worker","job","en2","ntime","nonce"(,"version")].
+func (p *fastParser) submitParams(s *Submit) bool {
+	if !p.lit("[") {
+		return false
+	}
+	fields := []*string{&s.Worker, &s.JobID, &s.Extranonce2, &s.NTime, &s.Nonce, &s.Version}
+	for i, f := range fields {
+		p.ws()
+		v, ok := p.str()
+		if !ok {
+			return false
+		}
+		*f = v
+		p.ws()
+		if p.lit("]") {
+			return i >= 4
+		}
+		if !p.lit(",") {
+			return false
+		}
+	}
+	return false
+}

@@ -1,0 +1,74 @@
+package stratum
+
+import (
+	"bytes"
+	"testing"
+)
+
+func TestParseSubmitLine(t *testing.T) {
+	good := []string{
+		`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]}`,
+		`{"params":["acct.rig1","1a","00000001","647025b5","0a029ed1"],"id":"s-9","method":"mining.submit"}`,
+		`{"id": null, "method": "mining.submit", "params": ["w", "1a.2f", "", "647025b5", "0a029ed1"]}`,
+	}
+	for _, l := range good {
+		id, s, ok := ParseSubmitLine([]byte(l))
+		if !ok {
+			t.Fatalf("fast path refused %s", l)
+		}
+		m, err := Decode([]byte(l))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := ParseSubmit(m.Params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if *s != *want || !bytes.Equal(bytes.TrimSpace(id), m.ID) {
+			t.Fatalf("%s: fast %+v id %s, slow %+v id %s", l, s, id, want, m.ID)
+		}
+	}
+	slow := []string{
+		`{"id":1,"method":"mining.subscribe","params":[]}`,
+		`{"id":1,"method":"mining.submit","params":["w\"x","1","00","647025b5","0a029ed1"]}`,
+		`{"id":1.5,"method":"mining.submit","params":["w","1","00","647025b5","0a029ed1"]}`,
+		`{"id":1,"method":"mining.submit","params":["w","1","00","647025b5"]}`,
+		`{"id":1,"method":"mining.submit","params":["w","1","0g","647025b5","0a029ed1"]}`,
+		`{"id":1,"method":"mining.submit","params":["w","1","00","647025b5","0a029ed1"],"extra":1}`,
+		`{"id":1,"method":"mining.submit","params":["w",1,"00","647025b5","0a029ed1"]}`,
+		`{"id":01,"method":"mining.submit","params":["w","1","00","647025b5","0a029ed1"]}`,
+	}
+	for _, l := range slow {
+		if _, _, ok := ParseSubmitLine([]byte(l)); ok {
+			t.Errorf("fast path took %s", l)
+		}
+	}
+	line := []byte(good[0])
+	if n := testing.AllocsPerRun(100, func() { ParseSubmitLine(line) }); n > 2 {
+		t.Fatalf("%v allocations per submit", n)
+	}
+}
+
+// FuzzParseSubmitLine: whatever the fast path accepts, the slow path reads
+// the same way.
+func FuzzParseSubmitLine(f *testing.F) {
+	f.Add([]byte(`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]}`))
+	f.Add([]byte(`{"params":["a","b","","00000000","00000000"],"id":"x","method":"mining.submit"}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		id, s, ok := ParseSubmitLine(line)
+		if !ok {
+			return
+		}
+		m, err := Decode(line)
+		if err != nil {
+			t.Fatalf("fast path took what Decode refuses: %q: %v", line, err)
+		}
+		want, err := ParseSubmit(m.Params)
+		if err != nil || m.Method != MethodSubmit {
+			t.Fatalf("fast path took what ParseSubmit refuses: %q: %v", line, err)
+		}
+		if *s != *want || !bytes.Equal(id, m.ID) {
+			t.Fatalf("%q: fast %+v id %s, slow %+v id %s", line, s, id, want, m.ID)
+		}
+	})
+}
