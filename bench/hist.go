@@ -8,6 +8,7 @@ package bench
 
 import (
 	"fmt"
+	"math"
 	"math/bits"
 	"sort"
 	"time"
@@ -101,7 +102,10 @@ func (h *Hist) Quantile(q float64) time.Duration {
 		keys = append(keys, int(b))
 	}
 	sort.Ints(keys)
-	rank := uint64(q*float64(h.Count-1)) + 1
+	// Nearest rank: the smallest value with at least q of the count at or
+	// below it (so the p99 of 20 rounds is the largest).
+	rank := uint64(math.Ceil(q * float64(h.Count)))
+	rank = min(max(rank, 1), h.Count)
 	var seen uint64
 	for _, k := range keys {
 		seen += h.Buckets[uint16(k)]

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -300,12 +303,63 @@ func cmdProxyd(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	<-ctx.Done()
+	// SIGUSR1: a full GC, memory returned to the OS, then the memory
+	// figures written next to the config (memstats.json).
+	usr1 := make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	for done := false; !done; {
+		select {
+		case <-ctx.Done():
+			done = true
+		case <-usr1:
+			heap, stack := inUseSplit()
+			b, _ := json.Marshal(memStats{HeapInuse: heap, StackInuse: stack, RSS: selfRSS(), Goroutines: runtime.NumGoroutine()})
+			_ = os.WriteFile(filepath.Join(filepath.Dir(path), "memstats.json"), b, 0o600)
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	_ = as.Shutdown(sctx)
 	cancel()
 	srv.Close()
 	return 0
+}
+
+// memStats is what proxyd reports on SIGUSR1.
+type memStats struct {
+	HeapInuse  uint64 `json:"heap_inuse"`
+	StackInuse uint64 `json:"stack_inuse"`
+	RSS        int64  `json:"rss"`
+	Goroutines int    `json:"goroutines"`
+}
+
+// inUseSplit is heap and stack in use after a full GC, with freed memory
+// given back to the OS.
+func inUseSplit() (heap, stack uint64) {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&ms)
+	return ms.HeapInuse, ms.StackInuse
+}
+
+// gcMemStats asks proxyd for its memory after a GC (bounded wait).
+func (d *daemon) gcMemStats() (memStats, error) {
+	var m memStats
+	p := filepath.Join(filepath.Dir(d.cfgPath), "memstats.json")
+	_ = os.Remove(p)
+	if err := d.cmd.Process.Signal(syscall.SIGUSR1); err != nil {
+		return m, err
+	}
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); {
+		if b, err := os.ReadFile(p); err == nil && len(b) > 0 {
+			err = json.Unmarshal(b, &m)
+			return m, err
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return m, fmt.Errorf("proxyd wrote no memstats")
 }
 
 // proxyConfig is cmd/hashgate's mapping of the config file onto the proxy.

@@ -128,7 +128,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.IntVar(&o.inmemRounds, "inmem-rounds", 20, "fan-out rounds of the inmem run")
 	fs.DurationVar(&o.inmemInterval, "inmem-interval", 300*time.Millisecond, "pause between inmem rounds")
 	fs.Float64Var(&o.slowFrac, "slow-frac", 0.01, "inmem: share of sessions that read slowly in the clean_jobs check")
-	fs.DurationVar(&o.slowWrite, "slow-write", 250*time.Millisecond, "inmem: how long a slow session takes per write")
+	fs.DurationVar(&o.slowWrite, "slow-write", time.Second, "inmem: how long a slow session takes per write")
 	fs.BoolVar(&o.dupCheck, "dup-check", true, "the pool counts duplicate shares (8 bytes per share)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

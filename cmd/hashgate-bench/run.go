@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"slices"
 	"sync"
 	"syscall"
 	"time"
@@ -81,6 +80,8 @@ type tcpResult struct {
 	Metrics          map[string]float64 `json:"metrics,omitempty"`
 	DaemonLog        map[string]int     `json:"daemon_log,omitempty"`
 	Profiles         []string           `json:"profiles,omitempty"`
+	GCIdle           memStats           `json:"gc_idle,omitempty"`
+	GCConnected      memStats           `json:"gc_connected,omitempty"`
 	Notes            []string           `json:"notes,omitempty"`
 }
 
@@ -230,6 +231,11 @@ func runTCP(o *options, tmp string, viaProxy bool) (*tcpResult, error) {
 		samp = bench.StartSampler(d.pid(), 250*time.Millisecond)
 		defer func() { samp.Stop() }()
 		r.RSSIdle = samp.Now().RSS
+		if o.profile != "" {
+			if m, err := d.gcMemStats(); err == nil {
+				r.GCIdle = m
+			}
+		}
 		logf("daemon pid %d up, RSS %.1f MiB", d.pid(), float64(r.RSSIdle)/(1<<20))
 	}
 
@@ -261,8 +267,18 @@ func runTCP(o *options, tmp string, viaProxy bool) (*tcpResult, error) {
 			logf("heap profile: %v", err)
 		} else {
 			r.Profiles = append(r.Profiles, filepath.Join(o.profile, "heap-connected.pprof"))
-			gcRSS := samp.Now().RSS
-			r.Notes = append(r.Notes, fmt.Sprintf("RSS right after the GC of the heap profile: %.0f B per miner", float64(gcRSS-r.RSSIdle)/float64(o.miners)))
+		}
+		if r.GCIdle.RSS > 0 {
+			if m, err := d.gcMemStats(); err == nil {
+				r.GCConnected = m
+				per := func(a, b uint64) float64 { return (float64(a) - float64(b)) / float64(o.miners) }
+				note := fmt.Sprintf("after a forced GC and FreeOSMemory (proxyd): heap %.0f B + stack %.0f B = %.0f B per miner, RSS %.0f B per miner, %d goroutines",
+					per(m.HeapInuse, r.GCIdle.HeapInuse), per(m.StackInuse, r.GCIdle.StackInuse),
+					per(m.HeapInuse+m.StackInuse, r.GCIdle.HeapInuse+r.GCIdle.StackInuse),
+					float64(m.RSS-r.GCIdle.RSS)/float64(o.miners), m.Goroutines)
+				r.Notes = append(r.Notes, note)
+				logf("%s", note)
+			}
 		}
 	}
 
@@ -534,5 +550,3 @@ func runStorm(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daem
 		s.Back, o.miners, bench.FmtDur(s.KillToAllBack), bench.FmtDur(ready.Sub(kill)), s.Connects, s.DialErrors)
 	return nil
 }
-
-var _ = slices.Sort[[]int]
