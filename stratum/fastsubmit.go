@@ -160,3 +160,70 @@ func (p *fastParser) submitParams(s *Submit) bool {
 	}
 	return false
 }
+
+// ParseAnswerLine reads a pool's answer to a request of ours in its common
+// forms — {"id":N,"result":true|false,"error":null} in any key order —
+// without encoding/json. ok is false for anything else (an error answer,
+// a result that is not a boolean, a notification), which the caller reads
+// with Decode.
+func ParseAnswerLine(line []byte) (id uint64, result bool, ok bool) {
+	if len(line) == 0 || bytes.IndexByte(line, '\\') >= 0 {
+		return 0, false, false
+	}
+	p := fastParser{s: bytesToStringNoCopy(line)}
+	p.ws()
+	if !p.lit("{") {
+		return 0, false, false
+	}
+	var haveID, haveResult, haveError bool
+	for i := 0; i < 3; i++ {
+		p.ws()
+		key, kok := p.str()
+		if !kok {
+			return 0, false, false
+		}
+		p.ws()
+		if !p.lit(":") {
+			return 0, false, false
+		}
+		p.ws()
+		switch {
+		case key == "id" && !haveID:
+			start := p.i
+			for p.i < len(p.s) && p.s[p.i] >= '0' && p.s[p.i] <= '9' && p.i-start < 19 {
+				id = id*10 + uint64(p.s[p.i]-'0')
+				p.i++
+			}
+			if p.i == start || p.s[start] == '0' && p.i-start > 1 {
+				return 0, false, false // JSON has no leading zeros
+			}
+			haveID = true
+		case key == "result" && !haveResult:
+			switch {
+			case p.lit("true"):
+				result = true
+			case p.lit("false"):
+			default:
+				return 0, false, false
+			}
+			haveResult = true
+		case key == "error" && !haveError:
+			if !p.lit("null") {
+				return 0, false, false
+			}
+			haveError = true
+		default:
+			return 0, false, false
+		}
+		p.ws()
+		if i < 2 && !p.lit(",") {
+			return 0, false, false
+		}
+	}
+	p.ws()
+	if !p.lit("}") {
+		return 0, false, false
+	}
+	p.ws()
+	return id, result, p.i == len(p.s) && haveID && haveResult && haveError
+}

@@ -72,3 +72,51 @@ func FuzzParseSubmitLine(f *testing.F) {
 		}
 	})
 }
+
+func TestParseAnswerLine(t *testing.T) {
+	cases := []struct {
+		line   string
+		id     uint64
+		result bool
+		ok     bool
+	}{
+		{`{"id":12,"result":true,"error":null}`, 12, true, true},
+		{`{"result":false,"error":null,"id":7}`, 7, false, true},
+		{`{"id": 3, "result": true, "error": null}`, 3, true, true},
+		{`{"id":12,"result":null,"error":[23,"Low difficulty",null]}`, 0, false, false},
+		{`{"id":"x","result":true,"error":null}`, 0, false, false},
+		{`{"id":null,"method":"mining.notify","params":[]}`, 0, false, false},
+		{`{"id":1,"result":true}`, 0, false, false},
+		{`{"id":007,"result":true,"error":null}`, 0, false, false},
+	}
+	for _, c := range cases {
+		id, res, ok := ParseAnswerLine([]byte(c.line))
+		if ok != c.ok || ok && (id != c.id || res != c.result) {
+			t.Errorf("%s: %d %v %v", c.line, id, res, ok)
+		}
+	}
+	line := []byte(cases[0].line)
+	if n := testing.AllocsPerRun(100, func() { ParseAnswerLine(line) }); n != 0 {
+		t.Fatalf("%v allocations", n)
+	}
+}
+
+// FuzzParseAnswerLine: whatever the fast path accepts, Decode reads alike.
+func FuzzParseAnswerLine(f *testing.F) {
+	f.Add([]byte(`{"id":12,"result":true,"error":null}`))
+	f.Add([]byte(`{"result":false,"error":null,"id":7}`))
+	f.Fuzz(func(t *testing.T, line []byte) {
+		id, res, ok := ParseAnswerLine(line)
+		if !ok {
+			return
+		}
+		m, err := Decode(line)
+		if err != nil {
+			t.Fatalf("fast path took what Decode refuses: %q: %v", line, err)
+		}
+		mid, idok := m.IDInt()
+		if !idok || mid != id || ParseError(m.Error) != nil || (string(m.Result) == "true") != res || m.IsRequest() {
+			t.Fatalf("%q: fast %d %v, slow %s %s", line, id, res, m.ID, m.Result)
+		}
+	})
+}

@@ -370,6 +370,12 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 			break
 		}
 		pinged = false
+		// Most lines are answers to our submits: read those without
+		// encoding/json.
+		if id, ok, fast := stratum.ParseAnswerLine(line); fast {
+			s.settle(id, ok, nil)
+			continue
+		}
 		m, derr := stratum.Decode(line)
 		if derr != nil {
 			err = fmt.Errorf("pool sent garbage: %w", derr)
@@ -473,7 +479,15 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 // answer matches a response to its pending submit.
 func (s *Session) answer(m *stratum.Message) {
 	id, ok := m.IDInt()
-	if !ok || id < firstSubmitID {
+	if !ok {
+		return
+	}
+	s.settle(id, string(m.Result) == "true", stratum.ParseError(m.Error))
+}
+
+// settle hands the pool's verdict on submit id to its callback.
+func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
+	if id < firstSubmitID {
 		return // late answers to the handshake, e.g. extranonce.subscribe
 	}
 	s.mu.Lock()
@@ -481,18 +495,20 @@ func (s *Session) answer(m *stratum.Message) {
 	delete(s.pending, id)
 	s.mu.Unlock()
 	if !found {
-		return // answered after its timeout
+		return // a ping's answer, or one after its timeout
 	}
-	if perr := stratum.ParseError(m.Error); perr != nil {
+	switch {
+	case perr != nil:
 		p.cb(perr)
-		return
+	case !result:
+		p.cb(errRefusedShare)
+	default:
+		p.cb(nil)
 	}
-	if string(m.Result) != "true" {
-		p.cb(stratum.NewError(stratum.ErrOther, "pool answered "+string(m.Result)))
-		return
-	}
-	p.cb(nil)
 }
+
+// errRefusedShare is a pool's false answer without an error.
+var errRefusedShare = stratum.NewError(stratum.ErrOther, "pool answered false")
 
 // Submit sends one share under the pool user; cb hears the pool's verdict
 // exactly once (or a timeout or a lost connection). extranonce2 is the full
