@@ -39,10 +39,14 @@ func TestThousandMinersWithBadShares(t *testing.T) {
 		return st.Accepted >= 4000 && st.BadRejectedAsExpected >= 700 && len(st.BadByKind) >= 6
 	}, "shares and bad shares: %+v", fleet.Stats())
 	fleet.Close() // stop submitting, then compare the books
-	sim.Eventually(t, 10*time.Second, func() bool {
-		return int64(pool.Stats().Accepted) == meetsPool.Load() && srv.Stats().SharesForwarded == srv.Stats().PoolAccepted+srv.Stats().PoolRejected
-	}, "pool got %d shares, %d met its difficulty", pool.Stats().Accepted, meetsPool.Load())
 	st := fleet.Stats()
+	// Shares the proxy accepted and forwarded while the fleet was closing
+	// reach the pool without their answer reaching the miner: at most the
+	// fleet's unanswered shares.
+	sim.Eventually(t, 10*time.Second, func() bool {
+		got, want := int64(pool.Stats().Accepted), meetsPool.Load()
+		return got >= want && got <= want+int64(st.Unanswered) && srv.Stats().SharesForwarded == srv.Stats().PoolAccepted+srv.Stats().PoolRejected
+	}, "pool got %d shares, %d met its difficulty, %d unanswered", pool.Stats().Accepted, meetsPool.Load(), st.Unanswered)
 	if st.WrongAnswers != 0 || st.BadWrongAnswers != 0 {
 		t.Fatalf("wrong answers: %+v", st)
 	}
