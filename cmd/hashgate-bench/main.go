@@ -20,7 +20,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"time"
 )
 
@@ -56,6 +58,7 @@ type options struct {
 	slowFrac       float64
 	slowWrite      time.Duration
 	dupCheck       bool
+	cpuProfile     string
 }
 
 const usage = `hashgate-bench — load harness for the hashgate proxy (issue 5)
@@ -129,6 +132,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.DurationVar(&o.inmemInterval, "inmem-interval", 300*time.Millisecond, "pause between inmem rounds")
 	fs.Float64Var(&o.slowFrac, "slow-frac", 0.01, "inmem: share of sessions that read slowly in the clean_jobs check")
 	fs.DurationVar(&o.slowWrite, "slow-write", time.Second, "inmem: how long a slow session takes per write")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "inmem: write a CPU profile of the fan-out rounds (proxy and harness share the process)")
 	fs.BoolVar(&o.dupCheck, "dup-check", true, "the pool counts duplicate shares (8 bytes per share)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -173,6 +177,7 @@ func parseFlags(args []string) (*options, int) {
 // results is everything one invocation measured.
 type results struct {
 	Date     string       `json:"date"`
+	Commit   string       `json:"commit"`
 	Machine  string       `json:"machine"`
 	Args     []string     `json:"args"`
 	Baseline *tcpResult   `json:"baseline,omitempty"`
@@ -185,8 +190,22 @@ func machine() string {
 	return fmt.Sprintf("%d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
+// gitCommit names the tree measured: the commit, "+dirty" with local
+// changes; "" outside a git checkout.
+func gitCommit() string {
+	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return ""
+	}
+	c := strings.TrimSpace(string(out))
+	if st, err := exec.Command("git", "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(strings.TrimSpace(string(st))) > 0 {
+		c += "+dirty"
+	}
+	return c
+}
+
 func run(o *options) int {
-	res := &results{Date: time.Now().Format("2006-01-02 15:04"), Machine: machine(), Args: os.Args[1:]}
+	res := &results{Date: time.Now().Format("2006-01-02 15:04"), Commit: gitCommit(), Machine: machine(), Args: os.Args[1:]}
 	tmp, err := os.MkdirTemp("", "hashgate-bench-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hashgate-bench:", err)

@@ -21,7 +21,7 @@ func passFail(ok bool) string {
 }
 
 func printSummary(w io.Writer, o *options, res *results) {
-	fmt.Fprintf(w, "\nhashgate-bench  %s  %s\nargs: %s\n", res.Date, res.Machine, strings.Join(res.Args, " "))
+	fmt.Fprintf(w, "\nhashgate-bench  %s  commit %s  %s\nargs: %s\n", res.Date, res.Commit, res.Machine, strings.Join(res.Args, " "))
 	var cols []*tcpResult
 	if res.Baseline != nil {
 		cols = append(cols, res.Baseline)
