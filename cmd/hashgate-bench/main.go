@@ -22,6 +22,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"time"
 )
@@ -190,9 +191,26 @@ func machine() string {
 	return fmt.Sprintf("%d CPUs, %s/%s, %s", runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 }
 
-// gitCommit names the tree measured: the commit, "+dirty" with local
-// changes; "" outside a git checkout.
+// gitCommit names the tree measured: the commit this binary was built
+// from (or, under go run, the checkout's), "+dirty" with local changes.
 func gitCommit() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		var rev, mod string
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				mod = s.Value
+			}
+		}
+		if len(rev) >= 7 {
+			if mod == "true" {
+				return rev[:7] + "+dirty"
+			}
+			return rev[:7]
+		}
+	}
 	out, err := exec.Command("git", "rev-parse", "--short", "HEAD").Output()
 	if err != nil {
 		return ""
