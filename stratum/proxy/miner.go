@@ -98,6 +98,7 @@ type minerConn struct {
 	accounts      []*workerStats // one per authorized worker, in m.workers order
 
 	// Share-path state, touched only by the reader goroutine.
+	moreInput    bool     // lines already read wait behind this one
 	recent       []uint64 // keys of recent shares, for duplicates
 	recentNext   int
 	rejectStreak int       // rejections since the last accepted share
@@ -164,6 +165,9 @@ func (m *minerConn) serve() {
 			reason, cause = readFailure(err)
 			break
 		}
+		// With more lines already read, answers are queued and written
+		// together by a flusher; otherwise the reader writes its answer.
+		m.moreInput = lr.Buffered() > 0
 		// Shares are most of the traffic: the common form is read without
 		// encoding/json; anything unusual goes the general way below.
 		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
@@ -694,12 +698,12 @@ func encodeDifficulty(d float64) []byte {
 // miner does not read fast enough: it is cut as a slow consumer rather
 // than allowed to hold back anyone else.
 func (m *minerConn) send(b []byte, notify bool) {
-	m.enqueue(outMsg{b: b, notify: notify}, false)
+	m.enqueue(outMsg{b: b, notify: notify}, false, false)
 }
 
 // sendNotify queues a job; a clean job first drops older queued jobs.
 func (m *minerConn) sendNotify(b []byte, clean bool) {
-	m.enqueue(outMsg{b: b, notify: true}, clean)
+	m.enqueue(outMsg{b: b, notify: true}, clean, false)
 }
 
 // answer queues a response from the reader goroutine. Answers come from
@@ -718,7 +722,7 @@ func (m *minerConn) answer(b []byte) {
 		m.qmu.Lock()
 		if m.closed || len(m.queue) < m.srv.cfg.OutboundQueue || m.dropOldestNotifyLocked() {
 			m.qmu.Unlock()
-			m.enqueue(outMsg{b: b}, false)
+			m.enqueue(outMsg{b: b}, false, !m.moreInput)
 			return
 		}
 		if m.room == nil {
@@ -739,7 +743,10 @@ func (m *minerConn) answer(b []byte) {
 	}
 }
 
-func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
+// enqueue queues msg. inline (the reader's own answers) writes it from the
+// calling goroutine when no flusher runs, instead of starting one: a share
+// answered costs no goroutine.
+func (m *minerConn) enqueue(msg outMsg, dropNotifies, inline bool) {
 	m.qmu.Lock()
 	if m.closed {
 		m.qmu.Unlock()
@@ -766,7 +773,10 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies bool) {
 	start := !m.flushing
 	m.flushing = true
 	m.qmu.Unlock()
-	if start {
+	switch {
+	case start && inline:
+		m.flush()
+	case start:
 		// The flusher lives only while there is something to write.
 		m.srv.wg.Add(1)
 		go func() {
