@@ -16,6 +16,7 @@ type ProcSample struct {
 	At  time.Time     `json:"at"`
 	RSS int64         `json:"rss"`
 	CPU time.Duration `json:"cpu_ns"`
+	Sys time.Duration `json:"sys_ns"` // the system part of CPU
 }
 
 // clockTick is USER_HZ: /proc/PID/stat counts CPU time in 1/100 s on Linux.
@@ -45,6 +46,7 @@ func ReadProc(pid int) (ProcSample, error) {
 			return s, err
 		}
 		s.CPU = time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		s.Sys = time.Duration(ru.Stime.Nano())
 		return s, nil
 	}
 	stat, err := os.ReadFile("/proc/" + p + "/stat")
@@ -64,6 +66,7 @@ func ReadProc(pid int) (ProcSample, error) {
 	ut, _ := strconv.ParseInt(string(rest[11]), 10, 64)
 	st, _ := strconv.ParseInt(string(rest[12]), 10, 64)
 	s.CPU = time.Duration(ut+st) * clockTick
+	s.Sys = time.Duration(st) * clockTick
 	return s, nil
 }
 

@@ -48,6 +48,7 @@ type tcpResult struct {
 	ProxyAccepted float64       `json:"proxy_accepted"`
 	CPUPerShare   time.Duration `json:"cpu_per_share_ns"`
 	ProxyCPUShare float64       `json:"proxy_cpu_pct_share_phase"`
+	ProxySysShare float64       `json:"proxy_sys_pct_share_phase"`   // of which system time
 	HarnessCPU    float64       `json:"harness_cpu_pct_share_phase"` // pool + orchestration
 	FleetCPU      float64       `json:"fleet_cpu_pct_share_phase"`
 
@@ -440,6 +441,7 @@ func runLoad(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daemo
 			r.CPUPerShare = time.Duration(float64(c1.CPU-c0.CPU) / r.ProxyAccepted)
 		}
 		r.ProxyCPUShare = pct(c1.CPU-c0.CPU, wall)
+		r.ProxySysShare = pct(c1.Sys-c0.Sys, wall)
 	}
 	loadRounds := n.end()
 	reps, _ := g.call(request{Cmd: "stop", DrainMS: 10000})

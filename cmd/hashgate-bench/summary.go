@@ -57,7 +57,7 @@ func printSummary(w io.Writer, o *options, res *results) {
 					if r.CPUPerShare == 0 {
 						return "-"
 					}
-					return fmt.Sprintf("%s (proxy %.0f%% of a core)", bench.FmtDur(r.CPUPerShare), r.ProxyCPUShare)
+					return fmt.Sprintf("%s (proxy %.0f%% of a core, %.0f%% system)", bench.FmtDur(r.CPUPerShare), r.ProxyCPUShare, r.ProxySysShare)
 				})
 				row("harness (pool) / fleet CPU", func(r *tcpResult) string {
 					return fmt.Sprintf("%.0f%% / %.0f%%", r.HarnessCPU, r.FleetCPU)
