@@ -63,6 +63,7 @@ func (r closeReason) String() string { return reasonNames[r] }
 type outMsg struct {
 	b      []byte
 	notify bool
+	gen    uint32 // for a notify: the clean generation it was queued in
 }
 
 // minerConn is one miner connection. Its reader goroutine owns the
@@ -106,7 +107,8 @@ type minerConn struct {
 	invalidBurst float64   // token bucket of invalid submits allowed
 	invalidAt    time.Time
 
-	lastSend atomic.Int64 // unix nanoseconds of the last message queued
+	lastSend   atomic.Int64 // unix nanoseconds of the last message queued
+	writeArmed atomic.Int64 // unix nanoseconds the write deadline was last set
 
 	// qmu guards the outbound queue.
 	qmu      sync.Mutex
@@ -114,6 +116,7 @@ type minerConn struct {
 	flushing bool
 	closed   bool
 	room     chan struct{} // made when the reader first waits for room
+	cleanGen atomic.Uint32 // bumped by every clean_jobs notify queued
 	reconnT  *time.Timer
 }
 
@@ -152,6 +155,11 @@ func (m *minerConn) serve() {
 	lr := stratum.NewLineReader(m.conn, m.srv.cfg.MaxLineBytes)
 	reason := reasonEOF
 	var cause error
+	// The read deadline is re-armed at most once a second or a quarter of
+	// the timeout (each arm is a runtime timer update; at a share per read
+	// that was ~2% of the CPU): it may fire that much early.
+	var armed time.Time
+	var armedFor time.Duration
 	for {
 		m.mu.Lock()
 		timeout := m.srv.cfg.ReadTimeout
@@ -159,7 +167,10 @@ func (m *minerConn) serve() {
 			timeout = m.srv.cfg.HandshakeTimeout
 		}
 		m.mu.Unlock()
-		_ = m.conn.SetReadDeadline(time.Now().Add(timeout))
+		if now := time.Now(); timeout != armedFor || now.Sub(armed) >= min(time.Second, timeout/4) {
+			_ = m.conn.SetReadDeadline(now.Add(timeout))
+			armed, armedFor = now, timeout
+		}
 		line, err := lr.ReadLine()
 		if err != nil {
 			reason, cause = readFailure(err)
@@ -752,6 +763,12 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies, inline bool) {
 		m.qmu.Unlock()
 		return
 	}
+	if msg.notify {
+		if dropNotifies {
+			m.cleanGen.Add(1) // older jobs, queued or in a batch, are void
+		}
+		msg.gen = m.cleanGen.Load()
+	}
 	if dropNotifies {
 		kept := m.queue[:0]
 		for _, q := range m.queue {
@@ -822,28 +839,58 @@ func (m *minerConn) flush() {
 			}
 		}
 		m.qmu.Unlock()
+		// One vectored write per run of messages; each job starts a new
+		// run, so a clean_jobs notify queued while a slow miner takes the
+		// batch voids the older jobs of the batch not yet written.
 		bufs = bufs[:0]
 		for _, q := range batch {
+			if q.notify {
+				if err := m.write(&bufs); err != nil {
+					return
+				}
+				if q.gen < m.cleanGen.Load() {
+					m.srv.stats.JobsDropped.Add(1)
+					continue
+				}
+			}
 			bufs = append(bufs, q.b)
 		}
 		clear(batch)
-		_ = m.conn.SetWriteDeadline(time.Now().Add(m.srv.cfg.WriteTimeout))
-		if _, err := bufs.WriteTo(m.conn); err != nil {
-			m.qmu.Lock()
-			m.flushing = false
-			m.qmu.Unlock()
-			reason := reasonWriteError
-			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() {
-				// It did not take a write within write_timeout.
-				reason = reasonSlowConsumer
-				m.srv.stats.SlowConsumers.Add(1)
-				err = nil
-			}
-			m.close(reason, err)
+		if err := m.write(&bufs); err != nil {
 			return
 		}
 	}
+}
+
+// write sends bufs (and empties it); on failure the miner is closed.
+func (m *minerConn) write(bufs *net.Buffers) error {
+	if len(*bufs) == 0 {
+		return nil
+	}
+	// Re-armed at most once a second or a quarter of write_timeout, like
+	// the read deadline.
+	if now := time.Now().UnixNano(); now-m.writeArmed.Load() >= int64(min(time.Second, m.srv.cfg.WriteTimeout/4)) {
+		m.writeArmed.Store(now)
+		_ = m.conn.SetWriteDeadline(time.Unix(0, now).Add(m.srv.cfg.WriteTimeout))
+	}
+	_, err := bufs.WriteTo(m.conn)
+	*bufs = (*bufs)[:0]
+	if err == nil {
+		return nil
+	}
+	m.qmu.Lock()
+	m.flushing = false
+	m.qmu.Unlock()
+	reason := reasonWriteError
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		// It did not take a write within write_timeout.
+		reason = reasonSlowConsumer
+		m.srv.stats.SlowConsumers.Add(1)
+		err = nil
+	}
+	m.close(reason, err)
+	return errors.New("closed")
 }
 
 // requestReconnect asks the miner to reconnect (client.reconnect with empty
