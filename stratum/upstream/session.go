@@ -101,8 +101,10 @@ type Session struct {
 	log  zerolog.Logger
 	lr   *stratum.LineReader
 
-	wmu  sync.Mutex // serializes writes
-	wbuf []byte
+	wmu        sync.Mutex    // guards out; serializes the handshake's and pings' writes
+	out        []byte        // submits waiting for the writer
+	outReady   chan struct{} // wakes the writer (capacity 1)
+	writerDone chan struct{}
 
 	nextID atomic.Uint64
 
@@ -147,13 +149,15 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	s := &Session{
-		cfg:     cfg,
-		conn:    conn,
-		log:     cfg.Log.With().Str("pool", cfg.Pool).Str("remote", cfg.Address).Logger(),
-		lr:      stratum.NewLineReader(conn, cfg.MaxLineBytes),
-		pending: make(map[uint64]pendingSubmit),
-		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		cfg:        cfg,
+		conn:       conn,
+		log:        cfg.Log.With().Str("pool", cfg.Pool).Str("remote", cfg.Address).Logger(),
+		lr:         stratum.NewLineReader(conn, cfg.MaxLineBytes),
+		pending:    make(map[uint64]pendingSubmit),
+		stop:       make(chan struct{}),
+		done:       make(chan struct{}),
+		outReady:   make(chan struct{}, 1),
+		writerDone: make(chan struct{}),
 	}
 	s.nextID.Store(firstSubmitID - 1)
 	if err := s.handshake(ctx); err != nil {
@@ -283,8 +287,38 @@ func (s *Session) Run(h Handler) {
 	go func() {
 		defer close(sweepDone)
 		s.sweep()
+		<-s.writerDone
 	}()
+	go s.writer()
 	go s.read(h, sweepDone)
+}
+
+// writer sends the submits queued by Submit: under load, many shares go
+// out in one write instead of one write each (a loopback write costs the
+// sender 3-8 µs here). It stops with the session.
+func (s *Session) writer() {
+	defer close(s.writerDone)
+	var out []byte
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.outReady:
+		}
+		s.wmu.Lock()
+		out, s.out = s.out, out[:0]
+		s.wmu.Unlock()
+		if len(out) == 0 {
+			continue
+		}
+		// Not under wmu: submitters keep appending meanwhile (a net.Conn
+		// keeps concurrent Writes whole).
+		err := s.writeLocked(out)
+		if err != nil {
+			s.shutdown(fmt.Errorf("write to pool: %w", err))
+			return
+		}
+	}
 }
 
 // Close ends the session and waits until its goroutines are gone. Pending
@@ -523,10 +557,10 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 	}
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
-	// Laid out by hand into the session's buffer: this runs for every
-	// forwarded share.
+	// Laid out by hand at the end of the writer's buffer: this runs for
+	// every forwarded share.
 	s.wmu.Lock()
-	b := append(s.wbuf[:0], `{"id":`...)
+	b := append(s.out, `{"id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	b = append(b, `,"method":"mining.submit","params":[`...)
 	b = appendJSONString(b, s.cfg.User)
@@ -539,11 +573,11 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 		b = appendJSONString(b, version)
 	}
 	b = append(b, "]}\n"...)
-	s.wbuf = b
-	err := s.writeLocked(b)
+	s.out = b
 	s.wmu.Unlock()
-	if err != nil {
-		s.shutdown(fmt.Errorf("write to pool: %w", err))
+	select {
+	case s.outReady <- struct{}{}:
+	default: // the writer is already woken
 	}
 }
 
