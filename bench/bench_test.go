@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"net"
 	"net/netip"
 	"testing"
 	"time"
@@ -138,4 +139,73 @@ func TestFleetThroughProxy(t *testing.T) {
 	if st.SharesForwarded != pool.Stats.Submits.Load() || pool.Stats.Duplicates.Load() != 0 {
 		t.Fatalf("proxy forwarded %d, pool got %d (%d dups)", st.SharesForwarded, pool.Stats.Submits.Load(), pool.Stats.Duplicates.Load())
 	}
+}
+
+func TestMemConnRecordsNotifies(t *testing.T) {
+	p, err := StartPool(PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	c := NewMemConn("")
+	line := p.notifyLine(7, 1000, false)
+	// Twice the same bytes (the cached path), then a clean one.
+	for range 2 {
+		if _, err := c.Write(line); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := c.Write(append([]byte(`{"id":1,"result":true,"error":null}`+"\n"), p.notifyLine(8, 2000, true)...)); err != nil {
+		t.Fatal(err)
+	}
+	arr := c.Arrivals()
+	if len(arr) != 3 || arr[0].Seq != 7 || arr[1].Seq != 7 || arr[2].Seq != 8 || !arr[2].Clean || arr[2].Stamp != 2000 {
+		t.Fatalf("arrivals: %+v", arr)
+	}
+	if s, _ := c.Last(); s != 8 {
+		t.Fatalf("last %d", s)
+	}
+}
+
+// BenchmarkLoopbackWrite is the machine's floor for one Stratum line: the
+// writer's time for a 150-byte write to a loopback TCP socket that a
+// goroutine drains (on Linux the receive path runs in the writer's
+// syscall).
+func BenchmarkLoopbackWrite(b *testing.B) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	line := AppendSubmit(nil, 1234, "bench.m12345", "1f", 42, 4, "6a7b8c9d", 7)
+	line = append(line, make([]byte, max(0, 150-len(line)))...)
+	b.SetBytes(int64(len(line)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(line); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	c.Close()
+	<-done
 }
