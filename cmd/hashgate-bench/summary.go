@@ -142,10 +142,16 @@ func printSummary(w io.Writer, o *options, res *results) {
 				fmt.Fprintf(tw, "  fan-out p99 <= 1.2 x baseline p99 + 5 ms (under shares)\t%s vs %s\t%s\t\n", bench.FmtDur(p.LatLoad.Quantile(0.99)), bench.FmtDur(lim), passFail(p.LatLoad.Quantile(0.99) <= lim))
 			}
 		}
-		fmt.Fprintf(tw, "  fan-out p99 < 250 ms\t%s\t%s\t\n", bench.FmtDur(p.LatIdle.Quantile(0.99)), passFail(p.LatIdle.Quantile(0.99) < 250*time.Millisecond))
+		if p.Miners <= 10000 {
+			fmt.Fprintf(tw, "  fan-out p99 < 250 ms (target at 10,000 miners)\t%s\t%s\t\n", bench.FmtDur(p.LatIdle.Quantile(0.99)), passFail(p.LatIdle.Quantile(0.99) < 250*time.Millisecond))
+		}
 		if p.CPUPerShare > 0 {
 			fmt.Fprintf(tw, "  proxy CPU per share <= 10 µs\t%s\t%s\t\n", bench.FmtDur(p.CPUPerShare), passFail(p.CPUPerShare <= 10*time.Microsecond))
-			fmt.Fprintf(tw, "  >= 30,000 shares/s end to end, no errors\t%.0f\t%s\t\n", p.SharesPerSec, passFail(p.SharesPerSec >= 30000 && len(p.errors()) == 0))
+			if o.closed || o.rate*float64(o.miners) >= 30000 {
+				fmt.Fprintf(tw, "  >= 30,000 shares/s end to end, no errors\t%.0f\t%s\t\n", p.SharesPerSec, passFail(p.SharesPerSec >= 30000 && len(p.errors()) == 0))
+			} else {
+				fmt.Fprintf(tw, "  >= 30,000 shares/s end to end\t%.0f/s offered: use --rate 3 or --closed\t-\t\n", o.rate*float64(o.miners))
+			}
 		}
 	}
 	if p != nil && p.RSSIdle > 0 && !o.storm {
