@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hashgate/hashgate/stratum"
@@ -81,6 +83,7 @@ type fleetCounters struct {
 	notifies, cleanNotifies, subscribeFailures  atomic.Uint64
 	rejectMu                                    sync.Mutex
 	rejectCodes                                 map[string]uint64
+	disconnectWhy                               map[string]uint64
 }
 
 type pending struct {
@@ -113,7 +116,8 @@ type miner struct {
 	pend     [maxWindow]pending
 	out      []byte
 
-	workingSince atomic.Int64 // first job on the current connection, unix ns; 0 without one
+	writeErr     atomic.Pointer[string] // a submit write failed on the current connection
+	workingSince atomic.Int64           // first job on the current connection, unix ns; 0 without one
 	seenSeq      atomic.Uint64
 }
 
@@ -138,6 +142,7 @@ func NewFleet(cfg FleetConfig) *Fleet {
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Fleet{cfg: cfg, sem: make(chan struct{}, cfg.DialParallel), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
 	f.c.rejectCodes = map[string]uint64{}
+	f.c.disconnectWhy = map[string]uint64{}
 	f.window.Store(int32(cfg.Window))
 	for i := range f.shards {
 		f.shards[i].rounds = map[uint64]*Hist{}
@@ -229,17 +234,21 @@ func (m *miner) run(i int) {
 			continue
 		}
 		f.c.connects.Add(1)
-		m.serve(c)
+		why := m.serve(c)
 		if f.stopped() {
 			return
 		}
 		f.c.disconnects.Add(1)
+		f.c.rejectMu.Lock()
+		f.c.disconnectWhy[why]++
+		f.c.rejectMu.Unlock()
 	}
 }
 
 var handshakeTail = `","x"]}` + "\n"
 
-func (m *miner) serve(c net.Conn) {
+// serve runs one connection; it returns why it ended.
+func (m *miner) serve(c net.Conn) (why string) {
 	f := m.f
 	m.mu.Lock()
 	m.conn = c
@@ -249,15 +258,16 @@ func (m *miner) serve(c net.Conn) {
 	m.nextID, m.answered = submitIDBase, submitIDBase
 	m.mu.Unlock()
 	m.workingSince.Store(0)
+	m.writeErr.Store(nil)
 	if f.stopped() {
 		c.Close()
-		return
+		return "stopped"
 	}
 	hs := `{"id":1,"method":"mining.subscribe","params":["hashgate-bench/1.0"]}` + "\n" +
 		`{"id":2,"method":"mining.authorize","params":["` + m.name + handshakeTail
 	if _, err := c.Write([]byte(hs)); err != nil {
 		m.lost(c)
-		return
+		return "handshake write: " + errClass(err)
 	}
 	buf := m.buf
 	start, end := 0, 0
@@ -267,6 +277,7 @@ func (m *miner) serve(c net.Conn) {
 		} else if end == len(buf) {
 			if start == 0 {
 				f.c.badLines.Add(1) // a 4 KiB line: not what we expect
+				why = "line over 4 KiB"
 				break
 			}
 			copy(buf, buf[start:end])
@@ -285,15 +296,50 @@ func (m *miner) serve(c net.Conn) {
 			start += i + 1
 			if len(line) > 0 && !m.handle(c, line, now) {
 				end = start
-				err = errors.New("closed")
+				err = errClosedByMiner
+				why = "closed by the miner after: " + truncate(line, 60)
 				break
 			}
 		}
 		if err != nil {
+			if why == "" {
+				why = "read: " + errClass(err)
+				if w := m.writeErr.Load(); w != nil {
+					why = "submit write: " + *w
+				}
+			}
 			break
 		}
 	}
 	m.lost(c)
+	return why
+}
+
+var errClosedByMiner = errors.New("closed by the miner")
+
+func truncate(b []byte, n int) string {
+	if len(b) > n {
+		return string(b[:n]) + "..."
+	}
+	return string(b)
+}
+
+// errClass names an error without its addresses, so reasons can be counted.
+func errClass(err error) string {
+	var ne net.Error
+	switch {
+	case errors.Is(err, io.EOF):
+		return "EOF (closed by the peer)"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset by the peer"
+	case errors.Is(err, syscall.EPIPE):
+		return "broken pipe"
+	case errors.Is(err, net.ErrClosed):
+		return "closed locally"
+	case errors.As(err, &ne) && ne.Timeout():
+		return "timeout"
+	}
+	return err.Error()
 }
 
 // lost forgets a connection; its unanswered submits are counted.
@@ -476,6 +522,8 @@ func (m *miner) submit(now int64) bool {
 	_, err := c.Write(m.out)
 	m.mu.Unlock()
 	if err != nil {
+		e := errClass(err)
+		m.writeErr.Store(&e)
 		c.Close() // the reader sees it and reconnects
 		return false
 	}
@@ -648,6 +696,7 @@ type Report struct {
 	StaleExpected     uint64            `json:"stale_expected"`
 	Rejected          uint64            `json:"rejected"`
 	RejectCodes       map[string]uint64 `json:"reject_codes,omitempty"`
+	DisconnectWhy     map[string]uint64 `json:"disconnect_why,omitempty"`
 	Skipped           uint64            `json:"skipped"`
 	LostOnDisconnect  uint64            `json:"lost_on_disconnect"`
 	Outstanding       uint64            `json:"outstanding"`
@@ -690,6 +739,12 @@ func (f *Fleet) Report(seq uint64) Report {
 		Rounds:            map[uint64]*Hist{},
 	}
 	f.c.rejectMu.Lock()
+	if len(f.c.disconnectWhy) > 0 {
+		r.DisconnectWhy = map[string]uint64{}
+		for k, v := range f.c.disconnectWhy {
+			r.DisconnectWhy[k] = v
+		}
+	}
 	if len(f.c.rejectCodes) > 0 {
 		r.RejectCodes = map[string]uint64{}
 		for k, v := range f.c.rejectCodes {
@@ -740,6 +795,12 @@ func MergeReports(rs []Report) Report {
 		t.Rejected += r.Rejected
 		for k, v := range r.RejectCodes {
 			t.RejectCodes[k] += v
+		}
+		for k, v := range r.DisconnectWhy {
+			if t.DisconnectWhy == nil {
+				t.DisconnectWhy = map[string]uint64{}
+			}
+			t.DisconnectWhy[k] += v
 		}
 		t.Skipped += r.Skipped
 		t.LostOnDisconnect += r.LostOnDisconnect

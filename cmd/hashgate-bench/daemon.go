@@ -90,11 +90,12 @@ format = "json"
 
 // daemon is the proxy under test as a child process.
 type daemon struct {
-	bin     []string // argv before the config
-	cfgPath string
-	listen  string
-	api     string
-	logPath string
+	bin      []string // argv before the config
+	cfgPath  string
+	logLevel string
+	listen   string
+	api      string
+	logPath  string
 
 	cmd     *exec.Cmd
 	logFile *os.File
@@ -134,7 +135,7 @@ func (l *logCounter) snapshot() map[string]int {
 }
 
 func (d *daemon) start() error {
-	args := append(append([]string(nil), d.bin[1:]...), "-c", d.cfgPath, "--log-level", "warn", "--log-format", "json")
+	args := append(append([]string(nil), d.bin[1:]...), "-c", d.cfgPath, "--log-level", d.logLevel, "--log-format", "json")
 	d.cmd = exec.Command(d.bin[0], args...)
 	f, err := os.OpenFile(d.logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
@@ -281,7 +282,15 @@ func cmdProxyd(args []string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Logger()
+	level := zerolog.WarnLevel
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "--log-level" {
+			if l, err := zerolog.ParseLevel(args[i+1]); err == nil {
+				level = l
+			}
+		}
+	}
+	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
 	srv, err := proxy.New(proxyConfig(cfg, log))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -60,6 +60,7 @@ type options struct {
 	slowWrite      time.Duration
 	dupCheck       bool
 	cpuProfile     string
+	daemonLog      string
 }
 
 const usage = `hashgate-bench — load harness for the hashgate proxy (issue 5)
@@ -134,6 +135,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.Float64Var(&o.slowFrac, "slow-frac", 0.01, "inmem: share of sessions that read slowly in the clean_jobs check")
 	fs.DurationVar(&o.slowWrite, "slow-write", time.Second, "inmem: how long a slow session takes per write")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "inmem: write a CPU profile of the fan-out rounds (proxy and harness share the process)")
+	fs.StringVar(&o.daemonLog, "daemon-log-level", "warn", "the daemon's --log-level (info logs every miner it drops, with the reason)")
 	fs.BoolVar(&o.dupCheck, "dup-check", true, "the pool counts duplicate shares (8 bytes per share)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -71,6 +71,7 @@ type tcpResult struct {
 	Lost             uint64             `json:"lost"`
 	LostOnDisconnect uint64             `json:"lost_on_disconnect"`
 	Disconnects      uint64             `json:"disconnects"`
+	DisconnectWhy    map[string]uint64  `json:"disconnect_why,omitempty"`
 	WithoutWork      int                `json:"without_work"`
 	PoolDuplicates   uint64             `json:"pool_duplicates"`
 	UpstreamGap      int64              `json:"upstream_gap"` // proxy forwarded - pool received
@@ -110,7 +111,7 @@ func (r *tcpResult) errors() []string {
 	add(r.Rejected > 0, "%d shares answered false (codes %v)", r.Rejected, r.RejectCodes)
 	add(r.Lost > 0, "%d shares never answered", r.Lost)
 	add(r.LostOnDisconnect > 0, "%d shares unanswered when their connection dropped", r.LostOnDisconnect)
-	add(r.Disconnects > 0 && r.Storm == nil, "%d unexpected disconnects", r.Disconnects)
+	add(r.Disconnects > 0 && r.Storm == nil, "%d unexpected disconnects (%v)", r.Disconnects, r.DisconnectWhy)
 	add(r.WithoutWork > 0, "%d miners without the last job", r.WithoutWork)
 	add(r.PoolDuplicates > 0, "the pool got %d duplicate shares", r.PoolDuplicates)
 	add(r.UpstreamGap != 0, "the proxy forwarded %d shares more than the pool received", r.UpstreamGap)
@@ -306,6 +307,8 @@ func runTCP(o *options, tmp string, viaProxy bool) (*tcpResult, error) {
 	r.Lost = rep.Outstanding
 	r.LostOnDisconnect = rep.LostOnDisconnect
 	r.Disconnects = rep.Disconnects
+	r.DisconnectWhy = rep.DisconnectWhy
+	r.DisconnectWhy = rep.DisconnectWhy
 	r.BadLines, r.Unexpected, r.AuthFailures = rep.BadLines, rep.UnexpectedAnswers, rep.AuthFailures
 	r.DialErrors = rep.DialErrors
 	r.FleetRSS = rep.Process.RSS
@@ -340,7 +343,7 @@ func newDaemon(o *options, tmp string, pool *bench.Pool) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &daemon{cfgPath: cfg, listen: listen, api: apiAddr, logPath: filepath.Join(tmp, "hashgate.log")}
+	d := &daemon{cfgPath: cfg, logLevel: o.daemonLog, listen: listen, api: apiAddr, logPath: filepath.Join(tmp, "hashgate.log")}
 	switch {
 	case o.profile != "":
 		if err := os.MkdirAll(o.profile, 0o755); err != nil {
