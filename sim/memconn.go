@@ -100,3 +100,7 @@ func MinerScript(worker string) string {
 	return `{"id":1,"method":"mining.subscribe","params":["scripted/1.0"]}` + "\n" +
 		`{"id":2,"method":"mining.authorize","params":["` + worker + `","x"]}` + "\n"
 }
+
+// TryWrite is Write: a ScriptedConn never blocks (the proxy's fan-out
+// writes to it directly, as to an idle TCP socket).
+func (c *ScriptedConn) TryWrite(p []byte) (int, error) { return c.Write(p) }

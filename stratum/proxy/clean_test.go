@@ -123,16 +123,16 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 		t.Fatalf("the last job written is not the clean one")
 	}
 	// Of the three older jobs, the first went out before the clean job was
-	// sent, the second was being written when it came; the third, taken in
-	// the same batch, must not be written.
+	// sent, the second may have been being written when it came; the third
+	// must not be written (the flusher before this fix wrote all three).
 	written := 0
 	for _, n := range ns[1:] {
 		if !n.Clean {
 			written++
 		}
 	}
-	if written != 2 {
-		t.Fatalf("%d older jobs written before the clean one, want 2 (%v, clean %s)", written, old, clean)
+	if written > 2 {
+		t.Fatalf("%d older jobs written before the clean one, want at most 2 (%v, clean %s)", written, old, clean)
 	}
 	c.Close()
 }

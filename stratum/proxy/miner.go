@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/btcsuite/btcd/chainhash/v2"
@@ -116,6 +118,7 @@ type minerConn struct {
 	flushing bool
 	closed   bool
 	room     chan struct{} // made when the reader first waits for room
+	tw       TryWriter     // non-blocking writes for fan-out; nil: none
 	cleanGen atomic.Uint32 // bumped by every clean_jobs notify queued
 	reconnT  *time.Timer
 }
@@ -130,7 +133,7 @@ type diffEpoch struct {
 }
 
 func newMinerConn(s *Server, c net.Conn) *minerConn {
-	m := &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String()}
+	m := &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String(), tw: tryWriterOf(c)}
 	now := time.Now()
 	m.vd = vardiff.New(&s.cfg.Difficulty, now)
 	d := m.vd.Difficulty()
@@ -714,7 +717,100 @@ func (m *minerConn) send(b []byte, notify bool) {
 
 // sendNotify queues a job; a clean job first drops older queued jobs.
 func (m *minerConn) sendNotify(b []byte, clean bool) {
+	if m.tryDirect(b) {
+		return
+	}
 	m.enqueue(outMsg{b: b, notify: true}, clean, false)
+}
+
+// TryWriter is a connection that can attempt a write without blocking:
+// it writes what the peer's buffer takes now and returns. The proxy uses
+// it to fan a job out from one goroutine to many idle miners without
+// starting a flusher for each; a TCP connection gets it through its raw
+// file descriptor.
+type TryWriter interface {
+	TryWrite(b []byte) (n int, err error)
+}
+
+// tcpTryWriter makes a non-blocking write on a TCP connection's socket.
+type tcpTryWriter struct{ rc syscall.RawConn }
+
+func (w tcpTryWriter) TryWrite(b []byte) (int, error) {
+	var n int
+	var werr error
+	err := w.rc.Write(func(fd uintptr) bool {
+		n, werr = syscall.Write(int(fd), b)
+		return true // never wait: what does not fit goes to the flusher
+	})
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		// An old write deadline has passed: not an error of this write;
+		// the flusher arms a fresh one.
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	if werr == syscall.EAGAIN || werr == syscall.EINTR {
+		return max(n, 0), nil
+	}
+	return max(n, 0), werr
+}
+
+func tryWriterOf(c net.Conn) TryWriter {
+	switch c := c.(type) {
+	case TryWriter:
+		return c
+	case *net.TCPConn:
+		if rc, err := c.SyscallConn(); err == nil {
+			return tcpTryWriter{rc}
+		}
+	}
+	return nil
+}
+
+// tryDirect writes b at once from the calling goroutine when the miner
+// has nothing queued and no flusher running, without blocking; whatever
+// the socket does not take now is queued for a flusher. It reports whether
+// b was handled.
+func (m *minerConn) tryDirect(b []byte) bool {
+	if m.tw == nil {
+		return false
+	}
+	m.qmu.Lock()
+	if m.closed || m.flushing || len(m.queue) > 0 {
+		m.qmu.Unlock()
+		return false
+	}
+	m.flushing = true // this goroutine writes now
+	m.lastSend.Store(time.Now().UnixNano())
+	m.qmu.Unlock()
+	n, err := m.tw.TryWrite(b)
+	m.qmu.Lock()
+	if err != nil {
+		m.flushing = false
+		m.qmu.Unlock()
+		m.close(reasonWriteError, err)
+		return true
+	}
+	if n < len(b) {
+		// The rest of a line already started: it must go out whole, so it
+		// is no longer a job a clean one could drop.
+		m.queue = append(m.queue, outMsg{})
+		copy(m.queue[1:], m.queue)
+		m.queue[0] = outMsg{b: b[n:]}
+	}
+	if len(m.queue) == 0 {
+		m.flushing = false
+		m.qmu.Unlock()
+		return true
+	}
+	m.qmu.Unlock()
+	m.srv.wg.Add(1)
+	go func() {
+		defer m.srv.wg.Done()
+		m.flush()
+	}()
+	return true
 }
 
 // answer queues a response from the reader goroutine. Answers come from
