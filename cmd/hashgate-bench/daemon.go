@@ -52,6 +52,34 @@ func buildHashgate(dir string) (string, error) {
 	return bin, nil
 }
 
+// buildHashgateRev builds cmd/hashgate from a committed revision (git
+// archive into dir/src), so uncommitted work in the checkout is not what
+// gets measured. It returns the binary and the commit.
+func buildHashgateRev(dir, rev string) (string, string, error) {
+	out, err := exec.Command("git", "rev-parse", "--short", rev).Output()
+	if err != nil {
+		return "", "", fmt.Errorf("git rev-parse %s: %w", rev, err)
+	}
+	commit := strings.TrimSpace(string(out))
+	src := filepath.Join(dir, "src-"+commit)
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		return "", "", err
+	}
+	arch := exec.Command("sh", "-c", fmt.Sprintf("git archive %s | tar -x -C %s", commit, src))
+	arch.Stderr = os.Stderr
+	if err := arch.Run(); err != nil {
+		return "", "", fmt.Errorf("git archive %s: %w", commit, err)
+	}
+	bin := filepath.Join(dir, "hashgate-"+commit)
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/hashgate")
+	cmd.Dir = src
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := cmd.Run(); err != nil {
+		return "", "", fmt.Errorf("go build ./cmd/hashgate at %s: %w", commit, err)
+	}
+	return bin, commit, nil
+}
+
 const benchToken = "hashgate-bench-write-token"
 
 // writeConfig writes a hashgate config: the bench pool as the only pool,

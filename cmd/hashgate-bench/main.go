@@ -61,6 +61,7 @@ type options struct {
 	dupCheck       bool
 	cpuProfile     string
 	daemonLog      string
+	hashgateRev    string
 }
 
 const usage = `hashgate-bench — load harness for the hashgate proxy (issue 5)
@@ -119,6 +120,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.DurationVar(&o.idleWindow, "idle-window", 150*time.Second, "measured window of the idle run")
 	fs.BoolVar(&o.storm, "storm", false, "restart storm: kill -9 the daemon with every miner connected, restart it, time until all are back at work")
 	fs.StringVar(&o.hashgate, "hashgate", "", "hashgate binary (default: go build ./cmd/hashgate into a temp dir)")
+	fs.StringVar(&o.hashgateRev, "hashgate-rev", "", "build the daemon from this committed revision (git archive), not from the checkout with its uncommitted changes")
 	fs.StringVar(&o.profile, "profile", "", "directory: run the proxy as `hashgate-bench proxyd` (hashgate run's wiring with /debug/pprof on) and save CPU and heap profiles of the share phase there")
 	fs.StringVar(&o.perf, "perf", "", "directory: record the daemon with perf (user space) during the share phase")
 	fs.StringVar(&o.jsonOut, "json", "", "also write the results as JSON to this file")

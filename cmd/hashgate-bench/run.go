@@ -356,8 +356,17 @@ func newDaemon(o *options, tmp string, pool *bench.Pool) (*daemon, error) {
 		d.bin = []string{self, "proxyd"}
 	default:
 		bin := o.hashgate
-		if bin == "" {
-			logf("building cmd/hashgate")
+		switch {
+		case bin != "":
+		case o.hashgateRev != "":
+			var commit string
+			if bin, commit, err = buildHashgateRev(tmp, o.hashgateRev); err != nil {
+				return nil, err
+			}
+			logf("built cmd/hashgate at %s", commit)
+			o.hashgate = bin // the proxy run after a baseline reuses it
+		default:
+			logf("building cmd/hashgate from the checkout")
 			if bin, err = buildHashgate(tmp); err != nil {
 				return nil, err
 			}
