@@ -62,6 +62,7 @@ type options struct {
 	cpuProfile     string
 	daemonLog      string
 	hashgateRev    string
+	daemonCommit   string
 }
 
 const usage = `hashgate-bench — load harness for the hashgate proxy (issue 5)
@@ -265,6 +266,9 @@ func run(o *options) int {
 		}
 		res.Inmem = r
 		res.Errors = append(res.Errors, r.errors()...)
+	}
+	if o.daemonCommit != "" {
+		res.Commit += " (daemon built at " + o.daemonCommit + ")"
 	}
 	printSummary(os.Stdout, o, res)
 	if o.jsonOut != "" {

@@ -364,6 +364,7 @@ func newDaemon(o *options, tmp string, pool *bench.Pool) (*daemon, error) {
 				return nil, err
 			}
 			logf("built cmd/hashgate at %s", commit)
+			o.daemonCommit = commit
 			o.hashgate = bin // the proxy run after a baseline reuses it
 		default:
 			logf("building cmd/hashgate from the checkout")
