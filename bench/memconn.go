@@ -223,3 +223,14 @@ func hex64(b []byte) (uint64, bool) {
 	}
 	return v, true
 }
+
+// TryWrite is the proxy's non-blocking write attempt (fan-out): a fast
+// session takes the bytes at once, as an idle TCP socket would; a slow
+// one takes nothing now, as a full socket would, and the proxy queues the
+// bytes for its flusher.
+func (c *MemConn) TryWrite(p []byte) (int, error) {
+	if c.slow.Load() > 0 {
+		return 0, nil
+	}
+	return c.Write(p)
+}
