@@ -3,9 +3,11 @@ package proxy
 import (
 	"encoding/hex"
 	"fmt"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
@@ -263,13 +265,13 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 	us.current = j
 	miners := us.snapshotLocked()
 	us.mu.Unlock()
-	sent := 0
-	for _, m := range miners {
-		if m.isWorking() {
-			m.sendNotify(j.bytes, n.Clean)
-			sent++
+	sent := fanOut(miners, func(m *minerConn) bool {
+		if !m.isWorking() {
+			return false
 		}
-	}
+		m.sendNotify(j.bytes, n.Clean)
+		return true
+	})
 	clear(miners)
 	us.srv.stats.JobsNotified.Add(uint64(sent))
 	us.srv.log.Debug().Str("pool", us.sess.Pool()).Str("job", j.id).Str("pool_job", n.JobID).
@@ -277,6 +279,45 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 }
 
 // SetDifficulty forwards the pool's difficulty to its miners.
+// fanOutChunk is the session size above which a job is fanned out by one
+// goroutine per core: at 100,000 miners one goroutine walking them all is
+// the fan-out's whole latency.
+const fanOutChunk = 4096
+
+// fanOut calls send for every miner, on all cores for big sessions, and
+// returns how many it sent to. It returns when every call has.
+func fanOut(miners []*minerConn, send func(*minerConn) bool) int {
+	workers := min(runtime.GOMAXPROCS(0), (len(miners)+fanOutChunk-1)/fanOutChunk)
+	if workers <= 1 {
+		n := 0
+		for _, m := range miners {
+			if send(m) {
+				n++
+			}
+		}
+		return n
+	}
+	var wg sync.WaitGroup
+	var total atomic.Int64
+	per := (len(miners) + workers - 1) / workers
+	for w := range workers {
+		part := miners[w*per : min(len(miners), (w+1)*per)]
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			n := 0
+			for _, m := range part {
+				if send(m) {
+					n++
+				}
+			}
+			total.Add(int64(n))
+		}()
+	}
+	wg.Wait()
+	return int(total.Load())
+}
+
 // SetDifficulty records the pool's difficulty: it decides which shares are
 // forwarded, from the next job on. Miners keep their own difficulty.
 func (us *upSession) SetDifficulty(_ *upstream.Session, d float64) {
