@@ -24,16 +24,27 @@ type LineReader struct {
 	buf        []byte
 	start, end int
 	max        int
+	min        int // the buffer it starts with and shrinks back to
 	// scanned is how far past start the buffer is known to hold no '\n'.
 	scanned int
 }
 
 // NewLineReader reads lines of at most max bytes (excluding the newline).
 func NewLineReader(r io.Reader, max int) *LineReader {
+	return NewLineReaderSize(r, max, minLineBuffer)
+}
+
+// NewLineReaderSize is NewLineReader with a buffer of size bytes: a busy
+// connection (a pool session carrying thousands of answers a second) reads
+// many lines per read instead of a few.
+func NewLineReaderSize(r io.Reader, max, size int) *LineReader {
 	if max <= 0 {
 		max = 16 << 10
 	}
-	return &LineReader{r: r, max: max}
+	if size <= 0 {
+		size = minLineBuffer
+	}
+	return &LineReader{r: r, max: max, min: size}
 }
 
 // Buffered reports how many bytes are held but not yet returned.
@@ -78,12 +89,12 @@ func (lr *LineReader) fill() error {
 	if lr.start == lr.end {
 		lr.start, lr.end, lr.scanned = 0, 0, 0
 		// Give back a buffer grown by one long line.
-		if cap(lr.buf) > 4*minLineBuffer {
+		if cap(lr.buf) > 4*lr.min {
 			lr.buf = nil
 		}
 	}
 	if lr.buf == nil {
-		lr.buf = make([]byte, minLineBuffer)
+		lr.buf = make([]byte, lr.min)
 	}
 	if lr.start > 0 && lr.end == len(lr.buf) {
 		copy(lr.buf, lr.buf[lr.start:lr.end])

@@ -152,7 +152,9 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		cfg:        cfg,
 		conn:       conn,
 		log:        cfg.Log.With().Str("pool", cfg.Pool).Str("remote", cfg.Address).Logger(),
-		lr:         stratum.NewLineReader(conn, cfg.MaxLineBytes),
+		// A pool session carries every forwarded share's answer: many
+		// lines per read.
+		lr:         stratum.NewLineReaderSize(conn, cfg.MaxLineBytes, 64<<10),
 		pending:    make(map[uint64]pendingSubmit),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
