@@ -149,9 +149,9 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		return nil, fmt.Errorf("connect: %w", err)
 	}
 	s := &Session{
-		cfg:        cfg,
-		conn:       conn,
-		log:        cfg.Log.With().Str("pool", cfg.Pool).Str("remote", cfg.Address).Logger(),
+		cfg:  cfg,
+		conn: conn,
+		log:  cfg.Log.With().Str("pool", cfg.Pool).Str("remote", cfg.Address).Logger(),
 		// A pool session carries every forwarded share's answer: many
 		// lines per read.
 		lr:         stratum.NewLineReaderSize(conn, cfg.MaxLineBytes, 64<<10),
