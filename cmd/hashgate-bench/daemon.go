@@ -9,7 +9,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -28,7 +27,6 @@ import (
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
 // freePort returns a loopback address nobody listens on right now.
@@ -401,45 +399,8 @@ func (d *daemon) gcMemStats() (memStats, error) {
 
 // proxyConfig is cmd/hashgate's mapping of the config file onto the proxy.
 func proxyConfig(cfg *config.Config, log zerolog.Logger) proxy.Config {
-	pc := proxy.Config{
-		Listen:                  cfg.Proxy.Listen,
-		MaxConnections:          cfg.Proxy.MaxConnections,
-		MinMinerExtranonce2Size: cfg.Proxy.MinMinerExtranonce2Size,
-		MaxUpstreamSessions:     cfg.Proxy.MaxUpstreamSessions,
-		Allow:                   append(make([]netip.Prefix, 0, len(cfg.Proxy.Allow)), cfg.Proxy.Allow...),
-		MaxLineBytes:            cfg.Proxy.MaxLineBytes,
-		OutboundQueue:           cfg.Proxy.OutboundQueue,
-		WriteTimeout:            cfg.Proxy.WriteTimeout.Duration,
-		ReadTimeout:             cfg.Proxy.ReadTimeout.Duration,
-		HandshakeTimeout:        cfg.Proxy.HandshakeTimeout.Duration,
-		ReconnectGrace:          cfg.Proxy.ReconnectGrace.Duration,
-		ParkedKeepalive:         cfg.Proxy.ParkedKeepalive.Duration,
-		Abuse: proxy.AbuseConfig{
-			RejectWindow:     cfg.Proxy.Abuse.RejectWindow.Duration,
-			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
-			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
-			InvalidBurst:     cfg.Proxy.Abuse.InvalidBurst,
-		},
-		UserAgent: "hashgate-bench-proxyd",
-		Difficulty: vardiff.Config{
-			Initial:            cfg.Proxy.Difficulty.Initial,
-			Min:                cfg.Proxy.Difficulty.Min,
-			Max:                cfg.Proxy.Difficulty.Max,
-			TargetShareSeconds: cfg.Proxy.Difficulty.TargetShareSeconds,
-			PowerOfTwo:         cfg.Proxy.Difficulty.PowerOfTwo,
-		},
-		Log: log,
-	}
-	for _, p := range cfg.Pools {
-		pc.Pools = append(pc.Pools, proxy.PoolSpec{
-			Name:            p.Name,
-			Address:         p.Address(),
-			User:            p.User,
-			Password:        p.Password,
-			ConnectTimeout:  p.ConnectTimeout.Duration,
-			FailoverTimeout: p.FailoverTimeout.Duration,
-			FailbackAfter:   p.FailbackAfter.Duration,
-		})
-	}
+	pc := proxy.FromConfig(cfg)
+	pc.UserAgent = "hashgate-bench-proxyd"
+	pc.Log = log
 	return pc
 }

@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/netip"
 	"os"
 	"os/signal"
 	"syscall"
@@ -16,7 +15,6 @@ import (
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/stratumact"
 )
@@ -109,45 +107,8 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 
 // proxyConfig maps the config file onto the proxy's settings.
 func proxyConfig(cfg *config.Config) proxy.Config {
-	pc := proxy.Config{
-		Listen:                  cfg.Proxy.Listen,
-		MaxConnections:          cfg.Proxy.MaxConnections,
-		MinMinerExtranonce2Size: cfg.Proxy.MinMinerExtranonce2Size,
-		MaxUpstreamSessions:     cfg.Proxy.MaxUpstreamSessions,
-		Allow:                   append(make([]netip.Prefix, 0, len(cfg.Proxy.Allow)), cfg.Proxy.Allow...),
-		MaxLineBytes:            cfg.Proxy.MaxLineBytes,
-		OutboundQueue:           cfg.Proxy.OutboundQueue,
-		WriteTimeout:            cfg.Proxy.WriteTimeout.Duration,
-		ReadTimeout:             cfg.Proxy.ReadTimeout.Duration,
-		HandshakeTimeout:        cfg.Proxy.HandshakeTimeout.Duration,
-		ReconnectGrace:          cfg.Proxy.ReconnectGrace.Duration,
-		ParkedKeepalive:         cfg.Proxy.ParkedKeepalive.Duration,
-		Abuse: proxy.AbuseConfig{
-			RejectWindow:     cfg.Proxy.Abuse.RejectWindow.Duration,
-			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
-			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
-			InvalidBurst:     cfg.Proxy.Abuse.InvalidBurst,
-		},
-		UserAgent: "hashgate/" + version,
-		Difficulty: vardiff.Config{
-			Initial:            cfg.Proxy.Difficulty.Initial,
-			Min:                cfg.Proxy.Difficulty.Min,
-			Max:                cfg.Proxy.Difficulty.Max,
-			TargetShareSeconds: cfg.Proxy.Difficulty.TargetShareSeconds,
-			PowerOfTwo:         cfg.Proxy.Difficulty.PowerOfTwo,
-		},
-	}
-	for _, p := range cfg.Pools {
-		pc.Pools = append(pc.Pools, proxy.PoolSpec{
-			Name:            p.Name,
-			Address:         p.Address(),
-			User:            p.User,
-			Password:        p.Password,
-			ConnectTimeout:  p.ConnectTimeout.Duration,
-			FailoverTimeout: p.FailoverTimeout.Duration,
-			FailbackAfter:   p.FailbackAfter.Duration,
-		})
-	}
+	pc := proxy.FromConfig(cfg)
+	pc.UserAgent = "hashgate/" + version
 	return pc
 }
 

@@ -872,6 +872,7 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies, inline bool) {
 				kept = append(kept, q)
 			}
 		}
+		m.srv.stats.JobsDropped.Add(uint64(len(m.queue) - len(kept)))
 		clear(m.queue[len(kept):])
 		m.queue = kept
 	}

@@ -19,7 +19,7 @@ type Stats struct {
 	AbuseDisconnects  atomic.Uint64
 	Keepalives        atomic.Uint64 // messages to rigs waiting without work
 	JobsNotified      atomic.Uint64 // notify messages queued to miners
-	JobsDropped       atomic.Uint64 // queued jobs dropped for a newer one (miner reading slowly)
+	JobsDropped       atomic.Uint64 // queued jobs dropped: replaced by a clean job, or by a newer one in a full queue
 	Failovers         atomic.Uint64
 	MinersMoved       atomic.Uint64 // set_extranonce to a new session
 	MinersReconnected atomic.Uint64 // client.reconnect sent
