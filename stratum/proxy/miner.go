@@ -82,7 +82,7 @@ type minerConn struct {
 	mu            sync.Mutex
 	subscribed    bool
 	authorized    bool
-	working       bool // gets jobs: subscribed, authorized, admitted, on a session
+	working       atomic.Bool // gets jobs: subscribed, authorized, admitted, on a session (written under mu, read by fan-out without it)
 	admitted      bool
 	name          string
 	workers       []string
@@ -623,11 +623,11 @@ func (m *minerConn) admit() {
 // subscribed, authorized and admitted.
 func (m *minerConn) maybeStart() {
 	m.mu.Lock()
-	if m.working || !m.subscribed || !m.authorized || !m.admitted || m.sess == nil {
+	if m.working.Load() || !m.subscribed || !m.authorized || !m.admitted || m.sess == nil {
 		m.mu.Unlock()
 		return
 	}
-	m.working = true
+	m.working.Store(true)
 	us := m.sess
 	m.mu.Unlock()
 	m.sendWork(us)
@@ -659,7 +659,7 @@ func (m *minerConn) changeDifficulty(d float64) {
 	}
 	m.older, m.prev = m.prev, m.cur
 	m.cur = diffEpoch{from: seq, diff: d, target: t}
-	working, us := m.working, m.sess
+	working, us := m.working.Load(), m.sess
 	accounts := m.accounts
 	m.mu.Unlock()
 	for _, w := range accounts {
@@ -678,7 +678,7 @@ func (m *minerConn) changeDifficulty(d float64) {
 // idleCheck lowers the difficulty of a miner that stopped finding shares.
 func (m *minerConn) idleCheck(now time.Time) {
 	m.mu.Lock()
-	if !m.working {
+	if !m.working.Load() {
 		m.mu.Unlock()
 		return
 	}
@@ -693,7 +693,7 @@ func (m *minerConn) idleCheck(now time.Time) {
 // it has heard nothing for a while: harmless, and it proves the pool alive.
 func (m *minerConn) keepalive(now time.Time) {
 	m.mu.Lock()
-	waiting := m.subscribed && m.authorized && !m.working
+	waiting := m.subscribed && m.authorized && !m.working.Load()
 	d := m.cur.diff
 	m.mu.Unlock()
 	if !waiting || now.Sub(time.Unix(0, m.lastSend.Load())) < m.srv.cfg.ParkedKeepalive {
@@ -1028,7 +1028,8 @@ func (m *minerConn) close(reason closeReason, cause error) {
 
 	m.mu.Lock()
 	us, prefix, name, wasNamed := m.sess, m.prefix, m.name, m.authorized
-	m.sess, m.working = nil, false
+	m.sess = nil
+	m.working.Store(false)
 	accounts := m.accounts
 	m.mu.Unlock()
 	for _, w := range accounts {
@@ -1061,7 +1062,7 @@ func (m *minerConn) close(reason closeReason, cause error) {
 // fresh work at once; without, it is asked to reconnect.
 func (m *minerConn) moveTo(us *upSession, prefix uint32) {
 	m.mu.Lock()
-	m.working = false
+	m.working.Store(false)
 	m.mu.Unlock()
 	if !us.attach(m, prefix) {
 		m.requestReconnect()
@@ -1105,19 +1106,17 @@ func (m *minerConn) setPrefix(us *upSession, prefix uint32, k int) {
 	m.mu.Unlock()
 }
 
-// isWorking reports whether fan-out should include m.
-func (m *minerConn) isWorking() bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.working
-}
+// isWorking reports whether fan-out should include m; no lock, so a
+// fan-out takes one lock per miner (the queue's), not two.
+func (m *minerConn) isWorking() bool { return m.working.Load() }
 
 // clearSession detaches m from us without touching us's bookkeeping (the
 // session is being torn down or re-keyed).
 func (m *minerConn) clearSession(us *upSession) {
 	m.mu.Lock()
 	if m.sess == us {
-		m.sess, m.working, m.prefixHex = nil, false, ""
+		m.sess, m.prefixHex = nil, ""
+		m.working.Store(false)
 	}
 	m.mu.Unlock()
 }
