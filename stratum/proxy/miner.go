@@ -109,8 +109,9 @@ type minerConn struct {
 	invalidBurst float64   // token bucket of invalid submits allowed
 	invalidAt    time.Time
 
-	lastSend   atomic.Int64 // unix nanoseconds of the last message queued
-	writeArmed atomic.Int64 // unix nanoseconds the write deadline was last set
+	lastSend   atomic.Int64  // unix nanoseconds of the last message queued
+	lastJob    atomic.Uint64 // seq of the newest session job queued to the miner
+	writeArmed atomic.Int64  // unix nanoseconds the write deadline was last set
 
 	// qmu guards the outbound queue.
 	qmu      sync.Mutex
@@ -450,6 +451,11 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	}
 	j, seq := us.lookupJob(sub.JobID)
 	if j == nil {
+		// Stale: most likely a clean job is being fanned out right now. The
+		// miner gets that job before this answer, never the other way round.
+		if cur := us.currentJob(); cur != nil && m.isWorking() && m.offerJob(cur.seq, cur.bytes, cur.notify.Clean) {
+			m.srv.stats.JobsNotified.Add(1)
+		}
 		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
 		return
 	}
@@ -641,8 +647,35 @@ func (m *minerConn) sendWork(us *upSession) {
 	m.mu.Unlock()
 	m.send(encodeDifficulty(d), false)
 	if j := us.currentJob(); j != nil {
+		m.markJob(j.seq)
 		m.send(j.cleanBytes(), true)
 		m.srv.stats.JobsNotified.Add(1)
+	}
+}
+
+// markJob records that job seq (or a newer one) was queued to m.
+func (m *minerConn) markJob(seq uint64) {
+	for {
+		cur := m.lastJob.Load()
+		if cur >= seq || m.lastJob.CompareAndSwap(cur, seq) {
+			return
+		}
+	}
+}
+
+// offerJob queues a session job unless it (or a newer one) already was:
+// the fan-out and the miner's own reader may both offer it, and it goes
+// out once, before anything either of them queues after.
+func (m *minerConn) offerJob(seq uint64, b []byte, clean bool) bool {
+	for {
+		cur := m.lastJob.Load()
+		if cur >= seq {
+			return false
+		}
+		if m.lastJob.CompareAndSwap(cur, seq) {
+			m.sendNotify(b, clean)
+			return true
+		}
 	}
 }
 

@@ -266,11 +266,7 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 	miners := us.snapshotLocked()
 	us.mu.Unlock()
 	sent := fanOut(miners, func(m *minerConn) bool {
-		if !m.isWorking() {
-			return false
-		}
-		m.sendNotify(j.bytes, n.Clean)
-		return true
+		return m.isWorking() && m.offerJob(j.seq, j.bytes, n.Clean)
 	})
 	clear(miners)
 	us.srv.stats.JobsNotified.Add(uint64(sent))
