@@ -59,15 +59,8 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	if err := noArgs("status", pos); err != nil {
 		return err
 	}
-	_, data, err := c.call(ctx, http.MethodGet, "/api/v1/status", nil, "an API token")
-	if err != nil {
-		return err
-	}
-	if c.json {
-		return c.printJSON(data)
-	}
 	var st api.Status
-	if err := decode(data, &st); err != nil {
+	if _, done, err := c.fetch(ctx, http.MethodGet, "/api/v1/status", nil, "an API token", &st); done || err != nil {
 		return err
 	}
 	tw := newTable(c.out)
@@ -158,15 +151,9 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}
-		hdr, data, err := c.call(ctx, http.MethodGet, path, nil, "an API token")
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return c.printJSON(data)
-		}
 		var ws []api.Worker
-		if err := decode(data, &ws); err != nil {
+		hdr, done, err := c.fetch(ctx, http.MethodGet, path, nil, "an API token", &ws)
+		if done || err != nil {
 			return err
 		}
 		tw := newTable(c.out)
@@ -244,15 +231,8 @@ func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 		if *emergency {
 			body["emergency"] = true
 		}
-		_, data, err := c.call(ctx, http.MethodPut, "/api/v1/allocation", body, "a write token")
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return c.printJSON(data)
-		}
 		var p api.PlanResponse
-		if err := decode(data, &p); err != nil {
+		if _, done, err := c.fetch(ctx, http.MethodPut, "/api/v1/allocation", body, "a write token", &p); done || err != nil {
 			return err
 		}
 		if p.Changed != nil && !*p.Changed {
@@ -274,15 +254,8 @@ func (c *cli) plan(fs *flag.FlagSet) func(context.Context, []string) error {
 		if !ai.set {
 			return usagef("plan needs --ai-kw N")
 		}
-		_, data, err := c.call(ctx, http.MethodPost, "/api/v1/plan", map[string]any{"ai_kw": ai.v}, "an API token (read or write)")
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return c.printJSON(data)
-		}
 		var p api.PlanResponse
-		if err := decode(data, &p); err != nil {
+		if _, done, err := c.fetch(ctx, http.MethodPost, "/api/v1/plan", map[string]any{"ai_kw": ai.v}, "an API token (read or write)", &p); done || err != nil {
 			return err
 		}
 		fmt.Fprintf(c.out, "dry run, nothing applied: %s to AI\n", kw(ai.v))
@@ -353,15 +326,8 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 			return usagef("pin mode %q: want on, off or auto", mode)
 		}
 		path := "/api/v1/rigs/" + url.PathEscape(name) + "/pin"
-		_, data, err := c.call(ctx, http.MethodPut, path, map[string]any{"mode": mode, "reason": *reason}, "a write token")
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return c.printJSON(data)
-		}
 		var p api.PlanResponse
-		if err := decode(data, &p); err != nil {
+		if _, done, err := c.fetch(ctx, http.MethodPut, path, map[string]any{"mode": mode, "reason": *reason}, "a write token", &p); done || err != nil {
 			return err
 		}
 		switch mode {
@@ -398,15 +364,8 @@ func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {
 		if len(q) > 0 {
 			path += "?" + q.Encode()
 		}
-		_, data, err := c.call(ctx, http.MethodGet, path, nil, "an API token")
-		if err != nil {
-			return err
-		}
-		if c.json {
-			return c.printJSON(data)
-		}
 		var evs []switcher.Event
-		if err := decode(data, &evs); err != nil {
+		if _, done, err := c.fetch(ctx, http.MethodGet, path, nil, "an API token", &evs); done || err != nil {
 			return err
 		}
 		if len(evs) == 0 {

@@ -279,6 +279,19 @@ func unwrapURLError(err error) error {
 }
 
 // printJSON prints the API's JSON as is (--json).
+// fetch calls the API and, unless --json printed the raw answer (done),
+// decodes it into out.
+func (c *cli) fetch(ctx context.Context, method, path string, body any, need string, out any) (hdr http.Header, done bool, err error) {
+	hdr, data, err := c.call(ctx, method, path, body, need)
+	if err != nil {
+		return nil, true, err
+	}
+	if c.json {
+		return hdr, true, c.printJSON(data)
+	}
+	return hdr, false, decode(data, out)
+}
+
 func (c *cli) printJSON(data []byte) error {
 	if _, err := c.out.Write(data); err != nil {
 		return err
