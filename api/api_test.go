@@ -37,27 +37,7 @@ const (
 // testPolicy: 20 rigs of 3 kW (0.1 kW parked) on 100 kW; rigs 00000-00009
 // are hall-a (priority 10), the others default (priority 0), so the
 // default ones are curtailed first. No min_on/min_off, a fast ramp.
-const testPolicy = `
-site_capacity_kw = 100.0
-ramp_up_kw_per_min = 10000.0
-min_off = "0s"
-min_on = "0s"
-
-[[group]]
-name = "hall-a"
-workers = ["acct.rig-0000*"]
-rig_kw = 3.0
-idle_kw = 0.1
-efficiency_j_th = 20.0
-priority = 10
-actuator = "stratum"
-
-[default]
-rig_kw = 3.0
-idle_kw = 0.1
-efficiency_j_th = 30.0
-actuator = "stratum"
-`
+const testPolicy = apitest.TwoHallPolicy
 
 func testLog(t *testing.T) zerolog.Logger {
 	return zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)

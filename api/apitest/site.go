@@ -123,3 +123,30 @@ func Start(tb testing.TB, o Options) *Site {
 	}
 	return s
 }
+
+// TwoHallPolicy is the test site of the api and hashgatectl tests: 20 rigs
+// of 3 kW (0.1 kW parked) on 100 kW; rigs acct.rig-00000-00009 are hall-a
+// (priority 10), the others default (priority 0) and curtailed first, so
+// an allocation of 68 kW curtails rigs 00010-00019. No min_on/min_off, a
+// fast ramp.
+const TwoHallPolicy = `
+site_capacity_kw = 100.0
+ramp_up_kw_per_min = 10000.0
+min_off = "0s"
+min_on = "0s"
+
+[[group]]
+name = "hall-a"
+workers = ["acct.rig-0000*"]
+rig_kw = 3.0
+idle_kw = 0.1
+efficiency_j_th = 20.0
+priority = 10
+actuator = "stratum"
+
+[default]
+rig_kw = 3.0
+idle_kw = 0.1
+efficiency_j_th = 30.0
+actuator = "stratum"
+`

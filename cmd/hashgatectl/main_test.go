@@ -28,27 +28,7 @@ const (
 
 // 20 rigs of 3 kW on 100 kW; rigs 00000-00009 are hall-a (priority 10),
 // so an allocation of 68 kW curtails rigs 00010-00019.
-const testPolicy = `
-site_capacity_kw = 100.0
-ramp_up_kw_per_min = 10000.0
-min_off = "0s"
-min_on = "0s"
-
-[[group]]
-name = "hall-a"
-workers = ["acct.rig-0000*"]
-rig_kw = 3.0
-idle_kw = 0.1
-efficiency_j_th = 20.0
-priority = 10
-actuator = "stratum"
-
-[default]
-rig_kw = 3.0
-idle_kw = 0.1
-efficiency_j_th = 30.0
-actuator = "stratum"
-`
+const testPolicy = apitest.TwoHallPolicy
 
 // startAPI runs a site (apitest.Start) with testPolicy and 20 simulated
 // miners, and waits until every miner mines. It returns the API's URL.
