@@ -449,21 +449,22 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found (pool session changed)", now)
 		return
 	}
-	j, seq := us.lookupJob(sub.JobID)
+	v := us.viewShare(sub.JobID)
+	j, seq := v.job, v.seq
 	if j == nil {
 		// Stale: most likely a clean job is being fanned out right now. The
 		// miner gets that job before this answer, never the other way round.
-		if cur := us.currentJob(); cur != nil && m.isWorking() && m.offerJob(cur.seq, cur.bytes, cur.notify.Clean) {
+		if cur := v.current; cur != nil && m.isWorking() && m.offerJob(cur.seq, cur.bytes, cur.notify.Clean) {
 			m.srv.stats.JobsNotified.Add(1)
 		}
 		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
 		return
 	}
-	en1, curPoolTarget := us.shareContext()
+	en1, curPoolTarget := v.en1, v.poolTarget
 	var en2 [16]byte
 	n := k + len(sub.Extranonce2)/2
-	if size := us.minerEN2Size(); n > len(en2) || len(sub.Extranonce2) != 2*size {
-		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", size), now)
+	if n > len(en2) || len(sub.Extranonce2) != 2*v.en2Size {
+		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", v.en2Size), now)
 		return
 	}
 	copy(en2[:k], prefix[:k])

@@ -171,12 +171,6 @@ func (us *upSession) minerExtranonce(prefixHex string) (en1 string, en2Size int)
 	return us.en1Hex + prefixHex, us.en2Size - us.k
 }
 
-func (us *upSession) minerEN2Size() int {
-	us.mu.Lock()
-	defer us.mu.Unlock()
-	return us.en2Size - us.k
-}
-
 func (us *upSession) poolDifficulty() float64 {
 	us.mu.Lock()
 	defer us.mu.Unlock()
@@ -195,31 +189,37 @@ func (us *upSession) currentJob() *job {
 	return us.current
 }
 
-// lookupJob finds the job a share names, and the sequence number that
-// places it among the miner's difficulty changes (an alias's own).
-func (us *upSession) lookupJob(id string) (*job, uint64) {
-	base, alias, isAlias := strings.Cut(id, ".")
-	us.mu.Lock()
-	j := us.jobs[base]
-	us.mu.Unlock()
-	if j == nil {
-		return nil, 0
-	}
-	if !isAlias {
-		return j, j.seq
-	}
-	seq, err := strconv.ParseUint(alias, 16, 64)
-	if err != nil || seq < j.seq {
-		return nil, 0
-	}
-	return j, seq
+// shareView is what validating one share needs from the session, read
+// under one lock.
+type shareView struct {
+	job        *job   // nil: unknown or stale
+	seq        uint64 // places the job among the miner's difficulty changes (an alias's own)
+	current    *job   // the session's current job
+	en1        []byte
+	en2Size    int // the miner's extranonce2 size
+	poolTarget sharehash.Target
 }
 
-// shareContext is what validating a share needs from the session.
-func (us *upSession) shareContext() (en1 []byte, poolTarget sharehash.Target) {
+// viewShare looks up the job a share names (a base id, or an alias
+// base.seq) and the session's share context.
+func (us *upSession) viewShare(id string) shareView {
+	base, alias, isAlias := strings.Cut(id, ".")
 	us.mu.Lock()
-	defer us.mu.Unlock()
-	return us.en1, us.poolTarget
+	v := shareView{job: us.jobs[base], current: us.current, en1: us.en1, en2Size: us.en2Size - us.k, poolTarget: us.poolTarget}
+	us.mu.Unlock()
+	if v.job == nil {
+		return v
+	}
+	v.seq = v.job.seq
+	if isAlias {
+		seq, err := strconv.ParseUint(alias, 16, 64)
+		if err != nil || seq < v.job.seq {
+			v.job = nil
+			return v
+		}
+		v.seq = seq
+	}
+	return v
 }
 
 func (us *upSession) load() (inUse int, capacity uint64) {
