@@ -36,6 +36,7 @@ var (
 	descAbuse           = desc("abuse_disconnects_total", "Miners dropped for bad shares.")
 	descJobsNotified    = desc("jobs_notified_total", "Job notifications queued to miners.")
 	descJobsDropped     = desc("jobs_dropped_total", "Queued jobs replaced by a newer one before a slow miner read them.")
+	descJobsDirect      = desc("jobs_direct_total", "Jobs the fan-out wrote whole straight to an idle miner's socket, without a flusher goroutine.")
 	descKeepalives      = desc("parked_keepalives_total", "Messages sent to rigs held without work, so their firmware keeps the pool.")
 	descMinersMoved     = desc("miners_moved_total", "Miners moved to a new pool session with mining.set_extranonce.")
 	descMinersReconn    = desc("miners_reconnected_total", "client.reconnect sent to miners.")
@@ -61,7 +62,7 @@ var (
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
 		descPoolSessions, descPoolMiners, descPoolFailures, descFailovers, descSlow, descProtocolErrors,
-		descAbuse, descJobsNotified, descJobsDropped, descKeepalives, descMinersMoved, descMinersReconn,
+		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descKeepalives, descMinersMoved, descMinersReconn,
 		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
 	}
@@ -123,6 +124,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descAbuse, st.AbuseDisconnects)
 	counter(descJobsNotified, st.JobsNotified)
 	counter(descJobsDropped, st.JobsDropped)
+	counter(descJobsDirect, st.JobsDirect)
 	counter(descKeepalives, st.Keepalives)
 	counter(descMinersMoved, st.MinersMoved)
 	counter(descMinersReconn, st.MinersReconnected)

@@ -381,6 +381,18 @@ func newDaemon(o *options, tmp string, pool *bench.Pool) (*daemon, error) {
 // notifies going on.
 func runLoad(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daemon, samp, self *bench.Sampler) {
 	var idle []bench.Round
+	var fanProf chan error
+	if d != nil && o.profile != "" {
+		// A profile of the rounds without shares: the fan-out alone.
+		fanProf = make(chan error, 1)
+		out := filepath.Join(o.profile, "cpu-fanout.pprof")
+		r.Profiles = append(r.Profiles, out)
+		secs := max(1, int((time.Duration(o.rounds) * o.interval).Seconds()))
+		go func() {
+			fanProf <- d.fetch(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), out, time.Duration(secs)*time.Second+time.Minute)
+		}()
+		time.Sleep(100 * time.Millisecond) // the profile is running before the first round
+	}
 	for i := range o.rounds {
 		rd := pool.Broadcast(false)
 		idle = append(idle, rd)
@@ -390,6 +402,11 @@ func runLoad(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daemo
 	}
 	last := idle[len(idle)-1]
 	g.waitStatus(last.Seq, 0, 10*time.Second, func(s bench.Status) bool { return s.SeenSeq == o.miners })
+	if fanProf != nil {
+		if err := <-fanProf; err != nil {
+			logf("cpu profile: %v", err)
+		}
+	}
 	rep, _ := g.report(0)
 	r.RoundsIdle = rows(idle, rep, &r.LatIdle)
 	logf("%s: fan-out without shares p50/p99/max %s", r.Label, r.LatIdle.String())

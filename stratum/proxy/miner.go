@@ -816,8 +816,17 @@ func (m *minerConn) tryDirect(b []byte) bool {
 		return false
 	}
 	m.flushing = true // this goroutine writes now
-	m.lastSend.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	m.lastSend.Store(now)
 	m.qmu.Unlock()
+	// A flusher's write deadline outlives its writes; once it has passed,
+	// every later attempt would fail at once and fall back to a flusher
+	// (a goroutine and a late write, for most miners write_timeout after
+	// their handshake). Nobody else writes now: clear it.
+	if a := m.writeArmed.Load(); a != 0 && now-a >= int64(m.srv.cfg.WriteTimeout) {
+		_ = m.conn.SetWriteDeadline(time.Time{})
+		m.writeArmed.Store(0)
+	}
 	n, err := m.tw.TryWrite(b)
 	m.qmu.Lock()
 	if err != nil {
@@ -825,6 +834,9 @@ func (m *minerConn) tryDirect(b []byte) bool {
 		m.qmu.Unlock()
 		m.close(reasonWriteError, err)
 		return true
+	}
+	if n == len(b) {
+		m.srv.stats.JobsDirect.Add(1)
 	}
 	if n < len(b) {
 		// The rest of a line already started: it must go out whole, so it

@@ -342,3 +342,35 @@ func TestSlowConsumerIsCut(t *testing.T) {
 		t.Fatalf("slow consumers %d, want only the slow one", srv.Stats().SlowConsumers)
 	}
 }
+
+// A job is written straight to an idle miner's socket even after the write
+// deadline its handshake answers armed has passed: a stale deadline must
+// not push every later job to a flusher goroutine (which made the slowest
+// miners of a big fan-out the ones that had connected first).
+func TestDirectWriteAfterWriteTimeout(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.WriteTimeout = 150 * time.Millisecond
+	srv := startProxy(t, cfg)
+	m := dialRaw(t, srv)
+	m.call("1", "mining.subscribe", `[]`)
+	m.call("2", "mining.authorize", `["acct.direct","x"]`)
+	m.waitNotify()
+	// Let the deadline armed by the handshake's answers pass: this waits
+	// for time itself, not for a condition.
+	<-time.After(3 * cfg.WriteTimeout)
+	before := srv.Stats().JobsDirect
+	pool.NewJob(false)
+	n := m.waitNotify()
+	if n == nil {
+		t.Fatal("no job after the write deadline passed")
+	}
+	if got := srv.Stats().JobsDirect - before; got != 1 {
+		t.Fatalf("jobs written directly after the deadline passed: %d, want 1", got)
+	}
+	// And the miner is still served: a second job arrives too.
+	pool.NewJob(false)
+	if m.waitNotify() == nil {
+		t.Fatal("no second job")
+	}
+}

@@ -20,6 +20,7 @@ type Stats struct {
 	Keepalives        atomic.Uint64 // messages to rigs waiting without work
 	JobsNotified      atomic.Uint64 // notify messages queued to miners
 	JobsDropped       atomic.Uint64 // queued jobs dropped: replaced by a clean job, or by a newer one in a full queue
+	JobsDirect        atomic.Uint64 // jobs the fan-out wrote whole straight to an idle miner's socket (no flusher)
 	Failovers         atomic.Uint64
 	MinersMoved       atomic.Uint64 // set_extranonce to a new session
 	MinersReconnected atomic.Uint64 // client.reconnect sent
@@ -43,6 +44,7 @@ type StatsSnapshot struct {
 	Keepalives        uint64
 	JobsNotified      uint64
 	JobsDropped       uint64
+	JobsDirect        uint64
 	Failovers         uint64
 	MinersMoved       uint64
 	MinersReconnected uint64
@@ -72,6 +74,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Keepalives:        s.Keepalives.Load(),
 		JobsNotified:      s.JobsNotified.Load(),
 		JobsDropped:       s.JobsDropped.Load(),
+		JobsDirect:        s.JobsDirect.Load(),
 		Failovers:         s.Failovers.Load(),
 		MinersMoved:       s.MinersMoved.Load(),
 		MinersReconnected: s.MinersReconnected.Load(),
