@@ -29,3 +29,13 @@ func UpstreamSessions(s *Server) int {
 	defer s.pools.mu.Unlock()
 	return len(s.pools.sessions)
 }
+
+// ParkedMiners counts the miners whose reads a poller holds (no reader
+// goroutine).
+func ParkedMiners(s *Server) int {
+	n := 0
+	for _, p := range s.pollers {
+		n += p.parked()
+	}
+	return n
+}

@@ -100,7 +100,9 @@ type minerConn struct {
 	prefixLen     int
 	accounts      []*workerStats // one per authorized worker, in m.workers order
 
-	// Share-path state, touched only by the reader goroutine.
+	// Share-path state, touched only by the reader: the miner's goroutine,
+	// or its poller while parked there.
+	lr           *stratum.LineReader
 	moreInput    bool     // lines already read wait behind this one
 	recent       []uint64 // keys of recent shares, for duplicates
 	recentNext   int
@@ -110,6 +112,9 @@ type minerConn struct {
 	invalidAt    time.Time
 
 	lastSend   atomic.Int64  // unix nanoseconds of the last message queued
+	lastRead   atomic.Int64  // unix nanoseconds of the last read while parked in a poller
+	polled     atomic.Bool   // reads are the poller's: no reader goroutine now
+	poller     *readPoller   // the poller it parks in (set by the first park)
 	lastJob    atomic.Uint64 // seq of the newest session job queued to the miner
 	writeArmed atomic.Int64  // unix nanoseconds the write deadline was last set
 
@@ -141,7 +146,41 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	m.cur = diffEpoch{diff: d, target: s.target(d)}
 	m.prev, m.older = m.cur, m.cur
 	m.invalidBurst, m.invalidAt = s.cfg.Abuse.InvalidBurst, now
+	m.lr = stratum.NewLineReader(minerReader{m}, s.cfg.MaxLineBytes)
 	return m
+}
+
+// minerReader is what a miner's LineReader reads: the connection, blocking
+// with deadlines, from the miner's goroutine; or, parked in a poller, what
+// the socket holds now.
+type minerReader struct{ m *minerConn }
+
+func (r minerReader) Read(b []byte) (int, error) {
+	if r.m.polled.Load() {
+		return r.m.poller.readNow(r.m, b)
+	}
+	return r.m.conn.Read(b)
+}
+
+// rawConn is the socket of a TCP miner, nil for other connections.
+func (m *minerConn) rawConn() syscall.RawConn {
+	if t, ok := m.tw.(tcpTryWriter); ok {
+		return t.rc
+	}
+	return nil
+}
+
+func (m *minerConn) isClosed() bool {
+	m.qmu.Lock()
+	defer m.qmu.Unlock()
+	return m.closed
+}
+
+// queued is the length of the outbound queue.
+func (m *minerConn) queued() int {
+	m.qmu.Lock()
+	defer m.qmu.Unlock()
+	return len(m.queue)
 }
 
 func (m *minerConn) logger() zerolog.Logger {
@@ -155,8 +194,13 @@ func (m *minerConn) logger() zerolog.Logger {
 }
 
 // serve is the reader goroutine.
-func (m *minerConn) serve() {
-	lr := stratum.NewLineReader(m.conn, m.srv.cfg.MaxLineBytes)
+func (m *minerConn) serve() { m.serveFrom(nil) }
+
+// serveFrom is the reader goroutine, from line (a line a poller read and
+// handed back) if not nil. A miner at work with nothing buffered is parked
+// in a poller and the goroutine ends.
+func (m *minerConn) serveFrom(line []byte) {
+	lr := m.lr
 	reason := reasonEOF
 	var cause error
 	// The read deadline is re-armed at most once a second or a quarter of
@@ -171,14 +215,25 @@ func (m *minerConn) serve() {
 			timeout = m.srv.cfg.HandshakeTimeout
 		}
 		m.mu.Unlock()
-		if now := time.Now(); timeout != armedFor || now.Sub(armed) >= min(time.Second, timeout/4) {
-			_ = m.conn.SetReadDeadline(now.Add(timeout))
-			armed, armedFor = now, timeout
-		}
-		line, err := lr.ReadLine()
-		if err != nil {
-			reason, cause = readFailure(err)
-			break
+		if line == nil {
+			if p := m.srv.pollerFor(m); p != nil && lr.Buffered() == 0 && m.working.Load() {
+				if !armed.IsZero() {
+					_ = m.conn.SetReadDeadline(time.Time{}) // the poller reads without one
+				}
+				if p.park(m) {
+					return
+				}
+				armed = time.Time{}
+			}
+			if now := time.Now(); timeout != armedFor || now.Sub(armed) >= min(time.Second, timeout/4) {
+				_ = m.conn.SetReadDeadline(now.Add(timeout))
+				armed, armedFor = now, timeout
+			}
+			var err error
+			if line, err = lr.ReadLine(); err != nil {
+				reason, cause = readFailure(err)
+				break
+			}
 		}
 		// With more lines already read, answers are queued and written
 		// together by a flusher; otherwise the reader writes its answer.
@@ -186,10 +241,12 @@ func (m *minerConn) serve() {
 		// Shares are most of the traffic: the common form is read without
 		// encoding/json; anything unusual goes the general way below.
 		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
+			line = nil
 			m.onSubmit(id, sub, nil)
 			continue
 		}
 		msg, err := stratum.Decode(line)
+		line = nil
 		if err != nil {
 			reason, cause = reasonGarbage, err
 			break
@@ -746,7 +803,7 @@ func encodeDifficulty(d float64) []byte {
 // miner does not read fast enough: it is cut as a slow consumer rather
 // than allowed to hold back anyone else.
 func (m *minerConn) send(b []byte, notify bool) {
-	m.enqueue(outMsg{b: b, notify: notify}, false, false)
+	m.enqueue(outMsg{b: b, notify: notify}, false, writeByFlusher)
 }
 
 // sendNotify queues a job; a clean job first drops older queued jobs.
@@ -754,7 +811,7 @@ func (m *minerConn) sendNotify(b []byte, clean bool) {
 	if m.tryDirect(b) {
 		return
 	}
-	m.enqueue(outMsg{b: b, notify: true}, clean, false)
+	m.enqueue(outMsg{b: b, notify: true}, clean, writeByFlusher)
 }
 
 // TryWriter is a connection that can attempt a write without blocking:
@@ -816,14 +873,64 @@ func (m *minerConn) tryDirect(b []byte) bool {
 		return false
 	}
 	m.flushing = true // this goroutine writes now
-	now := time.Now().UnixNano()
-	m.lastSend.Store(now)
+	m.lastSend.Store(time.Now().UnixNano())
 	m.qmu.Unlock()
+	if m.tryWriteFlushing(b, false) {
+		m.srv.stats.JobsDirect.Add(1)
+	}
+	return true
+}
+
+// writeAnswers writes the answers a poller queued for the lines of one
+// read, in one non-blocking write through scratch; what the socket does
+// not take goes to a flusher. With a job queued too, the flusher writes
+// it all (it knows which jobs a clean one voided).
+func (m *minerConn) writeAnswers(scratch *[]byte) {
+	if m.tw == nil {
+		return
+	}
+	m.qmu.Lock()
+	if m.closed || m.flushing || len(m.queue) == 0 {
+		m.qmu.Unlock()
+		return
+	}
+	m.flushing = true
+	b := (*scratch)[:0]
+	for _, q := range m.queue {
+		if q.notify {
+			m.qmu.Unlock()
+			m.startFlusher()
+			return
+		}
+		b = append(b, q.b...)
+	}
+	clear(m.queue)
+	m.queue = m.queue[:0]
+	m.qmu.Unlock()
+	*scratch = b
+	m.tryWriteFlushing(b, true)
+}
+
+// startFlusher starts a flusher goroutine for a miner whose flushing flag
+// the caller set.
+func (m *minerConn) startFlusher() {
+	m.srv.wg.Add(1)
+	go func() {
+		defer m.srv.wg.Done()
+		m.flush()
+	}()
+}
+
+// tryWriteFlushing writes b without blocking for a caller that set
+// m.flushing; what the socket does not take now goes first in the queue,
+// for a flusher it starts (copied when b is the caller's scratch). It
+// reports whether b went out whole.
+func (m *minerConn) tryWriteFlushing(b []byte, scratch bool) bool {
 	// A flusher's write deadline outlives its writes; once it has passed,
 	// every later attempt would fail at once and fall back to a flusher
 	// (a goroutine and a late write, for most miners write_timeout after
 	// their handshake). Nobody else writes now: clear it.
-	if a := m.writeArmed.Load(); a != 0 && now-a >= int64(m.srv.cfg.WriteTimeout) {
+	if a := m.writeArmed.Load(); a != 0 && time.Now().UnixNano()-a >= int64(m.srv.cfg.WriteTimeout) {
 		_ = m.conn.SetWriteDeadline(time.Time{})
 		m.writeArmed.Store(0)
 	}
@@ -833,30 +940,27 @@ func (m *minerConn) tryDirect(b []byte) bool {
 		m.flushing = false
 		m.qmu.Unlock()
 		m.close(reasonWriteError, err)
-		return true
-	}
-	if n == len(b) {
-		m.srv.stats.JobsDirect.Add(1)
+		return false
 	}
 	if n < len(b) {
 		// The rest of a line already started: it must go out whole, so it
 		// is no longer a job a clean one could drop.
+		rest := b[n:]
+		if scratch {
+			rest = append([]byte(nil), rest...)
+		}
 		m.queue = append(m.queue, outMsg{})
 		copy(m.queue[1:], m.queue)
-		m.queue[0] = outMsg{b: b[n:]}
+		m.queue[0] = outMsg{b: rest}
 	}
 	if len(m.queue) == 0 {
 		m.flushing = false
 		m.qmu.Unlock()
-		return true
+		return n == len(b)
 	}
 	m.qmu.Unlock()
-	m.srv.wg.Add(1)
-	go func() {
-		defer m.srv.wg.Done()
-		m.flush()
-	}()
-	return true
+	m.startFlusher()
+	return n == len(b)
 }
 
 // answer queues a response from the reader goroutine. Answers come from
@@ -875,7 +979,14 @@ func (m *minerConn) answer(b []byte) {
 		m.qmu.Lock()
 		if m.closed || len(m.queue) < m.srv.cfg.OutboundQueue || m.dropOldestNotifyLocked() {
 			m.qmu.Unlock()
-			m.enqueue(outMsg{b: b}, false, !m.moreInput)
+			mode := writeInline
+			switch {
+			case m.polled.Load():
+				mode = writeLater
+			case m.moreInput:
+				mode = writeByFlusher
+			}
+			m.enqueue(outMsg{b: b}, false, mode)
 			return
 		}
 		if m.room == nil {
@@ -896,10 +1007,17 @@ func (m *minerConn) answer(b []byte) {
 	}
 }
 
-// enqueue queues msg. inline (the reader's own answers) writes it from the
-// calling goroutine when no flusher runs, instead of starting one: a share
-// answered costs no goroutine.
-func (m *minerConn) enqueue(msg outMsg, dropNotifies, inline bool) {
+// writeMode says who writes a queued message when no flusher runs.
+type writeMode uint8
+
+const (
+	writeByFlusher writeMode = iota // a flusher goroutine, started for it
+	writeInline                     // the caller, now (a reader's own answer: no goroutine per share)
+	writeLater                      // the poller, after the lines of this read (writeAnswers)
+)
+
+// enqueue queues msg; mode says who writes it when no flusher runs.
+func (m *minerConn) enqueue(msg outMsg, dropNotifies bool, mode writeMode) {
 	m.qmu.Lock()
 	if m.closed {
 		m.qmu.Unlock()
@@ -930,19 +1048,19 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies, inline bool) {
 	}
 	m.queue = append(m.queue, msg)
 	m.lastSend.Store(time.Now().UnixNano())
+	if mode == writeLater {
+		m.qmu.Unlock()
+		return
+	}
 	start := !m.flushing
 	m.flushing = true
 	m.qmu.Unlock()
 	switch {
-	case start && inline:
+	case start && mode == writeInline:
 		m.flush()
 	case start:
 		// The flusher lives only while there is something to write.
-		m.srv.wg.Add(1)
-		go func() {
-			defer m.srv.wg.Done()
-			m.flush()
-		}()
+		m.startFlusher()
 	}
 }
 
@@ -1070,6 +1188,9 @@ func (m *minerConn) close(reason closeReason, cause error) {
 		m.reconnT.Stop()
 	}
 	m.qmu.Unlock()
+	if m.polled.Load() {
+		m.poller.forget(m) // before the descriptor can be reused
+	}
 	_ = m.conn.Close()
 
 	m.mu.Lock()

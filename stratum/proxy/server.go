@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -48,6 +49,10 @@ type Config struct {
 	// (cgminer-family: 90 s) stays put.
 	ParkedKeepalive time.Duration
 	UserAgent       string // sent to pools
+	// ReadPollers is how many epoll read pollers serve the TCP miners at
+	// work (Linux): 0 is one per core, negative none (every miner keeps a
+	// reader goroutine, ~4 KiB of stack, as on other systems).
+	ReadPollers int
 
 	// Difficulty is the per-miner vardiff.
 	Difficulty vardiff.Config
@@ -161,10 +166,21 @@ type Server struct {
 	byName    map[string][]*minerConn
 	closing   bool
 
+	// pollers read the sockets of TCP miners at work (set by Start).
+	pollers []*readPoller
+
 	// wg counts every goroutine the server owns: accept loops, miner
-	// readers and flushers, the pool supervisor.
+	// readers and flushers, read pollers, the pool supervisor.
 	wg   sync.WaitGroup
 	stop chan struct{}
+}
+
+// pollerFor is the read poller m parks in, nil when there is none.
+func (s *Server) pollerFor(m *minerConn) *readPoller {
+	if len(s.pollers) == 0 || m.rawConn() == nil {
+		return nil
+	}
+	return s.pollers[m.id%uint64(len(s.pollers))]
 }
 
 // New checks cfg and builds a server; Start runs it.
@@ -190,6 +206,24 @@ func New(cfg Config) (*Server, error) {
 
 // Start connects to the pools and listens on cfg.Listen (if set).
 func (s *Server) Start() error {
+	if n := s.cfg.ReadPollers; n >= 0 {
+		if n == 0 {
+			n = runtime.GOMAXPROCS(0)
+		}
+		for range n {
+			p, err := newReadPoller(s)
+			if err != nil {
+				s.log.Info().Err(err).Msg("no read poller: every miner keeps a reader goroutine")
+				break
+			}
+			s.pollers = append(s.pollers, p)
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				p.run()
+			}()
+		}
+	}
 	s.wg.Add(2)
 	go func() {
 		defer s.wg.Done()
@@ -353,6 +387,9 @@ func (s *Server) Close() {
 	for _, m := range miners {
 		m.close(reasonShutdown, nil)
 	}
+	for _, p := range s.pollers {
+		p.stop()
+	}
 	s.wg.Wait()
 	s.pools.closeAll()
 }
@@ -449,6 +486,10 @@ func (s *Server) idleLoop() {
 			for _, m := range miners {
 				m.idleCheck(now)
 				m.keepalive(now)
+				// A miner parked in a poller has no read deadline.
+				if m.polled.Load() && now.UnixNano()-m.lastRead.Load() > int64(s.cfg.ReadTimeout) {
+					m.close(reasonTimeout, nil)
+				}
 			}
 			clear(miners)
 		}

@@ -1,0 +1,273 @@
+//go:build linux
+
+package proxy
+
+import (
+	"errors"
+	"io"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/hashgate/hashgate/stratum"
+)
+
+// readPoller waits for input on the sockets of working miners with one
+// epoll set, so a miner that is at work and quiet has no goroutine at all.
+// A parked reader goroutine costs ~4 KiB of stack (it grows past 2 KiB in
+// the handshake and never shrinks back while blocked in a read): two
+// thirds of an idle miner's memory. The handshake and anything unusual
+// still run on a goroutine per miner (they may block: waiting for a pool
+// grant, for room in the outbound queue); a miner is handed to a poller
+// when it is at work with nothing buffered, and handed back to a goroutine
+// for any line that is not a plain submit.
+//
+// The Go runtime's own poller watches the same sockets; only the poller
+// reads a parked miner's socket, with non-blocking reads through the
+// connection's syscall.RawConn (which holds the descriptor open meanwhile,
+// so a closed miner's number reused by a new one is never read or
+// unregistered by mistake).
+type readPoller struct {
+	srv   *Server
+	epfd  int
+	wakeR int // the read end of a pipe Close writes to
+	wakeW int
+
+	mu     sync.Mutex
+	closed bool
+	miners map[uint64]*minerConn // by miner id, the epoll event's token
+
+	// The poller's goroutine alone uses these.
+	events  []syscall.EpollEvent
+	scratch []byte // one write of a read's answers
+	rr      rawRead
+	readFn  func(fd uintptr) bool
+}
+
+// pollerBatch bounds the lines handled for one miner per wake-up, so one
+// miner flooding submits cannot hold the others back; level-triggered
+// epoll brings it back at the next wait.
+const pollerBatch = 64
+
+// rawRead is a non-blocking read kept as a value with a method, so a read
+// allocates no closure.
+type rawRead struct {
+	p   []byte
+	n   int
+	err error
+}
+
+func (r *rawRead) do(fd uintptr) bool {
+	for {
+		r.n, r.err = syscall.Read(int(fd), r.p)
+		if r.err != syscall.EINTR {
+			return true // never wait: EAGAIN goes back to epoll
+		}
+	}
+}
+
+func newReadPoller(s *Server) (*readPoller, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, err
+	}
+	var pipe [2]int
+	if err := syscall.Pipe2(pipe[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
+		syscall.Close(epfd)
+		return nil, err
+	}
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: -1, Pad: -1}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, pipe[0], &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(pipe[0])
+		syscall.Close(pipe[1])
+		return nil, err
+	}
+	p := &readPoller{srv: s, epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], miners: map[uint64]*minerConn{}, events: make([]syscall.EpollEvent, 256)}
+	p.readFn = p.rr.do
+	return p, nil
+}
+
+// run waits for input until stop; the server's wait group owns it.
+func (p *readPoller) run() {
+	defer p.shut()
+	for {
+		n, err := syscall.EpollWait(p.epfd, p.events, -1)
+		if err != nil {
+			if err == syscall.EINTR {
+				continue
+			}
+			p.srv.log.Error().Err(err).Msg("miner read poller failed; its miners are dropped")
+			return
+		}
+		for _, ev := range p.events[:n] {
+			if ev.Fd == -1 && ev.Pad == -1 {
+				return // woken by stop
+			}
+			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+			p.mu.Lock()
+			m := p.miners[id]
+			p.mu.Unlock()
+			if m != nil {
+				p.serve(m)
+			}
+		}
+	}
+}
+
+// stop wakes the poller's goroutine, which then exits.
+func (p *readPoller) stop() {
+	_, _ = syscall.Write(p.wakeW, []byte{1})
+}
+
+// shut closes the poller's descriptors and drops the miners still parked
+// (none after a Server.Close, which closes every miner first).
+func (p *readPoller) shut() {
+	p.mu.Lock()
+	p.closed = true
+	left := make([]*minerConn, 0, len(p.miners))
+	for _, m := range p.miners {
+		left = append(left, m)
+	}
+	clear(p.miners)
+	p.mu.Unlock()
+	syscall.Close(p.epfd)
+	syscall.Close(p.wakeR)
+	syscall.Close(p.wakeW)
+	for _, m := range left {
+		m.close(reasonShutdown, nil)
+	}
+}
+
+// park hands a miner's reads to the poller; false leaves them with the
+// miner's goroutine. The caller's goroutine must not touch m.lr after true.
+func (p *readPoller) park(m *minerConn) bool {
+	rc := m.rawConn()
+	if rc == nil {
+		return false
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.miners[m.id] = m
+	p.mu.Unlock()
+	m.lastRead.Store(time.Now().UnixNano())
+	m.poller = p
+	m.polled.Store(true) // before the first event can arrive
+	var err error
+	cerr := rc.Control(func(fd uintptr) {
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(uint32(m.id)), Pad: int32(uint32(m.id >> 32))}
+		err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	})
+	if cerr != nil || err != nil {
+		m.polled.Store(false)
+		p.mu.Lock()
+		delete(p.miners, m.id)
+		p.mu.Unlock()
+		return false
+	}
+	if m.isClosed() {
+		// Closed meanwhile: close saw polled false or true, either way
+		// it is gone from the set now.
+		p.forget(m)
+	}
+	return true
+}
+
+// forget takes a miner out of the set (idempotent). It runs before the
+// miner's connection is closed, or with its descriptor held by Control.
+func (p *readPoller) forget(m *minerConn) {
+	p.mu.Lock()
+	_, ok := p.miners[m.id]
+	delete(p.miners, m.id)
+	closed := p.closed
+	p.mu.Unlock()
+	m.polled.Store(false)
+	if !ok || closed {
+		return
+	}
+	if rc := m.rawConn(); rc != nil {
+		_ = rc.Control(func(fd uintptr) {
+			_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+		})
+	}
+}
+
+// serve handles what one wake-up brought for m: plain submits here, the
+// rest by handing m back to a goroutine with the line it stopped at.
+func (p *readPoller) serve(m *minerConn) {
+	defer m.writeAnswers(&p.scratch)
+	for range pollerBatch {
+		if m.queued() >= m.srv.cfg.OutboundQueue-1 {
+			// Its answers pile up: a goroutine may wait for room.
+			p.handOff(m, nil)
+			return
+		}
+		line, err := m.lr.ReadLine()
+		if err == errWouldBlock {
+			return
+		}
+		if err != nil {
+			p.forget(m)
+			reason, cause := readFailure(err)
+			m.close(reason, cause)
+			return
+		}
+		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
+			m.onSubmit(id, sub, nil)
+			if m.isClosed() {
+				p.forget(m)
+				return
+			}
+			continue
+		}
+		p.handOff(m, line)
+		return
+	}
+}
+
+// handOff gives m back to a reader goroutine, which handles line (if any)
+// first. Answers already queued are written before.
+func (p *readPoller) handOff(m *minerConn, line []byte) {
+	p.forget(m)
+	m.writeAnswers(&p.scratch)
+	m.srv.wg.Add(1)
+	go func() {
+		defer m.srv.wg.Done()
+		m.serveFrom(line)
+	}()
+}
+
+// readNow is a parked miner's read: what the socket holds now, or
+// errWouldBlock. Only the poller's goroutine calls it.
+func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
+	rc := m.rawConn()
+	p.rr.p = b
+	if err := rc.Read(p.readFn); err != nil {
+		return 0, err
+	}
+	n, err := p.rr.n, p.rr.err
+	p.rr.p = nil
+	switch {
+	case err == syscall.EAGAIN:
+		return 0, errWouldBlock
+	case err != nil:
+		return 0, err
+	case n == 0:
+		return 0, io.EOF
+	}
+	m.lastRead.Store(time.Now().UnixNano())
+	return n, nil
+}
+
+// errWouldBlock: a parked miner's socket holds no more input now.
+var errWouldBlock = errors.New("proxy: no input now")
+
+// parked counts the miners in the set.
+func (p *readPoller) parked() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.miners)
+}

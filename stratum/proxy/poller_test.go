@@ -1,0 +1,113 @@
+package proxy_test
+
+import (
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/stratum/proxy"
+)
+
+// Miners at work over TCP are parked in the read pollers: no goroutine
+// each. Shares are still validated and answered, anything else hands the
+// miner to a goroutine and back, and the proxy closes cleanly with miners
+// parked (TestMain checks for leaked goroutines).
+func TestWorkingMinersParkInPoller(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("read pollers are epoll")
+	}
+	pool := startPool(t, sim.PoolConfig{})
+	srv := startProxy(t, quickConfig(t, pool))
+	base := runtime.NumGoroutine()
+	const n = 40
+	ws := make([]*worker, n)
+	for i := range ws {
+		ws[i] = startWorker(t, srv, "acct.park-"+strconv.Itoa(i))
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == n }, "every working miner parked")
+	if g := runtime.NumGoroutine(); g > base+n/4 {
+		t.Fatalf("%d goroutines for %d parked miners (%d before): a goroutine each is still there", g, n, base)
+	}
+
+	// A share from a parked miner: validated and answered true.
+	w := ws[0]
+	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
+	if a := w.submit(10, s); string(a.Result) != "true" {
+		t.Fatalf("share from a parked miner answered %s %v", a.Result, a.Error)
+	}
+	// The same share again is a duplicate: the poller keeps the state.
+	if a := w.submit(11, s); a.Error == nil {
+		t.Fatal("duplicate share from a parked miner accepted")
+	}
+	// Not a submit: handed to a goroutine, answered, parked again.
+	w.send(`{"id":12,"method":"mining.ping","params":[]}`)
+	if a, _ := w.answer("12"); string(a.Result) != `"pong"` {
+		t.Fatalf("ping answered %s", a.Result)
+	}
+	// Several lines in one write, a submit and a ping among them.
+	s2, _ := w.mine(t, w.job, 1<<16, 0, meets(w.diff))
+	w.send(`{"id":13,"method":"mining.submit","params":["` + w.name + `","` + s2.jobID + `","` + s2.en2 + `","` + s2.ntime + `","` + s2.nonce + `"]}` + "\n" +
+		`{"id":14,"method":"mining.ping","params":[]}` + "\n" + `{"id":15,"method":"mining.ping","params":[]}`)
+	if a, _ := w.answer("13"); string(a.Result) != "true" {
+		t.Fatalf("pipelined share answered %s %v", a.Result, a.Error)
+	}
+	for _, id := range []string{"14", "15"} {
+		if a, _ := w.answer(id); string(a.Result) != `"pong"` {
+			t.Fatalf("pipelined ping %s answered %s", id, a.Result)
+		}
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == n }, "parked again after the handshake-path lines")
+	if got := srv.Stats().SharesAccepted; got != 2 {
+		t.Fatalf("shares accepted %d, want 2", got)
+	}
+
+	// A job still reaches every parked miner.
+	pool.NewJob(true)
+	for _, w := range ws {
+		if w.waitNotify() == nil {
+			t.Fatal("a parked miner got no job")
+		}
+	}
+	// A parked miner that hangs up is gone from the poller and the server.
+	ws[1].conn.Close()
+	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == n-1 && srv.Stats().Connections == n-1 }, "hung-up miner dropped")
+}
+
+// A parked miner silent past read_timeout is dropped (it has no read
+// deadline of its own there).
+func TestParkedMinerReadTimeout(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("read pollers are epoll")
+	}
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.ReadTimeout = 400 * time.Millisecond
+	cfg.Difficulty.TargetShareSeconds = 0.2 // the idle loop's period
+	srv := startProxy(t, cfg)
+	w := startWorker(t, srv, "acct.silent")
+	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == 1 }, "parked")
+	if !w.closedWithin(5 * time.Second) {
+		t.Fatal("a silent parked miner was not dropped")
+	}
+	if proxy.ParkedMiners(srv) != 0 {
+		t.Fatal("dropped miner still in the poller")
+	}
+}
+
+// With read_pollers off every miner keeps its goroutine, and works.
+func TestReadPollersOff(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.ReadPollers = -1
+	srv := startProxy(t, cfg)
+	w := startWorker(t, srv, "acct.goroutine")
+	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
+	if a := w.submit(10, s); string(a.Result) != "true" {
+		t.Fatalf("share answered %s %v", a.Result, a.Error)
+	}
+	if proxy.ParkedMiners(srv) != 0 {
+		t.Fatal("a miner parked with read_pollers off")
+	}
+}
