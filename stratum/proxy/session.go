@@ -1,9 +1,11 @@
 package proxy
 
 import (
+	"cmp"
 	"encoding/hex"
 	"fmt"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,9 +93,11 @@ type upSession struct {
 	poolTarget sharehash.Target
 	mask       uint32
 
-	// scratch is the fan-out snapshot; only the session's reader goroutine
+	// scratch is the fan-out snapshot, in connection order, rebuilt when
+	// stale (a miner came or went); only the session's reader goroutine
 	// (which calls the Handler methods) uses it.
-	scratch []*minerConn
+	scratch      []*minerConn
+	scratchStale bool
 	// lost is called once when the session ends, with its miners.
 	lost func(us *upSession, miners []*minerConn, err error)
 }
@@ -150,6 +154,7 @@ func (us *upSession) attach(m *minerConn, prefix uint32) bool {
 		return false
 	}
 	us.miners[m] = struct{}{}
+	us.scratchStale = true
 	m.setPrefix(us, prefix, us.k)
 	return true
 }
@@ -160,6 +165,7 @@ func (us *upSession) detach(m *minerConn, prefix uint32) {
 	defer us.mu.Unlock()
 	if _, ok := us.miners[m]; ok {
 		delete(us.miners, m)
+		us.scratchStale = true
 		us.alloc.release(prefix)
 	}
 }
@@ -228,14 +234,23 @@ func (us *upSession) load() (inUse int, capacity uint64) {
 	return us.alloc.inUse, us.alloc.capacity()
 }
 
-// snapshot copies the miners into the scratch slice for a fan-out, so no
-// lock is held while queueing (queueing may close a slow miner, which
-// detaches it from this session).
+// snapshot is the miners for a fan-out, a slice so no lock is held while
+// queueing (queueing may close a slow miner, which detaches it from this
+// session). It is in connection order: writing to 18,000 loopback miners
+// in map order took a p99 of 295 ms against 172 ms in order, because
+// consecutive writes then wake the same fleet process (and, in the field,
+// sockets set up together share kernel and cache state).
 func (us *upSession) snapshotLocked() []*minerConn {
+	if !us.scratchStale {
+		return us.scratch
+	}
+	clear(us.scratch)
 	us.scratch = us.scratch[:0]
 	for m := range us.miners {
 		us.scratch = append(us.scratch, m)
 	}
+	slices.SortFunc(us.scratch, func(a, b *minerConn) int { return cmp.Compare(a.id, b.id) })
+	us.scratchStale = false
 	return us.scratch
 }
 
@@ -268,7 +283,6 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 	sent := fanOut(miners, func(m *minerConn) bool {
 		return m.isWorking() && m.offerJob(j.seq, j.bytes, n.Clean)
 	})
-	clear(miners)
 	us.srv.stats.JobsNotified.Add(uint64(sent))
 	us.srv.log.Debug().Str("pool", us.sess.Pool()).Str("job", j.id).Str("pool_job", n.JobID).
 		Bool("clean", n.Clean).Int("miners", sent).Msg("job")
@@ -340,7 +354,6 @@ func (us *upSession) SetVersionMask(_ *upstream.Session, mask uint32) {
 			m.send(b, false)
 		}
 	}
-	clear(miners)
 }
 
 // SetExtranonce: the pool changed our extranonce1 (and maybe N). Every
@@ -359,6 +372,7 @@ func (us *upSession) SetExtranonce(_ *upstream.Session, en1 []byte, n int) {
 	us.current = nil
 	miners := append([]*minerConn(nil), us.snapshotLocked()...)
 	clear(us.miners)
+	us.scratchStale = true
 	us.mu.Unlock()
 	for _, m := range miners {
 		m.clearSession(us)
@@ -376,6 +390,7 @@ func (us *upSession) Closed(_ *upstream.Session, err error) {
 	us.dead = true
 	miners := append([]*minerConn(nil), us.snapshotLocked()...)
 	clear(us.miners)
+	us.scratchStale = true
 	us.mu.Unlock()
 	for _, m := range miners {
 		m.clearSession(us)
