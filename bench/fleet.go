@@ -40,6 +40,13 @@ type FleetConfig struct {
 	// Submitters is the number of goroutines pacing open-loop submits;
 	// default 2.
 	Submitters int
+	// NoncesPerExtranonce2 is how many shares a miner submits under one
+	// extranonce2 (consecutive nonces) before the next one; default 1 (a
+	// new extranonce2 every share: the proxy hashes the whole coinbase and
+	// every branch each time). An ASIC rolls the nonce (and version bits)
+	// before the extranonce2, so at a difficulty where every hash is a
+	// share, it submits thousands per extranonce2.
+	NoncesPerExtranonce2 int
 }
 
 // submitIDBase is the first submit id; 1 and 2 are subscribe and authorize.
@@ -112,7 +119,7 @@ type miner struct {
 	lastSeq  uint64
 	nextID   uint64 // next submit id on this connection
 	answered uint64 // submit ids below this are answered
-	en2      uint64 // counter: every share has its own extranonce2
+	en2      uint64 // share counter: the extranonce2 is en2 / NoncesPerExtranonce2, the nonce en2
 	pend     [maxWindow]pending
 	out      []byte
 
@@ -138,6 +145,9 @@ func NewFleet(cfg FleetConfig) *Fleet {
 	cfg.Window = min(cfg.Window, maxWindow)
 	if cfg.Submitters <= 0 {
 		cfg.Submitters = 2
+	}
+	if cfg.NoncesPerExtranonce2 <= 0 {
+		cfg.NoncesPerExtranonce2 = 1
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	f := &Fleet{cfg: cfg, sem: make(chan struct{}, cfg.DialParallel), stop: make(chan struct{}), ctx: ctx, cancel: cancel}
@@ -518,7 +528,7 @@ func (m *miner) submit(now int64) bool {
 	m.nextID++
 	m.pend[id%maxWindow] = pending{epoch: m.epoch, sent: now}
 	m.en2++
-	m.out = AppendSubmit(m.out[:0], id, m.name, m.jobID, m.en2, m.en2Size, m.ntime, uint32(m.en2))
+	m.out = AppendSubmit(m.out[:0], id, m.name, m.jobID, m.en2/uint64(f.cfg.NoncesPerExtranonce2), m.en2Size, m.ntime, uint32(m.en2))
 	_, err := c.Write(m.out)
 	m.mu.Unlock()
 	if err != nil {

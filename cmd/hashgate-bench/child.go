@@ -45,10 +45,11 @@ func cmdFleet(args []string) int {
 	dialPar := fs.Int("dial-parallel", 1000, "connects in progress at once")
 	retry := fs.Duration("retry", time.Second, "pause before retrying a failed connect (±50%)")
 	window := fs.Int("window", 8, "unanswered submits per miner at most")
+	perEN2 := fs.Int("nonces-per-en2", 1, "shares per extranonce2 (consecutive nonces)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg := bench.FleetConfig{Target: *target, Miners: *miners, Base: *base, DialParallel: *dialPar, Retry: *retry, Window: *window}
+	cfg := bench.FleetConfig{Target: *target, Miners: *miners, Base: *base, DialParallel: *dialPar, Retry: *retry, Window: *window, NoncesPerExtranonce2: *perEN2}
 	if *src != "" {
 		cfg.SourceIPs = strings.Split(*src, ",")
 	}
@@ -133,7 +134,7 @@ func startFleet(o *options, target string, miners int) (*fleetGroup, error) {
 			n++
 		}
 		args := []string{"fleet", "--target", target, "--miners", fmt.Sprint(n), "--base", fmt.Sprint(base),
-			"--dial-parallel", fmt.Sprint(o.dialParallel), "--retry", o.retry.String(), "--window", fmt.Sprint(o.window)}
+			"--dial-parallel", fmt.Sprint(o.dialParallel), "--retry", o.retry.String(), "--window", fmt.Sprint(o.window), "--nonces-per-en2", fmt.Sprint(o.perEN2)}
 		if miners > o.spreadAbove {
 			// Each process gets its own source address, so its
 			// ephemeral ports are its own.

@@ -36,6 +36,7 @@ type options struct {
 	rate           float64
 	closed         bool
 	window         int
+	perEN2         int
 	rounds         int
 	interval       time.Duration
 	idle           bool
@@ -114,6 +115,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.Float64Var(&o.rate, "rate", 1, "shares per second per miner (open loop); 0 = no shares")
 	fs.BoolVar(&o.closed, "closed", false, "closed loop: every miner keeps --window shares in flight (maximum throughput)")
 	fs.IntVar(&o.window, "window", 8, "unanswered shares per miner at most")
+	fs.IntVar(&o.perEN2, "nonces-per-en2", 1, "shares per extranonce2 (consecutive nonces, as an ASIC rolls them); 1 = a new extranonce2 every share, the proxy's worst case")
 	fs.IntVar(&o.rounds, "rounds", 10, "notify rounds without shares (fan-out latency)")
 	fs.DurationVar(&o.interval, "interval", time.Second, "notify interval")
 	fs.BoolVar(&o.idle, "idle", false, "idle-cost run: no shares, a notify every --idle-interval for --idle-window")

@@ -333,3 +333,44 @@ func TestAbuseDisconnects(t *testing.T) {
 		t.Fatalf("valid shares at a high rate counted as abuse")
 	}
 }
+
+// The merkle root kept for a miner's last (job, extranonce2) is used only
+// for that pair: shares alternating between two jobs with the same
+// extranonce2 are each judged on their own job's root, and a low share
+// after a good one on the same extranonce2 is still rejected.
+func TestKeptRootIsPerJob(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	srv := startProxy(t, quickConfig(t, pool))
+	w := startWorker(t, srv, "acct.root")
+	jobA := w.job
+	a1, next := w.mine(t, jobA, 0, 0, meets(w.diff))
+	if r := w.submit(1, a1); string(r.Result) != "true" {
+		t.Fatalf("first share on job A: %s %v", r.Result, r.Error)
+	}
+	pool.NewJob(false)
+	for w.job == jobA {
+		w.apply(w.next())
+	}
+	jobB := w.job
+	b1, _ := w.mine(t, jobB, 0, 0, meets(w.diff))
+	if b1.en2 != a1.en2 {
+		t.Fatalf("test needs the same extranonce2: %s vs %s", b1.en2, a1.en2)
+	}
+	if r := w.submit(2, b1); string(r.Result) != "true" {
+		t.Fatalf("share on job B, same extranonce2: %s %v", r.Result, r.Error)
+	}
+	a2, next := w.mine(t, jobA, next, 0, meets(w.diff))
+	if r := w.submit(3, a2); string(r.Result) != "true" {
+		t.Fatalf("back on job A, same extranonce2: %s %v", r.Result, r.Error)
+	}
+	low, _ := w.mine(t, jobA, next, 0, fails(w.diff))
+	if r := w.submit(4, low); errCode(t, r) != stratum.ErrLowDifficulty {
+		t.Fatalf("low share on a kept root answered %s %v", r.Result, r.Error)
+	}
+	// And the same nonce on job B (another root) is not a duplicate of A's.
+	b2 := a2
+	b2.jobID = jobB.JobID
+	if r := w.submit(5, b2); r.Error != nil && errCode(t, r) == stratum.ErrDuplicate {
+		t.Fatal("a share on job B judged a duplicate of job A's")
+	}
+}

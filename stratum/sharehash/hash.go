@@ -34,15 +34,35 @@ func (h *Hasher) coinbaseHash(job *Job, en1, en2 []byte) chainhash.Hash {
 
 // header writes the 80-byte header for the job and submission into dst.
 func (h *Hasher) header(dst *[80]byte, job *Job, en1, en2 []byte, ntime, nonce, version uint32) {
-	cbh := h.coinbaseHash(job, en1, en2)
-	root := MerkleRoot(cbh, job.Branches)
+	root := h.Root(job, en1, en2)
+	serializeJobHeader(dst, job, &root, ntime, nonce, version)
+}
+
+// Root returns the merkle root of a share's block: its coinbase hash
+// folded with job.Branches. Every share on one (job, extranonce1,
+// extranonce2) has the same root, so a caller that sees many nonces per
+// extranonce2 can keep it and use [HashWithRoot]; the root is ~90% of a
+// share's hashing with a dozen branches.
+func (h *Hasher) Root(job *Job, extranonce1, extranonce2 []byte) [32]byte {
+	return MerkleRoot(h.coinbaseHash(job, extranonce1, extranonce2), job.Branches)
+}
+
+// HashWithRoot is [Hasher.Hash] from a root [Hasher.Root] returned for the
+// same job and extranonces.
+func HashWithRoot(job *Job, root *[32]byte, ntime, nonce, version uint32) chainhash.Hash {
+	var hdr [80]byte
+	serializeJobHeader(&hdr, job, root, ntime, nonce, version)
+	return chainhash.DoubleHashH(hdr[:])
+}
+
+func serializeJobHeader(dst *[80]byte, job *Job, root *[32]byte, ntime, nonce, version uint32) {
 	var prev [32]byte
 	if job.prepared {
 		prev = job.prevHeader
 	} else {
 		prev = StratumToHeaderPrevHash(&job.PrevHash)
 	}
-	SerializeHeader(dst, version, &prev, &root, ntime, job.NBits, nonce)
+	SerializeHeader(dst, version, &prev, root, ntime, job.NBits, nonce)
 }
 
 // Hash returns the block-header hash of a share: the coinbase is

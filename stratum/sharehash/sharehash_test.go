@@ -226,6 +226,19 @@ func TestSlushVector(t *testing.T) {
 	if h.Hash(j, en1, en2, ntime, nonce, j.Version) != hash {
 		t.Error("hash not reproducible")
 	}
+
+	// Root and HashWithRoot split the same work: a kept root gives the
+	// same hash for every nonce.
+	r := h.Root(j, en1, en2)
+	if r != root {
+		t.Fatalf("Root = %x, want %x", r, root)
+	}
+	if got := HashWithRoot(j, &r, ntime, nonce, j.Version); got != hash {
+		t.Fatalf("HashWithRoot = %s, want %s", got, hash)
+	}
+	if got, want := HashWithRoot(j, &r, ntime, nonce+1, j.Version), h.Hash(j, en1, en2, ntime, nonce+1, j.Version); got != want {
+		t.Fatalf("HashWithRoot(nonce+1) = %s, want %s", got, want)
+	}
 }
 
 // Version-rolled share (BIP 310): same job and submission with rolled bits
@@ -518,6 +531,15 @@ func TestAllocs(t *testing.T) {
 	if hash.String() != slush.hash {
 		t.Fatalf("hash = %s", hash)
 	}
+	root := h.Root(j, en1, make([]byte, 4))
+	if n := testing.AllocsPerRun(100, func() {
+		hash = HashWithRoot(j, &root, ntime, nonce, j.Version)
+	}); n != 0 {
+		t.Errorf("HashWithRoot allocs = %v, want 0", n)
+	}
+	if hash.String() != slush.hash {
+		t.Fatalf("HashWithRoot hash = %s", hash)
+	}
 	var met bool
 	if n := testing.AllocsPerRun(100, func() { met = tgt.Met(&hash) }); n != 0 || !met {
 		t.Errorf("Target.Met allocs = %v (met %v), want 0", n, met)
@@ -547,6 +569,28 @@ func BenchmarkValidateShare(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		hash := h.Hash(j, en1, en2, ntime, nonce, j.Version)
+		if tgt.Met(&hash) {
+			valid++
+		}
+	}
+	if valid == 0 {
+		b.Fatal("share rejected")
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
+}
+
+// BenchmarkValidateShareKnownRoot is a share on an extranonce2 the miner
+// already submitted on (its merkle root kept): the header hash only.
+func BenchmarkValidateShareKnownRoot(b *testing.B) {
+	j := slushJob(b)
+	var h Hasher
+	root := h.Root(j, mustHex(b, slush.en1), mustHex(b, slush.en2))
+	ntime, nonce := mustHex32(b, slush.ntime), mustHex32(b, slush.nonce)
+	tgt := NewTarget(683)
+	valid := 0
+	b.ReportAllocs()
+	for b.Loop() {
+		hash := HashWithRoot(j, &root, ntime, nonce, j.Version)
 		if tgt.Met(&hash) {
 			valid++
 		}
