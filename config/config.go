@@ -37,6 +37,7 @@ type Proxy struct {
 	ReconnectGrace          Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
 	HandshakeTimeout        Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
 	ParkedKeepalive         Duration       // parked_keepalive: a rig held without work hears from us this often (default 25s)
+	ReadPollers             int            // read_pollers: epoll readers for miners at work (Linux); 0 = one per core (default), -1 = none (a goroutine per miner)
 	Abuse                   Abuse          // [proxy.abuse]
 }
 

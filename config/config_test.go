@@ -151,13 +151,14 @@ func TestParseErrors(t *testing.T) {
 				`4:1: proxy.reconnect_grace: expected a duration string such as "30s", got integer 5`,
 				`5:1: proxy.handshake_timeout: must be greater than 0, got "-1s"`,
 			}},
-		{"out of range", "[proxy]\nmax_upstream_sessions = 0\nmin_miner_extranonce2_size = 9\nmax_connections = 0\nmax_line_bytes = 100\noutbound_queue = 0\n" + pool, nil,
+		{"out of range", "[proxy]\nmax_upstream_sessions = 0\nmin_miner_extranonce2_size = 9\nmax_connections = 0\nmax_line_bytes = 100\noutbound_queue = 0\nread_pollers = -2\n" + pool, nil,
 			[]string{
 				`2:1: proxy.max_upstream_sessions: must be between 1 and 1024, got 0`,
 				`3:1: proxy.min_miner_extranonce2_size: must be between 1 and 8, got 9`,
 				`4:1: proxy.max_connections: must be at least 1, got 0`,
 				`5:1: proxy.max_line_bytes: must be between 1024 and 16777216, got 100`,
 				`6:1: proxy.outbound_queue: must be between 1 and 65536, got 0`,
+				`7:1: proxy.read_pollers: must be between -1 and 1024, got -2`,
 			}},
 		{"too many upstream sessions, too small extranonce2", "[proxy]\nmax_upstream_sessions = 1025\nmin_miner_extranonce2_size = 0\n" + pool, nil,
 			[]string{
@@ -320,6 +321,7 @@ write_timeout = "2s"
 read_timeout = "90s"
 outbound_queue = 16
 reconnect_grace = "1500ms"
+read_pollers = 3
 handshake_timeout = "1m"
 
 [proxy.difficulty]
@@ -385,6 +387,7 @@ format = "json"
 		WriteTimeout:     Duration{2 * time.Second},
 		ReadTimeout:      Duration{90 * time.Second},
 		OutboundQueue:    16,
+		ReadPollers:      3,
 		ReconnectGrace:   Duration{1500 * time.Millisecond},
 		HandshakeTimeout: Duration{time.Minute},
 		ParkedKeepalive:  Duration{25 * time.Second},

@@ -15,7 +15,7 @@ import (
 
 var (
 	topKeys      = []string{"proxy", "pools", "api", "switcher", "log"}
-	proxyKeys    = []string{"listen", "max_connections", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "abuse"}
+	proxyKeys    = []string{"listen", "max_connections", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
@@ -81,6 +81,9 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 	}
 	d.Duration(m, p, "reconnect_grace", &c.ReconnectGrace.Duration)
 	d.Duration(m, p, "parked_keepalive", &c.ParkedKeepalive.Duration)
+	if d.Integer(m, p, "read_pollers", &c.ReadPollers) {
+		d.between(p+".read_pollers", c.ReadPollers, -1, 1024)
+	}
 	if t, ok := d.Table(m, p, "abuse"); ok {
 		d.abuse(t, &c.Abuse)
 	}

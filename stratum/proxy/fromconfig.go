@@ -20,6 +20,7 @@ func FromConfig(cfg *config.Config) Config {
 		Allow:            append(make([]netip.Prefix, 0, len(cfg.Proxy.Allow)), cfg.Proxy.Allow...),
 		MaxLineBytes:     cfg.Proxy.MaxLineBytes,
 		OutboundQueue:    cfg.Proxy.OutboundQueue,
+		ReadPollers:      cfg.Proxy.ReadPollers,
 		WriteTimeout:     cfg.Proxy.WriteTimeout.Duration,
 		ReadTimeout:      cfg.Proxy.ReadTimeout.Duration,
 		HandshakeTimeout: cfg.Proxy.HandshakeTimeout.Duration,

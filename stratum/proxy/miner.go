@@ -106,8 +106,8 @@ type minerConn struct {
 	moreInput    bool     // lines already read wait behind this one
 	recent       []uint64 // keys of recent shares, for duplicates
 	recentNext   int
-	rejectStreak int       // rejections since the last accepted share
-	rootJob      *job      // the last share's job, extranonce2 and merkle root (rootFor)
+	rejectStreak int  // rejections since the last accepted share
+	rootJob      *job // the last share's job, extranonce2 and merkle root (rootFor)
 	rootEN2      [16]byte
 	rootEN2Len   uint8
 	root         [32]byte
