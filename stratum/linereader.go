@@ -50,6 +50,12 @@ func NewLineReaderSize(r io.Reader, max, size int) *LineReader {
 // Buffered reports how many bytes are held but not yet returned.
 func (lr *LineReader) Buffered() int { return lr.end - lr.start }
 
+// HasLine reports whether a whole line is buffered: ReadLine would return
+// it (or an error for it) without reading.
+func (lr *LineReader) HasLine() bool {
+	return bytes.IndexByte(lr.buf[lr.start+lr.scanned:lr.end], '\n') >= 0
+}
+
 // ReadLine returns the next non-empty line without its terminator.
 func (lr *LineReader) ReadLine() ([]byte, error) {
 	for {

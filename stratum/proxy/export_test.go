@@ -39,3 +39,20 @@ func ParkedMiners(s *Server) int {
 	}
 	return n
 }
+
+// PollerHandOffs counts the miners the pollers gave back to a goroutine.
+func PollerHandOffs(s *Server) uint64 {
+	var n uint64
+	for _, p := range s.pollers {
+		n += p.handedOff()
+	}
+	return n
+}
+
+// SetPollerBatch sets the lines a poller handles per miner and wake-up,
+// returning the old value.
+func SetPollerBatch(n int) int {
+	old := pollerBatch
+	pollerBatch = n
+	return old
+}

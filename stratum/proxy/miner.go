@@ -118,7 +118,7 @@ type minerConn struct {
 	lastSend   atomic.Int64  // unix nanoseconds of the last message queued
 	lastRead   atomic.Int64  // unix nanoseconds of the last read while parked in a poller
 	polled     atomic.Bool   // reads are the poller's: no reader goroutine now
-	poller     *readPoller   // the poller it parks in (set by the first park)
+	poller     *readPoller   // the poller it parks in; nil: none (not TCP, or no pollers)
 	lastJob    atomic.Uint64 // seq of the newest session job queued to the miner
 	writeArmed atomic.Int64  // unix nanoseconds the write deadline was last set
 
@@ -151,6 +151,7 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	m.prev, m.older = m.cur, m.cur
 	m.invalidBurst, m.invalidAt = s.cfg.Abuse.InvalidBurst, now
 	m.lr = stratum.NewLineReader(minerReader{m}, s.cfg.MaxLineBytes)
+	m.poller = s.pollerFor(m) // set once: read without a lock by close
 	return m
 }
 
@@ -180,11 +181,13 @@ func (m *minerConn) isClosed() bool {
 	return m.closed
 }
 
-// queued is the length of the outbound queue.
-func (m *minerConn) queued() int {
+// queueNearlyFull: the outbound queue has no room left for the answer
+// and the job or difficulty a share may bring. Such a miner is read by a
+// goroutine, which may wait for room; a poller never waits.
+func (m *minerConn) queueNearlyFull() bool {
 	m.qmu.Lock()
 	defer m.qmu.Unlock()
-	return len(m.queue)
+	return len(m.queue) >= max(1, m.srv.cfg.OutboundQueue-4)
 }
 
 func (m *minerConn) logger() zerolog.Logger {
@@ -220,7 +223,7 @@ func (m *minerConn) serveFrom(line []byte) {
 		}
 		m.mu.Unlock()
 		if line == nil {
-			if p := m.srv.pollerFor(m); p != nil && lr.Buffered() == 0 && m.working.Load() {
+			if p := m.poller; p != nil && lr.Buffered() == 0 && m.working.Load() && !m.queueNearlyFull() {
 				if !armed.IsZero() {
 					_ = m.conn.SetReadDeadline(time.Time{}) // the poller reads without one
 				}
@@ -998,7 +1001,10 @@ func (m *minerConn) answer(b []byte) {
 	}()
 	for {
 		m.qmu.Lock()
-		if m.closed || len(m.queue) < m.srv.cfg.OutboundQueue || m.dropOldestNotifyLocked() {
+		// A poller never waits for room (it serves many miners): it hands a
+		// miner with a nearly full queue to a goroutine first, and a queue
+		// filled meanwhile cuts the miner (enqueue) rather than stall it.
+		if m.closed || m.polled.Load() || len(m.queue) < m.srv.cfg.OutboundQueue || m.dropOldestNotifyLocked() {
 			m.qmu.Unlock()
 			mode := writeInline
 			switch {
@@ -1021,7 +1027,6 @@ func (m *minerConn) answer(b []byte) {
 		select {
 		case <-room:
 		case <-deadline.C:
-			m.srv.stats.SlowConsumers.Add(1)
 			m.close(reasonSlowConsumer, nil)
 			return
 		}
@@ -1063,7 +1068,6 @@ func (m *minerConn) enqueue(msg outMsg, dropNotifies bool, mode writeMode) {
 	}
 	if len(m.queue) >= m.srv.cfg.OutboundQueue && !m.dropOldestNotifyLocked() {
 		m.qmu.Unlock()
-		m.srv.stats.SlowConsumers.Add(1)
 		m.close(reasonSlowConsumer, nil)
 		return
 	}
@@ -1168,7 +1172,6 @@ func (m *minerConn) write(bufs *net.Buffers) error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		// It did not take a write within write_timeout.
 		reason = reasonSlowConsumer
-		m.srv.stats.SlowConsumers.Add(1)
 		err = nil
 	}
 	m.close(reason, err)
@@ -1197,6 +1200,11 @@ func (m *minerConn) close(reason closeReason, cause error) {
 		return
 	}
 	m.closed = true
+	if reason == reasonSlowConsumer {
+		// Counted here, once: the reader waiting for room and the flusher's
+		// write may both give up on the same miner.
+		m.srv.stats.SlowConsumers.Add(1)
+	}
 	if m.room != nil {
 		select { // wake a reader waiting for room
 		case m.room <- struct{}{}:
@@ -1209,11 +1217,28 @@ func (m *minerConn) close(reason closeReason, cause error) {
 		m.reconnT.Stop()
 	}
 	m.qmu.Unlock()
-	if m.polled.Load() {
+	parked := m.polled.Load()
+	if parked {
 		m.poller.forget(m) // before the descriptor can be reused
 	}
 	_ = m.conn.Close()
+	if parked {
+		// Likely on the poller's goroutine: the rest (the switcher's gate
+		// takes its lock, which a plan may hold for tens of ms; the log)
+		// must not stall the other miners it serves.
+		m.srv.wg.Add(1)
+		go func() {
+			defer m.srv.wg.Done()
+			m.detachClosed(reason, cause)
+		}()
+		return
+	}
+	m.detachClosed(reason, cause)
+}
 
+// detachClosed is the second half of close: the connection is closed; detach
+// it everywhere, tell the gate, log why.
+func (m *minerConn) detachClosed(reason closeReason, cause error) {
 	m.mu.Lock()
 	us, prefix, name, wasNamed := m.sess, m.prefix, m.name, m.authorized
 	m.sess = nil

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,6 +34,8 @@ type readPoller struct {
 	wakeR int // the read end of a pipe Close writes to
 	wakeW int
 
+	handOffs atomic.Uint64 // miners given back to a goroutine (tests)
+
 	mu     sync.Mutex
 	closed bool
 	miners map[uint64]*minerConn // by miner id, the epoll event's token
@@ -47,7 +50,7 @@ type readPoller struct {
 // pollerBatch bounds the lines handled for one miner per wake-up, so one
 // miner flooding submits cannot hold the others back; level-triggered
 // epoll brings it back at the next wait.
-const pollerBatch = 64
+var pollerBatch = 64 // a variable for tests
 
 // rawRead is a non-blocking read kept as a value with a method, so a read
 // allocates no closure.
@@ -117,7 +120,11 @@ func (p *readPoller) run() {
 
 // stop wakes the poller's goroutine, which then exits.
 func (p *readPoller) stop() {
-	_, _ = syscall.Write(p.wakeW, []byte{1})
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed { // after shut the number may be another file's
+		_, _ = syscall.Write(p.wakeW, []byte{1})
+	}
 }
 
 // shut closes the poller's descriptors and drops the miners still parked
@@ -146,26 +153,26 @@ func (p *readPoller) park(m *minerConn) bool {
 	if rc == nil {
 		return false
 	}
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		return false
-	}
-	p.miners[m.id] = m
-	p.mu.Unlock()
 	m.lastRead.Store(time.Now().UnixNano())
-	m.poller = p
 	m.polled.Store(true) // before the first event can arrive
+	p.mu.Lock()
+	// Under p.mu so shut cannot close (and the system reuse) epfd between
+	// the check and the call.
 	var err error
-	cerr := rc.Control(func(fd uintptr) {
-		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(uint32(m.id)), Pad: int32(uint32(m.id >> 32))}
-		err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
-	})
+	cerr := errPollerClosed
+	if !p.closed {
+		p.miners[m.id] = m
+		cerr = rc.Control(func(fd uintptr) {
+			ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(uint32(m.id)), Pad: int32(uint32(m.id >> 32))}
+			err = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_ADD, int(fd), &ev)
+		})
+		if cerr != nil || err != nil {
+			delete(p.miners, m.id)
+		}
+	}
+	p.mu.Unlock()
 	if cerr != nil || err != nil {
 		m.polled.Store(false)
-		p.mu.Lock()
-		delete(p.miners, m.id)
-		p.mu.Unlock()
 		return false
 	}
 	if m.isClosed() {
@@ -176,49 +183,50 @@ func (p *readPoller) park(m *minerConn) bool {
 	return true
 }
 
+var errPollerClosed = errors.New("proxy: read poller closed")
+
 // forget takes a miner out of the set (idempotent). It runs before the
 // miner's connection is closed, or with its descriptor held by Control.
 func (p *readPoller) forget(m *minerConn) {
 	p.mu.Lock()
-	_, ok := p.miners[m.id]
-	delete(p.miners, m.id)
-	closed := p.closed
+	if _, ok := p.miners[m.id]; ok && !p.closed {
+		delete(p.miners, m.id)
+		if rc := m.rawConn(); rc != nil {
+			_ = rc.Control(func(fd uintptr) {
+				_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
+			})
+		}
+	}
 	p.mu.Unlock()
 	m.polled.Store(false)
-	if !ok || closed {
-		return
-	}
-	if rc := m.rawConn(); rc != nil {
-		_ = rc.Control(func(fd uintptr) {
-			_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
-		})
-	}
 }
 
 // serve handles what one wake-up brought for m: plain submits here, the
 // rest by handing m back to a goroutine with the line it stopped at.
 func (p *readPoller) serve(m *minerConn) {
-	defer m.writeAnswers(&p.scratch)
 	for range pollerBatch {
-		if m.queued() >= m.srv.cfg.OutboundQueue-1 {
+		if m.queueNearlyFull() {
 			// Its answers pile up: a goroutine may wait for room.
 			p.handOff(m, nil)
 			return
 		}
 		line, err := m.lr.ReadLine()
 		if err == errWouldBlock {
+			m.writeAnswers(&p.scratch)
 			return
 		}
 		if err != nil {
-			p.forget(m)
+			// A miner that half-closes after its last submits still gets
+			// their answers.
+			m.writeAnswers(&p.scratch)
 			reason, cause := readFailure(err)
 			m.close(reason, cause)
 			return
 		}
+		m.lastRead.Store(time.Now().UnixNano()) // a line, not a byte, resets the read timeout
 		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
 			m.onSubmit(id, sub, nil)
 			if m.isClosed() {
-				p.forget(m)
 				return
 			}
 			continue
@@ -226,11 +234,19 @@ func (p *readPoller) serve(m *minerConn) {
 		p.handOff(m, line)
 		return
 	}
+	// The batch is spent. Lines already read would raise no epoll event:
+	// a goroutine goes on with them.
+	if m.lr.HasLine() {
+		p.handOff(m, nil)
+		return
+	}
+	m.writeAnswers(&p.scratch)
 }
 
 // handOff gives m back to a reader goroutine, which handles line (if any)
 // first. Answers already queued are written before.
 func (p *readPoller) handOff(m *minerConn, line []byte) {
+	p.handOffs.Add(1)
 	p.forget(m)
 	m.writeAnswers(&p.scratch)
 	m.srv.wg.Add(1)
@@ -258,12 +274,13 @@ func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
-	m.lastRead.Store(time.Now().UnixNano())
 	return n, nil
 }
 
 // errWouldBlock: a parked miner's socket holds no more input now.
 var errWouldBlock = errors.New("proxy: no input now")
+
+func (p *readPoller) handedOff() uint64 { return p.handOffs.Load() }
 
 // parked counts the miners in the set.
 func (p *readPoller) parked() int {

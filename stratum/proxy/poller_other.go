@@ -22,3 +22,7 @@ func (p *readPoller) readNow(*minerConn, []byte) (int, error) {
 var errWouldBlock = errors.New("proxy: no input now")
 
 func (p *readPoller) parked() int { return 0 }
+
+func (p *readPoller) handedOff() uint64 { return 0 }
+
+var pollerBatch = 64

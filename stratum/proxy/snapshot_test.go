@@ -20,6 +20,7 @@ func TestSnapshotInConnectionOrder(t *testing.T) {
 		us.mu.Lock()
 		got := us.snapshotLocked()
 		us.mu.Unlock()
+		got = us.inOrder(got)
 		if len(got) != want {
 			t.Fatalf("snapshot has %d miners, want %d", len(got), want)
 		}
