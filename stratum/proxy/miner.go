@@ -681,7 +681,7 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 	m.rejectStreak++
 	if m.rejectStreak >= a.RejectMinShares && now.Sub(m.streakSince) >= a.RejectWindow {
 		m.srv.stats.AbuseDisconnects.Add(1)
-		m.close(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, now.Sub(m.streakSince).Round(time.Second), reason))
+		m.readerClose(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, now.Sub(m.streakSince).Round(time.Second), reason))
 		return
 	}
 	if reason == RejectStale {
@@ -695,8 +695,21 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 	m.invalidBurst--
 	if m.invalidBurst < 0 {
 		m.srv.stats.AbuseDisconnects.Add(1)
-		m.close(reasonInvalidFlood, fmt.Errorf("invalid submits faster than %g/s, last: %s", a.InvalidPerSecond, reason))
+		m.readerClose(reasonInvalidFlood, fmt.Errorf("invalid submits faster than %g/s, last: %s", a.InvalidPerSecond, reason))
 	}
+}
+
+// readerClose closes the miner from its reader. On a poller, the answers
+// of the read so far go out first (they wait for the end of the read
+// there; the goroutine has written them already) and the slow half of
+// closing is left to the poller's detacher.
+func (m *minerConn) readerClose(reason closeReason, cause error) {
+	if m.polled.Load() {
+		m.writeAnswers(&m.poller.scratch)
+		m.poller.closeMiner(m, reason, cause)
+		return
+	}
+	m.close(reason, cause)
 }
 
 // admit is the Gate saying yes after it said no.
@@ -1194,10 +1207,19 @@ func (m *minerConn) requestReconnect() {
 
 // close ends the connection once, with a reason.
 func (m *minerConn) close(reason closeReason, cause error) {
+	if m.closeConn(reason) {
+		m.detachClosed(reason, cause)
+	}
+}
+
+// closeConn is the first half of close: mark the miner closed, drop what
+// is queued, take it out of its poller and close the connection. False if
+// it was closed already.
+func (m *minerConn) closeConn(reason closeReason) bool {
 	m.qmu.Lock()
 	if m.closed {
 		m.qmu.Unlock()
-		return
+		return false
 	}
 	m.closed = true
 	if reason == reasonSlowConsumer {
@@ -1217,23 +1239,11 @@ func (m *minerConn) close(reason closeReason, cause error) {
 		m.reconnT.Stop()
 	}
 	m.qmu.Unlock()
-	parked := m.polled.Load()
-	if parked {
+	if m.polled.Load() {
 		m.poller.forget(m) // before the descriptor can be reused
 	}
 	_ = m.conn.Close()
-	if parked {
-		// Likely on the poller's goroutine: the rest (the switcher's gate
-		// takes its lock, which a plan may hold for tens of ms; the log)
-		// must not stall the other miners it serves.
-		m.srv.wg.Add(1)
-		go func() {
-			defer m.srv.wg.Done()
-			m.detachClosed(reason, cause)
-		}()
-		return
-	}
-	m.detachClosed(reason, cause)
+	return true
 }
 
 // detachClosed is the second half of close: the connection is closed; detach

@@ -40,11 +40,23 @@ type readPoller struct {
 	closed bool
 	miners map[uint64]*minerConn // by miner id, the epoll event's token
 
+	// detach takes the second half of closing a miner the poller saw hang
+	// up (telling the gate, which may wait on the switcher's lock while it
+	// plans; the log) off the poller's goroutine, to one detacher
+	// goroutine per poller. Full: the poller does it itself.
+	detach chan detachReq
+
 	// The poller's goroutine alone uses these.
 	events  []syscall.EpollEvent
 	scratch []byte // one write of a read's answers
 	rr      rawRead
 	readFn  func(fd uintptr) bool
+}
+
+type detachReq struct {
+	m      *minerConn
+	reason closeReason
+	cause  error
 }
 
 // pollerBatch bounds the lines handled for one miner per wake-up, so one
@@ -86,7 +98,7 @@ func newReadPoller(s *Server) (*readPoller, error) {
 		syscall.Close(pipe[1])
 		return nil, err
 	}
-	p := &readPoller{srv: s, epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], miners: map[uint64]*minerConn{}, events: make([]syscall.EpollEvent, 256)}
+	p := &readPoller{srv: s, epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], miners: map[uint64]*minerConn{}, events: make([]syscall.EpollEvent, 256), detach: make(chan detachReq, 1024)}
 	p.readFn = p.rr.do
 	return p, nil
 }
@@ -118,6 +130,27 @@ func (p *readPoller) run() {
 	}
 }
 
+// detacher runs the second half of the closes the poller hands it, until
+// the poller shuts; the server's wait group owns it.
+func (p *readPoller) detacher() {
+	for r := range p.detach {
+		r.m.detachClosed(r.reason, r.cause)
+	}
+}
+
+// closeMiner closes a miner from the poller's goroutine: the connection at
+// once, the rest by the detacher.
+func (p *readPoller) closeMiner(m *minerConn, reason closeReason, cause error) {
+	if !m.closeConn(reason) {
+		return
+	}
+	select {
+	case p.detach <- detachReq{m, reason, cause}:
+	default:
+		m.detachClosed(reason, cause)
+	}
+}
+
 // stop wakes the poller's goroutine, which then exits.
 func (p *readPoller) stop() {
 	p.mu.Lock()
@@ -144,6 +177,7 @@ func (p *readPoller) shut() {
 	for _, m := range left {
 		m.close(reasonShutdown, nil)
 	}
+	close(p.detach) // only this goroutine sends on it
 }
 
 // park hands a miner's reads to the poller; false leaves them with the
@@ -205,10 +239,16 @@ func (p *readPoller) forget(m *minerConn) {
 // rest by handing m back to a goroutine with the line it stopped at.
 func (p *readPoller) serve(m *minerConn) {
 	for range pollerBatch {
+		if !m.polled.Load() {
+			return // closed by another goroutine meanwhile
+		}
 		if m.queueNearlyFull() {
-			// Its answers pile up: a goroutine may wait for room.
-			p.handOff(m, nil)
-			return
+			m.writeAnswers(&p.scratch) // this batch's own answers first
+			if m.queueNearlyFull() {
+				// Its answers pile up: a goroutine may wait for room.
+				p.handOff(m, nil)
+				return
+			}
 		}
 		line, err := m.lr.ReadLine()
 		if err == errWouldBlock {
@@ -220,7 +260,7 @@ func (p *readPoller) serve(m *minerConn) {
 			// their answers.
 			m.writeAnswers(&p.scratch)
 			reason, cause := readFailure(err)
-			m.close(reason, cause)
+			p.closeMiner(m, reason, cause)
 			return
 		}
 		m.lastRead.Store(time.Now().UnixNano()) // a line, not a byte, resets the read timeout

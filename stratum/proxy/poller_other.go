@@ -6,12 +6,13 @@ import "errors"
 
 // readPoller exists on Linux only (epoll); elsewhere every miner keeps its
 // reader goroutine.
-type readPoller struct{}
+type readPoller struct{ scratch []byte }
 
 func newReadPoller(*Server) (*readPoller, error) {
 	return nil, errors.New("proxy: no read poller on this system")
 }
 func (p *readPoller) run()                 {}
+func (p *readPoller) detacher()            {}
 func (p *readPoller) stop()                {}
 func (p *readPoller) park(*minerConn) bool { return false }
 func (p *readPoller) forget(*minerConn)    {}
@@ -26,3 +27,7 @@ func (p *readPoller) parked() int { return 0 }
 func (p *readPoller) handedOff() uint64 { return 0 }
 
 var pollerBatch = 64
+
+func (p *readPoller) closeMiner(m *minerConn, reason closeReason, cause error) {
+	m.close(reason, cause)
+}

@@ -203,3 +203,38 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 		t.Fatalf("%d hand-offs between the poller and a goroutine for %d lines read: bounced without progress", h, lines)
 	}
 }
+
+// A parked miner dropped for abuse in the middle of a read still gets the
+// answers to the shares before (they wait for the end of the read there).
+func TestParkedMinerAbuseCloseWritesEarlierAnswers(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	cfg := quickConfig(t, pool)
+	cfg.Abuse.InvalidBurst = 2
+	cfg.Abuse.InvalidPerSecond = 0.001
+	srv := startProxy(t, cfg)
+	w := startWorker(t, srv, "a.c")
+	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+	var lines strings.Builder
+	next := uint32(0)
+	for i := range 3 {
+		var s share
+		s, next = w.mine(t, w.job, next, 0, meets(w.diff))
+		fmt.Fprintf(&lines, `{"id":%d,"method":"mining.submit","params":["%s","%s","%s","%s","%s"]}`+"\n", 10+i, w.name, s.jobID, s.en2, s.ntime, s.nonce)
+	}
+	for i := range 3 { // an unknown worker: invalid, the third trips the limit
+		fmt.Fprintf(&lines, `{"id":%d,"method":"mining.submit","params":["nobody","%s","00000000","%s","00000000"]}`+"\n", 20+i, w.job.JobID, w.job.NTime)
+	}
+	w.send(strings.TrimSuffix(lines.String(), "\n"))
+	for i := range 3 {
+		a, _ := w.answer(strconv.Itoa(10 + i))
+		if string(a.Result) != "true" {
+			t.Fatalf("share %d before the abuse answered %s %v", i, a.Result, a.Error)
+		}
+	}
+	if !w.closedWithin(3 * time.Second) {
+		t.Fatal("abusive miner not dropped")
+	}
+	if got := srv.Stats().AbuseDisconnects; got != 1 {
+		t.Fatalf("abuse disconnects %d, want 1", got)
+	}
+}

@@ -217,10 +217,14 @@ func (s *Server) Start() error {
 				break
 			}
 			s.pollers = append(s.pollers, p)
-			s.wg.Add(1)
+			s.wg.Add(2)
 			go func() {
 				defer s.wg.Done()
 				p.run()
+			}()
+			go func() {
+				defer s.wg.Done()
+				p.detacher()
 			}()
 		}
 	}
@@ -255,7 +259,9 @@ func (s *Server) Addr() net.Addr {
 	return s.listeners[0].Addr()
 }
 
-// Serve accepts miners on l until Close. It returns at once.
+// Serve accepts miners on l until Close. It returns at once. Call Start
+// first (as for ServeConn): the read pollers exist from Start on, and a
+// TCP miner served before them keeps a reader goroutine.
 func (s *Server) Serve(l net.Listener) {
 	s.mu.Lock()
 	if s.closing {
