@@ -36,6 +36,12 @@ type readPoller struct {
 
 	handOffs atomic.Uint64 // miners given back to a goroutine (tests)
 
+	// yield is held (write) while the poller serves a wake-up's events
+	// and read by every job fan-out: a job reaches the miners before
+	// the pollers answer more shares. A late answer costs nothing; a job
+	// that waits behind shares makes stale ones.
+	yield sync.RWMutex
+
 	mu     sync.Mutex
 	closed bool
 	miners map[uint64]*minerConn // by miner id, the epoll event's token
@@ -115,20 +121,35 @@ func (p *readPoller) run() {
 			p.srv.log.Error().Err(err).Msg("miner read poller failed; its miners are dropped")
 			return
 		}
-		for _, ev := range p.events[:n] {
-			if ev.Fd == -1 && ev.Pad == -1 {
-				return // woken by stop
-			}
-			id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
-			p.mu.Lock()
-			m := p.miners[id]
-			p.mu.Unlock()
-			if m != nil {
-				p.serve(m)
-			}
+		p.yield.Lock()
+		stop := p.serveEvents(n)
+		p.yield.Unlock()
+		if stop {
+			return
 		}
 	}
 }
+
+// serveEvents handles the events of one wait; true when woken by stop.
+func (p *readPoller) serveEvents(n int) bool {
+	for _, ev := range p.events[:n] {
+		if ev.Fd == -1 && ev.Pad == -1 {
+			return true // woken by stop
+		}
+		id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+		p.mu.Lock()
+		m := p.miners[id]
+		p.mu.Unlock()
+		if m != nil {
+			p.serve(m)
+		}
+	}
+	return false
+}
+
+// pause holds the poller between wake-ups until resume (a fan-out).
+func (p *readPoller) pause()  { p.yield.RLock() }
+func (p *readPoller) resume() { p.yield.RUnlock() }
 
 // detacher runs the second half of the closes the poller hands it, until
 // the poller shuts; the server's wait group owns it.

@@ -31,3 +31,6 @@ var pollerBatch = 64
 func (p *readPoller) closeMiner(m *minerConn, reason closeReason, cause error) {
 	m.close(reason, cause)
 }
+
+func (p *readPoller) pause()  {}
+func (p *readPoller) resume() {}

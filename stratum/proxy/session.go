@@ -291,9 +291,16 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 	us.current = j
 	miners := us.snapshotLocked()
 	us.mu.Unlock()
+	// The pollers wait while the job goes out (see readPoller.yield).
+	for _, p := range us.srv.pollers {
+		p.pause()
+	}
 	sent := fanOut(us.inOrder(miners), func(m *minerConn) bool {
 		return m.isWorking() && m.offerJob(j.seq, j.bytes, n.Clean)
 	})
+	for _, p := range us.srv.pollers {
+		p.resume()
+	}
 	us.srv.stats.JobsNotified.Add(uint64(sent))
 	us.srv.log.Debug().Str("pool", us.sess.Pool()).Str("job", j.id).Str("pool_job", n.JobID).
 		Bool("clean", n.Clean).Int("miners", sent).Msg("job")
