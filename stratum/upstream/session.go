@@ -86,6 +86,15 @@ var (
 // answered: their job went with it, so to the miner they are stale (21).
 var errLost = stratum.NewError(stratum.ErrJobNotFound, "stale: pool connection lost before it answered")
 
+// errBacklog answers shares that would queue behind maxBacklog bytes the
+// pool has not read: it is not reading, and its connection ends at
+// WriteTimeout anyway.
+var errBacklog = stratum.NewError(stratum.ErrOther, "pool is not reading: submit not sent")
+
+// maxBacklog bounds what waits for the writer (submits, pings): 4 MiB is
+// ~30,000 submits, a second of a very large site's shares.
+const maxBacklog = 4 << 20
+
 // SubmitResult is the pool's verdict on one share: nil error = accepted.
 type SubmitResult func(err *stratum.Error)
 
@@ -101,7 +110,7 @@ type Session struct {
 	log  zerolog.Logger
 	lr   *stratum.LineReader
 
-	wmu        sync.Mutex    // guards out; serializes the handshake's and pings' writes
+	wmu        sync.Mutex    // guards out: submits, pings and answers to the pool, queued for the writer
 	out        []byte        // submits waiting for the writer
 	outReady   chan struct{} // wakes the writer (capacity 1)
 	writerDone chan struct{}
@@ -557,11 +566,18 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 		cb(errLost)
 		return
 	}
-	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
 	// Laid out by hand at the end of the writer's buffer: this runs for
 	// every forwarded share.
 	s.wmu.Lock()
+	if len(s.out) >= maxBacklog {
+		s.wmu.Unlock()
+		cb(errBacklog)
+		return
+	}
+	s.mu.Lock()
+	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
+	s.mu.Unlock()
 	b := append(s.out, `{"id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	b = append(b, `,"method":"mining.submit","params":[`...)
@@ -605,13 +621,17 @@ func (s *Session) ping() {
 	s.writeLine(line)
 }
 
-// writeLine sends one line; a failed write ends the session.
+// writeLine queues one line (a ping, an answer to the pool) for the
+// writer, behind the submits already queued. Not written here under wmu:
+// a pool that stops reading would then hold every Submit (the proxy's
+// read pollers among them) for the whole write timeout.
 func (s *Session) writeLine(line []byte) {
 	s.wmu.Lock()
-	err := s.writeLocked(line)
+	s.out = append(s.out, line...)
 	s.wmu.Unlock()
-	if err != nil {
-		s.shutdown(fmt.Errorf("write to pool: %w", err))
+	select {
+	case s.outReady <- struct{}{}:
+	default: // the writer is already woken
 	}
 }
 

@@ -1,0 +1,121 @@
+package upstream_test
+
+import (
+	"bufio"
+	"context"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/hashgate/hashgate/stratum"
+	"github.com/hashgate/hashgate/stratum/upstream"
+)
+
+// A pool that stops reading while it keeps talking (it pings us) must not
+// make Submit wait: the answer to its ping is queued for the writer, not
+// written under the lock every submitter takes. (It was: a pool that
+// stopped reading held every Submit, so every miner's share, for the
+// write timeout.)
+func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	pingNow := make(chan struct{})
+	poolDone := make(chan struct{})
+	go func() {
+		defer close(poolDone)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.(*net.TCPConn).SetReadBuffer(4096) // fills sooner once it stops reading
+		r := bufio.NewReader(c)
+		answers := map[string]string{
+			stratum.MethodSubscribe:           `[[["mining.notify","1"]],"01020304",8]`,
+			stratum.MethodAuthorize:           `true`,
+			stratum.MethodExtranonceSubscribe: `true`,
+			stratum.MethodConfigure:           `{"version-rolling":true,"version-rolling.mask":"1fffe000"}`,
+		}
+		for authorized := false; !authorized; {
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			m, err := stratum.Decode([]byte(strings.TrimSpace(line)))
+			if err != nil {
+				return
+			}
+			_, _ = c.Write(stratum.AppendRawResponse(nil, m.ID, []byte(answers[m.Method])))
+			authorized = m.Method == stratum.MethodAuthorize
+		}
+		// Deaf from now on: it never reads again, but it pings.
+		<-pingNow
+		tick := time.NewTicker(time.Millisecond)
+		defer tick.Stop()
+		for i := range 3000 { // a ping a millisecond, 3 s at most
+			select {
+			case <-pingNow:
+				return
+			case <-tick.C:
+			}
+			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
+			if _, err := c.Write([]byte(`{"id":` + itoa(i) + `,"method":"mining.ping","params":[]}` + "\n")); err != nil {
+				return
+			}
+		}
+		<-pingNow // until the test is done
+	}()
+
+	s, err := upstream.Dial(context.Background(), upstream.Config{
+		Pool: "deaf", Address: l.Addr().String(), User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		VersionMask: 0x1fffe000, ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
+		SubmitTimeout: 30 * time.Second, WriteTimeout: 3 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		close(pingNow)
+		s.Close()
+		<-poolDone
+	}()
+	rec := newRecorder()
+	s.Run(rec)
+	pingNow <- struct{}{}
+	// Fill the socket towards the deaf pool, then keep submitting while its
+	// pings wait for answers: no Submit may take long.
+	var slowest time.Duration
+	var refused atomic.Int64
+	start := time.Now()
+	for i := 0; i < 100000 && time.Since(start) < 2*time.Second; i++ { // 12 MB at most
+		t0 := time.Now()
+		s.Submit("1", "0000000000000000", "00000000", "00000000", "", func(e *stratum.Error) {
+			if e != nil && strings.Contains(e.Message, "not reading") {
+				refused.Add(1)
+			}
+		})
+		slowest = max(slowest, time.Since(t0))
+	}
+	if slowest > 500*time.Millisecond {
+		t.Fatalf("a Submit took %s while the pool did not read", slowest)
+	}
+	// What waits for a pool that does not read is bounded: past 4 MiB,
+	// submits are refused at once instead of queued.
+	if refused.Load() == 0 {
+		t.Fatal("12 MB of submits to a pool that does not read, none refused: the backlog is unbounded")
+	}
+}
+
+func itoa(i int) string {
+	const digits = "0123456789"
+	if i < 10 {
+		return digits[i : i+1]
+	}
+	return itoa(i/10) + digits[i%10:i%10+1]
+}
