@@ -494,9 +494,11 @@ func runLoad(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daemo
 	r.PoolPerSec = float64(r.PoolSubmits) / wall.Seconds()
 	r.HarnessCPU = pct(h1.CPU-h0.CPU, wall)
 	r.FleetCPU = pct(f1-f0, wall)
-	g.waitStatus(loadRounds[len(loadRounds)-1].Seq, 0, 10*time.Second, func(s bench.Status) bool { return s.SeenSeq == o.miners })
-	rep, _ = g.report(0)
-	r.RoundsLoad = rows(loadRounds, rep, &r.LatLoad)
+	if len(loadRounds) > 0 { // none with --interval longer than --duration
+		g.waitStatus(loadRounds[len(loadRounds)-1].Seq, 0, 10*time.Second, func(s bench.Status) bool { return s.SeenSeq == o.miners })
+		rep, _ = g.report(0)
+		r.RoundsLoad = rows(loadRounds, rep, &r.LatLoad)
+	}
 	logf("%s: %.0f shares/s accepted (%d sent), proxy CPU %.0f%%, %s per share; fan-out under load %s",
 		r.Label, r.SharesPerSec, r.Sent, r.ProxyCPUShare, bench.FmtDur(r.CPUPerShare), r.LatLoad.String())
 }
