@@ -262,7 +262,49 @@ func (m *minerConn) serveFrom(line []byte) {
 			return // handle closed the connection itself
 		}
 	}
+	if reason == reasonEOF {
+		m.drain()
+	}
 	m.close(reason, cause)
+}
+
+// drain writes what is still queued for a miner that closed its side,
+// for at most write_timeout: one that half-closes after its last submits
+// still reads their answers (close would drop them). A miner that closed
+// both sides fails the first write, which ends it at once.
+func (m *minerConn) drain() {
+	var deadline *time.Timer
+	defer func() {
+		if deadline != nil {
+			deadline.Stop()
+		}
+	}()
+	for range 1000 { // bounded; each turn waits for the flusher or writes
+		m.qmu.Lock()
+		if m.closed || len(m.queue) == 0 && !m.flushing {
+			m.qmu.Unlock()
+			return
+		}
+		if !m.flushing {
+			m.flushing = true
+			m.qmu.Unlock()
+			m.flush()
+			continue
+		}
+		if m.room == nil {
+			m.room = make(chan struct{}, 1)
+		}
+		room := m.room
+		m.qmu.Unlock()
+		if deadline == nil {
+			deadline = time.NewTimer(m.srv.cfg.WriteTimeout)
+		}
+		select {
+		case <-room: // the flusher took a batch, or ended
+		case <-deadline.C:
+			return
+		}
+	}
 }
 
 func readFailure(err error) (closeReason, error) {
@@ -1127,6 +1169,12 @@ func (m *minerConn) flush() {
 		m.qmu.Lock()
 		if len(m.queue) == 0 || m.closed {
 			m.flushing = false
+			if m.room != nil {
+				select { // a drain waiting for the flusher to end
+				case m.room <- struct{}{}:
+				default:
+				}
+			}
 			m.qmu.Unlock()
 			return
 		}

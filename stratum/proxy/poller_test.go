@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"fmt"
+	"net"
 	"runtime"
 	"strconv"
 	"strings"
@@ -236,5 +237,43 @@ func TestParkedMinerAbuseCloseWritesEarlierAnswers(t *testing.T) {
 	}
 	if got := srv.Stats().AbuseDisconnects; got != 1 {
 		t.Fatalf("abuse disconnects %d, want 1", got)
+	}
+}
+
+// A miner that sends its last submits and half-closes (shuts its write
+// side) still reads their answers, with or without read pollers.
+func TestHalfClosedMinerGetsItsAnswers(t *testing.T) {
+	for _, pollers := range []int{0, -1} {
+		t.Run(fmt.Sprintf("read_pollers=%d", pollers), func(t *testing.T) {
+			pool := startPool(t, sim.PoolConfig{})
+			cfg := quickConfig(t, pool)
+			cfg.ReadPollers = pollers
+			srv := startProxy(t, cfg)
+			w := startWorker(t, srv, "a.h")
+			var lines strings.Builder
+			next := uint32(0)
+			const n = 100 // more than a poller's batch: the tail is read by a goroutine
+			for i := range n {
+				var s share
+				s, next = w.mine(t, w.job, next, 0, meets(w.diff))
+				fmt.Fprintf(&lines, `{"id":%d,"method":"mining.submit","params":["%s","%s","%s","%s","%s"]}`+"\n", 10+i, w.name, s.jobID, s.en2, s.ntime, s.nonce)
+			}
+			_ = w.conn.SetWriteDeadline(time.Now().Add(2 * time.Second))
+			if _, err := w.conn.Write([]byte(lines.String())); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.conn.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatal(err)
+			}
+			for i := range n {
+				a, _ := w.answer(strconv.Itoa(10 + i))
+				if string(a.Result) != "true" {
+					t.Fatalf("share %d answered %s %v", i, a.Result, a.Error)
+				}
+			}
+			if !w.closedWithin(3 * time.Second) {
+				t.Fatal("half-closed miner not closed after its answers")
+			}
+		})
 	}
 }
