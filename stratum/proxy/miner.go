@@ -291,19 +291,29 @@ func (m *minerConn) drain() {
 			m.flush()
 			continue
 		}
-		if m.room == nil {
-			m.room = make(chan struct{}, 1)
-		}
-		room := m.room
-		m.qmu.Unlock()
-		if deadline == nil {
-			deadline = time.NewTimer(m.srv.cfg.WriteTimeout)
-		}
-		select {
-		case <-room: // the flusher took a batch, or ended
-		case <-deadline.C:
+		if !m.waitRoomLocked(&deadline) {
 			return
 		}
+	}
+}
+
+// waitRoomLocked releases qmu and waits until the flusher takes a batch
+// (or ends), or until the write_timeout deadline (started at the first
+// wait) passes: false then.
+func (m *minerConn) waitRoomLocked(deadline **time.Timer) bool {
+	if m.room == nil {
+		m.room = make(chan struct{}, 1)
+	}
+	room := m.room
+	m.qmu.Unlock()
+	if *deadline == nil {
+		*deadline = time.NewTimer(m.srv.cfg.WriteTimeout)
+	}
+	select {
+	case <-room:
+		return true
+	case <-(*deadline).C:
+		return false
 	}
 }
 
@@ -1071,17 +1081,7 @@ func (m *minerConn) answer(b []byte) {
 			m.enqueue(outMsg{b: b}, false, mode)
 			return
 		}
-		if m.room == nil {
-			m.room = make(chan struct{}, 1)
-		}
-		room := m.room
-		m.qmu.Unlock()
-		if deadline == nil {
-			deadline = time.NewTimer(m.srv.cfg.WriteTimeout)
-		}
-		select {
-		case <-room:
-		case <-deadline.C:
+		if !m.waitRoomLocked(&deadline) {
 			m.close(reasonSlowConsumer, nil)
 			return
 		}
