@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"github.com/hashgate/hashgate/stratum"
 	"hash/maphash"
 	"math"
 	"sort"
@@ -78,6 +79,20 @@ type workerStats struct {
 	r1m, r10m    rate
 	lastShare    time.Time
 	firstSeen    time.Time
+	// onPool hears the pool's verdict on a share forwarded for this
+	// worker: made once, not a closure per share.
+	onPool func(*stratum.Error)
+}
+
+func (w *workerStats) poolResultFunc(stats *Stats) func(*stratum.Error) {
+	return func(perr *stratum.Error) {
+		if perr != nil {
+			stats.PoolRejected.Add(1)
+			w.poolReject(perr.Code.String())
+			return
+		}
+		stats.PoolAccepted.Add(1)
+	}
 }
 
 // WorkerSnapshot is one worker's account at one moment, for the API, the
@@ -167,14 +182,15 @@ func (w *workerStats) setDifficulty(d float64) {
 // it (a connection keeps pointers to its workers' accounts).
 type registry struct {
 	seed   maphash.Seed
+	stats  *Stats // the server's, for the pool's verdicts
 	shards [64]struct {
 		mu sync.Mutex
 		m  map[string]*workerStats
 	}
 }
 
-func newRegistry() *registry {
-	r := &registry{seed: maphash.MakeSeed()}
+func newRegistry(stats *Stats) *registry {
+	r := &registry{seed: maphash.MakeSeed(), stats: stats}
 	for i := range r.shards {
 		r.shards[i].m = make(map[string]*workerStats)
 	}
@@ -188,6 +204,7 @@ func (r *registry) attach(name, remote string, now time.Time) *workerStats {
 	w := sh.m[name]
 	if w == nil {
 		w = &workerStats{name: name, firstSeen: now}
+		w.onPool = w.poolResultFunc(r.stats)
 		sh.m[name] = w
 	}
 	sh.mu.Unlock()

@@ -365,7 +365,9 @@ func (m *minerConn) handle(msg *stratum.Message) bool {
 // reply answers a request. Requests with a null id are answered too (with
 // null): Stratum miners send them and expect the answer.
 func (m *minerConn) reply(id json.RawMessage, result []byte) {
-	m.answer(stratum.AppendRawResponse(nil, id, result))
+	// Sized once: appending to nil grew it four times, for every share.
+	b := make([]byte, 0, len(`{"id":,"result":,"error":null}`)+1+len(id)+len(result)+4)
+	m.answer(stratum.AppendRawResponse(b, id, result))
 }
 
 func (m *minerConn) replyError(id json.RawMessage, e *stratum.Error) {
@@ -624,15 +626,7 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	if forward {
 		// Upstream first: a block candidate must not wait for anything.
 		m.srv.stats.SharesForwarded.Add(1)
-		stats := &m.srv.stats
-		us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, func(perr *stratum.Error) {
-			if perr != nil {
-				stats.PoolRejected.Add(1)
-				w.poolReject(perr.Code.String())
-				return
-			}
-			stats.PoolAccepted.Add(1)
-		})
+		us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, w.onPool)
 	}
 	if block {
 		m.srv.stats.BlockCandidates.Add(1)

@@ -193,13 +193,13 @@ func New(cfg Config) (*Server, error) {
 		return nil, fmt.Errorf("proxy: difficulty: %w", err)
 	}
 	s := &Server{
-		cfg:     cfg,
-		log:     cfg.Log,
-		miners:  make(map[*minerConn]struct{}),
-		byName:  make(map[string][]*minerConn),
-		stop:    make(chan struct{}),
-		workers: newRegistry(),
+		cfg:    cfg,
+		log:    cfg.Log,
+		miners: make(map[*minerConn]struct{}),
+		byName: make(map[string][]*minerConn),
+		stop:   make(chan struct{}),
 	}
+	s.workers = newRegistry(&s.stats)
 	s.pools = newPoolManager(s)
 	return s, nil
 }

@@ -560,13 +560,6 @@ var errRefusedShare = stratum.NewError(stratum.ErrOther, "pool answered false")
 // pool-side extranonce2 (prefix ‖ miner's extranonce2), hex.
 func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb SubmitResult) {
 	id := s.nextID.Add(1)
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		cb(errLost)
-		return
-	}
-	s.mu.Unlock()
 	// Laid out by hand at the end of the writer's buffer: this runs for
 	// every forwarded share.
 	s.wmu.Lock()
@@ -576,6 +569,12 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 		return
 	}
 	s.mu.Lock()
+	if s.closed { // checked with the pending map in hand: shutdown empties it
+		s.mu.Unlock()
+		s.wmu.Unlock()
+		cb(errLost)
+		return
+	}
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
 	b := append(s.out, `{"id":`...)
