@@ -270,8 +270,9 @@ func (m *minerConn) serveFrom(line []byte) {
 
 // drain writes what is still queued for a miner that closed its side,
 // for at most write_timeout: one that half-closes after its last submits
-// still reads their answers (close would drop them). A miner that closed
-// both sides fails the first write, which ends it at once.
+// still reads their answers (close would drop them). For a miner that
+// closed both sides the bytes go to the socket buffer (or a write fails)
+// and it is closed right after.
 func (m *minerConn) drain() {
 	var deadline *time.Timer
 	defer func() {
@@ -293,6 +294,18 @@ func (m *minerConn) drain() {
 		}
 		if !m.waitRoomLocked(&deadline) {
 			return
+		}
+	}
+}
+
+// stopFlushingLocked ends a write turn (flusher, direct or poller write)
+// and wakes a reader waiting in drain for it.
+func (m *minerConn) stopFlushingLocked() {
+	m.flushing = false
+	if m.room != nil {
+		select {
+		case m.room <- struct{}{}:
+		default:
 		}
 	}
 }
@@ -1020,7 +1033,7 @@ func (m *minerConn) tryWriteFlushing(b []byte, scratch bool) bool {
 	n, err := m.tw.TryWrite(b)
 	m.qmu.Lock()
 	if err != nil {
-		m.flushing = false
+		m.stopFlushingLocked()
 		m.qmu.Unlock()
 		m.close(reasonWriteError, err)
 		return false
@@ -1037,7 +1050,7 @@ func (m *minerConn) tryWriteFlushing(b []byte, scratch bool) bool {
 		m.queue[0] = outMsg{b: rest}
 	}
 	if len(m.queue) == 0 {
-		m.flushing = false
+		m.stopFlushingLocked()
 		m.qmu.Unlock()
 		return n == len(b)
 	}
@@ -1162,13 +1175,7 @@ func (m *minerConn) flush() {
 	for {
 		m.qmu.Lock()
 		if len(m.queue) == 0 || m.closed {
-			m.flushing = false
-			if m.room != nil {
-				select { // a drain waiting for the flusher to end
-				case m.room <- struct{}{}:
-				default:
-				}
-			}
+			m.stopFlushingLocked()
 			m.qmu.Unlock()
 			return
 		}
@@ -1220,7 +1227,7 @@ func (m *minerConn) write(bufs *net.Buffers) error {
 		return nil
 	}
 	m.qmu.Lock()
-	m.flushing = false
+	m.stopFlushingLocked()
 	m.qmu.Unlock()
 	reason := reasonWriteError
 	var ne net.Error

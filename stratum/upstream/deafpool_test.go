@@ -119,3 +119,57 @@ func itoa(i int) string {
 	}
 	return itoa(i/10) + digits[i%10:i%10+1]
 }
+
+// A pool that pings during the handshake and answers authorize only after
+// our pong: the handshake completes (the pong is written at once, there is
+// no writer goroutine yet).
+func TestPingDuringHandshakeIsAnswered(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		r := bufio.NewReader(c)
+		var authID []byte
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			m, err := stratum.Decode([]byte(strings.TrimSpace(line)))
+			if err != nil {
+				return
+			}
+			switch {
+			case m.Method == stratum.MethodSubscribe:
+				_, _ = c.Write(stratum.AppendRawResponse(nil, m.ID, []byte(`[[["mining.notify","1"]],"01020304",8]`)))
+			case m.Method == stratum.MethodAuthorize:
+				authID = m.ID
+				_, _ = c.Write([]byte(`{"id":"p1","method":"mining.ping","params":[]}` + "\n"))
+			case m.Method != "" && authID == nil:
+				_, _ = c.Write(stratum.AppendRawResponse(nil, m.ID, []byte(`true`)))
+			case m.Method == "" && string(m.ID) == `"p1"`: // our pong
+				_, _ = c.Write(stratum.AppendRawResponse(nil, authID, []byte(`true`)))
+				authID = []byte("done") // then read until the session closes
+			}
+		}
+	}()
+	s, err := upstream.Dial(context.Background(), upstream.Config{
+		Pool: "pinger", Address: l.Addr().String(), User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, SilenceTimeout: 5 * time.Second, SubmitTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatalf("handshake with a pool that pings before authorizing: %v", err)
+	}
+	s.Close()
+	<-done
+}

@@ -563,16 +563,17 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 	// Laid out by hand at the end of the writer's buffer: this runs for
 	// every forwarded share.
 	s.wmu.Lock()
-	if len(s.out) >= maxBacklog {
-		s.wmu.Unlock()
-		cb(errBacklog)
-		return
-	}
 	s.mu.Lock()
 	if s.closed { // checked with the pending map in hand: shutdown empties it
 		s.mu.Unlock()
 		s.wmu.Unlock()
 		cb(errLost)
+		return
+	}
+	if len(s.out) >= maxBacklog {
+		s.mu.Unlock()
+		s.wmu.Unlock()
+		cb(errBacklog)
 		return
 	}
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
@@ -625,8 +626,21 @@ func (s *Session) ping() {
 // a pool that stops reading would then hold every Submit (the proxy's
 // read pollers among them) for the whole write timeout.
 func (s *Session) writeLine(line []byte) {
+	if !s.running.Load() {
+		// In the handshake (a ping or get_version before authorize): no
+		// writer yet, and nobody else writes.
+		s.wmu.Lock()
+		err := s.writeLocked(line)
+		s.wmu.Unlock()
+		if err != nil {
+			s.shutdown(fmt.Errorf("write to pool: %w", err))
+		}
+		return
+	}
 	s.wmu.Lock()
-	s.out = append(s.out, line...)
+	if len(s.out) < maxBacklog { // past it the pool is not reading: a lost pong is no loss
+		s.out = append(s.out, line...)
+	}
 	s.wmu.Unlock()
 	select {
 	case s.outReady <- struct{}{}:
