@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"net"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -13,26 +14,36 @@ import (
 	"github.com/hashgate/hashgate/stratum/upstream"
 )
 
+// rawPool accepts one connection on 127.0.0.1 and hands it to serve on a
+// goroutine; wait returns when serve has.
+func rawPool(t *testing.T, serve func(c net.Conn)) (addr string, wait func()) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		c, err := l.Accept()
+		l.Close()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		serve(c)
+	}()
+	return l.Addr().String(), func() { l.Close(); <-done }
+}
+
 // A pool that stops reading while it keeps talking (it pings us) must not
 // make Submit wait: the answer to its ping is queued for the writer, not
 // written under the lock every submitter takes. (It was: a pool that
 // stopped reading held every Submit, so every miner's share, for the
 // write timeout.)
 func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
 	pingNow := make(chan struct{})
-	poolDone := make(chan struct{})
-	go func() {
-		defer close(poolDone)
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr, poolWait := rawPool(t, func(c net.Conn) {
 		_ = c.(*net.TCPConn).SetReadBuffer(4096) // fills sooner once it stops reading
 		r := bufio.NewReader(c)
 		answers := map[string]string{
@@ -65,15 +76,15 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 			case <-tick.C:
 			}
 			_ = c.SetWriteDeadline(time.Now().Add(time.Second))
-			if _, err := c.Write([]byte(`{"id":` + itoa(i) + `,"method":"mining.ping","params":[]}` + "\n")); err != nil {
+			if _, err := c.Write([]byte(`{"id":` + strconv.Itoa(i) + `,"method":"mining.ping","params":[]}` + "\n")); err != nil {
 				return
 			}
 		}
 		<-pingNow // until the test is done
-	}()
+	})
 
 	s, err := upstream.Dial(context.Background(), upstream.Config{
-		Pool: "deaf", Address: l.Addr().String(), User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		Pool: "deaf", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
 		VersionMask: 0x1fffe000, ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
 		SubmitTimeout: 30 * time.Second, WriteTimeout: 3 * time.Second,
 	})
@@ -83,7 +94,7 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	defer func() {
 		close(pingNow)
 		s.Close()
-		<-poolDone
+		poolWait()
 	}()
 	rec := newRecorder()
 	s.Run(rec)
@@ -112,31 +123,11 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	}
 }
 
-func itoa(i int) string {
-	const digits = "0123456789"
-	if i < 10 {
-		return digits[i : i+1]
-	}
-	return itoa(i/10) + digits[i%10:i%10+1]
-}
-
 // A pool that pings during the handshake and answers authorize only after
 // our pong: the handshake completes (the pong is written at once, there is
 // no writer goroutine yet).
 func TestPingDuringHandshakeIsAnswered(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		c, err := l.Accept()
-		if err != nil {
-			return
-		}
-		defer c.Close()
+	addr, poolWait := rawPool(t, func(c net.Conn) {
 		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
 		r := bufio.NewReader(c)
 		var authID []byte
@@ -162,14 +153,14 @@ func TestPingDuringHandshakeIsAnswered(t *testing.T) {
 				authID = []byte("done") // then read until the session closes
 			}
 		}
-	}()
+	})
+	defer poolWait()
 	s, err := upstream.Dial(context.Background(), upstream.Config{
-		Pool: "pinger", Address: l.Addr().String(), User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		Pool: "pinger", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
 		ConnectTimeout: 2 * time.Second, SilenceTimeout: 5 * time.Second, SubmitTimeout: 5 * time.Second,
 	})
 	if err != nil {
 		t.Fatalf("handshake with a pool that pings before authorizing: %v", err)
 	}
 	s.Close()
-	<-done
 }
