@@ -68,10 +68,11 @@ type outMsg struct {
 	gen    uint32 // for a notify: the clean generation it was queued in
 }
 
-// minerConn is one miner connection. Its reader goroutine owns the
-// protocol state; other goroutines (fan-out, pool answers) only queue
-// bytes. A flusher goroutine exists only while bytes are queued, so an idle
-// miner costs one parked goroutine and a small buffer.
+// minerConn is one miner connection. Its reader (its goroutine, or the
+// read poller it is parked in) owns the protocol state; other goroutines
+// (fan-out, pool answers) only queue bytes. A flusher goroutine exists
+// only while bytes are queued, so an idle TCP miner at work costs no
+// goroutine at all (one parked in a poller) and a small buffer.
 type minerConn struct {
 	srv    *Server
 	id     uint64
@@ -1059,7 +1060,7 @@ func (m *minerConn) tryWriteFlushing(b []byte, scratch bool) bool {
 	return n == len(b)
 }
 
-// answer queues a response from the reader goroutine. Answers come from
+// answer queues a response from the reader. Answers come from
 // the miner's own requests, so a full queue pushes back on the reader (the
 // miner waits for its answers, as TCP would make it) instead of cutting a
 // miner that pipelines many submits; one that does not read them within
