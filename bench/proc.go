@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"os"
+	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"syscall"
@@ -146,4 +148,24 @@ func (s *Sampler) Stop() {
 		close(s.stop)
 	}
 	<-s.done
+}
+
+// MemAfterGC is this process's memory statistics after three full GCs,
+// with freed spans given back to the system (so RSS read after it shows
+// what is really held): the baseline and figure of the in-memory session
+// measurements (the harness, proxyd and the proxy's memory test).
+func MemAfterGC() runtime.MemStats {
+	var ms runtime.MemStats
+	for range 3 {
+		runtime.GC()
+	}
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&ms)
+	return ms
+}
+
+// SelfRSS is this process's resident set, in bytes (0 if unreadable).
+func SelfRSS() int64 {
+	s, _ := ReadProc(0)
+	return s.RSS
 }

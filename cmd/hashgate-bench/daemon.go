@@ -14,7 +14,6 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -25,6 +24,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/bench"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
@@ -347,8 +347,8 @@ func cmdProxyd(args []string) int {
 		case <-ctx.Done():
 			done = true
 		case <-usr1:
-			heap, stack := inUseSplit()
-			b, _ := json.Marshal(memStats{HeapInuse: heap, StackInuse: stack, RSS: selfRSS(), Goroutines: runtime.NumGoroutine()})
+			ms := bench.MemAfterGC()
+			b, _ := json.Marshal(memStats{HeapInuse: ms.HeapInuse, StackInuse: ms.StackInuse, RSS: bench.SelfRSS(), Goroutines: runtime.NumGoroutine()})
 			_ = os.WriteFile(filepath.Join(filepath.Dir(path), "memstats.json"), b, 0o600)
 		}
 	}
@@ -365,18 +365,6 @@ type memStats struct {
 	StackInuse uint64 `json:"stack_inuse"`
 	RSS        int64  `json:"rss"`
 	Goroutines int    `json:"goroutines"`
-}
-
-// inUseSplit is heap and stack in use after a full GC, with freed memory
-// given back to the OS.
-func inUseSplit() (heap, stack uint64) {
-	var ms runtime.MemStats
-	for range 3 {
-		runtime.GC()
-	}
-	debug.FreeOSMemory()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse, ms.StackInuse
 }
 
 // gcMemStats asks proxyd for its memory after a GC (bounded wait).

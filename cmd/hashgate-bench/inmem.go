@@ -5,7 +5,6 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"runtime/pprof"
 	"strconv"
 	"time"
@@ -76,23 +75,6 @@ func (r *inmemResult) errors() []string {
 		e = append(e, fmt.Sprintf("inmem: the clean job reached %d of %d sessions", r.Clean.Delivered, r.Sessions))
 	}
 	return e
-}
-
-// inUse is the heap and stack held after a full GC, as in
-// stratum/proxy/memory_test.go.
-func inUse() uint64 {
-	var ms runtime.MemStats
-	for range 3 {
-		runtime.GC()
-	}
-	debug.FreeOSMemory()
-	runtime.ReadMemStats(&ms)
-	return ms.HeapInuse + ms.StackInuse
-}
-
-func selfRSS() int64 {
-	s, _ := bench.ReadProc(0)
-	return s.RSS
 }
 
 // waitConns polls until every conn has seen round seq (bounded). It
@@ -169,7 +151,7 @@ func runInmem(o *options) (*inmemResult, error) {
 			`{"id":3,"method":"mining.extranonce.subscribe","params":[]}` + "\n" +
 			`{"id":4,"method":"mining.authorize","params":["bench.mem-` + strconv.Itoa(i) + `","x"]}` + "\n")
 	}
-	r.HeapBefore, r.RSSBefore = inUse(), selfRSS()
+	r.HeapBefore, r.RSSBefore = held(bench.MemAfterGC()), bench.SelfRSS()
 	t0 := time.Now()
 	for _, c := range conns {
 		srv.ServeConn(c)
@@ -194,7 +176,7 @@ func runInmem(o *options) (*inmemResult, error) {
 	for deadline := time.Now().Add(30 * time.Second); runtime.NumGoroutine() > n+200 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	r.HeapAfter, r.RSSAfter = inUse(), selfRSS()
+	r.HeapAfter, r.RSSAfter = held(bench.MemAfterGC()), bench.SelfRSS()
 	r.Goroutines = runtime.NumGoroutine()
 	r.HeapPer = (float64(r.HeapAfter) - float64(r.HeapBefore)) / float64(n)
 	r.RSSPer = float64(r.RSSAfter-r.RSSBefore) / float64(n)
@@ -330,3 +312,6 @@ func runInmem(o *options) (*inmemResult, error) {
 	runtime.KeepAlive(conns)
 	return r, nil
 }
+
+// held is the heap and stack of ms.
+func held(ms runtime.MemStats) uint64 { return ms.HeapInuse + ms.StackInuse }

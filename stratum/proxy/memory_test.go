@@ -1,42 +1,21 @@
 package proxy_test
 
 import (
-	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/hashgate/hashgate/bench"
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
 
-// inUse is the heap and stack the process holds after a full GC.
-func inUse() uint64 {
-	var ms runtime.MemStats
-	for range 3 {
-		runtime.GC()
-	}
-	// Give freed spans back, so RSS shows what is really held.
-	debug.FreeOSMemory()
-	runtime.ReadMemStats(&ms)
+// heldAfterGC is the heap and stack held after full GCs.
+func heldAfterGC() uint64 {
+	ms := bench.MemAfterGC()
 	return ms.HeapInuse + ms.StackInuse
-}
-
-func rssBytes() uint64 {
-	b, err := os.ReadFile("/proc/self/statm")
-	if err != nil {
-		return 0
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 2 {
-		return 0
-	}
-	pages, _ := strconv.ParseUint(f[1], 10, 64)
-	return pages * uint64(os.Getpagesize())
 }
 
 // TestIdleMinerMemory measures what one idle, working miner session costs
@@ -68,7 +47,7 @@ func TestIdleMinerMemory(t *testing.T) {
 			`{"id":3,"method":"mining.extranonce.subscribe","params":[]}`+"\n"+
 			`{"id":4,"method":"mining.authorize","params":["acct.rig-`+strconv.Itoa(i)+`","x"]}`+"\n", &written)
 	}
-	before, rssBefore := inUse(), rssBytes()
+	before, rssBefore := heldAfterGC(), bench.SelfRSS()
 	for _, c := range conns {
 		srv.ServeConn(c)
 	}
@@ -76,7 +55,7 @@ func TestIdleMinerMemory(t *testing.T) {
 	sim.Eventually(t, 30*time.Second, func() bool { return written.Load() >= n*900 && srv.Stats().JobsNotified >= n }, "all sessions working")
 	// Let the flushers exit.
 	sim.Eventually(t, 10*time.Second, func() bool { return runtime.NumGoroutine() < n+200 }, "flushers done")
-	after, rssAfter := inUse(), rssBytes()
+	after, rssAfter := heldAfterGC(), bench.SelfRSS()
 	per := float64(after-before) / n
 	rssPer := (float64(rssAfter) - float64(rssBefore)) / n
 	t.Logf("idle miner session: %.0f B heap+stack each, %.0f B RSS each (%d sessions, %d goroutines)", per, rssPer, n, runtime.NumGoroutine())

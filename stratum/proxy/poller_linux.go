@@ -278,10 +278,8 @@ func (p *readPoller) serve(m *minerConn) {
 		}
 		if err != nil {
 			// A miner that half-closes after its last submits still gets
-			// their answers.
-			m.writeAnswers(&p.scratch)
-			reason, cause := readFailure(err)
-			p.closeMiner(m, reason, cause)
+			// their answers (readerClose writes them first).
+			m.readerClose(readFailure(err))
 			return
 		}
 		m.lastRead.Store(time.Now().UnixNano()) // a line, not a byte, resets the read timeout
