@@ -2,7 +2,7 @@ package bench
 
 import (
 	"bytes"
-	"io"
+	"github.com/hashgate/hashgate/sim"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -17,11 +17,7 @@ import (
 // proxy's. Its memory is allocated up front (make every MemConn before
 // taking a memory baseline). Deadlines are accepted and ignored.
 type MemConn struct {
-	script string
-	off    int
-	closed chan struct{}
-	isDone atomic.Bool
-	once   sync.Once
+	*sim.Script // the handshake, then a read that blocks until Close
 
 	slow atomic.Int64 // each Write sleeps this long (a slow reader)
 
@@ -46,24 +42,13 @@ type Arrival struct {
 
 // NewMemConn returns a connection whose reads return script.
 func NewMemConn(script string) *MemConn {
-	return &MemConn{script: script, closed: make(chan struct{})}
-}
-
-// Read returns the script, then blocks until Close.
-func (c *MemConn) Read(p []byte) (int, error) {
-	if c.off < len(c.script) {
-		n := copy(p, c.script[c.off:])
-		c.off += n
-		return n, nil
-	}
-	<-c.closed
-	return 0, io.EOF
+	return &MemConn{Script: sim.NewScript(script)}
 }
 
 // Write records notifies and drops everything.
 func (c *MemConn) Write(b []byte) (int, error) {
 	p := b
-	if c.isDone.Load() {
+	if c.Closed() {
 		return 0, net.ErrClosed
 	}
 	if d := c.slow.Load(); d > 0 {
@@ -154,35 +139,6 @@ func (c *MemConn) Arrivals() []Arrival {
 	}
 	return out
 }
-
-// Close ends the connection once.
-func (c *MemConn) Close() error {
-	c.once.Do(func() {
-		c.isDone.Store(true)
-		close(c.closed)
-	})
-	return nil
-}
-
-// LocalAddr is a placeholder address.
-func (c *MemConn) LocalAddr() net.Addr { return memAddr{} }
-
-// RemoteAddr is a placeholder (not TCP: the proxy's allow list passes it).
-func (c *MemConn) RemoteAddr() net.Addr { return memAddr{} }
-
-// SetDeadline is accepted and ignored.
-func (c *MemConn) SetDeadline(time.Time) error { return nil }
-
-// SetReadDeadline is accepted and ignored.
-func (c *MemConn) SetReadDeadline(time.Time) error { return nil }
-
-// SetWriteDeadline is accepted and ignored.
-func (c *MemConn) SetWriteDeadline(time.Time) error { return nil }
-
-type memAddr struct{}
-
-func (memAddr) Network() string { return "mem" }
-func (memAddr) String() string  { return "mem" }
 
 // parseStamp reads a notify's round, stamp and clean flag without
 // allocating: coinb1 is the third string of the params.

@@ -8,31 +8,25 @@ import (
 	"time"
 )
 
-// ScriptedConn is an in-memory miner connection for measuring the proxy
-// without sockets: it reads a fixed script (the miner's lines), then
-// blocks until closed; what the proxy writes is counted and dropped. It
-// costs the caller almost nothing, so memory and latency measured around
-// it are the proxy's. Deadlines are accepted and ignored.
-type ScriptedConn struct {
+// Script is what every in-memory miner connection shares (ScriptedConn
+// here, the load harness's MemConn): reads return a fixed script (the
+// miner's lines), then block until Close; no addresses, deadlines accepted
+// and ignored. A connection embeds it and adds its own Write.
+type Script struct {
 	script  string
 	off     int
 	closed  chan struct{}
 	once    sync.Once
 	closeAt atomic.Int64 // unix nanoseconds
-	written *atomic.Int64
 }
 
-// NewScriptedConn returns a connection that reads script; written, if not
-// nil, counts the bytes written to it.
-func NewScriptedConn(script string, written *atomic.Int64) *ScriptedConn {
-	if written == nil {
-		written = new(atomic.Int64)
-	}
-	return &ScriptedConn{script: script, closed: make(chan struct{}), written: written}
+// NewScript returns the reading half of a connection that reads script.
+func NewScript(script string) *Script {
+	return &Script{script: script, closed: make(chan struct{})}
 }
 
 // Read returns the script, then blocks until Close.
-func (c *ScriptedConn) Read(p []byte) (int, error) {
+func (c *Script) Read(p []byte) (int, error) {
 	if c.off < len(c.script) {
 		n := copy(p, c.script[c.off:])
 		c.off += n
@@ -42,19 +36,8 @@ func (c *ScriptedConn) Read(p []byte) (int, error) {
 	return 0, io.EOF
 }
 
-// Write counts and drops p.
-func (c *ScriptedConn) Write(p []byte) (int, error) {
-	select {
-	case <-c.closed:
-		return 0, net.ErrClosed
-	default:
-	}
-	c.written.Add(int64(len(p)))
-	return len(p), nil
-}
-
 // Close ends the connection once, remembering when.
-func (c *ScriptedConn) Close() error {
+func (c *Script) Close() error {
 	c.once.Do(func() {
 		c.closeAt.Store(time.Now().UnixNano())
 		close(c.closed)
@@ -62,11 +45,14 @@ func (c *ScriptedConn) Close() error {
 	return nil
 }
 
+// Closed reports whether Close was called (cheap: an atomic load).
+func (c *Script) Closed() bool { return c.closeAt.Load() != 0 }
+
 // Done is closed when the connection is.
-func (c *ScriptedConn) Done() <-chan struct{} { return c.closed }
+func (c *Script) Done() <-chan struct{} { return c.closed }
 
 // ClosedAt is when Close was first called (zero while open).
-func (c *ScriptedConn) ClosedAt() time.Time {
+func (c *Script) ClosedAt() time.Time {
 	n := c.closeAt.Load()
 	if n == 0 {
 		return time.Time{}
@@ -80,19 +66,46 @@ func (memAddr) Network() string { return "mem" }
 func (memAddr) String() string  { return "mem" }
 
 // LocalAddr is a placeholder address.
-func (c *ScriptedConn) LocalAddr() net.Addr { return memAddr{} }
+func (c *Script) LocalAddr() net.Addr { return memAddr{} }
 
 // RemoteAddr is a placeholder address (not TCP: allow lists do not apply).
-func (c *ScriptedConn) RemoteAddr() net.Addr { return memAddr{} }
+func (c *Script) RemoteAddr() net.Addr { return memAddr{} }
 
 // SetDeadline is accepted and ignored.
-func (c *ScriptedConn) SetDeadline(time.Time) error { return nil }
+func (c *Script) SetDeadline(time.Time) error { return nil }
 
 // SetReadDeadline is accepted and ignored.
-func (c *ScriptedConn) SetReadDeadline(time.Time) error { return nil }
+func (c *Script) SetReadDeadline(time.Time) error { return nil }
 
 // SetWriteDeadline is accepted and ignored.
-func (c *ScriptedConn) SetWriteDeadline(time.Time) error { return nil }
+func (c *Script) SetWriteDeadline(time.Time) error { return nil }
+
+// ScriptedConn is an in-memory miner connection for measuring the proxy
+// without sockets: it reads a fixed script, then blocks until closed; what
+// the proxy writes is counted and dropped. It costs the caller almost
+// nothing, so memory and latency measured around it are the proxy's.
+type ScriptedConn struct {
+	*Script
+	written *atomic.Int64
+}
+
+// NewScriptedConn returns a connection that reads script; written, if not
+// nil, counts the bytes written to it.
+func NewScriptedConn(script string, written *atomic.Int64) *ScriptedConn {
+	if written == nil {
+		written = new(atomic.Int64)
+	}
+	return &ScriptedConn{Script: NewScript(script), written: written}
+}
+
+// Write counts and drops p.
+func (c *ScriptedConn) Write(p []byte) (int, error) {
+	if c.Closed() {
+		return 0, net.ErrClosed
+	}
+	c.written.Add(int64(len(p)))
+	return len(p), nil
+}
 
 // MinerScript is what a simple miner sends: subscribe and authorize as
 // worker.
