@@ -259,7 +259,7 @@ func (p *readPoller) forget(m *minerConn) {
 // serve handles what one wake-up brought for m: plain submits here, the
 // rest by handing m back to a goroutine with the line it stopped at.
 func (p *readPoller) serve(m *minerConn) {
-	for range pollerBatch {
+	for i := range pollerBatch {
 		if !m.polled.Load() {
 			return // closed by another goroutine meanwhile
 		}
@@ -282,7 +282,11 @@ func (p *readPoller) serve(m *minerConn) {
 			m.readerClose(readFailure(err))
 			return
 		}
-		m.lastRead.Store(time.Now().UnixNano()) // a line, not a byte, resets the read timeout
+		if i == 0 {
+			// A line, not a byte, resets the read timeout; once a wake-up
+			// is enough (it is checked every few seconds).
+			m.lastRead.Store(time.Now().UnixNano())
+		}
 		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
 			m.onSubmit(id, sub, nil)
 			if m.isClosed() {
