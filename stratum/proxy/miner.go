@@ -20,6 +20,7 @@ import (
 
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
+	"github.com/hashgate/hashgate/stratum/upstream"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
@@ -640,7 +641,10 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	if forward {
 		// Upstream first: a block candidate must not wait for anything.
 		m.srv.stats.SharesForwarded.Add(1)
-		us.sess.Submit(j.poolJobID, prefixHex+sub.Extranonce2, sub.NTime, sub.Nonce, sub.Version, w.onPool)
+		us.sess.Submit(upstream.Share{
+			JobID: j.poolJobID, Extranonce2Prefix: prefixHex, Extranonce2: sub.Extranonce2,
+			NTime: sub.NTime, Nonce: sub.Nonce, Version: sub.Version, Block: block,
+		}, w.onPool)
 	}
 	if block {
 		m.srv.stats.BlockCandidates.Add(1)

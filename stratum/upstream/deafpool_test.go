@@ -106,7 +106,7 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	start := time.Now()
 	for i := 0; i < 100000 && time.Since(start) < 2*time.Second; i++ { // 12 MB at most
 		t0 := time.Now()
-		s.Submit("1", "0000000000000000", "00000000", "00000000", "", func(e *stratum.Error) {
+		s.Submit(upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}, func(e *stratum.Error) {
 			if e != nil && strings.Contains(e.Message, "not reading") {
 				refused.Add(1)
 			}
@@ -120,6 +120,17 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	// submits are refused at once instead of queued.
 	if refused.Load() == 0 {
 		t.Fatal("12 MB of submits to a pool that does not read, none refused: the backlog is unbounded")
+	}
+	// A block candidate is queued even past the bound: it is not refused
+	// (it is failed later, with the connection, if the pool never reads).
+	blockRefused := make(chan *stratum.Error, 1)
+	s.Submit(upstream.Share{JobID: "1", Extranonce2: "0000000000000001", NTime: "00000000", Nonce: "00000000", Block: true}, func(e *stratum.Error) { blockRefused <- e })
+	select {
+	case e := <-blockRefused:
+		if e != nil && strings.Contains(e.Message, "not reading") {
+			t.Fatalf("block candidate refused for the backlog: %v", e)
+		}
+	default: // queued: no verdict yet
 	}
 }
 

@@ -399,7 +399,11 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 		// failover timeout: halfway through a silence we ask (any answer,
 		// even an error, proves the pool alive); a pool silent for the
 		// whole timeout is dead.
-		_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.SilenceTimeout / 2))
+		// Only before a read that may block: a buffered line needs no new
+		// deadline (under load most pool answers arrive several per read).
+		if !s.lr.HasLine() {
+			_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.SilenceTimeout / 2))
+		}
 		var line []byte
 		line, err = s.lr.ReadLine()
 		if err != nil {
@@ -555,11 +559,24 @@ func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
 // errRefusedShare is a pool's false answer without an error.
 var errRefusedShare = stratum.NewError(stratum.ErrOther, "pool answered false")
 
+// Share is one share to forward, its fields in hex as the miner sent
+// them. The pool-side extranonce2 is Extranonce2Prefix ‖ Extranonce2 (the
+// proxy's prefix and the miner's part), sent as one string; they are kept
+// apart so the proxy does not join them for every share.
+type Share struct {
+	JobID             string
+	Extranonce2Prefix string
+	Extranonce2       string
+	NTime, Nonce      string
+	Version           string // empty: no version rolling
+	// Block: the share meets the network target. It is queued even past
+	// the backlog bound: a block is worth more than the memory.
+	Block bool
+}
+
 // Submit sends one share under the pool user; cb hears the pool's verdict
-// exactly once (or a timeout or a lost connection). extranonce2 is the full
-// pool-side extranonce2 (prefix ‖ miner's extranonce2), hex.
-func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb SubmitResult) {
-	id := s.nextID.Add(1)
+// exactly once (or a timeout or a lost connection).
+func (s *Session) Submit(sh Share, cb SubmitResult) {
 	// Laid out by hand at the end of the writer's buffer: this runs for
 	// every forwarded share.
 	s.wmu.Lock()
@@ -570,25 +587,30 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 		cb(errLost)
 		return
 	}
-	if len(s.out) >= maxBacklog {
+	if len(s.out) >= maxBacklog && !sh.Block {
 		s.mu.Unlock()
 		s.wmu.Unlock()
 		cb(errBacklog)
 		return
 	}
+	id := s.nextID.Add(1)
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
 	b := append(s.out, `{"id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	b = append(b, `,"method":"mining.submit","params":[`...)
-	b = appendJSONString(b, s.cfg.User)
-	for _, f := range [...]string{jobID, extranonce2, ntime, nonce} {
+	b = appendJSONString(b, s.cfg.User, "")
+	b = append(b, ',')
+	b = appendJSONString(b, sh.JobID, "")
+	b = append(b, ',')
+	b = appendJSONString(b, sh.Extranonce2Prefix, sh.Extranonce2)
+	b = append(b, ',')
+	b = appendJSONString(b, sh.NTime, "")
+	b = append(b, ',')
+	b = appendJSONString(b, sh.Nonce, "")
+	if sh.Version != "" {
 		b = append(b, ',')
-		b = appendJSONString(b, f)
-	}
-	if version != "" {
-		b = append(b, ',')
-		b = appendJSONString(b, version)
+		b = appendJSONString(b, sh.Version, "")
 	}
 	b = append(b, "]}\n"...)
 	s.out = b
@@ -599,19 +621,27 @@ func (s *Session) Submit(jobID, extranonce2, ntime, nonce, version string, cb Su
 	}
 }
 
-// appendJSONString appends v as a JSON string; plain ASCII (hex, worker
-// names, job ids) is copied as is, anything else is escaped by
+// appendJSONString appends v ‖ w as one JSON string; plain ASCII (hex,
+// worker names, job ids) is copied as is, anything else is escaped by
 // encoding/json.
-func appendJSONString(b []byte, v string) []byte {
-	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
-			q, _ := json.Marshal(v)
-			return append(b, q...)
-		}
+func appendJSONString(b []byte, v, w string) []byte {
+	if !plainJSON(v) || !plainJSON(w) {
+		q, _ := json.Marshal(v + w)
+		return append(b, q...)
 	}
 	b = append(b, '"')
 	b = append(b, v...)
+	b = append(b, w...)
 	return append(b, '"')
+}
+
+func plainJSON(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < 0x20 || c >= 0x80 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return true
 }
 
 // ping asks the pool for any answer; the answer itself is ignored.

@@ -117,12 +117,12 @@ func TestHandshakeJobsAndSubmit(t *testing.T) {
 		t.Fatal("no share found")
 	}
 	res := make(chan *stratum.Error, 2)
-	s.Submit(n.JobID, hex.EncodeToString(en2), n.NTime, stratum.FormatUint32(nonce), "", func(e *stratum.Error) { res <- e })
+	s.Submit(upstream.Share{JobID: n.JobID, Extranonce2: hex.EncodeToString(en2), NTime: n.NTime, Nonce: stratum.FormatUint32(nonce)}, func(e *stratum.Error) { res <- e })
 	if e := <-res; e != nil {
 		t.Fatalf("valid share rejected: %v", e)
 	}
 	// The same share again is a duplicate, relayed with the pool's code.
-	s.Submit(n.JobID, hex.EncodeToString(en2), n.NTime, stratum.FormatUint32(nonce), "", func(e *stratum.Error) { res <- e })
+	s.Submit(upstream.Share{JobID: n.JobID, Extranonce2: hex.EncodeToString(en2), NTime: n.NTime, Nonce: stratum.FormatUint32(nonce)}, func(e *stratum.Error) { res <- e })
 	if e := <-res; e == nil || e.Code != stratum.ErrDuplicate {
 		t.Fatalf("duplicate answered %v", e)
 	}
@@ -175,7 +175,7 @@ func TestPoolGarbageAndMidLineClose(t *testing.T) {
 			s.Run(rec)
 			pending := make(chan *stratum.Error, 1)
 			pool.SetSilent(true) // the submit below stays unanswered
-			s.Submit("1", "0000000000000000", "00000000", "00000000", "", func(e *stratum.Error) { pending <- e })
+			s.Submit(upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}, func(e *stratum.Error) { pending <- e })
 			pool.SetSilent(false)
 			pool.SendRaw([]byte(raw))
 			if name == "closes midway" {
