@@ -1,5 +1,7 @@
 package proxy
 
+import "net"
+
 // MinerPrefixes lists, for every miner attached to a session, its
 // extranonce1 ‖ prefix as the miner was told it: tests check no two miners
 // share one.
@@ -56,3 +58,6 @@ func SetPollerBatch(n int) int {
 	pollerBatch = n
 	return old
 }
+
+// TryWriterOf is the non-blocking writer the proxy uses for c.
+func TryWriterOf(c net.Conn) TryWriter { return tryWriterOf(c) }

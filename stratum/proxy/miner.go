@@ -927,13 +927,34 @@ type TryWriter interface {
 // tcpTryWriter makes a non-blocking write on a TCP connection's socket.
 type tcpTryWriter struct{ rc syscall.RawConn }
 
+// rawWrite is one non-blocking write; pooled with its method value, so a
+// write does not allocate a closure (it runs for every answer and every
+// job sent).
+type rawWrite struct {
+	b   []byte
+	n   int
+	err error
+	fn  func(fd uintptr) bool
+}
+
+func (r *rawWrite) do(fd uintptr) bool {
+	r.n, r.err = syscall.Write(int(fd), r.b)
+	return true // never wait: what does not fit goes to the flusher
+}
+
+var rawWrites = sync.Pool{New: func() any {
+	r := new(rawWrite)
+	r.fn = r.do
+	return r
+}}
+
 func (w tcpTryWriter) TryWrite(b []byte) (int, error) {
-	var n int
-	var werr error
-	err := w.rc.Write(func(fd uintptr) bool {
-		n, werr = syscall.Write(int(fd), b)
-		return true // never wait: what does not fit goes to the flusher
-	})
+	op := rawWrites.Get().(*rawWrite)
+	op.b = b
+	err := w.rc.Write(op.fn)
+	n, werr := op.n, op.err
+	op.b, op.err = nil, nil
+	rawWrites.Put(op)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// An old write deadline has passed: not an error of this write;
 		// the flusher arms a fresh one.
