@@ -4,79 +4,80 @@ import "bytes"
 
 // ParseSubmitLine is the share path's decoder: it reads a mining.submit
 // line as miners send it — {"id":ID,"method":"mining.submit","params":[...]}
-// in that key order or any other, strings without escapes — with one
-// allocation (the strings share one copy of the line). ok is false for
-// anything else (another method, escapes, odd spacing, extra members),
-// and the caller falls back to Decode and ParseSubmit, which give the same
-// result for every line ParseSubmitLine accepts (FuzzParseSubmitLine
-// checks that).
-func ParseSubmitLine(line []byte) (id []byte, s *Submit, ok bool) {
+// in that key order or any other, strings without escapes — into *sub,
+// with one allocation (the strings share one copy of the line). ok is
+// false for anything else (another method, escapes, odd spacing, extra
+// members; *sub is then undefined), and the caller falls back to Decode
+// and ParseSubmit, which give the same result for every line
+// ParseSubmitLine accepts (FuzzParseSubmitLine checks that). The caller
+// owns sub, so it may live on the caller's stack.
+func ParseSubmitLine(line []byte, sub *Submit) (id []byte, ok bool) {
 	if bytes.IndexByte(line, '\\') >= 0 || !bytes.Contains(line, []byte(`"mining.submit"`)) {
-		return nil, nil, false
+		return nil, false
 	}
 	str := string(line) // the one allocation: every field below is a substring
 	p := fastParser{s: str}
 	p.ws()
 	if !p.lit("{") {
-		return nil, nil, false
+		return nil, false
 	}
-	var sub Submit
+	*sub = Submit{}
 	var haveID, haveMethod, haveParams bool
 	var idStart, idEnd int
 	for i := 0; i < 3; i++ {
 		p.ws()
 		key, ok := p.str()
 		if !ok {
-			return nil, nil, false
+			return nil, false
 		}
 		p.ws()
 		if !p.lit(":") {
-			return nil, nil, false
+			return nil, false
 		}
 		p.ws()
 		switch key {
 		case "id":
 			if haveID {
-				return nil, nil, false
+				return nil, false
 			}
 			idStart = p.i
 			if !p.scalar() {
-				return nil, nil, false
+				return nil, false
 			}
 			idEnd, haveID = p.i, true
 		case "method":
 			m, ok := p.str()
 			if !ok || m != MethodSubmit || haveMethod {
-				return nil, nil, false
+				return nil, false
 			}
 			haveMethod = true
 		case "params":
-			if haveParams || !p.submitParams(&sub) {
-				return nil, nil, false
+			if haveParams || !p.submitParams(sub) {
+				return nil, false
 			}
 			haveParams = true
 		default:
-			return nil, nil, false
+			return nil, false
 		}
 		p.ws()
 		if i < 2 && !p.lit(",") {
-			return nil, nil, false
+			return nil, false
 		}
 	}
 	p.ws()
 	if !p.lit("}") || !haveID || !haveMethod || !haveParams {
-		return nil, nil, false
+		return nil, false
 	}
 	p.ws()
 	if p.i != len(p.s) {
-		return nil, nil, false
+		return nil, false
 	}
 	switch {
 	case !IsHex(sub.Extranonce2, -1), !IsHex(sub.NTime, 4), !IsHex(sub.Nonce, 4),
 		sub.Version != "" && !IsHex(sub.Version, 4):
-		return nil, nil, false // the slow path words the error
+		return nil, false // the slow path words the error
 	}
-	return line[idStart:idEnd], &sub, true
+	return line[idStart:idEnd], true
 }
 
 type fastParser struct {

@@ -12,7 +12,8 @@ func TestParseSubmitLine(t *testing.T) {
 		`{"id": null, "method": "mining.submit", "params": ["w", "1a.2f", "", "647025b5", "0a029ed1"]}`,
 	}
 	for _, l := range good {
-		id, s, ok := ParseSubmitLine([]byte(l))
+		var s Submit
+		id, ok := ParseSubmitLine([]byte(l), &s)
 		if !ok {
 			t.Fatalf("fast path refused %s", l)
 		}
@@ -24,7 +25,7 @@ func TestParseSubmitLine(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if *s != *want || !bytes.Equal(bytes.TrimSpace(id), m.ID) {
+		if s != *want || !bytes.Equal(bytes.TrimSpace(id), m.ID) {
 			t.Fatalf("%s: fast %+v id %s, slow %+v id %s", l, s, id, want, m.ID)
 		}
 	}
@@ -39,12 +40,14 @@ func TestParseSubmitLine(t *testing.T) {
 		`{"id":01,"method":"mining.submit","params":["w","1","00","647025b5","0a029ed1"]}`,
 	}
 	for _, l := range slow {
-		if _, _, ok := ParseSubmitLine([]byte(l)); ok {
+		var s Submit
+		if _, ok := ParseSubmitLine([]byte(l), &s); ok {
 			t.Errorf("fast path took %s", l)
 		}
 	}
 	line := []byte(good[0])
-	if n := testing.AllocsPerRun(100, func() { ParseSubmitLine(line) }); n > 2 {
+	var s Submit
+	if n := testing.AllocsPerRun(100, func() { ParseSubmitLine(line, &s) }); n > 1 {
 		t.Fatalf("%v allocations per submit", n)
 	}
 }
@@ -55,7 +58,8 @@ func FuzzParseSubmitLine(f *testing.F) {
 	f.Add([]byte(`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]}`))
 	f.Add([]byte(`{"params":["a","b","","00000000","00000000"],"id":"x","method":"mining.submit"}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
-		id, s, ok := ParseSubmitLine(line)
+		var s Submit
+		id, ok := ParseSubmitLine(line, &s)
 		if !ok {
 			return
 		}
@@ -67,7 +71,7 @@ func FuzzParseSubmitLine(f *testing.F) {
 		if err != nil || m.Method != MethodSubmit {
 			t.Fatalf("fast path took what ParseSubmit refuses: %q: %v", line, err)
 		}
-		if *s != *want || !bytes.Equal(id, m.ID) {
+		if s != *want || !bytes.Equal(id, m.ID) {
 			t.Fatalf("%q: fast %+v id %s, slow %+v id %s", line, s, id, want, m.ID)
 		}
 	})

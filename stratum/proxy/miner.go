@@ -249,9 +249,10 @@ func (m *minerConn) serveFrom(line []byte) {
 		m.moreInput = lr.Buffered() > 0
 		// Shares are most of the traffic: the common form is read without
 		// encoding/json; anything unusual goes the general way below.
-		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
+		var sub stratum.Submit
+		if id, ok := stratum.ParseSubmitLine(line, &sub); ok {
 			line = nil
-			m.onSubmit(id, sub, nil)
+			m.onSubmit(id, &sub, nil)
 			continue
 		}
 		msg, err := stratum.Decode(line)

@@ -287,8 +287,9 @@ func (p *readPoller) serve(m *minerConn) {
 			// is enough (it is checked every few seconds).
 			m.lastRead.Store(time.Now().UnixNano())
 		}
-		if id, sub, ok := stratum.ParseSubmitLine(line); ok {
-			m.onSubmit(id, sub, nil)
+		var sub stratum.Submit
+		if id, ok := stratum.ParseSubmitLine(line, &sub); ok {
+			m.onSubmit(id, &sub, nil)
 			if m.isClosed() {
 				return
 			}
