@@ -37,6 +37,8 @@ var (
 	descJobsNotified    = desc("jobs_notified_total", "Job notifications queued to miners.")
 	descJobsDropped     = desc("jobs_dropped_total", "Queued jobs replaced by a newer one before a slow miner read them.")
 	descJobsDirect      = desc("jobs_direct_total", "Jobs the fan-out wrote whole straight to an idle miner's socket, without a flusher goroutine.")
+	descHandOffs        = desc("poller_handoffs_total", "Miners a read poller gave back to a goroutine: a request other than a share, a nearly full queue, or a long batch of lines. Rising with the share count means miners bounce between the two.")
+	descPolled          = desc("miners_polled", "TCP miners whose reads an epoll poller holds (no goroutine each).")
 	descKeepalives      = desc("parked_keepalives_total", "Messages sent to rigs held without work, so their firmware keeps the pool.")
 	descMinersMoved     = desc("miners_moved_total", "Miners moved to a new pool session with mining.set_extranonce.")
 	descMinersReconn    = desc("miners_reconnected_total", "client.reconnect sent to miners.")
@@ -62,7 +64,7 @@ var (
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
 		descPoolSessions, descPoolMiners, descPoolFailures, descFailovers, descSlow, descProtocolErrors,
-		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descKeepalives, descMinersMoved, descMinersReconn,
+		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descHandOffs, descPolled, descKeepalives, descMinersMoved, descMinersReconn,
 		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
 	}
@@ -125,6 +127,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descJobsNotified, st.JobsNotified)
 	counter(descJobsDropped, st.JobsDropped)
 	counter(descJobsDirect, st.JobsDirect)
+	counter(descHandOffs, st.PollerHandOffs)
+	gauge(descPolled, float64(st.MinersPolled))
 	counter(descKeepalives, st.Keepalives)
 	counter(descMinersMoved, st.MinersMoved)
 	counter(descMinersReconn, st.MinersReconnected)

@@ -32,25 +32,6 @@ func UpstreamSessions(s *Server) int {
 	return len(s.pools.sessions)
 }
 
-// ParkedMiners counts the miners whose reads a poller holds (no reader
-// goroutine).
-func ParkedMiners(s *Server) int {
-	n := 0
-	for _, p := range s.pollers {
-		n += p.parked()
-	}
-	return n
-}
-
-// PollerHandOffs counts the miners the pollers gave back to a goroutine.
-func PollerHandOffs(s *Server) uint64 {
-	var n uint64
-	for _, p := range s.pollers {
-		n += p.handedOff()
-	}
-	return n
-}
-
 // SetPollerBatch sets the lines a poller handles per miner and wake-up,
 // returning the old value.
 func SetPollerBatch(n int) int {

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -33,8 +32,6 @@ type readPoller struct {
 	epfd  int
 	wakeR int // the read end of a pipe Close writes to
 	wakeW int
-
-	handOffs atomic.Uint64 // miners given back to a goroutine (tests)
 
 	// yield is held (write) while the poller serves a wake-up's events
 	// and read by every job fan-out: a job reaches the miners before
@@ -310,7 +307,7 @@ func (p *readPoller) serve(m *minerConn) {
 // handOff gives m back to a reader goroutine, which handles line (if any)
 // first. Answers already queued are written before.
 func (p *readPoller) handOff(m *minerConn, line []byte) {
-	p.handOffs.Add(1)
+	m.srv.stats.PollerHandOffs.Add(1)
 	p.forget(m)
 	m.writeAnswers(&p.scratch)
 	m.srv.wg.Add(1)
@@ -343,8 +340,6 @@ func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
 
 // errWouldBlock: a parked miner's socket holds no more input now.
 var errWouldBlock = errors.New("proxy: no input now")
-
-func (p *readPoller) handedOff() uint64 { return p.handOffs.Load() }
 
 // parked counts the miners in the set.
 func (p *readPoller) parked() int {

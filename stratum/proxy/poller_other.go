@@ -24,8 +24,6 @@ var errWouldBlock = errors.New("proxy: no input now")
 
 func (p *readPoller) parked() int { return 0 }
 
-func (p *readPoller) handedOff() uint64 { return 0 }
-
 var pollerBatch = 64
 
 func (p *readPoller) closeMiner(m *minerConn, reason closeReason, cause error) {

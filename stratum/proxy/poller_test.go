@@ -29,7 +29,7 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	for i := range ws {
 		ws[i] = startWorker(t, srv, "acct.park-"+strconv.Itoa(i))
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == n }, "every working miner parked")
+	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n }, "every working miner parked")
 	// A miner counts as parked just before its reader goroutine returns, so
 	// the goroutines go a moment after the count is reached: wait for them.
 	g := 0
@@ -64,7 +64,7 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 			t.Fatalf("pipelined ping %s answered %s", id, a.Result)
 		}
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == n }, "parked again after the handshake-path lines")
+	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n }, "parked again after the handshake-path lines")
 	if got := srv.Stats().SharesAccepted; got != 2 {
 		t.Fatalf("shares accepted %d, want 2", got)
 	}
@@ -78,7 +78,7 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	}
 	// A parked miner that hangs up is gone from the poller and the server.
 	ws[1].conn.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == n-1 && srv.Stats().Connections == n-1 }, "hung-up miner dropped")
+	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n-1 && srv.Stats().Connections == n-1 }, "hung-up miner dropped")
 }
 
 // A parked miner silent past read_timeout is dropped (it has no read
@@ -93,11 +93,11 @@ func TestParkedMinerReadTimeout(t *testing.T) {
 	cfg.Difficulty.TargetShareSeconds = 0.2 // the idle loop's period
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "acct.silent")
-	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == 1 }, "parked")
+	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
 	if !w.closedWithin(5 * time.Second) {
 		t.Fatal("a silent parked miner was not dropped")
 	}
-	if proxy.ParkedMiners(srv) != 0 {
+	if polled(srv) != 0 {
 		t.Fatal("dropped miner still in the poller")
 	}
 }
@@ -113,7 +113,7 @@ func TestReadPollersOff(t *testing.T) {
 	if a := w.submit(10, s); string(a.Result) != "true" {
 		t.Fatalf("share answered %s %v", a.Result, a.Error)
 	}
-	if proxy.ParkedMiners(srv) != 0 {
+	if polled(srv) != 0 {
 		t.Fatal("a miner parked with read_pollers off")
 	}
 }
@@ -130,7 +130,7 @@ func TestParkedMinerLongBatchAllAnswered(t *testing.T) {
 	w := startWorker(t, srv, "a.b")
 	next, id := uint32(0), 100
 	for _, n := range []int{2, 3, 5} {
-		sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
 		var lines strings.Builder
 		first := id
 		for range n {
@@ -172,7 +172,7 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 	cfg.WriteTimeout = 500 * time.Millisecond
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "acct.deaf")
-	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == 1 }, "parked")
+	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
 	// Submits on an unknown job: answered with an error, fast. The
 	// answers fill the socket and then the queue.
 	// 128 bytes a line: a 256-byte read buffer holds two whole lines, so
@@ -203,7 +203,7 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 	for _, n := range srv.Stats().SharesRejected {
 		lines += n
 	}
-	if h := proxy.PollerHandOffs(srv); h > lines/2 {
+	if h := srv.Stats().PollerHandOffs; h > lines/2 {
 		t.Fatalf("%d hand-offs between the poller and a goroutine for %d lines read: bounced without progress", h, lines)
 	}
 }
@@ -217,7 +217,7 @@ func TestParkedMinerAbuseCloseWritesEarlierAnswers(t *testing.T) {
 	cfg.Abuse.InvalidPerSecond = 0.001
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "a.c")
-	sim.Eventually(t, 5*time.Second, func() bool { return proxy.ParkedMiners(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
 	var lines strings.Builder
 	next := uint32(0)
 	for i := range 3 {
@@ -280,3 +280,7 @@ func TestHalfClosedMinerGetsItsAnswers(t *testing.T) {
 		})
 	}
 }
+
+// polled is the proxy's own count of the miners its pollers hold (the
+// hashgate_miners_polled gauge).
+func polled(srv *proxy.Server) int { return int(srv.Stats().MinersPolled) }

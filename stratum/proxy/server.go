@@ -457,7 +457,13 @@ func (s *Server) Healthy() bool { return s.pools.healthy() }
 func (s *Server) Pools() []PoolStatus { return s.pools.status() }
 
 // Stats returns a snapshot of the proxy's counters.
-func (s *Server) Stats() StatsSnapshot { return s.stats.snapshot() }
+func (s *Server) Stats() StatsSnapshot {
+	st := s.stats.snapshot()
+	for _, p := range s.pollers {
+		st.MinersPolled += int64(p.parked())
+	}
+	return st
+}
 
 // target returns the share target of difficulty d. Miners share a handful
 // of difficulties, so each is computed once, not per miner or per share.

@@ -21,6 +21,7 @@ type Stats struct {
 	JobsNotified      atomic.Uint64 // notify messages queued to miners
 	JobsDropped       atomic.Uint64 // queued jobs dropped: replaced by a clean job, or by a newer one in a full queue
 	JobsDirect        atomic.Uint64 // jobs the fan-out wrote whole straight to an idle miner's socket (no flusher)
+	PollerHandOffs    atomic.Uint64 // miners a read poller gave back to a goroutine (a request other than a share, a full queue, a long batch)
 	Failovers         atomic.Uint64
 	MinersMoved       atomic.Uint64 // set_extranonce to a new session
 	MinersReconnected atomic.Uint64 // client.reconnect sent
@@ -45,6 +46,8 @@ type StatsSnapshot struct {
 	JobsNotified      uint64
 	JobsDropped       uint64
 	JobsDirect        uint64
+	PollerHandOffs    uint64
+	MinersPolled      int64 // TCP miners whose reads a poller holds now (no goroutine each)
 	Failovers         uint64
 	MinersMoved       uint64
 	MinersReconnected uint64
@@ -75,6 +78,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		JobsNotified:      s.JobsNotified.Load(),
 		JobsDropped:       s.JobsDropped.Load(),
 		JobsDirect:        s.JobsDirect.Load(),
+		PollerHandOffs:    s.PollerHandOffs.Load(),
 		Failovers:         s.Failovers.Load(),
 		MinersMoved:       s.MinersMoved.Load(),
 		MinersReconnected: s.MinersReconnected.Load(),
