@@ -50,7 +50,12 @@ type tcpResult struct {
 	ProxyCPUShare float64       `json:"proxy_cpu_pct_share_phase"`
 	ProxySysShare float64       `json:"proxy_sys_pct_share_phase"`   // of which system time
 	HarnessCPU    float64       `json:"harness_cpu_pct_share_phase"` // pool + orchestration
-	FleetCPU      float64       `json:"fleet_cpu_pct_share_phase"`
+	// HarnessPerShare is the harness's CPU per share answered true. Without
+	// the proxy that is the test pool answering every miner itself (parse
+	// the id, a duplicate check, the answer; no hashing): the floor of any
+	// Stratum endpoint on these sockets, beside the proxy's CPU per share.
+	HarnessPerShare time.Duration `json:"harness_cpu_per_share_ns"`
+	FleetCPU        float64       `json:"fleet_cpu_pct_share_phase"`
 
 	RSSIdle      int64   `json:"proxy_rss_idle"`
 	RSSConnected int64   `json:"proxy_rss_connected"`
@@ -493,6 +498,9 @@ func runLoad(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daemo
 	r.PoolSubmits = pool1 - pool0
 	r.PoolPerSec = float64(r.PoolSubmits) / wall.Seconds()
 	r.HarnessCPU = pct(h1.CPU-h0.CPU, wall)
+	if r.Accepted > 0 {
+		r.HarnessPerShare = (h1.CPU - h0.CPU) / time.Duration(r.Accepted)
+	}
 	r.FleetCPU = pct(f1-f0, wall)
 	if len(loadRounds) > 0 { // none with --interval longer than --duration
 		g.waitStatus(loadRounds[len(loadRounds)-1].Seq, 0, 10*time.Second, func(s bench.Status) bool { return s.SeenSeq == o.miners })
