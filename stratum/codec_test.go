@@ -363,3 +363,41 @@ func (r *timeoutOnce) Read(p []byte) (int, error) {
 	}
 	return copy(p, part), nil
 }
+
+// HasLine says whether ReadLine would return without reading: buffered
+// empty lines ("\n", "\r\n") are not lines, a split "\r" is not yet one.
+func TestLineReaderHasLine(t *testing.T) {
+	cases := []struct {
+		in   string // what one read brings
+		want bool
+	}{
+		{"", false},
+		{"\n", false},
+		{"\r\n", false},
+		{"\n\r\n\n", false},
+		{"\r", false},
+		{"{}", false},
+		{"{}\n", true},
+		{"\n\r\n{}\n", true},
+		{"\r\n{}", false},
+		{"x\r\n", true},
+	}
+	for _, c := range cases {
+		// One read of the whole input after a first line, so the input
+		// is buffered when HasLine looks.
+		lr := NewLineReader(strings.NewReader("{\"id\":0}\n"+c.in), 100)
+		if l, err := lr.ReadLine(); err != nil || string(l) != `{"id":0}` {
+			t.Fatalf("%q: first line %q %v", c.in, l, err)
+		}
+		if got := lr.HasLine(); got != c.want {
+			t.Errorf("HasLine with %q buffered = %v, want %v", c.in, got, c.want)
+		}
+		if c.want {
+			// True means a line comes back without a read: the reader
+			// has nothing more to give.
+			if l, err := lr.ReadLine(); err != nil || len(l) == 0 {
+				t.Errorf("%q: HasLine true, ReadLine %q %v", c.in, l, err)
+			}
+		}
+	}
+}

@@ -50,10 +50,24 @@ func NewLineReaderSize(r io.Reader, max, size int) *LineReader {
 // Buffered reports how many bytes are held but not yet returned.
 func (lr *LineReader) Buffered() int { return lr.end - lr.start }
 
-// HasLine reports whether a whole line is buffered: ReadLine would return
-// it (or an error for it) without reading.
+// HasLine reports whether a whole non-empty line is buffered: ReadLine
+// would return it (or an error for it) without reading. Empty lines ahead
+// of it are dropped here, as ReadLine would skip them: a buffered "\n"
+// alone must not pass for a line, since ReadLine would then block (a
+// caller that arms a read deadline only when HasLine is false would read
+// without one).
 func (lr *LineReader) HasLine() bool {
-	return bytes.IndexByte(lr.buf[lr.start+lr.scanned:lr.end], '\n') >= 0
+	for {
+		i := bytes.IndexByte(lr.buf[lr.start+lr.scanned:lr.end], '\n')
+		if i < 0 {
+			return false
+		}
+		lineEnd := lr.start + lr.scanned + i
+		if n := lineEnd - lr.start; n > 1 || (n == 1 && lr.buf[lr.start] != '\r') {
+			return true
+		}
+		lr.start, lr.scanned = lineEnd+1, 0 // "\n" or "\r\n"
+	}
 }
 
 // ReadLine returns the next non-empty line without its terminator.

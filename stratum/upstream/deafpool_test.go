@@ -3,6 +3,7 @@ package upstream_test
 import (
 	"bufio"
 	"context"
+	"errors"
 	"net"
 	"strconv"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/upstream"
 )
@@ -36,6 +38,33 @@ func rawPool(t *testing.T, serve func(c net.Conn)) (addr string, wait func()) {
 	return l.Addr().String(), func() { l.Close(); <-done }
 }
 
+// handshakeAnswers are a raw pool's answers to the session's handshake.
+var handshakeAnswers = map[string]string{
+	stratum.MethodSubscribe:           `[[["mining.notify","1"]],"01020304",8]`,
+	stratum.MethodAuthorize:           `true`,
+	stratum.MethodExtranonceSubscribe: `true`,
+	stratum.MethodConfigure:           `{"version-rolling":true,"version-rolling.mask":"1fffe000"}`,
+}
+
+// answerHandshake answers requests until authorize; false if the
+// connection failed first.
+func answerHandshake(c net.Conn, r *bufio.Reader) bool {
+	for {
+		line, err := r.ReadString('\n')
+		if err != nil {
+			return false
+		}
+		m, err := stratum.Decode([]byte(strings.TrimSpace(line)))
+		if err != nil {
+			return false
+		}
+		_, _ = c.Write(stratum.AppendRawResponse(nil, m.ID, []byte(handshakeAnswers[m.Method])))
+		if m.Method == stratum.MethodAuthorize {
+			return true
+		}
+	}
+}
+
 // A pool that stops reading while it keeps talking (it pings us) must not
 // make Submit wait: the answer to its ping is queued for the writer, not
 // written under the lock every submitter takes. (It was: a pool that
@@ -45,25 +74,9 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	pingNow := make(chan struct{})
 	addr, poolWait := rawPool(t, func(c net.Conn) {
 		_ = c.(*net.TCPConn).SetReadBuffer(4096) // fills sooner once it stops reading
-		r := bufio.NewReader(c)
-		answers := map[string]string{
-			stratum.MethodSubscribe:           `[[["mining.notify","1"]],"01020304",8]`,
-			stratum.MethodAuthorize:           `true`,
-			stratum.MethodExtranonceSubscribe: `true`,
-			stratum.MethodConfigure:           `{"version-rolling":true,"version-rolling.mask":"1fffe000"}`,
-		}
-		for authorized := false; !authorized; {
-			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
-			line, err := r.ReadString('\n')
-			if err != nil {
-				return
-			}
-			m, err := stratum.Decode([]byte(strings.TrimSpace(line)))
-			if err != nil {
-				return
-			}
-			_, _ = c.Write(stratum.AppendRawResponse(nil, m.ID, []byte(answers[m.Method])))
-			authorized = m.Method == stratum.MethodAuthorize
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if !answerHandshake(c, bufio.NewReader(c)) {
+			return
 		}
 		// Deaf from now on: it never reads again, but it pings.
 		<-pingNow
@@ -174,4 +187,133 @@ func TestPingDuringHandshakeIsAnswered(t *testing.T) {
 		t.Fatalf("handshake with a pool that pings before authorizing: %v", err)
 	}
 	s.Close()
+}
+
+// A pool whose last handshake bytes end with an empty line, then says
+// nothing: the session still notices the silence (the empty line is not
+// a buffered line, so the first read has its deadline).
+func TestSilentPoolAfterTrailingEmptyLine(t *testing.T) {
+	addr, poolWait := rawPool(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return // the session gave up on us
+			}
+			m, err := stratum.Decode([]byte(strings.TrimSpace(line)))
+			if err != nil || m.Method == stratum.MethodPing || m.Method == "" {
+				continue // silent: pings get no answer
+			}
+			out := stratum.AppendRawResponse(nil, m.ID, []byte(handshakeAnswers[m.Method]))
+			if m.Method == stratum.MethodAuthorize {
+				out = append(out, '\n') // the empty line
+			}
+			_, _ = c.Write(out)
+		}
+	})
+	defer poolWait()
+	s, err := upstream.Dial(context.Background(), upstream.Config{
+		Pool: "quiet", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, SilenceTimeout: 200 * time.Millisecond, SubmitTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	s.Run(newRecorder())
+	select {
+	case <-s.Done():
+		if !errors.Is(s.Err(), upstream.ErrSilent) {
+			t.Fatalf("session ended with %v, want ErrSilent", s.Err())
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a pool silent for 25 silence timeouts was not noticed")
+	}
+}
+
+// A block candidate does not wait behind the submits queued for a pool
+// that reads slowly: it goes out ahead of shares submitted before it.
+func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
+	const blockEN2 = "00000000000000ff"
+	release := make(chan struct{})
+	after := make(chan int, 1) // ordinary shares the pool read after the block
+	addr, poolWait := rawPool(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		r := bufio.NewReader(c)
+		if !answerHandshake(c, r) {
+			return
+		}
+		<-release // slow: nothing is read until the test says so
+		seen, n := false, 0
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				after <- -1
+				return
+			}
+			switch {
+			case strings.Contains(line, blockEN2):
+				seen = true
+			case strings.Contains(line, `"last"`):
+				after <- n
+				return
+			case seen && strings.Contains(line, "mining.submit"):
+				n++
+			}
+		}
+	})
+	s, err := upstream.Dial(context.Background(), upstream.Config{
+		Pool: "slow", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
+		SubmitTimeout: 30 * time.Second, WriteTimeout: 15 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		s.Close()
+		poolWait()
+	}()
+	s.Run(newRecorder())
+	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}
+	var refused atomic.Int64
+	start := time.Now()
+	for i := 0; i < 300000 && refused.Load() == 0 && time.Since(start) < 5*time.Second; i++ { // 40 MB at most
+		s.Submit(share, func(e *stratum.Error) {
+			if e != nil && strings.Contains(e.Message, "not reading") {
+				refused.Add(1)
+			}
+		})
+	}
+	if refused.Load() == 0 {
+		t.Fatal("the backlog never filled")
+	}
+	block := share
+	block.Extranonce2, block.Block = blockEN2, true
+	s.Submit(block, func(*stratum.Error) {})
+	last := share
+	last.JobID = "last" // behind everything else, shares or block alike
+	release <- struct{}{}
+	// Once the writer drains below the bound, the last share is queued.
+	if err := sim.Poll(10*time.Second, func() bool {
+		queued := true
+		s.Submit(last, func(e *stratum.Error) {
+			if e != nil && strings.Contains(e.Message, "not reading") {
+				queued = false // refusals are answered at once, in Submit
+			}
+		})
+		return queued
+	}); err != nil {
+		t.Fatalf("the backlog never drained: %v", err)
+	}
+	select {
+	case n := <-after:
+		if n <= 0 {
+			t.Fatalf("the block candidate went out behind every share queued before it (%d after it)", n)
+		}
+		t.Logf("%d queued shares went out after the block candidate", n)
+	case <-time.After(15 * time.Second):
+		t.Fatal("the pool never saw the block candidate and the last share")
+	}
 }

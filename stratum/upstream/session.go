@@ -569,8 +569,9 @@ type Share struct {
 	Extranonce2       string
 	NTime, Nonce      string
 	Version           string // empty: no version rolling
-	// Block: the share meets the network target. It is queued even past
-	// the backlog bound: a block is worth more than the memory.
+	// Block: the share meets the network target. It goes ahead of the
+	// submits waiting for the writer, and is queued even past the backlog
+	// bound: a block is worth more than the memory.
 	Block bool
 }
 
@@ -596,6 +597,7 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 	id := s.nextID.Add(1)
 	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
 	s.mu.Unlock()
+	start := len(s.out)
 	b := append(s.out, `{"id":`...)
 	b = strconv.AppendUint(b, id, 10)
 	b = append(b, `,"method":"mining.submit","params":[`...)
@@ -613,6 +615,13 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 		b = appendJSONString(b, sh.Version, "")
 	}
 	b = append(b, "]}\n"...)
+	if sh.Block && start > 0 {
+		// A block candidate goes ahead of the shares still waiting: every
+		// moment it waits, the block may go stale. Rare enough for a copy.
+		line := append([]byte(nil), b[start:]...)
+		copy(b[len(line):], b[:start])
+		copy(b, line)
+	}
 	s.out = b
 	s.wmu.Unlock()
 	select {
