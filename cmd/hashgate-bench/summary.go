@@ -62,7 +62,12 @@ func printSummary(w io.Writer, o *options, res *results) {
 				row("harness (pool) / fleet CPU", func(r *tcpResult) string {
 					return fmt.Sprintf("%.0f%% / %.0f%%", r.HarnessCPU, r.FleetCPU)
 				})
-				row("harness (pool) CPU per share", func(r *tcpResult) string { return bench.FmtDur(r.HarnessPerShare) })
+				row("pool CPU per share (no proxy: the pool answers every share)", func(r *tcpResult) string {
+					if r.Label == "proxy" {
+						return "-" // the pool then answers only the proxy's forwarded shares
+					}
+					return bench.FmtDur(r.HarnessPerShare)
+				})
 			}
 		}
 		row("proxy RSS idle -> with miners (peak)", func(r *tcpResult) string {

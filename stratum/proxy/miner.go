@@ -954,7 +954,7 @@ func (w tcpTryWriter) TryWrite(b []byte) (int, error) {
 	op.b = b
 	err := w.rc.Write(op.fn)
 	n, werr := op.n, op.err
-	op.b, op.err = nil, nil
+	op.b, op.n, op.err = nil, 0, nil
 	rawWrites.Put(op)
 	if errors.Is(err, os.ErrDeadlineExceeded) {
 		// An old write deadline has passed: not an error of this write;
