@@ -50,10 +50,11 @@ type readPoller struct {
 	detach chan detachReq
 
 	// The poller's goroutine alone uses these.
-	events  []syscall.EpollEvent
-	scratch []byte // one write of a read's answers
-	rr      rawRead
-	readFn  func(fd uintptr) bool
+	events   []syscall.EpollEvent
+	scratch  []byte       // one write of a read's answers
+	answered []*minerConn // parked miners of this wake-up with answers to write
+	rr       rawRead
+	readFn   func(fd uintptr) bool
 }
 
 type detachReq struct {
@@ -137,10 +138,19 @@ func (p *readPoller) serveEvents(n int) bool {
 		p.mu.Lock()
 		m := p.miners[id]
 		p.mu.Unlock()
-		if m != nil {
-			p.serve(m)
+		if m != nil && p.serve(m) {
+			p.answered = append(p.answered, m)
 		}
 	}
+	// The answers of this wake-up go out together, after all its reads:
+	// back-to-back writes find the miners' side already awake more often
+	// than writes spread between reads and hashing (on loopback the writer
+	// pays for waking the reader).
+	for i, m := range p.answered {
+		m.writeAnswers(&p.scratch)
+		p.answered[i] = nil
+	}
+	p.answered = p.answered[:0]
 	return false
 }
 
@@ -254,30 +264,30 @@ func (p *readPoller) forget(m *minerConn) {
 }
 
 // serve handles what one wake-up brought for m: plain submits here, the
-// rest by handing m back to a goroutine with the line it stopped at.
-func (p *readPoller) serve(m *minerConn) {
+// rest by handing m back to a goroutine with the line it stopped at. True:
+// m stays parked and its answers wait for the end of the wake-up.
+func (p *readPoller) serve(m *minerConn) bool {
 	for i := range pollerBatch {
 		if !m.polled.Load() {
-			return // closed by another goroutine meanwhile
+			return false // closed by another goroutine meanwhile
 		}
 		if m.queueNearlyFull() {
 			m.writeAnswers(&p.scratch) // this batch's own answers first
 			if m.queueNearlyFull() {
 				// Its answers pile up: a goroutine may wait for room.
 				p.handOff(m, nil)
-				return
+				return false
 			}
 		}
 		line, err := m.lr.ReadLine()
 		if err == errWouldBlock {
-			m.writeAnswers(&p.scratch)
-			return
+			return true
 		}
 		if err != nil {
 			// A miner that half-closes after its last submits still gets
 			// their answers (readerClose writes them first).
 			m.readerClose(readFailure(err))
-			return
+			return false
 		}
 		if i == 0 {
 			// A line, not a byte, resets the read timeout; once a wake-up
@@ -288,20 +298,20 @@ func (p *readPoller) serve(m *minerConn) {
 		if id, ok := stratum.ParseSubmitLine(line, &sub); ok {
 			m.onSubmit(id, &sub, nil)
 			if m.isClosed() {
-				return
+				return false
 			}
 			continue
 		}
 		p.handOff(m, line)
-		return
+		return false
 	}
 	// The batch is spent. Lines already read would raise no epoll event:
 	// a goroutine goes on with them.
 	if m.lr.HasLine() {
 		p.handOff(m, nil)
-		return
+		return false
 	}
-	m.writeAnswers(&p.scratch)
+	return true
 }
 
 // handOff gives m back to a reader goroutine, which handles line (if any)
