@@ -113,6 +113,7 @@ type Session struct {
 	wmu        sync.Mutex    // guards out: submits, pings and answers to the pool, queued for the writer
 	out        []byte        // submits waiting for the writer
 	outReady   chan struct{} // wakes the writer (capacity 1)
+	urgent     chan struct{} // ends the writer's pause: a block candidate is queued (capacity 1)
 	writerDone chan struct{}
 
 	nextID atomic.Uint64
@@ -168,6 +169,7 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		outReady:   make(chan struct{}, 1),
+		urgent:     make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 	}
 	s.nextID.Store(firstSubmitID - 1)
@@ -304,12 +306,21 @@ func (s *Session) Run(h Handler) {
 	go s.read(h, sweepDone)
 }
 
+// writePace is the least time between two writes to the pool: what
+// arrives meanwhile goes out in the next one. Under load that is tens of
+// submits per write instead of a few (a loopback write costs the sender
+// 3-8 µs here, and each one wakes this goroutine and the pool); an idle
+// writer still writes the first submit at once. A block candidate cuts
+// the pause short.
+const writePace = time.Millisecond
+
 // writer sends the submits queued by Submit: under load, many shares go
-// out in one write instead of one write each (a loopback write costs the
-// sender 3-8 µs here). It stops with the session.
+// out in one write instead of one write each. It stops with the session.
 func (s *Session) writer() {
 	defer close(s.writerDone)
 	var out []byte
+	pace := time.NewTimer(writePace)
+	defer pace.Stop()
 	for {
 		select {
 		case <-s.stop:
@@ -328,6 +339,13 @@ func (s *Session) writer() {
 		if err != nil {
 			s.shutdown(fmt.Errorf("write to pool: %w", err))
 			return
+		}
+		pace.Reset(writePace)
+		select {
+		case <-s.stop:
+			return
+		case <-pace.C:
+		case <-s.urgent:
 		}
 	}
 }
@@ -627,6 +645,12 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 	select {
 	case s.outReady <- struct{}{}:
 	default: // the writer is already woken
+	}
+	if sh.Block {
+		select {
+		case s.urgent <- struct{}{}:
+		default:
+		}
 	}
 }
 
