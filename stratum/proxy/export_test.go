@@ -42,3 +42,14 @@ func SetPollerBatch(n int) int {
 
 // TryWriterOf is the non-blocking writer the proxy uses for c.
 func TryWriterOf(c net.Conn) TryWriter { return tryWriterOf(c) }
+
+// PollersWaitInRuntime reports whether every read poller waits parked in
+// the Go runtime's poller (not in a blocking epoll_wait).
+func PollersWaitInRuntime(s *Server) bool {
+	for _, p := range s.pollers {
+		if !p.waitsInRuntime() {
+			return false
+		}
+	}
+	return len(s.pollers) > 0
+}

@@ -5,7 +5,9 @@ package proxy
 import (
 	"errors"
 	"io"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -55,6 +57,14 @@ type readPoller struct {
 	answered []*minerConn // parked miners of this wake-up with answers to write
 	rr       rawRead
 	readFn   func(fd uintptr) bool
+	epf      *os.File        // epfd, for the runtime's poller
+	eprc     syscall.RawConn // nil: wait in epoll_wait instead
+	// runtimeWait: the runtime's poller watches the epoll set (eprc is
+	// set); read by tests.
+	runtimeWait atomic.Bool
+	waitFn      func(fd uintptr) bool
+	nev         int
+	everr       error
 }
 
 type detachReq struct {
@@ -90,6 +100,10 @@ func newReadPoller(s *Server) (*readPoller, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := syscall.SetNonblock(epfd, true); err != nil { // so the runtime's poller takes it
+		syscall.Close(epfd)
+		return nil, err
+	}
 	var pipe [2]int
 	if err := syscall.Pipe2(pipe[:], syscall.O_NONBLOCK|syscall.O_CLOEXEC); err != nil {
 		syscall.Close(epfd)
@@ -104,18 +118,57 @@ func newReadPoller(s *Server) (*readPoller, error) {
 	}
 	p := &readPoller{srv: s, epfd: epfd, wakeR: pipe[0], wakeW: pipe[1], miners: map[uint64]*minerConn{}, events: make([]syscall.EpollEvent, 256), detach: make(chan detachReq, 1024)}
 	p.readFn = p.rr.do
+	p.waitFn = p.collect
+	// The epoll set is itself pollable: the Go runtime's poller watches
+	// it, so between wake-ups the poller's goroutine is parked like any
+	// network read instead of holding a thread in a blocking epoll_wait
+	// (whose return costs a thread hand-off each time: at a few events
+	// per wake-up, more than the events).
+	p.epf = os.NewFile(uintptr(epfd), "hashgate-epoll")
+	if rc, err := p.epf.SyscallConn(); err == nil {
+		p.eprc = rc
+		p.runtimeWait.Store(true)
+	}
 	return p, nil
+}
+
+// collect takes the events ready now, without waiting; false: none yet.
+func (p *readPoller) collect(fd uintptr) bool {
+	for {
+		p.nev, p.everr = syscall.EpollWait(int(fd), p.events, 0)
+		if p.everr != syscall.EINTR {
+			return p.nev > 0 || p.everr != nil
+		}
+	}
+}
+
+// wait returns the number of events in p.events, waiting for one if
+// there are none.
+func (p *readPoller) wait() (int, error) {
+	if p.eprc != nil {
+		err := p.eprc.Read(p.waitFn)
+		if err == nil {
+			return p.nev, p.everr
+		}
+		// Not pollable after all: wait in the system call from now on.
+		p.srv.log.Warn().Err(err).Msg("miner read poller: the runtime cannot watch its epoll set; it waits in epoll_wait")
+		p.eprc = nil
+		p.runtimeWait.Store(false)
+	}
+	for {
+		n, err := syscall.EpollWait(p.epfd, p.events, -1)
+		if err != syscall.EINTR {
+			return n, err
+		}
+	}
 }
 
 // run waits for input until stop; the server's wait group owns it.
 func (p *readPoller) run() {
 	defer p.shut()
 	for {
-		n, err := syscall.EpollWait(p.epfd, p.events, -1)
+		n, err := p.wait()
 		if err != nil {
-			if err == syscall.EINTR {
-				continue
-			}
 			p.srv.log.Error().Err(err).Msg("miner read poller failed; its miners are dropped")
 			return
 		}
@@ -199,7 +252,7 @@ func (p *readPoller) shut() {
 	}
 	clear(p.miners)
 	p.mu.Unlock()
-	syscall.Close(p.epfd)
+	_ = p.epf.Close() // the epoll set's descriptor
 	syscall.Close(p.wakeR)
 	syscall.Close(p.wakeW)
 	for _, m := range left {
@@ -352,6 +405,8 @@ func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
 var errWouldBlock = errors.New("proxy: no input now")
 
 // parked counts the miners in the set.
+func (p *readPoller) waitsInRuntime() bool { return p.runtimeWait.Load() }
+
 func (p *readPoller) parked() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()

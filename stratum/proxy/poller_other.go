@@ -24,6 +24,8 @@ var errWouldBlock = errors.New("proxy: no input now")
 
 func (p *readPoller) parked() int { return 0 }
 
+func (p *readPoller) waitsInRuntime() bool { return false }
+
 var pollerBatch = 64
 
 func (p *readPoller) closeMiner(m *minerConn, reason closeReason, cause error) {
