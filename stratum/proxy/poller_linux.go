@@ -124,8 +124,11 @@ func newReadPoller(s *Server) (*readPoller, error) {
 	// network read instead of holding a thread in a blocking epoll_wait
 	// (whose return costs a thread hand-off each time: at a few events
 	// per wake-up, more than the events).
+	// A deadline is refused for a file the runtime's poller does not
+	// watch: that is how the set's pollability shows (a kernel or sandbox
+	// without nested epoll gets the blocking wait).
 	p.epf = os.NewFile(uintptr(epfd), "hashgate-epoll")
-	if rc, err := p.epf.SyscallConn(); err == nil {
+	if rc, err := p.epf.SyscallConn(); err == nil && p.epf.SetReadDeadline(time.Time{}) == nil {
 		p.eprc = rc
 		p.runtimeWait.Store(true)
 	}
@@ -183,9 +186,11 @@ func (p *readPoller) run() {
 
 // serveEvents handles the events of one wait; true when woken by stop.
 func (p *readPoller) serveEvents(n int) bool {
+	stop := false
 	for _, ev := range p.events[:n] {
 		if ev.Fd == -1 && ev.Pad == -1 {
-			return true // woken by stop
+			stop = true // woken by stop: the answers below still go out
+			continue
 		}
 		id := uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
 		p.mu.Lock()
@@ -204,7 +209,7 @@ func (p *readPoller) serveEvents(n int) bool {
 		p.answered[i] = nil
 	}
 	p.answered = p.answered[:0]
-	return false
+	return stop
 }
 
 // pause holds the poller between wake-ups until resume (a fan-out).
@@ -404,9 +409,9 @@ func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
 // errWouldBlock: a parked miner's socket holds no more input now.
 var errWouldBlock = errors.New("proxy: no input now")
 
-// parked counts the miners in the set.
 func (p *readPoller) waitsInRuntime() bool { return p.runtimeWait.Load() }
 
+// parked counts the miners in the set.
 func (p *readPoller) parked() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
