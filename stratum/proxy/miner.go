@@ -112,6 +112,10 @@ type minerConn struct {
 	rootJob      *job // the last share's job, extranonce2 and merkle root (rootFor)
 	rootEN2      [16]byte
 	rootEN2Len   uint8
+	// drained: the poller's last read this wake-up was short, so the
+	// socket held no more; the next read would only say so (EAGAIN).
+	// The poller's goroutine alone uses it.
+	drained      bool
 	root         [32]byte
 	streakSince  time.Time // first rejection of the streak
 	invalidBurst float64   // token bucket of invalid submits allowed

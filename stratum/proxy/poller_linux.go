@@ -325,6 +325,7 @@ func (p *readPoller) forget(m *minerConn) {
 // rest by handing m back to a goroutine with the line it stopped at. True:
 // m stays parked and its answers wait for the end of the wake-up.
 func (p *readPoller) serve(m *minerConn) bool {
+	m.drained = false
 	for i := range pollerBatch {
 		if !m.polled.Load() {
 			return false // closed by another goroutine meanwhile
@@ -388,6 +389,12 @@ func (p *readPoller) handOff(m *minerConn, line []byte) {
 // readNow is a parked miner's read: what the socket holds now, or
 // errWouldBlock. Only the poller's goroutine calls it.
 func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
+	if m.drained {
+		// A short read emptied the socket: skip the system call that would
+		// say EAGAIN. The set is level-triggered, so input that came since
+		// wakes the poller again.
+		return 0, errWouldBlock
+	}
 	rc := m.rawConn()
 	p.rr.p = b
 	if err := rc.Read(p.readFn); err != nil {
@@ -403,6 +410,7 @@ func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
+	m.drained = n < len(b)
 	return n, nil
 }
 
