@@ -284,3 +284,35 @@ func TestHalfClosedMinerGetsItsAnswers(t *testing.T) {
 // polled is the proxy's own count of the miners its pollers hold (the
 // hashgate_miners_polled gauge).
 func polled(srv *proxy.Server) int { return int(srv.Stats().MinersPolled) }
+
+// A parked miner whose submits arrive a byte at a time: every piece is a
+// short read that leaves a partial line, and the next piece must wake the
+// poller again (no read may be skipped across wake-ups).
+func TestParkedMinerByteAtATime(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	srv := startProxy(t, quickConfig(t, pool))
+	w := startWorker(t, srv, "acct.bytes")
+	if runtime.GOOS == "linux" {
+		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
+	}
+	var start uint32
+	for i := range 3 {
+		s, next := w.mine(t, w.job, start, 0, meets(w.diff))
+		start = next
+		id := 20 + i
+		line := `{"id":` + strconv.Itoa(id) + `,"method":"mining.submit","params":["` + w.name + `","` + s.jobID + `","` + s.en2 + `","` + s.ntime + `","` + s.nonce + `"]}` + "\n"
+		_ = w.conn.SetWriteDeadline(time.Now().Add(5 * time.Second))
+		for j := 0; j < len(line); j++ {
+			if _, err := w.conn.Write([]byte{line[j]}); err != nil {
+				t.Fatal(err)
+			}
+			runtime.Gosched() // let the poller see the pieces apart
+		}
+		if a, _ := w.answer(strconv.Itoa(id)); string(a.Result) != "true" {
+			t.Fatalf("share %d sent a byte at a time answered %s %v", i, a.Result, a.Error)
+		}
+	}
+	if got := srv.Stats().SharesAccepted; got != 3 {
+		t.Fatalf("accepted %d, want 3", got)
+	}
+}
