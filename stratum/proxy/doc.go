@@ -12,9 +12,11 @@
 // at work, a TCP miner on Linux is parked in an epoll read poller (one per
 // core) that validates and answers its submits, and its goroutine ends
 // (~4 KiB of stack saved per miner). Anything but a plain submit hands it
-// back to a goroutine, which parks it again when it is quiet. While a job
-// is being fanned out the pollers wait: a late answer costs nothing, a
-// late job makes stale shares.
+// back to a goroutine, which parks it again when it is quiet. A poller
+// itself waits parked in the Go runtime's poller (its epoll set is
+// pollable), and writes the answers of one wake-up together after its
+// reads. While a job is being fanned out the pollers wait: a late answer
+// costs nothing, a late job makes stale shares.
 //
 // It asks a Gate whether an authorized rig may get jobs; it never imports
 // the switcher. Pool connections themselves are stratum/upstream's.
