@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"github.com/hashgate/hashgate/stratum"
+	"github.com/hashgate/hashgate/stratum/upstream"
 	"hash/maphash"
 	"math"
 	"sort"
@@ -84,8 +85,19 @@ type workerStats struct {
 	onPool func(*stratum.Error)
 }
 
+// PoolNotSent is the PoolRejected key of forwarded shares that never
+// reached the pool: it had stopped reading, and the backlog for it was
+// full.
+const PoolNotSent = "not_sent"
+
 func (w *workerStats) poolResultFunc(stats *Stats) func(*stratum.Error) {
 	return func(perr *stratum.Error) {
+		if perr == upstream.ErrBacklog {
+			// Not the pool's verdict: it never saw the share.
+			stats.PoolUnsent.Add(1)
+			w.poolReject(PoolNotSent)
+			return
+		}
 		if perr != nil {
 			stats.PoolRejected.Add(1)
 			w.poolReject(perr.Code.String())
@@ -107,7 +119,7 @@ type WorkerSnapshot struct {
 	RejectedTotal uint64            `json:"rejected_total"`
 	Stale         uint64            `json:"stale"`
 	Forwarded     uint64            `json:"forwarded"`     // shares that met the pool's difficulty
-	PoolRejected  map[string]uint64 `json:"pool_rejected"` // of those, refused by the pool, by its code
+	PoolRejected  map[string]uint64 `json:"pool_rejected"` // of those, refused by the pool, by its code; PoolNotSent: never sent, the pool had stopped reading
 	Blocks        uint64            `json:"blocks"`        // shares that met the network target
 	Work          float64           `json:"work"`          // sum of accepted share difficulties
 	Hashrate1m    float64           `json:"hashrate_1m"`   // hashes per second

@@ -15,6 +15,7 @@ type Stats struct {
 	SharesForwarded   atomic.Uint64    // met the pool's difficulty
 	PoolAccepted      atomic.Uint64
 	PoolRejected      atomic.Uint64
+	PoolUnsent        atomic.Uint64 // forwarded shares refused before sending: the pool had stopped reading
 	BlockCandidates   atomic.Uint64
 	AbuseDisconnects  atomic.Uint64
 	Keepalives        atomic.Uint64 // messages to rigs waiting without work
@@ -40,6 +41,7 @@ type StatsSnapshot struct {
 	SharesForwarded   uint64
 	PoolAccepted      uint64
 	PoolRejected      uint64
+	PoolUnsent        uint64
 	BlockCandidates   uint64
 	AbuseDisconnects  uint64
 	Keepalives        uint64
@@ -72,6 +74,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		SharesForwarded:   s.SharesForwarded.Load(),
 		PoolAccepted:      s.PoolAccepted.Load(),
 		PoolRejected:      s.PoolRejected.Load(),
+		PoolUnsent:        s.PoolUnsent.Load(),
 		BlockCandidates:   s.BlockCandidates.Load(),
 		AbuseDisconnects:  s.AbuseDisconnects.Load(),
 		Keepalives:        s.Keepalives.Load(),

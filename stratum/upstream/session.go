@@ -86,10 +86,10 @@ var (
 // answered: their job went with it, so to the miner they are stale (21).
 var errLost = stratum.NewError(stratum.ErrJobNotFound, "stale: pool connection lost before it answered")
 
-// errBacklog answers shares that would queue behind maxBacklog bytes the
+// ErrBacklog answers shares that would queue behind maxBacklog bytes the
 // pool has not read: it is not reading, and its connection ends at
-// WriteTimeout anyway.
-var errBacklog = stratum.NewError(stratum.ErrOther, "pool is not reading: submit not sent")
+// WriteTimeout anyway. The share never reached the pool.
+var ErrBacklog = stratum.NewError(stratum.ErrOther, "pool is not reading: submit not sent")
 
 // maxBacklog bounds what waits for the writer (submits, pings): 4 MiB is
 // ~30,000 submits, a second of a very large site's shares.
@@ -609,7 +609,7 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 	if len(s.out) >= maxBacklog && !sh.Block {
 		s.mu.Unlock()
 		s.wmu.Unlock()
-		cb(errBacklog)
+		cb(ErrBacklog)
 		return
 	}
 	id := s.nextID.Add(1)
