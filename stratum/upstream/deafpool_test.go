@@ -317,3 +317,58 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 		t.Fatal("the pool never saw the block candidate and the last share")
 	}
 }
+
+// The writer pauses between writes, but not for a block candidate: with a
+// pause of a minute, a block submitted right after a share still reaches
+// the pool at once.
+func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
+	old := upstream.SetWritePace(time.Minute)
+	t.Cleanup(func() { upstream.SetWritePace(old) })
+	lines := make(chan string, 16)
+	addr, poolWait := rawPool(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+		r := bufio.NewReader(c)
+		if !answerHandshake(c, r) {
+			return
+		}
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			if strings.Contains(line, "mining.submit") {
+				lines <- line
+			}
+		}
+	})
+	s, err := upstream.Dial(context.Background(), upstream.Config{
+		Pool: "paced", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second, SubmitTimeout: 30 * time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		s.Close()
+		poolWait()
+	}()
+	s.Run(newRecorder())
+	arrives := func(what, en2 string) {
+		t.Helper()
+		select {
+		case l := <-lines:
+			if !strings.Contains(l, en2) {
+				t.Fatalf("%s: the pool got %s", what, l)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatalf("%s did not reach the pool within 5 s (the writer's pause is a minute)", what)
+		}
+	}
+	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000001", NTime: "00000000", Nonce: "00000000"}
+	s.Submit(share, func(*stratum.Error) {})
+	arrives("the first share (an idle writer writes at once)", "0000000000000001")
+	block := share
+	block.Extranonce2, block.Block = "00000000000000bb", true
+	s.Submit(block, func(*stratum.Error) {})
+	arrives("the block candidate", "00000000000000bb")
+}

@@ -312,7 +312,7 @@ func (s *Session) Run(h Handler) {
 // 3-8 µs here, and each one wakes this goroutine and the pool); an idle
 // writer still writes the first submit at once. A block candidate cuts
 // the pause short.
-const writePace = time.Millisecond
+var writePace = time.Millisecond // a variable for tests
 
 // writer sends the submits queued by Submit: under load, many shares go
 // out in one write instead of one write each. It stops with the session.
