@@ -38,6 +38,27 @@ func rawPool(t *testing.T, serve func(c net.Conn)) (addr string, wait func()) {
 	return l.Addr().String(), func() { l.Close(); <-done }
 }
 
+// runSession dials a raw pool and runs the session until the test ends
+// (then closes it and waits for the pool's goroutine); writeTimeout 0 is
+// the default.
+func runSession(t *testing.T, addr string, poolWait func(), writeTimeout time.Duration) *upstream.Session {
+	t.Helper()
+	s, err := upstream.Dial(context.Background(), upstream.Config{
+		Pool: "raw", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
+		SubmitTimeout: 30 * time.Second, WriteTimeout: writeTimeout,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		s.Close()
+		poolWait()
+	})
+	s.Run(newRecorder())
+	return s
+}
+
 // handshakeAnswers are a raw pool's answers to the session's handshake.
 var handshakeAnswers = map[string]string{
 	stratum.MethodSubscribe:           `[[["mining.notify","1"]],"01020304",8]`,
@@ -263,19 +284,7 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 			}
 		}
 	})
-	s, err := upstream.Dial(context.Background(), upstream.Config{
-		Pool: "slow", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
-		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
-		SubmitTimeout: 30 * time.Second, WriteTimeout: 15 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		s.Close()
-		poolWait()
-	}()
-	s.Run(newRecorder())
+	s := runSession(t, addr, poolWait, 15*time.Second)
 	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}
 	var refused atomic.Int64
 	start := time.Now()
@@ -341,18 +350,7 @@ func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
 			}
 		}
 	})
-	s, err := upstream.Dial(context.Background(), upstream.Config{
-		Pool: "paced", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
-		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second, SubmitTimeout: 30 * time.Second,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		s.Close()
-		poolWait()
-	}()
-	s.Run(newRecorder())
+	s := runSession(t, addr, poolWait, 0)
 	arrives := func(what, en2 string) {
 		t.Helper()
 		select {
