@@ -768,17 +768,39 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 	}
 }
 
-// readerClose closes the miner from its reader. On a poller, the answers
-// of the read so far go out first (they wait for the end of the read
-// there; the goroutine has written them already) and the slow half of
-// closing is left to the poller's detacher.
+// readerClose closes the miner from its reader, after the answers it was
+// already given (close drops what is queued): those of the read so far
+// wait for its end on a poller, and a flusher may hold some on either
+// path. A reader goroutine drains them itself, for at most write_timeout.
+// A poller never waits: it writes what it can at once, and if a flusher
+// still holds the rest, a goroutine drains and closes; otherwise the slow
+// half of closing is left to the poller's detacher.
 func (m *minerConn) readerClose(reason closeReason, cause error) {
-	if m.polled.Load() {
-		m.writeAnswers(&m.poller.scratch)
-		m.poller.closeMiner(m, reason, cause)
+	if !m.polled.Load() {
+		m.drain()
+		m.close(reason, cause)
 		return
 	}
-	m.close(reason, cause)
+	p := m.poller
+	m.writeAnswers(&p.scratch)
+	if !m.hasPending() {
+		p.closeMiner(m, reason, cause)
+		return
+	}
+	p.forget(m) // no more reads: the goroutine below owns the close
+	m.srv.wg.Add(1)
+	go func() {
+		defer m.srv.wg.Done()
+		m.drain()
+		m.close(reason, cause)
+	}()
+}
+
+// hasPending: something is queued for the miner or being written.
+func (m *minerConn) hasPending() bool {
+	m.qmu.Lock()
+	defer m.qmu.Unlock()
+	return !m.closed && (len(m.queue) > 0 || m.flushing)
 }
 
 // admit is the Gate saying yes after it said no.

@@ -208,16 +208,25 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 	}
 }
 
-// A parked miner dropped for abuse in the middle of a read still gets the
-// answers to the shares before (they wait for the end of the read there).
+// A miner dropped for abuse in the middle of a read still gets the
+// answers to the shares before: on a poller they wait for the end of the
+// read, and on either path a flusher may hold them when the close comes.
 func TestParkedMinerAbuseCloseWritesEarlierAnswers(t *testing.T) {
+	t.Run("poller", func(t *testing.T) { testAbuseCloseWritesEarlierAnswers(t, 0) })
+	t.Run("goroutine", func(t *testing.T) { testAbuseCloseWritesEarlierAnswers(t, -1) })
+}
+
+func testAbuseCloseWritesEarlierAnswers(t *testing.T, pollers int) {
 	pool := startPool(t, sim.PoolConfig{})
 	cfg := quickConfig(t, pool)
 	cfg.Abuse.InvalidBurst = 2
 	cfg.Abuse.InvalidPerSecond = 0.001
+	cfg.ReadPollers = pollers
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "a.c")
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+	if pollers == 0 {
+		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+	}
 	var lines strings.Builder
 	next := uint32(0)
 	for i := range 3 {
