@@ -81,15 +81,20 @@ func buildHashgateRev(dir, rev string) (string, string, error) {
 const benchToken = "hashgate-bench-write-token"
 
 // writeConfig writes a hashgate config: the bench pool as the only pool,
-// the difficulty fixed at the pool's, loopback miners only, log level warn.
-func writeConfig(dir, listen, apiListen, pool string, diff float64) (string, error) {
+// the difficulty fixed at the pool's, loopback miners only, log level warn;
+// readPollers 0 leaves read_pollers at its default.
+func writeConfig(dir, listen, apiListen, pool string, diff float64, readPollers int) (string, error) {
 	d := strconv.FormatFloat(diff, 'g', -1, 64)
+	pollers := ""
+	if readPollers != 0 {
+		pollers = fmt.Sprintf("read_pollers = %d\n", readPollers)
+	}
 	cfg := fmt.Sprintf(`# written by hashgate-bench
 [proxy]
 listen = %q
 max_connections = 100000
 allow = ["127.0.0.0/8"]
-
+%s
 [proxy.difficulty]
 initial = %s
 min = %s
@@ -109,7 +114,7 @@ token = %q
 [log]
 level = "warn"
 format = "json"
-`, listen, d, d, d, pool, apiListen, benchToken)
+`, listen, pollers, d, d, d, pool, apiListen, benchToken)
 	p := filepath.Join(dir, "hashgate.toml")
 	return p, os.WriteFile(p, []byte(cfg), 0o600)
 }

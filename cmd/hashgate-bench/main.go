@@ -55,6 +55,7 @@ type options struct {
 	retry          time.Duration
 	settle         time.Duration
 	branches       int
+	readPollers    int
 	inmemRounds    int
 	inmemInterval  time.Duration
 	slowFrac       float64
@@ -135,6 +136,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.DurationVar(&o.retry, "retry", time.Second, "a miner's pause before retrying a failed connect (±50%)")
 	fs.DurationVar(&o.settle, "settle", 3*time.Second, "pause after connecting before memory is read")
 	fs.IntVar(&o.branches, "branches", 12, "merkle branches per job")
+	fs.IntVar(&o.readPollers, "read-pollers", 0, "the daemon's [proxy] read_pollers (0: its default, one per core; -1: none)")
 	fs.IntVar(&o.inmemRounds, "inmem-rounds", 20, "fan-out rounds of the inmem run")
 	fs.DurationVar(&o.inmemInterval, "inmem-interval", 300*time.Millisecond, "pause between inmem rounds")
 	fs.Float64Var(&o.slowFrac, "slow-frac", 0.01, "inmem: share of sessions that read slowly in the clean_jobs check")

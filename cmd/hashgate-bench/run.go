@@ -344,7 +344,7 @@ func newDaemon(o *options, tmp string, pool *bench.Pool) (*daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	cfg, err := writeConfig(tmp, listen, apiAddr, pool.Addr(), pool.Difficulty())
+	cfg, err := writeConfig(tmp, listen, apiAddr, pool.Addr(), pool.Difficulty(), o.readPollers)
 	if err != nil {
 		return nil, err
 	}
