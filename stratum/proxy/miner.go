@@ -112,10 +112,6 @@ type minerConn struct {
 	rootJob      *job // the last share's job, extranonce2 and merkle root (rootFor)
 	rootEN2      [16]byte
 	rootEN2Len   uint8
-	// drained: the poller's last read this wake-up was short, so the
-	// socket held no more; the next read would only say so (EAGAIN).
-	// The poller's goroutine alone uses it.
-	drained      bool
 	root         [32]byte
 	streakSince  time.Time // first rejection of the streak
 	invalidBurst float64   // token bucket of invalid submits allowed
@@ -270,7 +266,8 @@ func (m *minerConn) serveFrom(line []byte) {
 		}
 	}
 	if reason == reasonEOF {
-		m.drain()
+		m.readerClose(reason, cause) // its answers first: it may have half-closed
+		return
 	}
 	m.close(reason, cause)
 }

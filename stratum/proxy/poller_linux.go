@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -57,14 +56,15 @@ type readPoller struct {
 	answered []*minerConn // parked miners of this wake-up with answers to write
 	rr       rawRead
 	readFn   func(fd uintptr) bool
-	epf      *os.File        // epfd, for the runtime's poller
-	eprc     syscall.RawConn // nil: wait in epoll_wait instead
-	// runtimeWait: the runtime's poller watches the epoll set (eprc is
-	// set); read by tests.
-	runtimeWait atomic.Bool
-	waitFn      func(fd uintptr) bool
-	nev         int
-	everr       error
+	// drained: the last read of the miner being served was short, so its
+	// socket held no more; another read this wake-up would only say so
+	// (EAGAIN).
+	drained bool
+	epf     *os.File        // epfd, for the runtime's poller
+	eprc    syscall.RawConn // nil: the runtime cannot watch the set; wait in epoll_wait (set once, when made)
+	waitFn  func(fd uintptr) bool
+	nev     int
+	everr   error
 }
 
 type detachReq struct {
@@ -130,7 +130,8 @@ func newReadPoller(s *Server) (*readPoller, error) {
 	p.epf = os.NewFile(uintptr(epfd), "hashgate-epoll")
 	if rc, err := p.epf.SyscallConn(); err == nil && p.epf.SetReadDeadline(time.Time{}) == nil {
 		p.eprc = rc
-		p.runtimeWait.Store(true)
+	} else {
+		s.log.Warn().Msg("miner read poller: the runtime cannot watch its epoll set; it waits in epoll_wait")
 	}
 	return p, nil
 }
@@ -149,14 +150,10 @@ func (p *readPoller) collect(fd uintptr) bool {
 // there are none.
 func (p *readPoller) wait() (int, error) {
 	if p.eprc != nil {
-		err := p.eprc.Read(p.waitFn)
-		if err == nil {
-			return p.nev, p.everr
+		if err := p.eprc.Read(p.waitFn); err != nil {
+			return 0, err
 		}
-		// Not pollable after all: wait in the system call from now on.
-		p.srv.log.Warn().Err(err).Msg("miner read poller: the runtime cannot watch its epoll set; it waits in epoll_wait")
-		p.eprc = nil
-		p.runtimeWait.Store(false)
+		return p.nev, p.everr
 	}
 	for {
 		n, err := syscall.EpollWait(p.epfd, p.events, -1)
@@ -325,7 +322,7 @@ func (p *readPoller) forget(m *minerConn) {
 // rest by handing m back to a goroutine with the line it stopped at. True:
 // m stays parked and its answers wait for the end of the wake-up.
 func (p *readPoller) serve(m *minerConn) bool {
-	m.drained = false
+	p.drained = false
 	for i := range pollerBatch {
 		if !m.polled.Load() {
 			return false // closed by another goroutine meanwhile
@@ -356,8 +353,8 @@ func (p *readPoller) serve(m *minerConn) bool {
 		var sub stratum.Submit
 		if id, ok := stratum.ParseSubmitLine(line, &sub); ok {
 			m.onSubmit(id, &sub, nil)
-			if m.isClosed() {
-				return false
+			if !m.polled.Load() {
+				return false // closed (closing takes it out of the set)
 			}
 			continue
 		}
@@ -389,7 +386,7 @@ func (p *readPoller) handOff(m *minerConn, line []byte) {
 // readNow is a parked miner's read: what the socket holds now, or
 // errWouldBlock. Only the poller's goroutine calls it.
 func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
-	if m.drained {
+	if p.drained {
 		// A short read emptied the socket: skip the system call that would
 		// say EAGAIN. The set is level-triggered, so input that came since
 		// wakes the poller again.
@@ -410,14 +407,15 @@ func (p *readPoller) readNow(m *minerConn, b []byte) (int, error) {
 	case n == 0:
 		return 0, io.EOF
 	}
-	m.drained = n < len(b)
+	p.drained = n < len(b)
 	return n, nil
 }
 
 // errWouldBlock: a parked miner's socket holds no more input now.
 var errWouldBlock = errors.New("proxy: no input now")
 
-func (p *readPoller) waitsInRuntime() bool { return p.runtimeWait.Load() }
+// waitsInRuntime: the runtime's poller watches the set (fixed when made).
+func (p *readPoller) waitsInRuntime() bool { return p.eprc != nil }
 
 // parked counts the miners in the set.
 func (p *readPoller) parked() int {
