@@ -3,7 +3,9 @@ package upstream_test
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"strconv"
 	"strings"
@@ -39,14 +41,17 @@ func rawPool(t *testing.T, serve func(c net.Conn)) (addr string, wait func()) {
 }
 
 // runSession dials a raw pool and runs the session until the test ends
-// (then closes it and waits for the pool's goroutine); writeTimeout 0 is
+// (then closes it and waits for the pool's goroutine); a timeout of 0 is
 // the default.
-func runSession(t *testing.T, addr string, poolWait func(), writeTimeout time.Duration) *upstream.Session {
+func runSession(t *testing.T, addr string, poolWait func(), writeTimeout, submitTimeout time.Duration) *upstream.Session {
 	t.Helper()
+	if submitTimeout == 0 {
+		submitTimeout = 30 * time.Second
+	}
 	s, err := upstream.Dial(context.Background(), upstream.Config{
 		Pool: "raw", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
 		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
-		SubmitTimeout: 30 * time.Second, WriteTimeout: writeTimeout,
+		SubmitTimeout: submitTimeout, WriteTimeout: writeTimeout,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -284,7 +289,7 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 			}
 		}
 	})
-	s := runSession(t, addr, poolWait, 15*time.Second)
+	s := runSession(t, addr, poolWait, 15*time.Second, 0)
 	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}
 	var refused atomic.Int64
 	start := time.Now()
@@ -350,7 +355,7 @@ func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
 			}
 		}
 	})
-	s := runSession(t, addr, poolWait, 0)
+	s := runSession(t, addr, poolWait, 0, 0)
 	arrives := func(what, en2 string) {
 		t.Helper()
 		select {
@@ -369,4 +374,84 @@ func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
 	block.Extranonce2, block.Block = "00000000000000bb", true
 	s.Submit(block, func(*stratum.Error) {})
 	arrives("the block candidate", "00000000000000bb")
+}
+
+// A pool answers submits out of order, refuses two and never answers
+// one: every callback hears its own verdict once, and the unanswered
+// submit fails with a timeout after one to one and a quarter submit
+// timeouts, never before.
+func TestSubmitVerdictsOutOfOrderAndTimeout(t *testing.T) {
+	const submitTimeout = 400 * time.Millisecond
+	addr, poolWait := rawPool(t, func(c net.Conn) {
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		r := bufio.NewReader(c)
+		if !answerHandshake(c, r) {
+			return
+		}
+		var ids []json.RawMessage
+		for len(ids) < 5 {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			m, err := stratum.Decode([]byte(strings.TrimSpace(line)))
+			if err != nil || m.Method != stratum.MethodSubmit {
+				continue // pings
+			}
+			ids = append(ids, m.ID)
+		}
+		var out []byte
+		out = stratum.AppendRawResponse(out, ids[2], []byte("true"))
+		out = stratum.AppendRawResponse(out, ids[0], []byte("true"))
+		out = stratum.AppendError(out, ids[3], stratum.NewError(stratum.ErrLowDifficulty, "low difficulty share"))
+		out = stratum.AppendRawResponse(out, ids[1], []byte("false"))
+		out = stratum.AppendRawResponse(out, ids[2], []byte("false")) // twice: ignored
+		if _, err := c.Write(out); err != nil {
+			return
+		}
+		_, _ = io.Copy(io.Discard, r) // ids[4] never answered
+	})
+	s := runSession(t, addr, poolWait, 0, submitTimeout)
+
+	type verdict struct {
+		share int
+		err   *stratum.Error
+		after time.Duration
+	}
+	verdicts := make(chan verdict, 10)
+	start := time.Now()
+	for i := range 5 {
+		s.Submit(upstream.Share{JobID: "j", Extranonce2Prefix: "00", Extranonce2: "0000000" + strconv.Itoa(i), NTime: "6553f100", Nonce: "00000000"},
+			func(e *stratum.Error) { verdicts <- verdict{i, e, time.Since(start)} })
+	}
+	got := map[int]verdict{}
+	deadline := time.After(5 * time.Second)
+	for len(got) < 5 {
+		select {
+		case v := <-verdicts:
+			if _, twice := got[v.share]; twice {
+				t.Fatalf("share %d heard twice", v.share)
+			}
+			got[v.share] = v
+		case <-deadline:
+			t.Fatalf("after 5 s, verdicts for %d of 5 shares: %v", len(got), got)
+		}
+	}
+	for share, want := range map[int]stratum.ErrorCode{0: 0, 1: stratum.ErrOther, 2: 0, 3: stratum.ErrLowDifficulty, 4: stratum.ErrOther} {
+		v := got[share]
+		switch {
+		case want == 0 && v.err != nil:
+			t.Errorf("share %d: %v, want accepted", share, v.err)
+		case want != 0 && (v.err == nil || v.err.Code != want):
+			t.Errorf("share %d: %v, want code %d", share, v.err, want)
+		}
+	}
+	if e, after := got[4].err, got[4].after; e == nil || !strings.Contains(e.Message, "in time") || after < submitTimeout || after > 3*submitTimeout {
+		t.Fatalf("the unanswered share: %v after %v, want a timeout between %v and %v", e, after, submitTimeout, 3*submitTimeout)
+	}
+	select {
+	case v := <-verdicts:
+		t.Fatalf("a sixth verdict: %+v", v)
+	case <-time.After(2 * submitTimeout / 4):
+	}
 }

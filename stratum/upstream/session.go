@@ -98,11 +98,6 @@ const maxBacklog = 4 << 20
 // SubmitResult is the pool's verdict on one share: nil error = accepted.
 type SubmitResult func(err *stratum.Error)
 
-type pendingSubmit struct {
-	cb       SubmitResult
-	deadline time.Time
-}
-
 // Session is one live, authorized connection to a pool.
 type Session struct {
 	cfg  Config
@@ -119,7 +114,8 @@ type Session struct {
 	nextID atomic.Uint64
 
 	mu          sync.Mutex
-	pending     map[uint64]pendingSubmit
+	pending     pendingSubmits
+	sweepGen    uint64 // counts the sweep's ticks: a submit's age in quarters of the submit timeout
 	extranonce1 []byte
 	en2Size     int
 	mask        uint32
@@ -165,7 +161,6 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		// A pool session carries every forwarded share's answer: many
 		// lines per read.
 		lr:         stratum.NewLineReaderSize(conn, cfg.MaxLineBytes, 64<<10),
-		pending:    make(map[uint64]pendingSubmit),
 		stop:       make(chan struct{}),
 		done:       make(chan struct{}),
 		outReady:   make(chan struct{}, 1),
@@ -387,13 +382,12 @@ func (s *Session) shutdown(err error) {
 	}
 	s.closed = true
 	s.closeErr = err
-	pending := s.pending
-	s.pending = nil
+	pending := s.pending.drain()
 	s.mu.Unlock()
 	close(s.stop)
 	_ = s.conn.Close()
-	for _, p := range pending {
-		p.cb(errLost)
+	for _, cb := range pending {
+		cb(errLost)
 	}
 }
 
@@ -558,19 +552,18 @@ func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
 		return // late answers to the handshake, e.g. extranonce.subscribe
 	}
 	s.mu.Lock()
-	p, found := s.pending[id]
-	delete(s.pending, id)
+	cb := s.pending.take(id)
 	s.mu.Unlock()
-	if !found {
+	if cb == nil {
 		return // a ping's answer, or one after its timeout
 	}
 	switch {
 	case perr != nil:
-		p.cb(perr)
+		cb(perr)
 	case !result:
-		p.cb(errRefusedShare)
+		cb(errRefusedShare)
 	default:
-		p.cb(nil)
+		cb(nil)
 	}
 }
 
@@ -600,7 +593,7 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 	// every forwarded share.
 	s.wmu.Lock()
 	s.mu.Lock()
-	if s.closed { // checked with the pending map in hand: shutdown empties it
+	if s.closed { // checked with the pending queue in hand: shutdown empties it
 		s.mu.Unlock()
 		s.wmu.Unlock()
 		cb(errLost)
@@ -613,7 +606,7 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 		return
 	}
 	id := s.nextID.Add(1)
-	s.pending[id] = pendingSubmit{cb: cb, deadline: time.Now().Add(s.cfg.SubmitTimeout)}
+	s.pending.push(id, cb, s.sweepGen)
 	s.mu.Unlock()
 	start := len(s.out)
 	b := append(s.out, `{"id":`...)
@@ -717,27 +710,30 @@ func (s *Session) writeLocked(line []byte) error {
 	return err
 }
 
-// sweep fails submits the pool never answered.
+// sweep fails submits the pool never answered, between one and one and
+// a quarter submit timeouts after they were sent. It counts time in
+// ticks of a quarter timeout instead of stamping each submit with the
+// clock: a submit sent in tick g is at least a timeout old once the
+// count passes g+4.
 func (s *Session) sweep() {
 	tick := time.NewTicker(s.cfg.SubmitTimeout / 4)
 	defer tick.Stop()
 	timeout := stratum.NewError(stratum.ErrOther, "pool did not answer in time")
+	var expired []SubmitResult
 	for {
 		select {
 		case <-s.stop:
 			return
-		case now := <-tick.C:
-			var expired []pendingSubmit
+		case <-tick.C:
 			s.mu.Lock()
-			for id, p := range s.pending {
-				if now.After(p.deadline) {
-					expired = append(expired, p)
-					delete(s.pending, id)
-				}
+			s.sweepGen++
+			if s.sweepGen > 4 {
+				expired = s.pending.expire(s.sweepGen-4, expired[:0])
 			}
 			s.mu.Unlock()
-			for _, p := range expired {
-				p.cb(timeout)
+			for i, cb := range expired {
+				cb(timeout)
+				expired[i] = nil
 			}
 		}
 	}
