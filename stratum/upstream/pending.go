@@ -1,16 +1,15 @@
 package upstream
 
 // pendingSubmits holds the submits waiting for the pool's answer, in the
-// order they were sent: ids only grow (under Session.mu) and every submit
-// gets the same timeout, so the queue is sorted by id and by deadline at
-// once. A pool answers in order almost always, which makes settling a pop
-// at the head; an answer out of order is found by binary search and
-// marked, and the marks are popped when they reach the head. Expiry pops
-// from the head too, instead of walking every pending submit.
-//
-// It replaced a map: per forwarded share an insert and a delete in a
-// map that holds a second of a large site's shares cost 3-4% of the
-// proxy's CPU back to back, and the sweep walked the whole map.
+// order they were sent. Submit takes an id and pushes it under one lock
+// (pings take ids too, which only leaves gaps), and every submit gets the
+// same timeout, so the queue is sorted by id and by deadline at once. A
+// pool answers in order almost always, which makes settling a pop at the
+// head; an answer out of order is found by binary search and marked. The
+// marks are popped when they reach the head, or squeezed out once they
+// outnumber the submits still waiting (a submit the pool never answers
+// would otherwise keep every later one in the slice until it expires).
+// Expiry pops from the head too, instead of walking every pending submit.
 type pendingSubmits struct {
 	q    []pendingSubmit // q[head:] are pending or settled out of order (cb nil)
 	head int
@@ -23,17 +22,37 @@ type pendingSubmit struct {
 	gen uint64 // the sweep generation it was sent in
 }
 
+// compactSlack is how many settled entries the queue may hold beyond as
+// many as it has pending before push squeezes them out.
+const compactSlack = 64
+
 // push adds a submit; id must be above every id pushed before.
 func (p *pendingSubmits) push(id uint64, cb SubmitResult, gen uint64) {
-	if p.head > 0 && p.head >= len(p.q)/2 {
-		// Reuse the front: copy the rest down once half the slice is
-		// spent, so the queue's memory follows what is pending.
-		n := copy(p.q, p.q[p.head:])
-		clear(p.q[n:])
-		p.q, p.head = p.q[:n], 0
+	if len(p.q) == cap(p.q) && len(p.q)-p.live > p.live+compactSlack {
+		p.compact()
 	}
 	p.q = append(p.q, pendingSubmit{id: id, cb: cb, gen: gen})
 	p.live++
+}
+
+// compact keeps the pending entries only, in order, at the front of the
+// slice; a slice far larger than they need is given back. Amortized O(1)
+// per push: it runs when the slice is full and over half of it settled,
+// and copies the pending half at most.
+func (p *pendingSubmits) compact() {
+	q := p.q
+	if cap(q) > 4*(p.live+compactSlack) {
+		q = make([]pendingSubmit, 0, 2*(p.live+compactSlack))
+	} else {
+		q = q[:0]
+	}
+	for _, e := range p.q[p.head:] {
+		if e.cb != nil {
+			q = append(q, e)
+		}
+	}
+	clear(p.q[len(q):]) // the moved and settled entries' old places (the whole old slice, if new)
+	p.q, p.head = q, 0
 }
 
 // take removes submit id and returns its callback; nil: not pending (a
@@ -54,7 +73,7 @@ func (p *pendingSubmits) take(id uint64) SubmitResult {
 				hi = mid
 			}
 		}
-		if lo == len(q) || q[lo].id != id {
+		if q[lo].id != id { // lo < len(q): id <= the last id
 			return nil
 		}
 		i = lo

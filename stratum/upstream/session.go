@@ -711,10 +711,11 @@ func (s *Session) writeLocked(line []byte) error {
 }
 
 // sweep fails submits the pool never answered, between one and one and
-// a quarter submit timeouts after they were sent. It counts time in
-// ticks of a quarter timeout instead of stamping each submit with the
-// clock: a submit sent in tick g is at least a timeout old once the
-// count passes g+4.
+// a half submit timeouts after they were sent. It counts time in ticks of
+// a quarter timeout instead of stamping each submit with the clock: a
+// submit sent while the count was g is failed when the count reaches
+// g+6. One tick more than a timeout's four (and the one it was sent in):
+// a tick the sweep takes late must not make a submit fail early.
 func (s *Session) sweep() {
 	tick := time.NewTicker(s.cfg.SubmitTimeout / 4)
 	defer tick.Stop()
@@ -727,13 +728,16 @@ func (s *Session) sweep() {
 		case <-tick.C:
 			s.mu.Lock()
 			s.sweepGen++
-			if s.sweepGen > 4 {
-				expired = s.pending.expire(s.sweepGen-4, expired[:0])
+			if s.sweepGen > 5 {
+				expired = s.pending.expire(s.sweepGen-5, expired[:0])
 			}
 			s.mu.Unlock()
 			for i, cb := range expired {
 				cb(timeout)
 				expired[i] = nil
+			}
+			if cap(expired) > 1024 {
+				expired = nil // a mass timeout's slice is not kept
 			}
 		}
 	}
