@@ -589,7 +589,7 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	if j == nil {
 		// Stale: most likely a clean job is being fanned out right now. The
 		// miner gets that job before this answer, never the other way round.
-		if cur := v.current; cur != nil && m.isWorking() && m.offerJob(cur.seq, cur.bytes, cur.notify.Clean) {
+		if cur := v.current; cur != nil && m.isWorking() && m.offerJob(cur.seq, cur.bytes, cur.notify.Clean, now.UnixNano()) {
 			m.srv.stats.JobsNotified.Add(1)
 		}
 		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
@@ -849,14 +849,14 @@ func (m *minerConn) markJob(seq uint64) {
 // offerJob queues a session job unless it (or a newer one) already was:
 // the fan-out and the miner's own reader may both offer it, and it goes
 // out once, before anything either of them queues after.
-func (m *minerConn) offerJob(seq uint64, b []byte, clean bool) bool {
+func (m *minerConn) offerJob(seq uint64, b []byte, clean bool, now int64) bool {
 	for {
 		cur := m.lastJob.Load()
 		if cur >= seq {
 			return false
 		}
 		if m.lastJob.CompareAndSwap(cur, seq) {
-			m.sendNotify(b, clean)
+			m.sendNotify(b, clean, now)
 			return true
 		}
 	}
@@ -886,7 +886,7 @@ func (m *minerConn) changeDifficulty(d float64) {
 	}
 	m.send(encodeDifficulty(d), false)
 	if j := us.currentJob(); j != nil {
-		m.sendNotify(j.encode(aliasID(j.id, seq), true), true)
+		m.sendNotify(j.encode(aliasID(j.id, seq), true), true, time.Now().UnixNano())
 		m.srv.stats.JobsNotified.Add(1)
 	}
 }
@@ -932,8 +932,8 @@ func (m *minerConn) send(b []byte, notify bool) {
 }
 
 // sendNotify queues a job; a clean job first drops older queued jobs.
-func (m *minerConn) sendNotify(b []byte, clean bool) {
-	if m.tryDirect(b) {
+func (m *minerConn) sendNotify(b []byte, clean bool, now int64) {
+	if m.tryDirect(b, now) {
 		return
 	}
 	m.enqueue(outMsg{b: b, notify: true}, clean, writeByFlusher)
@@ -1009,7 +1009,7 @@ func tryWriterOf(c net.Conn) TryWriter {
 // has nothing queued and no flusher running, without blocking; whatever
 // the socket does not take now is queued for a flusher. It reports whether
 // b was handled.
-func (m *minerConn) tryDirect(b []byte) bool {
+func (m *minerConn) tryDirect(b []byte, now int64) bool {
 	if m.tw == nil {
 		return false
 	}
@@ -1019,9 +1019,9 @@ func (m *minerConn) tryDirect(b []byte) bool {
 		return false
 	}
 	m.flushing = true // this goroutine writes now
-	m.lastSend.Store(time.Now().UnixNano())
+	m.lastSend.Store(now)
 	m.qmu.Unlock()
-	if m.tryWriteFlushing(b, false) {
+	if m.tryWriteFlushing(b, false, now) {
 		m.srv.stats.JobsDirect.Add(1)
 	}
 	return true
@@ -1054,7 +1054,7 @@ func (m *minerConn) writeAnswers(scratch *[]byte) {
 	m.queue = m.queue[:0]
 	m.qmu.Unlock()
 	*scratch = b
-	m.tryWriteFlushing(b, true)
+	m.tryWriteFlushing(b, true, 0)
 }
 
 // startFlusher starts a flusher goroutine for a miner whose flushing flag
@@ -1070,15 +1070,21 @@ func (m *minerConn) startFlusher() {
 // tryWriteFlushing writes b without blocking for a caller that set
 // m.flushing; what the socket does not take now goes first in the queue,
 // for a flusher it starts (copied when b is the caller's scratch). It
-// reports whether b went out whole.
-func (m *minerConn) tryWriteFlushing(b []byte, scratch bool) bool {
+// reports whether b went out whole. now is the time in unix nanoseconds,
+// or 0 to read the clock if needed.
+func (m *minerConn) tryWriteFlushing(b []byte, scratch bool, now int64) bool {
 	// A flusher's write deadline outlives its writes; once it has passed,
 	// every later attempt would fail at once and fall back to a flusher
 	// (a goroutine and a late write, for most miners write_timeout after
 	// their handshake). Nobody else writes now: clear it.
-	if a := m.writeArmed.Load(); a != 0 && time.Now().UnixNano()-a >= int64(m.srv.cfg.WriteTimeout) {
-		_ = m.conn.SetWriteDeadline(time.Time{})
-		m.writeArmed.Store(0)
+	if a := m.writeArmed.Load(); a != 0 {
+		if now == 0 {
+			now = time.Now().UnixNano()
+		}
+		if now-a >= int64(m.srv.cfg.WriteTimeout) {
+			_ = m.conn.SetWriteDeadline(time.Time{})
+			m.writeArmed.Store(0)
+		}
 	}
 	n, err := m.tw.TryWrite(b)
 	m.qmu.Lock()
