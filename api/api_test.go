@@ -470,6 +470,7 @@ func TestPins(t *testing.T) {
 	var plan api.PlanResponse
 	pin := func(name, mode string) {
 		t.Helper()
+		plan = api.PlanResponse{} // fields the answer leaves out must not survive from the last one
 		e.want("PUT", "/api/v1/rigs/"+name+"/pin", writeToken, map[string]any{"mode": mode, "reason": "maintenance"}, 200, &plan)
 		if plan.Rig != name || plan.Mode != mode || plan.Who != "power-desk" {
 			t.Fatalf("pin answer %+v", plan)
@@ -513,7 +514,21 @@ func TestPins(t *testing.T) {
 		t.Fatalf("allocation with rig 19 pinned on: %+v", plan.Curtail)
 	}
 
-	e.wantError("PUT", "/api/v1/rigs/acct.nobody/pin", writeToken, map[string]any{"mode": "on"}, 404, "unknown rig")
+	// A rig never seen: pinned off, it waits (offline, pinned) for its
+	// first connect; back to auto there is nothing to return: 404.
+	pin("acct.rig-00099", "off")
+	if !plan.WaitingForRig || len(plan.Curtail) != 0 {
+		t.Fatalf("pin off of a rig never seen: %+v", plan)
+	}
+	if w := worker("acct.rig-00099"); w.State != "offline" || w.Pin != "off" || !slices.Contains(w.Flags, "pinned") {
+		t.Fatalf("the rig waiting for its pin: %+v", w)
+	}
+	pin("acct.rig-00019", "on") // seen: no waiting
+	if plan.WaitingForRig {
+		t.Fatalf("pin of a connected rig says it waits: %+v", plan)
+	}
+	e.wantError("PUT", "/api/v1/rigs/acct.nobody/pin", writeToken, map[string]any{"mode": "auto"}, 404, "unknown rig")
+	e.wantError("PUT", "/api/v1/rigs/"+strings.Repeat("x", switcher.MaxRigName+1)+"/pin", writeToken, map[string]any{"mode": "off"}, 400, "rig name")
 	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", writeToken, map[string]any{"mode": "sideways"}, 400, "mode")
 	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", writeToken, map[string]any{"mode": "on", "until": "x"}, 400, "until")
 
@@ -524,8 +539,8 @@ func TestPins(t *testing.T) {
 			pins++
 		}
 	}
-	if pins != 3 {
-		t.Fatalf("%d pin events, want 3", pins)
+	if pins != 5 { // the refused pins left none
+		t.Fatalf("%d pin events, want 5", pins)
 	}
 }
 

@@ -607,11 +607,21 @@ func (s *Switcher) DryRun(aiKW float64) (Plan, error) {
 	return MakePlan(in, now), nil
 }
 
-// ErrUnknownRig is returned for a pin on a rig never seen.
+// ErrUnknownRig is returned for pinning a rig never seen back to auto:
+// there is nothing to return.
 var ErrUnknownRig = errors.New("unknown rig")
 
-// SetPin pins a rig on, off or back to auto.
-func (s *Switcher) SetPin(name string, mode string, reason, who string) (Plan, error) {
+// MaxRigName bounds the name of a rig pinned before it first connects
+// (a worker name, as miners send it).
+const MaxRigName = 256
+
+// SetPin pins a rig on, off or back to auto. A rig that has never
+// connected can be pinned on or off: ops pin a rig off for maintenance
+// before it is plugged back in, and it must not mine the moment it
+// authorizes. Its record waits for it (offline, in the group the policy
+// gives its name) and survives restarts like any other; seen is false
+// then, so the caller can say the pin waits.
+func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Plan, seen bool, err error) {
 	var pin Pin
 	switch mode {
 	case "on":
@@ -621,23 +631,35 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (Plan, e
 	case "auto":
 		pin = PinAuto
 	default:
-		return Plan{}, fmt.Errorf("mode must be on, off or auto, not %q", mode)
+		return Plan{}, false, fmt.Errorf("mode must be on, off or auto, not %q", mode)
+	}
+	if name == "" || len(name) > MaxRigName {
+		return Plan{}, false, fmt.Errorf("a rig name is 1 to %d bytes", MaxRigName)
 	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	r := s.rigs[name]
+	seen = r != nil
 	if r == nil {
-		s.mu.Unlock()
-		return Plan{}, fmt.Errorf("%w %q", ErrUnknownRig, name)
+		if pin == PinAuto {
+			s.mu.Unlock()
+			return Plan{}, false, fmt.Errorf("%w %q", ErrUnknownRig, name)
+		}
+		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, since: now}
+		s.rigs[name] = r
 	}
 	r.pin, r.pinReason = pin, reason
-	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: map[string]any{"mode": mode}})
+	fields := map[string]any{"mode": mode}
+	if !seen {
+		fields["waiting_for_rig"] = true
+	}
+	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	plan, acts := s.planLocked(now, "pin")
 	s.dirty = true
 	s.saveLocked()
 	s.mu.Unlock()
 	s.apply(acts)
-	return plan, nil
+	return plan, seen, nil
 }
 
 // SetPolicy puts a new, valid policy in force.

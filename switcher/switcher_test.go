@@ -1,9 +1,11 @@
 package switcher
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -99,14 +101,7 @@ func newTestSwitcher(t *testing.T, dir string, clk *fakeClock, rec *recorder) *S
 	return s
 }
 
-func flagsOf(s *Switcher, name string) []string {
-	for _, r := range s.Rigs() {
-		if r.Name == name {
-			return r.Flags
-		}
-	}
-	return nil
-}
+func flagsOf(s *Switcher, name string) []string { return rigStatus(s, name).Flags }
 
 // Shares after a curtail flag the rig curtail_failed and park it again;
 // a resumed rig that sends nothing is flagged resume_failed.
@@ -228,7 +223,7 @@ func TestStateSurvivesCrash(t *testing.T) {
 		s.RigConnected(n, "r")
 	}
 	s.step()
-	if _, err := s.SetPin("a-1", "on", "vip", "ops"); err != nil {
+	if _, _, err := s.SetPin("a-1", "on", "vip", "ops"); err != nil {
 		t.Fatal(err)
 	}
 	plan, _, _ := s.Allocate(AllocationRequest{AIKW: 80, Reason: "x", Until: clk.Now().Add(time.Hour)}, "desk")
@@ -353,4 +348,81 @@ func TestPlansOnlyWhenNeeded(t *testing.T) {
 	if got := s.Counters().Plans.Load(); got != plans+2 {
 		t.Fatalf("no safety re-plan after %v", idleReplan)
 	}
+}
+
+// A rig pinned off before it ever connected (in for maintenance, not yet
+// plugged back in) is parked the moment it authorizes, also after a
+// restart; until then it is offline and counts nothing. A pin back to
+// auto on a rig never seen, and a name that is empty or too long, are
+// refused and change nothing.
+func TestPinBeforeFirstConnect(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	s := newTestSwitcher(t, dir, clk, rec)
+	s.RigConnected("a-1", "r")
+	s.step()
+	for _, name := range []string{"a-9", "a-8"} {
+		plan, seen, err := s.SetPin(name, "off", "maintenance", "ops")
+		if err != nil || seen || len(plan.Curtail)+len(plan.Park) != 0 {
+			t.Fatalf("pin %s off before it connected: seen %v, err %v, plan %+v", name, seen, err, plan)
+		}
+	}
+	if _, _, err := s.SetPin("a-7", "auto", "", "ops"); !errors.Is(err, ErrUnknownRig) {
+		t.Fatalf("auto on a rig never seen: %v, want ErrUnknownRig", err)
+	}
+	for _, name := range []string{"", strings.Repeat("x", MaxRigName+1)} {
+		if _, _, err := s.SetPin(name, "off", "", "ops"); err == nil {
+			t.Fatalf("a name of %d bytes was taken", len(name))
+		}
+	}
+	rigs := map[string]RigStatus{}
+	for _, r := range s.Rigs() {
+		rigs[r.Name] = r
+	}
+	if len(rigs) != 3 || rigs["a-9"].State != "offline" || rigs["a-9"].Pin != "off" {
+		t.Fatalf("rigs after the pins: %+v", rigs)
+	}
+	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 0 {
+		t.Fatalf("status: %+v (the waiting rigs count nothing)", st)
+	}
+	if s.RigConnected("a-9", "r") {
+		t.Fatal("a-9 pinned off was admitted when it connected")
+	}
+	s.step()
+	if rs := rigStatus(s, "a-9"); rs.State != "parked" {
+		t.Fatalf("a-9 after it connected: %+v", rs)
+	}
+
+	// a-8 connects only after a restart: its pin was saved.
+	s.Close()
+	s2 := newTestSwitcher(t, dir, clk, rec)
+	defer s2.Close()
+	if s2.RigConnected("a-8", "r") {
+		t.Fatal("a-8 pinned off before the restart was admitted after it")
+	}
+	s2.step()
+	if rs := rigStatus(s2, "a-8"); rs.State != "parked" || rs.Pin != "off" {
+		t.Fatalf("a-8 after the restart: %+v", rs)
+	}
+	evs, _ := s2.Events(0, 0)
+	waiting := 0
+	for _, ev := range evs {
+		if ev.Kind == EventPin && ev.Fields["waiting_for_rig"] == true {
+			waiting++
+		}
+	}
+	if waiting != 2 {
+		t.Fatalf("%d pin events say the rig was waiting, want 2", waiting)
+	}
+}
+
+// rigStatus is one rig's line of s.Rigs(); zero if it has none.
+func rigStatus(s *Switcher, name string) RigStatus {
+	for _, r := range s.Rigs() {
+		if r.Name == name {
+			return r
+		}
+	}
+	return RigStatus{}
 }

@@ -338,6 +338,9 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		default:
 			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", name)
 		}
+		if p.WaitingForRig {
+			fmt.Fprintf(c.out, "%s has never connected: the pin waits for it (check the name)\n", name)
+		}
 		return c.printPlan(p)
 	}
 }
