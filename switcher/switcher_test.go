@@ -383,9 +383,18 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	if len(rigs) != 3 || rigs["a-9"].State != "offline" || rigs["a-9"].Pin != "off" {
 		t.Fatalf("rigs after the pins: %+v", rigs)
 	}
-	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 0 {
-		t.Fatalf("status: %+v (the waiting rigs count nothing)", st)
+	if _, seen, err := s.SetPin("a-5", "on", "", "ops"); err != nil || seen {
+		t.Fatalf("pin a-5 on before it connected: seen %v, err %v", seen, err)
 	}
+	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 0 {
+		t.Fatalf("status: %+v (the waiting rigs, pinned on or off, count nothing)", st)
+	}
+	// A budget for one rig: a-1 keeps it, the absent a-5 pinned on takes none.
+	if plan, _, _ := s.Allocate(AllocationRequest{AIKW: 89, Reason: "x"}, "desk"); len(plan.Curtail) != 0 {
+		t.Fatalf("budget 11 kW with a-1 mining and a-5 pinned on but absent: curtail %v", Names(plan.Curtail))
+	}
+	s.Allocate(AllocationRequest{AIKW: 0, Reason: "x"}, "desk") // room for every rig again: only its pin parks a-9
+
 	if s.RigConnected("a-9", "r") {
 		t.Fatal("a-9 pinned off was admitted when it connected")
 	}
@@ -412,8 +421,8 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 			waiting++
 		}
 	}
-	if waiting != 2 {
-		t.Fatalf("%d pin events say the rig was waiting, want 2", waiting)
+	if waiting != 3 {
+		t.Fatalf("%d pin events say the rig was waiting, want 3", waiting)
 	}
 }
 
