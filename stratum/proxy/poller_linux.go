@@ -65,6 +65,7 @@ type readPoller struct {
 	waitFn  func(fd uintptr) bool
 	nev     int
 	everr   error
+	now     time.Time // when this wake-up began
 }
 
 type detachReq struct {
@@ -184,6 +185,7 @@ func (p *readPoller) run() {
 // serveEvents handles the events of one wait; true when woken by stop.
 func (p *readPoller) serveEvents(n int) bool {
 	stop := false
+	p.now = time.Now() // one reading for the wake-up's reads and shares
 	for _, ev := range p.events[:n] {
 		if ev.Fd == -1 && ev.Pad == -1 {
 			stop = true // woken by stop: the answers below still go out
@@ -348,11 +350,11 @@ func (p *readPoller) serve(m *minerConn) bool {
 		if i == 0 {
 			// A line, not a byte, resets the read timeout; once a wake-up
 			// is enough (it is checked every few seconds).
-			m.lastRead.Store(time.Now().UnixNano())
+			m.lastRead.Store(p.now.UnixNano())
 		}
 		var sub stratum.Submit
 		if id, ok := stratum.ParseSubmitLine(line, &sub); ok {
-			m.onSubmit(id, &sub, nil)
+			m.onSubmit(id, &sub, nil, p.now)
 			if !m.polled.Load() {
 				return false // closed (closing takes it out of the set)
 			}

@@ -1,0 +1,72 @@
+package proxy
+
+import (
+	"bufio"
+	"io"
+	"net"
+	"testing"
+	"time"
+)
+
+// tcpPair is a connected loopback TCP pair: the proxy's end and the
+// miner's.
+func tcpPair(t *testing.T) (proxySide, minerSide net.Conn) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	accepted := make(chan net.Conn, 1)
+	go func() {
+		c, _ := l.Accept()
+		accepted <- c
+	}()
+	minerSide, err = net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxySide = <-accepted
+	if proxySide == nil {
+		t.Fatal("accept failed")
+	}
+	t.Cleanup(func() { proxySide.Close(); minerSide.Close() })
+	return proxySide, minerSide
+}
+
+// A miner closed on purpose (parked, or the proxy shutting down) while
+// answers wait in its queue for the read poller's end-of-wake-up write
+// gets them before the close, and not the jobs queued with them (the
+// close aborts its work). Closed for another reason (here a slow
+// consumer), nothing is written.
+func TestCloseWritesQueuedAnswersFirst(t *testing.T) {
+	for _, tt := range []struct {
+		reason closeReason
+		want   string
+	}{
+		{reasonParked, `{"id":7,"result":true,"error":null}` + "\n" + `{"id":8,"result":true,"error":null}` + "\n"},
+		{reasonShutdown, `{"id":7,"result":true,"error":null}` + "\n" + `{"id":8,"result":true,"error":null}` + "\n"},
+		{reasonSlowConsumer, ""},
+	} {
+		t.Run(tt.reason.String(), func(t *testing.T) {
+			ps, ms := tcpPair(t)
+			m := &minerConn{srv: &Server{}, conn: ps, tw: tryWriterOf(ps)}
+			m.queue = []outMsg{
+				{b: []byte(`{"id":7,"result":true,"error":null}` + "\n")},
+				{b: []byte(`{"params":["job"],"id":null,"method":"mining.notify"}` + "\n"), notify: true},
+				{b: []byte(`{"id":8,"result":true,"error":null}` + "\n")},
+			}
+			if !m.closeConn(tt.reason) {
+				t.Fatal("closeConn: already closed")
+			}
+			_ = ms.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(bufio.NewReader(ms))
+			if err != nil {
+				t.Fatalf("read until the close: %v", err)
+			}
+			if string(got) != tt.want {
+				t.Fatalf("the miner read %q before the close, want %q", got, tt.want)
+			}
+		})
+	}
+}
