@@ -43,24 +43,25 @@ var (
 	descMinersMoved     = desc("miners_moved_total", "Miners moved to a new pool session with mining.set_extranonce.")
 	descMinersReconn    = desc("miners_reconnected_total", "client.reconnect sent to miners.")
 
-	descCapacity    = desc("power_capacity_kw", "Site capacity from the policy.")
-	descReserve     = desc("power_reserve_kw", "Reserve from the policy.")
-	descAI          = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
-	descBudget      = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
-	descLoad        = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw.")
-	descLoadEst     = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
-	descCompliant   = desc("power_compliant", "1 when the mining load is within the budget.")
-	descETA         = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
-	descEmergency   = desc("power_emergency", "1 while an emergency allocation holds every resume.")
-	descRigs        = desc("rigs", "Rigs by the switcher's state (mining, parked, pending, offline).", "state")
-	descParked      = desc("rigs_parked", "Parked (curtailed) rigs by policy group.", "group")
-	descActions     = desc("switcher_actions_total", "Switcher actions by kind and outcome: applied (decided and sent to the actuator), failed (verification: a curtailed rig kept sending shares, or a resumed one sent none; also counted in applied).", "action", "outcome")
-	descActErrors   = desc("switcher_actuator_errors_total", "Actuator calls that returned an error.")
-	descPlans       = desc("switcher_plans_total", "Plans made (ticks, allocations, pins).")
-	poolStates      = []string{"active", "standby", "probing", "failed"}
-	switcherStates  = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
-	refusedReasons  = []string{"not_allowed", "full"}
-	allDescriptions = []*prometheus.Desc{
+	descCapacity      = desc("power_capacity_kw", "Site capacity from the policy.")
+	descReserve       = desc("power_reserve_kw", "Reserve from the policy.")
+	descAI            = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
+	descBudget        = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
+	descLoad          = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw.")
+	descLoadEst       = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
+	descCompliant     = desc("power_compliant", "1 when the mining load is within the budget.")
+	descETA           = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
+	descEmergency     = desc("power_emergency", "1 while an emergency allocation holds every resume.")
+	descRigs          = desc("rigs", "Rigs by the switcher's state (mining, parked, pending, offline).", "state")
+	descParked        = desc("rigs_parked", "Parked (curtailed) rigs by policy group.", "group")
+	descPolicyRefused = desc("policy_refused", "1 while the policy file on disk is refused and an older policy stays in force (after an edit, or its last good copy after a start on a broken file).")
+	descActions       = desc("switcher_actions_total", "Switcher actions by kind and outcome: applied (decided and sent to the actuator), failed (verification: a curtailed rig kept sending shares, or a resumed one sent none; also counted in applied).", "action", "outcome")
+	descActErrors     = desc("switcher_actuator_errors_total", "Actuator calls that returned an error.")
+	descPlans         = desc("switcher_plans_total", "Plans made (ticks, allocations, pins).")
+	poolStates        = []string{"active", "standby", "probing", "failed"}
+	switcherStates    = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
+	refusedReasons    = []string{"not_allowed", "full"}
+	allDescriptions   = []*prometheus.Desc{
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
 		descPoolSessions, descPoolMiners, descPoolFailures, descFailovers, descSlow, descProtocolErrors,
@@ -157,6 +158,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descCompliant, b2f(pw.Compliant))
 	gauge(descETA, pw.ETASeconds)
 	gauge(descEmergency, b2f(pw.Emergency))
+	gauge(descPolicyRefused, b2f(pw.PolicyError != ""))
 	for _, s := range switcherStates {
 		gauge(descRigs, float64(rigStates[s]), s)
 	}

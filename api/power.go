@@ -57,6 +57,11 @@ type Power struct {
 	ETASeconds      float64     `json:"eta_seconds"`     // until the plan is fully applied
 	Emergency       bool        `json:"emergency"`       // resumes held by an emergency allocation
 	Allocation      *Allocation `json:"allocation"`      // in force; null: none (AI gets 0 kW)
+	// Policy is the file the policy in force came from (the last good copy
+	// after a start on a broken policy file); PolicyError says why the
+	// policy file as it is now is not in force, absent when it is.
+	Policy      string `json:"policy"`
+	PolicyError string `json:"policy_error,omitempty"`
 }
 
 // Allocation is the allocation in force.
@@ -105,6 +110,7 @@ func (h *Handler) power() (*Power, int) {
 		CapacityKW: st.CapacityKW, ReserveKW: st.ReserveKW, AIKW: st.AIKW, MiningBudgetKW: st.MiningBudgetKW,
 		MiningLoadKW: st.MiningLoadKW, MiningLoadEstKW: st.MiningLoadEst, Compliant: st.Compliant,
 		CompliantSince: timePtr(st.CompliantSince), ETASeconds: st.ETASeconds, Emergency: st.Emergency,
+		Policy: st.Policy, PolicyError: st.PolicyError,
 	}
 	if !st.Compliant {
 		p.CompliantSince = nil

@@ -122,6 +122,14 @@ type Switcher struct {
 	LeftGrace     Duration // left_grace: a parked rig away this long is left_while_parked (default 60s)
 }
 
+// LastGoodPolicyPath is where the daemon keeps a copy of the policy in
+// force, next to the state file (hashgate-state.json ->
+// hashgate-state.last-good-policy.toml): it starts on that copy when the
+// policy file is broken or gone at start.
+func (s Switcher) LastGoodPolicyPath() string {
+	return strings.TrimSuffix(s.StateFilePath, filepath.Ext(s.StateFilePath)) + ".last-good-policy.toml"
+}
+
 // Log is the [log] table.
 type Log struct {
 	Level  string // level: "debug", "info" (default), "warn" or "error"

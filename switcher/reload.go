@@ -42,10 +42,19 @@ const (
 // written; that is refused like any invalid policy and followed by the
 // complete one once the write's own event is seen.
 //
+// Every policy put in force is also copied to a last-good file (when the
+// watcher has one). A daemon that restarts while the policy file is
+// broken, or gone, starts on that copy instead of not at all: a typo saved
+// at night must not take every rig of the site off its pool at the next
+// reboot. StartError says so, and the file is loaded as soon as it is
+// valid again.
+//
 // One goroutine, owned by the watcher, does the watching and calls the
 // callbacks, one call at a time; Close stops it and waits for it.
 type PolicyWatcher struct {
 	path     string
+	lastGood string // "" keeps no copy
+	startErr error  // why the policy file was not loaded at start (the copy was)
 	onPolicy func(p *Policy, diff []string)
 	onError  func(err error)
 	log      zerolog.Logger
@@ -64,6 +73,7 @@ type PolicyWatcher struct {
 	// Owned by the goroutine (and by NewPolicyWatcher before it starts).
 	last      loadKey // what the last load read
 	lastError bool    // the last load was refused
+	saved     string  // what the last-good file holds
 }
 
 // loadKey is what one load read: the file's bytes, or why it could not.
@@ -72,9 +82,12 @@ type loadKey struct {
 	readErr string
 }
 
-// NewPolicyWatcher loads the policy at path and starts watching it. A policy
-// that cannot be loaded is an error: there is no good policy to fall back
-// on. The initial policy is Current(); it is not delivered to onPolicy.
+// NewPolicyWatcher loads the policy at path and starts watching it.
+// lastGood ("" for none) is where each policy put in force is copied. When
+// the file at path cannot be loaded at start, the copy is loaded instead
+// and StartError reports why the file was not; when neither can be, that
+// is NewPolicyWatcher's error. The initial policy is Current(); it is not
+// delivered to onPolicy.
 //
 // onPolicy(p, diff) gets each policy put in force later, with p.Diff of the
 // previous one (possibly empty, after a Reload or once the file is valid
@@ -83,11 +96,11 @@ type loadKey struct {
 // file that cannot be read. Either may be nil. They are called from the
 // watcher's goroutine, never at the same time, and must not call Close. The
 // watcher logs each reload and refusal itself.
-func NewPolicyWatcher(path string, onPolicy func(p *Policy, diff []string), onError func(err error), log zerolog.Logger) (*PolicyWatcher, error) {
-	return newPolicyWatcher(path, onPolicy, onError, log, reloadQuiet, reloadMaxDelay)
+func NewPolicyWatcher(path, lastGood string, onPolicy func(p *Policy, diff []string), onError func(err error), log zerolog.Logger) (*PolicyWatcher, error) {
+	return newPolicyWatcher(path, lastGood, onPolicy, onError, log, reloadQuiet, reloadMaxDelay)
 }
 
-func newPolicyWatcher(path string, onPolicy func(*Policy, []string), onError func(error), log zerolog.Logger, quiet, maxDelay time.Duration) (*PolicyWatcher, error) {
+func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), onError func(error), log zerolog.Logger, quiet, maxDelay time.Duration) (*PolicyWatcher, error) {
 	if onPolicy == nil {
 		onPolicy = func(*Policy, []string) {}
 	}
@@ -96,6 +109,7 @@ func newPolicyWatcher(path string, onPolicy func(*Policy, []string), onError fun
 	}
 	w := &PolicyWatcher{
 		path:     path,
+		lastGood: lastGood,
 		onPolicy: onPolicy,
 		onError:  onError,
 		log:      log,
@@ -116,20 +130,52 @@ func newPolicyWatcher(path string, onPolicy func(*Policy, []string), onError fun
 		return nil, fmt.Errorf("watch policy directory %s: %w", dir, err)
 	}
 	data, err := os.ReadFile(path)
+	w.last = loadKey{data: string(data)}
 	if err != nil {
-		fw.Close()
-		return nil, err
+		w.last = loadKey{readErr: err.Error()}
 	}
-	p, err := ParsePolicy(path, data)
+	var p *Policy
+	if err == nil {
+		p, err = ParsePolicy(path, data)
+	}
 	if err != nil {
-		fw.Close()
-		return nil, err
+		copyData, copyErr := os.ReadFile(lastGood)
+		if lastGood == "" || copyErr != nil {
+			fw.Close()
+			return nil, err
+		}
+		if p, copyErr = ParsePolicy(lastGood, copyData); copyErr != nil {
+			fw.Close()
+			return nil, fmt.Errorf("%w (and the last good copy is no better: %v)", err, copyErr)
+		}
+		w.startErr, w.lastError, w.saved = err, true, string(copyData)
+		log.Error().Str("path", path).Strs("errors", errorLines(err)).Str("last_good", lastGood).
+			Msg("policy file refused at start; the last good copy is in force until the file is valid")
+	} else {
+		w.keep(data)
 	}
 	w.fs = fw
-	w.last = loadKey{data: string(data)}
 	w.cur.Store(p)
 	go w.run()
 	return w, nil
+}
+
+// StartError says why the policy file was not loaded at start, the last
+// good copy in its place; nil when the file itself was.
+func (w *PolicyWatcher) StartError() error { return w.startErr }
+
+// keep copies a policy put in force to the last-good file (write, sync,
+// rename: a crash leaves the old copy or the new one, never half of one).
+// A failure is logged: the policy is in force all the same.
+func (w *PolicyWatcher) keep(data []byte) {
+	if w.lastGood == "" || string(data) == w.saved {
+		return
+	}
+	if err := writeFileAtomic(w.lastGood, data); err != nil {
+		w.log.Warn().Err(err).Str("last_good", w.lastGood).Msg("cannot keep a copy of the policy in force")
+		return
+	}
+	w.saved = string(data)
 }
 
 // Current returns the policy in force: the last good one loaded.
@@ -238,6 +284,7 @@ func (w *PolicyWatcher) load(explicit bool) {
 		return
 	}
 	w.cur.Store(p)
+	w.keep(data)
 	w.log.Info().Str("path", w.path).Strs("changes", diff).Msg("policy loaded")
 	w.onPolicy(p, diff)
 }

@@ -28,7 +28,7 @@ func watch(t *testing.T, path string, quiet, maxDelay time.Duration) (*PolicyWat
 	t.Helper()
 	policies := make(chan delivered, 16)
 	errs := make(chan error, 16)
-	w, err := newPolicyWatcher(path,
+	w, err := newPolicyWatcher(path, "",
 		func(p *Policy, diff []string) { policies <- delivered{p, diff} },
 		func(err error) { errs <- err },
 		zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.DebugLevel),
@@ -215,14 +215,14 @@ func TestNewPolicyWatcherRefusesABadPolicy(t *testing.T) {
 	if err := os.WriteFile(path, []byte("reserve_kw = 1\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w, err := NewPolicyWatcher(path, nil, nil, zerolog.Nop())
+	w, err := NewPolicyWatcher(path, "", nil, nil, zerolog.Nop())
 	if w != nil || err == nil || !strings.HasPrefix(err.Error(), path+":1:1: site_capacity_kw is required") {
 		t.Fatalf("NewPolicyWatcher = %v, %v; want a FILE:LINE:COL error", w, err)
 	}
-	if _, err := NewPolicyWatcher(filepath.Join(dir, "nope.toml"), nil, nil, zerolog.Nop()); !errors.Is(err, os.ErrNotExist) {
+	if _, err := NewPolicyWatcher(filepath.Join(dir, "nope.toml"), "", nil, nil, zerolog.Nop()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
-	if _, err := NewPolicyWatcher(filepath.Join(dir, "no-dir", "policy.toml"), nil, nil, zerolog.Nop()); err == nil {
+	if _, err := NewPolicyWatcher(filepath.Join(dir, "no-dir", "policy.toml"), "", nil, nil, zerolog.Nop()); err == nil {
 		t.Error("a policy in a missing directory was accepted")
 	}
 }
@@ -231,7 +231,7 @@ func TestPolicyWatcherNilCallbacks(t *testing.T) {
 	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last, after the watcher is closed
 	path := filepath.Join(t.TempDir(), "policy.toml")
 	saveByRename(t, path, site)
-	w, err := NewPolicyWatcher(path, nil, nil, zerolog.Nop())
+	w, err := NewPolicyWatcher(path, "", nil, nil, zerolog.Nop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,5 +241,71 @@ func TestPolicyWatcherNilCallbacks(t *testing.T) {
 	}
 	if w.Current().SiteCapacityKW != 1000 {
 		t.Errorf("Current = %+v", w.Current())
+	}
+}
+
+// Every policy put in force is copied to the last-good file; a start on a
+// broken or missing policy file runs on that copy (StartError says why)
+// until the file is valid again. With no copy, or a broken one too, the
+// start fails as before.
+func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // runs last, after the watchers are closed
+	dir := t.TempDir()
+	path := filepath.Join(dir, "policy.toml")
+	lastGood := filepath.Join(dir, "state.last-good-policy.toml")
+	good := site + group("a", "")
+	saveByRename(t, path, good)
+	w, err := NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop())
+	if err != nil || w.StartError() != nil {
+		t.Fatalf("start on a good policy: %v, %v", err, w.StartError())
+	}
+	w.Close()
+	if b, err := os.ReadFile(lastGood); err != nil || string(b) != good {
+		t.Fatalf("last good copy after a good start: %q, %v", b, err)
+	}
+
+	// A broken file at the next start: the copy is in force.
+	saveByRename(t, path, "site_capacity_kw = -1.0\n")
+	policies := make(chan delivered, 4)
+	w, err = NewPolicyWatcher(path, lastGood, func(p *Policy, diff []string) { policies <- delivered{p, diff} }, nil, zerolog.Nop())
+	if err != nil {
+		t.Fatalf("start on a broken policy with a good copy: %v", err)
+	}
+	if se := w.StartError(); se == nil || !strings.HasPrefix(se.Error(), path+":1:") {
+		t.Fatalf("StartError = %v, want the policy file's FILE:LINE:COL error", se)
+	}
+	if p := w.Current(); p.Path != lastGood || p.SiteCapacityKW != 1000 {
+		t.Fatalf("policy in force: %s, %v kW; want the copy's, 1000 kW", p.Path, p.SiteCapacityKW)
+	}
+	// The file made valid again is put in force and becomes the copy.
+	fixed := "site_capacity_kw = 900.0\n" + group("a", "")
+	saveByRename(t, path, fixed)
+	d := next(t, policies, "the repaired policy")
+	if d.p.Path != path || d.p.SiteCapacityKW != 900 || w.Current() != d.p {
+		t.Fatalf("after the repair: %s, %v kW", d.p.Path, d.p.SiteCapacityKW)
+	}
+	w.Close()
+	if b, _ := os.ReadFile(lastGood); string(b) != fixed {
+		t.Fatalf("last good copy after the repair: %q", b)
+	}
+
+	// A policy file gone at start: the copy too.
+	if err := os.Remove(path); err != nil {
+		t.Fatal(err)
+	}
+	w, err = NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop())
+	if err != nil || !errors.Is(w.StartError(), os.ErrNotExist) || w.Current().SiteCapacityKW != 900 {
+		t.Fatalf("start without the policy file: %v, StartError %v", err, w.StartError())
+	}
+	w.Close()
+
+	// No copy to fall back on, or a broken one: the start fails.
+	saveByRename(t, path, "site_capacity_kw = -1.0\n")
+	if _, err := NewPolicyWatcher(path, filepath.Join(dir, "none.toml"), nil, nil, zerolog.Nop()); err == nil || !strings.HasPrefix(err.Error(), path+":1:") {
+		t.Fatalf("broken policy, no copy: %v", err)
+	}
+	saveByRename(t, lastGood, "reserve_kw = 1\n")
+	if _, err := NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "last good copy is no better") || !strings.Contains(err.Error(), lastGood+":1:1:") {
+		t.Fatalf("broken policy, broken copy: %v", err)
 	}
 }

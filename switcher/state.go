@@ -36,6 +36,13 @@ func saveState(path string, st *persistedState) error {
 	if err != nil {
 		return err
 	}
+	return writeFileAtomic(path, b)
+}
+
+// writeFileAtomic replaces the file at path with data: a temporary file in
+// the same directory, synced, renamed over it, then the directory synced,
+// so a crash leaves the old file or the new one, never part of either.
+func writeFileAtomic(path string, data []byte) error {
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -45,7 +52,7 @@ func saveState(path string, st *persistedState) error {
 		return err
 	}
 	defer os.Remove(tmp.Name()) // no-op after the rename
-	if _, err := tmp.Write(b); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return err
 	}

@@ -116,6 +116,7 @@ type Switcher struct {
 
 	mu             sync.Mutex
 	policy         *Policy
+	policyErr      string // why the policy file on disk is not the one in force ("" when it is)
 	rigs           map[string]*rigRec
 	allocs         []Allocation
 	ramp           RampState
@@ -666,6 +667,7 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 	s.mu.Lock()
 	s.policy = p
+	s.policyErr = ""
 	for _, r := range s.rigs {
 		r.group = p.GroupFor(r.name)
 	}
@@ -678,6 +680,9 @@ func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 
 // PolicyRefused records a policy edit that failed validation.
 func (s *Switcher) PolicyRefused(err error) {
+	s.mu.Lock()
+	s.policyErr = err.Error()
+	s.mu.Unlock()
 	s.log.Error().Err(err).Msg("policy refused; the previous one stays in force")
 	s.event(Event{Kind: EventPolicyRefuse, Fields: map[string]any{"error": err.Error()}})
 }
@@ -704,6 +709,12 @@ type Status struct {
 	Curtailed      int         `json:"curtailed"`
 	Emergency      bool        `json:"emergency"`
 	Allocation     *Allocation `json:"allocation,omitempty"`
+	// Policy is the file the policy in force came from: the policy file,
+	// or its last good copy after a start on a broken one. PolicyError
+	// says why the policy file as it is now is not in force ("" when it
+	// is).
+	Policy      string `json:"policy"`
+	PolicyError string `json:"policy_error,omitempty"`
 }
 
 // Status reports the power state as of the last plan, once its actions
@@ -716,7 +727,7 @@ func (s *Switcher) Status() Status {
 		CapacityKW: s.policy.SiteCapacityKW, ReserveKW: s.policy.ReserveKW,
 		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.LoadAfterKW, MiningLoadEst: p.LoadEstKW,
 		Compliant: p.Compliant, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
-		Emergency: p.Emergency,
+		Emergency: p.Emergency, Policy: s.policy.Path, PolicyError: s.policyErr,
 	}
 	if !p.Allocation.At.IsZero() {
 		a := p.Allocation

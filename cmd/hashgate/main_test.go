@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -12,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
@@ -114,22 +117,8 @@ func TestDemo(t *testing.T) {
 // `run` as a user runs it: a config file naming a pool, miners through the
 // proxy, shares accepted by the pool, a clean shutdown.
 func TestServeWithConfigFile(t *testing.T) {
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "hashgate.toml")
-	conf := "[proxy]\nlisten = \"127.0.0.1:0\"\nallow = [\"127.0.0.0/8\"]\n\n[proxy.difficulty]\ninitial = 1e-9\nmin = 1e-10\nmax = 1e-8\n\n[[pools]]\nname = \"local\"\nurl = \"" + pool.URL() + "\"\nuser = \"acct.proxy\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n"
-	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	var errb bytes.Buffer
-	cfg, ok := loadConfig(path, &errb)
-	if !ok {
-		t.Fatalf("config refused: %s", errb.String())
-	}
+	pool, path := siteConfig(t, "[proxy.difficulty]\ninitial = 1e-9\nmin = 1e-10\nmax = 1e-8\n")
+	cfg := mustLoadConfig(t, path)
 	ctx, cancel := context.WithCancel(context.Background())
 	srvCh := make(chan *proxy.Server, 1)
 	done := make(chan error, 1)
@@ -171,4 +160,114 @@ func TestCheckBadPolicy(t *testing.T) {
 			t.Errorf("no %q in:\n%s", want, errb.String())
 		}
 	}
+}
+
+// A daemon restarted while its policy file is broken starts on the last
+// good copy it kept, and says so: the status's power section, the
+// metric, the audit log. The proxy serves miners all the same; `check`
+// still refuses the file.
+func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
+	_, path := siteConfig(t, "[switcher]\npolicy = \"policy.toml\"\n")
+	polPath := filepath.Join(filepath.Dir(path), "policy.toml")
+	good := "site_capacity_kw = 100.0\n\n[[group]]\nname = \"hall\"\nworkers = [\"acct.*\"]\nrig_kw = 3.0\nefficiency_j_th = 30.0\nactuator = \"stratum\"\n"
+	if err := os.WriteFile(polPath, []byte(good), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := mustLoadConfig(t, path)
+	run := func(check func(r *running)) {
+		t.Helper()
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		ready := make(chan *running, 1)
+		go func() { done <- serve(ctx, cfg, zerolog.Nop(), nil, func(r *running) { ready <- r }) }()
+		select {
+		case r := <-ready:
+			check(r)
+		case err := <-done:
+			cancel()
+			t.Fatalf("the daemon did not start: %v", err)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	run(func(r *running) {
+		if st := r.switcher.Status(); st.Policy != polPath || st.PolicyError != "" {
+			t.Fatalf("first start: policy %s, error %q", st.Policy, st.PolicyError)
+		}
+	})
+
+	// A typo is saved while the daemon is down.
+	if err := os.WriteFile(polPath, []byte("site_capacity_kw = 100.0\nrig_kw = \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	run(func(r *running) {
+		st := r.switcher.Status()
+		if st.Policy != cfg.Switcher.LastGoodPolicyPath() || !strings.HasPrefix(st.PolicyError, polPath+":2:") || st.CapacityKW != 100 {
+			t.Fatalf("start on a broken policy: in force %s (%v kW), error %q", st.Policy, st.CapacityKW, st.PolicyError)
+		}
+		var metrics string
+		sim.Eventually(t, 5*time.Second, func() bool {
+			code, body := httpGet("http://" + r.api.Addr().String() + "/metrics")
+			metrics = body
+			return code == 200
+		}, "metrics")
+		if !strings.Contains(metrics, "hashgate_policy_refused 1") {
+			t.Fatalf("no hashgate_policy_refused 1 in the metrics")
+		}
+		evs, _ := r.switcher.Events(0, 0)
+		refused := false
+		for _, ev := range evs {
+			refused = refused || ev.Kind == "policy_refused"
+		}
+		if !refused {
+			t.Fatalf("no policy_refused event in the audit log: %+v", evs)
+		}
+	})
+	var out, errb bytes.Buffer
+	if code := cmdCheck([]string{"-c", path}, &out, &errb); code != 1 {
+		t.Fatalf("check of the broken policy: exit %d, want 1", code)
+	}
+}
+
+// httpGet returns the status and body of a GET (0 and "" if it failed).
+func httpGet(url string) (int, string) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(url)
+	if err != nil {
+		return 0, ""
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// siteConfig starts a test pool (closed when the test ends) and writes a
+// config file for it in a temporary directory: the proxy and the API on
+// 127.0.0.1:0, that pool, then extra (more tables). It returns the pool and
+// the file's path.
+func siteConfig(t *testing.T, extra string) (*sim.Pool, string) {
+	t.Helper()
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	path := filepath.Join(t.TempDir(), "hashgate.toml")
+	conf := "[proxy]\nlisten = \"127.0.0.1:0\"\nallow = [\"127.0.0.0/8\"]\n\n[[pools]]\nname = \"local\"\nurl = \"" + pool.URL() + "\"\nuser = \"acct.proxy\"\n\n[api]\nlisten = \"127.0.0.1:0\"\n\n" + extra
+	if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return pool, path
+}
+
+func mustLoadConfig(t *testing.T, path string) *config.Config {
+	t.Helper()
+	var errb bytes.Buffer
+	cfg, ok := loadConfig(path, &errb)
+	if !ok {
+		t.Fatalf("config refused: %s", errb.String())
+	}
+	return cfg
 }

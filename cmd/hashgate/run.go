@@ -197,7 +197,7 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 	if cfg.Switcher.PolicyPath != "" {
 		pc.Gate = &bridge
 		var sw *switcher.Switcher
-		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath,
+		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(),
 			func(p *switcher.Policy, diff []string) {
 				if sw != nil {
 					sw.SetPolicy(p, diff)
@@ -222,6 +222,12 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 		if err != nil {
 			w.Close()
 			return nil, err
+		}
+		if err := w.StartError(); err != nil {
+			// Running on the last good copy: said in the status, the
+			// metrics, the dashboard and the audit log until the file is
+			// valid again.
+			sw.PolicyRefused(err)
 		}
 		r.switcher, r.watcher = sw, w
 	}

@@ -94,7 +94,7 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *si
 	var bridge stratumact.Bridge
 	policyPath := filepath.Join(dir, "policy.toml")
 	var sw *switcher.Switcher
-	w, err := switcher.NewPolicyWatcher(policyPath, func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) }, func(err error) { sw.PolicyRefused(err) }, log)
+	w, err := switcher.NewPolicyWatcher(policyPath, "", func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) }, func(err error) { sw.PolicyRefused(err) }, log)
 	if err != nil {
 		t.Fatal(err)
 	}
