@@ -181,8 +181,8 @@ type PlanResponse struct {
 	Mode        string  `json:"mode,omitempty"`    // pin
 	PinReason   string  `json:"reason,omitempty"`  // pin
 	Who         string  `json:"who,omitempty"`     // the token that made the change
-	// WaitingForRig: the pinned rig has never connected; the pin takes
-	// effect when it does.
+	// WaitingForRig: the pinned rig is not connected; the pin takes effect
+	// when it connects (one that never has may be a mistyped name).
 	WaitingForRig bool `json:"waiting_for_rig,omitempty"`
 }
 
@@ -296,18 +296,18 @@ func (h *Handler) pin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	by := who(r)
-	plan, seen, err := h.sw.SetPin(name, body.Mode, body.Reason, by)
+	plan, waiting, err := h.sw.SetPin(name, body.Mode, body.Reason, by)
 	switch {
 	case errors.Is(err, switcher.ErrUnknownRig):
-		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q: it has never connected, so it has no pin to take back (a rig is named by the first worker it authorizes with)", name))
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q: it has never connected and has no pin to take back (a rig is named by the first worker it authorizes with)", name))
 		return
 	case err != nil:
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	h.log.Info().Str("who", by).Str("rig", name).Str("mode", body.Mode).Str("reason", body.Reason).Bool("waiting_for_rig", !seen).Msg("api: pin")
+	h.log.Info().Str("who", by).Str("rig", name).Str("mode", body.Mode).Str("reason", body.Reason).Bool("waiting_for_rig", waiting).Msg("api: pin")
 	out := planResponse(plan)
 	out.Rig, out.Mode, out.PinReason, out.Who = name, body.Mode, body.Reason, by
-	out.WaitingForRig = !seen
+	out.WaitingForRig = waiting
 	writeJSON(w, http.StatusOK, out)
 }

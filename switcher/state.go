@@ -16,6 +16,7 @@ type persistedRig struct {
 	PinReason       string    `json:"pin_reason,omitempty"`
 	LeftWhileParked bool      `json:"left_while_parked,omitempty"`
 	AwaySince       time.Time `json:"away_since,omitempty"`
+	PinnedAhead     bool      `json:"pinned_ahead,omitempty"` // pinned before it ever connected
 }
 
 // persistedState is the state file: the allocation stack, every rig's

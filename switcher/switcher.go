@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -100,6 +102,9 @@ type rigRec struct {
 	resumedAt   time.Time
 	curtailFail bool
 	resumeFail  bool
+	// pinnedAhead: made by a pin before the rig ever connected; pinned
+	// back to auto before it does, the record goes.
+	pinnedAhead bool
 }
 
 // Switcher keeps the site within its power budget: it owns the rigs'
@@ -173,7 +178,7 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 	}
 	now := cfg.Now()
 	for name, pr := range st.Rigs {
-		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason}
+		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead}
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
@@ -451,7 +456,7 @@ func (s *Switcher) saveLocked() {
 	}
 	st := &persistedState{Version: 1, SavedAt: s.cfg.Now().UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
 	for name, r := range s.rigs {
-		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince}
+		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead}
 		if r.state == RigOffline && r.knownMining {
 			pr.State = "mining" // still owed its place
 		}
@@ -482,6 +487,7 @@ func (s *Switcher) RigConnected(name, remote string) bool {
 	}
 	r.conns++
 	r.remote = remote
+	r.pinnedAhead = false
 	if r.conns > 1 {
 		// A second live connection with the same name: it follows the
 		// first one's state.
@@ -616,13 +622,15 @@ var ErrUnknownRig = errors.New("unknown rig")
 // (a worker name, as miners send it).
 const MaxRigName = 256
 
-// SetPin pins a rig on, off or back to auto. A rig that has never
-// connected can be pinned on or off: ops pin a rig off for maintenance
-// before it is plugged back in, and it must not mine the moment it
-// authorizes. Its record waits for it (offline, in the group the policy
-// gives its name) and survives restarts like any other; seen is false
-// then, so the caller can say the pin waits.
-func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Plan, seen bool, err error) {
+// SetPin pins a rig on, off or back to auto. A rig that is not connected
+// can be pinned too, also one that never was: ops pin a rig off for
+// maintenance before it is plugged back in, and it must not mine the
+// moment it authorizes. A record made for a rig never seen waits for it
+// (offline, in the group the policy gives its name, counting no load),
+// survives restarts, and goes when the rig is pinned back to auto before
+// it ever connected. waiting: the rig is not connected, so the pin takes
+// effect when it connects (a mistyped name waits forever).
+func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Plan, waiting bool, err error) {
 	var pin Pin
 	switch mode {
 	case "on":
@@ -634,25 +642,30 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 	default:
 		return Plan{}, false, fmt.Errorf("mode must be on, off or auto, not %q", mode)
 	}
-	if name == "" || len(name) > MaxRigName {
-		return Plan{}, false, fmt.Errorf("a rig name is 1 to %d bytes", MaxRigName)
-	}
 	now := s.cfg.Now()
 	s.mu.Lock()
 	r := s.rigs[name]
-	seen = r != nil
 	if r == nil {
 		if pin == PinAuto {
 			s.mu.Unlock()
 			return Plan{}, false, fmt.Errorf("%w %q", ErrUnknownRig, name)
 		}
-		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, since: now}
+		if err := validNewRigName(name); err != nil {
+			s.mu.Unlock()
+			return Plan{}, false, err
+		}
+		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, since: now, pinnedAhead: true}
 		s.rigs[name] = r
 	}
+	waiting = r.conns == 0
 	r.pin, r.pinReason = pin, reason
 	fields := map[string]any{"mode": mode}
-	if !seen {
+	if waiting {
 		fields["waiting_for_rig"] = true
+	}
+	if pin == PinAuto && r.pinnedAhead {
+		delete(s.rigs, name) // never came: nothing is left to remember
+		fields["forgotten"] = true
 	}
 	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	plan, acts := s.planLocked(now, "pin")
@@ -660,7 +673,25 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 	s.saveLocked()
 	s.mu.Unlock()
 	s.apply(acts)
-	return plan, seen, nil
+	return plan, waiting, nil
+}
+
+// validNewRigName vets a name a pin would make a record for: miners send
+// worker names as JSON strings, so a name no miner can have (invalid UTF-8,
+// control characters) or an absurdly long one is a mistake.
+func validNewRigName(name string) error {
+	if name == "" || len(name) > MaxRigName {
+		return fmt.Errorf("a rig name is 1 to %d bytes", MaxRigName)
+	}
+	if !utf8.ValidString(name) {
+		return errors.New("a rig name must be UTF-8")
+	}
+	for _, c := range name {
+		if unicode.IsControl(c) {
+			return fmt.Errorf("a rig name has no control characters (found %U)", c)
+		}
+	}
+	return nil
 }
 
 // SetPolicy puts a new, valid policy in force.

@@ -363,28 +363,52 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	s.RigConnected("a-1", "r")
 	s.step()
 	for _, name := range []string{"a-9", "a-8"} {
-		plan, seen, err := s.SetPin(name, "off", "maintenance", "ops")
-		if err != nil || seen || len(plan.Curtail)+len(plan.Park) != 0 {
-			t.Fatalf("pin %s off before it connected: seen %v, err %v, plan %+v", name, seen, err, plan)
+		plan, waiting, err := s.SetPin(name, "off", "maintenance", "ops")
+		if err != nil || !waiting || len(plan.Curtail)+len(plan.Park) != 0 {
+			t.Fatalf("pin %s off before it connected: waiting %v, err %v, plan %+v", name, waiting, err, plan)
 		}
+	}
+	// Saved at once, as any pin: a crash right after it keeps it.
+	if st, err := os.ReadFile(filepath.Join(dir, "state.json")); err != nil || !strings.Contains(string(st), `"a-8":{"state":"offline"`) || !strings.Contains(string(st), `"pinned_ahead":true`) {
+		t.Fatalf("state file after the pins: %s, %v", st, err)
 	}
 	if _, _, err := s.SetPin("a-7", "auto", "", "ops"); !errors.Is(err, ErrUnknownRig) {
 		t.Fatalf("auto on a rig never seen: %v, want ErrUnknownRig", err)
 	}
-	for _, name := range []string{"", strings.Repeat("x", MaxRigName+1)} {
+	for _, name := range []string{"", strings.Repeat("x", MaxRigName+1), "a-\xff", "a-\x1b[31m"} {
 		if _, _, err := s.SetPin(name, "off", "", "ops"); err == nil {
-			t.Fatalf("a name of %d bytes was taken", len(name))
+			t.Fatalf("a pin made a record for %q", name)
 		}
+	}
+	// The longest name allowed, pinned and forgotten again (auto before it
+	// ever connected): no record is left.
+	long := "a-" + strings.Repeat("x", MaxRigName-2)
+	if _, waiting, err := s.SetPin(long, "on", "", "ops"); err != nil || !waiting {
+		t.Fatalf("pin of a %d-byte name: waiting %v, %v", len(long), waiting, err)
+	}
+	if _, waiting, err := s.SetPin(long, "auto", "", "ops"); err != nil || !waiting {
+		t.Fatalf("auto on a rig pinned ahead: waiting %v, %v", waiting, err)
+	}
+	if rs := rigStatus(s, long); rs.Name != "" {
+		t.Fatalf("a rig pinned ahead then back to auto is still known: %+v", rs)
+	}
+	// A second pin while it waits still says so (off, then off again with
+	// a new reason).
+	if _, waiting, err := s.SetPin("a-8", "off", "fans on order", "ops"); err != nil || !waiting {
+		t.Fatalf("second pin of a waiting rig: waiting %v, %v", waiting, err)
 	}
 	rigs := map[string]RigStatus{}
 	for _, r := range s.Rigs() {
 		rigs[r.Name] = r
 	}
-	if len(rigs) != 3 || rigs["a-9"].State != "offline" || rigs["a-9"].Pin != "off" {
+	if len(rigs) != 3 || rigs["a-9"].State != "offline" || rigs["a-9"].Pin != "off" || rigs["a-9"].Group != "a" {
 		t.Fatalf("rigs after the pins: %+v", rigs)
 	}
-	if _, seen, err := s.SetPin("a-5", "on", "", "ops"); err != nil || seen {
-		t.Fatalf("pin a-5 on before it connected: seen %v, err %v", seen, err)
+	if _, waiting, err := s.SetPin("a-5", "on", "", "ops"); err != nil || !waiting {
+		t.Fatalf("pin a-5 on before it connected: waiting %v, err %v", waiting, err)
+	}
+	if _, waiting, err := s.SetPin("a-1", "auto", "", "ops"); err != nil || waiting {
+		t.Fatalf("pin of the connected a-1: waiting %v, err %v", waiting, err)
 	}
 	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 0 {
 		t.Fatalf("status: %+v (the waiting rigs, pinned on or off, count nothing)", st)
@@ -421,8 +445,8 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 			waiting++
 		}
 	}
-	if waiting != 3 {
-		t.Fatalf("%d pin events say the rig was waiting, want 3", waiting)
+	if waiting != 6 { // a-9, a-8 twice, the long name twice, a-5
+		t.Fatalf("%d pin events say the rig was waiting, want 6", waiting)
 	}
 }
 

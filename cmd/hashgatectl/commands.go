@@ -339,7 +339,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", name)
 		}
 		if p.WaitingForRig {
-			fmt.Fprintf(c.out, "%s has never connected: the pin waits for it (check the name)\n", name)
+			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", name)
 		}
 		return c.printPlan(p)
 	}

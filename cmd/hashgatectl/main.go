@@ -40,7 +40,9 @@ Commands:
                                              --emergency ignores min_on and holds every resume
   plan --ai-kw N                             what an allocation of N kW would do (dry run)
   pin NAME on|off|auto [--reason TEXT]       on: never curtailed; off: parked (maintenance);
-                                             auto: back to the planner (write token)
+                                             auto: back to the planner (write token). A rig not
+                                             connected, even one never seen, can be pinned: the
+                                             pin waits for it (pinned on, it counts no load until)
   events [--since SEQ] [--limit N]           the audit log, newest last (without --since: the latest)
 
 Flags (before or after the command):

@@ -147,9 +147,13 @@ func TestCommands(t *testing.T) {
 	}
 
 	// Pins: flags may follow the arguments.
-	ctl(t, writer, "pin", "acct.rig-00003", "off", "--reason", "fan swap").want(t, 0, []string{"acct.rig-00003 pinned off", "curtail        1: acct.rig-00003"}, nil)
+	r = ctl(t, writer, "pin", "acct.rig-00003", "off", "--reason", "fan swap")
+	r.want(t, 0, []string{"acct.rig-00003 pinned off", "curtail        1: acct.rig-00003"}, nil)
+	if strings.Contains(r.stdout, "not connected") {
+		t.Fatalf("a connected rig's pin says it waits:\n%s", r.stdout)
+	}
 	ctl(t, writer, "pin", "acct.rig-00003", "auto").want(t, 0, []string{"acct.rig-00003 back to auto"}, nil)
-	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, []string{"acct.rig-00099 pinned off", "acct.rig-00099 has never connected: the pin waits for it"}, nil)
+	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, []string{"acct.rig-00099 pinned off", "acct.rig-00099 is not connected: the pin takes effect when it connects"}, nil)
 	ctl(t, writer, "pin", "acct.nobody", "auto").want(t, 1, nil, []string{"API error 404", "unknown rig"})
 
 	// Events: the latest by default, pages with --since.
