@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -139,18 +141,10 @@ func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), o
 		p, err = ParsePolicy(path, data)
 	}
 	if err != nil {
-		copyData, copyErr := os.ReadFile(lastGood)
-		if lastGood == "" || copyErr != nil {
+		if p, err = w.startOnCopy(err); err != nil {
 			fw.Close()
 			return nil, err
 		}
-		if p, copyErr = ParsePolicy(lastGood, copyData); copyErr != nil {
-			fw.Close()
-			return nil, fmt.Errorf("%w (and the last good copy is no better: %v)", err, copyErr)
-		}
-		w.startErr, w.lastError, w.saved = err, true, string(copyData)
-		log.Error().Str("path", path).Strs("errors", errorLines(err)).Str("last_good", lastGood).
-			Msg("policy file refused at start; the last good copy is in force until the file is valid")
 	} else {
 		w.keep(data)
 	}
@@ -160,18 +154,51 @@ func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), o
 	return w, nil
 }
 
+// startOnCopy loads the last good copy when the policy file could not be
+// loaded at start (fileErr says why). The copy must be of this policy
+// file: after ops point the config at another file, a copy of the old one
+// is not a fallback but a different site.
+func (w *PolicyWatcher) startOnCopy(fileErr error) (*Policy, error) {
+	if w.lastGood == "" {
+		return nil, fileErr
+	}
+	b, err := os.ReadFile(w.lastGood)
+	if err != nil {
+		return nil, fmt.Errorf("%w (no last good copy to start on: %v)", fileErr, err)
+	}
+	header, body, _ := strings.Cut(string(b), "\n")
+	if header != copyHeader(w.path) {
+		return nil, fmt.Errorf("%w (the last good copy %s is not of this policy file: it starts %q)", fileErr, w.lastGood, header)
+	}
+	p, err := ParsePolicy(w.lastGood, b)
+	if err != nil {
+		return nil, fmt.Errorf("%w (and the last good copy is no better: %v)", fileErr, err)
+	}
+	w.startErr, w.lastError, w.saved = fileErr, true, body
+	w.log.Error().Str("path", w.path).Strs("errors", errorLines(fileErr)).Str("last_good", w.lastGood).
+		Msg("policy file refused at start; the last good copy is in force until the file is valid")
+	return p, nil
+}
+
+// copyHeader is the first line of the last-good copy: which file it is a
+// copy of (a TOML comment, so the copy parses as the policy it holds).
+func copyHeader(path string) string {
+	return "# hashgate: the last good policy loaded from " + strconv.Quote(path) + "; a copy, do not edit"
+}
+
 // StartError says why the policy file was not loaded at start, the last
 // good copy in its place; nil when the file itself was.
 func (w *PolicyWatcher) StartError() error { return w.startErr }
 
-// keep copies a policy put in force to the last-good file (write, sync,
-// rename: a crash leaves the old copy or the new one, never half of one).
-// A failure is logged: the policy is in force all the same.
+// keep copies a policy put in force to the last-good file, under a header
+// naming the file (write, sync, rename: a crash leaves the old copy or the
+// new one, never half of one). A failure is logged: the policy is in force
+// all the same.
 func (w *PolicyWatcher) keep(data []byte) {
 	if w.lastGood == "" || string(data) == w.saved {
 		return
 	}
-	if err := writeFileAtomic(w.lastGood, data); err != nil {
+	if err := writeFileAtomic(w.lastGood, []byte(copyHeader(w.path)+"\n"+string(data))); err != nil {
 		w.log.Warn().Err(err).Str("last_good", w.lastGood).Msg("cannot keep a copy of the policy in force")
 		return
 	}
@@ -228,8 +255,8 @@ func (w *PolicyWatcher) run() {
 			if !ok {
 				return
 			}
-			if ev.Op == fsnotify.Chmod {
-				continue // the bytes are the same
+			if ev.Op == fsnotify.Chmod && w.last.readErr == "" {
+				continue // the bytes are the same (after a failed read, a mode change may be the fix)
 			}
 			w.log.Debug().Str("event", ev.String()).Msg("policy directory changed")
 			schedule()

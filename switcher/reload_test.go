@@ -256,18 +256,22 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 	good := site + group("a", "")
 	saveByRename(t, path, good)
 	w, err := NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop())
-	if err != nil || w.StartError() != nil {
-		t.Fatalf("start on a good policy: %v, %v", err, w.StartError())
+	if err != nil {
+		t.Fatalf("start on a good policy: %v", err)
+	}
+	if err := w.StartError(); err != nil {
+		t.Fatalf("StartError after a good start: %v", err)
 	}
 	w.Close()
-	if b, err := os.ReadFile(lastGood); err != nil || string(b) != good {
+	if b, err := os.ReadFile(lastGood); err != nil || string(b) != copyHeader(path)+"\n"+good {
 		t.Fatalf("last good copy after a good start: %q, %v", b, err)
 	}
 
 	// A broken file at the next start: the copy is in force.
 	saveByRename(t, path, "site_capacity_kw = -1.0\n")
 	policies := make(chan delivered, 4)
-	w, err = NewPolicyWatcher(path, lastGood, func(p *Policy, diff []string) { policies <- delivered{p, diff} }, nil, zerolog.Nop())
+	errs := make(chan error, 4)
+	w, err = NewPolicyWatcher(path, lastGood, func(p *Policy, diff []string) { policies <- delivered{p, diff} }, func(err error) { errs <- err }, zerolog.Nop())
 	if err != nil {
 		t.Fatalf("start on a broken policy with a good copy: %v", err)
 	}
@@ -277,6 +281,11 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 	if p := w.Current(); p.Path != lastGood || p.SiteCapacityKW != 1000 {
 		t.Fatalf("policy in force: %s, %v kW; want the copy's, 1000 kW", p.Path, p.SiteCapacityKW)
 	}
+	// A Reload while it is still broken refuses it again; the copy stays.
+	w.Reload()
+	if err := next(t, errs, "refusal of the still broken file"); !strings.HasPrefix(err.Error(), path+":1:") || w.Current().Path != lastGood {
+		t.Fatalf("reload of the broken file: %v, in force %s", err, w.Current().Path)
+	}
 	// The file made valid again is put in force and becomes the copy.
 	fixed := "site_capacity_kw = 900.0\n" + group("a", "")
 	saveByRename(t, path, fixed)
@@ -285,7 +294,7 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 		t.Fatalf("after the repair: %s, %v kW", d.p.Path, d.p.SiteCapacityKW)
 	}
 	w.Close()
-	if b, _ := os.ReadFile(lastGood); string(b) != fixed {
+	if b, _ := os.ReadFile(lastGood); string(b) != copyHeader(path)+"\n"+fixed {
 		t.Fatalf("last good copy after the repair: %q", b)
 	}
 
@@ -294,18 +303,29 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, err = NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop())
-	if err != nil || !errors.Is(w.StartError(), os.ErrNotExist) || w.Current().SiteCapacityKW != 900 {
-		t.Fatalf("start without the policy file: %v, StartError %v", err, w.StartError())
+	if err != nil {
+		t.Fatalf("start without the policy file: %v", err)
+	}
+	if !errors.Is(w.StartError(), os.ErrNotExist) || w.Current().SiteCapacityKW != 900 {
+		t.Fatalf("start without the policy file: StartError %v, %v kW", w.StartError(), w.Current().SiteCapacityKW)
 	}
 	w.Close()
+
+	// The config now names another policy file, broken: the copy is of
+	// the old one, a different site, so the start fails.
+	other := filepath.Join(dir, "other.toml")
+	saveByRename(t, other, "site_capacity_kw = -1.0\n")
+	if _, err := NewPolicyWatcher(other, lastGood, nil, nil, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "is not of this policy file") {
+		t.Fatalf("broken other policy with the old file's copy: %v", err)
+	}
 
 	// No copy to fall back on, or a broken one: the start fails.
 	saveByRename(t, path, "site_capacity_kw = -1.0\n")
 	if _, err := NewPolicyWatcher(path, filepath.Join(dir, "none.toml"), nil, nil, zerolog.Nop()); err == nil || !strings.HasPrefix(err.Error(), path+":1:") {
 		t.Fatalf("broken policy, no copy: %v", err)
 	}
-	saveByRename(t, lastGood, "reserve_kw = 1\n")
-	if _, err := NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "last good copy is no better") || !strings.Contains(err.Error(), lastGood+":1:1:") {
+	saveByRename(t, lastGood, copyHeader(path)+"\nreserve_kw = 1\n")
+	if _, err := NewPolicyWatcher(path, lastGood, nil, nil, zerolog.Nop()); err == nil || !strings.Contains(err.Error(), "last good copy is no better") || !strings.Contains(err.Error(), lastGood+":1:1:") { // the header is line 1
 		t.Fatalf("broken policy, broken copy: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -224,7 +225,29 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 		if !refused {
 			t.Fatalf("no policy_refused event in the audit log: %+v", evs)
 		}
+		// Repaired while it runs: the file is in force, and the status
+		// (as the API shows it) and the metric say so.
+		if err := os.WriteFile(polPath, []byte(good), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + r.api.Addr().String()
+		sim.Eventually(t, 10*time.Second, func() bool {
+			var st struct {
+				Power struct {
+					Policy      string `json:"policy"`
+					PolicyError string `json:"policy_error"`
+				} `json:"power"`
+			}
+			code, body := httpGet(base + "/api/v1/status")
+			return code == 200 && json.Unmarshal([]byte(body), &st) == nil && st.Power.Policy == polPath && st.Power.PolicyError == ""
+		}, "the repaired policy in force, in /api/v1/status")
+		if _, m := httpGet(base + "/metrics"); !strings.Contains(m, "hashgate_policy_refused 0") {
+			t.Fatal("no hashgate_policy_refused 0 in the metrics after the repair")
+		}
 	})
+	if err := os.WriteFile(polPath, []byte("site_capacity_kw = 100.0\nrig_kw = \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	var out, errb bytes.Buffer
 	if code := cmdCheck([]string{"-c", path}, &out, &errb); code != 1 {
 		t.Fatalf("check of the broken policy: exit %d, want 1", code)
