@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"net"
 	"strings"
 	"testing"
@@ -94,7 +95,7 @@ func TestCommands(t *testing.T) {
 
 	r := ctl(t, env, "status")
 	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed 0, offline 0",
-		"mining budget  100.0 kW", "allocation     none", "POOL", "primary", "active", "stratum+tcp://"}, nil)
+		"mining budget  100.0 kW", "allocation     none", "policy         policy.toml", "POOL", "primary", "active", "stratum+tcp://"}, nil)
 	if r.stderr != "" {
 		t.Fatalf("stderr: %s", r.stderr)
 	}
@@ -218,4 +219,16 @@ func TestUsage(t *testing.T) {
 	ctl(t, nil, "--help").want(t, 0, []string{"Usage:", "allocate --ai-kw N --reason TEXT"}, nil)
 	ctl(t, nil, "help").want(t, 0, []string{"Usage:"}, nil)
 	ctl(t, nil, "workers", "-h").want(t, 0, []string{"Usage:"}, nil)
+}
+
+// A refused policy file shows in the status: its first error, and where
+// the policy in force came from.
+func TestStatusShowsARefusedPolicy(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
+	s.Switcher.PolicyRefused(errors.New("policy.toml:3:1: rig_kw: must be > 0\npolicy.toml:9:1: actuator: unknown"))
+	r := ctl(t, map[string]string{"HASHGATE_API": s.API.URL}, "status")
+	r.want(t, 0, []string{"policy         REFUSED: policy.toml:3:1: rig_kw: must be > 0; in force: the last good policy, from policy.toml"}, nil)
+	if strings.Contains(r.stdout, "9:1") {
+		t.Fatalf("the status prints more than the first error:\n%s", r.stdout)
+	}
 }
