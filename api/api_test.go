@@ -595,7 +595,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 		`hashgate_shares_accepted_total `, `hashgate_shares_rejected_total{reason="stale"}`, `hashgate_shares_rejected_total{reason="duplicate"}`,
 		`hashgate_hashrate_hashes_per_second `,
 		`hashgate_power_capacity_kw 100`, `hashgate_power_ai_kw 68`, `hashgate_power_mining_budget_kw 32`, `hashgate_power_mining_load_kw 31`,
-		`hashgate_power_mining_load_est_kw `, `hashgate_power_compliant 1`,
+		`hashgate_power_mining_load_est_kw `, `hashgate_power_compliant 1`, `hashgate_policy_refused 0`,
 		`hashgate_rigs_parked{group="default"} 10`, `hashgate_rigs_parked{group="hall-a"} 0`, `hashgate_rigs{state="parked"} 10`,
 		`hashgate_switcher_actions_total{action="curtail",outcome="applied"} 10`, `hashgate_switcher_actions_total{action="resume",outcome="applied"}`,
 		`hashgate_pool_state{pool="primary",state="active"} 1`, `hashgate_pool_state{pool="primary",state="failed"} 0`,
