@@ -666,6 +666,8 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 	if pin == PinAuto && r.pinnedAhead {
 		delete(s.rigs, name) // never came: nothing is left to remember
 		fields["forgotten"] = true
+		delete(fields, "waiting_for_rig")
+		waiting = false // nothing waits for it now
 	}
 	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	plan, acts := s.planLocked(now, "pin")

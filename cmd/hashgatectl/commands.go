@@ -110,9 +110,9 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			// The first line of the errors: the status is a summary, the
 			// whole list is in the log and the audit log.
 			first, _, _ := strings.Cut(p.PolicyError, "\n")
-			fmt.Fprintf(tw, "policy	REFUSED: %s; in force: the last good policy, from %s\n", first, p.Policy)
+			fmt.Fprintf(tw, "policy\tREFUSED: %s; in force: the policy loaded before, from %s\n", first, p.Policy)
 		} else if p.Policy != "" {
-			fmt.Fprintf(tw, "policy	%s\n", p.Policy)
+			fmt.Fprintf(tw, "policy\t%s\n", p.Policy)
 		}
 	} else {
 		fmt.Fprintf(tw, "power\tthe switcher is not running\n")

@@ -42,7 +42,8 @@ Commands:
   pin NAME on|off|auto [--reason TEXT]       on: never curtailed; off: parked (maintenance);
                                              auto: back to the planner (write token). A rig not
                                              connected, even one never seen, can be pinned: the
-                                             pin waits for it (pinned on, it counts no load until)
+                                             pin waits for it (pinned on, it counts no load until it
+                                             connects)
   events [--since SEQ] [--limit N]           the audit log, newest last (without --since: the latest)
 
 Flags (before or after the command):

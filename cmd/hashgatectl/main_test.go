@@ -227,7 +227,7 @@ func TestStatusShowsARefusedPolicy(t *testing.T) {
 	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
 	s.Switcher.PolicyRefused(errors.New("policy.toml:3:1: rig_kw: must be > 0\npolicy.toml:9:1: actuator: unknown"))
 	r := ctl(t, map[string]string{"HASHGATE_API": s.API.URL}, "status")
-	r.want(t, 0, []string{"policy         REFUSED: policy.toml:3:1: rig_kw: must be > 0; in force: the last good policy, from policy.toml"}, nil)
+	r.want(t, 0, []string{"policy         REFUSED: policy.toml:3:1: rig_kw: must be > 0; in force: the policy loaded before, from policy.toml"}, nil)
 	if strings.Contains(r.stdout, "9:1") {
 		t.Fatalf("the status prints more than the first error:\n%s", r.stdout)
 	}

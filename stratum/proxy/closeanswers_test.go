@@ -38,19 +38,29 @@ func tcpPair(t *testing.T) (proxySide, minerSide net.Conn) {
 // answers wait in its queue for the read poller's end-of-wake-up write
 // gets them before the close, and not the jobs queued with them (the
 // close aborts its work). Closed for another reason (here a slow
-// consumer), nothing is written.
+// consumer), nothing is written. A write deadline a flusher left, long
+// passed, must not fail that last write.
 func TestCloseWritesQueuedAnswersFirst(t *testing.T) {
+	answers := `{"id":7,"result":true,"error":null}` + "\n" + `{"id":8,"result":true,"error":null}` + "\n"
 	for _, tt := range []struct {
-		reason closeReason
-		want   string
+		name        string
+		reason      closeReason
+		oldDeadline bool
+		want        string
 	}{
-		{reasonParked, `{"id":7,"result":true,"error":null}` + "\n" + `{"id":8,"result":true,"error":null}` + "\n"},
-		{reasonShutdown, `{"id":7,"result":true,"error":null}` + "\n" + `{"id":8,"result":true,"error":null}` + "\n"},
-		{reasonSlowConsumer, ""},
+		{"parked", reasonParked, false, answers},
+		{"parked, after a flusher's deadline passed", reasonParked, true, answers},
+		{"shutdown", reasonShutdown, false, answers},
+		{"slow consumer", reasonSlowConsumer, false, ""},
 	} {
-		t.Run(tt.reason.String(), func(t *testing.T) {
+		t.Run(tt.name, func(t *testing.T) {
 			ps, ms := tcpPair(t)
 			m := &minerConn{srv: &Server{}, conn: ps, tw: tryWriterOf(ps)}
+			if tt.oldDeadline {
+				past := time.Now().Add(-time.Minute)
+				_ = ps.SetWriteDeadline(past)
+				m.writeArmed.Store(past.UnixNano())
+			}
 			m.queue = []outMsg{
 				{b: []byte(`{"id":7,"result":true,"error":null}` + "\n")},
 				{b: []byte(`{"params":["job"],"id":null,"method":"mining.notify"}` + "\n"), notify: true},

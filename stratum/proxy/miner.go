@@ -1362,12 +1362,20 @@ func (m *minerConn) closeConn(reason closeReason) bool {
 // shutdown) the answers still queued for it, in one write that does not
 // wait: a read poller queues a wake-up's answers and writes them after
 // all its reads, and a close in between would drop verdicts on shares
-// already credited. Jobs are left out: the close is there to abort the
-// work. Nothing is written while a flusher holds the queue (its write
-// would interleave).
+// already credited. Jobs are left out (the close is there to abort the
+// work); other queued messages (a difficulty) go with the answers. Nothing
+// is written while a writer holds the queue (its write would interleave).
+// A socket that takes only part of it gets a cut line before the close,
+// which miners drop with the connection.
 func (m *minerConn) writeLastAnswersLocked() {
 	if m.tw == nil || m.flushing || len(m.queue) == 0 {
 		return
+	}
+	if m.writeArmed.Load() != 0 {
+		// A flusher's old deadline would fail this write before it starts;
+		// nobody else writes now (flushing is false).
+		_ = m.conn.SetWriteDeadline(time.Time{})
+		m.writeArmed.Store(0)
 	}
 	var b []byte
 	for _, q := range m.queue {

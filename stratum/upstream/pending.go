@@ -51,7 +51,7 @@ func (p *pendingSubmits) compact() {
 			q = append(q, e)
 		}
 	}
-	clear(p.q[len(q):]) // the moved and settled entries' old places (the whole old slice, if new)
+	clear(p.q[len(q):]) // same slice: drop the callbacks left past the kept entries (a new slice: the old one's tail, harmless)
 	p.q, p.head = q, 0
 }
 

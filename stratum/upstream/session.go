@@ -31,7 +31,7 @@ type Config struct {
 	ConnectTimeout time.Duration // dial plus handshake
 	SilenceTimeout time.Duration // no line from the pool this long: dead
 	WriteTimeout   time.Duration
-	SubmitTimeout  time.Duration // a submit unanswered this long fails
+	SubmitTimeout  time.Duration // a submit unanswered this long fails (checked every quarter of it: after 1.25-1.5 times it)
 	MaxLineBytes   int
 
 	// Dial replaces net.Dialer when set (tests, in-memory pools).
@@ -710,8 +710,9 @@ func (s *Session) writeLocked(line []byte) error {
 	return err
 }
 
-// sweep fails submits the pool never answered, between one and one and
-// a half submit timeouts after they were sent. It counts time in ticks of
+// sweep fails submits the pool never answered, 1.25 to 1.5 submit
+// timeouts after they were sent (never under one, even with a tick taken
+// late). It counts time in ticks of
 // a quarter timeout instead of stamping each submit with the clock: a
 // submit sent while the count was g is failed when the count reaches
 // g+6. One tick more than a timeout's four (and the one it was sent in):
