@@ -155,29 +155,47 @@ func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), o
 }
 
 // startOnCopy loads the last good copy when the policy file could not be
-// loaded at start (fileErr says why). The copy must be of this policy
-// file: after ops point the config at another file, a copy of the old one
-// is not a fallback but a different site.
+// loaded at start (fileErr says why).
 func (w *PolicyWatcher) startOnCopy(fileErr error) (*Policy, error) {
 	if w.lastGood == "" {
 		return nil, fileErr
 	}
-	b, err := os.ReadFile(w.lastGood)
+	p, body, err := readLastGood(w.path, w.lastGood)
 	if err != nil {
-		return nil, fmt.Errorf("%w (no last good copy to start on: %v)", fileErr, err)
-	}
-	header, body, _ := strings.Cut(string(b), "\n")
-	if header != copyHeader(w.path) {
-		return nil, fmt.Errorf("%w (the last good copy %s is not of this policy file: it starts %q)", fileErr, w.lastGood, header)
-	}
-	p, err := ParsePolicy(w.lastGood, b)
-	if err != nil {
-		return nil, fmt.Errorf("%w (and the last good copy is no better: %v)", fileErr, err)
+		return nil, fmt.Errorf("%w (%v)", fileErr, err)
 	}
 	w.startErr, w.lastError, w.saved = fileErr, true, body
 	w.log.Error().Str("path", w.path).Strs("errors", errorLines(fileErr)).Str("last_good", w.lastGood).
 		Msg("policy file refused at start; the last good copy is in force until the file is valid")
 	return p, nil
+}
+
+// LoadLastGood loads the last good copy of the policy file at path, kept in
+// lastGood: what a start would run on while that file is broken (hashgate
+// check says so).
+func LoadLastGood(path, lastGood string) (*Policy, error) {
+	p, _, err := readLastGood(path, lastGood)
+	return p, err
+}
+
+// readLastGood reads and parses the copy, and returns the policy file's
+// bytes it holds. The copy must be of this policy file: after ops point
+// the config at another file, a copy of the old one is not a fallback but
+// a different site.
+func readLastGood(path, lastGood string) (*Policy, string, error) {
+	b, err := os.ReadFile(lastGood)
+	if err != nil {
+		return nil, "", fmt.Errorf("no last good copy to start on: %w", err)
+	}
+	header, body, _ := strings.Cut(string(b), "\n")
+	if header != copyHeader(path) {
+		return nil, "", fmt.Errorf("the last good copy %s is not of this policy file: it starts %q", lastGood, header)
+	}
+	p, err := ParsePolicy(lastGood, b)
+	if err != nil {
+		return nil, "", fmt.Errorf("and the last good copy is no better: %v", err)
+	}
+	return p, body, nil
 }
 
 // copyHeader is the first line of the last-good copy: which file it is a

@@ -156,7 +156,7 @@ func TestCheckBadPolicy(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, out.String())
 	}
 	p := filepath.Join(dir, "policy.toml")
-	for _, want := range []string{p + ":1:1:", p + ":8:1:", "not implemented"} {
+	for _, want := range []string{p + ":1:1:", p + ":8:1:", "not implemented", "hashgate run would not start: no last good copy"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("no %q in:\n%s", want, errb.String())
 		}
@@ -251,6 +251,9 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := cmdCheck([]string{"-c", path}, &out, &errb); code != 1 {
 		t.Fatalf("check of the broken policy: exit %d, want 1", code)
+	}
+	if want := "hashgate run would start on the last good copy " + cfg.Switcher.LastGoodPolicyPath(); !strings.Contains(errb.String(), want) {
+		t.Fatalf("check does not say what run would do; want %q in:\n%s", want, errb.String())
 	}
 }
 

@@ -68,6 +68,11 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		p, err := switcher.LoadPolicy(cfg.Switcher.PolicyPath)
 		if err != nil {
 			printErrors(stderr, err)
+			if last, lerr := switcher.LoadLastGood(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath()); lerr == nil {
+				fmt.Fprintf(stderr, "hashgate run would start on the last good copy %s (%s) until the file is fixed\n", last.Path, last.Summary())
+			} else {
+				fmt.Fprintf(stderr, "hashgate run would not start: %v\n", lerr)
+			}
 			return 1
 		}
 		policy = p
