@@ -52,7 +52,9 @@ const (
 // valid again.
 //
 // One goroutine, owned by the watcher, does the watching and calls the
-// callbacks, one call at a time; Close stops it and waits for it.
+// callbacks, one call at a time. Start starts it, once whatever the
+// callbacks reach exists (changes made before wait for it: the watch is
+// on from NewPolicyWatcher); Close stops it and waits for it.
 type PolicyWatcher struct {
 	path     string
 	lastGood string // "" keeps no copy
@@ -69,6 +71,7 @@ type PolicyWatcher struct {
 	done   chan struct{}
 	cur    atomic.Pointer[Policy]
 
+	startOnce sync.Once
 	closeOnce sync.Once
 	closeErr  error
 
@@ -84,7 +87,8 @@ type loadKey struct {
 	readErr string
 }
 
-// NewPolicyWatcher loads the policy at path and starts watching it.
+// NewPolicyWatcher loads the policy at path and watches it; Start begins
+// the deliveries.
 // lastGood ("" for none) is where each policy put in force is copied. When
 // the file at path cannot be loaded at start, the copy is loaded instead
 // and StartError reports why the file was not; when neither can be, that
@@ -150,8 +154,13 @@ func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), o
 	}
 	w.fs = fw
 	w.cur.Store(p)
-	go w.run()
 	return w, nil
+}
+
+// Start begins delivering the changes (and Reloads) to the callbacks,
+// those made since NewPolicyWatcher first. Later calls do nothing.
+func (w *PolicyWatcher) Start() {
+	w.startOnce.Do(func() { go w.run() })
 }
 
 // startOnCopy loads the last good copy when the policy file could not be
@@ -244,6 +253,7 @@ func (w *PolicyWatcher) Reload() {
 // with Current. Close may be called more than once.
 func (w *PolicyWatcher) Close() error {
 	w.closeOnce.Do(func() {
+		w.startOnce.Do(func() { close(w.done) }) // never started: nothing to wait for, and no start after
 		close(w.quit)
 		<-w.done
 		w.closeErr = w.fs.Close()

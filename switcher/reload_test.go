@@ -36,6 +36,7 @@ func watch(t *testing.T, path string, quiet, maxDelay time.Duration) (*PolicyWat
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.Start()
 	t.Cleanup(func() {
 		if err := w.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -235,6 +236,7 @@ func TestPolicyWatcherNilCallbacks(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.Start()
 	w.Reload()
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -275,6 +277,7 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 	if err != nil {
 		t.Fatalf("start on a broken policy with a good copy: %v", err)
 	}
+	w.Start()
 	if se := w.StartError(); se == nil || !strings.HasPrefix(se.Error(), path+":1:") {
 		t.Fatalf("StartError = %v, want the policy file's FILE:LINE:COL error", se)
 	}

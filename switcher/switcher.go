@@ -657,17 +657,16 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, since: now, pinnedAhead: true}
 		s.rigs[name] = r
 	}
-	waiting = r.conns == 0
+	forget := pin == PinAuto && r.pinnedAhead // never came: nothing is left to remember
+	waiting = r.conns == 0 && !forget
 	r.pin, r.pinReason = pin, reason
 	fields := map[string]any{"mode": mode}
 	if waiting {
 		fields["waiting_for_rig"] = true
 	}
-	if pin == PinAuto && r.pinnedAhead {
-		delete(s.rigs, name) // never came: nothing is left to remember
+	if forget {
+		delete(s.rigs, name)
 		fields["forgotten"] = true
-		delete(fields, "waiting_for_rig")
-		waiting = false // nothing waits for it now
 	}
 	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	plan, acts := s.planLocked(now, "pin")

@@ -201,27 +201,16 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 	var bridge stratumact.Bridge
 	if cfg.Switcher.PolicyPath != "" {
 		pc.Gate = &bridge
-		// The watcher runs before the switcher exists: its callbacks wait
-		// until the switcher has the policy the watcher started with (and
-		// its start error), so a change made meanwhile reaches it after,
-		// in order, instead of being dropped.
+		// The watcher delivers nothing before Start: a change made while
+		// the switcher is built reaches it after, in order.
 		var sw *switcher.Switcher
-		swReady := make(chan struct{})
 		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(),
-			func(p *switcher.Policy, diff []string) {
-				if <-swReady; sw != nil {
-					sw.SetPolicy(p, diff)
-				}
-			},
-			func(err error) {
-				if <-swReady; sw != nil {
-					sw.PolicyRefused(err)
-				}
-			}, log)
+			func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) },
+			func(err error) { sw.PolicyRefused(err) }, log)
 		if err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
-		s, err := switcher.New(switcher.Config{
+		sw, err = switcher.New(switcher.Config{
 			StatePath:    cfg.Switcher.StateFilePath,
 			AuditPath:    cfg.Switcher.AuditLogPath,
 			CurtailGrace: cfg.Switcher.CurtailGrace.Duration,
@@ -230,7 +219,6 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 			Log:          log,
 		}, w.Current(), &bridge, &bridge)
 		if err != nil {
-			close(swReady) // sw stays nil: the callbacks do nothing
 			w.Close()
 			return nil, err
 		}
@@ -238,10 +226,9 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 			// Running on the last good copy: said in the status, the
 			// metrics, the dashboard and the audit log until the file is
 			// valid again.
-			s.PolicyRefused(err)
+			sw.PolicyRefused(err)
 		}
-		sw = s
-		close(swReady) // publishes sw to the watcher's goroutine
+		w.Start()
 		r.switcher, r.watcher = sw, w
 	}
 	srv, err := proxy.New(pc)

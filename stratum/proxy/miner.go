@@ -1083,8 +1083,7 @@ func (m *minerConn) tryWriteFlushing(b []byte, scratch bool, now int64) bool {
 			now = time.Now().UnixNano()
 		}
 		if now-a >= int64(m.srv.cfg.WriteTimeout) {
-			_ = m.conn.SetWriteDeadline(time.Time{})
-			m.writeArmed.Store(0)
+			m.disarmWriteDeadline()
 		}
 	}
 	n, err := m.tw.TryWrite(b)
@@ -1358,6 +1357,13 @@ func (m *minerConn) closeConn(reason closeReason) bool {
 	return true
 }
 
+// disarmWriteDeadline clears the write deadline a flusher left; only the
+// one writer of the moment (flushing set, or a close holding qmu) calls it.
+func (m *minerConn) disarmWriteDeadline() {
+	_ = m.conn.SetWriteDeadline(time.Time{})
+	m.writeArmed.Store(0)
+}
+
 // writeLastAnswersLocked gives a miner we close on purpose (a park, a
 // shutdown) the answers still queued for it, in one write that does not
 // wait: a read poller queues a wake-up's answers and writes them after
@@ -1374,8 +1380,7 @@ func (m *minerConn) writeLastAnswersLocked() {
 	if m.writeArmed.Load() != 0 {
 		// A flusher's old deadline would fail this write before it starts;
 		// nobody else writes now (flushing is false).
-		_ = m.conn.SetWriteDeadline(time.Time{})
-		m.writeArmed.Store(0)
+		m.disarmWriteDeadline()
 	}
 	var b []byte
 	for _, q := range m.queue {

@@ -126,6 +126,3 @@ func (p *pendingSubmits) popSettled() {
 		p.q, p.head = p.q[:0], 0
 	}
 }
-
-// len is the number of submits waiting for an answer.
-func (p *pendingSubmits) len() int { return p.live }

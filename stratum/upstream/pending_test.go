@@ -68,8 +68,8 @@ func TestPendingSubmits(t *testing.T) {
 					t.Fatalf("step %d (%+v): callbacks of %v, want %v", i, s, got, s.want)
 				}
 			}
-			if p.len() != tt.live {
-				t.Fatalf("%d pending at the end, want %d", p.len(), tt.live)
+			if p.live != tt.live {
+				t.Fatalf("%d pending at the end, want %d", p.live, tt.live)
 			}
 		})
 	}
@@ -91,8 +91,8 @@ func TestPendingSubmitsReuseTheirMemory(t *testing.T) {
 			}
 		}
 	}
-	if p.len() != 17 || cap(p.q) > 1024 {
-		t.Fatalf("%d pending in a slice of %d, want 17 in a small one", p.len(), cap(p.q))
+	if p.live != 17 || cap(p.q) > 1024 {
+		t.Fatalf("%d pending in a slice of %d, want 17 in a small one", p.live, cap(p.q))
 	}
 	if p.take(1) == nil {
 		t.Fatal("the first submit is lost")
@@ -103,8 +103,8 @@ func TestPendingSubmitsReuseTheirMemory(t *testing.T) {
 		}
 	}
 	left := p.drain()
-	if len(left) != 6 || p.len() != 0 {
-		t.Fatalf("drain gave %d callbacks, %d still pending; want 6 and 0", len(left), p.len())
+	if len(left) != 6 || p.live != 0 {
+		t.Fatalf("drain gave %d callbacks, %d still pending; want 6 and 0", len(left), p.live)
 	}
 }
 

@@ -711,12 +711,11 @@ func (s *Session) writeLocked(line []byte) error {
 }
 
 // sweep fails submits the pool never answered, 1.25 to 1.5 submit
-// timeouts after they were sent (never under one, even with a tick taken
-// late). It counts time in ticks of
-// a quarter timeout instead of stamping each submit with the clock: a
-// submit sent while the count was g is failed when the count reaches
-// g+6. One tick more than a timeout's four (and the one it was sent in):
-// a tick the sweep takes late must not make a submit fail early.
+// timeouts after they were sent. It counts time in ticks of a quarter
+// timeout instead of stamping each submit with the clock: a submit sent
+// while the count was g is failed when the count reaches g+6, one tick
+// more than a timeout's four and the one it was sent in, so that a tick
+// the sweep takes late never fails a submit under one timeout.
 func (s *Session) sweep() {
 	tick := time.NewTicker(s.cfg.SubmitTimeout / 4)
 	defer tick.Stop()

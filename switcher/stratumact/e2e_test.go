@@ -105,6 +105,7 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *si
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.Start()
 	srv, err := proxy.New(proxy.Config{
 		Listen: listen, Gate: &bridge, Log: log,
 		HandshakeTimeout: 5 * time.Second, ParkedKeepalive: 100 * time.Millisecond,
