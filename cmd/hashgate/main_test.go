@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -15,6 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
@@ -232,14 +232,9 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 		}
 		base := "http://" + r.api.Addr().String()
 		sim.Eventually(t, 10*time.Second, func() bool {
-			var st struct {
-				Power struct {
-					Policy      string `json:"policy"`
-					PolicyError string `json:"policy_error"`
-				} `json:"power"`
-			}
-			code, body := httpGet(base + "/api/v1/status")
-			return code == 200 && json.Unmarshal([]byte(body), &st) == nil && st.Power.Policy == polPath && st.Power.PolicyError == ""
+			var st api.Status
+			code, err := apiJSON("GET", base+"/api/v1/status", "", nil, &st)
+			return code == 200 && err == nil && st.Power != nil && st.Power.Policy == polPath && st.Power.PolicyError == ""
 		}, "the repaired policy in force, in /api/v1/status")
 		if _, m := httpGet(base + "/metrics"); !strings.Contains(m, "hashgate_policy_refused 0") {
 			t.Fatal("no hashgate_policy_refused 0 in the metrics after the repair")
