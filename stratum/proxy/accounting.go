@@ -70,6 +70,7 @@ type workerStats struct {
 	name         string
 	remote       string
 	connections  int
+	standby      int // connections of the same rig from its address beyond the first (see retag)
 	difficulty   float64
 	accepted     uint64
 	forwarded    uint64
@@ -110,9 +111,12 @@ func (w *workerStats) poolResultFunc(stats *Stats) func(*stratum.Error) {
 // WorkerSnapshot is one worker's account at one moment, for the API, the
 // switcher and the dashboard.
 type WorkerSnapshot struct {
-	Name          string            `json:"name"`
-	Remote        string            `json:"remote"`
-	Connections   int               `json:"connections"` // live connections authorized as this worker
+	Name        string `json:"name"`
+	Remote      string `json:"remote"`
+	Connections int    `json:"connections"` // live connections authorized as this worker (not standby ones)
+	// Standby: further connections of the same rig from the same address
+	// (hashgate listed as primary and backup pool); not duplicates.
+	Standby       int               `json:"standby_connections,omitempty"`
 	Difficulty    float64           `json:"difficulty"`
 	Accepted      uint64            `json:"accepted"`
 	Rejected      map[string]uint64 `json:"rejected"` // by reason; stale included
@@ -132,7 +136,7 @@ func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := WorkerSnapshot{
-		Name: w.name, Remote: w.remote, Connections: w.connections, Difficulty: w.difficulty,
+		Name: w.name, Remote: w.remote, Connections: w.connections, Standby: w.standby, Difficulty: w.difficulty,
 		Accepted: w.accepted, Forwarded: w.forwarded, Blocks: w.blocks, Work: w.work,
 		Stale:      w.rejected[0],
 		Hashrate1m: w.r1m.at2(now, time.Minute), Hashrate10m: w.r10m.at2(now, 10*time.Minute),
@@ -225,6 +229,20 @@ func (r *registry) attach(name, remote string, now time.Time) *workerStats {
 	w.remote = remote
 	w.mu.Unlock()
 	return w
+}
+
+// retag moves one of w's live connections to standby (true) or back:
+// a rig's second connection from its own address is not a duplicate.
+func (w *workerStats) retag(standby bool) {
+	w.mu.Lock()
+	if standby {
+		w.connections--
+		w.standby++
+	} else {
+		w.connections++
+		w.standby--
+	}
+	w.mu.Unlock()
 }
 
 func (r *registry) detach(w *workerStats) {

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"container/list"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -41,6 +42,8 @@ const (
 	reasonShutdown
 	reasonAllRejected
 	reasonInvalidFlood
+	reasonHandshakeTimeout
+	reasonEvicted
 )
 
 var reasonNames = [...]string{
@@ -57,6 +60,8 @@ var reasonNames = [...]string{
 	reasonShutdown:         "proxy shutting down",
 	reasonAllRejected:      "every share rejected for the abuse window",
 	reasonInvalidFlood:     "invalid or duplicate submits at a high rate",
+	reasonHandshakeTimeout: "not subscribed and authorized within handshake_timeout of connecting",
+	reasonEvicted:          "evicted while in its handshake: the unauthenticated share of the slots was full",
 }
 
 func (r closeReason) String() string { return reasonNames[r] }
@@ -75,10 +80,17 @@ type outMsg struct {
 // only while bytes are queued, so an idle TCP miner at work costs no
 // goroutine at all (one parked in a poller) and a small buffer.
 type minerConn struct {
-	srv    *Server
-	id     uint64
-	conn   net.Conn
-	remote string
+	srv      *Server
+	id       uint64
+	conn     net.Conn
+	remote   string
+	host     string    // the source IP of a TCP miner; "" for others (in memory)
+	accepted time.Time // the handshake's deadline runs from here
+
+	// Guarded by the server's mu: its place in the handshake share (nil
+	// once through), and its rig (set when named).
+	unauthAt *list.Element
+	rig      *rigConns
 
 	// mu guards the protocol state below; held briefly.
 	mu            sync.Mutex
@@ -86,6 +98,9 @@ type minerConn struct {
 	authorized    bool
 	working       atomic.Bool // gets jobs: subscribed, authorized, admitted, on a session (written under mu, read by fan-out without it)
 	admitted      bool
+	standby       bool // a second connection of its rig (see rigConns)
+	detached      bool // closed: its accounts are let go
+	handshaken    bool // subscribed and authorized: out of the handshake share
 	name          string
 	workers       []string
 	extranonceSub bool
@@ -123,6 +138,7 @@ type minerConn struct {
 	poller     *readPoller   // the poller it parks in; nil: none (not TCP, or no pollers)
 	lastJob    atomic.Uint64 // seq of the newest session job queued to the miner
 	writeArmed atomic.Int64  // unix nanoseconds the write deadline was last set
+	workSince  atomic.Int64  // unix nanoseconds it last started getting jobs
 
 	// qmu guards the outbound queue.
 	qmu      sync.Mutex
@@ -146,7 +162,11 @@ type diffEpoch struct {
 
 func newMinerConn(s *Server, c net.Conn) *minerConn {
 	m := &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String(), tw: tryWriterOf(c)}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		m.host = a.IP.String()
+	}
 	now := time.Now()
+	m.accepted = now
 	m.vd = vardiff.New(&s.cfg.Difficulty, now)
 	d := m.vd.Difficulty()
 	m.cur = diffEpoch{diff: d, target: s.target(d)}
@@ -212,36 +232,40 @@ func (m *minerConn) serveFrom(line []byte) {
 	lr := m.lr
 	reason := reasonEOF
 	var cause error
-	// The read deadline is re-armed at most once a second or a quarter of
-	// the timeout (each arm is a runtime timer update; at a share per read
-	// that was ~2% of the CPU): it may fire that much early.
-	var armed time.Time
-	var armedFor time.Duration
+	var arm readArm
 	for {
 		m.mu.Lock()
-		timeout := m.srv.cfg.ReadTimeout
-		if !m.authorized || !m.subscribed {
-			timeout = m.srv.cfg.HandshakeTimeout
-		}
+		inHandshake := !m.authorized || !m.subscribed
 		m.mu.Unlock()
 		if line == nil {
 			if p := m.poller; p != nil && lr.Buffered() == 0 && m.working.Load() && !m.queueNearlyFull() {
-				if !armed.IsZero() {
+				if !arm.at.IsZero() {
 					_ = m.conn.SetReadDeadline(time.Time{}) // the poller reads without one
 				}
 				if p.park(m) {
 					return
 				}
-				armed = time.Time{}
+				arm = readArm{}
 			}
-			if now := time.Now(); timeout != armedFor || now.Sub(armed) >= min(time.Second, timeout/4) {
-				_ = m.conn.SetReadDeadline(now.Add(timeout))
-				armed, armedFor = now, timeout
-			}
+			m.armRead(&arm, inHandshake, time.Now())
 			var err error
 			if line, err = lr.ReadLine(); err != nil {
 				reason, cause = readFailure(err)
-				break
+				if reason != reasonTimeout {
+					break
+				}
+				if inHandshake {
+					reason = reasonHandshakeTimeout
+					break
+				}
+				now := time.Now()
+				until, ok := m.silenceExcused(now)
+				if !ok {
+					break
+				}
+				_ = m.conn.SetReadDeadline(until)
+				arm = readArm{at: now, until: until}
+				continue
 			}
 		}
 		// With more lines already read, answers are queued and written
@@ -270,6 +294,56 @@ func (m *minerConn) serveFrom(line []byte) {
 		return
 	}
 	m.close(reason, cause)
+}
+
+// readArm is the read deadline a reader last set.
+type readArm struct {
+	at        time.Time // when (zero: none set)
+	until     time.Time
+	handshake bool
+}
+
+// armRead sets the read deadline. In the handshake it is
+// handshake_timeout after accept: one deadline for the whole handshake,
+// so a client that sends a harmless line every few seconds is cut all
+// the same. After, it is read_timeout after the last line, re-armed at
+// most once a second or a quarter of the timeout (each arm is a runtime
+// timer update; at a share per read that was ~2% of the CPU): it may fire
+// that much early.
+func (m *minerConn) armRead(a *readArm, inHandshake bool, now time.Time) {
+	var until time.Time
+	if inHandshake {
+		until = m.accepted.Add(m.srv.cfg.HandshakeTimeout)
+		if a.handshake && until.Equal(a.until) {
+			return
+		}
+	} else {
+		t := m.srv.cfg.ReadTimeout
+		if !a.at.IsZero() && !a.handshake && now.Sub(a.at) < min(time.Second, t/4) {
+			return
+		}
+		until = now.Add(t)
+	}
+	_ = m.conn.SetReadDeadline(until)
+	*a = readArm{at: now, until: until, handshake: inHandshake}
+}
+
+// silenceExcused says whether a read timeout is no reason to cut m, and
+// until when to read on. A rig waiting without work (parked, or not yet
+// admitted) sends nothing by design: cutting it restarted the firmware's
+// failover race and ~120 s of wasted hashing at every reconnect. Its
+// liveness is TCP keepalive and the keepalive messages it is sent (a
+// dead host fails them within TCP_USER_TIMEOUT, see setLiveness). A rig
+// that was given work is judged from when it got it.
+func (m *minerConn) silenceExcused(now time.Time) (until time.Time, ok bool) {
+	t := m.srv.cfg.ReadTimeout
+	if !m.working.Load() {
+		return now.Add(t), true
+	}
+	if since := time.Unix(0, m.workSince.Load()); now.Sub(since) < t {
+		return since.Add(t), true
+	}
+	return time.Time{}, false
 }
 
 // drain writes what is still queued for a miner that closed its side,
@@ -469,6 +543,7 @@ func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
 	us := m.sess
 	prefixHex := m.prefixHex
 	m.mu.Unlock()
+	m.checkHandshake()
 	if us == nil {
 		m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "pool session lost, retry"))
 		m.close(reasonNoUpstream, nil)
@@ -502,6 +577,17 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 	}
 	m.mu.Lock()
 	first := m.name == ""
+	if first {
+		m.name = user
+		m.authorized = true
+	}
+	m.mu.Unlock()
+	var standby, dup, gone bool
+	if first {
+		// Before the accounts: a standby connection's are counted apart.
+		standby, dup, gone = m.srv.named(m, user)
+	}
+	m.mu.Lock()
 	known := false
 	for _, w := range m.workers {
 		known = known || w == user
@@ -509,27 +595,57 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 	if !known && len(m.workers) < 64 {
 		m.workers = append(m.workers, user)
 		w := m.srv.workers.attach(user, m.remote, time.Now())
+		if m.standby {
+			w.retag(true)
+		}
 		w.setDifficulty(m.cur.diff)
 		m.accounts = append(m.accounts, w)
 	}
-	if first {
-		m.name = user
-		m.authorized = true
-	}
 	m.mu.Unlock()
 	m.reply(msg.ID, []byte("true"))
-	if first {
-		if dup := m.srv.named(m, user); dup {
-			l := m.logger()
-			l.Warn().Msg("two live connections use the same worker name")
-		}
-		admitted := m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
-		m.mu.Lock()
-		m.admitted = admitted
-		m.mu.Unlock()
-		m.maybeStart()
+	if !first || gone {
+		return true
 	}
+	m.checkHandshake()
+	if dup && m.srv.limit.allow(msgDuplicateName, time.Now()) {
+		l := m.logger()
+		l.Warn().Msg(msgDuplicateName)
+	}
+	if standby {
+		m.maybeStart() // its rig's admission, set by named
+		return true
+	}
+	admitted := m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
+	m.srv.decided(m, admitted)
 	return true
+}
+
+const msgDuplicateName = "two live connections from different addresses use the same worker name"
+
+// checkHandshake frees m's place in the handshake share once it is
+// subscribed and authorized.
+func (m *minerConn) checkHandshake() {
+	m.mu.Lock()
+	done := m.subscribed && m.authorized && !m.handshaken
+	m.handshaken = m.handshaken || done
+	m.mu.Unlock()
+	if done {
+		m.srv.handshakeDone(m)
+	}
+}
+
+// promote makes a standby connection its rig's own: the one it stood by
+// for closed. The server calls it under its mu.
+func (m *minerConn) promote() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.standby || m.detached {
+		return
+	}
+	m.standby = false
+	for _, w := range m.accounts {
+		w.retag(false)
+	}
 }
 
 func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
@@ -818,6 +934,7 @@ func (m *minerConn) maybeStart() {
 		return
 	}
 	m.working.Store(true)
+	m.workSince.Store(time.Now().UnixNano())
 	us := m.sess
 	m.mu.Unlock()
 	m.sendWork(us)
@@ -1397,34 +1514,48 @@ func (m *minerConn) writeLastAnswersLocked() {
 // it everywhere, tell the gate, log why.
 func (m *minerConn) detachClosed(reason closeReason, cause error) {
 	m.mu.Lock()
-	us, prefix, name, wasNamed := m.sess, m.prefix, m.name, m.authorized
+	us, prefix, name := m.sess, m.prefix, m.name
 	m.sess = nil
 	m.working.Store(false)
-	accounts := m.accounts
+	accounts, standby := m.accounts, m.standby
+	m.detached = true // no promote from now on
 	m.mu.Unlock()
 	for _, w := range accounts {
+		if standby {
+			w.retag(false)
+		}
 		m.srv.workers.detach(w)
 	}
 	if us != nil {
 		us.detach(m, prefix)
 	}
 	m.srv.pools.dropOrphan(m)
-	m.srv.forget(m, name)
-	if wasNamed {
+	// The Gate hears of the rig once: when its last connection goes.
+	if last := m.srv.forget(m, name); last && name != "" {
 		m.srv.cfg.Gate.Disconnected(Rig{ConnID: m.id, Name: name, Remote: m.remote})
 	}
-	l := m.logger()
-	var ev *zerolog.Event
+	if reason == reasonLineTooLong || reason == reasonGarbage {
+		m.srv.stats.ProtocolErrors.Add(1)
+	}
+	m.logClosed(reason, cause)
+}
+
+// logClosed logs why m was closed. Closes for one reason come in mass
+// (a failover, a flood of silent connections): past a few per reason and
+// interval they are summarized.
+func (m *minerConn) logClosed(reason closeReason, cause error) {
+	level := zerolog.InfoLevel
 	switch reason {
 	case reasonEOF, reasonShutdown, reasonParked:
-		ev = l.Debug()
+		level = zerolog.DebugLevel
 	case reasonLineTooLong, reasonGarbage:
-		m.srv.stats.ProtocolErrors.Add(1)
-		ev = l.Warn()
-	default:
-		ev = l.Info()
+		level = zerolog.WarnLevel
 	}
-	ev.Str("reason", reason.String()).AnErr("cause", cause).Msg("miner disconnected")
+	l := m.logger()
+	if l.GetLevel() > level || !m.srv.limit.allow("miner disconnected: "+reason.String(), time.Now()) {
+		return
+	}
+	l.WithLevel(level).Str("reason", reason.String()).AnErr("cause", cause).Msg("miner disconnected")
 }
 
 // moveTo puts a detached miner on a new session (failover, failback, pool
