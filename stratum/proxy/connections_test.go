@@ -147,7 +147,7 @@ func TestHandshakeShare(t *testing.T) {
 	})
 	// Every slot's worth of silent connections from eight addresses.
 	for i := range cfg.MaxConnections {
-		c, err := dialerFrom("127.0.0." + string(rune('2'+i%8))).Dial("tcp", addr)
+		c, err := dialerFrom("127.0.0."+string(rune('2'+i%8))).Dial("tcp", addr)
 		if err != nil {
 			t.Fatal(err)
 		}
