@@ -24,21 +24,27 @@ type Config struct {
 
 // Proxy is the [proxy] table: the miner-facing stratum server.
 type Proxy struct {
-	Listen                  string         // listen: host:port for miners (default "0.0.0.0:3333")
-	MaxConnections          int            // max_connections (default 100000)
-	MinMinerExtranonce2Size int            // min_miner_extranonce2_size, 1..8 (default 3)
-	MaxUpstreamSessions     int            // max_upstream_sessions per pool, 1..1024 (default 32)
-	Allow                   []netip.Prefix // allow: CIDRs miners may connect from (default 0.0.0.0/0 and ::/0)
-	Difficulty              Difficulty     // [proxy.difficulty]
-	MaxLineBytes            int            // max_line_bytes: longest stratum line accepted from a miner (default 16384)
-	WriteTimeout            Duration       // write_timeout: a write to a miner that takes longer fails (default 10s)
-	ReadTimeout             Duration       // read_timeout: a miner silent this long is dropped (default 10m)
-	OutboundQueue           int            // outbound_queue: max queued messages per miner (default 64)
-	ReconnectGrace          Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
-	HandshakeTimeout        Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
-	ParkedKeepalive         Duration       // parked_keepalive: a rig held without work hears from us this often (default 25s)
-	ReadPollers             int            // read_pollers: epoll readers for miners at work (Linux); 0 = one per core (default), -1 = none (a goroutine per miner)
-	Abuse                   Abuse          // [proxy.abuse]
+	Listen             string // listen: host:port for miners (default "0.0.0.0:3333")
+	MaxConnections     int    // max_connections (default: from the open-file limit, see DefaultMaxConnections)
+	MaxConnectionsAuto bool   // max_connections was not set: it follows the open-file limit
+	// max_unauthenticated, max_unauthenticated_per_address: connections
+	// still in their handshake, in all and from one address (0: the
+	// proxy's defaults, a tenth of max_connections and a quarter of that)
+	MaxUnauthenticated           int
+	MaxUnauthenticatedPerAddress int
+	MinMinerExtranonce2Size      int            // min_miner_extranonce2_size, 1..8 (default 3)
+	MaxUpstreamSessions          int            // max_upstream_sessions per pool, 1..1024 (default 32)
+	Allow                        []netip.Prefix // allow: CIDRs miners may connect from (default 0.0.0.0/0 and ::/0)
+	Difficulty                   Difficulty     // [proxy.difficulty]
+	MaxLineBytes                 int            // max_line_bytes: longest stratum line accepted from a miner (default 16384)
+	WriteTimeout                 Duration       // write_timeout: a write to a miner that takes longer fails (default 10s)
+	ReadTimeout                  Duration       // read_timeout: a miner silent this long is dropped (default 10m)
+	OutboundQueue                int            // outbound_queue: max queued messages per miner (default 64)
+	ReconnectGrace               Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
+	HandshakeTimeout             Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
+	ParkedKeepalive              Duration       // parked_keepalive: a rig held without work hears from us this often (default 25s)
+	ReadPollers                  int            // read_pollers: epoll readers for miners at work (Linux); 0 = one per core (default), -1 = none (a goroutine per miner)
+	Abuse                        Abuse          // [proxy.abuse]
 }
 
 // Abuse is the [proxy.abuse] table: when bad shares get a miner dropped.
@@ -149,7 +155,8 @@ func Default() *Config {
 	return &Config{
 		Proxy: Proxy{
 			Listen:                  "0.0.0.0:3333",
-			MaxConnections:          100000,
+			MaxConnections:          DefaultMaxConnections(defaultLimitArgs()),
+			MaxConnectionsAuto:      true,
 			MinMinerExtranonce2Size: 3,
 			MaxUpstreamSessions:     32,
 			Allow: []netip.Prefix{

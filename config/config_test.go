@@ -456,7 +456,8 @@ func TestParseDefaults(t *testing.T) {
 	// The defaults the contract and the brief name, spelled out so that a
 	// change to Default() is caught too.
 	p := c.Proxy
-	if p.Listen != "0.0.0.0:3333" || p.MaxConnections != 100000 || p.MinMinerExtranonce2Size != 3 ||
+	limit, known := openFileLimit()
+	if p.Listen != "0.0.0.0:3333" || p.MaxConnections != DefaultMaxConnections(limit, known, 32) || !p.MaxConnectionsAuto || p.MinMinerExtranonce2Size != 3 ||
 		p.MaxUpstreamSessions != 32 || p.MaxLineBytes != 16384 || p.OutboundQueue != 64 ||
 		p.WriteTimeout.Duration != 10*time.Second || p.ReadTimeout.Duration != 10*time.Minute ||
 		p.ReconnectGrace.Duration != 5*time.Second || p.HandshakeTimeout.Duration != 30*time.Second {
@@ -714,4 +715,53 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// max_connections not set follows the open-file limit, keeping a reserve
+// for everything that is not a miner; set, it is what the file says.
+func TestDefaultMaxConnections(t *testing.T) {
+	for _, tc := range []struct {
+		limit    uint64
+		known    bool
+		sessions int
+		want     int
+	}{
+		{20000, true, 64, 20000 - 64 - 512},
+		{20000, true, 32 * 3, 20000 - 96 - 512},
+		{1 << 20, true, 32, 100000}, // never above the old fixed default
+		{0, false, 32, 100000},      // unknown or unlimited
+		{1024, true, 32, 512},       // too small for the reserve: half
+		{1, true, 32, 1},
+	} {
+		if got := DefaultMaxConnections(tc.limit, tc.known, tc.sessions); got != tc.want {
+			t.Errorf("DefaultMaxConnections(%d, %v, %d) = %d, want %d", tc.limit, tc.known, tc.sessions, got, tc.want)
+		}
+	}
+
+	two := pool + "[[pools]]\nname = \"b\"\nurl = \"stratum+tcp://b.example:3333\"\nuser = \"u\"\n"
+	c, err := Parse("t.toml", []byte("[proxy]\nmax_upstream_sessions = 100\n"+two))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit, known := openFileLimit()
+	if want := DefaultMaxConnections(limit, known, 200); c.Proxy.MaxConnections != want || !c.Proxy.MaxConnectionsAuto {
+		t.Fatalf("max_connections not set: %d (auto %v), want %d from the limit", c.Proxy.MaxConnections, c.Proxy.MaxConnectionsAuto, want)
+	}
+	if known && c.Proxy.MaxConnections < FallbackMaxConnections {
+		for _, w := range Warnings(c) {
+			if strings.Contains(w, "open-file limit") {
+				t.Errorf("the default max_connections warns: %s", w)
+			}
+		}
+	}
+	if note := MaxConnectionsNote(c); !strings.Contains(note, "is not set") {
+		t.Errorf("note %q does not say max_connections was not set", note)
+	}
+	c, err = Parse("t.toml", []byte("[proxy]\nmax_connections = 7\nmax_unauthenticated = 3\nmax_unauthenticated_per_address = 2\n"+pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Proxy; p.MaxConnections != 7 || p.MaxConnectionsAuto || p.MaxUnauthenticated != 3 || p.MaxUnauthenticatedPerAddress != 2 || MaxConnectionsNote(c) != "" {
+		t.Fatalf("set in the file: %+v, note %q", p, MaxConnectionsNote(c))
+	}
 }

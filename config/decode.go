@@ -15,7 +15,7 @@ import (
 
 var (
 	topKeys      = []string{"proxy", "pools", "api", "switcher", "log"}
-	proxyKeys    = []string{"listen", "max_connections", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
+	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
@@ -44,6 +44,10 @@ func (d *Decoder) config(raw map[string]any) *Config {
 	if m, ok := d.Table(raw, "", "log"); ok {
 		d.log(m, &c.Log)
 	}
+	if c.Proxy.MaxConnectionsAuto {
+		limit, known := openFileLimit()
+		c.Proxy.MaxConnections = DefaultMaxConnections(limit, known, c.upstreamSessions())
+	}
 	if c.API.Listen == c.Proxy.Listen && !strings.HasSuffix(c.API.Listen, ":0") {
 		d.Errorf("api.listen", "api.listen %q is the same address as proxy.listen; give the HTTP API its own port", c.API.Listen)
 	}
@@ -58,6 +62,13 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 	}
 	if d.Integer(m, p, "max_connections", &c.MaxConnections) {
 		d.atLeast(p+".max_connections", c.MaxConnections, 1)
+		c.MaxConnectionsAuto = false
+	}
+	if d.Integer(m, p, "max_unauthenticated", &c.MaxUnauthenticated) {
+		d.atLeast(p+".max_unauthenticated", c.MaxUnauthenticated, 1)
+	}
+	if d.Integer(m, p, "max_unauthenticated_per_address", &c.MaxUnauthenticatedPerAddress) {
+		d.atLeast(p+".max_unauthenticated_per_address", c.MaxUnauthenticatedPerAddress, 1)
 	}
 	if d.Integer(m, p, "min_miner_extranonce2_size", &c.MinMinerExtranonce2Size) {
 		d.between(p+".min_miner_extranonce2_size", c.MinMinerExtranonce2Size, 1, 8)

@@ -79,6 +79,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)
 	fmt.Fprintf(stdout, "  miners listen on %s (max %d connections)\n", cfg.Proxy.Listen, cfg.Proxy.MaxConnections)
+	if note := config.MaxConnectionsNote(cfg); note != "" {
+		fmt.Fprintf(stdout, "  %s\n", note)
+	}
 	for i, p := range cfg.Pools {
 		role := "backup"
 		if i == 0 {
@@ -142,9 +145,6 @@ func cmdRun(args []string) int {
 		fmt.Fprintln(os.Stderr, "hashgate:", err)
 		return 2
 	}
-	for _, w := range config.Warnings(cfg) {
-		log.Warn().Msg(w)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -162,6 +162,12 @@ func cmdRun(args []string) int {
 // delivers SIGHUP (policy reload). ready, if set, is called with the
 // running parts (tests).
 func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-chan os.Signal, ready func(*running)) error {
+	if note := config.MaxConnectionsNote(cfg); note != "" {
+		log.Info().Int("max_connections", cfg.Proxy.MaxConnections).Msg(note)
+	}
+	for _, w := range config.Warnings(cfg) {
+		log.Warn().Msg(w)
+	}
 	r, err := start(cfg, log)
 	if err != nil {
 		return err
