@@ -18,7 +18,7 @@ var (
 	descMiners          = desc("miners", "Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher), offline (known, disconnected).", "state")
 	descConnections     = desc("connections", "Open miner connections.")
 	descConnectionsTot  = desc("connections_total", "Miner connections accepted since start.")
-	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason.", "reason")
+	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason (unauthenticated_per_address: over max_unauthenticated_per_address; handshake_evicted: the oldest connection still in its handshake, closed to make room for a newcomer).", "reason")
 	descHashrate        = desc("hashrate_hashes_per_second", "Hashrate of every worker over the last minute, from accepted shares.")
 	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
 	descSharesRejected  = desc("shares_rejected_total", "Shares rejected, by reason.", "reason")
@@ -60,7 +60,7 @@ var (
 	descPlans         = desc("switcher_plans_total", "Plans made (ticks, allocations, pins).")
 	poolStates        = []string{"active", "standby", "probing", "failed"}
 	switcherStates    = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
-	refusedReasons    = []string{"not_allowed", "full"}
+	refusedReasons    = []string{"not_allowed", "full", "unauthenticated_per_address", "handshake_evicted"}
 	allDescriptions   = []*prometheus.Desc{
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
@@ -113,6 +113,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descConnectionsTot, st.TotalConnections)
 	counter(descRefused, st.RefusedNotAllowed, refusedReasons[0])
 	counter(descRefused, st.RefusedFull, refusedReasons[1])
+	counter(descRefused, st.RefusedPerAddress, refusedReasons[2])
+	counter(descRefused, st.EvictedUnauthenticated, refusedReasons[3])
 	counter(descSharesAccepted, st.SharesAccepted)
 	for reason, n := range st.SharesRejected {
 		counter(descSharesRejected, n, reason)

@@ -326,7 +326,9 @@ func (s *Server) acceptLoop(l net.Listener) {
 			} else if delay *= 2; delay > time.Second {
 				delay = time.Second
 			}
-			s.log.Warn().Err(err).Dur("retry_in", delay).Msg("accept failed")
+			if s.limit.allow("accept failed", time.Now()) {
+				s.log.Warn().Err(err).Dur("retry_in", delay).Msg("accept failed")
+			}
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:

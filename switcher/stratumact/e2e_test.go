@@ -1,8 +1,11 @@
 package stratumact_test
 
 import (
+	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -476,4 +479,71 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 		st := s.sw.Status()
 		return st.Compliant && st.MiningLoadKW <= 60 && stay.Stats().Working < 10
 	}, "stay rigs curtailed to make up for the ones that left: %+v", s.sw.Status())
+}
+
+// A rig that lists hashgate as primary and backup pool holds two
+// connections from its address under one name (cgminer keeps the backup
+// pool's open): one rig for the switcher, not duplicate_name, and a park
+// holds on both connections. The same name from another address is a
+// duplicate as before.
+func TestStandbyConnectionIsOneRig(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool)
+	defer s.close()
+	const name = "acct.s19-000"
+	rig := sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 1, NameFormat: "acct.s19-%03d", ShareInterval: 200 * time.Millisecond,
+		SilenceTimeout: 2 * time.Second, ReconnectDelay: 50 * time.Millisecond}
+	start := func(cfg sim.FleetConfig) *sim.Fleet {
+		f, err := sim.StartFleet(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(f.Close)
+		return f
+	}
+	primary, backup := start(rig), start(rig)
+	both := []*sim.Fleet{primary, backup}
+	s.advanceUntil(5, "both connections working", func() bool { return working(both) == 2 })
+	check := func(when string, wantFlag bool) {
+		t.Helper()
+		rigs := s.sw.Rigs()
+		if len(rigs) != 1 || rigs[0].Name != name {
+			t.Fatalf("%s: switcher rigs %+v, want the one rig %s", when, rigs, name)
+		}
+		if got := slices.Contains(rigs[0].Flags, switcher.FlagDuplicateName); got != wantFlag {
+			t.Fatalf("%s: flags %v, duplicate_name %v, want %v", when, rigs[0].Flags, got, wantFlag)
+		}
+	}
+	check("working with a standby connection", false)
+
+	if _, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 1500, Reason: "all to AI"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	sim.Eventually(t, 10*time.Second, func() bool {
+		r := s.rigStates()[name]
+		return r.State == "parked" && r.Connected && primary.Stats().Disconnects > 0 && backup.Stats().Disconnects > 0 &&
+			primary.Stats().Authorized == 1 && backup.Stats().Authorized == 1
+	}, "parked, both connections back and waiting: %+v %+v %+v", s.rigStates()[name], primary.Stats(), backup.Stats())
+	if err := sim.Poll(time.Second, func() bool { return working(both) > 0 }); err == nil {
+		t.Fatalf("a parked rig got work: primary %+v, standby %+v", primary.Stats(), backup.Stats())
+	}
+	check("parked", false)
+
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 2 * time.Second}
+	other := rig
+	other.Dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", rig.Addr) }
+	otherFleet := start(other)
+	sim.Eventually(t, 5*time.Second, func() bool { return otherFleet.Stats().Authorized == 1 }, "the other machine authorized")
+	sim.Eventually(t, 5*time.Second, func() bool {
+		rigs := s.sw.Rigs()
+		return len(rigs) == 1 && slices.Contains(rigs[0].Flags, switcher.FlagDuplicateName)
+	}, "the same name from another address flagged: %+v", s.sw.Rigs())
 }
