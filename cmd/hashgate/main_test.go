@@ -319,10 +319,10 @@ func TestRunLogsTheOpenFileLimit(t *testing.T) {
 			if tc.set != "" && !strings.Contains(config.MaxConnectionsNote(config.Default()), "RLIMIT_NOFILE") {
 				t.Skip("open-file limit unknown or unlimited")
 			}
-			var logs bytes.Buffer
+			var logs bytes.Buffer // read once serve has returned
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, cfg, zerolog.New(&logs), nil, func(*running) { cancel() }) }()
+			go func() { done <- serve(ctx, cfg, zerolog.New(zerolog.SyncWriter(&logs)), nil, func(*running) { cancel() }) }()
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}
