@@ -518,6 +518,7 @@ type rigConns struct {
 	host     string
 	conns    []*minerConn // conns[0] is the rig's connection, the rest standby
 	admitted bool
+	told     bool // SetAdmission spoke: newer than the Gate's first answer
 }
 
 // forget drops a closed miner from the server's indexes; last reports
@@ -579,6 +580,11 @@ func (s *Server) named(m *minerConn, name string) (standby, dup, gone bool) {
 // connection it has (standby ones may have come meanwhile).
 func (s *Server) decided(m *minerConn, admitted bool) {
 	s.mu.Lock()
+	if m.rig.told {
+		// A park or resume came while the Gate answered: it stands.
+		s.mu.Unlock()
+		return
+	}
 	m.rig.admitted = admitted
 	list := append([]*minerConn(nil), m.rig.conns...)
 	s.mu.Unlock()
@@ -598,7 +604,7 @@ func (s *Server) SetAdmission(name string, admitted bool) {
 	s.mu.Lock()
 	var list []*minerConn
 	for _, r := range s.byName[name] {
-		r.admitted = admitted
+		r.admitted, r.told = admitted, true
 		list = append(list, r.conns...)
 	}
 	s.mu.Unlock()
