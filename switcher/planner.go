@@ -20,6 +20,21 @@ package switcher
 //	  but disconnected             0: it is not drawing through us; when it comes back
 //	                               it is Pending and goes through admission again
 //
+// That is the load the plan is made with (Plan.LoadKW, LoadAfterKW,
+// Compliant). The load reported and judged for compliance (Plan.Counted*,
+// the status's mining_load_kw and compliant) differs in one way: a rig held
+// without work through Stratum (parked or pending, connected or not yet
+// flagged left_while_parked) counts at its full draw unless something shows
+// the hold holds: its group's pools_bound (every pool entry of the rig is
+// hashgate, or the network blocks the others) or a device readback that
+// shows it idle (Rig.VerifiedIdle). Withholding work is not evidence: real
+// cgminer 4.13.6 took its backup pool 10 s after a park and mined there
+// for the whole curtailment, keeping the parked connection open. The plan
+// still uses idle_kw for such a rig: counting it at rig_kw when planning
+// would curtail the whole site for rigs no curtailment can reach, and stop
+// nothing they draw. Plan.NotCompliantReason says so when it is the cause.
+// CountedAs names how each rig is counted.
+//
 // A hashrate × J/TH figure is reported as Plan.LoadEstKW and never decides
 // anything. Curtailing a rig saves its draw − idle_kw; resuming one costs the
 // same. All arithmetic is done in integer milliwatts, so sums are exact and
@@ -114,6 +129,7 @@ package switcher
 
 import (
 	"cmp"
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -183,6 +199,12 @@ type Rig struct {
 	KnownMining bool
 
 	Pin Pin
+	// VerifiedIdle: a device readback shows this parked rig idle (its
+	// hashboards stopped), which makes its park count at idle_kw whatever
+	// its group's pools_bound says. Set by the caller from a device poller
+	// (Switcher.SetDeviceIdle); no poller exists yet (firmware actuators,
+	// issue 7), so only pools_bound makes a Stratum park count as holding.
+	VerifiedIdle bool
 	// ReportedKW is the draw the rig's firmware reports; 0: unknown, the
 	// group's rig_kw is used.
 	ReportedKW float64
@@ -296,7 +318,19 @@ type Plan struct {
 	// LeftWhileParkedKW is the part of LoadKW drawn (as far as we know) by
 	// parked rigs that left and are not released.
 	LeftWhileParkedKW float64
-	Compliant         bool // LoadAfterKW ≤ MiningBudgetKW
+	// Compliant: LoadAfterKW ≤ MiningBudgetKW, the load the plan is made
+	// with (parks at idle_kw). What is reported and judged is
+	// CountedCompliant.
+	Compliant bool
+
+	// The load as reported and judged: unverified parks at their full
+	// draw (see the package comment's power accounting).
+	CountedLoadKW      float64 // now
+	CountedLoadAfterKW float64 // once the plan is applied
+	CountedCompliant   bool    // CountedLoadAfterKW ≤ MiningBudgetKW
+	// Counted splits CountedLoadAfterKW by how each rig is counted
+	// (indexed by CountedAs).
+	Counted [NumCountedAs]CountedLoad
 
 	Curtail  []Action // mining rigs to park
 	Resume   []Action // parked or pending rigs to give work
@@ -308,6 +342,136 @@ type Plan struct {
 	// and the ramp windows their load needs. 0 when nothing waits.
 	ETASeconds float64
 	Ramp       RampState // persist and pass to the next plan
+}
+
+// CountedAs is how a rig's draw is counted in the reported load.
+type CountedAs uint8
+
+// How rigs are counted. Parked includes pending (held without work at
+// admission): both are connected rigs given no job.
+const (
+	CountedOffline          CountedAs = iota // 0 kW: not connected, not parked
+	CountedMining                            // rig_kw (or the draw it reports)
+	CountedParkedBound                       // idle_kw: its group has pools_bound
+	CountedParkedVerified                    // idle_kw: a device readback shows it idle
+	CountedParkedUnverified                  // rig_kw: nothing shows it is not hashing elsewhere
+	CountedLeftWhileParked                   // rig_kw: parked, left, not back (planned so too)
+	CountedReleased                          // 0 kW: left longer than release_vanished_after
+	NumCountedAs
+)
+
+var countedNames = [NumCountedAs]string{"offline", "mining", "parked_bound", "parked_verified",
+	"parked_unverified", "left_while_parked", "released"}
+
+func (c CountedAs) String() string {
+	if c < NumCountedAs {
+		return countedNames[c]
+	}
+	return "unknown"
+}
+
+// CountedLoad is the rigs counted one way and their counted draw.
+type CountedLoad struct {
+	Rigs int     `json:"rigs"`
+	KW   float64 `json:"kw"`
+}
+
+// ParksUnverified is the number of rigs held without work, after the
+// plan, that count at their full draw for want of evidence.
+func (p *Plan) ParksUnverified() int { return p.Counted[CountedParkedUnverified].Rigs }
+
+// UnverifiedExtraKW is how much more the reported load is than the
+// planned one: the unverified parks at rig_kw rather than idle_kw.
+func (p *Plan) UnverifiedExtraKW() float64 {
+	return planKW(planUnits(p.CountedLoadAfterKW) - planUnits(p.LoadAfterKW))
+}
+
+// NotCompliantReason says why the reported load is over the budget ("" when
+// it is not): the planned load itself (nothing left to curtail), or parks
+// without evidence, which the plan does not curtail more for.
+func (p *Plan) NotCompliantReason() string {
+	if p.CountedCompliant {
+		return ""
+	}
+	n := p.ParksUnverified()
+	unverified := fmt.Sprintf("%d parks unverified (counted at rig_kw, +%s kW)", n, kw(p.UnverifiedExtraKW()))
+	if p.Compliant {
+		return fmt.Sprintf("not compliant: %s: load %s kW over the budget %s kW; if the parks hold it is %s kW. "+
+			"Curtailing more would not stop a rig hashing on another pool, so the plan counts them at idle_kw. "+
+			"Set pools_bound = true on groups whose rigs have only hashgate as pool (or whose network blocks others), "+
+			"or verify by device readback",
+			unverified, kw(p.CountedLoadAfterKW), kw(p.MiningBudgetKW), kw(p.LoadAfterKW))
+	}
+	why := fmt.Sprintf("not compliant: load %s kW over the budget %s kW even as planned: nothing left to curtail "+
+		"(rigs pinned on, or parked rigs that left counted at rig_kw)", kw(p.CountedLoadAfterKW), kw(p.MiningBudgetKW))
+	if n > 0 {
+		why += "; and " + unverified
+	}
+	return why
+}
+
+// countAs is how rig r, in group g, is counted now. rel is the policy's
+// release_vanished_after.
+func countAs(r *Rig, g *Group, rel time.Duration, now time.Time) CountedAs {
+	switch r.State {
+	case RigMining:
+		if r.Connected {
+			return CountedMining
+		}
+	case RigParked:
+		if !r.Connected && r.LeftWhileParked {
+			if rel > 0 && !r.AwaySince.IsZero() && !now.Before(r.AwaySince.Add(rel)) {
+				return CountedReleased
+			}
+			return CountedLeftWhileParked
+		}
+		return heldAs(r, g)
+	case RigPending:
+		if r.Connected {
+			return heldAs(r, g)
+		}
+	}
+	return CountedOffline
+}
+
+// heldAs is how a rig held without work is counted: what shows the hold.
+func heldAs(r *Rig, g *Group) CountedAs {
+	switch {
+	case r.VerifiedIdle:
+		return CountedParkedVerified
+	case g.PoolsBound:
+		return CountedParkedBound
+	}
+	return CountedParkedUnverified
+}
+
+// countedDraws are a rig's planned and counted draws when counted as c.
+func countedDraws(c CountedAs, full, idle int64) (planned, counted int64) {
+	switch c {
+	case CountedMining, CountedLeftWhileParked:
+		return full, full
+	case CountedParkedBound, CountedParkedVerified:
+		return idle, idle
+	case CountedParkedUnverified:
+		return idle, full
+	}
+	return 0, 0
+}
+
+// CountRig is how rig r is counted now under pol, and its counted draw in
+// kW (the same rule MakePlan reports with).
+func CountRig(pol *Policy, r *Rig, now time.Time) (CountedAs, float64) {
+	g := r.Group
+	if g == nil {
+		g = &pol.Default
+	}
+	c := countAs(r, g, pol.ReleaseVanishedAfter, now)
+	full := planDraw(g.RigKW)
+	if r.ReportedKW > 0 {
+		full = planDraw(r.ReportedKW)
+	}
+	_, counted := countedDraws(c, full, planDraw(g.IdleKW))
+	return c, planKW(counted)
 }
 
 // Actions is the number of rigs the plan acts on now.
@@ -450,6 +614,7 @@ type planRig struct {
 	idle  int64 // when parked
 	idx   int32 // in Input.Rigs
 	state RigState
+	count CountedAs // before the plan
 	flags uint8
 	act   uint8
 }
@@ -503,7 +668,7 @@ func MakePlan(in Input, now time.Time) Plan {
 	n := len(rigs)
 	byIdx := make([]planRig, n)
 	keys := make([]planKey, n)
-	var load, leftKW int64
+	var load, leftKW, counted int64
 	var estW float64
 	common := planCommonPrefix(rigs)
 	var lastGroup *Group
@@ -539,34 +704,24 @@ func MakePlan(in Input, now time.Time) Plan {
 		if r.KnownMining {
 			p.flags |= planKnown
 		}
-		switch r.State {
-		case RigMining:
-			if r.Connected {
-				p.draw = p.full
-				if pol.MinOn > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOn)) {
-					p.flags |= planMinOn
-				}
+		p.count = countAs(r, g, pol.ReleaseVanishedAfter, now)
+		var c int64
+		p.draw, c = countedDraws(p.count, p.full, p.idle)
+		switch {
+		case p.count == CountedMining:
+			if pol.MinOn > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOn)) {
+				p.flags |= planMinOn
 			}
-		case RigParked:
-			p.draw = p.idle
-			if !r.Connected && r.LeftWhileParked {
-				rel := pol.ReleaseVanishedAfter
-				if rel > 0 && !r.AwaySince.IsZero() && !now.Before(r.AwaySince.Add(rel)) {
-					p.draw = 0
-				} else {
-					p.draw = p.full
-					leftKW += p.full
-				}
+		case r.State == RigParked:
+			if p.count == CountedLeftWhileParked {
+				leftKW += p.full
 			}
 			if pol.MinOff > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOff)) {
 				p.flags |= planMinOff
 			}
-		case RigPending:
-			if r.Connected {
-				p.draw = p.idle
-			}
 		}
 		load += p.draw
+		counted += c
 		if r.HashrateTHs > 0 {
 			estW += r.HashrateTHs * g.EfficiencyJTH
 		}
@@ -587,6 +742,7 @@ func MakePlan(in Input, now time.Time) Plan {
 		AIKW:              alloc.AIKW,
 		MiningBudgetKW:    planKW(budget),
 		LoadKW:            planKW(load),
+		CountedLoadKW:     planKW(counted),
 		LoadEstKW:         estW / 1000,
 		LeftWhileParkedKW: planKW(leftKW),
 	}
@@ -793,6 +949,7 @@ func MakePlan(in Input, now time.Time) Plan {
 
 	plan.LoadAfterKW = planKW(load)
 	plan.Compliant = load <= budget
+	plan.countAfter(ord, rigs, pol, budget)
 	if rampUsed > 0 {
 		plan.Ramp = RampState{WindowStart: rampStart, ResumedKW: planKW(rampUsed)}
 	}
@@ -815,4 +972,36 @@ func MakePlan(in Input, now time.Time) Plan {
 		plan.ETASeconds = eta.Seconds()
 	}
 	return plan
+}
+
+// countAfter fills the plan's counted load: each rig as it will be once
+// the plan is applied (a curtailed or parked rig is held without work, a
+// resumed one mines).
+func (plan *Plan) countAfter(ord []planRig, rigs []Rig, pol *Policy, budget int64) {
+	var total int64
+	var by [NumCountedAs]int64
+	for pos := range ord {
+		p := &ord[pos]
+		c := p.count
+		switch p.act {
+		case planResume:
+			c = CountedMining
+		case planCurtail, planPark:
+			r := &rigs[p.idx]
+			g := r.Group
+			if g == nil {
+				g = &pol.Default
+			}
+			c = heldAs(r, g)
+		}
+		_, d := countedDraws(c, p.full, p.idle)
+		total += d
+		by[c] += d
+		plan.Counted[c].Rigs++
+	}
+	for c := range by {
+		plan.Counted[c].KW = planKW(by[c])
+	}
+	plan.CountedLoadAfterKW = planKW(total)
+	plan.CountedCompliant = total <= budget
 }
