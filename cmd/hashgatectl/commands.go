@@ -292,7 +292,7 @@ func printParks(w io.Writer, p *api.Power) {
 	fmt.Fprintf(w, "parks\t%d unverified (counted at rig_kw), %d bound (pools_bound), %d verified (device)\n",
 		p.ParksUnverified, p.ParksBound, p.ParksVerified)
 	if p.MiningLoadPlannedKW != p.MiningLoadKW {
-		fmt.Fprintf(w, "load as planned\t%s (every park at idle_kw)\n", kw(p.MiningLoadPlannedKW))
+		fmt.Fprintf(w, "planned load\t%s (every park at idle_kw)\n", kw(p.MiningLoadPlannedKW))
 	}
 }
 
@@ -302,11 +302,15 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 	comp := "compliant"
 	switch {
 	case !p.Compliant && p.NotCompliantReason != "":
-		comp = "NOT " + p.NotCompliantReason
+		comp = "NOT compliant: " + strings.TrimPrefix(p.NotCompliantReason, "not compliant: ")
 	case !p.Compliant:
 		comp = "NOT compliant: load over budget"
 	}
-	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), kw(p.LoadAfterKW), comp)
+	after := kw(p.LoadAfterKW)
+	if p.PlannedLoadAfterKW != p.LoadAfterKW {
+		after += fmt.Sprintf(" (%s as planned, parks at idle_kw)", kw(p.PlannedLoadAfterKW))
+	}
+	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), after, comp)
 	fmt.Fprintf(tw, "curtail\t%d: %s\n", len(p.Curtail), names(p.Curtail))
 	fmt.Fprintf(tw, "resume\t%d: %s\n", len(p.Resume), names(p.Resume))
 	if len(p.Park) > 0 {
