@@ -41,6 +41,7 @@ var countedWhy = [switcher.NumCountedAs]string{
 	switcher.CountedParkedUnverified: "rig_kw: held without work, but nothing shows it is not hashing on another pool",
 	switcher.CountedLeftWhileParked:  "rig_kw: parked, left, not back",
 	switcher.CountedReleased:         "0 kW: away longer than release_vanished_after",
+	switcher.CountedCurtailFailed:    "rig_kw: parked, but it kept submitting shares",
 }
 
 func countedRows(p *Power) []countedRow {

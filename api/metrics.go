@@ -74,7 +74,7 @@ var (
 // How parks are counted (see the switcher's planner).
 var (
 	descLoadPlanned = desc("power_mining_load_planned_kw", "Mining load the plan is made with: every park at idle_kw.")
-	descCounted     = desc("rigs_counted", "Rigs by how they are counted in the mining load: mining, parked_bound (pools_bound), parked_verified (device readback), parked_unverified (at rig_kw: nothing shows the park holds), left_while_parked, released, offline.", "as")
+	descCounted     = desc("rigs_counted", "Rigs by how they are counted in the mining load: mining, parked_bound (pools_bound), parked_verified (device readback), parked_unverified (at rig_kw: nothing shows the park holds), curtail_failed (at rig_kw: parked but still submitting), left_while_parked, released, offline.", "as")
 	descCountedKW   = desc("power_mining_load_counted_kw", "The mining load split by how each rig is counted (the as label of hashgate_rigs_counted).", "as")
 )
 

@@ -58,7 +58,7 @@ type Worker struct {
 
 	// CountedAs is how the rig is counted in the status's mining load
 	// (mining, parked_bound, parked_verified, parked_unverified,
-	// left_while_parked, released, offline) and CountedKW its counted
+	// curtail_failed, left_while_parked, released, offline) and CountedKW its counted
 	// draw (counted_as absent and 0 kW for a worker that is no rig: a
 	// second worker on a rig's connection).
 	CountedAs string  `json:"counted_as,omitempty"`

@@ -155,4 +155,11 @@ func TestRejectedSubmitsFlagCurtailFailed(t *testing.T) {
 	if f := flagsOf(s, gone); !slices.Contains(f, FlagCurtailFailed) {
 		t.Fatalf("flags %v, want curtail_failed after rejected submits past the grace", f)
 	}
+	// It is hashing: counted at rig_kw although its group is pools_bound.
+	if r := rigStatus(s, gone); r.CountedAs != "curtail_failed" || r.CountedKW != 10 {
+		t.Fatalf("%s counted %s %v kW, want curtail_failed 10", gone, r.CountedAs, r.CountedKW)
+	}
+	if st := s.Status(); st.Compliant || st.MiningLoadKW != 20 || st.ParksUnverified != 1 || !strings.Contains(st.NotCompliantReason, "still submitting") {
+		t.Fatalf("status with a curtail_failed park: %+v", st)
+	}
 }

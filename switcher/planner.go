@@ -205,6 +205,10 @@ type Rig struct {
 	// (Switcher.SetDeviceIdle); no poller exists yet (firmware actuators,
 	// issue 7), so only pools_bound makes a Stratum park count as holding.
 	VerifiedIdle bool
+	// CurtailFailed: the rig kept submitting shares after it was parked
+	// (flagged curtail_failed): it is hashing, so its park counts at
+	// rig_kw whatever pools_bound or a readback say.
+	CurtailFailed bool
 	// ReportedKW is the draw the rig's firmware reports; 0: unknown, the
 	// group's rig_kw is used.
 	ReportedKW float64
@@ -357,11 +361,12 @@ const (
 	CountedParkedUnverified                  // rig_kw: nothing shows it is not hashing elsewhere
 	CountedLeftWhileParked                   // rig_kw: parked, left, not back (planned so too)
 	CountedReleased                          // 0 kW: left longer than release_vanished_after
+	CountedCurtailFailed                     // rig_kw: parked, but it kept submitting shares
 	NumCountedAs
 )
 
 var countedNames = [NumCountedAs]string{"offline", "mining", "parked_bound", "parked_verified",
-	"parked_unverified", "left_while_parked", "released"}
+	"parked_unverified", "left_while_parked", "released", "curtail_failed"}
 
 func (c CountedAs) String() string {
 	if c < NumCountedAs {
@@ -377,8 +382,11 @@ type CountedLoad struct {
 }
 
 // ParksUnverified is the number of rigs held without work, after the
-// plan, that count at their full draw for want of evidence.
-func (p *Plan) ParksUnverified() int { return p.Counted[CountedParkedUnverified].Rigs }
+// plan, that count at their full draw: for want of evidence the park
+// holds, or because they kept submitting after it (curtail_failed).
+func (p *Plan) ParksUnverified() int {
+	return p.Counted[CountedParkedUnverified].Rigs + p.Counted[CountedCurtailFailed].Rigs
+}
 
 // UnverifiedExtraKW is how much more the reported load is than the
 // planned one: the unverified parks at rig_kw rather than idle_kw.
@@ -395,6 +403,10 @@ func (p *Plan) NotCompliantReason() string {
 	}
 	n := p.ParksUnverified()
 	unverified := fmt.Sprintf("%d parks unverified (counted at rig_kw, +%s kW)", n, kw(p.UnverifiedExtraKW()))
+	if f := p.Counted[CountedCurtailFailed].Rigs; f > 0 {
+		unverified = fmt.Sprintf("%d parks unverified, %d of them still submitting shares (curtail_failed) (counted at rig_kw, +%s kW)",
+			n, f, kw(p.UnverifiedExtraKW()))
+	}
 	if p.Compliant {
 		return fmt.Sprintf("not compliant: %s: load %s kW over the budget %s kW; if the parks hold it is %s kW. "+
 			"Curtailing more would not stop a rig hashing on another pool, so the plan counts them at idle_kw. "+
@@ -434,9 +446,12 @@ func countAs(r *Rig, g *Group, rel time.Duration, now time.Time) CountedAs {
 	return CountedOffline
 }
 
-// heldAs is how a rig held without work is counted: what shows the hold.
+// heldAs is how a rig held without work is counted: what shows the hold,
+// or that it does not hold.
 func heldAs(r *Rig, g *Group) CountedAs {
 	switch {
+	case r.CurtailFailed:
+		return CountedCurtailFailed
 	case r.VerifiedIdle:
 		return CountedParkedVerified
 	case g.PoolsBound:
@@ -452,7 +467,7 @@ func countedDraws(c CountedAs, full, idle int64) (planned, counted int64) {
 		return full, full
 	case CountedParkedBound, CountedParkedVerified:
 		return idle, idle
-	case CountedParkedUnverified:
+	case CountedParkedUnverified, CountedCurtailFailed:
 		return idle, full
 	}
 	return 0, 0

@@ -837,9 +837,11 @@ func TestPlanCountsUnverifiedParks(t *testing.T) {
 	away := Rig{Name: "f-away", Group: free, State: RigParked} // kicked, reconnecting
 	left := Rig{Name: "f-left", Group: free, State: RigParked, LeftWhileParked: true, AwaySince: t0.Add(-time.Minute)}
 	gone := Rig{Name: "f-gone", Group: free, State: RigParked, LeftWhileParked: true, AwaySince: t0.Add(-time.Hour)}
+	failed := parked("b-failed", bound) // bound, but it kept submitting after the park
+	failed.CurtailFailed = true
 	rigs := []Rig{
 		mining("b-mining", bound), parked("b-parked", bound), parked("f-parked", free), pending("f-pending", free),
-		verified, away, left, gone, {Name: "f-offline", Group: free, State: RigOffline},
+		verified, away, left, gone, {Name: "f-offline", Group: free, State: RigOffline}, failed,
 	}
 	want := map[CountedAs]CountedLoad{
 		CountedMining:           {1, 3},
@@ -849,31 +851,32 @@ func TestPlanCountsUnverifiedParks(t *testing.T) {
 		CountedLeftWhileParked:  {1, 3},
 		CountedReleased:         {1, 0},
 		CountedOffline:          {1, 0},
+		CountedCurtailFailed:    {1, 3},
 	}
-	// Budget 10: planned 3 + 0.5 × 5 + 3 = 8.5 fits (no room to resume a
+	// Budget 10: planned 3 + 0.5 × 6 + 3 = 9 fits (no room to resume a
 	// 2.5 kW rig: the pending one is parked); counted 3 + 0.5 × 2 + 9 + 3
-	// = 16 does not, and nothing more is curtailed for it.
+	// + 3 = 19 does not, and nothing more is curtailed for it.
 	in := Input{Policy: po, Allocations: ai(90), Rigs: rigs}
 	p := MakePlan(in, t0)
 	if len(p.Curtail)+len(p.Resume) != 0 || !slices.Equal(names(p.Park), []string{"f-pending"}) {
 		t.Fatalf("want only f-pending parked, got curtail %v resume %v park %v", names(p.Curtail), names(p.Resume), names(p.Park))
 	}
-	if p.LoadKW != 8.5 || p.LoadAfterKW != 8.5 || !p.Compliant {
-		t.Fatalf("planned load %v / %v compliant %v, want 8.5, compliant", p.LoadKW, p.LoadAfterKW, p.Compliant)
+	if p.LoadKW != 9 || p.LoadAfterKW != 9 || !p.Compliant {
+		t.Fatalf("planned load %v / %v compliant %v, want 9, compliant", p.LoadKW, p.LoadAfterKW, p.Compliant)
 	}
-	if p.CountedLoadKW != 16 || p.CountedLoadAfterKW != 16 || p.CountedCompliant {
-		t.Fatalf("counted load %v / %v compliant %v, want 16, not compliant", p.CountedLoadKW, p.CountedLoadAfterKW, p.CountedCompliant)
+	if p.CountedLoadKW != 19 || p.CountedLoadAfterKW != 19 || p.CountedCompliant {
+		t.Fatalf("counted load %v / %v compliant %v, want 19, not compliant", p.CountedLoadKW, p.CountedLoadAfterKW, p.CountedCompliant)
 	}
 	for c, l := range p.Counted {
 		if w := want[CountedAs(c)]; l != w {
 			t.Errorf("counted as %s: %+v, want %+v", CountedAs(c), l, w)
 		}
 	}
-	if p.ParksUnverified() != 3 || p.UnverifiedExtraKW() != 7.5 {
-		t.Fatalf("parks unverified %d (+%v kW), want 3 (+7.5)", p.ParksUnverified(), p.UnverifiedExtraKW())
+	if p.ParksUnverified() != 4 || p.UnverifiedExtraKW() != 10 {
+		t.Fatalf("parks unverified %d (+%v kW), want 4 (+10)", p.ParksUnverified(), p.UnverifiedExtraKW())
 	}
 	why := p.NotCompliantReason()
-	for _, part := range []string{"3 parks unverified", "+7.5 kW", "load 16 kW over the budget 10 kW", "if the parks hold it is 8.5 kW", "pools_bound = true"} {
+	for _, part := range []string{"4 parks unverified, 1 of them still submitting shares (curtail_failed)", "+10 kW", "load 19 kW over the budget 10 kW", "if the parks hold it is 9 kW", "pools_bound = true"} {
 		if !strings.Contains(why, part) {
 			t.Errorf("reason %q lacks %q", why, part)
 		}
@@ -889,6 +892,9 @@ func TestPlanCountsUnverifiedParks(t *testing.T) {
 		}
 		if r.Name == "b-parked" && (c != CountedParkedBound || kw != 0.5) {
 			t.Errorf("b-parked: %s %v kW, want parked_bound 0.5 kW", c, kw)
+		}
+		if r.Name == "b-failed" && (c != CountedCurtailFailed || kw != 3) {
+			t.Errorf("b-failed: %s %v kW, want curtail_failed 3 kW", c, kw)
 		}
 	}
 
@@ -991,6 +997,7 @@ func randomInput(rng *rand.Rand, now time.Time) Input {
 		}
 		r.KnownMining = rng.IntN(4) == 0
 		r.VerifiedIdle = rng.IntN(6) == 0
+		r.CurtailFailed = r.State == RigParked && rng.IntN(6) == 0
 		if r.State == RigParked && !r.Connected {
 			r.LeftWhileParked = rng.IntN(2) == 0
 			r.AwaySince = ago()

@@ -369,6 +369,7 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 			// submits is hashing (see ShareSource.LastSubmit).
 			if last := s.shares.LastSubmit(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
 				r.curtailFail = true
+				s.stale = true // it counts at rig_kw now
 				s.counters.CurtailFailed.Add(1)
 				s.log.Error().Str("worker", r.name).Time("last_submit", last).Msg("curtailed rig still sends shares: parking it again")
 				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_submit": last, "curtailed_at": r.curtailedAt}})
@@ -395,7 +396,7 @@ func (r *rigRec) planRig() Rig {
 	return Rig{
 		Name: r.name, Group: r.group, State: r.state, Since: r.since,
 		Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
-		KnownMining: r.knownMining, Pin: r.pin, VerifiedIdle: r.deviceIdle,
+		KnownMining: r.knownMining, Pin: r.pin, VerifiedIdle: r.deviceIdle, CurtailFailed: r.curtailFail,
 	}
 }
 

@@ -206,4 +206,9 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 	if n := s.sw.Counters().CurtailFailed.Load(); n != 1 {
 		t.Fatalf("curtail_failed counted %d times, want 1", n)
 	}
+	// It is counted at rig_kw: the site (budget 1 kW) is not compliant.
+	sim.Eventually(t, 5*time.Second, func() bool {
+		st := s.sw.Status()
+		return !st.Compliant && st.MiningLoadKW == 3 && st.Counted["curtail_failed"].Rigs == 1
+	}, "a curtail_failed rig counted at rig_kw: %+v", s.sw.Status())
 }
