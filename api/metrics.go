@@ -47,7 +47,7 @@ var (
 	descReserve       = desc("power_reserve_kw", "Reserve from the policy.")
 	descAI            = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
 	descBudget        = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
-	descLoad          = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw.")
+	descLoad          = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw, as judged for compliance: a rig parked through Stratum without evidence (pools_bound or a device readback) counts at rig_kw.")
 	descLoadEst       = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
 	descCompliant     = desc("power_compliant", "1 when the mining load is within the budget.")
 	descETA           = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
@@ -70,6 +70,15 @@ var (
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
 	}
 )
+
+// How parks are counted (see the switcher's planner).
+var (
+	descLoadPlanned = desc("power_mining_load_planned_kw", "Mining load the plan is made with: every park at idle_kw.")
+	descCounted     = desc("rigs_counted", "Rigs by how they are counted in the mining load: mining, parked_bound (pools_bound), parked_verified (device readback), parked_unverified (at rig_kw: nothing shows the park holds), curtail_failed (at rig_kw: parked but still submitting), left_while_parked, released, offline.", "as")
+	descCountedKW   = desc("power_mining_load_counted_kw", "The mining load split by how each rig is counted (the as label of hashgate_rigs_counted).", "as")
+)
+
+func init() { allDescriptions = append(allDescriptions, descLoadPlanned, descCounted, descCountedKW) }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescriptions {
@@ -161,6 +170,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descETA, pw.ETASeconds)
 	gauge(descEmergency, b2f(pw.Emergency))
 	gauge(descPolicyRefused, b2f(pw.PolicyError != ""))
+	gauge(descLoadPlanned, pw.MiningLoadPlannedKW)
+	// Every way of counting, so series do not come and go.
+	for as := range switcher.NumCountedAs {
+		l := pw.Counted[as.String()]
+		gauge(descCounted, float64(l.Rigs), as.String())
+		gauge(descCountedKW, l.KW, as.String())
+	}
 	for _, s := range switcherStates {
 		gauge(descRigs, float64(rigStates[s]), s)
 	}

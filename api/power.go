@@ -50,7 +50,7 @@ type Power struct {
 	ReserveKW       float64     `json:"reserve_kw"`
 	AIKW            float64     `json:"ai_kw"`
 	MiningBudgetKW  float64     `json:"mining_budget_kw"`
-	MiningLoadKW    float64     `json:"mining_load_kw"`
+	MiningLoadKW    float64     `json:"mining_load_kw"` // parks without evidence at rig_kw (see Counted)
 	MiningLoadEstKW float64     `json:"mining_load_est_kw"`
 	Compliant       bool        `json:"compliant"`       // load ≤ budget
 	CompliantSince  *time.Time  `json:"compliant_since"` // null when not compliant (or no plan yet)
@@ -62,7 +62,24 @@ type Power struct {
 	// policy file as it is now is not in force, absent when it is.
 	Policy      string `json:"policy"`
 	PolicyError string `json:"policy_error,omitempty"`
+
+	// How parks are counted. A rig held without work through Stratum
+	// counts at rig_kw in mining_load_kw unless its group is pools_bound
+	// or a device readback shows it idle; the plan is made with idle_kw
+	// (mining_load_planned_kw), so such parks make the site not compliant
+	// (not_compliant_reason says so) rather than curtail more.
+	MiningLoadPlannedKW float64                `json:"mining_load_planned_kw"`
+	PlannedCompliant    bool                   `json:"planned_compliant"`
+	NotCompliantReason  string                 `json:"not_compliant_reason,omitempty"`
+	ParksUnverified     int                    `json:"parks_unverified"`
+	ParksBound          int                    `json:"parks_bound"`
+	ParksVerified       int                    `json:"parks_verified"`
+	Counted             map[string]CountedLoad `json:"counted"` // by counted_as: rigs and kW
 }
+
+// CountedLoad is the rigs counted one way (a worker's counted_as) and
+// their counted draw.
+type CountedLoad = switcher.CountedLoad
 
 // Allocation is the allocation in force.
 type Allocation struct {
@@ -111,6 +128,9 @@ func (h *Handler) power() (*Power, int) {
 		MiningLoadKW: st.MiningLoadKW, MiningLoadEstKW: st.MiningLoadEst, Compliant: st.Compliant,
 		CompliantSince: timePtr(st.CompliantSince), ETASeconds: st.ETASeconds, Emergency: st.Emergency,
 		Policy: st.Policy, PolicyError: st.PolicyError,
+		MiningLoadPlannedKW: st.MiningLoadPlannedKW, PlannedCompliant: st.PlannedCompliant,
+		NotCompliantReason: st.NotCompliantReason, ParksUnverified: st.ParksUnverified,
+		ParksBound: st.ParksBound, ParksVerified: st.ParksVerified, Counted: st.Counted,
 	}
 	if !st.Compliant {
 		p.CompliantSince = nil
@@ -184,6 +204,13 @@ type PlanResponse struct {
 	// WaitingForRig: the pinned rig is not connected; the pin takes effect
 	// when it connects (one that never has may be a mistyped name).
 	WaitingForRig bool `json:"waiting_for_rig,omitempty"`
+
+	// The loads above count parks without evidence at rig_kw, as the
+	// status does; the plan is made with idle_kw for them (planned).
+	PlannedLoadAfterKW float64 `json:"mining_load_planned_after_kw"`
+	PlannedCompliant   bool    `json:"planned_compliant"`
+	ParksUnverified    int     `json:"parks_unverified"`
+	NotCompliantReason string  `json:"not_compliant_reason,omitempty"`
 }
 
 // Deferred is a rig the plan wants to act on but may not yet.
@@ -196,8 +223,10 @@ func planResponse(p switcher.Plan) PlanResponse {
 	out := PlanResponse{
 		MiningBudgetKW: p.MiningBudgetKW, Curtail: switcher.Names(p.Curtail), Resume: switcher.Names(p.Resume),
 		Park: switcher.Names(p.Park), Deferred: make([]Deferred, len(p.Deferred)),
-		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.LoadKW, LoadAfterKW: p.LoadAfterKW,
-		LoadEstKW: p.LoadEstKW, Compliant: p.Compliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
+		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.CountedLoadKW, LoadAfterKW: p.CountedLoadAfterKW,
+		LoadEstKW: p.LoadEstKW, Compliant: p.CountedCompliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
+		PlannedLoadAfterKW: p.LoadAfterKW, PlannedCompliant: p.Compliant, ParksUnverified: p.ParksUnverified(),
+		NotCompliantReason: p.NotCompliantReason(),
 	}
 	for i, a := range p.Deferred {
 		out.Deferred[i] = Deferred{Name: a.Name, Reason: a.Reason}

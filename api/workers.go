@@ -48,16 +48,25 @@ type Worker struct {
 	Rejected    uint64     `json:"rejected"` // every reason, stale included
 	LastShare   *time.Time `json:"last_share"`
 
-	Hashrate10mTHs float64 `json:"hashrate_10m_ths"`
-	Stale          uint64  `json:"stale"`
-	Connections    int     `json:"connections"`
+	Hashrate10mTHs float64    `json:"hashrate_10m_ths"`
+	Stale          uint64     `json:"stale"`
+	Connections    int        `json:"connections"`
+	PowerState     string     `json:"power_state,omitempty"` // the switcher's: mining | parked | pending | offline
+	Since          *time.Time `json:"since,omitempty"`       // in PowerState since
+	Pin            string     `json:"pin,omitempty"`
+	PinReason      string     `json:"pin_reason,omitempty"`
+
+	// CountedAs is how the rig is counted in the status's mining load
+	// (mining, parked_bound, parked_verified, parked_unverified,
+	// curtail_failed, left_while_parked, released, offline) and CountedKW its counted
+	// draw (counted_as absent and 0 kW for a worker that is no rig: a
+	// second worker on a rig's connection).
+	CountedAs string  `json:"counted_as,omitempty"`
+	CountedKW float64 `json:"counted_kw"`
+
 	// StandbyConnections: the rig's further connections from its own
 	// address (hashgate listed as primary and backup pool); not duplicates.
-	StandbyConnections int        `json:"standby_connections,omitempty"`
-	PowerState         string     `json:"power_state,omitempty"` // the switcher's: mining | parked | pending | offline
-	Since              *time.Time `json:"since,omitempty"`       // in PowerState since
-	Pin                string     `json:"pin,omitempty"`
-	PinReason          string     `json:"pin_reason,omitempty"`
+	StandbyConnections int `json:"standby_connections,omitempty"`
 }
 
 // hashrateTHs turns an exponentially decaying rate (hashes per second,
@@ -129,6 +138,7 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 	if r != nil {
 		row.Name, row.Group, row.PowerState = r.Name, r.Group, r.State
 		row.Pin, row.PinReason = r.Pin, r.PinReason
+		row.CountedAs, row.CountedKW = r.CountedAs, r.CountedKW
 		if !r.Since.IsZero() {
 			t := r.Since
 			row.Since = &t

@@ -27,7 +27,15 @@ type Actuator interface {
 // rig really stopped, whether a resumed one really started, and its
 // measured hashrate (for the load estimate only).
 type ShareSource interface {
+	// LastShare is when the rig last sent a share that was accepted: a
+	// resumed rig is working.
 	LastShare(rig string) time.Time
+	// LastSubmit is when the rig last sent any share, accepted or
+	// rejected (stale, unknown job, duplicate, ...): a parked rig that
+	// submits is still hashing, whatever the verdict. cpuminer keeps
+	// hashing its last job for 120 s after each reconnect, and every
+	// share it sends then is rejected.
+	LastSubmit(rig string) time.Time
 	HashrateTHs(rig string) float64
 }
 
@@ -102,6 +110,9 @@ type rigRec struct {
 	resumedAt   time.Time
 	curtailFail bool
 	resumeFail  bool
+	// deviceIdle: the device readback says this parked rig is idle (see
+	// SetDeviceIdle); cleared at every curtail and resume.
+	deviceIdle bool
 	// pinnedAhead: made by a pin before the rig ever connected; pinned
 	// back to auto before it does, the record goes.
 	pinnedAhead bool
@@ -354,11 +365,14 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 		}
 		switch {
 		case r.state == RigParked && !r.curtailedAt.IsZero() && !r.curtailFail:
-			if last := s.shares.LastShare(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
+			// Any submit counts, rejected ones too: a parked rig that
+			// submits is hashing (see ShareSource.LastSubmit).
+			if last := s.shares.LastSubmit(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
 				r.curtailFail = true
+				s.stale = true // it counts at rig_kw now
 				s.counters.CurtailFailed.Add(1)
-				s.log.Error().Str("worker", r.name).Time("last_share", last).Msg("curtailed rig still sends shares: parking it again")
-				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_share": last, "curtailed_at": r.curtailedAt}})
+				s.log.Error().Str("worker", r.name).Time("last_submit", last).Msg("curtailed rig still sends shares: parking it again")
+				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_submit": last, "curtailed_at": r.curtailedAt}})
 				reparks = append(reparks, r.name)
 			}
 		case r.state == RigMining && !r.resumedAt.IsZero() && !r.resumeFail && now.Sub(r.resumedAt) >= s.cfg.ResumeGrace:
@@ -377,6 +391,15 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 	return reparks
 }
 
+// planRig is the record as the planner sees it (hashrate aside).
+func (r *rigRec) planRig() Rig {
+	return Rig{
+		Name: r.name, Group: r.group, State: r.state, Since: r.since,
+		Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
+		KnownMining: r.knownMining, Pin: r.pin, VerifiedIdle: r.deviceIdle, CurtailFailed: r.curtailFail,
+	}
+}
+
 // inputLocked builds the planner's input, rigs sorted by name so the same
 // state always gives the same plan.
 func (s *Switcher) inputLocked() (Input, []*rigRec) {
@@ -387,11 +410,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].name < recs[j].name })
 	rigs := make([]Rig, len(recs))
 	for i, r := range recs {
-		rigs[i] = Rig{
-			Name: r.name, Group: r.group, State: r.state, Since: r.since,
-			Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
-			KnownMining: r.knownMining, Pin: r.pin,
-		}
+		rigs[i] = r.planRig()
 		if s.shares != nil {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
@@ -410,7 +429,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Curtail {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
-		r.knownMining = false
+		r.knownMining, r.deviceIdle = false, false
 		acts = append(acts, action{rig: r.name})
 		s.counters.Curtails.Add(1)
 		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
@@ -425,7 +444,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Resume {
 		r := recs[a.Rig]
 		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
-		r.knownMining, r.awaySince = false, time.Time{}
+		r.knownMining, r.awaySince, r.deviceIdle = false, time.Time{}, false
 		if r.conns > 0 {
 			acts = append(acts, action{rig: r.name, resume: true})
 		}
@@ -438,12 +457,14 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		s.dirty = true
 		s.log.Info().Str("why", why).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
 			Int("park", len(plan.Park)).Int("deferred", len(plan.Deferred)).
-			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).Msg("plan applied")
+			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).
+			Float64("counted_kw", plan.CountedLoadAfterKW).Int("parks_unverified", plan.ParksUnverified()).Msg("plan applied")
 	}
+	// Compliance as reported: unverified parks at rig_kw.
 	switch {
-	case plan.Compliant && s.compliantSince.IsZero():
+	case plan.CountedCompliant && s.compliantSince.IsZero():
 		s.compliantSince = now
-	case !plan.Compliant:
+	case !plan.CountedCompliant:
 		s.compliantSince = time.Time{}
 	}
 	s.last, s.planned, s.lastPlanAt, s.stale = plan, true, now, false
@@ -597,7 +618,8 @@ func planFields(p Plan) map[string]any {
 	return map[string]any{
 		"mining_budget_kw": p.MiningBudgetKW, "load_kw": p.LoadKW, "load_after_kw": p.LoadAfterKW,
 		"curtail": len(p.Curtail), "resume": len(p.Resume), "park": len(p.Park), "deferred": len(p.Deferred),
-		"compliant": p.Compliant, "eta_seconds": p.ETASeconds,
+		"compliant": p.CountedCompliant, "planned_compliant": p.Compliant, "counted_kw": p.CountedLoadAfterKW,
+		"parks_unverified": p.ParksUnverified(), "eta_seconds": p.ETASeconds,
 	}
 }
 
@@ -733,9 +755,9 @@ type Status struct {
 	ReserveKW      float64     `json:"reserve_kw"`
 	AIKW           float64     `json:"ai_kw"`
 	MiningBudgetKW float64     `json:"mining_budget_kw"`
-	MiningLoadKW   float64     `json:"mining_load_kw"`
+	MiningLoadKW   float64     `json:"mining_load_kw"` // as reported and judged: unverified parks at rig_kw
 	MiningLoadEst  float64     `json:"mining_load_est_kw"`
-	Compliant      bool        `json:"compliant"`
+	Compliant      bool        `json:"compliant"` // MiningLoadKW ≤ MiningBudgetKW
 	CompliantSince time.Time   `json:"compliant_since,omitzero"`
 	ETASeconds     float64     `json:"eta_seconds"`
 	Curtailed      int         `json:"curtailed"`
@@ -747,6 +769,23 @@ type Status struct {
 	// is).
 	Policy      string `json:"policy"`
 	PolicyError string `json:"policy_error,omitempty"`
+
+	// How parks are counted (see the planner's power accounting).
+	// MiningLoadPlannedKW is the load the plan is made with (every park
+	// at idle_kw), PlannedCompliant whether that is within the budget.
+	MiningLoadPlannedKW float64 `json:"mining_load_planned_kw"`
+	PlannedCompliant    bool    `json:"planned_compliant"`
+	// NotCompliantReason says why, when not Compliant.
+	NotCompliantReason string `json:"not_compliant_reason,omitempty"`
+	// Rigs held without work: counted at rig_kw for want of evidence, at
+	// idle_kw by their group's pools_bound, at idle_kw by a device
+	// readback.
+	ParksUnverified int `json:"parks_unverified"`
+	ParksBound      int `json:"parks_bound"`
+	ParksVerified   int `json:"parks_verified"`
+	// Counted splits MiningLoadKW by how each rig is counted (CountedAs
+	// names; every one present).
+	Counted map[string]CountedLoad `json:"counted"`
 }
 
 // Status reports the power state as of the last plan, once its actions
@@ -757,10 +796,11 @@ func (s *Switcher) Status() Status {
 	p := s.last
 	st := Status{
 		CapacityKW: s.policy.SiteCapacityKW, ReserveKW: s.policy.ReserveKW,
-		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.LoadAfterKW, MiningLoadEst: p.LoadEstKW,
-		Compliant: p.Compliant, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
+		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.CountedLoadAfterKW, MiningLoadEst: p.LoadEstKW,
+		Compliant: p.CountedCompliant, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
 		Emergency: p.Emergency, Policy: s.policy.Path, PolicyError: s.policyErr,
 	}
+	st.countParks(&p, s.planned)
 	if !p.Allocation.At.IsZero() {
 		a := p.Allocation
 		st.Allocation = &a
@@ -773,6 +813,22 @@ func (s *Switcher) Status() Status {
 	return st
 }
 
+// countParks fills the status's account of how parks are counted.
+func (st *Status) countParks(p *Plan, planned bool) {
+	st.MiningLoadPlannedKW, st.PlannedCompliant = p.LoadAfterKW, p.Compliant
+	st.NotCompliantReason = p.NotCompliantReason()
+	if !planned {
+		st.NotCompliantReason = "no plan made yet"
+	}
+	st.ParksUnverified = p.ParksUnverified()
+	st.ParksBound = p.Counted[CountedParkedBound].Rigs
+	st.ParksVerified = p.Counted[CountedParkedVerified].Rigs
+	st.Counted = make(map[string]CountedLoad, NumCountedAs)
+	for c, l := range p.Counted {
+		st.Counted[CountedAs(c).String()] = l
+	}
+}
+
 // RigStatus is one rig as the switcher sees it.
 type RigStatus struct {
 	Name      string    `json:"name"`
@@ -783,15 +839,23 @@ type RigStatus struct {
 	Flags     []string  `json:"flags"`
 	Pin       string    `json:"pin,omitempty"`
 	PinReason string    `json:"pin_reason,omitempty"`
+	// CountedAs and CountedKW: how the rig is counted in the reported
+	// load now, and its counted draw (see CountedAs).
+	CountedAs string  `json:"counted_as"`
+	CountedKW float64 `json:"counted_kw"`
 }
 
 // Rigs lists every known rig, sorted by name.
 func (s *Switcher) Rigs() []RigStatus {
+	now := s.cfg.Now()
 	s.mu.Lock()
 	out := make([]RigStatus, 0, len(s.rigs))
 	for _, r := range s.rigs {
 		rs := RigStatus{Name: r.name, Group: r.group.Name, State: r.state.String(), Since: r.since,
 			Connected: r.conns > 0, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
+		pr := r.planRig()
+		as, counted := CountRig(s.policy, &pr, now)
+		rs.CountedAs, rs.CountedKW = as.String(), counted
 		if r.curtailFail {
 			rs.Flags = append(rs.Flags, FlagCurtailFailed)
 		}
@@ -812,6 +876,28 @@ func (s *Switcher) Rigs() []RigStatus {
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// SetDeviceIdle is the seam for the device poller of the firmware
+// actuators (issue 7; none exists yet, so nothing calls it but tests): it
+// reports a readback of rig's device, idle true when the device shows its
+// hashboards stopped. A parked rig read back idle counts at idle_kw
+// (parked_verified) whatever its group's pools_bound; the mark is dropped
+// at the rig's next curtail or resume (a new park needs a new readback) or
+// by a readback that is not idle. Unknown rigs give ErrUnknownRig.
+func (s *Switcher) SetDeviceIdle(rig string, idle bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rigs[rig]
+	if r == nil {
+		return fmt.Errorf("%w %q", ErrUnknownRig, rig)
+	}
+	if r.deviceIdle != idle {
+		r.deviceIdle = idle
+		s.stale = true
+		s.poke()
+	}
+	return nil
 }
 
 // ParkedByGroup counts parked rigs per group, for metrics.

@@ -128,7 +128,8 @@ func Start(tb testing.TB, o Options) *Site {
 // of 3 kW (0.1 kW parked) on 100 kW; rigs acct.rig-00000-00009 are hall-a
 // (priority 10), the others default (priority 0) and curtailed first, so
 // an allocation of 68 kW curtails rigs 00010-00019. No min_on/min_off, a
-// fast ramp.
+// fast ramp. Both groups are pools_bound: the simulated rigs have no pool
+// but hashgate, so a park holds and counts at idle_kw.
 const TwoHallPolicy = `
 site_capacity_kw = 100.0
 ramp_up_kw_per_min = 10000.0
@@ -143,10 +144,12 @@ idle_kw = 0.1
 efficiency_j_th = 20.0
 priority = 10
 actuator = "stratum"
+pools_bound = true
 
 [default]
 rig_kw = 3.0
 idle_kw = 0.1
 efficiency_j_th = 30.0
 actuator = "stratum"
+pools_bound = true
 `

@@ -87,9 +87,12 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			fmt.Fprintf(tw, "compliant\tyes, since %s\n", when(*p.CompliantSince))
 		case p.Compliant:
 			fmt.Fprintf(tw, "compliant\tyes\n")
+		case p.NotCompliantReason != "":
+			fmt.Fprintf(tw, "compliant\tNO: %s\n", strings.TrimPrefix(p.NotCompliantReason, "not compliant: "))
 		default:
 			fmt.Fprintf(tw, "compliant\tNO: load over budget\n")
 		}
+		printParks(tw, p)
 		if p.ETASeconds > 0 {
 			fmt.Fprintf(tw, "plan done in\t%s\n", seconds(p.ETASeconds))
 		}
@@ -284,14 +287,30 @@ func names(list []string) string {
 	return strings.Join(list, ", ")
 }
 
+// printParks says how parked rigs are counted in the mining load.
+func printParks(w io.Writer, p *api.Power) {
+	fmt.Fprintf(w, "parks\t%d unverified (counted at rig_kw), %d bound (pools_bound), %d verified (device)\n",
+		p.ParksUnverified, p.ParksBound, p.ParksVerified)
+	if p.MiningLoadPlannedKW != p.MiningLoadKW {
+		fmt.Fprintf(w, "planned load\t%s (every park at idle_kw)\n", kw(p.MiningLoadPlannedKW))
+	}
+}
+
 func (c *cli) printPlan(p api.PlanResponse) error {
 	tw := newTable(c.out)
 	fmt.Fprintf(tw, "mining budget\t%s\n", kw(p.MiningBudgetKW))
 	comp := "compliant"
-	if !p.Compliant {
+	switch {
+	case !p.Compliant && p.NotCompliantReason != "":
+		comp = "NOT compliant: " + strings.TrimPrefix(p.NotCompliantReason, "not compliant: ")
+	case !p.Compliant:
 		comp = "NOT compliant: load over budget"
 	}
-	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), kw(p.LoadAfterKW), comp)
+	after := kw(p.LoadAfterKW)
+	if p.PlannedLoadAfterKW != p.LoadAfterKW {
+		after += fmt.Sprintf(" (%s as planned, parks at idle_kw)", kw(p.PlannedLoadAfterKW))
+	}
+	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), after, comp)
 	fmt.Fprintf(tw, "curtail\t%d: %s\n", len(p.Curtail), names(p.Curtail))
 	fmt.Fprintf(tw, "resume\t%d: %s\n", len(p.Resume), names(p.Resume))
 	if len(p.Park) > 0 {

@@ -84,6 +84,10 @@ type workerStats struct {
 	// onPool hears the pool's verdict on a share forwarded for this
 	// worker: made once, not a closure per share.
 	onPool func(*stratum.Error)
+
+	// lastSubmit is when the worker last sent a share, whatever the
+	// verdict: a parked rig that submits, even stale work, is hashing.
+	lastSubmit time.Time
 }
 
 // PoolNotSent is the PoolRejected key of forwarded shares that never
@@ -168,13 +172,15 @@ func (w *workerStats) accept(now time.Time, diff float64, forwarded, block bool)
 	h := diff * hashesPerDiff1
 	w.r1m.add(now, h, time.Minute)
 	w.r10m.add(now, h, 10*time.Minute)
-	w.lastShare = now
+	w.lastShare, w.lastSubmit = now, now
 	w.mu.Unlock()
 }
 
-func (w *workerStats) reject(reason string) {
+// reject counts a rejected share read at now.
+func (w *workerStats) reject(reason string, now time.Time) {
 	w.mu.Lock()
 	w.rejected[reasonIndex(reason)]++
+	w.lastSubmit = now
 	w.mu.Unlock()
 }
 
@@ -290,6 +296,20 @@ func (s *Server) Worker(name string) (WorkerSnapshot, bool) {
 		return WorkerSnapshot{}, false
 	}
 	return w.snapshot(time.Now()), true
+}
+
+// WorkerLastSubmit is when the worker last sent a share, accepted or
+// rejected (zero: never, or unknown). The switcher asks it for every
+// parked rig: a parked rig that keeps submitting is still hashing, even if
+// every share is stale.
+func (s *Server) WorkerLastSubmit(name string) time.Time {
+	w := s.workers.get(name)
+	if w == nil {
+		return time.Time{}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastSubmit
 }
 
 // WorkerActivity is the cheap part of a worker's account: when it last

@@ -854,7 +854,7 @@ func (m *minerConn) account(worker string) *workerStats {
 func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum.ErrorCode, reason, msg string, now time.Time) {
 	m.srv.stats.reject(reason)
 	if w != nil {
-		w.reject(reason)
+		w.reject(reason, now)
 	}
 	m.replyError(id, stratum.NewError(code, msg))
 	a := &m.srv.cfg.Abuse

@@ -73,6 +73,15 @@ func (b *Bridge) LastShare(rig string) time.Time {
 	return time.Time{}
 }
 
+// LastSubmit implements switcher.ShareSource: any share, rejected ones
+// included.
+func (b *Bridge) LastSubmit(rig string) time.Time {
+	if p := b.proxy.Load(); p != nil {
+		return p.WorkerLastSubmit(rig)
+	}
+	return time.Time{}
+}
+
 // HashrateTHs implements switcher.ShareSource (10-minute average).
 func (b *Bridge) HashrateTHs(rig string) float64 {
 	if p := b.proxy.Load(); p != nil {
