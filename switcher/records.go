@@ -31,6 +31,7 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+	"unicode/utf8"
 )
 
 // Why a rig was not admitted or was forgotten, as counters and events say.
@@ -63,8 +64,23 @@ func (b *boundReport) add(m *map[string]int, reason, name string) {
 	}
 	(*m)[reason]++
 	if len(b.sample) < boundSample {
-		b.sample = append(b.sample, name)
+		b.sample = append(b.sample, shortName(name))
 	}
+}
+
+// sampleNameBytes bounds a name in a summary: the names refused are the
+// long ones, and a summary must not carry 8 KB of each.
+const sampleNameBytes = 64
+
+func shortName(name string) string {
+	if len(name) <= sampleNameBytes {
+		return name
+	}
+	cut := sampleNameBytes
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", name[:cut], len(name))
 }
 
 // rigNetwork is the network a remote address counts in. Addresses that

@@ -87,7 +87,7 @@ type site struct {
 	dir     string
 }
 
-func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *site {
+func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opts ...func(*switcher.Config)) *site {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	s := &site{t: t, clock: clk, pool: pool, dir: dir}
@@ -98,10 +98,14 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *si
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err = switcher.New(switcher.Config{
+	cfg := switcher.Config{
 		StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
 		Tick: 20 * time.Millisecond, LeftGrace: 2 * time.Minute, Now: clk.Now, Log: log,
-	}, w.Current(), &bridge, &bridge)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	sw, err = switcher.New(cfg, w.Current(), &bridge, &bridge)
 	if err != nil {
 		t.Fatal(err)
 	}
