@@ -58,6 +58,11 @@ var (
 	descActions       = desc("switcher_actions_total", "Switcher actions by kind and outcome: applied (decided and sent to the actuator), failed (verification: a curtailed rig kept sending shares, or a resumed one sent none; also counted in applied).", "action", "outcome")
 	descActErrors     = desc("switcher_actuator_errors_total", "Actuator calls that returned an error.")
 	descPlans         = desc("switcher_plans_total", "Plans made (ticks, allocations, pins).")
+	descStatePersist  = desc("switcher_state_persisted", "1 when the switcher's state file holds every decision; 0 while a change is applied but its save fails (retried).")
+	descAuditPersist  = desc("switcher_audit_persisted", "1 when the audit log file holds every event; 0 while it cannot be written (events are kept in memory and written when it can).")
+	descSaveErrors    = desc("switcher_state_save_errors_total", "Failed writes of the state file.")
+	descRigsForgotten = desc("switcher_rigs_forgotten_total", "Rig records forgotten: offline past forget_after, over max_offline_rigs_per_network, DELETE, or bounded at load.")
+	descRigsRefused   = desc("switcher_rigs_refused_total", "Rigs not admitted (held without work, no record) by reason: name (not 1-256 bytes of UTF-8 without control characters), network_full (its network holds max_offline_rigs_per_network records worth keeping).", "reason")
 	poolStates        = []string{"active", "standby", "probing", "failed"}
 	switcherStates    = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
 	refusedReasons    = []string{"not_allowed", "full", "unauthenticated_per_address", "handshake_evicted"}
@@ -68,6 +73,7 @@ var (
 		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descHandOffs, descPolled, descKeepalives, descMinersMoved, descMinersReconn,
 		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
+		descStatePersist, descAuditPersist, descSaveErrors, descRigsForgotten, descRigsRefused,
 	}
 )
 
@@ -201,4 +207,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descActions, cs.Parks.Load(), "park", "applied")
 	counter(descActErrors, cs.ActionErrors.Load())
 	counter(descPlans, cs.Plans.Load())
+	gauge(descStatePersist, b2f(pw.StateError == ""))
+	gauge(descAuditPersist, b2f(pw.AuditError == ""))
+	counter(descSaveErrors, cs.StateSaveErrors.Load())
+	counter(descRigsForgotten, cs.RigsForgotten.Load())
+	counter(descRigsRefused, cs.RigsRefusedName.Load(), "name")
+	counter(descRigsRefused, cs.RigsRefusedNetwork.Load(), "network_full")
 }

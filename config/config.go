@@ -126,6 +126,18 @@ type Switcher struct {
 	CurtailGrace  Duration // curtail_grace: shares after this long past a curtail flag curtail_failed (default 30s)
 	ResumeGrace   Duration // resume_grace: no share this long after a resume flags resume_failed (default 3m)
 	LeftGrace     Duration // left_grace: a parked rig away this long is left_while_parked (default 60s)
+	// ForgetAfter (forget_after): an offline rig record holding nothing
+	// worth keeping (no pin, not parked) is forgotten this long after it
+	// went offline (default 24h).
+	ForgetAfter Duration
+	// MaxOfflineRigsPerNetwork (max_offline_rigs_per_network): offline rig
+	// records kept per source network of NetworkPrefixV4 / NetworkPrefixV6
+	// bits (network_prefix_v4, default 24; network_prefix_v6, default 64);
+	// past it the oldest forgettable ones go, and a new name is not
+	// admitted while none can (default 4096).
+	MaxOfflineRigsPerNetwork int
+	NetworkPrefixV4          int
+	NetworkPrefixV6          int
 }
 
 // LastGoodPolicyPath is where the daemon keeps a copy of the policy in
@@ -192,6 +204,11 @@ func Default() *Config {
 			CurtailGrace:  Duration{30 * time.Second},
 			ResumeGrace:   Duration{3 * time.Minute},
 			LeftGrace:     Duration{time.Minute},
+
+			ForgetAfter:              Duration{24 * time.Hour},
+			MaxOfflineRigsPerNetwork: 4096,
+			NetworkPrefixV4:          24,
+			NetworkPrefixV6:          64,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}

@@ -194,6 +194,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`2:1: api.token: must not be empty (leave it out for no shortcut token)`}},
 
 		// Switcher and log.
+		{"switcher bounds on rig records", "[switcher]\nforget_after = \"0s\"\nmax_offline_rigs_per_network = 0\nnetwork_prefix_v4 = 33\nnetwork_prefix_v6 = 8\nforget_afte = \"1h\"\n" + pool, nil,
+			[]string{
+				`2:1: switcher.forget_after: must be greater than 0, got "0s"`,
+				`3:1: switcher.max_offline_rigs_per_network: must be between 1 and 16777216, got 0`,
+				`4:1: switcher.network_prefix_v4: must be between 8 and 32, got 33`,
+				`5:1: switcher.network_prefix_v6: must be between 16 and 128, got 8`,
+				`6:1: unknown key "switcher.forget_afte" (did you mean "forget_after"?)`,
+			}},
 		{"switcher values", "[switcher]\nstate_file = \"\"\npolicy = 3\n" + pool, nil,
 			[]string{
 				`2:1: switcher.state_file: must not be empty; expected a file path such as "hashgate-state.json"`,
@@ -360,6 +368,9 @@ token = "ro"
 [switcher]
 policy = "policy/site.toml"
 state_file = "/var/lib/hashgate/state.json"
+forget_after = "2h"
+max_offline_rigs_per_network = 100
+network_prefix_v6 = 56
 
 [log]
 level = "debug"
@@ -433,6 +444,11 @@ format = "json"
 		CurtailGrace:  Duration{30 * time.Second},
 		ResumeGrace:   Duration{3 * time.Minute},
 		LeftGrace:     Duration{time.Minute},
+
+		ForgetAfter:              Duration{2 * time.Hour},
+		MaxOfflineRigsPerNetwork: 100,
+		NetworkPrefixV4:          24,
+		NetworkPrefixV6:          56,
 	}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
@@ -480,7 +496,8 @@ func TestParseDefaults(t *testing.T) {
 	}
 	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
 		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
-		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute}}
+		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
+		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}

@@ -21,7 +21,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace"}
+	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -363,6 +363,16 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 	d.Duration(m, p, "curtail_grace", &c.CurtailGrace.Duration)
 	d.Duration(m, p, "resume_grace", &c.ResumeGrace.Duration)
 	d.Duration(m, p, "left_grace", &c.LeftGrace.Duration)
+	d.Duration(m, p, "forget_after", &c.ForgetAfter.Duration)
+	if d.Integer(m, p, "max_offline_rigs_per_network", &c.MaxOfflineRigsPerNetwork) {
+		d.between(p+".max_offline_rigs_per_network", c.MaxOfflineRigsPerNetwork, 1, 1<<24)
+	}
+	if d.Integer(m, p, "network_prefix_v4", &c.NetworkPrefixV4) {
+		d.between(p+".network_prefix_v4", c.NetworkPrefixV4, 8, 32)
+	}
+	if d.Integer(m, p, "network_prefix_v6", &c.NetworkPrefixV6) {
+		d.between(p+".network_prefix_v6", c.NetworkPrefixV6, 16, 128)
+	}
 }
 
 func (d *Decoder) log(m map[string]any, c *Log) {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -63,6 +64,17 @@ type Config struct {
 	AuditMaxBytes int64
 	AuditKeep     int
 
+	// ForgetAfter: an offline rig record that holds nothing worth keeping
+	// (no pin, not parked) is forgotten this long after it went offline.
+	// Default 24h.
+	ForgetAfter time.Duration
+	// MaxOfflinePerNetwork bounds the offline rig records kept per source
+	// network (NetworkPrefixV4 / NetworkPrefixV6 bits of the remote
+	// address). Default 4096.
+	MaxOfflinePerNetwork int
+	NetworkPrefixV4      int // default 24
+	NetworkPrefixV6      int // default 64
+
 	Log zerolog.Logger
 	Now func() time.Time // tests
 }
@@ -78,6 +90,16 @@ func (c *Config) setDefaults() {
 	def(&c.ResumeGrace, 3*time.Minute)
 	def(&c.LeftGrace, time.Minute)
 	def(&c.KnownMiningGrace, 10*time.Minute)
+	def(&c.ForgetAfter, 24*time.Hour)
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	defInt(&c.MaxOfflinePerNetwork, 4096)
+	defInt(&c.NetworkPrefixV4, 24)
+	defInt(&c.NetworkPrefixV6, 64)
+	c.NetworkPrefixV4, c.NetworkPrefixV6 = min(c.NetworkPrefixV4, 32), min(c.NetworkPrefixV6, 128)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -100,6 +122,7 @@ type rigRec struct {
 	since       time.Time
 	conns       int
 	remote      string
+	net         netip.Prefix // the network it last connected from (see rigNetwork)
 	awaySince   time.Time
 	leftParked  bool
 	knownMining bool
@@ -142,7 +165,19 @@ type Switcher struct {
 	stale          bool // something the plan depends on changed since it was made
 	compliantSince time.Time
 	dirty          bool
-	stateErr       error
+	stateErr       error     // the last save failed with this; nil: saved
+	stateErrSince  time.Time // since when the state is not persisted
+	stateWarnAt    time.Time // last "still not persisted" log line
+	nextSave       time.Time // a failed save is retried from then on (backoff)
+	saveBackoff    time.Duration
+
+	// offline counts the records without a live connection per network,
+	// for MaxOfflinePerNetwork (see records.go).
+	offline   map[netip.Prefix]map[*rigRec]struct{}
+	lastSweep time.Time
+	bound     boundReport
+
+	auditFailing atomic.Bool // the audit log could not be written (logged once)
 
 	counters Counters
 
@@ -160,6 +195,10 @@ type Counters struct {
 	ResumeFailed             atomic.Uint64
 	Plans                    atomic.Uint64
 	Steps                    atomic.Uint64 // rounds of the switcher's loop, planning or not
+	RigsForgotten            atomic.Uint64 // records dropped: ForgetAfter, a full network, DELETE, a bounded state file
+	RigsRefusedName          atomic.Uint64 // not admitted: a name no record is kept for
+	RigsRefusedNetwork       atomic.Uint64 // not admitted: its network is full of offline records worth keeping
+	StateSaveErrors          atomic.Uint64 // failed writes of the state file
 }
 
 // New loads the state file (a missing one is a fresh start) and opens the
@@ -183,13 +222,13 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 	}
 	s := &Switcher{
 		cfg: cfg, log: cfg.Log, act: act, shares: shares, audit: audit,
-		policy: policy, rigs: make(map[string]*rigRec),
+		policy: policy, rigs: make(map[string]*rigRec), offline: map[netip.Prefix]map[*rigRec]struct{}{},
 		allocs: st.Allocations, ramp: st.Ramp,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	now := cfg.Now()
 	for name, pr := range st.Rigs {
-		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead}
+		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net}
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
@@ -202,8 +241,10 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 			r.state = RigOffline
 		}
 		s.rigs[name] = r
+		s.markOfflineLocked(r)
 	}
-	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(st.Rigs), "allocations": len(st.Allocations)}})
+	s.boundLoadedLocked(now)
+	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(s.rigs), "allocations": len(st.Allocations), "forgotten": len(st.Rigs) - len(s.rigs)}})
 	return s, nil
 }
 
@@ -221,9 +262,7 @@ func (s *Switcher) Run() {
 	for {
 		select {
 		case <-s.stop:
-			s.mu.Lock()
-			s.saveLocked()
-			s.mu.Unlock()
+			s.finalSave()
 			return
 		case <-t.C:
 		case <-s.wake:
@@ -250,11 +289,15 @@ func (s *Switcher) Close() error {
 	if s.started.Load() {
 		<-s.done
 	} else {
-		s.mu.Lock()
-		s.saveLocked()
-		s.mu.Unlock()
+		s.finalSave()
 	}
-	return s.audit.Close()
+	err := s.audit.Close()
+	s.mu.Lock()
+	if s.stateErr != nil {
+		err = &NotPersistedError{What: "state file", Since: s.stateErrSince, Err: s.stateErr}
+	}
+	s.mu.Unlock()
+	return err
 }
 
 func (s *Switcher) poke() {
@@ -277,8 +320,18 @@ func (s *Switcher) events(evs []Event) {
 			evs[i].Time = now
 		}
 	}
-	if err := s.audit.AppendAll(evs); err != nil {
-		s.log.Error().Err(err).Str("kind", evs[0].Kind).Msg("audit log write failed")
+	s.auditOutcome(s.audit.AppendAll(evs))
+}
+
+// auditOutcome logs the audit log's failures and recovery once each: the
+// events stay in memory (and in /api/v1/events) meanwhile, and the file
+// catches up when it can be written again.
+func (s *Switcher) auditOutcome(err error) {
+	switch {
+	case err != nil && !s.auditFailing.Swap(true):
+		s.log.Error().Err(err).Str("file", s.cfg.AuditPath).Msg("audit log cannot be written: events are kept in memory and written when it can be again")
+	case err == nil && s.auditFailing.Swap(false):
+		s.log.Warn().Str("file", s.cfg.AuditPath).Msg("audit log written again: it caught up")
 	}
 }
 
@@ -288,12 +341,16 @@ func (s *Switcher) step() {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	reparks := s.checkLocked(now)
+	forgotten := s.forgetAgedLocked(now)
 	var acts []action
 	if s.needPlanLocked(now) {
 		_, acts = s.planLocked(now, "tick")
 	}
-	s.saveLocked()
+	s.reportBoundLocked(now)
+	s.saveLocked(false)
 	s.mu.Unlock()
+	s.auditOutcome(s.audit.Retry())
+	s.tellForgotten(forgotten)
 	for _, name := range reparks {
 		acts = append(acts, action{rig: name})
 	}
@@ -471,28 +528,6 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	return plan, acts
 }
 
-func (s *Switcher) saveLocked() {
-	if !s.dirty {
-		return
-	}
-	st := &persistedState{Version: 1, SavedAt: s.cfg.Now().UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
-	for name, r := range s.rigs {
-		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead}
-		if r.state == RigOffline && r.knownMining {
-			pr.State = "mining" // still owed its place
-		}
-		st.Rigs[name] = pr
-	}
-	if err := saveState(s.cfg.StatePath, st); err != nil {
-		if s.stateErr == nil {
-			s.log.Error().Err(err).Str("file", s.cfg.StatePath).Msg("cannot save state")
-		}
-		s.stateErr = err
-		return
-	}
-	s.stateErr, s.dirty = nil, false
-}
-
 // RigConnected is the proxy telling that a rig authorized: true means it
 // may get jobs now. A parked rig stays parked. Any other waits for the next
 // plan (within minPlanGap), which readmits it at once if it was mining
@@ -500,11 +535,22 @@ func (s *Switcher) saveLocked() {
 // parks it; the Actuator then tells the proxy.
 func (s *Switcher) RigConnected(name, remote string) bool {
 	now := s.cfg.Now()
+	n := s.rigNetwork(remote)
 	s.mu.Lock()
 	r := s.rigs[name]
 	if r == nil {
-		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline}
+		refused, evicted := s.admitNewLocked(name, n, now)
+		if refused != "" {
+			s.mu.Unlock()
+			s.tellForgotten(evicted)
+			return false // held without work, with no record
+		}
+		defer s.tellForgotten(evicted)
+		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, net: n}
 		s.rigs[name] = r
+	} else if r.conns == 0 {
+		s.markOnlineLocked(r)
+		r.net = n
 	}
 	r.conns++
 	r.remote = remote
@@ -541,13 +587,14 @@ func (s *Switcher) RigConnected(name, remote string) bool {
 func (s *Switcher) RigDisconnected(name string) {
 	now := s.cfg.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := s.rigs[name]
 	if r == nil || r.conns == 0 {
+		s.mu.Unlock()
 		return
 	}
 	r.conns--
 	if r.conns > 0 {
+		s.mu.Unlock()
 		return
 	}
 	switch r.state {
@@ -560,6 +607,13 @@ func (s *Switcher) RigDisconnected(name string) {
 		r.awaySince = now
 	}
 	s.dirty, s.stale = true, true
+	s.markOfflineLocked(r)
+	var evicted []string
+	if limit := s.cfg.MaxOfflinePerNetwork; limit > 0 && len(s.offline[r.net]) > limit {
+		evicted = s.evictLocked(r.net, evictBatch(limit), now)
+	}
+	s.mu.Unlock()
+	s.tellForgotten(evicted)
 }
 
 // AllocationRequest is the body of PUT /api/v1/allocation.
@@ -585,7 +639,8 @@ func (r AllocationRequest) Validate(now time.Time) error {
 
 // Allocate applies a new allocation from who (a token's name) and returns
 // the plan. The same request as the one in force is a no-op that returns
-// the current plan (changed false).
+// the current plan (changed false). A NotPersistedError says it was
+// applied but could not be saved yet (it is retried; the status says so).
 func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, changed bool, err error) {
 	now := s.cfg.Now()
 	if err := req.Validate(now); err != nil {
@@ -608,10 +663,10 @@ func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, chang
 	plan, acts := s.planLocked(now, "allocation")
 	s.event(Event{Kind: EventPlan, Who: who, Fields: planFields(plan)})
 	s.dirty = true
-	s.saveLocked()
+	err = s.persistLocked()
 	s.mu.Unlock()
 	s.apply(acts)
-	return plan, true, nil
+	return plan, true, err
 }
 
 func planFields(p Plan) map[string]any {
@@ -640,8 +695,8 @@ func (s *Switcher) DryRun(aiKW float64) (Plan, error) {
 // there is nothing to return.
 var ErrUnknownRig = errors.New("unknown rig")
 
-// MaxRigName bounds the name of a rig pinned before it first connects
-// (a worker name, as miners send it).
+// MaxRigName bounds the name of a rig the switcher keeps a record of (a
+// worker name, as miners send it).
 const MaxRigName = 256
 
 // SetPin pins a rig on, off or back to auto. A rig that is not connected
@@ -672,12 +727,13 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 			s.mu.Unlock()
 			return Plan{}, false, fmt.Errorf("%w %q", ErrUnknownRig, name)
 		}
-		if err := validNewRigName(name); err != nil {
+		if err := validRigName(name); err != nil {
 			s.mu.Unlock()
 			return Plan{}, false, err
 		}
 		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, since: now, pinnedAhead: true}
 		s.rigs[name] = r
+		s.markOfflineLocked(r)
 	}
 	forget := pin == PinAuto && r.pinnedAhead // never came: nothing is left to remember
 	waiting = r.conns == 0 && !forget
@@ -687,22 +743,24 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 		fields["waiting_for_rig"] = true
 	}
 	if forget {
-		delete(s.rigs, name)
+		s.deleteRigLocked(r)
 		fields["forgotten"] = true
 	}
 	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	plan, acts := s.planLocked(now, "pin")
 	s.dirty = true
-	s.saveLocked()
+	err = s.persistLocked()
 	s.mu.Unlock()
 	s.apply(acts)
-	return plan, waiting, nil
+	return plan, waiting, err
 }
 
-// validNewRigName vets a name a pin would make a record for: miners send
-// worker names as JSON strings, so a name no miner can have (invalid UTF-8,
-// control characters) or an absurdly long one is a mistake.
-func validNewRigName(name string) error {
+// validRigName is the one rule for the names the switcher keeps a record
+// of, made by a pin or by a rig that authorizes: miners send worker names
+// as JSON strings, so a name no miner can have (invalid UTF-8, control
+// characters) or an absurdly long one is a mistake or an attack, and
+// keeping it would let anyone grow memory and the state file.
+func validRigName(name string) error {
 	if name == "" || len(name) > MaxRigName {
 		return fmt.Errorf("a rig name is 1 to %d bytes", MaxRigName)
 	}
@@ -786,6 +844,11 @@ type Status struct {
 	// Counted splits MiningLoadKW by how each rig is counted (CountedAs
 	// names; every one present).
 	Counted map[string]CountedLoad `json:"counted"`
+
+	// StateError and AuditError say what is not persisted ("" when all
+	// is): "state not persisted since T: ERR".
+	StateError string `json:"state_error,omitempty"`
+	AuditError string `json:"audit_error,omitempty"`
 }
 
 // Status reports the power state as of the last plan, once its actions
@@ -801,6 +864,12 @@ func (s *Switcher) Status() Status {
 		Emergency: p.Emergency, Policy: s.policy.Path, PolicyError: s.policyErr,
 	}
 	st.countParks(&p, s.planned)
+	if s.stateErr != nil {
+		st.StateError = (&NotPersistedError{What: "state", Since: s.stateErrSince, Err: s.stateErr}).Error()
+	}
+	if err, since := s.audit.Err(); err != nil {
+		st.AuditError = (&NotPersistedError{What: "audit log", Since: since, Err: err}).Error()
+	}
 	if !p.Allocation.At.IsZero() {
 		a := p.Allocation
 		st.Allocation = &a

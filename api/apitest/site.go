@@ -31,6 +31,9 @@ type Options struct {
 	// Log is given to the proxy, the switcher and the API (the zero
 	// Logger logs nothing).
 	Log zerolog.Logger
+	// Switcher, if set, adjusts the switcher's config before it starts
+	// (its state and audit log are in a TempDir unless it moves them).
+	Switcher func(*switcher.Config)
 }
 
 // Site is a running site. Everything is closed when the test ends.
@@ -75,12 +78,16 @@ func Start(tb testing.TB, o Options) *Site {
 			tb.Fatal(err)
 		}
 		dir := tb.TempDir()
-		sw, err := switcher.New(switcher.Config{
+		cfg := switcher.Config{
 			StatePath: filepath.Join(dir, "state.json"),
 			AuditPath: filepath.Join(dir, "audit.log"),
 			Tick:      50 * time.Millisecond,
 			Log:       o.Log,
-		}, pol, b, b)
+		}
+		if o.Switcher != nil {
+			o.Switcher(&cfg)
+		}
+		sw, err := switcher.New(cfg, pol, b, b)
 		if err != nil {
 			tb.Fatal(err)
 		}

@@ -322,7 +322,9 @@ func TestRunLogsTheOpenFileLimit(t *testing.T) {
 			var logs bytes.Buffer // read once serve has returned
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
-			go func() { done <- serve(ctx, cfg, zerolog.New(zerolog.SyncWriter(&logs)), nil, func(*running) { cancel() }) }()
+			go func() {
+				done <- serve(ctx, cfg, zerolog.New(zerolog.SyncWriter(&logs)), nil, func(*running) { cancel() })
+			}()
 			if err := <-done; err != nil {
 				t.Fatal(err)
 			}

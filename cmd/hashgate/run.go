@@ -222,7 +222,12 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 			CurtailGrace: cfg.Switcher.CurtailGrace.Duration,
 			ResumeGrace:  cfg.Switcher.ResumeGrace.Duration,
 			LeftGrace:    cfg.Switcher.LeftGrace.Duration,
-			Log:          log,
+
+			ForgetAfter:          cfg.Switcher.ForgetAfter.Duration,
+			MaxOfflinePerNetwork: cfg.Switcher.MaxOfflineRigsPerNetwork,
+			NetworkPrefixV4:      cfg.Switcher.NetworkPrefixV4,
+			NetworkPrefixV6:      cfg.Switcher.NetworkPrefixV6,
+			Log:                  log,
 		}, w.Current(), &bridge, &bridge)
 		if err != nil {
 			w.Close()

@@ -117,6 +117,12 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 		} else if p.Policy != "" {
 			fmt.Fprintf(tw, "policy\t%s\n", p.Policy)
 		}
+		if p.StateError != "" {
+			fmt.Fprintf(tw, "state\tNOT PERSISTED: %s (decisions are in force; a restart would lose them)\n", p.StateError)
+		}
+		if p.AuditError != "" {
+			fmt.Fprintf(tw, "audit log\tNOT WRITTEN: %s (events kept in memory)\n", p.AuditError)
+		}
 	} else {
 		fmt.Fprintf(tw, "power\tthe switcher is not running\n")
 	}
@@ -251,6 +257,7 @@ func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 		} else {
 			fmt.Fprintf(c.out, "allocation applied: %s to AI\n", kw(ai.v))
 		}
+		c.warnNotPersisted(p.Durability)
 		return c.printPlan(p)
 	}
 }
@@ -368,8 +375,38 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		if p.WaitingForRig {
 			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", name)
 		}
+		c.warnNotPersisted(p.Durability)
 		return c.printPlan(p)
 	}
+}
+
+// warnNotPersisted says on stderr that a write is in force but not on
+// disk (the exit status stays 0: it was applied).
+func (c *cli) warnNotPersisted(d api.Durability) {
+	if d.Persisted != nil && !*d.Persisted {
+		fmt.Fprintf(c.errOut, "WARNING: applied, but NOT PERSISTED: %s\n", d.PersistError)
+	}
+}
+
+func (c *cli) forget(ctx context.Context, pos []string) error {
+	if len(pos) != 1 {
+		return usagef("forget needs one rig name: forget NAME")
+	}
+	name := pos[0]
+	var f api.ForgetResponse
+	if _, done, err := c.fetch(ctx, http.MethodDelete, "/api/v1/rigs/"+url.PathEscape(name), nil, "a write token", &f); done || err != nil {
+		return err
+	}
+	was := f.WasState
+	if f.WasPin != "" {
+		was += ", pinned " + f.WasPin
+	}
+	if len(f.WasFlags) > 0 {
+		was += ", " + strings.Join(f.WasFlags, ", ")
+	}
+	fmt.Fprintf(c.out, "%s forgotten (was %s): if it connects again it is a new rig\n", name, was)
+	c.warnNotPersisted(f.Durability)
+	return nil
 }
 
 func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {

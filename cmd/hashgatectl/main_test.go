@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/switcher"
 )
 
 func TestMain(m *testing.M) {
@@ -230,5 +233,41 @@ func TestStatusShowsARefusedPolicy(t *testing.T) {
 	r.want(t, 0, []string{"policy         REFUSED: policy.toml:3:1: rig_kw: must be > 0; in force: the policy loaded before, from policy.toml"}, nil)
 	if strings.Contains(r.stdout, "9:1") {
 		t.Fatalf("the status prints more than the first error:\n%s", r.stdout)
+	}
+}
+
+// forget drops an offline rig (404 unknown, 409 connected); a write the
+// state file cannot hold is applied and warned about on stderr, and the
+// status says the state is not persisted.
+func TestForgetAndNotPersisted(t *testing.T) {
+	stateDir := filepath.Join(t.TempDir(), "state")
+	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: 2,
+		Log:      zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
+		Tokens:   []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
+		Switcher: func(c *switcher.Config) { c.StatePath = filepath.Join(stateDir, "state.json") },
+	})
+	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 6 }, "2 rigs mining")
+	writer := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
+
+	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, nil, nil)
+	ctl(t, writer, "forget", "acct.rig-00099").want(t, 0, []string{"acct.rig-00099 forgotten (was offline, pinned off): if it connects again it is a new rig"}, nil)
+	ctl(t, writer, "forget", "acct.rig-00099").want(t, 1, nil, []string{"API error 404", "unknown rig"})
+	ctl(t, writer, "forget", "acct.rig-00000").want(t, 1, nil, []string{"API error 409", "live connection"})
+	ctl(t, writer, "forget").want(t, 2, nil, []string{"forget needs one rig name"})
+
+	if err := os.Rename(stateDir, stateDir+".away"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(stateDir, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctl(t, writer, "allocate", "--ai-kw", "10", "--reason", "disk full").want(t, 0,
+		[]string{"allocation applied: 10.0 kW to AI"}, []string{"WARNING: applied, but NOT PERSISTED: state not persisted since"})
+	ctl(t, writer, "status").want(t, 0, []string{"NOT PERSISTED: state not persisted since", "a restart would lose them"}, nil)
+	if err := os.Remove(stateDir); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(stateDir+".away", stateDir); err != nil {
+		t.Fatal(err)
 	}
 }

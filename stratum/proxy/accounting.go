@@ -229,11 +229,13 @@ func (r *registry) attach(name, remote string, now time.Time) *workerStats {
 		w.onPool = w.poolResultFunc(r.stats)
 		sh.m[name] = w
 	}
-	sh.mu.Unlock()
+	// Counted under the shard lock, so that drop never removes an account
+	// a connection is taking.
 	w.mu.Lock()
 	w.connections++
 	w.remote = remote
 	w.mu.Unlock()
+	sh.mu.Unlock()
 	return w
 }
 
@@ -251,10 +253,44 @@ func (w *workerStats) retag(standby bool) {
 	w.mu.Unlock()
 }
 
+// detach counts one live connection less. An account left with no
+// connection and no accepted share holds nothing worth showing and goes:
+// otherwise every name anyone authorizes with would stay in memory.
 func (r *registry) detach(w *workerStats) {
 	w.mu.Lock()
 	w.connections--
+	idle := w.connections == 0 && w.standby == 0 && w.accepted == 0
 	w.mu.Unlock()
+	if idle {
+		r.drop(w.name, true)
+	}
+}
+
+// drop removes name's account if no connection (standby ones too) uses it (and, with
+// unused, if it never had an accepted share).
+func (r *registry) drop(name string, unused bool) {
+	sh := &r.shards[maphash.String(r.seed, name)%uint64(len(r.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	w := sh.m[name]
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	gone := w.connections == 0 && w.standby == 0 && (!unused || w.accepted == 0)
+	w.mu.Unlock()
+	if gone {
+		delete(sh.m, name)
+	}
+}
+
+// ForgetWorkers drops the accounts of names with no live connection: the
+// switcher forgets rigs that are gone (stratumact passes it on), and their
+// accounts go with them.
+func (s *Server) ForgetWorkers(names []string) {
+	for _, n := range names {
+		s.workers.drop(n, false)
+	}
 }
 
 func (r *registry) get(name string) *workerStats {

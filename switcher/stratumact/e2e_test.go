@@ -90,14 +90,8 @@ type site struct {
 	dir     string
 }
 
-func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *site {
-	t.Helper()
-	return startSiteWith(t, dir, listen, clk, pool, nil)
-}
-
-// startSiteWith is startSite with the switcher's config changed by tune
-// (nil: as is).
-func startSiteWith(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, tune func(*switcher.Config)) *site {
+// startSite starts a site; opts change the switcher's config.
+func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opts ...func(*switcher.Config)) *site {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	s := &site{t: t, clock: clk, pool: pool, dir: dir}
@@ -112,8 +106,8 @@ func startSiteWith(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool,
 		StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
 		Tick: 20 * time.Millisecond, LeftGrace: 2 * time.Minute, Now: clk.Now, Log: log,
 	}
-	if tune != nil {
-		tune(&cfg)
+	for _, o := range opts {
+		o(&cfg)
 	}
 	sw, err = switcher.New(cfg, w.Current(), &bridge, &bridge)
 	if err != nil {

@@ -117,7 +117,7 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pool.Close()
-	s := startSiteWith(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.CurtailGrace = 300 * time.Millisecond })
+	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.CurtailGrace = 300 * time.Millisecond })
 	defer s.close()
 	addr := s.proxy.Addr().String()
 	const name = "acct.cpu-1"
