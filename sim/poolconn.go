@@ -367,6 +367,9 @@ func (c *poolConn) submit(m *stratum.Message) error {
 		return c.reject(m, RejectUnauthorized, stratum.ErrUnauthorized, "unauthorized worker")
 	case job == nil:
 		return c.reject(m, RejectStale, stratum.ErrJobNotFound, "job not found")
+	case !eightDigitNonce(m.Params):
+		// Like a strict pool: a proxy must forward a short nonce padded.
+		return c.reject(m, RejectOther, stratum.ErrOther, "nonce must be 8 hex digits")
 	case !stratum.IsHex(s.Extranonce2, p.cfg.Extranonce2Size):
 		return c.reject(m, RejectBadExtranonce2, stratum.ErrOther, "extranonce2 must be "+strconv.Itoa(p.cfg.Extranonce2Size)+" bytes")
 	}
@@ -425,4 +428,12 @@ func (c *poolConn) submit(m *stratum.Message) error {
 		})
 	}
 	return c.respond(m.ID, true)
+}
+
+// eightDigitNonce reports whether the nonce of submit params is sent with
+// all 8 digits: ParseSubmit pads a shorter one, which this pool, like some
+// real ones, refuses.
+func eightDigitNonce(params json.RawMessage) bool {
+	ps, err := stratum.SplitParams(params)
+	return err == nil && len(ps) > 4 && len(ps[4]) == len(`"00000000"`)
 }

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -366,5 +367,40 @@ func TestKeptRootIsPerJob(t *testing.T) {
 	low, _ := w.mine(t, jobA, next, 0, fails(w.diff))
 	if r := w.submit(4, low); errCode(t, r) != stratum.ErrLowDifficulty {
 		t.Fatalf("low share on a kept root answered %s %v", r.Result, r.Error)
+	}
+}
+
+// NerdMiner (V1.8.3) sends the nonce without leading zeros: 1 to 8 hex
+// digits. Such shares are validated on the padded nonce and reach the
+// pool (which, like some real pools, wants all 8 digits) padded.
+func TestShortNonceAcceptedAndForwardedPadded(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	srv := startProxy(t, quickConfig(t, pool)) // every share is forwarded
+	w := startWorker(t, srv, "acct.nerd")
+	want, next := 0, uint32(0)
+	for i := range 8 {
+		s, n := w.mine(t, w.job, next, 0, meets(w.diff))
+		next = n
+		full := s.nonce
+		s.nonce = strings.TrimLeft(full, "0")
+		if s.nonce == "" {
+			s.nonce = "0"
+		}
+		if len(s.nonce) == 8 {
+			t.Fatalf("nonce %s has no leading zero: the test proves nothing", full)
+		}
+		if r := w.submit(10+i, s); errCode(t, r) != 0 {
+			t.Fatalf("share with nonce %q (%s): %s %s, want true", s.nonce, full, r.Result, r.Error)
+		}
+		want++
+		s.nonce = full // the same share with 8 digits is a duplicate
+		if c := errCode(t, w.submit(100+i, s)); c != stratum.ErrDuplicate {
+			t.Fatalf("the same share with nonce %s: code %d, want 22", full, c)
+		}
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want },
+		"pool accepted %d of %d shares (rejected %v)", pool.Stats().Accepted, want, pool.Stats().Rejected)
+	if r := pool.Stats().RejectedTotal(); r != 0 {
+		t.Fatalf("pool rejected %d forwarded shares: %v", r, pool.Stats().Rejected)
 	}
 }
