@@ -41,6 +41,7 @@ const (
 	reasonShutdown
 	reasonAllRejected
 	reasonInvalidFlood
+	reasonStaleFlood
 )
 
 var reasonNames = [...]string{
@@ -57,6 +58,7 @@ var reasonNames = [...]string{
 	reasonShutdown:         "proxy shutting down",
 	reasonAllRejected:      "every share rejected for the abuse window",
 	reasonInvalidFlood:     "invalid or duplicate submits at a high rate",
+	reasonStaleFlood:       "stale or unknown-job submits at a high rate",
 }
 
 func (r closeReason) String() string { return reasonNames[r] }
@@ -108,14 +110,15 @@ type minerConn struct {
 	moreInput    bool     // lines already read wait behind this one
 	recent       []uint64 // keys of recent shares, for duplicates
 	recentNext   int
-	rejectStreak int  // rejections since the last accepted share
-	rootJob      *job // the last share's job, extranonce2 and merkle root (rootFor)
+	rejectStreak int    // rejections since the last accepted share
+	sentFrom     uint64 // seq of the first job this connection got on its session (under mu)
+	rootJob      *job   // the last share's job, extranonce2 and merkle root (rootFor)
 	rootEN2      [16]byte
 	rootEN2Len   uint8
 	root         [32]byte
-	streakSince  time.Time // first rejection of the streak
-	invalidBurst float64   // token bucket of invalid submits allowed
-	invalidAt    time.Time
+	streakSince  time.Time   // first rejection of the streak
+	invalid      tokenBucket // invalid submits allowed
+	stale        tokenBucket // stale and unknown-job submits allowed
 
 	lastSend   atomic.Int64  // unix nanoseconds of the last message queued
 	lastRead   atomic.Int64  // unix nanoseconds of the last read while parked in a poller
@@ -151,7 +154,8 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	d := m.vd.Difficulty()
 	m.cur = diffEpoch{diff: d, target: s.target(d)}
 	m.prev, m.older = m.cur, m.cur
-	m.invalidBurst, m.invalidAt = s.cfg.Abuse.InvalidBurst, now
+	m.invalid = tokenBucket{tokens: s.cfg.Abuse.InvalidBurst, at: now}
+	m.stale = tokenBucket{tokens: s.cfg.Abuse.StaleBurst, at: now}
 	m.lr = stratum.NewLineReader(minerReader{m}, s.cfg.MaxLineBytes)
 	m.poller = s.pollerFor(m) // set once: read without a lock by close
 	return m
@@ -566,7 +570,7 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	m.mu.Lock()
 	subscribed, us, mask := m.subscribed, m.sess, m.mask
 	prefix, k := m.prefixBytes, m.prefixLen
-	prefixHex := m.prefixHex
+	prefixHex, sentFrom := m.prefixHex, m.sentFrom
 	m.mu.Unlock()
 	if !subscribed {
 		m.rejectShare(id, nil, stratum.ErrNotSubscribed, RejectNotSubscribed, "not subscribed", now)
@@ -587,6 +591,13 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	}
 	v := us.viewShare(sub.JobID)
 	j, seq := v.job, v.seq
+	if j != nil && j.seq < sentFrom {
+		// A job of the session this connection was never sent (it came
+		// before the connection got work: before it connected, or while it
+		// waited parked). cpuminer keeps hashing its last job across a
+		// reconnect: that work is stale, not low difficulty.
+		j = nil
+	}
 	if j == nil {
 		// Stale: most likely a clean job is being fanned out right now. The
 		// miner gets that job before this answer, never the other way round.
@@ -752,18 +763,32 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 		return
 	}
 	if reason == RejectStale {
-		return // stale shares come in bursts after every block: not abuse
+		// Stale shares come in bursts after every block: a bucket of their
+		// own, far larger than the invalid one.
+		if !m.stale.take(now, a.StalePerSecond, a.StaleBurst) {
+			m.srv.stats.AbuseDisconnects.Add(1)
+			m.readerClose(reasonStaleFlood, fmt.Errorf("stale or unknown-job submits faster than %g/s (burst %g), last: %s", a.StalePerSecond, a.StaleBurst, msg))
+		}
+		return
 	}
-	m.invalidBurst += now.Sub(m.invalidAt).Seconds() * a.InvalidPerSecond
-	m.invalidAt = now
-	if m.invalidBurst > a.InvalidBurst {
-		m.invalidBurst = a.InvalidBurst
-	}
-	m.invalidBurst--
-	if m.invalidBurst < 0 {
+	if !m.invalid.take(now, a.InvalidPerSecond, a.InvalidBurst) {
 		m.srv.stats.AbuseDisconnects.Add(1)
 		m.readerClose(reasonInvalidFlood, fmt.Errorf("invalid submits faster than %g/s, last: %s", a.InvalidPerSecond, reason))
 	}
+}
+
+// tokenBucket allows events at rate per second on average, in bursts of
+// at most burst. It reads no clock: the caller passes the time it has.
+type tokenBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// take spends one token; false when there was none left.
+func (b *tokenBucket) take(now time.Time, rate, burst float64) bool {
+	b.tokens = min(b.tokens+now.Sub(b.at).Seconds()*rate, burst) - 1
+	b.at = now
+	return b.tokens >= 0
 }
 
 // readerClose closes the miner from its reader, after the answers it was
@@ -826,11 +851,15 @@ func (m *minerConn) maybeStart() {
 // sendWork sends the miner's difficulty and the session's current job
 // (clean) to m.
 func (m *minerConn) sendWork(us *upSession) {
+	j := us.currentJob()
 	m.mu.Lock()
 	d := m.cur.diff
+	if j != nil {
+		m.sentFrom = j.seq // older jobs of the session never reach it
+	}
 	m.mu.Unlock()
 	m.send(encodeDifficulty(d), false)
-	if j := us.currentJob(); j != nil {
+	if j != nil {
 		m.markJob(j.seq)
 		m.send(j.cleanBytes(), true)
 		m.srv.stats.JobsNotified.Add(1)
