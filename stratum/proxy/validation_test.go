@@ -237,52 +237,6 @@ func TestForwardsOnlyWhatThePoolWants(t *testing.T) {
 	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().PoolAccepted == uint64(want) }, "pool verdicts counted")
 }
 
-// A difficulty change applies to jobs sent after it: the current job is
-// re-sent at once under a new id; shares on the old id are judged at the
-// old difficulty, shares on the new one at the new.
-func TestDifficultyChangeResendsJob(t *testing.T) {
-	pool := startPool(t, sim.PoolConfig{})
-	cfg := quickConfig(t, pool)
-	cfg.Difficulty.Max = 1e-7
-	srv := startProxy(t, cfg)
-	w := startWorker(t, srv, "acct.d1")
-	oldJob, oldDiff := w.job, w.diff
-	const newDiff = 4e-9
-	w.send(`{"id":5,"method":"mining.suggest_difficulty","params":[4e-9]}`)
-	_, notes := w.answer("5")
-	for _, msg := range notes {
-		w.apply(msg)
-	}
-	for w.diff != newDiff || w.job == oldJob {
-		w.apply(w.next())
-	}
-	if !w.job.Clean || w.job.JobID == oldJob.JobID || w.job.PrevHash != oldJob.PrevHash {
-		t.Fatalf("after the change got job %s (clean %v), want the current job %s under a new id", w.job.JobID, w.job.Clean, oldJob.JobID)
-	}
-	// A share between the two difficulties.
-	between := func(h *chainhash.Hash) bool { return meets(oldDiff)(h) && fails(newDiff)(h) }
-	s, next := w.mine(t, oldJob, 0, 0, between)
-	if c := errCode(t, w.submit(6, s)); c != 0 {
-		t.Fatalf("share on the job sent at the old difficulty: code %d", c)
-	}
-	// The alias is the same pool job: other work between the two
-	// difficulties is too easy for it.
-	s, next = w.mine(t, oldJob, next, 0, between)
-	s.jobID = w.job.JobID
-	if c := errCode(t, w.submit(7, s)); c != stratum.ErrLowDifficulty {
-		t.Fatalf("work between the difficulties on the new job id: code %d, want 23", c)
-	}
-	s, _ = w.mine(t, oldJob, next, 0, meets(newDiff))
-	s.jobID = w.job.JobID
-	if c := errCode(t, w.submit(8, s)); c != 0 {
-		t.Fatalf("work at the new difficulty on the new job id: code %d", c)
-	}
-	acct, _ := srv.Worker("acct.d1")
-	if acct.Difficulty != newDiff {
-		t.Fatalf("account difficulty %v", acct.Difficulty)
-	}
-}
-
 // A miner whose shares are all rejected for the abuse window is dropped,
 // and so is one flooding invalid submits; valid shares at a high rate are
 // never abuse.
