@@ -554,7 +554,9 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 			// The rig worked before (e.g. until a park closed its
 			// connection): it gets back the difficulty it worked at, not
 			// the initial one, which can be far off either way (a flood of
-			// shares, or none for minutes).
+			// shares, or none for minutes). It wins over a difficulty
+			// suggested before authorizing (a configured guess); one
+			// suggested later is honoured as usual.
 			m.vd.Suggest(d, now)
 			m.resetDifficulty()
 		}
@@ -904,6 +906,7 @@ func (m *minerConn) maybeStart() {
 // (clean) to m.
 func (m *minerConn) sendWork(us *upSession) {
 	j := us.currentJob()
+	m.diffMu.Lock() // a change made meanwhile is sent after this one
 	m.mu.Lock()
 	d := m.diff
 	if j != nil {
@@ -911,6 +914,7 @@ func (m *minerConn) sendWork(us *upSession) {
 	}
 	m.mu.Unlock()
 	m.send(encodeDifficulty(d), false)
+	m.diffMu.Unlock()
 	if j != nil {
 		m.markJob(j.seq)
 		m.send(j.cleanBytes(), true)
@@ -957,7 +961,7 @@ func (m *minerConn) changeDifficulty(measured bool) {
 	m.diffMu.Lock()
 	defer m.diffMu.Unlock()
 	m.mu.Lock()
-	d := m.vd.Difficulty()
+	d := m.vd.Difficulty() // the newest, whichever change this call follows
 	if d == m.diff {
 		m.mu.Unlock()
 		return
