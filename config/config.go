@@ -54,6 +54,8 @@ type Abuse struct {
 	RejectMinShares  int      // reject_min_shares: ...and at least this many of them (default 50)
 	InvalidPerSecond float64  // invalid_per_second: invalid or duplicate submits allowed on average (default 5)
 	InvalidBurst     float64  // invalid_burst: in bursts of at most this many (default 100)
+	StalePerSecond   float64  // stale_per_second: stale or unknown-job submits allowed on average (default 100)
+	StaleBurst       float64  // stale_burst: in bursts of at most this many (default 1000)
 }
 
 // Difficulty is the [proxy.difficulty] table: per-miner variable difficulty.
@@ -193,6 +195,8 @@ func Default() *Config {
 				RejectMinShares:  50,
 				InvalidPerSecond: 5,
 				InvalidBurst:     100,
+				StalePerSecond:   100,
+				StaleBurst:       1000,
 			},
 		},
 		API: API{Listen: "127.0.0.1:8080"},

@@ -402,7 +402,7 @@ format = "json"
 		ReconnectGrace:   Duration{1500 * time.Millisecond},
 		HandshakeTimeout: Duration{time.Minute},
 		ParkedKeepalive:  Duration{25 * time.Second},
-		Abuse:            Abuse{RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 50, InvalidPerSecond: 5, InvalidBurst: 100},
+		Abuse:            Abuse{RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 50, InvalidPerSecond: 5, InvalidBurst: 100, StalePerSecond: 100, StaleBurst: 1000},
 	}
 	if !reflect.DeepEqual(c.Proxy, wantProxy) {
 		t.Errorf("Proxy:\n got %+v\nwant %+v", c.Proxy, wantProxy)

@@ -16,7 +16,7 @@ import (
 var (
 	topKeys      = []string{"proxy", "pools", "api", "switcher", "log"}
 	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
-	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst"}
+	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst", "stale_per_second", "stale_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
@@ -176,7 +176,8 @@ func (d *Decoder) abuse(m map[string]any, c *Abuse) {
 	for _, f := range []struct {
 		key string
 		dst *float64
-	}{{"invalid_per_second", &c.InvalidPerSecond}, {"invalid_burst", &c.InvalidBurst}} {
+	}{{"invalid_per_second", &c.InvalidPerSecond}, {"invalid_burst", &c.InvalidBurst},
+		{"stale_per_second", &c.StalePerSecond}, {"stale_burst", &c.StaleBurst}} {
 		if d.Float(m, p, f.key, f.dst) && !(*f.dst > 0 && !math.IsInf(*f.dst, 0)) {
 			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, FormatFloat(*f.dst))
 		}

@@ -66,21 +66,27 @@ func (r *rate) at2(now time.Time, tau time.Duration) float64 {
 // own connection's goroutine, so its mutex is uncontended; readers (API,
 // switcher) take it briefly.
 type workerStats struct {
-	mu           sync.Mutex
-	name         string
-	remote       string
-	connections  int
-	standby      int // connections of the same rig from its address beyond the first (see retag)
-	difficulty   float64
-	accepted     uint64
-	forwarded    uint64
-	blocks       uint64
-	work         float64 // sum of accepted share difficulties
-	rejected     [9]uint64
-	poolRejected map[string]uint64
-	r1m, r10m    rate
-	lastShare    time.Time
-	firstSeen    time.Time
+	mu          sync.Mutex
+	name        string
+	remote      string
+	connections int
+	standby     int // connections of the same rig from its address beyond the first (see retag)
+	difficulty  float64
+	// workDifficulty is the difficulty the worker was at when it last had
+	// a share accepted, or vardiff last moved it from its shares: what its
+	// rig gets back on a new connection, such as the resume after a park
+	// (it would start at the initial difficulty, and a rig held without
+	// work gives vardiff nothing to measure). 0: it never worked.
+	workDifficulty float64
+	accepted       uint64
+	forwarded      uint64
+	blocks         uint64
+	work           float64 // sum of accepted share difficulties
+	rejected       [9]uint64
+	poolRejected   map[string]uint64
+	r1m, r10m      rate
+	lastShare      time.Time
+	firstSeen      time.Time
 	// onPool hears the pool's verdict on a share forwarded for this
 	// worker: made once, not a closure per share.
 	onPool func(*stratum.Error)
@@ -159,8 +165,11 @@ func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
 	return s
 }
 
-func (w *workerStats) accept(now time.Time, diff float64, forwarded, block bool) {
+// accept counts a share credited at diff, found at the connection's
+// difficulty cur.
+func (w *workerStats) accept(now time.Time, diff, cur float64, forwarded, block bool) {
 	w.mu.Lock()
+	w.workDifficulty = cur
 	w.accepted++
 	w.work += diff
 	if forwarded {
@@ -193,10 +202,22 @@ func (w *workerStats) poolReject(reason string) {
 	w.mu.Unlock()
 }
 
-func (w *workerStats) setDifficulty(d float64) {
+// setDifficulty records the worker's difficulty; measured says vardiff
+// set it from the worker's shares.
+func (w *workerStats) setDifficulty(d float64, measured bool) {
 	w.mu.Lock()
 	w.difficulty = d
+	if measured {
+		w.workDifficulty = d
+	}
 	w.mu.Unlock()
+}
+
+// workDiff is the difficulty the worker last worked at, 0 if none.
+func (w *workerStats) workDiff() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.workDifficulty
 }
 
 // registry holds every worker seen, sharded so that authorizations on

@@ -33,6 +33,8 @@ func FromConfig(cfg *config.Config) Config {
 			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
 			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
 			InvalidBurst:     cfg.Proxy.Abuse.InvalidBurst,
+			StalePerSecond:   cfg.Proxy.Abuse.StalePerSecond,
+			StaleBurst:       cfg.Proxy.Abuse.StaleBurst,
 		},
 		Difficulty: vardiff.Config{
 			Initial:            cfg.Proxy.Difficulty.Initial,

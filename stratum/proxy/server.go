@@ -149,6 +149,12 @@ func (c *Config) setDefaults() {
 	if a.InvalidBurst <= 0 {
 		a.InvalidBurst = 100
 	}
+	if a.StalePerSecond <= 0 {
+		a.StalePerSecond = 100
+	}
+	if a.StaleBurst <= 0 {
+		a.StaleBurst = 1000
+	}
 }
 
 // AbuseConfig says when bad shares get a miner dropped. Valid shares at a
@@ -162,6 +168,14 @@ type AbuseConfig struct {
 	// InvalidPerSecond on average, in bursts of InvalidBurst.
 	InvalidPerSecond float64
 	InvalidBurst     float64
+	// Stale submits (a job unknown or no longer valid) may come at
+	// StalePerSecond on average, in bursts of StaleBurst. A block makes
+	// every miner send a few stale shares at once (a few dozen at most at
+	// the difficulties vardiff gives), so the bound is loose; it is there
+	// for a client flooding unknown job ids (1.2 million in 60 s from one
+	// connection were answered one by one before).
+	StalePerSecond float64
+	StaleBurst     float64
 }
 
 // Server is the proxy: miners on one side, pool sessions on the other.
