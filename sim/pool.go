@@ -50,6 +50,8 @@ const (
 	// with ntime outside [job ntime, job ntime + maxNTimeRoll] is rejected
 	// (20), as the proxy does.
 	maxNTimeRoll = 7000
+	// maxExtranonce2Size bounds PoolConfig.Extranonce2Size.
+	maxExtranonce2Size = 64
 )
 
 // Reasons a pool rejects a share: the keys of [PoolStats.Rejected].
@@ -69,7 +71,8 @@ type PoolConfig struct {
 	// Name labels the pool in logs.
 	Name string
 	// Extranonce2Size is the extranonce2 size announced to every
-	// connection; 0 means DefaultExtranonce2Size (8).
+	// connection; 0 means DefaultExtranonce2Size (8). Up to 64: sizes
+	// past the 32 Stratum clients accept are for tests of their refusal.
 	Extranonce2Size int
 	// Difficulty is the share difficulty sent to every connection; 0 means
 	// DefaultPoolDifficulty (1e-9: about one hash in four is a valid
@@ -223,8 +226,8 @@ func StartPool(cfg PoolConfig) (*Pool, error) {
 	if cfg.Extranonce2Size == 0 {
 		cfg.Extranonce2Size = DefaultExtranonce2Size
 	}
-	if cfg.Extranonce2Size < 0 || cfg.Extranonce2Size > 16 {
-		return nil, fmt.Errorf("sim: extranonce2 size %d out of range 1..16", cfg.Extranonce2Size)
+	if cfg.Extranonce2Size < 0 || cfg.Extranonce2Size > maxExtranonce2Size {
+		return nil, fmt.Errorf("sim: extranonce2 size %d out of range 1..%d", cfg.Extranonce2Size, maxExtranonce2Size)
 	}
 	if cfg.Difficulty == 0 {
 		cfg.Difficulty = DefaultPoolDifficulty

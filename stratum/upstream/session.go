@@ -125,6 +125,9 @@ type Session struct {
 	closed      bool
 	running     atomic.Bool
 
+	badLogged     time.Time // when badValue last logged (reader goroutine only)
+	badSuppressed int       // bad values not logged since
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -469,10 +472,18 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	switch m.Method {
 	case stratum.MethodSetDifficulty:
-		ps, _ := stratum.SplitParams(m.Params)
-		d, err := stratum.FloatParam(ps, 0)
+		ps, err := stratum.SplitParams(m.Params)
+		var d float64
+		if err == nil {
+			d, err = stratum.FloatParam(ps, 0) // refuses NaN and ±Inf
+		}
 		if err != nil || d <= 0 {
-			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad difficulty, ignored")
+			// Ignored, the last good difficulty stays: the pool's jobs are
+			// still good, and shares keep going to it at a difficulty it
+			// asked for. Dropping the session for one bad value would move
+			// every miner for nothing; a pool that then refuses the shares
+			// is caught by the rejection watch.
+			s.badValue(m, "pool sent a difficulty that is not a finite number above 0: ignored, the last good one stays")
 			return nil
 		}
 		s.mu.Lock()
@@ -507,7 +518,7 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	case stratum.MethodSetVersionMask:
 		mask, err := stratum.ParseVersionMask(m.Params)
 		if err != nil {
-			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad version mask, ignored")
+			s.badValue(m, "pool sent a bad version mask: ignored")
 			return nil
 		}
 		s.mu.Lock()
@@ -535,6 +546,25 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 		s.log.Debug().Str("method", m.Method).Msg("pool sent an unknown method")
 	}
 	return nil
+}
+
+// badValue logs a value the pool sent that was ignored: the first one,
+// then one line a minute at most with the count of those not logged (a
+// pool repeating it must not flood the log). Only the session's reader
+// calls it (the handshake before it), so it needs no lock.
+func (s *Session) badValue(m *stratum.Message, msg string) {
+	now := time.Now()
+	if !s.badLogged.IsZero() && now.Sub(s.badLogged) < time.Minute {
+		s.badSuppressed++
+		return
+	}
+	params := m.Params
+	if len(params) > 128 {
+		params = params[:128]
+	}
+	s.log.Error().Str("method", m.Method).Str("params", string(params)).Float64("difficulty", s.Difficulty()).
+		Int("suppressed", s.badSuppressed).Msg(msg)
+	s.badLogged, s.badSuppressed = now, 0
 }
 
 // answer matches a response to its pending submit.
