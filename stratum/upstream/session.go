@@ -82,9 +82,18 @@ var (
 	ErrReconnect = errors.New("upstream: pool asked to reconnect")
 )
 
-// errLost answers shares whose pool connection ended before the pool
-// answered: their job went with it, so to the miner they are stale (21).
-var errLost = stratum.NewError(stratum.ErrJobNotFound, "stale: pool connection lost before it answered")
+// ErrLost is the verdict on a share sent (or queued for the writer) on a
+// pool connection that ended before the pool answered it: the miner was
+// already told true, and nobody knows whether the pool credited it.
+var ErrLost = stratum.NewError(stratum.ErrJobNotFound, "pool connection lost before it answered")
+
+// ErrNoAnswer is the verdict on a share the pool did not answer within
+// the submit timeout: lost as well.
+var ErrNoAnswer = stratum.NewError(stratum.ErrOther, "pool did not answer in time")
+
+// ErrNotSent answers a share submitted on a session already closed: it
+// never reached the pool.
+var ErrNotSent = stratum.NewError(stratum.ErrJobNotFound, "pool connection closed: submit not sent")
 
 // ErrBacklog answers shares that would queue behind maxBacklog bytes the
 // pool has not read: it is not reading, and its connection ends at
@@ -390,7 +399,7 @@ func (s *Session) shutdown(err error) {
 	close(s.stop)
 	_ = s.conn.Close()
 	for _, cb := range pending {
-		cb(errLost)
+		cb(ErrLost)
 	}
 }
 
@@ -626,7 +635,7 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 	if s.closed { // checked with the pending queue in hand: shutdown empties it
 		s.mu.Unlock()
 		s.wmu.Unlock()
-		cb(errLost)
+		cb(ErrNotSent)
 		return
 	}
 	if len(s.out) >= maxBacklog && !sh.Block {
@@ -749,7 +758,6 @@ func (s *Session) writeLocked(line []byte) error {
 func (s *Session) sweep() {
 	tick := time.NewTicker(s.cfg.SubmitTimeout / 4)
 	defer tick.Stop()
-	timeout := stratum.NewError(stratum.ErrOther, "pool did not answer in time")
 	var expired []SubmitResult
 	for {
 		select {
@@ -763,7 +771,7 @@ func (s *Session) sweep() {
 			}
 			s.mu.Unlock()
 			for i, cb := range expired {
-				cb(timeout)
+				cb(ErrNoAnswer)
 				expired[i] = nil
 			}
 			if cap(expired) > 1024 {
