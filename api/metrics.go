@@ -30,6 +30,8 @@ var (
 	descPoolSessions    = desc("pool_sessions", "Open sessions to each pool.", "pool")
 	descPoolMiners      = desc("pool_miners", "Miners on each pool's sessions.", "pool")
 	descPoolFailures    = desc("pool_failures", "Consecutive failed attempts at each pool.", "pool")
+	descPoolRejecting   = desc("pool_rejecting", "1 while a pool refuses at least reject_ratio of the shares it answered over reject_window.", "pool")
+	descPoolRejectRatio = desc("pool_reject_ratio", "Share of the answered shares each pool refused over reject_window (0 until reject_min_shares were answered).", "pool")
 	descFailovers       = desc("pool_failovers_total", "Moves from one pool to another.")
 	descSlow            = desc("slow_consumers_total", "Miners cut for not reading their jobs in time.")
 	descProtocolErrors  = desc("protocol_errors_total", "Miners dropped for protocol errors (garbage, long lines).")
@@ -64,7 +66,7 @@ var (
 	allDescriptions   = []*prometheus.Desc{
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
-		descPoolSessions, descPoolMiners, descPoolFailures, descFailovers, descSlow, descProtocolErrors,
+		descPoolSessions, descPoolMiners, descPoolFailures, descPoolRejecting, descPoolRejectRatio, descFailovers, descSlow, descProtocolErrors,
 		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descHandOffs, descPolled, descKeepalives, descMinersMoved, descMinersReconn,
 		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
@@ -144,6 +146,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descPoolSessions, float64(p.Sessions), p.Name)
 		gauge(descPoolMiners, float64(p.Miners), p.Name)
 		gauge(descPoolFailures, float64(p.Failures), p.Name)
+		gauge(descPoolRejecting, b2f(p.Rejecting), p.Name)
+		gauge(descPoolRejectRatio, p.RejectRatio, p.Name)
 	}
 
 	if h.sw == nil {

@@ -64,6 +64,7 @@ const (
 	RejectNotSubscribed  = "not_subscribed"  // 25
 	RejectBadVersion     = "bad_version"     // 20: rolled bits outside the granted mask
 	RejectOther          = "other"           // 20: malformed params, ntime outside [job ntime, job ntime+7000]
+	RejectRefused        = "refused"         // 20: a good share refused on purpose ([Pool.SetRejectShares])
 )
 
 // PoolConfig configures a [Pool]. The zero value is a usable pool.
@@ -175,6 +176,7 @@ type Pool struct {
 
 	silent     atomic.Bool
 	refuseAuth atomic.Bool
+	rejectNth  atomic.Int64 // SetRejectShares
 
 	mu         sync.Mutex
 	closed     bool
@@ -193,6 +195,7 @@ type Pool struct {
 
 	totalConns     int
 	submitted      int
+	good           int // good shares seen, for SetRejectShares
 	accepted       int
 	rejected       map[string]int
 	byWorker       map[string]int
@@ -326,6 +329,12 @@ func (p *Pool) SetSilent(silent bool) { p.silent.Store(silent) }
 // SetRefuseAuthorize makes mining.authorize fail with error 24 (true) or
 // succeed for any user and password (false, the default).
 func (p *Pool) SetRefuseAuthorize(refuse bool) { p.refuseAuth.Store(refuse) }
+
+// SetRejectShares makes the pool refuse good shares, as a broken or
+// hostile pool does: every nth good share is answered error 20
+// (RejectRefused); 1 refuses them all, 0 none (the default). Bad shares
+// are refused for their defect as usual.
+func (p *Pool) SetRejectShares(nth int) { p.rejectNth.Store(int64(nth)) }
 
 // NewJob makes a fresh random job and sends it to every subscribed
 // connection. clean marks it clean_jobs=true, which makes every older job

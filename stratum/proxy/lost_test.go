@@ -27,8 +27,8 @@ func TestSilentPoolLostShares(t *testing.T) {
 	settled := func(st proxy.StatsSnapshot) bool {
 		return st.SharesForwarded == st.PoolAccepted+st.PoolRejected+st.PoolUnsent+st.PoolLost
 	}
-	sim.Eventually(t, 10*time.Second, func() bool { return settled(srv.Stats()) }, "every forwarded share settled: %+v", srv.Stats())
-	st := srv.Stats()
+	var st proxy.StatsSnapshot
+	sim.Eventually(t, 10*time.Second, func() bool { st = srv.Stats(); return settled(st) }, "every forwarded share settled: %+v", &st)
 	if st.PoolLost == 0 || st.PoolRejected != 0 {
 		t.Fatalf("lost %d, rejected by the pool %d: want some lost (the silent window) and no rejection (the pool rejected nothing)", st.PoolLost, st.PoolRejected)
 	}

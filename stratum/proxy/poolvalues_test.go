@@ -28,8 +28,9 @@ func TestPoolNonFiniteDifficultyKeepsForwarding(t *testing.T) {
 			// made after the bad difficulty.
 			pool.NewJob(true)
 			before := pool.Stats().Accepted
-			sim.Eventually(t, 10*time.Second, func() bool { return pool.Stats().Accepted >= before+10 },
-				"shares still forwarded after a set_difficulty of %s: pool accepted %d, proxy %+v", v, pool.Stats().Accepted, srv.Stats())
+			var st proxy.StatsSnapshot
+			sim.Eventually(t, 10*time.Second, func() bool { st = srv.Stats(); return pool.Stats().Accepted >= before+10 },
+				"shares still forwarded after a set_difficulty of %s: the pool accepted %d before it; proxy %+v", v, before, &st)
 			checkOnlyStale(t, fleet, pool)
 			if st := srv.Pools()[0]; st.State != "active" {
 				t.Fatalf("pool %+v, want still active", st)
@@ -49,8 +50,10 @@ func TestPoolLargeExtranonce2(t *testing.T) {
 			pool := startPool(t, sim.PoolConfig{Extranonce2Size: n})
 			srv := startProxy(t, quickConfig(t, pool))
 			fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 3, ShareInterval: 20 * time.Millisecond})
-			sim.Eventually(t, 10*time.Second, func() bool { return pool.Stats().Accepted >= 20 },
-				"shares accepted by the pool: pool %+v, proxy %+v", pool.Stats(), srv.Stats())
+			var ps sim.PoolStats
+			var st proxy.StatsSnapshot
+			sim.Eventually(t, 10*time.Second, func() bool { ps, st = pool.Stats(), srv.Stats(); return ps.Accepted >= 20 },
+				"shares accepted by the pool: pool %+v, proxy %+v", &ps, &st)
 			for i := range 3 {
 				if got := fleet.Miner(i).Extranonce2Size; got != n-4 {
 					t.Fatalf("miner %d told extranonce2_size %d, want %d (the pool's %d less 4 prefix bytes)", i, got, n-4, n)

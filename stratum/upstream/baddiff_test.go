@@ -1,10 +1,8 @@
 package upstream_test
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,24 +12,6 @@ import (
 	"github.com/hashgate/hashgate/stratum/upstream"
 )
 
-// logBuffer collects log lines from several goroutines.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // A pool's set_difficulty of NaN or ±Inf (as a number out of range or as
 // a string strconv reads) is refused by the decoder: logged once as an
 // error naming the pool, the last good difficulty kept, the session
@@ -39,7 +19,7 @@ func (b *logBuffer) String() string {
 func TestPoolNonFiniteDifficultyIgnored(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{Difficulty: 0.25})
 	cfg := cfgFor(pool)
-	var logs logBuffer
+	var logs sim.LogBuffer
 	cfg.Log = zerolog.New(&logs)
 	s, err := upstream.Dial(context.Background(), cfg)
 	if err != nil {
@@ -67,7 +47,7 @@ func TestPoolNonFiniteDifficultyIgnored(t *testing.T) {
 	default:
 	}
 	out := logs.String()
-	lines := strings.Count(out, "not a finite number above 0")
+	lines := logs.Count("not a finite number above 0")
 	if lines != 1 || !strings.Contains(out, `"pool":"test"`) || !strings.Contains(out, `"level":"error"`) ||
 		!strings.Contains(out, `"params":"[1e400]"`) || !strings.Contains(out, `"difficulty":0.25`) {
 		t.Fatalf("want one error line naming the pool, the value and the difficulty kept (the rest summarized); got %d:\n%s", lines, out)

@@ -134,6 +134,8 @@ type Session struct {
 	closed      bool
 	running     atomic.Bool
 
+	answered, rejected uint64 // the pool's answers to submits, and its refusals among them (under mu)
+
 	badLogged     time.Time // when badValue last logged (reader goroutine only)
 	badSuppressed int       // bad values not logged since
 
@@ -294,6 +296,14 @@ func (s *Session) LastNotify() *stratum.Notify {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.lastNotify
+}
+
+// Verdicts counts the submits the pool answered on this session, and
+// how many of those it refused (an error or false).
+func (s *Session) Verdicts() (answered, rejected uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answered, s.rejected
 }
 
 // Pool is the configured pool name.
@@ -590,8 +600,17 @@ func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
 	if id < firstSubmitID {
 		return // late answers to the handshake, e.g. extranonce.subscribe
 	}
+	bad := perr != nil || !result
 	s.mu.Lock()
 	cb := s.pending.take(id)
+	if cb != nil {
+		// For the proxy's rejection watch: two increments under the lock
+		// already taken, nothing more per share.
+		s.answered++
+		if bad {
+			s.rejected++
+		}
+	}
 	s.mu.Unlock()
 	if cb == nil {
 		return // a ping's answer, or one after its timeout
