@@ -138,7 +138,7 @@ code { font-size: .95em; }
 <h2>Pools</h2>
 <table>
 <tr><th>name</th><th>url</th><th>state</th><th>sessions</th><th>miners</th><th>last error</th></tr>
-{{range .Status.Pools}}<tr><td>{{.Name}}</td><td><code>{{.URL}}</code></td><td>{{if eq .State "active"}}<span class="ok">active</span>{{else if eq .State "failed"}}<span class="bad">failed</span>{{else}}{{.State}}{{end}}</td><td class="n">{{.Sessions}}</td><td class="n">{{.Miners}}</td><td class="muted">{{.LastError}}</td></tr>
+{{range .Status.Pools}}<tr><td>{{.Name}}</td><td><code>{{.URL}}</code></td><td>{{if eq .State "active"}}<span class="ok">active</span>{{else if eq .State "failed"}}<span class="bad">failed</span>{{else}}{{.State}}{{end}}{{if .Rejecting}} <span class="bad">rejecting shares</span>{{end}}</td><td class="n">{{.Sessions}}</td><td class="n">{{.Miners}}</td><td class="muted">{{.LastError}}</td></tr>
 {{end}}</table>
 
 <h2>Power</h2>

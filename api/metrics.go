@@ -23,13 +23,15 @@ var (
 	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
 	descSharesRejected  = desc("shares_rejected_total", "Shares rejected, by reason.", "reason")
 	descSharesForwarded = desc("shares_forwarded_total", "Accepted shares that met the pool's difficulty and were sent to it.")
-	descPoolShares      = desc("pool_shares_total", "Forwarded shares by the pool's verdict (not_sent: refused before sending, the pool had stopped reading).", "result")
+	descPoolShares      = desc("pool_shares_total", "Forwarded shares by the pool's verdict (not_sent: refused before sending, the pool had stopped reading or its connection had ended; lost: sent, never answered: the connection ended or the submit timed out first, after the miner was told the share was good).", "result")
 	descBlocks          = desc("block_candidates_total", "Shares that met the network target.")
 	descHealthy         = desc("upstream_healthy", "1 when the proxy has a live pool session.")
 	descPoolState       = desc("pool_state", "1 for each pool's current state (active, standby, probing, failed), 0 for the others.", "pool", "state")
 	descPoolSessions    = desc("pool_sessions", "Open sessions to each pool.", "pool")
 	descPoolMiners      = desc("pool_miners", "Miners on each pool's sessions.", "pool")
 	descPoolFailures    = desc("pool_failures", "Consecutive failed attempts at each pool.", "pool")
+	descPoolRejecting   = desc("pool_rejecting", "1 while a pool refuses at least reject_ratio of the shares it answered over reject_window.", "pool")
+	descPoolRejectRatio = desc("pool_reject_ratio", "Share of the answered shares each pool refused over reject_window (0 until reject_min_shares were answered).", "pool")
 	descFailovers       = desc("pool_failovers_total", "Moves from one pool to another.")
 	descSlow            = desc("slow_consumers_total", "Miners cut for not reading their jobs in time.")
 	descProtocolErrors  = desc("protocol_errors_total", "Miners dropped for protocol errors (garbage, long lines).")
@@ -69,7 +71,7 @@ var (
 	allDescriptions   = []*prometheus.Desc{
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
-		descPoolSessions, descPoolMiners, descPoolFailures, descFailovers, descSlow, descProtocolErrors,
+		descPoolSessions, descPoolMiners, descPoolFailures, descPoolRejecting, descPoolRejectRatio, descFailovers, descSlow, descProtocolErrors,
 		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descHandOffs, descPolled, descKeepalives, descMinersMoved, descMinersReconn,
 		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
@@ -138,6 +140,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descPoolShares, st.PoolAccepted, "accepted")
 	counter(descPoolShares, st.PoolRejected, "rejected")
 	counter(descPoolShares, st.PoolUnsent, "not_sent")
+	counter(descPoolShares, st.PoolLost, "lost")
 	counter(descBlocks, st.BlockCandidates)
 	counter(descFailovers, st.Failovers)
 	counter(descSlow, st.SlowConsumers)
@@ -160,6 +163,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		gauge(descPoolSessions, float64(p.Sessions), p.Name)
 		gauge(descPoolMiners, float64(p.Miners), p.Name)
 		gauge(descPoolFailures, float64(p.Failures), p.Name)
+		gauge(descPoolRejecting, b2f(p.Rejecting), p.Name)
+		gauge(descPoolRejectRatio, p.RejectRatio, p.Name)
 	}
 
 	if h.sw == nil {

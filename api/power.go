@@ -34,6 +34,11 @@ type Pool struct {
 	Miners    int    `json:"miners"`
 	Failures  int    `json:"failures"`
 	LastError string `json:"last_error,omitempty"`
+	// Rejecting: the pool refused at least reject_ratio of the shares it
+	// answered over reject_window; RejectRatio is the share refused over
+	// it (0 until reject_min_shares were answered).
+	Rejecting   bool    `json:"rejecting"`
+	RejectRatio float64 `json:"reject_ratio"`
 }
 
 // Shares are the proxy's share counters since it started.
@@ -117,7 +122,7 @@ func (h *Handler) pools() []Pool {
 	out := make([]Pool, len(ps))
 	for i, p := range ps {
 		out[i] = Pool{Name: p.Name, URL: poolURL(p.Address), State: p.State, Sessions: p.Sessions,
-			Miners: p.Miners, Failures: p.Failures, LastError: p.LastError}
+			Miners: p.Miners, Failures: p.Failures, LastError: p.LastError, Rejecting: p.Rejecting, RejectRatio: p.RejectRatio}
 	}
 	return out
 }

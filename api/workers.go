@@ -48,13 +48,20 @@ type Worker struct {
 	Rejected    uint64     `json:"rejected"` // every reason, stale included
 	LastShare   *time.Time `json:"last_share"`
 
-	Hashrate10mTHs float64    `json:"hashrate_10m_ths"`
-	Stale          uint64     `json:"stale"`
-	Connections    int        `json:"connections"`
-	PowerState     string     `json:"power_state,omitempty"` // the switcher's: mining | parked | pending | offline
-	Since          *time.Time `json:"since,omitempty"`       // in PowerState since
-	Pin            string     `json:"pin,omitempty"`
-	PinReason      string     `json:"pin_reason,omitempty"`
+	Hashrate10mTHs float64 `json:"hashrate_10m_ths"`
+	Stale          uint64  `json:"stale"`
+	// Forwarded are the accepted shares sent on to the pool; PoolAccepted
+	// of those the pool accepted; PoolRejected the others by the pool's
+	// code, "not_sent" (never reached it) and "lost" (sent, never
+	// answered: the pool connection ended first).
+	Forwarded    uint64            `json:"forwarded"`
+	PoolAccepted uint64            `json:"pool_accepted"`
+	PoolRejected map[string]uint64 `json:"pool_rejected,omitempty"`
+	Connections  int               `json:"connections"`
+	PowerState   string            `json:"power_state,omitempty"` // the switcher's: mining | parked | pending | offline
+	Since        *time.Time        `json:"since,omitempty"`       // in PowerState since
+	Pin          string            `json:"pin,omitempty"`
+	PinReason    string            `json:"pin_reason,omitempty"`
 
 	// CountedAs is how the rig is counted in the status's mining load
 	// (mining, parked_bound, parked_verified, parked_unverified,
@@ -124,6 +131,10 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 		row.Name, row.Remote, row.Difficulty = w.Name, w.Remote, w.Difficulty
 		row.Accepted, row.Rejected, row.Stale, row.Connections = w.Accepted, w.RejectedTotal, w.Stale, w.Connections
 		row.StandbyConnections = w.Standby
+		row.Forwarded, row.PoolAccepted = w.Forwarded, w.PoolAccepted
+		if len(w.PoolRejected) > 0 {
+			row.PoolRejected = w.PoolRejected
+		}
 		age := now.Sub(w.FirstSeen)
 		row.HashrateTHs = hashrateTHs(w.Hashrate1m, age, time.Minute)
 		row.Hashrate10mTHs = hashrateTHs(w.Hashrate10m, age, 10*time.Minute)

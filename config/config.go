@@ -79,6 +79,14 @@ type Pool struct {
 	FailoverTimeout Duration // failover_timeout: a pool silent this long is dead (default 30s)
 	FailbackAfter   Duration // failback_after: a higher pool healthy this long is switched back to (default 60s)
 	ConnectTimeout  Duration // connect_timeout: TCP connect and handshake limit (default 10s)
+	// The rejection watch: a pool that refuses reject_ratio of the shares
+	// it answered over reject_window (reject_min_shares answers at least)
+	// is flagged rejecting, and left for the next pool when
+	// failover_on_rejects.
+	RejectWindow      Duration // reject_window (default 5m)
+	RejectMinShares   int      // reject_min_shares (default 20)
+	RejectRatio       float64  // reject_ratio, in (0, 1] (default 0.5)
+	FailoverOnRejects bool     // failover_on_rejects (default true)
 }
 
 // Address returns "host:port", ready for net.Dial.
@@ -161,6 +169,9 @@ const (
 	DefaultFailoverTimeout = 30 * time.Second
 	DefaultFailbackAfter   = 60 * time.Second
 	DefaultConnectTimeout  = 10 * time.Second
+	DefaultRejectWindow    = 5 * time.Minute
+	DefaultRejectMinShares = 20
+	DefaultRejectRatio     = 0.5
 )
 
 // Default returns a config with every default filled in and no pools. Parse

@@ -114,6 +114,12 @@ func TestParseErrors(t *testing.T) {
 				`5:1: pools[0].failover_timeout: invalid duration "30": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
 				`6:1: pools[0].failback_after: must be greater than 0, got "-1m"`,
 			}},
+		{"bad pool rejection watch", "[[pools]]\nname = \"p\"\nurl = \"stratum+tcp://a.example:1\"\nuser = \"u\"\nreject_ratio = 1.5\nreject_min_shares = 0\nfailover_on_rejects = \"yes\"\n", nil,
+			[]string{
+				`5:1: pools[0].reject_ratio: must be a share of the answered shares above 0 and at most 1 (0.5: half of them refused), got 1.5`,
+				`6:1: pools[0].reject_min_shares: must be at least 1, got 0`,
+				`7:1: pools[0].failover_on_rejects: expected true or false, got string "yes"`,
+			}},
 
 		// Difficulty.
 		{"min above max", "[proxy.difficulty]\nmin = 100.0\nmax = 10.0\ninitial = 50.0\n" + pool, nil,
@@ -347,6 +353,10 @@ password = "x"
 failover_timeout = "20s"
 failback_after = "2m"
 connect_timeout = "3s"
+reject_window = "90s"
+reject_min_shares = 40
+reject_ratio = 0.8
+failover_on_rejects = false
 
 [[pools]]
 url = "stratum+tcp://[2001:db8::7]:443/"
@@ -410,10 +420,12 @@ format = "json"
 	wantPools := []Pool{
 		{Name: "primary", URL: "stratum+tcp://pool.example:3333", User: "acct.proxy", Password: "x",
 			Host: "pool.example", Port: 3333,
-			FailoverTimeout: Duration{20 * time.Second}, FailbackAfter: Duration{2 * time.Minute}, ConnectTimeout: Duration{3 * time.Second}},
+			FailoverTimeout: Duration{20 * time.Second}, FailbackAfter: Duration{2 * time.Minute}, ConnectTimeout: Duration{3 * time.Second},
+			RejectWindow: Duration{90 * time.Second}, RejectMinShares: 40, RejectRatio: 0.8, FailoverOnRejects: false},
 		{Name: "[2001:db8::7]:443", URL: "stratum+tcp://[2001:db8::7]:443/", User: "acct.backup",
 			Host: "2001:db8::7", Port: 443,
-			FailoverTimeout: Duration{30 * time.Second}, FailbackAfter: Duration{60 * time.Second}, ConnectTimeout: Duration{10 * time.Second}},
+			FailoverTimeout: Duration{30 * time.Second}, FailbackAfter: Duration{60 * time.Second}, ConnectTimeout: Duration{10 * time.Second},
+			RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 20, RejectRatio: 0.5, FailoverOnRejects: true},
 	}
 	if !reflect.DeepEqual(c.Pools, wantPools) {
 		t.Errorf("Pools:\n got %+v\nwant %+v", c.Pools, wantPools)
@@ -487,7 +499,8 @@ func TestParseDefaults(t *testing.T) {
 	}
 	wantPool := Pool{Name: "main", URL: "stratum+tcp://pool.example:3333", User: "acct.proxy",
 		Host: "pool.example", Port: 3333,
-		FailoverTimeout: Duration{30 * time.Second}, FailbackAfter: Duration{60 * time.Second}, ConnectTimeout: Duration{10 * time.Second}}
+		FailoverTimeout: Duration{30 * time.Second}, FailbackAfter: Duration{60 * time.Second}, ConnectTimeout: Duration{10 * time.Second},
+		RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 20, RejectRatio: 0.5, FailoverOnRejects: true}
 	if len(c.Pools) != 1 || c.Pools[0] != wantPool {
 		t.Errorf("Pools = %+v, want [%+v]", c.Pools, wantPool)
 	}

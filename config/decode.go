@@ -18,7 +18,7 @@ var (
 	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst", "stale_per_second", "stale_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
-	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
+	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
 	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
@@ -207,9 +207,13 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 		p := "pools[" + strconv.Itoa(i) + "]"
 		d.Unknown(p, m, poolKeys)
 		pool := Pool{
-			FailoverTimeout: Duration{DefaultFailoverTimeout},
-			FailbackAfter:   Duration{DefaultFailbackAfter},
-			ConnectTimeout:  Duration{DefaultConnectTimeout},
+			FailoverTimeout:   Duration{DefaultFailoverTimeout},
+			FailbackAfter:     Duration{DefaultFailbackAfter},
+			ConnectTimeout:    Duration{DefaultConnectTimeout},
+			RejectWindow:      Duration{DefaultRejectWindow},
+			RejectMinShares:   DefaultRejectMinShares,
+			RejectRatio:       DefaultRejectRatio,
+			FailoverOnRejects: true,
 		}
 		named := d.Str(m, p, "name", &pool.Name)
 		if named && strings.TrimSpace(pool.Name) == "" {
@@ -233,6 +237,7 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 		d.Duration(m, p, "failover_timeout", &pool.FailoverTimeout.Duration)
 		d.Duration(m, p, "failback_after", &pool.FailbackAfter.Duration)
 		d.Duration(m, p, "connect_timeout", &pool.ConnectTimeout.Duration)
+		d.poolRejects(m, p, &pool)
 		if !named && pool.Host != "" {
 			pool.Name = pool.Address()
 		}
@@ -246,6 +251,18 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 		out = append(out, pool)
 	}
 	return out
+}
+
+// poolRejects reads a [[pools]] entry's rejection watch.
+func (d *Decoder) poolRejects(m map[string]any, p string, pool *Pool) {
+	d.Duration(m, p, "reject_window", &pool.RejectWindow.Duration)
+	if d.Integer(m, p, "reject_min_shares", &pool.RejectMinShares) {
+		d.atLeast(p+".reject_min_shares", pool.RejectMinShares, 1)
+	}
+	if d.Float(m, p, "reject_ratio", &pool.RejectRatio) && !(pool.RejectRatio > 0 && pool.RejectRatio <= 1) {
+		d.Errorf(p+".reject_ratio", "%s.reject_ratio: must be a share of the answered shares above 0 and at most 1 (0.5: half of them refused), got %s", p, FormatFloat(pool.RejectRatio))
+	}
+	d.Bool(m, p, "failover_on_rejects", &pool.FailoverOnRejects)
 }
 
 func (d *Decoder) api(m map[string]any, c *API) {

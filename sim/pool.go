@@ -50,6 +50,8 @@ const (
 	// with ntime outside [job ntime, job ntime + maxNTimeRoll] is rejected
 	// (20), as the proxy does.
 	maxNTimeRoll = 7000
+	// maxExtranonce2Size bounds PoolConfig.Extranonce2Size.
+	maxExtranonce2Size = 64
 )
 
 // Reasons a pool rejects a share: the keys of [PoolStats.Rejected].
@@ -62,6 +64,7 @@ const (
 	RejectNotSubscribed  = "not_subscribed"  // 25
 	RejectBadVersion     = "bad_version"     // 20: rolled bits outside the granted mask
 	RejectOther          = "other"           // 20: malformed params, ntime outside [job ntime, job ntime+7000]
+	RejectRefused        = "refused"         // 20: a good share refused on purpose ([Pool.SetRejectShares])
 )
 
 // PoolConfig configures a [Pool]. The zero value is a usable pool.
@@ -69,7 +72,8 @@ type PoolConfig struct {
 	// Name labels the pool in logs.
 	Name string
 	// Extranonce2Size is the extranonce2 size announced to every
-	// connection; 0 means DefaultExtranonce2Size (8).
+	// connection; 0 means DefaultExtranonce2Size (8). Up to 64: sizes
+	// past the 32 Stratum clients accept are for tests of their refusal.
 	Extranonce2Size int
 	// Difficulty is the share difficulty sent to every connection; 0 means
 	// DefaultPoolDifficulty (1e-9: about one hash in four is a valid
@@ -172,6 +176,7 @@ type Pool struct {
 
 	silent     atomic.Bool
 	refuseAuth atomic.Bool
+	rejectNth  atomic.Int64 // SetRejectShares
 
 	mu         sync.Mutex
 	closed     bool
@@ -190,6 +195,7 @@ type Pool struct {
 
 	totalConns     int
 	submitted      int
+	good           int // good shares seen, for SetRejectShares
 	accepted       int
 	rejected       map[string]int
 	byWorker       map[string]int
@@ -223,8 +229,8 @@ func StartPool(cfg PoolConfig) (*Pool, error) {
 	if cfg.Extranonce2Size == 0 {
 		cfg.Extranonce2Size = DefaultExtranonce2Size
 	}
-	if cfg.Extranonce2Size < 0 || cfg.Extranonce2Size > 16 {
-		return nil, fmt.Errorf("sim: extranonce2 size %d out of range 1..16", cfg.Extranonce2Size)
+	if cfg.Extranonce2Size < 0 || cfg.Extranonce2Size > maxExtranonce2Size {
+		return nil, fmt.Errorf("sim: extranonce2 size %d out of range 1..%d", cfg.Extranonce2Size, maxExtranonce2Size)
 	}
 	if cfg.Difficulty == 0 {
 		cfg.Difficulty = DefaultPoolDifficulty
@@ -323,6 +329,12 @@ func (p *Pool) SetSilent(silent bool) { p.silent.Store(silent) }
 // SetRefuseAuthorize makes mining.authorize fail with error 24 (true) or
 // succeed for any user and password (false, the default).
 func (p *Pool) SetRefuseAuthorize(refuse bool) { p.refuseAuth.Store(refuse) }
+
+// SetRejectShares makes the pool refuse good shares, as a broken or
+// hostile pool does: every nth good share is answered error 20
+// (RejectRefused); 1 refuses them all, 0 none (the default). Bad shares
+// are refused for their defect as usual.
+func (p *Pool) SetRejectShares(nth int) { p.rejectNth.Store(int64(nth)) }
 
 // NewJob makes a fresh random job and sends it to every subscribed
 // connection. clean marks it clean_jobs=true, which makes every older job

@@ -409,6 +409,11 @@ func (c *poolConn) submit(m *stratum.Message) error {
 		return c.reject(m, RejectDuplicate, stratum.ErrDuplicate, "duplicate share")
 	}
 	job.seen[key] = struct{}{}
+	p.good++
+	if nth := p.rejectNth.Load(); nth > 0 && int64(p.good)%nth == 0 {
+		p.mu.Unlock()
+		return c.reject(m, RejectRefused, stratum.ErrOther, "share refused (test pool rejecting shares)")
+	}
 	p.accepted++
 	p.byWorker[s.Worker]++
 	c.accepted++

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
+	"math"
 	"strings"
 	"testing"
 	"testing/iotest"
@@ -282,6 +283,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte("{\"id\":1}\r\n\r\n{"))
 	f.Add([]byte("\x16\x03\x01\x00"))
 	f.Add([]byte(`{"id":[1],"method":"mining.submit","params":[1,2,3,4,5,6]}` + "\n"))
+	f.Add([]byte(`{"id":null,"method":"mining.set_difficulty","params":[1e400]}` + "\n" +
+		`{"id":null,"method":"mining.set_difficulty","params":["NaN"]}` + "\n" +
+		`{"id":null,"method":"mining.set_extranonce","params":["08",28]}` + "\n" +
+		`{"id":1,"result":[[],"08","Inf"]}` + "\n" +
+		`{"id":2,"method":"mining.configure","params":[["minimum-difficulty"],{"minimum-difficulty.value":"-inf"}]}` + "\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		lr := NewLineReader(iotest.HalfReader(bytes.NewReader(data)), 256)
 		for range 1000 {
@@ -298,7 +304,8 @@ func FuzzDecode(f *testing.F) {
 			}
 			_, _ = ParseSubmit(m.Params)
 			_, _ = ParseNotify(m.Params)
-			_, _ = ParseConfigure(m.Params)
+			checkNumbers(t, m.Params)
+			checkNumbers(t, m.Result)
 			_ = ParseError(m.Error)
 			out := AppendRawResponse(nil, m.ID, []byte("true"))
 			if !json.Valid(bytes.TrimSpace(out)) {
@@ -398,6 +405,78 @@ func TestLineReaderHasLine(t *testing.T) {
 			if l, err := lr.ReadLine(); err != nil || len(l) == 0 {
 				t.Errorf("%q: HasLine true, ReadLine %q %v", c.in, l, err)
 			}
+		}
+	}
+}
+
+// checkNumbers runs every decoder that reads a number a pool or a miner
+// sends and fails on a non-finite or out-of-range value let through.
+func checkNumbers(t *testing.T, params json.RawMessage) {
+	t.Helper()
+	ps, _ := SplitParams(params)
+	for i := range ps {
+		if f, err := FloatParam(ps, i); err == nil && (math.IsNaN(f) || math.IsInf(f, 0)) {
+			t.Fatalf("FloatParam(%s) = %v, want an error", ps[i], f)
+		}
+	}
+	if c, err := ParseConfigure(params); err == nil && (math.IsNaN(c.MinimumDifficulty) || math.IsInf(c.MinimumDifficulty, 0) || c.MinimumDifficulty < 0) {
+		t.Fatalf("ParseConfigure(%s): minimum difficulty %v", params, c.MinimumDifficulty)
+	}
+	for _, parse := range []func(json.RawMessage) (*SubscribeResult, error){ParseSubscribeResult, ParseSetExtranonce} {
+		if r, err := parse(params); err == nil && (r.Extranonce2Size < 0 || r.Extranonce2Size > MaxExtranonce2Size) {
+			t.Fatalf("extranonce2_size %d from %s", r.Extranonce2Size, params)
+		}
+	}
+	_, _ = ParseVersionMask(params)
+	_, _ = ParseConfigureResult(params)
+}
+
+// Every number a pool or a miner sends goes through FloatParam, as a JSON
+// number or a string: none may come out NaN or infinite (a pool's NaN
+// difficulty made a target of 0 and stopped all forwarding).
+func TestFloatParamRefusesNonFinite(t *testing.T) {
+	good := map[string]float64{`[1]`: 1, `[0.0001]`: 0.0001, `["2.5"]`: 2.5, `[1e-400]`: 0, `[-3]`: -3, `["1e300"]`: 1e300}
+	for in, want := range good {
+		ps, _ := SplitParams(json.RawMessage(in))
+		if got, err := FloatParam(ps, 0); err != nil || got != want {
+			t.Errorf("FloatParam(%s) = %v, %v; want %v", in, got, err, want)
+		}
+	}
+	for _, in := range []string{`[1e400]`, `[-1e400]`, `["1e400"]`, `["-1e400"]`, `["NaN"]`, `["nan"]`,
+		`["Inf"]`, `["+Inf"]`, `["-inf"]`, `["infinity"]`, `["-Infinity"]`, `[null]`, `[true]`, `["x"]`, `[]`} {
+		ps, _ := SplitParams(json.RawMessage(in))
+		got, err := FloatParam(ps, 0)
+		var pe *ParamError
+		if !errors.As(err, &pe) || pe.Index != 0 {
+			t.Errorf("FloatParam(%s) = %v, %v; want a ParamError for param 0", in, got, err)
+		}
+	}
+}
+
+func TestNumbersInHandshakesRefuseNonFinite(t *testing.T) {
+	for _, in := range []string{`[[],"08","NaN"]`, `[[],"08","Inf"]`, `[[],"08",1e400]`, `[[],"08","1e400"]`, `[[],"08",-1e400]`, `[[],"08",33]`, `[[],"08",-1]`} {
+		if r, err := ParseSubscribeResult(json.RawMessage(in)); err == nil {
+			t.Errorf("subscribe result %s accepted: %+v", in, r)
+		}
+	}
+	for _, in := range []string{`["08","NaN"]`, `["08",1e400]`, `["08","-Infinity"]`, `["08",33]`} {
+		if r, err := ParseSetExtranonce(json.RawMessage(in)); err == nil {
+			t.Errorf("set_extranonce %s accepted: %+v", in, r)
+		}
+	}
+	for _, v := range []string{`"Inf"`, `"NaN"`, `1e400`, `"1e400"`, `"-inf"`, `"x"`} {
+		in := `[["minimum-difficulty"],{"minimum-difficulty.value":` + v + `}]`
+		c, err := ParseConfigure(json.RawMessage(in))
+		var pe *ParamError
+		if !errors.As(err, &pe) || pe.Index != 1 {
+			t.Errorf("configure %s = %+v, %v; want a ParamError for param 1", in, c, err)
+		}
+	}
+	// 0 and below still mean no floor, as firmware that sends 0 expects.
+	for _, v := range []string{`0`, `-5`, `null`} {
+		c, err := ParseConfigure(json.RawMessage(`[["minimum-difficulty"],{"minimum-difficulty.value":` + v + `}]`))
+		if err != nil || c.MinimumDifficulty != 0 {
+			t.Errorf("configure value %s = %+v, %v; want no floor, no error", v, c, err)
 		}
 	}
 }

@@ -3,7 +3,9 @@ package stratum
 import (
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"strconv"
 )
 
@@ -49,23 +51,34 @@ func OptStringParam(ps []json.RawMessage, i int) (string, error) {
 	return StringParam(ps, i)
 }
 
-// FloatParam returns element i as a number. Some firmware sends
-// difficulties as strings; those are accepted too.
+// FloatParam returns element i as a finite number. Some firmware sends
+// difficulties as strings; those are accepted too. NaN and ±Inf are
+// refused here, for every caller: strconv reads "NaN", "Inf" and
+// "infinity" from a string without error, and a non-finite difficulty
+// makes a target of 0 (nothing meets it) or passes "d <= 0" checks. A
+// number out of float64's range ("1e400") is refused as well (strconv
+// and encoding/json say ErrRange and +Inf).
 func FloatParam(ps []json.RawMessage, i int) (float64, error) {
 	if i >= len(ps) {
 		return 0, &ParamError{Index: i, Msg: "missing"}
 	}
 	var f float64
-	if err := json.Unmarshal(ps[i], &f); err == nil {
-		return f, nil
+	if isNull(ps[i]) {
+		return 0, &ParamError{Index: i, Msg: "must be a number"}
 	}
-	var s string
-	if err := json.Unmarshal(ps[i], &s); err == nil {
-		if f, err := strconv.ParseFloat(s, 64); err == nil {
-			return f, nil
+	if err := json.Unmarshal(ps[i], &f); err != nil {
+		var s string
+		if json.Unmarshal(ps[i], &s) != nil {
+			return 0, &ParamError{Index: i, Msg: "must be a number"}
+		}
+		if f, err = strconv.ParseFloat(s, 64); err != nil && !errors.Is(err, strconv.ErrRange) {
+			return 0, &ParamError{Index: i, Msg: "must be a number"}
 		}
 	}
-	return 0, &ParamError{Index: i, Msg: "must be a number"}
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return 0, &ParamError{Index: i, Msg: "must be a finite number, got " + truncate(ps[i], 32)}
+	}
+	return f, nil
 }
 
 // HexUint32 parses an 8-digit big-endian hex word (version, nbits, ntime,
@@ -242,6 +255,18 @@ type SubscribeResult struct {
 	Extranonce2Size int
 }
 
+// MaxExtranonce2Size is the largest extranonce2_size a pool may give.
+const MaxExtranonce2Size = 32
+
+// truncate is at most n bytes of raw JSON a peer sent, for an error
+// message: bounded, and valid JSON has no raw control characters.
+func truncate(raw []byte, n int) string {
+	if len(raw) > n {
+		return string(raw[:n]) + "..."
+	}
+	return string(raw)
+}
+
 // ParseSubscribeResult reads [[subscriptions...], "extranonce1", size].
 func ParseSubscribeResult(raw json.RawMessage) (*SubscribeResult, error) {
 	ps, err := SplitParams(raw)
@@ -252,9 +277,13 @@ func ParseSubscribeResult(raw json.RawMessage) (*SubscribeResult, error) {
 	if err != nil || !IsHex(en1, -1) {
 		return nil, fmt.Errorf("%w: extranonce1 must be hex", ErrMalformed)
 	}
+	// 32 bytes is the most any part of hashgate handles (the share path
+	// keeps a pool's extranonce2 in a [MaxExtranonce2Size]byte array);
+	// pools give 4 to 8, and en1 + en2 live in the coinbase's 100-byte
+	// scriptSig with the block height and the pool's tag.
 	size, err := FloatParam(ps, 2)
-	if err != nil || size < 0 || size > 32 || size != float64(int(size)) {
-		return nil, fmt.Errorf("%w: extranonce2_size must be an integer 0..32", ErrMalformed)
+	if err != nil || size < 0 || size > MaxExtranonce2Size || size != math.Trunc(size) {
+		return nil, fmt.Errorf("%w: extranonce2_size must be an integer 0..%d, got %s", ErrMalformed, MaxExtranonce2Size, truncate(ps[2], 32))
 	}
 	b, _ := hex.DecodeString(en1)
 	return &SubscribeResult{Extranonce1: b, Extranonce2Size: int(size)}, nil
@@ -317,8 +346,14 @@ func ParseConfigure(raw json.RawMessage) (*Configure, error) {
 				c.VersionRollingMask = uint32(v)
 			}
 		case "minimum-difficulty":
-			if raw, ok := opts["minimum-difficulty.value"]; ok {
-				if f, err := FloatParam([]json.RawMessage{raw}, 0); err == nil && f > 0 {
+			// A value of 0 or below asks for no floor (as before); one that
+			// is not a finite number is an error, not a floor of +Inf.
+			if raw, ok := opts["minimum-difficulty.value"]; ok && !isNull(raw) {
+				f, err := FloatParam([]json.RawMessage{raw}, 0)
+				if err != nil {
+					return nil, &ParamError{Index: 1, Msg: "minimum-difficulty.value must be a finite number, got " + truncate(raw, 32)}
+				}
+				if f > 0 {
 					c.MinimumDifficulty = f
 				}
 			}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"sort"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -84,6 +85,7 @@ type workerStats struct {
 	work           float64 // sum of accepted share difficulties
 	rejected       [9]uint64
 	poolRejected   map[string]uint64
+	poolAccepted   atomic.Uint64 // an atomic: counted on the pool session's goroutine, no lock per share
 	r1m, r10m      rate
 	lastShare      time.Time
 	firstSeen      time.Time
@@ -96,25 +98,36 @@ type workerStats struct {
 	lastSubmit time.Time
 }
 
-// PoolNotSent is the PoolRejected key of forwarded shares that never
-// reached the pool: it had stopped reading, and the backlog for it was
-// full.
-const PoolNotSent = "not_sent"
+// PoolRejected keys that are not the pool's verdict.
+const (
+	// PoolNotSent: forwarded shares that never reached the pool: it had
+	// stopped reading (the backlog for it was full), or its connection
+	// had just ended.
+	PoolNotSent = "not_sent"
+	// PoolLost: forwarded shares sent to the pool that it never answered:
+	// its connection ended first (a silent pool declared dead, a pool
+	// that closed, a failback), or the submit timeout passed. The miner
+	// was told true; whether the pool credited them is unknown.
+	PoolLost = "lost"
+)
 
 func (w *workerStats) poolResultFunc(stats *Stats) func(*stratum.Error) {
 	return func(perr *stratum.Error) {
-		if perr == upstream.ErrBacklog {
+		switch perr {
+		case nil:
+			stats.PoolAccepted.Add(1)
+			w.poolAccepted.Add(1)
+		case upstream.ErrBacklog, upstream.ErrNotSent:
 			// Not the pool's verdict: it never saw the share.
 			stats.PoolUnsent.Add(1)
 			w.poolReject(PoolNotSent)
-			return
-		}
-		if perr != nil {
+		case upstream.ErrLost, upstream.ErrNoAnswer:
+			stats.PoolLost.Add(1)
+			w.poolReject(PoolLost)
+		default:
 			stats.PoolRejected.Add(1)
 			w.poolReject(perr.Code.String())
-			return
 		}
-		stats.PoolAccepted.Add(1)
 	}
 }
 
@@ -133,7 +146,8 @@ type WorkerSnapshot struct {
 	RejectedTotal uint64            `json:"rejected_total"`
 	Stale         uint64            `json:"stale"`
 	Forwarded     uint64            `json:"forwarded"`     // shares that met the pool's difficulty
-	PoolRejected  map[string]uint64 `json:"pool_rejected"` // of those, refused by the pool, by its code; PoolNotSent: never sent, the pool had stopped reading
+	PoolAccepted  uint64            `json:"pool_accepted"` // of those, accepted by the pool
+	PoolRejected  map[string]uint64 `json:"pool_rejected"` // of those, refused by the pool, by its code; PoolNotSent: never sent; PoolLost: sent, never answered
 	Blocks        uint64            `json:"blocks"`        // shares that met the network target
 	Work          float64           `json:"work"`          // sum of accepted share difficulties
 	Hashrate1m    float64           `json:"hashrate_1m"`   // hashes per second
@@ -147,7 +161,7 @@ func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
 	defer w.mu.Unlock()
 	s := WorkerSnapshot{
 		Name: w.name, Remote: w.remote, Connections: w.connections, Standby: w.standby, Difficulty: w.difficulty,
-		Accepted: w.accepted, Forwarded: w.forwarded, Blocks: w.blocks, Work: w.work,
+		Accepted: w.accepted, Forwarded: w.forwarded, PoolAccepted: w.poolAccepted.Load(), Blocks: w.blocks, Work: w.work,
 		Stale:      w.rejected[0],
 		Hashrate1m: w.r1m.at2(now, time.Minute), Hashrate10m: w.r10m.at2(now, 10*time.Minute),
 		LastShare: w.lastShare, FirstSeen: w.firstSeen,

@@ -9,8 +9,9 @@ import (
 )
 
 // A forwarded share the pool never saw (refused for a pool that stopped
-// reading) is counted apart from the pool's own rejections, for the
-// proxy and for the worker.
+// reading, or submitted as its session closed) or never answered (its
+// connection ended, the submit timed out) is counted apart from the
+// pool's own rejections, for the proxy and for the worker.
 func TestPoolVerdictsAccounting(t *testing.T) {
 	stats := &Stats{}
 	r := newRegistry(stats)
@@ -18,12 +19,16 @@ func TestPoolVerdictsAccounting(t *testing.T) {
 	w.onPool(nil)
 	w.onPool(stratum.NewError(stratum.ErrDuplicate, "duplicate"))
 	w.onPool(upstream.ErrBacklog)
-	w.onPool(upstream.ErrBacklog)
-	if a, rj, u := stats.PoolAccepted.Load(), stats.PoolRejected.Load(), stats.PoolUnsent.Load(); a != 1 || rj != 1 || u != 2 {
-		t.Fatalf("pool accepted/rejected/not sent = %d/%d/%d, want 1/1/2", a, rj, u)
+	w.onPool(upstream.ErrNotSent)
+	w.onPool(upstream.ErrLost)
+	w.onPool(upstream.ErrLost)
+	w.onPool(upstream.ErrNoAnswer)
+	if a, rj, u, l := stats.PoolAccepted.Load(), stats.PoolRejected.Load(), stats.PoolUnsent.Load(), stats.PoolLost.Load(); a != 1 || rj != 1 || u != 2 || l != 3 {
+		t.Fatalf("pool accepted/rejected/not sent/lost = %d/%d/%d/%d, want 1/1/2/3", a, rj, u, l)
 	}
-	got := w.snapshot(time.Now()).PoolRejected
-	if got[PoolNotSent] != 2 || got[stratum.ErrDuplicate.String()] != 1 || len(got) != 2 {
-		t.Fatalf("worker's pool rejections %v", got)
+	snap := w.snapshot(time.Now())
+	got := snap.PoolRejected
+	if got[PoolNotSent] != 2 || got[PoolLost] != 3 || got[stratum.ErrDuplicate.String()] != 1 || len(got) != 3 || snap.PoolAccepted != 1 {
+		t.Fatalf("worker's pool rejections %v, pool accepted %d", got, snap.PoolAccepted)
 	}
 }

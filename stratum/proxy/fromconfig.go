@@ -46,13 +46,17 @@ func FromConfig(cfg *config.Config) Config {
 	}
 	for _, p := range cfg.Pools {
 		c.Pools = append(c.Pools, PoolSpec{
-			Name:            p.Name,
-			Address:         p.Address(),
-			User:            p.User,
-			Password:        p.Password,
-			ConnectTimeout:  p.ConnectTimeout.Duration,
-			FailoverTimeout: p.FailoverTimeout.Duration,
-			FailbackAfter:   p.FailbackAfter.Duration,
+			Name:             p.Name,
+			Address:          p.Address(),
+			User:             p.User,
+			Password:         p.Password,
+			ConnectTimeout:   p.ConnectTimeout.Duration,
+			FailoverTimeout:  p.FailoverTimeout.Duration,
+			FailbackAfter:    p.FailbackAfter.Duration,
+			RejectWindow:     p.RejectWindow.Duration,
+			RejectMinShares:  p.RejectMinShares,
+			RejectRatio:      p.RejectRatio,
+			NoRejectFailover: !p.FailoverOnRejects,
 		})
 	}
 	return c

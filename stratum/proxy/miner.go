@@ -129,7 +129,7 @@ type minerConn struct {
 	rejectStreak int    // rejections since the last accepted share
 	sentFrom     uint64 // seq of the first job this connection got on its session (under mu)
 	rootJob      *job   // the last share's job, extranonce2 and merkle root (rootFor)
-	rootEN2      [16]byte
+	rootEN2      [stratum.MaxExtranonce2Size]byte
 	rootEN2Len   uint8
 	root         [32]byte
 	streakSince  time.Time   // first rejection of the streak
@@ -771,7 +771,9 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 		return
 	}
 	en1, curPoolTarget := v.en1, v.poolTarget
-	var en2 [16]byte
+	// The pool's whole extranonce2, on the stack: up to the 32 bytes a
+	// pool may give (stratum.MaxExtranonce2Size, checked at subscribe).
+	var en2 [stratum.MaxExtranonce2Size]byte
 	n := k + len(sub.Extranonce2)/2
 	if n > len(en2) || len(sub.Extranonce2) != 2*v.en2Size {
 		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", v.en2Size), now)

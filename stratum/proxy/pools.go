@@ -20,6 +20,11 @@ type PoolStatus struct {
 	Miners    int    `json:"miners"`
 	Failures  int    `json:"failures"`
 	LastError string `json:"last_error,omitempty"`
+	// Rejecting: the pool refused at least reject_ratio of the shares it
+	// answered over reject_window (RejectRatio: the share refused then,
+	// 0 while fewer than reject_min_shares were answered).
+	Rejecting   bool    `json:"rejecting"`
+	RejectRatio float64 `json:"reject_ratio"`
 }
 
 type poolState struct {
@@ -27,6 +32,7 @@ type poolState struct {
 	failures int
 	nextTry  time.Time
 	lastErr  string
+	watch    rejectWatch
 }
 
 // Reasons a miner cannot be placed on a pool session.
@@ -127,10 +133,10 @@ func (m *poolManager) reconcileLocked(now time.Time) (time.Duration, []*upSessio
 			wait = d
 		}
 	}
-	var toClose []*upSession
 	if m.closed {
 		return wait, nil
 	}
+	toClose := m.watchRejectsLocked(now)
 	switch {
 	case m.active < 0:
 		if m.activeDial >= 0 {
@@ -170,7 +176,7 @@ func (m *poolManager) reconcileLocked(now time.Time) (time.Duration, []*upSessio
 			if now.Before(due) {
 				soon(due)
 			} else {
-				toClose = m.failbackLocked()
+				toClose = append(toClose, m.failbackLocked()...)
 			}
 		}
 	}
@@ -279,6 +285,11 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 		m.poke()
 		return
 	}
+	if purpose == dialActive && m.leftForRejectsLocked(i, time.Now()) {
+		m.mu.Unlock() // dialed before the pool was left for its rejections
+		sess.Close()
+		return
+	}
 	m.pools[i].failures, m.pools[i].lastErr, m.pools[i].nextTry = 0, "", time.Time{}
 	us.lost = m.sessionLost
 	use := false
@@ -302,6 +313,9 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 			m.broadcastLocked()
 			use = true
 		}
+	}
+	if use {
+		m.pools[i].watch.live = append(m.pools[i].watch.live, us)
 	}
 	m.mu.Unlock()
 	if !use {
@@ -336,6 +350,7 @@ func (m *poolManager) sessionLost(us *upSession, miners []*minerConn, err error)
 		m.mu.Unlock()
 		return
 	}
+	m.pools[us.pool].watch.fold(us)
 	if us == m.probe {
 		m.probe = nil
 		m.failLocked(0, err)
@@ -495,7 +510,8 @@ func (m *poolManager) status() []PoolStatus {
 	defer m.mu.Unlock()
 	out := make([]PoolStatus, len(m.pools))
 	for i, p := range m.pools {
-		st := PoolStatus{Name: p.spec.Name, Address: p.spec.Address, State: "standby", Failures: p.failures, LastError: p.lastErr}
+		st := PoolStatus{Name: p.spec.Name, Address: p.spec.Address, State: "standby", Failures: p.failures, LastError: p.lastErr,
+			Rejecting: p.watch.rejecting, RejectRatio: p.watch.ratio}
 		switch {
 		case i == m.active:
 			st.State = "active"

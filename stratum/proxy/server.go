@@ -29,6 +29,14 @@ type PoolSpec struct {
 	ConnectTimeout  time.Duration
 	FailoverTimeout time.Duration // silent this long = dead
 	FailbackAfter   time.Duration // primary healthy this long = taken back
+	// The rejection watch: a pool that refuses at least RejectRatio of
+	// the shares it answered over RejectWindow, RejectMinShares answers
+	// at least, is flagged "rejecting" and, unless NoRejectFailover, left
+	// for the next pool.
+	RejectWindow     time.Duration
+	RejectMinShares  int
+	RejectRatio      float64
+	NoRejectFailover bool
 }
 
 // Config is what the proxy needs; cmd fills it from the config file.
@@ -118,6 +126,13 @@ func (c *Config) setDefaults() {
 		def(&p.ConnectTimeout, 10*time.Second)
 		def(&p.FailoverTimeout, 30*time.Second)
 		def(&p.FailbackAfter, time.Minute)
+		def(&p.RejectWindow, DefaultRejectWindow)
+		if p.RejectMinShares <= 0 {
+			p.RejectMinShares = DefaultRejectMinShares
+		}
+		if !(p.RejectRatio > 0 && p.RejectRatio <= 1) {
+			p.RejectRatio = DefaultRejectRatio
+		}
 	}
 	if c.UserAgent == "" {
 		c.UserAgent = "hashgate"

@@ -21,6 +21,7 @@ type Stats struct {
 	PoolAccepted           atomic.Uint64
 	PoolRejected           atomic.Uint64
 	PoolUnsent             atomic.Uint64 // forwarded shares refused before sending: the pool had stopped reading
+	PoolLost               atomic.Uint64 // forwarded shares sent that the pool never answered (its connection ended, or the submit timeout)
 	BlockCandidates        atomic.Uint64
 	AbuseDisconnects       atomic.Uint64
 	Keepalives             atomic.Uint64 // messages to rigs waiting without work
@@ -49,6 +50,7 @@ type StatsSnapshot struct {
 	PoolAccepted           uint64
 	PoolRejected           uint64
 	PoolUnsent             uint64
+	PoolLost               uint64
 	BlockCandidates        uint64
 	AbuseDisconnects       uint64
 	Keepalives             uint64
@@ -84,6 +86,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		PoolAccepted:           s.PoolAccepted.Load(),
 		PoolRejected:           s.PoolRejected.Load(),
 		PoolUnsent:             s.PoolUnsent.Load(),
+		PoolLost:               s.PoolLost.Load(),
 		BlockCandidates:        s.BlockCandidates.Load(),
 		AbuseDisconnects:       s.AbuseDisconnects.Load(),
 		Keepalives:             s.Keepalives.Load(),

@@ -82,9 +82,18 @@ var (
 	ErrReconnect = errors.New("upstream: pool asked to reconnect")
 )
 
-// errLost answers shares whose pool connection ended before the pool
-// answered: their job went with it, so to the miner they are stale (21).
-var errLost = stratum.NewError(stratum.ErrJobNotFound, "stale: pool connection lost before it answered")
+// ErrLost is the verdict on a share sent (or queued for the writer) on a
+// pool connection that ended before the pool answered it: the miner was
+// already told true, and nobody knows whether the pool credited it.
+var ErrLost = stratum.NewError(stratum.ErrJobNotFound, "pool connection lost before it answered")
+
+// ErrNoAnswer is the verdict on a share the pool did not answer within
+// the submit timeout: lost as well.
+var ErrNoAnswer = stratum.NewError(stratum.ErrOther, "pool did not answer in time")
+
+// ErrNotSent answers a share submitted on a session already closed: it
+// never reached the pool.
+var ErrNotSent = stratum.NewError(stratum.ErrJobNotFound, "pool connection closed: submit not sent")
 
 // ErrBacklog answers shares that would queue behind maxBacklog bytes the
 // pool has not read: it is not reading, and its connection ends at
@@ -124,6 +133,11 @@ type Session struct {
 	closeErr    error
 	closed      bool
 	running     atomic.Bool
+
+	answered, rejected uint64 // the pool's answers to submits, and its refusals among them (under mu)
+
+	badLogged     time.Time // when badValue last logged (reader goroutine only)
+	badSuppressed int       // bad values not logged since
 
 	stop chan struct{}
 	done chan struct{}
@@ -284,6 +298,14 @@ func (s *Session) LastNotify() *stratum.Notify {
 	return s.lastNotify
 }
 
+// Verdicts counts the submits the pool answered on this session, and
+// how many of those it refused (an error or false).
+func (s *Session) Verdicts() (answered, rejected uint64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.answered, s.rejected
+}
+
 // Pool is the configured pool name.
 func (s *Session) Pool() string { return s.cfg.Pool }
 
@@ -387,7 +409,7 @@ func (s *Session) shutdown(err error) {
 	close(s.stop)
 	_ = s.conn.Close()
 	for _, cb := range pending {
-		cb(errLost)
+		cb(ErrLost)
 	}
 }
 
@@ -469,10 +491,18 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	switch m.Method {
 	case stratum.MethodSetDifficulty:
-		ps, _ := stratum.SplitParams(m.Params)
-		d, err := stratum.FloatParam(ps, 0)
+		ps, err := stratum.SplitParams(m.Params)
+		var d float64
+		if err == nil {
+			d, err = stratum.FloatParam(ps, 0) // refuses NaN and ±Inf
+		}
 		if err != nil || d <= 0 {
-			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad difficulty, ignored")
+			// Ignored, the last good difficulty stays: the pool's jobs are
+			// still good, and shares keep going to it at a difficulty it
+			// asked for. Dropping the session for one bad value would move
+			// every miner for nothing; a pool that then refuses the shares
+			// is caught by the rejection watch.
+			s.badValue(m, "pool sent a difficulty that is not a finite number above 0: ignored, the last good one stays")
 			return nil
 		}
 		s.mu.Lock()
@@ -507,7 +537,7 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	case stratum.MethodSetVersionMask:
 		mask, err := stratum.ParseVersionMask(m.Params)
 		if err != nil {
-			s.log.Warn().Str("params", string(m.Params)).Msg("pool sent a bad version mask, ignored")
+			s.badValue(m, "pool sent a bad version mask: ignored")
 			return nil
 		}
 		s.mu.Lock()
@@ -537,6 +567,25 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	return nil
 }
 
+// badValue logs a value the pool sent that was ignored: the first one,
+// then one line a minute at most with the count of those not logged (a
+// pool repeating it must not flood the log). Only the session's reader
+// calls it (the handshake before it), so it needs no lock.
+func (s *Session) badValue(m *stratum.Message, msg string) {
+	now := time.Now()
+	if !s.badLogged.IsZero() && now.Sub(s.badLogged) < time.Minute {
+		s.badSuppressed++
+		return
+	}
+	params := m.Params
+	if len(params) > 128 {
+		params = params[:128]
+	}
+	s.log.Error().Str("method", m.Method).Str("params", string(params)).Float64("difficulty", s.Difficulty()).
+		Int("suppressed", s.badSuppressed).Msg(msg)
+	s.badLogged, s.badSuppressed = now, 0
+}
+
 // answer matches a response to its pending submit.
 func (s *Session) answer(m *stratum.Message) {
 	id, ok := m.IDInt()
@@ -551,8 +600,17 @@ func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
 	if id < firstSubmitID {
 		return // late answers to the handshake, e.g. extranonce.subscribe
 	}
+	bad := perr != nil || !result
 	s.mu.Lock()
 	cb := s.pending.take(id)
+	if cb != nil {
+		// For the proxy's rejection watch: two increments under the lock
+		// already taken, nothing more per share.
+		s.answered++
+		if bad {
+			s.rejected++
+		}
+	}
 	s.mu.Unlock()
 	if cb == nil {
 		return // a ping's answer, or one after its timeout
@@ -596,7 +654,7 @@ func (s *Session) Submit(sh Share, cb SubmitResult) {
 	if s.closed { // checked with the pending queue in hand: shutdown empties it
 		s.mu.Unlock()
 		s.wmu.Unlock()
-		cb(errLost)
+		cb(ErrNotSent)
 		return
 	}
 	if len(s.out) >= maxBacklog && !sh.Block {
@@ -719,7 +777,6 @@ func (s *Session) writeLocked(line []byte) error {
 func (s *Session) sweep() {
 	tick := time.NewTicker(s.cfg.SubmitTimeout / 4)
 	defer tick.Stop()
-	timeout := stratum.NewError(stratum.ErrOther, "pool did not answer in time")
 	var expired []SubmitResult
 	for {
 		select {
@@ -733,7 +790,7 @@ func (s *Session) sweep() {
 			}
 			s.mu.Unlock()
 			for i, cb := range expired {
-				cb(timeout)
+				cb(ErrNoAnswer)
 				expired[i] = nil
 			}
 			if cap(expired) > 1024 {
