@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/internal/termsafe"
 	"github.com/hashgate/hashgate/switcher"
 )
 
@@ -25,11 +26,16 @@ func kw(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " kW" }
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
+// safe is every string the API sent (a name a miner chose, a pool's
+// error) as it is printed: control characters escaped (termsafe).
+var safe = termsafe.String
+
+// dash is an API string, safe, or "-" for none.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return safe(s)
 }
 
 func seconds(s float64) string {
@@ -102,7 +108,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			if a.Until != nil {
 				until = ", until " + when(*a.Until)
 			}
-			fmt.Fprintf(tw, "allocation\t%s to AI by %s at %s%s: %s\n", kw(a.AIKW), dash(a.Who), when(a.At), until, a.Reason)
+			fmt.Fprintf(tw, "allocation\t%s to AI by %s at %s%s: %s\n", kw(a.AIKW), dash(a.Who), when(a.At), until, safe(a.Reason))
 		} else {
 			fmt.Fprintf(tw, "allocation\tnone (AI gets 0 kW)\n")
 		}
@@ -110,9 +116,9 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			// The first line of the errors: the status is a summary, the
 			// whole list is in the log and the audit log.
 			first, _, _ := strings.Cut(p.PolicyError, "\n")
-			fmt.Fprintf(tw, "policy\tREFUSED: %s; in force: the policy loaded before, from %s\n", first, p.Policy)
+			fmt.Fprintf(tw, "policy\tREFUSED: %s; in force: the policy loaded before, from %s\n", safe(first), safe(p.Policy))
 		} else if p.Policy != "" {
-			fmt.Fprintf(tw, "policy\t%s\n", p.Policy)
+			fmt.Fprintf(tw, "policy\t%s\n", safe(p.Policy))
 		}
 	} else {
 		fmt.Fprintf(tw, "power\tthe switcher is not running\n")
@@ -124,7 +130,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	tw = newTable(c.out)
 	fmt.Fprintf(tw, "POOL\tSTATE\tSESSIONS\tMINERS\tURL\tLAST ERROR\n")
 	for _, p := range st.Pools {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, p.State, p.Sessions, p.Miners, p.URL, dash(p.LastError))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", safe(p.Name), safe(p.State), p.Sessions, p.Miners, safe(p.URL), dash(p.LastError))
 	}
 	return tw.Flush()
 }
@@ -167,7 +173,7 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		tw := newTable(c.out)
 		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tTH/S\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
 		for _, w := range ws {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%g\t%d\t%d\t%s\t%s\t%s\n", w.Name, dash(w.Group), w.State, w.HashrateTHs,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), safe(w.State), w.HashrateTHs,
 				w.Difficulty, w.Accepted, w.Rejected, c.ago(w.LastShare), dash(strings.Join(w.Flags, ",")), dash(w.Remote))
 		}
 		if err := tw.Flush(); err != nil {
@@ -278,10 +284,11 @@ func names(list []string) string {
 	if len(list) == 0 {
 		return "-"
 	}
+	more := ""
 	if len(list) > planListMax {
-		return strings.Join(list[:planListMax], ", ") + fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
+		list, more = list[:planListMax], fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
 	}
-	return strings.Join(list, ", ")
+	return safe(strings.Join(list, ", ")) + more
 }
 
 func (c *cli) printPlan(p api.PlanResponse) error {
@@ -318,7 +325,7 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 			fmt.Fprintf(tw, "… and %d more\t(--json for all)\n", len(p.Deferred)-planListMax)
 			break
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", d.Name, d.Reason)
+		fmt.Fprintf(tw, "%s\t%s\n", safe(d.Name), safe(d.Reason))
 	}
 	return tw.Flush()
 }
@@ -330,6 +337,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 			return usagef("pin needs a rig name and a mode: pin NAME on|off|auto")
 		}
 		name, mode := pos[0], pos[1]
+		shown := safe(name) // the argument, as typed (it may be pasted from anywhere)
 		if !contains([]string{"on", "off", "auto"}, mode) {
 			return usagef("pin mode %q: want on, off or auto", mode)
 		}
@@ -340,14 +348,14 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		switch mode {
 		case "on":
-			fmt.Fprintf(c.out, "%s pinned on: never curtailed\n", name)
+			fmt.Fprintf(c.out, "%s pinned on: never curtailed\n", shown)
 		case "off":
-			fmt.Fprintf(c.out, "%s pinned off: parked until pinned auto\n", name)
+			fmt.Fprintf(c.out, "%s pinned off: parked until pinned auto\n", shown)
 		default:
-			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", name)
+			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", shown)
 		}
 		if p.WaitingForRig {
-			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", name)
+			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", shown)
 		}
 		return c.printPlan(p)
 	}
@@ -386,7 +394,7 @@ func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {
 		tw := newTable(c.out)
 		fmt.Fprintf(tw, "SEQ\tTIME\tKIND\tWHO\tRIG\tREASON\tDETAILS\n")
 		for _, e := range evs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), e.Kind, dash(e.Who), dash(e.Rig),
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), safe(e.Kind), dash(e.Who), dash(e.Rig),
 				dash(e.Reason), fields(e.Fields))
 		}
 		return tw.Flush()

@@ -96,10 +96,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "hashgatectl: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(stderr, "hashgatectl: %s\n\n%s", safe(ue.msg), usage)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "hashgatectl: %v\n", err)
+		// Errors echo the server's text (an API error, a proxy's page).
+		fmt.Fprintf(stderr, "hashgatectl: %s\n", safe(err.Error()))
 		return 1
 	}
 }
