@@ -7,7 +7,7 @@ package switcher
 //
 // # Power accounting
 //
-//	mining budget = site_capacity_kw − reserve_kw − AI kW of the allocation in force
+//	mining budget = site_capacity_kw − reserve_kw − AI kW of the allocation in force (≥ 0)
 //	load          = Σ draw of every rig, where draw is
 //	  mining, connected            ReportedKW if > 0, else the group's rig_kw
 //	  parked, connected            idle_kw
@@ -289,14 +289,14 @@ type Plan struct {
 	CapacityKW     float64
 	ReserveKW      float64
 	AIKW           float64
-	MiningBudgetKW float64 // capacity − reserve − AI
+	MiningBudgetKW float64 // capacity − reserve − AI, at least 0
 	LoadKW         float64 // now
 	LoadAfterKW    float64 // once Curtail, Resume and Park are applied
 	LoadEstKW      float64 // Σ hashrate × J/TH: reported, never used
 	// LeftWhileParkedKW is the part of LoadKW drawn (as far as we know) by
 	// parked rigs that left and are not released.
 	LeftWhileParkedKW float64
-	Compliant         bool // LoadAfterKW ≤ MiningBudgetKW
+	Compliant         bool // LoadAfterKW ≤ MiningBudgetKW, and AI + reserve ≤ capacity
 
 	Curtail  []Action // mining rigs to park
 	Resume   []Action // parked or pending rigs to give work
@@ -496,7 +496,11 @@ func MakePlan(in Input, now time.Time) Plan {
 		alloc = in.Allocations[top]
 	}
 	emergency := alloc.Emergency
-	budget := planUnits(pol.SiteCapacityKW) - planUnits(pol.ReserveKW) - planUnits(alloc.AIKW)
+	// An allocation above what the site has leaves mining nothing, not
+	// less than nothing (a negative budget would be reported as such); the
+	// site is still not compliant, whatever mining does.
+	headroom := planUnits(pol.SiteCapacityKW) - planUnits(pol.ReserveKW) - planUnits(alloc.AIKW)
+	budget := max(headroom, 0)
 
 	// One pass over the rigs in input order: draws, flags, sort keys.
 	rigs := in.Rigs
@@ -792,7 +796,7 @@ func MakePlan(in Input, now time.Time) Plan {
 	}
 
 	plan.LoadAfterKW = planKW(load)
-	plan.Compliant = load <= budget
+	plan.Compliant = load <= budget && headroom >= 0
 	if rampUsed > 0 {
 		plan.Ramp = RampState{WindowStart: rampStart, ResumedKW: planKW(rampUsed)}
 	}

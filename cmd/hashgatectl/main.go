@@ -341,6 +341,9 @@ func (f *floatFlag) Set(s string) error {
 	if err != nil || v < 0 || v != v || v > 1e12 {
 		return errors.New("must be a number of kW ≥ 0")
 	}
+	if v == 0 {
+		v = 0 // not -0: it would print as "-0.0 kW"
+	}
 	f.v, f.set = v, true
 	return nil
 }
