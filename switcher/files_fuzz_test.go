@@ -188,7 +188,6 @@ func FuzzLastGoodCopy(f *testing.F) {
 	})
 }
 
-
 // A state file with a negative AI allocation (edited by hand: hashgate
 // never writes one) is refused, not read as more power for mining than the
 // site has.
