@@ -133,6 +133,7 @@ func (h *Handler) routes() {
 	route("/api/v1/workers", map[string]http.HandlerFunc{"GET": h.workers})
 	route("/api/v1/allocation", map[string]http.HandlerFunc{"PUT": h.needWrite(h.allocate)})
 	route("/api/v1/rigs/{name}/pin", map[string]http.HandlerFunc{"PUT": h.needWrite(h.pin)})
+	route("/api/v1/rigs/{name}", map[string]http.HandlerFunc{"DELETE": h.needWrite(h.forget)})
 	route("/api/v1/plan", map[string]http.HandlerFunc{"POST": h.needToken(h.plan)})
 	route("/api/v1/events", map[string]http.HandlerFunc{"GET": h.events})
 	route("/{$}", map[string]http.HandlerFunc{"GET": h.dashboard})

@@ -56,6 +56,7 @@ type envOpts struct {
 	noSwitcher bool
 	pprof      bool
 	miners     int
+	policy     string // "": testPolicy
 }
 
 // start runs a site (apitest.Start) with testPolicy (none with
@@ -67,6 +68,9 @@ func start(t *testing.T, o envOpts) *env {
 		n = fleetSize
 	}
 	policy := testPolicy
+	if o.policy != "" {
+		policy = o.policy
+	}
 	if o.noSwitcher {
 		policy = ""
 	}

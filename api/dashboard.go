@@ -22,6 +22,36 @@ type dashboardData struct {
 	Events    []switcher.Event
 	EventsErr string
 	Refresh   int
+	Counted   []countedRow // rigs counted each way, those with any
+}
+
+// countedRow is one way rigs are counted in the mining load.
+type countedRow struct {
+	As, Why string
+	Rigs    int
+	KW      float64
+}
+
+// countedWhy says what each way of counting means, on the dashboard.
+var countedWhy = [switcher.NumCountedAs]string{
+	switcher.CountedOffline:          "not connected: 0 kW",
+	switcher.CountedMining:           "rig_kw",
+	switcher.CountedParkedBound:      "idle_kw: the group is pools_bound",
+	switcher.CountedParkedVerified:   "idle_kw: a device readback shows it idle",
+	switcher.CountedParkedUnverified: "rig_kw: held without work, but nothing shows it is not hashing on another pool",
+	switcher.CountedLeftWhileParked:  "rig_kw: parked, left, not back",
+	switcher.CountedReleased:         "0 kW: away longer than release_vanished_after",
+	switcher.CountedCurtailFailed:    "rig_kw: parked, but it kept submitting shares",
+}
+
+func countedRows(p *Power) []countedRow {
+	var out []countedRow
+	for as := range switcher.NumCountedAs {
+		if l := p.Counted[as.String()]; l.Rigs > 0 {
+			out = append(out, countedRow{As: as.String(), Why: countedWhy[as], Rigs: l.Rigs, KW: l.KW})
+		}
+	}
+	return out
 }
 
 var dashboardFuncs = template.FuncMap{
@@ -116,9 +146,15 @@ code { font-size: .95em; }
 <tr><th>capacity</th><td class="n">{{kw .CapacityKW}}</td><th>reserve</th><td class="n">{{kw .ReserveKW}}</td></tr>
 <tr><th>AI</th><td class="n">{{kw .AIKW}}</td><th>mining budget</th><td class="n">{{kw .MiningBudgetKW}}</td></tr>
 <tr><th>mining load</th><td class="n">{{kw .MiningLoadKW}}</td><th>load (hashrate est.)</th><td class="n">{{kw .MiningLoadEstKW}}</td></tr>
-<tr><th>compliant</th><td>{{if .Compliant}}<span class="ok">yes</span> since {{whenp .CompliantSince}}{{else}}<span class="bad">no: load over budget</span>{{end}}</td><th>plan done in</th><td class="n">{{dur .ETASeconds}}</td></tr>
+<tr><th>load as planned</th><td class="n">{{kw .MiningLoadPlannedKW}}</td><th>parks unverified</th><td class="n">{{if .ParksUnverified}}<span class="bad">{{.ParksUnverified}}</span>{{else}}0{{end}} <span class="muted">({{.ParksBound}} bound, {{.ParksVerified}} verified)</span></td></tr>
+<tr><th>compliant</th><td>{{if .Compliant}}<span class="ok">yes</span> since {{whenp .CompliantSince}}{{else}}<span class="bad">no</span>{{end}}</td><th>plan done in</th><td class="n">{{dur .ETASeconds}}</td></tr>
 <tr><th>curtailed rigs</th><td class="n">{{$.Status.Curtailed}}</td><th>emergency</th><td>{{if .Emergency}}<span class="bad">yes: resumes held</span>{{else}}no{{end}}</td></tr>
 </table>
+{{if not .Compliant}}<p class="bad">{{.NotCompliantReason}}</p>{{end}}
+<table>
+<tr><th>counted as</th><th>rigs</th><th>kW</th><th></th></tr>
+{{range $.Counted}}<tr><td>{{.As}}</td><td class="n">{{.Rigs}}</td><td class="n">{{kw .KW}}</td><td class="muted">{{.Why}}</td></tr>
+{{end}}</table>
 {{with .Allocation}}<p>Allocation in force: <strong>{{kw .AIKW}}</strong> to AI, by <strong>{{.Who}}</strong> at {{when .At}}{{if .Until}}, until {{whenp .Until}}{{end}}{{if .Emergency}}, <span class="bad">emergency</span>{{end}}: {{.Reason}}</p>
 {{else}}<p class="muted">No allocation in force: AI gets 0 kW.</p>{{end}}
 {{else}}<p class="muted">The power switcher is not running.</p>{{end}}
@@ -137,6 +173,9 @@ code { font-size: .95em; }
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	st, _ := h.buildStatus()
 	d := dashboardData{Status: st, States: States, Refresh: 10}
+	if st.Power != nil {
+		d.Counted = countedRows(st.Power)
+	}
 	if h.sw != nil {
 		evs, err := h.tail.latest(h.sw, dashboardEvents)
 		if err != nil {

@@ -18,7 +18,7 @@ var (
 	descMiners          = desc("miners", "Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher), offline (known, disconnected).", "state")
 	descConnections     = desc("connections", "Open miner connections.")
 	descConnectionsTot  = desc("connections_total", "Miner connections accepted since start.")
-	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason.", "reason")
+	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason (unauthenticated_per_address: over max_unauthenticated_per_address; handshake_evicted: the oldest connection still in its handshake, closed to make room for a newcomer).", "reason")
 	descHashrate        = desc("hashrate_hashes_per_second", "Hashrate of every worker over the last minute, from accepted shares.")
 	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
 	descSharesRejected  = desc("shares_rejected_total", "Shares rejected, by reason.", "reason")
@@ -47,7 +47,7 @@ var (
 	descReserve       = desc("power_reserve_kw", "Reserve from the policy.")
 	descAI            = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
 	descBudget        = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
-	descLoad          = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw.")
+	descLoad          = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw, as judged for compliance: a rig parked through Stratum without evidence (pools_bound or a device readback) counts at rig_kw.")
 	descLoadEst       = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
 	descCompliant     = desc("power_compliant", "1 when the mining load is within the budget.")
 	descETA           = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
@@ -58,9 +58,14 @@ var (
 	descActions       = desc("switcher_actions_total", "Switcher actions by kind and outcome: applied (decided and sent to the actuator), failed (verification: a curtailed rig kept sending shares, or a resumed one sent none; also counted in applied).", "action", "outcome")
 	descActErrors     = desc("switcher_actuator_errors_total", "Actuator calls that returned an error.")
 	descPlans         = desc("switcher_plans_total", "Plans made (ticks, allocations, pins).")
+	descStatePersist  = desc("switcher_state_persisted", "1 when the switcher's state file holds every decision; 0 while a change is applied but its save fails (retried).")
+	descAuditPersist  = desc("switcher_audit_persisted", "1 when the audit log file holds every event; 0 while it cannot be written (events are kept in memory and written when it can).")
+	descSaveErrors    = desc("switcher_state_save_errors_total", "Failed writes of the state file.")
+	descRigsForgotten = desc("switcher_rigs_forgotten_total", "Rig records forgotten: offline past forget_after, over max_offline_rigs_per_network, DELETE, or bounded at load.")
+	descRigsRefused   = desc("switcher_rigs_refused_total", "Rigs not admitted (held without work, no record) by reason: name (not 1-256 bytes of UTF-8 without control characters), network_full (its network holds max_offline_rigs_per_network records worth keeping).", "reason")
 	poolStates        = []string{"active", "standby", "probing", "failed"}
 	switcherStates    = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
-	refusedReasons    = []string{"not_allowed", "full"}
+	refusedReasons    = []string{"not_allowed", "full", "unauthenticated_per_address", "handshake_evicted"}
 	allDescriptions   = []*prometheus.Desc{
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
@@ -68,8 +73,18 @@ var (
 		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descHandOffs, descPolled, descKeepalives, descMinersMoved, descMinersReconn,
 		descCapacity, descReserve, descAI, descBudget, descLoad, descLoadEst, descCompliant, descETA,
 		descEmergency, descRigs, descParked, descActions, descActErrors, descPlans,
+		descStatePersist, descAuditPersist, descSaveErrors, descRigsForgotten, descRigsRefused,
 	}
 )
+
+// How parks are counted (see the switcher's planner).
+var (
+	descLoadPlanned = desc("power_mining_load_planned_kw", "Mining load the plan is made with: every park at idle_kw.")
+	descCounted     = desc("rigs_counted", "Rigs by how they are counted in the mining load: mining, parked_bound (pools_bound), parked_verified (device readback), parked_unverified (at rig_kw: nothing shows the park holds), curtail_failed (at rig_kw: parked but still submitting), left_while_parked, released, offline.", "as")
+	descCountedKW   = desc("power_mining_load_counted_kw", "The mining load split by how each rig is counted (the as label of hashgate_rigs_counted).", "as")
+)
+
+func init() { allDescriptions = append(allDescriptions, descLoadPlanned, descCounted, descCountedKW) }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescriptions {
@@ -113,6 +128,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descConnectionsTot, st.TotalConnections)
 	counter(descRefused, st.RefusedNotAllowed, refusedReasons[0])
 	counter(descRefused, st.RefusedFull, refusedReasons[1])
+	counter(descRefused, st.RefusedPerAddress, refusedReasons[2])
+	counter(descRefused, st.EvictedUnauthenticated, refusedReasons[3])
 	counter(descSharesAccepted, st.SharesAccepted)
 	for reason, n := range st.SharesRejected {
 		counter(descSharesRejected, n, reason)
@@ -159,6 +176,13 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descETA, pw.ETASeconds)
 	gauge(descEmergency, b2f(pw.Emergency))
 	gauge(descPolicyRefused, b2f(pw.PolicyError != ""))
+	gauge(descLoadPlanned, pw.MiningLoadPlannedKW)
+	// Every way of counting, so series do not come and go.
+	for as := range switcher.NumCountedAs {
+		l := pw.Counted[as.String()]
+		gauge(descCounted, float64(l.Rigs), as.String())
+		gauge(descCountedKW, l.KW, as.String())
+	}
 	for _, s := range switcherStates {
 		gauge(descRigs, float64(rigStates[s]), s)
 	}
@@ -183,4 +207,10 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descActions, cs.Parks.Load(), "park", "applied")
 	counter(descActErrors, cs.ActionErrors.Load())
 	counter(descPlans, cs.Plans.Load())
+	gauge(descStatePersist, b2f(pw.StateError == ""))
+	gauge(descAuditPersist, b2f(pw.AuditError == ""))
+	counter(descSaveErrors, cs.StateSaveErrors.Load())
+	counter(descRigsForgotten, cs.RigsForgotten.Load())
+	counter(descRigsRefused, cs.RigsRefusedName.Load(), "name")
+	counter(descRigsRefused, cs.RigsRefusedNetwork.Load(), "network_full")
 }

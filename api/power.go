@@ -51,7 +51,7 @@ type Power struct {
 	ReserveKW       float64     `json:"reserve_kw"`
 	AIKW            float64     `json:"ai_kw"`
 	MiningBudgetKW  float64     `json:"mining_budget_kw"`
-	MiningLoadKW    float64     `json:"mining_load_kw"`
+	MiningLoadKW    float64     `json:"mining_load_kw"` // parks without evidence at rig_kw (see Counted)
 	MiningLoadEstKW float64     `json:"mining_load_est_kw"`
 	Compliant       bool        `json:"compliant"`       // load ≤ budget
 	CompliantSince  *time.Time  `json:"compliant_since"` // null when not compliant (or no plan yet)
@@ -63,7 +63,30 @@ type Power struct {
 	// policy file as it is now is not in force, absent when it is.
 	Policy      string `json:"policy"`
 	PolicyError string `json:"policy_error,omitempty"`
+
+	// How parks are counted. A rig held without work through Stratum
+	// counts at rig_kw in mining_load_kw unless its group is pools_bound
+	// or a device readback shows it idle; the plan is made with idle_kw
+	// (mining_load_planned_kw), so such parks make the site not compliant
+	// (not_compliant_reason says so) rather than curtail more.
+	MiningLoadPlannedKW float64                `json:"mining_load_planned_kw"`
+	PlannedCompliant    bool                   `json:"planned_compliant"`
+	NotCompliantReason  string                 `json:"not_compliant_reason,omitempty"`
+	ParksUnverified     int                    `json:"parks_unverified"`
+	ParksBound          int                    `json:"parks_bound"`
+	ParksVerified       int                    `json:"parks_verified"`
+	Counted             map[string]CountedLoad `json:"counted"` // by counted_as: rigs and kW
+
+	// StateError and AuditError say what is applied but not on disk:
+	// "state not persisted since T: ERR" until a retry succeeds; absent
+	// when all is persisted.
+	StateError string `json:"state_error,omitempty"`
+	AuditError string `json:"audit_error,omitempty"`
 }
+
+// CountedLoad is the rigs counted one way (a worker's counted_as) and
+// their counted draw.
+type CountedLoad = switcher.CountedLoad
 
 // Allocation is the allocation in force.
 type Allocation struct {
@@ -113,7 +136,10 @@ func (h *Handler) power() (*Power, int) {
 		CapacityKW: st.CapacityKW, ReserveKW: st.ReserveKW, AIKW: st.AIKW, MiningBudgetKW: st.MiningBudgetKW,
 		MiningLoadKW: st.MiningLoadKW, MiningLoadEstKW: st.MiningLoadEst, Compliant: st.Compliant,
 		CompliantSince: timePtr(st.CompliantSince), ETASeconds: st.ETASeconds, Emergency: st.Emergency,
-		Policy: st.Policy, PolicyError: st.PolicyError,
+		MiningLoadPlannedKW: st.MiningLoadPlannedKW, PlannedCompliant: st.PlannedCompliant,
+		NotCompliantReason: st.NotCompliantReason, ParksUnverified: st.ParksUnverified,
+		ParksBound: st.ParksBound, ParksVerified: st.ParksVerified, Counted: st.Counted,
+		Policy: st.Policy, PolicyError: st.PolicyError, StateError: st.StateError, AuditError: st.AuditError,
 	}
 	if !st.Compliant {
 		p.CompliantSince = nil
@@ -151,12 +177,28 @@ func (h *Handler) status(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, st)
 }
 
+// healthz is 200 while the proxy has a live pool session, 503 otherwise.
+// A state or audit log that cannot be written makes it "degraded" with
+// state_error / audit_error, still 200: restarting hashgate (what a 503
+// invites an orchestrator to do) would lose exactly the decisions that are
+// only in memory.
 func (h *Handler) healthz(w http.ResponseWriter, r *http.Request) {
+	body := map[string]string{"status": "ok"}
+	if h.sw != nil {
+		st := h.sw.Status()
+		if st.StateError != "" {
+			body["status"], body["state_error"] = "degraded", st.StateError
+		}
+		if st.AuditError != "" {
+			body["status"], body["audit_error"] = "degraded", st.AuditError
+		}
+	}
 	if h.proxy.Healthy() {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		writeJSON(w, http.StatusOK, body)
 		return
 	}
-	writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable", "error": "no live pool session"})
+	body["status"], body["error"] = "unavailable", "no live pool session"
+	writeJSON(w, http.StatusServiceUnavailable, body)
 }
 
 // PlanResponse is the answer of PUT /api/v1/allocation, POST
@@ -187,6 +229,41 @@ type PlanResponse struct {
 	// WaitingForRig: the pinned rig is not connected; the pin takes effect
 	// when it connects (one that never has may be a mistyped name).
 	WaitingForRig bool `json:"waiting_for_rig,omitempty"`
+
+	// The loads above count parks without evidence at rig_kw, as the
+	// status does; the plan is made with idle_kw for them (planned).
+	PlannedLoadAfterKW float64 `json:"mining_load_planned_after_kw"`
+	PlannedCompliant   bool    `json:"planned_compliant"`
+	ParksUnverified    int     `json:"parks_unverified"`
+	NotCompliantReason string  `json:"not_compliant_reason,omitempty"`
+	Durability
+}
+
+// Durability is in every write's answer: Persisted false says the change
+// is applied (in force now) but not on disk yet, and PersistError why; it
+// is retried, and the status and /healthz say so until it is saved.
+type Durability struct {
+	Persisted    *bool  `json:"persisted,omitempty"`
+	PersistError string `json:"persist_error,omitempty"`
+}
+
+// durability reads a write's error: nil or a NotPersistedError (the
+// change was applied) give a Durability and true; any other error false.
+func durability(err error) (Durability, bool) {
+	ok := true
+	var np *switcher.NotPersistedError
+	switch {
+	case err == nil:
+	case errors.As(err, &np):
+		ok = false
+	default:
+		return Durability{}, false
+	}
+	d := Durability{Persisted: &ok}
+	if !ok {
+		d.PersistError = err.Error() + " (applied; retrying)"
+	}
+	return d, true
 }
 
 // Deferred is a rig the plan wants to act on but may not yet.
@@ -199,8 +276,10 @@ func planResponse(p switcher.Plan) PlanResponse {
 	out := PlanResponse{
 		MiningBudgetKW: p.MiningBudgetKW, Curtail: switcher.Names(p.Curtail), Resume: switcher.Names(p.Resume),
 		Park: switcher.Names(p.Park), Deferred: make([]Deferred, len(p.Deferred)),
-		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.LoadKW, LoadAfterKW: p.LoadAfterKW,
-		LoadEstKW: p.LoadEstKW, Compliant: p.Compliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
+		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.CountedLoadKW, LoadAfterKW: p.CountedLoadAfterKW,
+		LoadEstKW: p.LoadEstKW, Compliant: p.CountedCompliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
+		PlannedLoadAfterKW: p.LoadAfterKW, PlannedCompliant: p.Compliant, ParksUnverified: p.ParksUnverified(),
+		NotCompliantReason: p.NotCompliantReason(),
 	}
 	for i, a := range p.Deferred {
 		out.Deferred[i] = Deferred{Name: a.Name, Reason: a.Reason}
@@ -240,7 +319,8 @@ func (h *Handler) allocate(w http.ResponseWriter, r *http.Request) {
 	}
 	by := who(r)
 	plan, changed, err := h.sw.Allocate(req, by)
-	if err != nil {
+	dur, applied := durability(err)
+	if !applied {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
@@ -248,7 +328,7 @@ func (h *Handler) allocate(w http.ResponseWriter, r *http.Request) {
 		Time("until", req.Until).Bool("changed", changed).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
 		Int("deferred", len(plan.Deferred)).Msg("api: allocation")
 	out := planResponse(plan)
-	out.Changed, out.Who = &changed, by
+	out.Changed, out.Who, out.Durability = &changed, by, dur
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -300,17 +380,57 @@ func (h *Handler) pin(w http.ResponseWriter, r *http.Request) {
 	}
 	by := who(r)
 	plan, waiting, err := h.sw.SetPin(name, body.Mode, body.Reason, by)
+	dur, applied := durability(err)
 	switch {
+	case applied:
 	case errors.Is(err, switcher.ErrUnknownRig):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q: it has never connected and has no pin to take back (a rig is named by the first worker it authorizes with)", name))
 		return
-	case err != nil:
+	default:
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
 	h.log.Info().Str("who", by).Str("rig", name).Str("mode", body.Mode).Str("reason", body.Reason).Bool("waiting_for_rig", waiting).Msg("api: pin")
 	out := planResponse(plan)
 	out.Rig, out.Mode, out.PinReason, out.Who = name, body.Mode, body.Reason, by
-	out.WaitingForRig = waiting
+	out.WaitingForRig, out.Durability = waiting, dur
 	writeJSON(w, http.StatusOK, out)
+}
+
+// ForgetResponse is the answer of DELETE /api/v1/rigs/{name}.
+type ForgetResponse struct {
+	Rig       string   `json:"rig"`
+	Forgotten bool     `json:"forgotten"`
+	Who       string   `json:"who"`
+	WasState  string   `json:"was_state"` // mining | parked | pending | offline
+	WasFlags  []string `json:"was_flags"`
+	WasPin    string   `json:"was_pin,omitempty"`
+	Durability
+}
+
+// forget serves DELETE /api/v1/rigs/{name}: the switcher drops the record
+// of a rig that is not connected (404 unknown, 409 connected), whatever it
+// held; a rig that connects later is a new one.
+func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
+	if h.noSwitcher(w) {
+		return
+	}
+	name, by := r.PathValue("name"), who(r)
+	was, err := h.sw.Forget(name, by)
+	dur, applied := durability(err)
+	switch {
+	case applied:
+	case errors.Is(err, switcher.ErrUnknownRig):
+		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q: nothing to forget", name))
+		return
+	case errors.Is(err, switcher.ErrRigConnected):
+		writeError(w, http.StatusConflict, err.Error())
+		return
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	h.log.Info().Str("who", by).Str("rig", name).Str("was", was.State).Msg("api: forget")
+	writeJSON(w, http.StatusOK, ForgetResponse{Rig: name, Forgotten: true, Who: by, WasState: was.State,
+		WasFlags: was.Flags, WasPin: was.Pin, Durability: dur})
 }

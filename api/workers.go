@@ -55,6 +55,18 @@ type Worker struct {
 	Since          *time.Time `json:"since,omitempty"`       // in PowerState since
 	Pin            string     `json:"pin,omitempty"`
 	PinReason      string     `json:"pin_reason,omitempty"`
+
+	// CountedAs is how the rig is counted in the status's mining load
+	// (mining, parked_bound, parked_verified, parked_unverified,
+	// curtail_failed, left_while_parked, released, offline) and CountedKW its counted
+	// draw (counted_as absent and 0 kW for a worker that is no rig: a
+	// second worker on a rig's connection).
+	CountedAs string  `json:"counted_as,omitempty"`
+	CountedKW float64 `json:"counted_kw"`
+
+	// StandbyConnections: the rig's further connections from its own
+	// address (hashgate listed as primary and backup pool); not duplicates.
+	StandbyConnections int `json:"standby_connections,omitempty"`
 }
 
 // hashrateTHs turns an exponentially decaying rate (hashes per second,
@@ -111,6 +123,7 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 	if w != nil {
 		row.Name, row.Remote, row.Difficulty = w.Name, w.Remote, w.Difficulty
 		row.Accepted, row.Rejected, row.Stale, row.Connections = w.Accepted, w.RejectedTotal, w.Stale, w.Connections
+		row.StandbyConnections = w.Standby
 		age := now.Sub(w.FirstSeen)
 		row.HashrateTHs = hashrateTHs(w.Hashrate1m, age, time.Minute)
 		row.Hashrate10mTHs = hashrateTHs(w.Hashrate10m, age, 10*time.Minute)
@@ -125,6 +138,7 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 	if r != nil {
 		row.Name, row.Group, row.PowerState = r.Name, r.Group, r.State
 		row.Pin, row.PinReason = r.Pin, r.PinReason
+		row.CountedAs, row.CountedKW = r.CountedAs, r.CountedKW
 		if !r.Since.IsZero() {
 			t := r.Since
 			row.Since = &t

@@ -24,21 +24,27 @@ type Config struct {
 
 // Proxy is the [proxy] table: the miner-facing stratum server.
 type Proxy struct {
-	Listen                  string         // listen: host:port for miners (default "0.0.0.0:3333")
-	MaxConnections          int            // max_connections (default 100000)
-	MinMinerExtranonce2Size int            // min_miner_extranonce2_size, 1..8 (default 3)
-	MaxUpstreamSessions     int            // max_upstream_sessions per pool, 1..1024 (default 32)
-	Allow                   []netip.Prefix // allow: CIDRs miners may connect from (default 0.0.0.0/0 and ::/0)
-	Difficulty              Difficulty     // [proxy.difficulty]
-	MaxLineBytes            int            // max_line_bytes: longest stratum line accepted from a miner (default 16384)
-	WriteTimeout            Duration       // write_timeout: a write to a miner that takes longer fails (default 10s)
-	ReadTimeout             Duration       // read_timeout: a miner silent this long is dropped (default 10m)
-	OutboundQueue           int            // outbound_queue: max queued messages per miner (default 64)
-	ReconnectGrace          Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
-	HandshakeTimeout        Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
-	ParkedKeepalive         Duration       // parked_keepalive: a rig held without work hears from us this often (default 25s)
-	ReadPollers             int            // read_pollers: epoll readers for miners at work (Linux); 0 = one per core (default), -1 = none (a goroutine per miner)
-	Abuse                   Abuse          // [proxy.abuse]
+	Listen             string // listen: host:port for miners (default "0.0.0.0:3333")
+	MaxConnections     int    // max_connections (default: from the open-file limit, see DefaultMaxConnections)
+	MaxConnectionsAuto bool   // max_connections was not set: it follows the open-file limit
+	// max_unauthenticated, max_unauthenticated_per_address: connections
+	// still in their handshake, in all and from one address (0: the
+	// proxy's defaults, a tenth of max_connections and a quarter of that)
+	MaxUnauthenticated           int
+	MaxUnauthenticatedPerAddress int
+	MinMinerExtranonce2Size      int            // min_miner_extranonce2_size, 1..8 (default 3)
+	MaxUpstreamSessions          int            // max_upstream_sessions per pool, 1..1024 (default 32)
+	Allow                        []netip.Prefix // allow: CIDRs miners may connect from (default 0.0.0.0/0 and ::/0)
+	Difficulty                   Difficulty     // [proxy.difficulty]
+	MaxLineBytes                 int            // max_line_bytes: longest stratum line accepted from a miner (default 16384)
+	WriteTimeout                 Duration       // write_timeout: a write to a miner that takes longer fails (default 10s)
+	ReadTimeout                  Duration       // read_timeout: a miner silent this long is dropped (default 10m)
+	OutboundQueue                int            // outbound_queue: max queued messages per miner (default 64)
+	ReconnectGrace               Duration       // reconnect_grace: after client.reconnect, close if still connected (default 5s)
+	HandshakeTimeout             Duration       // handshake_timeout: subscribe+authorize must be done within it (default 30s)
+	ParkedKeepalive              Duration       // parked_keepalive: a rig held without work hears from us this often (default 25s)
+	ReadPollers                  int            // read_pollers: epoll readers for miners at work (Linux); 0 = one per core (default), -1 = none (a goroutine per miner)
+	Abuse                        Abuse          // [proxy.abuse]
 }
 
 // Abuse is the [proxy.abuse] table: when bad shares get a miner dropped.
@@ -48,6 +54,8 @@ type Abuse struct {
 	RejectMinShares  int      // reject_min_shares: ...and at least this many of them (default 50)
 	InvalidPerSecond float64  // invalid_per_second: invalid or duplicate submits allowed on average (default 5)
 	InvalidBurst     float64  // invalid_burst: in bursts of at most this many (default 100)
+	StalePerSecond   float64  // stale_per_second: stale or unknown-job submits allowed on average (default 100)
+	StaleBurst       float64  // stale_burst: in bursts of at most this many (default 1000)
 }
 
 // Difficulty is the [proxy.difficulty] table: per-miner variable difficulty.
@@ -120,6 +128,18 @@ type Switcher struct {
 	CurtailGrace  Duration // curtail_grace: shares after this long past a curtail flag curtail_failed (default 30s)
 	ResumeGrace   Duration // resume_grace: no share this long after a resume flags resume_failed (default 3m)
 	LeftGrace     Duration // left_grace: a parked rig away this long is left_while_parked (default 60s)
+	// ForgetAfter (forget_after): an offline rig record holding nothing
+	// worth keeping (no pin, not parked) is forgotten this long after it
+	// went offline (default 24h).
+	ForgetAfter Duration
+	// MaxOfflineRigsPerNetwork (max_offline_rigs_per_network): offline rig
+	// records kept per source network of NetworkPrefixV4 / NetworkPrefixV6
+	// bits (network_prefix_v4, default 24; network_prefix_v6, default 64);
+	// past it the oldest forgettable ones go, and a new name is not
+	// admitted while none can (default 4096).
+	MaxOfflineRigsPerNetwork int
+	NetworkPrefixV4          int
+	NetworkPrefixV6          int
 }
 
 // LastGoodPolicyPath is where the daemon keeps a copy of the policy in
@@ -149,7 +169,8 @@ func Default() *Config {
 	return &Config{
 		Proxy: Proxy{
 			Listen:                  "0.0.0.0:3333",
-			MaxConnections:          100000,
+			MaxConnections:          DefaultMaxConnections(defaultLimitArgs()),
+			MaxConnectionsAuto:      true,
 			MinMinerExtranonce2Size: 3,
 			MaxUpstreamSessions:     32,
 			Allow: []netip.Prefix{
@@ -174,6 +195,8 @@ func Default() *Config {
 				RejectMinShares:  50,
 				InvalidPerSecond: 5,
 				InvalidBurst:     100,
+				StalePerSecond:   100,
+				StaleBurst:       1000,
 			},
 		},
 		API: API{Listen: "127.0.0.1:8080"},
@@ -185,6 +208,11 @@ func Default() *Config {
 			CurtailGrace:  Duration{30 * time.Second},
 			ResumeGrace:   Duration{3 * time.Minute},
 			LeftGrace:     Duration{time.Minute},
+
+			ForgetAfter:              Duration{24 * time.Hour},
+			MaxOfflineRigsPerNetwork: 4096,
+			NetworkPrefixV4:          24,
+			NetworkPrefixV6:          64,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}

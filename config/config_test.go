@@ -195,6 +195,14 @@ func TestParseErrors(t *testing.T) {
 			[]string{`2:1: api.token: must not be empty (leave it out for no shortcut token)`}},
 
 		// Switcher and log.
+		{"switcher bounds on rig records", "[switcher]\nforget_after = \"0s\"\nmax_offline_rigs_per_network = 0\nnetwork_prefix_v4 = 33\nnetwork_prefix_v6 = 8\nforget_afte = \"1h\"\n" + pool, nil,
+			[]string{
+				`2:1: switcher.forget_after: must be greater than 0, got "0s"`,
+				`3:1: switcher.max_offline_rigs_per_network: must be between 1 and 16777216, got 0`,
+				`4:1: switcher.network_prefix_v4: must be between 8 and 32, got 33`,
+				`5:1: switcher.network_prefix_v6: must be between 16 and 128, got 8`,
+				`6:1: unknown key "switcher.forget_afte" (did you mean "forget_after"?)`,
+			}},
 		{"switcher values", "[switcher]\nstate_file = \"\"\npolicy = 3\n" + pool, nil,
 			[]string{
 				`2:1: switcher.state_file: must not be empty; expected a file path such as "hashgate-state.json"`,
@@ -361,6 +369,9 @@ token = "ro"
 [switcher]
 policy = "policy/site.toml"
 state_file = "/var/lib/hashgate/state.json"
+forget_after = "2h"
+max_offline_rigs_per_network = 100
+network_prefix_v6 = 56
 
 [log]
 level = "debug"
@@ -392,7 +403,7 @@ format = "json"
 		ReconnectGrace:   Duration{1500 * time.Millisecond},
 		HandshakeTimeout: Duration{time.Minute},
 		ParkedKeepalive:  Duration{25 * time.Second},
-		Abuse:            Abuse{RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 50, InvalidPerSecond: 5, InvalidBurst: 100},
+		Abuse:            Abuse{RejectWindow: Duration{5 * time.Minute}, RejectMinShares: 50, InvalidPerSecond: 5, InvalidBurst: 100, StalePerSecond: 100, StaleBurst: 1000},
 	}
 	if !reflect.DeepEqual(c.Proxy, wantProxy) {
 		t.Errorf("Proxy:\n got %+v\nwant %+v", c.Proxy, wantProxy)
@@ -434,6 +445,11 @@ format = "json"
 		CurtailGrace:  Duration{30 * time.Second},
 		ResumeGrace:   Duration{3 * time.Minute},
 		LeftGrace:     Duration{time.Minute},
+
+		ForgetAfter:              Duration{2 * time.Hour},
+		MaxOfflineRigsPerNetwork: 100,
+		NetworkPrefixV4:          24,
+		NetworkPrefixV6:          56,
 	}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
@@ -457,7 +473,8 @@ func TestParseDefaults(t *testing.T) {
 	// The defaults the contract and the brief name, spelled out so that a
 	// change to Default() is caught too.
 	p := c.Proxy
-	if p.Listen != "0.0.0.0:3333" || p.MaxConnections != 100000 || p.MinMinerExtranonce2Size != 3 ||
+	limit, known := openFileLimit()
+	if p.Listen != "0.0.0.0:3333" || p.MaxConnections != DefaultMaxConnections(limit, known, 32) || !p.MaxConnectionsAuto || p.MinMinerExtranonce2Size != 3 ||
 		p.MaxUpstreamSessions != 32 || p.MaxLineBytes != 16384 || p.OutboundQueue != 64 ||
 		p.WriteTimeout.Duration != 10*time.Second || p.ReadTimeout.Duration != 10*time.Minute ||
 		p.ReconnectGrace.Duration != 5*time.Second || p.HandshakeTimeout.Duration != 30*time.Second {
@@ -480,7 +497,8 @@ func TestParseDefaults(t *testing.T) {
 	}
 	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
 		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
-		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute}}
+		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
+		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}
@@ -715,4 +733,53 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// max_connections not set follows the open-file limit, keeping a reserve
+// for everything that is not a miner; set, it is what the file says.
+func TestDefaultMaxConnections(t *testing.T) {
+	for _, tc := range []struct {
+		limit    uint64
+		known    bool
+		sessions int
+		want     int
+	}{
+		{20000, true, 64, 20000 - 64 - 512},
+		{20000, true, 32 * 3, 20000 - 96 - 512},
+		{1 << 20, true, 32, 100000}, // never above the old fixed default
+		{0, false, 32, 100000},      // unknown or unlimited
+		{1024, true, 32, 512},       // too small for the reserve: half
+		{1, true, 32, 1},
+	} {
+		if got := DefaultMaxConnections(tc.limit, tc.known, tc.sessions); got != tc.want {
+			t.Errorf("DefaultMaxConnections(%d, %v, %d) = %d, want %d", tc.limit, tc.known, tc.sessions, got, tc.want)
+		}
+	}
+
+	two := pool + "[[pools]]\nname = \"b\"\nurl = \"stratum+tcp://b.example:3333\"\nuser = \"u\"\n"
+	c, err := Parse("t.toml", []byte("[proxy]\nmax_upstream_sessions = 100\n"+two))
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit, known := openFileLimit()
+	if want := DefaultMaxConnections(limit, known, 200); c.Proxy.MaxConnections != want || !c.Proxy.MaxConnectionsAuto {
+		t.Fatalf("max_connections not set: %d (auto %v), want %d from the limit", c.Proxy.MaxConnections, c.Proxy.MaxConnectionsAuto, want)
+	}
+	if known && c.Proxy.MaxConnections < FallbackMaxConnections {
+		for _, w := range Warnings(c) {
+			if strings.Contains(w, "open-file limit") {
+				t.Errorf("the default max_connections warns: %s", w)
+			}
+		}
+	}
+	if note := MaxConnectionsNote(c); !strings.Contains(note, "is not set") {
+		t.Errorf("note %q does not say max_connections was not set", note)
+	}
+	c, err = Parse("t.toml", []byte("[proxy]\nmax_connections = 7\nmax_unauthenticated = 3\nmax_unauthenticated_per_address = 2\n"+pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := c.Proxy; p.MaxConnections != 7 || p.MaxConnectionsAuto || p.MaxUnauthenticated != 3 || p.MaxUnauthenticatedPerAddress != 2 || MaxConnectionsNote(c) != "" {
+		t.Fatalf("set in the file: %+v, note %q", p, MaxConnectionsNote(c))
+	}
 }

@@ -15,13 +15,13 @@ import (
 
 var (
 	topKeys      = []string{"proxy", "pools", "api", "switcher", "log"}
-	proxyKeys    = []string{"listen", "max_connections", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
-	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst"}
+	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
+	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst", "stale_per_second", "stale_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace"}
+	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -44,6 +44,10 @@ func (d *Decoder) config(raw map[string]any) *Config {
 	if m, ok := d.Table(raw, "", "log"); ok {
 		d.log(m, &c.Log)
 	}
+	if c.Proxy.MaxConnectionsAuto {
+		limit, known := openFileLimit()
+		c.Proxy.MaxConnections = DefaultMaxConnections(limit, known, c.upstreamSessions())
+	}
 	if c.API.Listen == c.Proxy.Listen && !strings.HasSuffix(c.API.Listen, ":0") {
 		d.Errorf("api.listen", "api.listen %q is the same address as proxy.listen; give the HTTP API its own port", c.API.Listen)
 	}
@@ -58,6 +62,13 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 	}
 	if d.Integer(m, p, "max_connections", &c.MaxConnections) {
 		d.atLeast(p+".max_connections", c.MaxConnections, 1)
+		c.MaxConnectionsAuto = false
+	}
+	if d.Integer(m, p, "max_unauthenticated", &c.MaxUnauthenticated) {
+		d.atLeast(p+".max_unauthenticated", c.MaxUnauthenticated, 1)
+	}
+	if d.Integer(m, p, "max_unauthenticated_per_address", &c.MaxUnauthenticatedPerAddress) {
+		d.atLeast(p+".max_unauthenticated_per_address", c.MaxUnauthenticatedPerAddress, 1)
 	}
 	if d.Integer(m, p, "min_miner_extranonce2_size", &c.MinMinerExtranonce2Size) {
 		d.between(p+".min_miner_extranonce2_size", c.MinMinerExtranonce2Size, 1, 8)
@@ -165,7 +176,8 @@ func (d *Decoder) abuse(m map[string]any, c *Abuse) {
 	for _, f := range []struct {
 		key string
 		dst *float64
-	}{{"invalid_per_second", &c.InvalidPerSecond}, {"invalid_burst", &c.InvalidBurst}} {
+	}{{"invalid_per_second", &c.InvalidPerSecond}, {"invalid_burst", &c.InvalidBurst},
+		{"stale_per_second", &c.StalePerSecond}, {"stale_burst", &c.StaleBurst}} {
 		if d.Float(m, p, f.key, f.dst) && !(*f.dst > 0 && !math.IsInf(*f.dst, 0)) {
 			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, FormatFloat(*f.dst))
 		}
@@ -352,6 +364,16 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 	d.Duration(m, p, "curtail_grace", &c.CurtailGrace.Duration)
 	d.Duration(m, p, "resume_grace", &c.ResumeGrace.Duration)
 	d.Duration(m, p, "left_grace", &c.LeftGrace.Duration)
+	d.Duration(m, p, "forget_after", &c.ForgetAfter.Duration)
+	if d.Integer(m, p, "max_offline_rigs_per_network", &c.MaxOfflineRigsPerNetwork) {
+		d.between(p+".max_offline_rigs_per_network", c.MaxOfflineRigsPerNetwork, 1, 1<<24)
+	}
+	if d.Integer(m, p, "network_prefix_v4", &c.NetworkPrefixV4) {
+		d.between(p+".network_prefix_v4", c.NetworkPrefixV4, 8, 32)
+	}
+	if d.Integer(m, p, "network_prefix_v6", &c.NetworkPrefixV6) {
+		d.between(p+".network_prefix_v6", c.NetworkPrefixV6, 16, 128)
+	}
 }
 
 func (d *Decoder) log(m map[string]any, c *Log) {

@@ -135,6 +135,14 @@ type FleetConfig struct {
 	// clamped to [0, 1]. Bad submits take share slots, so they need
 	// ShareInterval.
 	BadFraction float64
+	// RestartExtranonce2 makes every miner search its work the way
+	// cgminer-family firmware (BFGMiner's parse_notify sets pool->nonce2 =
+	// 0), ESP-Miner and NerdMiner do: extranonce2 restarts at 0 on every
+	// mining.notify, and each extranonce2's nonces are searched in order
+	// from 0 (no random start, no version rolling). A job sent again with
+	// the same contents thus makes the miner search the same headers
+	// again, and submit shares it already submitted.
+	RestartExtranonce2 bool
 	// BadEvery: a misbehaving miner sends one bad submit after every
 	// BadEvery valid shares; 0 (or less) means DefaultBadEvery (3).
 	BadEvery int

@@ -152,10 +152,14 @@ type session struct {
 	// epoch counts changes that invalidate work in flight: clean jobs,
 	// extranonce1 and version-mask changes.
 	epoch uint64
-	// diffSeq counts mining.set_difficulty; jobDiff is the difficulty in
-	// force when the current job came (0: none yet).
+	// diffSeq counts mining.set_difficulty; jobDiff is the lowest
+	// difficulty in force since the current job came (0: none yet).
 	diffSeq uint64
 	jobDiff float64
+	// With FleetConfig.RestartExtranonce2: where the in-order search of
+	// the current job stands (both restart at 0 on every notify).
+	en2Next   uint64
+	nonceNext uint32
 	// jobVoid: a set_extranonce came after the job, which the pool then
 	// holds void (every share on it is stale); no shares until the next
 	// job.
@@ -519,6 +523,7 @@ func (m *miner) handle(s *session, msg *stratum.Message) error {
 		s.job, s.jobID = job, n.JobID
 		s.jobDiff = s.diff
 		s.jobVoid = false
+		s.en2Next, s.nonceNext = 0, 0 // cgminer: pool->nonce2 = 0
 	case stratum.MethodSetDifficulty:
 		ps, _ := stratum.SplitParams(msg.Params)
 		d, err := stratum.FloatParam(ps, 0)
@@ -529,6 +534,9 @@ func (m *miner) handle(s *session, msg *stratum.Message) error {
 		f.c.diffs.Add(1)
 		s.diff, s.target = d, sharehash.NewTarget(d)
 		s.diffSeq++
+		if s.job != nil && d < s.jobDiff {
+			s.jobDiff = d
+		}
 	case stratum.MethodSetExtranonce:
 		f.c.setExtranonce.Add(1)
 		if !asic {
@@ -738,12 +746,17 @@ func (m *miner) tick(s *session) error {
 // nextEn2 writes the miner's next extranonce2 counter into the end of en2.
 func (m *miner) nextEn2(en2 []byte) {
 	m.en2ctr++
-	var ctr [8]byte
-	binary.BigEndian.PutUint64(ctr[:], m.en2ctr)
+	putEn2(en2, m.en2ctr)
+}
+
+// putEn2 writes counter ctr into the end of en2 (big-endian).
+func putEn2(en2 []byte, ctr uint64) {
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], ctr)
 	if len(en2) >= 8 {
-		copy(en2[len(en2)-8:], ctr[:])
+		copy(en2[len(en2)-8:], b[:])
 	} else {
-		copy(en2, ctr[8-len(en2):])
+		copy(en2, b[8-len(en2):])
 	}
 }
 
@@ -776,15 +789,38 @@ func (m *miner) share(s *session) error {
 	}
 	en2 := s.en2buf
 	job := s.job
+	inOrder := f.cfg.RestartExtranonce2
 	for budget := f.cfg.MaxHashes; budget > 0; {
 		if f.ctx.Err() != nil {
 			return f.ctx.Err()
 		}
-		m.nextEn2(en2)
-		bits, version := m.roll(s, job)
 		tries := min(budget, 1<<16)
 		budget -= tries
-		nonce, ok := m.hasher.Search(job, s.en1, en2, job.NTime, version, mrand.Uint32(), tries, s.target)
+		var bits, version, start uint32
+		if inOrder {
+			// Where the last search stopped: the next nonce of the same
+			// extranonce2, the first of the next one after a wrap.
+			putEn2(en2, s.en2Next)
+			version, start = job.Version, s.nonceNext
+			if rest := 1<<32 - uint64(start); uint64(tries) > rest {
+				tries = uint32(rest) // no wrap within one search
+			}
+		} else {
+			m.nextEn2(en2)
+			bits, version = m.roll(s, job)
+			start = mrand.Uint32()
+		}
+		nonce, ok := m.hasher.Search(job, s.en1, en2, job.NTime, version, start, tries, s.target)
+		if inOrder {
+			next := start + tries
+			if ok {
+				next = nonce + 1
+			}
+			if next == 0 { // this extranonce2 is done
+				s.en2Next++
+			}
+			s.nonceNext = next
+		}
 		if !ok {
 			continue
 		}

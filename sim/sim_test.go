@@ -368,6 +368,11 @@ func TestPoolValidation(t *testing.T) {
 
 	// Malformed params.
 	wantCode(t, "bad nonce", c.call(stratum.MethodSubmit, []any{"acct.w1", w1.id, "0000000000000007", "00000000", "xyz"}), stratum.ErrOther)
+	// A nonce without its leading zeros: this pool, like some real ones,
+	// wants all 8 digits (a proxy must pad it).
+	bad = findShare(t, "acct.w1", w1, sub.Extranonce1, 15, 1e-9, 0, 0)
+	bad[4] = "1234567"
+	wantCode(t, "7-digit nonce", c.call(stratum.MethodSubmit, bad), stratum.ErrOther)
 
 	// Unknown job.
 	bad = findShare(t, "acct.w1", w1, sub.Extranonce1, 7, 1e-9, 0, 0)
@@ -406,7 +411,7 @@ func TestPoolValidation(t *testing.T) {
 	st := pool.Stats()
 	want := map[string]int{
 		RejectNotSubscribed: 1, RejectDuplicate: 1, RejectUnauthorized: 1, RejectBadExtranonce2: 1,
-		RejectBadVersion: 1, RejectOther: 2, RejectStale: 3, RejectLowDifficulty: 1,
+		RejectBadVersion: 1, RejectOther: 3, RejectStale: 3, RejectLowDifficulty: 1,
 	}
 	for k, v := range want {
 		if st.Rejected[k] != v {

@@ -73,10 +73,11 @@ func ParseSubmitLine(line []byte, sub *Submit) (id []byte, ok bool) {
 		return nil, false
 	}
 	switch {
-	case !IsHex(sub.Extranonce2, -1), !IsHex(sub.NTime, 4), !IsHex(sub.Nonce, 4),
+	case !IsHex(sub.Extranonce2, -1), !IsHex(sub.NTime, 4), !isNonce(sub.Nonce),
 		sub.Version != "" && !IsHex(sub.Version, 4):
 		return nil, false // the slow path words the error
 	}
+	sub.Nonce = padNonce(sub.Nonce) // allocates only for a short nonce
 	return line[idStart:idEnd], true
 }
 

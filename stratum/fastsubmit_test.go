@@ -2,6 +2,8 @@ package stratum
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 )
 
@@ -57,6 +59,9 @@ func TestParseSubmitLine(t *testing.T) {
 func FuzzParseSubmitLine(f *testing.F) {
 	f.Add([]byte(`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]}`))
 	f.Add([]byte(`{"params":["a","b","","00000000","00000000"],"id":"x","method":"mining.submit"}`))
+	f.Add([]byte(`{"id":7,"method":"mining.submit","params":["nerd","1a","00000001","647025b5","a029ed1"]}`))
+	f.Add([]byte(`{"id":7,"method":"mining.submit","params":["nerd","1a","00000001","647025b5","F"]}`))
+	f.Add([]byte(`{"id":7,"method":"mining.submit","params":["nerd","1a","00000001","647025b5",""]}`))
 	f.Fuzz(func(t *testing.T, line []byte) {
 		var s Submit
 		id, ok := ParseSubmitLine(line, &s)
@@ -73,6 +78,9 @@ func FuzzParseSubmitLine(f *testing.F) {
 		}
 		if s != *want || !bytes.Equal(id, m.ID) {
 			t.Fatalf("%q: fast %+v id %s, slow %+v id %s", line, s, id, want, m.ID)
+		}
+		if len(s.Nonce) != 8 {
+			t.Fatalf("%q: nonce %q not padded to 8 digits", line, s.Nonce)
 		}
 	})
 }
@@ -123,4 +131,68 @@ func FuzzParseAnswerLine(f *testing.F) {
 			t.Fatalf("%q: fast %d %v, slow %s %s", line, id, res, m.ID, m.Result)
 		}
 	})
+}
+
+// BenchmarkParseSubmitLine is the share path's decoder on the common
+// line: an 8-digit nonce, as nearly every firmware sends it.
+func BenchmarkParseSubmitLine(b *testing.B) {
+	line := []byte(`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]}`)
+	var s Submit
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, ok := ParseSubmitLine(line, &s); !ok {
+			b.Fatal("refused")
+		}
+	}
+}
+
+// Nonces without leading zeros (NerdMiner V1.8.3 sends String(nonce, HEX):
+// 1 to 8 digits) are read by both decoders and left-padded to 8, for
+// validating and for forwarding; anything else is refused with code 20.
+func TestSubmitShortNonce(t *testing.T) {
+	cases := []struct {
+		nonce, want string // want "": refused
+	}{
+		{"0a029ed1", "0a029ed1"},
+		{"a029ed1", "0a029ed1"},
+		{"ed1", "00000ed1"},
+		{"1", "00000001"},
+		{"0", "00000000"},
+		{"ABCDEF", "00ABCDEF"},
+		{"", ""},
+		{"123456789", ""},
+		{"00000000a", ""},
+		{"0x1", ""},
+		{"12g4", ""},
+		{" 1", ""},
+	}
+	for _, c := range cases {
+		line := []byte(`{"id":9,"method":"mining.submit","params":["nerd","1a","00000001","647025b5","` + c.nonce + `"]}`)
+		m, err := Decode(line)
+		if err != nil {
+			t.Fatal(err)
+		}
+		slow, slowErr := ParseSubmit(m.Params)
+		var fast Submit
+		_, fastOK := ParseSubmitLine(line, &fast)
+		if c.want == "" {
+			var pe *ParamError
+			if slowErr == nil || !errors.As(slowErr, &pe) || pe.Index != 4 || fastOK {
+				t.Errorf("nonce %q: slow %+v %v, fast ok %v; want refused (param 4) by both", c.nonce, slow, slowErr, fastOK)
+			}
+			continue
+		}
+		if slowErr != nil || !fastOK || slow.Nonce != c.want || fast.Nonce != c.want {
+			t.Errorf("nonce %q: slow %+v %v, fast %+v ok %v; want %q from both", c.nonce, slow, slowErr, fast, fastOK, c.want)
+		}
+		if v, ok := HexUint32(fast.Nonce); !ok || FormatUint32(v) != strings.ToLower(c.want) {
+			t.Errorf("nonce %q: padded %q reads as %08x %v", c.nonce, fast.Nonce, v, ok)
+		}
+	}
+	// The common 8-digit nonce costs nothing more: the line's one copy.
+	line := []byte(`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1"]}`)
+	var s Submit
+	if n := testing.AllocsPerRun(100, func() { ParseSubmitLine(line, &s) }); n > 1 {
+		t.Fatalf("%v allocations per 8-digit submit, want 1", n)
+	}
 }

@@ -91,9 +91,11 @@ func FormatUint32(v uint32) string {
 
 // IsHex reports whether s is hex of exactly n bytes (n < 0: any length).
 func IsHex(s string, n int) bool {
-	if len(s)%2 != 0 || (n >= 0 && len(s) != 2*n) {
-		return false
-	}
+	return len(s)%2 == 0 && (n < 0 || len(s) == 2*n) && hexDigits(s)
+}
+
+// hexDigits reports whether every byte of s is a hex digit.
+func hexDigits(s string) bool {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
@@ -183,7 +185,7 @@ type Submit struct {
 	JobID       string
 	Extranonce2 string
 	NTime       string
-	Nonce       string
+	Nonce       string // 8 hex digits: a shorter nonce as sent is left-padded
 	Version     string // rolled version bits (BIP310), "" when absent
 }
 
@@ -211,12 +213,27 @@ func ParseSubmit(raw json.RawMessage) (*Submit, error) {
 		return nil, &ParamError{Index: 2, Msg: "extranonce2 must be hex"}
 	case !IsHex(s.NTime, 4):
 		return nil, &ParamError{Index: 3, Msg: "ntime must be 4 bytes of hex"}
-	case !IsHex(s.Nonce, 4):
-		return nil, &ParamError{Index: 4, Msg: "nonce must be 4 bytes of hex"}
+	case !isNonce(s.Nonce):
+		return nil, &ParamError{Index: 4, Msg: "nonce must be 1 to 8 hex digits"}
 	case s.Version != "" && !IsHex(s.Version, 4):
 		return nil, &ParamError{Index: 5, Msg: "version bits must be 4 bytes of hex"}
 	}
+	s.Nonce = padNonce(s.Nonce)
 	return s, nil
+}
+
+// isNonce reports whether s is a nonce as miners send it: 1 to 8 hex
+// digits. NerdMiner (V1.8.3) formats it with String(nonce, HEX), which
+// drops leading zeros; ckpool and public-pool accept that.
+func isNonce(s string) bool { return len(s) >= 1 && len(s) <= 8 && hexDigits(s) }
+
+// padNonce left-pads a nonce isNonce accepted to the 8 digits the header
+// word and pools want. The common 8-digit nonce is returned as is.
+func padNonce(s string) string {
+	if len(s) == 8 {
+		return s
+	}
+	return "00000000"[:8-len(s)] + s
 }
 
 // SubscribeResult is what a pool answers to mining.subscribe.

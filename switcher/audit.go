@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 )
@@ -37,20 +38,41 @@ const (
 	EventResumeFail   = "resume_failed"
 	EventLeftParked   = "left_while_parked"
 	EventStart        = "start"
+	// EventForget: rigs forgotten (by DELETE /api/v1/rigs/{name}, with
+	// who; or a summary of those the bounds forgot).
+	EventForget = "forget"
+	// EventRigsRefused: a summary of rigs not admitted by the bounds on
+	// rig records.
+	EventRigsRefused = "rigs_refused"
+	// EventStateNotPersisted and EventStatePersisted: the state file
+	// could not be written, and then could again.
+	EventStateNotPersisted = "state_not_persisted"
+	EventStatePersisted    = "state_persisted"
+	// EventAuditGap: events that could not be written to the audit log
+	// and were no longer held in memory when it could be again.
+	EventAuditGap = "audit_gap"
 )
 
 // AuditLog is an append-only JSON-lines file with size-based rotation
 // (FILE, FILE.1 … FILE.N). The newest events are also kept in memory for
 // the API; older ones are read back from the files when asked for.
+//
+// An event is in memory (and in Events) as soon as it is appended, even
+// when the file cannot be written (a full disk): the file is closed, and
+// reopened and caught up on the next append or Retry, with an EventAuditGap
+// for any events the memory no longer held by then.
 type AuditLog struct {
 	mu       sync.Mutex
 	path     string
-	f        *os.File
-	w        *bufio.Writer
+	f        *os.File // nil after a write error, until reopened
 	size     int64
 	maxSize  int64
 	keep     int
 	seq      uint64
+	written  uint64 // the newest seq in the file
+	err      error  // the last write error; nil once caught up
+	errSince time.Time
+	closed   bool
 	recent   []Event // ring of the newest events
 	maxCache int
 }
@@ -73,12 +95,13 @@ func OpenAuditLog(path string, maxSize int64, keep int) (*AuditLog, error) {
 			return nil, err
 		}
 		for _, e := range evs {
-			a.remember(e)
-			if e.Seq > a.seq {
+			if e.Seq > a.seq { // a line written twice (a retried write) once
+				a.remember(e)
 				a.seq = e.Seq
 			}
 		}
 	}
+	a.written = a.seq
 	if err := a.open(); err != nil {
 		return nil, err
 	}
@@ -92,20 +115,31 @@ func (a *AuditLog) file(i int) string {
 	return fmt.Sprintf("%s.%d", a.path, i)
 }
 
+// open opens the file for appending. A last line cut short by a failed
+// write is ended first, so that the next event is a line of its own.
 func (a *AuditLog) open() error {
 	if err := os.MkdirAll(filepath.Dir(a.path), 0o755); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	f, err := os.OpenFile(a.path, os.O_CREATE|os.O_RDWR|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
 	st, err := f.Stat()
+	if err == nil && st.Size() > 0 {
+		last := make([]byte, 1)
+		if _, err = f.ReadAt(last, st.Size()-1); err == nil && last[0] != '\n' {
+			_, err = f.Write([]byte{'\n'})
+		}
+	}
+	if err == nil {
+		st, err = f.Stat()
+	}
 	if err != nil {
 		f.Close()
 		return err
 	}
-	a.f, a.w, a.size = f, bufio.NewWriter(f), st.Size()
+	a.f, a.size = f, st.Size()
 	return nil
 }
 
@@ -137,8 +171,9 @@ func (a *AuditLog) remember(e Event) {
 	a.recent = append(a.recent, e)
 }
 
-// Append writes e (its Seq and Time are set here) and flushes it to the
-// file before returning: an event the API answered with is on disk.
+// Append writes e (its Seq and Time are set here) to the file before
+// returning: an event the API answered with is on disk, or the error says
+// it is not (it is in memory, and written when the file can be).
 func (a *AuditLog) Append(e Event) (Event, error) {
 	evs := []Event{e}
 	err := a.AppendAll(evs)
@@ -146,7 +181,7 @@ func (a *AuditLog) Append(e Event) (Event, error) {
 }
 
 // AppendAll writes a batch of events (a plan's curtails and resumes) with
-// one flush: parking thousands of rigs must not cost thousands of writes.
+// one write: parking thousands of rigs must not cost thousands of writes.
 // Seq and Time are set in evs.
 func (a *AuditLog) AppendAll(evs []Event) error {
 	a.mu.Lock()
@@ -159,32 +194,112 @@ func (a *AuditLog) AppendAll(evs []Event) error {
 		if e.Time.IsZero() {
 			e.Time = now
 		}
-		b, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		b = append(b, '\n')
-		if a.size+int64(len(b)) > a.maxSize && a.size > 0 {
-			if err := a.rotate(); err != nil {
-				return err
-			}
-		}
-		if _, err := a.w.Write(b); err != nil {
-			return err
-		}
-		a.size += int64(len(b))
 		a.remember(*e)
 	}
-	return a.w.Flush()
+	return a.catchUpLocked()
+}
+
+// Retry writes what a failed write left in memory; nil when the file is
+// up to date.
+func (a *AuditLog) Retry() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.catchUpLocked()
+}
+
+// Err is the write error the file is behind by (nil: up to date) and
+// since when.
+func (a *AuditLog) Err() (error, time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.err, a.errSince
+}
+
+// catchUpLocked writes the events the file lacks, from memory; those the
+// memory no longer holds are named by an EventAuditGap.
+func (a *AuditLog) catchUpLocked() error {
+	if a.written == a.seq {
+		return nil
+	}
+	if a.closed {
+		return os.ErrClosed
+	}
+	if a.f == nil {
+		if err := a.open(); err != nil {
+			return a.failLocked(err)
+		}
+	}
+	first := sort.Search(len(a.recent), func(i int) bool { return a.recent[i].Seq > a.written })
+	if first == len(a.recent) || a.recent[first].Seq > a.written+1 {
+		lostTo := a.seq
+		if first < len(a.recent) {
+			lostTo = a.recent[first].Seq - 1
+		}
+		a.seq++
+		a.remember(Event{Seq: a.seq, Time: time.Now().UTC(), Kind: EventAuditGap, Fields: map[string]any{
+			"missing_from": a.written + 1, "missing_to": lostTo, "error": fmt.Sprint(a.err)}})
+		first = sort.Search(len(a.recent), func(i int) bool { return a.recent[i].Seq > a.written })
+	}
+	var buf []byte
+	var bufLast uint64
+	for _, e := range a.recent[first:] {
+		b, err := json.Marshal(e)
+		if err != nil {
+			b, _ = json.Marshal(Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Rig: e.Rig, Who: e.Who, Reason: "fields not encodable: " + err.Error()})
+		}
+		if a.size+int64(len(buf)+len(b)+1) > a.maxSize && a.size+int64(len(buf)) > 0 {
+			if err := a.writeLocked(buf, bufLast); err != nil {
+				return err
+			}
+			buf = buf[:0]
+			if err := a.rotate(); err != nil {
+				return a.failLocked(err)
+			}
+		}
+		buf = append(append(buf, b...), '\n')
+		bufLast = e.Seq
+	}
+	if err := a.writeLocked(buf, bufLast); err != nil {
+		return err
+	}
+	a.err = nil
+	return nil
+}
+
+// writeLocked appends whole lines ending with event seq last.
+func (a *AuditLog) writeLocked(buf []byte, last uint64) error {
+	if len(buf) == 0 {
+		return nil
+	}
+	n, err := a.f.Write(buf)
+	a.size += int64(n)
+	if err != nil {
+		return a.failLocked(err)
+	}
+	a.written = last
+	return nil
+}
+
+// failLocked closes the file after a failed write or open: the next
+// catch-up reopens it (a file replaced meanwhile is the one written).
+func (a *AuditLog) failLocked(err error) error {
+	if a.err == nil {
+		a.errSince = time.Now()
+	}
+	a.err = err
+	if a.f != nil {
+		a.f.Close()
+		a.f = nil
+	}
+	return err
 }
 
 func (a *AuditLog) rotate() error {
-	if err := a.w.Flush(); err != nil {
-		return err
-	}
 	if err := a.f.Close(); err != nil {
+		a.f = nil
 		return err
 	}
+	a.f = nil
 	_ = os.Remove(a.file(a.keep))
 	for i := a.keep - 1; i >= 0; i-- {
 		if err := os.Rename(a.file(i), a.file(i+1)); err != nil && !os.IsNotExist(err) {
@@ -224,6 +339,7 @@ func (a *AuditLog) Events(since uint64, limit int) ([]Event, error) {
 		}
 		for _, e := range evs {
 			if e.Seq > since {
+				since = e.Seq // a line written twice is answered once
 				out = append(out, e)
 				if len(out) == limit {
 					return out, nil
@@ -241,18 +357,18 @@ func (a *AuditLog) LastSeq() uint64 {
 	return a.seq
 }
 
-// Close flushes and closes the file.
+// Close writes what the file lacks, if it can, and closes it.
 func (a *AuditLog) Close() error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if a.f == nil {
-		return nil
+	err := a.catchUpLocked()
+	a.closed = true
+	if a.f != nil {
+		if cerr := a.f.Close(); err == nil {
+			err = cerr
+		}
+		a.f = nil
 	}
-	err := a.w.Flush()
-	if cerr := a.f.Close(); err == nil {
-		err = cerr
-	}
-	a.f = nil
 	return err
 }
 

@@ -20,6 +20,21 @@ package switcher
 //	  but disconnected             0: it is not drawing through us; when it comes back
 //	                               it is Pending and goes through admission again
 //
+// That is the load the plan is made with (Plan.LoadKW, LoadAfterKW,
+// Compliant). The load reported and judged for compliance (Plan.Counted*,
+// the status's mining_load_kw and compliant) differs in one way: a rig held
+// without work through Stratum (parked or pending, connected or not yet
+// flagged left_while_parked) counts at its full draw unless something shows
+// the hold holds: its group's pools_bound (every pool entry of the rig is
+// hashgate, or the network blocks the others) or a device readback that
+// shows it idle (Rig.VerifiedIdle). Withholding work is not evidence: real
+// cgminer 4.13.6 took its backup pool 10 s after a park and mined there
+// for the whole curtailment, keeping the parked connection open. The plan
+// still uses idle_kw for such a rig: counting it at rig_kw when planning
+// would curtail the whole site for rigs no curtailment can reach, and stop
+// nothing they draw. Plan.NotCompliantReason says so when it is the cause.
+// CountedAs names how each rig is counted.
+//
 // A hashrate × J/TH figure is reported as Plan.LoadEstKW and never decides
 // anything. Curtailing a rig saves its draw − idle_kw; resuming one costs the
 // same. All arithmetic is done in integer milliwatts, so sums are exact and
@@ -183,6 +198,16 @@ type Rig struct {
 	KnownMining bool
 
 	Pin Pin
+	// VerifiedIdle: a device readback shows this parked rig idle (its
+	// hashboards stopped), which makes its park count at idle_kw whatever
+	// its group's pools_bound says. Set by the caller from a device poller
+	// (Switcher.SetDeviceIdle); no poller exists yet (firmware actuators,
+	// issue 7), so only pools_bound makes a Stratum park count as holding.
+	VerifiedIdle bool
+	// CurtailFailed: the rig kept submitting shares after it was parked
+	// (flagged curtail_failed): it is hashing, so its park counts at
+	// rig_kw whatever pools_bound or a readback say.
+	CurtailFailed bool
 	// ReportedKW is the draw the rig's firmware reports; 0: unknown, the
 	// group's rig_kw is used.
 	ReportedKW float64
@@ -296,7 +321,19 @@ type Plan struct {
 	// LeftWhileParkedKW is the part of LoadKW drawn (as far as we know) by
 	// parked rigs that left and are not released.
 	LeftWhileParkedKW float64
-	Compliant         bool // LoadAfterKW ≤ MiningBudgetKW, and AI + reserve ≤ capacity
+	// Compliant: LoadAfterKW ≤ MiningBudgetKW, the load the plan is made
+	// with (parks at idle_kw), and AI + reserve ≤ capacity. What is
+	// reported and judged is CountedCompliant.
+	Compliant bool
+
+	// The load as reported and judged: unverified parks at their full
+	// draw (see the package comment's power accounting).
+	CountedLoadKW      float64 // now
+	CountedLoadAfterKW float64 // once the plan is applied
+	CountedCompliant   bool    // CountedLoadAfterKW ≤ MiningBudgetKW, and AI + reserve ≤ capacity
+	// Counted splits CountedLoadAfterKW by how each rig is counted
+	// (indexed by CountedAs).
+	Counted [NumCountedAs]CountedLoad
 
 	Curtail  []Action // mining rigs to park
 	Resume   []Action // parked or pending rigs to give work
@@ -450,6 +487,7 @@ type planRig struct {
 	idle  int64 // when parked
 	idx   int32 // in Input.Rigs
 	state RigState
+	count CountedAs // before the plan
 	flags uint8
 	act   uint8
 }
@@ -499,15 +537,14 @@ func MakePlan(in Input, now time.Time) Plan {
 	// An allocation above what the site has leaves mining nothing, not
 	// less than nothing (a negative budget would be reported as such); the
 	// site is still not compliant, whatever mining does.
-	headroom := planUnits(pol.SiteCapacityKW) - planUnits(pol.ReserveKW) - planUnits(alloc.AIKW)
-	budget := max(headroom, 0)
+	budget := max(planUnits(pol.SiteCapacityKW)-planUnits(pol.ReserveKW)-planUnits(alloc.AIKW), 0)
 
 	// One pass over the rigs in input order: draws, flags, sort keys.
 	rigs := in.Rigs
 	n := len(rigs)
 	byIdx := make([]planRig, n)
 	keys := make([]planKey, n)
-	var load, leftKW int64
+	var load, leftKW, counted int64
 	var estW float64
 	common := planCommonPrefix(rigs)
 	var lastGroup *Group
@@ -543,34 +580,24 @@ func MakePlan(in Input, now time.Time) Plan {
 		if r.KnownMining {
 			p.flags |= planKnown
 		}
-		switch r.State {
-		case RigMining:
-			if r.Connected {
-				p.draw = p.full
-				if pol.MinOn > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOn)) {
-					p.flags |= planMinOn
-				}
+		p.count = countAs(r, g, pol.ReleaseVanishedAfter, now)
+		var c int64
+		p.draw, c = countedDraws(p.count, p.full, p.idle)
+		switch {
+		case p.count == CountedMining:
+			if pol.MinOn > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOn)) {
+				p.flags |= planMinOn
 			}
-		case RigParked:
-			p.draw = p.idle
-			if !r.Connected && r.LeftWhileParked {
-				rel := pol.ReleaseVanishedAfter
-				if rel > 0 && !r.AwaySince.IsZero() && !now.Before(r.AwaySince.Add(rel)) {
-					p.draw = 0
-				} else {
-					p.draw = p.full
-					leftKW += p.full
-				}
+		case r.State == RigParked:
+			if p.count == CountedLeftWhileParked {
+				leftKW += p.full
 			}
 			if pol.MinOff > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOff)) {
 				p.flags |= planMinOff
 			}
-		case RigPending:
-			if r.Connected {
-				p.draw = p.idle
-			}
 		}
 		load += p.draw
+		counted += c
 		if r.HashrateTHs > 0 {
 			estW += r.HashrateTHs * g.EfficiencyJTH
 		}
@@ -591,6 +618,7 @@ func MakePlan(in Input, now time.Time) Plan {
 		AIKW:              alloc.AIKW,
 		MiningBudgetKW:    planKW(budget),
 		LoadKW:            planKW(load),
+		CountedLoadKW:     planKW(counted),
 		LoadEstKW:         estW / 1000,
 		LeftWhileParkedKW: planKW(leftKW),
 	}
@@ -796,7 +824,11 @@ func MakePlan(in Input, now time.Time) Plan {
 	}
 
 	plan.LoadAfterKW = planKW(load)
-	plan.Compliant = load <= budget && headroom >= 0
+	plan.Compliant = load <= budget
+	plan.countAfter(ord, rigs, pol, budget)
+	if plan.OverAllocated() {
+		plan.Compliant, plan.CountedCompliant = false, false
+	}
 	if rampUsed > 0 {
 		plan.Ramp = RampState{WindowStart: rampStart, ResumedKW: planKW(rampUsed)}
 	}

@@ -2,6 +2,7 @@ package switcher
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"reflect"
 	"slices"
@@ -823,6 +824,106 @@ func TestPlanDisconnect(t *testing.T) {
 	}
 }
 
+// A rig held without work through Stratum counts at rig_kw in the reported
+// load unless its group is pools_bound or a device readback shows it idle;
+// the plan itself still counts it at idle_kw, so such rigs never make it
+// curtail more, and the status explains the gap.
+func TestPlanCountsUnverifiedParks(t *testing.T) {
+	free := grp("free", 1, 30, 3, 0.5) // backup pools may be anything
+	bound := grp("bound", 2, 30, 3, 0.5)
+	bound.PoolsBound = true
+	po := pol(100)
+	po.ReleaseVanishedAfter = 10 * time.Minute
+	verified := parked("f-verified", free)
+	verified.VerifiedIdle = true
+	away := Rig{Name: "f-away", Group: free, State: RigParked} // kicked, reconnecting
+	left := Rig{Name: "f-left", Group: free, State: RigParked, LeftWhileParked: true, AwaySince: t0.Add(-time.Minute)}
+	gone := Rig{Name: "f-gone", Group: free, State: RigParked, LeftWhileParked: true, AwaySince: t0.Add(-time.Hour)}
+	failed := parked("b-failed", bound) // bound, but it kept submitting after the park
+	failed.CurtailFailed = true
+	rigs := []Rig{
+		mining("b-mining", bound), parked("b-parked", bound), parked("f-parked", free), pending("f-pending", free),
+		verified, away, left, gone, {Name: "f-offline", Group: free, State: RigOffline}, failed,
+	}
+	want := map[CountedAs]CountedLoad{
+		CountedMining:           {1, 3},
+		CountedParkedBound:      {1, 0.5},
+		CountedParkedVerified:   {1, 0.5},
+		CountedParkedUnverified: {3, 9}, // parked, pending and away: rig_kw
+		CountedLeftWhileParked:  {1, 3},
+		CountedReleased:         {1, 0},
+		CountedOffline:          {1, 0},
+		CountedCurtailFailed:    {1, 3},
+	}
+	// Budget 10: planned 3 + 0.5 × 6 + 3 = 9 fits (no room to resume a
+	// 2.5 kW rig: the pending one is parked); counted 3 + 0.5 × 2 + 9 + 3
+	// + 3 = 19 does not, and nothing more is curtailed for it.
+	in := Input{Policy: po, Allocations: ai(90), Rigs: rigs}
+	p := MakePlan(in, t0)
+	if len(p.Curtail)+len(p.Resume) != 0 || !slices.Equal(names(p.Park), []string{"f-pending"}) {
+		t.Fatalf("want only f-pending parked, got curtail %v resume %v park %v", names(p.Curtail), names(p.Resume), names(p.Park))
+	}
+	if p.LoadKW != 9 || p.LoadAfterKW != 9 || !p.Compliant {
+		t.Fatalf("planned load %v / %v compliant %v, want 9, compliant", p.LoadKW, p.LoadAfterKW, p.Compliant)
+	}
+	if p.CountedLoadKW != 19 || p.CountedLoadAfterKW != 19 || p.CountedCompliant {
+		t.Fatalf("counted load %v / %v compliant %v, want 19, not compliant", p.CountedLoadKW, p.CountedLoadAfterKW, p.CountedCompliant)
+	}
+	for c, l := range p.Counted {
+		if w := want[CountedAs(c)]; l != w {
+			t.Errorf("counted as %s: %+v, want %+v", CountedAs(c), l, w)
+		}
+	}
+	if p.ParksUnverified() != 4 || p.UnverifiedExtraKW() != 10 {
+		t.Fatalf("parks unverified %d (+%v kW), want 4 (+10)", p.ParksUnverified(), p.UnverifiedExtraKW())
+	}
+	why := p.NotCompliantReason()
+	for _, part := range []string{"4 parks unverified, 1 of them still submitting shares (curtail_failed)", "+10 kW", "load 19 kW over the budget 10 kW", "if the parks hold it is 9 kW", "pools_bound = true"} {
+		if !strings.Contains(why, part) {
+			t.Errorf("reason %q lacks %q", why, part)
+		}
+	}
+	// Each rig by CountRig, as the API shows it: the same rule.
+	for _, r := range rigs {
+		c, kw := CountRig(po, &r, t0)
+		if l := want[c]; l.Rigs == 0 {
+			t.Errorf("%s counted as %s, not in the plan's split", r.Name, c)
+		}
+		if r.Name == "f-parked" && (c != CountedParkedUnverified || kw != 3) {
+			t.Errorf("f-parked: %s %v kW, want parked_unverified 3 kW", c, kw)
+		}
+		if r.Name == "b-parked" && (c != CountedParkedBound || kw != 0.5) {
+			t.Errorf("b-parked: %s %v kW, want parked_bound 0.5 kW", c, kw)
+		}
+		if r.Name == "b-failed" && (c != CountedCurtailFailed || kw != 3) {
+			t.Errorf("b-failed: %s %v kW, want curtail_failed 3 kW", c, kw)
+		}
+	}
+
+	// Curtailing an unbound rig lowers the planned load, not the counted
+	// one (it may take its backup pool); a bound one lowers both.
+	in = Input{Policy: po, Allocations: ai(94.5), Rigs: []Rig{mining("b-1", bound), mining("f-1", free)}}
+	p = MakePlan(in, t0)
+	if !slices.Equal(names(p.Curtail), []string{"f-1"}) || p.LoadAfterKW != 3.5 || p.CountedLoadAfterKW != 6 || !p.Compliant || p.CountedCompliant {
+		t.Fatalf("unbound curtail: curtail %v planned %v counted %v compliant %v/%v", names(p.Curtail), p.LoadAfterKW, p.CountedLoadAfterKW, p.Compliant, p.CountedCompliant)
+	}
+	in.Allocations = ai(97) // budget 3: both go
+	p = MakePlan(in, t0)
+	if len(p.Curtail) != 2 || p.LoadAfterKW != 1 || p.CountedLoadAfterKW != 3.5 || p.Counted[CountedParkedBound].Rigs != 1 {
+		t.Fatalf("both curtailed: %v planned %v counted %v split %+v", names(p.Curtail), p.LoadAfterKW, p.CountedLoadAfterKW, p.Counted)
+	}
+	// Over budget as planned too (a pinned-on rig): the reason says so.
+	on := mining("b-on", bound)
+	on.Pin = PinOn
+	p = MakePlan(Input{Policy: po, Allocations: ai(98), Rigs: []Rig{on}}, t0)
+	if why := p.NotCompliantReason(); p.Compliant || !strings.Contains(why, "even as planned") || strings.Contains(why, "unverified") {
+		t.Fatalf("pinned on over budget: compliant %v reason %q", p.Compliant, why)
+	}
+	if p = MakePlan(Input{Policy: po, Allocations: ai(0), Rigs: rigs}, t0); p.NotCompliantReason() != "" || !p.CountedCompliant {
+		t.Fatalf("within budget: reason %q", p.NotCompliantReason())
+	}
+}
+
 func TestPlanReportedKW(t *testing.T) {
 	a, b := grp("a", 2, 30, 3.25, 0.25), grp("b", 1, 30, 3.25, 0.25)
 	po := pol(6)
@@ -866,6 +967,7 @@ func randomInput(rng *rand.Rand, now time.Time) Input {
 	for i := range 1 + rng.IntN(4) {
 		groups = append(groups, grp(fmt.Sprintf("g%d", i), rng.IntN(3), float64(20+rng.IntN(3)*5),
 			float64(1+rng.IntN(6))*0.75, float64(rng.IntN(3))*0.125))
+		groups[i].PoolsBound = rng.IntN(2) == 0
 	}
 	po := pol(float64(rng.IntN(120)))
 	po.ReserveKW = float64(rng.IntN(3))
@@ -896,6 +998,8 @@ func randomInput(rng *rand.Rand, now time.Time) Input {
 			r.ReportedKW = float64(rng.IntN(8)) * 0.5
 		}
 		r.KnownMining = rng.IntN(4) == 0
+		r.VerifiedIdle = rng.IntN(6) == 0
+		r.CurtailFailed = r.State == RigParked && rng.IntN(6) == 0
 		if r.State == RigParked && !r.Connected {
 			r.LeftWhileParked = rng.IntN(2) == 0
 			r.AwaySince = ago()
@@ -985,6 +1089,24 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 	if len(p.Resume) > 0 && !pinnedOn && !p.Compliant {
 		t.Fatal("resumed into a breach")
 	}
+	// The counted load: every rig once, the planned load plus each
+	// unverified park's rig_kw − idle_kw, never less than planned.
+	var rigsCounted int
+	var countedKW float64
+	for _, l := range p.Counted {
+		rigsCounted += l.Rigs
+		countedKW += l.KW
+	}
+	if rigsCounted != len(in.Rigs) || math.Abs(countedKW-p.CountedLoadAfterKW) > 1e-6 {
+		t.Fatalf("counted split %+v: %d rigs %v kW, want %d rigs %v kW", p.Counted, rigsCounted, countedKW, len(in.Rigs), p.CountedLoadAfterKW)
+	}
+	if p.CountedLoadAfterKW < p.LoadAfterKW-1e-9 || (p.ParksUnverified() == 0 && math.Abs(p.CountedLoadAfterKW-p.LoadAfterKW) > 1e-9) {
+		t.Fatalf("counted %v, planned %v, %d unverified parks", p.CountedLoadAfterKW, p.LoadAfterKW, p.ParksUnverified())
+	}
+	if p.CountedCompliant != (p.CountedLoadAfterKW <= p.MiningBudgetKW+1e-9 && !p.OverAllocated()) || (p.CountedCompliant && !p.Compliant) ||
+		p.CountedCompliant != (p.NotCompliantReason() == "") {
+		t.Fatalf("counted compliant %v planned %v (%v, %v / %v), reason %q", p.CountedCompliant, p.Compliant, p.CountedLoadAfterKW, p.LoadAfterKW, p.MiningBudgetKW, p.NotCompliantReason())
+	}
 	if p.Ramp.ResumedKW > 0 && p.Ramp.WindowStart.After(now) {
 		t.Fatalf("ramp window in the future %+v", p.Ramp)
 	}
@@ -1011,6 +1133,9 @@ func TestPlanIdempotentRandom(t *testing.T) {
 		if q.Actions() != 0 {
 			t.Fatalf("iter %d: replanning acts: curtail %v resume %v park %v\nfirst: %+v\ninput: %+v", iter,
 				q.Curtail, q.Resume, q.Park, p, in)
+		}
+		if q.CountedLoadKW != p.CountedLoadAfterKW || q.Counted != p.Counted || q.CountedCompliant != p.CountedCompliant {
+			t.Fatalf("iter %d: after apply counted %v %+v (want %v %+v)", iter, q.CountedLoadKW, q.Counted, p.CountedLoadAfterKW, p.Counted)
 		}
 		if q.LoadKW != p.LoadAfterKW || q.Compliant != p.Compliant || q.Ramp != p.Ramp {
 			t.Fatalf("iter %d: after apply load %v (want %v) compliant %v ramp %+v/%+v", iter, q.LoadKW, p.LoadAfterKW, q.Compliant, q.Ramp, p.Ramp)

@@ -44,7 +44,7 @@ var (
 	policyKeys = []string{"site_capacity_kw", "reserve_kw", "ramp_up_kw_per_min", "min_off", "min_on",
 		"release_vanished_after", "group", "default"}
 	groupKeys = []string{"name", "workers", "rig_kw", "idle_kw", "efficiency_j_th", "priority",
-		"actuator", "actuator_options"}
+		"actuator", "actuator_options", "pools_bound"}
 )
 
 // LoadPolicy reads and validates the policy file at path. A file that cannot
@@ -76,7 +76,8 @@ func LoadPolicy(path string) (*Policy, error) {
 // ramp_up_kw_per_min a tenth of site_capacity_kw, min_off and min_on 5m,
 // release_vanished_after 0s, a group's idle_kw a tenth of its rig_kw and
 // priority 0; [default] (itself optional) rig_kw 3.0, efficiency_j_th 30.0,
-// actuator "stratum", priority 0.
+// actuator "stratum", priority 0; pools_bound false everywhere (a group's
+// Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound).
 func ParsePolicy(path string, data []byte) (*Policy, error) {
 	name := path
 	if name == "" {
@@ -233,6 +234,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 	if required("actuator", `actuator = "stratum"`) && d.Str(m, gp, "actuator", &g.Actuator) {
 		d.actuator(gp+".actuator", g.Actuator)
 	}
+	d.Bool(m, gp, "pools_bound", &g.PoolsBound)
 	if opts, ok := d.Table(m, gp, "actuator_options"); ok {
 		op := gp + ".actuator_options"
 		g.ActuatorOptions = make(map[string]string, len(opts))
@@ -462,6 +464,9 @@ func describeGroup(g *Group) string {
 	if len(g.ActuatorOptions) > 0 {
 		s += ", actuator_options " + strings.Join(slices.Sorted(maps.Keys(g.ActuatorOptions)), ", ")
 	}
+	if g.PoolsBound {
+		s += ", pools_bound"
+	}
 	return s
 }
 
@@ -490,6 +495,9 @@ func diffGroup(o, g *Group) []string {
 	}
 	if o.Actuator != g.Actuator {
 		add("actuator", strconv.Quote(o.Actuator), strconv.Quote(g.Actuator))
+	}
+	if o.PoolsBound != g.PoolsBound {
+		add("pools_bound", strconv.FormatBool(o.PoolsBound), strconv.FormatBool(g.PoolsBound))
 	}
 	var changed []string
 	for _, k := range slices.Sorted(maps.Keys(g.ActuatorOptions)) {

@@ -51,7 +51,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"unknown table", site + "[defaults]\nrig_kw = 3.0\n",
 			[]string{`2:1: unknown table [defaults] (did you mean "default"?)`}},
 		{"unknown key in a group", site + group("a", "rig_watts = 3250\n"),
-			[]string{`9:1: unknown key "group[0].rig_watts"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options`}},
+			[]string{`9:1: unknown key "group[0].rig_watts"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound`}},
 		{"misspelt key in the second group", site + group("a", "") + group("b", "priorty = 3\n"),
 			[]string{`16:1: unknown key "group[1].priorty" (did you mean "priority"?)`}},
 
@@ -73,6 +73,11 @@ func TestParsePolicyErrors(t *testing.T) {
 				`7:1: group[0].efficiency_j_th: expected a number, got a table`,
 				`8:1: group[0].priority: expected an integer, got float 1.5`,
 				`9:1: group[0].actuator: expected a string, got boolean true`,
+			}},
+		{"pools_bound not a boolean", site + group("a", "pools_bound = \"yes\"\n") + "[default]\npools_bound = 1\n",
+			[]string{
+				`9:1: group[0].pools_bound: expected true or false, got string "yes"`,
+				`11:1: default.pools_bound: expected true or false, got integer 1`,
 			}},
 		{"group is not an array of tables", site + "group = 5\n",
 			[]string{`2:1: group: expected an array of tables ([[group]]), got integer 5`}},
@@ -214,7 +219,7 @@ actuator = "luxos"
 				`14:1: group[1]: duplicate group name "s19" (also group[0]); group names must be unique`,
 				`15:1: group[1].workers: is empty, so the group would hold no rig; list the worker globs of its rigs, e.g. ["acct.s19-*"]`,
 				`16:1: group[1].rig_kw: must be a finite number greater than 0, got -3`,
-				`19:1: unknown key "group[1].colour"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options`,
+				`19:1: unknown key "group[1].colour"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound`,
 				`22:1: default.workers: the default group has no workers; it holds every rig that matches no [[group]]`,
 				`23:1: default.actuator: actuator "luxos" is not implemented yet (only "stratum")`,
 			}},
@@ -290,11 +295,11 @@ func TestParseFullPolicy(t *testing.T) {
 			{Name: "s21-hall-a", Workers: []string{"acct.s21-*", "acct.spare-7"}, RigKW: 3.5, IdleKW: 0.1,
 				EfficiencyJTH: 17.5, Priority: 20, Actuator: "stratum"},
 			{Name: "s19-hall-b", Workers: []string{"acct.s19-*"}, RigKW: 3.25, IdleKW: 0.12,
-				EfficiencyJTH: 34, Priority: 10, Actuator: "stratum"},
+				EfficiencyJTH: 34, Priority: 10, Actuator: "stratum", PoolsBound: true},
 			{Name: "old-s9", Workers: []string{"s9.rack[0-9]-?", "legacy.*"}, RigKW: 1.3, IdleKW: 0.13,
 				EfficiencyJTH: 98, Priority: -5, Actuator: "stratum"},
 		},
-		Default: Group{Name: "default", RigKW: 3.1, IdleKW: 0.2, EfficiencyJTH: 29.5, Priority: 1, Actuator: "stratum"},
+		Default: Group{Name: "default", RigKW: 3.1, IdleKW: 0.2, EfficiencyJTH: 29.5, Priority: 1, Actuator: "stratum", PoolsBound: true},
 	}
 	want.index = p.index
 	if p.index == nil {
@@ -481,9 +486,9 @@ func TestDiff(t *testing.T) {
 		t.Errorf("Diff(nil) = %q", d)
 	}
 	cur, err := ParsePolicy("p.toml", []byte("site_capacity_kw = 900\nreserve_kw = 50\nramp_up_kw_per_min = 90\nmin_on = \"1m\"\nrelease_vanished_after = \"30m\"\n"+
-		group("c", "idle_kw = 0.5\n")+
+		group("c", "idle_kw = 0.5\npools_bound = true\n")+
 		"[[group]]\nname = \"a\"\nworkers = [\"acct.a-*\", \"acct.a2-*\"]\nrig_kw = 3.5\nefficiency_j_th = 30\npriority = 11\nactuator = \"stratum\"\n"+
-		group("d", "")+
+		group("d", "pools_bound = true\n")+
 		"[default]\nrig_kw = 2.5\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -496,12 +501,13 @@ func TestDiff(t *testing.T) {
 		"release_vanished_after 0s -> 30m0s",
 		`group "b" removed`,
 		`group "c": idle_kw 0.325 -> 0.5`,
+		`group "c": pools_bound false -> true`,
 		`group "a": workers ["acct.a-*"] -> ["acct.a-*", "acct.a2-*"]`,
 		`group "a": rig_kw 3.25 -> 3.5`,
 		`group "a": idle_kw 0.325 -> 0.35`,
 		`group "a": efficiency_j_th 34 -> 30`,
 		`group "a": priority 10 -> 11`,
-		`group "d" added: workers ["acct.d-*"], rig_kw 3.25, idle_kw 0.325, efficiency_j_th 34, priority 10, actuator "stratum"`,
+		`group "d" added: workers ["acct.d-*"], rig_kw 3.25, idle_kw 0.325, efficiency_j_th 34, priority 10, actuator "stratum", pools_bound`,
 		`group "default": rig_kw 3 -> 2.5`,
 		`group "default": idle_kw 0.3 -> 0.25`,
 		"group order a, c -> c, a",

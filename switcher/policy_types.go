@@ -24,6 +24,14 @@ type Group struct {
 	Priority        int // higher mines longer: curtail from the tail of (priority desc, J/TH asc, name)
 	Actuator        string
 	ActuatorOptions map[string]string
+	// PoolsBound: the ops declare that every pool entry of these rigs is
+	// hashgate (or the site's network blocks every other pool), so a rig
+	// parked through Stratum has nowhere else to hash. Without it a
+	// Stratum park is not evidence: real cgminer 4.13.6 switched to its
+	// backup pool 10 s after a park and mined there for the whole
+	// curtailment, so such a rig is counted (reported, judged for
+	// compliance) at rig_kw until a device readback shows it idle.
+	PoolsBound bool
 }
 
 // Policy is the ops' policy file after validation.

@@ -3,6 +3,7 @@ package switcher
 import (
 	"encoding/json"
 	"fmt"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"time"
@@ -17,6 +18,9 @@ type persistedRig struct {
 	LeftWhileParked bool      `json:"left_while_parked,omitempty"`
 	AwaySince       time.Time `json:"away_since,omitempty"`
 	PinnedAhead     bool      `json:"pinned_ahead,omitempty"` // pinned before it ever connected
+	// Net is the network it last connected from, for the cap of offline
+	// records per network (absent in files written before it).
+	Net netip.Prefix `json:"net,omitzero"`
 }
 
 // persistedState is the state file: the allocation stack, every rig's
@@ -110,4 +114,101 @@ func (st *persistedState) check() error {
 		return fmt.Errorf("ramp: resumed_kw %v is negative", st.Ramp.ResumedKW)
 	}
 	return nil
+}
+
+// A state file that cannot be written (a full disk, a read-only or
+// missing directory) must not lose the power desk's decisions silently.
+// They are applied all the same, since refusing an allocation or a
+// maintenance pin because of a disk does not make the site safer (the AI
+// racks draw their power either way); but every write answers that it is
+// not persisted, the status, /healthz and the metrics say so until a save
+// succeeds, and the save is retried in the background with a backoff.
+
+// Save retries back off from saveRetryMin to saveRetryMax, and while the
+// state is not persisted a log line repeats it every stateWarnEvery.
+const (
+	saveRetryMin   = time.Second
+	saveRetryMax   = 30 * time.Second
+	stateWarnEvery = 5 * time.Minute
+)
+
+// NotPersistedError: a change was applied, but the state (or the audit
+// log) holding it could not be written since Since; it is retried.
+type NotPersistedError struct {
+	What  string // "state" or "audit log"
+	Since time.Time
+	Err   error
+}
+
+func (e *NotPersistedError) Error() string {
+	return fmt.Sprintf("%s not persisted since %s: %v", e.What, e.Since.UTC().Format(time.RFC3339), e.Err)
+}
+
+func (e *NotPersistedError) Unwrap() error { return e.Err }
+
+// persistLocked saves a change an operator made, now (whatever the
+// backoff says), and answers whether it and its audit event are on disk.
+func (s *Switcher) persistLocked() error {
+	if err := s.saveLocked(true); err != nil {
+		return &NotPersistedError{What: "state", Since: s.stateErrSince, Err: err}
+	}
+	if err, since := s.audit.Err(); err != nil {
+		return &NotPersistedError{What: "audit log", Since: since, Err: err}
+	}
+	return nil
+}
+
+// saveLocked writes the state if it changed; after a failure, only once
+// the backoff has passed unless force.
+func (s *Switcher) saveLocked(force bool) error {
+	if !s.dirty {
+		return nil
+	}
+	now := s.cfg.Now()
+	if !force && s.stateErr != nil && now.Before(s.nextSave) {
+		return s.stateErr
+	}
+	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
+	for name, r := range s.rigs {
+		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net}
+		if r.state == RigOffline && r.knownMining {
+			pr.State = "mining" // still owed its place
+		}
+		st.Rigs[name] = pr
+	}
+	if err := saveState(s.cfg.StatePath, st); err != nil {
+		s.saveFailedLocked(now, err)
+		return err
+	}
+	if s.stateErr != nil {
+		s.log.Warn().Str("file", s.cfg.StatePath).Time("unsaved_since", s.stateErrSince).Msg("state saved again")
+		s.event(Event{Kind: EventStatePersisted, Fields: map[string]any{"unsaved_since": s.stateErrSince, "error": s.stateErr.Error()}})
+	}
+	s.stateErr, s.dirty, s.saveBackoff = nil, false, 0
+	return nil
+}
+
+func (s *Switcher) saveFailedLocked(now time.Time, err error) {
+	s.counters.StateSaveErrors.Add(1)
+	if s.stateErr == nil {
+		s.stateErrSince, s.stateWarnAt = now, now
+		s.log.Error().Err(err).Str("file", s.cfg.StatePath).Msg("cannot save state: decisions are applied but not persisted; retrying")
+		s.event(Event{Kind: EventStateNotPersisted, Fields: map[string]any{"error": err.Error()}})
+	} else if now.Sub(s.stateWarnAt) >= stateWarnEvery {
+		s.stateWarnAt = now
+		s.log.Error().Err(err).Str("file", s.cfg.StatePath).Time("unsaved_since", s.stateErrSince).Msg("state still not persisted")
+	}
+	s.stateErr = err
+	s.saveBackoff = min(max(2*s.saveBackoff, saveRetryMin), saveRetryMax)
+	s.nextSave = now.Add(s.saveBackoff)
+}
+
+// finalSave is the save at Close: the last chance, said loudly if lost.
+func (s *Switcher) finalSave() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.saveLocked(true); err != nil {
+		s.log.Error().Err(err).Str("file", s.cfg.StatePath).Time("unsaved_since", s.stateErrSince).
+			Msg("state not persisted at shutdown: decisions since then are lost")
+	}
 }

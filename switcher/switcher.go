@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net/netip"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -27,7 +28,15 @@ type Actuator interface {
 // rig really stopped, whether a resumed one really started, and its
 // measured hashrate (for the load estimate only).
 type ShareSource interface {
+	// LastShare is when the rig last sent a share that was accepted: a
+	// resumed rig is working.
 	LastShare(rig string) time.Time
+	// LastSubmit is when the rig last sent any share, accepted or
+	// rejected (stale, unknown job, duplicate, ...): a parked rig that
+	// submits is still hashing, whatever the verdict. cpuminer keeps
+	// hashing its last job for 120 s after each reconnect, and every
+	// share it sends then is rejected.
+	LastSubmit(rig string) time.Time
 	HashrateTHs(rig string) float64
 }
 
@@ -55,6 +64,17 @@ type Config struct {
 	AuditMaxBytes int64
 	AuditKeep     int
 
+	// ForgetAfter: an offline rig record that holds nothing worth keeping
+	// (no pin, not parked) is forgotten this long after it went offline.
+	// Default 24h.
+	ForgetAfter time.Duration
+	// MaxOfflinePerNetwork bounds the offline rig records kept per source
+	// network (NetworkPrefixV4 / NetworkPrefixV6 bits of the remote
+	// address). Default 4096.
+	MaxOfflinePerNetwork int
+	NetworkPrefixV4      int // default 24
+	NetworkPrefixV6      int // default 64
+
 	Log zerolog.Logger
 	Now func() time.Time // tests
 }
@@ -70,6 +90,16 @@ func (c *Config) setDefaults() {
 	def(&c.ResumeGrace, 3*time.Minute)
 	def(&c.LeftGrace, time.Minute)
 	def(&c.KnownMiningGrace, 10*time.Minute)
+	def(&c.ForgetAfter, 24*time.Hour)
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
+	}
+	defInt(&c.MaxOfflinePerNetwork, 4096)
+	defInt(&c.NetworkPrefixV4, 24)
+	defInt(&c.NetworkPrefixV6, 64)
+	c.NetworkPrefixV4, c.NetworkPrefixV6 = min(c.NetworkPrefixV4, 32), min(c.NetworkPrefixV6, 128)
 	if c.Now == nil {
 		c.Now = time.Now
 	}
@@ -92,6 +122,7 @@ type rigRec struct {
 	since       time.Time
 	conns       int
 	remote      string
+	net         netip.Prefix // the network it last connected from (see rigNetwork)
 	awaySince   time.Time
 	leftParked  bool
 	knownMining bool
@@ -102,6 +133,9 @@ type rigRec struct {
 	resumedAt   time.Time
 	curtailFail bool
 	resumeFail  bool
+	// deviceIdle: the device readback says this parked rig is idle (see
+	// SetDeviceIdle); cleared at every curtail and resume.
+	deviceIdle bool
 	// pinnedAhead: made by a pin before the rig ever connected; pinned
 	// back to auto before it does, the record goes.
 	pinnedAhead bool
@@ -131,7 +165,19 @@ type Switcher struct {
 	stale          bool // something the plan depends on changed since it was made
 	compliantSince time.Time
 	dirty          bool
-	stateErr       error
+	stateErr       error     // the last save failed with this; nil: saved
+	stateErrSince  time.Time // since when the state is not persisted
+	stateWarnAt    time.Time // last "still not persisted" log line
+	nextSave       time.Time // a failed save is retried from then on (backoff)
+	saveBackoff    time.Duration
+
+	// offline counts the records without a live connection per network,
+	// for MaxOfflinePerNetwork (see records.go).
+	offline   map[netip.Prefix]map[*rigRec]struct{}
+	lastSweep time.Time
+	bound     boundReport
+
+	auditFailing atomic.Bool // the audit log could not be written (logged once)
 
 	counters Counters
 
@@ -149,6 +195,10 @@ type Counters struct {
 	ResumeFailed             atomic.Uint64
 	Plans                    atomic.Uint64
 	Steps                    atomic.Uint64 // rounds of the switcher's loop, planning or not
+	RigsForgotten            atomic.Uint64 // records dropped: ForgetAfter, a full network, DELETE, a bounded state file
+	RigsRefusedName          atomic.Uint64 // not admitted: a name no record is kept for
+	RigsRefusedNetwork       atomic.Uint64 // not admitted: its network is full of offline records worth keeping
+	StateSaveErrors          atomic.Uint64 // failed writes of the state file
 }
 
 // New loads the state file (a missing one is a fresh start) and opens the
@@ -172,13 +222,13 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 	}
 	s := &Switcher{
 		cfg: cfg, log: cfg.Log, act: act, shares: shares, audit: audit,
-		policy: policy, rigs: make(map[string]*rigRec),
+		policy: policy, rigs: make(map[string]*rigRec), offline: map[netip.Prefix]map[*rigRec]struct{}{},
 		allocs: st.Allocations, ramp: st.Ramp,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}
 	now := cfg.Now()
 	for name, pr := range st.Rigs {
-		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead}
+		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net}
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
@@ -191,8 +241,10 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 			r.state = RigOffline
 		}
 		s.rigs[name] = r
+		s.markOfflineLocked(r)
 	}
-	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(st.Rigs), "allocations": len(st.Allocations)}})
+	s.boundLoadedLocked(now)
+	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(s.rigs), "allocations": len(st.Allocations), "forgotten": len(st.Rigs) - len(s.rigs)}})
 	return s, nil
 }
 
@@ -210,9 +262,7 @@ func (s *Switcher) Run() {
 	for {
 		select {
 		case <-s.stop:
-			s.mu.Lock()
-			s.saveLocked()
-			s.mu.Unlock()
+			s.finalSave()
 			return
 		case <-t.C:
 		case <-s.wake:
@@ -239,11 +289,15 @@ func (s *Switcher) Close() error {
 	if s.started.Load() {
 		<-s.done
 	} else {
-		s.mu.Lock()
-		s.saveLocked()
-		s.mu.Unlock()
+		s.finalSave()
 	}
-	return s.audit.Close()
+	err := s.audit.Close()
+	s.mu.Lock()
+	if s.stateErr != nil {
+		err = &NotPersistedError{What: "state file", Since: s.stateErrSince, Err: s.stateErr}
+	}
+	s.mu.Unlock()
+	return err
 }
 
 func (s *Switcher) poke() {
@@ -266,8 +320,18 @@ func (s *Switcher) events(evs []Event) {
 			evs[i].Time = now
 		}
 	}
-	if err := s.audit.AppendAll(evs); err != nil {
-		s.log.Error().Err(err).Str("kind", evs[0].Kind).Msg("audit log write failed")
+	s.auditOutcome(s.audit.AppendAll(evs))
+}
+
+// auditOutcome logs the audit log's failures and recovery once each: the
+// events stay in memory (and in /api/v1/events) meanwhile, and the file
+// catches up when it can be written again.
+func (s *Switcher) auditOutcome(err error) {
+	switch {
+	case err != nil && !s.auditFailing.Swap(true):
+		s.log.Error().Err(err).Str("file", s.cfg.AuditPath).Msg("audit log cannot be written: events are kept in memory and written when it can be again")
+	case err == nil && s.auditFailing.Swap(false):
+		s.log.Warn().Str("file", s.cfg.AuditPath).Msg("audit log written again: it caught up")
 	}
 }
 
@@ -277,12 +341,16 @@ func (s *Switcher) step() {
 	now := s.cfg.Now()
 	s.mu.Lock()
 	reparks := s.checkLocked(now)
+	forgotten := s.forgetAgedLocked(now)
 	var acts []action
 	if s.needPlanLocked(now) {
 		_, acts = s.planLocked(now, "tick")
 	}
-	s.saveLocked()
+	s.reportBoundLocked(now)
+	s.saveLocked(false)
 	s.mu.Unlock()
+	s.auditOutcome(s.audit.Retry())
+	s.tellForgotten(forgotten)
 	for _, name := range reparks {
 		acts = append(acts, action{rig: name})
 	}
@@ -354,11 +422,14 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 		}
 		switch {
 		case r.state == RigParked && !r.curtailedAt.IsZero() && !r.curtailFail:
-			if last := s.shares.LastShare(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
+			// Any submit counts, rejected ones too: a parked rig that
+			// submits is hashing (see ShareSource.LastSubmit).
+			if last := s.shares.LastSubmit(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
 				r.curtailFail = true
+				s.stale = true // it counts at rig_kw now
 				s.counters.CurtailFailed.Add(1)
-				s.log.Error().Str("worker", r.name).Time("last_share", last).Msg("curtailed rig still sends shares: parking it again")
-				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_share": last, "curtailed_at": r.curtailedAt}})
+				s.log.Error().Str("worker", r.name).Time("last_submit", last).Msg("curtailed rig still sends shares: parking it again")
+				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_submit": last, "curtailed_at": r.curtailedAt}})
 				reparks = append(reparks, r.name)
 			}
 		case r.state == RigMining && !r.resumedAt.IsZero() && !r.resumeFail && now.Sub(r.resumedAt) >= s.cfg.ResumeGrace:
@@ -377,6 +448,15 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 	return reparks
 }
 
+// planRig is the record as the planner sees it (hashrate aside).
+func (r *rigRec) planRig() Rig {
+	return Rig{
+		Name: r.name, Group: r.group, State: r.state, Since: r.since,
+		Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
+		KnownMining: r.knownMining, Pin: r.pin, VerifiedIdle: r.deviceIdle, CurtailFailed: r.curtailFail,
+	}
+}
+
 // inputLocked builds the planner's input, rigs sorted by name so the same
 // state always gives the same plan.
 func (s *Switcher) inputLocked() (Input, []*rigRec) {
@@ -387,11 +467,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 	sort.Slice(recs, func(i, j int) bool { return recs[i].name < recs[j].name })
 	rigs := make([]Rig, len(recs))
 	for i, r := range recs {
-		rigs[i] = Rig{
-			Name: r.name, Group: r.group, State: r.state, Since: r.since,
-			Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
-			KnownMining: r.knownMining, Pin: r.pin,
-		}
+		rigs[i] = r.planRig()
 		if s.shares != nil {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
@@ -410,7 +486,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Curtail {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
-		r.knownMining = false
+		r.knownMining, r.deviceIdle = false, false
 		acts = append(acts, action{rig: r.name})
 		s.counters.Curtails.Add(1)
 		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
@@ -425,7 +501,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Resume {
 		r := recs[a.Rig]
 		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
-		r.knownMining, r.awaySince = false, time.Time{}
+		r.knownMining, r.awaySince, r.deviceIdle = false, time.Time{}, false
 		if r.conns > 0 {
 			acts = append(acts, action{rig: r.name, resume: true})
 		}
@@ -438,38 +514,18 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		s.dirty = true
 		s.log.Info().Str("why", why).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
 			Int("park", len(plan.Park)).Int("deferred", len(plan.Deferred)).
-			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).Msg("plan applied")
+			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).
+			Float64("counted_kw", plan.CountedLoadAfterKW).Int("parks_unverified", plan.ParksUnverified()).Msg("plan applied")
 	}
+	// Compliance as reported: unverified parks at rig_kw.
 	switch {
-	case plan.Compliant && s.compliantSince.IsZero():
+	case plan.CountedCompliant && s.compliantSince.IsZero():
 		s.compliantSince = now
-	case !plan.Compliant:
+	case !plan.CountedCompliant:
 		s.compliantSince = time.Time{}
 	}
 	s.last, s.planned, s.lastPlanAt, s.stale = plan, true, now, false
 	return plan, acts
-}
-
-func (s *Switcher) saveLocked() {
-	if !s.dirty {
-		return
-	}
-	st := &persistedState{Version: 1, SavedAt: s.cfg.Now().UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
-	for name, r := range s.rigs {
-		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead}
-		if r.state == RigOffline && r.knownMining {
-			pr.State = "mining" // still owed its place
-		}
-		st.Rigs[name] = pr
-	}
-	if err := saveState(s.cfg.StatePath, st); err != nil {
-		if s.stateErr == nil {
-			s.log.Error().Err(err).Str("file", s.cfg.StatePath).Msg("cannot save state")
-		}
-		s.stateErr = err
-		return
-	}
-	s.stateErr, s.dirty = nil, false
 }
 
 // RigConnected is the proxy telling that a rig authorized: true means it
@@ -479,11 +535,22 @@ func (s *Switcher) saveLocked() {
 // parks it; the Actuator then tells the proxy.
 func (s *Switcher) RigConnected(name, remote string) bool {
 	now := s.cfg.Now()
+	n := s.rigNetwork(remote)
 	s.mu.Lock()
 	r := s.rigs[name]
 	if r == nil {
-		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline}
+		refused, evicted := s.admitNewLocked(name, n, now)
+		if refused != "" {
+			s.mu.Unlock()
+			s.tellForgotten(evicted)
+			return false // held without work, with no record
+		}
+		defer s.tellForgotten(evicted)
+		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, net: n}
 		s.rigs[name] = r
+	} else if r.conns == 0 {
+		s.markOnlineLocked(r)
+		r.net = n
 	}
 	r.conns++
 	r.remote = remote
@@ -520,13 +587,14 @@ func (s *Switcher) RigConnected(name, remote string) bool {
 func (s *Switcher) RigDisconnected(name string) {
 	now := s.cfg.Now()
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	r := s.rigs[name]
 	if r == nil || r.conns == 0 {
+		s.mu.Unlock()
 		return
 	}
 	r.conns--
 	if r.conns > 0 {
+		s.mu.Unlock()
 		return
 	}
 	switch r.state {
@@ -539,6 +607,13 @@ func (s *Switcher) RigDisconnected(name string) {
 		r.awaySince = now
 	}
 	s.dirty, s.stale = true, true
+	s.markOfflineLocked(r)
+	var evicted []string
+	if limit := s.cfg.MaxOfflinePerNetwork; limit > 0 && len(s.offline[r.net]) > limit {
+		evicted = s.evictLocked(r.net, evictBatch(limit), now)
+	}
+	s.mu.Unlock()
+	s.tellForgotten(evicted)
 }
 
 // AllocationRequest is the body of PUT /api/v1/allocation.
@@ -573,7 +648,8 @@ func positiveZero(kw float64) float64 {
 
 // Allocate applies a new allocation from who (a token's name) and returns
 // the plan. The same request as the one in force is a no-op that returns
-// the current plan (changed false).
+// the current plan (changed false). A NotPersistedError says it was
+// applied but could not be saved yet (it is retried; the status says so).
 func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, changed bool, err error) {
 	now := s.cfg.Now()
 	if err := req.Validate(now); err != nil {
@@ -597,17 +673,18 @@ func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, chang
 	plan, acts := s.planLocked(now, "allocation")
 	s.event(Event{Kind: EventPlan, Who: who, Fields: planFields(plan)})
 	s.dirty = true
-	s.saveLocked()
+	err = s.persistLocked()
 	s.mu.Unlock()
 	s.apply(acts)
-	return plan, true, nil
+	return plan, true, err
 }
 
 func planFields(p Plan) map[string]any {
 	return map[string]any{
 		"mining_budget_kw": p.MiningBudgetKW, "load_kw": p.LoadKW, "load_after_kw": p.LoadAfterKW,
 		"curtail": len(p.Curtail), "resume": len(p.Resume), "park": len(p.Park), "deferred": len(p.Deferred),
-		"compliant": p.Compliant, "eta_seconds": p.ETASeconds,
+		"compliant": p.CountedCompliant, "planned_compliant": p.Compliant, "counted_kw": p.CountedLoadAfterKW,
+		"parks_unverified": p.ParksUnverified(), "eta_seconds": p.ETASeconds,
 	}
 }
 
@@ -629,8 +706,8 @@ func (s *Switcher) DryRun(aiKW float64) (Plan, error) {
 // there is nothing to return.
 var ErrUnknownRig = errors.New("unknown rig")
 
-// MaxRigName bounds the name of a rig pinned before it first connects
-// (a worker name, as miners send it).
+// MaxRigName bounds the name of a rig the switcher keeps a record of (a
+// worker name, as miners send it).
 const MaxRigName = 256
 
 // SetPin pins a rig on, off or back to auto. A rig that is not connected
@@ -661,12 +738,13 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 			s.mu.Unlock()
 			return Plan{}, false, fmt.Errorf("%w %q", ErrUnknownRig, name)
 		}
-		if err := validNewRigName(name); err != nil {
+		if err := validRigName(name); err != nil {
 			s.mu.Unlock()
 			return Plan{}, false, err
 		}
 		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, since: now, pinnedAhead: true}
 		s.rigs[name] = r
+		s.markOfflineLocked(r)
 	}
 	forget := pin == PinAuto && r.pinnedAhead // never came: nothing is left to remember
 	waiting = r.conns == 0 && !forget
@@ -676,22 +754,24 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 		fields["waiting_for_rig"] = true
 	}
 	if forget {
-		delete(s.rigs, name)
+		s.deleteRigLocked(r)
 		fields["forgotten"] = true
 	}
 	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	plan, acts := s.planLocked(now, "pin")
 	s.dirty = true
-	s.saveLocked()
+	err = s.persistLocked()
 	s.mu.Unlock()
 	s.apply(acts)
-	return plan, waiting, nil
+	return plan, waiting, err
 }
 
-// validNewRigName vets a name a pin would make a record for: miners send
-// worker names as JSON strings, so a name no miner can have (invalid UTF-8,
-// control characters) or an absurdly long one is a mistake.
-func validNewRigName(name string) error {
+// validRigName is the one rule for the names the switcher keeps a record
+// of, made by a pin or by a rig that authorizes: miners send worker names
+// as JSON strings, so a name no miner can have (invalid UTF-8, control
+// characters) or an absurdly long one is a mistake or an attack, and
+// keeping it would let anyone grow memory and the state file.
+func validRigName(name string) error {
 	if name == "" || len(name) > MaxRigName {
 		return fmt.Errorf("a rig name is 1 to %d bytes", MaxRigName)
 	}
@@ -744,9 +824,9 @@ type Status struct {
 	ReserveKW      float64     `json:"reserve_kw"`
 	AIKW           float64     `json:"ai_kw"`
 	MiningBudgetKW float64     `json:"mining_budget_kw"`
-	MiningLoadKW   float64     `json:"mining_load_kw"`
+	MiningLoadKW   float64     `json:"mining_load_kw"` // as reported and judged: unverified parks at rig_kw
 	MiningLoadEst  float64     `json:"mining_load_est_kw"`
-	Compliant      bool        `json:"compliant"`
+	Compliant      bool        `json:"compliant"` // MiningLoadKW ≤ MiningBudgetKW
 	CompliantSince time.Time   `json:"compliant_since,omitzero"`
 	ETASeconds     float64     `json:"eta_seconds"`
 	Curtailed      int         `json:"curtailed"`
@@ -758,6 +838,28 @@ type Status struct {
 	// is).
 	Policy      string `json:"policy"`
 	PolicyError string `json:"policy_error,omitempty"`
+
+	// How parks are counted (see the planner's power accounting).
+	// MiningLoadPlannedKW is the load the plan is made with (every park
+	// at idle_kw), PlannedCompliant whether that is within the budget.
+	MiningLoadPlannedKW float64 `json:"mining_load_planned_kw"`
+	PlannedCompliant    bool    `json:"planned_compliant"`
+	// NotCompliantReason says why, when not Compliant.
+	NotCompliantReason string `json:"not_compliant_reason,omitempty"`
+	// Rigs held without work: counted at rig_kw for want of evidence, at
+	// idle_kw by their group's pools_bound, at idle_kw by a device
+	// readback.
+	ParksUnverified int `json:"parks_unverified"`
+	ParksBound      int `json:"parks_bound"`
+	ParksVerified   int `json:"parks_verified"`
+	// Counted splits MiningLoadKW by how each rig is counted (CountedAs
+	// names; every one present).
+	Counted map[string]CountedLoad `json:"counted"`
+
+	// StateError and AuditError say what is not persisted ("" when all
+	// is): "state not persisted since T: ERR".
+	StateError string `json:"state_error,omitempty"`
+	AuditError string `json:"audit_error,omitempty"`
 }
 
 // Status reports the power state as of the last plan, once its actions
@@ -768,9 +870,16 @@ func (s *Switcher) Status() Status {
 	p := s.last
 	st := Status{
 		CapacityKW: s.policy.SiteCapacityKW, ReserveKW: s.policy.ReserveKW,
-		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.LoadAfterKW, MiningLoadEst: p.LoadEstKW,
-		Compliant: p.Compliant, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
+		AIKW: p.AIKW, MiningBudgetKW: p.MiningBudgetKW, MiningLoadKW: p.CountedLoadAfterKW, MiningLoadEst: p.LoadEstKW,
+		Compliant: p.CountedCompliant, CompliantSince: s.compliantSince, ETASeconds: p.ETASeconds,
 		Emergency: p.Emergency, Policy: s.policy.Path, PolicyError: s.policyErr,
+	}
+	st.countParks(&p, s.planned)
+	if s.stateErr != nil {
+		st.StateError = (&NotPersistedError{What: "state", Since: s.stateErrSince, Err: s.stateErr}).Error()
+	}
+	if err, since := s.audit.Err(); err != nil {
+		st.AuditError = (&NotPersistedError{What: "audit log", Since: since, Err: err}).Error()
 	}
 	if !p.Allocation.At.IsZero() {
 		a := p.Allocation
@@ -784,6 +893,22 @@ func (s *Switcher) Status() Status {
 	return st
 }
 
+// countParks fills the status's account of how parks are counted.
+func (st *Status) countParks(p *Plan, planned bool) {
+	st.MiningLoadPlannedKW, st.PlannedCompliant = p.LoadAfterKW, p.Compliant
+	st.NotCompliantReason = p.NotCompliantReason()
+	if !planned {
+		st.NotCompliantReason = "no plan made yet"
+	}
+	st.ParksUnverified = p.ParksUnverified()
+	st.ParksBound = p.Counted[CountedParkedBound].Rigs
+	st.ParksVerified = p.Counted[CountedParkedVerified].Rigs
+	st.Counted = make(map[string]CountedLoad, NumCountedAs)
+	for c, l := range p.Counted {
+		st.Counted[CountedAs(c).String()] = l
+	}
+}
+
 // RigStatus is one rig as the switcher sees it.
 type RigStatus struct {
 	Name      string    `json:"name"`
@@ -794,15 +919,23 @@ type RigStatus struct {
 	Flags     []string  `json:"flags"`
 	Pin       string    `json:"pin,omitempty"`
 	PinReason string    `json:"pin_reason,omitempty"`
+	// CountedAs and CountedKW: how the rig is counted in the reported
+	// load now, and its counted draw (see CountedAs).
+	CountedAs string  `json:"counted_as"`
+	CountedKW float64 `json:"counted_kw"`
 }
 
 // Rigs lists every known rig, sorted by name.
 func (s *Switcher) Rigs() []RigStatus {
+	now := s.cfg.Now()
 	s.mu.Lock()
 	out := make([]RigStatus, 0, len(s.rigs))
 	for _, r := range s.rigs {
 		rs := RigStatus{Name: r.name, Group: r.group.Name, State: r.state.String(), Since: r.since,
 			Connected: r.conns > 0, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
+		pr := r.planRig()
+		as, counted := CountRig(s.policy, &pr, now)
+		rs.CountedAs, rs.CountedKW = as.String(), counted
 		if r.curtailFail {
 			rs.Flags = append(rs.Flags, FlagCurtailFailed)
 		}
@@ -823,6 +956,28 @@ func (s *Switcher) Rigs() []RigStatus {
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// SetDeviceIdle is the seam for the device poller of the firmware
+// actuators (issue 7; none exists yet, so nothing calls it but tests): it
+// reports a readback of rig's device, idle true when the device shows its
+// hashboards stopped. A parked rig read back idle counts at idle_kw
+// (parked_verified) whatever its group's pools_bound; the mark is dropped
+// at the rig's next curtail or resume (a new park needs a new readback) or
+// by a readback that is not idle. Unknown rigs give ErrUnknownRig.
+func (s *Switcher) SetDeviceIdle(rig string, idle bool) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.rigs[rig]
+	if r == nil {
+		return fmt.Errorf("%w %q", ErrUnknownRig, rig)
+	}
+	if r.deviceIdle != idle {
+		r.deviceIdle = idle
+		s.stale = true
+		s.poke()
+	}
+	return nil
 }
 
 // ParkedByGroup counts parked rigs per group, for metrics.

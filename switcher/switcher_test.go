@@ -23,6 +23,9 @@ type recorder struct {
 	parks  []string
 	resume []string
 	last   map[string]time.Time
+	// submit: the last submit of each rig that the proxy rejected (an
+	// accepted share, in last, is a submit too).
+	submit map[string]time.Time
 }
 
 func (r *recorder) Park(rig string) error {
@@ -42,6 +45,15 @@ func (r *recorder) Resume(rig string) error {
 func (r *recorder) LastShare(rig string) time.Time {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	return r.last[rig]
+}
+
+func (r *recorder) LastSubmit(rig string) time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.submit[rig].After(r.last[rig]) {
+		return r.submit[rig]
+	}
 	return r.last[rig]
 }
 
@@ -85,6 +97,7 @@ idle_kw = 1.0
 efficiency_j_th = 20.0
 priority = 10
 actuator = "stratum"
+pools_bound = true
 `
 
 func newTestSwitcher(t *testing.T, dir string, clk *fakeClock, rec *recorder) *Switcher {

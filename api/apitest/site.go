@@ -31,6 +31,9 @@ type Options struct {
 	// Log is given to the proxy, the switcher and the API (the zero
 	// Logger logs nothing).
 	Log zerolog.Logger
+	// Switcher, if set, adjusts the switcher's config before it starts
+	// (its state and audit log are in a TempDir unless it moves them).
+	Switcher func(*switcher.Config)
 }
 
 // Site is a running site. Everything is closed when the test ends.
@@ -75,12 +78,16 @@ func Start(tb testing.TB, o Options) *Site {
 			tb.Fatal(err)
 		}
 		dir := tb.TempDir()
-		sw, err := switcher.New(switcher.Config{
+		cfg := switcher.Config{
 			StatePath: filepath.Join(dir, "state.json"),
 			AuditPath: filepath.Join(dir, "audit.log"),
 			Tick:      50 * time.Millisecond,
 			Log:       o.Log,
-		}, pol, b, b)
+		}
+		if o.Switcher != nil {
+			o.Switcher(&cfg)
+		}
+		sw, err := switcher.New(cfg, pol, b, b)
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -128,7 +135,8 @@ func Start(tb testing.TB, o Options) *Site {
 // of 3 kW (0.1 kW parked) on 100 kW; rigs acct.rig-00000-00009 are hall-a
 // (priority 10), the others default (priority 0) and curtailed first, so
 // an allocation of 68 kW curtails rigs 00010-00019. No min_on/min_off, a
-// fast ramp.
+// fast ramp. Both groups are pools_bound: the simulated rigs have no pool
+// but hashgate, so a park holds and counts at idle_kw.
 const TwoHallPolicy = `
 site_capacity_kw = 100.0
 ramp_up_kw_per_min = 10000.0
@@ -143,10 +151,12 @@ idle_kw = 0.1
 efficiency_j_th = 20.0
 priority = 10
 actuator = "stratum"
+pools_bound = true
 
 [default]
 rig_kw = 3.0
 idle_kw = 0.1
 efficiency_j_th = 30.0
 actuator = "stratum"
+pools_bound = true
 `

@@ -23,8 +23,13 @@ import (
 	"github.com/hashgate/hashgate/switcher"
 )
 
-// demoPolicy is the demo site: three halls of different rigs.
+// demoPolicy is the demo site: three halls of different rigs. Every group
+// is pools_bound: the simulated rigs have hashgate as their only pool, so
+// a park holds and counts at idle_kw (real rigs with a backup pool that is
+// not hashgate would count at rig_kw while parked).
 const demoPolicy = `# hashgate demo site
+# pools_bound = true: the simulated rigs have no pool but hashgate, so a
+# park through Stratum holds.
 site_capacity_kw = 1000.0
 reserve_kw = 20.0
 ramp_up_kw_per_min = 1200.0
@@ -39,6 +44,7 @@ idle_kw = 0.1
 efficiency_j_th = 17.5
 priority = 20
 actuator = "stratum"
+pools_bound = true
 
 [[group]]
 name = "s19-hall-b"
@@ -48,6 +54,7 @@ idle_kw = 0.12
 efficiency_j_th = 34.0
 priority = 10
 actuator = "stratum"
+pools_bound = true
 
 [[group]]
 name = "s9-hall-c"
@@ -57,6 +64,7 @@ idle_kw = 0.08
 efficiency_j_th = 98.0
 priority = 0
 actuator = "stratum"
+pools_bound = true
 `
 
 // demoOptions are the knobs of `hashgate demo`.
@@ -188,6 +196,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 	say("proxy: point miners at stratum+tcp://%s (any worker name; demo.s21-*, demo.s19-*, demo.s9-* fall in the three halls)", r.proxy.Addr())
 	say("dashboard: http://%s/   API: HASHGATE_API=http://%s HASHGATE_TOKEN=%s hashgatectl status", r.api.Addr(), r.api.Addr(), token)
 	say("policy: %s", r.watcher.Current().Summary())
+	say("every group is pools_bound: these simulated rigs have no pool but hashgate, so a park holds and counts at idle_kw (a real rig with another pool counts at rig_kw while parked: see the README)")
 
 	per := o.miners / 3
 	for _, h := range []string{"demo.s21-%03d", "demo.s19-%03d", "demo.s9-%03d"} {
@@ -273,6 +282,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 			comp := "compliant"
 			if !st.Compliant {
 				comp = "OVER BUDGET"
+			}
+			if st.ParksUnverified > 0 {
+				comp += fmt.Sprintf(", %d parks unverified", st.ParksUnverified)
 			}
 			if st.ETASeconds > 0 {
 				comp += fmt.Sprintf(", plan done in %.0fs (ramp, min_off)", st.ETASeconds)

@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -291,4 +293,51 @@ func mustLoadConfig(t *testing.T, path string) *config.Config {
 		t.Fatalf("config refused: %s", errb.String())
 	}
 	return cfg
+}
+
+// run says where max_connections comes from when the file does not set it
+// (the open-file limit less a reserve), and warns, as check does, when
+// the file sets it above that limit.
+func TestRunLogsTheOpenFileLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name, set, want, level string
+	}{
+		{"default", "", "proxy.max_connections is not set", "info"},
+		{"above the limit", "max_connections = 2000000000\n", "does not fit the open-file limit", "warn"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, path := siteConfig(t, "")
+			b, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			conf := strings.Replace(string(b), "[proxy]\n", "[proxy]\n"+tc.set, 1)
+			if err := os.WriteFile(path, []byte(conf), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cfg := mustLoadConfig(t, path)
+			if tc.set != "" && !strings.Contains(config.MaxConnectionsNote(config.Default()), "RLIMIT_NOFILE") {
+				t.Skip("open-file limit unknown or unlimited")
+			}
+			var logs bytes.Buffer // read once serve has returned
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error, 1)
+			go func() {
+				done <- serve(ctx, cfg, zerolog.New(zerolog.SyncWriter(&logs)), nil, func(*running) { cancel() })
+			}()
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			found := false
+			for _, l := range strings.Split(logs.String(), "\n") {
+				var m map[string]any
+				if json.Unmarshal([]byte(l), &m) == nil && m["level"] == tc.level && strings.Contains(fmt.Sprint(m["message"]), tc.want) {
+					found = true
+				}
+			}
+			if !found {
+				t.Fatalf("no %s line %q in run's log:\n%s", tc.level, tc.want, logs.String())
+			}
+		})
+	}
 }

@@ -84,6 +84,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	show := termsafe.String // the file's own text, as printed
 	fmt.Fprintf(stdout, "%s: OK\n", show(cfg.Path))
 	fmt.Fprintf(stdout, "  miners listen on %s (max %d connections)\n", show(cfg.Proxy.Listen), cfg.Proxy.MaxConnections)
+	if note := config.MaxConnectionsNote(cfg); note != "" {
+		fmt.Fprintf(stdout, "  %s\n", note)
+	}
 	for i, p := range cfg.Pools {
 		role := "backup"
 		if i == 0 {
@@ -147,9 +150,6 @@ func cmdRun(args []string) int {
 		fmt.Fprintln(os.Stderr, "hashgate:", err)
 		return 2
 	}
-	for _, w := range config.Warnings(cfg) {
-		log.Warn().Msg(w)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	hup := make(chan os.Signal, 1)
@@ -167,6 +167,12 @@ func cmdRun(args []string) int {
 // delivers SIGHUP (policy reload). ready, if set, is called with the
 // running parts (tests).
 func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-chan os.Signal, ready func(*running)) error {
+	if note := config.MaxConnectionsNote(cfg); note != "" {
+		log.Info().Int("max_connections", cfg.Proxy.MaxConnections).Msg(note)
+	}
+	for _, w := range config.Warnings(cfg) {
+		log.Warn().Msg(w)
+	}
 	r, err := start(cfg, log)
 	if err != nil {
 		return err
@@ -221,7 +227,12 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 			CurtailGrace: cfg.Switcher.CurtailGrace.Duration,
 			ResumeGrace:  cfg.Switcher.ResumeGrace.Duration,
 			LeftGrace:    cfg.Switcher.LeftGrace.Duration,
-			Log:          log,
+
+			ForgetAfter:          cfg.Switcher.ForgetAfter.Duration,
+			MaxOfflinePerNetwork: cfg.Switcher.MaxOfflineRigsPerNetwork,
+			NetworkPrefixV4:      cfg.Switcher.NetworkPrefixV4,
+			NetworkPrefixV6:      cfg.Switcher.NetworkPrefixV6,
+			Log:                  log,
 		}, w.Current(), &bridge, &bridge)
 		if err != nil {
 			w.Close()

@@ -93,9 +93,12 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			fmt.Fprintf(tw, "compliant\tyes, since %s\n", when(*p.CompliantSince))
 		case p.Compliant:
 			fmt.Fprintf(tw, "compliant\tyes\n")
+		case p.NotCompliantReason != "":
+			fmt.Fprintf(tw, "compliant\tNO: %s\n", safe(strings.TrimPrefix(p.NotCompliantReason, "not compliant: ")))
 		default:
 			fmt.Fprintf(tw, "compliant\tNO: load over budget\n")
 		}
+		printParks(tw, p)
 		if p.ETASeconds > 0 {
 			fmt.Fprintf(tw, "plan done in\t%s\n", seconds(p.ETASeconds))
 		}
@@ -119,6 +122,12 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			fmt.Fprintf(tw, "policy\tREFUSED: %s; in force: the policy loaded before, from %s\n", safe(first), safe(p.Policy))
 		} else if p.Policy != "" {
 			fmt.Fprintf(tw, "policy\t%s\n", safe(p.Policy))
+		}
+		if p.StateError != "" {
+			fmt.Fprintf(tw, "state\tNOT PERSISTED: %s (decisions are in force; a restart would lose them)\n", safe(p.StateError))
+		}
+		if p.AuditError != "" {
+			fmt.Fprintf(tw, "audit log\tNOT WRITTEN: %s (events kept in memory)\n", safe(p.AuditError))
 		}
 	} else {
 		fmt.Fprintf(tw, "power\tthe switcher is not running\n")
@@ -254,6 +263,7 @@ func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 		} else {
 			fmt.Fprintf(c.out, "allocation applied: %s to AI\n", kw(ai.v))
 		}
+		c.warnNotPersisted(p.Durability)
 		return c.printPlan(p)
 	}
 }
@@ -291,14 +301,30 @@ func names(list []string) string {
 	return safe(strings.Join(list, ", ")) + more
 }
 
+// printParks says how parked rigs are counted in the mining load.
+func printParks(w io.Writer, p *api.Power) {
+	fmt.Fprintf(w, "parks\t%d unverified (counted at rig_kw), %d bound (pools_bound), %d verified (device)\n",
+		p.ParksUnverified, p.ParksBound, p.ParksVerified)
+	if p.MiningLoadPlannedKW != p.MiningLoadKW {
+		fmt.Fprintf(w, "planned load\t%s (every park at idle_kw)\n", kw(p.MiningLoadPlannedKW))
+	}
+}
+
 func (c *cli) printPlan(p api.PlanResponse) error {
 	tw := newTable(c.out)
 	fmt.Fprintf(tw, "mining budget\t%s\n", kw(p.MiningBudgetKW))
 	comp := "compliant"
-	if !p.Compliant {
+	switch {
+	case !p.Compliant && p.NotCompliantReason != "":
+		comp = "NOT compliant: " + safe(strings.TrimPrefix(p.NotCompliantReason, "not compliant: "))
+	case !p.Compliant:
 		comp = "NOT compliant: load over budget"
 	}
-	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), kw(p.LoadAfterKW), comp)
+	after := kw(p.LoadAfterKW)
+	if p.PlannedLoadAfterKW != p.LoadAfterKW {
+		after += fmt.Sprintf(" (%s as planned, parks at idle_kw)", kw(p.PlannedLoadAfterKW))
+	}
+	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), after, comp)
 	fmt.Fprintf(tw, "curtail\t%d: %s\n", len(p.Curtail), names(p.Curtail))
 	fmt.Fprintf(tw, "resume\t%d: %s\n", len(p.Resume), names(p.Resume))
 	if len(p.Park) > 0 {
@@ -357,8 +383,38 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		if p.WaitingForRig {
 			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", shown)
 		}
+		c.warnNotPersisted(p.Durability)
 		return c.printPlan(p)
 	}
+}
+
+// warnNotPersisted says on stderr that a write is in force but not on
+// disk (the exit status stays 0: it was applied).
+func (c *cli) warnNotPersisted(d api.Durability) {
+	if d.Persisted != nil && !*d.Persisted {
+		fmt.Fprintf(c.errOut, "WARNING: applied, but NOT PERSISTED: %s\n", safe(d.PersistError))
+	}
+}
+
+func (c *cli) forget(ctx context.Context, pos []string) error {
+	if len(pos) != 1 {
+		return usagef("forget needs one rig name: forget NAME")
+	}
+	name := pos[0]
+	var f api.ForgetResponse
+	if _, done, err := c.fetch(ctx, http.MethodDelete, "/api/v1/rigs/"+url.PathEscape(name), nil, "a write token", &f); done || err != nil {
+		return err
+	}
+	was := f.WasState
+	if f.WasPin != "" {
+		was += ", pinned " + f.WasPin
+	}
+	if len(f.WasFlags) > 0 {
+		was += ", " + strings.Join(f.WasFlags, ", ")
+	}
+	fmt.Fprintf(c.out, "%s forgotten (was %s): if it connects again it is a new rig\n", safe(name), safe(was))
+	c.warnNotPersisted(f.Durability)
+	return nil
 }
 
 func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {

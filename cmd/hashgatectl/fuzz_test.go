@@ -33,11 +33,18 @@ func FuzzHumanOutput(f *testing.F) {
 		case "/api/v1/events":
 			v = []switcher.Event{{Seq: 1, Time: now, Kind: text, Who: group, Rig: name, Reason: reason, Fields: map[string]any{text: name, "n": 1.5}}}
 		case "/api/v1/plan", "/api/v1/rigs/" + name + "/pin":
+			no := false
 			v = api.PlanResponse{Curtail: []string{name, group}, Resume: []string{text}, Park: []string{reason},
-				Deferred: []api.Deferred{{Name: name, Reason: reason}}, WaitingForRig: true}
+				Deferred: []api.Deferred{{Name: name, Reason: reason}}, WaitingForRig: true, NotCompliantReason: text,
+				Durability: api.Durability{Persisted: &no, PersistError: reason}}
+		case "/api/v1/rigs/" + name:
+			no := false
+			v = api.ForgetResponse{Rig: name, Forgotten: true, WasState: reason, WasFlags: []string{text}, WasPin: group,
+				Durability: api.Durability{Persisted: &no, PersistError: text}}
 		case "/api/v1/status":
 			v = api.Status{Pools: []api.Pool{{Name: name, URL: text, State: group, LastError: reason}},
-				Power: &api.Power{Policy: name, PolicyError: reason + "\n" + text, Allocation: &api.Allocation{Who: group, Reason: reason, At: now}}}
+				Power: &api.Power{Policy: name, PolicyError: reason + "\n" + text, Allocation: &api.Allocation{Who: group, Reason: reason, At: now},
+					NotCompliantReason: text, StateError: reason, AuditError: name}}
 		default:
 			w.WriteHeader(http.StatusBadGateway)
 			w.Write([]byte(text)) // not JSON: printed as the error
@@ -53,7 +60,7 @@ func FuzzHumanOutput(f *testing.F) {
 		}
 		cur.Store(&[4]string{name, reason, text, group})
 		for _, args := range [][]string{{"workers"}, {"events"}, {"status"}, {"plan", "--ai-kw", "5"},
-			{"pin", name, "off", "--reason", reason}, {"--api", srv.URL + "/broken", "status"}} {
+			{"pin", name, "off", "--reason", reason}, {"forget", name}, {"--api", srv.URL + "/broken", "status"}} {
 			r := ctl(t, env, args...)
 			for _, out := range []string{r.stdout, r.stderr} {
 				if i, what := rawControl(out); i >= 0 {

@@ -44,6 +44,9 @@ Commands:
                                              connected, even one never seen, can be pinned: the
                                              pin waits for it (pinned on, it counts no load until it
                                              connects)
+  forget NAME                                drop a rig that is not connected, whatever it held
+                                             (pin, park, left_while_parked): for a rig taken away
+                                             (write token)
   events [--since SEQ] [--limit N]           the audit log, newest last (without --since: the latest)
 
 Flags (before or after the command):
@@ -169,6 +172,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		run = c.plan(fs)
 	case "pin":
 		run = c.pin(fs)
+	case "forget":
+		run = c.forget
 	case "events":
 		run = c.events(fs)
 	case "help":

@@ -66,23 +66,34 @@ func (r *rate) at2(now time.Time, tau time.Duration) float64 {
 // own connection's goroutine, so its mutex is uncontended; readers (API,
 // switcher) take it briefly.
 type workerStats struct {
-	mu           sync.Mutex
-	name         string
-	remote       string
-	connections  int
-	difficulty   float64
-	accepted     uint64
-	forwarded    uint64
-	blocks       uint64
-	work         float64 // sum of accepted share difficulties
-	rejected     [9]uint64
-	poolRejected map[string]uint64
-	r1m, r10m    rate
-	lastShare    time.Time
-	firstSeen    time.Time
+	mu          sync.Mutex
+	name        string
+	remote      string
+	connections int
+	standby     int // connections of the same rig from its address beyond the first (see retag)
+	difficulty  float64
+	// workDifficulty is the difficulty the worker was at when it last had
+	// a share accepted, or vardiff last moved it from its shares: what its
+	// rig gets back on a new connection, such as the resume after a park
+	// (it would start at the initial difficulty, and a rig held without
+	// work gives vardiff nothing to measure). 0: it never worked.
+	workDifficulty float64
+	accepted       uint64
+	forwarded      uint64
+	blocks         uint64
+	work           float64 // sum of accepted share difficulties
+	rejected       [9]uint64
+	poolRejected   map[string]uint64
+	r1m, r10m      rate
+	lastShare      time.Time
+	firstSeen      time.Time
 	// onPool hears the pool's verdict on a share forwarded for this
 	// worker: made once, not a closure per share.
 	onPool func(*stratum.Error)
+
+	// lastSubmit is when the worker last sent a share, whatever the
+	// verdict: a parked rig that submits, even stale work, is hashing.
+	lastSubmit time.Time
 }
 
 // PoolNotSent is the PoolRejected key of forwarded shares that never
@@ -110,9 +121,12 @@ func (w *workerStats) poolResultFunc(stats *Stats) func(*stratum.Error) {
 // WorkerSnapshot is one worker's account at one moment, for the API, the
 // switcher and the dashboard.
 type WorkerSnapshot struct {
-	Name          string            `json:"name"`
-	Remote        string            `json:"remote"`
-	Connections   int               `json:"connections"` // live connections authorized as this worker
+	Name        string `json:"name"`
+	Remote      string `json:"remote"`
+	Connections int    `json:"connections"` // live connections authorized as this worker (not standby ones)
+	// Standby: further connections of the same rig from the same address
+	// (hashgate listed as primary and backup pool); not duplicates.
+	Standby       int               `json:"standby_connections,omitempty"`
 	Difficulty    float64           `json:"difficulty"`
 	Accepted      uint64            `json:"accepted"`
 	Rejected      map[string]uint64 `json:"rejected"` // by reason; stale included
@@ -132,7 +146,7 @@ func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := WorkerSnapshot{
-		Name: w.name, Remote: w.remote, Connections: w.connections, Difficulty: w.difficulty,
+		Name: w.name, Remote: w.remote, Connections: w.connections, Standby: w.standby, Difficulty: w.difficulty,
 		Accepted: w.accepted, Forwarded: w.forwarded, Blocks: w.blocks, Work: w.work,
 		Stale:      w.rejected[0],
 		Hashrate1m: w.r1m.at2(now, time.Minute), Hashrate10m: w.r10m.at2(now, 10*time.Minute),
@@ -151,8 +165,11 @@ func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
 	return s
 }
 
-func (w *workerStats) accept(now time.Time, diff float64, forwarded, block bool) {
+// accept counts a share credited at diff, found at the connection's
+// difficulty cur.
+func (w *workerStats) accept(now time.Time, diff, cur float64, forwarded, block bool) {
 	w.mu.Lock()
+	w.workDifficulty = cur
 	w.accepted++
 	w.work += diff
 	if forwarded {
@@ -164,13 +181,15 @@ func (w *workerStats) accept(now time.Time, diff float64, forwarded, block bool)
 	h := diff * hashesPerDiff1
 	w.r1m.add(now, h, time.Minute)
 	w.r10m.add(now, h, 10*time.Minute)
-	w.lastShare = now
+	w.lastShare, w.lastSubmit = now, now
 	w.mu.Unlock()
 }
 
-func (w *workerStats) reject(reason string) {
+// reject counts a rejected share read at now.
+func (w *workerStats) reject(reason string, now time.Time) {
 	w.mu.Lock()
 	w.rejected[reasonIndex(reason)]++
+	w.lastSubmit = now
 	w.mu.Unlock()
 }
 
@@ -183,10 +202,22 @@ func (w *workerStats) poolReject(reason string) {
 	w.mu.Unlock()
 }
 
-func (w *workerStats) setDifficulty(d float64) {
+// setDifficulty records the worker's difficulty; measured says vardiff
+// set it from the worker's shares.
+func (w *workerStats) setDifficulty(d float64, measured bool) {
 	w.mu.Lock()
 	w.difficulty = d
+	if measured {
+		w.workDifficulty = d
+	}
 	w.mu.Unlock()
+}
+
+// workDiff is the difficulty the worker last worked at, 0 if none.
+func (w *workerStats) workDiff() float64 {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.workDifficulty
 }
 
 // registry holds every worker seen, sharded so that authorizations on
@@ -219,18 +250,68 @@ func (r *registry) attach(name, remote string, now time.Time) *workerStats {
 		w.onPool = w.poolResultFunc(r.stats)
 		sh.m[name] = w
 	}
-	sh.mu.Unlock()
+	// Counted under the shard lock, so that drop never removes an account
+	// a connection is taking.
 	w.mu.Lock()
 	w.connections++
 	w.remote = remote
 	w.mu.Unlock()
+	sh.mu.Unlock()
 	return w
 }
 
+// retag moves one of w's live connections to standby (true) or back:
+// a rig's second connection from its own address is not a duplicate.
+func (w *workerStats) retag(standby bool) {
+	w.mu.Lock()
+	if standby {
+		w.connections--
+		w.standby++
+	} else {
+		w.connections++
+		w.standby--
+	}
+	w.mu.Unlock()
+}
+
+// detach counts one live connection less. An account left with no
+// connection and no accepted share holds nothing worth showing and goes:
+// otherwise every name anyone authorizes with would stay in memory.
 func (r *registry) detach(w *workerStats) {
 	w.mu.Lock()
 	w.connections--
+	idle := w.connections == 0 && w.standby == 0 && w.accepted == 0
 	w.mu.Unlock()
+	if idle {
+		r.drop(w.name, true)
+	}
+}
+
+// drop removes name's account if no connection (standby ones too) uses it (and, with
+// unused, if it never had an accepted share).
+func (r *registry) drop(name string, unused bool) {
+	sh := &r.shards[maphash.String(r.seed, name)%uint64(len(r.shards))]
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	w := sh.m[name]
+	if w == nil {
+		return
+	}
+	w.mu.Lock()
+	gone := w.connections == 0 && w.standby == 0 && (!unused || w.accepted == 0)
+	w.mu.Unlock()
+	if gone {
+		delete(sh.m, name)
+	}
+}
+
+// ForgetWorkers drops the accounts of names with no live connection: the
+// switcher forgets rigs that are gone (stratumact passes it on), and their
+// accounts go with them.
+func (s *Server) ForgetWorkers(names []string) {
+	for _, n := range names {
+		s.workers.drop(n, false)
+	}
 }
 
 func (r *registry) get(name string) *workerStats {
@@ -272,6 +353,20 @@ func (s *Server) Worker(name string) (WorkerSnapshot, bool) {
 		return WorkerSnapshot{}, false
 	}
 	return w.snapshot(time.Now()), true
+}
+
+// WorkerLastSubmit is when the worker last sent a share, accepted or
+// rejected (zero: never, or unknown). The switcher asks it for every
+// parked rig: a parked rig that keeps submitting is still hashing, even if
+// every share is stale.
+func (s *Server) WorkerLastSubmit(name string) time.Time {
+	w := s.workers.get(name)
+	if w == nil {
+		return time.Time{}
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lastSubmit
 }
 
 // WorkerActivity is the cheap part of a worker's account: when it last

@@ -2,6 +2,7 @@ package proxy_test
 
 import (
 	"net/netip"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -27,11 +28,14 @@ func TestAllowListAndConnectionCap(t *testing.T) {
 	cfg.MaxConnections = 3
 	srv = startProxy(t, cfg)
 	var kept []*rawMiner
-	for range 3 {
+	for i := range 3 {
 		m := dialRaw(t, srv)
 		m.call("1", "mining.subscribe", `[]`)
+		m.call("2", "mining.authorize", `["acct.x`+strconv.Itoa(i)+`","x"]`)
 		kept = append(kept, m)
 	}
+	// Every slot is an authorized rig's (a connection still in its
+	// handshake would be evicted instead: TestHandshakeShare).
 	extra := dialRaw(t, srv)
 	if !extra.closedWithin(2 * time.Second) {
 		t.Fatal("a miner over max_connections was served")
@@ -40,7 +44,7 @@ func TestAllowListAndConnectionCap(t *testing.T) {
 		t.Fatalf("refused full %d", srv.Stats().RefusedFull)
 	}
 	// The ones inside the cap are untouched.
-	if a := kept[0].call("2", "mining.authorize", `["acct.x","x"]`); string(a.Result) != "true" {
+	if a := kept[0].call("3", "mining.authorize", `["acct.y","x"]`); string(a.Result) != "true" {
 		t.Fatalf("authorize after the refusal: %s", a.Result)
 	}
 }

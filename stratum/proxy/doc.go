@@ -1,6 +1,7 @@
 // Package proxy owns the miner side of hashgate's Stratum V1 proxy and the
 // plumbing between miners and pools: the listener and its admission rules
-// (allow list, connection cap), one small state machine per miner
+// (allow list, connection cap, the share of slots for connections still
+// in their handshake), one small state machine per miner
 // connection, the split of each pool session's extranonce space into
 // per-miner prefixes, hashgate's own job ids, the fan-out of each job to
 // every miner on a session (encoded once, written in connection order
@@ -19,5 +20,8 @@
 // costs nothing, a late job makes stale shares.
 //
 // It asks a Gate whether an authorized rig may get jobs; it never imports
-// the switcher. Pool connections themselves are stratum/upstream's.
+// the switcher. A rig is its name from one address: a second connection
+// from there (hashgate as primary and backup pool) is the rig's standby
+// connection, told to the Gate once. Mass events are logged through a
+// limiter that summarizes past a few lines per reason (logLimiter). Pool connections themselves are stratum/upstream's.
 package proxy

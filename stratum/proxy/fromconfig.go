@@ -12,10 +12,12 @@ import (
 // the Log, the user agent.
 func FromConfig(cfg *config.Config) Config {
 	c := Config{
-		Listen:                  cfg.Proxy.Listen,
-		MaxConnections:          cfg.Proxy.MaxConnections,
-		MinMinerExtranonce2Size: cfg.Proxy.MinMinerExtranonce2Size,
-		MaxUpstreamSessions:     cfg.Proxy.MaxUpstreamSessions,
+		Listen:                       cfg.Proxy.Listen,
+		MaxConnections:               cfg.Proxy.MaxConnections,
+		MaxUnauthenticated:           cfg.Proxy.MaxUnauthenticated,
+		MaxUnauthenticatedPerAddress: cfg.Proxy.MaxUnauthenticatedPerAddress,
+		MinMinerExtranonce2Size:      cfg.Proxy.MinMinerExtranonce2Size,
+		MaxUpstreamSessions:          cfg.Proxy.MaxUpstreamSessions,
 		// Non-nil even when empty: an empty allow list lets no one in.
 		Allow:            append(make([]netip.Prefix, 0, len(cfg.Proxy.Allow)), cfg.Proxy.Allow...),
 		MaxLineBytes:     cfg.Proxy.MaxLineBytes,
@@ -31,6 +33,8 @@ func FromConfig(cfg *config.Config) Config {
 			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
 			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
 			InvalidBurst:     cfg.Proxy.Abuse.InvalidBurst,
+			StalePerSecond:   cfg.Proxy.Abuse.StalePerSecond,
+			StaleBurst:       cfg.Proxy.Abuse.StaleBurst,
 		},
 		Difficulty: vardiff.Config{
 			Initial:            cfg.Proxy.Difficulty.Initial,

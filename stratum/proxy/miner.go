@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"container/list"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -41,6 +42,9 @@ const (
 	reasonShutdown
 	reasonAllRejected
 	reasonInvalidFlood
+	reasonHandshakeTimeout
+	reasonEvicted
+	reasonStaleFlood
 )
 
 var reasonNames = [...]string{
@@ -57,6 +61,9 @@ var reasonNames = [...]string{
 	reasonShutdown:         "proxy shutting down",
 	reasonAllRejected:      "every share rejected for the abuse window",
 	reasonInvalidFlood:     "invalid or duplicate submits at a high rate",
+	reasonHandshakeTimeout: "not subscribed and authorized within handshake_timeout of connecting",
+	reasonEvicted:          "evicted while in its handshake: the unauthenticated share of the slots was full",
+	reasonStaleFlood:       "stale or unknown-job submits at a high rate",
 }
 
 func (r closeReason) String() string { return reasonNames[r] }
@@ -75,10 +82,17 @@ type outMsg struct {
 // only while bytes are queued, so an idle TCP miner at work costs no
 // goroutine at all (one parked in a poller) and a small buffer.
 type minerConn struct {
-	srv    *Server
-	id     uint64
-	conn   net.Conn
-	remote string
+	srv      *Server
+	id       uint64
+	conn     net.Conn
+	remote   string
+	host     string    // the source IP of a TCP miner; "" for others (in memory)
+	accepted time.Time // the handshake's deadline runs from here
+
+	// Guarded by the server's mu: its place in the handshake share (nil
+	// once through), and its rig (set when named).
+	unauthAt *list.Element
+	rig      *rigConns
 
 	// mu guards the protocol state below; held briefly.
 	mu            sync.Mutex
@@ -86,6 +100,9 @@ type minerConn struct {
 	authorized    bool
 	working       atomic.Bool // gets jobs: subscribed, authorized, admitted, on a session (written under mu, read by fan-out without it)
 	admitted      bool
+	standby       bool // a second connection of its rig (see rigConns)
+	detached      bool // closed: its accounts are let go
+	handshaken    bool // subscribed and authorized: out of the handshake share
 	name          string
 	workers       []string
 	extranonceSub bool
@@ -93,8 +110,9 @@ type minerConn struct {
 	reqMask       uint32 // version-rolling mask the miner asked for
 	mask          uint32 // granted: request ∩ pool grant
 	vd            vardiff.State
-	cur, prev     diffEpoch // difficulty now, and before the last change
-	older         diffEpoch // and before that
+	diff          float64               // the difficulty now: the last one sent
+	eps           [diffEpochs]diffEpoch // newest first; see judgeEpoch
+	diffMu        sync.Mutex            // one difficulty change at a time (taken before mu)
 	sess          *upSession
 	prefix        uint32
 	prefixHex     string // k bytes, hex
@@ -108,14 +126,15 @@ type minerConn struct {
 	moreInput    bool     // lines already read wait behind this one
 	recent       []uint64 // keys of recent shares, for duplicates
 	recentNext   int
-	rejectStreak int  // rejections since the last accepted share
-	rootJob      *job // the last share's job, extranonce2 and merkle root (rootFor)
+	rejectStreak int    // rejections since the last accepted share
+	sentFrom     uint64 // seq of the first job this connection got on its session (under mu)
+	rootJob      *job   // the last share's job, extranonce2 and merkle root (rootFor)
 	rootEN2      [16]byte
 	rootEN2Len   uint8
 	root         [32]byte
-	streakSince  time.Time // first rejection of the streak
-	invalidBurst float64   // token bucket of invalid submits allowed
-	invalidAt    time.Time
+	streakSince  time.Time   // first rejection of the streak
+	invalid      tokenBucket // invalid submits allowed
+	stale        tokenBucket // stale and unknown-job submits allowed
 
 	lastSend   atomic.Int64  // unix nanoseconds of the last message queued
 	lastRead   atomic.Int64  // unix nanoseconds of the last read while parked in a poller
@@ -123,6 +142,7 @@ type minerConn struct {
 	poller     *readPoller   // the poller it parks in; nil: none (not TCP, or no pollers)
 	lastJob    atomic.Uint64 // seq of the newest session job queued to the miner
 	writeArmed atomic.Int64  // unix nanoseconds the write deadline was last set
+	workSince  atomic.Int64  // unix nanoseconds it last started getting jobs
 
 	// qmu guards the outbound queue.
 	qmu      sync.Mutex
@@ -135,26 +155,66 @@ type minerConn struct {
 	reconnT  *time.Timer
 }
 
-// diffEpoch is a difficulty and the first job sequence it applies to: a
-// change applies to jobs sent after it, so shares on older jobs are judged
-// at the difficulty those jobs were sent with.
+// diffEpoch is the span of jobs sent between two difficulty changes: the
+// jobs from sequence from on, and the difficulty a share on them is
+// judged at: the lowest one in force from this epoch's change until now.
+//
+// The rule: a share is judged at a difficulty the miner could have been
+// working at. Between a job being sent and a share on it, the miner may
+// have worked at any difficulty it was sent in that time (firmware differs
+// on when a new one takes effect: cgminer at once, others at the next
+// job), so the lowest of them is the bar. Hence a rise applies to jobs
+// sent after it (shares on older jobs are judged at the old, lower
+// difficulty) and a fall is honoured at once, on older jobs too.
+//
+// Credit (accounting, vardiff) is the difficulty judged, or the current
+// one when the share meets it: after a rise cgminer-family firmware works
+// at the new difficulty at once, on the job it holds, and crediting its
+// shares at the old one until the pool's next job made vardiff see a
+// hashrate divided by the rise (and undo it). Firmware that waits for the
+// next job is over-credited by less than 2× in that span.
 type diffEpoch struct {
 	from   uint64
 	diff   float64
 	target sharehash.Target
 }
 
+// diffEpochs is how many epochs a connection keeps. Jobs last until the
+// next clean job (a block, ~10 min) and a few changes happen in that time
+// at most, mostly while vardiff ramps up after connecting. The oldest slot
+// stands for every job before the next one, at the lowest difficulty of
+// them all: never stricter than the rule.
+const diffEpochs = 4
+
+// pendingEpoch is the from of an epoch whose set_difficulty is being
+// queued: no job is in it yet.
+const pendingEpoch = ^uint64(0)
+
 func newMinerConn(s *Server, c net.Conn) *minerConn {
 	m := &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String(), tw: tryWriterOf(c)}
+	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		m.host = a.IP.String()
+	}
 	now := time.Now()
+	m.accepted = now
 	m.vd = vardiff.New(&s.cfg.Difficulty, now)
-	d := m.vd.Difficulty()
-	m.cur = diffEpoch{diff: d, target: s.target(d)}
-	m.prev, m.older = m.cur, m.cur
-	m.invalidBurst, m.invalidAt = s.cfg.Abuse.InvalidBurst, now
+	m.resetDifficulty()
+	m.invalid = tokenBucket{tokens: s.cfg.Abuse.InvalidBurst, at: now}
+	m.stale = tokenBucket{tokens: s.cfg.Abuse.StaleBurst, at: now}
 	m.lr = stratum.NewLineReader(minerReader{m}, s.cfg.MaxLineBytes)
 	m.poller = s.pollerFor(m) // set once: read without a lock by close
 	return m
+}
+
+// resetDifficulty takes vardiff's difficulty as the only one the miner
+// was ever given: at connect, and when a rig's difficulty from before is
+// restored (before it was sent anything to work on). Under mu, or before
+// m is shared.
+func (m *minerConn) resetDifficulty() {
+	m.diff = m.vd.Difficulty()
+	for i := range m.eps {
+		m.eps[i] = diffEpoch{diff: m.diff, target: m.srv.target(m.diff)}
+	}
 }
 
 // minerReader is what a miner's LineReader reads: the connection, blocking
@@ -212,36 +272,40 @@ func (m *minerConn) serveFrom(line []byte) {
 	lr := m.lr
 	reason := reasonEOF
 	var cause error
-	// The read deadline is re-armed at most once a second or a quarter of
-	// the timeout (each arm is a runtime timer update; at a share per read
-	// that was ~2% of the CPU): it may fire that much early.
-	var armed time.Time
-	var armedFor time.Duration
+	var arm readArm
 	for {
 		m.mu.Lock()
-		timeout := m.srv.cfg.ReadTimeout
-		if !m.authorized || !m.subscribed {
-			timeout = m.srv.cfg.HandshakeTimeout
-		}
+		inHandshake := !m.authorized || !m.subscribed
 		m.mu.Unlock()
 		if line == nil {
 			if p := m.poller; p != nil && lr.Buffered() == 0 && m.working.Load() && !m.queueNearlyFull() {
-				if !armed.IsZero() {
+				if !arm.at.IsZero() {
 					_ = m.conn.SetReadDeadline(time.Time{}) // the poller reads without one
 				}
 				if p.park(m) {
 					return
 				}
-				armed = time.Time{}
+				arm = readArm{}
 			}
-			if now := time.Now(); timeout != armedFor || now.Sub(armed) >= min(time.Second, timeout/4) {
-				_ = m.conn.SetReadDeadline(now.Add(timeout))
-				armed, armedFor = now, timeout
-			}
+			m.armRead(&arm, inHandshake, time.Now())
 			var err error
 			if line, err = lr.ReadLine(); err != nil {
 				reason, cause = readFailure(err)
-				break
+				if reason != reasonTimeout {
+					break
+				}
+				if inHandshake {
+					reason = reasonHandshakeTimeout
+					break
+				}
+				now := time.Now()
+				until, ok := m.silenceExcused(now)
+				if !ok {
+					break
+				}
+				_ = m.conn.SetReadDeadline(until)
+				arm = readArm{at: now, until: until}
+				continue
 			}
 		}
 		// With more lines already read, answers are queued and written
@@ -270,6 +334,56 @@ func (m *minerConn) serveFrom(line []byte) {
 		return
 	}
 	m.close(reason, cause)
+}
+
+// readArm is the read deadline a reader last set.
+type readArm struct {
+	at        time.Time // when (zero: none set)
+	until     time.Time
+	handshake bool
+}
+
+// armRead sets the read deadline. In the handshake it is
+// handshake_timeout after accept: one deadline for the whole handshake,
+// so a client that sends a harmless line every few seconds is cut all
+// the same. After, it is read_timeout after the last line, re-armed at
+// most once a second or a quarter of the timeout (each arm is a runtime
+// timer update; at a share per read that was ~2% of the CPU): it may fire
+// that much early.
+func (m *minerConn) armRead(a *readArm, inHandshake bool, now time.Time) {
+	var until time.Time
+	if inHandshake {
+		until = m.accepted.Add(m.srv.cfg.HandshakeTimeout)
+		if a.handshake && until.Equal(a.until) {
+			return
+		}
+	} else {
+		t := m.srv.cfg.ReadTimeout
+		if !a.at.IsZero() && !a.handshake && now.Sub(a.at) < min(time.Second, t/4) {
+			return
+		}
+		until = now.Add(t)
+	}
+	_ = m.conn.SetReadDeadline(until)
+	*a = readArm{at: now, until: until, handshake: inHandshake}
+}
+
+// silenceExcused says whether a read timeout is no reason to cut m, and
+// until when to read on. A rig waiting without work (parked, or not yet
+// admitted) sends nothing by design: cutting it restarted the firmware's
+// failover race and ~120 s of wasted hashing at every reconnect. Its
+// liveness is TCP keepalive and the keepalive messages it is sent (a
+// dead host fails them within TCP_USER_TIMEOUT, see setLiveness). A rig
+// that was given work is judged from when it got it.
+func (m *minerConn) silenceExcused(now time.Time) (until time.Time, ok bool) {
+	t := m.srv.cfg.ReadTimeout
+	if !m.working.Load() {
+		return now.Add(t), true
+	}
+	if since := time.Unix(0, m.workSince.Load()); now.Sub(since) < t {
+		return since.Add(t), true
+	}
+	return time.Time{}, false
 }
 
 // drain writes what is still queued for a miner that closed its side,
@@ -420,10 +534,10 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	}
 	if c.MinimumDifficulty > 0 {
 		m.mu.Lock()
-		d, changed := m.vd.SetFloor(c.MinimumDifficulty)
+		_, changed := m.vd.SetFloor(c.MinimumDifficulty)
 		m.mu.Unlock()
 		if changed {
-			m.changeDifficulty(d)
+			m.changeDifficulty(false)
 		}
 		result["minimum-difficulty"] = true
 	}
@@ -469,6 +583,7 @@ func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
 	us := m.sess
 	prefixHex := m.prefixHex
 	m.mu.Unlock()
+	m.checkHandshake()
 	if us == nil {
 		m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "pool session lost, retry"))
 		m.close(reasonNoUpstream, nil)
@@ -502,34 +617,86 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 	}
 	m.mu.Lock()
 	first := m.name == ""
+	if first {
+		m.name = user
+		m.authorized = true
+	}
+	m.mu.Unlock()
+	var standby, dup, gone bool
+	if first {
+		// Before the accounts: a standby connection's are counted apart.
+		standby, dup, gone = m.srv.named(m, user)
+	}
+	m.mu.Lock()
 	known := false
 	for _, w := range m.workers {
 		known = known || w == user
 	}
 	if !known && len(m.workers) < 64 {
 		m.workers = append(m.workers, user)
-		w := m.srv.workers.attach(user, m.remote, time.Now())
-		w.setDifficulty(m.cur.diff)
+		now := time.Now()
+		w := m.srv.workers.attach(user, m.remote, now)
+		if m.standby {
+			w.retag(true)
+		}
+		if d := w.workDiff(); first && d > 0 && !m.working.Load() {
+			// The rig worked before (e.g. until a park closed its
+			// connection): it gets back the difficulty it worked at, not
+			// the initial one, which can be far off either way (a flood of
+			// shares, or none for minutes). It wins over a difficulty
+			// suggested before authorizing (a configured guess); one
+			// suggested later is honoured as usual.
+			m.vd.Suggest(d, now)
+			m.resetDifficulty()
+		}
+		w.setDifficulty(m.diff, false)
 		m.accounts = append(m.accounts, w)
-	}
-	if first {
-		m.name = user
-		m.authorized = true
 	}
 	m.mu.Unlock()
 	m.reply(msg.ID, []byte("true"))
-	if first {
-		if dup := m.srv.named(m, user); dup {
-			l := m.logger()
-			l.Warn().Msg("two live connections use the same worker name")
-		}
-		admitted := m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
-		m.mu.Lock()
-		m.admitted = admitted
-		m.mu.Unlock()
-		m.maybeStart()
+	if !first || gone {
+		return true
 	}
+	m.checkHandshake()
+	if dup && m.srv.limit.allow(msgDuplicateName, time.Now()) {
+		l := m.logger()
+		l.Warn().Msg(msgDuplicateName)
+	}
+	if standby {
+		m.maybeStart() // its rig's admission, set by named
+		return true
+	}
+	admitted := m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
+	m.srv.decided(m, admitted)
 	return true
+}
+
+const msgDuplicateName = "two live connections from different addresses use the same worker name"
+
+// checkHandshake frees m's place in the handshake share once it is
+// subscribed and authorized.
+func (m *minerConn) checkHandshake() {
+	m.mu.Lock()
+	done := m.subscribed && m.authorized && !m.handshaken
+	m.handshaken = m.handshaken || done
+	m.mu.Unlock()
+	if done {
+		m.srv.handshakeDone(m)
+	}
+}
+
+// promote makes a standby connection its rig's own: the one it stood by
+// for closed. The server calls it under its mu.
+func (m *minerConn) promote() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.standby || m.detached {
+		return
+	}
+	m.standby = false
+	for _, w := range m.accounts {
+		w.retag(false)
+	}
 }
 
 func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
@@ -546,11 +713,11 @@ func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
 		return
 	}
 	m.mu.Lock()
-	nd, changed := m.vd.Suggest(d, time.Now())
+	_, changed := m.vd.Suggest(d, time.Now())
 	m.mu.Unlock()
 	m.reply(msg.ID, []byte("true"))
 	if changed {
-		m.changeDifficulty(nd)
+		m.changeDifficulty(false)
 	}
 }
 
@@ -566,7 +733,7 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	m.mu.Lock()
 	subscribed, us, mask := m.subscribed, m.sess, m.mask
 	prefix, k := m.prefixBytes, m.prefixLen
-	prefixHex := m.prefixHex
+	prefixHex, sentFrom := m.prefixHex, m.sentFrom
 	m.mu.Unlock()
 	if !subscribed {
 		m.rejectShare(id, nil, stratum.ErrNotSubscribed, RejectNotSubscribed, "not subscribed", now)
@@ -586,7 +753,14 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 		return
 	}
 	v := us.viewShare(sub.JobID)
-	j, seq := v.job, v.seq
+	j := v.job
+	if j != nil && j.seq < sentFrom {
+		// A job of the session this connection was never sent (it came
+		// before the connection got work: before it connected, or while it
+		// waited parked). cpuminer keeps hashing its last job across a
+		// reconnect: that work is stale, not low difficulty.
+		j = nil
+	}
 	if j == nil {
 		// Stale: most likely a clean job is being fanned out right now. The
 		// miner gets that job before this answer, never the other way round.
@@ -629,10 +803,14 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 		m.rejectShare(id, w, stratum.ErrDuplicate, RejectDuplicate, "duplicate share", now)
 		return
 	}
-	ep := m.epochFor(seq)
+	ep, cur := m.judgeEpoch(j.seq)
 	if !ep.target.Met(&hash) {
 		m.rejectShare(id, w, stratum.ErrLowDifficulty, RejectLowDifficulty, "low difficulty share", now)
 		return
+	}
+	credit := ep.diff
+	if cur.diff > credit && cur.target.Met(&hash) { // only on a job sent before a rise
+		credit = cur.diff
 	}
 	// A good share: count it, forward it if the pool wants it, and answer
 	// from our own verdict.
@@ -640,7 +818,7 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	block := j.netTarget.Met(&hash)
 	forward := block || j.poolTarget.Met(&hash) || curPoolTarget.Met(&hash)
 	m.srv.stats.SharesAccepted.Add(1)
-	w.accept(now, ep.diff, forward, block)
+	w.accept(now, credit, cur.diff, forward, block)
 	if forward {
 		// Upstream first: a block candidate must not wait for anything.
 		m.srv.stats.SharesForwarded.Add(1)
@@ -656,10 +834,10 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	}
 	m.reply(id, []byte("true"))
 	m.mu.Lock()
-	nd, changed := m.vd.OnShare(now, ep.diff)
+	_, changed := m.vd.OnShare(now, credit)
 	m.mu.Unlock()
 	if changed {
-		m.changeDifficulty(nd)
+		m.changeDifficulty(true)
 	}
 }
 
@@ -707,17 +885,18 @@ func (m *minerConn) seen(h *chainhash.Hash) bool {
 	return false
 }
 
-// epochFor returns the difficulty a job with this sequence was sent with.
-func (m *minerConn) epochFor(seq uint64) diffEpoch {
+// judgeEpoch returns the epoch a share on the job with this sequence is
+// judged in (see diffEpoch), nearly always the newest (one comparison),
+// and the newest.
+func (m *minerConn) judgeEpoch(seq uint64) (judged, cur diffEpoch) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	switch {
-	case seq >= m.cur.from:
-		return m.cur
-	case seq >= m.prev.from:
-		return m.prev
+	for i := range len(m.eps) - 1 {
+		if seq >= m.eps[i].from {
+			return m.eps[i], m.eps[0]
+		}
 	}
-	return m.older
+	return m.eps[len(m.eps)-1], m.eps[0]
 }
 
 // account returns the account of an authorized worker of this connection.
@@ -738,7 +917,7 @@ func (m *minerConn) account(worker string) *workerStats {
 func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum.ErrorCode, reason, msg string, now time.Time) {
 	m.srv.stats.reject(reason)
 	if w != nil {
-		w.reject(reason)
+		w.reject(reason, now)
 	}
 	m.replyError(id, stratum.NewError(code, msg))
 	a := &m.srv.cfg.Abuse
@@ -752,18 +931,32 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 		return
 	}
 	if reason == RejectStale {
-		return // stale shares come in bursts after every block: not abuse
+		// Stale shares come in bursts after every block: a bucket of their
+		// own, far larger than the invalid one.
+		if !m.stale.take(now, a.StalePerSecond, a.StaleBurst) {
+			m.srv.stats.AbuseDisconnects.Add(1)
+			m.readerClose(reasonStaleFlood, fmt.Errorf("stale or unknown-job submits faster than %g/s (burst %g), last: %s", a.StalePerSecond, a.StaleBurst, msg))
+		}
+		return
 	}
-	m.invalidBurst += now.Sub(m.invalidAt).Seconds() * a.InvalidPerSecond
-	m.invalidAt = now
-	if m.invalidBurst > a.InvalidBurst {
-		m.invalidBurst = a.InvalidBurst
-	}
-	m.invalidBurst--
-	if m.invalidBurst < 0 {
+	if !m.invalid.take(now, a.InvalidPerSecond, a.InvalidBurst) {
 		m.srv.stats.AbuseDisconnects.Add(1)
 		m.readerClose(reasonInvalidFlood, fmt.Errorf("invalid submits faster than %g/s, last: %s", a.InvalidPerSecond, reason))
 	}
+}
+
+// tokenBucket allows events at rate per second on average, in bursts of
+// at most burst. It reads no clock: the caller passes the time it has.
+type tokenBucket struct {
+	tokens float64
+	at     time.Time
+}
+
+// take spends one token; false when there was none left.
+func (b *tokenBucket) take(now time.Time, rate, burst float64) bool {
+	b.tokens = min(b.tokens+now.Sub(b.at).Seconds()*rate, burst) - 1
+	b.at = now
+	return b.tokens >= 0
 }
 
 // readerClose closes the miner from its reader, after the answers it was
@@ -818,6 +1011,9 @@ func (m *minerConn) maybeStart() {
 		return
 	}
 	m.working.Store(true)
+	m.workSince.Store(time.Now().UnixNano())
+	// Vardiff measures from now: the time without work is no silence.
+	m.vd.Restart(time.Now())
 	us := m.sess
 	m.mu.Unlock()
 	m.sendWork(us)
@@ -826,11 +1022,17 @@ func (m *minerConn) maybeStart() {
 // sendWork sends the miner's difficulty and the session's current job
 // (clean) to m.
 func (m *minerConn) sendWork(us *upSession) {
+	j := us.currentJob()
+	m.diffMu.Lock() // a change made meanwhile is sent after this one
 	m.mu.Lock()
-	d := m.cur.diff
+	d := m.diff
+	if j != nil {
+		m.sentFrom = j.seq // older jobs of the session never reach it
+	}
 	m.mu.Unlock()
 	m.send(encodeDifficulty(d), false)
-	if j := us.currentJob(); j != nil {
+	m.diffMu.Unlock()
+	if j != nil {
 		m.markJob(j.seq)
 		m.send(j.cleanBytes(), true)
 		m.srv.stats.JobsNotified.Add(1)
@@ -863,33 +1065,50 @@ func (m *minerConn) offerJob(seq uint64, b []byte, clean bool, now int64) bool {
 	}
 }
 
-// changeDifficulty applies a new difficulty: jobs sent from now on carry
-// it, and the current job is re-sent at once under a fresh id so it takes
-// effect without waiting for the pool's next job.
-func (m *minerConn) changeDifficulty(d float64) {
-	seq := m.srv.nextJobID.Add(1)
-	t := m.srv.target(d)
+// changeDifficulty applies the difficulty vardiff now says (the caller
+// just changed it). The miner is sent mining.set_difficulty and nothing
+// else: re-sending the current job (under a new id, clean) made
+// cgminer-family firmware, which restarts extranonce2 at 0 on every
+// notify, search the same headers again and submit shares it had already
+// submitted, rejected as duplicates. The new difficulty takes effect as
+// the rule in diffEpoch says: a fall at once, a rise with the jobs sent
+// after it. measured says vardiff set it from the miner's shares (the
+// difficulty its rig gets back on its next connection).
+func (m *minerConn) changeDifficulty(measured bool) {
+	m.diffMu.Lock()
+	defer m.diffMu.Unlock()
 	m.mu.Lock()
-	if d == m.cur.diff {
+	d := m.vd.Difficulty() // the newest, whichever change this call follows
+	if d == m.diff {
 		m.mu.Unlock()
 		return
 	}
-	m.older, m.prev = m.prev, m.cur
-	m.cur = diffEpoch{from: seq, diff: d, target: t}
-	working, us := m.working.Load(), m.sess
+	t := m.srv.target(d)
+	m.diff = d
+	// A new epoch, no job in it yet; the oldest slot is kept (it folds in
+	// the one before it, whose difficulty is never above its own).
+	copy(m.eps[1:len(m.eps)-1], m.eps[:len(m.eps)-2])
+	m.eps[0] = diffEpoch{from: pendingEpoch, diff: d, target: t}
+	for i := 1; i < len(m.eps); i++ {
+		if d < m.eps[i].diff { // a fall counts for the jobs sent before it
+			m.eps[i].diff, m.eps[i].target = d, t
+		}
+	}
+	working := m.working.Load() && m.sess != nil
 	accounts := m.accounts
 	m.mu.Unlock()
 	for _, w := range accounts {
-		w.setDifficulty(d)
+		w.setDifficulty(d, measured)
 	}
-	if !working || us == nil {
-		return
+	if working {
+		m.send(encodeDifficulty(d), false)
 	}
-	m.send(encodeDifficulty(d), false)
-	if j := us.currentJob(); j != nil {
-		m.sendNotify(j.encode(aliasID(j.id, seq), true), true, time.Now().UnixNano())
-		m.srv.stats.JobsNotified.Add(1)
-	}
+	// Jobs queued from here on follow the set_difficulty. One queued in
+	// between lands in the older epoch: judged at the lower difficulty of
+	// the two, as a job sent before a rise.
+	m.mu.Lock()
+	m.eps[0].from = m.lastJob.Load() + 1
+	m.mu.Unlock()
 }
 
 // idleCheck lowers the difficulty of a miner that stopped finding shares.
@@ -899,10 +1118,10 @@ func (m *minerConn) idleCheck(now time.Time) {
 		m.mu.Unlock()
 		return
 	}
-	d, changed := m.vd.Idle(now)
+	_, changed := m.vd.Idle(now)
 	m.mu.Unlock()
 	if changed {
-		m.changeDifficulty(d)
+		m.changeDifficulty(false)
 	}
 }
 
@@ -911,7 +1130,7 @@ func (m *minerConn) idleCheck(now time.Time) {
 func (m *minerConn) keepalive(now time.Time) {
 	m.mu.Lock()
 	waiting := m.subscribed && m.authorized && !m.working.Load()
-	d := m.cur.diff
+	d := m.diff
 	m.mu.Unlock()
 	if !waiting || now.Sub(time.Unix(0, m.lastSend.Load())) < m.srv.cfg.ParkedKeepalive {
 		return
@@ -1397,34 +1616,48 @@ func (m *minerConn) writeLastAnswersLocked() {
 // it everywhere, tell the gate, log why.
 func (m *minerConn) detachClosed(reason closeReason, cause error) {
 	m.mu.Lock()
-	us, prefix, name, wasNamed := m.sess, m.prefix, m.name, m.authorized
+	us, prefix, name := m.sess, m.prefix, m.name
 	m.sess = nil
 	m.working.Store(false)
-	accounts := m.accounts
+	accounts, standby := m.accounts, m.standby
+	m.detached = true // no promote from now on
 	m.mu.Unlock()
 	for _, w := range accounts {
+		if standby {
+			w.retag(false)
+		}
 		m.srv.workers.detach(w)
 	}
 	if us != nil {
 		us.detach(m, prefix)
 	}
 	m.srv.pools.dropOrphan(m)
-	m.srv.forget(m, name)
-	if wasNamed {
+	// The Gate hears of the rig once: when its last connection goes.
+	if last := m.srv.forget(m, name); last && name != "" {
 		m.srv.cfg.Gate.Disconnected(Rig{ConnID: m.id, Name: name, Remote: m.remote})
 	}
-	l := m.logger()
-	var ev *zerolog.Event
+	if reason == reasonLineTooLong || reason == reasonGarbage {
+		m.srv.stats.ProtocolErrors.Add(1)
+	}
+	m.logClosed(reason, cause)
+}
+
+// logClosed logs why m was closed. Closes for one reason come in mass
+// (a failover, a flood of silent connections): past a few per reason and
+// interval they are summarized.
+func (m *minerConn) logClosed(reason closeReason, cause error) {
+	level := zerolog.InfoLevel
 	switch reason {
 	case reasonEOF, reasonShutdown, reasonParked:
-		ev = l.Debug()
+		level = zerolog.DebugLevel
 	case reasonLineTooLong, reasonGarbage:
-		m.srv.stats.ProtocolErrors.Add(1)
-		ev = l.Warn()
-	default:
-		ev = l.Info()
+		level = zerolog.WarnLevel
 	}
-	ev.Str("reason", reason.String()).AnErr("cause", cause).Msg("miner disconnected")
+	l := m.logger()
+	if l.GetLevel() > level || !m.srv.limit.allow("miner disconnected: "+reason.String(), time.Now()) {
+		return
+	}
+	l.WithLevel(level).Str("reason", reason.String()).AnErr("cause", cause).Msg("miner disconnected")
 }
 
 // moveTo puts a detached miner on a new session (failover, failback, pool

@@ -1,12 +1,14 @@
 package proxy
 
 import (
+	"container/list"
 	"context"
 	"errors"
 	"fmt"
 	"net"
 	"net/netip"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -31,12 +33,20 @@ type PoolSpec struct {
 
 // Config is what the proxy needs; cmd fills it from the config file.
 type Config struct {
-	Listen                  string
-	MaxConnections          int
-	MinMinerExtranonce2Size int
-	MaxUpstreamSessions     int
-	Allow                   []netip.Prefix // nil: everyone; empty: no one
-	Pools                   []PoolSpec
+	Listen         string
+	MaxConnections int
+	// MaxUnauthenticated is how many of the connections may be still in
+	// their handshake (not yet subscribed and authorized), and
+	// MaxUnauthenticatedPerAddress how many of those from one source
+	// address: silent connections once filled every slot and kept 15 of
+	// 20 new rigs out. 0: max(max_connections/10, min(max_connections,
+	// 64)), and a quarter of that per address (at least 16, or all).
+	MaxUnauthenticated           int
+	MaxUnauthenticatedPerAddress int
+	MinMinerExtranonce2Size      int
+	MaxUpstreamSessions          int
+	Allow                        []netip.Prefix // nil: everyone; empty: no one
+	Pools                        []PoolSpec
 
 	MaxLineBytes     int
 	OutboundQueue    int           // messages queued per miner before it is cut
@@ -77,6 +87,12 @@ func (c *Config) setDefaults() {
 	}
 	if c.MaxConnections <= 0 {
 		c.MaxConnections = 100000
+	}
+	if c.MaxUnauthenticated <= 0 {
+		c.MaxUnauthenticated = max(c.MaxConnections/10, min(c.MaxConnections, 64))
+	}
+	if c.MaxUnauthenticatedPerAddress <= 0 {
+		c.MaxUnauthenticatedPerAddress = min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated)
 	}
 	if c.MinMinerExtranonce2Size <= 0 {
 		c.MinMinerExtranonce2Size = 3
@@ -133,6 +149,12 @@ func (c *Config) setDefaults() {
 	if a.InvalidBurst <= 0 {
 		a.InvalidBurst = 100
 	}
+	if a.StalePerSecond <= 0 {
+		a.StalePerSecond = 100
+	}
+	if a.StaleBurst <= 0 {
+		a.StaleBurst = 1000
+	}
 }
 
 // AbuseConfig says when bad shares get a miner dropped. Valid shares at a
@@ -146,6 +168,14 @@ type AbuseConfig struct {
 	// InvalidPerSecond on average, in bursts of InvalidBurst.
 	InvalidPerSecond float64
 	InvalidBurst     float64
+	// Stale submits (a job unknown or no longer valid) may come at
+	// StalePerSecond on average, in bursts of StaleBurst. A block makes
+	// every miner send a few stale shares at once (a few dozen at most at
+	// the difficulties vardiff gives), so the bound is loose; it is there
+	// for a client flooding unknown job ids (1.2 million in 60 s from one
+	// connection were answered one by one before).
+	StalePerSecond float64
+	StaleBurst     float64
 }
 
 // Server is the proxy: miners on one side, pool sessions on the other.
@@ -160,11 +190,19 @@ type Server struct {
 	nextMinerID atomic.Uint64
 	nextJobID   atomic.Uint64
 
+	// limit summarizes the log lines of mass events (refusals, timeouts,
+	// resets, duplicate names).
+	limit *logLimiter
+
 	mu        sync.Mutex
 	listeners []net.Listener
 	miners    map[*minerConn]struct{}
-	byName    map[string][]*minerConn
+	byName    map[string][]*rigConns
 	closing   bool
+	// unauth holds the connections still in their handshake, oldest
+	// first; unauthFrom counts them per source address.
+	unauth     list.List
+	unauthFrom map[string]int
 
 	// pollers read the sockets of TCP miners at work (set by Start).
 	pollers []*readPoller
@@ -196,8 +234,11 @@ func New(cfg Config) (*Server, error) {
 		cfg:    cfg,
 		log:    cfg.Log,
 		miners: make(map[*minerConn]struct{}),
-		byName: make(map[string][]*minerConn),
+		byName: make(map[string][]*rigConns),
 		stop:   make(chan struct{}),
+		limit:  newLogLimiter(cfg.Log, logSummaryEvery, logBurst),
+
+		unauthFrom: make(map[string]int),
 	}
 	s.workers = newRegistry(&s.stats)
 	s.pools = newPoolManager(s)
@@ -299,7 +340,9 @@ func (s *Server) acceptLoop(l net.Listener) {
 			} else if delay *= 2; delay > time.Second {
 				delay = time.Second
 			}
-			s.log.Warn().Err(err).Dur("retry_in", delay).Msg("accept failed")
+			if s.limit.allow("accept failed", time.Now()) {
+				s.log.Warn().Err(err).Dur("retry_in", delay).Msg("accept failed")
+			}
 			t := time.NewTimer(delay)
 			select {
 			case <-t.C:
@@ -317,13 +360,13 @@ func (s *Server) acceptLoop(l net.Listener) {
 // ServeConn serves one miner connection, from a listener or in memory.
 // It returns at once; the connection is the server's from now on.
 func (s *Server) ServeConn(c net.Conn) {
-	remote := c.RemoteAddr().String()
+	now := time.Now()
 	if !s.allowed(c.RemoteAddr()) {
 		s.stats.RefusedNotAllowed.Add(1)
-		s.log.Info().Str("remote", remote).Msg("miner refused: address not in allow list")
-		c.Close()
+		s.refuse(c, "address not in allow list", zerolog.InfoLevel, now)
 		return
 	}
+	setLiveness(c)
 	m := newMinerConn(s, c)
 	s.mu.Lock()
 	if s.closing {
@@ -331,11 +374,10 @@ func (s *Server) ServeConn(c net.Conn) {
 		c.Close()
 		return
 	}
-	if len(s.miners) >= s.cfg.MaxConnections {
+	evict, refused := s.admitConnLocked(m)
+	if refused != "" {
 		s.mu.Unlock()
-		s.stats.RefusedFull.Add(1)
-		s.log.Warn().Str("remote", remote).Int("max_connections", s.cfg.MaxConnections).Msg("miner refused: connection limit reached")
-		c.Close()
+		s.refuse(c, refused, zerolog.WarnLevel, now)
 		return
 	}
 	s.miners[m] = struct{}{}
@@ -343,10 +385,83 @@ func (s *Server) ServeConn(c net.Conn) {
 	s.mu.Unlock()
 	s.stats.Connections.Add(1)
 	s.stats.TotalConnections.Add(1)
+	if evict != nil {
+		s.stats.EvictedUnauthenticated.Add(1)
+		evict.close(reasonEvicted, nil)
+	}
 	go func() {
 		defer s.wg.Done()
 		m.serve()
 	}()
+}
+
+// Why a connection is refused (log keys: constants, see logLimiter).
+const (
+	refusedFull    = "connection limit reached"
+	refusedPerAddr = "too many unauthenticated connections from one address"
+)
+
+// admitConnLocked decides whether m gets a slot. Connections still in
+// their handshake may hold max_unauthenticated slots, of which
+// max_unauthenticated_per_address from one address; when the share (or
+// every slot) is taken the oldest of them is evicted, so a rig that
+// handshakes in milliseconds always gets in even while silent
+// connections arrive from many addresses. With every slot held by
+// authorized rigs, m is refused.
+func (s *Server) admitConnLocked(m *minerConn) (evict *minerConn, refused string) {
+	tcp := m.host != "" // in memory: the process's own (tests, load harness), not the network's
+	if tcp && s.unauthFrom[m.host] >= s.cfg.MaxUnauthenticatedPerAddress {
+		s.stats.RefusedPerAddress.Add(1)
+		return nil, refusedPerAddr
+	}
+	full := len(s.miners) >= s.cfg.MaxConnections
+	if full || tcp && s.unauth.Len() >= s.cfg.MaxUnauthenticated {
+		oldest := s.unauth.Front()
+		if oldest == nil {
+			s.stats.RefusedFull.Add(1)
+			return nil, refusedFull
+		}
+		evict = oldest.Value.(*minerConn)
+		s.authenticatedLocked(evict)
+	}
+	if tcp {
+		m.unauthAt = s.unauth.PushBack(m)
+		s.unauthFrom[m.host]++
+	}
+	return evict, ""
+}
+
+// authenticatedLocked takes m out of the handshake share (done, evicted
+// or closed).
+func (s *Server) authenticatedLocked(m *minerConn) {
+	if m.unauthAt == nil {
+		return
+	}
+	s.unauth.Remove(m.unauthAt)
+	m.unauthAt = nil
+	if n := s.unauthFrom[m.host] - 1; n > 0 {
+		s.unauthFrom[m.host] = n
+	} else {
+		delete(s.unauthFrom, m.host)
+	}
+}
+
+// handshakeDone frees m's place in the handshake share: it subscribed
+// and authorized.
+func (s *Server) handshakeDone(m *minerConn) {
+	s.mu.Lock()
+	s.authenticatedLocked(m)
+	s.mu.Unlock()
+}
+
+// refuse closes a connection the server will not serve, logging it
+// (summarized when they come in mass).
+func (s *Server) refuse(c net.Conn, why string, level zerolog.Level, now time.Time) {
+	if s.limit.allow("miner refused: "+why, now) {
+		s.log.WithLevel(level).Str("remote", c.RemoteAddr().String()).Int("max_connections", s.cfg.MaxConnections).
+			Msg("miner refused: " + why)
+	}
+	c.Close()
 }
 
 func (s *Server) allowed(a net.Addr) bool {
@@ -398,48 +513,114 @@ func (s *Server) Close() {
 	}
 	s.wg.Wait()
 	s.pools.closeAll()
+	s.limit.flush(time.Now(), true)
 }
 
-// forget drops a closed miner from the server's indexes.
-func (s *Server) forget(m *minerConn, name string) {
+// rigConns is one rig as the Gate sees it: the live connections that
+// authorized with one name from one address. cgminer-family firmware
+// (bmminer, Avalon, BFGMiner) given hashgate as primary and backup pool
+// subscribes and authorizes on both, and keeps the second open while it
+// needs it (cgminer's cnx_needed: a higher-priority pool it wants to fail
+// back to, an idle one to revive, shares awaiting answers), so a parked
+// rig holds two connections. The first is the rig's; the others are
+// standby: the Gate is told of the rig once, and its admission applies to
+// every connection, so a parked rig gets no job through its standby one.
+// The same name from another address is a real duplicate: its own rig
+// for the Gate (which flags duplicate_name). Two machines behind one NAT
+// address sharing a name look like one rig with a standby connection.
+type rigConns struct {
+	host     string
+	conns    []*minerConn // conns[0] is the rig's connection, the rest standby
+	admitted bool
+	told     bool // SetAdmission spoke: newer than the Gate's first answer
+}
+
+// forget drops a closed miner from the server's indexes; last reports
+// that it was the last connection of its rig (the Gate is to be told).
+func (s *Server) forget(m *minerConn, name string) (last bool) {
 	s.mu.Lock()
 	delete(s.miners, m)
-	if name != "" {
-		list := s.byName[name]
-		for i, x := range list {
-			if x == m {
-				list[i] = list[len(list)-1]
-				list = list[:len(list)-1]
-				break
+	s.authenticatedLocked(m)
+	if r := m.rig; r != nil {
+		if i := slices.Index(r.conns, m); i >= 0 {
+			r.conns = slices.Delete(r.conns, i, i+1)
+			if i == 0 && len(r.conns) > 0 {
+				r.conns[0].promote() // the standby connection carries the rig now
 			}
 		}
-		if len(list) == 0 {
-			delete(s.byName, name)
-		} else {
-			s.byName[name] = list
+		if len(r.conns) == 0 {
+			last = true
+			list := slices.DeleteFunc(s.byName[name], func(x *rigConns) bool { return x == r })
+			if len(list) == 0 {
+				delete(s.byName, name)
+			} else {
+				s.byName[name] = list
+			}
 		}
 	}
 	s.mu.Unlock()
 	s.stats.Connections.Add(-1)
+	return last
 }
 
-// named records a rig's name; it reports whether another live connection
-// already uses it (both are kept: the contract flags them duplicate_name).
-func (s *Server) named(m *minerConn, name string) (duplicate bool) {
+// named records a rig's name. standby: another live connection from the
+// same address has it (m follows that rig's admission, set here); dup:
+// a connection from another address has it (both are rigs for the Gate,
+// which flags duplicate_name). gone: m was closed meanwhile and is not
+// recorded (the Gate is not to hear of it).
+func (s *Server) named(m *minerConn, name string) (standby, dup, gone bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if _, live := s.miners[m]; !live {
+		return false, false, true
+	}
 	list := s.byName[name]
-	s.byName[name] = append(list, m)
-	return len(list) > 0
+	for _, r := range list {
+		if r.host == m.host && m.host != "" {
+			r.conns = append(r.conns, m)
+			m.rig = r
+			m.mu.Lock()
+			m.standby, m.admitted = true, r.admitted
+			m.mu.Unlock()
+			return true, false, false
+		}
+	}
+	m.rig = &rigConns{host: m.host, conns: []*minerConn{m}}
+	s.byName[name] = append(list, m.rig)
+	return false, len(list) > 0, false
+}
+
+// decided applies the Gate's first answer for m's rig to every
+// connection it has (standby ones may have come meanwhile).
+func (s *Server) decided(m *minerConn, admitted bool) {
+	s.mu.Lock()
+	if m.rig.told {
+		// A park or resume came while the Gate answered: it stands.
+		s.mu.Unlock()
+		return
+	}
+	m.rig.admitted = admitted
+	list := append([]*minerConn(nil), m.rig.conns...)
+	s.mu.Unlock()
+	for _, c := range list {
+		if admitted {
+			c.admit()
+		}
+	}
 }
 
 // SetAdmission is how the Gate tells the proxy a rig's admission changed.
 // Admitted rigs get their difficulty and the current job at once; a rig
 // that is no longer admitted is disconnected, which aborts the work it
-// holds (when it comes back the Gate keeps it waiting).
+// holds (when it comes back the Gate keeps it waiting). It applies to
+// every connection under the name, standby ones included.
 func (s *Server) SetAdmission(name string, admitted bool) {
 	s.mu.Lock()
-	list := append([]*minerConn(nil), s.byName[name]...)
+	var list []*minerConn
+	for _, r := range s.byName[name] {
+		r.admitted, r.told = admitted, true
+		list = append(list, r.conns...)
+	}
 	s.mu.Unlock()
 	for _, m := range list {
 		if admitted {
@@ -476,11 +657,18 @@ func (s *Server) target(d float64) sharehash.Target {
 	return t
 }
 
+// Mass events are logged in full up to logBurst times per reason and
+// logSummaryEvery, then summarized once per interval.
+const (
+	logSummaryEvery = 10 * time.Second
+	logBurst        = 5
+)
+
 // idleLoop lowers the difficulty of miners that stopped finding shares and
 // keeps rigs that wait without work from thinking the pool is dead.
 func (s *Server) idleLoop() {
 	every := time.Duration(s.cfg.Difficulty.TargetShareSeconds * float64(time.Second))
-	every = min(max(every, 100*time.Millisecond), 30*time.Second, s.cfg.ParkedKeepalive/2)
+	every = min(max(every, 100*time.Millisecond), 30*time.Second, s.cfg.ParkedKeepalive/2, logSummaryEvery)
 	t := time.NewTicker(every)
 	defer t.Stop()
 	var miners []*minerConn
@@ -495,6 +683,7 @@ func (s *Server) idleLoop() {
 				miners = append(miners, m)
 			}
 			s.mu.Unlock()
+			s.limit.flush(now, false)
 			for _, m := range miners {
 				m.idleCheck(now)
 				m.keepalive(now)

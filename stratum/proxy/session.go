@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -25,7 +23,7 @@ const maxJobs = 16
 // job is one pool job under hashgate's own id.
 type job struct {
 	id         string
-	seq        uint64 // mint order: difficulty changes are placed in it
+	seq        uint64 // mint order: a miner's difficulty changes are placed in it
 	poolJobID  string
 	notify     *stratum.Notify
 	hj         *sharehash.Job   // parsed once, for validating shares
@@ -63,13 +61,6 @@ func (j *job) encode(id string, clean bool) []byte {
 	c.Clean = clean
 	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodNotify, c.Params(id))
 	return b
-}
-
-// aliasID names the same pool job again for one miner, after its
-// difficulty changed: shares on the alias are judged at the new
-// difficulty, shares on the old id at the old one.
-func aliasID(base string, seq uint64) string {
-	return base + "." + strconv.FormatUint(seq, 16)
 }
 
 // upSession is one pool session as the proxy uses it: its share of the
@@ -200,34 +191,19 @@ func (us *upSession) currentJob() *job {
 // shareView is what validating one share needs from the session, read
 // under one lock.
 type shareView struct {
-	job        *job   // nil: unknown or stale
-	seq        uint64 // places the job among the miner's difficulty changes (an alias's own)
-	current    *job   // the session's current job
+	job        *job // nil: unknown or stale
+	current    *job // the session's current job
 	en1        []byte
 	en2Size    int // the miner's extranonce2 size
 	poolTarget sharehash.Target
 }
 
-// viewShare looks up the job a share names (a base id, or an alias
-// base.seq) and the session's share context.
+// viewShare looks up the job a share names and the session's share
+// context.
 func (us *upSession) viewShare(id string) shareView {
-	base, alias, isAlias := strings.Cut(id, ".")
 	us.mu.Lock()
-	v := shareView{job: us.jobs[base], current: us.current, en1: us.en1, en2Size: us.en2Size - us.k, poolTarget: us.poolTarget}
-	us.mu.Unlock()
-	if v.job == nil {
-		return v
-	}
-	v.seq = v.job.seq
-	if isAlias {
-		seq, err := strconv.ParseUint(alias, 16, 64)
-		if err != nil || seq < v.job.seq {
-			v.job = nil
-			return v
-		}
-		v.seq = seq
-	}
-	return v
+	defer us.mu.Unlock()
+	return shareView{job: us.jobs[id], current: us.current, en1: us.en1, en2Size: us.en2Size - us.k, poolTarget: us.poolTarget}
 }
 
 func (us *upSession) load() (inUse int, capacity uint64) {

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"encoding/hex"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -236,52 +237,6 @@ func TestForwardsOnlyWhatThePoolWants(t *testing.T) {
 	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().PoolAccepted == uint64(want) }, "pool verdicts counted")
 }
 
-// A difficulty change applies to jobs sent after it: the current job is
-// re-sent at once under a new id; shares on the old id are judged at the
-// old difficulty, shares on the new one at the new.
-func TestDifficultyChangeResendsJob(t *testing.T) {
-	pool := startPool(t, sim.PoolConfig{})
-	cfg := quickConfig(t, pool)
-	cfg.Difficulty.Max = 1e-7
-	srv := startProxy(t, cfg)
-	w := startWorker(t, srv, "acct.d1")
-	oldJob, oldDiff := w.job, w.diff
-	const newDiff = 4e-9
-	w.send(`{"id":5,"method":"mining.suggest_difficulty","params":[4e-9]}`)
-	_, notes := w.answer("5")
-	for _, msg := range notes {
-		w.apply(msg)
-	}
-	for w.diff != newDiff || w.job == oldJob {
-		w.apply(w.next())
-	}
-	if !w.job.Clean || w.job.JobID == oldJob.JobID || w.job.PrevHash != oldJob.PrevHash {
-		t.Fatalf("after the change got job %s (clean %v), want the current job %s under a new id", w.job.JobID, w.job.Clean, oldJob.JobID)
-	}
-	// A share between the two difficulties.
-	between := func(h *chainhash.Hash) bool { return meets(oldDiff)(h) && fails(newDiff)(h) }
-	s, next := w.mine(t, oldJob, 0, 0, between)
-	if c := errCode(t, w.submit(6, s)); c != 0 {
-		t.Fatalf("share on the job sent at the old difficulty: code %d", c)
-	}
-	// The alias is the same pool job: other work between the two
-	// difficulties is too easy for it.
-	s, next = w.mine(t, oldJob, next, 0, between)
-	s.jobID = w.job.JobID
-	if c := errCode(t, w.submit(7, s)); c != stratum.ErrLowDifficulty {
-		t.Fatalf("work between the difficulties on the new job id: code %d, want 23", c)
-	}
-	s, _ = w.mine(t, oldJob, next, 0, meets(newDiff))
-	s.jobID = w.job.JobID
-	if c := errCode(t, w.submit(8, s)); c != 0 {
-		t.Fatalf("work at the new difficulty on the new job id: code %d", c)
-	}
-	acct, _ := srv.Worker("acct.d1")
-	if acct.Difficulty != newDiff {
-		t.Fatalf("account difficulty %v", acct.Difficulty)
-	}
-}
-
 // A miner whose shares are all rejected for the abuse window is dropped,
 // and so is one flooding invalid submits; valid shares at a high rate are
 // never abuse.
@@ -366,5 +321,40 @@ func TestKeptRootIsPerJob(t *testing.T) {
 	low, _ := w.mine(t, jobA, next, 0, fails(w.diff))
 	if r := w.submit(4, low); errCode(t, r) != stratum.ErrLowDifficulty {
 		t.Fatalf("low share on a kept root answered %s %v", r.Result, r.Error)
+	}
+}
+
+// NerdMiner (V1.8.3) sends the nonce without leading zeros: 1 to 8 hex
+// digits. Such shares are validated on the padded nonce and reach the
+// pool (which, like some real pools, wants all 8 digits) padded.
+func TestShortNonceAcceptedAndForwardedPadded(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	srv := startProxy(t, quickConfig(t, pool)) // every share is forwarded
+	w := startWorker(t, srv, "acct.nerd")
+	want, next := 0, uint32(0)
+	for i := range 8 {
+		s, n := w.mine(t, w.job, next, 0, meets(w.diff))
+		next = n
+		full := s.nonce
+		s.nonce = strings.TrimLeft(full, "0")
+		if s.nonce == "" {
+			s.nonce = "0"
+		}
+		if len(s.nonce) == 8 {
+			t.Fatalf("nonce %s has no leading zero: the test proves nothing", full)
+		}
+		if r := w.submit(10+i, s); errCode(t, r) != 0 {
+			t.Fatalf("share with nonce %q (%s): %s %s, want true", s.nonce, full, r.Result, r.Error)
+		}
+		want++
+		s.nonce = full // the same share with 8 digits is a duplicate
+		if c := errCode(t, w.submit(100+i, s)); c != stratum.ErrDuplicate {
+			t.Fatalf("the same share with nonce %s: code %d, want 22", full, c)
+		}
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want },
+		"pool accepted %d of %d shares (rejected %v)", pool.Stats().Accepted, want, pool.Stats().Rejected)
+	if r := pool.Stats().RejectedTotal(); r != 0 {
+		t.Fatalf("pool rejected %d forwarded shares: %v", r, pool.Stats().Rejected)
 	}
 }

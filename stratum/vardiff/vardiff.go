@@ -265,6 +265,15 @@ func (s *State) Suggest(d float64, now time.Time) (newDiff float64, changed bool
 	return s.set(s.quantize(d), now)
 }
 
+// Restart starts a new measuring window at now, keeping the difficulty and
+// the history: for a miner that had no work until now (held without work,
+// parked), whose silence says nothing about its hashrate. Without it the
+// first Idle check after the wait saw a window as old as the wait with no
+// share in it and lowered the difficulty by up to MaxStep at once.
+func (s *State) Restart(now time.Time) {
+	s.work, s.start = 0, now
+}
+
 // SetFloor sets the miner's minimum difficulty (BIP310 mining.configure
 // minimum-difficulty). The floor raises Min but never above Max; with
 // PowerOfTwo it rounds up to a power of two. A difficulty below the new

@@ -450,6 +450,25 @@ func untilCheck(t *testing.T, st *State, now time.Time, interval time.Duration) 
 // TestIdleFluke: a miner with an established rate that is silent for a
 // while by chance is lowered by Idle, and goes straight back to where it
 // was when its shares come at the old rate again: the history is kept.
+// Restart: a miner held without work (parked) for a long time is not
+// lowered by the first Idle check once it works again; its difficulty and
+// history are kept, and the idle time counts from the restart.
+func TestRestart(t *testing.T) {
+	cfg := Config{Initial: 1e6, Min: 1e-10, Max: 1e15, TargetShareSeconds: 10}
+	st := New(&cfg, t0)
+	at := func(s float64) time.Time { return t0.Add(secs(s)) }
+	st.Restart(at(1e5)) // waited ~a day without work
+	if d, ch := st.Idle(at(1e5 + 1)); ch || d != 1e6 {
+		t.Fatalf("Idle right after a restart: %v, %v; want 1e6 kept", d, ch)
+	}
+	if d, ch := st.Idle(at(1e5 + 99.9)); ch || d != 1e6 {
+		t.Fatalf("Idle 99.9 s after a restart: %v, %v; want 1e6 kept", d, ch)
+	}
+	if d, ch := st.Idle(at(1e5 + 100)); !ch || !near(d, 1e5) {
+		t.Fatalf("Idle after IdleAfter of silence since the restart: %v, %v; want 1e5", d, ch)
+	}
+}
+
 func TestIdleFluke(t *testing.T) {
 	cfg := Config{Initial: 1000, Min: 1e-10, Max: 1e15, TargetShareSeconds: 10}
 	p := newPerfect(&cfg, 1000*two32/10) // on target

@@ -1,8 +1,11 @@
 package stratumact_test
 
 import (
+	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -87,7 +90,8 @@ type site struct {
 	dir     string
 }
 
-func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *site {
+// startSite starts a site; opts change the switcher's config.
+func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opts ...func(*switcher.Config)) *site {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	s := &site{t: t, clock: clk, pool: pool, dir: dir}
@@ -98,10 +102,14 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool) *si
 	if err != nil {
 		t.Fatal(err)
 	}
-	sw, err = switcher.New(switcher.Config{
+	cfg := switcher.Config{
 		StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
 		Tick: 20 * time.Millisecond, LeftGrace: 2 * time.Minute, Now: clk.Now, Log: log,
-	}, w.Current(), &bridge, &bridge)
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	sw, err = switcher.New(cfg, w.Current(), &bridge, &bridge)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -418,11 +426,12 @@ func itoa(i int) string {
 // Rigs that behave like firmware with backup pools: once parked they go
 // elsewhere and never come back. hashgate flags them left_while_parked and
 // keeps counting them at full power (they may hash on their backup pool),
-// so it curtails other rigs to stay within the budget.
+// so it curtails other rigs to stay within the budget. The "stay" rigs have
+// no pool but hashgate (pools_bound): their parks hold and count idle_kw.
 func TestRigsThatLeaveWhileParked(t *testing.T) {
 	dir := t.TempDir()
 	policy := "site_capacity_kw = 100.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
-		"[[group]]\nname = \"stay\"\nworkers = [\"acct.stay-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 30.0\npriority = 10\nactuator = \"stratum\"\n\n" +
+		"[[group]]\nname = \"stay\"\nworkers = [\"acct.stay-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 30.0\npriority = 10\nactuator = \"stratum\"\npools_bound = true\n\n" +
 		"[[group]]\nname = \"flighty\"\nworkers = [\"acct.flighty-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 90.0\npriority = 0\nactuator = \"stratum\"\n"
 	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
 		t.Fatal(err)
@@ -474,6 +483,81 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 	})
 	sim.Eventually(t, 5*time.Second, func() bool {
 		st := s.sw.Status()
-		return st.Compliant && st.MiningLoadKW <= 60 && stay.Stats().Working < 10
+		return st.PlannedCompliant && st.MiningLoadPlannedKW <= 60 && stay.Stats().Working < 10
 	}, "stay rigs curtailed to make up for the ones that left: %+v", s.sw.Status())
+	// The last flighty rig, parked on the way, left too: until left_grace
+	// says so it is an unverified park (its group is not pools_bound),
+	// counted at rig_kw, and the site is not compliant; then it is
+	// left_while_parked, planned at rig_kw, and one more stay rig goes.
+	s.advanceUntil(4, "compliant once every flighty rig is known to have left", func() bool {
+		st := s.sw.Status()
+		return st.Compliant && st.MiningLoadKW <= 60 && st.ParksUnverified == 0 && st.Counted["left_while_parked"].Rigs == 4
+	})
+}
+
+// A rig that lists hashgate as primary and backup pool holds two
+// connections from its address under one name (cgminer keeps the backup
+// pool's open): one rig for the switcher, not duplicate_name, and a park
+// holds on both connections. The same name from another address is a
+// duplicate as before.
+func TestStandbyConnectionIsOneRig(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool)
+	defer s.close()
+	const name = "acct.s19-000"
+	rig := sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 1, NameFormat: "acct.s19-%03d", ShareInterval: 200 * time.Millisecond,
+		SilenceTimeout: 2 * time.Second, ReconnectDelay: 50 * time.Millisecond}
+	start := func(cfg sim.FleetConfig) *sim.Fleet {
+		f, err := sim.StartFleet(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(f.Close)
+		return f
+	}
+	primary, backup := start(rig), start(rig)
+	both := []*sim.Fleet{primary, backup}
+	s.advanceUntil(5, "both connections working", func() bool { return working(both) == 2 })
+	check := func(when string, wantFlag bool) {
+		t.Helper()
+		rigs := s.sw.Rigs()
+		if len(rigs) != 1 || rigs[0].Name != name {
+			t.Fatalf("%s: switcher rigs %+v, want the one rig %s", when, rigs, name)
+		}
+		if got := slices.Contains(rigs[0].Flags, switcher.FlagDuplicateName); got != wantFlag {
+			t.Fatalf("%s: flags %v, duplicate_name %v, want %v", when, rigs[0].Flags, got, wantFlag)
+		}
+	}
+	check("working with a standby connection", false)
+
+	if _, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 1500, Reason: "all to AI"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	sim.Eventually(t, 10*time.Second, func() bool {
+		r := s.rigStates()[name]
+		return r.State == "parked" && r.Connected && primary.Stats().Disconnects > 0 && backup.Stats().Disconnects > 0 &&
+			primary.Stats().Authorized == 1 && backup.Stats().Authorized == 1
+	}, "parked, both connections back and waiting: %+v %+v %+v", s.rigStates()[name], primary.Stats(), backup.Stats())
+	if err := sim.Poll(time.Second, func() bool { return working(both) > 0 }); err == nil {
+		t.Fatalf("a parked rig got work: primary %+v, standby %+v", primary.Stats(), backup.Stats())
+	}
+	check("parked", false)
+
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP("127.0.0.2")}, Timeout: 2 * time.Second}
+	other := rig
+	other.Dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", rig.Addr) }
+	otherFleet := start(other)
+	sim.Eventually(t, 5*time.Second, func() bool { return otherFleet.Stats().Authorized == 1 }, "the other machine authorized")
+	sim.Eventually(t, 5*time.Second, func() bool {
+		rigs := s.sw.Rigs()
+		return len(rigs) == 1 && slices.Contains(rigs[0].Flags, switcher.FlagDuplicateName)
+	}, "the same name from another address flagged: %+v", s.sw.Rigs())
 }

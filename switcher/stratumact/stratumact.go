@@ -64,11 +64,28 @@ func (b *Bridge) Resume(rig string) error {
 	return nil
 }
 
+// Forget implements switcher.Forgetter: the proxy drops the accounts of
+// rigs the switcher forgot.
+func (b *Bridge) Forget(rigs []string) {
+	if p := b.proxy.Load(); p != nil {
+		p.ForgetWorkers(rigs)
+	}
+}
+
 // LastShare implements switcher.ShareSource.
 func (b *Bridge) LastShare(rig string) time.Time {
 	if p := b.proxy.Load(); p != nil {
 		last, _, _ := p.WorkerActivity(rig)
 		return last
+	}
+	return time.Time{}
+}
+
+// LastSubmit implements switcher.ShareSource: any share, rejected ones
+// included.
+func (b *Bridge) LastSubmit(rig string) time.Time {
+	if p := b.proxy.Load(); p != nil {
+		return p.WorkerLastSubmit(rig)
 	}
 	return time.Time{}
 }
@@ -86,4 +103,5 @@ var (
 	_ proxy.Gate           = (*Bridge)(nil)
 	_ switcher.Actuator    = (*Bridge)(nil)
 	_ switcher.ShareSource = (*Bridge)(nil)
+	_ switcher.Forgetter   = (*Bridge)(nil)
 )

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/api/apitest"
+	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/sim"
+)
+
+// status says how many parks are unverified and why the site is not
+// compliant, when the parked rigs' group is not pools_bound.
+func TestStatusShowsUnverifiedParks(t *testing.T) {
+	// testPolicy ends with [default]'s pools_bound = true.
+	unbound := strings.TrimSuffix(strings.TrimSpace(testPolicy), "pools_bound = true") + "\n"
+	s := apitest.Start(t, apitest.Options{Policy: unbound, Miners: 20,
+		Log:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
+		Tokens: []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
+	})
+	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 60 }, "20 miners mining")
+	env := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
+	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{
+		"60.0 kW (31.0 kW as planned, parks at idle_kw) after the plan: NOT compliant: 10 parks unverified"}, nil)
+	ctl(t, env, "status").want(t, 0, []string{
+		"mining load    60.0 kW",
+		"compliant      NO: 10 parks unverified (counted at rig_kw, +29 kW): load 60 kW over the budget 32 kW; if the parks hold it is 31 kW",
+		"parks          10 unverified (counted at rig_kw), 0 bound (pools_bound), 0 verified (device)",
+		"planned load   31.0 kW (every park at idle_kw)",
+	}, nil)
+}
