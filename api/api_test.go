@@ -744,3 +744,51 @@ func TestServe(t *testing.T) {
 		t.Fatal("Serve on a bad address did not fail")
 	}
 }
+
+// ai_kw -0 is 0 everywhere it is echoed; an allocation above the site's
+// capacity leaves a mining budget of 0, not a negative one; negative and
+// non-finite ai_kw are refused.
+func TestAllocationEdgeValues(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+	for _, body := range []string{`{"ai_kw": -1, "reason": "x"}`, `{"ai_kw": -1e-300, "reason": "x"}`, `{"ai_kw": 1e999, "reason": "x"}`,
+		`{"ai_kw": "NaN", "reason": "x"}`, `{"ai_kw": "+Inf", "reason": "x"}`} {
+		e.wantError("PUT", "/api/v1/allocation", writeToken, body, 400, "ai_kw")
+		e.wantError("POST", "/api/v1/plan", writeToken, strings.Replace(body, `, "reason": "x"`, "", 1), 400, "ai_kw")
+	}
+	noMinusZero := func(what string, data []byte) {
+		t.Helper()
+		if bytes.Contains(data, []byte(":-0,")) || bytes.Contains(data, []byte(":-0}")) {
+			t.Fatalf("%s echoes -0: %s", what, data)
+		}
+	}
+	for _, r := range []struct{ method, path, body string }{
+		{"POST", "/api/v1/plan", `{"ai_kw": -0}`},
+		{"PUT", "/api/v1/allocation", `{"ai_kw": -0, "reason": "negative zero"}`},
+		{"GET", "/api/v1/status", ""},
+		{"GET", "/api/v1/events", ""},
+	} {
+		var body any
+		if r.body != "" {
+			body = r.body
+		}
+		resp, data := e.do(r.method, r.path, writeToken, body)
+		if resp.StatusCode != 200 || !bytes.Contains(data, []byte(`"ai_kw":0`)) {
+			t.Fatalf("%s %s: %d %s, want 200 with ai_kw 0", r.method, r.path, resp.StatusCode, data)
+		}
+		noMinusZero(r.method+" "+r.path, data)
+	}
+
+	// 150 kW to AI on a 100 kW site.
+	var dry, plan api.PlanResponse
+	e.want("POST", "/api/v1/plan", writeToken, `{"ai_kw": 150}`, 200, &dry)
+	e.want("PUT", "/api/v1/allocation", writeToken, `{"ai_kw": 150, "reason": "more than the site"}`, 200, &plan)
+	for what, p := range map[string]api.PlanResponse{"dry run": dry, "allocation": plan} {
+		if p.MiningBudgetKW != 0 || len(p.Curtail) != fleetSize {
+			t.Fatalf("%s of 150 kW on 100: budget %v kW, %d curtailed; want 0 kW and all %d", what, p.MiningBudgetKW, len(p.Curtail), fleetSize)
+		}
+	}
+	if st := e.status(); st.Power.MiningBudgetKW != 0 || st.Power.AIKW != 150 {
+		t.Fatalf("status after 150 kW on 100: budget %v, AI %v; want 0 and 150", st.Power.MiningBudgetKW, st.Power.AIKW)
+	}
+}

@@ -193,3 +193,18 @@ func TestEventTail(t *testing.T) {
 		t.Fatalf("latest 20000: %d events (%v)", len(evs), err)
 	}
 }
+
+// The status's pool URL never shows credentials, however the proxy was
+// given the pool (the config refuses them in a URL; a proxy built by other
+// code might not).
+func TestPoolURLHidesCredentials(t *testing.T) {
+	for _, c := range []struct{ addr, want string }{
+		{"pool.example:3333", "stratum+tcp://pool.example:3333"},
+		{"acct:hunter2@pool.example:3333", "stratum+tcp://REDACTED@pool.example:3333"},
+		{"stratum+tcp://acct:hunter2@pool.example:3333", "stratum+tcp://REDACTED@pool.example:3333"},
+	} {
+		if got := poolURL(c.addr); got != c.want {
+			t.Errorf("poolURL(%q) = %q, want %q", c.addr, got, c.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 )
@@ -109,12 +110,14 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// poolURL shows a pool's address as the config wrote it.
+// poolURL shows a pool's address as the config wrote it, never with
+// credentials (config refuses them in a URL; a proxy built otherwise
+// might have them).
 func poolURL(addr string) string {
-	if strings.Contains(addr, "://") {
-		return addr
+	if !strings.Contains(addr, "://") {
+		addr = "stratum+tcp://" + addr
 	}
-	return "stratum+tcp://" + addr
+	return config.RedactURL(addr)
 }
 
 func (h *Handler) pools() []Pool {

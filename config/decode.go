@@ -222,7 +222,7 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 		if d.Str(m, p, "url", &pool.URL) {
 			host, port, err := ParsePoolURL(pool.URL)
 			if err != nil {
-				d.Errorf(p+".url", "%s.url %q: %v", p, pool.URL, err)
+				d.Errorf(p+".url", "%s.url %q: %v", p, RedactURL(pool.URL), err)
 			}
 			pool.Host, pool.Port = host, port
 		} else if _, ok := m["url"]; !ok {

@@ -45,9 +45,9 @@ func ParseDocument(path string, data []byte) (root map[string]any, d *Decoder, e
 		var pe toml.ParseError
 		if errors.As(err, &pe) {
 			at := syntaxPosition(data, pe.Position)
-			return nil, nil, Errors{{File: path, Line: at.Line, Col: at.Col, Msg: pe.Message}}
+			return nil, nil, Errors{{File: path, Line: at.Line, Col: at.Col, Msg: redactSyntaxError(lineOf(data, at.Line), pe.Message)}}
 		}
-		return nil, nil, Errors{{File: path, Line: 1, Col: 1, Msg: err.Error()}}
+		return nil, nil, Errors{{File: path, Line: 1, Col: 1, Msg: RedactURL(err.Error())}}
 	}
 	if root == nil {
 		root = map[string]any{}
@@ -68,6 +68,20 @@ func syntaxPosition(data []byte, p toml.Position) position {
 	before := src[:p.Start]
 	nl := strings.LastIndexByte(before, '\n')
 	return position{Line: strings.Count(before, "\n") + 1, Col: p.Start - nl}
+}
+
+// lineOf is line n (1-based) of data, "" past the end.
+func lineOf(data []byte, n int) string {
+	src := string(data)
+	for ; n > 1; n-- {
+		i := strings.IndexByte(src, '\n')
+		if i < 0 {
+			return ""
+		}
+		src = src[i+1:]
+	}
+	line, _, _ := strings.Cut(src, "\n")
+	return line
 }
 
 // File is the file name errors are reported with.
@@ -110,9 +124,18 @@ func (d *Decoder) Errorf(path, format string, args ...any) {
 	d.errs = append(d.errs, &Error{File: d.file, Line: at.Line, Col: at.Col, Msg: fmt.Sprintf(format, args...)})
 }
 
-// TypeErr records "PATH: expected WANT, got <the type and value of got>".
+// TypeErr records "PATH: expected WANT, got <the type and value of got>";
+// for a secret (a password, a token) the type only.
 func (d *Decoder) TypeErr(path, want string, got any) {
-	d.Errorf(path, "%s: expected %s, got %s", path, want, describe(got))
+	what := describe(got)
+	if isSecretPath(path) {
+		switch got.(type) {
+		case string, int64, float64, bool:
+			what, _, _ = strings.Cut(what, " ")
+			what += " (the value is not shown: it is a secret)"
+		}
+	}
+	d.Errorf(path, "%s: expected %s, got %s", path, want, what)
 }
 
 // Resolve makes a path written in the file absolute, relative to the file's

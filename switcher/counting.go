@@ -56,12 +56,23 @@ func (p *Plan) UnverifiedExtraKW() float64 {
 	return planKW(planUnits(p.CountedLoadAfterKW) - planUnits(p.LoadAfterKW))
 }
 
+// OverAllocated says whether the allocation in force gives the AI more than
+// the site has (capacity − reserve): the mining budget is 0 and the site is
+// not compliant, whatever mining does.
+func (p *Plan) OverAllocated() bool {
+	return planUnits(p.CapacityKW)-planUnits(p.ReserveKW)-planUnits(p.AIKW) < 0
+}
+
 // NotCompliantReason says why the reported load is over the budget ("" when
 // it is not): the planned load itself (nothing left to curtail), or parks
 // without evidence, which the plan does not curtail more for.
 func (p *Plan) NotCompliantReason() string {
 	if p.CountedCompliant {
 		return ""
+	}
+	if p.OverAllocated() {
+		return fmt.Sprintf("not compliant: the AI allocation (%s kW) and the reserve (%s kW) exceed the site's capacity (%s kW); mining has 0 kW",
+			kw(p.AIKW), kw(p.ReserveKW), kw(p.CapacityKW))
 	}
 	n := p.ParksUnverified()
 	unverified := fmt.Sprintf("%d parks unverified (counted at rig_kw, +%s kW)", n, kw(p.UnverifiedExtraKW()))

@@ -7,7 +7,7 @@ package switcher
 //
 // # Power accounting
 //
-//	mining budget = site_capacity_kw − reserve_kw − AI kW of the allocation in force
+//	mining budget = site_capacity_kw − reserve_kw − AI kW of the allocation in force (≥ 0)
 //	load          = Σ draw of every rig, where draw is
 //	  mining, connected            ReportedKW if > 0, else the group's rig_kw
 //	  parked, connected            idle_kw
@@ -314,7 +314,7 @@ type Plan struct {
 	CapacityKW     float64
 	ReserveKW      float64
 	AIKW           float64
-	MiningBudgetKW float64 // capacity − reserve − AI
+	MiningBudgetKW float64 // capacity − reserve − AI, at least 0
 	LoadKW         float64 // now
 	LoadAfterKW    float64 // once Curtail, Resume and Park are applied
 	LoadEstKW      float64 // Σ hashrate × J/TH: reported, never used
@@ -322,15 +322,15 @@ type Plan struct {
 	// parked rigs that left and are not released.
 	LeftWhileParkedKW float64
 	// Compliant: LoadAfterKW ≤ MiningBudgetKW, the load the plan is made
-	// with (parks at idle_kw). What is reported and judged is
-	// CountedCompliant.
+	// with (parks at idle_kw), and AI + reserve ≤ capacity. What is
+	// reported and judged is CountedCompliant.
 	Compliant bool
 
 	// The load as reported and judged: unverified parks at their full
 	// draw (see the package comment's power accounting).
 	CountedLoadKW      float64 // now
 	CountedLoadAfterKW float64 // once the plan is applied
-	CountedCompliant   bool    // CountedLoadAfterKW ≤ MiningBudgetKW
+	CountedCompliant   bool    // CountedLoadAfterKW ≤ MiningBudgetKW, and AI + reserve ≤ capacity
 	// Counted splits CountedLoadAfterKW by how each rig is counted
 	// (indexed by CountedAs).
 	Counted [NumCountedAs]CountedLoad
@@ -534,7 +534,10 @@ func MakePlan(in Input, now time.Time) Plan {
 		alloc = in.Allocations[top]
 	}
 	emergency := alloc.Emergency
-	budget := planUnits(pol.SiteCapacityKW) - planUnits(pol.ReserveKW) - planUnits(alloc.AIKW)
+	// An allocation above what the site has leaves mining nothing, not
+	// less than nothing (a negative budget would be reported as such); the
+	// site is still not compliant, whatever mining does.
+	budget := max(planUnits(pol.SiteCapacityKW)-planUnits(pol.ReserveKW)-planUnits(alloc.AIKW), 0)
 
 	// One pass over the rigs in input order: draws, flags, sort keys.
 	rigs := in.Rigs
@@ -823,6 +826,9 @@ func MakePlan(in Input, now time.Time) Plan {
 	plan.LoadAfterKW = planKW(load)
 	plan.Compliant = load <= budget
 	plan.countAfter(ord, rigs, pol, budget)
+	if plan.OverAllocated() {
+		plan.Compliant, plan.CountedCompliant = false, false
+	}
 	if rampUsed > 0 {
 		plan.Ramp = RampState{WindowStart: rampStart, ResumedKW: planKW(rampUsed)}
 	}

@@ -218,7 +218,9 @@ func TestPlanCurtail(t *testing.T) {
 		{name: "idle: all curtailed still over", capacity: 12, ai: 9, rigs: idle(1), curtail: []string{"d", "c", "b", "a"}, load: 12, after: 4, budget: 3, compliant: false},
 		{name: "parked idle in load", capacity: 12, ai: 3, rigs: append(idle(1)[:3:3], parked("p", grp("p", 0, 30, 3, 1))),
 			curtail: []string{"c"}, load: 10, after: 8, budget: 9, compliant: true},
-		{name: "negative budget", capacity: 5, ai: 10, rigs: four, curtail: []string{"d", "c", "b", "a"}, load: 12, after: 0, budget: -5, compliant: false},
+		// AI above capacity: the budget is 0, not -5, and the site is not
+		// compliant even with every rig off.
+		{name: "negative budget", capacity: 5, ai: 10, rigs: four, curtail: []string{"d", "c", "b", "a"}, load: 12, after: 0, budget: 0, compliant: false},
 		// small(1) big(5) small-tail(1), budget 5.5: the tail goes, then big must
 		// go; with big gone the small tail rig fits again and keeps mining.
 		{name: "unneeded tail rig kept", capacity: 5.5, rigs: []Rig{mining("s", small), mining("B", big), mining("t", smallTail)},
@@ -1064,7 +1066,11 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 			t.Fatalf("parked %+v", r)
 		}
 	}
-	if p.Compliant != (p.LoadAfterKW <= p.MiningBudgetKW+1e-9) {
+	if p.MiningBudgetKW < 0 {
+		t.Fatalf("negative mining budget %v", p.MiningBudgetKW)
+	}
+	// Compliant: mining within its budget, and the AI within the site.
+	if p.Compliant != (p.LoadAfterKW <= p.MiningBudgetKW+1e-9 && p.AIKW+p.ReserveKW <= p.CapacityKW+1e-9) {
 		t.Fatalf("compliant %v with %v / %v", p.Compliant, p.LoadAfterKW, p.MiningBudgetKW)
 	}
 	if !p.Compliant {
@@ -1097,7 +1103,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 	if p.CountedLoadAfterKW < p.LoadAfterKW-1e-9 || (p.ParksUnverified() == 0 && math.Abs(p.CountedLoadAfterKW-p.LoadAfterKW) > 1e-9) {
 		t.Fatalf("counted %v, planned %v, %d unverified parks", p.CountedLoadAfterKW, p.LoadAfterKW, p.ParksUnverified())
 	}
-	if p.CountedCompliant != (p.CountedLoadAfterKW <= p.MiningBudgetKW+1e-9) || (p.CountedCompliant && !p.Compliant) ||
+	if p.CountedCompliant != (p.CountedLoadAfterKW <= p.MiningBudgetKW+1e-9 && !p.OverAllocated()) || (p.CountedCompliant && !p.Compliant) ||
 		p.CountedCompliant != (p.NotCompliantReason() == "") {
 		t.Fatalf("counted compliant %v planned %v (%v, %v / %v), reason %q", p.CountedCompliant, p.Compliant, p.CountedLoadAfterKW, p.LoadAfterKW, p.MiningBudgetKW, p.NotCompliantReason())
 	}

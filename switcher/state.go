@@ -92,10 +92,28 @@ func loadState(path string) (*persistedState, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("state file %s is corrupt: %w", path, err)
 	}
+	if err := st.check(); err != nil {
+		return nil, fmt.Errorf("state file %s is corrupt: %w", path, err)
+	}
 	if st.Rigs == nil {
 		st.Rigs = map[string]persistedRig{}
 	}
 	return &st, nil
+}
+
+// check refuses numbers hashgate never writes (a file edited by hand, or
+// damaged): a negative AI allocation would give mining more than the site
+// has, a negative ramp use more than the ramp allows.
+func (st *persistedState) check() error {
+	for i, a := range st.Allocations {
+		if a.AIKW < 0 {
+			return fmt.Errorf("allocations[%d]: ai_kw %v is negative", i, a.AIKW)
+		}
+	}
+	if st.Ramp.ResumedKW < 0 {
+		return fmt.Errorf("ramp: resumed_kw %v is negative", st.Ramp.ResumedKW)
+	}
+	return nil
 }
 
 // A state file that cannot be written (a full disk, a read-only or

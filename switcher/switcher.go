@@ -637,6 +637,15 @@ func (r AllocationRequest) Validate(now time.Time) error {
 	return nil
 }
 
+// positiveZero turns -0 (which passes "≥ 0") into 0: it would be stored,
+// logged and answered as -0.
+func positiveZero(kw float64) float64 {
+	if kw == 0 {
+		return 0
+	}
+	return kw
+}
+
 // Allocate applies a new allocation from who (a token's name) and returns
 // the plan. The same request as the one in force is a no-op that returns
 // the current plan (changed false). A NotPersistedError says it was
@@ -646,6 +655,7 @@ func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, chang
 	if err := req.Validate(now); err != nil {
 		return Plan{}, false, err
 	}
+	req.AIKW = positiveZero(req.AIKW)
 	a := Allocation{AIKW: req.AIKW, Reason: req.Reason, Who: who, At: now.UTC(), Until: req.Until, Emergency: req.Emergency}
 	s.mu.Lock()
 	if top := inForce(s.allocs, now); top >= 0 && s.allocs[top].sameRequest(a) && s.planned {
@@ -683,6 +693,7 @@ func (s *Switcher) DryRun(aiKW float64) (Plan, error) {
 	if math.IsNaN(aiKW) || math.IsInf(aiKW, 0) || aiKW < 0 {
 		return Plan{}, errors.New("ai_kw must be a number ≥ 0")
 	}
+	aiKW = positiveZero(aiKW)
 	now := s.cfg.Now()
 	s.mu.Lock()
 	in, _ := s.inputLocked()

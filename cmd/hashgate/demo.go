@@ -18,6 +18,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/termsafe"
 	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/switcher"
 )
@@ -162,7 +163,8 @@ func demoConfig(dir string, o demoOptions, pools []*sim.Pool, token string) (*co
 func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logger) error {
 	began := time.Now()
 	say := func(format string, args ...any) {
-		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(began).Seconds(), fmt.Sprintf(format, args...))
+		// Escaped: the lines name pools and quote errors (termsafe).
+		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(began).Seconds(), termsafe.String(fmt.Sprintf(format, args...)))
 	}
 	dir, err := os.MkdirTemp("", "hashgate-demo-")
 	if err != nil {

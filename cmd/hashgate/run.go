@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/termsafe"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/stratumact"
@@ -40,16 +41,18 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 	return cfg, true
 }
 
-// printErrors prints each FILE:LINE:COL error on its own line.
+// printErrors prints each FILE:LINE:COL error on its own line. They quote
+// the files, so control characters in them are escaped (termsafe): a line
+// of a file never reaches the terminal raw.
 func printErrors(w io.Writer, err error) {
 	var errs config.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
-			fmt.Fprintln(w, e)
+			fmt.Fprintln(w, termsafe.String(e.Error()))
 		}
 		return
 	}
-	fmt.Fprintln(w, err)
+	fmt.Fprintln(w, termsafe.String(err.Error()))
 }
 
 func cmdCheck(args []string, stdout, stderr io.Writer) int {
@@ -69,16 +72,18 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		if err != nil {
 			printErrors(stderr, err)
 			if last, lerr := switcher.LoadLastGood(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath()); lerr == nil {
-				fmt.Fprintf(stderr, "hashgate run would start on the last good copy %s (%s) until the file is fixed\n", last.Path, last.Summary())
+				fmt.Fprintf(stderr, "hashgate run would start on the last good copy %s (%s) until the file is fixed\n",
+					termsafe.String(last.Path), termsafe.String(last.Summary()))
 			} else {
-				fmt.Fprintf(stderr, "hashgate run would not start: %v\n", lerr)
+				fmt.Fprintf(stderr, "hashgate run would not start: %s\n", termsafe.String(lerr.Error()))
 			}
 			return 1
 		}
 		policy = p
 	}
-	fmt.Fprintf(stdout, "%s: OK\n", cfg.Path)
-	fmt.Fprintf(stdout, "  miners listen on %s (max %d connections)\n", cfg.Proxy.Listen, cfg.Proxy.MaxConnections)
+	show := termsafe.String // the file's own text, as printed
+	fmt.Fprintf(stdout, "%s: OK\n", show(cfg.Path))
+	fmt.Fprintf(stdout, "  miners listen on %s (max %d connections)\n", show(cfg.Proxy.Listen), cfg.Proxy.MaxConnections)
 	if note := config.MaxConnectionsNote(cfg); note != "" {
 		fmt.Fprintf(stdout, "  %s\n", note)
 	}
@@ -87,7 +92,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		if i == 0 {
 			role = "primary"
 		}
-		fmt.Fprintf(stdout, "  pool %d (%s): %s %s as %s\n", i+1, role, p.Name, p.URL, p.User)
+		fmt.Fprintf(stdout, "  pool %d (%s): %s %s as %s\n", i+1, role, show(p.Name), show(config.RedactURL(p.URL)), show(p.User))
 	}
 	fmt.Fprintf(stdout, "  capacity per pool (max_upstream_sessions = %d, min_miner_extranonce2_size = %d):\n",
 		cfg.Proxy.MaxUpstreamSessions, cfg.Proxy.MinMinerExtranonce2Size)
@@ -101,14 +106,14 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "    pool extranonce2_size %d: %d prefix byte(s), %d miners per session x %d sessions = %d miners\n",
 			n, k, per, cfg.Proxy.MaxUpstreamSessions, total)
 	}
-	fmt.Fprintf(stdout, "  api on %s, %d token(s)\n", cfg.API.Listen, len(cfg.API.Tokens))
+	fmt.Fprintf(stdout, "  api on %s, %d token(s)\n", show(cfg.API.Listen), len(cfg.API.Tokens))
 	if policy != nil {
-		fmt.Fprintf(stdout, "  policy %s: OK: %s\n", cfg.Switcher.PolicyPath, policy.Summary())
+		fmt.Fprintf(stdout, "  policy %s: OK: %s\n", show(cfg.Switcher.PolicyPath), show(policy.Summary()))
 	} else {
 		fmt.Fprintln(stdout, "  no policy: the switcher is off, every rig mines")
 	}
 	for _, w := range config.Warnings(cfg) {
-		fmt.Fprintf(stdout, "warning: %s\n", w)
+		fmt.Fprintf(stdout, "warning: %s\n", show(w))
 	}
 	return 0
 }

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/internal/termsafe"
 	"github.com/hashgate/hashgate/switcher"
 )
 
@@ -25,11 +26,16 @@ func kw(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " kW" }
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
+// safe is every string the API sent (a name a miner chose, a pool's
+// error) as it is printed: control characters escaped (termsafe).
+var safe = termsafe.String
+
+// dash is an API string, safe, or "-" for none.
 func dash(s string) string {
 	if s == "" {
 		return "-"
 	}
-	return s
+	return safe(s)
 }
 
 func seconds(s float64) string {
@@ -88,7 +94,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 		case p.Compliant:
 			fmt.Fprintf(tw, "compliant\tyes\n")
 		case p.NotCompliantReason != "":
-			fmt.Fprintf(tw, "compliant\tNO: %s\n", strings.TrimPrefix(p.NotCompliantReason, "not compliant: "))
+			fmt.Fprintf(tw, "compliant\tNO: %s\n", safe(strings.TrimPrefix(p.NotCompliantReason, "not compliant: ")))
 		default:
 			fmt.Fprintf(tw, "compliant\tNO: load over budget\n")
 		}
@@ -105,7 +111,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			if a.Until != nil {
 				until = ", until " + when(*a.Until)
 			}
-			fmt.Fprintf(tw, "allocation\t%s to AI by %s at %s%s: %s\n", kw(a.AIKW), dash(a.Who), when(a.At), until, a.Reason)
+			fmt.Fprintf(tw, "allocation\t%s to AI by %s at %s%s: %s\n", kw(a.AIKW), dash(a.Who), when(a.At), until, safe(a.Reason))
 		} else {
 			fmt.Fprintf(tw, "allocation\tnone (AI gets 0 kW)\n")
 		}
@@ -113,15 +119,15 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 			// The first line of the errors: the status is a summary, the
 			// whole list is in the log and the audit log.
 			first, _, _ := strings.Cut(p.PolicyError, "\n")
-			fmt.Fprintf(tw, "policy\tREFUSED: %s; in force: the policy loaded before, from %s\n", first, p.Policy)
+			fmt.Fprintf(tw, "policy\tREFUSED: %s; in force: the policy loaded before, from %s\n", safe(first), safe(p.Policy))
 		} else if p.Policy != "" {
-			fmt.Fprintf(tw, "policy\t%s\n", p.Policy)
+			fmt.Fprintf(tw, "policy\t%s\n", safe(p.Policy))
 		}
 		if p.StateError != "" {
-			fmt.Fprintf(tw, "state\tNOT PERSISTED: %s (decisions are in force; a restart would lose them)\n", p.StateError)
+			fmt.Fprintf(tw, "state\tNOT PERSISTED: %s (decisions are in force; a restart would lose them)\n", safe(p.StateError))
 		}
 		if p.AuditError != "" {
-			fmt.Fprintf(tw, "audit log\tNOT WRITTEN: %s (events kept in memory)\n", p.AuditError)
+			fmt.Fprintf(tw, "audit log\tNOT WRITTEN: %s (events kept in memory)\n", safe(p.AuditError))
 		}
 	} else {
 		fmt.Fprintf(tw, "power\tthe switcher is not running\n")
@@ -133,7 +139,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	tw = newTable(c.out)
 	fmt.Fprintf(tw, "POOL\tSTATE\tSESSIONS\tMINERS\tURL\tLAST ERROR\n")
 	for _, p := range st.Pools {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", p.Name, p.State, p.Sessions, p.Miners, p.URL, dash(p.LastError))
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", safe(p.Name), safe(p.State), p.Sessions, p.Miners, safe(p.URL), dash(p.LastError))
 	}
 	return tw.Flush()
 }
@@ -176,7 +182,7 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		tw := newTable(c.out)
 		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tTH/S\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
 		for _, w := range ws {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%g\t%d\t%d\t%s\t%s\t%s\n", w.Name, dash(w.Group), w.State, w.HashrateTHs,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), safe(w.State), w.HashrateTHs,
 				w.Difficulty, w.Accepted, w.Rejected, c.ago(w.LastShare), dash(strings.Join(w.Flags, ",")), dash(w.Remote))
 		}
 		if err := tw.Flush(); err != nil {
@@ -288,10 +294,11 @@ func names(list []string) string {
 	if len(list) == 0 {
 		return "-"
 	}
+	more := ""
 	if len(list) > planListMax {
-		return strings.Join(list[:planListMax], ", ") + fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
+		list, more = list[:planListMax], fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
 	}
-	return strings.Join(list, ", ")
+	return safe(strings.Join(list, ", ")) + more
 }
 
 // printParks says how parked rigs are counted in the mining load.
@@ -309,7 +316,7 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 	comp := "compliant"
 	switch {
 	case !p.Compliant && p.NotCompliantReason != "":
-		comp = "NOT compliant: " + strings.TrimPrefix(p.NotCompliantReason, "not compliant: ")
+		comp = "NOT compliant: " + safe(strings.TrimPrefix(p.NotCompliantReason, "not compliant: "))
 	case !p.Compliant:
 		comp = "NOT compliant: load over budget"
 	}
@@ -344,7 +351,7 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 			fmt.Fprintf(tw, "… and %d more\t(--json for all)\n", len(p.Deferred)-planListMax)
 			break
 		}
-		fmt.Fprintf(tw, "%s\t%s\n", d.Name, d.Reason)
+		fmt.Fprintf(tw, "%s\t%s\n", safe(d.Name), safe(d.Reason))
 	}
 	return tw.Flush()
 }
@@ -356,6 +363,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 			return usagef("pin needs a rig name and a mode: pin NAME on|off|auto")
 		}
 		name, mode := pos[0], pos[1]
+		shown := safe(name) // the argument, as typed (it may be pasted from anywhere)
 		if !contains([]string{"on", "off", "auto"}, mode) {
 			return usagef("pin mode %q: want on, off or auto", mode)
 		}
@@ -366,14 +374,14 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		switch mode {
 		case "on":
-			fmt.Fprintf(c.out, "%s pinned on: never curtailed\n", name)
+			fmt.Fprintf(c.out, "%s pinned on: never curtailed\n", shown)
 		case "off":
-			fmt.Fprintf(c.out, "%s pinned off: parked until pinned auto\n", name)
+			fmt.Fprintf(c.out, "%s pinned off: parked until pinned auto\n", shown)
 		default:
-			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", name)
+			fmt.Fprintf(c.out, "%s back to auto: the planner decides\n", shown)
 		}
 		if p.WaitingForRig {
-			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", name)
+			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", shown)
 		}
 		c.warnNotPersisted(p.Durability)
 		return c.printPlan(p)
@@ -384,7 +392,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 // disk (the exit status stays 0: it was applied).
 func (c *cli) warnNotPersisted(d api.Durability) {
 	if d.Persisted != nil && !*d.Persisted {
-		fmt.Fprintf(c.errOut, "WARNING: applied, but NOT PERSISTED: %s\n", d.PersistError)
+		fmt.Fprintf(c.errOut, "WARNING: applied, but NOT PERSISTED: %s\n", safe(d.PersistError))
 	}
 }
 
@@ -404,7 +412,7 @@ func (c *cli) forget(ctx context.Context, pos []string) error {
 	if len(f.WasFlags) > 0 {
 		was += ", " + strings.Join(f.WasFlags, ", ")
 	}
-	fmt.Fprintf(c.out, "%s forgotten (was %s): if it connects again it is a new rig\n", name, was)
+	fmt.Fprintf(c.out, "%s forgotten (was %s): if it connects again it is a new rig\n", safe(name), safe(was))
 	c.warnNotPersisted(f.Durability)
 	return nil
 }
@@ -442,7 +450,7 @@ func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {
 		tw := newTable(c.out)
 		fmt.Fprintf(tw, "SEQ\tTIME\tKIND\tWHO\tRIG\tREASON\tDETAILS\n")
 		for _, e := range evs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), e.Kind, dash(e.Who), dash(e.Rig),
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), safe(e.Kind), dash(e.Who), dash(e.Rig),
 				dash(e.Reason), fields(e.Fields))
 		}
 		return tw.Flush()

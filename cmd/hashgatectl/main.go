@@ -99,10 +99,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		fmt.Fprint(stdout, usage)
 		return 0
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "hashgatectl: %s\n\n%s", ue.msg, usage)
+		fmt.Fprintf(stderr, "hashgatectl: %s\n\n%s", safe(ue.msg), usage)
 		return 2
 	default:
-		fmt.Fprintf(stderr, "hashgatectl: %v\n", err)
+		// Errors echo the server's text (an API error, a proxy's page).
+		fmt.Fprintf(stderr, "hashgatectl: %s\n", safe(err.Error()))
 		return 1
 	}
 }
@@ -344,6 +345,9 @@ func (f *floatFlag) Set(s string) error {
 	v, err := strconv.ParseFloat(s, 64)
 	if err != nil || v < 0 || v != v || v > 1e12 {
 		return errors.New("must be a number of kW ≥ 0")
+	}
+	if v == 0 {
+		v = 0 // not -0: it would print as "-0.0 kW"
 	}
 	f.v, f.set = v, true
 	return nil

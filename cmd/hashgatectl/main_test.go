@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
@@ -233,6 +237,99 @@ func TestStatusShowsARefusedPolicy(t *testing.T) {
 	r.want(t, 0, []string{"policy         REFUSED: policy.toml:3:1: rig_kw: must be > 0; in force: the policy loaded before, from policy.toml"}, nil)
 	if strings.Contains(r.stdout, "9:1") {
 		t.Fatalf("the status prints more than the first error:\n%s", r.stdout)
+	}
+}
+
+// rawControl returns the first control byte (but the output's own newlines),
+// DEL, C1 control or invalid UTF-8 in s, and where; -1 if none.
+func rawControl(s string) (int, string) {
+	if !utf8.ValidString(s) {
+		for i := 0; i < len(s); {
+			r, n := utf8.DecodeRuneInString(s[i:])
+			if r == utf8.RuneError && n == 1 {
+				return i, fmt.Sprintf("invalid UTF-8 %#x", s[i])
+			}
+			i += n
+		}
+	}
+	for i, r := range s {
+		if (r < 0x20 && r != '\n') || (r >= 0x7f && r < 0xa0) {
+			return i, fmt.Sprintf("%U", r)
+		}
+	}
+	return -1, ""
+}
+
+// Worker names (and pin reasons, and an API's error text) with ESC, BEL,
+// newline, C1 and invalid UTF-8 reach no terminal raw: every human output
+// shows them escaped, and a name cannot forge a table row.
+func TestHostileTextIsEscaped(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
+		Tokens: []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}}})
+	// A title rewrite ended by BEL, a screen clear, a row forged after a
+	// newline, a carriage return and a C1 CSI. (A byte that is not UTF-8
+	// reaches hashgatectl as U+FFFD, the API's JSON encoder replaces it; the
+	// error test below has one raw.)
+	const evil = "acct.evil\x1b]0;pwned\a\x1b[2J\nacct.rig-fake  hall-a  mining\r\u009b31m-%d"
+	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: s.Proxy.Addr().String(), Miners: 2, NameFormat: evil, ShareInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(fleet.Close)
+	// The switcher keeps no record for such a name (it holds them without
+	// work); the proxy lists them all the same.
+	sim.Eventually(t, 10*time.Second, func() bool { return len(s.Proxy.Workers()) == 2 }, "2 hostile-named miners connected")
+	name0 := fmt.Sprintf(evil, 0)
+	shown0 := `acct.evil\x1b]0;pwned\a\x1b[2J\nacct.rig-fake  hall-a  mining\r\u009b31m-0`
+
+	env := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
+	runs := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"workers"}, 0, shown0},
+		{[]string{"pin", "acct.rig-00001", "off", "--reason", "fan\x1b[31m swap\a"}, 0, "acct.rig-00001 pinned off"},
+		{[]string{"pin", name0, "off"}, 1, "API error 400"},
+		{[]string{"events"}, 0, `fan\x1b[31m swap\a`},
+		{[]string{"status"}, 0, "upstream"},
+	}
+	for _, r := range runs {
+		res := ctl(t, env, r.args...)
+		if res.code != r.code || !strings.Contains(res.stdout+res.stderr, r.want) {
+			t.Fatalf("hashgatectl %q: exit %d, want %d and %q in\nstdout:\n%s\nstderr:\n%s", r.args, res.code, r.code, r.want, res.stdout, res.stderr)
+		}
+		for _, out := range []string{res.stdout, res.stderr} {
+			if i, what := rawControl(out); i >= 0 {
+				t.Fatalf("hashgatectl %q printed a raw %s at byte %d:\n%q", r.args, what, i, out)
+			}
+		}
+		if r.args[0] == "workers" && strings.Count(res.stdout, "\n") != 4 {
+			t.Fatalf("workers: want a header, 2 rows and a count (4 lines), got:\n%s", res.stdout)
+		}
+	}
+
+	// An error that echoes the server's text (a proxy in front of the API,
+	// a server that is not hashgate).
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/api/v1/status" {
+			w.WriteHeader(http.StatusBadGateway)
+			fmt.Fprint(w, `{"error":"upstream \u001b[31mdown\u0007\nFAKE: all good"}`)
+			return
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+		fmt.Fprint(w, "<pre>\x1b[2Jbroken\xff\x9b</pre>") // not JSON: printed as is
+	}))
+	t.Cleanup(srv.Close)
+	res := ctl(t, map[string]string{"HASHGATE_API": srv.URL}, "status")
+	res.want(t, 1, nil, []string{`API error 502 Bad Gateway: upstream \x1b[31mdown\a\nFAKE: all good`})
+	if i, what := rawControl(res.stderr); i >= 0 || strings.Count(res.stderr, "\n") != 1 {
+		t.Fatalf("error printed a raw %s at byte %d, or more than one line:\n%q", what, i, res.stderr)
+	}
+	res = ctl(t, map[string]string{"HASHGATE_API": srv.URL}, "events")
+	res.want(t, 1, nil, []string{`API error 500 Internal Server Error: <pre>\x1b[2Jbroken\xff\x9b</pre>`})
+	if i, what := rawControl(res.stderr); i >= 0 || strings.Count(res.stderr, "\n") != 1 {
+		t.Fatalf("error printed a raw %s at byte %d, or more than one line:\n%q", what, i, res.stderr)
 	}
 }
 
