@@ -16,6 +16,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/lograte"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 )
@@ -54,7 +55,22 @@ type Handler struct {
 	reg     *prometheus.Registry
 	tail    eventTail
 	started time.Time
+	// limit bounds the warnings anyone can cause (a bad token per
+	// request): a few in full per interval, then a count.
+	limit *lograte.Limiter
 }
+
+// The refused requests of a key are logged in full logBurst times per
+// logSummaryEvery, then counted in one summary line: a client retrying a
+// bad token in a loop must not fill the disk.
+const (
+	logSummaryEvery = 10 * time.Second
+	logBurst        = 5
+)
+
+// Close writes the summary of refused requests still pending and stops
+// its timer; call it once the server no longer serves the handler.
+func (h *Handler) Close() { h.limit.Close() }
 
 // New builds the API handler.
 func New(cfg Config) (*Handler, error) {
@@ -74,6 +90,7 @@ func New(cfg Config) (*Handler, error) {
 	h := &Handler{
 		cfg: cfg, log: cfg.Log, proxy: cfg.Proxy, sw: cfg.Switcher, auth: auth,
 		mux: http.NewServeMux(), reg: cfg.Registry, started: cfg.Now(),
+		limit: lograte.New(cfg.Log, logSummaryEvery, logBurst),
 	}
 	if h.reg == nil {
 		h.reg = prometheus.NewRegistry()

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/hashgate/hashgate/config"
 )
@@ -101,13 +102,17 @@ func (h *Handler) authorize(w http.ResponseWriter, r *http.Request, role string)
 	}
 	t, ok := h.auth.lookup(secret)
 	if !ok {
-		h.log.Warn().Str("remote", r.RemoteAddr).Str("method", r.Method).Str("path", r.URL.Path).Msg("api: invalid token")
+		if h.limit.Allow("api: invalid token", time.Now()) {
+			h.log.Warn().Str("remote", r.RemoteAddr).Str("method", r.Method).Str("path", r.URL.Path).Msg("api: invalid token")
+		}
 		w.Header().Set("WWW-Authenticate", `Bearer realm="hashgate", error="invalid_token"`)
 		writeError(w, http.StatusUnauthorized, "unauthorized: invalid token")
 		return r, false
 	}
 	if role == config.RoleWrite && t.role != config.RoleWrite {
-		h.log.Warn().Str("token", t.name).Str("method", r.Method).Str("path", r.URL.Path).Msg("api: read token refused a write")
+		if h.limit.Allow("api: read token refused a write", time.Now()) {
+			h.log.Warn().Str("token", t.name).Str("method", r.Method).Str("path", r.URL.Path).Msg("api: read token refused a write")
+		}
 		writeError(w, http.StatusForbidden, fmt.Sprintf("forbidden: token %q is read-only", t.name))
 		return r, false
 	}

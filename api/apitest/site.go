@@ -42,6 +42,7 @@ type Site struct {
 	Proxy    *proxy.Server
 	Switcher *switcher.Switcher // nil without a policy
 	API      *httptest.Server   // the API handler; API.URL is its address
+	Handler  *api.Handler       // closed at cleanup, after API
 	Fleet    *sim.Fleet         // nil without miners
 }
 
@@ -117,8 +118,9 @@ func Start(tb testing.TB, o Options) *Site {
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.Handler = h
 	s.API = httptest.NewServer(h)
-	tb.Cleanup(s.API.Close)
+	tb.Cleanup(func() { s.API.Close(); h.Close() })
 
 	if o.Miners > 0 {
 		fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: o.Miners, ShareInterval: 50 * time.Millisecond})

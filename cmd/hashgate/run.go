@@ -203,6 +203,7 @@ type running struct {
 	watcher  *switcher.PolicyWatcher
 	swDone   chan struct{}
 	api      *api.Server
+	handler  *api.Handler // closed once api no longer serves it
 }
 
 func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
@@ -270,6 +271,7 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 		r.close()
 		return nil, err
 	}
+	r.handler = h
 	if r.api, err = api.Listen(cfg.API.Listen, h, log); err != nil {
 		r.close()
 		return nil, fmt.Errorf("api: %w", err)
@@ -289,6 +291,9 @@ func (r *running) close() {
 		ctx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout)
 		_ = r.api.Shutdown(ctx)
 		cancel()
+	}
+	if r.handler != nil {
+		r.handler.Close()
 	}
 	if r.proxy != nil {
 		r.proxy.Close()

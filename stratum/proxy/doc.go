@@ -23,5 +23,5 @@
 // the switcher. A rig is its name from one address: a second connection
 // from there (hashgate as primary and backup pool) is the rig's standby
 // connection, told to the Gate once. Mass events are logged through a
-// limiter that summarizes past a few lines per reason (logLimiter). Pool connections themselves are stratum/upstream's.
+// limiter that summarizes past a few lines per reason (internal/lograte). Pool connections themselves are stratum/upstream's.
 package proxy

@@ -658,7 +658,7 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 		return true
 	}
 	m.checkHandshake()
-	if dup && m.srv.limit.allow(msgDuplicateName, time.Now()) {
+	if dup && m.srv.limit.Allow(msgDuplicateName, time.Now()) {
 		l := m.logger()
 		l.Warn().Msg(msgDuplicateName)
 	}
@@ -1656,7 +1656,7 @@ func (m *minerConn) logClosed(reason closeReason, cause error) {
 		level = zerolog.WarnLevel
 	}
 	l := m.logger()
-	if l.GetLevel() > level || !m.srv.limit.allow("miner disconnected: "+reason.String(), time.Now()) {
+	if l.GetLevel() > level || !m.srv.limit.Allow("miner disconnected: "+reason.String(), time.Now()) {
 		return
 	}
 	l.WithLevel(level).Str("reason", reason.String()).AnErr("cause", cause).Msg("miner disconnected")

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hashgate/hashgate/internal/lograte"
 	"github.com/hashgate/hashgate/stratum/sharehash"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 )
@@ -207,7 +208,7 @@ type Server struct {
 
 	// limit summarizes the log lines of mass events (refusals, timeouts,
 	// resets, duplicate names).
-	limit *logLimiter
+	limit *lograte.Limiter
 
 	mu        sync.Mutex
 	listeners []net.Listener
@@ -251,7 +252,7 @@ func New(cfg Config) (*Server, error) {
 		miners: make(map[*minerConn]struct{}),
 		byName: make(map[string][]*rigConns),
 		stop:   make(chan struct{}),
-		limit:  newLogLimiter(cfg.Log, logSummaryEvery, logBurst),
+		limit:  lograte.New(cfg.Log, logSummaryEvery, logBurst),
 
 		unauthFrom: make(map[string]int),
 	}
@@ -355,7 +356,7 @@ func (s *Server) acceptLoop(l net.Listener) {
 			} else if delay *= 2; delay > time.Second {
 				delay = time.Second
 			}
-			if s.limit.allow("accept failed", time.Now()) {
+			if s.limit.Allow("accept failed", time.Now()) {
 				s.log.Warn().Err(err).Dur("retry_in", delay).Msg("accept failed")
 			}
 			t := time.NewTimer(delay)
@@ -410,7 +411,7 @@ func (s *Server) ServeConn(c net.Conn) {
 	}()
 }
 
-// Why a connection is refused (log keys: constants, see logLimiter).
+// Why a connection is refused (log keys: constants, see lograte).
 const (
 	refusedFull    = "connection limit reached"
 	refusedPerAddr = "too many unauthenticated connections from one address"
@@ -472,7 +473,7 @@ func (s *Server) handshakeDone(m *minerConn) {
 // refuse closes a connection the server will not serve, logging it
 // (summarized when they come in mass).
 func (s *Server) refuse(c net.Conn, why string, level zerolog.Level, now time.Time) {
-	if s.limit.allow("miner refused: "+why, now) {
+	if s.limit.Allow("miner refused: "+why, now) {
 		s.log.WithLevel(level).Str("remote", c.RemoteAddr().String()).Int("max_connections", s.cfg.MaxConnections).
 			Msg("miner refused: " + why)
 	}
@@ -528,7 +529,7 @@ func (s *Server) Close() {
 	}
 	s.wg.Wait()
 	s.pools.closeAll()
-	s.limit.flush(time.Now(), true)
+	s.limit.Close()
 }
 
 // rigConns is one rig as the Gate sees it: the live connections that
@@ -698,7 +699,7 @@ func (s *Server) idleLoop() {
 				miners = append(miners, m)
 			}
 			s.mu.Unlock()
-			s.limit.flush(now, false)
+			s.limit.Flush(now, false)
 			for _, m := range miners {
 				m.idleCheck(now)
 				m.keepalive(now)
