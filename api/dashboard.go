@@ -142,7 +142,7 @@ code { font-size: .95em; }
 {{end}}</table>
 
 <h2>Power</h2>
-{{with .Status.Power}}{{if .PolicyError}}<p class="bad">The policy file is refused: <code style="white-space: pre-wrap">{{.PolicyError}}</code><br>In force: the policy loaded before, from <code>{{.Policy}}</code>.</p>{{end}}<table>
+{{with .Status.Power}}{{if .PolicyError}}<p class="bad">The policy file is refused: <code style="white-space: pre-wrap">{{.PolicyError}}</code><br>In force: the policy loaded before, from <code>{{.Policy}}</code>.</p>{{end}}{{if .StateError}}<p class="bad">Decisions are in force but not saved: {{.StateError}}. A restart now would lose them; hashgate retries.</p>{{end}}{{if .AuditError}}<p class="bad">The audit log file is not written: {{.AuditError}}. Events are kept in memory and written when it can be.</p>{{end}}<table>
 <tr><th>capacity</th><td class="n">{{kw .CapacityKW}}</td><th>reserve</th><td class="n">{{kw .ReserveKW}}</td></tr>
 <tr><th>AI</th><td class="n">{{kw .AIKW}}</td><th>mining budget</th><td class="n">{{kw .MiningBudgetKW}}</td></tr>
 <tr><th>mining load</th><td class="n">{{kw .MiningLoadKW}}</td><th>load (hashrate est.)</th><td class="n">{{kw .MiningLoadEstKW}}</td></tr>

@@ -139,7 +139,11 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	tw = newTable(c.out)
 	fmt.Fprintf(tw, "POOL\tSTATE\tSESSIONS\tMINERS\tURL\tLAST ERROR\n")
 	for _, p := range st.Pools {
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", safe(p.Name), safe(p.State), p.Sessions, p.Miners, safe(p.URL), dash(p.LastError))
+		state := safe(p.State)
+		if p.Rejecting {
+			state += fmt.Sprintf(", REJECTING %.0f%% of shares", 100*p.RejectRatio)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\n", safe(p.Name), state, p.Sessions, p.Miners, safe(p.URL), dash(p.LastError))
 	}
 	return tw.Flush()
 }

@@ -32,3 +32,14 @@ func TestStatusShowsUnverifiedParks(t *testing.T) {
 		"planned load   31.0 kW (every park at idle_kw)",
 	}, nil)
 }
+
+// A pool refusing every share shows in the pools table of status, with
+// the share it refuses.
+func TestStatusShowsARejectingPool(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: 20,
+		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
+	s.Pool.SetRejectShares(1)
+	sim.Eventually(t, 30*time.Second, func() bool { return s.Proxy.Pools()[0].Rejecting }, "the pool flagged rejecting: %+v", s.Proxy.Pools())
+	r := ctl(t, map[string]string{"HASHGATE_API": s.API.URL}, "status")
+	r.want(t, 0, []string{"REJECTING 100% of shares"}, nil)
+}
