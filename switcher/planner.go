@@ -14,7 +14,11 @@ package switcher
 //	  parked, disconnected         idle_kw (it was just kicked and is reconnecting),
 //	                               unless LeftWhileParked: then rig_kw (it may hash on a
 //	                               backup pool), or 0 once it has been away for
-//	                               release_vanished_after (> 0; 0 = never released)
+//	                               release_vanished_after (> 0; 0 = never released).
+//	                               Only a rig curtailed from mining is parked and
+//	                               away: one parked at admission (never given work
+//	                               in this park) is offline when it disconnects
+//	                               (the caller's rule)
 //	  pending (connected, waiting) idle_kw (it is held without work)
 //	  offline, or mining/pending
 //	  but disconnected             0: it is not drawing through us; when it comes back

@@ -19,8 +19,10 @@ package switcher
 //     ForgetAfter after it went offline.
 //
 // Worth keeping: a pin (or a pin made before the rig ever connected), a
-// park (a parked rig that is away may be hashing elsewhere; it is counted,
-// and left_while_parked says so), and a rig that was mining moments ago
+// park of a rig curtailed from mining (one that is away may be hashing
+// elsewhere; it is counted, and left_while_parked says so; a rig parked at
+// admission, never given work, is offline once it disconnects and
+// forgettable like any), and a rig that was mining moments ago
 // (its room is kept for KnownMiningGrace). Ops forget any offline rig with
 // Forget (DELETE /api/v1/rigs/{name}).
 

@@ -18,6 +18,11 @@ type persistedRig struct {
 	LeftWhileParked bool      `json:"left_while_parked,omitempty"`
 	AwaySince       time.Time `json:"away_since,omitempty"`
 	PinnedAhead     bool      `json:"pinned_ahead,omitempty"` // pinned before it ever connected
+	// HeldAtAdmission: parked without ever having been given work in this
+	// park, not curtailed from mining. Written as the exception so that
+	// a file written before it (absent: false) loads every park as
+	// curtailed from mining, the safe side.
+	HeldAtAdmission bool `json:"held_at_admission,omitempty"`
 	// Net is the network it last connected from, for the cap of offline
 	// records per network (absent in files written before it).
 	Net netip.Prefix `json:"net,omitzero"`
@@ -170,7 +175,8 @@ func (s *Switcher) saveLocked(force bool) error {
 	}
 	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
 	for name, r := range s.rigs {
-		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net}
+		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net,
+			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission}
 		if r.state == RigOffline && r.knownMining {
 			pr.State = "mining" // still owed its place
 		}

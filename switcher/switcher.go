@@ -130,9 +130,15 @@ type rigRec struct {
 	pin         Pin
 	pinReason   string
 	curtailedAt time.Time
-	resumedAt   time.Time
-	curtailFail bool
-	resumeFail  bool
+	// heldAtAdmission: parked without having been given work since it
+	// connected (Plan.Park of a pending rig). Such a rig is not hashing
+	// elsewhere because of a park any more than an unknown machine is:
+	// when it disconnects it is offline (0 kW, forgettable), not away
+	// and then left_while_parked. A curtail (from mining) clears it.
+	heldAtAdmission bool
+	resumedAt       time.Time
+	curtailFail     bool
+	resumeFail      bool
 	// deviceIdle: the device readback says this parked rig is idle (see
 	// SetDeviceIdle); cleared at every curtail and resume.
 	deviceIdle bool
@@ -233,7 +239,16 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
 		case "parked":
-			r.state, r.leftParked, r.awaySince = RigParked, pr.LeftWhileParked, pr.AwaySince
+			if pr.HeldAtAdmission {
+				// Never given work in this park: nothing to hold it to
+				// after a restart; it goes through admission again.
+				r.state, r.since = RigOffline, now
+				break
+			}
+			// Curtailed from mining (a file written before
+			// held_at_admission says so of every park: the safe side).
+			// The curtail check counts from the load: it was not saved.
+			r.state, r.leftParked, r.awaySince, r.curtailedAt = RigParked, pr.LeftWhileParked, pr.AwaySince, now
 			if r.awaySince.IsZero() {
 				r.awaySince = now // it will reconnect after the restart
 			}
@@ -486,7 +501,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Curtail {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
-		r.knownMining, r.deviceIdle = false, false
+		r.knownMining, r.deviceIdle, r.heldAtAdmission = false, false, false
 		acts = append(acts, action{rig: r.name})
 		s.counters.Curtails.Add(1)
 		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
@@ -494,14 +509,14 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Park {
 		// A pending rig holds no work: it only stays without a job.
 		r := recs[a.Rig]
-		r.state, r.since = RigParked, now
+		r.state, r.since, r.heldAtAdmission = RigParked, now, true
 		s.counters.Parks.Add(1)
 		evs = append(evs, Event{Kind: EventPark, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "held without work"}})
 	}
 	for _, a := range plan.Resume {
 		r := recs[a.Rig]
 		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
-		r.knownMining, r.awaySince, r.deviceIdle = false, time.Time{}, false
+		r.knownMining, r.awaySince, r.deviceIdle, r.heldAtAdmission = false, time.Time{}, false, false
 		if r.conns > 0 {
 			acts = append(acts, action{rig: r.name, resume: true})
 		}
@@ -604,6 +619,13 @@ func (s *Switcher) RigDisconnected(name string) {
 	case RigPending:
 		r.state, r.since = RigOffline, now
 	case RigParked:
+		if r.heldAtAdmission {
+			// It never got work in this park: like a pending rig that
+			// leaves, it is offline (else a few names held at
+			// admission and gone would count at rig_kw for good).
+			r.state, r.since, r.heldAtAdmission = RigOffline, now, false
+			break
+		}
 		r.awaySince = now
 	}
 	s.dirty, s.stale = true, true

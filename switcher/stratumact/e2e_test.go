@@ -161,12 +161,18 @@ func (s *site) advanceUntil(n int, what string, cond func() bool) {
 		if cond() {
 			return
 		}
-		s.clock.Advance(time.Minute)
-		// Two ticks of the switcher at the new time.
-		steps := s.sw.Counters().Steps.Load()
-		sim.Eventually(s.t, 5*time.Second, func() bool { return s.sw.Counters().Steps.Load() >= steps+2 }, "switcher ticking")
+		s.advanceMinute()
 	}
 	sim.Eventually(s.t, 5*time.Second, cond, "%s", what)
+}
+
+// advanceMinute moves the switcher's clock a minute on and waits for two
+// ticks of the switcher at the new time.
+func (s *site) advanceMinute() {
+	s.t.Helper()
+	s.clock.Advance(time.Minute)
+	steps := s.sw.Counters().Steps.Load()
+	sim.Eventually(s.t, 5*time.Second, func() bool { return s.sw.Counters().Steps.Load() >= steps+2 }, "switcher ticking")
 }
 
 func fleets(t *testing.T, addr string) (all []*sim.Fleet) {

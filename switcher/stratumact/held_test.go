@@ -1,0 +1,81 @@
+package stratumact_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// Worker names that authorize through the real proxy while the budget is
+// full are held at admission (never given work); when they hang up they
+// are offline, count nothing and are forgotten: they do not become
+// left_while_parked at rig_kw and curtail the real rigs for good (before
+// the fix: 5 names from one address, 2 minutes later each counted at
+// 5 kW, 25 kW against a 12 kW budget before the real rigs' 10).
+func TestHeldNamesThatLeaveCountNothing(t *testing.T) {
+	dir := t.TempDir()
+	policy := "site_capacity_kw = 12.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
+		"[[group]]\nname = \"all\"\nworkers = [\"acct.*\"]\nrig_kw = 5.0\nidle_kw = 0.1\nefficiency_j_th = 30.0\nactuator = \"stratum\"\n"
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.ForgetAfter = 5 * time.Minute })
+	defer s.close()
+	addr := s.proxy.Addr().String()
+	real, err := sim.StartFleet(sim.FleetConfig{Addr: addr, Miners: 2, NameFormat: "acct.real-%02d", ShareInterval: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer real.Close()
+	s.advanceUntil(3, "both real rigs mining", func() bool { return real.Stats().Working == 2 })
+
+	// 10 kW mining, 2 kW of room: a name that authorizes now (4.9 kW to
+	// admit) is held without work.
+	var junk []*rawMiner
+	for i := range 5 {
+		m := dialRaw(t, addr)
+		defer m.conn.Close()
+		m.handshake(fmt.Sprintf("acct.junk-%d", i))
+		junk = append(junk, m)
+	}
+	sim.Eventually(t, 5*time.Second, func() bool {
+		rs := s.rigStates()
+		for i := range 5 {
+			if rs[fmt.Sprintf("acct.junk-%d", i)].State != "parked" {
+				return false
+			}
+		}
+		return true
+	}, "every junk name held at admission: %v", s.rigStates())
+	for _, m := range junk {
+		m.conn.Close()
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return s.proxy.Stats().Connections == 2 }, "junk connections closed")
+
+	// Past left_grace (2 minutes here).
+	for range 3 {
+		s.advanceMinute()
+	}
+	for i := range 5 {
+		name := fmt.Sprintf("acct.junk-%d", i)
+		if r := s.rigStates()[name]; r.State != "offline" || r.CountedKW != 0 || len(r.Flags) != 0 {
+			t.Fatalf("%s held at admission and gone 3 minutes: want offline, 0 kW, no flags; got %s, %s %v kW, flags %v",
+				name, r.State, r.CountedAs, r.CountedKW, r.Flags)
+		}
+	}
+	if st := s.sw.Status(); st.MiningLoadPlannedKW != 10 || st.Curtailed != 0 || real.Stats().Working != 2 {
+		t.Fatalf("want 10 kW planned, nothing curtailed, 2 real rigs working; got %v kW planned, %d curtailed, %d working",
+			st.MiningLoadPlannedKW, st.Curtailed, real.Stats().Working)
+	}
+	s.advanceUntil(10, "junk records forgotten after forget_after", func() bool { return len(s.sw.Rigs()) == 2 })
+}
