@@ -65,7 +65,17 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 	cfg.MaxUnauthenticated = 10
 	cfg.MaxUnauthenticatedPerAddress = 100
 	cfg.HandshakeTimeout = 15 * time.Second
-	srv := startProxy(t, cfg)
+	srv, err := proxy.New(cfg) // not startProxy: it waits for the pool
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	if srv.Healthy() {
+		t.Fatal("a pool session before the pool is reachable: the test would test nothing")
+	}
 	const rigs = 30
 	var served, cut atomic.Int32
 	var wg sync.WaitGroup
