@@ -547,7 +547,10 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	}
 	result := map[string]any{}
 	if c.VersionRolling {
-		grant, ok := m.srv.pools.waitGrant(m.srv.cfg.HandshakeTimeout, m.srv.stop)
+		// Antminer firmware sends mining.configure first: after a restart
+		// it waits here for a pool like subscribe does (see waitingForPool).
+		grant, ok := m.srv.pools.waitGrant(m.poolWaitUntil(), m.srv.stop, func() { m.srv.waitingForPool(m, true) })
+		m.srv.waitingForPool(m, false)
 		if !ok {
 			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "no pool available"))
 			m.close(reasonNoUpstream, nil)
@@ -585,6 +588,18 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	return true
 }
 
+// poolWaitUntil is how long m may wait for a pool: in its handshake, until
+// the handshake's deadline (from accept); after, handshake_timeout.
+func (m *minerConn) poolWaitUntil() time.Time {
+	m.mu.Lock()
+	inHandshake := !m.subscribed || !m.authorized
+	m.mu.Unlock()
+	if inHandshake {
+		return m.accepted.Add(m.srv.cfg.HandshakeTimeout)
+	}
+	return time.Now().Add(m.srv.cfg.HandshakeTimeout)
+}
+
 // onSubscribe attaches the miner to a pool session with a free prefix,
 // waiting for one if the proxy is between pools.
 func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
@@ -592,8 +607,7 @@ func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
 	already := m.subscribed
 	m.mu.Unlock()
 	if !already {
-		// It waits at most until its handshake deadline (from accept).
-		us, prefix, err := m.srv.pools.acquire(m.accepted.Add(m.srv.cfg.HandshakeTimeout), func() { m.srv.waitingForPool(m, true) })
+		us, prefix, err := m.srv.pools.acquire(m.poolWaitUntil(), func() { m.srv.waitingForPool(m, true) })
 		m.srv.waitingForPool(m, false)
 		if err != nil {
 			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, err.Error()))

@@ -489,16 +489,27 @@ func (m *poolManager) acquire(until time.Time, waiting func()) (*upSession, uint
 }
 
 // waitGrant returns the version mask the pool in use granted, waiting for a
-// pool if there is none yet.
-func (m *poolManager) waitGrant(timeout time.Duration, stop <-chan struct{}) (uint32, bool) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+// pool if there is none yet, until until; waiting (if not nil) is called
+// once, before it first waits.
+func (m *poolManager) waitGrant(until time.Time, stop <-chan struct{}, waiting func()) (uint32, bool) {
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		m.mu.Lock()
 		grant, known, ch := m.grant, m.grantKnown, m.liveCh
 		m.mu.Unlock()
 		if known {
 			return grant, true
+		}
+		if t == nil {
+			if waiting != nil {
+				waiting()
+			}
+			t = time.NewTimer(time.Until(until))
 		}
 		select {
 		case <-ch:

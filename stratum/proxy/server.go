@@ -468,8 +468,9 @@ func (s *Server) authenticatedLocked(m *minerConn) {
 	}
 }
 
-// waitingForPool marks m, which sent mining.subscribe, as waiting for a
-// pool session (after a restart or a failover, up to its handshake
+// waitingForPool marks m, which sent mining.subscribe (or, first,
+// mining.configure asking for version rolling), as waiting for a pool
+// session (after a restart or a failover, up to its handshake
 // deadline), or, waiting false, as served. While the proxy owes it the
 // answer, m is not evicted and leaves the max_unauthenticated share: rigs
 // reconnecting in mass were evicted there (20 of 30 with a share of 10)

@@ -52,7 +52,7 @@ func delayedPool(t *testing.T, pool *sim.Pool, delay time.Duration) string {
 }
 
 // Rigs that reconnect in mass after a restart (or a failover) wait in
-// mining.subscribe for a pool session: the proxy owes them the answer,
+// mining.subscribe (or mining.configure) for a pool session: the proxy owes them the answer,
 // so they are not evicted from the handshake share to make room for
 // newcomers, and every one is served. Before, 20 of 30 were cut with a
 // share of 10, and each evicted rig stayed attached to the session once
@@ -80,7 +80,7 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 	var served, cut atomic.Int32
 	var wg sync.WaitGroup
 	conns := make(chan net.Conn, rigs)
-	for range rigs {
+	for i := range rigs {
 		c, err := net.DialTimeout("tcp", srv.Addr().String(), 2*time.Second)
 		if err != nil {
 			t.Fatal(err)
@@ -91,7 +91,13 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 			defer wg.Done()
 			// Pipelined subscribe and authorize; cgminer sends authorize
 			// after the subscribe answer, which waits all the same.
-			c.Write([]byte(`{"id":1,"method":"mining.subscribe","params":["cgminer/4.13.6"]}` + "\n" + `{"id":2,"method":"mining.authorize","params":["acct.r","x"]}` + "\n"))
+			// Antminer firmware asks for version rolling first, which
+			// waits for the pool's grant.
+			hello := `{"id":1,"method":"mining.subscribe","params":["cgminer/4.13.6"]}` + "\n" + `{"id":2,"method":"mining.authorize","params":["acct.r","x"]}` + "\n"
+			if i%2 == 1 {
+				hello = `{"id":0,"method":"mining.configure","params":[["version-rolling"],{"version-rolling.mask":"1fffe000"}]}` + "\n" + hello
+			}
+			c.Write([]byte(hello))
 			c.SetReadDeadline(time.Now().Add(12 * time.Second))
 			if _, err := bufio.NewReader(c).ReadString('\n'); err != nil {
 				cut.Add(1)
