@@ -18,7 +18,7 @@ var (
 	descMiners          = desc("miners", "Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher), offline (known, disconnected).", "state")
 	descConnections     = desc("connections", "Open miner connections.")
 	descConnectionsTot  = desc("connections_total", "Miner connections accepted since start.")
-	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason (unauthenticated_per_address: over max_unauthenticated_per_address; handshake_evicted: the oldest connection still in its handshake, closed to make room for a newcomer).", "reason")
+	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason (unauthenticated_per_address: over max_unauthenticated_per_address; handshake_evicted: the oldest connection still in its handshake, closed to make room for a newcomer; gate_refused: a rig the switcher keeps no record of, answered 24 and closed).", "reason")
 	descHashrate        = desc("hashrate_hashes_per_second", "Hashrate of every worker over the last minute, from accepted shares.")
 	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
 	descSharesRejected  = desc("shares_rejected_total", "Shares rejected, by reason.", "reason")
@@ -67,7 +67,7 @@ var (
 	descRigsRefused   = desc("switcher_rigs_refused_total", "Rigs not admitted (held without work, no record) by reason: name (not 1-256 bytes of UTF-8 without control characters), network_full (its network holds max_offline_rigs_per_network records worth keeping).", "reason")
 	poolStates        = []string{"active", "standby", "probing", "failed"}
 	switcherStates    = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
-	refusedReasons    = []string{"not_allowed", "full", "unauthenticated_per_address", "handshake_evicted"}
+	refusedReasons    = []string{"not_allowed", "full", "unauthenticated_per_address", "handshake_evicted", "gate_refused"}
 	allDescriptions   = []*prometheus.Desc{
 		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
@@ -132,6 +132,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRefused, st.RefusedFull, refusedReasons[1])
 	counter(descRefused, st.RefusedPerAddress, refusedReasons[2])
 	counter(descRefused, st.EvictedUnauthenticated, refusedReasons[3])
+	counter(descRefused, st.RefusedByGate, refusedReasons[4])
 	counter(descSharesAccepted, st.SharesAccepted)
 	for reason, n := range st.SharesRejected {
 		counter(descSharesRejected, n, reason)

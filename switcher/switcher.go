@@ -9,10 +9,10 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/rs/zerolog"
+
+	"github.com/hashgate/hashgate/internal/rigname"
 )
 
 // Actuator parks and resumes rigs. The Stratum adapter (wired by cmd) is
@@ -543,22 +543,31 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	return plan, acts
 }
 
-// RigConnected is the proxy telling that a rig authorized: true means it
-// may get jobs now. A parked rig stays parked. Any other waits for the next
-// plan (within minPlanGap), which readmits it at once if it was mining
-// moments ago or before a restart and fits, admits it in its turn, or
-// parks it; the Actuator then tells the proxy.
+// RigConnected is RigArrived without the reason a rig is refused.
 func (s *Switcher) RigConnected(name, remote string) bool {
+	admitted, _ := s.RigArrived(name, remote)
+	return admitted
+}
+
+// RigArrived is the proxy telling that a rig authorized: admitted means
+// it may get jobs now. A parked rig stays parked. Any other waits for the
+// next plan (within minPlanGap), which readmits it at once if it was
+// mining moments ago or before a restart and fits, admits it in its turn,
+// or parks it; the Actuator then tells the proxy. refused ("" if not) is
+// why a rig gets no record at all (its name, or its network full of
+// records): the proxy closes it, and no RigDisconnected follows.
+func (s *Switcher) RigArrived(name, remote string) (admitted bool, refused string) {
 	now := s.cfg.Now()
 	n := s.rigNetwork(remote)
 	s.mu.Lock()
 	r := s.rigs[name]
 	if r == nil {
-		refused, evicted := s.admitNewLocked(name, n, now)
+		var evicted []string
+		refused, evicted = s.admitNewLocked(name, n, now)
 		if refused != "" {
 			s.mu.Unlock()
 			s.tellForgotten(evicted)
-			return false // held without work, with no record
+			return false, refused // no record: the proxy closes it
 		}
 		defer s.tellForgotten(evicted)
 		r = &rigRec{name: name, group: s.policy.GroupFor(name), state: RigOffline, net: n}
@@ -573,11 +582,10 @@ func (s *Switcher) RigConnected(name, remote string) bool {
 	if r.conns > 1 {
 		// A second live connection with the same name: it follows the
 		// first one's state.
-		admitted := r.state == RigMining
+		admitted = r.state == RigMining
 		s.mu.Unlock()
-		return admitted
+		return admitted, ""
 	}
-	var admitted bool
 	switch r.state {
 	case RigParked:
 		r.awaySince = time.Time{}
@@ -595,7 +603,7 @@ func (s *Switcher) RigConnected(name, remote string) bool {
 	}
 	s.dirty, s.stale = true, true
 	s.mu.Unlock()
-	return admitted
+	return admitted, ""
 }
 
 // RigDisconnected is the proxy telling that a rig's connection closed.
@@ -730,7 +738,7 @@ var ErrUnknownRig = errors.New("unknown rig")
 
 // MaxRigName bounds the name of a rig the switcher keeps a record of (a
 // worker name, as miners send it).
-const MaxRigName = 256
+const MaxRigName = rigname.Max
 
 // SetPin pins a rig on, off or back to auto. A rig that is not connected
 // can be pinned too, also one that never was: ops pin a rig off for
@@ -789,24 +797,9 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 }
 
 // validRigName is the one rule for the names the switcher keeps a record
-// of, made by a pin or by a rig that authorizes: miners send worker names
-// as JSON strings, so a name no miner can have (invalid UTF-8, control
-// characters) or an absurdly long one is a mistake or an attack, and
-// keeping it would let anyone grow memory and the state file.
-func validRigName(name string) error {
-	if name == "" || len(name) > MaxRigName {
-		return fmt.Errorf("a rig name is 1 to %d bytes", MaxRigName)
-	}
-	if !utf8.ValidString(name) {
-		return errors.New("a rig name must be UTF-8")
-	}
-	for _, c := range name {
-		if unicode.IsControl(c) {
-			return fmt.Errorf("a rig name has no control characters (found %U)", c)
-		}
-	}
-	return nil
-}
+// of, made by a pin or by a rig that authorizes (rigname.Check, the rule
+// the proxy applies to every worker name too).
+func validRigName(name string) error { return rigname.Check(name) }
 
 // SetPolicy puts a new, valid policy in force.
 func (s *Switcher) SetPolicy(p *Policy, diff []string) {

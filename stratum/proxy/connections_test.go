@@ -274,11 +274,14 @@ type standbyGate struct {
 	gone       map[string]int
 }
 
-func (g *standbyGate) Authorized(r proxy.Rig) bool {
+func (g *standbyGate) Authorized(r proxy.Rig) proxy.Verdict {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	g.authorized[r.Name]++
-	return g.allowed
+	if g.allowed {
+		return proxy.Admit
+	}
+	return proxy.Hold
 }
 
 func (g *standbyGate) Disconnected(r proxy.Rig) {

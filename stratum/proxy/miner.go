@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -19,6 +20,7 @@ import (
 	"github.com/btcsuite/btcd/chainhash/v2"
 	"github.com/rs/zerolog"
 
+	"github.com/hashgate/hashgate/internal/rigname"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
 	"github.com/hashgate/hashgate/stratum/upstream"
@@ -45,6 +47,7 @@ const (
 	reasonHandshakeTimeout
 	reasonEvicted
 	reasonStaleFlood
+	reasonRefused
 )
 
 var reasonNames = [...]string{
@@ -64,6 +67,7 @@ var reasonNames = [...]string{
 	reasonHandshakeTimeout: "not subscribed and authorized within handshake_timeout of connecting",
 	reasonEvicted:          "evicted while in its handshake: the unauthenticated share of the slots was full",
 	reasonStaleFlood:       "stale or unknown-job submits at a high rate",
+	reasonRefused:          "refused by the admission gate (a name no record is kept for, or its network is full)",
 }
 
 func (r closeReason) String() string { return reasonNames[r] }
@@ -87,12 +91,16 @@ type minerConn struct {
 	conn     net.Conn
 	remote   string
 	host     string    // the source IP of a TCP miner; "" for others (in memory)
+	source   string    // what the per-address handshake cap counts: host, or its /64
 	accepted time.Time // the handshake's deadline runs from here
 
-	// Guarded by the server's mu: its place in the handshake share (nil
-	// once through), and its rig (set when named).
-	unauthAt *list.Element
-	rig      *rigConns
+	// Guarded by the server's mu: its place in the evictable handshake
+	// share (nil once through, or while it waits for a pool session),
+	// whether it counts in the handshake share of its source, and its rig
+	// (set when named).
+	unauthAt    *list.Element
+	inHandshake bool
+	rig         *rigConns
 
 	// mu guards the protocol state below; held briefly.
 	mu            sync.Mutex
@@ -102,7 +110,6 @@ type minerConn struct {
 	admitted      bool
 	standby       bool // a second connection of its rig (see rigConns)
 	detached      bool // closed: its accounts are let go
-	handshaken    bool // subscribed and authorized: out of the handshake share
 	name          string
 	workers       []string
 	extranonceSub bool
@@ -127,7 +134,7 @@ type minerConn struct {
 	recent       []uint64 // keys of recent shares, for duplicates
 	recentNext   int
 	rejectStreak int    // rejections since the last accepted share
-	sentFrom     uint64 // seq of the first job this connection got on its session (under mu)
+	sentFrom     uint64 // seq of the first job this connection got on its session (under mu); noJobSent before
 	rootJob      *job   // the last share's job, extranonce2 and merkle root (rootFor)
 	rootEN2      [stratum.MaxExtranonce2Size]byte
 	rootEN2Len   uint8
@@ -194,7 +201,9 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	m := &minerConn{srv: s, id: s.nextMinerID.Add(1), conn: c, remote: c.RemoteAddr().String(), tw: tryWriterOf(c)}
 	if a, ok := c.RemoteAddr().(*net.TCPAddr); ok {
 		m.host = a.IP.String()
+		m.source = sourceOf(a.IP)
 	}
+	m.sentFrom = noJobSent
 	now := time.Now()
 	m.accepted = now
 	m.vd = vardiff.New(&s.cfg.Difficulty, now)
@@ -204,6 +213,25 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	m.lr = stratum.NewLineReader(minerReader{m}, s.cfg.MaxLineBytes)
 	m.poller = s.pollerFor(m) // set once: read without a lock by close
 	return m
+}
+
+// noJobSent is sentFrom before the connection was sent any work: every
+// job of its session is one it was never sent (answered 21).
+const noJobSent = ^uint64(0)
+
+// sourceOf is what the per-address handshake cap counts: an IPv4 address,
+// or the /64 of an IPv6 one (a single host is commonly given a whole /64,
+// and counting its 2^64 addresses apart made the cap none).
+func sourceOf(ip net.IP) string {
+	a, ok := netip.AddrFromSlice(ip)
+	if !ok {
+		return ip.String()
+	}
+	if a = a.Unmap(); a.Is6() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }
 
 // resetDifficulty takes vardiff's difficulty as the only one the miner
@@ -519,7 +547,10 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	}
 	result := map[string]any{}
 	if c.VersionRolling {
-		grant, ok := m.srv.pools.waitGrant(m.srv.cfg.HandshakeTimeout, m.srv.stop)
+		// Antminer firmware sends mining.configure first: after a restart
+		// it waits here for a pool like subscribe does (see waitingForPool).
+		grant, ok := m.srv.pools.waitGrant(m.poolWaitUntil(), m.srv.stop, func() { m.srv.waitingForPool(m, true) })
+		m.srv.waitingForPool(m, false)
 		if !ok {
 			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "no pool available"))
 			m.close(reasonNoUpstream, nil)
@@ -557,6 +588,18 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	return true
 }
 
+// poolWaitUntil is how long m may wait for a pool: in its handshake, until
+// the handshake's deadline (from accept); after, handshake_timeout.
+func (m *minerConn) poolWaitUntil() time.Time {
+	m.mu.Lock()
+	inHandshake := !m.subscribed || !m.authorized
+	m.mu.Unlock()
+	if inHandshake {
+		return m.accepted.Add(m.srv.cfg.HandshakeTimeout)
+	}
+	return time.Now().Add(m.srv.cfg.HandshakeTimeout)
+}
+
 // onSubscribe attaches the miner to a pool session with a free prefix,
 // waiting for one if the proxy is between pools.
 func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
@@ -564,15 +607,18 @@ func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
 	already := m.subscribed
 	m.mu.Unlock()
 	if !already {
-		us, prefix, err := m.srv.pools.acquire(m.srv.cfg.HandshakeTimeout)
+		us, prefix, err := m.srv.pools.acquire(m.poolWaitUntil(), func() { m.srv.waitingForPool(m, true) })
+		m.srv.waitingForPool(m, false)
 		if err != nil {
 			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, err.Error()))
 			m.close(reasonNoUpstream, err)
 			return false
 		}
 		if !us.attach(m, prefix) {
-			// The session died between acquire and attach; the miner
-			// retries like after any lost pool.
+			// The session died between acquire and attach, or m was
+			// closed meanwhile (attach refuses it: nothing would detach
+			// it, and it would hold its prefix for the session's life).
+			// The miner retries like after any lost pool.
 			m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "pool session lost, retry"))
 			m.close(reasonNoUpstream, nil)
 			return false
@@ -583,7 +629,7 @@ func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
 	us := m.sess
 	prefixHex := m.prefixHex
 	m.mu.Unlock()
-	m.checkHandshake()
+	m.srv.checkHandshake(m)
 	if us == nil {
 		m.replyError(msg.ID, stratum.NewError(stratum.ErrOther, "pool session lost, retry"))
 		m.close(reasonNoUpstream, nil)
@@ -601,7 +647,9 @@ func (m *minerConn) onSubscribe(msg *stratum.Message) bool {
 }
 
 // onAuthorize records a worker. Several workers per connection are fine;
-// the rig is named by the first.
+// the rig is named by the first. A name against rigname's rule is
+// refused (error 24): names are what accounts and the switcher's records
+// are kept under.
 func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 	ps, err := stratum.SplitParams(msg.Params)
 	var user string
@@ -615,6 +663,10 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 		m.replyError(msg.ID, paramError(err))
 		return true
 	}
+	if err := rigname.Check(user); err != nil {
+		m.replyError(msg.ID, stratum.NewError(stratum.ErrUnauthorized, "worker name refused: "+err.Error()))
+		return true
+	}
 	m.mu.Lock()
 	first := m.name == ""
 	if first {
@@ -622,42 +674,39 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 		m.authorized = true
 	}
 	m.mu.Unlock()
-	var standby, dup, gone bool
 	if first {
-		// Before the accounts: a standby connection's are counted apart.
-		standby, dup, gone = m.srv.named(m, user)
+		return m.authorizeRig(msg.ID, user)
 	}
-	m.mu.Lock()
-	known := false
-	for _, w := range m.workers {
-		known = known || w == user
-	}
-	if !known && len(m.workers) < 64 {
-		m.workers = append(m.workers, user)
-		now := time.Now()
-		w := m.srv.workers.attach(user, m.remote, now)
-		if m.standby {
-			w.retag(true)
-		}
-		if d := w.workDiff(); first && d > 0 && !m.working.Load() {
-			// The rig worked before (e.g. until a park closed its
-			// connection): it gets back the difficulty it worked at, not
-			// the initial one, which can be far off either way (a flood of
-			// shares, or none for minutes). It wins over a difficulty
-			// suggested before authorizing (a configured guess); one
-			// suggested later is honoured as usual.
-			m.vd.Suggest(d, now)
-			m.resetDifficulty()
-		}
-		w.setDifficulty(m.diff, false)
-		m.accounts = append(m.accounts, w)
-	}
-	m.mu.Unlock()
+	m.addWorker(user, false)
 	m.reply(msg.ID, []byte("true"))
-	if !first || gone {
-		return true
+	return true
+}
+
+// authorizeRig names m's rig and asks the Gate (unless m is a standby
+// connection of a rig it was asked about).
+func (m *minerConn) authorizeRig(id json.RawMessage, user string) bool {
+	standby, dup, gone, refused := m.srv.named(m, user)
+	if gone {
+		// Closed meanwhile (evicted): no account, and the Gate never hears
+		// of it. The reader ends.
+		return false
 	}
-	m.checkHandshake()
+	v := Hold
+	if !standby && !refused {
+		v = m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
+		if v == Refuse {
+			m.srv.decided(m, user, v)
+			refused = true
+		}
+	}
+	if refused {
+		m.srv.stats.RefusedByGate.Add(1)
+		m.replyError(id, stratum.NewError(stratum.ErrUnauthorized, "unauthorized worker: refused by the admission gate"))
+		m.readerClose(reasonRefused, nil)
+		return false
+	}
+	m.addWorker(user, true) // before any work: it may restore the difficulty
+	m.reply(id, []byte("true"))
 	if dup && m.srv.limit.Allow(msgDuplicateName, time.Now()) {
 		l := m.logger()
 		l.Warn().Msg(msgDuplicateName)
@@ -666,24 +715,45 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 		m.maybeStart() // its rig's admission, set by named
 		return true
 	}
-	admitted := m.srv.cfg.Gate.Authorized(Rig{ConnID: m.id, Name: user, Remote: m.remote})
-	m.srv.decided(m, admitted)
+	m.srv.decided(m, user, v)
 	return true
 }
 
-const msgDuplicateName = "two live connections from different addresses use the same worker name"
-
-// checkHandshake frees m's place in the handshake share once it is
-// subscribed and authorized.
-func (m *minerConn) checkHandshake() {
+// addWorker gives m an account for worker user (once, at most 64), unless
+// m is closed: the accounts of a closed connection were let go already
+// (detachClosed) and one attached now would never be.
+func (m *minerConn) addWorker(user string, first bool) {
 	m.mu.Lock()
-	done := m.subscribed && m.authorized && !m.handshaken
-	m.handshaken = m.handshaken || done
-	m.mu.Unlock()
-	if done {
-		m.srv.handshakeDone(m)
+	defer m.mu.Unlock()
+	if m.detached || len(m.workers) >= 64 {
+		return
 	}
+	for _, w := range m.workers {
+		if w == user {
+			return
+		}
+	}
+	m.workers = append(m.workers, user)
+	now := time.Now()
+	w := m.srv.workers.attach(user, m.remote, now)
+	if m.standby {
+		w.retag(true)
+	}
+	if d := w.workDiff(); first && d > 0 && !m.working.Load() {
+		// The rig worked before (e.g. until a park closed its
+		// connection): it gets back the difficulty it worked at, not
+		// the initial one, which can be far off either way (a flood of
+		// shares, or none for minutes). It wins over a difficulty
+		// suggested before authorizing (a configured guess); one
+		// suggested later is honoured as usual.
+		m.vd.Suggest(d, now)
+		m.resetDifficulty()
+	}
+	w.setDifficulty(m.diff, false)
+	m.accounts = append(m.accounts, w)
 }
+
+const msgDuplicateName = "two live connections from different addresses use the same worker name"
 
 // promote makes a standby connection its rig's own: the one it stood by
 // for closed. The server calls it under its mu.
@@ -1030,6 +1100,8 @@ func (m *minerConn) sendWork(us *upSession) {
 	d := m.diff
 	if j != nil {
 		m.sentFrom = j.seq // older jobs of the session never reach it
+	} else {
+		m.sentFrom = 0 // the session has no job yet: it gets them all
 	}
 	m.mu.Unlock()
 	m.send(encodeDifficulty(d), false)
@@ -1618,7 +1690,7 @@ func (m *minerConn) writeLastAnswersLocked() {
 // it everywhere, tell the gate, log why.
 func (m *minerConn) detachClosed(reason closeReason, cause error) {
 	m.mu.Lock()
-	us, prefix, name := m.sess, m.prefix, m.name
+	us, prefix := m.sess, m.prefix
 	m.sess = nil
 	m.working.Store(false)
 	accounts, standby := m.accounts, m.standby
@@ -1635,7 +1707,7 @@ func (m *minerConn) detachClosed(reason closeReason, cause error) {
 	}
 	m.srv.pools.dropOrphan(m)
 	// The Gate hears of the rig once: when its last connection goes.
-	if last := m.srv.forget(m, name); last && name != "" {
+	if last, name := m.srv.forget(m); last {
 		m.srv.cfg.Gate.Disconnected(Rig{ConnID: m.id, Name: name, Remote: m.remote})
 	}
 	if reason == reasonLineTooLong || reason == reasonGarbage {
@@ -1670,7 +1742,9 @@ func (m *minerConn) moveTo(us *upSession, prefix uint32) {
 	m.working.Store(false)
 	m.mu.Unlock()
 	if !us.attach(m, prefix) {
-		m.requestReconnect()
+		if !m.isClosed() {
+			m.requestReconnect()
+		}
 		return
 	}
 	m.mu.Lock()
@@ -1701,14 +1775,21 @@ func (m *minerConn) canMove() bool {
 	return m.extranonceSub
 }
 
-// setPrefix is called by the session that attached m.
-func (m *minerConn) setPrefix(us *upSession, prefix uint32, k int) {
+// setPrefix is called by the session that attaches m; false, and nothing
+// set, when m is closed (detachClosed ran or runs: it would not detach m
+// from us).
+func (m *minerConn) setPrefix(us *upSession, prefix uint32, k int) bool {
 	m.mu.Lock()
+	if m.detached {
+		m.mu.Unlock()
+		return false
+	}
 	m.sess, m.prefix = us, prefix
 	m.prefixLen = k
 	appendPrefix(m.prefixBytes[:0], prefix, k)
 	m.prefixHex = hex.EncodeToString(m.prefixBytes[:k])
 	m.mu.Unlock()
+	return true
 }
 
 // isWorking reports whether fan-out should include m; no lock, so a

@@ -433,11 +433,16 @@ func (m *poolManager) dropOrphan(mc *minerConn) {
 	m.mu.Unlock()
 }
 
-// acquire finds a session with a free prefix, waiting up to timeout while
-// a pool is being connected or a new session opened.
-func (m *poolManager) acquire(timeout time.Duration) (*upSession, uint32, error) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+// acquire finds a session with a free prefix, waiting until until while
+// a pool is being connected or a new session opened; waiting (if not
+// nil) is called once, before it first waits.
+func (m *poolManager) acquire(until time.Time, waiting func()) (*upSession, uint32, error) {
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		m.mu.Lock()
 		if m.closed {
@@ -460,6 +465,12 @@ func (m *poolManager) acquire(timeout time.Duration) (*upSession, uint32, error)
 		m.waiting++
 		m.mu.Unlock()
 		m.poke()
+		if t == nil {
+			if waiting != nil {
+				waiting()
+			}
+			t = time.NewTimer(time.Until(until))
+		}
 		var err error
 		select {
 		case <-ch:
@@ -478,16 +489,27 @@ func (m *poolManager) acquire(timeout time.Duration) (*upSession, uint32, error)
 }
 
 // waitGrant returns the version mask the pool in use granted, waiting for a
-// pool if there is none yet.
-func (m *poolManager) waitGrant(timeout time.Duration, stop <-chan struct{}) (uint32, bool) {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
+// pool if there is none yet, until until; waiting (if not nil) is called
+// once, before it first waits.
+func (m *poolManager) waitGrant(until time.Time, stop <-chan struct{}, waiting func()) (uint32, bool) {
+	var t *time.Timer
+	defer func() {
+		if t != nil {
+			t.Stop()
+		}
+	}()
 	for {
 		m.mu.Lock()
 		grant, known, ch := m.grant, m.grantKnown, m.liveCh
 		m.mu.Unlock()
 		if known {
 			return grant, true
+		}
+		if t == nil {
+			if waiting != nil {
+				waiting()
+			}
+			t = time.NewTimer(time.Until(until))
 		}
 		select {
 		case <-ch:

@@ -247,10 +247,13 @@ type gate struct {
 	gone    []string
 }
 
-func (g *gate) Authorized(r proxy.Rig) bool {
+func (g *gate) Authorized(r proxy.Rig) proxy.Verdict {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.allowed[r.Name]
+	if g.allowed[r.Name] {
+		return proxy.Admit
+	}
+	return proxy.Hold
 }
 
 func (g *gate) Disconnected(r proxy.Rig) {

@@ -215,8 +215,10 @@ type Server struct {
 	miners    map[*minerConn]struct{}
 	byName    map[string][]*rigConns
 	closing   bool
-	// unauth holds the connections still in their handshake, oldest
-	// first; unauthFrom counts them per source address.
+	// unauth holds the connections still in their handshake that may be
+	// evicted, oldest first; unauthFrom counts every connection in its
+	// handshake (those waiting for a pool session too) per source: an
+	// IPv4 address, or an IPv6 /64 (one host commonly has a whole /64).
 	unauth     list.List
 	unauthFrom map[string]int
 
@@ -426,7 +428,7 @@ const (
 // authorized rigs, m is refused.
 func (s *Server) admitConnLocked(m *minerConn) (evict *minerConn, refused string) {
 	tcp := m.host != "" // in memory: the process's own (tests, load harness), not the network's
-	if tcp && s.unauthFrom[m.host] >= s.cfg.MaxUnauthenticatedPerAddress {
+	if tcp && s.unauthFrom[m.source] >= s.cfg.MaxUnauthenticatedPerAddress {
 		s.stats.RefusedPerAddress.Add(1)
 		return nil, refusedPerAddr
 	}
@@ -442,7 +444,8 @@ func (s *Server) admitConnLocked(m *minerConn) (evict *minerConn, refused string
 	}
 	if tcp {
 		m.unauthAt = s.unauth.PushBack(m)
-		s.unauthFrom[m.host]++
+		m.inHandshake = true
+		s.unauthFrom[m.source]++
 	}
 	return evict, ""
 }
@@ -450,24 +453,63 @@ func (s *Server) admitConnLocked(m *minerConn) (evict *minerConn, refused string
 // authenticatedLocked takes m out of the handshake share (done, evicted
 // or closed).
 func (s *Server) authenticatedLocked(m *minerConn) {
-	if m.unauthAt == nil {
+	if m.unauthAt != nil {
+		s.unauth.Remove(m.unauthAt)
+		m.unauthAt = nil
+	}
+	if !m.inHandshake {
 		return
 	}
-	s.unauth.Remove(m.unauthAt)
-	m.unauthAt = nil
-	if n := s.unauthFrom[m.host] - 1; n > 0 {
-		s.unauthFrom[m.host] = n
+	m.inHandshake = false
+	if n := s.unauthFrom[m.source] - 1; n > 0 {
+		s.unauthFrom[m.source] = n
 	} else {
-		delete(s.unauthFrom, m.host)
+		delete(s.unauthFrom, m.source)
 	}
 }
 
-// handshakeDone frees m's place in the handshake share: it subscribed
-// and authorized.
-func (s *Server) handshakeDone(m *minerConn) {
+// waitingForPool marks m, which sent mining.subscribe (or, first,
+// mining.configure asking for version rolling), as waiting for a pool
+// session (after a restart or a failover, up to its handshake
+// deadline), or, waiting false, as served. While the proxy owes it the
+// answer, m is not evicted and leaves the max_unauthenticated share: rigs
+// reconnecting in mass were evicted there (20 of 30 with a share of 10)
+// and retried, or left for their backup pool. It still counts against
+// max_unauthenticated_per_address, and its handshake deadline runs on.
+// A valid subscribe suffices, not subscribe and authorize: cgminer-family
+// firmware (nearly every ASIC) sends authorize only once subscribe is
+// answered, so it would never qualify; and an attacker gains nothing a
+// cheap authorize would not give it as well.
+func (s *Server) waitingForPool(m *minerConn, waiting bool) {
 	s.mu.Lock()
-	s.authenticatedLocked(m)
+	defer s.mu.Unlock()
+	switch {
+	case waiting && m.unauthAt != nil:
+		s.unauth.Remove(m.unauthAt)
+		m.unauthAt = nil
+	case !waiting && m.inHandshake && m.unauthAt == nil:
+		if _, live := s.miners[m]; live {
+			// Its turn to speak again: evictable as before, counted from now.
+			m.unauthAt = s.unauth.PushBack(m)
+		}
+	}
+}
+
+// checkHandshake frees m's place in the handshake share once it is
+// subscribed and authorized.
+func (s *Server) checkHandshake(m *minerConn) {
+	s.mu.Lock()
+	s.checkHandshakeLocked(m)
 	s.mu.Unlock()
+}
+
+func (s *Server) checkHandshakeLocked(m *minerConn) {
+	m.mu.Lock()
+	done := m.subscribed && m.authorized
+	m.mu.Unlock()
+	if done {
+		s.authenticatedLocked(m)
+	}
 }
 
 // refuse closes a connection the server will not serve, logging it
@@ -545,15 +587,22 @@ func (s *Server) Close() {
 // for the Gate (which flags duplicate_name). Two machines behind one NAT
 // address sharing a name look like one rig with a standby connection.
 type rigConns struct {
+	name     string
 	host     string
 	conns    []*minerConn // conns[0] is the rig's connection, the rest standby
 	admitted bool
 	told     bool // SetAdmission spoke: newer than the Gate's first answer
+	// answered: the Gate's Authorized returned (and did not refuse), so
+	// it is owed a Disconnected when the last connection goes; refused:
+	// it refused, and every connection under the rig is closed.
+	answered bool
+	refused  bool
 }
 
 // forget drops a closed miner from the server's indexes; last reports
-// that it was the last connection of its rig (the Gate is to be told).
-func (s *Server) forget(m *minerConn, name string) (last bool) {
+// that it was the last connection of its rig and the Gate is to be told
+// (when the Gate has not answered yet, decided tells it after).
+func (s *Server) forget(m *minerConn) (last bool, name string) {
 	s.mu.Lock()
 	delete(s.miners, m)
 	s.authenticatedLocked(m)
@@ -565,7 +614,9 @@ func (s *Server) forget(m *minerConn, name string) (last bool) {
 			}
 		}
 		if len(r.conns) == 0 {
-			last = true
+			// The rig's own name: m's may not have been read when it was
+			// set (a close racing its authorize).
+			last, name = r.answered, r.name
 			list := slices.DeleteFunc(s.byName[name], func(x *rigConns) bool { return x == r })
 			if len(list) == 0 {
 				delete(s.byName, name)
@@ -576,47 +627,79 @@ func (s *Server) forget(m *minerConn, name string) (last bool) {
 	}
 	s.mu.Unlock()
 	s.stats.Connections.Add(-1)
-	return last
+	return last, name
 }
 
 // named records a rig's name. standby: another live connection from the
 // same address has it (m follows that rig's admission, set here); dup:
 // a connection from another address has it (both are rigs for the Gate,
 // which flags duplicate_name). gone: m was closed meanwhile and is not
-// recorded (the Gate is not to hear of it).
-func (s *Server) named(m *minerConn, name string) (standby, dup, gone bool) {
+// recorded (the Gate is not to hear of it). refused: the Gate refused the
+// rig of that address (m is not recorded; it is to be refused too).
+// A subscribed m is through its handshake from here: an eviction can no
+// longer come between its name and the Gate's answer.
+func (s *Server) named(m *minerConn, name string) (standby, dup, gone, refused bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, live := s.miners[m]; !live {
-		return false, false, true
+		return false, false, true, false
 	}
+	s.checkHandshakeLocked(m)
 	list := s.byName[name]
 	for _, r := range list {
 		if r.host == m.host && m.host != "" {
+			if r.refused {
+				return false, false, false, true
+			}
 			r.conns = append(r.conns, m)
 			m.rig = r
 			m.mu.Lock()
 			m.standby, m.admitted = true, r.admitted
 			m.mu.Unlock()
-			return true, false, false
+			return true, false, false, false
 		}
 	}
-	m.rig = &rigConns{host: m.host, conns: []*minerConn{m}}
+	m.rig = &rigConns{name: name, host: m.host, conns: []*minerConn{m}}
 	s.byName[name] = append(list, m.rig)
-	return false, len(list) > 0, false
+	return false, len(list) > 0, false, false
 }
 
 // decided applies the Gate's first answer for m's rig to every
-// connection it has (standby ones may have come meanwhile).
-func (s *Server) decided(m *minerConn, admitted bool) {
+// connection it has (standby ones may have come meanwhile). A refusal
+// closes them (m is the caller's to answer and close). When the rig's
+// connections all closed while the Gate answered, the Gate is told now,
+// after its answer, never before.
+func (s *Server) decided(m *minerConn, name string, v Verdict) {
+	r := m.rig
 	s.mu.Lock()
-	if m.rig.told {
+	if v == Refuse {
+		r.refused = true
+		others := make([]*minerConn, 0, len(r.conns))
+		for _, c := range r.conns {
+			if c != m {
+				others = append(others, c)
+			}
+		}
+		s.mu.Unlock()
+		for _, c := range others {
+			c.close(reasonRefused, nil)
+		}
+		return
+	}
+	r.answered = true
+	if len(r.conns) == 0 {
+		s.mu.Unlock()
+		s.cfg.Gate.Disconnected(Rig{ConnID: m.id, Name: name, Remote: m.remote})
+		return
+	}
+	if r.told {
 		// A park or resume came while the Gate answered: it stands.
 		s.mu.Unlock()
 		return
 	}
-	m.rig.admitted = admitted
-	list := append([]*minerConn(nil), m.rig.conns...)
+	admitted := v == Admit
+	r.admitted = admitted
+	list := append([]*minerConn(nil), r.conns...)
 	s.mu.Unlock()
 	for _, c := range list {
 		if admitted {

@@ -139,16 +139,20 @@ func (us *upSession) allocPrefix() (uint32, bool) {
 	return us.alloc.alloc()
 }
 
-// attach adds m with a prefix allocPrefix gave; false if the session died.
+// attach adds m with a prefix allocPrefix gave; false if the session
+// died or m is closed (its prefix is let go).
 func (us *upSession) attach(m *minerConn, prefix uint32) bool {
 	us.mu.Lock()
 	defer us.mu.Unlock()
 	if us.dead {
 		return false
 	}
+	if !m.setPrefix(us, prefix, us.k) {
+		us.alloc.release(prefix)
+		return false
+	}
 	us.miners[m] = struct{}{}
 	us.scratchStale = true
-	m.setPrefix(us, prefix, us.k)
 	return true
 }
 

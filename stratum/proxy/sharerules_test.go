@@ -360,3 +360,33 @@ func TestResumeKeepsPreParkDifficulty(t *testing.T) {
 		t.Fatalf("account difficulty %g, want %g", acct.Difficulty, worked)
 	}
 }
+
+// A connection held without work (parked, or waiting its turn) was never
+// sent any job: a share from it on a job of its session is stale (21),
+// whatever its hash, never low difficulty (23) and never accepted. Before,
+// a held connection counted every job of the session as sent: cpuminer's
+// leftover work got 23, and a good share was answered true, credited and
+// forwarded.
+func TestHeldConnectionSharesAreStale(t *testing.T) {
+	pool := startPool(t, sim.PoolConfig{})
+	g := &gate{allowed: map[string]bool{"acct.always": true}}
+	cfg := quickConfig(t, pool)
+	cfg.Gate = g
+	srv := startProxy(t, cfg)
+	a := startWorker(t, srv, "acct.always")
+	b := waitingWorker(t, srv, "acct.parked")
+	job := newJobSeen(t, pool, a) // a job of b's session, never sent to b
+	b.diff = a.diff
+	low, next := b.mine(t, job, 0, 0, fails(a.diff))
+	if r := b.submit(10, low); errCode(t, r) != stratum.ErrJobNotFound {
+		t.Errorf("held rig, low share on a session job it was never sent: %s %s, want error 21", r.Result, r.Error)
+	}
+	good, _ := b.mine(t, job, next, 0, meets(a.diff))
+	if r := b.submit(11, good); errCode(t, r) != stratum.ErrJobNotFound {
+		t.Errorf("held rig, good share on a session job it was never sent: %s %s, want error 21", r.Result, r.Error)
+	}
+	acct, _ := srv.Worker("acct.parked")
+	if acct.Accepted != 0 || acct.Forwarded != 0 || acct.Stale != 2 {
+		t.Errorf("held rig's account: accepted %d forwarded %d stale %d, want 0, 0, 2", acct.Accepted, acct.Forwarded, acct.Stale)
+	}
+}

@@ -13,6 +13,7 @@ type Stats struct {
 	// closed to make room (max_unauthenticated or max_connections).
 	RefusedPerAddress      atomic.Uint64
 	EvictedUnauthenticated atomic.Uint64
+	RefusedByGate          atomic.Uint64 // rigs the Gate refused (answered 24 and closed)
 	SlowConsumers          atomic.Uint64
 	ProtocolErrors         atomic.Uint64 // dropped for garbage, long lines
 	SharesAccepted         atomic.Uint64
@@ -42,6 +43,7 @@ type StatsSnapshot struct {
 	RefusedFull            uint64
 	RefusedPerAddress      uint64
 	EvictedUnauthenticated uint64
+	RefusedByGate          uint64
 	SlowConsumers          uint64
 	ProtocolErrors         uint64
 	SharesAccepted         uint64
@@ -78,6 +80,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		RefusedFull:            s.RefusedFull.Load(),
 		RefusedPerAddress:      s.RefusedPerAddress.Load(),
 		EvictedUnauthenticated: s.EvictedUnauthenticated.Load(),
+		RefusedByGate:          s.RefusedByGate.Load(),
 		SlowConsumers:          s.SlowConsumers.Load(),
 		ProtocolErrors:         s.ProtocolErrors.Load(),
 		SharesAccepted:         s.SharesAccepted.Load(),

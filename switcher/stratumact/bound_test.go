@@ -1,9 +1,7 @@
 package stratumact_test
 
 import (
-	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,33 +12,21 @@ import (
 	"github.com/hashgate/hashgate/switcher"
 )
 
-// authorizeOnce connects to the proxy, subscribes and authorizes as name,
-// waits for the answer and hangs up: the probe's churn of unique names.
-func authorizeOnce(t *testing.T, addr, name string) {
+// authorizeOnce subscribes and authorizes as name, waits for the answer
+// (returned) and hangs up: the probe's churn of unique names.
+func authorizeOnce(t *testing.T, addr, name string) string {
 	t.Helper()
-	c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	a, err := sim.AuthorizeOnce(addr, name, 10*time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "{\"id\":1,\"method\":\"mining.subscribe\",\"params\":[]}\n{\"id\":2,\"method\":\"mining.authorize\",\"params\":[%q,\"x\"]}\n", name)
-	r := bufio.NewReader(c)
-	for {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			t.Fatalf("authorize %.20s…: %v", name, err)
-		}
-		if strings.HasPrefix(line, `{"id":2,`) {
-			return
-		}
-	}
+	return a
 }
 
-// Unique worker names through the real proxy (8 KB ones, and short ones
-// past the cap of offline records per network) leave the switcher's
-// records, the proxy's accounts and the state file bounded.
-func TestUniqueNamesThroughTheProxyStayBounded(t *testing.T) {
+// startCappedSite starts a site (its own pool, the site policy) whose
+// switcher keeps at most perNet offline records per network.
+func startCappedSite(t *testing.T, perNet int) (*site, string) {
+	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
 		t.Fatal(err)
@@ -49,15 +35,25 @@ func TestUniqueNamesThroughTheProxyStayBounded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pool.Close()
+	t.Cleanup(pool.Close)
+	return startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.MaxOfflinePerNetwork = perNet }), dir
+}
+
+// Unique worker names through the real proxy (8 KB ones, and short ones
+// past the cap of offline records per network) leave the switcher's
+// records, the proxy's accounts and the state file bounded.
+func TestUniqueNamesThroughTheProxyStayBounded(t *testing.T) {
 	const perNet = 40
-	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.MaxOfflinePerNetwork = perNet })
+	s, dir := startCappedSite(t, perNet)
 	defer s.close()
 	addr := s.proxy.Addr().String()
 	long := strings.Repeat("k", 8<<10)
 	const n = 300
 	for i := range n {
-		authorizeOnce(t, addr, fmt.Sprintf("acct.s9-%04d-%s", i, long))
+		// The proxy refuses a name against the switcher's rule itself.
+		if a := authorizeOnce(t, addr, fmt.Sprintf("acct.s9-%04d-%s", i, long)); !strings.Contains(a, `"error":[24,`) {
+			t.Fatalf("authorize of an 8 KB name answered %s, want error 24", a)
+		}
 		authorizeOnce(t, addr, fmt.Sprintf("acct.s9-%04d", i))
 	}
 	sim.Eventually(t, 10*time.Second, func() bool {
@@ -72,12 +68,44 @@ func TestUniqueNamesThroughTheProxyStayBounded(t *testing.T) {
 			t.Fatalf("a record of a %d-byte name", len(r.Name))
 		}
 	}
-	if got := s.sw.Counters().RigsRefusedName.Load(); got != n {
-		t.Errorf("%d names refused, want %d", got, n)
-	}
 	statePath := filepath.Join(dir, "state.json")
 	sim.Eventually(t, 5*time.Second, func() bool {
 		st, err := os.Stat(statePath)
 		return err == nil && st.Size() < 16<<10
 	}, "state file under 16 KiB")
+}
+
+// A rig the switcher refuses a record (its network holds as many offline
+// records as the cap, none of them forgettable: rigs pinned off for
+// maintenance) is answered 24 and closed by the proxy; before, it was held
+// without work for ever. The Gate is not told it left (no record).
+func TestRigOfAFullNetworkIsRefused(t *testing.T) {
+	s, _ := startCappedSite(t, 2)
+	defer s.close()
+	addr := s.proxy.Addr().String()
+	for _, name := range []string{"acct.a", "acct.b"} {
+		if _, _, err := s.sw.SetPin(name, "off", "maintenance", "test"); err != nil {
+			t.Fatal(err)
+		}
+		authorizeOnce(t, addr, name)
+	}
+	if err := sim.Poll(5*time.Second, func() bool {
+		st := s.rigStates()
+		return !st["acct.a"].Connected && !st["acct.b"].Connected
+	}); err != nil {
+		t.Fatalf("pinned rigs still connected: %+v", s.rigStates())
+	}
+	if a := authorizeOnce(t, addr, "acct.c"); !strings.Contains(a, `"error":[24,`) {
+		t.Fatalf("authorize of a rig from a full network answered %s, want error 24", a)
+	}
+	sim.Eventually(t, 5*time.Second, func() bool { return s.proxy.Stats().Connections == 0 }, "the refused rig closed: %d connections", s.proxy.Stats().Connections)
+	if got := s.sw.Counters().RigsRefusedNetwork.Load(); got != 1 {
+		t.Errorf("switcher refused %d rigs for a full network, want 1", got)
+	}
+	if got := s.proxy.Stats().RefusedByGate; got != 1 {
+		t.Errorf("proxy refused %d rigs for the gate, want 1", got)
+	}
+	if _, ok := s.rigStates()["acct.c"]; ok {
+		t.Error("the refused rig has a record, want none")
+	}
 }

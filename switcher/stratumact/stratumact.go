@@ -32,13 +32,21 @@ func (b *Bridge) Bind(p *proxy.Server, s *switcher.Switcher) {
 	b.switcher.Store(s)
 }
 
-// Authorized implements proxy.Gate.
-func (b *Bridge) Authorized(r proxy.Rig) bool {
+// Authorized implements proxy.Gate: a rig the switcher keeps no record
+// of (its name, or its network full of records) is refused, so that it
+// does not stay connected without work, holding memory, for ever.
+func (b *Bridge) Authorized(r proxy.Rig) proxy.Verdict {
 	s := b.switcher.Load()
 	if s == nil {
-		return false
+		return proxy.Hold
 	}
-	return s.RigConnected(r.Name, r.Remote)
+	switch admitted, refused := s.RigArrived(r.Name, r.Remote); {
+	case refused != "":
+		return proxy.Refuse
+	case admitted:
+		return proxy.Admit
+	}
+	return proxy.Hold
 }
 
 // Disconnected implements proxy.Gate.
