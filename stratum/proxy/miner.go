@@ -92,7 +92,7 @@ type minerConn struct {
 	remote   string
 	host     string    // the source IP of a TCP miner; "" for others (in memory)
 	source   string    // what the per-address handshake cap counts: host, or its /64
-	accepted time.Time // the handshake's deadline runs from here
+	accepted int64 // unix nanoseconds of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: see the struct's size note)
 
 	// Guarded by the server's mu: its place in the evictable handshake
 	// share (nil once through, or while it waits for a pool session),
@@ -124,7 +124,7 @@ type minerConn struct {
 	prefix        uint32
 	prefixHex     string // k bytes, hex
 	prefixBytes   [4]byte
-	prefixLen     int
+	prefixLen     uint8 // k, 0-4
 	accounts      []*workerStats // one per authorized worker, in m.workers order
 
 	// Share-path state, touched only by the reader: the miner's goroutine,
@@ -139,7 +139,7 @@ type minerConn struct {
 	rootEN2      [stratum.MaxExtranonce2Size]byte
 	rootEN2Len   uint8
 	root         [32]byte
-	streakSince  time.Time   // first rejection of the streak
+	streakSince  int64       // unix nanoseconds of the streak's first rejection
 	invalid      tokenBucket // invalid submits allowed
 	stale        tokenBucket // stale and unknown-job submits allowed
 
@@ -205,7 +205,7 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	}
 	m.sentFrom = noJobSent
 	now := time.Now()
-	m.accepted = now
+	m.accepted = now.UnixNano()
 	m.vd = vardiff.New(&s.cfg.Difficulty, now)
 	m.resetDifficulty()
 	m.invalid = tokenBucket{tokens: s.cfg.Abuse.InvalidBurst, at: now}
@@ -381,7 +381,7 @@ type readArm struct {
 func (m *minerConn) armRead(a *readArm, inHandshake bool, now time.Time) {
 	var until time.Time
 	if inHandshake {
-		until = m.accepted.Add(m.srv.cfg.HandshakeTimeout)
+		until = m.handshakeDeadline()
 		if a.handshake && until.Equal(a.until) {
 			return
 		}
@@ -588,6 +588,11 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 	return true
 }
 
+// handshakeDeadline is handshake_timeout after the accept.
+func (m *minerConn) handshakeDeadline() time.Time {
+	return time.Unix(0, m.accepted+int64(m.srv.cfg.HandshakeTimeout))
+}
+
 // poolWaitUntil is how long m may wait for a pool: in its handshake, until
 // the handshake's deadline (from accept); after, handshake_timeout.
 func (m *minerConn) poolWaitUntil() time.Time {
@@ -595,7 +600,7 @@ func (m *minerConn) poolWaitUntil() time.Time {
 	inHandshake := !m.subscribed || !m.authorized
 	m.mu.Unlock()
 	if inHandshake {
-		return m.accepted.Add(m.srv.cfg.HandshakeTimeout)
+		return m.handshakeDeadline()
 	}
 	return time.Now().Add(m.srv.cfg.HandshakeTimeout)
 }
@@ -802,7 +807,7 @@ func (m *minerConn) onSuggestDifficulty(msg *stratum.Message) {
 func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr error, now time.Time) {
 	m.mu.Lock()
 	subscribed, us, mask := m.subscribed, m.sess, m.mask
-	prefix, k := m.prefixBytes, m.prefixLen
+	prefix, k := m.prefixBytes, int(m.prefixLen)
 	prefixHex, sentFrom := m.prefixHex, m.sentFrom
 	m.mu.Unlock()
 	if !subscribed {
@@ -994,12 +999,12 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 	m.replyError(id, stratum.NewError(code, msg))
 	a := &m.srv.cfg.Abuse
 	if m.rejectStreak == 0 {
-		m.streakSince = now
+		m.streakSince = now.UnixNano()
 	}
 	m.rejectStreak++
-	if m.rejectStreak >= a.RejectMinShares && now.Sub(m.streakSince) >= a.RejectWindow {
+	if streak := time.Duration(now.UnixNano() - m.streakSince); m.rejectStreak >= a.RejectMinShares && streak >= a.RejectWindow {
 		m.srv.stats.AbuseDisconnects.Add(1)
-		m.readerClose(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, now.Sub(m.streakSince).Round(time.Second), reason))
+		m.readerClose(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, streak.Round(time.Second), reason))
 		return
 	}
 	if reason == RejectStale {
@@ -1785,7 +1790,7 @@ func (m *minerConn) setPrefix(us *upSession, prefix uint32, k int) bool {
 		return false
 	}
 	m.sess, m.prefix = us, prefix
-	m.prefixLen = k
+	m.prefixLen = uint8(k)
 	appendPrefix(m.prefixBytes[:0], prefix, k)
 	m.prefixHex = hex.EncodeToString(m.prefixBytes[:k])
 	m.mu.Unlock()
