@@ -90,9 +90,9 @@ type minerConn struct {
 	id       uint64
 	conn     net.Conn
 	remote   string
-	host     string    // the source IP of a TCP miner; "" for others (in memory)
-	source   string    // what the per-address handshake cap counts: host, or its /64
-	accepted int64 // unix nanoseconds of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: see the struct's size note)
+	host     string // the source IP of a TCP miner; "" for others (in memory)
+	source   string // what the per-address handshake cap counts: host, or its /64
+	accepted int64  // unix nanoseconds of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: see the struct's size note)
 
 	// Guarded by the server's mu: its place in the evictable handshake
 	// share (nil once through, or while it waits for a pool session),
@@ -124,7 +124,7 @@ type minerConn struct {
 	prefix        uint32
 	prefixHex     string // k bytes, hex
 	prefixBytes   [4]byte
-	prefixLen     uint8 // k, 0-4
+	prefixLen     uint8          // k, 0-4
 	accounts      []*workerStats // one per authorized worker, in m.workers order
 
 	// Share-path state, touched only by the reader: the miner's goroutine,
