@@ -92,7 +92,7 @@ type minerConn struct {
 	remote   string
 	host     string // the source IP of a TCP miner; "" for others (in memory)
 	source   string // what the per-address handshake cap counts: host, or its /64
-	accepted int64  // unix nanoseconds of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: see the struct's size note)
+	accepted int64  // unix nanoseconds of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: TestPerRigStructsStayInTheirSizeClass)
 
 	// Guarded by the server's mu: its place in the evictable handshake
 	// share (nil once through, or while it waits for a pool session),
