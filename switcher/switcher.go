@@ -507,9 +507,12 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
 	}
 	for _, a := range plan.Park {
-		// A pending rig holds no work: it only stays without a job.
+		// A pending rig holds no work: it only stays without a job. Its
+		// curtail check starts now: a curtail from an earlier stay would
+		// judge its shares from before the hold as evidence.
 		r := recs[a.Rig]
 		r.state, r.since, r.heldAtAdmission = RigParked, now, true
+		r.curtailedAt, r.curtailFail = now, false
 		s.counters.Parks.Add(1)
 		evs = append(evs, Event{Kind: EventPark, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "held without work"}})
 	}
