@@ -95,7 +95,7 @@ type workerStats struct {
 
 	// lastSubmit is when the worker last sent a share, whatever the
 	// verdict: a parked rig that submits, even stale work, is hashing.
-	lastSubmit int64 // unix nanoseconds; 0: never (8 bytes: the account stays in the 320-byte size class)
+	lastSubmit int64 // sinceEpoch; 0: never (8 bytes: the account stays in the 320-byte size class)
 }
 
 // PoolRejected keys that are not the pool's verdict.
@@ -195,7 +195,7 @@ func (w *workerStats) accept(now time.Time, diff, cur float64, forwarded, block 
 	h := diff * hashesPerDiff1
 	w.r1m.add(now, h, time.Minute)
 	w.r10m.add(now, h, 10*time.Minute)
-	w.lastShare, w.lastSubmit = now, now.UnixNano()
+	w.lastShare, w.lastSubmit = now, sinceEpoch(now)
 	w.mu.Unlock()
 }
 
@@ -203,7 +203,7 @@ func (w *workerStats) accept(now time.Time, diff, cur float64, forwarded, block 
 func (w *workerStats) reject(reason string, now time.Time) {
 	w.mu.Lock()
 	w.rejected[reasonIndex(reason)]++
-	w.lastSubmit = now.UnixNano()
+	w.lastSubmit = sinceEpoch(now)
 	w.mu.Unlock()
 }
 
@@ -383,7 +383,7 @@ func (s *Server) WorkerLastSubmit(name string) time.Time {
 	if w.lastSubmit == 0 {
 		return time.Time{}
 	}
-	return time.Unix(0, w.lastSubmit)
+	return atEpoch(w.lastSubmit)
 }
 
 // WorkerActivity is the cheap part of a worker's account: when it last

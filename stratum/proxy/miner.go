@@ -92,7 +92,7 @@ type minerConn struct {
 	remote   string
 	host     string // the source IP of a TCP miner; "" for others (in memory)
 	source   string // what the per-address handshake cap counts: host, or its /64
-	accepted int64  // unix nanoseconds of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: TestPerRigStructsStayInTheirSizeClass)
+	accepted int64  // sinceEpoch of the accept: the handshake's deadline runs from here (8 bytes, not a time.Time's 24: TestPerRigStructsStayInTheirSizeClass)
 
 	// Guarded by the server's mu: its place in the evictable handshake
 	// share (nil once through, or while it waits for a pool session),
@@ -139,7 +139,7 @@ type minerConn struct {
 	rootEN2      [stratum.MaxExtranonce2Size]byte
 	rootEN2Len   uint8
 	root         [32]byte
-	streakSince  int64       // unix nanoseconds of the streak's first rejection
+	streakSince  int64       // sinceEpoch of the streak's first rejection
 	invalid      tokenBucket // invalid submits allowed
 	stale        tokenBucket // stale and unknown-job submits allowed
 
@@ -205,7 +205,7 @@ func newMinerConn(s *Server, c net.Conn) *minerConn {
 	}
 	m.sentFrom = noJobSent
 	now := time.Now()
-	m.accepted = now.UnixNano()
+	m.accepted = sinceEpoch(now)
 	m.vd = vardiff.New(&s.cfg.Difficulty, now)
 	m.resetDifficulty()
 	m.invalid = tokenBucket{tokens: s.cfg.Abuse.InvalidBurst, at: now}
@@ -590,7 +590,7 @@ func (m *minerConn) onConfigure(msg *stratum.Message) bool {
 
 // handshakeDeadline is handshake_timeout after the accept.
 func (m *minerConn) handshakeDeadline() time.Time {
-	return time.Unix(0, m.accepted+int64(m.srv.cfg.HandshakeTimeout))
+	return atEpoch(m.accepted).Add(m.srv.cfg.HandshakeTimeout)
 }
 
 // poolWaitUntil is how long m may wait for a pool: in its handshake, until
@@ -999,10 +999,10 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 	m.replyError(id, stratum.NewError(code, msg))
 	a := &m.srv.cfg.Abuse
 	if m.rejectStreak == 0 {
-		m.streakSince = now.UnixNano()
+		m.streakSince = sinceEpoch(now)
 	}
 	m.rejectStreak++
-	if streak := time.Duration(now.UnixNano() - m.streakSince); m.rejectStreak >= a.RejectMinShares && streak >= a.RejectWindow {
+	if streak := time.Duration(sinceEpoch(now) - m.streakSince); m.rejectStreak >= a.RejectMinShares && streak >= a.RejectWindow {
 		m.srv.stats.AbuseDisconnects.Add(1)
 		m.readerClose(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, streak.Round(time.Second), reason))
 		return
@@ -1102,6 +1102,14 @@ func (m *minerConn) sendWork(us *upSession) {
 	j := us.currentJob()
 	m.diffMu.Lock() // a change made meanwhile is sent after this one
 	m.mu.Lock()
+	if m.sess != us || !m.working.Load() {
+		// us died and m moved on (or stopped) after maybeStart let go of
+		// the lock: its new session's start sent its work; us's job now
+		// would put it on work no session knows, answered 21 throughout.
+		m.mu.Unlock()
+		m.diffMu.Unlock()
+		return
+	}
 	d := m.diff
 	if j != nil {
 		m.sentFrom = j.seq // older jobs of the session never reach it
