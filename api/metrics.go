@@ -18,6 +18,7 @@ var (
 	descMiners          = desc("miners", "Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher), offline (known, disconnected).", "state")
 	descConnections     = desc("connections", "Open miner connections.")
 	descConnectionsTot  = desc("connections_total", "Miner connections accepted since start.")
+	descNamesRefused    = desc("worker_names_refused_total", "mining.authorize answered 24 for a worker name over 256 bytes, not UTF-8 or with control characters (the connection stays; its log lines are rate-limited).")
 	descRefused         = desc("connections_refused_total", "Miner connections refused, by reason (unauthenticated_per_address: over max_unauthenticated_per_address; handshake_evicted: the oldest connection still in its handshake, closed to make room for a newcomer; gate_refused: a rig the switcher keeps no record of, answered 24 and closed).", "reason")
 	descHashrate        = desc("hashrate_hashes_per_second", "Hashrate of every worker over the last minute, from accepted shares.")
 	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
@@ -64,12 +65,12 @@ var (
 	descAuditPersist  = desc("switcher_audit_persisted", "1 when the audit log file holds every event; 0 while it cannot be written (events are kept in memory and written when it can).")
 	descSaveErrors    = desc("switcher_state_save_errors_total", "Failed writes of the state file.")
 	descRigsForgotten = desc("switcher_rigs_forgotten_total", "Rig records forgotten: offline past forget_after, over max_offline_rigs_per_network, DELETE, or bounded at load.")
-	descRigsRefused   = desc("switcher_rigs_refused_total", "Rigs not admitted (held without work, no record) by reason: name (not 1-256 bytes of UTF-8 without control characters), network_full (its network holds max_offline_rigs_per_network records worth keeping).", "reason")
+	descRigsRefused   = desc("switcher_rigs_refused_total", "Rigs the switcher keeps no record of, refused (the proxy answers 24 and closes them) by reason: name (not 1-256 bytes of UTF-8 without control characters), network_full (its network holds max_offline_rigs_per_network records worth keeping).", "reason")
 	poolStates        = []string{"active", "standby", "probing", "failed"}
 	switcherStates    = []string{switcher.RigMining.String(), switcher.RigParked.String(), switcher.RigPending.String(), switcher.RigOffline.String()}
 	refusedReasons    = []string{"not_allowed", "full", "unauthenticated_per_address", "handshake_evicted", "gate_refused"}
 	allDescriptions   = []*prometheus.Desc{
-		descMiners, descConnections, descConnectionsTot, descRefused, descHashrate, descSharesAccepted,
+		descMiners, descConnections, descConnectionsTot, descRefused, descNamesRefused, descHashrate, descSharesAccepted,
 		descSharesRejected, descSharesForwarded, descPoolShares, descBlocks, descHealthy, descPoolState,
 		descPoolSessions, descPoolMiners, descPoolFailures, descPoolRejecting, descPoolRejectRatio, descFailovers, descSlow, descProtocolErrors,
 		descAbuse, descJobsNotified, descJobsDropped, descJobsDirect, descHandOffs, descPolled, descKeepalives, descMinersMoved, descMinersReconn,
@@ -133,6 +134,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRefused, st.RefusedPerAddress, refusedReasons[2])
 	counter(descRefused, st.EvictedUnauthenticated, refusedReasons[3])
 	counter(descRefused, st.RefusedByGate, refusedReasons[4])
+	counter(descNamesRefused, st.NamesRefused)
 	counter(descSharesAccepted, st.SharesAccepted)
 	for reason, n := range st.SharesRejected {
 		counter(descSharesRejected, n, reason)

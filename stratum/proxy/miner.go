@@ -669,6 +669,11 @@ func (m *minerConn) onAuthorize(msg *stratum.Message) bool {
 		return true
 	}
 	if err := rigname.Check(user); err != nil {
+		m.srv.stats.NamesRefused.Add(1)
+		if m.srv.limit.Allow("worker name refused", time.Now()) {
+			l := m.logger()
+			l.Warn().Str("name_start", user[:min(len(user), 64)]).Int("name_bytes", len(user)).Str("reason", err.Error()).Msg("worker name refused")
+		}
 		m.replyError(msg.ID, stratum.NewError(stratum.ErrUnauthorized, "worker name refused: "+err.Error()))
 		return true
 	}

@@ -108,4 +108,7 @@ func TestLongWorkerNameRefused(t *testing.T) {
 	if n := len(srv.Workers()); n != 1 {
 		t.Errorf("%d accounts, want the one valid name's", n)
 	}
+	if n := srv.Stats().NamesRefused; n != 4 {
+		t.Errorf("names refused %d, want the 4 answered 24 counted", n)
+	}
 }

@@ -13,7 +13,8 @@ type Stats struct {
 	// closed to make room (max_unauthenticated or max_connections).
 	RefusedPerAddress      atomic.Uint64
 	EvictedUnauthenticated atomic.Uint64
-	RefusedByGate          atomic.Uint64 // rigs the Gate refused (answered 24 and closed)
+	RefusedByGate          atomic.Uint64 // rig connections the Gate refused (answered 24 and closed; standby ones too)
+	NamesRefused           atomic.Uint64 // mining.authorize answered 24 for a name against the rule (internal/rigname)
 	SlowConsumers          atomic.Uint64
 	ProtocolErrors         atomic.Uint64 // dropped for garbage, long lines
 	SharesAccepted         atomic.Uint64
@@ -44,6 +45,7 @@ type StatsSnapshot struct {
 	RefusedPerAddress      uint64
 	EvictedUnauthenticated uint64
 	RefusedByGate          uint64
+	NamesRefused           uint64
 	SlowConsumers          uint64
 	ProtocolErrors         uint64
 	SharesAccepted         uint64
@@ -81,6 +83,7 @@ func (s *Stats) snapshot() StatsSnapshot {
 		RefusedPerAddress:      s.RefusedPerAddress.Load(),
 		EvictedUnauthenticated: s.EvictedUnauthenticated.Load(),
 		RefusedByGate:          s.RefusedByGate.Load(),
+		NamesRefused:           s.NamesRefused.Load(),
 		SlowConsumers:          s.SlowConsumers.Load(),
 		ProtocolErrors:         s.ProtocolErrors.Load(),
 		SharesAccepted:         s.SharesAccepted.Load(),
