@@ -2,6 +2,7 @@ package sim
 
 import (
 	"bytes"
+	"encoding/json"
 	"strings"
 	"sync"
 )
@@ -40,4 +41,16 @@ func (b *LogBuffer) Count(parts ...string) int {
 		}
 	}
 	return n
+}
+
+// JSON is every line that is a JSON object (a zerolog event), decoded.
+func (b *LogBuffer) JSON() []map[string]any {
+	var out []map[string]any
+	for _, l := range strings.Split(b.String(), "\n") {
+		var m map[string]any
+		if json.Unmarshal([]byte(l), &m) == nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }

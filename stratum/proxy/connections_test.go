@@ -2,9 +2,7 @@ package proxy_test
 
 import (
 	"bufio"
-	"bytes"
 	"context"
-	"encoding/json"
 	"net"
 	"strings"
 	"sync"
@@ -182,36 +180,11 @@ func TestHandshakeShare(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink tests read while the server writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) lines() []map[string]any {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []map[string]any
-	for _, l := range strings.Split(strings.TrimSpace(s.b.String()), "\n") {
-		var m map[string]any
-		if json.Unmarshal([]byte(l), &m) == nil {
-			out = append(out, m)
-		}
-	}
-	return out
-}
-
 // 10,000 refused connections write a bounded number of log lines, and
 // the summary counts the ones not logged one by one.
 func TestRefusalsAreSummarized(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{})
-	var logs syncBuffer
+	var logs sim.LogBuffer
 	cfg := quickConfig(t, pool)
 	cfg.Log = zerolog.New(&logs)
 	cfg.MaxConnections = 1
@@ -248,7 +221,7 @@ func TestRefusalsAreSummarized(t *testing.T) {
 	}
 	srv.Close() // writes the summaries
 	const msg = "miner refused: connection limit reached"
-	full, summarized, lines := 0, 0, logs.lines()
+	full, summarized, lines := 0, 0, logs.JSON()
 	for _, l := range lines {
 		switch {
 		case l["message"] == msg:
@@ -302,7 +275,7 @@ func (g *standbyGate) live(name string) int {
 // another address is a duplicate as before.
 func TestStandbyConnectionIsOneRig(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	var logs syncBuffer
+	var logs sim.LogBuffer
 	g := &standbyGate{allowed: true, authorized: map[string]int{}, gone: map[string]int{}}
 	cfg := quickConfig(t, pool)
 	cfg.Gate = g
@@ -344,7 +317,7 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	srv.SetAdmission(name, true)
 	sim.Eventually(t, 5*time.Second, func() bool { return primary.Stats().Working == 1 && backup.Stats().Working == 1 },
 		"both connections resumed: %+v %+v", primary.Stats(), backup.Stats())
-	for _, l := range logs.lines() {
+	for _, l := range logs.JSON() {
 		if m, _ := l["message"].(string); strings.Contains(m, "same worker name") {
 			t.Fatalf("a standby connection was logged as a duplicate: %v", l)
 		}
@@ -360,7 +333,7 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 		t.Fatalf("worker %s: %d connections, want 2 (a duplicate)", name, w.Connections)
 	}
 	dups := 0
-	for _, l := range logs.lines() {
+	for _, l := range logs.JSON() {
 		if m, _ := l["message"].(string); strings.Contains(m, "same worker name") {
 			dups++
 		}
