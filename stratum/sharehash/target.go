@@ -6,7 +6,6 @@ import (
 	"math"
 	"math/big"
 
-	"github.com/btcsuite/btcd/blockchain"
 	"github.com/btcsuite/btcd/chainhash/v2"
 )
 
@@ -71,11 +70,32 @@ func NewTarget(diff float64) Target {
 	return TargetFromBig(TargetFromDifficulty(diff))
 }
 
-// NetworkTarget returns the block target encoded by a header's compact nbits,
-// decoded with btcd's blockchain.CompactToBig. A negative encoding yields 0
-// and an overflowing one is clamped to 2^256-1.
+// NetworkTarget returns the block target encoded by a header's compact nbits
+// (Bitcoin's "compact" form: a byte of exponent, a sign bit, 23 bits of
+// mantissa). A negative encoding yields 0 and an overflowing one is clamped
+// to 2^256-1. btcd's blockchain.CompactToBig decodes the same; it is this
+// function's test oracle, not a dependency: the package pulled 27 others
+// and 9 modules into the daemon for these few lines.
 func NetworkTarget(nbits uint32) Target {
-	return TargetFromBig(blockchain.CompactToBig(nbits))
+	return TargetFromBig(compactToBig(nbits))
+}
+
+// compactToBig decodes a compact target: mantissa × 256^(exponent−3).
+func compactToBig(compact uint32) *big.Int {
+	mantissa := compact & 0x007fffff
+	negative := compact&0x00800000 != 0
+	exponent := uint(compact >> 24)
+	var bn *big.Int
+	if exponent <= 3 {
+		bn = big.NewInt(int64(mantissa >> (8 * (3 - exponent))))
+	} else {
+		bn = big.NewInt(int64(mantissa))
+		bn.Lsh(bn, 8*(exponent-3))
+	}
+	if negative {
+		bn.Neg(bn)
+	}
+	return bn
 }
 
 // Met reports whether hash <= t. hash is a chainhash.Hash, i.e. little-endian
