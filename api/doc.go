@@ -1,7 +1,7 @@
 // Package api owns hashgate's HTTP side: the JSON API the power desk and
 // ops drive (status, workers, allocation, pins, dry-run plans, the audit
 // log), the Prometheus metrics, the health check and the plain dashboard
-// page. See ../../shared/CONTRACT.md, section "HTTP API".
+// page. docs/API.md is the reference of every route, field and metric.
 //
 // It reads the proxy (stratum/proxy) and the switcher (switcher) through
 // their public snapshots and calls; neither imports it. Everything it

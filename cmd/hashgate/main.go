@@ -1,5 +1,5 @@
 // Command hashgate is the daemon: the Stratum proxy, and (as it lands) the
-// switcher and the HTTP API. See ../../shared/CONTRACT.md for its CLI.
+// switcher and the HTTP API. The README describes its CLI.
 package main
 
 import (
