@@ -2,8 +2,8 @@
 // mining.notify with its send time, a light fleet of miners that measure
 // each notify's arrival and submit shares, in-memory miner connections for
 // driving the proxy's session code beyond the file limit, and the
-// histograms and /proc sampling the summary is made of. cmd/hashgate-bench
-// wires them into runs.
+// histograms and /proc sampling the summary is made of.
+// internal/cmd/hashgate-bench wires them into runs.
 package bench
 
 import (
