@@ -117,14 +117,6 @@ func (h *Hist) Quantile(q float64) time.Duration {
 	return time.Duration(h.Max)
 }
 
-// Mean is the exact mean.
-func (h *Hist) Mean() time.Duration {
-	if h == nil || h.Count == 0 {
-		return 0
-	}
-	return time.Duration(h.Sum / int64(h.Count))
-}
-
 // String is "p50 / p99 / max (n)".
 func (h *Hist) String() string {
 	if h == nil || h.Count == 0 {
