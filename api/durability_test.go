@@ -8,9 +8,9 @@ import (
 	"time"
 
 	"github.com/hashgate/hashgate/api"
-	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/apitest"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher"
 )
 

@@ -15,8 +15,8 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/apitest"
 )
 
 // FuzzAPI sends any request to the API of a running site (pool, proxy,

@@ -7,9 +7,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/apitest"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // A client retrying a bad token in a loop gets its 401s, but the log gets

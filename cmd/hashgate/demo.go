@@ -18,8 +18,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/internal/termsafe"
-	"github.com/hashgate/hashgate/sim"
 	"github.com/hashgate/hashgate/switcher"
 )
 

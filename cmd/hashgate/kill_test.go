@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // freePort returns a loopback address nobody listens on right now.

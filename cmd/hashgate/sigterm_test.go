@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // SIGTERM: the daemon stops in order (it says so, exits 0, closes every

@@ -19,9 +19,9 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
-	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/apitest"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher"
 )
 

@@ -7,9 +7,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/api/apitest"
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/apitest"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // status says how many parks are unverified and why the site is not

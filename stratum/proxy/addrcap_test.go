@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // addrConn is one end of a pipe that says it comes from addr.

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // Churn: hundreds of clients that connect and leave at every step of the

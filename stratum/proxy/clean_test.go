@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum"
 )
 

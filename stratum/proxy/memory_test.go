@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/bench"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/bench"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
 

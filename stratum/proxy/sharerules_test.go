@@ -10,7 +10,7 @@ import (
 
 	"github.com/btcsuite/btcd/chainhash/v2"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 )
 
 // dribble writes chunk to m every period, as a line that never ends, until

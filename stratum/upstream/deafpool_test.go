@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/upstream"
 )

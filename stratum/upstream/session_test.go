@@ -12,7 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
 	"github.com/hashgate/hashgate/stratum/upstream"

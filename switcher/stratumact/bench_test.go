@@ -15,7 +15,7 @@ import (
 
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"

@@ -14,7 +14,7 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"

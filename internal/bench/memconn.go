@@ -2,7 +2,7 @@ package bench
 
 import (
 	"bytes"
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"net"
 	"sync"
 	"sync/atomic"

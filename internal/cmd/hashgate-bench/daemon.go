@@ -24,8 +24,8 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/api"
-	"github.com/hashgate/hashgate/bench"
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/bench"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
 

@@ -8,7 +8,7 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/sim"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"

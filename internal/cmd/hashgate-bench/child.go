@@ -13,7 +13,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/hashgate/hashgate/bench"
+	"github.com/hashgate/hashgate/internal/bench"
 )
 
 // request is one command from the harness to a fleet process, as a JSON

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/hashgate/hashgate/bench"
+	"github.com/hashgate/hashgate/internal/bench"
 )
 
 // roundRow is one notify round as the fleet saw it.

@@ -7,7 +7,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/hashgate/hashgate/bench"
+	"github.com/hashgate/hashgate/internal/bench"
 )
 
 func kib(b float64) string { return fmt.Sprintf("%.2f KiB", b/1024) }

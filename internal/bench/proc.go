@@ -133,13 +133,6 @@ func (s *Sampler) PeakRSS() int64 {
 	return s.peakRSS
 }
 
-// ResetPeak starts a new peak from the current RSS.
-func (s *Sampler) ResetPeak() {
-	s.mu.Lock()
-	s.peakRSS = s.last.RSS
-	s.mu.Unlock()
-}
-
 // Stop ends the sampling.
 func (s *Sampler) Stop() {
 	select {

@@ -2,8 +2,8 @@
 // mining.notify with its send time, a light fleet of miners that measure
 // each notify's arrival and submit shares, in-memory miner connections for
 // driving the proxy's session code beyond the file limit, and the
-// histograms and /proc sampling the summary is made of. cmd/hashgate-bench
-// wires them into runs.
+// histograms and /proc sampling the summary is made of.
+// internal/cmd/hashgate-bench wires them into runs.
 package bench
 
 import (
@@ -115,14 +115,6 @@ func (h *Hist) Quantile(q float64) time.Duration {
 		}
 	}
 	return time.Duration(h.Max)
-}
-
-// Mean is the exact mean.
-func (h *Hist) Mean() time.Duration {
-	if h == nil || h.Count == 0 {
-		return 0
-	}
-	return time.Duration(h.Sum / int64(h.Count))
 }
 
 // String is "p50 / p99 / max (n)".

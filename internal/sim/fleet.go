@@ -479,17 +479,6 @@ func (f *Fleet) Miners() []MinerStatus {
 // Miner returns the status of miner i.
 func (f *Fleet) Miner(i int) MinerStatus { return f.miners[i].status() }
 
-// Disconnect closes miner i's current connection, as if the network
-// dropped it; the miner reconnects unless NoReconnect is set.
-func (f *Fleet) Disconnect(i int) {
-	m := f.miners[i]
-	m.mu.Lock()
-	if m.conn != nil {
-		_ = m.conn.Close()
-	}
-	m.mu.Unlock()
-}
-
 // WaitFor polls the fleet's stats every few milliseconds until cond holds
 // or ctx ends; then it returns ctx's error with the last stats.
 func (f *Fleet) WaitFor(ctx context.Context, cond func(FleetStats) bool) error {

@@ -356,13 +356,6 @@ func (p *Pool) NewJob(clean bool) string {
 	return j.id
 }
 
-// CurrentJob returns the id of the newest job.
-func (p *Pool) CurrentJob() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.cur.id
-}
-
 // SetDifficulty sets the share difficulty and sends mining.set_difficulty
 // to every subscribed connection. Jobs keep the difficulty in force when
 // they were made: a share is accepted if it meets either its job's
