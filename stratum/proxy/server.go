@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashgate/hashgate/internal/lograte"
 	"github.com/hashgate/hashgate/stratum/sharehash"
+	"github.com/hashgate/hashgate/stratum/upstream"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
@@ -88,89 +89,105 @@ type Config struct {
 	DialPool func(ctx context.Context, address string) (net.Conn, error)
 }
 
+// Defaults for a zero field of Config (and of PoolSpec, AbuseConfig and
+// the vardiff's Initial, Min, Max and TargetShareSeconds). The config
+// file's defaults (config.Default) agree: config's tests check them.
+const (
+	DefaultMaxConnections          = 100000
+	DefaultMinMinerExtranonce2Size = 3
+	DefaultMaxUpstreamSessions     = 32
+	DefaultMaxLineBytes            = 16 << 10
+	DefaultOutboundQueue           = 64
+	DefaultWriteTimeout            = 10 * time.Second
+	DefaultReadTimeout             = 10 * time.Minute
+	DefaultHandshakeTimeout        = 30 * time.Second
+	DefaultReconnectGrace          = 5 * time.Second
+	DefaultParkedKeepalive         = 25 * time.Second
+	DefaultBackoffMin              = time.Second
+	DefaultBackoffMax              = time.Minute
+	DefaultUserAgent               = upstream.DefaultUserAgent
+
+	// PoolSpec. The timeouts are the upstream session's: a pool silent
+	// for the failover timeout is dead.
+	DefaultConnectTimeout  = upstream.DefaultConnectTimeout
+	DefaultFailoverTimeout = upstream.DefaultSilenceTimeout
+	DefaultFailbackAfter   = time.Minute
+
+	// Difficulty (vardiff.Config's required fields). Min and Max widen
+	// to take in an Initial set outside them.
+	DefaultInitialDifficulty  = 16384.0
+	DefaultMinDifficulty      = 1024.0
+	DefaultMaxDifficulty      = 1e12
+	DefaultTargetShareSeconds = 10.0
+
+	// AbuseConfig.
+	DefaultAbuseRejectWindow    = 5 * time.Minute
+	DefaultAbuseRejectMinShares = 50
+	DefaultInvalidPerSecond     = 5.0
+	DefaultInvalidBurst         = 100.0
+	DefaultStalePerSecond       = 100.0
+	DefaultStaleBurst           = 1000.0
+)
+
 func (c *Config) setDefaults() {
 	def := func(d *time.Duration, v time.Duration) {
 		if *d <= 0 {
 			*d = v
 		}
 	}
-	if c.MaxConnections <= 0 {
-		c.MaxConnections = 100000
+	defInt := func(n *int, v int) {
+		if *n <= 0 {
+			*n = v
+		}
 	}
-	if c.MaxUnauthenticated <= 0 {
-		c.MaxUnauthenticated = max(c.MaxConnections/10, min(c.MaxConnections, 64))
+	defFloat := func(f *float64, v float64) {
+		if *f <= 0 {
+			*f = v
+		}
 	}
-	if c.MaxUnauthenticatedPerAddress <= 0 {
-		c.MaxUnauthenticatedPerAddress = min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated)
-	}
-	if c.MinMinerExtranonce2Size <= 0 {
-		c.MinMinerExtranonce2Size = 3
-	}
-	if c.MaxUpstreamSessions <= 0 {
-		c.MaxUpstreamSessions = 32
-	}
-	if c.MaxLineBytes <= 0 {
-		c.MaxLineBytes = 16 << 10
-	}
-	if c.OutboundQueue <= 0 {
-		c.OutboundQueue = 64
-	}
-	def(&c.WriteTimeout, 10*time.Second)
-	def(&c.ReadTimeout, 10*time.Minute)
-	def(&c.HandshakeTimeout, 30*time.Second)
-	def(&c.ReconnectGrace, 5*time.Second)
-	def(&c.ParkedKeepalive, 25*time.Second)
-	def(&c.BackoffMin, time.Second)
-	def(&c.BackoffMax, time.Minute)
+	defInt(&c.MaxConnections, DefaultMaxConnections)
+	defInt(&c.MaxUnauthenticated, max(c.MaxConnections/10, min(c.MaxConnections, 64)))
+	defInt(&c.MaxUnauthenticatedPerAddress, min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated))
+	defInt(&c.MinMinerExtranonce2Size, DefaultMinMinerExtranonce2Size)
+	defInt(&c.MaxUpstreamSessions, DefaultMaxUpstreamSessions)
+	defInt(&c.MaxLineBytes, DefaultMaxLineBytes)
+	defInt(&c.OutboundQueue, DefaultOutboundQueue)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.ReadTimeout, DefaultReadTimeout)
+	def(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	def(&c.ReconnectGrace, DefaultReconnectGrace)
+	def(&c.ParkedKeepalive, DefaultParkedKeepalive)
+	def(&c.BackoffMin, DefaultBackoffMin)
+	def(&c.BackoffMax, DefaultBackoffMax)
 	for i := range c.Pools {
 		p := &c.Pools[i]
-		def(&p.ConnectTimeout, 10*time.Second)
-		def(&p.FailoverTimeout, 30*time.Second)
-		def(&p.FailbackAfter, time.Minute)
+		def(&p.ConnectTimeout, DefaultConnectTimeout)
+		def(&p.FailoverTimeout, DefaultFailoverTimeout)
+		def(&p.FailbackAfter, DefaultFailbackAfter)
 		def(&p.RejectWindow, DefaultRejectWindow)
-		if p.RejectMinShares <= 0 {
-			p.RejectMinShares = DefaultRejectMinShares
-		}
+		defInt(&p.RejectMinShares, DefaultRejectMinShares)
 		if !(p.RejectRatio > 0 && p.RejectRatio <= 1) {
 			p.RejectRatio = DefaultRejectRatio
 		}
 	}
 	if c.UserAgent == "" {
-		c.UserAgent = "hashgate"
+		c.UserAgent = DefaultUserAgent
 	}
 	if c.Gate == nil {
 		c.Gate = AlwaysAdmit{}
 	}
 	d := &c.Difficulty
-	if d.Initial <= 0 {
-		d.Initial = 16384
-	}
-	if d.Min <= 0 {
-		d.Min = min(1024, d.Initial)
-	}
-	if d.Max <= 0 {
-		d.Max = max(1e12, d.Initial)
-	}
-	if d.TargetShareSeconds <= 0 {
-		d.TargetShareSeconds = 10
-	}
+	defFloat(&d.Initial, DefaultInitialDifficulty)
+	defFloat(&d.Min, min(DefaultMinDifficulty, d.Initial))
+	defFloat(&d.Max, max(DefaultMaxDifficulty, d.Initial))
+	defFloat(&d.TargetShareSeconds, DefaultTargetShareSeconds)
 	a := &c.Abuse
-	def(&a.RejectWindow, 5*time.Minute)
-	if a.RejectMinShares <= 0 {
-		a.RejectMinShares = 50
-	}
-	if a.InvalidPerSecond <= 0 {
-		a.InvalidPerSecond = 5
-	}
-	if a.InvalidBurst <= 0 {
-		a.InvalidBurst = 100
-	}
-	if a.StalePerSecond <= 0 {
-		a.StalePerSecond = 100
-	}
-	if a.StaleBurst <= 0 {
-		a.StaleBurst = 1000
-	}
+	def(&a.RejectWindow, DefaultAbuseRejectWindow)
+	defInt(&a.RejectMinShares, DefaultAbuseRejectMinShares)
+	defFloat(&a.InvalidPerSecond, DefaultInvalidPerSecond)
+	defFloat(&a.InvalidBurst, DefaultInvalidBurst)
+	defFloat(&a.StalePerSecond, DefaultStalePerSecond)
+	defFloat(&a.StaleBurst, DefaultStaleBurst)
 }
 
 // AbuseConfig says when bad shares get a miner dropped. Valid shares at a
