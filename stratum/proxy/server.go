@@ -129,43 +129,35 @@ const (
 	DefaultStaleBurst           = 1000.0
 )
 
+// orDefault sets *p to v when it is zero or negative (unset).
+func orDefault[T ~int | ~int64 | ~float64](p *T, v T) {
+	if *p <= 0 {
+		*p = v
+	}
+}
+
 func (c *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	defInt := func(n *int, v int) {
-		if *n <= 0 {
-			*n = v
-		}
-	}
-	defFloat := func(f *float64, v float64) {
-		if *f <= 0 {
-			*f = v
-		}
-	}
-	defInt(&c.MaxConnections, DefaultMaxConnections)
-	defInt(&c.MaxUnauthenticated, max(c.MaxConnections/10, min(c.MaxConnections, 64)))
-	defInt(&c.MaxUnauthenticatedPerAddress, min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated))
-	defInt(&c.MinMinerExtranonce2Size, DefaultMinMinerExtranonce2Size)
-	defInt(&c.MaxUpstreamSessions, DefaultMaxUpstreamSessions)
-	defInt(&c.MaxLineBytes, DefaultMaxLineBytes)
-	defInt(&c.OutboundQueue, DefaultOutboundQueue)
-	def(&c.WriteTimeout, DefaultWriteTimeout)
-	def(&c.ReadTimeout, DefaultReadTimeout)
-	def(&c.HandshakeTimeout, DefaultHandshakeTimeout)
-	def(&c.ReconnectGrace, DefaultReconnectGrace)
-	def(&c.ParkedKeepalive, DefaultParkedKeepalive)
-	def(&c.BackoffMin, DefaultBackoffMin)
-	def(&c.BackoffMax, DefaultBackoffMax)
+	orDefault(&c.MaxConnections, DefaultMaxConnections)
+	orDefault(&c.MaxUnauthenticated, max(c.MaxConnections/10, min(c.MaxConnections, 64)))
+	orDefault(&c.MaxUnauthenticatedPerAddress, min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated))
+	orDefault(&c.MinMinerExtranonce2Size, DefaultMinMinerExtranonce2Size)
+	orDefault(&c.MaxUpstreamSessions, DefaultMaxUpstreamSessions)
+	orDefault(&c.MaxLineBytes, DefaultMaxLineBytes)
+	orDefault(&c.OutboundQueue, DefaultOutboundQueue)
+	orDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&c.ReadTimeout, DefaultReadTimeout)
+	orDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	orDefault(&c.ReconnectGrace, DefaultReconnectGrace)
+	orDefault(&c.ParkedKeepalive, DefaultParkedKeepalive)
+	orDefault(&c.BackoffMin, DefaultBackoffMin)
+	orDefault(&c.BackoffMax, DefaultBackoffMax)
 	for i := range c.Pools {
 		p := &c.Pools[i]
-		def(&p.ConnectTimeout, DefaultConnectTimeout)
-		def(&p.FailoverTimeout, DefaultFailoverTimeout)
-		def(&p.FailbackAfter, DefaultFailbackAfter)
-		def(&p.RejectWindow, DefaultRejectWindow)
-		defInt(&p.RejectMinShares, DefaultRejectMinShares)
+		orDefault(&p.ConnectTimeout, DefaultConnectTimeout)
+		orDefault(&p.FailoverTimeout, DefaultFailoverTimeout)
+		orDefault(&p.FailbackAfter, DefaultFailbackAfter)
+		orDefault(&p.RejectWindow, DefaultRejectWindow)
+		orDefault(&p.RejectMinShares, DefaultRejectMinShares)
 		if !(p.RejectRatio > 0 && p.RejectRatio <= 1) {
 			p.RejectRatio = DefaultRejectRatio
 		}
@@ -177,17 +169,17 @@ func (c *Config) setDefaults() {
 		c.Gate = AlwaysAdmit{}
 	}
 	d := &c.Difficulty
-	defFloat(&d.Initial, DefaultInitialDifficulty)
-	defFloat(&d.Min, min(DefaultMinDifficulty, d.Initial))
-	defFloat(&d.Max, max(DefaultMaxDifficulty, d.Initial))
-	defFloat(&d.TargetShareSeconds, DefaultTargetShareSeconds)
+	orDefault(&d.Initial, DefaultInitialDifficulty)
+	orDefault(&d.Min, min(DefaultMinDifficulty, d.Initial))
+	orDefault(&d.Max, max(DefaultMaxDifficulty, d.Initial))
+	orDefault(&d.TargetShareSeconds, DefaultTargetShareSeconds)
 	a := &c.Abuse
-	def(&a.RejectWindow, DefaultAbuseRejectWindow)
-	defInt(&a.RejectMinShares, DefaultAbuseRejectMinShares)
-	defFloat(&a.InvalidPerSecond, DefaultInvalidPerSecond)
-	defFloat(&a.InvalidBurst, DefaultInvalidBurst)
-	defFloat(&a.StalePerSecond, DefaultStalePerSecond)
-	defFloat(&a.StaleBurst, DefaultStaleBurst)
+	orDefault(&a.RejectWindow, DefaultAbuseRejectWindow)
+	orDefault(&a.RejectMinShares, DefaultAbuseRejectMinShares)
+	orDefault(&a.InvalidPerSecond, DefaultInvalidPerSecond)
+	orDefault(&a.InvalidBurst, DefaultInvalidBurst)
+	orDefault(&a.StalePerSecond, DefaultStalePerSecond)
+	orDefault(&a.StaleBurst, DefaultStaleBurst)
 }
 
 // AbuseConfig says when bad shares get a miner dropped. Valid shares at a
