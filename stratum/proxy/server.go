@@ -17,6 +17,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/internal/lograte"
+	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
 	"github.com/hashgate/hashgate/stratum/upstream"
 	"github.com/hashgate/hashgate/stratum/vardiff"
@@ -96,7 +97,7 @@ const (
 	DefaultMaxConnections          = 100000
 	DefaultMinMinerExtranonce2Size = 3
 	DefaultMaxUpstreamSessions     = 32
-	DefaultMaxLineBytes            = 16 << 10
+	DefaultMaxLineBytes            = stratum.DefaultMaxLineBytes
 	DefaultOutboundQueue           = 64
 	DefaultWriteTimeout            = 10 * time.Second
 	DefaultReadTimeout             = 10 * time.Minute
