@@ -35,11 +35,14 @@ type Config struct {
 	// EnablePprof serves /debug/pprof/ to write tokens.
 	EnablePprof bool
 	// MiningWindow: a connected worker whose last share is older than this
-	// is "idle", not "mining". Default 5 minutes.
+	// is "idle", not "mining". Default DefaultMiningWindow.
 	MiningWindow time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
+
+// DefaultMiningWindow is Config.MiningWindow when it is zero.
+const DefaultMiningWindow = 5 * time.Minute
 
 // MaxBodyBytes bounds request bodies; larger ones are answered 413.
 const MaxBodyBytes = 64 << 10
@@ -78,7 +81,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, errors.New("api: no proxy")
 	}
 	if cfg.MiningWindow <= 0 {
-		cfg.MiningWindow = 5 * time.Minute
+		cfg.MiningWindow = DefaultMiningWindow
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now

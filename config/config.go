@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hashgate/hashgate/stratum/upstream"
 )
 
 // Config is the whole config file, after defaults and validation.
@@ -164,18 +166,41 @@ type Log struct {
 	Format string // format: "json", "console" or "auto" (default: console on a terminal, else json)
 }
 
-// Pool defaults, applied to each [[pools]] entry.
+// Pool defaults, applied to each [[pools]] entry (see DefaultPool). The
+// timeouts are the upstream session's own. The rest are written again in
+// stratum/proxy (PoolSpec's defaults), which imports this package for
+// FromConfig and so cannot be imported here; TestDefaultsAgree checks
+// the two agree.
 const (
-	DefaultFailoverTimeout = 30 * time.Second
+	DefaultFailoverTimeout = upstream.DefaultSilenceTimeout
 	DefaultFailbackAfter   = 60 * time.Second
-	DefaultConnectTimeout  = 10 * time.Second
+	DefaultConnectTimeout  = upstream.DefaultConnectTimeout
 	DefaultRejectWindow    = 5 * time.Minute
 	DefaultRejectMinShares = 20
 	DefaultRejectRatio     = 0.5
 )
 
+// DefaultPool is a [[pools]] entry with every default filled in and no
+// name, address or credentials.
+func DefaultPool() Pool {
+	return Pool{
+		FailoverTimeout:   Duration{DefaultFailoverTimeout},
+		FailbackAfter:     Duration{DefaultFailbackAfter},
+		ConnectTimeout:    Duration{DefaultConnectTimeout},
+		RejectWindow:      Duration{DefaultRejectWindow},
+		RejectMinShares:   DefaultRejectMinShares,
+		RejectRatio:       DefaultRejectRatio,
+		FailoverOnRejects: true,
+	}
+}
+
 // Default returns a config with every default filled in and no pools. Parse
 // starts from it; it is also a base for configs built in code (tests, demo).
+//
+// The [proxy] and [switcher] values are the defaults of stratum/proxy and
+// switcher, written again here because both import this package (proxy
+// for FromConfig, switcher for the policy file's decoder), so it cannot
+// import them; TestDefaultsAgree fails when they differ.
 func Default() *Config {
 	return &Config{
 		Proxy: Proxy{

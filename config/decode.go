@@ -206,15 +206,7 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 		}
 		p := "pools[" + strconv.Itoa(i) + "]"
 		d.Unknown(p, m, poolKeys)
-		pool := Pool{
-			FailoverTimeout:   Duration{DefaultFailoverTimeout},
-			FailbackAfter:     Duration{DefaultFailbackAfter},
-			ConnectTimeout:    Duration{DefaultConnectTimeout},
-			RejectWindow:      Duration{DefaultRejectWindow},
-			RejectMinShares:   DefaultRejectMinShares,
-			RejectRatio:       DefaultRejectRatio,
-			FailoverOnRejects: true,
-		}
+		pool := DefaultPool()
 		named := d.Str(m, p, "name", &pool.Name)
 		if named && strings.TrimSpace(pool.Name) == "" {
 			d.Errorf(p+".name", "%s.name: must not be empty (leave it out to name the pool host:port)", p)

@@ -29,6 +29,10 @@ type LineReader struct {
 	scanned int
 }
 
+// DefaultMaxLineBytes is the longest line a LineReader made with max <= 0
+// returns; the proxy's default for lines from miners too.
+const DefaultMaxLineBytes = 16 << 10
+
 // NewLineReader reads lines of at most max bytes (excluding the newline).
 func NewLineReader(r io.Reader, max int) *LineReader {
 	return NewLineReaderSize(r, max, minLineBuffer)
@@ -39,7 +43,7 @@ func NewLineReader(r io.Reader, max int) *LineReader {
 // many lines per read instead of a few.
 func NewLineReaderSize(r io.Reader, max, size int) *LineReader {
 	if max <= 0 {
-		max = 16 << 10
+		max = DefaultMaxLineBytes
 	}
 	if size <= 0 {
 		size = minLineBuffer

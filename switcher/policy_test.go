@@ -540,6 +540,20 @@ func TestExamplePolicy(t *testing.T) {
 	if p.SiteCapacityKW <= 0 || len(p.Groups) < 3 {
 		t.Errorf("example policy: %s", p.Summary())
 	}
+	// The site keys its comments call defaults are the loader's defaults.
+	for _, c := range []struct {
+		key       string
+		got, want any
+	}{
+		{"min_off", p.MinOff, DefaultMinOff},
+		{"min_on", p.MinOn, DefaultMinOn},
+		{"release_vanished_after", p.ReleaseVanishedAfter, time.Duration(DefaultReleaseVanishedAfter)},
+		{"ramp_up_kw_per_min", p.RampUpKWPerMin, roundKW(DefaultRampUpFraction * p.SiteCapacityKW)},
+	} {
+		if c.got != c.want {
+			t.Errorf("example %s = %v, want the default %v", c.key, c.got, c.want)
+		}
+	}
 	// Every key the loader knows is written in the example, in a group or
 	// in [default].
 	data, err := os.ReadFile("../examples/policy.toml")

@@ -79,26 +79,37 @@ type Config struct {
 	Now func() time.Time // tests
 }
 
+// Defaults for a zero field of Config. The config file's [switcher]
+// defaults (config.Default) agree: config's tests check them.
+const (
+	DefaultTick                 = time.Second
+	DefaultCurtailGrace         = 30 * time.Second
+	DefaultResumeGrace          = 3 * time.Minute
+	DefaultLeftGrace            = time.Minute
+	DefaultKnownMiningGrace     = 10 * time.Minute
+	DefaultForgetAfter          = 24 * time.Hour
+	DefaultMaxOfflinePerNetwork = 4096
+	DefaultNetworkPrefixV4      = 24
+	DefaultNetworkPrefixV6      = 64
+)
+
+// orDefault sets *p to v when it is zero or negative (unset).
+func orDefault[T ~int | ~int64](p *T, v T) {
+	if *p <= 0 {
+		*p = v
+	}
+}
+
 func (c *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&c.Tick, time.Second)
-	def(&c.CurtailGrace, 30*time.Second)
-	def(&c.ResumeGrace, 3*time.Minute)
-	def(&c.LeftGrace, time.Minute)
-	def(&c.KnownMiningGrace, 10*time.Minute)
-	def(&c.ForgetAfter, 24*time.Hour)
-	defInt := func(n *int, v int) {
-		if *n <= 0 {
-			*n = v
-		}
-	}
-	defInt(&c.MaxOfflinePerNetwork, 4096)
-	defInt(&c.NetworkPrefixV4, 24)
-	defInt(&c.NetworkPrefixV6, 64)
+	orDefault(&c.Tick, DefaultTick)
+	orDefault(&c.CurtailGrace, DefaultCurtailGrace)
+	orDefault(&c.ResumeGrace, DefaultResumeGrace)
+	orDefault(&c.LeftGrace, DefaultLeftGrace)
+	orDefault(&c.KnownMiningGrace, DefaultKnownMiningGrace)
+	orDefault(&c.ForgetAfter, DefaultForgetAfter)
+	orDefault(&c.MaxOfflinePerNetwork, DefaultMaxOfflinePerNetwork)
+	orDefault(&c.NetworkPrefixV4, DefaultNetworkPrefixV4)
+	orDefault(&c.NetworkPrefixV6, DefaultNetworkPrefixV6)
 	c.NetworkPrefixV4, c.NetworkPrefixV6 = min(c.NetworkPrefixV4, 32), min(c.NetworkPrefixV6, 128)
 	if c.Now == nil {
 		c.Now = time.Now

@@ -3,8 +3,6 @@ package proxy
 import (
 	"strconv"
 	"time"
-
-	"github.com/hashgate/hashgate/config"
 )
 
 // Rejection watch defaults (PoolSpec; [[pools]] reject_window,
@@ -14,9 +12,9 @@ import (
 // answers keep a small site (a few forwarded shares a minute) from being
 // judged on two or three.
 const (
-	DefaultRejectWindow    = config.DefaultRejectWindow
-	DefaultRejectMinShares = config.DefaultRejectMinShares
-	DefaultRejectRatio     = config.DefaultRejectRatio
+	DefaultRejectWindow    = 5 * time.Minute
+	DefaultRejectMinShares = 20
+	DefaultRejectRatio     = 0.5
 )
 
 // maxRejectHoldoff bounds how long a pool left for its rejections waits

@@ -17,7 +17,9 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/internal/lograte"
+	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
+	"github.com/hashgate/hashgate/stratum/upstream"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
@@ -88,89 +90,97 @@ type Config struct {
 	DialPool func(ctx context.Context, address string) (net.Conn, error)
 }
 
+// Defaults for a zero field of Config (and of PoolSpec, AbuseConfig and
+// the vardiff's Initial, Min, Max and TargetShareSeconds). The config
+// file's defaults (config.Default) agree: config's tests check them.
+const (
+	DefaultMaxConnections          = 100000
+	DefaultMinMinerExtranonce2Size = 3
+	DefaultMaxUpstreamSessions     = 32
+	DefaultMaxLineBytes            = stratum.DefaultMaxLineBytes
+	DefaultOutboundQueue           = 64
+	DefaultWriteTimeout            = 10 * time.Second
+	DefaultReadTimeout             = 10 * time.Minute
+	DefaultHandshakeTimeout        = 30 * time.Second
+	DefaultReconnectGrace          = 5 * time.Second
+	DefaultParkedKeepalive         = 25 * time.Second
+	DefaultBackoffMin              = time.Second
+	DefaultBackoffMax              = time.Minute
+	DefaultUserAgent               = upstream.DefaultUserAgent
+
+	// PoolSpec. The timeouts are the upstream session's: a pool silent
+	// for the failover timeout is dead.
+	DefaultConnectTimeout  = upstream.DefaultConnectTimeout
+	DefaultFailoverTimeout = upstream.DefaultSilenceTimeout
+	DefaultFailbackAfter   = time.Minute
+
+	// Difficulty (vardiff.Config's required fields). Min and Max widen
+	// to take in an Initial set outside them.
+	DefaultInitialDifficulty  = 16384.0
+	DefaultMinDifficulty      = 1024.0
+	DefaultMaxDifficulty      = 1e12
+	DefaultTargetShareSeconds = 10.0
+
+	// AbuseConfig.
+	DefaultAbuseRejectWindow    = 5 * time.Minute
+	DefaultAbuseRejectMinShares = 50
+	DefaultInvalidPerSecond     = 5.0
+	DefaultInvalidBurst         = 100.0
+	DefaultStalePerSecond       = 100.0
+	DefaultStaleBurst           = 1000.0
+)
+
+// orDefault sets *p to v when it is zero or negative (unset).
+func orDefault[T ~int | ~int64 | ~float64](p *T, v T) {
+	if *p <= 0 {
+		*p = v
+	}
+}
+
 func (c *Config) setDefaults() {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	if c.MaxConnections <= 0 {
-		c.MaxConnections = 100000
-	}
-	if c.MaxUnauthenticated <= 0 {
-		c.MaxUnauthenticated = max(c.MaxConnections/10, min(c.MaxConnections, 64))
-	}
-	if c.MaxUnauthenticatedPerAddress <= 0 {
-		c.MaxUnauthenticatedPerAddress = min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated)
-	}
-	if c.MinMinerExtranonce2Size <= 0 {
-		c.MinMinerExtranonce2Size = 3
-	}
-	if c.MaxUpstreamSessions <= 0 {
-		c.MaxUpstreamSessions = 32
-	}
-	if c.MaxLineBytes <= 0 {
-		c.MaxLineBytes = 16 << 10
-	}
-	if c.OutboundQueue <= 0 {
-		c.OutboundQueue = 64
-	}
-	def(&c.WriteTimeout, 10*time.Second)
-	def(&c.ReadTimeout, 10*time.Minute)
-	def(&c.HandshakeTimeout, 30*time.Second)
-	def(&c.ReconnectGrace, 5*time.Second)
-	def(&c.ParkedKeepalive, 25*time.Second)
-	def(&c.BackoffMin, time.Second)
-	def(&c.BackoffMax, time.Minute)
+	orDefault(&c.MaxConnections, DefaultMaxConnections)
+	orDefault(&c.MaxUnauthenticated, max(c.MaxConnections/10, min(c.MaxConnections, 64)))
+	orDefault(&c.MaxUnauthenticatedPerAddress, min(max(c.MaxUnauthenticated/4, 16), c.MaxUnauthenticated))
+	orDefault(&c.MinMinerExtranonce2Size, DefaultMinMinerExtranonce2Size)
+	orDefault(&c.MaxUpstreamSessions, DefaultMaxUpstreamSessions)
+	orDefault(&c.MaxLineBytes, DefaultMaxLineBytes)
+	orDefault(&c.OutboundQueue, DefaultOutboundQueue)
+	orDefault(&c.WriteTimeout, DefaultWriteTimeout)
+	orDefault(&c.ReadTimeout, DefaultReadTimeout)
+	orDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
+	orDefault(&c.ReconnectGrace, DefaultReconnectGrace)
+	orDefault(&c.ParkedKeepalive, DefaultParkedKeepalive)
+	orDefault(&c.BackoffMin, DefaultBackoffMin)
+	orDefault(&c.BackoffMax, DefaultBackoffMax)
 	for i := range c.Pools {
 		p := &c.Pools[i]
-		def(&p.ConnectTimeout, 10*time.Second)
-		def(&p.FailoverTimeout, 30*time.Second)
-		def(&p.FailbackAfter, time.Minute)
-		def(&p.RejectWindow, DefaultRejectWindow)
-		if p.RejectMinShares <= 0 {
-			p.RejectMinShares = DefaultRejectMinShares
-		}
+		orDefault(&p.ConnectTimeout, DefaultConnectTimeout)
+		orDefault(&p.FailoverTimeout, DefaultFailoverTimeout)
+		orDefault(&p.FailbackAfter, DefaultFailbackAfter)
+		orDefault(&p.RejectWindow, DefaultRejectWindow)
+		orDefault(&p.RejectMinShares, DefaultRejectMinShares)
 		if !(p.RejectRatio > 0 && p.RejectRatio <= 1) {
 			p.RejectRatio = DefaultRejectRatio
 		}
 	}
 	if c.UserAgent == "" {
-		c.UserAgent = "hashgate"
+		c.UserAgent = DefaultUserAgent
 	}
 	if c.Gate == nil {
 		c.Gate = AlwaysAdmit{}
 	}
 	d := &c.Difficulty
-	if d.Initial <= 0 {
-		d.Initial = 16384
-	}
-	if d.Min <= 0 {
-		d.Min = min(1024, d.Initial)
-	}
-	if d.Max <= 0 {
-		d.Max = max(1e12, d.Initial)
-	}
-	if d.TargetShareSeconds <= 0 {
-		d.TargetShareSeconds = 10
-	}
+	orDefault(&d.Initial, DefaultInitialDifficulty)
+	orDefault(&d.Min, min(DefaultMinDifficulty, d.Initial))
+	orDefault(&d.Max, max(DefaultMaxDifficulty, d.Initial))
+	orDefault(&d.TargetShareSeconds, DefaultTargetShareSeconds)
 	a := &c.Abuse
-	def(&a.RejectWindow, 5*time.Minute)
-	if a.RejectMinShares <= 0 {
-		a.RejectMinShares = 50
-	}
-	if a.InvalidPerSecond <= 0 {
-		a.InvalidPerSecond = 5
-	}
-	if a.InvalidBurst <= 0 {
-		a.InvalidBurst = 100
-	}
-	if a.StalePerSecond <= 0 {
-		a.StalePerSecond = 100
-	}
-	if a.StaleBurst <= 0 {
-		a.StaleBurst = 1000
-	}
+	orDefault(&a.RejectWindow, DefaultAbuseRejectWindow)
+	orDefault(&a.RejectMinShares, DefaultAbuseRejectMinShares)
+	orDefault(&a.InvalidPerSecond, DefaultInvalidPerSecond)
+	orDefault(&a.InvalidBurst, DefaultInvalidBurst)
+	orDefault(&a.StalePerSecond, DefaultStalePerSecond)
+	orDefault(&a.StaleBurst, DefaultStaleBurst)
 }
 
 // AbuseConfig says when bad shares get a miner dropped. Valid shares at a

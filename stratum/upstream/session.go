@@ -39,25 +39,33 @@ type Config struct {
 	Log  zerolog.Logger
 }
 
+// Defaults for a zero field of Config. The proxy's pool defaults (and
+// the config file's connect_timeout and failover_timeout) are these.
+const (
+	DefaultConnectTimeout = 10 * time.Second
+	DefaultSilenceTimeout = 30 * time.Second
+	DefaultWriteTimeout   = 10 * time.Second
+	DefaultSubmitTimeout  = 30 * time.Second
+	// A notify with a big coinbase and 15 branches is a few KiB.
+	DefaultMaxLineBytes = 64 << 10
+	DefaultUserAgent    = "hashgate"
+)
+
 func (c *Config) setDefaults() {
-	if c.ConnectTimeout <= 0 {
-		c.ConnectTimeout = 10 * time.Second
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
 	}
-	if c.SilenceTimeout <= 0 {
-		c.SilenceTimeout = 30 * time.Second
-	}
-	if c.WriteTimeout <= 0 {
-		c.WriteTimeout = 10 * time.Second
-	}
-	if c.SubmitTimeout <= 0 {
-		c.SubmitTimeout = 30 * time.Second
-	}
+	def(&c.ConnectTimeout, DefaultConnectTimeout)
+	def(&c.SilenceTimeout, DefaultSilenceTimeout)
+	def(&c.WriteTimeout, DefaultWriteTimeout)
+	def(&c.SubmitTimeout, DefaultSubmitTimeout)
 	if c.MaxLineBytes <= 0 {
-		// A notify with a big coinbase and 15 branches is a few KiB.
-		c.MaxLineBytes = 64 << 10
+		c.MaxLineBytes = DefaultMaxLineBytes
 	}
 	if c.UserAgent == "" {
-		c.UserAgent = "hashgate"
+		c.UserAgent = DefaultUserAgent
 	}
 }
 
