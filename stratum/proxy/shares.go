@@ -339,7 +339,7 @@ func (m *minerConn) changeDifficulty(measured bool) {
 		w.setDifficulty(d, measured)
 	}
 	if working {
-		m.send(encodeDifficulty(d), false)
+		m.send(stratum.AppendSetDifficulty(nil, d), false)
 	}
 	// Jobs queued from here on follow the set_difficulty. One queued in
 	// between lands in the older epoch: judged at the lower difficulty of
