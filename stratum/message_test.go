@@ -75,6 +75,9 @@ func TestMessageConstructorsAppend(t *testing.T) {
 // Each line is built in one allocation, at its longest (a difficulty of
 // 25 characters, a notify with 12 branches).
 func TestMessageConstructorsAllocs(t *testing.T) {
+	if raceEnabled {
+		t.Skip("the race detector allocates on its own")
+	}
 	n := &Notify{PrevHash: strings.Repeat("ab", 32), Coinb1: strings.Repeat("01", 60), Coinb2: strings.Repeat("ff", 80),
 		Version: "20000000", NBits: "1703a30c", NTime: "6470251b"}
 	for range 12 {
