@@ -11,31 +11,6 @@ import (
 	"time"
 )
 
-// Share verdicts, as counted per worker and in metrics.
-const (
-	RejectStale         = "stale"          // 21: unknown job or before the last clean_jobs
-	RejectDuplicate     = "duplicate"      // 22
-	RejectLowDifficulty = "low_difficulty" // 23
-	RejectUnauthorized  = "unauthorized"   // 24
-	RejectNotSubscribed = "not_subscribed" // 25
-	RejectNTime         = "ntime"          // 20: ntime outside [job ntime, +7000 s]
-	RejectVersion       = "version"        // 20: version bits outside the mask
-	RejectExtranonce2   = "extranonce2"    // 20: wrong extranonce2 length
-	RejectOther         = "other"          // 20: malformed params
-)
-
-var rejectReasons = []string{RejectStale, RejectDuplicate, RejectLowDifficulty, RejectUnauthorized,
-	RejectNotSubscribed, RejectNTime, RejectVersion, RejectExtranonce2, RejectOther}
-
-func reasonIndex(r string) int {
-	for i, x := range rejectReasons {
-		if x == r {
-			return i
-		}
-	}
-	return len(rejectReasons) - 1
-}
-
 // hashesPerDiff1 is the expected number of hashes per share at difficulty 1.
 const hashesPerDiff1 = 4294967296.0 // 2^32
 
@@ -83,7 +58,7 @@ type workerStats struct {
 	forwarded      uint64
 	blocks         uint64
 	work           float64 // sum of accepted share difficulties
-	rejected       [9]uint64
+	rejected       [numRejectReasons]uint64
 	poolRejected   map[string]uint64
 	poolAccepted   atomic.Uint64 // an atomic: counted on the pool session's goroutine, no lock per share
 	r1m, r10m      rate
@@ -162,14 +137,14 @@ func (w *workerStats) snapshot(now time.Time) WorkerSnapshot {
 	s := WorkerSnapshot{
 		Name: w.name, Remote: w.remote, Connections: w.connections, Standby: w.standby, Difficulty: w.difficulty,
 		Accepted: w.accepted, Forwarded: w.forwarded, PoolAccepted: w.poolAccepted.Load(), Blocks: w.blocks, Work: w.work,
-		Stale:      w.rejected[0],
+		Stale:      w.rejected[rejectStale],
 		Hashrate1m: w.r1m.at2(now, time.Minute), Hashrate10m: w.r10m.at2(now, 10*time.Minute),
 		LastShare: w.lastShare, FirstSeen: w.firstSeen,
 		Rejected: make(map[string]uint64), PoolRejected: make(map[string]uint64, len(w.poolRejected)),
 	}
 	for i, n := range w.rejected {
 		if n > 0 {
-			s.Rejected[rejectReasons[i]] = n
+			s.Rejected[rejectReasons[i].label] = n
 			s.RejectedTotal += n
 		}
 	}
@@ -200,9 +175,9 @@ func (w *workerStats) accept(now time.Time, diff, cur float64, forwarded, block 
 }
 
 // reject counts a rejected share read at now.
-func (w *workerStats) reject(reason string, now time.Time) {
+func (w *workerStats) reject(r rejectReason, now time.Time) {
 	w.mu.Lock()
-	w.rejected[reasonIndex(reason)]++
+	w.rejected[r]++
 	w.lastSubmit = sinceEpoch(now)
 	w.mu.Unlock()
 }

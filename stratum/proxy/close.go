@@ -129,8 +129,7 @@ func (m *minerConn) hasPending() bool {
 // grace period.
 func (m *minerConn) requestReconnect() {
 	m.srv.stats.MinersReconnected.Add(1)
-	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodReconnect, []any{})
-	m.send(b, false)
+	m.send(stratum.AppendReconnect(nil), false)
 	m.qmu.Lock()
 	if !m.closed && m.reconnT == nil {
 		m.reconnT = time.AfterFunc(m.srv.cfg.ReconnectGrace, func() { m.close(reasonReconnectIgnored, nil) })

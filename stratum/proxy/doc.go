@@ -42,7 +42,8 @@
 //     of work, its pool session and prefix, moves between sessions.
 //   - shares.go: mining.submit (onSubmit): the checks, duplicates, the
 //     merkle root kept between shares, difficulty epochs and changes,
-//     rejections and the abuse buckets.
+//     rejections and the abuse buckets. reject.go: the table of share
+//     rejections (code, label, message).
 //   - outbound.go: what goes to a miner: the bounded queue, the flusher,
 //     direct writes from the fan-out and the poller, answers, jobs,
 //     keepalives. trywrite.go: the non-blocking socket write under them.

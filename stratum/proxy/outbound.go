@@ -106,13 +106,8 @@ func (m *minerConn) keepalive(now time.Time) {
 	if !waiting || now.Sub(time.Unix(0, m.lastSend.Load())) < m.srv.cfg.ParkedKeepalive {
 		return
 	}
-	m.send(encodeDifficulty(d), false)
+	m.send(stratum.AppendSetDifficulty(nil, d), false)
 	m.srv.stats.Keepalives.Add(1)
-}
-
-func encodeDifficulty(d float64) []byte {
-	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetDifficulty, []float64{d})
-	return b
 }
 
 // send queues b for the miner without blocking. A full queue means the

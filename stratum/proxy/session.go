@@ -43,7 +43,7 @@ func newJob(id string, seq uint64, n *stratum.Notify, poolDiff float64, poolTarg
 	}
 	j := &job{id: id, seq: seq, poolJobID: n.JobID, notify: n, hj: hj,
 		poolDiff: poolDiff, poolTarget: poolTarget, netTarget: sharehash.NetworkTarget(hj.NBits)}
-	j.bytes, _ = stratum.AppendRequest(nil, nil, stratum.MethodNotify, n.Params(id))
+	j.bytes = stratum.AppendNotify(nil, n, id)
 	return j, nil
 }
 
@@ -59,8 +59,7 @@ func (j *job) cleanBytes() []byte {
 func (j *job) encode(id string, clean bool) []byte {
 	c := *j.notify
 	c.Clean = clean
-	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodNotify, c.Params(id))
-	return b
+	return stratum.AppendNotify(nil, &c, id)
 }
 
 // upSession is one pool session as the proxy uses it: its share of the
@@ -354,8 +353,7 @@ func (us *upSession) SetVersionMask(_ *upstream.Session, mask uint32) {
 		m.mask = newMask
 		m.mu.Unlock()
 		if rolling {
-			b, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetVersionMask, []string{fmt.Sprintf("%08x", newMask)})
-			m.send(b, false)
+			m.send(stratum.AppendSetVersionMask(nil, newMask), false)
 		}
 	}
 }

@@ -76,20 +76,20 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	prefixHex, sentFrom := m.prefixHex, m.sentFrom
 	m.mu.Unlock()
 	if !subscribed {
-		m.rejectShare(id, nil, stratum.ErrNotSubscribed, RejectNotSubscribed, "not subscribed", now)
+		m.rejectShare(id, nil, rejectNotSubscribed, "", now)
 		return
 	}
 	if parseErr != nil {
-		m.rejectShare(id, nil, stratum.ErrOther, RejectOther, "bad params: "+parseErr.Error(), now)
+		m.rejectShare(id, nil, rejectOther, "bad params: "+parseErr.Error(), now)
 		return
 	}
 	w := m.account(sub.Worker)
 	if w == nil {
-		m.rejectShare(id, nil, stratum.ErrUnauthorized, RejectUnauthorized, "unauthorized worker", now)
+		m.rejectShare(id, nil, rejectUnauthorized, "", now)
 		return
 	}
 	if us == nil {
-		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found (pool session changed)", now)
+		m.rejectShare(id, w, rejectStale, "job not found (pool session changed)", now)
 		return
 	}
 	v := us.viewShare(sub.JobID)
@@ -107,7 +107,7 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 		if cur := v.current; cur != nil && m.isWorking() && m.offerJob(cur.seq, cur.bytes, cur.notify.Clean, now.UnixNano()) {
 			m.srv.stats.JobsNotified.Add(1)
 		}
-		m.rejectShare(id, w, stratum.ErrJobNotFound, RejectStale, "job not found", now)
+		m.rejectShare(id, w, rejectStale, "", now)
 		return
 	}
 	en1, curPoolTarget := v.en1, v.poolTarget
@@ -116,25 +116,25 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	var en2 [stratum.MaxExtranonce2Size]byte
 	n := k + len(sub.Extranonce2)/2
 	if n > len(en2) || len(sub.Extranonce2) != 2*v.en2Size {
-		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", v.en2Size), now)
+		m.rejectShare(id, w, rejectExtranonce2, fmt.Sprintf("extranonce2 must be %d bytes", v.en2Size), now)
 		return
 	}
 	copy(en2[:k], prefix[:k])
 	if _, err := hex.Decode(en2[k:n], []byte(sub.Extranonce2)); err != nil {
-		m.rejectShare(id, w, stratum.ErrOther, RejectExtranonce2, "extranonce2 must be hex", now)
+		m.rejectShare(id, w, rejectExtranonce2, "", now)
 		return
 	}
 	ntime, _ := stratum.HexUint32(sub.NTime)
 	nonce, _ := stratum.HexUint32(sub.Nonce)
 	if ntime < j.hj.NTime || ntime > j.hj.NTime+maxNTimeRoll {
-		m.rejectShare(id, w, stratum.ErrOther, RejectNTime, "ntime out of range", now)
+		m.rejectShare(id, w, rejectNTime, "", now)
 		return
 	}
 	var rolled uint32
 	if sub.Version != "" {
 		rolled, _ = stratum.HexUint32(sub.Version)
 		if rolled&^mask != 0 {
-			m.rejectShare(id, w, stratum.ErrOther, RejectVersion, "version bits outside the negotiated mask", now)
+			m.rejectShare(id, w, rejectVersion, "", now)
 			return
 		}
 	}
@@ -142,12 +142,12 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	root := m.rootFor(j, en1, en2[:n])
 	hash := sharehash.HashWithRoot(j.hj, root, ntime, nonce, version)
 	if m.seen(&hash) {
-		m.rejectShare(id, w, stratum.ErrDuplicate, RejectDuplicate, "duplicate share", now)
+		m.rejectShare(id, w, rejectDuplicate, "", now)
 		return
 	}
 	ep, cur := m.judgeEpoch(j.seq)
 	if !ep.target.Met(&hash) {
-		m.rejectShare(id, w, stratum.ErrLowDifficulty, RejectLowDifficulty, "low difficulty share", now)
+		m.rejectShare(id, w, rejectLowDifficulty, "", now)
 		return
 	}
 	credit := ep.diff
@@ -253,15 +253,17 @@ func (m *minerConn) account(worker string) *workerStats {
 	return nil
 }
 
-// rejectShare answers a bad share, counts it, and drops a miner whose
-// shares have all been rejected for the abuse window, or that sends
-// invalid shares faster than the abuse rate allows.
-func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum.ErrorCode, reason, msg string, now time.Time) {
+// rejectShare answers a bad share (msg: a more precise message than
+// the reason's own, or ""), counts it, and drops a miner whose shares
+// have all been rejected for the abuse window, or that sends invalid
+// shares faster than the abuse rate allows.
+func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, reason rejectReason, msg string, now time.Time) {
 	m.srv.stats.reject(reason)
 	if w != nil {
 		w.reject(reason, now)
 	}
-	m.replyError(id, stratum.NewError(code, msg))
+	e := reason.answer(msg)
+	m.replyError(id, e)
 	a := &m.srv.cfg.Abuse
 	if m.rejectStreak == 0 {
 		m.streakSince = sinceEpoch(now)
@@ -272,12 +274,12 @@ func (m *minerConn) rejectShare(id json.RawMessage, w *workerStats, code stratum
 		m.readerClose(reasonAllRejected, fmt.Errorf("%d shares rejected in a row over %s, last: %s", m.rejectStreak, streak.Round(time.Second), reason))
 		return
 	}
-	if reason == RejectStale {
+	if reason == rejectStale {
 		// Stale shares come in bursts after every block: a bucket of their
 		// own, far larger than the invalid one.
 		if !m.stale.take(now, a.StalePerSecond, a.StaleBurst) {
 			m.srv.stats.AbuseDisconnects.Add(1)
-			m.readerClose(reasonStaleFlood, fmt.Errorf("stale or unknown-job submits faster than %g/s (burst %g), last: %s", a.StalePerSecond, a.StaleBurst, msg))
+			m.readerClose(reasonStaleFlood, fmt.Errorf("stale or unknown-job submits faster than %g/s (burst %g), last: %s", a.StalePerSecond, a.StaleBurst, e.Message))
 		}
 		return
 	}
@@ -337,7 +339,7 @@ func (m *minerConn) changeDifficulty(measured bool) {
 		w.setDifficulty(d, measured)
 	}
 	if working {
-		m.send(encodeDifficulty(d), false)
+		m.send(stratum.AppendSetDifficulty(nil, d), false)
 	}
 	// Jobs queued from here on follow the set_difficulty. One queued in
 	// between lands in the older epoch: judged at the lower difficulty of

@@ -18,8 +18,8 @@ type Stats struct {
 	SlowConsumers          atomic.Uint64
 	ProtocolErrors         atomic.Uint64 // dropped for garbage, long lines
 	SharesAccepted         atomic.Uint64
-	SharesRejected         [9]atomic.Uint64 // by reason, as rejectReasons
-	SharesForwarded        atomic.Uint64    // met the pool's difficulty
+	SharesRejected         [numRejectReasons]atomic.Uint64 // by rejectReason
+	SharesForwarded        atomic.Uint64                   // met the pool's difficulty
 	PoolAccepted           atomic.Uint64
 	PoolRejected           atomic.Uint64
 	PoolUnsent             atomic.Uint64 // forwarded shares refused before sending: the pool had stopped reading
@@ -68,12 +68,12 @@ type StatsSnapshot struct {
 	MinersReconnected      uint64
 }
 
-func (s *Stats) reject(reason string) { s.SharesRejected[reasonIndex(reason)].Add(1) }
+func (s *Stats) reject(r rejectReason) { s.SharesRejected[r].Add(1) }
 
 func (s *Stats) snapshot() StatsSnapshot {
 	r := make(map[string]uint64, len(s.SharesRejected))
 	for i := range s.SharesRejected {
-		r[rejectReasons[i]] = s.SharesRejected[i].Load()
+		r[rejectReasons[i].label] = s.SharesRejected[i].Load()
 	}
 	return StatsSnapshot{
 		Connections:            s.Connections.Load(),

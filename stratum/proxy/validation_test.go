@@ -131,18 +131,24 @@ func TestRejectReasons(t *testing.T) {
 		s      share
 		code   stratum.ErrorCode
 		reason string
+		answer string // the error member exactly as sent
 	}{
-		{"duplicate", good, stratum.ErrDuplicate, proxy.RejectDuplicate},
-		{"low difficulty", low, stratum.ErrLowDifficulty, proxy.RejectLowDifficulty},
-		{"ntime before the job", withNTime(good, -1), stratum.ErrOther, proxy.RejectNTime},
-		{"ntime too far ahead", withNTime(good, 7001), stratum.ErrOther, proxy.RejectNTime},
-		{"version bits outside the mask", withVersion(good, "00000001"), stratum.ErrOther, proxy.RejectVersion},
-		{"short extranonce2", withEN2(good, good.en2[2:]), stratum.ErrOther, proxy.RejectExtranonce2},
-		{"unknown job", withJob(good, "abcdef"), stratum.ErrJobNotFound, proxy.RejectStale},
+		{"duplicate", good, stratum.ErrDuplicate, proxy.RejectDuplicate, `[22,"duplicate share",null]`},
+		{"low difficulty", low, stratum.ErrLowDifficulty, proxy.RejectLowDifficulty, `[23,"low difficulty share",null]`},
+		{"ntime before the job", withNTime(good, -1), stratum.ErrOther, proxy.RejectNTime, `[20,"ntime out of range",null]`},
+		{"ntime too far ahead", withNTime(good, 7001), stratum.ErrOther, proxy.RejectNTime, `[20,"ntime out of range",null]`},
+		{"version bits outside the mask", withVersion(good, "00000001"), stratum.ErrOther, proxy.RejectVersion, `[20,"version bits outside the negotiated mask",null]`},
+		{"short extranonce2", withEN2(good, good.en2[2:]), stratum.ErrOther, proxy.RejectExtranonce2, `[20,"extranonce2 must be 4 bytes",null]`},
+		{"extranonce2 not hex", withEN2(good, "zz"+good.en2[2:]), stratum.ErrOther, proxy.RejectOther, `[20,"bad params: param 2: extranonce2 must be hex",null]`},
+		{"unknown job", withJob(good, "abcdef"), stratum.ErrJobNotFound, proxy.RejectStale, `[21,"job not found",null]`},
 	}
 	for i, c := range cases {
-		if got := errCode(t, w.submit(20+i, c.s)); got != c.code {
+		a := w.submit(20+i, c.s)
+		if got := errCode(t, a); got != c.code {
 			t.Errorf("%s: code %d, want %d", c.name, got, c.code)
+		}
+		if string(a.Error) != c.answer {
+			t.Errorf("%s: error %s, want %s", c.name, a.Error, c.answer)
 		}
 	}
 	// ntime inside the window (rolled forward) is fine.
@@ -160,8 +166,8 @@ func TestRejectReasons(t *testing.T) {
 	if c := errCode(t, w.submit(50, stale)); c != stratum.ErrJobNotFound {
 		t.Errorf("share on a job before clean_jobs: code %d, want 21", c)
 	}
-	if c := errCode(t, w.submit(51, withUser(good, "acct.stranger"))); c != stratum.ErrUnauthorized {
-		t.Errorf("unknown worker: code %d, want 24", c)
+	if a := w.submit(51, withUser(good, "acct.stranger")); string(a.Error) != `[24,"unauthorized worker",null]` {
+		t.Errorf("unknown worker: error %s, want [24,\"unauthorized worker\",null]", a.Error)
 	}
 
 	acct, ok := srv.Worker("acct.v1")
@@ -178,8 +184,8 @@ func TestRejectReasons(t *testing.T) {
 	if acct.Accepted != 2 || acct.Work != 2*d || acct.Hashrate1m <= 0 || acct.LastShare.IsZero() || acct.Difficulty != d || acct.Remote == "" {
 		t.Errorf("account %+v", acct)
 	}
-	if st := srv.Stats(); st.SharesRejected[proxy.RejectUnauthorized] != 1 {
-		t.Errorf("unauthorized not counted: %v", st.SharesRejected)
+	if st := srv.Stats(); st.SharesRejected[proxy.RejectUnauthorized] != 1 || st.SharesRejected[proxy.RejectOther] != 1 {
+		t.Errorf("unauthorized and bad params counted %v, want 1 each", st.SharesRejected)
 	}
 }
 

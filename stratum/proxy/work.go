@@ -2,7 +2,6 @@ package proxy
 
 import (
 	"encoding/hex"
-	"fmt"
 	"time"
 
 	"github.com/hashgate/hashgate/stratum"
@@ -54,7 +53,7 @@ func (m *minerConn) sendWork(us *upSession) {
 		m.sentFrom = 0 // the session has no job yet: it gets them all
 	}
 	m.mu.Unlock()
-	m.send(encodeDifficulty(d), false)
+	m.send(stratum.AppendSetDifficulty(nil, d), false)
 	m.diffMu.Unlock()
 	if j != nil {
 		m.markJob(j.seq)
@@ -80,8 +79,7 @@ func (m *minerConn) moveTo(us *upSession, prefix uint32) {
 	prefixHex := m.prefixHex
 	m.mu.Unlock()
 	en1, size := us.minerExtranonce(prefixHex)
-	b, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetExtranonce, []any{en1, size})
-	m.send(b, false)
+	m.send(stratum.AppendSetExtranonce(nil, en1, size), false)
 	m.srv.stats.MinersMoved.Add(1)
 	if grant := us.versionMask(); grant != 0 {
 		m.mu.Lock()
@@ -90,8 +88,7 @@ func (m *minerConn) moveTo(us *upSession, prefix uint32) {
 		m.mask = newMask
 		m.mu.Unlock()
 		if changed {
-			mb, _ := stratum.AppendRequest(nil, nil, stratum.MethodSetVersionMask, []string{fmt.Sprintf("%08x", newMask)})
-			m.send(mb, false)
+			m.send(stratum.AppendSetVersionMask(nil, newMask), false)
 		}
 	}
 	m.maybeStart()
