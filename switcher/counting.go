@@ -1,8 +1,8 @@
 package switcher
 
 // How the load is counted for reporting and compliance, beside the load
-// the plan is made with: see the power accounting in planner.go's package
-// comment. Kept apart from the planner's passes, which only call countAs
+// the plan is made with: see the power accounting in the package comment
+// (doc.go). Kept apart from the planner's passes, which only call countAs
 // per rig and countAfter once.
 
 import (

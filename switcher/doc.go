@@ -6,4 +6,137 @@
 //
 // It sees rigs through small interfaces and knows nothing of sockets; the
 // Stratum actuator adapter (wired by cmd) is the one bridge to the proxy.
+//
+// # The curtailment planner
+//
+// MakePlan is a pure function from (policy, rigs, allocations,
+// ramp window, now) to a plan. It holds no state, reads no clock and does no
+// I/O; the caller persists what the plan hands back (the ramp window, the
+// allocation stack) and applies its actions through the actuators.
+//
+// # Power accounting
+//
+//	mining budget = site_capacity_kw − reserve_kw − AI kW of the allocation in force (≥ 0)
+//	load          = Σ draw of every rig, where draw is
+//	  mining, connected            ReportedKW if > 0, else the group's rig_kw
+//	  parked, connected            idle_kw
+//	  parked, disconnected         idle_kw (it was just kicked and is reconnecting),
+//	                               unless LeftWhileParked: then rig_kw (it may hash on a
+//	                               backup pool), or 0 once it has been away for
+//	                               release_vanished_after (> 0; 0 = never released).
+//	                               Only a rig curtailed from mining is parked and
+//	                               away: one parked at admission (never given work
+//	                               in this park) is offline when it disconnects
+//	                               (the caller's rule)
+//	  pending (connected, waiting) idle_kw (it is held without work)
+//	  offline, or mining/pending
+//	  but disconnected             0: it is not drawing through us; when it comes back
+//	                               it is Pending and goes through admission again
+//
+// That is the load the plan is made with (Plan.LoadKW, LoadAfterKW,
+// Compliant). The load reported and judged for compliance (Plan.Counted*,
+// the status's mining_load_kw and compliant) differs in one way: a rig held
+// without work through Stratum (parked or pending, connected or not yet
+// flagged left_while_parked) counts at its full draw unless something shows
+// the hold holds: its group's pools_bound (every pool entry of the rig is
+// hashgate, or the network blocks the others) or a device readback that
+// shows it idle (Rig.VerifiedIdle). Withholding work is not evidence: real
+// cgminer 4.13.6 took its backup pool 10 s after a park and mined there
+// for the whole curtailment, keeping the parked connection open. The plan
+// still uses idle_kw for such a rig: counting it at rig_kw when planning
+// would curtail the whole site for rigs no curtailment can reach, and stop
+// nothing they draw. Plan.NotCompliantReason says so when it is the cause.
+// CountedAs names how each rig is counted.
+//
+// A hashrate × J/TH figure is reported as Plan.LoadEstKW and never decides
+// anything. Curtailing a rig saves its draw − idle_kw; resuming one costs the
+// same. All arithmetic is done in integer milliwatts, so sums are exact and
+// planning the same state twice gives the same answer to the last digit.
+//
+// # One order
+//
+// Rigs are sorted once by (priority desc, efficiency_j_th asc, name asc);
+// rigs with the same name (duplicate connections) keep their input order.
+// The plan is made in four steps over that order:
+//
+//  1. Pinned "off" rigs that are mining are curtailed (maintenance), whatever
+//     min_on says and even when the budget has room.
+//  2. Pinned "on" rigs that are parked or pending are resumed, from the head,
+//     whatever the budget says (rigs below them make room in step 3); they still
+//     wait for min_off, the ramp and an emergency hold, which protect hardware and
+//     grid rather than the budget.
+//  3. Over budget: curtail mining rigs from the tail until load ≤ budget. Rigs
+//     resumed less than min_on ago are skipped while others can be curtailed;
+//     if the budget is still breached they are curtailed too, from the tail.
+//     An emergency allocation ignores min_on. Pinned "on" rigs are never
+//     curtailed; if they alone breach the budget the plan is not Compliant.
+//     Curtailing stops at the first rig that brings load ≤ budget, and then
+//     any rig curtailed on the way that is no longer needed (the budget holds
+//     with it back on) is kept mining, head first: a small rig at the tail is
+//     not stopped when a big one above it has to go anyway. Curtailing is not
+//     rate limited.
+//  4. Resume and admission, walking from the head with room = budget − load:
+//     each parked or pending rig that is connected is taken in turn (a parked
+//     rig that is away is passed over silently until it reconnects); one whose
+//     delta does not fit the room is passed over and the walk goes on (a
+//     smaller rig further down may fit). A rig that fits but must wait (min_off,
+//     ramp, emergency hold) keeps its room reserved, so rigs below it do not
+//     take its place. A pending rig that does not fit is parked at once
+//     (Plan.Park); one that fits but waits for the ramp stays pending ("waits
+//     its turn"). A pending rig known as mining before a restart (KnownMining)
+//     is readmitted at once: not ramp limited (its power was on the site before
+//     the restart) but still only if it fits the budget, else it is parked. An
+//     offline KnownMining rig keeps its room reserved before the walk starts
+//     (head first), so neither rigs that reconnect early after a restart nor
+//     parked rigs above it in the order take the place of those that reconnect late;
+//     the caller clears KnownMining once the rig is readmitted or after its own
+//     grace period. Under an emergency hold nothing is resumed or admitted:
+//     rigs that would fit are deferred ("emergency hold", pending ones stay
+//     pending), pending rigs that would not are parked.
+//
+// Checks in step 4 come in this order, and the first that applies is the
+// reason given: pinned off, does not fit budget, emergency hold, min_off,
+// ramp limit.
+//
+// After step 3 curtailed anything, step 4 can only use the room left over by
+// the rigs curtailed (never one of them): curtailing a big rig may let a small
+// parked one in. The rule is built so that applying a plan and planning again
+// at the same instant yields no action.
+//
+// # Ramp
+//
+// Resuming (steps 2 and 4, not KnownMining readmissions) is limited to
+// ramp_up_kw_per_min of added load (draw − idle_kw of each resumed rig) per
+// one-minute window. The window opens at the first resume after the previous
+// window ended, and is carried by the caller in Input.Ramp / Plan.Ramp. A rig
+// that alone exceeds the limit may open an empty window (else it could never
+// come back). ramp_up_kw_per_min ≤ 0 means no limit.
+//
+// ETASeconds estimates when the resumes the plan wants but defers (min_off,
+// ramp) are all done: the later of the last min_off end and the start of the
+// ramp window that takes the last of the ramp-deferred load. It is 0 when
+// nothing waits and under an emergency hold (nothing is wanted then).
+//
+// # Allocations
+//
+// Input.Allocations is a stack, oldest first. The allocation in force is the
+// newest one whose Until is zero or still ahead; an allocation whose Until has
+// passed gives way to the one in force before it. With none in force AI takes
+// 0 kW. The emergency hold is the Emergency flag of the allocation in force: it
+// lasts until a non-emergency allocation is pushed (or an emergency one with
+// Until gives way to a non-emergency one). PushAllocation maintains the stack.
+//
+// # Pins
+//
+// Pin "on": never curtailed, counted in the load, resumed if parked (step 2).
+// Pin "off": curtailed if mining, parked at once if pending, never resumed.
+// Anything else (including "auto") leaves the rig to the planner.
+//
+// # Cost
+//
+// One pass to compute draws and sort keys, one sort (keys compare as
+// integers: the group's priority and J/TH and 16 bytes of the name after
+// the prefix all names share, strings only on a tie), then a few linear
+// passes over the rigs in order: O(n log n), about 25 ms and 60 allocations
+// for 50,000 rigs on a slow 2-core machine (BenchmarkPlan).
 package switcher
