@@ -160,7 +160,7 @@ type rigRec struct {
 
 // Switcher keeps the site within its power budget: it owns the rigs'
 // power states, the allocation stack and the ramp, plans with MakePlan and
-// acts through the Actuator. One goroutine (Run) re-plans on a tick and
+// acts through the Actuator. One goroutine (started by Start) re-plans on a tick and
 // when woken; API calls and rig events take its lock briefly and never call
 // the Actuator under it (parking a rig calls back into RigDisconnected).
 type Switcher struct {
@@ -201,7 +201,9 @@ type Switcher struct {
 	wake    chan struct{}
 	stop    chan struct{}
 	done    chan struct{}
-	started atomic.Bool
+	life    sync.Mutex // guards started and closed: Start and Close
+	started bool
+	closed  bool
 }
 
 // Counters are the switcher's action counts, for metrics.
@@ -278,9 +280,21 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 // a plan: rigs that connect within it are admitted by the same plan.
 const minPlanGap = 50 * time.Millisecond
 
-// Run re-plans on every tick and when woken, until Close.
-func (s *Switcher) Run() {
-	s.started.Store(true)
+// Start starts the switcher's loop in its own goroutine and returns: it
+// re-plans at once, then on every tick and when woken, until Close. Calling
+// it twice, or after Close, does nothing.
+func (s *Switcher) Start() {
+	s.life.Lock()
+	defer s.life.Unlock()
+	if s.closed || s.started {
+		return // after Close the state is saved: nothing may write it again
+	}
+	s.started = true
+	go s.loop()
+}
+
+// loop is the switcher's goroutine; it closes done when it returns.
+func (s *Switcher) loop() {
 	defer close(s.done)
 	t := time.NewTicker(s.cfg.Tick)
 	defer t.Stop()
@@ -305,14 +319,17 @@ func (s *Switcher) Run() {
 	}
 }
 
-// Close stops Run (if started), saves the state and closes the audit log.
+// Close stops the loop (if started) and returns once it has stopped, then
+// saves the state and closes the audit log.
 func (s *Switcher) Close() error {
-	select {
-	case <-s.stop:
-	default:
+	s.life.Lock()
+	first, started := !s.closed, s.started
+	s.closed = true
+	s.life.Unlock()
+	if first {
 		close(s.stop)
 	}
-	if s.started.Load() {
+	if started {
 		<-s.done
 	} else {
 		s.finalSave()

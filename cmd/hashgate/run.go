@@ -201,7 +201,6 @@ type running struct {
 	proxy    *proxy.Server
 	switcher *switcher.Switcher // nil without a policy
 	watcher  *switcher.PolicyWatcher
-	swDone   chan struct{}
 	api      *api.Server
 	handler  *api.Handler // closed once api no longer serves it
 }
@@ -256,11 +255,7 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 	r.proxy = srv
 	bridge.Bind(srv, r.switcher)
 	if r.switcher != nil {
-		r.swDone = make(chan struct{})
-		go func() {
-			defer close(r.swDone)
-			r.switcher.Run()
-		}()
+		r.switcher.Start()
 	}
 	if err := srv.Start(); err != nil {
 		r.close()
@@ -302,9 +297,6 @@ func (r *running) close() {
 		r.watcher.Close()
 	}
 	if r.switcher != nil {
-		r.switcher.Close()
-		if r.swDone != nil {
-			<-r.swDone
-		}
+		r.switcher.Close() // returns once its loop has stopped
 	}
 }

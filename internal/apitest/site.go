@@ -105,7 +105,7 @@ func Start(tb testing.TB, o Options) *Site {
 	}
 	tb.Cleanup(srv.Close)
 	if s.Switcher != nil {
-		go s.Switcher.Run()
+		s.Switcher.Start()
 		tb.Cleanup(func() {
 			if err := s.Switcher.Close(); err != nil {
 				tb.Error(err)

@@ -84,7 +84,7 @@ type Sampler struct {
 	series  []ProcSample
 }
 
-// StartSampler samples pid every interval until Stop.
+// StartSampler samples pid every interval until Close.
 func StartSampler(pid int, every time.Duration) *Sampler {
 	s := &Sampler{pid: pid, stop: make(chan struct{}), done: make(chan struct{})}
 	s.sample()
@@ -133,8 +133,8 @@ func (s *Sampler) PeakRSS() int64 {
 	return s.peakRSS
 }
 
-// Stop ends the sampling.
-func (s *Sampler) Stop() {
+// Close ends the sampling and returns once its goroutine has stopped.
+func (s *Sampler) Close() {
 	select {
 	case <-s.stop:
 	default:

@@ -322,7 +322,7 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 		sess.Close()
 		return
 	}
-	sess.Run(us)
+	sess.Start(us)
 	m.adoptOrphans()
 	m.poke()
 }

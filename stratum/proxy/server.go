@@ -314,7 +314,7 @@ func (s *Server) Start() error {
 		s.Close()
 		return fmt.Errorf("proxy: listen: %w", err)
 	}
-	s.Serve(l)
+	s.startAccepting(l)
 	return nil
 }
 
@@ -328,10 +328,11 @@ func (s *Server) Addr() net.Addr {
 	return s.listeners[0].Addr()
 }
 
-// Serve accepts miners on l until Close. It returns at once. Call Start
-// first (as for ServeConn): the read pollers exist from Start on, and a
-// TCP miner served before them keeps a reader goroutine.
-func (s *Server) Serve(l net.Listener) {
+// startAccepting starts accepting miners on l until Close and returns at
+// once (not an exported Serve: that name blocks in net/http and in api).
+// Called by Start after the read pollers exist: a TCP miner accepted
+// before them would keep a reader goroutine.
+func (s *Server) startAccepting(l net.Listener) {
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()

@@ -27,7 +27,7 @@ func TestPoolNonFiniteDifficultyIgnored(t *testing.T) {
 	}
 	defer s.Close()
 	rec := newRecorder()
-	s.Run(rec)
+	s.Start(rec)
 	sim.Eventually(t, 2*time.Second, func() bool { return rec.lastJob() != nil }, "first job")
 	bad := []string{`1e400`, `-1e400`, `"1e400"`, `"NaN"`, `"nan"`, `"Inf"`, `"-Infinity"`, `null`, `0`, `-1`}
 	for _, v := range bad {

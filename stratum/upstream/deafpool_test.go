@@ -60,7 +60,7 @@ func runSession(t *testing.T, addr string, poolWait func(), writeTimeout, submit
 		s.Close()
 		poolWait()
 	})
-	s.Run(newRecorder())
+	s.Start(newRecorder())
 	return s
 }
 
@@ -143,7 +143,7 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 		poolWait()
 	}()
 	rec := newRecorder()
-	s.Run(rec)
+	s.Start(rec)
 	pingNow <- struct{}{}
 	// Fill the socket towards the deaf pool, then keep submitting while its
 	// pings wait for answers: no Submit may take long.
@@ -250,7 +250,7 @@ func TestSilentPoolAfterTrailingEmptyLine(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	s.Run(newRecorder())
+	s.Start(newRecorder())
 	select {
 	case <-s.Done():
 		if !errors.Is(s.Err(), upstream.ErrSilent) {

@@ -66,7 +66,7 @@ func FuzzPoolSession(f *testing.F) {
 			t.Fatalf("a session with extranonce2_size %d", n)
 		}
 		rec := newRecorder()
-		s.Run(rec)
+		s.Start(rec)
 		select {
 		case <-rec.closed:
 		case <-time.After(5 * time.Second):

@@ -162,7 +162,7 @@ const (
 
 // Dial connects to the pool and completes the handshake: it returns a
 // session that is subscribed and authorized, or an error saying which step
-// failed. Nothing runs in the background until Run.
+// failed. Nothing runs in the background until Start.
 func Dial(ctx context.Context, cfg Config) (*Session, error) {
 	cfg.setDefaults()
 	ctx, cancel := context.WithTimeout(ctx, cfg.ConnectTimeout)
@@ -317,9 +317,10 @@ func (s *Session) Verdicts() (answered, rejected uint64) {
 // Pool is the configured pool name.
 func (s *Session) Pool() string { return s.cfg.Pool }
 
-// Run starts following the pool; h hears about it until Closed. It returns
-// at once; Close stops the session and waits for its goroutines.
-func (s *Session) Run(h Handler) {
+// Start starts following the pool in the session's own goroutines and
+// returns once they run; h hears about it until Closed. Close stops the
+// session and returns once its goroutines are gone.
+func (s *Session) Start(h Handler) {
 	s.running.Store(true)
 	sweepDone := make(chan struct{})
 	go func() {
@@ -376,7 +377,7 @@ func (s *Session) writer() {
 }
 
 // Close ends the session and waits until its goroutines are gone. Pending
-// submits are failed. Safe to call more than once and before Run.
+// submits are failed. Safe to call more than once and before Start.
 func (s *Session) Close() {
 	s.shutdown(ErrClosed)
 	select {
@@ -495,7 +496,7 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 }
 
 // applyNotification follows one message the pool sent us. h is nil during
-// the handshake: the state is stored and replayed by Run.
+// the handshake: the state is stored and replayed by Start.
 func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	switch m.Method {
 	case stratum.MethodSetDifficulty:

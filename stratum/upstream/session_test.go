@@ -96,7 +96,7 @@ func TestHandshakeJobsAndSubmit(t *testing.T) {
 		t.Fatalf("extranonce1 %x size %d", s.Extranonce1(), s.Extranonce2Size())
 	}
 	rec := newRecorder()
-	s.Run(rec)
+	s.Start(rec)
 	sim.Eventually(t, 2*time.Second, func() bool { return rec.lastJob() != nil }, "first job")
 	rec.mu.Lock()
 	if len(rec.diffs) == 0 || rec.diffs[0] != sim.DefaultPoolDifficulty {
@@ -146,7 +146,7 @@ func TestPoolThatIsSilentIsDead(t *testing.T) {
 	}
 	defer s.Close()
 	rec := newRecorder()
-	s.Run(rec)
+	s.Start(rec)
 	pool.SetSilent(true)
 	select {
 	case err := <-rec.closed:
@@ -172,7 +172,7 @@ func TestPoolGarbageAndMidLineClose(t *testing.T) {
 			}
 			defer s.Close()
 			rec := newRecorder()
-			s.Run(rec)
+			s.Start(rec)
 			pending := make(chan *stratum.Error, 1)
 			pool.SetSilent(true) // the submit below stays unanswered
 			s.Submit(upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}, func(e *stratum.Error) { pending <- e })

@@ -58,8 +58,7 @@ func BenchmarkParkLatency10k(b *testing.B) {
 			b.Fatal(err)
 		}
 		bridge.Bind(srv, sw)
-		swDone := make(chan struct{})
-		go func() { defer close(swDone); sw.Run() }()
+		sw.Start()
 		if err := srv.Start(); err != nil {
 			b.Fatal(err)
 		}
@@ -122,7 +121,6 @@ func BenchmarkParkLatency10k(b *testing.B) {
 		hs.Close()
 		srv.Close()
 		sw.Close()
-		<-swDone
 		pool.Close()
 	}
 }

@@ -86,7 +86,6 @@ type site struct {
 	proxy   *proxy.Server
 	sw      *switcher.Switcher
 	watcher *switcher.PolicyWatcher
-	swDone  chan struct{}
 	dir     string
 }
 
@@ -125,11 +124,7 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opt
 	}
 	bridge.Bind(srv, sw)
 	s.proxy, s.sw, s.watcher = srv, sw, w
-	s.swDone = make(chan struct{})
-	go func() {
-		defer close(s.swDone)
-		sw.Run()
-	}()
+	sw.Start()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +136,6 @@ func (s *site) close() {
 	s.proxy.Close()
 	s.watcher.Close()
 	s.sw.Close()
-	<-s.swDone
 }
 
 // rigStates maps rig name to the switcher's state.

@@ -218,7 +218,7 @@ func runTCP(o *options, tmp string, viaProxy bool) (*tcpResult, error) {
 	defer pool.Close()
 	target := pool.Addr()
 	self := bench.StartSampler(0, time.Second)
-	defer self.Stop()
+	defer self.Close()
 
 	var d *daemon
 	var samp *bench.Sampler
@@ -236,7 +236,7 @@ func runTCP(o *options, tmp string, viaProxy bool) (*tcpResult, error) {
 		target = d.listen
 		time.Sleep(time.Second)
 		samp = bench.StartSampler(d.pid(), 250*time.Millisecond)
-		defer func() { samp.Stop() }()
+		defer func() { samp.Close() }()
 		r.RSSIdle = samp.Now().RSS
 		if o.profile != "" {
 			if m, err := d.gcMemStats(); err == nil {
@@ -561,7 +561,7 @@ func runStorm(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daem
 	n := startNotifier(pool, o.interval)
 	defer n.end()
 	logf("storm: kill -9 %d with %d miners connected", d.pid(), o.miners)
-	(*samp).Stop()
+	(*samp).Close()
 	kill := time.Now()
 	d.kill9()
 	restart := time.Now()
