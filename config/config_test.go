@@ -89,7 +89,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{`3:1: pools[0].url "stratum+tcp://:3333": missing host` + want}},
 		{"pool url with path", poolURL("stratum+tcp://pool.example:3333/x"), nil,
 			[]string{`3:1: pools[0].url "stratum+tcp://pool.example:3333/x": unexpected path or query after host:port` + want}},
-		// The error never quotes the credentials (issue 10).
+		// The error never quotes the credentials.
 		{"pool url with credentials", poolURL("stratum+tcp://me:pw@pool.example:3333"), nil,
 			[]string{`3:1: pools[0].url "stratum+tcp://REDACTED@pool.example:3333": credentials in the URL are not used; put them in user and password` + want}},
 		{"stratum+ssl", poolURL("stratum+ssl://pool.example:443"), nil,

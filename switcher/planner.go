@@ -74,8 +74,9 @@ type Rig struct {
 	// VerifiedIdle: a device readback shows this parked rig idle (its
 	// hashboards stopped), which makes its park count at idle_kw whatever
 	// its group's pools_bound says. Set by the caller from a device poller
-	// (Switcher.SetDeviceIdle); no poller exists yet (firmware actuators,
-	// issue 7), so only pools_bound makes a Stratum park count as holding.
+	// (Switcher.SetDeviceIdle); no poller exists yet (it comes with the
+	// firmware actuators), so only pools_bound makes a Stratum park count
+	// as holding.
 	VerifiedIdle bool
 	// CurtailFailed: the rig kept submitting shares after it was parked
 	// (flagged curtail_failed): it is hashing, so its park counts at

@@ -1005,7 +1005,7 @@ func (s *Switcher) Rigs() []RigStatus {
 }
 
 // SetDeviceIdle is the seam for the device poller of the firmware
-// actuators (issue 7; none exists yet, so nothing calls it but tests): it
+// actuators (none exists yet, so nothing calls it but tests): it
 // reports a readback of rig's device, idle true when the device shows its
 // hashboards stopped. A parked rig read back idle counts at idle_kw
 // (parked_verified) whatever its group's pools_bound; the mark is dropped

@@ -1,4 +1,4 @@
-// Package bench is the load harness of issue 5: a pool that stamps every
+// Package bench is hashgate's load harness: a pool that stamps every
 // mining.notify with its send time, a light fleet of miners that measure
 // each notify's arrival and submit shares, in-memory miner connections for
 // driving the proxy's session code beyond the file limit, and the

@@ -8,7 +8,7 @@ import (
 // Every connected rig has one minerConn and one workerStats. Both are
 // sized to a Go allocator size class: a field that pushes either over its
 // class costs a whole step (minerConn 896 -> 1024 bytes, workerStats 320
-// -> 352) for every rig, which issue 10's first merge did (7.0 -> 7.6 KiB
+// -> 352) for every rig, which the hardening's first merge did (7.0 -> 7.6 KiB
 // per in-memory session). Shrink another field, or say here why the step
 // is worth it, before raising these.
 func TestPerRigStructsStayInTheirSizeClass(t *testing.T) {

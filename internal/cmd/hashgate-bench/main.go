@@ -1,4 +1,4 @@
-// Command hashgate-bench is the load harness of issue 5: it runs a bench
+// Command hashgate-bench is hashgate's load harness: it runs a bench
 // pool that stamps every mining.notify with its send time and a light
 // fleet of miners (several processes when one process's file limit is not
 // enough) against the hashgate daemon or straight against the pool, and
@@ -67,7 +67,7 @@ type options struct {
 	daemonCommit   string
 }
 
-const usage = `hashgate-bench — load harness for the hashgate proxy (issue 5)
+const usage = `hashgate-bench — load harness for the hashgate proxy
 
 Usage:
   hashgate-bench [flags]          run the measurements (see --mode)

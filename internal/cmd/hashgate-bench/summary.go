@@ -137,7 +137,7 @@ func printSummary(w io.Writer, o *options, res *results) {
 		tw.Flush()
 	}
 
-	fmt.Fprintf(w, "\n  TARGETS (issue 5)\n")
+	fmt.Fprintf(w, "\n  TARGETS\n")
 	b, p := res.Baseline, res.Proxy
 	if p != nil && !o.idle && !o.storm {
 		if b != nil {
