@@ -14,6 +14,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hashgate/hashgate/internal/lograte"
 	"github.com/hashgate/hashgate/stratum"
 )
 
@@ -144,8 +145,7 @@ type Session struct {
 
 	answered, rejected uint64 // the pool's answers to submits, and its refusals among them (under mu)
 
-	badLogged     time.Time // when badValue last logged (reader goroutine only)
-	badSuppressed int       // bad values not logged since
+	badLog *lograte.Limiter // bad values: one line a minute, then a count
 
 	stop chan struct{}
 	done chan struct{}
@@ -189,9 +189,11 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		urgent:     make(chan struct{}, 1),
 		writerDone: make(chan struct{}),
 	}
+	s.badLog = lograte.New(s.log, time.Minute, 1)
 	s.nextID.Store(firstSubmitID - 1)
 	if err := s.handshake(ctx); err != nil {
 		conn.Close()
+		s.badLog.Close()
 		return nil, err
 	}
 	return s, nil
@@ -379,6 +381,7 @@ func (s *Session) writer() {
 // Close ends the session and waits until its goroutines are gone. Pending
 // submits are failed. Safe to call more than once and before Start.
 func (s *Session) Close() {
+	defer s.badLog.Close() // a session that never started has no reader to close it
 	s.shutdown(ErrClosed)
 	select {
 	case <-s.done:
@@ -424,6 +427,7 @@ func (s *Session) shutdown(err error) {
 
 func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 	defer close(s.done)
+	defer s.badLog.Close()
 	// Replay what arrived during the handshake, so the handler starts from
 	// the pool's current state.
 	s.mu.Lock()
@@ -576,23 +580,18 @@ func (s *Session) applyNotification(m *stratum.Message, h Handler) error {
 	return nil
 }
 
-// badValue logs a value the pool sent that was ignored: the first one,
-// then one line a minute at most with the count of those not logged (a
-// pool repeating it must not flood the log). Only the session's reader
-// calls it (the handshake before it), so it needs no lock.
+// badValue logs a value the pool sent that was ignored: the first one a
+// minute, the rest counted in one summary line (a pool repeating it must
+// not flood the log).
 func (s *Session) badValue(m *stratum.Message, msg string) {
-	now := time.Now()
-	if !s.badLogged.IsZero() && now.Sub(s.badLogged) < time.Minute {
-		s.badSuppressed++
+	if !s.badLog.Allow("bad value from the pool", time.Now()) {
 		return
 	}
 	params := m.Params
 	if len(params) > 128 {
 		params = params[:128]
 	}
-	s.log.Error().Str("method", m.Method).Str("params", string(params)).Float64("difficulty", s.Difficulty()).
-		Int("suppressed", s.badSuppressed).Msg(msg)
-	s.badLogged, s.badSuppressed = now, 0
+	s.log.Error().Str("method", m.Method).Str("params", string(params)).Float64("difficulty", s.Difficulty()).Msg(msg)
 }
 
 // answer matches a response to its pending submit.
