@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,33 +29,15 @@ func freePort(t *testing.T) string {
 	return addr
 }
 
-// lockedBuffer collects a process's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // daemon is hashgate run as a separate process, so it can be killed.
 type daemon struct {
 	cmd *exec.Cmd
-	out *lockedBuffer
+	out *sim.LogBuffer // the process's output, read while it runs
 }
 
 func startDaemon(t *testing.T, bin, cfg string) *daemon {
 	t.Helper()
-	d := &daemon{out: &lockedBuffer{}}
+	d := &daemon{out: &sim.LogBuffer{}}
 	d.cmd = exec.Command(bin, "run", "-c", cfg, "--log-format", "json")
 	d.cmd.Stdout, d.cmd.Stderr = d.out, d.out
 	if err := d.cmd.Start(); err != nil {
