@@ -1,0 +1,12 @@
+// Package emu is the common core of hashgate's firmware emulators: a
+// rig's power state as its hashboards and PSU see it (mining, asleep, a
+// state change under way while the miner process restarts), the faults
+// field firmware shows (answers "ok" and keeps mining, never wakes,
+// hangs, answers slowly, refuses credentials), and a TCP server that owns
+// its connections and stops them all on Close.
+//
+// Each firmware's emulator (internal/emu/antminer, braiins, luxos,
+// whatsminer, vnish, webhook) speaks its own protocol on top of a Device.
+// They are test worlds, shared by tests, benchmarks and hashgate demo;
+// not the product.
+package emu
