@@ -1,6 +1,10 @@
 package switcher
 
-import "time"
+import (
+	"time"
+
+	"github.com/hashgate/hashgate/switcher/device"
+)
 
 // Actuator names, as written in a group's actuator key.
 const (
@@ -32,6 +36,15 @@ type Group struct {
 	// curtailment, so such a rig is counted (reported, judged for
 	// compliance) at rig_kw until a device readback shows it idle.
 	PoolsBound bool
+	// Device is actuator_options resolved (credentials read from their
+	// files) for a firmware actuator or a monitor; nil for stratum
+	// without a monitor.
+	Device *device.Options
+	// Monitor names a firmware read (never acted upon) for a stratum
+	// group: its rigs' state, power and pools verify Stratum parks.
+	Monitor string
+	// BindPools: rewrite the rigs' pool lists to hashgate's addresses.
+	BindPools bool
 }
 
 // Policy is the ops' policy file after validation.
