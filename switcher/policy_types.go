@@ -61,3 +61,25 @@ type Policy struct {
 
 	index *groupIndex // GroupFor's lookup, built by ParsePolicy or Compile
 }
+
+// InventoryRig is one line of the rig inventory (`[switcher] inventory`):
+// a rig managed through its firmware whether or not it connects through
+// the proxy, and the host (or host:port) of its management interface.
+type InventoryRig struct {
+	Name    string
+	Address string
+}
+
+// DeviceFleet runs firmware actuators for the switcher (switcher/fleet
+// implements it; cmd wires it). The switcher calls it outside its lock;
+// its methods return at once (the work is queued), and it reports back
+// through Switcher.DeviceReading and Switcher.DeviceOutcome from its own
+// goroutines.
+type DeviceFleet interface {
+	// SetRigs replaces the set of firmware-managed rigs.
+	SetRigs(rigs []device.Managed)
+	// Curtail and Resume queue a command for a rig in the set; the latest
+	// one for a rig wins, curtails run before resumes.
+	Curtail(rig string)
+	Resume(rig string)
+}
