@@ -235,3 +235,31 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestStatusMapping(t *testing.T) {
+	w := newWorld(t, emubraiins.Config{})
+	d := New(Config{})
+	for _, tc := range []struct {
+		code      int
+		want      error
+		retryable bool
+	}{
+		{500, nil, true}, // bosminer reconfiguring
+		{412, device.ErrRefused, true},
+		{404, device.ErrRefused, true},
+		{403, device.ErrAuth, false},
+	} {
+		w.rig.SetStatus(tc.code)
+		err := d.Curtail(ctx(t), w.tgt)
+		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || device.Retryable(err) != tc.retryable {
+			t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
+		}
+	}
+	if w.dev.Calls().Curtails != 0 {
+		t.Fatalf("device curtails: got %d, want 0", w.dev.Calls().Curtails)
+	}
+	w.rig.SetStatus(0)
+	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+		t.Fatalf("curtail once the miner answers again: %v", err)
+	}
+}

@@ -45,6 +45,7 @@ type Rig struct {
 	tokens map[string]time.Time // token -> expiry
 	order  []string
 	logins int
+	force  int // answer authenticated requests with this status (0: normal)
 }
 
 // Start serves dev's API until Close.
@@ -86,6 +87,15 @@ func (r *Rig) Logins() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.logins
+}
+
+// SetStatus makes every later authenticated request answered with code
+// and nothing done, as the firmware answers 500 while bosminer
+// reconfigures (0: back to normal).
+func (r *Rig) SetStatus(code int) {
+	r.mu.Lock()
+	r.force = code
+	r.mu.Unlock()
 }
 
 // RevokeTokens forgets every token, as a miner reboot does.
@@ -130,9 +140,14 @@ func (r *Rig) authed(h http.HandlerFunc) http.HandlerFunc {
 		if ok && now.Before(exp) {
 			r.tokens[tok] = now.Add(r.cfg.TokenTTL)
 		}
+		force := r.force
 		r.mu.Unlock()
 		if !ok || !now.Before(exp) {
 			http.Error(w, `{"message":"unauthorized"}`, http.StatusUnauthorized)
+			return
+		}
+		if force != 0 {
+			http.Error(w, `{"message":"emulated failure"}`, force)
 			return
 		}
 		h(w, req)
