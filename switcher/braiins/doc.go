@@ -27,6 +27,9 @@
 //	    custom_components/braiins_os_plus/api.py
 //	[P] braiins/bos-plus-api proto/bos/v1/miner.proto (MinerStatus), as
 //	    cited by [A] mod.rs GetIsMining
+//	[I] github.com/braiins/bos-plus-api issue #33 (firmware 25.05): the
+//	    gRPC login with bad credentials fails UNAUTHENTICATED "Bad
+//	    credentials"
 //
 // Transport: plain HTTP on port 80, JSON bodies, paths under /api/v1
 // ([O] servers "http://miner/", [A] port 80).
@@ -37,10 +40,18 @@
 // LoginResponse]. The token goes in the Authorization header of every
 // later request, as is, without a "Bearer " prefix [O login description;
 // A web.rs sends header("Authorization", token); H: "The API expects the
-// header to be 'Authorization: <token>' without the 'Bearer ' prefix"].
+// header to be 'Authorization: <token>' without the 'Bearer ' prefix",
+// written as a fix after a Bearer form failed]. Sources disagree here: the
+// api-evangelist overlay of [O]
+// (authentication/braiins-academy-authentication.yml) describes it as an
+// HTTP bearer scheme, but that is its own derivation (the document
+// declares no security scheme); we follow the two clients that talk to
+// miners.
 // The default user is root ([A] and [O] example); the password is the
 // miner's web password. What the firmware answers to wrong credentials is
-// not in [O] (it documents 200 only); [A] treats any non-2xx login as an
+// not in [O] (it documents 200 only); the gRPC form answers
+// UNAUTHENTICATED [I], which a REST gateway renders as 401 (our
+// inference, not seen on a device); [A] treats any non-2xx login as an
 // authentication failure, [H] re-logs in on a 401 to a request. We treat
 // 401 and 403 as refused credentials (device.ErrAuth), other 4xx as
 // device.ErrRefused. We keep the token with an expiry of 90% of
