@@ -83,3 +83,37 @@ func BenchmarkCurtailParallel(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkFleetCurtail curtails 1000 emulated rigs through 64 workers
+// (tokens held after the first round), the shape of a fleet plan.
+func BenchmarkFleetCurtail(b *testing.B) {
+	const rigs, workers = 1000, 64
+	tgts := benchRigs(b, rigs)
+	d := New(Config{})
+	b.ResetTimer()
+	for b.Loop() {
+		jobs := make(chan *device.Target, rigs)
+		for _, t := range tgts {
+			jobs <- t
+		}
+		close(jobs)
+		errs := make(chan error, workers)
+		for range workers {
+			go func() {
+				var first error
+				for t := range jobs {
+					if err := d.Curtail(context.Background(), t); err != nil && first == nil {
+						first = err
+					}
+				}
+				errs <- first
+			}()
+		}
+		for range workers {
+			if err := <-errs; err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/rigs, "ns/rig")
+}
