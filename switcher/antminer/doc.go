@@ -17,8 +17,12 @@
 //     lighttpd's mod_auth issues it (realm "antMiner Configuration").
 //     The client also answers MD5-sess, SHA-256 and qop-less challenges;
 //     a 401 with a fresh challenge that is refused again is ErrAuth.
-//     Source for the realm: field captures quoted in pyasic issues; the
-//     algorithm is what httpx.DigestAuth and diqwest implement.
+//     Sources: captured Authorization headers in public scripts (e.g. a
+//     Ruby Asic::A3::Update client: realm "antMiner Configuration",
+//     uri "/cgi-bin/set_miner_conf.cgi", qop=auth, nc=00000084, cnonce;
+//     found with find_string, repository not named by the index); the
+//     Foreman pickaxe's AntminerDetectionStrategy("antMiner
+//     Configuration") detects stock firmware by that realm.
 //   - Sleep / wake: POST set_miner_conf.cgi with "miner-mode": 1 (sleep)
 //     or 0 (normal); 2 and 3 are high and low power modes. The body is
 //     the whole configuration the web UI sends: "bitmain-fan-ctrl",
