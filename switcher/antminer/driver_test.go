@@ -313,3 +313,75 @@ func TestUnreachable(t *testing.T) {
 		t.Errorf("closed port: got %v, want a retryable network error", err)
 	}
 }
+
+// Many rigs at once through one driver: every curtail lands, and the
+// healthy rigs all finish before the hung ones have even timed out (a
+// hung rig costs only its own call).
+func TestManyRigsOneDriver(t *testing.T) {
+	const n, hung = 100, 10
+	const hungTimeout = 3 * time.Second
+	d := New(Config{})
+	rigs := make([]rig, n)
+	for i := range rigs {
+		f := emu.Faults{}
+		if i < hung {
+			f.Hang = true
+		}
+		rigs[i] = startRig(t, emuam.Config{}, f)
+		rigs[i].t.Options.Timeout = 20 * time.Second
+		if i < hung {
+			rigs[i].t.Options = &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: hungTimeout}
+		}
+	}
+	type result struct {
+		i   int
+		err error
+		at  time.Duration
+	}
+	start := time.Now()
+	results := make(chan result, n)
+	for i := range rigs {
+		go func(i int) {
+			err := d.Curtail(context.Background(), rigs[i].t)
+			results <- result{i, err, time.Since(start)}
+		}(i)
+	}
+	var healthyDone time.Duration
+	for range rigs {
+		r := <-results
+		switch {
+		case r.i < hung && r.err == nil:
+			t.Errorf("hung rig %d: got nil error", r.i)
+		case r.i >= hung && r.err != nil:
+			t.Errorf("healthy rig %d: got %v, want nil", r.i, r.err)
+		case r.i >= hung && r.at > healthyDone:
+			healthyDone = r.at
+		}
+	}
+	if healthyDone >= hungTimeout {
+		t.Errorf("healthy rigs done after %v, want before the hung rigs' %v timeout", healthyDone, hungTimeout)
+	}
+	for i := hung; i < n; i++ {
+		if s := rigs[i].dev.Peek(); s.Mining {
+			t.Fatalf("rig %d still mining after an accepted curtail", i)
+		}
+	}
+	t.Logf("%d healthy rigs curtailed concurrently in %v; %d hung ones failed at their own timeout", n-hung, healthyDone, hung)
+}
+
+func BenchmarkRead(b *testing.B) {
+	dev := emu.NewDevice(emu.Config{MiningW: 3250, HashrateTHs: 104})
+	r, err := emuam.Start(dev, emuam.Config{Password: testPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	d := New(Config{})
+	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Read(context.Background(), tg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
