@@ -65,6 +65,12 @@
 //     verified on a device). Most S19 stock firmware reports no power:
 //     HasPower is then false.
 //
+// Operational consequences: a group's timeout must exceed the ~20 s
+// answer of set_miner_conf.cgi, or a curtail returns a timeout error
+// although the firmware may have applied it (the read-back tells). Every
+// Curtail and Resume rewrites the configuration and so restarts the
+// miner process, even when the rig is already in the wanted mode.
+//
 // Read uses get_miner_conf.cgi (pools, configured mode) and stats.cgi
 // (running mode, hashrate, power); the state is the running miner's
 // "miner-mode" when stats has it, else the configured mode. Every call is

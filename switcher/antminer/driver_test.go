@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuam "github.com/hashgate/hashgate/internal/emu/antminer"
@@ -277,9 +278,15 @@ func TestDigestSessionReuse(t *testing.T) {
 	if n := dials.Load(); n != 3 {
 		t.Errorf("first read: got %d connections, want 3 (401, conf, stats)", n)
 	}
-	if _, ok := rg.t.Session.(*challenge); !ok {
+	ch, ok := rg.t.Session.(*challenge)
+	if !ok {
 		t.Fatalf("session: got %T, want *challenge", rg.t.Session)
 	}
+	size := int(unsafe.Sizeof(*ch)) + len(ch.realm) + len(ch.nonce) + len(ch.opaque) + len(ch.qop)
+	if size > 512 {
+		t.Errorf("session size: got %d B, want at most 512 (the fleet budgets 2 KiB a rig)", size)
+	}
+	t.Logf("session: %d B", size)
 	dials.Store(0)
 	read(t, d, rg.t)
 	if n := dials.Load(); n != 2 {

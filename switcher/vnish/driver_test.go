@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuvn "github.com/hashgate/hashgate/internal/emu/vnish"
@@ -131,6 +132,9 @@ func TestTokenSession(t *testing.T) {
 		t.Fatalf("session: got %T, want *session", rg.t.Session)
 	}
 	tok := s.token.Reveal()
+	if size := int(unsafe.Sizeof(*s)) + len(tok); size > 256 {
+		t.Errorf("session size: got %d B, want at most 256", size)
+	}
 	if out := fmt.Sprintf("%v %+v", rg.t.Session, rg.t); strings.Contains(out, tok) {
 		t.Errorf("printing the target shows the token: %s", out)
 	}
