@@ -392,3 +392,28 @@ func BenchmarkRead(b *testing.B) {
 		}
 	}
 }
+
+// The slow answer (Faults.Delay stands for the ~20 s of set_miner_conf):
+// within the timeout it succeeds, beyond it the call fails at ~timeout.
+func TestSlowAnswer(t *testing.T) {
+	cases := []struct {
+		delay, timeout time.Duration
+		ok             bool
+	}{
+		{100 * time.Millisecond, time.Second, true},
+		{time.Second, 200 * time.Millisecond, false},
+	}
+	for _, tc := range cases {
+		rg := startRig(t, emuam.Config{}, emu.Faults{Delay: tc.delay})
+		rg.t.Options.Timeout = tc.timeout
+		start := time.Now()
+		err := New(Config{}).Curtail(context.Background(), rg.t)
+		took := time.Since(start)
+		if (err == nil) != tc.ok {
+			t.Errorf("delay %v timeout %v: got %v, want ok=%v", tc.delay, tc.timeout, err, tc.ok)
+		}
+		if !tc.ok && took > 2*tc.timeout {
+			t.Errorf("delay %v timeout %v: took %v, want about the timeout", tc.delay, tc.timeout, took)
+		}
+	}
+}
