@@ -1,0 +1,288 @@
+package antminer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/hashgate/hashgate/switcher/device"
+)
+
+// DefaultPort is the stock web interface's port.
+const DefaultPort = 80
+
+// DefaultUser is the stock web interface's user.
+const DefaultUser = "root"
+
+// MaxBody bounds every answer read from a rig.
+const MaxBody = 1 << 20
+
+// Config tunes a Driver. The zero Config works.
+type Config struct {
+	// Dial replaces the TCP dialer (tests, a SOCKS hop).
+	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	// MaxBody bounds an answer (0: MaxBody).
+	MaxBody int64
+}
+
+// Driver speaks the Bitmain stock web API. Safe for concurrent use.
+type Driver struct {
+	client  *http.Client
+	maxBody int64
+}
+
+var (
+	_ device.Driver     = (*Driver)(nil)
+	_ device.PoolDriver = (*Driver)(nil)
+)
+
+// New makes a driver. It shares one http.Transport with keep-alives off:
+// a fleet of tens of thousands of rigs must not hold a socket each.
+func New(cfg Config) *Driver {
+	dial := cfg.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	tr := &http.Transport{
+		DialContext:        dial,
+		DisableKeepAlives:  true,
+		DisableCompression: true,
+		MaxIdleConns:       -1,
+	}
+	d := &Driver{client: &http.Client{Transport: tr, CheckRedirect: noRedirect}, maxBody: cfg.MaxBody}
+	if d.maxBody <= 0 {
+		d.maxBody = MaxBody
+	}
+	return d
+}
+
+func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+
+// Name is the actuator name.
+func (d *Driver) Name() string { return "antminer" }
+
+// Curtail sets the miner to sleep mode (miner-mode 1).
+func (d *Driver) Curtail(ctx context.Context, t *device.Target) error {
+	return d.setMode(ctx, t, modeSleep)
+}
+
+// Resume sets the miner to normal mode (miner-mode 0).
+func (d *Driver) Resume(ctx context.Context, t *device.Target) error {
+	return d.setMode(ctx, t, modeNormal)
+}
+
+func (d *Driver) setMode(ctx context.Context, t *device.Target, mode int) error {
+	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
+	defer cancel()
+	conf, err := d.conf(ctx, t)
+	if err != nil {
+		return err
+	}
+	body, err := conf.writePayload(mode, nil)
+	if err != nil {
+		return d.fail(t, "set_miner_conf", err)
+	}
+	return d.write(ctx, t, body)
+}
+
+func (d *Driver) write(ctx context.Context, t *device.Target, body []byte) error {
+	b, err := d.call(ctx, t, http.MethodPost, "/cgi-bin/set_miner_conf.cgi", body)
+	if err != nil {
+		return d.fail(t, "set_miner_conf", err)
+	}
+	if err := parseSetResult(b); err != nil {
+		return d.fail(t, "set_miner_conf", err)
+	}
+	return nil
+}
+
+func (d *Driver) conf(ctx context.Context, t *device.Target) (minerConf, error) {
+	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/get_miner_conf.cgi", nil)
+	if err == nil {
+		var c minerConf
+		if c, err = parseConf(b); err == nil {
+			return c, nil
+		}
+	}
+	return minerConf{}, d.fail(t, "get_miner_conf", err)
+}
+
+// Read reads the running miner's mode, hashrate and power (stats.cgi)
+// and the configured pools (get_miner_conf.cgi). The state comes from
+// the running miner, so a mode change reads as the old state until the
+// miner process has restarted.
+func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
+	defer cancel()
+	conf, err := d.conf(ctx, t)
+	if err != nil {
+		return device.Reading{}, err
+	}
+	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/stats.cgi", nil)
+	if err != nil {
+		return device.Reading{}, d.fail(t, "stats", err)
+	}
+	s, err := parseStats(b)
+	if err != nil {
+		return device.Reading{}, d.fail(t, "stats", err)
+	}
+	r := device.Reading{Pools: conf.poolURLs(), HashrateTHs: s.hashTHs, HasHashrate: s.hasHash,
+		PowerW: s.powerW, HasPower: s.hasPower}
+	mode, ok := s.mode, s.hasMode
+	if !ok {
+		mode, ok = conf.mode()
+	}
+	r.State = stateOf(mode, ok)
+	return r, nil
+}
+
+func stateOf(mode int, ok bool) device.State {
+	switch {
+	case !ok:
+		return device.StateUnknown
+	case mode == modeSleep:
+		return device.StateSleeping
+	case mode == modeNormal || mode == 2 || mode == 3: // normal, high, low
+		return device.StateMining
+	}
+	return device.StateUnknown
+}
+
+// Pools returns the configured pool URLs (empty slots left out).
+func (d *Driver) Pools(ctx context.Context, t *device.Target) ([]string, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
+	defer cancel()
+	c, err := d.conf(ctx, t)
+	if err != nil {
+		return nil, err
+	}
+	return c.poolURLs(), nil
+}
+
+// SetPools writes pools into the three slots (unused ones blank),
+// keeping the configured mode and the rest of the configuration.
+func (d *Driver) SetPools(ctx context.Context, t *device.Target, pools []device.Pool) error {
+	if len(pools) > poolSlots {
+		return d.fail(t, "set pools", fmt.Errorf("%w: %d pools, the firmware keeps %d", device.ErrUnsupported, len(pools), poolSlots))
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
+	defer cancel()
+	c, err := d.conf(ctx, t)
+	if err != nil {
+		return err
+	}
+	ps := make([]confPool, 0, poolSlots)
+	for _, p := range pools {
+		ps = append(ps, confPool{URL: p.URL, User: p.User, Pass: p.Password})
+	}
+	mode, ok := c.mode()
+	if !ok {
+		mode = modeNormal
+	}
+	body, err := c.writePayload(mode, ps)
+	if err != nil {
+		return d.fail(t, "set pools", err)
+	}
+	return d.write(ctx, t, body)
+}
+
+func (d *Driver) fail(t *device.Target, op string, err error) error {
+	return fmt.Errorf("antminer %s: %s: %w", t.Rig, op, err)
+}
+
+// call makes one authenticated request: with the cached digest
+// challenge when there is one, answering a 401 with the fresh challenge
+// once. A refusal of a fresh challenge is ErrAuth.
+func (d *Driver) call(ctx context.Context, t *device.Target, method, path string, body []byte) ([]byte, error) {
+	user, pass := credentials(t)
+	ch, _ := t.Session.(*challenge)
+	fresh := false
+	for i := 0; i < 3; i++ {
+		resp, err := d.send(ctx, t, method, path, body, ch, user, pass)
+		if err != nil {
+			return nil, err
+		}
+		if resp.StatusCode == http.StatusUnauthorized {
+			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, d.maxBody))
+			resp.Body.Close()
+			next, err := parseChallenge(resp.Header.Get("WWW-Authenticate"))
+			if err != nil {
+				return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
+			}
+			if fresh && !next.stale {
+				t.Session = nil
+				return nil, fmt.Errorf("%w: HTTP 401 for user %q", device.ErrAuth, user)
+			}
+			ch, fresh = &next, true
+			t.Session = ch
+			continue
+		}
+		return d.readBody(resp)
+	}
+	return nil, fmt.Errorf("%w: digest challenge repeated", device.ErrAuth)
+}
+
+func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string) (*http.Response, error) {
+	url := "http://" + t.HostPort(DefaultPort) + path
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if ch != nil {
+		req.Header.Set("Authorization", ch.authorization(method, path, user, pass))
+	}
+	resp, err := d.client.Do(req)
+	if err != nil {
+		return nil, netErr(err)
+	}
+	return resp, nil
+}
+
+func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
+	defer resp.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
+	if err != nil {
+		return nil, netErr(err)
+	}
+	if int64(len(b)) > d.maxBody {
+		return nil, fmt.Errorf("%w: answer over %d bytes", device.ErrProtocol, d.maxBody)
+	}
+	if resp.StatusCode/100 != 2 {
+		return nil, fmt.Errorf("%w: HTTP %d", device.ErrProtocol, resp.StatusCode)
+	}
+	return b, nil
+}
+
+// netErr strips the URL from a transport error (it names the path only,
+// but keep errors short) and keeps the cause for errors.Is.
+func netErr(err error) error {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner
+		}
+	}
+	return err
+}
+
+func credentials(t *device.Target) (string, string) {
+	if t.Options == nil {
+		return DefaultUser, ""
+	}
+	user := t.Options.User
+	if user == "" {
+		user = DefaultUser
+	}
+	return user, t.Options.Password.Reveal()
+}

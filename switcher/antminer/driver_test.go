@@ -1,0 +1,419 @@
+package antminer
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/hashgate/hashgate/internal/emu"
+	emuam "github.com/hashgate/hashgate/internal/emu/antminer"
+	"github.com/hashgate/hashgate/switcher/device"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testPassword = "s3cret-Pa55"
+
+type rig struct {
+	dev *emu.Device
+	emu *emuam.Rig
+	t   *device.Target
+}
+
+func startRig(t *testing.T, cfg emuam.Config, faults emu.Faults) rig {
+	t.Helper()
+	dev := emu.NewDevice(emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 104,
+		Pools: []string{"stratum+tcp://pool.example:3333"}})
+	dev.SetFaults(faults)
+	if cfg.Password == "" {
+		cfg.Password = testPassword
+	}
+	r, err := emuam.Start(dev, cfg)
+	if err != nil {
+		t.Fatalf("emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	opts := &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
+	return rig{dev: dev, emu: r, t: &device.Target{Rig: "s19-1", Address: r.Addr(), Options: opts}}
+}
+
+func read(t *testing.T, d *Driver, tg *device.Target) device.Reading {
+	t.Helper()
+	r, err := d.Read(context.Background(), tg)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return r
+}
+
+func TestCurtailResumeReadback(t *testing.T) {
+	for _, power := range []bool{false, true} {
+		rg := startRig(t, emuam.Config{ReportPower: power}, emu.Faults{})
+		d := New(Config{})
+		ctx := context.Background()
+		r := read(t, d, rg.t)
+		if r.State != device.StateMining || !r.HasHashrate || r.HashrateTHs != 104 || r.HasPower != power {
+			t.Fatalf("power=%v before: got %+v, want mining at 104 TH/s, HasPower %v", power, r, power)
+		}
+		if power && r.PowerW != 3250 {
+			t.Errorf("power before: got %v W, want 3250", r.PowerW)
+		}
+		if len(r.Pools) != 1 || r.Pools[0] != "stratum+tcp://pool.example:3333" {
+			t.Errorf("pools: got %v, want the one configured", r.Pools)
+		}
+		if err := d.Curtail(ctx, rg.t); err != nil {
+			t.Fatalf("Curtail: %v", err)
+		}
+		r = read(t, d, rg.t)
+		if r.State != device.StateSleeping || r.HashrateTHs != 0 || (power && r.PowerW != 40) {
+			t.Errorf("after curtail: got %+v, want sleeping, 0 TH/s, 40 W", r)
+		}
+		if m := rg.emu.Mode(); m != 1 {
+			t.Errorf("configured mode after curtail: got %d, want 1", m)
+		}
+		if err := d.Resume(ctx, rg.t); err != nil {
+			t.Fatalf("Resume: %v", err)
+		}
+		if r = read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 104 {
+			t.Errorf("after resume: got %+v, want mining at 104", r)
+		}
+		if c := rg.dev.Calls(); c.Curtails != 1 || c.Resumes != 1 || c.AuthFailures != 0 {
+			t.Errorf("device calls: got %+v, want 1 curtail, 1 resume, 0 auth failures", c)
+		}
+	}
+}
+
+func TestBadCredentials(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{})
+	d := New(Config{})
+	bad := "wrong-Pa55word"
+	rg.t.Options = &device.Options{User: "root", Password: device.NewSecret(bad), Timeout: time.Second}
+	calls := map[string]func() error{
+		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
+		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
+		"pools":   func() error { _, err := d.Pools(context.Background(), rg.t); return err },
+	}
+	for name, call := range calls {
+		err := call()
+		if !errors.Is(err, device.ErrAuth) {
+			t.Errorf("%s: got %v, want ErrAuth", name, err)
+			continue
+		}
+		if strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), testPassword) {
+			t.Errorf("%s: error %q contains a password", name, err)
+		}
+	}
+	if c := rg.dev.Calls(); c.AuthFailures == 0 || c.Curtails != 0 {
+		t.Errorf("device: got %+v, want auth failures counted and no curtail", c)
+	}
+	// No options at all: root with no password, refused the same way.
+	rg.t.Options = nil
+	if _, err := d.Read(context.Background(), rg.t); !errors.Is(err, device.ErrAuth) {
+		t.Errorf("nil options: got %v, want ErrAuth", err)
+	}
+}
+
+func TestHangTimesOut(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{Hang: true})
+	rg.t.Options.Timeout = 200 * time.Millisecond
+	d := New(Config{})
+	for name, call := range map[string]func() error{
+		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
+		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
+	} {
+		start := time.Now()
+		err := call()
+		took := time.Since(start)
+		if err == nil || errors.Is(err, device.ErrAuth) {
+			t.Errorf("%s: got %v, want a timeout error", name, err)
+		}
+		if took > 400*time.Millisecond {
+			t.Errorf("%s: took %v, want under 400ms (2x the timeout)", name, took)
+		}
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: got %v, want it to wrap context.DeadlineExceeded", name, err)
+		}
+	}
+}
+
+func TestCallerContextBounds(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{Hang: true})
+	d := New(Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := d.Read(ctx, rg.t); err == nil {
+		t.Fatal("Read of a hung rig: got nil error")
+	}
+	if took := time.Since(start); took > 300*time.Millisecond {
+		t.Errorf("took %v with a 100ms ctx and a 2s option timeout, want ~100ms", took)
+	}
+}
+
+func TestLyingDevice(t *testing.T) {
+	rg := startRig(t, emuam.Config{ReportPower: true}, emu.Faults{Lying: true})
+	d := New(Config{})
+	if err := d.Curtail(context.Background(), rg.t); err != nil {
+		t.Fatalf("Curtail of a lying rig: got %v, want nil (it says ok)", err)
+	}
+	r := read(t, d, rg.t)
+	if r.State != device.StateMining || r.HashrateTHs != 104 || r.PowerW != 3250 {
+		t.Errorf("lying rig after curtail: got %+v, want still mining at 104 TH/s, 3250 W", r)
+	}
+	if !r.Hashing(1, 500) {
+		t.Error("Reading.Hashing: got false, want true for the lying rig")
+	}
+}
+
+func TestNoWake(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{NoWake: true})
+	d := New(Config{})
+	ctx := context.Background()
+	if err := d.Curtail(ctx, rg.t); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Resume(ctx, rg.t); err != nil {
+		t.Fatalf("Resume: got %v, want nil (it says ok)", err)
+	}
+	if r := read(t, d, rg.t); r.State != device.StateSleeping {
+		t.Errorf("after resume of a no-wake rig: got %v, want sleeping", r.State)
+	}
+}
+
+func TestSlowRestart(t *testing.T) {
+	const restart = 300 * time.Millisecond
+	rg := startRig(t, emuam.Config{}, emu.Faults{RestartDelay: restart, Delay: 20 * time.Millisecond})
+	d := New(Config{})
+	start := time.Now()
+	if err := d.Curtail(context.Background(), rg.t); err != nil {
+		t.Fatalf("Curtail: %v", err)
+	}
+	if r := read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs == 0 {
+		t.Errorf("during the restart: got %+v, want still mining (old state)", r)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		r := read(t, d, rg.t)
+		if r.State == device.StateSleeping {
+			if took := time.Since(start); took < restart {
+				t.Errorf("sleeping after %v, want not before the %v restart", took, restart)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %v 3s after a %v restart, want sleeping", r.State, restart)
+		}
+	}
+}
+
+// The field quirk: a write of only bitmain-work-mode is answered with
+// success and ignored. Proves the emulator has it, and so that Curtail
+// (which succeeded above) does not rely on that key.
+func TestWorkModeOnlyWriteIgnored(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{})
+	d := New(Config{})
+	b, err := d.call(context.Background(), rg.t, "POST", "/cgi-bin/set_miner_conf.cgi", []byte(`{"bitmain-work-mode":"1"}`))
+	if err != nil {
+		t.Fatalf("write: %v", err)
+	}
+	if err := parseSetResult(b); err != nil {
+		t.Fatalf("answer: got %v, want success (the quirk)", err)
+	}
+	if r := read(t, d, rg.t); r.State != device.StateMining {
+		t.Errorf("after a work-mode-only write: got %v, want mining (ignored)", r.State)
+	}
+	if c := rg.dev.Calls(); c.Curtails != 0 {
+		t.Errorf("device curtails: got %d, want 0", c.Curtails)
+	}
+}
+
+func TestPools(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{})
+	d := New(Config{})
+	ctx := context.Background()
+	if err := d.Curtail(ctx, rg.t); err != nil {
+		t.Fatal(err)
+	}
+	pw := "pool-Secret-9"
+	want := []device.Pool{{URL: "stratum+tcp://hashgate:3333", User: "w1", Password: pw}, {URL: "stratum+tcp://hashgate-b:3333", User: "w1", Password: pw}}
+	if err := d.SetPools(ctx, rg.t, want); err != nil {
+		t.Fatalf("SetPools: %v", err)
+	}
+	got, err := d.Pools(ctx, rg.t)
+	if err != nil {
+		t.Fatalf("Pools: %v", err)
+	}
+	if len(got) != 2 || got[0] != want[0].URL || got[1] != want[1].URL {
+		t.Errorf("pools: got %v, want %v then %v", got, want[0].URL, want[1].URL)
+	}
+	if m := rg.emu.Mode(); m != 1 {
+		t.Errorf("mode after SetPools on a sleeping rig: got %d, want 1 (kept)", m)
+	}
+	if r := read(t, d, rg.t); r.State != device.StateSleeping {
+		t.Errorf("state after SetPools: got %v, want sleeping", r.State)
+	}
+	four := append(want, want...)
+	err = d.SetPools(ctx, rg.t, four)
+	if !errors.Is(err, device.ErrUnsupported) || strings.Contains(err.Error(), pw) {
+		t.Errorf("four pools: got %v, want ErrUnsupported without the pool password", err)
+	}
+}
+
+// The digest challenge is kept in t.Session: the second call needs no
+// 401 round trip, and a rotated nonce is recovered from in one call.
+func TestDigestSessionReuse(t *testing.T) {
+	rg := startRig(t, emuam.Config{}, emu.Faults{})
+	var dials atomic.Int64
+	d := New(Config{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}})
+	read(t, d, rg.t)
+	if n := dials.Load(); n != 3 {
+		t.Errorf("first read: got %d connections, want 3 (401, conf, stats)", n)
+	}
+	ch, ok := rg.t.Session.(*challenge)
+	if !ok {
+		t.Fatalf("session: got %T, want *challenge", rg.t.Session)
+	}
+	size := int(unsafe.Sizeof(*ch)) + len(ch.realm) + len(ch.nonce) + len(ch.opaque) + len(ch.qop)
+	if size > 512 {
+		t.Errorf("session size: got %d B, want at most 512 (the fleet budgets 2 KiB a rig)", size)
+	}
+	t.Logf("session: %d B", size)
+	dials.Store(0)
+	read(t, d, rg.t)
+	if n := dials.Load(); n != 2 {
+		t.Errorf("second read: got %d connections, want 2 (no 401)", n)
+	}
+	rg.emu.RotateNonce()
+	if _, err := d.Read(context.Background(), rg.t); err != nil {
+		t.Errorf("read after nonce rotation: got %v, want success", err)
+	}
+}
+
+func TestRefusedWrite(t *testing.T) {
+	if err := parseSetResult([]byte(`{"stats":"error","code":"M001","msg":"Illegal"}`)); !errors.Is(err, device.ErrRefused) {
+		t.Errorf("error answer: got %v, want ErrRefused", err)
+	}
+	if err := parseSetResult([]byte(`<html>`)); !errors.Is(err, device.ErrProtocol) {
+		t.Errorf("html answer: got %v, want ErrProtocol", err)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	d := New(Config{})
+	tg := &device.Target{Rig: "gone", Address: addr, Options: &device.Options{Timeout: time.Second}}
+	if _, err := d.Read(context.Background(), tg); err == nil || errors.Is(err, device.ErrAuth) || !device.Retryable(err) {
+		t.Errorf("closed port: got %v, want a retryable network error", err)
+	}
+}
+
+// Many rigs at once through one driver: every curtail lands, and the
+// healthy rigs all finish before the hung ones have even timed out (a
+// hung rig costs only its own call).
+func TestManyRigsOneDriver(t *testing.T) {
+	const n, hung = 100, 10
+	const hungTimeout = 3 * time.Second
+	d := New(Config{})
+	rigs := make([]rig, n)
+	for i := range rigs {
+		f := emu.Faults{}
+		if i < hung {
+			f.Hang = true
+		}
+		rigs[i] = startRig(t, emuam.Config{}, f)
+		rigs[i].t.Options.Timeout = 20 * time.Second
+		if i < hung {
+			rigs[i].t.Options = &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: hungTimeout}
+		}
+	}
+	type result struct {
+		i   int
+		err error
+		at  time.Duration
+	}
+	start := time.Now()
+	results := make(chan result, n)
+	for i := range rigs {
+		go func(i int) {
+			err := d.Curtail(context.Background(), rigs[i].t)
+			results <- result{i, err, time.Since(start)}
+		}(i)
+	}
+	var healthyDone time.Duration
+	for range rigs {
+		r := <-results
+		switch {
+		case r.i < hung && r.err == nil:
+			t.Errorf("hung rig %d: got nil error", r.i)
+		case r.i >= hung && r.err != nil:
+			t.Errorf("healthy rig %d: got %v, want nil", r.i, r.err)
+		case r.i >= hung && r.at > healthyDone:
+			healthyDone = r.at
+		}
+	}
+	if healthyDone >= hungTimeout {
+		t.Errorf("healthy rigs done after %v, want before the hung rigs' %v timeout", healthyDone, hungTimeout)
+	}
+	for i := hung; i < n; i++ {
+		if s := rigs[i].dev.Peek(); s.Mining {
+			t.Fatalf("rig %d still mining after an accepted curtail", i)
+		}
+	}
+	t.Logf("%d healthy rigs curtailed concurrently in %v; %d hung ones failed at their own timeout", n-hung, healthyDone, hung)
+}
+
+func BenchmarkRead(b *testing.B) {
+	dev := emu.NewDevice(emu.Config{MiningW: 3250, HashrateTHs: 104})
+	r, err := emuam.Start(dev, emuam.Config{Password: testPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	d := New(Config{})
+	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Read(context.Background(), tg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// The slow answer (Faults.Delay stands for the ~20 s of set_miner_conf):
+// within the timeout it succeeds, beyond it the call fails at ~timeout.
+func TestSlowAnswer(t *testing.T) {
+	cases := []struct {
+		delay, timeout time.Duration
+		ok             bool
+	}{
+		{100 * time.Millisecond, time.Second, true},
+		{time.Second, 200 * time.Millisecond, false},
+	}
+	for _, tc := range cases {
+		rg := startRig(t, emuam.Config{}, emu.Faults{Delay: tc.delay})
+		rg.t.Options.Timeout = tc.timeout
+		start := time.Now()
+		err := New(Config{}).Curtail(context.Background(), rg.t)
+		took := time.Since(start)
+		if (err == nil) != tc.ok {
+			t.Errorf("delay %v timeout %v: got %v, want ok=%v", tc.delay, tc.timeout, err, tc.ok)
+		}
+		if !tc.ok && took > 2*tc.timeout {
+			t.Errorf("delay %v timeout %v: took %v, want about the timeout", tc.delay, tc.timeout, took)
+		}
+	}
+}

@@ -1,0 +1,320 @@
+package vnish
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+	"unsafe"
+
+	"github.com/hashgate/hashgate/internal/emu"
+	emuvn "github.com/hashgate/hashgate/internal/emu/vnish"
+	"github.com/hashgate/hashgate/switcher/device"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const testPassword = "vn1sh-Pa55"
+
+type rig struct {
+	dev *emu.Device
+	emu *emuvn.Rig
+	t   *device.Target
+}
+
+func startRig(t *testing.T, cfg emuvn.Config, faults emu.Faults) rig {
+	t.Helper()
+	dev := emu.NewDevice(emu.Config{MiningW: 3100, SleepingW: 35, HashrateTHs: 110,
+		Pools: []string{"stratum+tcp://pool.example:3333"}})
+	dev.SetFaults(faults)
+	if cfg.Password == "" {
+		cfg.Password = testPassword
+	}
+	r, err := emuvn.Start(dev, cfg)
+	if err != nil {
+		t.Fatalf("emulator: %v", err)
+	}
+	t.Cleanup(func() { _ = r.Close() })
+	opts := &device.Options{Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
+	return rig{dev: dev, emu: r, t: &device.Target{Rig: "vn-1", Address: r.Addr(), Options: opts}}
+}
+
+func read(t *testing.T, d *Driver, tg *device.Target) device.Reading {
+	t.Helper()
+	r, err := d.Read(context.Background(), tg)
+	if err != nil {
+		t.Fatalf("Read: %v", err)
+	}
+	return r
+}
+
+func TestCurtailResumeReadback(t *testing.T) {
+	for _, field := range []string{emuvn.PowerConsumption, emuvn.PowerUsage, emuvn.PowerNone} {
+		t.Run(field, func(t *testing.T) {
+			rg := startRig(t, emuvn.Config{PowerField: field}, emu.Faults{})
+			d := New(Config{})
+			ctx := context.Background()
+			hasPower := field != emuvn.PowerNone
+			r := read(t, d, rg.t)
+			if r.State != device.StateMining || !r.HasHashrate || r.HashrateTHs != 110 || r.HasPower != hasPower {
+				t.Fatalf("before: got %+v, want mining at 110 TH/s, HasPower %v", r, hasPower)
+			}
+			if hasPower && r.PowerW != 3100 {
+				t.Errorf("power: got %v W, want 3100", r.PowerW)
+			}
+			if len(r.Pools) != 1 || r.Pools[0] != "stratum+tcp://pool.example:3333" {
+				t.Errorf("pools: got %v, want the configured one", r.Pools)
+			}
+			if err := d.Curtail(ctx, rg.t); err != nil {
+				t.Fatalf("Curtail: %v", err)
+			}
+			r = read(t, d, rg.t)
+			if r.State != device.StateSleeping || r.HashrateTHs != 0 || (hasPower && r.PowerW != 35) {
+				t.Errorf("after curtail: got %+v, want sleeping, 0 TH/s, 35 W", r)
+			}
+			if err := d.Resume(ctx, rg.t); err != nil {
+				t.Fatalf("Resume: %v", err)
+			}
+			if r = read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 110 {
+				t.Errorf("after resume: got %+v, want mining at 110", r)
+			}
+			if c := rg.dev.Calls(); c.Curtails != 1 || c.Resumes != 1 || c.AuthFailures != 0 {
+				t.Errorf("device calls: got %+v, want 1 curtail, 1 resume, no auth failure", c)
+			}
+		})
+	}
+}
+
+func TestBadPassword(t *testing.T) {
+	rg := startRig(t, emuvn.Config{}, emu.Faults{})
+	d := New(Config{})
+	bad := "wrong-Pa55word"
+	rg.t.Options = &device.Options{Password: device.NewSecret(bad), Timeout: time.Second}
+	for name, call := range map[string]func() error{
+		"curtail":  func() error { return d.Curtail(context.Background(), rg.t) },
+		"read":     func() error { _, err := d.Read(context.Background(), rg.t); return err },
+		"setpools": func() error { return d.SetPools(context.Background(), rg.t, []device.Pool{{URL: "x"}}) },
+	} {
+		err := call()
+		if !errors.Is(err, device.ErrAuth) {
+			t.Errorf("%s: got %v, want ErrAuth", name, err)
+			continue
+		}
+		if strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), testPassword) {
+			t.Errorf("%s: error %q contains a password", name, err)
+		}
+	}
+	if c := rg.dev.Calls(); c.AuthFailures != 3 || c.Curtails != 0 {
+		t.Errorf("device: got %+v, want 3 refused unlocks and no curtail", c)
+	}
+}
+
+// The token is kept in t.Session, never printed, reused, and renewed
+// once when the rig refuses it.
+func TestTokenSession(t *testing.T) {
+	rg := startRig(t, emuvn.Config{}, emu.Faults{})
+	var dials atomic.Int64
+	d := New(Config{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
+		dials.Add(1)
+		return (&net.Dialer{}).DialContext(ctx, network, addr)
+	}})
+	read(t, d, rg.t)
+	if n := dials.Load(); n != 2 {
+		t.Errorf("first read: got %d connections, want 2 (unlock, summary)", n)
+	}
+	s, ok := rg.t.Session.(*session)
+	if !ok {
+		t.Fatalf("session: got %T, want *session", rg.t.Session)
+	}
+	tok := s.token.Reveal()
+	if size := int(unsafe.Sizeof(*s)) + len(tok); size > 256 {
+		t.Errorf("session size: got %d B, want at most 256", size)
+	}
+	if out := fmt.Sprintf("%v %+v", rg.t.Session, rg.t); strings.Contains(out, tok) {
+		t.Errorf("printing the target shows the token: %s", out)
+	}
+	dials.Store(0)
+	read(t, d, rg.t)
+	if n := dials.Load(); n != 1 {
+		t.Errorf("second read: got %d connections, want 1 (token reused)", n)
+	}
+	rg.emu.ExpireTokens()
+	dials.Store(0)
+	if err := d.Curtail(context.Background(), rg.t); err != nil {
+		t.Fatalf("curtail with an expired token: got %v, want success after re-unlock", err)
+	}
+	if n := dials.Load(); n != 3 {
+		t.Errorf("expired token: got %d connections, want 3 (refused, unlock, retry)", n)
+	}
+	if c := rg.dev.Calls(); c.Curtails != 1 {
+		t.Errorf("curtails: got %d, want exactly 1", c.Curtails)
+	}
+}
+
+func TestHangTimesOut(t *testing.T) {
+	rg := startRig(t, emuvn.Config{}, emu.Faults{Hang: true})
+	rg.t.Options.Timeout = 200 * time.Millisecond
+	d := New(Config{})
+	for name, call := range map[string]func() error{
+		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
+		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
+	} {
+		start := time.Now()
+		err := call()
+		took := time.Since(start)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("%s: got %v, want a deadline error", name, err)
+		}
+		if took > 400*time.Millisecond {
+			t.Errorf("%s: took %v, want under 400ms (2x the timeout)", name, took)
+		}
+	}
+}
+
+func TestLyingDevice(t *testing.T) {
+	rg := startRig(t, emuvn.Config{}, emu.Faults{Lying: true})
+	d := New(Config{})
+	if err := d.Curtail(context.Background(), rg.t); err != nil {
+		t.Fatalf("Curtail of a lying rig: got %v, want nil", err)
+	}
+	r := read(t, d, rg.t)
+	if r.State != device.StateMining || r.PowerW != 3100 || !r.Hashing(1, 500) {
+		t.Errorf("lying rig after curtail: got %+v, want still mining at 3100 W", r)
+	}
+}
+
+func TestSlowRestart(t *testing.T) {
+	const restart = 300 * time.Millisecond
+	rg := startRig(t, emuvn.Config{}, emu.Faults{RestartDelay: restart, Delay: 10 * time.Millisecond})
+	d := New(Config{})
+	start := time.Now()
+	if err := d.Curtail(context.Background(), rg.t); err != nil {
+		t.Fatalf("Curtail: %v", err)
+	}
+	if r := read(t, d, rg.t); r.State != device.StateMining {
+		t.Errorf("during the restart: got %v, want mining (old state)", r.State)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		r := read(t, d, rg.t)
+		if r.State == device.StateSleeping {
+			if took := time.Since(start); took < restart {
+				t.Errorf("sleeping after %v, want not before %v", took, restart)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("still %v 3s after a %v restart", r.State, restart)
+		}
+	}
+}
+
+func TestSetPools(t *testing.T) {
+	rg := startRig(t, emuvn.Config{}, emu.Faults{})
+	d := New(Config{})
+	ctx := context.Background()
+	pw := "pool-Secret-9"
+	want := []device.Pool{{URL: "stratum+tcp://hashgate:3333", User: "w1", Password: pw}, {URL: "stratum+tcp://hashgate-b:3333", User: "w1", Password: pw}}
+	if err := d.SetPools(ctx, rg.t, want); err != nil {
+		t.Fatalf("SetPools: %v", err)
+	}
+	got, err := d.Pools(ctx, rg.t)
+	if err != nil {
+		t.Fatalf("Pools: %v", err)
+	}
+	if len(got) != 2 || got[0] != want[0].URL || got[1] != want[1].URL {
+		t.Errorf("pools: got %v, want %s, %s", got, want[0].URL, want[1].URL)
+	}
+}
+
+func TestUnreachable(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	d := New(Config{})
+	tg := &device.Target{Rig: "gone", Address: addr, Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
+	_, err = d.Read(context.Background(), tg)
+	if err == nil || !device.Retryable(err) || strings.Contains(err.Error(), testPassword) {
+		t.Errorf("closed port: got %v, want a retryable error without the password", err)
+	}
+}
+
+// Many rigs at once through one driver: every curtail lands, and the
+// healthy rigs all finish before the hung ones have even timed out (a
+// hung rig costs only its own call).
+func TestManyRigsOneDriver(t *testing.T) {
+	const n, hung = 100, 10
+	const hungTimeout = 3 * time.Second
+	d := New(Config{})
+	rigs := make([]rig, n)
+	for i := range rigs {
+		f := emu.Faults{}
+		if i < hung {
+			f.Hang = true
+		}
+		rigs[i] = startRig(t, emuvn.Config{}, f)
+		rigs[i].t.Options.Timeout = 20 * time.Second
+		if i < hung {
+			rigs[i].t.Options = &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: hungTimeout}
+		}
+	}
+	type result struct {
+		i   int
+		err error
+		at  time.Duration
+	}
+	start := time.Now()
+	results := make(chan result, n)
+	for i := range rigs {
+		go func(i int) {
+			err := d.Curtail(context.Background(), rigs[i].t)
+			results <- result{i, err, time.Since(start)}
+		}(i)
+	}
+	var healthyDone time.Duration
+	for range rigs {
+		r := <-results
+		switch {
+		case r.i < hung && r.err == nil:
+			t.Errorf("hung rig %d: got nil error", r.i)
+		case r.i >= hung && r.err != nil:
+			t.Errorf("healthy rig %d: got %v, want nil", r.i, r.err)
+		case r.i >= hung && r.at > healthyDone:
+			healthyDone = r.at
+		}
+	}
+	if healthyDone >= hungTimeout {
+		t.Errorf("healthy rigs done after %v, want before the hung rigs' %v timeout", healthyDone, hungTimeout)
+	}
+	for i := hung; i < n; i++ {
+		if s := rigs[i].dev.Peek(); s.Mining {
+			t.Fatalf("rig %d still mining after an accepted curtail", i)
+		}
+	}
+	t.Logf("%d healthy rigs curtailed concurrently in %v; %d hung ones failed at their own timeout", n-hung, healthyDone, hung)
+}
+
+func BenchmarkRead(b *testing.B) {
+	dev := emu.NewDevice(emu.Config{MiningW: 3100, HashrateTHs: 110})
+	r, err := emuvn.Start(dev, emuvn.Config{Password: testPassword})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer r.Close()
+	d := New(Config{})
+	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := d.Read(context.Background(), tg); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
