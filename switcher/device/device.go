@@ -145,16 +145,24 @@ func (t *Target) HostPort(def int) string {
 
 // Secret is a credential. It never prints: fmt, %v, JSON and logs see
 // "[redacted]"; Reveal gives the value to the one call that sends it.
-type Secret struct{ v string }
+// The value sits behind a pointer so that even a Secret in an unexported
+// field of a printed struct (where fmt cannot call Format) shows as an
+// address, not the credential.
+type Secret struct{ p *string }
 
 // NewSecret wraps a credential.
-func NewSecret(v string) Secret { return Secret{v: v} }
+func NewSecret(v string) Secret { return Secret{p: &v} }
 
 // Reveal returns the credential itself.
-func (s Secret) Reveal() string { return s.v }
+func (s Secret) Reveal() string {
+	if s.p == nil {
+		return ""
+	}
+	return *s.p
+}
 
 // IsZero reports whether no credential is set.
-func (s Secret) IsZero() bool { return s.v == "" }
+func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
 
 const redacted = "[redacted]"
 
