@@ -1,6 +1,6 @@
 // Package whatsminer is hashgate's actuator for MicroBT Whatsminer rigs
 // (btminer firmware): it powers the hashboards off and on through the
-// btminer API v2 on TCP 4028, reads power, hashrate and state back, and
+// btminer API v2 on TCP 4028 (or API v3 on TCP 4433), reads power, hashrate and state back, and
 // reads and rewrites the pool list. It owns that protocol; the
 // cryptography is in the wmcrypt subpackage, shared with the emulator
 // (internal/emu/whatsminer).
@@ -74,13 +74,44 @@
 //     settings default_whatsminer_rpc_password) when none is set.
 //     Options.User is not used: API v2 has one admin user.
 //
-// # API v3 (TCP 4433): not implemented
+// # API v3 (TCP 4433, Options.APIVersion = 3)
 //
-// Whatsminer API v3 (firmware from 2024 on: "get.*" / "set.*" commands,
-// a salt from get.device.info, ts + token for set commands, TCP 4433;
-// iaon/ya-whatsminer-cli README warns it is incompatible with v2) is
-// not implemented: every call on a target whose Options.APIVersion is 3
-// returns ErrUnsupported without touching the network. Rigs on v3
-// firmware need api_version = 2 where the firmware still serves it, or
-// another actuator.
+// Sources: asic-rs (b-rowan/asic-rs src/miners/backends/whatsminer/v3/
+// rpc.rs and mod.rs) and iaon/ya-whatsminer-cli (whatsminer_cli/core.py,
+// "Whatsminer API v3.0.1"; its README warns v3 is incompatible with v2).
+//
+//   - Framing: each request and each reply is a 4-byte little-endian
+//     length followed by that many bytes of JSON (both sources). Replies
+//     are bounded by Config.MaxAnswer before the body is read.
+//   - Replies: {"code": 0 on success, "msg": …}; any other code is a
+//     failure with msg as its text (asic-rs from_btminer_v3). The
+//     sources give no list of codes: a refusal whose text speaks of the
+//     token, password, account, permission or auth counts as a
+//     credentials refusal, others as ErrRefused.
+//   - Salt: get.device.info with param "salt" answers msg.salt (asic-rs
+//     get_salt); it is cached in Target.Session (it is not secret) and
+//     fetched again once when a command signed with a cached salt is
+//     refused. A refusal with a fresh salt is ErrAuth.
+//   - set.* commands carry "account", "ts" (unix seconds) and "token" =
+//     the first 8 characters of base64(sha256(cmd + password + salt +
+//     ts)) (both sources). Default account and password "super"
+//     (asic-rs WhatsMinerRPCAPI::new); Options.User and
+//     Options.Password override them.
+//   - Curtail: set.miner.service param "stop"; Resume: "start" (asic-rs
+//     Pause / Resume, citing apidoc.whatsminer.com btminer_service_set;
+//     asic-rs notes "might not work as intended").
+//   - Read: get.miner.status param "summary": msg.summary
+//     "power-realtime" in W and "hash-realtime" in TH/s (asic-rs
+//     Wattage, Hashrate). v3 gives no mining/sleeping flag in these
+//     sources (asic-rs implements no is-mining for v3), so the state
+//     reads as unknown and the fleet judges by power and hashrate.
+//   - Pools: get.miner.status param "pools": msg.pools[].url (asic-rs
+//     parse_pools).
+//   - SetPools is not implemented on v3 (ErrUnsupported):
+//     set.miner.pools sends its param AES-256-ECB encrypted under the
+//     sha256 digest, and the sources disagree on the padding (asic-rs
+//     zeros, ya-whatsminer-cli PKCS#7).
+//   - The v3 emulator (internal/emu/whatsminer, Config.APIVersion = 3)
+//     answers a bad token with its own code and text, since the
+//     firmware's are not in the sources.
 package whatsminer

@@ -13,7 +13,7 @@ import (
 	"github.com/hashgate/hashgate/switcher/whatsminer/wmcrypt"
 )
 
-// Default ports: API v2 (this driver) and v3 (not implemented).
+// Default ports: API v2 and API v3.
 const (
 	DefaultPort   = 4028
 	DefaultPortV3 = 4433
@@ -76,8 +76,10 @@ func bound(ctx context.Context, t *device.Target) (context.Context, context.Canc
 	return context.WithTimeout(ctx, t.Options.CallTimeout())
 }
 
-// errV3 is every call's answer on a group set to api_version = 3.
-var errV3 = fmt.Errorf("%w: whatsminer API v3 (TCP %d) is not implemented; use api_version = 2", device.ErrUnsupported, DefaultPortV3)
+// errSetPoolsV3: set.miner.pools sends its param AES-encrypted, and the
+// sources disagree on the padding (asic-rs: zeros; ya-whatsminer-cli:
+// PKCS#7), so it is not sent.
+var errSetPoolsV3 = fmt.Errorf("%w: set.miner.pools on API v3 is not implemented", device.ErrUnsupported)
 
 func v3(t *device.Target) bool { return t.Options != nil && t.Options.APIVersion == 3 }
 
@@ -99,21 +101,27 @@ func (d *Driver) Resume(ctx context.Context, t *device.Target) error {
 }
 
 func (d *Driver) act(ctx context.Context, t *device.Target, what, cmd string, params map[string]string) error {
-	if v3(t) {
-		return wrap(t, what, errV3)
-	}
 	ctx, cancel := bound(ctx, t)
 	defer cancel()
+	if v3(t) {
+		// v3: set.miner.service stop / start (asic-rs pause / resume).
+		param := "stop"
+		if cmd == "power_on" {
+			param = "start"
+		}
+		return wrap(t, what, d.setV3(ctx, t, "set.miner.service", param))
+	}
 	return wrap(t, what, d.privileged(ctx, t, cmd, params))
 }
 
 // Read reads power and hashrate (summary) and state (status).
 func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, error) {
-	if v3(t) {
-		return device.Reading{}, wrap(t, "read", errV3)
-	}
 	ctx, cancel := bound(ctx, t)
 	defer cancel()
+	if v3(t) {
+		r, err := d.readV3(ctx, t)
+		return r, wrap(t, "read", err)
+	}
 	addr := t.HostPort(DefaultPort)
 	b, err := d.roundtrip(ctx, addr, "summary", []byte(`{"cmd":"summary"}`))
 	if err != nil {
@@ -136,11 +144,12 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 
 // Pools returns the rig's pool URLs in order.
 func (d *Driver) Pools(ctx context.Context, t *device.Target) ([]string, error) {
-	if v3(t) {
-		return nil, wrap(t, "pools", errV3)
-	}
 	ctx, cancel := bound(ctx, t)
 	defer cancel()
+	if v3(t) {
+		ps, err := d.poolsV3(ctx, t)
+		return ps, wrap(t, "pools", err)
+	}
 	b, err := d.roundtrip(ctx, t.HostPort(DefaultPort), "pools", []byte(`{"cmd":"pools"}`))
 	if err != nil {
 		return nil, wrap(t, "pools", err)
@@ -152,7 +161,7 @@ func (d *Driver) Pools(ctx context.Context, t *device.Target) ([]string, error) 
 // SetPools writes up to three pools with update_pools.
 func (d *Driver) SetPools(ctx context.Context, t *device.Target, pools []device.Pool) error {
 	if v3(t) {
-		return wrap(t, "set pools", errV3)
+		return wrap(t, "set pools", errSetPoolsV3)
 	}
 	if len(pools) > 3 {
 		return wrap(t, "set pools", fmt.Errorf("%w: update_pools takes at most 3 pools, got %d", device.ErrUnsupported, len(pools)))

@@ -221,19 +221,6 @@ func TestSplitAnswersOverTCP(t *testing.T) {
 	}
 }
 
-func TestAPIv3Unsupported(t *testing.T) {
-	w := start(t, emu.Faults{}, emuwm.Config{})
-	w.tgt.Options.APIVersion = 3
-	err := w.drv.Curtail(context.Background(), w.tgt)
-	_, rerr := w.drv.Read(context.Background(), w.tgt)
-	if !errors.Is(err, device.ErrUnsupported) || !errors.Is(rerr, device.ErrUnsupported) {
-		t.Fatalf("v3: got %v and %v, want ErrUnsupported", err, rerr)
-	}
-	if c := w.dev.Calls(); c.Curtails+c.Reads != 0 {
-		t.Errorf("v3 calls reached the device: %+v", c)
-	}
-}
-
 func TestPoolsAndSetPools(t *testing.T) {
 	w := start(t, emu.Faults{}, emuwm.Config{})
 	ctx := context.Background()

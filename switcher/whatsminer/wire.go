@@ -15,6 +15,13 @@ import (
 // roundtrip sends one request on a new connection and returns the answer,
 // without its NUL terminator. Every read and write has the deadline of ctx.
 func (d *Driver) roundtrip(ctx context.Context, addr, name string, body []byte) ([]byte, error) {
+	return d.exchange(ctx, addr, name, body, func(r io.Reader) ([]byte, error) {
+		return readAnswer(r, d.maxAnswer)
+	})
+}
+
+// exchange dials, writes body and reads the reply with read.
+func (d *Driver) exchange(ctx context.Context, addr, name string, body []byte, read func(io.Reader) ([]byte, error)) ([]byte, error) {
 	conn, err := d.dial(ctx, "tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("whatsminer: dial %s: %w", addr, err)
@@ -29,7 +36,7 @@ func (d *Driver) roundtrip(ctx context.Context, addr, name string, body []byte) 
 	if _, err := conn.Write(body); err != nil {
 		return nil, fmt.Errorf("whatsminer: %s: write: %w", name, ctxErr(ctx, err))
 	}
-	ans, err := readAnswer(conn, d.maxAnswer)
+	ans, err := read(conn)
 	if err != nil {
 		return nil, fmt.Errorf("whatsminer: %s: %w", name, ctxErr(ctx, err))
 	}

@@ -4,8 +4,10 @@
 // lifetime, and encrypted privileged commands (power_off, power_on,
 // update_pools) under the md5-crypt / AES-256-ECB scheme. Wrong
 // passwords, expired tokens and the token limit are refused with the
-// API's codes. Facts and sources are in switcher/whatsminer's doc.go. A
-// test world, not the product.
+// API's codes. With Config.APIVersion = 3 it speaks API v3 instead
+// (length-prefixed JSON, salt and per-command token, set.miner.service).
+// Facts and sources are in switcher/whatsminer's doc.go. A test world,
+// not the product.
 package whatsminer
 
 import (
@@ -21,8 +23,14 @@ import (
 
 // Config tunes a Rig. The zero Config works.
 type Config struct {
-	Addr     string // listen address; default 127.0.0.1:0
-	Password string // the admin password it accepts; default "admin"
+	Addr string // listen address; default 127.0.0.1:0
+	// APIVersion: 2 (default: TCP 4028 protocol) or 3 (length-prefixed
+	// JSON, salt and per-command tokens, as on TCP 4433).
+	APIVersion int
+	// Password it accepts: default "admin" (v2) or "super" (v3).
+	Password string
+	// User: the v3 account it accepts (default "super").
+	User string
 	// TokenLimit: live tokens one client IP may hold (default 32); past
 	// it get_token answers code 136 "over max connect".
 	TokenLimit int
@@ -57,6 +65,12 @@ type token struct {
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
 	if cfg.Password == "" {
 		cfg.Password = "admin"
+		if cfg.APIVersion == 3 {
+			cfg.Password = "super"
+		}
+	}
+	if cfg.User == "" {
+		cfg.User = "super"
 	}
 	if cfg.TokenLimit <= 0 {
 		cfg.TokenLimit = 32
@@ -72,7 +86,11 @@ func Start(dev *emu.Device, cfg Config) (*Rig, error) {
 	}
 	r := &Rig{cfg: cfg, dev: dev, salt: randSalt(), tokens: map[string][]token{}}
 	r.key = wmcrypt.Key(cfg.Password, r.salt)
-	srv, err := emu.Listen(cfg.Addr, dev, r.serve)
+	serve := r.serve
+	if cfg.APIVersion == 3 {
+		serve = r.serveV3
+	}
+	srv, err := emu.Listen(cfg.Addr, dev, serve)
 	if err != nil {
 		return nil, err
 	}
@@ -127,6 +145,10 @@ func (r *Rig) serve(c net.Conn) {
 		ans = r.handle(ip, req)
 	}
 	b, _ := json.Marshal(ans)
+	r.write(c, b)
+}
+
+func (r *Rig) write(c net.Conn, b []byte) {
 	if r.cfg.Chunk <= 0 {
 		_, _ = c.Write(b)
 		return
