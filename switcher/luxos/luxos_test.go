@@ -39,8 +39,12 @@ func start(t *testing.T, f emu.Faults, cfg emuluxos.Config) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = rig.Close() })
+	return &world{dev: dev, rig: rig, drv: New(Config{}), tgt: newTarget(rig.Addr())}
+}
+
+func newTarget(addr string) *device.Target {
 	opts := &device.Options{Timeout: 2 * time.Second, Password: device.NewSecret("never-used-pw")}
-	return &world{dev: dev, rig: rig, drv: New(Config{}), tgt: &device.Target{Rig: "r1", Address: rig.Addr(), Options: opts}}
+	return &device.Target{Rig: "r1", Address: addr, Options: opts}
 }
 
 func (w *world) read(t *testing.T) device.Reading {

@@ -127,10 +127,9 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 	if err != nil {
 		return device.Reading{}, wrap(t, "read", err)
 	}
-	s, err := parseSummary(b)
-	if err != nil {
-		return device.Reading{}, wrap(t, "read", err)
-	}
+	// A summary the device refuses (older btminer stops its miner
+	// process on power_off) still leaves status to read.
+	s, serr := parseSummary(b)
 	r := device.Reading{PowerW: s.PowerW, HasPower: s.HasPower, HashrateTHs: s.HashTHs, HasHashrate: s.HasHashes}
 	b, err = d.roundtrip(ctx, addr, "status", []byte(`{"cmd":"status"}`))
 	if err != nil {
@@ -139,6 +138,9 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 	// A status the firmware does not give leaves the state unknown; the
 	// fleet still judges by power and hashrate.
 	r.State, _ = parseStatus(b)
+	if serr != nil && r.State == device.StateUnknown {
+		return device.Reading{}, wrap(t, "read", serr)
+	}
 	return r, nil
 }
 

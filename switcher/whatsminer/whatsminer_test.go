@@ -240,3 +240,14 @@ func TestPoolsAndSetPools(t *testing.T) {
 		t.Errorf("4 pools: got %v, want ErrUnsupported", err)
 	}
 }
+
+func TestReadWhenSummaryStopsAsleep(t *testing.T) {
+	w := start(t, emu.Faults{}, emuwm.Config{NoSummaryAsleep: true})
+	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
+		t.Fatal(err)
+	}
+	r := w.read(t)
+	if r.State != device.StateSleeping || r.HasPower || r.HasHashrate {
+		t.Fatalf("got %+v, want sleeping from status, no power or hashrate", r)
+	}
+}

@@ -46,6 +46,9 @@ func (r *Rig) handle(ip string, req map[string]any) any {
 		return r.getToken(ip)
 	case "summary":
 		s := r.dev.Read()
+		if r.cfg.NoSummaryAsleep && !s.Mining {
+			return obj{"STATUS": []obj{{"STATUS": "E", "When": time.Now().Unix(), "Code": codeInvalidCmd, "Msg": "invalid cmd", "Description": "btminer"}}, "id": 1}
+		}
 		mhs := s.HashrateTHs * 1e6
 		return cg(11, "Summary", "SUMMARY", obj{"Elapsed": 3600, "MHS av": mhs, "MHS 1m": mhs, "HS RT": mhs, "Power": int(s.PowerW + 0.5), "Power Limit": 3600})
 	case "status":

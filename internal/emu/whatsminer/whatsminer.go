@@ -36,6 +36,9 @@ type Config struct {
 	TokenLimit int
 	// TokenTTL: a token's life (default 30 minutes).
 	TokenTTL time.Duration
+	// NoSummaryAsleep: summary answers an error while the hashboards
+	// are off (older btminer stops its miner process on power_off).
+	NoSummaryAsleep bool
 	// Chunk: when > 0, answers are written in pieces of this size.
 	Chunk int
 	// ReadTimeout: a connection that sends no request within it is
