@@ -1,0 +1,166 @@
+// Package whatsminer emulates the Whatsminer (MicroBT btminer) API v2 on
+// TCP 4028 on top of an emu.Device: plain readable commands (summary,
+// status, pools), get_token with its per-IP token limit and token
+// lifetime, and encrypted privileged commands (power_off, power_on,
+// update_pools) under the md5-crypt / AES-256-ECB scheme. Wrong
+// passwords, expired tokens and the token limit are refused with the
+// API's codes. With Config.APIVersion = 3 it speaks API v3 instead
+// (length-prefixed JSON, salt and per-command token, set.miner.service).
+// Facts and sources are in switcher/whatsminer's doc.go. A test world,
+// not the product.
+package whatsminer
+
+import (
+	"crypto/rand"
+	"encoding/json"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/hashgate/hashgate/internal/emu"
+	"github.com/hashgate/hashgate/switcher/whatsminer/wmcrypt"
+)
+
+// Config tunes a Rig. The zero Config works.
+type Config struct {
+	Addr string // listen address; default 127.0.0.1:0
+	// APIVersion: 2 (default: TCP 4028 protocol) or 3 (length-prefixed
+	// JSON, salt and per-command tokens, as on TCP 4433).
+	APIVersion int
+	// Password it accepts: default "admin" (v2) or "super" (v3).
+	Password string
+	// User: the v3 account it accepts (default "super").
+	User string
+	// TokenLimit: live tokens one client IP may hold (default 32); past
+	// it get_token answers code 136 "over max connect".
+	TokenLimit int
+	// TokenTTL: a token's life (default 30 minutes).
+	TokenTTL time.Duration
+	// NoSummaryAsleep: summary answers an error while the hashboards
+	// are off (older btminer stops its miner process on power_off).
+	NoSummaryAsleep bool
+	// Chunk: when > 0, answers are written in pieces of this size.
+	Chunk int
+	// ReadTimeout: a connection that sends no request within it is
+	// closed (default 10 s, as the firmware does).
+	ReadTimeout time.Duration
+	Now         func() time.Time
+}
+
+// Rig is one emulated Whatsminer.
+type Rig struct {
+	cfg  Config
+	dev  *emu.Device
+	srv  *emu.Server
+	salt string // the admin password's md5-crypt salt, fixed per device
+	key  string
+
+	mu     sync.Mutex
+	tokens map[string][]token // by client IP
+}
+
+type token struct {
+	sign string
+	exp  time.Time
+}
+
+// Start serves dev's Whatsminer API v2.
+func Start(dev *emu.Device, cfg Config) (*Rig, error) {
+	if cfg.Password == "" {
+		cfg.Password = "admin"
+		if cfg.APIVersion == 3 {
+			cfg.Password = "super"
+		}
+	}
+	if cfg.User == "" {
+		cfg.User = "super"
+	}
+	if cfg.TokenLimit <= 0 {
+		cfg.TokenLimit = 32
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = 30 * time.Minute
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = 10 * time.Second
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	r := &Rig{cfg: cfg, dev: dev, salt: randSalt(), tokens: map[string][]token{}}
+	r.key = wmcrypt.Key(cfg.Password, r.salt)
+	serve := r.serve
+	if cfg.APIVersion == 3 {
+		serve = r.serveV3
+	}
+	srv, err := emu.Listen(cfg.Addr, dev, serve)
+	if err != nil {
+		return nil, err
+	}
+	r.srv = srv
+	return r, nil
+}
+
+// Addr is the host:port the rig listens on.
+func (r *Rig) Addr() string { return r.srv.Addr() }
+
+// Close stops the rig and returns once its goroutines have.
+func (r *Rig) Close() error { return r.srv.Close() }
+
+// ExpireTokens ends every token at once (the miner restarted, or 30
+// minutes passed).
+func (r *Rig) ExpireTokens() {
+	r.mu.Lock()
+	clear(r.tokens)
+	r.mu.Unlock()
+}
+
+// Tokens is how many live tokens the rig holds for all clients.
+func (r *Rig) Tokens() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for ip := range r.tokens {
+		n += len(r.liveLocked(ip))
+	}
+	return n
+}
+
+const saltChars = "./0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+func randSalt() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	for i := range b {
+		b[i] = saltChars[int(b[i])%len(saltChars)]
+	}
+	return string(b[:])
+}
+
+func (r *Rig) serve(c net.Conn) {
+	_ = c.SetDeadline(time.Now().Add(r.cfg.ReadTimeout))
+	ip, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	var req map[string]any
+	var ans any
+	if err := json.NewDecoder(c).Decode(&req); err != nil {
+		ans = plain("E", codeInvalidJSON, "invalid json message")
+	} else {
+		ans = r.handle(ip, req)
+	}
+	b, _ := json.Marshal(ans)
+	r.write(c, b)
+}
+
+func (r *Rig) write(c net.Conn, b []byte) {
+	if r.cfg.Chunk <= 0 {
+		_, _ = c.Write(b)
+		return
+	}
+	for len(b) > 0 {
+		n := min(r.cfg.Chunk, len(b))
+		if _, err := c.Write(b[:n]); err != nil {
+			return
+		}
+		b = b[n:]
+	}
+}
