@@ -20,6 +20,7 @@ type Server struct {
 	mu     sync.Mutex
 	conns  map[net.Conn]struct{}
 	closed bool
+	stop   chan struct{} // closed by Close: delays end early
 	wg     sync.WaitGroup
 }
 
@@ -34,7 +35,7 @@ func Listen(addr string, dev *Device, handle func(net.Conn)) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{ln: ln, dev: dev, handle: handle, conns: map[net.Conn]struct{}{}}
+	s := &Server{ln: ln, dev: dev, handle: handle, conns: map[net.Conn]struct{}{}, stop: make(chan struct{})}
 	s.wg.Add(1)
 	go s.accept()
 	return s, nil
@@ -94,7 +95,12 @@ func (s *Server) serve(c net.Conn) {
 	}
 	if f.Delay > 0 {
 		t := time.NewTimer(f.Delay)
-		<-t.C
+		select {
+		case <-t.C:
+		case <-s.stop:
+			t.Stop()
+			return
+		}
 	}
 	s.handle(c)
 }
@@ -103,6 +109,9 @@ func (s *Server) serve(c net.Conn) {
 // goroutines have.
 func (s *Server) Close() error {
 	s.mu.Lock()
+	if !s.closed {
+		close(s.stop)
+	}
 	s.closed = true
 	for c := range s.conns {
 		c.Close()
