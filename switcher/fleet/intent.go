@@ -149,38 +149,37 @@ func (f *Fleet) logFailure(r *rig, key, msg string) {
 }
 
 // outbox collects what a locked section must report; deliver runs the
-// callbacks once the lock is released.
+// callbacks once the lock is released. Fixed arrays keep it on the stack.
 type outbox struct {
-	readings []namedReading
-	outcomes []device.Outcome
-	rbuf     [1]namedReading
-	obuf     [2]device.Outcome
-}
-
-type namedReading struct {
-	rig string
-	r   device.Reading
+	rig      string
+	rd       device.Reading
+	hasRd    bool
+	oc       [2]device.Outcome
+	no       int
+	overflow []device.Outcome
 }
 
 func (o *outbox) reading(rig string, r device.Reading) {
-	if o.readings == nil {
-		o.readings = o.rbuf[:0]
-	}
-	o.readings = append(o.readings, namedReading{rig, r})
+	o.rig, o.rd, o.hasRd = rig, r, true
 }
 
 func (o *outbox) outcome(oc device.Outcome) {
-	if o.outcomes == nil {
-		o.outcomes = o.obuf[:0]
+	if o.no < len(o.oc) {
+		o.oc[o.no] = oc
+		o.no++
+		return
 	}
-	o.outcomes = append(o.outcomes, oc)
+	o.overflow = append(o.overflow, oc)
 }
 
 func (o *outbox) deliver(c *Config) {
-	for _, r := range o.readings {
-		c.OnReading(r.rig, r.r)
+	if o.hasRd {
+		c.OnReading(o.rig, o.rd)
 	}
-	for _, oc := range o.outcomes {
+	for _, oc := range o.oc[:o.no] {
+		c.OnOutcome(oc)
+	}
+	for _, oc := range o.overflow {
 		c.OnOutcome(oc)
 	}
 }

@@ -3,6 +3,7 @@ package fleet
 import (
 	"context"
 	"time"
+	"unsafe"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -128,3 +129,7 @@ func (h *wakeHeap) Pop() any {
 	r.heapIdx = -1
 	return r
 }
+
+// sizeofRig is the size of the rig struct (its strings, reading pools
+// and session are extra), for the memory test's report.
+const sizeofRig = unsafe.Sizeof(rig{})

@@ -41,9 +41,10 @@ type result struct {
 
 func (f *Fleet) worker() {
 	defer f.wg.Done()
+	var j job // one per worker: the driver gets &j.target
 	for {
-		j, ok := f.take()
-		if !ok {
+		var ok bool
+		if j, ok = f.take(); !ok {
 			return
 		}
 		res := run(&j)
