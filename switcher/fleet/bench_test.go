@@ -17,9 +17,9 @@ type memDriver struct{}
 
 type memSession struct{ token [32]byte }
 
-func (memDriver) Name() string                                    { return "mem" }
-func (memDriver) Curtail(context.Context, *device.Target) error   { return nil }
-func (memDriver) Resume(context.Context, *device.Target) error    { return nil }
+func (memDriver) Name() string                                  { return "mem" }
+func (memDriver) Curtail(context.Context, *device.Target) error { return nil }
+func (memDriver) Resume(context.Context, *device.Target) error  { return nil }
 func (memDriver) Read(_ context.Context, t *device.Target) (device.Reading, error) {
 	if t.Session == nil {
 		t.Session = &memSession{}
