@@ -53,7 +53,10 @@
 //     50 ms) queues those whose slot has come. A failed read is a reading
 //     with State Unreachable (counted; logged rate-limited, 5 a minute
 //     per kind and a summary). A rig still busy at its slot is counted in
-//     PollsLate and read at its next slot.
+//     PollsLate and read at its next slot. Size Workers to cover the
+//     polls: rigs × read latency / PollInterval (50,000 rigs read in
+//     100 ms each every 10 s need 500), plus room for commands; a
+//     growing PollsLate says the pool is short.
 //   - Reconcile: after a read, a rig with no command in progress whose
 //     reading disagrees with its Want (hashing when wanted asleep, idle
 //     when wanted mining) is commanded, at most once per RetryEvery after

@@ -24,12 +24,14 @@ func (f *Fleet) SetRigs(rigs []device.Managed) {
 	now := f.cfg.Now()
 	seen := make(map[string]*rig, len(rigs))
 	var added, noDriver, dup int
+	var unknownFW string
 	for i := range rigs {
 		m := &rigs[i]
 		drv := f.cfg.Drivers[m.Firmware]
 		switch {
 		case drv == nil:
 			noDriver++
+			unknownFW = m.Firmware
 			continue
 		case seen[m.Name] != nil || m.Name == "":
 			dup++
@@ -58,7 +60,7 @@ func (f *Fleet) SetRigs(rigs []device.Managed) {
 	f.rebuildSchedule(now)
 	if added+removed+noDriver+dup > 0 {
 		f.cfg.Log.Info().Int("rigs", len(seen)).Int("added", added).Int("removed", removed).
-			Int("no_driver", noDriver).Int("duplicate", dup).Msg("fleet: rig set changed")
+			Int("no_driver", noDriver).Str("unknown_firmware", unknownFW).Int("duplicate", dup).Msg("fleet: rig set changed")
 	}
 }
 
