@@ -74,8 +74,15 @@ func TestMemoryPerRig(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	f.SetRigs(memRigs(n, "real"))
+	set := memRigs(n, "real")
+	t0 := time.Now()
+	f.SetRigs(set)
+	took := time.Since(t0)
 	f.Start()
+	t0 = time.Now()
+	f.SetRigs(set)
+	t.Logf("SetRigs of %d rigs: %v new, %v unchanged", n, took, time.Since(t0))
+	set = nil
 	waitUntil(t, 60*time.Second, "every rig read once", func() bool { return f.Stats().Reads >= n })
 	f.mu.Lock() // hold still while measuring
 	var m runtime.MemStats

@@ -42,6 +42,7 @@ type rig struct {
 	want    device.State
 	gen     uint32 // bumped when address, options or driver change
 	offset  time.Duration
+	hash    uint64 // of the name: the rig's place in the poll order
 
 	prev, next *rig // queue links
 	inQ        qid

@@ -1,6 +1,7 @@
 package fleet
 
 import (
+	"cmp"
 	"hash/maphash"
 	"slices"
 	"time"
@@ -40,7 +41,7 @@ func (f *Fleet) SetRigs(rigs []device.Managed) {
 		r := f.rigs[m.Name]
 		isNew := r == nil
 		if isNew {
-			r = &rig{heapIdx: -1, want: m.Want}
+			r = &rig{heapIdx: -1, want: m.Want, hash: maphash.String(seed, m.Name)}
 			added++
 		}
 		f.update(r, m, drv)
@@ -106,20 +107,7 @@ func (f *Fleet) rebuildSchedule(now time.Time) {
 	for _, r := range f.rigs {
 		f.sched = append(f.sched, r)
 	}
-	hashes := make(map[*rig]uint64, len(f.sched))
-	for _, r := range f.sched {
-		hashes[r] = maphash.String(seed, r.m.Name)
-	}
-	slices.SortFunc(f.sched, func(a, b *rig) int {
-		ha, hb := hashes[a], hashes[b]
-		switch {
-		case ha < hb:
-			return -1
-		case ha > hb:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(f.sched, func(a, b *rig) int { return cmp.Compare(a.hash, b.hash) })
 	n := time.Duration(len(f.sched))
 	for i, r := range f.sched {
 		r.offset = f.cfg.PollInterval * time.Duration(i) / n
