@@ -96,8 +96,10 @@ func TestDeadPortFailsAfterAttempts(t *testing.T) {
 	dead := ln.Addr().String()
 	_ = ln.Close()
 	rc := &recorder{}
-	f := newFleet(t, testConfig(rc))
-	f.SetRigs([]device.Managed{{Name: "d0", Firmware: fw, Address: dead, Options: options("pw")}})
+	cfg := testConfig(rc)
+	cfg.PollInterval = 20 * time.Millisecond
+	f := newFleet(t, cfg)
+	f.SetRigs([]device.Managed{{Name: "d0", Firmware: fw, Address: dead, Options: options("pw"), Want: device.StateSleeping}})
 	f.Start()
 	f.Curtail("d0")
 	waitUntil(t, 5*time.Second, "the outcome", func() bool { return len(rc.of("d0")) == 1 })
@@ -106,6 +108,13 @@ func TestDeadPortFailsAfterAttempts(t *testing.T) {
 	}
 	if st := f.Stats(); st.Failures != 1 {
 		t.Fatalf("got %d failures, want 1", st.Failures)
+	}
+	waitUntil(t, 5*time.Second, "a poll", func() bool { return f.Stats().Reads >= 3 })
+	if r, ok := rc.lastOf("d0"); !ok || r.State != device.StateUnreachable || r.At.IsZero() {
+		t.Fatalf("reading of a dead rig: got %+v, want State unreachable with its time", r)
+	}
+	if st := f.Stats(); st.ReadErrors != st.Reads || st.Commands != 1 {
+		t.Fatalf("stats: got %+v, want every read failed and no command to an unreachable rig", st)
 	}
 }
 

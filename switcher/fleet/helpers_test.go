@@ -19,6 +19,7 @@ type recorder struct {
 	outcomes []device.Outcome
 	reads    []time.Time
 	readings map[string]int
+	last     map[string]device.Reading
 }
 
 func (rc *recorder) onReading(rig string, r device.Reading) {
@@ -26,7 +27,9 @@ func (rc *recorder) onReading(rig string, r device.Reading) {
 	defer rc.mu.Unlock()
 	if rc.readings == nil {
 		rc.readings = map[string]int{}
+		rc.last = map[string]device.Reading{}
 	}
+	rc.last[rig] = r
 	rc.readings[rig]++
 	rc.reads = append(rc.reads, r.At)
 }
@@ -35,6 +38,13 @@ func (rc *recorder) onOutcome(o device.Outcome) {
 	rc.mu.Lock()
 	defer rc.mu.Unlock()
 	rc.outcomes = append(rc.outcomes, o)
+}
+
+func (rc *recorder) lastOf(rig string) (device.Reading, bool) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	r, ok := rc.last[rig]
+	return r, ok
 }
 
 // of returns the outcomes of one rig, in order.
