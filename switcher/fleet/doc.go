@@ -77,17 +77,20 @@
 // loaded by other builds, so wall times are upper bounds):
 //
 //   - Polling 50,000 rigs on an in-memory driver, every second (ten
-//     times the 10 s target): 4.2 µs of process CPU per poll, GC
-//     included, 4 allocations per poll; for 50,000 rigs every 10 s that
-//     is 2.1% of one core (target: under 10%). BenchmarkPolling50k.
+//     times the 10 s target): 3.8 to 4.7 µs of process CPU per poll
+//     (runs on a loaded machine), GC included, 4 allocations per poll;
+//     for 50,000 rigs every 10 s that is 1.9 to 2.3% of one core
+//     (target: under 10%). BenchmarkPolling50k.
 //     Network and parsing are the drivers' cost, not counted here.
 //   - One poll's path without goroutine switches (queue, take, call,
-//     record): 416 B and 5 allocations (a ctx with its timer, mostly).
-//     BenchmarkPollPath.
+//     record): 2.3 µs, 416 B and 5 allocations (a ctx with its timer,
+//     mostly). BenchmarkPollPath.
 //   - Memory: 630 bytes per rig with 50,000 rigs, each read once (last
 //     reading with a two-URL pool list, a driver session, name and
-//     address strings); the rig struct itself is 408 bytes. Budget:
-//     2 KiB. TestMemoryPerRig.
+//     address strings); the rig struct itself is 416 bytes. Budget:
+//     2 KiB. TestMemoryPerRig. SetRigs of 50,000 rigs holds the fleet's
+//     lock 76 ms when they are new, 45 ms when unchanged: call it when
+//     the set changes, not every tick.
 //   - 2,000 rigs curtailed through 100 workers over TCP at 20 ms a call,
 //     31 of them hung (3 s timeout), 31 lying, ~20 dead ports: the fast
 //     ones were all answered in 0.69 s (1.1 s under -race) against an
