@@ -164,6 +164,23 @@ func (s Secret) Reveal() string {
 // IsZero reports whether no credential is set.
 func (s Secret) IsZero() bool { return s.p == nil || *s.p == "" }
 
+// Equal reports whether two secrets hold the same credential.
+func (s Secret) Equal(o Secret) bool { return s.Reveal() == o.Reveal() }
+
+// Equal reports whether two options are the same, credentials compared
+// by value (a reloaded policy reads its password files again).
+func (o *Options) Equal(p *Options) bool {
+	if o == nil || p == nil {
+		return o == p
+	}
+	a, b := *o, *p
+	if !a.Password.Equal(b.Password) || !a.Secret.Equal(b.Secret) {
+		return false
+	}
+	a.Password, a.Secret, b.Password, b.Secret = Secret{}, Secret{}, Secret{}, Secret{}
+	return a == b
+}
+
 const redacted = "[redacted]"
 
 func (s Secret) String() string                { return redacted }

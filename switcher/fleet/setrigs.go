@@ -81,10 +81,7 @@ func (f *Fleet) update(r *rig, m *device.Managed, drv device.Driver) {
 }
 
 func optionsChanged(a, b *device.Options) bool {
-	if a == nil || b == nil {
-		return a != b
-	}
-	return *a != *b
+	return !a.Equal(b)
 }
 
 // remove drops r's queued work and cancels its call in flight. Locked.
