@@ -514,3 +514,84 @@ func checkComposeConfig(t *testing.T, r imageRecipe, root string) {
 		t.Errorf("compose config: want one write token from the secret, check said:\n%s", b)
 	}
 }
+
+// unitSettings reads a systemd unit's Key=Value lines (last one wins,
+// except repeated keys are all kept in order).
+func unitSettings(t *testing.T, file string) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string][]string{}
+	for _, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if l == "" || l[0] == '#' || l[0] == '[' {
+			continue
+		}
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			t.Fatalf("%s: %q is not Key=Value", file, l)
+		}
+		m[k] = append(m[k], v)
+	}
+	return m
+}
+
+// The systemd unit: a dedicated user, a descriptor limit for tens of
+// thousands of rigs, restart on failure, ProtectSystem=strict with the
+// state in its StateDirectory; systemd-analyze (when installed) finds
+// nothing to say and rates its exposure at most 2.0 ("OK").
+func TestSystemdUnit(t *testing.T) {
+	const unit = "../../deploy/systemd/hashgate.service"
+	s := unitSettings(t, unit)
+	one := func(k string) string {
+		if len(s[k]) == 0 {
+			return ""
+		}
+		return s[k][len(s[k])-1]
+	}
+	if u := one("User"); u == "" || u == "root" || u == "0" {
+		t.Errorf("User=%q, want a dedicated user", u)
+	}
+	if n, err := strconv.Atoi(one("LimitNOFILE")); err != nil || n < 65536 {
+		t.Errorf("LimitNOFILE=%q, want at least 65536 (one descriptor per miner)", one("LimitNOFILE"))
+	}
+	for k, want := range map[string]string{"Restart": "on-failure", "ProtectSystem": "strict", "StateDirectory": "hashgate", "NoNewPrivileges": "yes"} {
+		if got := one(k); got != want {
+			t.Errorf("%s=%q, want %q", k, got, want)
+		}
+	}
+	if !strings.Contains(one("ExecStart"), " run -c /etc/hashgate/hashgate.toml") {
+		t.Errorf("ExecStart=%q, want run -c /etc/hashgate/hashgate.toml", one("ExecStart"))
+	}
+	for _, k := range []string{"ProcSubset", "PrivateNetwork"} {
+		if len(s[k]) > 0 {
+			t.Errorf("%s set: it breaks hashgate (listen backlog from /proc/sys; miners on the network)", k)
+		}
+	}
+
+	analyze, err := exec.LookPath("systemd-analyze")
+	if err != nil {
+		t.Log("systemd-analyze not installed: the unit's syntax is not verified")
+		return
+	}
+	// verify wants every Exec path to exist: point them at a real binary.
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "hashgate")
+	if err := os.WriteFile(bin, []byte("#!/bin/true\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(unit)
+	tmpUnit := filepath.Join(dir, "hashgate.service")
+	if err := os.WriteFile(tmpUnit, []byte(strings.ReplaceAll(string(data), "/usr/local/bin/hashgate", bin)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(analyze, "verify", tmpUnit).CombinedOutput(); err != nil || len(out) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	// --threshold is in tenths of the exposure it prints.
+	if out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", unit).CombinedOutput(); err != nil {
+		t.Errorf("systemd-analyze security: exposure above 2.0 (%v):\n%s", err, out)
+	}
+}
