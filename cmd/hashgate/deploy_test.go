@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -593,5 +594,63 @@ func TestSystemdUnit(t *testing.T) {
 	// --threshold is in tenths of the exposure it prints.
 	if out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", unit).CombinedOutput(); err != nil {
 		t.Errorf("systemd-analyze security: exposure above 2.0 (%v):\n%s", err, out)
+	}
+}
+
+// deploy/compose/compose.yaml (read line by line: there is no YAML parser
+// in the module): every file it mounts exists, its secret is git-ignored
+// and is the token_file of the config it mounts, Prometheus scrapes the
+// port that config's API listens on, as job "hashgate" (the alerts' up{}).
+func TestComposeFilesFit(t *testing.T) {
+	const dir = "../../deploy/compose"
+	data, err := os.ReadFile(filepath.Join(dir, "compose.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mount := regexp.MustCompile(`^\s*-\s*"?(\.\.?/[^:"]+):([^:"]+)`)
+	secretFile := regexp.MustCompile(`^\s*file:\s*(\./\S+)`)
+	context := regexp.MustCompile(`^\s*context:\s*(\S+)`)
+	var mounts int
+	secret := ""
+	for _, l := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(l), "#") {
+			continue
+		}
+		if m := mount.FindStringSubmatch(l); m != nil {
+			mounts++
+			if _, err := os.Stat(filepath.Join(dir, m[1])); err != nil {
+				t.Errorf("compose.yaml mounts %s at %s: %v", m[1], m[2], err)
+			}
+		}
+		if m := context.FindStringSubmatch(l); m != nil {
+			if _, err := os.Stat(filepath.Join(dir, m[1], "Dockerfile")); err != nil {
+				t.Errorf("compose.yaml builds %s: %v", m[1], err)
+			}
+		}
+		if m := secretFile.FindStringSubmatch(l); m != nil {
+			secret = m[1]
+		}
+	}
+	if mounts < 4 {
+		t.Errorf("compose.yaml: %d bind mounts read, want the config, rules and Grafana files", mounts)
+	}
+	ignore, _ := os.ReadFile(filepath.Join(dir, ".gitignore"))
+	if secret == "" || !strings.Contains(string(ignore), strings.TrimPrefix(path.Dir(secret), "./")+"/") {
+		t.Errorf("the compose secret %q is not git-ignored (deploy/compose/.gitignore: %q)", secret, ignore)
+	}
+
+	cfg, err := os.ReadFile(filepath.Join(dir, "hashgate.toml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), `token_file = "/run/secrets/hashgate_token"`) || !strings.Contains(string(data), "  hashgate_token:\n    file: "+secret) {
+		t.Errorf("compose: the secret hashgate_token (file %s) is not the token_file of hashgate.toml", secret)
+	}
+	prom, err := os.ReadFile("../../deploy/prometheus/prometheus.yml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(cfg), `listen = "0.0.0.0:8080"`) || !strings.Contains(string(prom), `targets: ["hashgate:8080"]`) || !strings.Contains(string(prom), "job_name: hashgate\n") {
+		t.Errorf("prometheus.yml does not scrape job hashgate at hashgate:8080, where compose's hashgate.toml listens:\n%s", prom)
 	}
 }
