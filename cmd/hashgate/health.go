@@ -118,6 +118,7 @@ func probeHealth(addr string, timeout time.Duration) (int, string) {
 	}
 	url := "http://" + addr + "/healthz"
 	resp, err := client.Get(url)
+	url = termsafe.String(url) // as shown: the address is the user's text
 	if err != nil {
 		return healthNoAnswer, fmt.Sprintf("no answer from %s: %s", url, termsafe.String(errorCause(err).Error()))
 	}
@@ -126,19 +127,25 @@ func probeHealth(addr string, timeout time.Duration) (int, string) {
 	if err != nil {
 		return healthNoAnswer, fmt.Sprintf("%s: reading the answer: %s", url, termsafe.String(errorCause(err).Error()))
 	}
+	return judgeHealth(url, resp.StatusCode, data)
+}
+
+// judgeHealth turns /healthz's answer into the exit code and a one-line
+// reason: 0 only for a 200 that is hashgate's health JSON.
+func judgeHealth(url string, status int, data []byte) (int, string) {
 	var b healthBody
 	if jerr := json.Unmarshal(data, &b); jerr != nil || b.Status == "" {
-		if resp.StatusCode == http.StatusOK {
+		if status == http.StatusOK {
 			return healthUnhealthy, fmt.Sprintf("%s answered 200 but not hashgate's health JSON", url)
 		}
-		return healthUnhealthy, fmt.Sprintf("unhealthy: %s answered %d", url, resp.StatusCode)
+		return healthUnhealthy, fmt.Sprintf("unhealthy: %s answered %d", url, status)
 	}
-	if resp.StatusCode != http.StatusOK {
+	if status != http.StatusOK {
 		reason := b.Error
 		if reason == "" {
 			reason = b.Status
 		}
-		return healthUnhealthy, fmt.Sprintf("unhealthy (%d): %s", resp.StatusCode, termsafe.String(reason))
+		return healthUnhealthy, fmt.Sprintf("unhealthy (%d): %s", status, termsafe.String(reason))
 	}
 	msg := termsafe.String(b.Status)
 	for _, e := range []struct{ k, v string }{{"state_error", b.StateError}, {"audit_error", b.AuditError}} {

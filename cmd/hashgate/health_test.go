@@ -146,3 +146,25 @@ func TestHealthUsage(t *testing.T) {
 		t.Errorf("-c of a missing file: exit %d, stderr %q; want 2 naming the file", code, errb)
 	}
 }
+
+// Whatever answers: exit 0 or 1, 0 only for a 200, and one line with no
+// terminal control in it.
+func FuzzJudgeHealth(f *testing.F) {
+	f.Add(200, []byte(`{"status":"ok"}`))
+	f.Add(200, []byte(`{"status":"degraded","state_error":"disk full"}`))
+	f.Add(503, []byte(`{"status":"unavailable","error":"no live pool session"}`))
+	f.Add(200, []byte(`<html>`))
+	f.Add(500, []byte(`{"status":"x\u001b]0;owned\u0007","error":"a\nb"}`))
+	f.Fuzz(func(t *testing.T, status int, data []byte) {
+		code, msg := judgeHealth("http://127.0.0.1:1/healthz", status, data)
+		if code != healthOK && code != healthUnhealthy {
+			t.Fatalf("exit %d, want 0 or 1", code)
+		}
+		if code == healthOK && status != 200 {
+			t.Fatalf("exit 0 for status %d", status)
+		}
+		if strings.ContainsAny(msg, "\n\r\x1b\x07") {
+			t.Fatalf("message %q holds a line break or terminal control", msg)
+		}
+	})
+}
