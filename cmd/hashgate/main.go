@@ -35,6 +35,8 @@ func dispatch(args []string) int {
 		return cmdCheck(args[1:], os.Stdout, os.Stderr)
 	case "demo":
 		return cmdDemo(args[1:])
+	case "health":
+		return cmdHealth(args[1:], os.Stdout, os.Stderr)
 	case "version", "--version", "-v":
 		fmt.Printf("hashgate %s\n", version)
 		return 0
