@@ -21,13 +21,13 @@ const DefaultGroupName = "default"
 
 // Group is one [[group]] of the policy (or its [default]).
 type Group struct {
-	Name            string
-	Workers         []string // globs on the rig name; first matching group wins
-	RigKW           float64  // nameplate draw of one rig while mining
-	IdleKW          float64  // draw while parked
-	EfficiencyJTH   float64
-	Priority        int // higher mines longer: curtail from the tail of (priority desc, J/TH asc, name)
-	Actuator string
+	Name          string
+	Workers       []string // globs on the rig name; first matching group wins
+	RigKW         float64  // nameplate draw of one rig while mining
+	IdleKW        float64  // draw while parked
+	EfficiencyJTH float64
+	Priority      int // higher mines longer: curtail from the tail of (priority desc, J/TH asc, name)
+	Actuator      string
 	// ActuatorOptions is [group.actuator_options] as written (file
 	// paths, never what the files hold), for Diff and logs; Device is
 	// what the drivers use.
