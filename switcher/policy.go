@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -58,18 +59,35 @@ func LoadPolicy(path string) (*Policy, error) {
 }
 
 // ParsePolicy parses and validates a policy file's contents; path names the
-// file in errors. An invalid policy is refused whole: the error is then
+// file in errors and is the base of the relative paths in it (credential
+// files). An invalid policy is refused whole: the error is then
 // config.Errors, every problem found as FILE:LINE:COL: message, in file
 // order.
 //
-// What is checked: unknown keys and tables, the type of every value, kW
-// figures finite and not negative (capacity, rig_kw and efficiency_j_th
-// greater than 0), idle_kw not above rig_kw, reserve_kw below
-// site_capacity_kw, ramp_up_kw_per_min greater than 0, durations well formed
-// and not negative, group names present, unique and not "default", each
-// group with at least one well-formed worker glob, and an actuator that
-// exists ("stratum"; the firmware actuators are refused as not implemented
-// yet).
+// What is checked: unknown keys and tables (with a "did you mean"), the
+// type of every value, kW figures finite and not negative (capacity,
+// rig_kw and efficiency_j_th greater than 0), idle_kw not above rig_kw,
+// reserve_kw below site_capacity_kw, ramp_up_kw_per_min greater than 0,
+// durations well formed and not negative, group names present, unique and
+// not "default", each group with at least one well-formed worker glob, and
+// an actuator that exists: "stratum" or a firmware actuator (antminer,
+// braiins, luxos, whatsminer, vnish, webhook).
+//
+// A firmware actuator, or a stratum group's monitor (any firmware but
+// webhook), takes [group.actuator_options] (or [default.actuator_options]):
+// user (antminer, braiins, whatsminer; "" is the firmware's default user),
+// password_file (required but for luxos, whose API has no credentials),
+// port (0 to 65535, 0 the firmware's default), api_version (whatsminer: 2
+// or 3), timeout (per call, greater than 0), url (webhook, required: an
+// http or https URL without credentials) and secret_file (webhook,
+// required: the HMAC key). A key the firmware does not take is refused. The
+// credential files are read here, relative to the policy file's directory:
+// a regular file of 1 to MaxCredentialFile bytes, its trailing newline
+// trimmed; an error about one names its path, never what it holds. The
+// result is Group.Device; ActuatorOptions keeps what was written. A stratum
+// group without a monitor takes no options. bind_pools needs a firmware
+// (actuator or monitor) whose driver rewrites pool lists: antminer,
+// braiins, luxos, whatsminer.
 //
 // Required: site_capacity_kw, and in each [[group]] name, workers, rig_kw,
 // efficiency_j_th and actuator. The rest have defaults: reserve_kw 0,
@@ -77,8 +95,15 @@ func LoadPolicy(path string) (*Policy, error) {
 // release_vanished_after 0s, a group's idle_kw a tenth of its rig_kw and
 // priority 0; [default] (itself optional) rig_kw 3.0, efficiency_j_th 30.0,
 // actuator "stratum", priority 0; pools_bound false everywhere (a group's
-// Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound).
+// Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound);
+// no monitor and bind_pools false.
 func ParsePolicy(path string, data []byte) (*Policy, error) {
+	return parsePolicy(path, filepath.Dir(path), data)
+}
+
+// parsePolicy is ParsePolicy with base, the directory relative paths in
+// the file are relative to (the policy file's, for its last good copy).
+func parsePolicy(path, base string, data []byte) (*Policy, error) {
 	name := path
 	if name == "" {
 		name = "<policy>"
@@ -87,6 +112,7 @@ func ParsePolicy(path string, data []byte) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.SetBase(base)
 	pd := policyDecoder{d}
 	p := pd.policy(root)
 	if err := d.Err(); err != nil {

@@ -225,11 +225,17 @@ func (d policyDecoder) options(opts map[string]any, op, at, fw string, spec firm
 // unknownOption is Unknown for actuator_options, with a word for the
 // address that older drafts of the policy put there.
 func (d policyDecoder) unknownOption(op string, opts map[string]any) {
-	rest := opts
+	rest := maps.Clone(opts)
 	if _, ok := opts["address"]; ok {
 		d.Errorf(op+".address", `%s.address: rig addresses are not options: they come from the rig inventory ([switcher] inventory in the config), or are the rig's remote IP`, op)
-		rest = maps.Clone(opts)
 		delete(rest, "address")
+	}
+	// A credential written inline: named by its key, never its value.
+	for _, k := range []string{"password", "pass", "secret", "key", "token"} {
+		if _, ok := opts[k]; ok {
+			d.Errorf(op+"."+k, "%s.%s: credentials are not written in the policy; put the password in a file and name it with password_file (secret_file for a webhook's key)", op, k)
+			delete(rest, k)
+		}
 	}
 	d.Unknown(op, rest, optionKeys)
 }

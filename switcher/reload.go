@@ -200,7 +200,8 @@ func readLastGood(path, lastGood string) (*Policy, string, error) {
 	if header != copyHeader(path) {
 		return nil, "", fmt.Errorf("the last good copy %s is not of this policy file: it starts %q", lastGood, header)
 	}
-	p, err := ParsePolicy(lastGood, b)
+	// Its credential files are named relative to the policy file.
+	p, err := parsePolicy(lastGood, filepath.Dir(path), b)
 	if err != nil {
 		return nil, "", fmt.Errorf("and the last good copy is no better: %v", err)
 	}
