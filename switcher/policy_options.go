@@ -314,6 +314,11 @@ func readCredential(path string) (string, error) {
 	if !fi.Mode().IsRegular() {
 		return "", errors.New("is not a regular file")
 	}
+	if fi.Size() == 0 {
+		// Not opened: some kernel files (procfs) say 0 bytes and block
+		// when read.
+		return "", errors.New("is empty")
+	}
 	if fi.Size() > MaxCredentialFile {
 		return "", fmt.Errorf("is %d bytes, more than the %d a credential file may be; is it the right file?", fi.Size(), MaxCredentialFile)
 	}

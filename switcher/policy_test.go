@@ -615,6 +615,8 @@ func FuzzParsePolicy(f *testing.F) {
 	}
 	f.Add([]byte(site+group("a", "[group.actuator_options]\nx = 1\n")), "acct.a-1")
 	f.Add([]byte(site+"[[group]]\nworkers = [\"[\", \"*\\\\\", \"a*b?[^c]\"]\n"), "ab")
+	f.Add([]byte(site+fwGroup("a", "antminer", "bind_pools = true\n[group.actuator_options]\npassword_file = \"x.pass\"\nport = 80\n")+
+		fwGroup("m", "stratum", "monitor = \"luxos\"\n")+"[default]\nactuator = \"webhook\"\n[default.actuator_options]\nurl = \"https://h/x\"\nsecret_file = \"k\"\n"), "acct.a-1")
 	f.Fuzz(func(t *testing.T, data []byte, rig string) {
 		p, err := ParsePolicy("fuzz.toml", data)
 		if err == nil {
