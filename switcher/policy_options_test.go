@@ -299,6 +299,24 @@ func TestCredentialFileContentNeverShown(t *testing.T) {
 	}
 }
 
+// A password or secret written inline, even unquoted (a syntax error), is
+// never quoted back.
+func TestInlineCredentialNeverShown(t *testing.T) {
+	path := policyDir(t)
+	for _, line := range []string{
+		"password = \"" + password + "\"\n",
+		"password = " + password + "\n",
+		"secret = " + password + "\n",
+		"secret = \"" + password + "\"\n",
+		"password = 5" + password + "\n",
+	} {
+		_, err := ParsePolicy(path, []byte(site+fwGroup("a", "webhook", "[group.actuator_options]\n"+line)))
+		if err == nil || strings.Contains(err.Error(), password) || strings.Contains(err.Error(), password[:7]) {
+			t.Errorf("policy with %q: error %v; want a refusal that does not show the value", line, err)
+		}
+	}
+}
+
 func TestDiffCredentials(t *testing.T) {
 	path := policyDir(t)
 	pass := filepath.Join(filepath.Dir(path), "s19.pass")
