@@ -144,7 +144,7 @@ func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), o
 	}
 	// Watch before the first read, so that no change after it is missed.
 	dirs := []string{filepath.Dir(path)}
-	if w.inv != nil && filepath.Dir(w.inv.path) != dirs[0] {
+	if w.inv != nil && w.inv.path != "" && filepath.Dir(w.inv.path) != dirs[0] {
 		dirs = append(dirs, filepath.Dir(w.inv.path))
 	}
 	for _, dir := range dirs {

@@ -45,6 +45,10 @@ type Loaded struct {
 // the inventory together whenever either is put in force, from the
 // watcher's goroutine like the other callbacks. A Reload delivers both.
 // The initial ones are Current() and Inventory().
+//
+// A path of "" is no inventory: onLoad still replaces onPolicy, with an
+// empty Inventory that never changes, so that callers wire one callback
+// whether the config names an inventory or not.
 func WithInventory(path, lastGood string, onLoad func(Loaded)) WatcherOption {
 	return func(w *PolicyWatcher) {
 		if onLoad == nil {
@@ -81,6 +85,10 @@ type inventoryFile struct {
 
 // start loads the inventory at start: the file, else its last good copy.
 func (f *inventoryFile) start(log zerolog.Logger) error {
+	if f.path == "" {
+		f.cur.Store(new([]InventoryRig))
+		return nil
+	}
 	data, err := os.ReadFile(f.path)
 	f.last = loadKey{data: string(data)}
 	if err != nil {
@@ -150,6 +158,9 @@ func (f *inventoryFile) keep(data []byte, log zerolog.Logger) {
 // a file event that reads what the last one read does nothing.
 func (f *inventoryFile) load(explicit bool, log zerolog.Logger) (rigs []InventoryRig, diff []string, loaded bool, err error) {
 	old := *f.cur.Load()
+	if f.path == "" {
+		return old, nil, false, nil
+	}
 	data, err := os.ReadFile(f.path)
 	key := loadKey{data: string(data)}
 	if err != nil {

@@ -230,3 +230,24 @@ func TestPolicyWatcherReloadsPasswordFiles(t *testing.T) {
 		t.Errorf("password in force after a refusal = %q, want the rotated one", got)
 	}
 }
+
+// WithInventory("") is no inventory, with the one callback: the policy is
+// delivered through onLoad, the inventory empty and never loaded.
+func TestPolicyWatcherWithoutInventoryFile(t *testing.T) {
+	t.Cleanup(func() { goleak.VerifyNone(t) })
+	path := filepath.Join(t.TempDir(), "policy.toml")
+	saveByRename(t, path, site)
+	w, loads, errs := watchAll(t, path, "", "", "", 20*time.Millisecond)
+	if got := w.Inventory(); len(got) != 0 {
+		t.Fatalf("Inventory = %v, want none", got)
+	}
+	saveByRename(t, path, "site_capacity_kw = 500.0\n")
+	l := nextLoad(t, loads, errs)
+	if !l.PolicyLoaded || l.InventoryLoaded || l.Policy.SiteCapacityKW != 500 || len(l.Inventory) != 0 {
+		t.Errorf("delivery = %+v; want the policy alone", l)
+	}
+	w.Reload()
+	if l := nextLoad(t, loads, errs); !l.PolicyLoaded || l.InventoryLoaded {
+		t.Errorf("Reload delivered %+v; want the policy alone", l)
+	}
+}
