@@ -75,8 +75,10 @@ func LoadPolicy(path string) (*Policy, error) {
 //
 // A firmware actuator, or a stratum group's monitor (any firmware but
 // webhook), takes [group.actuator_options] (or [default.actuator_options]):
-// user (antminer, braiins, whatsminer; "" is the firmware's default user),
-// password_file (required but for luxos, whose API has no credentials),
+// user (antminer, braiins, whatsminer API v3; "" is the firmware's
+// default user), password_file (required for antminer, braiins,
+// whatsminer and vnish; luxos, whose API has no credentials, takes
+// neither),
 // port (0 to 65535, 0 the firmware's default), api_version (whatsminer: 2
 // or 3), timeout (per call, greater than 0), url (webhook, required: an
 // http or https URL without credentials) and secret_file (webhook,
@@ -87,7 +89,7 @@ func LoadPolicy(path string) (*Policy, error) {
 // result is Group.Device; ActuatorOptions keeps what was written. A stratum
 // group without a monitor takes no options. bind_pools needs a firmware
 // (actuator or monitor) whose driver rewrites pool lists: antminer,
-// braiins, luxos, whatsminer.
+// braiins, luxos, whatsminer, vnish.
 //
 // Required: site_capacity_kw, and in each [[group]] name, workers, rig_kw,
 // efficiency_j_th and actuator. The rest have defaults: reserve_kw 0,

@@ -47,17 +47,34 @@ var firmwares = map[string]firmware{
 	"braiins": {keys: []string{"user", "password_file", "port", "timeout"}, needPassword: true,
 		users: `its user (root unless user says otherwise)`, poolRewrite: true},
 	// LuxOS TCP API: no user and no password, only sessions (Luxor's docs,
-	// firmware/api/sessions; switcher/luxos doc.go). A password_file is
-	// accepted for firmware that adds one, not required.
-	"luxos": {keys: []string{"password_file", "port", "timeout"}, poolRewrite: true},
-	// MicroBT API v2 (token from the admin password) and v3.
+	// firmware/api/sessions; switcher/luxos doc.go): nothing to give.
+	"luxos": {keys: []string{"port", "timeout"}, poolRewrite: true},
+	// MicroBT API v2 (one user, admin: its password keys the token) and
+	// v3 (account super unless user says otherwise); switcher/whatsminer
+	// doc.go. The driver falls back on the factory passwords; the policy
+	// asks for the file all the same, so that a rig is never driven with
+	// a default by mistake.
 	"whatsminer": {keys: []string{"user", "password_file", "port", "api_version", "timeout"}, needPassword: true,
-		users: `the API's admin user (admin unless user says otherwise)`, poolRewrite: true},
-	// VNish web API: unlocked with the password alone.
+		users: `the API's account (v2: admin, its one user; v3: super unless user says otherwise; factory password admin, v3 super)`, poolRewrite: true},
+	// VNish web API: unlocked with the password alone (switcher/vnish
+	// doc.go; factory password admin); pools rewritten through its
+	// settings.
 	"vnish": {keys: []string{"password_file", "port", "timeout"}, needPassword: true,
-		users: `the web interface (VNish asks for the password only, no user)`},
+		users: `the web interface (VNish asks for the password only, no user; factory password admin)`, poolRewrite: true},
 	// A signed JSON POST: where, and the HMAC-SHA256 key.
 	"webhook": {keys: []string{"url", "secret_file", "timeout"}},
+}
+
+// notTaken says why a firmware does not take an option, where the reason
+// is worth more than the list of those it takes.
+func notTaken(fw, key string) string {
+	switch {
+	case fw == "luxos" && (key == "password_file" || key == "user"):
+		return "the LuxOS API has no user or password, only sessions (Luxor's docs, firmware/api/sessions); remove it"
+	case fw == "vnish" && key == "user":
+		return "VNish is unlocked with the password alone; remove it"
+	}
+	return ""
 }
 
 // credentialSalt keys the fingerprints of credential files, so that a
@@ -187,7 +204,11 @@ func (d policyDecoder) options(opts map[string]any, op, at, fw string, spec firm
 	d.unknownOption(op, opts)
 	for _, k := range slices.Sorted(maps.Keys(opts)) {
 		if slices.Contains(optionKeys, k) && !slices.Contains(spec.keys, k) {
-			d.Errorf(config.Join(op, k), "%s.%s: not an option of the %s actuator; it takes %s", op, k, fw, strings.Join(spec.keys, ", "))
+			why := "it takes " + strings.Join(spec.keys, ", ")
+			if r := notTaken(fw, k); r != "" {
+				why = r
+			}
+			d.Errorf(config.Join(op, k), "%s.%s: not an option of the %s actuator; %s", op, k, fw, why)
 		}
 	}
 	take := func(k string) bool { return slices.Contains(spec.keys, k) }
@@ -199,6 +220,9 @@ func (d policyDecoder) options(opts map[string]any, op, at, fw string, spec firm
 	}
 	if take("api_version") && d.Integer(opts, op, "api_version", &o.APIVersion) && o.APIVersion != 2 && o.APIVersion != 3 {
 		d.Errorf(op+".api_version", "%s.api_version: the whatsminer API is version 2 or 3, got %d", op, o.APIVersion)
+	}
+	if fw == "whatsminer" && strings.TrimSpace(o.User) != "" && (o.APIVersion == 0 || o.APIVersion == 2) {
+		d.Errorf(op+".user", "%s.user: whatsminer API v2 has one user, admin; user is for api_version = 3", op)
 	}
 	if take("timeout") {
 		var t time.Duration

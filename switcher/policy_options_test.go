@@ -22,7 +22,8 @@ const password = "hunter2-Secret"
 // policyDir makes a directory holding a policy's credential files:
 // s19.pass and hook.key (each with a trailing newline), crlf.pass,
 // empty.pass (a newline only), big.pass (4097 bytes), max.pass (4096
-// bytes) and a directory dir.pass. It returns the policy path in it.
+// bytes), sub/whatsminer.pw (no newline) and a directory dir.pass. It
+// returns the policy path in it.
 func policyDir(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -33,7 +34,6 @@ func policyDir(t *testing.T) string {
 		"empty.pass":        "\n",
 		"big.pass":          strings.Repeat(password[:1], MaxCredentialFile+1),
 		"max.pass":          strings.Repeat("p", MaxCredentialFile),
-		"sub/luxos.pass":    "lux\n",
 		"dir.pass/ignored":  "",
 		"sub/whatsminer.pw": password,
 	} {
@@ -60,10 +60,10 @@ func TestParseFirmwareActuators(t *testing.T) {
 		fwGroup("am", "antminer", "bind_pools = true\n[group.actuator_options]\npassword_file = \"s19.pass\"\n") +
 		fwGroup("bos", "braiins", "[group.actuator_options]\nuser = \"ops\"\npassword_file = \"crlf.pass\"\nport = 8080\ntimeout = \"5s\"\n") +
 		fwGroup("lux", "luxos", "bind_pools = true\n") +
-		fwGroup("wm", "whatsminer", "[group.actuator_options]\npassword_file = \"sub/whatsminer.pw\"\napi_version = 3\nport = 0\n") +
+		fwGroup("wm", "whatsminer", "[group.actuator_options]\npassword_file = \"sub/whatsminer.pw\"\napi_version = 3\nport = 0\nuser = \"super\"\n") +
 		fwGroup("vn", "vnish", "[group.actuator_options]\npassword_file = \""+filepath.Join(dir, "max.pass")+"\"\n") +
 		fwGroup("pdu", "webhook", "[group.actuator_options]\nurl = \"https://pdu.example:8443/hook?site=b\"\nsecret_file = \"hook.key\"\ntimeout = \"2s\"\n") +
-		fwGroup("mon", "stratum", "monitor = \"luxos\"\nbind_pools = true\n[group.actuator_options]\npassword_file = \"sub/luxos.pass\"\n") +
+		fwGroup("mon", "stratum", "monitor = \"luxos\"\nbind_pools = true\n[group.actuator_options]\ntimeout = \"3s\"\n") +
 		"[default]\nactuator = \"stratum\"\nmonitor = \"braiins\"\n[default.actuator_options]\npassword_file = \"s19.pass\"\n"
 	p, err := ParsePolicy(path, []byte(src))
 	if err != nil {
@@ -78,10 +78,10 @@ func TestParseFirmwareActuators(t *testing.T) {
 		"am":      {"antminer", "", true, device.Options{Password: device.NewSecret(password)}},
 		"bos":     {"braiins", "", false, device.Options{User: "ops", Password: device.NewSecret(password), Port: 8080, Timeout: 5 * time.Second}},
 		"lux":     {"luxos", "", true, device.Options{}},
-		"wm":      {"whatsminer", "", false, device.Options{Password: device.NewSecret(password), APIVersion: 3}},
+		"wm":      {"whatsminer", "", false, device.Options{User: "super", Password: device.NewSecret(password), APIVersion: 3}},
 		"vn":      {"vnish", "", false, device.Options{Password: device.NewSecret(strings.Repeat("p", MaxCredentialFile))}},
 		"pdu":     {"webhook", "", false, device.Options{URL: "https://pdu.example:8443/hook?site=b", Secret: device.NewSecret("k3y-" + password), Timeout: 2 * time.Second}},
-		"mon":     {"luxos", "luxos", true, device.Options{Password: device.NewSecret("lux")}},
+		"mon":     {"luxos", "luxos", true, device.Options{Timeout: 3 * time.Second}},
 		"default": {"braiins", "braiins", false, device.Options{Password: device.NewSecret(password)}},
 	}
 	for name, w := range want {
@@ -97,9 +97,7 @@ func TestParseFirmwareActuators(t *testing.T) {
 			t.Errorf("group %q: Device is nil, want %+v", name, w.opts)
 			continue
 		}
-		// Secrets compare by value (their fields are unexported but
-		// comparable); Reveal says which differs.
-		if *g.Device != w.opts {
+		if !sameOptions(*g.Device, w.opts) {
 			t.Errorf("group %q: Device = %+v (password %q, secret %q), want %+v (password %q, secret %q)", name,
 				*g.Device, g.Device.Password.Reveal(), g.Device.Secret.Reveal(), w.opts, w.opts.Password.Reveal(), w.opts.Secret.Reveal())
 		}
@@ -122,6 +120,12 @@ func TestParseFirmwareActuators(t *testing.T) {
 			t.Errorf("printing the policy shows the password: %s", s)
 		}
 	}
+}
+
+// sameOptions compares options field by field, credentials by value.
+func sameOptions(a, b device.Options) bool {
+	return a.User == b.User && a.Port == b.Port && a.APIVersion == b.APIVersion && a.Timeout == b.Timeout &&
+		a.URL == b.URL && a.Password.Reveal() == b.Password.Reveal() && a.Secret.Reveal() == b.Secret.Reveal()
 }
 
 // TestActuatorOptionErrors lists every bad firmware setup with the errors
@@ -153,17 +157,22 @@ func TestActuatorOptionErrors(t *testing.T) {
 		{"antminer without password", opts("antminer", "user = \"root\"\n"),
 			[]string{`8:1: group[0].actuator_options: password_file is required for the antminer actuator: a file holding the password of its web interface's user (root unless user says otherwise), e.g. password_file = "/etc/hashgate/antminer.pass"`}},
 		{"whatsminer without password", site + fwGroup("a", "whatsminer", ""),
-			[]string{`7:1: group[0].actuator_options: password_file is required for the whatsminer actuator: a file holding the password of the API's admin user (admin unless user says otherwise), e.g. password_file = "/etc/hashgate/whatsminer.pass"`}},
+			[]string{`7:1: group[0].actuator_options: password_file is required for the whatsminer actuator: a file holding the password of the API's account (v2: admin, its one user; v3: super unless user says otherwise; factory password admin, v3 super), e.g. password_file = "/etc/hashgate/whatsminer.pass"`}},
 		{"vnish without password", site + fwGroup("a", "vnish", ""),
-			[]string{`7:1: group[0].actuator_options: password_file is required for the vnish actuator: a file holding the password of the web interface (VNish asks for the password only, no user), e.g. password_file = "/etc/hashgate/vnish.pass"`}},
+			[]string{`7:1: group[0].actuator_options: password_file is required for the vnish actuator: a file holding the password of the web interface (VNish asks for the password only, no user; factory password admin), e.g. password_file = "/etc/hashgate/vnish.pass"`}},
 		{"options a firmware does not take", opts("vnish", "password_file = \"s19.pass\"\nuser = \"root\"\nurl = \"https://x\"\napi_version = 2\n"),
 			[]string{
-				`10:1: group[0].actuator_options.user: not an option of the vnish actuator; it takes password_file, port, timeout`,
+				`10:1: group[0].actuator_options.user: not an option of the vnish actuator; VNish is unlocked with the password alone; remove it`,
 				`11:1: group[0].actuator_options.url: not an option of the vnish actuator; it takes password_file, port, timeout`,
 				`12:1: group[0].actuator_options.api_version: not an option of the vnish actuator; it takes password_file, port, timeout`,
 			}},
-		{"luxos has no user", opts("luxos", "user = \"root\"\n"),
-			[]string{`9:1: group[0].actuator_options.user: not an option of the luxos actuator; it takes password_file, port, timeout`}},
+		{"luxos has no credentials", opts("luxos", "user = \"root\"\npassword_file = \"s19.pass\"\n"),
+			[]string{
+				`9:1: group[0].actuator_options.user: not an option of the luxos actuator; the LuxOS API has no user or password, only sessions (Luxor's docs, firmware/api/sessions); remove it`,
+				`10:1: group[0].actuator_options.password_file: not an option of the luxos actuator; the LuxOS API has no user or password, only sessions (Luxor's docs, firmware/api/sessions); remove it`,
+			}},
+		{"whatsminer user without api v3", opts("whatsminer", "password_file = \"s19.pass\"\nuser = \"super\"\n"),
+			[]string{`10:1: group[0].actuator_options.user: whatsminer API v2 has one user, admin; user is for api_version = 3`}},
 		{"webhook takes no password or port", opts("webhook", "url = \"http://h/x\"\nsecret_file = \"hook.key\"\npassword_file = \"s19.pass\"\nport = 80\n"),
 			[]string{
 				`11:1: group[0].actuator_options.password_file: not an option of the webhook actuator; it takes url, secret_file, timeout`,
@@ -191,7 +200,7 @@ func TestActuatorOptionErrors(t *testing.T) {
 			fwGroup("b", "braiins", "[group.actuator_options]\npassword_file = \"empty.pass\"\n") +
 			fwGroup("c", "vnish", "[group.actuator_options]\npassword_file = \"big.pass\"\n") +
 			fwGroup("d", "whatsminer", "[group.actuator_options]\npassword_file = \"dir.pass\"\n") +
-			fwGroup("e", "luxos", "[group.actuator_options]\npassword_file = \"\"\n") +
+			fwGroup("e", "antminer", "[group.actuator_options]\npassword_file = \"\"\n") +
 			fwGroup("f", "antminer", "[group.actuator_options]\npassword_file = \"/dev/null\"\n"),
 			[]string{
 				`9:1: group[0].actuator_options.password_file: $DIR/missing.pass: no such file or directory`,
@@ -227,7 +236,7 @@ func TestActuatorOptionErrors(t *testing.T) {
 		{"monitor without its password", site + fwGroup("a", "stratum", "monitor = \"braiins\"\n"),
 			[]string{`8:1: group[0].actuator_options: password_file is required for the braiins actuator: a file holding the password of its user (root unless user says otherwise), e.g. password_file = "/etc/hashgate/braiins.pass"`}},
 		{"monitor options the monitor does not take", site + fwGroup("a", "stratum", "monitor = \"luxos\"\n[group.actuator_options]\napi_version = 3\n"),
-			[]string{`10:1: group[0].actuator_options.api_version: not an option of the luxos actuator; it takes password_file, port, timeout`}},
+			[]string{`10:1: group[0].actuator_options.api_version: not an option of the luxos actuator; it takes port, timeout`}},
 		{"bad monitors", site +
 			fwGroup("a", "stratum", "monitor = \"luxor\"\n[group.actuator_options]\npassword_file = \"s19.pass\"\n") +
 			fwGroup("b", "stratum", "monitor = \"webhook\"\n") +
@@ -248,13 +257,12 @@ func TestActuatorOptionErrors(t *testing.T) {
 		{"bind_pools without a driver that can", site +
 			fwGroup("a", "stratum", "bind_pools = true\n") +
 			fwGroup("b", "webhook", "bind_pools = true\n[group.actuator_options]\nurl = \"https://h/x\"\nsecret_file = \"hook.key\"\n") +
-			fwGroup("c", "vnish", "bind_pools = true\n[group.actuator_options]\npassword_file = \"s19.pass\"\n") +
+			fwGroup("c", "vnish", "bind_pools = true\n[group.actuator_options]\npassword_file = \"s19.pass\"\n") + // vnish can
 			fwGroup("d", "stratum", "bind_pools = false\n") +
 			"[default]\nbind_pools = true\n",
 			[]string{
 				`8:1: group[0].bind_pools: rewriting the rigs' pool lists needs their firmware's API: set a firmware actuator, or monitor = "<firmware>" with its actuator_options`,
-				`15:1: group[1].bind_pools: the webhook driver cannot rewrite a rig's pools; those that can: antminer, braiins, luxos, whatsminer`,
-				`25:1: group[2].bind_pools: the vnish driver cannot rewrite a rig's pools; those that can: antminer, braiins, luxos, whatsminer`,
+				`15:1: group[1].bind_pools: the webhook driver cannot rewrite a rig's pools; those that can: antminer, braiins, luxos, whatsminer, vnish`,
 				`36:1: default.bind_pools: rewriting the rigs' pool lists needs their firmware's API: set a firmware actuator, or monitor = "<firmware>" with its actuator_options`,
 			}},
 

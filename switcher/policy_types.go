@@ -49,7 +49,7 @@ type Group struct {
 	Monitor string
 	// BindPools: rewrite the rigs' pool lists to hashgate's addresses
 	// (bind_pools; only with a firmware whose driver can: antminer,
-	// braiins, luxos, whatsminer).
+	// braiins, luxos, whatsminer, vnish).
 	BindPools bool
 
 	// credentials fingerprints the credential files read for Device, by
