@@ -129,8 +129,17 @@ const (
 
 // Switcher is the [switcher] table: the power switcher's files.
 type Switcher struct {
-	Policy        string   // policy, as written; empty when not set
-	PolicyPath    string   // policy resolved against the config file's directory; empty when not set
+	Policy     string // policy, as written; empty when not set
+	PolicyPath string // policy resolved against the config file's directory; empty when not set
+	// Inventory (inventory) names the rig inventory, a CSV file of rigs
+	// and their management addresses (see switcher.ParseInventory),
+	// reloaded with the policy; InventoryPath is it resolved against the
+	// config file's directory. Both are empty when not set.
+	Inventory     string
+	InventoryPath string
+	// PollInterval (poll_interval): how often each firmware-actuated rig
+	// is read back, MinPollInterval to MaxPollInterval (default 10s).
+	PollInterval  Duration
 	StateFile     string   // state_file, as written (default "hashgate-state.json")
 	StateFilePath string   // state_file resolved against the config file's directory
 	AuditLog      string   // audit_log, as written (default "hashgate-audit.jsonl")
@@ -159,6 +168,23 @@ type Switcher struct {
 func (s Switcher) LastGoodPolicyPath() string {
 	return strings.TrimSuffix(s.StateFilePath, filepath.Ext(s.StateFilePath)) + ".last-good-policy.toml"
 }
+
+// LastGoodInventoryPath is where the daemon keeps a copy of the rig
+// inventory in force, beside the last good policy
+// (hashgate-state.json -> hashgate-state.last-good-inventory.csv).
+func (s Switcher) LastGoodInventoryPath() string {
+	return strings.TrimSuffix(s.StateFilePath, filepath.Ext(s.StateFilePath)) + ".last-good-inventory.csv"
+}
+
+// Bounds and default of [switcher] poll_interval. Below a second, a large
+// fleet's read-backs would load the network and the rigs' own controllers
+// (a cgminer API answers one client at a time); above ten minutes a rig
+// that ignored a curtail would go unseen too long.
+const (
+	DefaultPollInterval = 10 * time.Second
+	MinPollInterval     = time.Second
+	MaxPollInterval     = 10 * time.Minute
+)
 
 // Log is the [log] table.
 type Log struct {
@@ -244,6 +270,7 @@ func Default() *Config {
 			CurtailGrace:  Duration{30 * time.Second},
 			ResumeGrace:   Duration{3 * time.Minute},
 			LeftGrace:     Duration{time.Minute},
+			PollInterval:  Duration{DefaultPollInterval},
 
 			ForgetAfter:              Duration{24 * time.Hour},
 			MaxOfflineRigsPerNetwork: 4096,

@@ -214,6 +214,24 @@ func TestParseErrors(t *testing.T) {
 				`2:1: switcher.state_file: must not be empty; expected a file path such as "hashgate-state.json"`,
 				`3:1: switcher.policy: expected a string, got integer 3`,
 			}},
+		{"switcher inventory and poll_interval", "[switcher]\ninventory = \"\"\npoll_interval = \"500ms\"\n[switcher.x]\n" + pool, nil,
+			[]string{
+				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
+				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, state_file, audit_log, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
+			}},
+		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
+			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
+		{"poll_interval zero", "[switcher]\npoll_interval = \"0s\"\ninventory = 7\n" + pool, nil,
+			[]string{
+				`2:1: switcher.poll_interval: must be greater than 0, got "0s"`,
+				`3:1: switcher.inventory: expected a string, got integer 7`,
+			}},
+		{"poll_interval not a duration", "[switcher]\npoll_interval = 10\ninventori = \"rigs.csv\"\n" + pool, nil,
+			[]string{
+				`2:1: switcher.poll_interval: expected a duration string such as "30s", got integer 10`,
+				`3:1: unknown key "switcher.inventori" (did you mean "inventory"?)`,
+			}},
 		{"bad log level and format", "[log]\nlevel = \"verbose\"\nformat = \"xml\"\n" + pool, nil,
 			[]string{
 				`2:1: log.level: "verbose" is not a level; expected "debug", "info", "warn" or "error"`,
@@ -378,6 +396,8 @@ token = "ro"
 
 [switcher]
 policy = "policy/site.toml"
+inventory = "../rigs/rigs.csv"
+poll_interval = "2m30s"
 state_file = "/var/lib/hashgate/state.json"
 forget_after = "2h"
 max_offline_rigs_per_network = 100
@@ -450,6 +470,9 @@ format = "json"
 	wantSwitcher := Switcher{
 		Policy:        "policy/site.toml",
 		PolicyPath:    filepath.Join(dir, "etc", "policy", "site.toml"),
+		Inventory:     "../rigs/rigs.csv",
+		InventoryPath: filepath.Join(dir, "rigs", "rigs.csv"),
+		PollInterval:  Duration{150 * time.Second},
 		StateFile:     "/var/lib/hashgate/state.json",
 		StateFilePath: "/var/lib/hashgate/state.json",
 		AuditLog:      "hashgate-audit.jsonl",
@@ -511,7 +534,8 @@ func TestParseDefaults(t *testing.T) {
 	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
 		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
 		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
-		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
+		PollInterval: Duration{10 * time.Second},
+		ForgetAfter:  Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}
@@ -586,6 +610,9 @@ func TestExampleConfig(t *testing.T) {
 		"api": apiKeys, "api.tokens[0]": {"name", "token", "role"}, "switcher": switcherKeys, "log": logKeys,
 	} {
 		for _, k := range keys {
+			if table == "switcher" && k == "inventory" {
+				continue // optional, and naming a file: shown commented out
+			}
 			if _, ok := pos[join(table, k)]; !ok {
 				t.Errorf("example does not set %s.%s", table, k)
 			}
@@ -708,6 +735,13 @@ func TestWarnings(t *testing.T) {
 	c.Proxy.MaxConnections = int(limit)
 	if got := strings.Join(Warnings(c), "\n"); !strings.Contains(got, "does not fit the open-file limit") {
 		t.Errorf("max_connections = %d (the limit) gave no open-file warning:\n%s", limit, got)
+	}
+	c, err = Parse("t.toml", []byte("[switcher]\ninventory = \"rigs.csv\"\n"+pool))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(Warnings(c), "\n"), "switcher.inventory is set but switcher.policy is not"; !strings.Contains(got, want) {
+		t.Errorf("warnings lack %q:\n%s", want, got)
 	}
 }
 

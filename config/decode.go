@@ -21,7 +21,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -361,6 +361,17 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 			d.Errorf(p+".policy", "switcher.policy: must not be empty (leave it out for no policy)")
 		}
 		c.PolicyPath = d.Resolve(c.Policy)
+	}
+	if d.Str(m, p, "inventory", &c.Inventory) {
+		if c.Inventory == "" {
+			d.Errorf(p+".inventory", "switcher.inventory: must not be empty (leave it out for no inventory)")
+		}
+		c.InventoryPath = d.Resolve(c.Inventory)
+	}
+	if d.Duration(m, p, "poll_interval", &c.PollInterval.Duration) &&
+		(c.PollInterval.Duration < MinPollInterval || c.PollInterval.Duration > MaxPollInterval) {
+		d.Errorf(p+".poll_interval", "switcher.poll_interval: must be between %v and %v, got %q",
+			MinPollInterval, MaxPollInterval, c.PollInterval.Duration.String())
 	}
 	if d.Str(m, p, "state_file", &c.StateFile) && c.StateFile == "" {
 		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as \"hashgate-state.json\"")

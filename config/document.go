@@ -408,3 +408,14 @@ func editDistance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// Suggest returns the one of known nearest to k when it is close enough to
+// be a likely typo of it, else "": the "did you mean" of Unknown, for other
+// files of hashgate checked the same way (the rig inventory's header).
+func Suggest(k string, known []string) string { return closest(k, known) }
+
+// SetBase makes dir the base of relative paths ([Decoder.Resolve]) in
+// place of the file's own directory: for a copy of a file kept elsewhere
+// (the switcher's last good policy), whose paths are relative to the
+// original.
+func (d *Decoder) SetBase(dir string) { d.dir = dir }

@@ -46,8 +46,9 @@ func RedactURL(s string) string {
 }
 
 // secretKeys are the keys whose values are secrets: pools[].password,
-// api.token, api.tokens[].token.
-var secretKeys = map[string]bool{"password": true, "token": true}
+// api.token, api.tokens[].token; and a password or secret written inline
+// where the policy wants a file (actuator_options), refused but not shown.
+var secretKeys = map[string]bool{"password": true, "token": true, "secret": true}
 
 // isSecretPath says whether a value path ("pools[0].password") is a secret.
 func isSecretPath(path string) bool {
@@ -60,7 +61,7 @@ func isSecretPath(path string) bool {
 
 // secretLine matches a line that assigns a secret key, bare or quoted, at
 // the start, in a dotted key or in an inline table.
-var secretLine = regexp.MustCompile(`(^|[\s{,.])["']?(password|token)["']?\s*=`)
+var secretLine = regexp.MustCompile(`(^|[\s{,.])["']?(password|token|secret)["']?\s*=`)
 
 // redactSyntaxError is the message of a TOML syntax error on line (the
 // text of the line it is on): the decoder's own, unless the line assigns a

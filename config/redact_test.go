@@ -27,7 +27,9 @@ func TestRedactSyntaxError(t *testing.T) {
 		{`  "password"=hunter2`, "syntax error in the value of password"},
 		{"pools.password = x y", "syntax error in the value of password"},
 		{`tokens = [{name = "a", token = abc}]`, "syntax error in the value of token"},
+		{"secret = k3y", "syntax error in the value of secret"},
 		{"token_file = x", "the decoder's message"},
+		{"secret_file = x", "the decoder's message"},
 		{"user = acct", "the decoder's message"},
 	} {
 		if got := redactSyntaxError(c.line, "the decoder's message"); len(got) < len(c.want) || got[:len(c.want)] != c.want {

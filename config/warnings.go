@@ -42,6 +42,9 @@ func Warnings(c *Config) []string {
 	}
 	if c.Switcher.Policy == "" {
 		w = append(w, "switcher.policy is not set: there is no site capacity or rig groups to plan power allocations with")
+		if c.Switcher.Inventory != "" {
+			w = append(w, "switcher.inventory is set but switcher.policy is not: without a policy no rig is managed, so the inventory is not used")
+		}
 	}
 	return w
 }

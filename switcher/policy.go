@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ var (
 	policyKeys = []string{"site_capacity_kw", "reserve_kw", "ramp_up_kw_per_min", "min_off", "min_on",
 		"release_vanished_after", "group", "default"}
 	groupKeys = []string{"name", "workers", "rig_kw", "idle_kw", "efficiency_j_th", "priority",
-		"actuator", "actuator_options", "pools_bound"}
+		"actuator", "actuator_options", "pools_bound", "monitor", "bind_pools"}
 )
 
 // LoadPolicy reads and validates the policy file at path. A file that cannot
@@ -58,18 +59,37 @@ func LoadPolicy(path string) (*Policy, error) {
 }
 
 // ParsePolicy parses and validates a policy file's contents; path names the
-// file in errors. An invalid policy is refused whole: the error is then
+// file in errors and is the base of the relative paths in it (credential
+// files). An invalid policy is refused whole: the error is then
 // config.Errors, every problem found as FILE:LINE:COL: message, in file
 // order.
 //
-// What is checked: unknown keys and tables, the type of every value, kW
-// figures finite and not negative (capacity, rig_kw and efficiency_j_th
-// greater than 0), idle_kw not above rig_kw, reserve_kw below
-// site_capacity_kw, ramp_up_kw_per_min greater than 0, durations well formed
-// and not negative, group names present, unique and not "default", each
-// group with at least one well-formed worker glob, and an actuator that
-// exists ("stratum"; the firmware actuators are refused as not implemented
-// yet).
+// What is checked: unknown keys and tables (with a "did you mean"), the
+// type of every value, kW figures finite and not negative (capacity,
+// rig_kw and efficiency_j_th greater than 0), idle_kw not above rig_kw,
+// reserve_kw below site_capacity_kw, ramp_up_kw_per_min greater than 0,
+// durations well formed and not negative, group names present, unique and
+// not "default", each group with at least one well-formed worker glob, and
+// an actuator that exists: "stratum" or a firmware actuator (antminer,
+// braiins, luxos, whatsminer, vnish, webhook).
+//
+// A firmware actuator, or a stratum group's monitor (any firmware but
+// webhook), takes [group.actuator_options] (or [default.actuator_options]):
+// user (antminer, braiins, whatsminer API v3; "" is the firmware's
+// default user), password_file (required for antminer, braiins,
+// whatsminer and vnish; luxos, whose API has no credentials, takes
+// neither),
+// port (0 to 65535, 0 the firmware's default), api_version (whatsminer: 2
+// or 3), timeout (per call, greater than 0), url (webhook, required: an
+// http or https URL without credentials) and secret_file (webhook,
+// required: the HMAC key). A key the firmware does not take is refused. The
+// credential files are read here, relative to the policy file's directory:
+// a regular file of 1 to MaxCredentialFile bytes, its trailing newline
+// trimmed; an error about one names its path, never what it holds. The
+// result is Group.Device; ActuatorOptions keeps what was written. A stratum
+// group without a monitor takes no options. bind_pools needs a firmware
+// (actuator or monitor) whose driver rewrites pool lists: antminer,
+// braiins, luxos, whatsminer, vnish.
 //
 // Required: site_capacity_kw, and in each [[group]] name, workers, rig_kw,
 // efficiency_j_th and actuator. The rest have defaults: reserve_kw 0,
@@ -77,8 +97,15 @@ func LoadPolicy(path string) (*Policy, error) {
 // release_vanished_after 0s, a group's idle_kw a tenth of its rig_kw and
 // priority 0; [default] (itself optional) rig_kw 3.0, efficiency_j_th 30.0,
 // actuator "stratum", priority 0; pools_bound false everywhere (a group's
-// Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound).
+// Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound);
+// no monitor and bind_pools false.
 func ParsePolicy(path string, data []byte) (*Policy, error) {
+	return parsePolicy(path, filepath.Dir(path), data)
+}
+
+// parsePolicy is ParsePolicy with base, the directory relative paths in
+// the file are relative to (the policy file's, for its last good copy).
+func parsePolicy(path, base string, data []byte) (*Policy, error) {
 	name := path
 	if name == "" {
 		name = "<policy>"
@@ -87,6 +114,7 @@ func ParsePolicy(path string, data []byte) (*Policy, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.SetBase(base)
 	pd := policyDecoder{d}
 	p := pd.policy(root)
 	if err := d.Err(); err != nil {
@@ -231,23 +259,12 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 		d.positive(gp+".efficiency_j_th", g.EfficiencyJTH)
 	}
 	d.Integer(m, gp, "priority", &g.Priority)
+	actuatorOK := isDefault // the default's default actuator is valid
 	if required("actuator", `actuator = "stratum"`) && d.Str(m, gp, "actuator", &g.Actuator) {
-		d.actuator(gp+".actuator", g.Actuator)
+		actuatorOK = d.actuator(gp+".actuator", g.Actuator)
 	}
 	d.Bool(m, gp, "pools_bound", &g.PoolsBound)
-	if opts, ok := d.Table(m, gp, "actuator_options"); ok {
-		op := gp + ".actuator_options"
-		g.ActuatorOptions = make(map[string]string, len(opts))
-		for _, k := range slices.Sorted(maps.Keys(opts)) {
-			var s string
-			if d.Str(opts, op, k, &s) {
-				g.ActuatorOptions[k] = s
-			}
-		}
-		if g.Actuator == ActuatorStratum && len(opts) > 0 {
-			d.Errorf(op, "%s: the stratum actuator takes no options; remove the table", op)
-		}
-	}
+	d.actuatorSetup(m, gp, g, actuatorOK)
 }
 
 func (d policyDecoder) workers(m map[string]any, gp string) []string {
@@ -286,14 +303,17 @@ func (d policyDecoder) workers(m map[string]any, gp string) []string {
 	return out
 }
 
-func (d policyDecoder) actuator(path, name string) {
-	switch {
-	case name == ActuatorStratum:
-	case slices.Contains(firmwareActuators, name):
-		d.Errorf(path, "%s: actuator %q is not implemented yet (only %q)", path, name, ActuatorStratum)
-	default:
-		d.Errorf(path, "%s: unknown actuator %q; expected %q", path, name, ActuatorStratum)
+func (d policyDecoder) actuator(path, name string) bool {
+	if name == ActuatorStratum || slices.Contains(firmwareActuators, name) {
+		return true
 	}
+	all := append([]string{ActuatorStratum}, firmwareActuators...)
+	if s := config.Suggest(name, all); s != "" {
+		d.Errorf(path, "%s: unknown actuator %q (did you mean %q?)", path, name, s)
+	} else {
+		d.Errorf(path, "%s: unknown actuator %q; expected one of %s", path, name, strings.Join(all, ", "))
+	}
+	return false
 }
 
 // roundKW rounds a derived figure to the watt's thousandth, so that a
@@ -377,9 +397,12 @@ func (p *Policy) Summary() string {
 
 // Diff lists what changed from old to p, one human-readable line per change,
 // for the logs and the audit log: the site figures, each group added or
-// removed, each field of a group that changed (actuator_options by key only,
-// as they may hold secrets), and the order of the groups, which decides
-// which group a rig falls in. Nothing changed gives nil. A nil old gives one
+// removed, each field of a group that changed (actuator, monitor,
+// bind_pools; actuator_options by key only, as a webhook URL may hold a
+// token; a password or secret file whose content changed under the same
+// path, by its path, told by a salted fingerprint of the content, never
+// the content), and the order of the groups, which decides which group a
+// rig falls in. Nothing changed gives nil. A nil old gives one
 // line, "policy loaded: " and the Summary.
 func (p *Policy) Diff(old *Policy) []string {
 	if old == nil {
@@ -461,11 +484,17 @@ func groupNames(gs []Group) []string {
 func describeGroup(g *Group) string {
 	s := fmt.Sprintf("workers %s, rig_kw %s, idle_kw %s, efficiency_j_th %s, priority %d, actuator %q",
 		quoteList(g.Workers), kw(g.RigKW), kw(g.IdleKW), kw(g.EfficiencyJTH), g.Priority, g.Actuator)
+	if g.Monitor != "" {
+		s += fmt.Sprintf(", monitor %q", g.Monitor)
+	}
 	if len(g.ActuatorOptions) > 0 {
 		s += ", actuator_options " + strings.Join(slices.Sorted(maps.Keys(g.ActuatorOptions)), ", ")
 	}
 	if g.PoolsBound {
 		s += ", pools_bound"
+	}
+	if g.BindPools {
+		s += ", bind_pools"
 	}
 	return s
 }
@@ -496,8 +525,14 @@ func diffGroup(o, g *Group) []string {
 	if o.Actuator != g.Actuator {
 		add("actuator", strconv.Quote(o.Actuator), strconv.Quote(g.Actuator))
 	}
+	if o.Monitor != g.Monitor {
+		add("monitor", strconv.Quote(o.Monitor), strconv.Quote(g.Monitor))
+	}
 	if o.PoolsBound != g.PoolsBound {
 		add("pools_bound", strconv.FormatBool(o.PoolsBound), strconv.FormatBool(g.PoolsBound))
+	}
+	if o.BindPools != g.BindPools {
+		add("bind_pools", strconv.FormatBool(o.BindPools), strconv.FormatBool(g.BindPools))
 	}
 	var changed []string
 	for _, k := range slices.Sorted(maps.Keys(g.ActuatorOptions)) {
@@ -514,7 +549,22 @@ func diffGroup(o, g *Group) []string {
 		slices.Sort(changed)
 		out = append(out, fmt.Sprintf("group %q: actuator_options changed: %s", g.Name, strings.Join(changed, ", ")))
 	}
+	// A credential file that holds something else under the same name:
+	// said by its path, never by what it holds.
+	for _, k := range slices.Sorted(maps.Keys(g.credentials)) {
+		if oc, ok := o.credentials[k]; ok && oc.path == g.credentials[k].path && oc.sum != g.credentials[k].sum {
+			out = append(out, fmt.Sprintf("group %q: the %s file changed (%s)", g.Name, credentialWord(k), g.credentials[k].path))
+		}
+	}
 	return out
+}
+
+// credentialWord names what an option's file holds, for Diff.
+func credentialWord(key string) string {
+	if key == "secret_file" {
+		return "webhook secret"
+	}
+	return "password"
 }
 
 func quoteList(list []string) string {

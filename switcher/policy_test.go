@@ -51,7 +51,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"unknown table", site + "[defaults]\nrig_kw = 3.0\n",
 			[]string{`2:1: unknown table [defaults] (did you mean "default"?)`}},
 		{"unknown key in a group", site + group("a", "rig_watts = 3250\n"),
-			[]string{`9:1: unknown key "group[0].rig_watts"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound`}},
+			[]string{`9:1: unknown key "group[0].rig_watts"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound, monitor, bind_pools`}},
 		{"misspelt key in the second group", site + group("a", "") + group("b", "priorty = 3\n"),
 			[]string{`16:1: unknown key "group[1].priorty" (did you mean "priority"?)`}},
 
@@ -92,10 +92,9 @@ func TestParsePolicyErrors(t *testing.T) {
 				`4:20: group[0].workers[1]: expected a worker glob string such as "acct.s19-*", got integer 5`,
 				`4:23: group[0].workers[2]: must not be empty`,
 			}},
-		{"actuator options of the wrong type", site + group("a", "[group.actuator_options]\naddress = 5\n"),
+		{"options for the stratum actuator", site + group("a", "[group.actuator_options]\naddress = 5\n"),
 			[]string{
-				`9:1: group[0].actuator_options: the stratum actuator takes no options; remove the table`,
-				`10:1: group[0].actuator_options.address: expected a string, got integer 5`,
+				`9:1: group[0].actuator_options: the stratum actuator takes no options; remove the table, or set monitor to read the rigs through their firmware's API`,
 			}},
 
 		// Figures.
@@ -165,11 +164,16 @@ func TestParsePolicyErrors(t *testing.T) {
 
 		// Actuators.
 		{"unknown actuator", site + "[[group]]\nname = \"a\"\nworkers = [\"a*\"]\nrig_kw = 3.0\nefficiency_j_th = 30.0\nactuator = \"ssh\"\n",
-			[]string{`7:1: group[0].actuator: unknown actuator "ssh"; expected "stratum"`}},
-		{"firmware actuator", site + "[[group]]\nname = \"a\"\nworkers = [\"a*\"]\nrig_kw = 3.0\nefficiency_j_th = 30.0\nactuator = \"braiins\"\n[group.actuator_options]\naddress = \"{ip}\"\n",
-			[]string{`7:1: group[0].actuator: actuator "braiins" is not implemented yet (only "stratum")`}},
-		{"firmware actuator in default", site + "[default]\nactuator = \"webhook\"\n",
-			[]string{`3:1: default.actuator: actuator "webhook" is not implemented yet (only "stratum")`}},
+			[]string{`7:1: group[0].actuator: unknown actuator "ssh"; expected one of stratum, antminer, braiins, luxos, whatsminer, vnish, webhook`}},
+		{"misspelt actuator", site + "[default]\nactuator = \"whatsminner\"\n",
+			[]string{`3:1: default.actuator: unknown actuator "whatsminner" (did you mean "whatsminer"?)`}},
+		{"firmware actuator without options", site + "[[group]]\nname = \"a\"\nworkers = [\"a*\"]\nrig_kw = 3.0\nefficiency_j_th = 30.0\nactuator = \"braiins\"\n",
+			[]string{`7:1: group[0].actuator_options: password_file is required for the braiins actuator: a file holding the password of its user (root unless user says otherwise), e.g. password_file = "/etc/hashgate/braiins.pass"`}},
+		{"webhook in default without options", site + "[default]\nactuator = \"webhook\"\n",
+			[]string{
+				`3:1: default.actuator_options: url is required for the webhook actuator: where to POST, e.g. url = "https://pdu.example/hook"`,
+				`3:1: default.actuator_options: secret_file is required for the webhook actuator: a file holding the HMAC-SHA256 key the requests are signed with, e.g. secret_file = "/etc/hashgate/hook.key"`,
+			}},
 
 		// [default].
 		{"default with name and workers", site + "[default]\nname = \"rest\"\nworkers = [\"*\"]\nrig_w = 3000\n",
@@ -209,19 +213,20 @@ colour = "red"
 [default]
 workers = ["*"]
 actuator = "luxos"
+bind_pools = "yes"
 `,
 			[]string{
 				`2:1: reserve_kw: 500 is not below site_capacity_kw (500); nothing would be left to allocate`,
 				`3:1: min_off: invalid duration "five minutes": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
 				`7:26: group[0].workers[1]: "acct.[s19" is not a valid glob (syntax error in pattern); '*' matches any run of characters, '?' one, [a-z] a class, \ escapes`,
 				`9:1: group[0].idle_kw: 4 is above rig_kw (3.25); a parked rig draws less than a mining one`,
-				`11:1: group[0].actuator: actuator "antminer" is not implemented yet (only "stratum")`,
+				`11:1: group[0].actuator_options: password_file is required for the antminer actuator: a file holding the password of its web interface's user (root unless user says otherwise), e.g. password_file = "/etc/hashgate/antminer.pass"`,
 				`14:1: group[1]: duplicate group name "s19" (also group[0]); group names must be unique`,
 				`15:1: group[1].workers: is empty, so the group would hold no rig; list the worker globs of its rigs, e.g. ["acct.s19-*"]`,
 				`16:1: group[1].rig_kw: must be a finite number greater than 0, got -3`,
-				`19:1: unknown key "group[1].colour"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound`,
+				`19:1: unknown key "group[1].colour"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound, monitor, bind_pools`,
 				`22:1: default.workers: the default group has no workers; it holds every rig that matches no [[group]]`,
-				`23:1: default.actuator: actuator "luxos" is not implemented yet (only "stratum")`,
+				`24:1: default.bind_pools: expected true or false, got string "yes"`,
 			}},
 	}
 	for _, tt := range tests {
@@ -256,18 +261,6 @@ actuator = "luxos"
 				}
 			}
 		})
-	}
-}
-
-// TestFirmwareActuatorsRefused checks each firmware actuator the contract
-// names is refused as not implemented, not as unknown.
-func TestFirmwareActuatorsRefused(t *testing.T) {
-	for _, name := range []string{"antminer", "braiins", "luxos", "whatsminer", "vnish", "webhook"} {
-		_, err := ParsePolicy("p.toml", []byte(site+"[default]\nactuator = \""+name+"\"\n"))
-		want := `p.toml:3:1: default.actuator: actuator "` + name + `" is not implemented yet (only "stratum")`
-		if err == nil || err.Error() != want {
-			t.Errorf("actuator %s: %v, want %s", name, err, want)
-		}
 	}
 }
 
@@ -566,7 +559,14 @@ func TestExamplePolicy(t *testing.T) {
 		}
 	}
 	for _, k := range groupKeys {
-		if k != "actuator_options" && !strings.Contains(string(data), "\n"+k+" =") {
+		// The firmware keys need a password file: shown commented out.
+		if k == "actuator_options" || k == "monitor" || k == "bind_pools" {
+			if !regexp.MustCompile(`(?m)^#.*\b` + k + `\b`).Match(data) {
+				t.Errorf("example does not show group key %s, even commented out", k)
+			}
+			continue
+		}
+		if !strings.Contains(string(data), "\n"+k+" =") {
 			t.Errorf("example does not set group key %s", k)
 		}
 	}
@@ -615,6 +615,8 @@ func FuzzParsePolicy(f *testing.F) {
 	}
 	f.Add([]byte(site+group("a", "[group.actuator_options]\nx = 1\n")), "acct.a-1")
 	f.Add([]byte(site+"[[group]]\nworkers = [\"[\", \"*\\\\\", \"a*b?[^c]\"]\n"), "ab")
+	f.Add([]byte(site+fwGroup("a", "antminer", "bind_pools = true\n[group.actuator_options]\npassword_file = \"x.pass\"\nport = 80\n")+
+		fwGroup("m", "stratum", "monitor = \"luxos\"\n")+"[default]\nactuator = \"webhook\"\n[default.actuator_options]\nurl = \"https://h/x\"\nsecret_file = \"k\"\n"), "acct.a-1")
 	f.Fuzz(func(t *testing.T, data []byte, rig string) {
 		p, err := ParsePolicy("fuzz.toml", data)
 		if err == nil {

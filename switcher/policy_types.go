@@ -11,8 +11,9 @@ const (
 	ActuatorStratum = "stratum"
 )
 
-// firmwareActuators are known names refused as not implemented yet, so no
-// rig is silently unmanaged.
+// firmwareActuators are the actuators that act through a rig's own
+// management API (one driver package each under switcher/), in the order
+// the docs list them. See firmwares for what each takes.
 var firmwareActuators = []string{"antminer", "braiins", "luxos", "whatsminer", "vnish", "webhook"}
 
 // DefaultGroupName is the implicit group of rigs that match no group.
@@ -20,13 +21,16 @@ const DefaultGroupName = "default"
 
 // Group is one [[group]] of the policy (or its [default]).
 type Group struct {
-	Name            string
-	Workers         []string // globs on the rig name; first matching group wins
-	RigKW           float64  // nameplate draw of one rig while mining
-	IdleKW          float64  // draw while parked
-	EfficiencyJTH   float64
-	Priority        int // higher mines longer: curtail from the tail of (priority desc, J/TH asc, name)
-	Actuator        string
+	Name          string
+	Workers       []string // globs on the rig name; first matching group wins
+	RigKW         float64  // nameplate draw of one rig while mining
+	IdleKW        float64  // draw while parked
+	EfficiencyJTH float64
+	Priority      int // higher mines longer: curtail from the tail of (priority desc, J/TH asc, name)
+	Actuator      string
+	// ActuatorOptions is [group.actuator_options] as written (file
+	// paths, never what the files hold), for Diff and logs; Device is
+	// what the drivers use.
 	ActuatorOptions map[string]string
 	// PoolsBound: the ops declare that every pool entry of these rigs is
 	// hashgate (or the site's network blocks every other pool), so a rig
@@ -43,8 +47,24 @@ type Group struct {
 	// Monitor names a firmware read (never acted upon) for a stratum
 	// group: its rigs' state, power and pools verify Stratum parks.
 	Monitor string
-	// BindPools: rewrite the rigs' pool lists to hashgate's addresses.
+	// BindPools: rewrite the rigs' pool lists to hashgate's addresses
+	// (bind_pools; only with a firmware whose driver can: antminer,
+	// braiins, luxos, whatsminer, vnish).
 	BindPools bool
+
+	// credentials fingerprints the credential files read for Device, by
+	// option key ("password_file"), so that Diff can say a file's
+	// content changed without holding it.
+	credentials map[string]credentialSum
+}
+
+// Firmware is the driver a group's rigs are reached through: its firmware
+// actuator, else its monitor; "" for a stratum group without a monitor.
+func (g *Group) Firmware() string {
+	if g.Actuator != ActuatorStratum {
+		return g.Actuator
+	}
+	return g.Monitor
 }
 
 // Policy is the ops' policy file after validation.

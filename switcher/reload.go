@@ -24,9 +24,9 @@ const (
 	reloadMaxDelay = time.Second
 )
 
-// PolicyWatcher keeps the policy file in force: it loads it once when
-// started, then again whenever the file changes and when Reload is called
-// (cmd calls it on SIGHUP). A valid policy replaces the one in force and is
+// PolicyWatcher keeps the policy file in force (and the rig inventory, with
+// WithInventory): it loads it once when started, then again whenever the
+// file changes and when Reload is called (cmd calls it on SIGHUP). A valid policy replaces the one in force and is
 // delivered to onPolicy with what changed; an invalid one (or a file that
 // cannot be read) is refused whole and delivered to onError, and the last
 // good policy stays in force.
@@ -39,6 +39,11 @@ const (
 // so other files there (the state file, an editor's swap files) cost a small
 // read and no log line. A policy path that is a symlink into another
 // directory is not followed: send SIGHUP after changing it.
+//
+// The credential files a policy names (password_file, secret_file) are
+// read with it and not watched: they usually live elsewhere (/etc, a
+// mounted secret). A Reload (SIGHUP) reads them again, and a changed one
+// is put in force with a diff line naming its path.
 //
 // A file written in place (truncated, then written) may be read half
 // written; that is refused like any invalid policy and followed by the
@@ -75,6 +80,9 @@ type PolicyWatcher struct {
 	closeOnce sync.Once
 	closeErr  error
 
+	inv    *inventoryFile // nil: no inventory (WithInventory)
+	onLoad func(Loaded)
+
 	// Owned by the goroutine (and by NewPolicyWatcher before it starts).
 	last      loadKey // what the last load read
 	lastError bool    // the last load was refused
@@ -102,11 +110,13 @@ type loadKey struct {
 // file that cannot be read. Either may be nil. They are called from the
 // watcher's goroutine, never at the same time, and must not call Close. The
 // watcher logs each reload and refusal itself.
-func NewPolicyWatcher(path, lastGood string, onPolicy func(p *Policy, diff []string), onError func(err error), log zerolog.Logger) (*PolicyWatcher, error) {
-	return newPolicyWatcher(path, lastGood, onPolicy, onError, log, reloadQuiet, reloadMaxDelay)
+//
+// WithInventory (opts) makes it keep the rig inventory in force too.
+func NewPolicyWatcher(path, lastGood string, onPolicy func(p *Policy, diff []string), onError func(err error), log zerolog.Logger, opts ...WatcherOption) (*PolicyWatcher, error) {
+	return newPolicyWatcher(path, lastGood, onPolicy, onError, log, reloadQuiet, reloadMaxDelay, opts...)
 }
 
-func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), onError func(error), log zerolog.Logger, quiet, maxDelay time.Duration) (*PolicyWatcher, error) {
+func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), onError func(error), log zerolog.Logger, quiet, maxDelay time.Duration, opts ...WatcherOption) (*PolicyWatcher, error) {
 	if onPolicy == nil {
 		onPolicy = func(*Policy, []string) {}
 	}
@@ -125,36 +135,54 @@ func newPolicyWatcher(path, lastGood string, onPolicy func(*Policy, []string), o
 		quit:     make(chan struct{}),
 		done:     make(chan struct{}),
 	}
+	for _, o := range opts {
+		o(w)
+	}
 	fw, err := fsnotify.NewWatcher()
 	if err != nil {
 		return nil, fmt.Errorf("watch policy %s: %w", path, err)
 	}
 	// Watch before the first read, so that no change after it is missed.
-	dir := filepath.Dir(path)
-	if err := fw.Add(dir); err != nil {
-		fw.Close()
-		return nil, fmt.Errorf("watch policy directory %s: %w", dir, err)
+	dirs := []string{filepath.Dir(path)}
+	if w.inv != nil && w.inv.path != "" && filepath.Dir(w.inv.path) != dirs[0] {
+		dirs = append(dirs, filepath.Dir(w.inv.path))
 	}
-	data, err := os.ReadFile(path)
+	for _, dir := range dirs {
+		if err := fw.Add(dir); err != nil {
+			fw.Close()
+			return nil, fmt.Errorf("watch directory %s: %w", dir, err)
+		}
+	}
+	p, err := w.startPolicy()
+	if err == nil && w.inv != nil {
+		err = w.inv.start(w.log)
+	}
+	if err != nil {
+		fw.Close()
+		return nil, err
+	}
+	w.fs = fw
+	w.cur.Store(p)
+	return w, nil
+}
+
+// startPolicy loads the policy at start: the file, else its last good
+// copy.
+func (w *PolicyWatcher) startPolicy() (*Policy, error) {
+	data, err := os.ReadFile(w.path)
 	w.last = loadKey{data: string(data)}
 	if err != nil {
 		w.last = loadKey{readErr: err.Error()}
 	}
 	var p *Policy
 	if err == nil {
-		p, err = ParsePolicy(path, data)
+		p, err = ParsePolicy(w.path, data)
 	}
 	if err != nil {
-		if p, err = w.startOnCopy(err); err != nil {
-			fw.Close()
-			return nil, err
-		}
-	} else {
-		w.keep(data)
+		return w.startOnCopy(err)
 	}
-	w.fs = fw
-	w.cur.Store(p)
-	return w, nil
+	w.keep(data)
+	return p, nil
 }
 
 // Start begins delivering the changes (and Reloads) to the callbacks,
@@ -200,7 +228,8 @@ func readLastGood(path, lastGood string) (*Policy, string, error) {
 	if header != copyHeader(path) {
 		return nil, "", fmt.Errorf("the last good copy %s is not of this policy file: it starts %q", lastGood, header)
 	}
-	p, err := ParsePolicy(lastGood, b)
+	// Its credential files are named relative to the policy file.
+	p, err := parsePolicy(lastGood, filepath.Dir(path), b)
 	if err != nil {
 		return nil, "", fmt.Errorf("and the last good copy is no better: %v", err)
 	}
@@ -213,9 +242,15 @@ func copyHeader(path string) string {
 	return "# hashgate: the last good policy loaded from " + strconv.Quote(path) + "; a copy, do not edit"
 }
 
-// StartError says why the policy file was not loaded at start, the last
-// good copy in its place; nil when the file itself was.
-func (w *PolicyWatcher) StartError() error { return w.startErr }
+// StartError says why the policy file (or the inventory) was not loaded
+// at start, its last good copy in its place; nil when the files themselves
+// were. Both at once are joined (errors.Join).
+func (w *PolicyWatcher) StartError() error {
+	if w.inv == nil {
+		return w.startErr
+	}
+	return errors.Join(w.startErr, w.inv.startErr)
+}
 
 // keep copies a policy put in force to the last-good file, under a header
 // naming the file (write, sync, rename: a crash leaves the old copy or the
@@ -283,7 +318,7 @@ func (w *PolicyWatcher) run() {
 			if !ok {
 				return
 			}
-			if ev.Op == fsnotify.Chmod && w.last.readErr == "" {
+			if ev.Op == fsnotify.Chmod && w.last.readErr == "" && (w.inv == nil || w.inv.last.readErr == "") {
 				continue // the bytes are the same (after a failed read, a mode change may be the fix)
 			}
 			w.log.Debug().Str("event", ev.String()).Msg("policy directory changed")
@@ -306,9 +341,38 @@ func (w *PolicyWatcher) run() {
 	}
 }
 
-// load reads the policy file and puts it in force or refuses it. A load
-// cued by a file event that reads what the last one read does nothing.
+// load reads the files and puts them in force or refuses them, then
+// tells the callbacks: what was put in force first, then each refusal
+// (so that a refusal is the last word on a file still broken).
 func (w *PolicyWatcher) load(explicit bool) {
+	p, diff, polErr := w.loadPolicy(explicit)
+	if w.inv == nil {
+		if p != nil {
+			w.onPolicy(p, diff)
+		}
+		if polErr != nil {
+			w.onError(polErr)
+		}
+		return
+	}
+	rigs, invDiff, invLoaded, invErr := w.inv.load(explicit, w.log)
+	if p != nil || invLoaded {
+		w.onLoad(Loaded{
+			Policy: w.cur.Load(), PolicyLoaded: p != nil, Diff: diff,
+			Inventory: rigs, InventoryLoaded: invLoaded, InventoryDiff: invDiff,
+		})
+	}
+	for _, err := range []error{polErr, invErr} {
+		if err != nil {
+			w.onError(err)
+		}
+	}
+}
+
+// loadPolicy reads the policy file and puts it in force (returning it and
+// its diff) or refuses it (returning why). A load cued by a file event
+// that reads what the last one read does nothing.
+func (w *PolicyWatcher) loadPolicy(explicit bool) (*Policy, []string, error) {
 	data, err := os.ReadFile(w.path)
 	key := loadKey{data: string(data)}
 	if err != nil {
@@ -316,7 +380,7 @@ func (w *PolicyWatcher) load(explicit bool) {
 	}
 	if !explicit && key == w.last {
 		w.log.Debug().Str("path", w.path).Msg("policy file unchanged")
-		return
+		return nil, nil, nil
 	}
 	w.last = key
 	var p *Policy
@@ -327,8 +391,7 @@ func (w *PolicyWatcher) load(explicit bool) {
 		w.lastError = true
 		w.log.Error().Str("path", w.path).Strs("errors", errorLines(err)).
 			Msg("policy refused; the previous policy stays in force")
-		w.onError(err)
-		return
+		return nil, nil, err
 	}
 	wasError := w.lastError
 	w.lastError = false
@@ -336,12 +399,12 @@ func (w *PolicyWatcher) load(explicit bool) {
 	if len(diff) == 0 && !explicit && !wasError {
 		// Comments or layout only: the policy in force is the same.
 		w.log.Debug().Str("path", w.path).Msg("policy file changed, policy the same")
-		return
+		return nil, nil, nil
 	}
 	w.cur.Store(p)
 	w.keep(data)
 	w.log.Info().Str("path", w.path).Strs("changes", diff).Msg("policy loaded")
-	w.onPolicy(p, diff)
+	return p, diff, nil
 }
 
 // errorLines splits an error into one line per problem, for a log field.

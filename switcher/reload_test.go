@@ -121,7 +121,7 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 		t.Fatalf("error is %T, want config.Errors: %v", err, err)
 	}
 	want := path + `:4:12: group[0].workers[0]: "acct.[" is not a valid glob (syntax error in pattern); '*' matches any run of characters, '?' one, [a-z] a class, \ escapes` + "\n" +
-		path + `:7:1: group[0].actuator: actuator "braiins" is not implemented yet (only "stratum")`
+		path + `:7:1: group[0].actuator_options: password_file is required for the braiins actuator: a file holding the password of its user (root unless user says otherwise), e.g. password_file = "/etc/hashgate/braiins.pass"`
 	if err.Error() != want {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}

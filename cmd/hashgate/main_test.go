@@ -158,7 +158,7 @@ func TestCheckBadPolicy(t *testing.T) {
 		t.Fatalf("exit %d, want 1\n%s", code, out.String())
 	}
 	p := filepath.Join(dir, "policy.toml")
-	for _, want := range []string{p + ":1:1:", p + ":8:1:", "not implemented", "hashgate run would not start: no last good copy"} {
+	for _, want := range []string{p + ":1:1:", p + ":8:1:", "password_file is required for the braiins actuator", "hashgate run would not start: no last good copy"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("no %q in:\n%s", want, errb.String())
 		}
