@@ -9,6 +9,7 @@ import (
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/upstream"
 	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/fleet"
 )
 
 // TestDefaultsAgree checks that the config file's defaults are the
@@ -53,6 +54,7 @@ func TestDefaultsAgree(t *testing.T) {
 		{"pools.reject_window", pool.RejectWindow.Duration, proxy.DefaultRejectWindow},
 		{"pools.reject_min_shares", pool.RejectMinShares, proxy.DefaultRejectMinShares},
 		{"pools.reject_ratio", pool.RejectRatio, proxy.DefaultRejectRatio},
+		{"switcher.poll_interval", s.PollInterval.Duration, fleet.DefaultPollInterval},
 		{"switcher.curtail_grace", s.CurtailGrace.Duration, switcher.DefaultCurtailGrace},
 		{"switcher.resume_grace", s.ResumeGrace.Duration, switcher.DefaultResumeGrace},
 		{"switcher.left_grace", s.LeftGrace.Duration, switcher.DefaultLeftGrace},

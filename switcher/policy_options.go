@@ -26,18 +26,18 @@ const MaxCredentialFile = 4 << 10
 // optionKeys are the keys of [group.actuator_options].
 var optionKeys = []string{"user", "password_file", "port", "api_version", "timeout", "url", "secret_file"}
 
-// firmware is what the policy knows of one firmware actuator: which
+// firmwareSpec is what the policy knows of one firmware actuator: which
 // options it takes and needs. The drivers themselves are elsewhere
 // (switcher/antminer, ...); the policy only checks that a group gives its
 // driver what it needs.
-type firmware struct {
+type firmwareSpec struct {
 	keys         []string // the options it takes
 	needPassword bool     // password_file is required
 	users        string   // how the firmware names users, for the password hint ("" when it has none)
 	poolRewrite  bool     // its driver reads and rewrites the rig's pool list (bind_pools)
 }
 
-var firmwares = map[string]firmware{
+var firmwares = map[string]firmwareSpec{
 	// Bitmain stock firmware: HTTP digest auth on the web interface,
 	// default user root (switcher/antminer DefaultUser).
 	"antminer": {keys: []string{"user", "password_file", "port", "timeout"}, needPassword: true,
@@ -196,7 +196,7 @@ func writtenOptions(opts map[string]any) map[string]string {
 
 // options reads the actuator_options of firmware fw (nil opts: none
 // written) into device options, reading the credential files.
-func (d policyDecoder) options(opts map[string]any, op, at, fw string, spec firmware, g *Group) *device.Options {
+func (d policyDecoder) options(opts map[string]any, op, at, fw string, spec firmwareSpec, g *Group) *device.Options {
 	o := &device.Options{}
 	if opts == nil {
 		opts = map[string]any{}

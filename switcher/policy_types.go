@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/firmware"
 )
 
 // Actuator names, as written in a group's actuator key.
@@ -13,8 +14,9 @@ const (
 
 // firmwareActuators are the actuators that act through a rig's own
 // management API (one driver package each under switcher/), in the order
-// the docs list them. See firmwares for what each takes.
-var firmwareActuators = []string{"antminer", "braiins", "luxos", "whatsminer", "vnish", "webhook"}
+// the docs list them (the one list, in package firmware). See firmwares
+// for what each takes.
+var firmwareActuators = firmware.Names()
 
 // DefaultGroupName is the implicit group of rigs that match no group.
 const DefaultGroupName = "default"
