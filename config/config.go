@@ -139,7 +139,20 @@ type Switcher struct {
 	InventoryPath string
 	// PollInterval (poll_interval): how often each firmware-actuated rig
 	// is read back, MinPollInterval to MaxPollInterval (default 10s).
-	PollInterval  Duration
+	PollInterval Duration
+	// DeviceWorkers (device_workers): firmware calls (commands and
+	// read-backs) running at once, 1 to MaxDeviceWorkers (default 256).
+	// A hung rig holds one for its call timeout: size it at least
+	// rigs × read latency ÷ poll_interval.
+	DeviceWorkers int
+	// VerifyWithin (verify_within): after a command the device must show
+	// the wanted state within this (default 60s: an Antminer answers in
+	// up to ~20 s, then restarts its miner); read back every twelfth of it.
+	VerifyWithin Duration
+	// RetryEvery (retry_every): a rig whose device disagrees with the
+	// plan after its command ended is commanded again this often
+	// (default 2m).
+	RetryEvery    Duration
 	StateFile     string   // state_file, as written (default "hashgate-state.json")
 	StateFilePath string   // state_file resolved against the config file's directory
 	AuditLog      string   // audit_log, as written (default "hashgate-audit.jsonl")
@@ -184,6 +197,11 @@ const (
 	DefaultPollInterval = 10 * time.Second
 	MinPollInterval     = time.Second
 	MaxPollInterval     = 10 * time.Minute
+
+	DefaultDeviceWorkers = 256
+	MaxDeviceWorkers     = 4096
+	DefaultVerifyWithin  = 60 * time.Second
+	DefaultRetryEvery    = 2 * time.Minute
 )
 
 // Log is the [log] table.
@@ -271,6 +289,9 @@ func Default() *Config {
 			ResumeGrace:   Duration{3 * time.Minute},
 			LeftGrace:     Duration{time.Minute},
 			PollInterval:  Duration{DefaultPollInterval},
+			DeviceWorkers: DefaultDeviceWorkers,
+			VerifyWithin:  Duration{DefaultVerifyWithin},
+			RetryEvery:    Duration{DefaultRetryEvery},
 
 			ForgetAfter:              Duration{24 * time.Hour},
 			MaxOfflineRigsPerNetwork: 4096,

@@ -218,7 +218,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
 				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
-				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, state_file, audit_log, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, state_file, audit_log, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
 			}},
 		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
 			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
@@ -231,6 +231,12 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.poll_interval: expected a duration string such as "30s", got integer 10`,
 				`3:1: unknown key "switcher.inventori" (did you mean "inventory"?)`,
+			}},
+		{"fleet knobs out of range", "[switcher]\ndevice_workers = 0\nverify_within = \"500ms\"\nretry_every = \"2h\"\n" + pool, nil,
+			[]string{
+				`2:1: switcher.device_workers: must be between 1 and 4096, got 0`,
+				`3:1: switcher.verify_within: must be between 1s and 1h0m0s, got "500ms"`,
+				`4:1: switcher.retry_every: must be between 1s and 1h0m0s, got "2h0m0s"`,
 			}},
 		{"bad log level and format", "[log]\nlevel = \"verbose\"\nformat = \"xml\"\n" + pool, nil,
 			[]string{
@@ -473,6 +479,7 @@ format = "json"
 		Inventory:     "../rigs/rigs.csv",
 		InventoryPath: filepath.Join(dir, "rigs", "rigs.csv"),
 		PollInterval:  Duration{150 * time.Second},
+		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
 		StateFile:     "/var/lib/hashgate/state.json",
 		StateFilePath: "/var/lib/hashgate/state.json",
 		AuditLog:      "hashgate-audit.jsonl",
@@ -534,8 +541,9 @@ func TestParseDefaults(t *testing.T) {
 	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
 		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
 		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
-		PollInterval: Duration{10 * time.Second},
-		ForgetAfter:  Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
+		PollInterval:  Duration{10 * time.Second},
+		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
+		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
 	if c.Switcher != wantSwitcher {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}

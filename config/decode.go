@@ -1,6 +1,8 @@
 package config
 
 import (
+	"time"
+
 	"errors"
 	"fmt"
 	"io/fs"
@@ -21,7 +23,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "inventory", "poll_interval", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -372,6 +374,17 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 		(c.PollInterval.Duration < MinPollInterval || c.PollInterval.Duration > MaxPollInterval) {
 		d.Errorf(p+".poll_interval", "switcher.poll_interval: must be between %v and %v, got %q",
 			MinPollInterval, MaxPollInterval, c.PollInterval.Duration.String())
+	}
+	if d.Integer(m, p, "device_workers", &c.DeviceWorkers) && (c.DeviceWorkers < 1 || c.DeviceWorkers > MaxDeviceWorkers) {
+		d.Errorf(p+".device_workers", "switcher.device_workers: must be between 1 and %d, got %d", MaxDeviceWorkers, c.DeviceWorkers)
+	}
+	for _, k := range []struct {
+		key string
+		v   *time.Duration
+	}{{"verify_within", &c.VerifyWithin.Duration}, {"retry_every", &c.RetryEvery.Duration}} {
+		if d.Duration(m, p, k.key, k.v) && (*k.v < time.Second || *k.v > time.Hour) {
+			d.Errorf(p+"."+k.key, "switcher.%s: must be between 1s and 1h0m0s, got %q", k.key, k.v.String())
+		}
 	}
 	if d.Str(m, p, "state_file", &c.StateFile) && c.StateFile == "" {
 		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as \"hashgate-state.json\"")
