@@ -58,6 +58,13 @@ type Rig struct {
 	// Connected: a live connection. A mining or pending rig that is not
 	// connected counts as offline; a parked one may be away (see AwaySince).
 	Connected bool
+	// Reached: the rig is known to be on the site whatever the proxy
+	// says (it is in the rig inventory, or its firmware actuator reaches
+	// it): it is counted as if connected. ByDevice: its firmware actuator
+	// can act on it, so the planner curtails and resumes it as if
+	// connected; ByDevice implies Reached.
+	Reached  bool
+	ByDevice bool
 	// AwaySince is when a parked rig disconnected; release_vanished_after
 	// counts from it. Zero with LeftWhileParked: never released.
 	AwaySince time.Time
@@ -82,9 +89,24 @@ type Rig struct {
 	// (flagged curtail_failed): it is hashing, so its park counts at
 	// rig_kw whatever pools_bound or a readback say.
 	CurtailFailed bool
-	// ReportedKW is the draw the rig's firmware reports; 0: unknown, the
-	// group's rig_kw is used.
+	// ReportedKW is the rig's draw while mining, when known better than
+	// the group's rig_kw; 0: unknown, rig_kw is used.
 	ReportedKW float64
+	// MeasuredKW is the draw its device measured last (HasMeasured): it
+	// replaces the policy's figure whatever the rig's state, in the load
+	// planned and the load counted. A mining rig measured is also curtailed
+	// for its measured draw; a parked one resumes to ReportedKW or rig_kw.
+	MeasuredKW  float64
+	HasMeasured bool
+	// DeviceHashing: its device reports it hashing (by state, hashrate or
+	// power). A rig that is not mining as the switcher sees it (parked,
+	// pending, offline) is then counted and planned at its measured draw
+	// (rig_kw if none) as device_hashing, and never resumed by the plan
+	// (resuming it would cost nothing; its curtail is being retried).
+	DeviceHashing bool
+	// WontWake: its device did not wake after a resume (resume_failed):
+	// this mining rig is counted at its measured draw, else idle_kw.
+	WontWake bool
 	// HashrateTHs is measured from shares; it feeds Plan.LoadEstKW only.
 	HashrateTHs float64
 }
@@ -372,8 +394,10 @@ const (
 	planPinOn
 	planPinOff
 	planKnown
-	planMinOn  // mining, resumed less than min_on ago
-	planMinOff // parked, curtailed less than min_off ago
+	planMinOn    // mining, resumed less than min_on ago
+	planMinOff   // parked, curtailed less than min_off ago
+	planMeasured // its draw is measured by its device
+	planHashing  // counted device_hashing
 )
 
 func (p *planRig) is(f uint8) bool { return p.flags&f != 0 }
