@@ -402,9 +402,11 @@ const (
 
 func (p *planRig) is(f uint8) bool { return p.flags&f != 0 }
 
-// live: connected and waiting for work (parked or pending).
+// live: connected (or reached by its device) and waiting for work
+// (parked or pending), and not hashing all the same (device_hashing: its
+// curtail is being retried; resuming it would cost nothing and end that).
 func (p *planRig) live() bool {
-	return p.is(planConnected) && (p.state == RigParked || p.state == RigPending)
+	return p.is(planConnected) && !p.is(planHashing) && (p.state == RigParked || p.state == RigPending)
 }
 
 // mining: connected and working.

@@ -126,7 +126,7 @@ func (p *planRig) fill(r *Rig, g *Group, pol *Policy, now time.Time) (counted in
 	if r.ReportedKW > 0 {
 		p.full = planDraw(r.ReportedKW)
 	}
-	if r.Connected {
+	if r.Connected || r.ByDevice {
 		p.flags |= planConnected
 	}
 	switch r.Pin {
@@ -139,7 +139,15 @@ func (p *planRig) fill(r *Rig, g *Group, pol *Policy, now time.Time) (counted in
 		p.flags |= planKnown
 	}
 	p.count = countAs(r, g, pol.ReleaseVanishedAfter, now)
-	p.draw, counted = countedDraws(p.count, p.full, p.idle)
+	if r.HasMeasured {
+		p.flags |= planMeasured
+		p.draw, counted = measuredDraws(p.count, planDraw(r.MeasuredKW), &p.full, &p.idle)
+	} else {
+		p.draw, counted = countedDraws(p.count, p.full, p.idle)
+	}
+	if p.count == CountedDeviceHashing {
+		p.flags |= planHashing
+	}
 	switch {
 	case p.count == CountedMining:
 		if pol.MinOn > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOn)) {
