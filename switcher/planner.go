@@ -79,25 +79,16 @@ type Rig struct {
 
 	Pin Pin
 	// VerifiedIdle: a device readback shows this parked rig idle (its
-	// hashboards stopped), which makes its park count at idle_kw whatever
-	// its group's pools_bound says. Set by the caller from a device poller
-	// (Switcher.SetDeviceIdle); no poller exists yet (it comes with the
-	// firmware actuators), so only pools_bound makes a Stratum park count
-	// as holding.
+	// hashboards stopped, Switcher.DeviceReading or SetDeviceIdle), which
+	// makes its park count at idle_kw (or its measured draw) whatever its
+	// group's pools_bound says.
 	VerifiedIdle bool
-	// CurtailFailed: the rig kept submitting shares after it was parked
-	// (flagged curtail_failed): it is hashing, so its park counts at
-	// rig_kw whatever pools_bound or a readback say.
+	// CurtailFailed: the rig kept submitting shares after it was parked,
+	// or its device did not go to sleep (flagged curtail_failed): its
+	// park counts at rig_kw whatever pools_bound or a readback say (at
+	// its measured draw, planned so too, once its device shows it
+	// hashing: DeviceHashing).
 	CurtailFailed bool
-	// ReportedKW is the rig's draw while mining, when known better than
-	// the group's rig_kw; 0: unknown, rig_kw is used.
-	ReportedKW float64
-	// MeasuredKW is the draw its device measured last (HasMeasured): it
-	// replaces the policy's figure whatever the rig's state, in the load
-	// planned and the load counted. A mining rig measured is also curtailed
-	// for its measured draw; a parked one resumes to ReportedKW or rig_kw.
-	MeasuredKW  float64
-	HasMeasured bool
 	// DeviceHashing: its device reports it hashing (by state, hashrate or
 	// power). A rig that is not mining as the switcher sees it (parked,
 	// pending, offline) is then counted and planned at its measured draw
@@ -107,6 +98,16 @@ type Rig struct {
 	// WontWake: its device did not wake after a resume (resume_failed):
 	// this mining rig is counted at its measured draw, else idle_kw.
 	WontWake bool
+	// HasMeasured: MeasuredKW is the draw its device measured last. It
+	// replaces the policy's figure whatever the rig's state, in the load
+	// planned and the load counted. A mining rig measured is also
+	// curtailed for its measured draw; a parked one resumes to ReportedKW
+	// or rig_kw.
+	HasMeasured bool
+	MeasuredKW  float64
+	// ReportedKW is the rig's draw while mining, when known better than
+	// the group's rig_kw; 0: unknown, rig_kw is used.
+	ReportedKW float64
 	// HashrateTHs is measured from shares; it feeds Plan.LoadEstKW only.
 	HashrateTHs float64
 }
