@@ -160,12 +160,12 @@ func countedDraws(c CountedAs, full, idle int64) (planned, counted int64) {
 
 // measuredDraws applies a measured draw m to a rig counted as c: it is
 // the draw now, planned and counted, whatever c; a rig that draws its
-// full power now (mining, device_hashing) has m as its full draw (what
-// curtailing it saves), and no more than m as its idle draw.
-func measuredDraws(c CountedAs, m int64, full, idle *int64) (planned, counted int64) {
+// full power now (mining, device_hashing) has m as its full draw, so
+// curtailing it saves m − idle_kw (a parked rig counts at idle_kw until a
+// reading after the curtail shows what it draws).
+func measuredDraws(c CountedAs, m int64, full *int64) (planned, counted int64) {
 	if c == CountedMining || c == CountedDeviceHashing {
 		*full = m
-		*idle = min(*idle, m)
 	}
 	return m, m
 }
@@ -184,7 +184,7 @@ func CountRig(pol *Policy, r *Rig, now time.Time) (CountedAs, float64) {
 	}
 	var counted int64
 	if r.HasMeasured {
-		_, counted = measuredDraws(c, planDraw(r.MeasuredKW), &full, &idle)
+		_, counted = measuredDraws(c, planDraw(r.MeasuredKW), &full)
 	} else {
 		_, counted = countedDraws(c, full, idle)
 	}
@@ -210,16 +210,13 @@ func (plan *Plan) countAfter(ord []planRig, rigs []Rig, pol *Policy, budget int6
 				g = &pol.Default
 			}
 			c = heldAs(r, g)
-		default:
-			if p.is(planMeasured) {
-				// Its measured draw, unchanged by the plan.
-				total += p.draw
-				by[c] += p.draw
-				plan.Counted[c].Rigs++
-				continue
-			}
 		}
-		_, d := countedDraws(c, p.full, p.idle)
+		var d int64
+		if p.is(planMeasured) && (p.act != planResume && p.act != planCurtail) {
+			d = p.draw // its measured draw, unchanged by the plan (a park holds it as it was)
+		} else {
+			_, d = countedDraws(c, p.full, p.idle)
+		}
 		total += d
 		by[c] += d
 		plan.Counted[c].Rigs++

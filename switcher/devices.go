@@ -177,8 +177,10 @@ func (s *Switcher) deviceViewLocked(r *rigRec, now time.Time, pr *Rig) {
 	}
 	pr.WontWake = r.wontWake
 	d := &r.dev
-	if d.at.IsZero() || d.state == device.StateUnreachable || now.Sub(d.at) >= s.cfg.DeviceStaleAfter ||
-		d.at.Before(r.curtailedAt) || d.at.Before(r.resumedAt) {
+	if r.minedW > 0 && d.state != device.StateUnreachable {
+		pr.ReportedKW = float64(r.minedW) / 1000
+	}
+	if d.at.IsZero() || d.state == device.StateUnreachable || now.Sub(d.at) >= s.cfg.DeviceStaleAfter || d.at.Before(r.devActed) {
 		return
 	}
 	hashing := d.hashing(deviceIdleW(r.group))
@@ -325,6 +327,9 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 	}
 	hashing := r.dev.hashing(idleW)
 	asleep := rd.State == device.StateSleeping && !hashing
+	if hashing && rd.HasPower && rd.PowerW > 0 {
+		r.minedW = float32(rd.PowerW)
+	}
 	after := func(t time.Time) bool { return !t.IsZero() && !rd.At.Before(t) }
 	if r.state == RigParked || r.state == RigPending {
 		if idle := asleep && !rd.At.Before(r.curtailedAt); idle != r.deviceIdle {

@@ -106,7 +106,8 @@ type Rig struct {
 	HasMeasured bool
 	MeasuredKW  float64
 	// ReportedKW is the rig's draw while mining, when known better than
-	// the group's rig_kw; 0: unknown, rig_kw is used.
+	// the group's rig_kw (the switcher gives the last its device measured
+	// while hashing); 0: unknown, rig_kw is used.
 	ReportedKW float64
 	// HashrateTHs is measured from shares; it feeds Plan.LoadEstKW only.
 	HashrateTHs float64

@@ -141,7 +141,7 @@ func (p *planRig) fill(r *Rig, g *Group, pol *Policy, now time.Time) (counted in
 	p.count = countAs(r, g, pol.ReleaseVanishedAfter, now)
 	if r.HasMeasured {
 		p.flags |= planMeasured
-		p.draw, counted = measuredDraws(p.count, planDraw(r.MeasuredKW), &p.full, &p.idle)
+		p.draw, counted = measuredDraws(p.count, planDraw(r.MeasuredKW), &p.full)
 	} else {
 		p.draw, counted = countedDraws(p.count, p.full, p.idle)
 	}
@@ -233,7 +233,7 @@ func (pl *planner) pinnedOff() {
 		p := &pl.ord[pos]
 		if p.is(planPinOff) && p.mining() {
 			p.act = planCurtail
-			pl.load -= p.full - p.idle
+			pl.load -= p.draw - p.idle
 			pl.plan.Curtail = append(pl.plan.Curtail, pl.action(p, ReasonPinnedOff))
 		}
 	}
@@ -282,14 +282,14 @@ func (pl *planner) overBudget() {
 				continue
 			}
 			p.act = planCurtail
-			pl.load -= p.full - p.idle
+			pl.load -= p.draw - p.idle
 			cut = append(cut, int32(pos))
 		}
 	}
 	// Keep mining any rig no longer needed, min_on ones first, head first.
 	for k := len(cut) - 1; k >= 0; k-- {
 		p := &pl.ord[cut[k]]
-		if d := p.full - p.idle; pl.load+d <= pl.budget {
+		if d := p.draw - p.idle; pl.load+d <= pl.budget {
 			p.act = planNone
 			pl.load += d
 		}
@@ -346,6 +346,8 @@ func (pl *planner) admitRig(p *planRig, room int64) int64 {
 	}
 	if why != "" {
 		if pending {
+			// Held as it was: its draw does not change (a firmware rig's
+			// device is put to sleep as well; its readings say when).
 			p.act = planPark
 			pl.plan.Park = append(pl.plan.Park, pl.action(p, why))
 		} else {

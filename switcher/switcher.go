@@ -195,6 +195,13 @@ type rigRec struct {
 	want         device.State
 	devAddr      string
 	dev          devReading
+	// minedW: the draw its device last measured while hashing (its
+	// own nameplate: what curtailing it saves and resuming it costs).
+	minedW float32
+	// devActed: when the switcher last changed what the rig draws (a
+	// curtail, a resume, a device put to sleep at admission): readings
+	// from before no longer count.
+	devActed time.Time
 }
 
 // Switcher keeps the site within its power budget: it owns the rigs'
@@ -622,6 +629,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
 		r.knownMining, r.deviceIdle, r.heldAtAdmission, r.wontWake = false, false, false, false
+		r.devActed = now
 		// A firmware rig: its device is put to sleep, and the Stratum
 		// park (when connected) is the fast first step.
 		fw := s.deviceActsLocked(r)
@@ -643,7 +651,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 			// Held without work is not enough for a firmware rig: its
 			// device sleeps too, so it is a park like a curtail (it may
 			// leave the proxy once asleep).
-			r.want, r.heldAtAdmission, r.deviceIdle = device.StateSleeping, false, false
+			r.want, r.heldAtAdmission, r.deviceIdle, r.devActed = device.StateSleeping, false, false, now
 			acts = append(acts, action{rig: r.name, device: true})
 		}
 		s.counters.Parks.Add(1)
@@ -653,7 +661,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		r := recs[a.Rig]
 		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
 		r.knownMining, r.awaySince, r.deviceIdle, r.heldAtAdmission = false, time.Time{}, false, false
-		r.wontWake, r.resumeFail = false, false
+		r.wontWake, r.resumeFail, r.devActed = false, false, now
 		// Its device is woken only if it was put to sleep (a rig admitted
 		// at connection is awake: a needless wake restarts some firmware).
 		dev := s.deviceActsLocked(r) && r.want == device.StateSleeping
