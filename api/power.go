@@ -439,7 +439,7 @@ func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, switcher.ErrUnknownRig):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q: nothing to forget", name))
 		return
-	case errors.Is(err, switcher.ErrRigConnected):
+	case errors.Is(err, switcher.ErrRigConnected), errors.Is(err, switcher.ErrRigListed):
 		writeError(w, http.StatusConflict, err.Error())
 		return
 	default:
