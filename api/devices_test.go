@@ -118,6 +118,11 @@ func TestDeviceJSONShapes(t *testing.T) {
 		}
 	}
 
+	_, data = e.do("GET", "/", "", nil)
+	if !strings.Contains(string(data), "measured by devices") {
+		t.Errorf("the dashboard does not show the measured load")
+	}
+
 	// A curtail the device did not carry out: flagged, counted, metered.
 	var plan api.PlanResponse
 	// Budget 32 of 63: the ten default rigs, then hall-a's tail.

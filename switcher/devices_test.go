@@ -3,6 +3,7 @@ package switcher
 import (
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -518,4 +519,45 @@ func TestManagedSetOnlyOnChange(t *testing.T) {
 	if _, _, m := x.fleet.calls(); m != n+1 {
 		t.Fatalf("SetRigs after a new rig: %d calls, want 1", m-n)
 	}
+}
+
+// A group with bind_pools hands the fleet hashgate's addresses as the
+// rigs' pool lists (each with its own worker name); a pool rewrite
+// verified clears pools_unbound.
+func TestBindPools(t *testing.T) {
+	x := newFw(t)
+	x.s.mu.Lock()
+	x.s.policy.Group("f").BindPools = true
+	x.s.mu.Unlock()
+	x.s.RigConnected("f-1", "10.0.1.1:1")
+	x.s.step()
+	want := []device.Pool{{URL: "stratum+tcp://10.0.0.2:3333", User: "f-1", Password: "x"}}
+	if got := x.fleet.lastSet(t)["f-1"].BindPools; !slices.Equal(got, want) {
+		t.Fatalf("BindPools %v, want %v", got, want)
+	}
+	x.s.DeviceReading("f-1", device.Reading{State: device.StateMining, Pools: []string{"stratum+tcp://other.example:3333"}, At: x.clk.Now()})
+	if fl := flagsOf(x.s, "f-1"); !slices.Contains(fl, FlagPoolsUnbound) {
+		t.Fatalf("flags %v, want pools_unbound", fl)
+	}
+	x.s.DeviceOutcome(device.Outcome{Rig: "f-1", Action: device.ActionSetPools, Accepted: true, Verified: true, At: x.clk.Now()})
+	if fl := flagsOf(x.s, "f-1"); slices.Contains(fl, FlagPoolsUnbound) {
+		t.Fatalf("flags %v after a verified rewrite, want no pools_unbound", fl)
+	}
+	if n := x.s.Counters().DevicePoolsOK.Load(); n != 1 {
+		t.Fatalf("set_pools verified counter %d, want 1", n)
+	}
+}
+
+// normPool reads pool URLs from devices: it never panics, and what it
+// keeps is a lower-case host:port without scheme, credentials or path.
+func FuzzNormPool(f *testing.F) {
+	for _, s := range []string{"stratum+tcp://10.0.0.2:3333", "STRATUM+SSL://User:pw@Pool.Example:443/path", "pool:3333", "", "://@/", "a://b://c"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, u string) {
+		n := normPool(u)
+		if strings.ContainsAny(n, "/@") || n != strings.ToLower(n) {
+			t.Fatalf("normPool(%q) = %q: want no '/', no '@', lower case", u, n)
+		}
+	})
 }
