@@ -85,8 +85,12 @@
 // mining. Within Config.DeviceVerifyWindow of a curtail a reading still
 // hashing is the command taking effect (an unverified park); after it the
 // rig is flagged curtail_failed and counted device_hashing (a fleet
-// outcome with Verified false flags it at once); a reading asleep clears
-// the flag and verifies the park. The same for a resume: asleep after the
+// outcome with Verified false flags it at once; without a reading that
+// shows it hashing, an unreachable device say, it counts curtail_failed:
+// at rig_kw, planned at idle_kw like any park without evidence); a
+// reading asleep clears the flag and verifies the park. Flagging sends
+// the curtail again once. A pin "on" resumes a device_hashing rig; the
+// plan never does otherwise. The same for a resume: asleep after the
 // window is resume_failed. Hashing means the device's state is mining, or
 // it reports more than 1 GH/s, or more power than its group's idle_kw
 // with a margin (1.5 × idle_kw, at least idle_kw + 0.1 kW): field firmware

@@ -404,12 +404,16 @@ const (
 
 func (p *planRig) is(f uint8) bool { return p.flags&f != 0 }
 
-// live: connected (or reached by its device) and waiting for work
-// (parked or pending), and not hashing all the same (device_hashing: its
-// curtail is being retried; resuming it would cost nothing and end that).
-func (p *planRig) live() bool {
-	return p.is(planConnected) && !p.is(planHashing) && (p.state == RigParked || p.state == RigPending)
+// held: connected (or reached by its device) and waiting for work
+// (parked or pending).
+func (p *planRig) held() bool {
+	return p.is(planConnected) && (p.state == RigParked || p.state == RigPending)
 }
+
+// live: held, and not hashing all the same (device_hashing: its curtail
+// is being retried; resuming it would cost nothing and end that). Only a
+// pin "on" resumes such a rig.
+func (p *planRig) live() bool { return p.held() && !p.is(planHashing) }
 
 // mining: connected and working.
 func (p *planRig) mining() bool { return p.is(planConnected) && p.state == RigMining }

@@ -85,7 +85,7 @@ func apply(in Input, p Plan) Input {
 // no longer count, and the draw measured while it mined stays its mining
 // draw.
 func acted(r *Rig) {
-	if r.HasMeasured && r.State == RigMining && (r.DeviceHashing || !r.WontWake) {
+	if r.HasMeasured && (r.DeviceHashing || (r.State == RigMining && !r.WontWake)) {
 		r.ReportedKW = r.MeasuredKW
 	}
 	r.HasMeasured, r.MeasuredKW, r.DeviceHashing, r.WontWake = false, 0, false, false
@@ -1219,7 +1219,12 @@ func TestPlanRampRandom(t *testing.T) {
 				if r.ReportedKW > 0 {
 					full = r.ReportedKW
 				}
-				if r.HasMeasured { // resuming adds what it does not draw yet
+				switch {
+				case r.DeviceHashing && r.HasMeasured: // already drawing it
+					full, from = r.MeasuredKW, r.MeasuredKW
+				case r.DeviceHashing:
+					from = full
+				case r.HasMeasured: // resuming adds what it does not draw yet
 					from = r.MeasuredKW
 				}
 				evs = append(evs, ev{now, full - from})

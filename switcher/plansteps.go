@@ -245,7 +245,7 @@ func (pl *planner) pinnedOff() {
 func (pl *planner) pinnedOn() {
 	for pos := range pl.ord {
 		p := &pl.ord[pos]
-		if !p.is(planPinOn) || !p.live() {
+		if !p.is(planPinOn) || !p.held() {
 			continue
 		}
 		d := p.full - p.draw
