@@ -561,3 +561,29 @@ func FuzzNormPool(f *testing.F) {
 		}
 	})
 }
+
+// Without a fleet (Config.Devices nil) a firmware group is parked through
+// Stratum as before, and no rig is managed through its device.
+func TestNoFleetParksThroughStratum(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	s, err := New(Config{StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"), Now: clk.Now},
+		fwTestPolicy(t, dir), rec, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, n := range []string{"f-1", "f-2", "f-3"} {
+		s.RigConnected(n, "10.0.1.1:1")
+	}
+	s.step()
+	p, _, err := s.Allocate(AllocationRequest{AIKW: 75, Reason: "test"}, "desk")
+	if err != nil || !slices.Equal(names(p.Curtail), []string{"f-3"}) || !slices.Equal(rec.parks, []string{"f-3"}) {
+		t.Fatalf("curtail %v parks %v err %v, want f-3 parked through Stratum", names(p.Curtail), rec.parks, err)
+	}
+	s.DeviceReading("f-3", device.Reading{State: device.StateMining, PowerW: 9000, HasPower: true, At: clk.Now()})
+	if rs := rigStatusOK(t, s, "f-3"); rs.Device != nil || rs.CountedKW != 10 {
+		t.Fatalf("f-3 without a fleet: device %+v, %v kW; want no device, 10 kW", rs.Device, rs.CountedKW)
+	}
+}
