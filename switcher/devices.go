@@ -125,9 +125,11 @@ func (s *Switcher) reachedLocked(r *rigRec) bool {
 }
 
 // managedRigLocked: r is in the set handed to the fleet, and its
-// readings count.
+// readings count: connected, reached, or parked (a monitored rig parked
+// through Stratum that left is still read at its last address: what its
+// device says counts, not the guess that it hashes elsewhere).
 func (s *Switcher) managedRigLocked(r *rigRec) bool {
-	return s.monitoredLocked(r) && r.devAddr != "" && (r.conns > 0 || s.reachedLocked(r))
+	return s.monitoredLocked(r) && r.devAddr != "" && (r.conns > 0 || r.state == RigParked || s.reachedLocked(r))
 }
 
 // remoteHost is the host of a connection's remote address ("" when it is

@@ -498,6 +498,18 @@ func TestMonitorVerifiesStratumPark(t *testing.T) {
 	if fl := flagsOf(x.s, "m-2"); slices.Contains(fl, FlagPoolsUnbound) {
 		t.Fatalf("m-2 with hashgate as its only pool: flags %v, want no pools_unbound", fl)
 	}
+	// It leaves and stays away: still read at its last address, its
+	// device's draw counts rather than rig_kw (left_while_parked).
+	x.s.RigDisconnected("m-2")
+	x.clk.Advance(2 * time.Minute)
+	x.s.step()
+	if set := x.fleet.lastSet(t); set["m-2"].Address != "10.0.3.2" {
+		t.Fatalf("m-2 away: managed %+v, want still read at 10.0.3.2", set["m-2"])
+	}
+	x.s.DeviceReading("m-2", device.Reading{State: device.StateSleeping, PowerW: 30, HasPower: true, At: x.clk.Now()})
+	if rs := rigStatusOK(t, x.s, "m-2"); rs.CountedKW != 0.03 || !slices.Contains(rs.Flags, FlagLeftWhileParked) {
+		t.Fatalf("m-2 away, read asleep at 30 W: %+v, want left_while_parked counted at 0.03 kW", rs)
+	}
 }
 
 // The managed set is handed over when it changes, not on every tick.

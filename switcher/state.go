@@ -184,7 +184,7 @@ func (s *Switcher) saveLocked(force bool) error {
 		if r.state == RigOffline && r.knownMining {
 			pr.State = "mining" // still owed its place
 		}
-		if (r.state == RigParked || r.state == RigMining) && isFirmware(r.group) {
+		if (r.state == RigParked || r.state == RigMining) && (isFirmware(r.group) || r.group.Monitor != "") {
 			pr.Addr = r.devAddr
 		}
 		st.Rigs[name] = pr
