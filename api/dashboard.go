@@ -35,13 +35,15 @@ type countedRow struct {
 // countedWhy says what each way of counting means, on the dashboard.
 var countedWhy = [switcher.NumCountedAs]string{
 	switcher.CountedOffline:          "not connected: 0 kW",
-	switcher.CountedMining:           "rig_kw",
+	switcher.CountedMining:           "rig_kw (or its measured draw)",
 	switcher.CountedParkedBound:      "idle_kw: the group is pools_bound",
-	switcher.CountedParkedVerified:   "idle_kw: a device readback shows it idle",
+	switcher.CountedParkedVerified:   "idle_kw (or its measured draw): a device readback shows it asleep",
 	switcher.CountedParkedUnverified: "rig_kw: held without work, but nothing shows it is not hashing on another pool",
 	switcher.CountedLeftWhileParked:  "rig_kw: parked, left, not back",
 	switcher.CountedReleased:         "0 kW: away longer than release_vanished_after",
-	switcher.CountedCurtailFailed:    "rig_kw: parked, but it kept submitting shares",
+	switcher.CountedCurtailFailed:    "rig_kw: parked, but it kept submitting shares or its device did not confirm the sleep",
+	switcher.CountedDeviceHashing:    "its measured draw (else rig_kw): its device hashes though it is curtailed; the next rig is curtailed for it",
+	switcher.CountedResumeFailed:     "its measured draw (else idle_kw): resumed, its device did not wake",
 }
 
 func countedRows(p *Power) []countedRow {
@@ -149,6 +151,7 @@ code { font-size: .95em; }
 <tr><th>load as planned</th><td class="n">{{kw .MiningLoadPlannedKW}}</td><th>parks unverified</th><td class="n">{{if .ParksUnverified}}<span class="bad">{{.ParksUnverified}}</span>{{else}}0{{end}} <span class="muted">({{.ParksBound}} bound, {{.ParksVerified}} verified)</span></td></tr>
 <tr><th>compliant</th><td>{{if .Compliant}}<span class="ok">yes</span> since {{whenp .CompliantSince}}{{else}}<span class="bad">no</span>{{end}}</td><th>plan done in</th><td class="n">{{dur .ETASeconds}}</td></tr>
 <tr><th>curtailed rigs</th><td class="n">{{$.Status.Curtailed}}</td><th>emergency</th><td>{{if .Emergency}}<span class="bad">yes: resumes held</span>{{else}}no{{end}}</td></tr>
+{{if .MeasuredRigs}}<tr><th>measured by devices</th><td class="n">{{kw .MiningLoadMeasuredKW}}</td><th>rigs measured</th><td class="n">{{.MeasuredRigs}} <span class="muted">(the others at the policy's figures)</span></td></tr>{{end}}
 </table>
 {{if not .Compliant}}<p class="bad">{{.NotCompliantReason}}</p>{{end}}
 <table>

@@ -37,7 +37,7 @@ func TestWorkerStates(t *testing.T) {
 		{Name: "b.pending", Group: "g2", State: "pending", Connected: true, Flags: []string{}},
 		{Name: "c.offline", Group: "g2", State: "offline", Flags: []string{}},
 	}
-	got := mergeWorkers(ws, rigs, func(string) string { return "dflt" }, now, 5*time.Minute)
+	got := mergeWorkers(ws, rigs, func(string) *switcher.Group { return &switcher.Group{Name: "dflt", Actuator: "stratum"} }, now, 5*time.Minute)
 	want := map[string]string{
 		"a.idle": "idle", "a.mining": "mining", "a.never": "idle", "a.offline": "offline", "b.dup": "mining",
 		"b.gone": "curtailed", "b.parked": "curtailed", "b.pending": "curtailed", "b.second-worker": "mining",

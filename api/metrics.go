@@ -50,7 +50,7 @@ var (
 	descReserve       = desc("power_reserve_kw", "Reserve from the policy.")
 	descAI            = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
 	descBudget        = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
-	descLoad          = desc("power_mining_load_kw", "Mining load counted from rig states and nameplate draw, as judged for compliance: a rig parked through Stratum without evidence (pools_bound or a device readback) counts at rig_kw.")
+	descLoad          = desc("power_mining_load_kw", "Mining load as judged for compliance: each rig's measured draw where its device reports one, else from its state and the policy's figures (a rig parked through Stratum without evidence, pools_bound or a device readback, counts at rig_kw).")
 	descLoadEst       = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
 	descCompliant     = desc("power_compliant", "1 when the mining load is within the budget.")
 	descETA           = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
@@ -83,11 +83,25 @@ var (
 // How parks are counted (see the switcher's planner).
 var (
 	descLoadPlanned = desc("power_mining_load_planned_kw", "Mining load the plan is made with: every park at idle_kw.")
-	descCounted     = desc("rigs_counted", "Rigs by how they are counted in the mining load: mining, parked_bound (pools_bound), parked_verified (device readback), parked_unverified (at rig_kw: nothing shows the park holds), curtail_failed (at rig_kw: parked but still submitting), left_while_parked, released, offline.", "as")
+	descCounted     = desc("rigs_counted", "Rigs by how they are counted in the mining load: mining, parked_bound (pools_bound), parked_verified (device readback), parked_unverified (at rig_kw: nothing shows the park holds), curtail_failed (at rig_kw: parked but still submitting, or its device did not sleep), device_hashing (its device hashes though it is not mining as the switcher sees it: at its measured draw or rig_kw, planned so too), resume_failed (its device did not wake: at its measured draw or idle_kw), left_while_parked, released, offline.", "as")
 	descCountedKW   = desc("power_mining_load_counted_kw", "The mining load split by how each rig is counted (the as label of hashgate_rigs_counted).", "as")
 )
 
-func init() { allDescriptions = append(allDescriptions, descLoadPlanned, descCounted, descCountedKW) }
+// Firmware actuators and device readings.
+var (
+	descLoadMeasured = desc("power_mining_load_measured_kw", "Sum of the power the rigs' devices report (fresh readings); mining_load_kw uses it for those rigs.")
+	descRigsMeasured = desc("rigs_measured", "Rigs whose device reports their power.")
+	descDevices      = desc("devices", "Rigs read through a firmware API by their device's state (mining, sleeping, unreachable, unknown: not read yet).", "state")
+	descDeviceCmds   = desc("device_commands_total", "Firmware commands by action (curtail, resume, set_pools) and outcome: verified (a read back shows it done) or failed (refused, timed out, or not shown done: flagged curtail_failed / resume_failed).", "action", "outcome")
+	descDeviceErrors = desc("device_command_errors_total", "Firmware command outcomes that ended with an error (after the fleet's retries).")
+	descDeviceReads  = desc("device_readings_total", "Device readings taken by the switcher.")
+	deviceStates     = []string{"mining", "sleeping", "unreachable", "unknown"}
+)
+
+func init() {
+	allDescriptions = append(allDescriptions, descLoadPlanned, descCounted, descCountedKW,
+		descLoadMeasured, descRigsMeasured, descDevices, descDeviceCmds, descDeviceErrors, descDeviceReads)
+}
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range allDescriptions {
@@ -221,4 +235,23 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRigsForgotten, cs.RigsForgotten.Load())
 	counter(descRigsRefused, cs.RigsRefusedName.Load(), "name")
 	counter(descRigsRefused, cs.RigsRefusedNetwork.Load(), "network_full")
+	collectDevices(pw, cs, gauge, counter)
+}
+
+// collectDevices exports the firmware side: measured load, device states
+// and command outcomes (every series present, so none come and go).
+func collectDevices(pw *Power, cs *switcher.Counters, gauge func(*prometheus.Desc, float64, ...string), counter func(*prometheus.Desc, uint64, ...string)) {
+	gauge(descLoadMeasured, pw.MiningLoadMeasuredKW)
+	gauge(descRigsMeasured, float64(pw.MeasuredRigs))
+	for _, s := range deviceStates {
+		gauge(descDevices, float64(pw.Devices[s]), s)
+	}
+	counter(descDeviceCmds, cs.DeviceCurtailOK.Load(), "curtail", "verified")
+	counter(descDeviceCmds, cs.DeviceCurtailFailed.Load(), "curtail", "failed")
+	counter(descDeviceCmds, cs.DeviceResumeOK.Load(), "resume", "verified")
+	counter(descDeviceCmds, cs.DeviceResumeFailed.Load(), "resume", "failed")
+	counter(descDeviceCmds, cs.DevicePoolsOK.Load(), "set_pools", "verified")
+	counter(descDeviceCmds, cs.DevicePoolsFailed.Load(), "set_pools", "failed")
+	counter(descDeviceErrors, cs.DeviceErrors.Load())
+	counter(descDeviceReads, cs.DeviceReadings.Load())
 }

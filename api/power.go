@@ -87,6 +87,16 @@ type Power struct {
 	// when all is persisted.
 	StateError string `json:"state_error,omitempty"`
 	AuditError string `json:"audit_error,omitempty"`
+
+	// Measured power: MiningLoadMeasuredKW is the sum of the power the
+	// rigs' devices report (fresh readings), MeasuredRigs how many report
+	// one. mining_load_kw uses that measured draw for each of them and
+	// the policy's figures for the others. Devices counts the rigs read
+	// through a firmware API by their device's state (mining, sleeping,
+	// unreachable, unknown; every key present).
+	MiningLoadMeasuredKW float64        `json:"mining_load_measured_kw"`
+	MeasuredRigs         int            `json:"measured_rigs"`
+	Devices              map[string]int `json:"devices"`
 }
 
 // CountedLoad is the rigs counted one way (a worker's counted_as) and
@@ -145,6 +155,7 @@ func (h *Handler) power() (*Power, int) {
 		NotCompliantReason: st.NotCompliantReason, ParksUnverified: st.ParksUnverified,
 		ParksBound: st.ParksBound, ParksVerified: st.ParksVerified, Counted: st.Counted,
 		Policy: st.Policy, PolicyError: st.PolicyError, StateError: st.StateError, AuditError: st.AuditError,
+		MiningLoadMeasuredKW: st.MiningLoadMeasuredKW, MeasuredRigs: st.MeasuredRigs, Devices: st.Devices,
 	}
 	if !st.Compliant {
 		p.CompliantSince = nil
@@ -428,7 +439,7 @@ func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, switcher.ErrUnknownRig):
 		writeError(w, http.StatusNotFound, fmt.Sprintf("unknown rig %q: nothing to forget", name))
 		return
-	case errors.Is(err, switcher.ErrRigConnected):
+	case errors.Is(err, switcher.ErrRigConnected), errors.Is(err, switcher.ErrRigListed):
 		writeError(w, http.StatusConflict, err.Error())
 		return
 	default:

@@ -74,6 +74,21 @@ type Worker struct {
 	// StandbyConnections: the rig's further connections from its own
 	// address (hashgate listed as primary and backup pool); not duplicates.
 	StandbyConnections int `json:"standby_connections,omitempty"`
+
+	// Actuator is the actuator of its group (stratum, antminer, braiins,
+	// luxos, whatsminer, vnish, webhook; absent without a switcher).
+	// Device is its device as last read through the firmware API: state
+	// mining | sleeping | unreachable | unknown (never read yet),
+	// power_w and hashrate_ths (null when the firmware does not report
+	// them), checked_at (null: never read). Absent for a rig whose group
+	// has neither a firmware actuator nor a monitor (a plain Stratum rig),
+	// and for a worker that is no rig.
+	Actuator string                 `json:"actuator,omitempty"`
+	Device   *switcher.DeviceStatus `json:"device,omitempty"`
+	// Listed: the rig is in the rig inventory (managed and counted
+	// whether or not it connects through the proxy: one that does not
+	// shows state offline; device and counted_as say what it draws).
+	Listed bool `json:"listed,omitempty"`
 }
 
 // hashrateTHs turns an exponentially decaying rate (hashes per second,
@@ -92,9 +107,9 @@ func hashrateTHs(hps float64, age, tau time.Duration) float64 {
 }
 
 // mergeWorkers joins the proxy's accounts and the switcher's rigs, both
-// sorted by name, into one list sorted by name. groupFor names the group
+// sorted by name, into one list sorted by name. groupFor gives the group
 // of a worker that is no rig (nil: none).
-func mergeWorkers(ws []proxy.WorkerSnapshot, rigs []switcher.RigStatus, groupFor func(string) string, now time.Time, window time.Duration) []Worker {
+func mergeWorkers(ws []proxy.WorkerSnapshot, rigs []switcher.RigStatus, groupFor func(string) *switcher.Group, now time.Time, window time.Duration) []Worker {
 	if !slices.IsSortedFunc(ws, func(a, b proxy.WorkerSnapshot) int { return cmp.Compare(a.Name, b.Name) }) {
 		slices.SortFunc(ws, func(a, b proxy.WorkerSnapshot) int { return cmp.Compare(a.Name, b.Name) })
 	}
@@ -123,7 +138,7 @@ func mergeWorkers(ws []proxy.WorkerSnapshot, rigs []switcher.RigStatus, groupFor
 	return out
 }
 
-func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(string) string, now time.Time, window time.Duration) Worker {
+func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(string) *switcher.Group, now time.Time, window time.Duration) Worker {
 	var row Worker
 	connected := false
 	recent := false
@@ -150,6 +165,7 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 		row.Name, row.Group, row.PowerState = r.Name, r.Group, r.State
 		row.Pin, row.PinReason = r.Pin, r.PinReason
 		row.CountedAs, row.CountedKW = r.CountedAs, r.CountedKW
+		row.Actuator, row.Device, row.Listed = r.Actuator, r.Device, r.Listed
 		if !r.Since.IsZero() {
 			t := r.Since
 			row.Since = &t
@@ -157,7 +173,8 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 		row.Flags = append(row.Flags, r.Flags...)
 		connected = connected || r.Connected
 	} else if groupFor != nil {
-		row.Group = groupFor(row.Name)
+		g := groupFor(row.Name)
+		row.Group, row.Actuator = g.Name, g.Actuator
 	}
 	if w != nil && w.Connections > 1 && !slices.Contains(row.Flags, switcher.FlagDuplicateName) {
 		row.Flags = append(row.Flags, switcher.FlagDuplicateName)
@@ -179,16 +196,10 @@ func makeWorker(w *proxy.WorkerSnapshot, r *switcher.RigStatus, groupFor func(st
 func (h *Handler) snapshotWorkers() []Worker {
 	ws := h.proxy.Workers()
 	var rigs []switcher.RigStatus
-	var groupFor func(string) string
+	var groupFor func(string) *switcher.Group
 	if h.sw != nil {
 		rigs = h.sw.Rigs()
-		pol := h.sw.Policy()
-		groupFor = func(name string) string {
-			if g := pol.GroupFor(name); g != nil {
-				return g.Name
-			}
-			return switcher.DefaultGroupName
-		}
+		groupFor = h.sw.Policy().GroupFor // never nil
 	}
 	return mergeWorkers(ws, rigs, groupFor, h.cfg.Now(), h.cfg.MiningWindow)
 }

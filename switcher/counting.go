@@ -24,11 +24,13 @@ const (
 	CountedLeftWhileParked                   // rig_kw: parked, left, not back (planned so too)
 	CountedReleased                          // 0 kW: left longer than release_vanished_after
 	CountedCurtailFailed                     // rig_kw: parked, but it kept submitting shares
+	CountedDeviceHashing                     // measured or rig_kw, planned so too: not mining as we see it, but its device hashes
+	CountedResumeFailed                      // measured or idle_kw: resumed, its device did not wake
 	NumCountedAs
 )
 
 var countedNames = [NumCountedAs]string{"offline", "mining", "parked_bound", "parked_verified",
-	"parked_unverified", "left_while_parked", "released", "curtail_failed"}
+	"parked_unverified", "left_while_parked", "released", "curtail_failed", "device_hashing", "resume_failed"}
 
 func (c CountedAs) String() string {
 	if c < NumCountedAs {
@@ -98,13 +100,22 @@ func (p *Plan) NotCompliantReason() string {
 // countAs is how rig r, in group g, is counted now. rel is the policy's
 // release_vanished_after.
 func countAs(r *Rig, g *Group, rel time.Duration, now time.Time) CountedAs {
+	connected := r.Connected || r.Reached
+	if r.DeviceHashing && r.State != RigMining {
+		return CountedDeviceHashing
+	}
 	switch r.State {
 	case RigMining:
-		if r.Connected {
+		switch {
+		case r.DeviceHashing:
+			return CountedMining
+		case r.WontWake:
+			return CountedResumeFailed
+		case connected:
 			return CountedMining
 		}
 	case RigParked:
-		if !r.Connected && r.LeftWhileParked {
+		if !connected && r.LeftWhileParked {
 			if rel > 0 && !r.AwaySince.IsZero() && !now.Before(r.AwaySince.Add(rel)) {
 				return CountedReleased
 			}
@@ -112,7 +123,7 @@ func countAs(r *Rig, g *Group, rel time.Duration, now time.Time) CountedAs {
 		}
 		return heldAs(r, g)
 	case RigPending:
-		if r.Connected {
+		if connected {
 			return heldAs(r, g)
 		}
 	}
@@ -133,17 +144,30 @@ func heldAs(r *Rig, g *Group) CountedAs {
 	return CountedParkedUnverified
 }
 
-// countedDraws are a rig's planned and counted draws when counted as c.
+// countedDraws are a rig's planned and counted draws when counted as c,
+// without a measured draw (see measuredDraws).
 func countedDraws(c CountedAs, full, idle int64) (planned, counted int64) {
 	switch c {
-	case CountedMining, CountedLeftWhileParked:
+	case CountedMining, CountedLeftWhileParked, CountedDeviceHashing:
 		return full, full
-	case CountedParkedBound, CountedParkedVerified:
+	case CountedParkedBound, CountedParkedVerified, CountedResumeFailed:
 		return idle, idle
 	case CountedParkedUnverified, CountedCurtailFailed:
 		return idle, full
 	}
 	return 0, 0
+}
+
+// measuredDraws applies a measured draw m to a rig counted as c: it is
+// the draw now, planned and counted, whatever c; a rig that draws its
+// full power now (mining, device_hashing) has m as its full draw, so
+// curtailing it saves m − idle_kw (a parked rig counts at idle_kw until a
+// reading after the curtail shows what it draws).
+func measuredDraws(c CountedAs, m int64, full *int64) (planned, counted int64) {
+	if c == CountedMining || c == CountedDeviceHashing {
+		*full = m
+	}
+	return m, m
 }
 
 // CountRig is how rig r is counted now under pol, and its counted draw in
@@ -154,11 +178,16 @@ func CountRig(pol *Policy, r *Rig, now time.Time) (CountedAs, float64) {
 		g = &pol.Default
 	}
 	c := countAs(r, g, pol.ReleaseVanishedAfter, now)
-	full := planDraw(g.RigKW)
+	full, idle := planDraw(g.RigKW), planDraw(g.IdleKW)
 	if r.ReportedKW > 0 {
 		full = planDraw(r.ReportedKW)
 	}
-	_, counted := countedDraws(c, full, planDraw(g.IdleKW))
+	var counted int64
+	if r.HasMeasured {
+		_, counted = measuredDraws(c, planDraw(r.MeasuredKW), &full)
+	} else {
+		_, counted = countedDraws(c, full, idle)
+	}
 	return c, planKW(counted)
 }
 
@@ -182,7 +211,12 @@ func (plan *Plan) countAfter(ord []planRig, rigs []Rig, pol *Policy, budget int6
 			}
 			c = heldAs(r, g)
 		}
-		_, d := countedDraws(c, p.full, p.idle)
+		var d int64
+		if p.is(planMeasured) && (p.act != planResume && p.act != planCurtail) {
+			d = p.draw // its measured draw, unchanged by the plan (a park holds it as it was)
+		} else {
+			_, d = countedDraws(c, p.full, p.idle)
+		}
 		total += d
 		by[c] += d
 		plan.Counted[c].Rigs++

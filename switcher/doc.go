@@ -5,7 +5,13 @@
 // log that survive restarts.
 //
 // It sees rigs through small interfaces and knows nothing of sockets; the
-// Stratum actuator adapter (wired by cmd) is the one bridge to the proxy.
+// Stratum actuator adapter (wired by cmd) is the one bridge to the proxy,
+// and a DeviceFleet (Config.Devices, switcher/fleet) the one to the rigs'
+// firmware: a firmware-actuated rig is put to sleep through its device and
+// parked through Stratum at the same moment when it is connected; the
+// fleet's readings and outcomes come back through DeviceReading and
+// DeviceOutcome. The rig inventory (SetInventory) names rigs managed and
+// counted whether or not they connect through the proxy.
 //
 // # The curtailment planner
 //
@@ -18,6 +24,9 @@
 //
 //	mining budget = site_capacity_kw − reserve_kw − AI kW of the allocation in force (≥ 0)
 //	load          = Σ draw of every rig, where draw is
+//	  measured by its device       the power it reports (Rig.MeasuredKW), whatever
+//	                               its state below: the measured draw replaces the
+//	                               policy's figures wherever a device reports one
 //	  mining, connected            ReportedKW if > 0, else the group's rig_kw
 //	  parked, connected            idle_kw
 //	  parked, disconnected         idle_kw (it was just kicked and is reconnecting),
@@ -29,9 +38,22 @@
 //	                               in this park) is offline when it disconnects
 //	                               (the caller's rule)
 //	  pending (connected, waiting) idle_kw (it is held without work)
+//	  not mining, device hashing   its measured draw, else rig_kw (device_hashing):
+//	                               parked, pending or offline as the switcher sees
+//	                               it, but its device reports it hashing
+//	  mining, device will not wake its measured draw, else idle_kw (resume_failed)
 //	  offline, or mining/pending
 //	  but disconnected             0: it is not drawing through us; when it comes back
 //	                               it is Pending and goes through admission again
+//
+// "Connected" includes Rig.Reached: a rig in the rig inventory, or a
+// firmware-actuated rig the switcher holds parked or mining whose device
+// it reaches, is on the site whatever the proxy says, and counted as if
+// connected (an inventory rig never seen is mining at rig_kw until its
+// device says otherwise). The planner acts on a rig that is connected or
+// Rig.ByDevice (its firmware actuator reaches it); a reached rig that is
+// neither (a Stratum rig in the inventory that does not connect) is
+// counted but never acted on.
 //
 // That is the load the plan is made with (Plan.LoadKW, LoadAfterKW,
 // Compliant). The load reported and judged for compliance (Plan.Counted*,
@@ -39,19 +61,50 @@
 // without work through Stratum (parked or pending, connected or not yet
 // flagged left_while_parked) counts at its full draw unless something shows
 // the hold holds: its group's pools_bound (every pool entry of the rig is
-// hashgate, or the network blocks the others) or a device readback that
-// shows it idle (Rig.VerifiedIdle). Withholding work is not evidence: real
-// cgminer 4.13.6 took its backup pool 10 s after a park and mined there
-// for the whole curtailment, keeping the parked connection open. The plan
-// still uses idle_kw for such a rig: counting it at rig_kw when planning
-// would curtail the whole site for rigs no curtailment can reach, and stop
-// nothing they draw. Plan.NotCompliantReason says so when it is the cause.
-// CountedAs names how each rig is counted.
+// hashgate, or the network blocks the others), a device readback that
+// shows it asleep (Rig.VerifiedIdle), or its measured draw. Withholding
+// work is not evidence: real cgminer 4.13.6 took its backup pool 10 s
+// after a park and mined there for the whole curtailment, keeping the
+// parked connection open. The plan still uses idle_kw for such a rig:
+// counting it at rig_kw when planning would curtail the whole site for
+// rigs no curtailment can reach, and stop nothing they draw. Plan.NotCompliantReason
+// says so when it is the cause. A rig whose device shows it hashing is
+// different: that is evidence, not the want of it, so device_hashing is
+// planned at its draw too, and the plan curtails the next rig in order to
+// make up for it (its curtail is retried; the plan never resumes it,
+// which would cost nothing and end the retries). CountedAs names how each
+// rig is counted.
+//
+// # Device evidence
+//
+// The switcher (devices.go) turns the fleet's readings into the fields
+// above. A reading counts while it is fresh (Config.DeviceStaleAfter),
+// reachable, and made after the switcher's last command to the rig (a
+// curtail, a resume, a device put to sleep at admission): a rig just
+// curtailed counts as an unverified park, not at the power it drew while
+// mining. Within Config.DeviceVerifyWindow of a curtail a reading still
+// hashing is the command taking effect (an unverified park); after it the
+// rig is flagged curtail_failed and counted device_hashing (a fleet
+// outcome with Verified false flags it at once; without a reading that
+// shows it hashing, an unreachable device say, it counts curtail_failed:
+// at rig_kw, planned at idle_kw like any park without evidence); a
+// reading asleep clears the flag and verifies the park. Flagging sends
+// the curtail again once. A pin "on" resumes a device_hashing rig; the
+// plan never does otherwise. The same for a resume: asleep after the
+// window is resume_failed. Hashing means the device's state is mining, or
+// it reports more than 1 GH/s, or more power than its group's idle_kw
+// with a margin (1.5 × idle_kw, at least idle_kw + 0.1 kW): field firmware
+// says "sleeping" and keeps its hashboards up. The draw a device measures
+// while hashing becomes the rig's ReportedKW, its own nameplate for
+// what curtailing saves and resuming costs; unreachable, a rig falls back
+// to the policy's figures.
 //
 // A hashrate × J/TH figure is reported as Plan.LoadEstKW and never decides
-// anything. Curtailing a rig saves its draw − idle_kw; resuming one costs the
-// same. All arithmetic is done in integer milliwatts, so sums are exact and
-// planning the same state twice gives the same answer to the last digit.
+// anything. Curtailing a rig saves what it draws now − idle_kw (its
+// measured draw, or rig_kw; nothing for one that did not wake); resuming
+// one costs its full draw − what it draws now. All arithmetic is done in
+// integer milliwatts, so sums are exact and planning the same state twice
+// gives the same answer to the last digit.
 //
 // # One order
 //
@@ -92,7 +145,9 @@
 //     the caller clears KnownMining once the rig is readmitted or after its own
 //     grace period. Under an emergency hold nothing is resumed or admitted:
 //     rigs that would fit are deferred ("emergency hold", pending ones stay
-//     pending), pending rigs that would not are parked.
+//     pending), pending rigs that would not are parked. A park holds a
+//     rig's draw as it was (the plan assumes no change; a firmware rig's
+//     device is put to sleep too, and its readings say when it is).
 //
 // Checks in step 4 come in this order, and the first that applies is the
 // reason given: pinned off, does not fit budget, emergency hold, min_off,

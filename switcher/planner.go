@@ -58,6 +58,13 @@ type Rig struct {
 	// Connected: a live connection. A mining or pending rig that is not
 	// connected counts as offline; a parked one may be away (see AwaySince).
 	Connected bool
+	// Reached: the rig is known to be on the site whatever the proxy
+	// says (it is in the rig inventory, or its firmware actuator reaches
+	// it): it is counted as if connected. ByDevice: its firmware actuator
+	// can act on it, so the planner curtails and resumes it as if
+	// connected; ByDevice implies Reached.
+	Reached  bool
+	ByDevice bool
 	// AwaySince is when a parked rig disconnected; release_vanished_after
 	// counts from it. Zero with LeftWhileParked: never released.
 	AwaySince time.Time
@@ -72,18 +79,35 @@ type Rig struct {
 
 	Pin Pin
 	// VerifiedIdle: a device readback shows this parked rig idle (its
-	// hashboards stopped), which makes its park count at idle_kw whatever
-	// its group's pools_bound says. Set by the caller from a device poller
-	// (Switcher.SetDeviceIdle); no poller exists yet (it comes with the
-	// firmware actuators), so only pools_bound makes a Stratum park count
-	// as holding.
+	// hashboards stopped, Switcher.DeviceReading or SetDeviceIdle), which
+	// makes its park count at idle_kw (or its measured draw) whatever its
+	// group's pools_bound says.
 	VerifiedIdle bool
-	// CurtailFailed: the rig kept submitting shares after it was parked
-	// (flagged curtail_failed): it is hashing, so its park counts at
-	// rig_kw whatever pools_bound or a readback say.
+	// CurtailFailed: the rig kept submitting shares after it was parked,
+	// or its device did not go to sleep (flagged curtail_failed): its
+	// park counts at rig_kw whatever pools_bound or a readback say (at
+	// its measured draw, planned so too, once its device shows it
+	// hashing: DeviceHashing).
 	CurtailFailed bool
-	// ReportedKW is the draw the rig's firmware reports; 0: unknown, the
-	// group's rig_kw is used.
+	// DeviceHashing: its device reports it hashing (by state, hashrate or
+	// power). A rig that is not mining as the switcher sees it (parked,
+	// pending, offline) is then counted and planned at its measured draw
+	// (rig_kw if none) as device_hashing, and never resumed by the plan
+	// (resuming it would cost nothing; its curtail is being retried).
+	DeviceHashing bool
+	// WontWake: its device did not wake after a resume (resume_failed):
+	// this mining rig is counted at its measured draw, else idle_kw.
+	WontWake bool
+	// HasMeasured: MeasuredKW is the draw its device measured last. It
+	// replaces the policy's figure whatever the rig's state, in the load
+	// planned and the load counted. A mining rig measured is also
+	// curtailed for its measured draw; a parked one resumes to ReportedKW
+	// or rig_kw.
+	HasMeasured bool
+	MeasuredKW  float64
+	// ReportedKW is the rig's draw while mining, when known better than
+	// the group's rig_kw (the switcher gives the last its device measured
+	// while hashing); 0: unknown, rig_kw is used.
 	ReportedKW float64
 	// HashrateTHs is measured from shares; it feeds Plan.LoadEstKW only.
 	HashrateTHs float64
@@ -372,16 +396,24 @@ const (
 	planPinOn
 	planPinOff
 	planKnown
-	planMinOn  // mining, resumed less than min_on ago
-	planMinOff // parked, curtailed less than min_off ago
+	planMinOn    // mining, resumed less than min_on ago
+	planMinOff   // parked, curtailed less than min_off ago
+	planMeasured // its draw is measured by its device
+	planHashing  // counted device_hashing
 )
 
 func (p *planRig) is(f uint8) bool { return p.flags&f != 0 }
 
-// live: connected and waiting for work (parked or pending).
-func (p *planRig) live() bool {
+// held: connected (or reached by its device) and waiting for work
+// (parked or pending).
+func (p *planRig) held() bool {
 	return p.is(planConnected) && (p.state == RigParked || p.state == RigPending)
 }
+
+// live: held, and not hashing all the same (device_hashing: its curtail
+// is being retried; resuming it would cost nothing and end that). Only a
+// pin "on" resumes such a rig.
+func (p *planRig) live() bool { return p.held() && !p.is(planHashing) }
 
 // mining: connected and working.
 func (p *planRig) mining() bool { return p.is(planConnected) && p.state == RigMining }

@@ -63,6 +63,7 @@ func apply(in Input, p Plan) Input {
 	out.Rigs = slices.Clone(in.Rigs)
 	for _, a := range p.Curtail {
 		r := &out.Rigs[a.Rig]
+		acted(r)
 		r.State, r.Since = RigParked, p.At
 	}
 	for _, a := range p.Park {
@@ -71,11 +72,23 @@ func apply(in Input, p Plan) Input {
 	}
 	for _, a := range p.Resume {
 		r := &out.Rigs[a.Rig]
+		acted(r)
 		r.State, r.Since, r.KnownMining = RigMining, p.At, false
 	}
 	out.Ramp = p.Ramp
 	out.Allocations = p.Allocations
 	return out
+}
+
+// acted does what the switcher does with a rig's device evidence when it
+// acts on it (before its state changes): readings from before the command
+// no longer count, and the draw measured while it mined stays its mining
+// draw.
+func acted(r *Rig) {
+	if r.HasMeasured && (r.DeviceHashing || (r.State == RigMining && !r.WontWake)) {
+		r.ReportedKW = r.MeasuredKW
+	}
+	r.HasMeasured, r.MeasuredKW, r.DeviceHashing, r.WontWake = false, 0, false, false
 }
 
 func mustNoActions(t *testing.T, p Plan) {
@@ -1004,6 +1017,26 @@ func randomInput(rng *rand.Rand, now time.Time) Input {
 			r.LeftWhileParked = rng.IntN(2) == 0
 			r.AwaySince = ago()
 		}
+		// The firmware side: reached by the inventory or a device,
+		// measured, hashing whatever the state, not waking.
+		if rng.IntN(6) == 0 {
+			r.Reached = true
+			r.ByDevice = rng.IntN(2) == 0
+		}
+		r.DeviceHashing = rng.IntN(8) == 0
+		if rng.IntN(4) == 0 {
+			r.HasMeasured, r.MeasuredKW = true, float64(1+rng.IntN(8))*0.5
+			if held := r.State == RigParked || r.State == RigPending; held && !r.DeviceHashing {
+				// Not hashing: about its idle draw (the switcher's rule,
+				// with its margin).
+				g := r.Group
+				if g == nil {
+					g = &po.Default
+				}
+				r.MeasuredKW = g.IdleKW * float64(rng.IntN(4)) / 2
+			}
+		}
+		r.WontWake = r.State == RigMining && rng.IntN(8) == 0
 		rigs = append(rigs, r)
 	}
 	in := Input{Policy: po, Rigs: rigs}
@@ -1048,13 +1081,13 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 	mark("deferred", p.Deferred)
 	for _, a := range p.Curtail {
 		r := in.Rigs[a.Rig]
-		if r.State != RigMining || !r.Connected || r.Pin == PinOn {
+		if r.State != RigMining || !(r.Connected || r.ByDevice) || r.Pin == PinOn {
 			t.Fatalf("curtailed %+v", r)
 		}
 	}
 	for _, a := range p.Resume {
 		r := in.Rigs[a.Rig]
-		if !r.Connected || (r.State != RigParked && r.State != RigPending) || r.Pin == PinOff || p.Emergency {
+		if !(r.Connected || r.ByDevice) || (r.State != RigParked && r.State != RigPending) || r.Pin == PinOff || p.Emergency {
 			t.Fatalf("resumed %+v (emergency %v)", r, p.Emergency)
 		}
 		if r.State == RigParked && in.Policy.MinOff > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(in.Policy.MinOff)) {
@@ -1062,7 +1095,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 		}
 	}
 	for _, a := range p.Park {
-		if r := in.Rigs[a.Rig]; r.State != RigPending || !r.Connected {
+		if r := in.Rigs[a.Rig]; r.State != RigPending || !(r.Connected || r.ByDevice) {
 			t.Fatalf("parked %+v", r)
 		}
 	}
@@ -1074,9 +1107,12 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 		t.Fatalf("compliant %v with %v / %v", p.Compliant, p.LoadAfterKW, p.MiningBudgetKW)
 	}
 	if !p.Compliant {
-		// Only pinned-on rigs, idle draw and vanished rigs may be left over budget.
+		// Only pinned-on rigs, idle draw, vanished rigs and rigs whose
+		// curtailing saves nothing (asleep already: resume_failed, or
+		// measured so) may be left over budget.
 		for i, r := range in.Rigs {
-			if r.State == RigMining && r.Connected && r.Pin != PinOn && seen[i] != "curtail" {
+			saves := !(r.WontWake && !r.DeviceHashing) && !r.HasMeasured
+			if r.State == RigMining && (r.Connected || r.ByDevice) && r.Pin != PinOn && seen[i] != "curtail" && saves {
 				t.Fatalf("not compliant but %s keeps mining", r.Name)
 			}
 		}
@@ -1179,11 +1215,19 @@ func TestPlanRampRandom(t *testing.T) {
 				if g == nil {
 					g = &in.Policy.Default
 				}
-				full := g.RigKW
+				full, from := g.RigKW, g.IdleKW
 				if r.ReportedKW > 0 {
 					full = r.ReportedKW
 				}
-				evs = append(evs, ev{now, full - g.IdleKW})
+				switch {
+				case r.DeviceHashing && r.HasMeasured: // already drawing it
+					full, from = r.MeasuredKW, r.MeasuredKW
+				case r.DeviceHashing:
+					from = full
+				case r.HasMeasured: // resuming adds what it does not draw yet
+					from = r.MeasuredKW
+				}
+				evs = append(evs, ev{now, full - from})
 			}
 			in = apply(in, p)
 			now = now.Add(time.Duration(1+rng.IntN(40)) * time.Second)

@@ -126,7 +126,7 @@ func (p *planRig) fill(r *Rig, g *Group, pol *Policy, now time.Time) (counted in
 	if r.ReportedKW > 0 {
 		p.full = planDraw(r.ReportedKW)
 	}
-	if r.Connected {
+	if r.Connected || r.ByDevice {
 		p.flags |= planConnected
 	}
 	switch r.Pin {
@@ -139,7 +139,15 @@ func (p *planRig) fill(r *Rig, g *Group, pol *Policy, now time.Time) (counted in
 		p.flags |= planKnown
 	}
 	p.count = countAs(r, g, pol.ReleaseVanishedAfter, now)
-	p.draw, counted = countedDraws(p.count, p.full, p.idle)
+	if r.HasMeasured {
+		p.flags |= planMeasured
+		p.draw, counted = measuredDraws(p.count, planDraw(r.MeasuredKW), &p.full)
+	} else {
+		p.draw, counted = countedDraws(p.count, p.full, p.idle)
+	}
+	if p.count == CountedDeviceHashing {
+		p.flags |= planHashing
+	}
 	switch {
 	case p.count == CountedMining:
 		if pol.MinOn > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(pol.MinOn)) {
@@ -225,7 +233,7 @@ func (pl *planner) pinnedOff() {
 		p := &pl.ord[pos]
 		if p.is(planPinOff) && p.mining() {
 			p.act = planCurtail
-			pl.load -= p.full - p.idle
+			pl.load -= p.draw - p.idle
 			pl.plan.Curtail = append(pl.plan.Curtail, pl.action(p, ReasonPinnedOff))
 		}
 	}
@@ -237,7 +245,7 @@ func (pl *planner) pinnedOff() {
 func (pl *planner) pinnedOn() {
 	for pos := range pl.ord {
 		p := &pl.ord[pos]
-		if !p.is(planPinOn) || !p.live() {
+		if !p.is(planPinOn) || !p.held() {
 			continue
 		}
 		d := p.full - p.draw
@@ -274,14 +282,14 @@ func (pl *planner) overBudget() {
 				continue
 			}
 			p.act = planCurtail
-			pl.load -= p.full - p.idle
+			pl.load -= p.draw - p.idle
 			cut = append(cut, int32(pos))
 		}
 	}
 	// Keep mining any rig no longer needed, min_on ones first, head first.
 	for k := len(cut) - 1; k >= 0; k-- {
 		p := &pl.ord[cut[k]]
-		if d := p.full - p.idle; pl.load+d <= pl.budget {
+		if d := p.draw - p.idle; pl.load+d <= pl.budget {
 			p.act = planNone
 			pl.load += d
 		}
@@ -338,6 +346,8 @@ func (pl *planner) admitRig(p *planRig, room int64) int64 {
 	}
 	if why != "" {
 		if pending {
+			// Held as it was: its draw does not change (a firmware rig's
+			// device is put to sleep as well; its readings say when).
 			p.act = planPark
 			pl.plan.Park = append(pl.plan.Park, pl.action(p, why))
 		} else {

@@ -107,8 +107,13 @@ func (s *Switcher) rigNetwork(remote string) netip.Prefix {
 	return p
 }
 
-// markOfflineLocked counts r (no live connection) in its network.
+// markOfflineLocked counts r (no live connection) in its network; a rig
+// in the inventory is not counted (its records are bounded by the
+// inventory).
 func (s *Switcher) markOfflineLocked(r *rigRec) {
+	if r.listed {
+		return
+	}
 	set := s.offline[r.net]
 	if set == nil {
 		set = map[*rigRec]struct{}{}
@@ -135,7 +140,7 @@ func (s *Switcher) deleteRigLocked(r *rigRec) {
 
 // forgettable: offline and holding nothing worth keeping.
 func (s *Switcher) forgettable(r *rigRec, now time.Time) bool {
-	return r.conns == 0 && r.state == RigOffline && r.pin == PinAuto && !r.pinnedAhead &&
+	return r.conns == 0 && r.state == RigOffline && r.pin == PinAuto && !r.pinnedAhead && !r.listed &&
 		!(r.knownMining && now.Before(r.knownUntil))
 }
 
@@ -166,6 +171,7 @@ func (s *Switcher) evictLocked(n netip.Prefix, keep int, now time.Time) []string
 // forgetLocked drops records the bounds forget, and returns their names.
 func (s *Switcher) forgetLocked(recs []*rigRec, reason string) []string {
 	names := make([]string, len(recs))
+	s.devDirty = s.devDirty || len(recs) > 0
 	for i, r := range recs {
 		s.deleteRigLocked(r)
 		names[i] = r.name
@@ -262,6 +268,10 @@ func (s *Switcher) tellForgotten(names []string) {
 // record is what the connection is counted by.
 var ErrRigConnected = errors.New("rig is connected")
 
+// ErrRigListed refuses to forget a rig in the rig inventory: the
+// inventory makes its record.
+var ErrRigListed = errors.New("rig is in the inventory")
+
 // Forget drops the record of a rig that is not connected, whatever it
 // holds (a pin, a park, left_while_parked): ops use it for a rig that was
 // taken away. It is audited with who. A rig that connects later is new.
@@ -276,12 +286,16 @@ func (s *Switcher) Forget(name, who string) (was RigStatus, err error) {
 	case r.conns > 0:
 		s.mu.Unlock()
 		return RigStatus{}, fmt.Errorf("%w: %q has %d live connection(s); it can be forgotten once it disconnects", ErrRigConnected, name, r.conns)
+	case r.listed:
+		s.mu.Unlock()
+		return RigStatus{}, fmt.Errorf("%w: %q is in the rig inventory; remove it there (the inventory is reloaded with the policy)", ErrRigListed, name)
 	}
 	was = RigStatus{Name: name, Group: r.group.Name, State: r.state.String(), Since: r.since, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
 	if r.leftParked {
 		was.Flags = append(was.Flags, FlagLeftWhileParked)
 	}
 	s.deleteRigLocked(r)
+	s.devDirty = true
 	s.counters.RigsForgotten.Add(1)
 	s.event(Event{Kind: EventForget, Who: who, Rig: name, Fields: map[string]any{"state": was.State, "pin": was.Pin, "left_while_parked": r.leftParked}})
 	err = s.persistLocked()

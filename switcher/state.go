@@ -26,6 +26,10 @@ type persistedRig struct {
 	// Net is the network it last connected from, for the cap of offline
 	// records per network (absent in files written before it).
 	Net netip.Prefix `json:"net,omitzero"`
+	// Addr is how its device is reached, for a firmware-actuated rig
+	// parked or mining: a rig asleep never reconnects, and must still be
+	// woken after a restart.
+	Addr string `json:"addr,omitempty"`
 }
 
 // persistedState is the state file: the allocation stack, every rig's
@@ -179,6 +183,9 @@ func (s *Switcher) saveLocked(force bool) error {
 			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission}
 		if r.state == RigOffline && r.knownMining {
 			pr.State = "mining" // still owed its place
+		}
+		if (r.state == RigParked || r.state == RigMining) && (isFirmware(r.group) || r.group.Monitor != "") {
+			pr.Addr = r.devAddr
 		}
 		st.Rigs[name] = pr
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/internal/rigname"
+	"github.com/hashgate/hashgate/switcher/device"
 )
 
 // Actuator parks and resumes rigs. The Stratum adapter (wired by cmd) is
@@ -75,6 +76,25 @@ type Config struct {
 	NetworkPrefixV4      int // default 24
 	NetworkPrefixV6      int // default 64
 
+	// Devices runs the firmware actuators (cmd wires switcher/fleet);
+	// nil: no firmware actuation, every rig is parked through Stratum
+	// only, as before firmware actuators. See devices.go.
+	Devices DeviceFleet
+	// PoolURLs are hashgate's own Stratum addresses as rigs should list
+	// them: a rig whose device lists any other pool is flagged
+	// pools_unbound, and a group with bind_pools has its rigs' pool
+	// lists rewritten to these. Empty: pools are not judged.
+	PoolURLs []string
+	// DeviceVerifyWindow: a device read back this long after a curtail
+	// still hashing is flagged curtail_failed (counted at its measured
+	// draw, and the plan curtails the next rig); one read back asleep
+	// this long after a resume, resume_failed. Readings before it are
+	// the command taking effect. Default 2m.
+	DeviceVerifyWindow time.Duration
+	// DeviceStaleAfter: a device reading older than this is no longer
+	// used (the policy's figures are). Default 5m.
+	DeviceStaleAfter time.Duration
+
 	Log zerolog.Logger
 	Now func() time.Time // tests
 }
@@ -91,6 +111,8 @@ const (
 	DefaultMaxOfflinePerNetwork = 4096
 	DefaultNetworkPrefixV4      = 24
 	DefaultNetworkPrefixV6      = 64
+	DefaultDeviceVerifyWindow   = 2 * time.Minute
+	DefaultDeviceStaleAfter     = 5 * time.Minute
 )
 
 // orDefault sets *p to v when it is zero or negative (unset).
@@ -110,6 +132,8 @@ func (c *Config) setDefaults() {
 	orDefault(&c.MaxOfflinePerNetwork, DefaultMaxOfflinePerNetwork)
 	orDefault(&c.NetworkPrefixV4, DefaultNetworkPrefixV4)
 	orDefault(&c.NetworkPrefixV6, DefaultNetworkPrefixV6)
+	orDefault(&c.DeviceVerifyWindow, DefaultDeviceVerifyWindow)
+	orDefault(&c.DeviceStaleAfter, DefaultDeviceStaleAfter)
 	c.NetworkPrefixV4, c.NetworkPrefixV6 = min(c.NetworkPrefixV4, 32), min(c.NetworkPrefixV6, 128)
 	if c.Now == nil {
 		c.Now = time.Now
@@ -123,6 +147,9 @@ const (
 	FlagLeftWhileParked = "left_while_parked"
 	FlagDuplicateName   = "duplicate_name"
 	FlagPinned          = "pinned"
+	// FlagPoolsUnbound: the rig's device lists a pool that is not
+	// hashgate (Config.PoolURLs): a Stratum park does not hold it.
+	FlagPoolsUnbound = "pools_unbound"
 )
 
 // rigRec is everything the switcher knows about one rig.
@@ -156,6 +183,25 @@ type rigRec struct {
 	// pinnedAhead: made by a pin before the rig ever connected; pinned
 	// back to auto before it does, the record goes.
 	pinnedAhead bool
+	// The firmware side (devices.go). listed: in the rig inventory;
+	// devAddr: how its device is reached (the inventory's address, else
+	// its remote host); want: what its device was last asked
+	// (StateSleeping, StateMining; StateUnknown: nothing yet); dev: its
+	// last reading; wontWake: its device did not wake after a resume;
+	// poolsUnbound: its device lists a pool that is not hashgate.
+	listed       bool
+	wontWake     bool
+	poolsUnbound bool
+	want         device.State
+	devAddr      string
+	dev          devReading
+	// minedW: the draw its device last measured while hashing (its
+	// own nameplate: what curtailing it saves and resuming it costs).
+	minedW float32
+	// devActed: when the switcher last changed what the rig draws (a
+	// curtail, a resume, a device put to sleep at admission): readings
+	// from before no longer count.
+	devActed time.Time
 }
 
 // Switcher keeps the site within its power budget: it owns the rigs'
@@ -194,6 +240,18 @@ type Switcher struct {
 	lastSweep time.Time
 	bound     boundReport
 
+	// The firmware side (devices.go): the managed set is rebuilt when
+	// devDirty, and handed to Devices.SetRigs when it changed (devGen
+	// orders the hand-overs; devMu serializes them outside mu).
+	devDirty   bool
+	devGen     uint64
+	devLast    []device.Managed
+	devPending []device.Managed // built, not yet handed over
+	devReport  deviceReport
+	poolSet    map[string]bool
+	devMu      sync.Mutex
+	devSent    uint64
+
 	auditFailing atomic.Bool // the audit log could not be written (logged once)
 
 	counters Counters
@@ -218,6 +276,15 @@ type Counters struct {
 	RigsRefusedName          atomic.Uint64 // not admitted: a name no record is kept for
 	RigsRefusedNetwork       atomic.Uint64 // not admitted: its network is full of offline records worth keeping
 	StateSaveErrors          atomic.Uint64 // failed writes of the state file
+	// Firmware commands by their outcome (DeviceOutcome): verified, or
+	// not (a curtail or resume that failed also counts in CurtailFailed
+	// or ResumeFailed); DeviceErrors are outcomes with an error.
+	DeviceCurtailOK, DeviceCurtailFailed atomic.Uint64
+	DeviceResumeOK, DeviceResumeFailed   atomic.Uint64
+	DevicePoolsOK, DevicePoolsFailed     atomic.Uint64
+	DeviceErrors                         atomic.Uint64
+	DeviceReadings                       atomic.Uint64
+	DeviceSetRigs                        atomic.Uint64 // hand-overs of the managed set
 }
 
 // New loads the state file (a missing one is a fresh start) and opens the
@@ -244,10 +311,11 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		policy: policy, rigs: make(map[string]*rigRec), offline: map[netip.Prefix]map[*rigRec]struct{}{},
 		allocs: st.Allocations, ramp: st.Ramp,
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
+		poolSet: poolSet(cfg.PoolURLs), devDirty: true,
 	}
 	now := cfg.Now()
 	for name, pr := range st.Rigs {
-		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net}
+		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net, devAddr: pr.Addr}
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
@@ -262,6 +330,9 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 			// held_at_admission says so of every park: the safe side).
 			// The curtail check counts from the load: it was not saved.
 			r.state, r.leftParked, r.awaySince, r.curtailedAt = RigParked, pr.LeftWhileParked, pr.AwaySince, now
+			// Its device (if any) was asked to sleep: it stays asleep,
+			// and a curtail cut short by the restart is finished.
+			r.want = device.StateSleeping
 			if r.awaySince.IsZero() {
 				r.awaySince = now // it will reconnect after the restart
 			}
@@ -390,12 +461,13 @@ func (s *Switcher) step() {
 		_, acts = s.planLocked(now, "tick")
 	}
 	s.reportBoundLocked(now)
+	s.reportDevicesLocked(now)
 	s.saveLocked(false)
 	s.mu.Unlock()
 	s.auditOutcome(s.audit.Retry())
 	s.tellForgotten(forgotten)
 	for _, name := range reparks {
-		acts = append(acts, action{rig: name})
+		acts = append(acts, action{rig: name, stratum: true})
 	}
 	s.apply(acts)
 }
@@ -420,15 +492,36 @@ func (s *Switcher) needPlanLocked(now time.Time) bool {
 	return !s.last.Compliant
 }
 
-// action is one actuator call decided under the lock, made after it.
+// action is one actuator call decided under the lock, made after it:
+// through the Actuator (stratum: the Stratum park or resume), through
+// Config.Devices (device), or both.
 type action struct {
-	rig    string
-	resume bool
+	rig     string
+	resume  bool
+	stratum bool
+	device  bool
 }
 
-// apply calls the actuator, outside the lock.
+// apply hands the managed set over if it changed, then queues the
+// firmware commands (they return at once), then calls the Actuator,
+// outside the lock.
 func (s *Switcher) apply(acts []action) {
+	s.flushDevices()
+	if d := s.cfg.Devices; d != nil {
+		for _, a := range acts {
+			switch {
+			case !a.device:
+			case a.resume:
+				d.Resume(a.rig)
+			default:
+				d.Curtail(a.rig)
+			}
+		}
+	}
 	for _, a := range acts {
+		if !a.stratum {
+			continue
+		}
 		var err error
 		kind := EventCurtail
 		if a.resume {
@@ -454,7 +547,7 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 			r.knownMining = false
 			s.stale = true
 		}
-		if r.state == RigParked && r.conns == 0 && !r.leftParked && !r.awaySince.IsZero() && now.Sub(r.awaySince) >= s.cfg.LeftGrace {
+		if r.state == RigParked && r.conns == 0 && !r.leftParked && !r.awaySince.IsZero() && now.Sub(r.awaySince) >= s.cfg.LeftGrace && !s.reachedLocked(r) {
 			r.leftParked = true
 			s.dirty, s.stale = true, true
 			s.log.Warn().Str("worker", r.name).Msg("parked rig left and has not come back: counted at full power")
@@ -475,7 +568,7 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_submit": last, "curtailed_at": r.curtailedAt}})
 				reparks = append(reparks, r.name)
 			}
-		case r.state == RigMining && !r.resumedAt.IsZero() && !r.resumeFail && now.Sub(r.resumedAt) >= s.cfg.ResumeGrace:
+		case r.state == RigMining && !r.resumedAt.IsZero() && !r.resumeFail && now.Sub(r.resumedAt) >= s.cfg.ResumeGrace && (r.conns > 0 || !s.reachedLocked(r)):
 			if last := s.shares.LastShare(r.name); !last.After(r.resumedAt) {
 				r.resumeFail = true
 				s.counters.ResumeFailed.Add(1)
@@ -491,13 +584,18 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 	return reparks
 }
 
-// planRig is the record as the planner sees it (hashrate aside).
-func (r *rigRec) planRig() Rig {
-	return Rig{
+// planRigLocked is the record as the planner sees it (hashrate aside),
+// its device's evidence included (devices.go).
+func (s *Switcher) planRigLocked(r *rigRec, now time.Time) Rig {
+	pr := Rig{
 		Name: r.name, Group: r.group, State: r.state, Since: r.since,
 		Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
 		KnownMining: r.knownMining, Pin: r.pin, VerifiedIdle: r.deviceIdle, CurtailFailed: r.curtailFail,
 	}
+	if r.listed || s.cfg.Devices != nil {
+		s.deviceViewLocked(r, now, &pr)
+	}
+	return pr
 }
 
 // inputLocked builds the planner's input, rigs sorted by name so the same
@@ -509,8 +607,9 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 	}
 	sort.Slice(recs, func(i, j int) bool { return recs[i].name < recs[j].name })
 	rigs := make([]Rig, len(recs))
+	now := s.cfg.Now()
 	for i, r := range recs {
-		rigs[i] = r.planRig()
+		rigs[i] = s.planRigLocked(r, now)
 		if s.shares != nil {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
@@ -529,8 +628,15 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	for _, a := range plan.Curtail {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
-		r.knownMining, r.deviceIdle, r.heldAtAdmission = false, false, false
-		acts = append(acts, action{rig: r.name})
+		r.knownMining, r.deviceIdle, r.heldAtAdmission, r.wontWake = false, false, false, false
+		r.devActed = now
+		// A firmware rig: its device is put to sleep, and the Stratum
+		// park (when connected) is the fast first step.
+		fw := s.deviceActsLocked(r)
+		if fw {
+			r.want = device.StateSleeping
+		}
+		acts = append(acts, action{rig: r.name, stratum: !fw || r.conns > 0, device: fw})
 		s.counters.Curtails.Add(1)
 		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
 	}
@@ -541,6 +647,13 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		r := recs[a.Rig]
 		r.state, r.since, r.heldAtAdmission = RigParked, now, true
 		r.curtailedAt, r.curtailFail = now, false
+		if s.deviceActsLocked(r) {
+			// Held without work is not enough for a firmware rig: its
+			// device sleeps too, so it is a park like a curtail (it may
+			// leave the proxy once asleep).
+			r.want, r.heldAtAdmission, r.deviceIdle, r.devActed = device.StateSleeping, false, false, now
+			acts = append(acts, action{rig: r.name, device: true})
+		}
 		s.counters.Parks.Add(1)
 		evs = append(evs, Event{Kind: EventPark, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "held without work"}})
 	}
@@ -548,8 +661,15 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		r := recs[a.Rig]
 		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
 		r.knownMining, r.awaySince, r.deviceIdle, r.heldAtAdmission = false, time.Time{}, false, false
-		if r.conns > 0 {
-			acts = append(acts, action{rig: r.name, resume: true})
+		r.wontWake, r.resumeFail, r.devActed = false, false, now
+		// Its device is woken only if it was put to sleep (a rig admitted
+		// at connection is awake: a needless wake restarts some firmware).
+		dev := s.deviceActsLocked(r) && r.want == device.StateSleeping
+		if dev {
+			r.want = device.StateMining
+		}
+		if r.conns > 0 || dev {
+			acts = append(acts, action{rig: r.name, resume: true, stratum: r.conns > 0, device: dev})
 		}
 		s.counters.Resumes.Add(1)
 		evs = append(evs, Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
@@ -557,7 +677,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 	s.events(evs)
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
-		s.dirty = true
+		s.dirty, s.devDirty = true, true
 		s.log.Info().Str("why", why).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
 			Int("park", len(plan.Park)).Int("deferred", len(plan.Deferred)).
 			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).
@@ -610,6 +730,7 @@ func (s *Switcher) RigArrived(name, remote string) (admitted bool, refused strin
 	r.conns++
 	r.remote = remote
 	r.pinnedAhead = false
+	s.deviceArrivedLocked(r)
 	if r.conns > 1 {
 		// A second live connection with the same name: it follows the
 		// first one's state.
@@ -651,14 +772,19 @@ func (s *Switcher) RigDisconnected(name string) {
 		s.mu.Unlock()
 		return
 	}
-	switch r.state {
-	case RigMining:
+	s.devDirty = true
+	switch {
+	case r.listed && r.state != RigParked:
+		// In the inventory: on the site whatever the proxy says, counted
+		// as mining (the safe side) until its device says otherwise.
+		r.state = RigMining
+	case r.state == RigMining:
 		r.state, r.since = RigOffline, now
 		r.knownMining, r.knownUntil = true, now.Add(s.cfg.KnownMiningGrace)
-	case RigPending:
+	case r.state == RigPending:
 		r.state, r.since = RigOffline, now
-	case RigParked:
-		if r.heldAtAdmission {
+	case r.state == RigParked:
+		if r.heldAtAdmission && !r.listed {
 			// It never got work in this park: like a pending rig that
 			// leaves, it is offline (else a few names held at
 			// admission and gone would count at rig_kw for good).
@@ -807,7 +933,7 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 		s.rigs[name] = r
 		s.markOfflineLocked(r)
 	}
-	forget := pin == PinAuto && r.pinnedAhead // never came: nothing is left to remember
+	forget := pin == PinAuto && r.pinnedAhead && !r.listed // never came: nothing is left to remember
 	waiting = r.conns == 0 && !forget
 	r.pin, r.pinReason = pin, reason
 	fields := map[string]any{"mode": mode}
@@ -840,7 +966,7 @@ func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 	for _, r := range s.rigs {
 		r.group = p.GroupFor(r.name)
 	}
-	s.stale = true
+	s.stale, s.devDirty = true, true
 	s.mu.Unlock()
 	s.log.Info().Strs("changes", diff).Str("file", p.Path).Msg("policy reloaded")
 	s.event(Event{Kind: EventPolicyReload, Fields: map[string]any{"file": p.Path, "changes": diff}})
@@ -906,6 +1032,14 @@ type Status struct {
 	// is): "state not persisted since T: ERR".
 	StateError string `json:"state_error,omitempty"`
 	AuditError string `json:"audit_error,omitempty"`
+
+	// The firmware side: MiningLoadMeasuredKW is the sum of the power
+	// devices report (fresh readings), MeasuredRigs how many rigs report
+	// one; Devices counts the managed rigs by their device's state
+	// (mining, sleeping, unreachable, unknown; every one present).
+	MiningLoadMeasuredKW float64        `json:"mining_load_measured_kw"`
+	MeasuredRigs         int            `json:"measured_rigs"`
+	Devices              map[string]int `json:"devices"`
 }
 
 // Status reports the power state as of the last plan, once its actions
@@ -936,6 +1070,7 @@ func (s *Switcher) Status() Status {
 			st.Curtailed++
 		}
 	}
+	s.deviceTotalsLocked(&st, s.cfg.Now())
 	return st
 }
 
@@ -969,6 +1104,13 @@ type RigStatus struct {
 	// load now, and its counted draw (see CountedAs).
 	CountedAs string  `json:"counted_as"`
 	CountedKW float64 `json:"counted_kw"`
+	// Actuator is its group's actuator; Listed: it is in the rig
+	// inventory; Device its device's last reading, nil for a rig whose
+	// group has neither a firmware actuator nor a monitor (or when no
+	// fleet runs them).
+	Actuator string        `json:"actuator"`
+	Listed   bool          `json:"listed,omitempty"`
+	Device   *DeviceStatus `json:"device,omitempty"`
 }
 
 // Rigs lists every known rig, sorted by name.
@@ -979,9 +1121,10 @@ func (s *Switcher) Rigs() []RigStatus {
 	for _, r := range s.rigs {
 		rs := RigStatus{Name: r.name, Group: r.group.Name, State: r.state.String(), Since: r.since,
 			Connected: r.conns > 0, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
-		pr := r.planRig()
+		pr := s.planRigLocked(r, now)
 		as, counted := CountRig(s.policy, &pr, now)
 		rs.CountedAs, rs.CountedKW = as.String(), counted
+		rs.Actuator, rs.Listed, rs.Device = r.group.Actuator, r.listed, s.deviceStatusLocked(r)
 		if r.curtailFail {
 			rs.Flags = append(rs.Flags, FlagCurtailFailed)
 		}
@@ -997,6 +1140,9 @@ func (s *Switcher) Rigs() []RigStatus {
 		if r.pin != PinAuto {
 			rs.Flags = append(rs.Flags, FlagPinned)
 		}
+		if r.poolsUnbound {
+			rs.Flags = append(rs.Flags, FlagPoolsUnbound)
+		}
 		out = append(out, rs)
 	}
 	s.mu.Unlock()
@@ -1004,13 +1150,14 @@ func (s *Switcher) Rigs() []RigStatus {
 	return out
 }
 
-// SetDeviceIdle is the seam for the device poller of the firmware
-// actuators (none exists yet, so nothing calls it but tests): it
-// reports a readback of rig's device, idle true when the device shows its
-// hashboards stopped. A parked rig read back idle counts at idle_kw
-// (parked_verified) whatever its group's pools_bound; the mark is dropped
-// at the rig's next curtail or resume (a new park needs a new readback) or
-// by a readback that is not idle. Unknown rigs give ErrUnknownRig.
+// SetDeviceIdle reports a readback of rig's device without its figures,
+// idle true when the device shows its hashboards stopped (kept for
+// callers from before DeviceReading, which sets the same mark from a
+// reading that shows the rig asleep). A parked rig read back idle counts
+// at idle_kw (parked_verified) whatever its group's pools_bound; the mark
+// is dropped at the rig's next curtail or resume (a new park needs a new
+// readback) or by a readback that is not idle. Unknown rigs give
+// ErrUnknownRig.
 func (s *Switcher) SetDeviceIdle(rig string, idle bool) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
