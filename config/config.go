@@ -152,7 +152,13 @@ type Switcher struct {
 	// RetryEvery (retry_every): a rig whose device disagrees with the
 	// plan after its command ended is commanded again this often
 	// (default 2m).
-	RetryEvery    Duration
+	RetryEvery Duration
+	// PoolURLs (pool_urls): hashgate's proxy as rigs should list it in
+	// their pools, e.g. "stratum+tcp://10.0.0.2:3333". A rig whose device
+	// lists any other pool is flagged pools_unbound (a Stratum park does
+	// not hold it), and bind_pools rewrites rigs to these. Default: the
+	// proxy's listen address when it names a host (not 0.0.0.0 or ::).
+	PoolURLs      []string
 	StateFile     string   // state_file, as written (default "hashgate-state.json")
 	StateFilePath string   // state_file resolved against the config file's directory
 	AuditLog      string   // audit_log, as written (default "hashgate-audit.jsonl")

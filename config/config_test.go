@@ -218,7 +218,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
 				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
-				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, state_file, audit_log, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
 			}},
 		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
 			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
@@ -237,6 +237,12 @@ func TestParseErrors(t *testing.T) {
 				`2:1: switcher.device_workers: must be between 1 and 4096, got 0`,
 				`3:1: switcher.verify_within: must be between 1s and 1h0m0s, got "500ms"`,
 				`4:1: switcher.retry_every: must be between 1s and 1h0m0s, got "2h0m0s"`,
+			}},
+		{"pool_urls", "[switcher]\npool_urls = [\"stratum+tcp://10.0.0.2:3333\", \"10.0.0.2:3333\", \"stratum+tcp://u:p@h:1\", 5]\n" + pool, nil,
+			[]string{
+				`2:1: switcher.pool_urls: "10.0.0.2:3333" is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)`,
+				`2:1: switcher.pool_urls: "stratum+tcp://u:p@h:1" is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)`,
+				`2:1: switcher.pool_urls: expected a string, got integer 5`,
 			}},
 		{"bad log level and format", "[log]\nlevel = \"verbose\"\nformat = \"xml\"\n" + pool, nil,
 			[]string{
@@ -404,6 +410,7 @@ token = "ro"
 policy = "policy/site.toml"
 inventory = "../rigs/rigs.csv"
 poll_interval = "2m30s"
+pool_urls = ["stratum+tcp://10.0.0.2:3333"]
 state_file = "/var/lib/hashgate/state.json"
 forget_after = "2h"
 max_offline_rigs_per_network = 100
@@ -480,6 +487,7 @@ format = "json"
 		InventoryPath: filepath.Join(dir, "rigs", "rigs.csv"),
 		PollInterval:  Duration{150 * time.Second},
 		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
+		PoolURLs:      []string{"stratum+tcp://10.0.0.2:3333"},
 		StateFile:     "/var/lib/hashgate/state.json",
 		StateFilePath: "/var/lib/hashgate/state.json",
 		AuditLog:      "hashgate-audit.jsonl",
@@ -493,7 +501,7 @@ format = "json"
 		NetworkPrefixV4:          24,
 		NetworkPrefixV6:          56,
 	}
-	if c.Switcher != wantSwitcher {
+	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
 	}
 	if c.Log != (Log{Level: "debug", Format: "json"}) {
@@ -544,7 +552,7 @@ func TestParseDefaults(t *testing.T) {
 		PollInterval:  Duration{10 * time.Second},
 		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
 		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
-	if c.Switcher != wantSwitcher {
+	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}
 	if c.Log != (Log{Level: "info", Format: "auto"}) {

@@ -23,7 +23,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -101,6 +101,31 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 		d.abuse(t, &c.Abuse)
 	}
 	d.Duration(m, p, "handshake_timeout", &c.HandshakeTimeout.Duration)
+}
+
+// poolURLs reads [switcher] pool_urls: stratum+tcp://host:port each.
+func (d *Decoder) poolURLs(path string, v any) []string {
+	list, ok := v.([]any)
+	if !ok {
+		d.TypeErr(path, `an array of URLs such as ["stratum+tcp://10.0.0.2:3333"]`, v)
+		return nil
+	}
+	var out []string
+	for _, e := range list {
+		s, ok := e.(string)
+		if !ok {
+			d.TypeErr(path, "a string", e)
+			continue
+		}
+		rest, found := strings.CutPrefix(s, "stratum+tcp://")
+		host, port, err := net.SplitHostPort(rest)
+		if !found || err != nil || host == "" || port == "" || strings.ContainsAny(rest, "/@?#") {
+			d.Errorf(path, "switcher.pool_urls: %q is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)", s)
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
 }
 
 func (d *Decoder) allow(path string, v any) []netip.Prefix {
@@ -385,6 +410,9 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 		if d.Duration(m, p, k.key, k.v) && (*k.v < time.Second || *k.v > time.Hour) {
 			d.Errorf(p+"."+k.key, "switcher.%s: must be between 1s and 1h0m0s, got %q", k.key, k.v.String())
 		}
+	}
+	if v, ok := m["pool_urls"]; ok {
+		c.PoolURLs = d.poolURLs(p+".pool_urls", v)
 	}
 	if d.Str(m, p, "state_file", &c.StateFile) && c.StateFile == "" {
 		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as \"hashgate-state.json\"")

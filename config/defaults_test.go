@@ -96,6 +96,7 @@ func TestExampleShowsDefaults(t *testing.T) {
 	want.API.Token, want.API.Tokens = c.API.Token, c.API.Tokens
 	want.Switcher.Policy, want.Switcher.PolicyPath = c.Switcher.Policy, c.Switcher.PolicyPath
 	want.Switcher.StateFilePath, want.Switcher.AuditLogPath = c.Switcher.StateFilePath, c.Switcher.AuditLogPath
+	want.Switcher.PoolURLs = c.Switcher.PoolURLs // the default depends on proxy.listen
 	for _, table := range []struct {
 		name      string
 		got, want any
