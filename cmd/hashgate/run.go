@@ -17,6 +17,7 @@ import (
 	"github.com/hashgate/hashgate/internal/termsafe"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/fleet"
 	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
@@ -200,6 +201,7 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-ch
 type running struct {
 	proxy    *proxy.Server
 	switcher *switcher.Switcher // nil without a policy
+	fleet    *fleet.Fleet       // the firmware actuators; nil without a policy
 	watcher  *switcher.PolicyWatcher
 	api      *api.Server
 	handler  *api.Handler // closed once api no longer serves it
@@ -215,11 +217,23 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 		// The watcher delivers nothing before Start: a change made while
 		// the switcher is built reaches it after, in order.
 		var sw *switcher.Switcher
-		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(),
-			func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) },
-			func(err error) { sw.PolicyRefused(err) }, log)
+		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(), nil,
+			func(err error) { sw.PolicyRefused(err) }, log,
+			switcher.WithInventory(cfg.Switcher.InventoryPath, cfg.Switcher.LastGoodInventoryPath(), func(l switcher.Loaded) {
+				if l.PolicyLoaded {
+					sw.SetPolicy(l.Policy, l.Diff)
+				}
+				if l.InventoryLoaded {
+					sw.SetInventory(l.Inventory)
+				}
+			}))
 		if err != nil {
 			return nil, fmt.Errorf("policy: %w", err)
+		}
+		fl, err := newFleet(cfg, log, func() *switcher.Switcher { return sw })
+		if err != nil {
+			w.Close()
+			return nil, err
 		}
 		sw, err = switcher.New(switcher.Config{
 			StatePath:    cfg.Switcher.StateFilePath,
@@ -232,18 +246,25 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 			MaxOfflinePerNetwork: cfg.Switcher.MaxOfflineRigsPerNetwork,
 			NetworkPrefixV4:      cfg.Switcher.NetworkPrefixV4,
 			NetworkPrefixV6:      cfg.Switcher.NetworkPrefixV6,
+			Devices:              fl,
+			PoolURLs:             poolURLs(cfg),
+			DeviceVerifyWindow:   cfg.Switcher.VerifyWithin.Duration * 2,
+			DeviceStaleAfter:     max(switcher.DefaultDeviceStaleAfter, 3*cfg.Switcher.PollInterval.Duration),
 			Log:                  log,
 		}, w.Current(), &bridge, &bridge)
 		if err != nil {
 			w.Close()
+			fl.Close()
 			return nil, err
 		}
+		sw.SetInventory(w.Inventory())
 		if err := w.StartError(); err != nil {
 			// Running on the last good copy: said in the status, the
 			// metrics, the dashboard and the audit log until the file is
 			// valid again.
 			sw.PolicyRefused(err)
 		}
+		r.fleet = fl
 		w.Start()
 		r.switcher, r.watcher = sw, w
 	}
@@ -255,6 +276,7 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 	r.proxy = srv
 	bridge.Bind(srv, r.switcher)
 	if r.switcher != nil {
+		r.fleet.Start()
 		r.switcher.Start()
 	}
 	if err := srv.Start(); err != nil {
@@ -298,5 +320,8 @@ func (r *running) close() {
 	}
 	if r.switcher != nil {
 		r.switcher.Close() // returns once its loop has stopped
+	}
+	if r.fleet != nil {
+		r.fleet.Close() // after the switcher: nothing asks it for more
 	}
 }
