@@ -29,11 +29,12 @@ type Config struct {
 	Now        func() time.Time
 }
 
-// Rig is one emulated receiver switching one device.
+// Rig is one emulated receiver switching one device. Addr and Close
+// come from its emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	cfg Config
 	dev *emu.Device
-	srv *emu.HTTPServer
 
 	mu       sync.Mutex
 	force    int // answer every request with this status (0: normal)
@@ -52,26 +53,11 @@ type Request struct {
 
 // Start serves the receiver until Close.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.MaxSkew <= 0 {
-		cfg.MaxSkew = 5 * time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	emu.Default(&cfg.MaxSkew, 5*time.Minute)
+	emu.DefaultNow(&cfg.Now)
 	r := &Rig{cfg: cfg, dev: dev}
-	srv, err := emu.ListenHTTP(cfg.Addr, dev, http.HandlerFunc(r.serve))
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartHTTP(r, cfg.Addr, dev, http.HandlerFunc(r.serve))
 }
-
-// Addr is the host:port the receiver listens on.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the receiver and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // SetStatus makes every later request answered with code, unread (0:
 // back to normal).
@@ -186,16 +172,14 @@ func (r *Rig) act(w http.ResponseWriter, in Request) {
 			state = "mining"
 		}
 		r.record(in)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"state": state, "power_w": s.PowerW, "hashrate_ths": s.HashrateTHs})
+		emu.WriteJSON(w, http.StatusOK, map[string]any{"state": state, "power_w": s.PowerW, "hashrate_ths": s.HashrateTHs})
 		return
 	default:
 		http.Error(w, "unknown action", http.StatusBadRequest)
 		return
 	}
 	r.record(in)
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"accepted":true}`+"\n")
+	emu.WriteJSON(w, http.StatusOK, map[string]bool{"accepted": true})
 }
 
 func (r *Rig) record(in Request) {
