@@ -211,7 +211,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 		}
 		defer f.Close()
 	}
-	d.say("fleet: %d simulated miners per Stratum hall connecting; each is admitted by the switcher in order, at the ramp rate", d.site.perHall)
+	d.say("fleet: %d simulated miner(s) per Stratum hall connecting; each is admitted by the switcher in order, at the ramp rate", d.site.perHall)
 	d.script = d.newScript()
 	return d.loop(ctx)
 }
@@ -242,7 +242,7 @@ func (d *demo) newScript() []scripted {
 
 func (d *demo) allocate(kw float64, reason string, emergency bool) func() {
 	return func() {
-		beforeW, beforeAsleep := d.fw.h.PowerW(), d.fw.asleep()
+		beforeW, beforeAsleep := d.fw.reading()
 		p, _, err := d.r.switcher.Allocate(switcher.AllocationRequest{AIKW: kw, Reason: reason, Emergency: emergency}, "demo")
 		if err != nil {
 			d.say("allocation refused: %v", err)

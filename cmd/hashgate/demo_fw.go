@@ -83,6 +83,9 @@ func (f *fwHall) Close() error { return f.h.Close() }
 // meterKW is the hall's emulated feeder meter.
 func (f *fwHall) meterKW() float64 { return f.h.PowerW() / 1000 }
 
+// reading is the hall's meter in W and the rigs asleep, now.
+func (f *fwHall) reading() (w float64, asleep int) { return f.h.PowerW(), f.asleep() }
+
 // asleep counts the hall's rigs not hashing.
 func (f *fwHall) asleep() int { return len(f.h.Rigs) - f.h.Mining() }
 

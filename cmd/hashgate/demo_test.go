@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -26,11 +27,21 @@ func TestDemo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the demo for a few seconds")
 	}
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	// Run until the script is done and the failover shows (pool-b in
+	// use), at most 40 s.
+	out := &waitWriter{want: "| pool-b |", seen: make(chan struct{})}
+	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	o := demoOptions{miners: 60, listen: "127.0.0.1:0", api: "127.0.0.1:0", step: 1800 * time.Millisecond, every: 500 * time.Millisecond}
-	if err := runDemo(ctx, o, &out, zerolog.Nop()); err != nil {
+	o := demoOptions{miners: 60, listen: "127.0.0.1:0", api: "127.0.0.1:0", step: 2500 * time.Millisecond, every: 500 * time.Millisecond}
+	done := make(chan error, 1)
+	go func() { done <- runDemo(ctx, o, out, zerolog.Nop()) }()
+	select {
+	case <-out.seen:
+	case <-time.After(40 * time.Second):
+		t.Errorf("no failover to pool-b in the status line within 40 s")
+	}
+	cancel()
+	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
 	s := out.String()
@@ -64,6 +75,31 @@ func TestDemo(t *testing.T) {
 	if !back {
 		t.Errorf("firmware hall meter readings %v: want a drop below 32.5 kW, then 32.5 kW again\n%s", after, s)
 	}
+}
+
+// waitWriter keeps what is written and closes seen once it holds want.
+type waitWriter struct {
+	mu   sync.Mutex
+	b    bytes.Buffer
+	want string
+	seen chan struct{}
+	once sync.Once
+}
+
+func (w *waitWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n, err := w.b.Write(p)
+	if strings.Contains(w.b.String(), w.want) {
+		w.once.Do(func() { close(w.seen) })
+	}
+	return n, err
+}
+
+func (w *waitWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.b.String()
 }
 
 // The site scales with --miners: at every size every rig fits with no AI
