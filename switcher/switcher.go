@@ -559,8 +559,11 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 		switch {
 		case r.state == RigParked && !r.curtailedAt.IsZero() && !r.curtailFail:
 			// Any submit counts, rejected ones too: a parked rig that
-			// submits is hashing (see ShareSource.LastSubmit).
-			if last := s.shares.LastSubmit(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
+			// submits is hashing (see ShareSource.LastSubmit), unless its
+			// device was read asleep after that submit (the reading that
+			// cleared the flag: the share is older evidence).
+			last := s.shares.LastSubmit(r.name)
+			if last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) && !(r.deviceIdle && !last.After(r.dev.at)) {
 				r.curtailFail = true
 				s.stale = true // it counts at rig_kw now
 				s.counters.CurtailFailed.Add(1)
