@@ -54,3 +54,60 @@ func TestShareFlagClearedByDeviceStaysCleared(t *testing.T) {
 		t.Fatalf("f-3 submitting after it read asleep: flags %v, want curtail_failed again", fl)
 	}
 }
+
+// A resume decided (and saved) before a restart is not lost: a firmware
+// rig asleep on its device never reconnects, so after the restart it
+// must still be managed, at its last address, with the fleet told to
+// have it mining (the fleet's reconcile wakes it if the resume was cut
+// short). It was neither managed nor counted: offline after the grace,
+// asleep for good.
+func TestRestartKeepsResumeOfSleepingRig(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	rec := &recorder{last: map[string]time.Time{}}
+	fleet := &fleetRecorder{}
+	s := newFwSwitcher(t, dir, clk, rec, fleet)
+	inv := []InventoryRig{{Name: "f-1", Address: "10.2.0.1"}, {Name: "f-2", Address: "10.2.0.2"}, {Name: "f-3", Address: "10.2.0.3"}}
+	s.SetInventory(inv)
+	s.RigConnected("f-9", "10.0.9.9:4028")
+	s.step()
+	if p, _, err := s.Allocate(AllocationRequest{AIKW: 75, Reason: "test"}, "desk"); err != nil || !slices.Equal(names(p.Curtail), []string{"f-9", "f-3"}) {
+		t.Fatalf("curtail %v err %v, want [f-9 f-3]", names(p.Curtail), err)
+	}
+	s.RigDisconnected("f-9") // asleep: it leaves the proxy
+	clk.Advance(time.Minute)
+	if _, _, err := s.Allocate(AllocationRequest{AIKW: 0, Reason: "back"}, "desk"); err != nil {
+		t.Fatal(err)
+	}
+	if _, resumes, _ := fleet.calls(); len(resumes) != 2 {
+		t.Fatalf("resumes %v, want f-9 and f-3", resumes)
+	}
+	// kill -9 now: the resume is saved, the devices still asleep.
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fleet2 := &fleetRecorder{}
+	clk.Advance(time.Second)
+	s2 := newFwSwitcher(t, dir, clk, rec, fleet2)
+	defer s2.Close()
+	s2.SetInventory(inv)
+	s2.step()
+	set := fleet2.lastSet(t)
+	for _, n := range []string{"f-9", "f-3"} {
+		if m, ok := set[n]; !ok || m.Want != device.StateMining {
+			t.Errorf("after restart %s: in the managed set %v, Want %v; want in it, Want mining (its resume finished)", n, ok, m.Want)
+		}
+	}
+	if m := set["f-9"]; m.Address != "10.0.9.9" {
+		t.Errorf("f-9 after restart at %q, want its last address 10.0.9.9", m.Address)
+	}
+	if m := set["f-1"]; m.Want != device.StateUnknown {
+		t.Errorf("f-1 (never acted on) after restart: Want %v, want unknown", m.Want)
+	}
+	// Its device still asleep a window later: resume_failed, not mining.
+	clk.Advance(2 * time.Minute)
+	s2.DeviceReading("f-9", device.Reading{State: device.StateSleeping, PowerW: 40, HasPower: true, At: clk.Now()})
+	if rs := rigStatusOK(t, s2, "f-9"); !slices.Contains(rs.Flags, FlagResumeFailed) {
+		t.Errorf("f-9 still asleep after the restart: %+v, want resume_failed", rs)
+	}
+}

@@ -319,6 +319,14 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
+			if pr.Woken && pr.Addr != "" && cfg.Devices != nil && isFirmware(r.group) {
+				// Resumed through its device, perhaps still asleep (a
+				// restart cut the resume short): reached at its address,
+				// wanted mining, so the fleet wakes it and a device still
+				// asleep after the window is resume_failed.
+				r.state, r.knownMining, r.knownUntil = RigMining, false, time.Time{}
+				r.want, r.resumedAt, r.devActed = device.StateMining, now, now
+			}
 		case "parked":
 			if pr.HeldAtAdmission {
 				// Never given work in this park: nothing to hold it to
