@@ -76,6 +76,9 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 		}
 	}
 	if r.state == RigMining {
+		if hashing {
+			s.awakeLocked(r)
+		}
 		switch {
 		case hashing && r.wontWake:
 			r.wontWake, r.resumeFail, s.stale = false, false, true
@@ -199,6 +202,9 @@ func (s *Switcher) outcomeLocked(r *rigRec, o *device.Outcome) (again bool) {
 		if o.Action == device.ActionSetPools && r.poolsUnbound {
 			r.poolsUnbound = false
 			s.event(Event{Kind: EventPoolsUnbound, Rig: r.name, Fields: map[string]any{"cleared": true, "source": "set_pools"}})
+		}
+		if o.Action == device.ActionResume {
+			s.awakeLocked(r)
 		}
 		s.devReport.ok(o.Action)
 		return false

@@ -202,6 +202,10 @@ type rigRec struct {
 	// curtail, a resume, a device put to sleep at admission): readings
 	// from before no longer count.
 	devActed time.Time
+	// sleptBy: the firmware group that put its device to sleep, kept
+	// after a policy reload gave it a group without a firmware actuator,
+	// so that its device is still woken (see regroupLocked).
+	sleptBy *Group
 }
 
 // Switcher keeps the site within its power budget: it owns the rigs'
@@ -975,7 +979,7 @@ func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 	s.policy = p
 	s.policyErr = ""
 	for _, r := range s.rigs {
-		r.group = p.GroupFor(r.name)
+		s.regroupLocked(r, p.GroupFor(r.name))
 	}
 	s.stale, s.devDirty = true, true
 	s.mu.Unlock()
