@@ -18,8 +18,12 @@ import (
 // (asleep) or flags it curtail_failed (still hashing DeviceVerifyWindow
 // after the curtail: counted at its measured draw, and the curtail is
 // sent again), and flags a resume that did not wake the rig. A reading
-// older than the one kept, or of a rig not managed, is ignored.
+// older than the one kept, of a rig not managed, or after Close, is
+// ignored.
 func (s *Switcher) DeviceReading(rig string, rd device.Reading) {
+	if s.closedNow() {
+		return
+	}
 	s.counters.DeviceReadings.Add(1)
 	if rd.At.IsZero() {
 		rd.At = s.cfg.Now()
@@ -90,6 +94,15 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 	return again
 }
 
+// closedNow: Close was called. The fleet may still report while
+// hashgate shuts down; its reports are then ignored (the state is saved
+// and the audit log closed: nothing they change would be kept).
+func (s *Switcher) closedNow() bool {
+	s.life.Lock()
+	defer s.life.Unlock()
+	return s.closed
+}
+
 // evidence are an event's fields for a reading (nil: none could be made).
 func evidence(f map[string]any, rd *device.Reading) map[string]any {
 	if rd == nil {
@@ -149,6 +162,9 @@ func (s *Switcher) resumeFailedLocked(r *rigRec, rd *device.Reading, source, err
 // commands a later decision overtook only count. Verified commands are
 // summarized in one audit event and one log line every few seconds.
 func (s *Switcher) DeviceOutcome(o device.Outcome) {
+	if s.closedNow() {
+		return
+	}
 	now := s.cfg.Now()
 	if o.At.IsZero() {
 		o.At = now

@@ -111,3 +111,30 @@ func TestRestartKeepsResumeOfSleepingRig(t *testing.T) {
 		t.Errorf("f-9 still asleep after the restart: %+v, want resume_failed", rs)
 	}
 }
+
+// The fleet may still report while hashgate shuts down (run closes the
+// switcher, then the fleet): a reading or an outcome after Close changes
+// nothing, commands nothing and writes no audit event (the audit log is
+// closed: each event was an "audit log cannot be written" error).
+func TestDeviceReportsAfterCloseIgnored(t *testing.T) {
+	x := newFw(t)
+	for i, n := range []string{"f-1", "f-2", "f-3"} {
+		x.s.RigConnected(n, "10.0.1."+string(rune('1'+i))+":4028")
+	}
+	x.s.step()
+	x.allocate(t, 75) // f-3 goes
+	if err := x.s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	before, _, _ := x.fleet.calls()
+	x.clk.Advance(2 * time.Minute)
+	ev := device.Reading{State: device.StateMining, PowerW: 9800, HasPower: true, At: x.clk.Now()}
+	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionCurtail, Accepted: true, Evidence: &ev, At: x.clk.Now()})
+	x.s.DeviceReading("f-3", ev)
+	if after, _, _ := x.fleet.calls(); len(after) != len(before) {
+		t.Fatalf("device curtails after Close: %v, want none beyond %v", after, before)
+	}
+	if x.s.auditFailing.Load() {
+		t.Fatal("a fleet report after Close wrote to the closed audit log (audit failing), want it ignored")
+	}
+}
