@@ -176,14 +176,17 @@ func (s *Switcher) DeviceOutcome(o device.Outcome) {
 		s.mu.Unlock()
 		return
 	}
+	// The evidence may flag the rig itself (read after the window): its
+	// retry is then the reading's to ask for.
+	again := false
 	if o.Evidence != nil {
 		ev := *o.Evidence
 		if ev.At.IsZero() {
 			ev.At = o.At
 		}
-		s.readingLocked(r, ev, "device_outcome")
+		again = s.readingLocked(r, ev, "device_outcome")
 	}
-	again := s.outcomeLocked(r, &o)
+	again = s.outcomeLocked(r, &o) || again
 	s.mu.Unlock()
 	if again {
 		s.cfg.Devices.Curtail(o.Rig)

@@ -138,3 +138,25 @@ func TestDeviceReportsAfterCloseIgnored(t *testing.T) {
 		t.Fatal("a fleet report after Close wrote to the closed audit log (audit failing), want it ignored")
 	}
 }
+
+// A curtail the fleet reports unverified after the switcher's
+// verification window (a long queue, retries with back-off, a 20 s
+// answer) is sent again once, like one reported within it: its evidence
+// flags the rig first, and that must not swallow the retry.
+func TestLateUnverifiedCurtailSentAgain(t *testing.T) {
+	x := newFw(t)
+	for i, n := range []string{"f-1", "f-2", "f-3"} {
+		x.s.RigConnected(n, "10.0.1."+string(rune('1'+i))+":4028")
+	}
+	x.s.step()
+	x.allocate(t, 75) // f-3 goes
+	x.clk.Advance(90 * time.Second) // past DeviceVerifyWindow (1m)
+	ev := device.Reading{State: device.StateMining, PowerW: 9800, HasPower: true, HashrateTHs: 100, HasHashrate: true, At: x.clk.Now()}
+	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionCurtail, Accepted: true, Attempts: 3, Evidence: &ev, At: x.clk.Now()})
+	if fl := flagsOf(x.s, "f-3"); !slices.Contains(fl, FlagCurtailFailed) {
+		t.Fatalf("f-3 flags %v, want curtail_failed", fl)
+	}
+	if c, _, _ := x.fleet.calls(); !slices.Equal(c, []string{"f-3", "f-3"}) {
+		t.Fatalf("device curtails %v, want f-3 and its one retry", c)
+	}
+}
