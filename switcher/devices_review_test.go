@@ -149,7 +149,7 @@ func TestLateUnverifiedCurtailSentAgain(t *testing.T) {
 		x.s.RigConnected(n, "10.0.1."+string(rune('1'+i))+":4028")
 	}
 	x.s.step()
-	x.allocate(t, 75) // f-3 goes
+	x.allocate(t, 75)               // f-3 goes
 	x.clk.Advance(90 * time.Second) // past DeviceVerifyWindow (1m)
 	ev := device.Reading{State: device.StateMining, PowerW: 9800, HasPower: true, HashrateTHs: 100, HasHashrate: true, At: x.clk.Now()}
 	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionCurtail, Accepted: true, Attempts: 3, Evidence: &ev, At: x.clk.Now()})
