@@ -236,8 +236,11 @@ func (s *Switcher) outcomeLocked(r *rigRec, o *device.Outcome) (again bool) {
 		return !wasFlagged
 	case o.Action == device.ActionResume && r.state == RigMining && r.want == device.StateMining:
 		s.resumeFailedLocked(r, o.Evidence, "device_outcome", outcomeError(o))
+	case o.Action == device.ActionCurtail && r.want != device.StateSleeping,
+		o.Action == device.ActionResume && r.want != device.StateMining:
+		// A command a later decision overtook: counted only.
 	default:
-		// A pool rewrite, or a command a later decision overtook.
+		// A pool rewrite, or a command that failed for another reason.
 		f := evidence(map[string]any{"action": o.Action, "accepted": o.Accepted, "attempts": o.Attempts, "error": o.Err}, o.Evidence)
 		s.event(Event{Kind: EventDeviceCommandFailed, Rig: r.name, Fields: f})
 		s.devReport.failed(o.Action, r.name)

@@ -160,3 +160,23 @@ func TestLateUnverifiedCurtailSentAgain(t *testing.T) {
 		t.Fatalf("device curtails %v, want f-3 and its one retry", c)
 	}
 }
+
+// A command a later decision overtook (a curtail superseded by the
+// resume that followed it) only counts: it is no failure to audit.
+func TestOvertakenOutcomeOnlyCounts(t *testing.T) {
+	x := newFw(t)
+	for i, n := range []string{"f-1", "f-2", "f-3"} {
+		x.s.RigConnected(n, "10.0.1."+string(rune('1'+i))+":4028")
+	}
+	x.s.step()
+	x.allocate(t, 75) // f-3 goes
+	x.clk.Advance(time.Second)
+	x.allocate(t, 0) // and comes back before its curtail ran
+	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionCurtail, Err: "superseded by resume", At: x.clk.Now()})
+	if hasEvent(x.s, EventDeviceCommandFailed) || hasEvent(x.s, EventCurtailFail) {
+		t.Fatal("an overtaken curtail was audited as a failure, want it only counted")
+	}
+	if n := x.s.Counters().DeviceCurtailFailed.Load(); n != 1 {
+		t.Fatalf("device curtail failed counter %d, want 1 (counted)", n)
+	}
+}
