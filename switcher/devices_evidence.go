@@ -5,8 +5,12 @@ package switcher
 // elsewhere (see devices.go and the package comment's power accounting).
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/hashgate/hashgate/config"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -288,9 +292,27 @@ func (s *Switcher) poolsLocked(r *rigRec, pools []string) {
 	r.poolsUnbound = unbound
 	f := map[string]any{"unbound": unbound}
 	if unbound {
-		f["pool"] = other
+		f["pool"] = poolForAudit(other)
 	}
 	s.event(Event{Kind: EventPoolsUnbound, Rig: r.name, Fields: f})
+}
+
+// maxAuditPool bounds a device's pool URL as the audit log names it.
+const maxAuditPool = 200
+
+// poolForAudit is a pool URL read from a device as the audit log names
+// it: its credentials (user:password@) redacted, at most maxAuditPool
+// bytes (the device says what it likes).
+func poolForAudit(u string) string {
+	u = config.RedactURL(u)
+	if len(u) <= maxAuditPool {
+		return u
+	}
+	cut := maxAuditPool
+	for cut > 0 && !utf8.RuneStart(u[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", u[:cut], len(u))
 }
 
 // normPool is a pool URL as compared: host:port, lower case, without the

@@ -1,7 +1,9 @@
 package switcher
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -179,4 +181,30 @@ func TestOvertakenOutcomeOnlyCounts(t *testing.T) {
 	if n := x.s.Counters().DeviceCurtailFailed.Load(); n != 1 {
 		t.Fatalf("device curtail failed counter %d, want 1 (counted)", n)
 	}
+}
+
+// A device's pool list is the network's word: the pool a pools_unbound
+// event names has its credentials redacted (a pool URL may carry
+// user:password@) and its length bounded (a device answers up to 1 MiB).
+func TestPoolsUnboundEventRedacted(t *testing.T) {
+	x := newFw(t)
+	x.s.RigConnected("f-1", "10.0.1.1:1")
+	x.s.step()
+	long := "stratum+tcp://acct.w1:s3cret-pool-pass@evil.example:3333/" + strings.Repeat("x", 100_000)
+	x.s.DeviceReading("f-1", device.Reading{State: device.StateMining, Pools: []string{long}, At: x.clk.Now()})
+	if fl := flagsOf(x.s, "f-1"); !slices.Contains(fl, FlagPoolsUnbound) {
+		t.Fatalf("flags %v, want pools_unbound", fl)
+	}
+	evs, _ := x.s.Events(0, 10000)
+	for _, e := range evs {
+		if e.Kind != EventPoolsUnbound {
+			continue
+		}
+		p := fmt.Sprint(e.Fields["pool"])
+		if strings.Contains(p, "s3cret") || len(p) > 300 {
+			t.Fatalf("pools_unbound event names the pool as %.120q (%d bytes): want it redacted and under 300 bytes", p, len(p))
+		}
+		return
+	}
+	t.Fatal("no pools_unbound event")
 }
