@@ -35,9 +35,11 @@ const (
 	EventPoolsUnbound = "pools_unbound"
 )
 
-// minHashingTHs is the hashrate above which a device is hashing (1 GH/s:
-// scrypt rigs report a few GH/s, a sleeping rig 0).
-const minHashingTHs = 0.001
+// MinHashingTHs is the hashrate above which a device is hashing (1 GH/s:
+// scrypt rigs report a few GH/s, a sleeping rig 0). The fleet that runs
+// the devices must judge with the same (its Config.MinHashTHs), or it
+// verifies as asleep a rig the switcher then flags curtail_failed.
+const MinHashingTHs = 0.001
 
 // deviceIdleW is the draw in W under which a device's reported power is
 // idle: the group's idle_kw with a margin of half of it, at least 100 W
@@ -85,7 +87,7 @@ func (d *devReading) reading() device.Reading {
 // hashing: the reading shows the rig hashing (an unreachable one shows
 // nothing).
 func (d *devReading) hashing(idleW float64) bool {
-	return d.state != device.StateUnreachable && d.reading().Hashing(minHashingTHs, idleW)
+	return d.state != device.StateUnreachable && d.reading().Hashing(MinHashingTHs, idleW)
 }
 
 // material says whether a new reading changes the counting enough to
