@@ -208,3 +208,37 @@ func TestPoolsUnboundEventRedacted(t *testing.T) {
 	}
 	t.Fatal("no pools_unbound event")
 }
+
+// A rig flagged resume_failed by its device (read asleep after the
+// resume) that then sends shares through the proxy is mining: the shares
+// clear the flag and it counts at its full draw again, whatever a device
+// that can no longer be read said last. It stayed counted at its idle
+// draw while it hashed: the site's load under-counted.
+func TestSharesClearDeviceResumeFailed(t *testing.T) {
+	x := newFw(t)
+	for i, n := range []string{"f-1", "f-2", "f-3"} {
+		x.s.RigConnected(n, "10.0.1."+string(rune('1'+i))+":4028")
+	}
+	x.s.step()
+	x.allocate(t, 75) // f-3 goes
+	x.clk.Advance(time.Minute)
+	x.allocate(t, 0) // and comes back
+	x.clk.Advance(90 * time.Second)
+	ev := device.Reading{State: device.StateSleeping, PowerW: 40, HasPower: true, At: x.clk.Now()}
+	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionResume, Accepted: true, Evidence: &ev, At: x.clk.Now()})
+	if rs := rigStatusOK(t, x.s, "f-3"); rs.CountedAs != "resume_failed" {
+		t.Fatalf("f-3 read asleep after its resume: counted %s, want resume_failed", rs.CountedAs)
+	}
+	// Its device can no longer be read; its shares flow through the proxy.
+	x.clk.Advance(5 * time.Second)
+	x.s.DeviceReading("f-3", device.Reading{State: device.StateUnreachable, At: x.clk.Now()})
+	x.rec.mu.Lock()
+	x.rec.last["f-3"] = x.clk.Now()
+	x.rec.mu.Unlock()
+	x.clk.Advance(time.Second)
+	x.s.step()
+	rs := rigStatusOK(t, x.s, "f-3")
+	if rs.CountedAs != "mining" || rs.CountedKW != 10 || slices.Contains(rs.Flags, FlagResumeFailed) {
+		t.Fatalf("f-3 sending shares: %s at %v kW, flags %v; want mining at 10 kW, no resume_failed", rs.CountedAs, rs.CountedKW, rs.Flags)
+	}
+}

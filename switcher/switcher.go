@@ -591,8 +591,13 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 				s.event(Event{Kind: EventResumeFail, Rig: r.name, Fields: map[string]any{"resumed_at": r.resumedAt}})
 			}
 		case r.state == RigMining && r.resumeFail:
+			// Shares since the resume: it hashes, whatever its device
+			// said last (wontWake counted it at its idle draw).
 			if last := s.shares.LastShare(r.name); last.After(r.resumedAt) {
 				r.resumeFail = false
+				if r.wontWake {
+					r.wontWake, s.stale = false, true
+				}
 			}
 		}
 	}
