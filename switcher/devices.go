@@ -209,6 +209,10 @@ func (s *Switcher) deviceArrivedLocked(r *rigRec) {
 // hashing, or a resumed one still asleep, within DeviceVerifyWindow of the
 // command (unless already flagged).
 func (s *Switcher) deviceViewLocked(r *rigRec, now time.Time, pr *Rig) {
+	if pr.VerifiedIdle && !r.dev.at.IsZero() && now.Sub(r.dev.at) >= s.cfg.DeviceStaleAfter {
+		// The reading that verified the park is stale: no longer shown.
+		pr.VerifiedIdle = false
+	}
 	acts := s.deviceActsLocked(r) && r.devAddr != ""
 	switch {
 	case r.listed:

@@ -242,3 +242,26 @@ func TestSharesClearDeviceResumeFailed(t *testing.T) {
 		t.Fatalf("f-3 sending shares: %s at %v kW, flags %v; want mining at 10 kW, no resume_failed", rs.CountedAs, rs.CountedKW, rs.Flags)
 	}
 }
+
+// A Stratum park verified by a device reading asleep holds while the
+// readings are fresh: once they are older than DeviceStaleAfter (the
+// fleet can no longer read it, or is behind), the park is unverified
+// again, like any other figure from a stale reading. It stayed verified
+// (counted at idle_kw) for good.
+func TestStaleReadingNoLongerVerifiesPark(t *testing.T) {
+	x := newFw(t)
+	x.s.RigConnected("m-1", "10.0.3.1:1")
+	x.s.RigConnected("m-2", "10.0.3.2:1")
+	x.s.step()
+	x.allocate(t, 85) // m-2 goes, through Stratum
+	x.clk.Advance(5 * time.Second)
+	x.s.DeviceReading("m-2", device.Reading{State: device.StateSleeping, At: x.clk.Now()})
+	if rs := rigStatusOK(t, x.s, "m-2"); rs.CountedAs != "parked_verified" {
+		t.Fatalf("m-2 read asleep: %s, want parked_verified", rs.CountedAs)
+	}
+	x.clk.Advance(DefaultDeviceStaleAfter + time.Second)
+	x.s.step()
+	if rs := rigStatusOK(t, x.s, "m-2"); rs.CountedAs != "parked_unverified" || rs.CountedKW != 10 {
+		t.Fatalf("m-2 last read %v ago: %s at %v kW, want parked_unverified at 10 kW (rig_kw)", DefaultDeviceStaleAfter+time.Second, rs.CountedAs, rs.CountedKW)
+	}
+}
