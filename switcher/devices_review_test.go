@@ -265,3 +265,18 @@ func TestStaleReadingNoLongerVerifiesPark(t *testing.T) {
 		t.Fatalf("m-2 last read %v ago: %s at %v kW, want parked_unverified at 10 kW (rig_kw)", DefaultDeviceStaleAfter+time.Second, rs.CountedAs, rs.CountedKW)
 	}
 }
+
+// An inventory address refused for carrying a user (and password) is
+// quoted without them: the error reaches `hashgate check`, the logs and
+// the audit log.
+func TestInventoryAddressErrorRedactsCredentials(t *testing.T) {
+	for _, addr := range []string{"root:hunter2@10.0.0.1", "http://root:hunter2@10.0.0.1/", "hunter2@rig-1"} {
+		_, err := ParseInventory("rigs.csv", []byte("name,address\nf-1,"+addr+"\n"))
+		if err == nil {
+			t.Fatalf("address %q: got nil, want an error", addr)
+		}
+		if strings.Contains(err.Error(), "hunter2") {
+			t.Fatalf("address %q: error echoes the credential: %v", addr, err)
+		}
+	}
+}
