@@ -66,8 +66,14 @@ func collectWorkerStates(ws []Worker, gauge func(*prometheus.Desc, float64, ...s
 // or restarted lower, adds all it has).
 type groupWork struct {
 	mu    sync.Mutex
-	seen  map[string]float64 // account name → its work at the last scrape
-	total map[string]float64 // group → work, in difficulty
+	seen  map[string]seenWork // account name → its work at the last scrape
+	total map[string]float64  // group → work, in difficulty
+	scan  uint64              // the scrape's number: entries of older ones are gone accounts
+}
+
+type seenWork struct {
+	work float64
+	scan uint64
 }
 
 // add takes the accounts (sorted by name) and the rows (sorted by name,
@@ -76,9 +82,9 @@ func (g *groupWork) add(accounts []proxy.WorkerSnapshot, rows []Worker) map[stri
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if g.seen == nil {
-		g.seen, g.total = make(map[string]float64), make(map[string]float64)
+		g.seen, g.total = make(map[string]seenWork, len(accounts)), make(map[string]float64)
 	}
-	next := make(map[string]float64, len(accounts))
+	g.scan++
 	j := 0
 	for i := range accounts {
 		a := &accounts[i]
@@ -89,13 +95,17 @@ func (g *groupWork) add(accounts []proxy.WorkerSnapshot, rows []Worker) map[stri
 			continue // cannot happen: every account has its row
 		}
 		gained := a.Work
-		if last, ok := g.seen[a.Name]; ok && a.Work >= last {
-			gained = a.Work - last
+		if last, ok := g.seen[a.Name]; ok && a.Work >= last.work {
+			gained = a.Work - last.work
 		}
 		g.total[rows[j].Group] += gained
-		next[a.Name] = a.Work
+		g.seen[a.Name] = seenWork{work: a.Work, scan: g.scan}
 	}
-	g.seen = next
+	for name, s := range g.seen {
+		if s.scan != g.scan {
+			delete(g.seen, name) // no allocation per scrape at 50,000 accounts
+		}
+	}
 	out := make(map[string]float64, len(g.total))
 	for k, v := range g.total {
 		out[k] = v

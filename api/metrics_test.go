@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/hashgate/hashgate/internal/apitest"
 )
 
 // series reads a /metrics exposition into its samples, keyed by the
@@ -185,4 +187,40 @@ func TestMetricsNotCompliantReason(t *testing.T) {
 		want[`hashgate_power_not_compliant{reason="`+r+`"}`] = map[bool]float64{true: 1}[r == "over_allocated"]
 	}
 	wantSeries(t, m, want)
+}
+
+// A failover on a site with two pools: the pair is counted, and the
+// backup's verdicts, work and round trips carry its own pool label.
+func TestMetricsFailoverByPool(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{Policy: apitest.TwoHallPolicy, Miners: 6, Backup: true, Log: testLog(t)})
+	e := &env{t: t, pool: s.Pool, srv: s.Proxy, sw: s.Switcher, fleet: s.Fleet, ts: s.API}
+	m := e.series()
+	wantSeries(t, m, map[string]float64{
+		`hashgate_pool_failovers_by_pair_total{from="primary",to="backup"}`: 0,
+		`hashgate_pool_failovers_by_pair_total{from="backup",to="primary"}`: 0,
+		`hashgate_shares_forwarded_total{pool="backup"}`:                    0,
+	})
+	e.eventually("the primary accepted shares", func() bool { return s.Pool.Stats().Accepted > 10 })
+	s.Pool.Close()
+	e.eventually("the backup accepted shares", func() bool {
+		m = e.series()
+		return m[`hashgate_pool_shares_total{pool="backup",result="accepted"}`] > 10
+	})
+	wantSeries(t, m, map[string]float64{
+		`hashgate_pool_failovers_by_pair_total{from="primary",to="backup"}`: 1,
+		`hashgate_pool_failovers_by_pair_total{from="backup",to="primary"}`: 0,
+		`hashgate_pool_failovers_total`:                                     1,
+	})
+	for _, pool := range []string{"primary", "backup"} {
+		if w := m[`hashgate_pool_work_accepted_hashes_total{pool="`+pool+`"}`]; w <= 0 {
+			t.Errorf("%s's work: got %v, want > 0 (shares were accepted on it)", pool, w)
+		}
+		if rt := m[`hashgate_pool_submit_round_trip_seconds_count{pool="`+pool+`"}`]; rt <= 0 {
+			t.Errorf("%s's round trips: got %v, want > 0", pool, rt)
+		}
+	}
+	work, _ := sum(m, "hashgate_pool_work_accepted_hashes_total")
+	if site := m["hashgate_work_accepted_hashes_total"]; math.Abs(site-work) > 1e-9*site {
+		t.Errorf("site work %v, want the pools' sum %v", site, work)
+	}
 }
