@@ -249,6 +249,7 @@ func (us *upSession) inOrder(miners []*minerConn) []*minerConn {
 
 // Notify fans a pool job out: one encode, the same bytes to every miner.
 func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
+	start := time.Now() // the fan-out's latency counts from here
 	id, seq := us.srv.mintJobID()
 	us.mu.Lock()
 	diff, target := us.difficulty, us.poolTarget
@@ -281,7 +282,6 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 	// miner was last sent something (for parked keepalives, seconds
 	// apart), and at 100,000 miners a reading each was a quarter of the
 	// fan-out's CPU on this VM's clock.
-	start := time.Now()
 	now := start.UnixNano()
 	sent := fanOut(us.inOrder(miners), func(m *minerConn) bool {
 		return m.isWorking() && m.offerJob(j.seq, j.bytes, n.Clean, now)
