@@ -34,6 +34,9 @@ type Config struct {
 	Registry *prometheus.Registry
 	// EnablePprof serves /debug/pprof/ to write tokens.
 	EnablePprof bool
+	// Version is the binary's version, shown by hashgate_build_info
+	// (empty: the module version Go recorded).
+	Version string
 	// MiningWindow: a connected worker whose last share is older than this
 	// is "idle", not "mining". Default DefaultMiningWindow.
 	MiningWindow time.Duration

@@ -144,7 +144,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	collectWorkerStates(ws, gauge)
 	gauge(descHashrate, hashrate)
-	collectBuildInfo(gauge)
+	collectBuildInfo(gauge, h.cfg.Version)
 
 	st := h.proxy.Stats()
 	gauge(descConnections, float64(st.Connections))

@@ -9,16 +9,11 @@ import (
 )
 
 var (
-	descBuild        = desc("build_info", "1, labelled with the build: version (the module version, or BuildVersion when the binary sets it), revision (the VCS commit, \"unknown\" when not recorded; a -dirty suffix for uncommitted changes) and goversion.", "version", "revision", "goversion")
+	descBuild        = desc("build_info", "1, labelled with the build: version (the module version, or the version the binary was built with), revision (the VCS commit, \"unknown\" when not recorded; a -dirty suffix for uncommitted changes) and goversion.", "version", "revision", "goversion")
 	descNotCompliant = desc("power_not_compliant", "1 for the reason the site is not compliant, 0 for the others (all 0 while compliant): no_plan (no plan made yet), over_allocated (the AI allocation and the reserve exceed the capacity), parks_unverified (the plan fits, but parks without evidence, or still submitting, count at rig_kw), left_while_parked (over even as planned, with parked rigs that left counted at rig_kw), nothing_to_curtail (over even as planned: rigs pinned on, the idle draw of parked rigs). The status's not_compliant_reason says it in words.", "reason")
 )
 
 func init() { allDescriptions = append(allDescriptions, descBuild, descNotCompliant) }
-
-// BuildVersion is the version hashgate_build_info shows; empty: the main
-// module's version as Go recorded it ("(devel)" for a local build). The
-// binary sets it from the version it was built with.
-var BuildVersion string
 
 var buildLabels = sync.OnceValue(func() [3]string {
 	version, revision, dirty := "", "unknown", false
@@ -42,10 +37,13 @@ var buildLabels = sync.OnceValue(func() [3]string {
 	return [3]string{version, revision, runtime.Version()}
 })
 
-func collectBuildInfo(gauge func(*prometheus.Desc, float64, ...string)) {
+// collectBuildInfo exports the build; version is Config.Version (empty:
+// the main module's version as Go recorded it, "(devel)" for a local
+// build).
+func collectBuildInfo(gauge func(*prometheus.Desc, float64, ...string), version string) {
 	l := buildLabels()
-	if BuildVersion != "" {
-		l[0] = BuildVersion
+	if version != "" {
+		l[0] = version
 	}
 	gauge(descBuild, 1, l[0], l[1], l[2])
 }

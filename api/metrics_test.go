@@ -96,8 +96,8 @@ func TestMetricsAtZeroFromTheStart(t *testing.T) {
 	if _, n := sum(m, "hashgate_job_fanout_seconds_count"); n != 1 {
 		t.Errorf("hashgate_job_fanout_seconds_count: got %d series, want 1", n)
 	}
-	if _, n := sum(m, "hashgate_build_info", `goversion="`+runtime.Version()+`"`, `revision="`, `version="`); n != 1 {
-		t.Errorf("hashgate_build_info with goversion %s: got %d series, want 1", runtime.Version(), n)
+	if _, n := sum(m, "hashgate_build_info", `goversion="`+runtime.Version()+`"`, `revision="`, `version="1.2.3-test"`); n != 1 {
+		t.Errorf("hashgate_build_info with goversion %s: and the version the binary gave (1.2.3-test): got %d series, want 1", runtime.Version(), n)
 	}
 }
 

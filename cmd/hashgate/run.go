@@ -296,7 +296,7 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 		r.close()
 		return nil, err
 	}
-	h, err := api.New(api.Config{Proxy: srv, Switcher: r.switcher, Tokens: cfg.API.Tokens, Log: log, EnablePprof: cfg.API.Pprof})
+	h, err := api.New(api.Config{Proxy: srv, Switcher: r.switcher, Tokens: cfg.API.Tokens, Log: log, EnablePprof: cfg.API.Pprof, Version: version})
 	if err != nil {
 		r.close()
 		return nil, err

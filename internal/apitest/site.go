@@ -129,7 +129,7 @@ func Start(tb testing.TB, o Options) *Site {
 	}
 	sim.Eventually(tb, 5*time.Second, srv.Healthy, "proxy has no pool session")
 
-	h, err := api.New(api.Config{Proxy: srv, Switcher: s.Switcher, Log: o.Log, EnablePprof: o.Pprof, Tokens: o.Tokens})
+	h, err := api.New(api.Config{Proxy: srv, Switcher: s.Switcher, Log: o.Log, EnablePprof: o.Pprof, Tokens: o.Tokens, Version: "1.2.3-test"})
 	if err != nil {
 		tb.Fatal(err)
 	}
