@@ -87,8 +87,10 @@
 // rig is flagged curtail_failed and counted device_hashing (a fleet
 // outcome with Verified false flags it at once; without a reading that
 // shows it hashing, an unreachable device say, it counts curtail_failed:
-// at rig_kw, planned at idle_kw like any park without evidence); a
-// reading asleep clears the flag and verifies the park. Flagging sends
+// at rig_kw, planned at idle_kw like any park without evidence, if it is
+// connected and so parked through Stratum too; one that is not connected
+// has nothing holding it and counts device_hashing, planned at its draw);
+// a reading asleep clears the flag and verifies the park. Flagging sends
 // the curtail again once. A pin "on" resumes a device_hashing rig; the
 // plan never does otherwise. The same for a resume: asleep after the
 // window is resume_failed. Hashing means the device's state is mining, or
