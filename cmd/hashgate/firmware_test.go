@@ -254,9 +254,16 @@ func TestFirmwarePlanOf2000Rigs(t *testing.T) {
 	t.Logf("every prompt planned rig asleep on its emulator %v after the allocation call", promptDone.Round(time.Millisecond))
 	// Held up by the hung rigs, the prompt ones would wait for their
 	// calls to time out: 21 hung curtails and 40 hung polls through 128
-	// workers. They all hold one worker each, and the rest go on.
-	if promptDone >= 2*timeout {
-		t.Errorf("prompt rigs all asleep after %v, want under 2 × the call timeout (%v): hung rigs must not hold them up", promptDone, 2*timeout)
+	// workers. They all hold one worker each, and the rest go on: the
+	// prompt ones took 0.5 to 5 s on 2 loaded cores, 10 s under -race
+	// (every rig polled each second competes for the CPU).
+	bound := 2 * timeout
+	if raceEnabled {
+		bound = 4 * timeout
+	}
+	if promptDone >= bound {
+		t.Errorf("prompt rigs all asleep after %v, want under %v (%d × the call timeout): hung rigs must not hold them up",
+			promptDone, bound, bound/timeout)
 	}
 	checkEveryOutcome(t, base, plan.Curtail, kindOf, t0)
 	checkHungAnsweredLast(t, base, kindOf, t0.Add(promptDone))
@@ -310,7 +317,9 @@ func checkEveryOutcome(t *testing.T, base string, curtail []string, kindOf map[s
 					w.Device.PowerW != nil && *w.Device.PowerW == 3250 && w.Device.HashrateTHs != nil && *w.Device.HashrateTHs > 0 &&
 					w.CountedAs == "device_hashing" && w.CountedKW == 3.25
 			case "hung":
-				ok = ok && hasFlag(w, "curtail_failed") && w.Device.State == "unreachable"
+				// Nothing shows it stopped: counted and planned at rig_kw.
+				ok = ok && hasFlag(w, "curtail_failed") && w.Device.State == "unreachable" &&
+					w.CountedAs == "device_hashing" && w.CountedKW == 3.25
 			}
 			if !ok {
 				missing = append(missing, fmt.Sprintf("%s (%s): %+v device %+v", name, kindOf[name], w, w.Device))
