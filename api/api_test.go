@@ -604,7 +604,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 		`hashgate_switcher_actions_total{action="curtail",outcome="applied"} 10`, `hashgate_switcher_actions_total{action="resume",outcome="applied"}`,
 		`hashgate_pool_state{pool="primary",state="active"} 1`, `hashgate_pool_state{pool="primary",state="failed"} 0`,
 		`hashgate_upstream_healthy 1`, `hashgate_slow_consumers_total 0`, `hashgate_connections `, `hashgate_connections_total `,
-		`hashgate_poller_handoffs_total `, `hashgate_miners_polled `, `hashgate_pool_shares_total{result="not_sent"} 0`, `hashgate_pool_shares_total{result="lost"} 0`,
+		`hashgate_poller_handoffs_total `, `hashgate_miners_polled `, `hashgate_pool_shares_total{pool="primary",result="not_sent"} 0`, `hashgate_pool_shares_total{pool="primary",result="lost"} 0`,
 		`hashgate_pool_rejecting{pool="primary"} 0`, `hashgate_pool_reject_ratio{pool="primary"} 0`,
 		`hashgate_go_goroutines `, `hashgate_process_`,
 	} {

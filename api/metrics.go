@@ -7,15 +7,19 @@ import (
 )
 
 // collector exports the proxy's and the switcher's state at scrape time,
-// from their snapshots: nothing is updated per share.
-type collector struct{ h *Handler }
+// from their snapshots: nothing is updated per share. work carries the
+// per-group accepted work from one scrape to the next (metrics_groups.go).
+type collector struct {
+	h    *Handler
+	work groupWork
+}
 
 func desc(name, help string, labels ...string) *prometheus.Desc {
 	return prometheus.NewDesc("hashgate_"+name, help, labels, nil)
 }
 
 var (
-	descMiners          = desc("miners", "Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher), offline (known, disconnected).", "state")
+	descMiners          = desc("miners", "DEPRECATED, removed in the next release: use hashgate_workers, whose parked + pending are this curtailed. Workers by state: mining (a share within the mining window), idle (connected, no recent share), curtailed (held without work by the switcher: parked or pending), offline (known, disconnected).", "state")
 	descConnections     = desc("connections", "Open miner connections.")
 	descConnectionsTot  = desc("connections_total", "Miner connections accepted since start.")
 	descNamesRefused    = desc("worker_names_refused_total", "mining.authorize answered 24 for a worker name over 256 bytes, not UTF-8 or with control characters (the connection stays; its log lines are rate-limited).")
@@ -23,8 +27,8 @@ var (
 	descHashrate        = desc("hashrate_hashes_per_second", "Hashrate of every worker over the last minute, from accepted shares.")
 	descSharesAccepted  = desc("shares_accepted_total", "Shares accepted from miners.")
 	descSharesRejected  = desc("shares_rejected_total", "Shares rejected, by reason.", "reason")
-	descSharesForwarded = desc("shares_forwarded_total", "Accepted shares that met the pool's difficulty and were sent to it.")
-	descPoolShares      = desc("pool_shares_total", "Forwarded shares by the pool's verdict (not_sent: refused before sending, the pool had stopped reading or its connection had ended; lost: sent, never answered: the connection ended or the submit timed out first, after the miner was told the share was good).", "result")
+	descSharesForwarded = desc("shares_forwarded_total", "Accepted shares that met the pool's difficulty and were sent to it, by pool.", "pool")
+	descPoolShares      = desc("pool_shares_total", "Forwarded shares by pool and the pool's verdict (accepted, rejected; not_sent: refused before sending, the pool had stopped reading or its connection had ended; lost: sent, never answered: the connection ended or the submit timed out first, after the miner was told the share was good). shares_forwarded_total minus these is the submits awaiting an answer.", "pool", "result")
 	descBlocks          = desc("block_candidates_total", "Shares that met the network target.")
 	descHealthy         = desc("upstream_healthy", "1 when the proxy has a live pool session.")
 	descPoolState       = desc("pool_state", "1 for each pool's current state (active, standby, probing, failed), 0 for the others.", "pool", "state")
@@ -33,7 +37,7 @@ var (
 	descPoolFailures    = desc("pool_failures", "Consecutive failed attempts at each pool.", "pool")
 	descPoolRejecting   = desc("pool_rejecting", "1 while a pool refuses at least reject_ratio of the shares it answered over reject_window.", "pool")
 	descPoolRejectRatio = desc("pool_reject_ratio", "Share of the answered shares each pool refused over reject_window (0 until reject_min_shares were answered).", "pool")
-	descFailovers       = desc("pool_failovers_total", "Moves from one pool to another.")
+	descFailovers       = desc("pool_failovers_total", "Moves from one pool to another (hashgate_pool_failovers_by_pair_total says which).")
 	descSlow            = desc("slow_consumers_total", "Miners cut for not reading their jobs in time.")
 	descProtocolErrors  = desc("protocol_errors_total", "Miners dropped for protocol errors (garbage, long lines).")
 	descAbuse           = desc("abuse_disconnects_total", "Miners dropped for bad shares.")
@@ -55,8 +59,8 @@ var (
 	descCompliant     = desc("power_compliant", "1 when the mining load is within the budget.")
 	descETA           = desc("power_eta_seconds", "Estimated seconds until the plan is fully applied.")
 	descEmergency     = desc("power_emergency", "1 while an emergency allocation holds every resume.")
-	descRigs          = desc("rigs", "Rigs by the switcher's state (mining, parked, pending, offline).", "state")
-	descParked        = desc("rigs_parked", "Parked (curtailed) rigs by policy group.", "group")
+	descRigs          = desc("rigs", "Rigs by the switcher's state: mining, parked (held without work by a curtailment), pending (held without work until admitted), offline. hashgate_group_rigs splits it by group.", "state")
+	descParked        = desc("rigs_parked", "DEPRECATED, removed in the next release: use hashgate_group_rigs{state=\"parked\"}. Parked rigs by policy group.", "group")
 	descPolicyRefused = desc("policy_refused", "1 while the policy file on disk is refused and an older policy stays in force (after an edit, or its last good copy after a start on a broken file).")
 	descActions       = desc("switcher_actions_total", "Switcher actions by kind and outcome: applied (decided and sent to the actuator), failed (verification: a curtailed rig kept sending shares, or a resumed one sent none; also counted in applied).", "action", "outcome")
 	descActErrors     = desc("switcher_actuator_errors_total", "Actuator calls that returned an error.")
@@ -125,7 +129,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
 
-	ws := h.snapshotWorkers()
+	accounts, rigs, ws := c.readWorkers()
 	byState := countStates(ws)
 	var hashrate float64
 	rigStates := make(map[string]int, len(switcherStates))
@@ -138,7 +142,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for _, s := range States {
 		gauge(descMiners, float64(byState[s]), s)
 	}
+	collectWorkerStates(ws, gauge)
 	gauge(descHashrate, hashrate)
+	collectBuildInfo(gauge)
 
 	st := h.proxy.Stats()
 	gauge(descConnections, float64(st.Connections))
@@ -153,11 +159,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range st.SharesRejected {
 		counter(descSharesRejected, n, reason)
 	}
-	counter(descSharesForwarded, st.SharesForwarded)
-	counter(descPoolShares, st.PoolAccepted, "accepted")
-	counter(descPoolShares, st.PoolRejected, "rejected")
-	counter(descPoolShares, st.PoolUnsent, "not_sent")
-	counter(descPoolShares, st.PoolLost, "lost")
+	collectPools(ch, h.proxy.PoolCounters(), st.FanOut, counter)
 	counter(descBlocks, st.BlockCandidates)
 	counter(descFailovers, st.Failovers)
 	counter(descSlow, st.SlowConsumers)
@@ -188,6 +190,8 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	pw, _ := h.power()
+	c.collectGroups(ch, accounts, rigs, ws, gauge)
+	collectNotCompliant(pw, gauge)
 	gauge(descCapacity, pw.CapacityKW)
 	gauge(descReserve, pw.ReserveKW)
 	gauge(descAI, pw.AIKW)
@@ -207,19 +211,6 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	}
 	for _, s := range switcherStates {
 		gauge(descRigs, float64(rigStates[s]), s)
-	}
-	// Every group of the policy, parked or not, so series do not come and go.
-	parked := h.sw.ParkedByGroup()
-	pol := h.sw.Policy()
-	groups := map[string]bool{switcher.DefaultGroupName: true}
-	for _, g := range pol.Groups {
-		groups[g.Name] = true
-	}
-	for g := range parked {
-		groups[g] = true
-	}
-	for g := range groups {
-		gauge(descParked, float64(parked[g]), g)
 	}
 	cs := h.sw.Counters()
 	counter(descActions, cs.Curtails.Load(), "curtail", "applied")

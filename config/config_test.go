@@ -241,7 +241,7 @@ func TestParseErrors(t *testing.T) {
 		{"pool_urls", "[switcher]\npool_urls = [\"stratum+tcp://10.0.0.2:3333\", \"10.0.0.2:3333\", \"stratum+tcp://u:p@h:1\", 5]\n" + pool, nil,
 			[]string{
 				`2:1: switcher.pool_urls: "10.0.0.2:3333" is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)`,
-				`2:1: switcher.pool_urls: "stratum+tcp://u:p@h:1" is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)`,
+				`2:1: switcher.pool_urls: "stratum+tcp://REDACTED@h:1" is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)`,
 				`2:1: switcher.pool_urls: expected a string, got integer 5`,
 			}},
 		{"bad log level and format", "[log]\nlevel = \"verbose\"\nformat = \"xml\"\n" + pool, nil,

@@ -120,7 +120,7 @@ func (d *Decoder) poolURLs(path string, v any) []string {
 		rest, found := strings.CutPrefix(s, "stratum+tcp://")
 		host, port, err := net.SplitHostPort(rest)
 		if !found || err != nil || host == "" || port == "" || strings.ContainsAny(rest, "/@?#") {
-			d.Errorf(path, "switcher.pool_urls: %q is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)", s)
+			d.Errorf(path, "switcher.pool_urls: %q is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)", RedactURL(s))
 			continue
 		}
 		out = append(out, s)

@@ -35,9 +35,11 @@ const (
 	EventPoolsUnbound = "pools_unbound"
 )
 
-// minHashingTHs is the hashrate above which a device is hashing (1 GH/s:
-// scrypt rigs report a few GH/s, a sleeping rig 0).
-const minHashingTHs = 0.001
+// MinHashingTHs is the hashrate above which a device is hashing (1 GH/s:
+// scrypt rigs report a few GH/s, a sleeping rig 0). The fleet that runs
+// the devices must judge with the same (its Config.MinHashTHs), or it
+// verifies as asleep a rig the switcher then flags curtail_failed.
+const MinHashingTHs = 0.001
 
 // deviceIdleW is the draw in W under which a device's reported power is
 // idle: the group's idle_kw with a margin of half of it, at least 100 W
@@ -85,7 +87,7 @@ func (d *devReading) reading() device.Reading {
 // hashing: the reading shows the rig hashing (an unreachable one shows
 // nothing).
 func (d *devReading) hashing(idleW float64) bool {
-	return d.state != device.StateUnreachable && d.reading().Hashing(minHashingTHs, idleW)
+	return d.state != device.StateUnreachable && d.reading().Hashing(MinHashingTHs, idleW)
 }
 
 // material says whether a new reading changes the counting enough to
@@ -105,16 +107,59 @@ func material(old, nu *devReading, idleW float64) bool {
 	return d > 50 && d > 0.02*float64(max(old.powerW, nu.powerW))
 }
 
+// devGroupLocked is the group whose firmware actuator acts on r's
+// device: its own group's, else the group that put it to sleep before a
+// policy reload took the firmware actuator away (sleptBy: it must still
+// be woken through its device); nil when none does, or no fleet runs.
+func (s *Switcher) devGroupLocked(r *rigRec) *Group {
+	switch {
+	case s.cfg.Devices == nil:
+		return nil
+	case isFirmware(r.group):
+		return r.group
+	}
+	return r.sleptBy
+}
+
 // deviceActsLocked: a fleet puts r to sleep and wakes it (its group has
-// a firmware actuator).
+// a firmware actuator, or had one when it put r to sleep).
 func (s *Switcher) deviceActsLocked(r *rigRec) bool {
-	return s.cfg.Devices != nil && isFirmware(r.group)
+	return s.devGroupLocked(r) != nil
 }
 
 // monitoredLocked: a fleet reads r's device (a firmware actuator, or a
 // monitor).
 func (s *Switcher) monitoredLocked(r *rigRec) bool {
-	return s.cfg.Devices != nil && (isFirmware(r.group) || r.group.Monitor != "")
+	return s.deviceActsLocked(r) || s.cfg.Devices != nil && r.group.Monitor != ""
+}
+
+// regroupLocked moves r to group g (a policy reload). A rig its device
+// put to sleep keeps that device's firmware (sleptBy) until it is woken
+// when g has no firmware actuator; a rig parked through Stratum whose
+// group gets one is wanted asleep on its device too (the fleet's reads
+// curtail it if it hashes), like a rig parked by a plan.
+func (s *Switcher) regroupLocked(r *rigRec, g *Group) {
+	old := r.group
+	r.group = g
+	switch {
+	case isFirmware(g):
+		r.sleptBy = nil
+		if s.cfg.Devices != nil && r.state == RigParked && r.want == device.StateUnknown {
+			r.want, r.heldAtAdmission = device.StateSleeping, false
+		}
+	case r.want == device.StateSleeping && isFirmware(old):
+		r.sleptBy = old
+	case r.want != device.StateSleeping:
+		r.sleptBy = nil
+	}
+}
+
+// awakeLocked notes that r's device was seen awake after a resume: a
+// firmware kept only to wake it (sleptBy) is no longer needed.
+func (s *Switcher) awakeLocked(r *rigRec) {
+	if r.sleptBy != nil && r.want == device.StateMining {
+		r.sleptBy, s.devDirty = nil, true
+	}
 }
 
 // reachedLocked: r is on the site whatever the proxy says: in the
@@ -178,6 +223,10 @@ func (s *Switcher) deviceArrivedLocked(r *rigRec) {
 // hashing, or a resumed one still asleep, within DeviceVerifyWindow of the
 // command (unless already flagged).
 func (s *Switcher) deviceViewLocked(r *rigRec, now time.Time, pr *Rig) {
+	if pr.VerifiedIdle && !r.dev.at.IsZero() && now.Sub(r.dev.at) >= s.cfg.DeviceStaleAfter {
+		// The reading that verified the park is stale: no longer shown.
+		pr.VerifiedIdle = false
+	}
 	acts := s.deviceActsLocked(r) && r.devAddr != ""
 	switch {
 	case r.listed:

@@ -5,8 +5,12 @@ package switcher
 // elsewhere (see devices.go and the package comment's power accounting).
 
 import (
+	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
+
+	"github.com/hashgate/hashgate/config"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -18,8 +22,12 @@ import (
 // (asleep) or flags it curtail_failed (still hashing DeviceVerifyWindow
 // after the curtail: counted at its measured draw, and the curtail is
 // sent again), and flags a resume that did not wake the rig. A reading
-// older than the one kept, or of a rig not managed, is ignored.
+// older than the one kept, of a rig not managed, or after Close, is
+// ignored.
 func (s *Switcher) DeviceReading(rig string, rd device.Reading) {
+	if s.closedNow() {
+		return
+	}
 	s.counters.DeviceReadings.Add(1)
 	if rd.At.IsZero() {
 		rd.At = s.cfg.Now()
@@ -86,6 +94,9 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 		}
 	}
 	if r.state == RigMining {
+		if hashing {
+			s.awakeLocked(r)
+		}
 		switch {
 		case hashing && r.wontWake:
 			r.wontWake, r.resumeFail, s.stale = false, false, true
@@ -95,6 +106,15 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 		}
 	}
 	return again
+}
+
+// closedNow: Close was called. The fleet may still report while
+// hashgate shuts down; its reports are then ignored (the state is saved
+// and the audit log closed: nothing they change would be kept).
+func (s *Switcher) closedNow() bool {
+	s.life.Lock()
+	defer s.life.Unlock()
+	return s.closed
 }
 
 // evidence are an event's fields for a reading (nil: none could be made).
@@ -156,6 +176,9 @@ func (s *Switcher) resumeFailedLocked(r *rigRec, rd *device.Reading, source, err
 // commands a later decision overtook only count. Verified commands are
 // summarized in one audit event and one log line every few seconds.
 func (s *Switcher) DeviceOutcome(o device.Outcome) {
+	if s.closedNow() {
+		return
+	}
 	now := s.cfg.Now()
 	if o.At.IsZero() {
 		o.At = now
@@ -167,14 +190,17 @@ func (s *Switcher) DeviceOutcome(o device.Outcome) {
 		s.mu.Unlock()
 		return
 	}
+	// The evidence may flag the rig itself (read after the window): its
+	// retry is then the reading's to ask for.
+	again := false
 	if o.Evidence != nil {
 		ev := *o.Evidence
 		if ev.At.IsZero() {
 			ev.At = o.At
 		}
-		s.readingLocked(r, ev, "device_outcome")
+		again = s.readingLocked(r, ev, "device_outcome")
 	}
-	again := s.outcomeLocked(r, &o)
+	again = s.outcomeLocked(r, &o) || again
 	s.mu.Unlock()
 	if again {
 		s.cfg.Devices.Curtail(o.Rig)
@@ -210,6 +236,9 @@ func (s *Switcher) outcomeLocked(r *rigRec, o *device.Outcome) (again bool) {
 			r.poolsUnbound = false
 			s.event(Event{Kind: EventPoolsUnbound, Rig: r.name, Fields: map[string]any{"cleared": true, "source": "set_pools"}})
 		}
+		if o.Action == device.ActionResume {
+			s.awakeLocked(r)
+		}
 		s.devReport.ok(o.Action)
 		return false
 	}
@@ -221,8 +250,11 @@ func (s *Switcher) outcomeLocked(r *rigRec, o *device.Outcome) (again bool) {
 		return !wasFlagged
 	case o.Action == device.ActionResume && r.state == RigMining && r.want == device.StateMining:
 		s.resumeFailedLocked(r, o.Evidence, "device_outcome", outcomeError(o))
+	case o.Action == device.ActionCurtail && r.want != device.StateSleeping,
+		o.Action == device.ActionResume && r.want != device.StateMining:
+		// A command a later decision overtook: counted only.
 	default:
-		// A pool rewrite, or a command a later decision overtook.
+		// A pool rewrite, or a command that failed for another reason.
 		f := evidence(map[string]any{"action": o.Action, "accepted": o.Accepted, "attempts": o.Attempts, "error": o.Err}, o.Evidence)
 		s.event(Event{Kind: EventDeviceCommandFailed, Rig: r.name, Fields: f})
 		s.devReport.failed(o.Action, r.name)
@@ -270,9 +302,27 @@ func (s *Switcher) poolsLocked(r *rigRec, pools []string) {
 	r.poolsUnbound = unbound
 	f := map[string]any{"unbound": unbound}
 	if unbound {
-		f["pool"] = other
+		f["pool"] = poolForAudit(other)
 	}
 	s.event(Event{Kind: EventPoolsUnbound, Rig: r.name, Fields: f})
+}
+
+// maxAuditPool bounds a device's pool URL as the audit log names it.
+const maxAuditPool = 200
+
+// poolForAudit is a pool URL read from a device as the audit log names
+// it: its credentials (user:password@) redacted, at most maxAuditPool
+// bytes (the device says what it likes).
+func poolForAudit(u string) string {
+	u = config.RedactURL(u)
+	if len(u) <= maxAuditPool {
+		return u
+	}
+	cut := maxAuditPool
+	for cut > 0 && !utf8.RuneStart(u[cut]) {
+		cut--
+	}
+	return fmt.Sprintf("%s… (%d bytes)", u[:cut], len(u))
 }
 
 // normPool is a pool URL as compared: host:port, lower case, without the

@@ -76,13 +76,14 @@ func (s *Switcher) managedLocked(r *rigRec) (m device.Managed, ok bool) {
 	if !s.managedRigLocked(r) {
 		return m, false
 	}
-	g := r.group
-	m = device.Managed{Name: r.name, Firmware: g.Actuator, Address: r.devAddr, Options: g.Device, IdleW: deviceIdleW(g), Want: r.want}
-	if !isFirmware(g) {
+	g, fg := r.group, s.devGroupLocked(r)
+	m = device.Managed{Name: r.name, Address: r.devAddr, Options: g.Device, IdleW: deviceIdleW(g), Want: r.want}
+	if fg == nil {
 		m.Firmware, m.MonitorOnly, m.Want = g.Monitor, true, device.StateUnknown
 		return m, true
 	}
-	if g.BindPools && len(s.cfg.PoolURLs) > 0 {
+	m.Firmware, m.Options = fg.Actuator, fg.Device
+	if fg == g && g.BindPools && len(s.cfg.PoolURLs) > 0 {
 		m.BindPools = make([]device.Pool, len(s.cfg.PoolURLs))
 		for i, u := range s.cfg.PoolURLs {
 			m.BindPools[i] = device.Pool{URL: u, User: r.name, Password: "x"}

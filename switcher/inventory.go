@@ -267,10 +267,23 @@ func (p *inventoryParser) rig(r *csv.Reader, rec []string, line int) (InventoryR
 	}
 	norm, err := checkRigAddress(addr)
 	if err != nil {
-		p.errorf(line, addrAt, "address %q: %v", shorten(addr), err)
+		p.errorf(line, addrAt, "address %q: %v", shorten(redactUser(addr)), err)
 		ok = false
 	}
 	return InventoryRig{Name: name, Address: norm}, ok
+}
+
+// redactUser is an address as an error quotes it: what precedes an '@'
+// (a user, a password) replaced by REDACTED.
+func redactUser(s string) string {
+	if i := strings.LastIndexByte(s, '@'); i >= 0 {
+		scheme := ""
+		if j := strings.Index(s[:i], "://"); j >= 0 {
+			scheme = s[:j+3]
+		}
+		return scheme + config.Redacted + s[i:]
+	}
+	return s
 }
 
 // checkRigAddress checks a rig's management address: a host name or IP,

@@ -84,7 +84,7 @@ func TestParseInventoryErrors(t *testing.T) {
 		{"path", h + "r1,10.0.0.1/cgi-bin\n",
 			[]string{`2:4: address "10.0.0.1/cgi-bin": has a path, query or user; expected a host name or IP address, optionally with a port, such as 10.0.0.5, rig-17.hall-b or 10.0.0.5:8080`}},
 		{"user", h + "r1,root@10.0.0.1\n",
-			[]string{`2:4: address "root@10.0.0.1": has a path, query or user; expected a host name or IP address, optionally with a port, such as 10.0.0.5, rig-17.hall-b or 10.0.0.5:8080`}},
+			[]string{`2:4: address "REDACTED@10.0.0.1": has a path, query or user; expected a host name or IP address, optionally with a port, such as 10.0.0.5, rig-17.hall-b or 10.0.0.5:8080`}},
 		{"port zero", h + "r1,10.0.0.1:0\n",
 			[]string{`2:4: address "10.0.0.1:0": port "0" is not a number from 1 to 65535; expected a host name or IP address, optionally with a port, such as 10.0.0.5, rig-17.hall-b or 10.0.0.5:8080`}},
 		{"port too big", h + "r1,rig-1:70000\n",

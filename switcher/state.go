@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/hashgate/hashgate/switcher/device"
 )
 
 // persistedRig is what survives a restart about one rig.
@@ -30,6 +32,11 @@ type persistedRig struct {
 	// parked or mining: a rig asleep never reconnects, and must still be
 	// woken after a restart.
 	Addr string `json:"addr,omitempty"`
+	// Woken: a firmware-actuated rig mining because its device was last
+	// asked to wake (a resume). A restart finishes that resume: the rig,
+	// which may still be asleep and never reconnect, is loaded mining and
+	// reached at Addr, its device wanted mining.
+	Woken bool `json:"woken,omitempty"`
 }
 
 // persistedState is the state file: the allocation stack, every rig's
@@ -186,6 +193,7 @@ func (s *Switcher) saveLocked(force bool) error {
 		}
 		if (r.state == RigParked || r.state == RigMining) && (isFirmware(r.group) || r.group.Monitor != "") {
 			pr.Addr = r.devAddr
+			pr.Woken = r.state == RigMining && r.want == device.StateMining && isFirmware(r.group)
 		}
 		st.Rigs[name] = pr
 	}

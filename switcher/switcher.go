@@ -202,6 +202,10 @@ type rigRec struct {
 	// curtail, a resume, a device put to sleep at admission): readings
 	// from before no longer count.
 	devActed time.Time
+	// sleptBy: the firmware group that put its device to sleep, kept
+	// after a policy reload gave it a group without a firmware actuator,
+	// so that its device is still woken (see regroupLocked).
+	sleptBy *Group
 	// reloaded: parked when the state was loaded, and not read since (see
 	// readingLocked: its verification window starts at its first
 	// reading); cleared by the next curtail or resume.
@@ -323,6 +327,14 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
+			if pr.Woken && pr.Addr != "" && cfg.Devices != nil && isFirmware(r.group) {
+				// Resumed through its device, perhaps still asleep (a
+				// restart cut the resume short): reached at its address,
+				// wanted mining, so the fleet wakes it and a device still
+				// asleep after the window is resume_failed.
+				r.state, r.knownMining, r.knownUntil = RigMining, false, time.Time{}
+				r.want, r.resumedAt, r.devActed = device.StateMining, now, now
+			}
 		case "parked":
 			if pr.HeldAtAdmission {
 				// Never given work in this park: nothing to hold it to
@@ -564,8 +576,11 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 		switch {
 		case r.state == RigParked && !r.curtailedAt.IsZero() && !r.curtailFail:
 			// Any submit counts, rejected ones too: a parked rig that
-			// submits is hashing (see ShareSource.LastSubmit).
-			if last := s.shares.LastSubmit(r.name); last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) {
+			// submits is hashing (see ShareSource.LastSubmit), unless its
+			// device was read asleep after that submit (the reading that
+			// cleared the flag: the share is older evidence).
+			last := s.shares.LastSubmit(r.name)
+			if last.After(r.curtailedAt.Add(s.cfg.CurtailGrace)) && !(r.deviceIdle && !last.After(r.dev.at)) {
 				r.curtailFail = true
 				s.stale = true // it counts at rig_kw now
 				s.counters.CurtailFailed.Add(1)
@@ -581,8 +596,13 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 				s.event(Event{Kind: EventResumeFail, Rig: r.name, Fields: map[string]any{"resumed_at": r.resumedAt}})
 			}
 		case r.state == RigMining && r.resumeFail:
+			// Shares since the resume: it hashes, whatever its device
+			// said last (wontWake counted it at its idle draw).
 			if last := s.shares.LastShare(r.name); last.After(r.resumedAt) {
 				r.resumeFail = false
+				if r.wontWake {
+					r.wontWake, s.stale = false, true
+				}
 			}
 		}
 	}
@@ -969,7 +989,7 @@ func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 	s.policy = p
 	s.policyErr = ""
 	for _, r := range s.rigs {
-		r.group = p.GroupFor(r.name)
+		s.regroupLocked(r, p.GroupFor(r.name))
 	}
 	s.stale, s.devDirty = true, true
 	s.mu.Unlock()

@@ -23,50 +23,6 @@ import (
 	"github.com/hashgate/hashgate/switcher"
 )
 
-// demoPolicy is the demo site: three halls of different rigs. Every group
-// is pools_bound: the simulated rigs have hashgate as their only pool, so
-// a park holds and counts at idle_kw (real rigs with a backup pool that is
-// not hashgate would count at rig_kw while parked).
-const demoPolicy = `# hashgate demo site
-# pools_bound = true: the simulated rigs have no pool but hashgate, so a
-# park through Stratum holds.
-site_capacity_kw = 1000.0
-reserve_kw = 20.0
-ramp_up_kw_per_min = 1200.0
-min_off = "10s"
-min_on = "10s"
-
-[[group]]
-name = "s21-hall-a"
-workers = ["demo.s21-*"]
-rig_kw = 3.5
-idle_kw = 0.1
-efficiency_j_th = 17.5
-priority = 20
-actuator = "stratum"
-pools_bound = true
-
-[[group]]
-name = "s19-hall-b"
-workers = ["demo.s19-*"]
-rig_kw = 3.25
-idle_kw = 0.12
-efficiency_j_th = 34.0
-priority = 10
-actuator = "stratum"
-pools_bound = true
-
-[[group]]
-name = "s9-hall-c"
-workers = ["demo.s9-*"]
-rig_kw = 1.4
-idle_kw = 0.08
-efficiency_j_th = 98.0
-priority = 0
-actuator = "stratum"
-pools_bound = true
-`
-
 // demoOptions are the knobs of `hashgate demo`.
 type demoOptions struct {
 	duration time.Duration // 0: until Ctrl-C
@@ -81,7 +37,7 @@ func cmdDemo(args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	var o demoOptions
 	fs.DurationVar(&o.duration, "duration", 0, "end the demo after this long (default: run until Ctrl-C)")
-	fs.IntVar(&o.miners, "miners", 300, "simulated miners, split over three halls")
+	fs.IntVar(&o.miners, "miners", 300, "simulated Stratum miners, split over three halls; the site and a hall of emulated firmware (a tenth as many rigs, 10 to 100) scale with it")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:3333", "where the proxy takes miners (a busy port falls back to a free one)")
 	fs.StringVar(&o.api, "api", "127.0.0.1:8080", "where the API and dashboard listen (a busy port falls back to a free one)")
 	fs.DurationVar(&o.step, "step", 0, "time between scripted events (default: a seventh of --duration, or 20s)")
@@ -127,10 +83,19 @@ func freeOr(addr string) string {
 	return a
 }
 
-// demoConfig is the config `hashgate run` would read for the demo site.
-func demoConfig(dir string, o demoOptions, pools []*sim.Pool, token string) (*config.Config, error) {
-	policy := filepath.Join(dir, "policy.toml")
-	if err := os.WriteFile(policy, []byte(demoPolicy), 0o644); err != nil {
+// Device timing of the demo's firmware hall: emulators answer at once, so
+// a plan's effect shows within a scripted step.
+const (
+	demoPoll   = time.Second
+	demoVerify = time.Second
+	demoRetry  = 10 * time.Second
+)
+
+// demoConfig is the config `hashgate run` would read for the demo site,
+// with policy as its policy file and dir/rigs.csv as its inventory.
+func demoConfig(dir string, o demoOptions, policy string, pools []*sim.Pool, token string) (*config.Config, error) {
+	policyPath := filepath.Join(dir, "policy.toml")
+	if err := os.WriteFile(policyPath, []byte(policy), 0o644); err != nil {
 		return nil, err
 	}
 	c := config.Default()
@@ -150,149 +115,224 @@ func demoConfig(dir string, o demoOptions, pools []*sim.Pool, token string) (*co
 	}
 	c.API.Listen = freeOr(o.api)
 	c.API.Tokens = []config.Token{{Name: "demo", Token: token, Role: config.RoleWrite}}
-	c.Switcher.Policy, c.Switcher.PolicyPath = "policy.toml", policy
+	c.Switcher.Policy, c.Switcher.PolicyPath = "policy.toml", policyPath
+	c.Switcher.Inventory, c.Switcher.InventoryPath = "rigs.csv", filepath.Join(dir, "rigs.csv")
+	c.Switcher.PollInterval = config.Duration{Duration: demoPoll}
+	c.Switcher.VerifyWithin = config.Duration{Duration: demoVerify}
+	c.Switcher.RetryEvery = config.Duration{Duration: demoRetry}
 	c.Switcher.StateFilePath = filepath.Join(dir, "hashgate-state.json")
 	c.Switcher.AuditLogPath = filepath.Join(dir, "hashgate-audit.jsonl")
 	return c, nil
 }
 
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// demo is a running demo: the site, the parts it started, and what its
+// narration has said so far.
+type demo struct {
+	o      demoOptions
+	out    io.Writer
+	began  time.Time
+	step   time.Duration
+	site   demoSite
+	pools  []*sim.Pool
+	r      *running
+	fw     *fwHall
+	script []scripted
+
+	lastSeq      uint64
+	lastAccepted uint64
+	lastAt       time.Time
+}
+
+type scripted struct {
+	say string
+	do  func()
+}
+
+// say prints one narrated line, stamped with the time since the start.
+// Escaped: the lines name pools and quote errors (termsafe).
+func (d *demo) say(format string, args ...any) {
+	fmt.Fprintf(d.out, "[%6.1fs] %s\n", time.Since(d.began).Seconds(), termsafe.String(fmt.Sprintf(format, args...)))
+}
+
 // runDemo runs the demo site: two in-process pools, hashgate wired exactly
-// as `hashgate run` wires it (proxy, switcher, API and dashboard), a
-// simulated fleet in three halls, and a scripted day at the power desk,
-// narrated until ctx ends.
+// as `hashgate run` wires it (proxy, switcher, fleet, API and dashboard),
+// simulated Stratum miners in three halls, a hall of emulated firmware,
+// and a scripted day at the power desk, narrated until ctx ends.
 func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logger) error {
-	began := time.Now()
-	say := func(format string, args ...any) {
-		// Escaped: the lines name pools and quote errors (termsafe).
-		fmt.Fprintf(out, "[%6.1fs] %s\n", time.Since(began).Seconds(), termsafe.String(fmt.Sprintf(format, args...)))
+	d := &demo{o: o, out: out, began: time.Now(), step: o.step}
+	if d.step == 0 {
+		d.step = 20 * time.Second
+		if o.duration > 0 {
+			d.step = o.duration / 7
+		}
 	}
+	d.site = newDemoSite(o.miners, d.step)
 	dir, err := os.MkdirTemp("", "hashgate-demo-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	var pools []*sim.Pool
 	for _, name := range []string{"pool-a", "pool-b"} {
 		p, err := sim.StartPool(sim.PoolConfig{Name: name, JobInterval: 5 * time.Second})
 		if err != nil {
 			return err
 		}
 		defer p.Close()
-		pools = append(pools, p)
+		d.pools = append(d.pools, p)
 	}
-	say("in-process pools: pool-a %s (primary), pool-b %s (backup); both validate every share", pools[0].URL(), pools[1].URL())
-	tok := make([]byte, 12)
-	_, _ = rand.Read(tok)
-	token := hex.EncodeToString(tok)
-	cfg, err := demoConfig(dir, o, pools, token)
+	d.say("in-process pools: pool-a %s (primary), pool-b %s (backup); both validate every share", d.pools[0].URL(), d.pools[1].URL())
+	fw, groups, err := startFWHall(dir, d.site.fwRigs)
 	if err != nil {
 		return err
 	}
-	r, err := start(cfg, log)
+	defer fw.Close()
+	d.fw = fw
+	token := randomHex(12)
+	cfg, err := demoConfig(dir, o, d.site.policy(groups), d.pools, token)
 	if err != nil {
 		return err
 	}
-	defer r.close()
-	say("proxy: point miners at stratum+tcp://%s (any worker name; demo.s21-*, demo.s19-*, demo.s9-* fall in the three halls)", r.proxy.Addr())
-	say("dashboard: http://%s/   API: HASHGATE_API=http://%s HASHGATE_TOKEN=%s hashgatectl status", r.api.Addr(), r.api.Addr(), token)
-	say("policy: %s", r.watcher.Current().Summary())
-	say("every group is pools_bound: these simulated rigs have no pool but hashgate, so a park holds and counts at idle_kw (a real rig with another pool counts at rig_kw while parked: see the README)")
-
-	per := o.miners / 3
-	for _, h := range []string{"demo.s21-%03d", "demo.s19-%03d", "demo.s9-%03d"} {
-		f, err := sim.StartFleet(sim.FleetConfig{Addr: r.proxy.Addr().String(), Miners: per, NameFormat: h,
-			ShareInterval: 2 * time.Second, RampUp: 3 * time.Second, SilenceTimeout: 90 * time.Second})
+	if d.r, err = start(cfg, log); err != nil {
+		return err
+	}
+	defer d.r.close()
+	d.intro(token)
+	for _, h := range demoHalls {
+		f, err := sim.StartFleet(sim.FleetConfig{Addr: d.r.proxy.Addr().String(), Miners: d.site.perHall, NameFormat: h.nameFormat,
+			ShareInterval: 2 * time.Second, RampUp: min(3*time.Second, d.step/2), SilenceTimeout: 90 * time.Second})
 		if err != nil {
 			return err
 		}
 		defer f.Close()
 	}
-	say("fleet: %d simulated miners per hall connecting over 3s; each is admitted by the switcher in order, at the ramp rate", per)
+	d.say("fleet: %d simulated miner(s) per Stratum hall connecting; each is admitted by the switcher in order, at the ramp rate", d.site.perHall)
+	d.script = d.newScript()
+	return d.loop(ctx)
+}
 
-	step := o.step
-	if step == 0 {
-		step = 20 * time.Second
-		if o.duration > 0 {
-			step = o.duration / 7
+// intro says where everything is and what the site is.
+func (d *demo) intro(token string) {
+	r := d.r
+	d.say("proxy: point miners at stratum+tcp://%s (any worker name; demo.s21-*, demo.s19-*, demo.s9-* fall in the three Stratum halls)", r.proxy.Addr())
+	d.say("dashboard: http://%s/   API: HASHGATE_API=http://%s HASHGATE_TOKEN=%s hashgatectl status", r.api.Addr(), r.api.Addr(), token)
+	d.say("policy: %s", r.watcher.Current().Summary())
+	d.say("site: %.0f kW capacity, %.0f kW reserve, ramp %.0f kW/min, sized for %d miners + %d firmware rigs (%.1f kW nameplate)",
+		d.site.capacityKW, d.site.reserveKW, d.site.rampKWPerMin, 3*d.site.perHall, d.site.fwRigs, d.site.nameplateKW())
+	d.say("the Stratum halls are pools_bound: these simulated rigs have no pool but hashgate, so a park holds and counts at idle_kw (a real rig with another pool counts at rig_kw while parked: see the README)")
+	d.say("%s", d.fw.intro(demoPoll, demoVerify))
+}
+
+// newScript is the scripted day at the power desk, one event a step.
+func (d *demo) newScript() []scripted {
+	s := d.site
+	return []scripted{
+		{fmt.Sprintf("power desk: AI takes %.0f kW for a training run", s.trainingKW), d.allocate(s.trainingKW, "training run", false)},
+		{fmt.Sprintf("power desk: training done, AI gives the %.0f kW back (resumes follow the ramp)", s.trainingKW), d.allocate(0, "training done", false)},
+		{fmt.Sprintf("power desk: EMERGENCY, AI takes %.0f kW now (min_on ignored, every resume held)", s.emergencyKW), d.allocate(s.emergencyKW, "grid event", true)},
+		{"power desk: emergency over, AI back to 0 kW", d.allocate(0, "grid event over", false)},
+		{"killing pool-a to show failover: rigs with extranonce.subscribe get set_extranonce, the others client.reconnect", func() { d.pools[0].Close() }},
+	}
+}
+
+func (d *demo) allocate(kw float64, reason string, emergency bool) func() {
+	return func() {
+		beforeW, beforeAsleep := d.fw.reading()
+		p, _, err := d.r.switcher.Allocate(switcher.AllocationRequest{AIKW: kw, Reason: reason, Emergency: emergency}, "demo")
+		if err != nil {
+			d.say("allocation refused: %v", err)
+			return
+		}
+		d.say("  plan: budget %.0f kW, curtail %d, resume %d, deferred %d, load after %.0f kW, eta %.0fs",
+			p.MiningBudgetKW, len(p.Curtail), len(p.Resume), len(p.Deferred), p.LoadAfterKW, p.ETASeconds)
+		if line := d.fw.plan(p, beforeW, beforeAsleep); line != "" {
+			d.say("%s", line)
 		}
 	}
-	sw := r.switcher
-	type scripted struct {
-		say string
-		do  func()
-	}
-	allocate := func(kw float64, reason string, emergency bool) func() {
-		return func() {
-			p, _, err := sw.Allocate(switcher.AllocationRequest{AIKW: kw, Reason: reason, Emergency: emergency}, "demo")
-			if err != nil {
-				say("allocation refused: %v", err)
-				return
-			}
-			say("  plan: budget %.0f kW, curtail %d, resume %d, deferred %d, load after %.0f kW, eta %.0fs",
-				p.MiningBudgetKW, len(p.Curtail), len(p.Resume), len(p.Deferred), p.LoadAfterKW, p.ETASeconds)
-		}
-	}
-	script := []scripted{
-		{"power desk: AI takes 400 kW for a training run", allocate(400, "training run", false)},
-		{"power desk: training done, AI gives the 400 kW back (resumes follow the ramp)", allocate(0, "training done", false)},
-		{"power desk: EMERGENCY, AI takes 700 kW now (min_on ignored, every resume held)", allocate(700, "grid event", true)},
-		{"power desk: emergency over, AI back to 0 kW", allocate(0, "grid event over", false)},
-		{"killing pool-a to show failover: rigs with extranonce.subscribe get set_extranonce, the others client.reconnect", func() { pools[0].Close() }},
-	}
-	next := time.NewTimer(step)
+}
+
+// loop runs the script and prints the status until ctx ends.
+func (d *demo) loop(ctx context.Context) error {
+	next := time.NewTimer(d.step)
 	defer next.Stop()
-	tick := time.NewTicker(o.every)
+	tick := time.NewTicker(d.o.every)
 	defer tick.Stop()
-	var lastSeq uint64
-	lastAccepted, lastAt := uint64(0), time.Now()
+	d.lastAt = time.Now()
 	for {
 		select {
 		case <-ctx.Done():
-			ps, st := r.proxy.Stats(), sw.Status()
-			say("stopping: %d shares accepted (%d forwarded to the pools), %d rejected; %d failover(s); AI %.0f kW, %d rigs curtailed",
+			ps, st := d.r.proxy.Stats(), d.r.switcher.Status()
+			d.say("stopping: %d shares accepted (%d forwarded to the pools), %d rejected; %d failover(s); AI %.0f kW, %d rigs curtailed",
 				ps.SharesAccepted, ps.SharesForwarded, sumRejected(ps.SharesRejected), ps.Failovers, st.AIKW, st.Curtailed)
+			d.say("%s", d.fw.summary())
 			return nil
 		case <-next.C:
-			if len(script) > 0 {
-				say("%s", script[0].say)
-				script[0].do()
-				script = script[1:]
-				next.Reset(step)
+			if len(d.script) > 0 {
+				d.say("%s", d.script[0].say)
+				d.script[0].do()
+				d.script = d.script[1:]
+				next.Reset(d.step)
 			}
 		case now := <-tick.C:
-			// What the switcher did since the last line, from its audit log.
-			evs, _ := sw.Events(lastSeq, 0)
-			counts := map[string]int{}
-			for _, e := range evs {
-				lastSeq = e.Seq
-				counts[e.Kind]++
+			d.events()
+			if line := d.fw.meter(); line != "" {
+				d.say("%s", line)
 			}
-			if counts[switcher.EventCurtail]+counts[switcher.EventResume]+counts[switcher.EventPark] > 0 {
-				say("  switcher: %d curtailed, %d resumed, %d held at admission", counts[switcher.EventCurtail], counts[switcher.EventResume], counts[switcher.EventPark])
-			}
-			ps, st := r.proxy.Stats(), sw.Status()
-			rate := float64(ps.SharesAccepted-lastAccepted) / now.Sub(lastAt).Seconds()
-			lastAccepted, lastAt = ps.SharesAccepted, now
-			active := "none"
-			for _, p := range r.proxy.Pools() {
-				if p.State == "active" {
-					active = p.Name
-				}
-			}
-			comp := "compliant"
-			if !st.Compliant {
-				comp = "OVER BUDGET"
-			}
-			if st.ParksUnverified > 0 {
-				comp += fmt.Sprintf(", %d parks unverified", st.ParksUnverified)
-			}
-			if st.ETASeconds > 0 {
-				comp += fmt.Sprintf(", plan done in %.0fs (ramp, min_off)", st.ETASeconds)
-			}
-			say("miners %d | shares %.0f/s | pool %s | AI %.0f kW, budget %.0f kW, load %.0f kW (%s), %d curtailed",
-				ps.Connections, rate, active, st.AIKW, st.MiningBudgetKW, st.MiningLoadKW, comp, st.Curtailed)
+			d.status(now)
 		}
 	}
+}
+
+// events says what the switcher did since the last tick, from its audit
+// log: counts of curtails and resumes, and the firmware side rig by rig.
+func (d *demo) events() {
+	evs, _ := d.r.switcher.Events(d.lastSeq, 0)
+	counts := map[string]int{}
+	var fwLines []string
+	for _, e := range evs {
+		d.lastSeq = e.Seq
+		counts[e.Kind]++
+		if line := d.fw.event(e); line != "" {
+			fwLines = append(fwLines, line)
+		}
+	}
+	if counts[switcher.EventCurtail]+counts[switcher.EventResume]+counts[switcher.EventPark] > 0 {
+		d.say("  switcher: %d curtailed, %d resumed, %d held at admission", counts[switcher.EventCurtail], counts[switcher.EventResume], counts[switcher.EventPark])
+	}
+	for _, l := range fwLines {
+		d.say("%s", l)
+	}
+}
+
+// status prints the status line: miners, share rate, pool, and the power
+// side (AI, budget, counted load with its measured part, compliance).
+func (d *demo) status(now time.Time) {
+	ps, st := d.r.proxy.Stats(), d.r.switcher.Status()
+	rate := float64(ps.SharesAccepted-d.lastAccepted) / now.Sub(d.lastAt).Seconds()
+	d.lastAccepted, d.lastAt = ps.SharesAccepted, now
+	active := "none"
+	for _, p := range d.r.proxy.Pools() {
+		if p.State == "active" {
+			active = p.Name
+		}
+	}
+	comp := "compliant"
+	if !st.Compliant {
+		comp = "OVER BUDGET"
+	}
+	if st.ParksUnverified > 0 {
+		comp += fmt.Sprintf(", %d parks unverified", st.ParksUnverified)
+	}
+	if st.ETASeconds > 0 {
+		comp += fmt.Sprintf(", plan done in %.0fs", st.ETASeconds)
+	}
+	d.say("miners %d | %.0f shares/s | %s | AI %.0f kW, budget %.0f, load %.0f (%.1f measured, %d rigs) | %s | %d curtailed",
+		ps.Connections, rate, active, st.AIKW, st.MiningBudgetKW, st.MiningLoadKW, st.MiningLoadMeasuredKW, st.MeasuredRigs, comp, st.Curtailed)
 }
 
 func sumRejected(m map[string]uint64) uint64 {

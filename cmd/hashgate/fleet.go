@@ -16,18 +16,26 @@ import (
 // switcher and the fleet need each other: the fleet reports to the
 // switcher returned by sw, which exists before the fleet is started.
 func newFleet(cfg *config.Config, log zerolog.Logger, sw func() *switcher.Switcher) (*fleet.Fleet, error) {
+	return fleet.New(fleetConfig(cfg, log, sw))
+}
+
+// fleetConfig is the fleet's config: the switcher's judgement of a
+// reading (its hashing threshold; idle power comes with each rig) so
+// that a command the fleet verifies is not one the switcher flags.
+func fleetConfig(cfg *config.Config, log zerolog.Logger, sw func() *switcher.Switcher) fleet.Config {
 	c := cfg.Switcher
-	return fleet.New(fleet.Config{
+	return fleet.Config{
 		Drivers:      firmware.Drivers(),
 		Workers:      c.DeviceWorkers,
 		PollInterval: c.PollInterval.Duration,
 		VerifyWithin: c.VerifyWithin.Duration,
 		VerifyEvery:  c.VerifyWithin.Duration / 12,
 		RetryEvery:   c.RetryEvery.Duration,
+		MinHashTHs:   switcher.MinHashingTHs,
 		OnReading:    func(rig string, r device.Reading) { sw().DeviceReading(rig, r) },
 		OnOutcome:    func(o device.Outcome) { sw().DeviceOutcome(o) },
 		Log:          log.With().Str("component", "fleet").Logger(),
-	})
+	}
 }
 
 // poolURLs is [switcher] pool_urls, or else the proxy's listen address

@@ -1,5 +1,3 @@
-// Command hashgate is the daemon: the Stratum proxy, and (as it lands) the
-// switcher and the HTTP API. The README describes its CLI.
 package main
 
 import (
@@ -16,6 +14,7 @@ Usage:
   hashgate run   -c FILE [--log-format json|console] [--log-level LEVEL]
   hashgate check -c FILE
   hashgate demo  [--duration D] [--miners N]
+  hashgate health [--api HOST:PORT | -c FILE] [--timeout D]   exit 0 when /healthz answers 200
   hashgate version
 `
 

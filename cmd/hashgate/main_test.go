@@ -95,28 +95,6 @@ func TestLoggerOptions(t *testing.T) {
 	}
 }
 
-// The demo runs end to end: pools, proxy, switcher, API, fleet, the
-// scripted reallocation and a failover, and a summary.
-func TestDemo(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the demo for a few seconds")
-	}
-	var out bytes.Buffer
-	ctx, cancel := context.WithTimeout(context.Background(), 9*time.Second)
-	defer cancel()
-	o := demoOptions{miners: 60, listen: "127.0.0.1:0", api: "127.0.0.1:0", step: 1500 * time.Millisecond, every: 500 * time.Millisecond}
-	if err := runDemo(ctx, o, &out, zerolog.Nop()); err != nil {
-		t.Fatal(err)
-	}
-	s := out.String()
-	for _, want := range []string{"point miners at stratum+tcp://127.0.0.1:", "dashboard: http://127.0.0.1:",
-		"AI takes 400 kW", "curtailed", "EMERGENCY", "killing pool-a", "pool pool-b", "stopping:"} {
-		if !strings.Contains(s, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, s)
-		}
-	}
-}
-
 // `run` as a user runs it: a config file naming a pool, miners through the
 // proxy, shares accepted by the pool, a clean shutdown.
 func TestServeWithConfigFile(t *testing.T) {

@@ -88,11 +88,11 @@ func lookup(fams map[string]*family, name string) (*family, bool) {
 	return nil, false
 }
 
-// siteMetrics runs a site (switcher, pool, miners sending bad shares so
-// the rejected series exist) and returns its /metrics families.
+// siteMetrics runs a site (switcher, two pools so the per-pair series
+// exist, miners sending bad shares) and returns its /metrics families.
 func siteMetrics(t *testing.T) map[string]*family {
 	t.Helper()
-	site := apitest.Start(t, apitest.Options{Policy: apitest.TwoHallPolicy})
+	site := apitest.Start(t, apitest.Options{Policy: apitest.TwoHallPolicy, Backup: true})
 	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: site.Proxy.Addr().String(), Miners: 4, ShareInterval: 20 * time.Millisecond, BadFraction: 1, BadEvery: 1})
 	if err != nil {
 		t.Fatal(err)

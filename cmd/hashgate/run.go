@@ -82,6 +82,16 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		}
 		policy = p
 	}
+	// The rig inventory, as run loads it: a bad one is refused whole.
+	var inventory []switcher.InventoryRig
+	if cfg.Switcher.InventoryPath != "" {
+		rigs, err := switcher.LoadInventory(cfg.Switcher.InventoryPath)
+		if err != nil {
+			printErrors(stderr, err)
+			return 1
+		}
+		inventory = rigs
+	}
 	show := termsafe.String // the file's own text, as printed
 	fmt.Fprintf(stdout, "%s: OK\n", show(cfg.Path))
 	fmt.Fprintf(stdout, "  miners listen on %s (max %d connections)\n", show(cfg.Proxy.Listen), cfg.Proxy.MaxConnections)
@@ -112,6 +122,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "  policy %s: OK: %s\n", show(cfg.Switcher.PolicyPath), show(policy.Summary()))
 	} else {
 		fmt.Fprintln(stdout, "  no policy: the switcher is off, every rig mines")
+	}
+	if cfg.Switcher.InventoryPath != "" {
+		fmt.Fprintf(stdout, "  inventory %s: OK: %d rigs\n", show(cfg.Switcher.InventoryPath), len(inventory))
 	}
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stdout, "warning: %s\n", show(w))

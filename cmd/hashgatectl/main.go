@@ -1,10 +1,3 @@
-// Command hashgatectl is the ops and power-desk client of hashgate's HTTP
-// API: status, workers, allocations, dry-run plans, pins and the audit
-// log. It prints human tables, or with --json the API's JSON as is.
-//
-// It reads HASHGATE_API (default http://127.0.0.1:8080) and HASHGATE_TOKEN;
-// --api and --token override them. Exit status: 0 done, 1 the API refused
-// or could not be reached, 2 bad usage.
 package main
 
 import (

@@ -31,6 +31,9 @@ type Options struct {
 	// Log is given to the proxy, the switcher and the API (the zero
 	// Logger logs nothing).
 	Log zerolog.Logger
+	// Backup adds a second sim pool, "backup", after "primary" (a site
+	// whose per-pool-pair series exist: failovers between them).
+	Backup bool
 	// Switcher, if set, adjusts the switcher's config before it starts
 	// (its state and audit log are in a TempDir unless it moves them).
 	Switcher func(*switcher.Config)
@@ -39,6 +42,7 @@ type Options struct {
 // Site is a running site. Everything is closed when the test ends.
 type Site struct {
 	Pool     *sim.Pool
+	Backup   *sim.Pool // nil unless Options.Backup
 	Proxy    *proxy.Server
 	Switcher *switcher.Switcher // nil without a policy
 	API      *httptest.Server   // the API handler; API.URL is its address
@@ -71,6 +75,17 @@ func Start(tb testing.TB, o Options) *Site {
 		Pools: []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x",
 			ConnectTimeout: time.Second, FailoverTimeout: 2 * time.Second, FailbackAfter: time.Second}},
 		Log: o.Log,
+	}
+	if o.Backup {
+		backup, err := sim.StartPool(sim.PoolConfig{})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		tb.Cleanup(backup.Close)
+		s.Backup = backup
+		spec := pcfg.Pools[0]
+		spec.Name, spec.Address = "backup", backup.Addr()
+		pcfg.Pools = append(pcfg.Pools, spec)
 	}
 	if o.Policy != "" {
 		pcfg.Gate = b

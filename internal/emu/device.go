@@ -102,23 +102,27 @@ func (d *Device) setLocked(mining bool) {
 
 // Curtail is a sleep command the firmware accepted. A lying device
 // ignores it.
-func (d *Device) Curtail() {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.calls.Curtails++
-	if !d.faults.Lying {
-		d.setLocked(false)
-	}
-}
+func (d *Device) Curtail() { d.command(false) }
 
 // Resume is a wake command the firmware accepted. A NoWake device
 // ignores it.
-func (d *Device) Resume() {
+func (d *Device) Resume() { d.command(true) }
+
+// command counts a power command and applies it unless the device's
+// fault for that command (Lying for a sleep, NoWake for a wake) makes
+// it ignore it.
+func (d *Device) command(mining bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.calls.Resumes++
-	if !d.faults.NoWake {
-		d.setLocked(true)
+	ignored := d.faults.Lying
+	if mining {
+		d.calls.Resumes++
+		ignored = d.faults.NoWake
+	} else {
+		d.calls.Curtails++
+	}
+	if !ignored {
+		d.setLocked(mining)
 	}
 }
 

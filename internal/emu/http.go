@@ -2,6 +2,7 @@ package emu
 
 import (
 	"context"
+	"encoding/json"
 	"net"
 	"net/http"
 	"sync"
@@ -79,4 +80,12 @@ func (s *HTTPServer) Close() error {
 	}
 	<-s.done
 	return err
+}
+
+// WriteJSON answers v as JSON with status code, as the web APIs the
+// emulators speak do.
+func WriteJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
 }

@@ -121,3 +121,20 @@ func (s *Server) Close() error {
 	s.wg.Wait()
 	return err
 }
+
+// WriteChunks writes b to c, in pieces of size bytes when size > 0 (so
+// a client sees the answer arrive split), at once otherwise. It stops
+// at the first failed write: the client hung up.
+func WriteChunks(c net.Conn, b []byte, size int) {
+	if size <= 0 {
+		_, _ = c.Write(b)
+		return
+	}
+	for len(b) > 0 {
+		n := min(size, len(b))
+		if _, err := c.Write(b[:n]); err != nil {
+			return
+		}
+		b = b[n:]
+	}
+}

@@ -53,8 +53,11 @@
 //     jobs, and the fan-out of each job. pools.go: the choice of pool,
 //     dialing, failover, failback; rejectwatch.go: the rejection watch.
 //   - poller_linux.go: the epoll read pollers (poller_other.go: none).
-//   - accounting.go: worker accounts; stats.go: counters; gate.go: the
-//     Gate; epoch.go, liveness_*.go, fromconfig.go: small helpers.
+//   - accounting.go: worker accounts; stats.go: counters (and the
+//     fan-out histogram); poolcounters.go: per configured pool, the
+//     verdicts and round trips its sessions count, accepted work and
+//     failovers by pair; gate.go: the Gate; epoch.go, liveness_*.go,
+//     fromconfig.go: small helpers.
 //
 // # Lock order
 //

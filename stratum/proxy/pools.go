@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashgate/hashgate/stratum/upstream"
@@ -29,6 +30,7 @@ type PoolStatus struct {
 
 type poolState struct {
 	spec     PoolSpec
+	counters *poolCounters // set once, read without mu (metrics, shares)
 	failures int
 	nextTry  time.Time
 	lastErr  string
@@ -79,6 +81,9 @@ type poolManager struct {
 
 	wake   chan struct{}
 	dialWG sync.WaitGroup
+
+	// failovers[from*len(pools)+to] counts the failovers between two pools.
+	failovers []atomic.Uint64
 }
 
 func newPoolManager(srv *Server) *poolManager {
@@ -91,8 +96,9 @@ func newPoolManager(srv *Server) *poolManager {
 		wake:    make(chan struct{}, 1),
 	}
 	for _, p := range srv.cfg.Pools {
-		m.pools = append(m.pools, poolState{spec: p})
+		m.pools = append(m.pools, poolState{spec: p, counters: &poolCounters{up: upstream.NewCounters()}})
 	}
+	m.failovers = make([]atomic.Uint64, len(m.pools)*len(m.pools))
 	return m
 }
 
@@ -246,6 +252,7 @@ func (m *poolManager) startDialLocked(i int, purpose dialPurpose) {
 		WriteTimeout:   m.srv.cfg.WriteTimeout,
 		Dial:           m.srv.cfg.DialPool,
 		Log:            m.srv.log,
+		Counters:       m.pools[i].counters.up,
 	}
 	m.dialWG.Add(1)
 	go func() {
@@ -300,6 +307,7 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 		if m.active < 0 {
 			if m.lastActive >= 0 && m.lastActive != i {
 				m.srv.stats.Failovers.Add(1)
+				m.failovers[m.lastActive*len(m.pools)+i].Add(1)
 				m.srv.log.Warn().Str("pool", m.pools[i].spec.Name).Str("from", m.pools[m.lastActive].spec.Name).Msg("failed over to pool")
 			} else {
 				m.srv.log.Info().Str("pool", m.pools[i].spec.Name).Msg("using pool")

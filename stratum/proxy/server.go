@@ -16,6 +16,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hashgate/hashgate/internal/latency"
 	"github.com/hashgate/hashgate/internal/lograte"
 	"github.com/hashgate/hashgate/stratum"
 	"github.com/hashgate/hashgate/stratum/sharehash"
@@ -268,6 +269,7 @@ func New(cfg Config) (*Server, error) {
 
 		unauthFrom: make(map[string]int),
 	}
+	s.stats.FanOut = latency.New(latency.FanOutBounds...)
 	s.workers = newRegistry(&s.stats)
 	s.pools = newPoolManager(s)
 	return s, nil

@@ -65,9 +65,10 @@ func (j *job) encode(id string, clean bool) []byte {
 // upSession is one pool session as the proxy uses it: its share of the
 // miners, their prefixes, and the jobs it has sent them.
 type upSession struct {
-	srv  *Server
-	sess *upstream.Session
-	pool int // index in the pool list
+	srv      *Server
+	sess     *upstream.Session
+	pool     int           // index in the pool list
+	counters *poolCounters // the pool's (work accepted on the session)
 
 	mu         sync.Mutex
 	dead       bool
@@ -106,7 +107,8 @@ func (e *errNoPrefix) Error() string {
 }
 
 func newUpSession(srv *Server, pool int, sess *upstream.Session) (*upSession, error) {
-	us := &upSession{srv: srv, sess: sess, pool: pool, miners: make(map[*minerConn]struct{}), jobs: make(map[string]*job)}
+	us := &upSession{srv: srv, sess: sess, pool: pool, counters: srv.pools.pools[pool].counters,
+		miners: make(map[*minerConn]struct{}), jobs: make(map[string]*job)}
 	if err := us.setExtranonceLocked(sess.Extranonce1(), sess.Extranonce2Size()); err != nil {
 		return nil, err
 	}
@@ -247,6 +249,7 @@ func (us *upSession) inOrder(miners []*minerConn) []*minerConn {
 
 // Notify fans a pool job out: one encode, the same bytes to every miner.
 func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
+	start := time.Now() // the fan-out's latency counts from here
 	id, seq := us.srv.mintJobID()
 	us.mu.Lock()
 	diff, target := us.difficulty, us.poolTarget
@@ -279,13 +282,14 @@ func (us *upSession) Notify(_ *upstream.Session, n *stratum.Notify) {
 	// miner was last sent something (for parked keepalives, seconds
 	// apart), and at 100,000 miners a reading each was a quarter of the
 	// fan-out's CPU on this VM's clock.
-	now := time.Now().UnixNano()
+	now := start.UnixNano()
 	sent := fanOut(us.inOrder(miners), func(m *minerConn) bool {
 		return m.isWorking() && m.offerJob(j.seq, j.bytes, n.Clean, now)
 	})
 	for _, p := range us.srv.pollers {
 		p.resume()
 	}
+	us.srv.stats.FanOut.Observe(time.Since(start))
 	us.srv.stats.JobsNotified.Add(uint64(sent))
 	us.srv.log.Debug().Str("pool", us.sess.Pool()).Str("job", j.id).Str("pool_job", n.JobID).
 		Bool("clean", n.Clean).Int("miners", sent).Msg("job")

@@ -160,13 +160,14 @@ func (m *minerConn) onSubmit(id json.RawMessage, sub *stratum.Submit, parseErr e
 	block := j.netTarget.Met(&hash)
 	forward := block || j.poolTarget.Met(&hash) || curPoolTarget.Met(&hash)
 	m.srv.stats.SharesAccepted.Add(1)
+	us.counters.work.add(credit)
 	w.accept(now, credit, cur.diff, forward, block)
 	if forward {
 		// Upstream first: a block candidate must not wait for anything.
 		m.srv.stats.SharesForwarded.Add(1)
 		us.sess.Submit(upstream.Share{
 			JobID: j.poolJobID, Extranonce2Prefix: prefixHex, Extranonce2: sub.Extranonce2,
-			NTime: sub.NTime, Nonce: sub.Nonce, Version: sub.Version, Block: block,
+			NTime: sub.NTime, Nonce: sub.Nonce, Version: sub.Version, Block: block, At: now,
 		}, w.onPool)
 	}
 	if block {

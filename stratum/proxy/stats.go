@@ -1,6 +1,10 @@
 package proxy
 
-import "sync/atomic"
+import (
+	"sync/atomic"
+
+	"github.com/hashgate/hashgate/internal/latency"
+)
 
 // Stats are the proxy's counters; the API exports them as metrics.
 type Stats struct {
@@ -34,6 +38,9 @@ type Stats struct {
 	Failovers              atomic.Uint64
 	MinersMoved            atomic.Uint64 // set_extranonce to a new session
 	MinersReconnected      atomic.Uint64 // client.reconnect sent
+	// FanOut: from a pool job's arrival to its offer to every miner of
+	// the session (written, or queued for a slow one). Set by New.
+	FanOut *latency.Histogram
 }
 
 // StatsSnapshot is a copy of Stats at one moment.
@@ -66,6 +73,7 @@ type StatsSnapshot struct {
 	Failovers              uint64
 	MinersMoved            uint64
 	MinersReconnected      uint64
+	FanOut                 latency.Snapshot
 }
 
 func (s *Stats) reject(r rejectReason) { s.SharesRejected[r].Add(1) }
@@ -103,5 +111,6 @@ func (s *Stats) snapshot() StatsSnapshot {
 		Failovers:              s.Failovers.Load(),
 		MinersMoved:            s.MinersMoved.Load(),
 		MinersReconnected:      s.MinersReconnected.Load(),
+		FanOut:                 s.FanOut.Snapshot(),
 	}
 }

@@ -9,5 +9,8 @@
 // that stops reading is bounded.
 //
 // A Session knows nothing of miners: it reports to a Handler, and the proxy
-// (stratum/proxy) decides what that means for the miners on it.
+// (stratum/proxy) decides what that means for the miners on it. It counts
+// its submits, their verdicts and the pool's answer times into the
+// Counters its Config gives (counters.go: one per pool, across sessions),
+// with atomics and one clock reading per socket read of answers.
 package upstream

@@ -1,5 +1,7 @@
 package upstream
 
+import "time"
+
 // pendingSubmits holds the submits waiting for the pool's answer, in the
 // order they were sent. Submit takes an id and pushes it under one lock
 // (pings take ids too, which only leaves gaps), and every submit gets the
@@ -17,9 +19,10 @@ type pendingSubmits struct {
 }
 
 type pendingSubmit struct {
-	id  uint64
-	cb  SubmitResult
-	gen uint64 // the sweep generation it was sent in
+	id   uint64
+	cb   SubmitResult
+	gen  uint64        // the sweep generation it was sent in
+	sent time.Duration // since the session started: the round trip's start
 }
 
 // compactSlack is how many settled entries the queue may hold beyond as
@@ -27,11 +30,11 @@ type pendingSubmit struct {
 const compactSlack = 64
 
 // push adds a submit; id must be above every id pushed before.
-func (p *pendingSubmits) push(id uint64, cb SubmitResult, gen uint64) {
+func (p *pendingSubmits) push(id uint64, cb SubmitResult, gen uint64, sent time.Duration) {
 	if len(p.q) == cap(p.q) && len(p.q)-p.live > p.live+compactSlack {
 		p.compact()
 	}
-	p.q = append(p.q, pendingSubmit{id: id, cb: cb, gen: gen})
+	p.q = append(p.q, pendingSubmit{id: id, cb: cb, gen: gen, sent: sent})
 	p.live++
 }
 
@@ -55,12 +58,13 @@ func (p *pendingSubmits) compact() {
 	p.q, p.head = q, 0
 }
 
-// take removes submit id and returns its callback; nil: not pending (a
-// ping's answer, a duplicate answer, or one after the submit timed out).
-func (p *pendingSubmits) take(id uint64) SubmitResult {
+// take removes submit id and returns its callback and when it was sent;
+// nil: not pending (a ping's answer, a duplicate answer, or one after the
+// submit timed out).
+func (p *pendingSubmits) take(id uint64) (SubmitResult, time.Duration) {
 	q := p.q[p.head:]
 	if len(q) == 0 || id < q[0].id || id > q[len(q)-1].id {
-		return nil
+		return nil, 0
 	}
 	i := 0
 	if q[0].id != id {
@@ -74,18 +78,18 @@ func (p *pendingSubmits) take(id uint64) SubmitResult {
 			}
 		}
 		if q[lo].id != id { // lo < len(q): id <= the last id
-			return nil
+			return nil, 0
 		}
 		i = lo
 	}
-	cb := q[i].cb
+	cb, sent := q[i].cb, q[i].sent
 	if cb == nil {
-		return nil
+		return nil, 0
 	}
 	q[i].cb = nil
 	p.live--
 	p.popSettled()
-	return cb
+	return cb, sent
 }
 
 // expire removes the submits sent in a generation before gen and returns

@@ -54,9 +54,9 @@ func TestPendingSubmits(t *testing.T) {
 				got = got[:0]
 				switch s.op {
 				case "push":
-					p.push(s.id, recordInto(&got, s.id), s.gen)
+					p.push(s.id, recordInto(&got, s.id), s.gen, 0)
 				case "take":
-					if cb := p.take(s.id); cb != nil {
+					if cb, _ := p.take(s.id); cb != nil {
 						cb(nil)
 					}
 				case "expire":
@@ -84,9 +84,9 @@ func TestPendingSubmitsReuseTheirMemory(t *testing.T) {
 	var p pendingSubmits
 	cb := func(*stratum.Error) {}
 	for id := uint64(1); id <= 100_000; id++ {
-		p.push(id, cb, 0)
+		p.push(id, cb, 0, 0)
 		if id > 17 { // 16 in flight, and submit 1
-			if p.take(id-16) == nil {
+			if cb, _ := p.take(id - 16); cb == nil {
 				t.Fatalf("submit %d not pending", id-16)
 			}
 		}
@@ -94,11 +94,11 @@ func TestPendingSubmitsReuseTheirMemory(t *testing.T) {
 	if p.live != 17 || cap(p.q) > 1024 {
 		t.Fatalf("%d pending in a slice of %d, want 17 in a small one", p.live, cap(p.q))
 	}
-	if p.take(1) == nil {
+	if cb, _ := p.take(1); cb == nil {
 		t.Fatal("the first submit is lost")
 	}
 	for id := uint64(100_000); id > 99_990; id-- { // the newest ten, backwards
-		if p.take(id) == nil {
+		if cb, _ := p.take(id); cb == nil {
 			t.Fatalf("submit %d not pending", id)
 		}
 	}
@@ -119,7 +119,7 @@ func BenchmarkPendingSubmits(b *testing.B) {
 			id := uint64(0)
 			for b.Loop() {
 				id++
-				p.push(id, cb, 0)
+				p.push(id, cb, 0, 0)
 				if id > 4096 {
 					answer := id - 4096
 					if swapped {

@@ -35,6 +35,10 @@ type Config struct {
 	SubmitTimeout  time.Duration // a submit unanswered this long fails (checked every quarter of it: after 1.25-1.5 times it)
 	MaxLineBytes   int
 
+	// Counters count this pool's submits and verdicts across sessions;
+	// nil: the session counts into its own.
+	Counters *Counters
+
 	// Dial replaces net.Dialer when set (tests, in-memory pools).
 	Dial func(ctx context.Context, address string) (net.Conn, error)
 	Log  zerolog.Logger
@@ -147,6 +151,10 @@ type Session struct {
 
 	badLog *lograte.Limiter // bad values: one line a minute, then a count
 
+	counters *Counters     // the pool's, from Config (never nil)
+	start    time.Time     // when dialed: the pending submits' clock starts here
+	readAt   time.Duration // since start, when the reader's last read returned (the reader's own)
+
 	stop chan struct{}
 	done chan struct{}
 }
@@ -190,6 +198,10 @@ func Dial(ctx context.Context, cfg Config) (*Session, error) {
 		writerDone: make(chan struct{}),
 	}
 	s.badLog = lograte.New(s.log, time.Minute, 1)
+	s.counters, s.start = cfg.Counters, time.Now()
+	if s.counters == nil {
+		s.counters = NewCounters()
+	}
 	s.nextID.Store(firstSubmitID - 1)
 	if err := s.handshake(ctx); err != nil {
 		conn.Close()
@@ -421,7 +433,7 @@ func (s *Session) shutdown(err error) {
 	close(s.stop)
 	_ = s.conn.Close()
 	for _, cb := range pending {
-		cb(ErrLost)
+		s.result(cb, ErrLost)
 	}
 }
 
@@ -448,11 +460,17 @@ func (s *Session) read(h Handler, sweepDone <-chan struct{}) {
 		// whole timeout is dead.
 		// Only before a read that may block: a buffered line needs no new
 		// deadline (under load most pool answers arrive several per read).
-		if !s.lr.HasLine() {
+		buffered := s.lr.HasLine()
+		if !buffered {
 			_ = s.conn.SetReadDeadline(time.Now().Add(s.cfg.SilenceTimeout / 2))
 		}
 		var line []byte
 		line, err = s.lr.ReadLine()
+		if !buffered {
+			// One clock reading per read from the socket: the answers
+			// that came in it were all read now (submit round trips).
+			s.readAt = time.Since(s.start)
+		}
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
@@ -610,7 +628,7 @@ func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
 	}
 	bad := perr != nil || !result
 	s.mu.Lock()
-	cb := s.pending.take(id)
+	cb, sent := s.pending.take(id)
 	if cb != nil {
 		// For the proxy's rejection watch: two increments under the lock
 		// already taken, nothing more per share.
@@ -623,13 +641,14 @@ func (s *Session) settle(id uint64, result bool, perr *stratum.Error) {
 	if cb == nil {
 		return // a ping's answer, or one after its timeout
 	}
+	s.counters.RoundTrip.Observe(max(s.readAt-sent, 0))
 	switch {
 	case perr != nil:
-		cb(perr)
+		s.result(cb, perr)
 	case !result:
-		cb(errRefusedShare)
+		s.result(cb, errRefusedShare)
 	default:
-		cb(nil)
+		s.result(cb, nil)
 	}
 }
 
@@ -650,6 +669,9 @@ type Share struct {
 	// submits waiting for the writer, and is queued even past the backlog
 	// bound: a block is worth more than the memory.
 	Block bool
+	// At is when the share was read from the miner: the submit's round
+	// trip is measured from it (zero: from Submit, one clock reading).
+	At time.Time
 }
 
 // Submit sends one share under the pool user; cb hears the pool's verdict
@@ -657,22 +679,24 @@ type Share struct {
 func (s *Session) Submit(sh Share, cb SubmitResult) {
 	// Laid out by hand at the end of the writer's buffer: this runs for
 	// every forwarded share.
+	s.counters.Submitted.Add(1)
+	sent := s.sinceStart(sh.At)
 	s.wmu.Lock()
 	s.mu.Lock()
 	if s.closed { // checked with the pending queue in hand: shutdown empties it
 		s.mu.Unlock()
 		s.wmu.Unlock()
-		cb(ErrNotSent)
+		s.result(cb, ErrNotSent)
 		return
 	}
 	if len(s.out) >= maxBacklog && !sh.Block {
 		s.mu.Unlock()
 		s.wmu.Unlock()
-		cb(ErrBacklog)
+		s.result(cb, ErrBacklog)
 		return
 	}
 	id := s.nextID.Add(1)
-	s.pending.push(id, cb, s.sweepGen)
+	s.pending.push(id, cb, s.sweepGen, sent)
 	s.mu.Unlock()
 	start := len(s.out)
 	b := append(s.out, `{"id":`...)
@@ -798,7 +822,7 @@ func (s *Session) sweep() {
 			}
 			s.mu.Unlock()
 			for i, cb := range expired {
-				cb(ErrNoAnswer)
+				s.result(cb, ErrNoAnswer)
 				expired[i] = nil
 			}
 			if cap(expired) > 1024 {

@@ -17,8 +17,10 @@ type Managed struct {
 	// (curtailed), StateMining (resumed in this process's life), or
 	// StateUnknown (no decision yet: never acted upon). After a restart
 	// the switcher passes StateSleeping for rigs it holds curtailed, so
-	// the fleet finishes a plan cut short, and StateUnknown for the
-	// others, so a restart never wakes a sleeping rig.
+	// the fleet finishes a plan cut short, StateMining for rigs it had
+	// resumed through their device (a resume cut short is finished too),
+	// and StateUnknown for the others, so a restart never wakes a rig
+	// hashgate did not decide to wake.
 	Want State
 	// IdleW is the draw under which a sleeping rig's reported power
 	// counts as idle (the group's idle_kw, in W, with a margin).

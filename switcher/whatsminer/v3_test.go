@@ -80,8 +80,8 @@ func TestV3HangTimesOut(t *testing.T) {
 	w.tgt.Options.Timeout = 200 * time.Millisecond
 	t0 := time.Now()
 	err := w.drv.Curtail(context.Background(), w.tgt)
-	if took := time.Since(t0); err == nil || took > 400*time.Millisecond {
-		t.Fatalf("got %v after %v, want an error within 400ms", err, took)
+	if took := time.Since(t0); err == nil || took > hangBound {
+		t.Fatalf("got %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", err, took, hangBound)
 	}
 }
 

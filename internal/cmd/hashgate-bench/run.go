@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -322,7 +323,7 @@ func runTCP(o *options, tmp string, viaProxy bool) (*tcpResult, error) {
 	if d != nil {
 		r.Metrics = d.metrics()
 		r.DaemonLog = d.lines.snapshot()
-		fwd := r.Metrics["hashgate_shares_forwarded_total"]
+		fwd := sumFamily(r.Metrics, "hashgate_shares_forwarded_total") // by pool
 		r.UpstreamGap = int64(fwd) - int64(pool.Stats.Submits.Load())
 		if r.Storm != nil {
 			// Shares forwarded by the killed daemon are not in the new one's counters.
@@ -591,4 +592,15 @@ func runStorm(o *options, r *tcpResult, pool *bench.Pool, g *fleetGroup, d *daem
 	logf("storm: %d/%d back at work %s after the kill (daemon ready after %s); %d connects, %d failed dials",
 		s.Back, o.miners, bench.FmtDur(s.KillToAllBack), bench.FmtDur(ready.Sub(kill)), s.Connects, s.DialErrors)
 	return nil
+}
+
+// sumFamily adds every series of a metric family, whatever its labels.
+func sumFamily(m map[string]float64, name string) float64 {
+	var sum float64
+	for k, v := range m {
+		if k == name || strings.HasPrefix(k, name+"{") {
+			sum += v
+		}
+	}
+	return sum
 }

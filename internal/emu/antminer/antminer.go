@@ -1,16 +1,6 @@
-// Package antminer emulates the Bitmain stock web API on top of an
-// emu.Device: HTTP digest authentication verified for real,
-// get_miner_conf.cgi / set_miner_conf.cgi (miner-mode 1 sleeps, 0
-// wakes; the miner process restarts after a write, emu.Faults.
-// RestartDelay), stats.cgi and summary.cgi. It models the field quirk
-// of firmware that answers success to a write carrying only
-// "bitmain-work-mode" and ignores it. Not the product: a test world.
 package antminer
 
 import (
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"net/http"
 	"sync"
@@ -30,11 +20,12 @@ type Config struct {
 	ReportPower bool
 }
 
-// Rig is one emulated Antminer web interface.
+// Rig is one emulated Antminer web interface. Addr and Close come from
+// its emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	dev *emu.Device
 	cfg Config
-	srv *emu.HTTPServer
 
 	mu    sync.Mutex
 	nonce string
@@ -51,19 +42,11 @@ type pool struct {
 
 // Start serves a rig for dev.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.User == "" {
-		cfg.User = "root"
-	}
-	if cfg.Password == "" {
-		cfg.Password = "root"
-	}
-	if cfg.Realm == "" {
-		cfg.Realm = "antMiner Configuration"
-	}
-	if cfg.Model == "" {
-		cfg.Model = "Antminer S19j Pro"
-	}
-	r := &Rig{dev: dev, cfg: cfg, nonce: newNonce(), start: time.Now()}
+	emu.Default(&cfg.User, "root")
+	emu.Default(&cfg.Password, "root")
+	emu.Default(&cfg.Realm, "antMiner Configuration")
+	emu.Default(&cfg.Model, "Antminer S19j Pro")
+	r := &Rig{dev: dev, cfg: cfg, nonce: emu.RandomHex(16), start: time.Now()}
 	snap := dev.Peek()
 	if !snap.Mining {
 		r.mode = 1
@@ -76,25 +59,14 @@ func Start(dev *emu.Device, cfg Config) (*Rig, error) {
 	mux.HandleFunc("POST /cgi-bin/set_miner_conf.cgi", r.auth(r.setConf))
 	mux.HandleFunc("GET /cgi-bin/stats.cgi", r.auth(r.stats))
 	mux.HandleFunc("GET /cgi-bin/summary.cgi", r.auth(r.summary))
-	srv, err := emu.ListenHTTP(cfg.Addr, dev, mux)
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartHTTP(r, cfg.Addr, dev, mux)
 }
-
-// Addr is host:port.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the rig and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // RotateNonce makes the server issue a new nonce, as lighttpd does when
 // a nonce expires: clients holding the old one get a 401.
 func (r *Rig) RotateNonce() {
 	r.mu.Lock()
-	r.nonce = newNonce()
+	r.nonce = emu.RandomHex(16)
 	r.mu.Unlock()
 }
 
@@ -105,24 +77,13 @@ func (r *Rig) Mode() int {
 	return r.mode
 }
 
-func newNonce() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
-}
-
 func (r *Rig) getConf(w http.ResponseWriter, _ *http.Request) {
 	r.mu.Lock()
 	slots := make([]pool, 3)
 	copy(slots, r.pools)
 	mode := r.mode
 	r.mu.Unlock()
-	writeJSON(w, map[string]any{
+	emu.WriteJSON(w, http.StatusOK, map[string]any{
 		"pools":              slots,
 		"api-listen":         true,
 		"api-network":        true,

@@ -67,38 +67,89 @@ func md5hex(s string) string {
 	return hex.EncodeToString(sum[:])
 }
 
-// params splits the header's comma-separated k=v / k="v" list.
+// maxParams bounds the parameters read from one header.
+const maxParams = 32
+
+// params reads a digest header's parameter list (after the scheme) into
+// a map, keys in lower case: k=token up to the next comma, or
+// k="quoted string" with backslash escapes (RFC 7616 section 3.4).
+// Malformed input yields what was read before the fault; the verifier
+// then finds a field missing and refuses.
+//
+// It is the server's own reader, written apart from the driver's
+// (switcher/antminer parseParams) on purpose and in another form (one
+// pass of a small state machine over the bytes), so that a fault in the
+// driver's header is caught here, not mirrored: the emulator must
+// refuse what a real lighttpd would refuse.
 func params(s string) map[string]string {
+	const (
+		inKey    = iota // reading a key, up to '='
+		atValue         // after '=', before the value
+		inToken         // an unquoted value, up to ','
+		inQuoted        // a quoted value, up to the closing '"'
+	)
 	out := map[string]string{}
-	for len(out) < 32 {
-		s = strings.TrimLeft(s, " \t,")
-		eq := strings.IndexByte(s, '=')
-		if eq <= 0 {
-			return out
-		}
-		k := strings.ToLower(strings.TrimSpace(s[:eq]))
-		s = strings.TrimLeft(s[eq+1:], " ")
-		if strings.HasPrefix(s, `"`) {
-			var b strings.Builder
-			i := 1
-			for ; i < len(s) && s[i] != '"'; i++ {
-				if s[i] == '\\' && i+1 < len(s) {
-					i++
-				}
-				b.WriteByte(s[i])
+	var key, val strings.Builder
+	state, escaped := inKey, false
+	put := func(v string) bool {
+		out[strings.ToLower(strings.TrimSpace(key.String()))] = v
+		key.Reset()
+		val.Reset()
+		state = inKey
+		return len(out) < maxParams
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch state {
+		case inKey:
+			switch {
+			case c == '=' && strings.TrimSpace(key.String()) == "":
+				return out
+			case c == '=':
+				state = atValue
+			case key.Len() > 0 || (c != ' ' && c != '\t' && c != ','):
+				key.WriteByte(c)
 			}
-			out[k] = b.String()
-			if i >= len(s) {
+		case atValue:
+			switch c {
+			case ' ':
+			case '"':
+				state = inQuoted
+			case ',':
+				if !put("") {
+					return out
+				}
+			default:
+				state = inToken
+				val.WriteByte(c)
+			}
+		case inToken:
+			if c != ',' {
+				val.WriteByte(c)
+			} else if !put(strings.TrimSpace(val.String())) {
 				return out
 			}
-			s = s[i+1:]
-			continue
+		case inQuoted:
+			switch {
+			case escaped:
+				val.WriteByte(c)
+				escaped = false
+			case c == '\\' && i+1 < len(s):
+				escaped = true
+			case c == '"':
+				if !put(val.String()) {
+					return out
+				}
+			default:
+				val.WriteByte(c)
+			}
 		}
-		end := strings.IndexByte(s, ',')
-		if end < 0 {
-			end = len(s)
-		}
-		out[k], s = strings.TrimSpace(s[:end]), s[end:]
+	}
+	switch state {
+	case atValue, inToken:
+		put(strings.TrimSpace(val.String()))
+	case inQuoted:
+		put(val.String())
 	}
 	return out
 }

@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hashgate/hashgate/internal/emu"
 )
 
 // setConf applies a configuration write. A body without "miner-mode"
@@ -16,13 +18,13 @@ func (r *Rig) setConf(w http.ResponseWriter, req *http.Request) {
 	var body map[string]json.RawMessage
 	b, err := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	if err != nil || json.Unmarshal(b, &body) != nil {
-		writeJSON(w, map[string]string{"stats": "error", "code": "M001", "msg": "Illegal json"})
+		emu.WriteJSON(w, http.StatusOK, map[string]string{"stats": "error", "code": "M001", "msg": "Illegal json"})
 		return
 	}
 	if p, ok := body["pools"]; ok {
 		var ps []pool
 		if json.Unmarshal(p, &ps) != nil {
-			writeJSON(w, map[string]string{"stats": "error", "code": "M001", "msg": "Illegal pools"})
+			emu.WriteJSON(w, http.StatusOK, map[string]string{"stats": "error", "code": "M001", "msg": "Illegal pools"})
 			return
 		}
 		r.setPools(ps)
@@ -30,7 +32,7 @@ func (r *Rig) setConf(w http.ResponseWriter, req *http.Request) {
 	if v, ok := body["miner-mode"]; ok {
 		mode, ok := intOf(v)
 		if !ok || mode < 0 || mode > 3 {
-			writeJSON(w, map[string]string{"stats": "error", "code": "M001", "msg": "Illegal miner-mode"})
+			emu.WriteJSON(w, http.StatusOK, map[string]string{"stats": "error", "code": "M001", "msg": "Illegal miner-mode"})
 			return
 		}
 		r.mu.Lock()
@@ -42,7 +44,7 @@ func (r *Rig) setConf(w http.ResponseWriter, req *http.Request) {
 			r.dev.Resume()
 		}
 	}
-	writeJSON(w, map[string]string{"stats": "success", "code": "M000", "msg": "OK!"})
+	emu.WriteJSON(w, http.StatusOK, map[string]string{"stats": "success", "code": "M000", "msg": "OK!"})
 }
 
 func (r *Rig) setPools(ps []pool) {
@@ -104,7 +106,7 @@ func (r *Rig) stats(w http.ResponseWriter, _ *http.Request) {
 		row["power"] = s.PowerW
 	}
 	status, info := r.header("stats")
-	writeJSON(w, map[string]any{"STATUS": status, "INFO": info, "STATS": []any{row}})
+	emu.WriteJSON(w, http.StatusOK, map[string]any{"STATUS": status, "INFO": info, "STATS": []any{row}})
 }
 
 func (r *Rig) summary(w http.ResponseWriter, _ *http.Request) {
@@ -116,5 +118,5 @@ func (r *Rig) summary(w http.ResponseWriter, _ *http.Request) {
 		"status": []map[string]any{{"type": "rate", "status": "s", "code": 0, "msg": ""}},
 	}
 	status, info := r.header("summary")
-	writeJSON(w, map[string]any{"STATUS": status, "INFO": info, "SUMMARY": []any{row}})
+	emu.WriteJSON(w, http.StatusOK, map[string]any{"STATUS": status, "INFO": info, "SUMMARY": []any{row}})
 }

@@ -1,15 +1,6 @@
-// Package braiins emulates the Braiins OS public REST API (25.07+) of one
-// miner on top of an emu.Device: login for a token sent raw in the
-// Authorization header, pause and resume, miner details (status and
-// detailed_status), miner stats (approximated power, real hashrate in
-// GH/s) and pool groups. Wrong credentials get 401, a token it did not
-// issue or that expired gets 401, the device's faults (Hang, Delay,
-// Lying, NoWake, RestartDelay) apply. A test world, not the product.
 package braiins
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -35,11 +26,12 @@ type Config struct {
 	Now         func() time.Time
 }
 
-// Rig is one emulated Braiins OS miner.
+// Rig is one emulated Braiins OS miner. Addr and Close come from its
+// emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	cfg Config
 	dev *emu.Device
-	srv *emu.HTTPServer
 
 	mu     sync.Mutex
 	tokens map[string]time.Time // token -> expiry
@@ -50,15 +42,9 @@ type Rig struct {
 
 // Start serves dev's API until Close.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.User == "" {
-		cfg.User = "root"
-	}
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = time.Hour
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	emu.Default(&cfg.User, "root")
+	emu.Default(&cfg.TokenTTL, time.Hour)
+	emu.DefaultNow(&cfg.Now)
 	r := &Rig{cfg: cfg, dev: dev, tokens: map[string]time.Time{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/auth/login", r.login)
@@ -68,19 +54,8 @@ func Start(dev *emu.Device, cfg Config) (*Rig, error) {
 	mux.HandleFunc("GET /api/v1/miner/stats", r.authed(r.stats))
 	mux.HandleFunc("GET /api/v1/pools/", r.authed(r.pools))
 	mux.HandleFunc("PUT /api/v1/pools/batch", r.authed(r.setPools))
-	srv, err := emu.ListenHTTP(cfg.Addr, dev, mux)
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartHTTP(r, cfg.Addr, dev, mux)
 }
-
-// Addr is the host:port the rig listens on.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the rig and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // Logins counts the successful logins, for tests.
 func (r *Rig) Logins() int {
@@ -116,7 +91,7 @@ func (r *Rig) login(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, `{"message":"invalid username or password"}`, http.StatusUnauthorized)
 		return
 	}
-	tok := newToken()
+	tok := emu.RandomHex(12)
 	r.mu.Lock()
 	r.logins++
 	if len(r.order) >= maxTokens {
@@ -126,7 +101,7 @@ func (r *Rig) login(w http.ResponseWriter, req *http.Request) {
 	r.tokens[tok] = r.cfg.Now().Add(r.cfg.TokenTTL)
 	r.order = append(r.order, tok)
 	r.mu.Unlock()
-	writeJSON(w, map[string]any{"token": tok, "timeout_s": int(r.cfg.TokenTTL / time.Second)})
+	emu.WriteJSON(w, http.StatusOK, map[string]any{"token": tok, "timeout_s": int(r.cfg.TokenTTL / time.Second)})
 }
 
 // authed refuses a request whose token is unknown or expired, and
@@ -157,13 +132,13 @@ func (r *Rig) authed(h http.HandlerFunc) http.HandlerFunc {
 func (r *Rig) pause(w http.ResponseWriter, _ *http.Request) {
 	was := !r.dev.Peek().Mining
 	r.dev.Curtail()
-	writeJSON(w, was) // true: it was already paused
+	emu.WriteJSON(w, http.StatusOK, was) // true: it was already paused
 }
 
 func (r *Rig) resume(w http.ResponseWriter, _ *http.Request) {
 	was := r.dev.Peek().Mining
 	r.dev.Resume()
-	writeJSON(w, was) // true: it was already mining
+	emu.WriteJSON(w, http.StatusOK, was) // true: it was already mining
 }
 
 func (r *Rig) details(w http.ResponseWriter, _ *http.Request) {
@@ -175,7 +150,7 @@ func (r *Rig) details(w http.ResponseWriter, _ *http.Request) {
 	if r.cfg.StatusNames {
 		status = map[int]string{2: "MINER_STATUS_NORMAL", 3: "MINER_STATUS_PAUSED"}[status.(int)]
 	}
-	writeJSON(w, map[string]any{
+	emu.WriteJSON(w, http.StatusOK, map[string]any{
 		"uid": "emu", "platform": 1, "bos_mode": 1, "hostname": "emu-braiins",
 		"mac_address": "00:00:00:00:00:00", "system_uptime": 1, "system_uptime_s": 1,
 		"bosminer_uptime_s": 1, "kernel_version": "emu", "control_board_soc_family": 1,
@@ -186,7 +161,7 @@ func (r *Rig) details(w http.ResponseWriter, _ *http.Request) {
 func (r *Rig) stats(w http.ResponseWriter, _ *http.Request) {
 	s := r.dev.Read()
 	gh := map[string]any{"gigahash_per_second": s.HashrateTHs * 1000}
-	writeJSON(w, map[string]any{
+	emu.WriteJSON(w, http.StatusOK, map[string]any{
 		"miner_stats": map[string]any{
 			"found_blocks": 0, "best_share": 0, "best_share_str": "0",
 			"real_hashrate":    map[string]any{"last_5s": gh, "last_1m": gh},
@@ -202,7 +177,7 @@ func (r *Rig) pools(w http.ResponseWriter, _ *http.Request) {
 	for _, u := range s.Pools {
 		pools = append(pools, map[string]any{"uid": "p", "url": u, "user": "emu", "enabled": true, "alive": true, "active": false})
 	}
-	writeJSON(w, []map[string]any{{"uid": "g", "name": "Default", "pools": pools}})
+	emu.WriteJSON(w, http.StatusOK, []map[string]any{{"uid": "g", "name": "Default", "pools": pools}})
 }
 
 func (r *Rig) setPools(w http.ResponseWriter, req *http.Request) {
@@ -225,16 +200,5 @@ func (r *Rig) setPools(w http.ResponseWriter, req *http.Request) {
 		}
 	}
 	r.dev.SetPools(urls)
-	writeJSON(w, groups)
-}
-
-func newToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func writeJSON(w http.ResponseWriter, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(v)
+	emu.WriteJSON(w, http.StatusOK, groups)
 }

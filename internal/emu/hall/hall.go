@@ -1,15 +1,9 @@
-// Package hall starts a hall of emulated rigs of mixed firmware (antminer,
-// braiins, luxos, whatsminer, vnish), each on its own 127.0.0.1 port, and
-// says how hashgate reaches them: the inventory CSV, the policy groups
-// and the password file. Tests, benchmarks and hashgate demo share it.
-// Its summed device power is the hall's meter.
 package hall
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"time"
@@ -44,7 +38,7 @@ type Rig struct {
 	Firmware string
 	Addr     string // host:port of its management interface
 	Dev      *emu.Device
-	srv      io.Closer
+	srv      endpoint
 }
 
 // Hall is a started hall.
@@ -84,50 +78,45 @@ func Start(cfg Config) (*Hall, error) {
 		if cfg.Faults != nil {
 			dev.SetFaults(cfg.Faults(i, fw))
 		}
-		srv, addr, err := startOne(fw, dev, cfg.Password)
+		srv, err := startOne(fw, dev, cfg.Password)
 		if err != nil {
 			h.Close()
 			return nil, fmt.Errorf("hall: rig %d (%s): %w", i, fw, err)
 		}
-		h.Rigs = append(h.Rigs, &Rig{Name: fmt.Sprintf(cfg.NameFormat, fw, i), Firmware: fw, Addr: addr, Dev: dev, srv: srv})
+		h.Rigs = append(h.Rigs, &Rig{Name: fmt.Sprintf(cfg.NameFormat, fw, i), Firmware: fw, Addr: srv.Addr(), Dev: dev, srv: srv})
 	}
 	return h, nil
 }
 
-func startOne(fw string, dev *emu.Device, pw string) (io.Closer, string, error) {
+// endpoint is a started emulator.
+type endpoint interface {
+	Addr() string
+	Close() error
+}
+
+func startOne(fw string, dev *emu.Device, pw string) (endpoint, error) {
 	switch fw {
 	case "antminer":
-		r, err := antminer.Start(dev, antminer.Config{Password: pw, ReportPower: true})
-		if err != nil {
-			return nil, "", err
-		}
-		return r, r.Addr(), nil
+		return started(antminer.Start(dev, antminer.Config{Password: pw, ReportPower: true}))
 	case "braiins":
-		r, err := braiins.Start(dev, braiins.Config{Password: pw})
-		if err != nil {
-			return nil, "", err
-		}
-		return r, r.Addr(), nil
+		return started(braiins.Start(dev, braiins.Config{Password: pw}))
 	case "luxos":
-		r, err := luxos.Start(dev, luxos.Config{})
-		if err != nil {
-			return nil, "", err
-		}
-		return r, r.Addr(), nil
+		return started(luxos.Start(dev, luxos.Config{}))
 	case "whatsminer":
-		r, err := whatsminer.Start(dev, whatsminer.Config{Password: pw})
-		if err != nil {
-			return nil, "", err
-		}
-		return r, r.Addr(), nil
+		return started(whatsminer.Start(dev, whatsminer.Config{Password: pw}))
 	case "vnish":
-		r, err := vnish.Start(dev, vnish.Config{Password: pw})
-		if err != nil {
-			return nil, "", err
-		}
-		return r, r.Addr(), nil
+		return started(vnish.Start(dev, vnish.Config{Password: pw}))
 	}
-	return nil, "", fmt.Errorf("no emulator for firmware %q", fw)
+	return nil, fmt.Errorf("no emulator for firmware %q", fw)
+}
+
+// started turns an emulator's Start result into an endpoint, nil on
+// error (not a typed nil pointer in a non-nil interface).
+func started[R endpoint](r R, err error) (endpoint, error) {
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
 }
 
 // Close stops every rig and returns once all have stopped.

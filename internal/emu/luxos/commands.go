@@ -5,6 +5,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/hashgate/hashgate/internal/emu"
 )
 
 // Answers, shaped as LuxOS sends them (docs.luxor.tech/firmware/api).
@@ -68,7 +70,7 @@ func (r *Rig) logon() obj {
 	if r.sid != "" {
 		return fail(402, "Another session is active")
 	}
-	r.sid, r.lastUse = newID(), r.cfg.Now()
+	r.sid, r.lastUse = emu.RandomHex(4), r.cfg.Now()
 	return ok(316, "Session created", "SESSION", obj{"SessionID": r.sid})
 }
 

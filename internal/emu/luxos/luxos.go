@@ -1,15 +1,6 @@
-// Package luxos emulates the LuxOS TCP API (port 4028) on top of an
-// emu.Device: cgminer-style JSON commands, one a connection, answers
-// NUL-terminated; the one-session-at-a-time rule (logon, logoff, a
-// session that expires after a minute unless used), curtail sleep /
-// wakeup, summary, power, config (CurtailMode), pools, addpool,
-// removepool, and "a+b" multi-commands. Facts and their sources are in
-// switcher/luxos's doc.go. A test world, not the product.
 package luxos
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"net"
 	"sync"
@@ -36,11 +27,12 @@ type Config struct {
 	Now         func() time.Time
 }
 
-// Rig is one emulated LuxOS miner.
+// Rig is one emulated LuxOS miner. Addr and Close come from its
+// emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	cfg Config
 	dev *emu.Device
-	srv *emu.Server
 
 	mu       sync.Mutex
 	sid      string    // the active session, "" when none
@@ -57,40 +49,23 @@ type poolRec struct {
 
 // Start serves dev's LuxOS API.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.SessionTTL <= 0 {
-		cfg.SessionTTL = time.Minute
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 10 * time.Second
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	emu.Default(&cfg.SessionTTL, time.Minute)
+	emu.Default(&cfg.ReadTimeout, 10*time.Second)
+	emu.DefaultNow(&cfg.Now)
 	r := &Rig{cfg: cfg, dev: dev}
 	for _, u := range dev.Peek().Pools {
 		r.pools = append(r.pools, poolRec{id: r.nextPool, url: u})
 		r.nextPool++
 	}
-	srv, err := emu.Listen(cfg.Addr, dev, r.serve)
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartTCP(r, cfg.Addr, dev, r.serve)
 }
-
-// Addr is the host:port the rig listens on.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the rig and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // HoldSession makes another client hold the session: with forever,
 // until ReleaseSession; without, until it expires after SessionTTL.
 func (r *Rig) HoldSession(forever bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.sid, r.lastUse, r.held = newID(), r.cfg.Now(), forever
+	r.sid, r.lastUse, r.held = emu.RandomHex(4), r.cfg.Now(), forever
 }
 
 // ReleaseSession ends any session.
@@ -114,12 +89,6 @@ func (r *Rig) expireLocked() {
 	}
 }
 
-func newID() string {
-	var b [4]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
 // request is one command as LuxOS reads it.
 type request struct {
 	Command   string `json:"command"`
@@ -141,15 +110,5 @@ func (r *Rig) write(c net.Conn, ans any) {
 	if !r.cfg.NoNUL {
 		b = append(b, 0)
 	}
-	if r.cfg.Chunk <= 0 {
-		_, _ = c.Write(b)
-		return
-	}
-	for len(b) > 0 {
-		n := min(r.cfg.Chunk, len(b))
-		if _, err := c.Write(b[:n]); err != nil {
-			return
-		}
-		b = b[n:]
-	}
+	emu.WriteChunks(c, b, r.cfg.Chunk)
 }

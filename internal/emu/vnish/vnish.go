@@ -1,14 +1,6 @@
-// Package vnish emulates the VNish web API on top of an emu.Device:
-// POST /api/v1/unlock trades the password for a token, mining/stop and
-// mining/start stop and start the miner (taking effect after emu.Faults.
-// RestartDelay), GET /api/v1/summary reports state, hashrate, power and
-// pools, POST /api/v1/settings rewrites the pools. Not the product: a
-// test world.
 package vnish
 
 import (
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -35,11 +27,12 @@ type Config struct {
 	Model      string // default "Antminer S19j Pro (Vnish 1.2.6)"
 }
 
-// Rig is one emulated VNish web interface.
+// Rig is one emulated VNish web interface. Addr and Close come from its
+// emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	dev *emu.Device
 	cfg Config
-	srv *emu.HTTPServer
 
 	mu    sync.Mutex
 	token string
@@ -48,59 +41,30 @@ type Rig struct {
 
 // Start serves a rig for dev.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.Password == "" {
-		cfg.Password = "admin"
-	}
-	if cfg.PowerField == "" {
-		cfg.PowerField = PowerConsumption
-	}
-	if cfg.Model == "" {
-		cfg.Model = "Antminer S19j Pro (Vnish 1.2.6)"
-	}
-	r := &Rig{dev: dev, cfg: cfg, token: newToken()}
+	emu.Default(&cfg.Password, "admin")
+	emu.Default(&cfg.PowerField, PowerConsumption)
+	emu.Default(&cfg.Model, "Antminer S19j Pro (Vnish 1.2.6)")
+	r := &Rig{dev: dev, cfg: cfg, token: emu.RandomHex(16)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/unlock", r.unlock)
 	mux.HandleFunc("POST /api/v1/mining/stop", r.auth(func(w http.ResponseWriter, _ *http.Request) {
 		dev.Curtail()
-		writeJSON(w, http.StatusOK, map[string]any{})
+		emu.WriteJSON(w, http.StatusOK, map[string]any{})
 	}))
 	mux.HandleFunc("POST /api/v1/mining/start", r.auth(func(w http.ResponseWriter, _ *http.Request) {
 		dev.Resume()
-		writeJSON(w, http.StatusOK, map[string]any{})
+		emu.WriteJSON(w, http.StatusOK, map[string]any{})
 	}))
 	mux.HandleFunc("GET /api/v1/summary", r.auth(r.summary))
 	mux.HandleFunc("POST /api/v1/settings", r.auth(r.settings))
-	srv, err := emu.ListenHTTP(cfg.Addr, dev, mux)
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartHTTP(r, cfg.Addr, dev, mux)
 }
-
-// Addr is host:port.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the rig and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // ExpireTokens invalidates the issued token (a reboot, a timeout).
 func (r *Rig) ExpireTokens() {
 	r.mu.Lock()
-	r.token = newToken()
+	r.token = emu.RandomHex(16)
 	r.mu.Unlock()
-}
-
-func newToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	_ = json.NewEncoder(w).Encode(v)
 }
 
 func (r *Rig) unlock(w http.ResponseWriter, req *http.Request) {
@@ -110,13 +74,13 @@ func (r *Rig) unlock(w http.ResponseWriter, req *http.Request) {
 	b, _ := io.ReadAll(io.LimitReader(req.Body, 64<<10))
 	if json.Unmarshal(b, &body) != nil || body.Pw != r.cfg.Password {
 		r.dev.AuthFailed()
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"err": "Unauthorized"})
+		emu.WriteJSON(w, http.StatusUnauthorized, map[string]string{"err": "Unauthorized"})
 		return
 	}
 	r.mu.Lock()
 	tok := r.token
 	r.mu.Unlock()
-	writeJSON(w, http.StatusOK, map[string]string{"token": tok})
+	emu.WriteJSON(w, http.StatusOK, map[string]string{"token": tok})
 }
 
 // auth accepts "Bearer <token>" (asic-rs) and the bare token (pyasic).
@@ -127,7 +91,7 @@ func (r *Rig) auth(h http.HandlerFunc) http.HandlerFunc {
 		ok := got != "" && got == r.token
 		r.mu.Unlock()
 		if !ok {
-			writeJSON(w, http.StatusUnauthorized, map[string]string{"err": "Unauthorized"})
+			emu.WriteJSON(w, http.StatusUnauthorized, map[string]string{"err": "Unauthorized"})
 			return
 		}
 		h(w, req)
@@ -159,7 +123,7 @@ func (r *Rig) summary(w http.ResponseWriter, _ *http.Request) {
 	if r.cfg.PowerField != PowerNone {
 		miner[r.cfg.PowerField] = s.PowerW
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"miner": miner, "system": map[string]any{"network_status": map[string]any{"hostname": "vnish"}}})
+	emu.WriteJSON(w, http.StatusOK, map[string]any{"miner": miner, "system": map[string]any{"network_status": map[string]any{"hostname": "vnish"}}})
 }
 
 func (r *Rig) settings(w http.ResponseWriter, req *http.Request) {
@@ -173,7 +137,7 @@ func (r *Rig) settings(w http.ResponseWriter, req *http.Request) {
 	}
 	b, _ := io.ReadAll(io.LimitReader(req.Body, 1<<20))
 	if json.Unmarshal(b, &body) != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"err": "Bad request"})
+		emu.WriteJSON(w, http.StatusBadRequest, map[string]string{"err": "Bad request"})
 		return
 	}
 	if body.Miner != nil && body.Miner.Pools != nil {
@@ -186,5 +150,5 @@ func (r *Rig) settings(w http.ResponseWriter, req *http.Request) {
 		r.mu.Unlock()
 		r.dev.SetPools(urls)
 	}
-	writeJSON(w, http.StatusOK, map[string]bool{"restart_required": false, "reboot_required": false})
+	emu.WriteJSON(w, http.StatusOK, map[string]bool{"restart_required": false, "reboot_required": false})
 }

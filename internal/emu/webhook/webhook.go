@@ -1,11 +1,3 @@
-// Package webhook is a receiver of hashgate's signed webhook (a PDU or a
-// site controller) on top of an emu.Device: it verifies the
-// X-Hashgate-Signature HMAC-SHA256 of the body (wrong secret: 401),
-// rejects requests whose signed time is too far from its clock (401) and
-// replays of a request it already accepted (409), and curtails, resumes
-// or reads the device. The device's faults apply. It verifies the wire
-// format on its own, without the driver's code. A test world, not the
-// product.
 package webhook
 
 import (
@@ -37,11 +29,12 @@ type Config struct {
 	Now        func() time.Time
 }
 
-// Rig is one emulated receiver switching one device.
+// Rig is one emulated receiver switching one device. Addr and Close
+// come from its emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	cfg Config
 	dev *emu.Device
-	srv *emu.HTTPServer
 
 	mu       sync.Mutex
 	force    int // answer every request with this status (0: normal)
@@ -60,26 +53,11 @@ type Request struct {
 
 // Start serves the receiver until Close.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.MaxSkew <= 0 {
-		cfg.MaxSkew = 5 * time.Minute
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	emu.Default(&cfg.MaxSkew, 5*time.Minute)
+	emu.DefaultNow(&cfg.Now)
 	r := &Rig{cfg: cfg, dev: dev}
-	srv, err := emu.ListenHTTP(cfg.Addr, dev, http.HandlerFunc(r.serve))
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartHTTP(r, cfg.Addr, dev, http.HandlerFunc(r.serve))
 }
-
-// Addr is the host:port the receiver listens on.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the receiver and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // SetStatus makes every later request answered with code, unread (0:
 // back to normal).
@@ -194,16 +172,14 @@ func (r *Rig) act(w http.ResponseWriter, in Request) {
 			state = "mining"
 		}
 		r.record(in)
-		w.Header().Set("Content-Type", "application/json")
-		_ = json.NewEncoder(w).Encode(map[string]any{"state": state, "power_w": s.PowerW, "hashrate_ths": s.HashrateTHs})
+		emu.WriteJSON(w, http.StatusOK, map[string]any{"state": state, "power_w": s.PowerW, "hashrate_ths": s.HashrateTHs})
 		return
 	default:
 		http.Error(w, "unknown action", http.StatusBadRequest)
 		return
 	}
 	r.record(in)
-	w.Header().Set("Content-Type", "application/json")
-	_, _ = io.WriteString(w, `{"accepted":true}`+"\n")
+	emu.WriteJSON(w, http.StatusOK, map[string]bool{"accepted": true})
 }
 
 func (r *Rig) record(in Request) {

@@ -9,6 +9,8 @@ import (
 	"net"
 	"strconv"
 	"time"
+
+	"github.com/hashgate/hashgate/internal/emu"
 )
 
 // API v3 as asic-rs (src/miners/backends/whatsminer/v3) and
@@ -42,7 +44,7 @@ func (r *Rig) serveV3(c net.Conn) {
 		ans = r.handleV3(req)
 	}
 	b, _ := json.Marshal(ans)
-	r.write(c, append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...))
+	emu.WriteChunks(c, append(binary.LittleEndian.AppendUint32(nil, uint32(len(b))), b...), r.cfg.Chunk)
 }
 
 func v3reply(code int, msg any) obj {

@@ -1,13 +1,3 @@
-// Package whatsminer emulates the Whatsminer (MicroBT btminer) API v2 on
-// TCP 4028 on top of an emu.Device: plain readable commands (summary,
-// status, pools), get_token with its per-IP token limit and token
-// lifetime, and encrypted privileged commands (power_off, power_on,
-// update_pools) under the md5-crypt / AES-256-ECB scheme. Wrong
-// passwords, expired tokens and the token limit are refused with the
-// API's codes. With Config.APIVersion = 3 it speaks API v3 instead
-// (length-prefixed JSON, salt and per-command token, set.miner.service).
-// Facts and sources are in switcher/whatsminer's doc.go. A test world,
-// not the product.
 package whatsminer
 
 import (
@@ -47,11 +37,12 @@ type Config struct {
 	Now         func() time.Time
 }
 
-// Rig is one emulated Whatsminer.
+// Rig is one emulated Whatsminer. Addr and Close come from its
+// emu.Endpoint.
 type Rig struct {
+	emu.Endpoint
 	cfg  Config
 	dev  *emu.Device
-	srv  *emu.Server
 	salt string // the admin password's md5-crypt salt, fixed per device
 	key  string
 
@@ -66,46 +57,23 @@ type token struct {
 
 // Start serves dev's Whatsminer API v2.
 func Start(dev *emu.Device, cfg Config) (*Rig, error) {
-	if cfg.Password == "" {
-		cfg.Password = "admin"
-		if cfg.APIVersion == 3 {
-			cfg.Password = "super"
-		}
+	if cfg.APIVersion == 3 {
+		emu.Default(&cfg.Password, "super")
 	}
-	if cfg.User == "" {
-		cfg.User = "super"
-	}
-	if cfg.TokenLimit <= 0 {
-		cfg.TokenLimit = 32
-	}
-	if cfg.TokenTTL <= 0 {
-		cfg.TokenTTL = 30 * time.Minute
-	}
-	if cfg.ReadTimeout <= 0 {
-		cfg.ReadTimeout = 10 * time.Second
-	}
-	if cfg.Now == nil {
-		cfg.Now = time.Now
-	}
+	emu.Default(&cfg.Password, "admin")
+	emu.Default(&cfg.User, "super")
+	emu.Default(&cfg.TokenLimit, 32)
+	emu.Default(&cfg.TokenTTL, 30*time.Minute)
+	emu.Default(&cfg.ReadTimeout, 10*time.Second)
+	emu.DefaultNow(&cfg.Now)
 	r := &Rig{cfg: cfg, dev: dev, salt: randSalt(), tokens: map[string][]token{}}
 	r.key = wmcrypt.Key(cfg.Password, r.salt)
 	serve := r.serve
 	if cfg.APIVersion == 3 {
 		serve = r.serveV3
 	}
-	srv, err := emu.Listen(cfg.Addr, dev, serve)
-	if err != nil {
-		return nil, err
-	}
-	r.srv = srv
-	return r, nil
+	return emu.StartTCP(r, cfg.Addr, dev, serve)
 }
-
-// Addr is the host:port the rig listens on.
-func (r *Rig) Addr() string { return r.srv.Addr() }
-
-// Close stops the rig and returns once its goroutines have.
-func (r *Rig) Close() error { return r.srv.Close() }
 
 // ExpireTokens ends every token at once (the miner restarted, or 30
 // minutes passed).
@@ -148,19 +116,5 @@ func (r *Rig) serve(c net.Conn) {
 		ans = r.handle(ip, req)
 	}
 	b, _ := json.Marshal(ans)
-	r.write(c, b)
-}
-
-func (r *Rig) write(c net.Conn, b []byte) {
-	if r.cfg.Chunk <= 0 {
-		_, _ = c.Write(b)
-		return
-	}
-	for len(b) > 0 {
-		n := min(r.cfg.Chunk, len(b))
-		if _, err := c.Write(b[:n]); err != nil {
-			return
-		}
-		b = b[n:]
-	}
+	emu.WriteChunks(c, b, r.cfg.Chunk)
 }
