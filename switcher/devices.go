@@ -177,6 +177,20 @@ func (s *Switcher) managedRigLocked(r *rigRec) bool {
 	return s.monitoredLocked(r) && r.devAddr != "" && (r.conns > 0 || r.state == RigParked || s.reachedLocked(r))
 }
 
+// curtailUnheldLocked: nothing holds r but a device command that failed,
+// and no reading says what it does now: a firmware rig held, flagged
+// curtail_failed (its curtail timed out, was refused, or went unverified),
+// and not connected through the proxy, so no Stratum park holds it either.
+// It is taken to draw what it drew before the curtail (ReportedKW, else
+// rig_kw), as a device seen hashing is (device_hashing): planned so, so
+// the plan curtails the next rig in its place. A hung management API is
+// no evidence the rig stopped; planning it at idle_kw would leave the
+// site over budget by its whole draw.
+func (s *Switcher) curtailUnheldLocked(r *rigRec) bool {
+	held := r.state == RigParked || r.state == RigPending
+	return held && r.curtailFail && r.conns == 0 && s.deviceActsLocked(r) && r.devAddr != ""
+}
+
 // remoteHost is the host of a connection's remote address ("" when it is
 // not an IP address: an in-memory connection).
 func remoteHost(remote string) string {
@@ -229,6 +243,7 @@ func (s *Switcher) deviceViewLocked(r *rigRec, now time.Time, pr *Rig) {
 		pr.ReportedKW = float64(r.minedW) / 1000
 	}
 	if d.at.IsZero() || d.state == device.StateUnreachable || now.Sub(d.at) >= s.cfg.DeviceStaleAfter || d.at.Before(r.devActed) {
+		pr.DeviceHashing = s.curtailUnheldLocked(r)
 		return
 	}
 	hashing := d.hashing(deviceIdleW(r.group))

@@ -70,6 +70,16 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 		r.minedW = float32(rd.PowerW)
 	}
 	after := func(t time.Time) bool { return !t.IsZero() && !rd.At.Before(t) }
+	if r.reloaded && s.deviceActsLocked(r) {
+		// Its first reading since a restart: the fleet curtails it now if
+		// it hashes (a plan the restart cut short), which may be long
+		// after the load when its start-up reads queue through a bounded
+		// pool. Its verification window starts here, not at the load.
+		r.reloaded = false
+		if hashing && !r.curtailFail {
+			r.curtailedAt = rd.At
+		}
+	}
 	if r.state == RigParked || r.state == RigPending {
 		if idle := asleep && !rd.At.Before(r.curtailedAt); idle != r.deviceIdle {
 			r.deviceIdle, s.stale = idle, true

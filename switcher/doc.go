@@ -87,11 +87,15 @@
 // rig is flagged curtail_failed and counted device_hashing (a fleet
 // outcome with Verified false flags it at once; without a reading that
 // shows it hashing, an unreachable device say, it counts curtail_failed:
-// at rig_kw, planned at idle_kw like any park without evidence); a
-// reading asleep clears the flag and verifies the park. Flagging sends
-// the curtail again once. A pin "on" resumes a device_hashing rig; the
-// plan never does otherwise. The same for a resume: asleep after the
-// window is resume_failed. Hashing means the device's state is mining, or
+// at rig_kw, planned at idle_kw like any park without evidence, if it is
+// connected and so parked through Stratum too; one that is not connected
+// has nothing holding it and counts device_hashing, planned at its draw);
+// a reading asleep clears the flag and verifies the park. After a
+// restart, a parked rig's window starts at its first reading, not at the
+// load: the fleet reads it then and curtails it if the restart cut its
+// curtail short. Flagging sends the curtail again once. A pin "on"
+// resumes a device_hashing rig; the plan never does otherwise. The same
+// for a resume: asleep after the window is resume_failed. Hashing means the device's state is mining, or
 // it reports more than 1 GH/s, or more power than its group's idle_kw
 // with a margin (1.5 × idle_kw, at least idle_kw + 0.1 kW): field firmware
 // says "sleeping" and keeps its hashboards up. The draw a device measures

@@ -206,6 +206,10 @@ type rigRec struct {
 	// after a policy reload gave it a group without a firmware actuator,
 	// so that its device is still woken (see regroupLocked).
 	sleptBy *Group
+	// reloaded: parked when the state was loaded, and not read since (see
+	// readingLocked: its verification window starts at its first
+	// reading); cleared by the next curtail or resume.
+	reloaded bool
 }
 
 // Switcher keeps the site within its power budget: it owns the rigs'
@@ -342,6 +346,7 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 			// held_at_admission says so of every park: the safe side).
 			// The curtail check counts from the load: it was not saved.
 			r.state, r.leftParked, r.awaySince, r.curtailedAt = RigParked, pr.LeftWhileParked, pr.AwaySince, now
+			r.reloaded = true
 			// Its device (if any) was asked to sleep: it stays asleep,
 			// and a curtail cut short by the restart is finished.
 			r.want = device.StateSleeping
@@ -649,7 +654,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		r := recs[a.Rig]
 		r.state, r.since, r.curtailedAt, r.curtailFail, r.resumeFail = RigParked, now, now, false, false
 		r.knownMining, r.deviceIdle, r.heldAtAdmission, r.wontWake = false, false, false, false
-		r.devActed = now
+		r.devActed, r.reloaded = now, false
 		// A firmware rig: its device is put to sleep, and the Stratum
 		// park (when connected) is the fast first step.
 		fw := s.deviceActsLocked(r)
@@ -681,7 +686,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		r := recs[a.Rig]
 		r.state, r.since, r.resumedAt, r.curtailFail = RigMining, now, now, false
 		r.knownMining, r.awaySince, r.deviceIdle, r.heldAtAdmission = false, time.Time{}, false, false
-		r.wontWake, r.resumeFail, r.devActed = false, false, now
+		r.wontWake, r.resumeFail, r.devActed, r.reloaded = false, false, now, false
 		// Its device is woken only if it was put to sleep (a rig admitted
 		// at connection is awake: a needless wake restarts some firmware).
 		dev := s.deviceActsLocked(r) && r.want == device.StateSleeping
