@@ -21,6 +21,11 @@ type Event struct {
 	Who    string         `json:"who,omitempty"`
 	Reason string         `json:"reason,omitempty"`
 	Rig    string         `json:"rig,omitempty"`
+	// Cause is the seq of the summary event (an allocation, a pin, a
+	// plan, a mass flag) a per-rig event belongs to; 0: none. The
+	// summary comes right after its per-rig events, so the newest event
+	// after a mass action is the action itself.
+	Cause  uint64         `json:"cause,omitempty"`
 	Fields map[string]any `json:"fields,omitempty"`
 }
 
@@ -188,15 +193,35 @@ func (a *AuditLog) AppendAll(evs []Event) error {
 	defer a.mu.Unlock()
 	now := time.Now().UTC()
 	for i := range evs {
-		e := &evs[i]
-		a.seq++
-		e.Seq = a.seq
-		if e.Time.IsZero() {
-			e.Time = now
-		}
-		a.remember(*e)
+		a.addLocked(&evs[i], now)
 	}
 	return a.catchUpLocked()
+}
+
+// AppendGroup writes a summary event and the per-rig events it caused
+// with one write: the per-rig events first, each with Cause set to the
+// summary's seq, then the summary, so that it is the newest of them.
+// Seq and Time are set in head (returned) and in details.
+func (a *AuditLog) AppendGroup(head Event, details []Event) (Event, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now().UTC()
+	headSeq := a.seq + uint64(len(details)) + 1
+	for i := range details {
+		details[i].Cause = headSeq
+		a.addLocked(&details[i], now)
+	}
+	a.addLocked(&head, now)
+	return head, a.catchUpLocked()
+}
+
+func (a *AuditLog) addLocked(e *Event, now time.Time) {
+	a.seq++
+	e.Seq = a.seq
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	a.remember(*e)
 }
 
 // Retry writes what a failed write left in memory; nil when the file is
@@ -245,7 +270,7 @@ func (a *AuditLog) catchUpLocked() error {
 	for _, e := range a.recent[first:] {
 		b, err := json.Marshal(e)
 		if err != nil {
-			b, _ = json.Marshal(Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Rig: e.Rig, Who: e.Who, Reason: "fields not encodable: " + err.Error()})
+			b, _ = json.Marshal(Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Rig: e.Rig, Who: e.Who, Cause: e.Cause, Reason: "fields not encodable: " + err.Error()})
 		}
 		if a.size+int64(len(buf)+len(b)+1) > a.maxSize && a.size+int64(len(buf)) > 0 {
 			if err := a.writeLocked(buf, bufLast); err != nil {
@@ -307,47 +332,6 @@ func (a *AuditLog) rotate() error {
 		}
 	}
 	return a.open()
-}
-
-// Events returns up to limit events with Seq > since, oldest first (newest
-// last). Events older than the in-memory cache are read from the files.
-func (a *AuditLog) Events(since uint64, limit int) ([]Event, error) {
-	if limit <= 0 || limit > 10000 {
-		limit = 10000
-	}
-	a.mu.Lock()
-	inCache := len(a.recent) > 0 && a.recent[0].Seq <= since+1
-	var out []Event
-	if inCache || len(a.recent) == 0 {
-		for _, e := range a.recent {
-			if e.Seq > since {
-				out = append(out, e)
-				if len(out) == limit {
-					break
-				}
-			}
-		}
-		a.mu.Unlock()
-		return out, nil
-	}
-	a.mu.Unlock()
-	// Older than the cache: scan the files, oldest first.
-	for i := a.keep; i >= 0; i-- {
-		evs, err := readEvents(a.file(i))
-		if err != nil && !os.IsNotExist(err) {
-			return nil, err
-		}
-		for _, e := range evs {
-			if e.Seq > since {
-				since = e.Seq // a line written twice is answered once
-				out = append(out, e)
-				if len(out) == limit {
-					return out, nil
-				}
-			}
-		}
-	}
-	return out, nil
 }
 
 // LastSeq is the sequence number of the newest event (0: none).
