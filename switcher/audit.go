@@ -15,12 +15,12 @@ import (
 // Event is one line of the audit log: who did what, when, and what came of
 // it. Seq orders events; the API pages them with ?since=SEQ.
 type Event struct {
-	Seq    uint64         `json:"seq"`
-	Time   time.Time      `json:"time"`
-	Kind   string         `json:"kind"`
-	Who    string         `json:"who,omitempty"`
-	Reason string         `json:"reason,omitempty"`
-	Rig    string         `json:"rig,omitempty"`
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"`
+	Who    string    `json:"who,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Rig    string    `json:"rig,omitempty"`
 	// Cause is the seq of the summary event (an allocation, a pin, a
 	// plan, a mass flag) a per-rig event belongs to; 0: none. The
 	// summary comes right after its per-rig events, so the newest event
@@ -57,6 +57,16 @@ const (
 	// and were no longer held in memory when it could be again.
 	EventAuditGap = "audit_gap"
 )
+
+// EventKinds are every kind of event the switcher writes (for a filter
+// that refuses a mistyped kind).
+var EventKinds = []string{
+	EventAllocation, EventPlan, EventCurtail, EventResume, EventPark, EventPin,
+	EventPolicyReload, EventPolicyRefuse, EventCurtailFail, EventResumeFail,
+	EventLeftParked, EventStart, EventForget, EventRigsRefused,
+	EventStateNotPersisted, EventStatePersisted, EventAuditGap,
+	EventInventory, EventDeviceCommands, EventDeviceCommandFailed, EventPoolsUnbound,
+}
 
 // AuditLog is an append-only JSON-lines file with size-based rotation
 // (FILE, FILE.1 … FILE.N). The newest events are also kept in memory for
