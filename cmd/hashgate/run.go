@@ -249,11 +249,14 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 			return nil, err
 		}
 		sw, err = switcher.New(switcher.Config{
-			StatePath:    cfg.Switcher.StateFilePath,
-			AuditPath:    cfg.Switcher.AuditLogPath,
-			CurtailGrace: cfg.Switcher.CurtailGrace.Duration,
-			ResumeGrace:  cfg.Switcher.ResumeGrace.Duration,
-			LeftGrace:    cfg.Switcher.LeftGrace.Duration,
+			StatePath: cfg.Switcher.StateFilePath,
+			AuditPath: cfg.Switcher.AuditLogPath,
+			// Retention: audit_max_mb and audit_keep.
+			AuditMaxBytes: cfg.Switcher.AuditMaxBytes(),
+			AuditKeep:     cfg.Switcher.AuditKeep,
+			CurtailGrace:  cfg.Switcher.CurtailGrace.Duration,
+			ResumeGrace:   cfg.Switcher.ResumeGrace.Duration,
+			LeftGrace:     cfg.Switcher.LeftGrace.Duration,
 
 			ForgetAfter:          cfg.Switcher.ForgetAfter.Duration,
 			MaxOfflinePerNetwork: cfg.Switcher.MaxOfflineRigsPerNetwork,
