@@ -237,3 +237,22 @@ func TestEventsRefusesUnknownParameters(t *testing.T) {
 		t.Fatalf("rig=nobody: %+v, want none", evs)
 	}
 }
+
+// A pool failover is one audit event naming both pools and the rigs then
+// connected per group, found with kind=failover.
+func TestFailoverIsOneEvent(t *testing.T) {
+	s := apitest.Start(t, apitest.Options{Policy: apitest.TwoHallPolicy, Miners: 6, Backup: true, Log: testLog(t)})
+	sim.Eventually(t, 10*time.Second, func() bool { return s.Pool.Stats().Accepted > 6 && s.Switcher.Status().MiningLoadKW == 18 },
+		"6 rigs mining on the primary")
+	s.Pool.Close()
+	var evs []switcher.Event
+	sim.Eventually(t, 10*time.Second, func() bool {
+		evs, _ = getEvents(t, s.API.URL, "kind=failover")
+		return len(evs) > 0
+	}, "a failover event")
+	f := evs[len(evs)-1].Fields
+	groups, _ := f["groups"].(map[string]any)
+	if len(evs) != 1 || f["from"] != "primary" || f["to"] != "backup" || f["rigs"] != 6.0 || groups["hall-a"] != 6.0 {
+		t.Fatalf("failover events %+v, want one from primary to backup with 6 rigs, all in hall-a", evs)
+	}
+}

@@ -56,6 +56,9 @@ const (
 	// EventAuditGap: events that could not be written to the audit log
 	// and were no longer held in memory when it could be again.
 	EventAuditGap = "audit_gap"
+	// EventFailover: the proxy moved its miners to another pool, with the
+	// rigs connected then, per group.
+	EventFailover = "failover"
 )
 
 // EventKinds are every kind of event the switcher writes (for a filter
@@ -64,7 +67,7 @@ var EventKinds = []string{
 	EventAllocation, EventPlan, EventCurtail, EventResume, EventPark, EventPin,
 	EventPolicyReload, EventPolicyRefuse, EventCurtailFail, EventResumeFail,
 	EventLeftParked, EventStart, EventForget, EventRigsRefused,
-	EventStateNotPersisted, EventStatePersisted, EventAuditGap,
+	EventStateNotPersisted, EventStatePersisted, EventAuditGap, EventFailover,
 	EventInventory, EventDeviceCommands, EventDeviceCommandFailed, EventPoolsUnbound,
 }
 

@@ -148,3 +148,24 @@ func (m *massReport) flush(s *Switcher, groupOf func(string) string) {
 	s.log.WithLevel(m.level).Int("rigs", len(m.details)).Dict("groups", d).Strs("sample", sample).Msg(m.msg)
 	m.details = nil
 }
+
+// PoolFailover audits a pool failover (the proxy's OnFailover): one
+// event with the rigs connected at the time, per group, whose work now
+// comes from the pool to. Their reconnections, if any, are the proxy's.
+func (s *Switcher) PoolFailover(from, to string) {
+	if s.closedNow() {
+		return
+	}
+	s.mu.Lock()
+	groups := map[string]int{}
+	rigs := 0
+	for _, r := range s.rigs {
+		if r.conns > 0 {
+			groups[r.group.Name]++
+			rigs++
+		}
+	}
+	s.event(Event{Kind: EventFailover, Reason: "pool " + from + " failed", Fields: map[string]any{
+		"from": from, "to": to, "rigs": rigs, "groups": groups}})
+	s.mu.Unlock()
+}

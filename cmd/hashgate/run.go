@@ -227,6 +227,7 @@ func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
 	var bridge stratumact.Bridge
 	if cfg.Switcher.PolicyPath != "" {
 		pc.Gate = &bridge
+		pc.OnFailover = bridge.Failover
 		// The watcher delivers nothing before Start: a change made while
 		// the switcher is built reaches it after, in order.
 		var sw *switcher.Switcher

@@ -89,6 +89,7 @@ func Start(tb testing.TB, o Options) *Site {
 	}
 	if o.Policy != "" {
 		pcfg.Gate = b
+		pcfg.OnFailover = b.Failover
 		pol, err := switcher.ParsePolicy("policy.toml", []byte(o.Policy))
 		if err != nil {
 			tb.Fatal(err)
