@@ -52,11 +52,12 @@ func (s *Switcher) tickWhyLocked() string {
 // planAudit writes a plan's audit events and its log line. One summary
 // event (head, or a plan event when it acts) carries the plan's figures
 // and its counts per group, after the per-rig events (details) that point
-// to it by Cause; who did it is on each. One info line says the same:
+// to it by Cause; who did it is on each. It returns the summary's seq
+// (0: none written). One info line says the same:
 // a plan that parks 10,000 rigs logs one line, not 10,000.
-func (s *Switcher) planAudit(p Plan, recs []*rigRec, why string, head *Event, details []Event) {
+func (s *Switcher) planAudit(p Plan, recs []*rigRec, why string, head *Event, details []Event) (seq uint64) {
 	if head == nil && p.Actions() == 0 && len(details) == 0 {
-		return
+		return 0
 	}
 	groups := groupCounts(p, recs)
 	summary := Event{Kind: EventPlan, Fields: map[string]any{}}
@@ -77,7 +78,7 @@ func (s *Switcher) planAudit(p Plan, recs []*rigRec, why string, head *Event, de
 	summary, err := s.audit.AppendGroup(summary, details)
 	s.auditOutcome(err)
 	if p.Actions() == 0 {
-		return
+		return summary.Seq
 	}
 	s.log.Info().Str("why", why).Str("who", summary.Who).Uint64("event", summary.Seq).
 		Int("curtail", len(p.Curtail)).Int("resume", len(p.Resume)).
@@ -85,6 +86,7 @@ func (s *Switcher) planAudit(p Plan, recs []*rigRec, why string, head *Event, de
 		Dict("groups", groupsDict(groups)).
 		Float64("budget_kw", p.MiningBudgetKW).Float64("load_kw", p.LoadAfterKW).
 		Float64("counted_kw", p.CountedLoadAfterKW).Int("parks_unverified", p.ParksUnverified()).Msg("plan applied")
+	return summary.Seq
 }
 
 // groupsDict is counts per group as a log field, groups sorted.

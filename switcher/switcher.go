@@ -167,6 +167,9 @@ type rigRec struct {
 	knownUntil  time.Time
 	pin         Pin
 	pinReason   string
+	// cause is the seq of the audit summary (allocation, pin, plan) whose
+	// plan acted on the rig last: its firmware outcome events name it.
+	cause uint64
 	curtailedAt time.Time
 	// heldAtAdmission: parked without having been given work since it
 	// connected (Plan.Park of a pending rig). Such a rig is not hashing
@@ -721,7 +724,13 @@ func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []a
 		s.counters.Resumes.Add(1)
 		evs = append(evs, Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
 	}
-	s.planAudit(plan, recs, why, head, evs)
+	if seq := s.planAudit(plan, recs, why, head, evs); seq != 0 {
+		for _, acts := range [][]Action{plan.Curtail, plan.Park, plan.Resume} {
+			for _, a := range acts {
+				recs[a.Rig].cause = seq
+			}
+		}
+	}
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
 		s.dirty, s.devDirty = true, true
