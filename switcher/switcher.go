@@ -169,7 +169,7 @@ type rigRec struct {
 	pinReason   string
 	// cause is the seq of the audit summary (allocation, pin, plan) whose
 	// plan acted on the rig last: its firmware outcome events name it.
-	cause uint64
+	cause       uint64
 	curtailedAt time.Time
 	// heldAtAdmission: parked without having been given work since it
 	// connected (Plan.Park of a pending rig). Such a rig is not hashing
