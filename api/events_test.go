@@ -5,6 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -266,4 +269,47 @@ func TestFailoverIsOneEvent(t *testing.T) {
 	if len(evs) != 1 || f["from"] != "primary" || f["to"] != "backup" || rigs < 1 || rigs > 6 || groups["hall-a"] != rigs {
 		t.Fatalf("failover events %+v, want one from primary to backup with 1-6 rigs, all in hall-a", evs)
 	}
+}
+
+// FuzzEventsQuery: any query to GET /api/v1/events is a 200 whose
+// events all match the filters it gives, newest last, or a 400.
+func FuzzEventsQuery(f *testing.F) {
+	for _, q := range []string{"", "since=0&limit=2", "kind=allocation,curtail&rig=acct.rig-00003&who=power-desk&cause=5",
+		"since=1&kind=pin&limit=10000", "kind=", "rig=&who=", "cause=18446744073709551615", "since=9&since=9", "%zz", "kind=curtail%2Cresume"} {
+		f.Add(q)
+	}
+	site := apitest.Start(f, apitest.Options{Policy: apitest.TwoHallPolicy, Log: zerolog.Nop()})
+	for i := range 5 {
+		if _, _, err := site.Switcher.SetPin(fmt.Sprintf("acct.rig-%05d", i), "off", "fuzz seed", "power-desk"); err != nil {
+			f.Fatal(err)
+		}
+	}
+	h := site.API.Config.Handler
+	f.Fuzz(func(t *testing.T, query string) {
+		req := httptest.NewRequest("GET", "/api/v1/events", nil)
+		req.URL.RawQuery = query
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code == http.StatusBadRequest {
+			return
+		}
+		if rec.Code != http.StatusOK {
+			t.Fatalf("?%s: status %d, want 200 or 400: %s", query, rec.Code, rec.Body.Bytes())
+		}
+		var evs []switcher.Event
+		if err := json.Unmarshal(rec.Body.Bytes(), &evs); err != nil {
+			t.Fatalf("?%s: %v", query, err)
+		}
+		q, _ := url.ParseQuery(query)
+		for i, e := range evs {
+			if (q.Get("rig") != "" && e.Rig != q.Get("rig")) || (q.Get("who") != "" && e.Who != q.Get("who")) ||
+				(q.Get("kind") != "" && !slices.Contains(strings.Split(q.Get("kind"), ","), e.Kind)) ||
+				(q.Get("cause") != "" && strconv.FormatUint(e.Cause, 10) != q.Get("cause")) {
+				t.Fatalf("?%s: event %+v does not match the filters", query, e)
+			}
+			if i > 0 && e.Seq <= evs[i-1].Seq {
+				t.Fatalf("?%s: seq %d after %d, want oldest first", query, e.Seq, evs[i-1].Seq)
+			}
+		}
+	})
 }
