@@ -114,6 +114,11 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 	s, _ := massSite(t, &logs)
 	e := &env{t: t, sw: s.Switcher, ts: s.API}
 	before := logLines(&logs)
+	// A plan of more rigs than the audit log holds in memory (10,000) is
+	// written whole: no audit_gap.
+	if gaps, _ := getEvents(t, s.API.URL, "kind=audit_gap"); len(gaps) != 0 {
+		t.Fatalf("audit gaps after admitting %d rigs: %+v, want none", massRigs, gaps)
+	}
 
 	var plan struct {
 		Curtail []string `json:"curtail"`

@@ -234,6 +234,12 @@ func (a *AuditLog) addLocked(e *Event, now time.Time) {
 	if e.Time.IsZero() {
 		e.Time = now
 	}
+	if a.err == nil && a.seq-a.written > uint64(a.maxCache/2) {
+		// A batch of more events than memory holds (a plan of 50,000
+		// rigs): write what it has so far before memory drops any of
+		// it. A failure is the file's error (Err) until a catch-up.
+		_ = a.catchUpLocked()
+	}
 	a.remember(*e)
 }
 

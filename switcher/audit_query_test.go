@@ -105,3 +105,32 @@ func TestAuditFiltersAcrossFiles(t *testing.T) {
 		t.Fatalf("latest 5: %+v, want 196-200", tail)
 	}
 }
+
+// A batch larger than the memory's cache (a plan of 50,000 rigs) is
+// written whole: no audit_gap, every event in the file.
+func TestAppendBatchLargerThanMemory(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "a.jsonl")
+	a, err := OpenAuditLog(path, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.maxCache = 100
+	details := make([]Event, 350)
+	for i := range details {
+		details[i] = Event{Kind: EventCurtail, Rig: fmt.Sprintf("r%d", i)}
+	}
+	head, err := a.AppendGroup(Event{Kind: EventAllocation}, details)
+	if err != nil || head.Seq != 351 {
+		t.Fatalf("head seq %d (%v), want 351", head.Seq, err)
+	}
+	evs, err := readEvents(path)
+	if err != nil || len(evs) != 351 {
+		t.Fatalf("%d events in the file (%v), want 351", len(evs), err)
+	}
+	for i, e := range evs {
+		if e.Seq != uint64(i+1) || e.Kind == EventAuditGap {
+			t.Fatalf("file event %d: %+v, want seq %d and no gap", i, e, i+1)
+		}
+	}
+}
