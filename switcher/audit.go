@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -93,6 +94,10 @@ type AuditLog struct {
 	closed   bool
 	recent   []Event // ring of the newest events
 	maxCache int
+	// decisions are the newest events of decisionKinds (allocations,
+	// pins, plans…), kept longer than recent: ?kind=allocation is
+	// answered from memory however many per-rig events followed.
+	decisions []Event
 }
 
 // OpenAuditLog opens (or creates) the log at path and continues its
@@ -181,7 +186,19 @@ func readEvents(path string) ([]Event, error) {
 	return out, sc.Err()
 }
 
+// decisionKinds are the kinds kept in AuditLog.decisions, at most
+// maxDecisions of them.
+var decisionKinds = []string{EventAllocation, EventPlan, EventPin, EventPolicyReload, EventPolicyRefuse, EventFailover, EventStart}
+
+const maxDecisions = 1000
+
 func (a *AuditLog) remember(e Event) {
+	if slices.Contains(decisionKinds, e.Kind) {
+		if len(a.decisions) >= maxDecisions {
+			a.decisions = slices.Delete(a.decisions, 0, maxDecisions/10)
+		}
+		a.decisions = append(a.decisions, e)
+	}
 	if len(a.recent) >= a.maxCache {
 		copy(a.recent, a.recent[a.maxCache/10:])
 		a.recent = a.recent[:len(a.recent)-a.maxCache/10]
@@ -350,7 +367,45 @@ func (a *AuditLog) rotate() error {
 			return err
 		}
 	}
+	a.forgetRotatedLocked()
 	return a.open()
+}
+
+// forgetRotatedLocked drops from memory the decisions older than the
+// oldest file kept: what retention deleted is gone from the API too.
+func (a *AuditLog) forgetRotatedLocked() {
+	for i := a.keep; i >= 0; i-- {
+		first, ok := firstSeq(a.file(i))
+		if !ok {
+			continue
+		}
+		n := 0
+		for n < len(a.decisions) && a.decisions[n].Seq < first {
+			n++
+		}
+		a.decisions = slices.Delete(a.decisions, 0, n)
+		return
+	}
+}
+
+// firstSeq is the seq of the first event in a log file.
+func firstSeq(path string) (uint64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e struct {
+			Seq uint64 `json:"seq"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Seq > 0 {
+			return e.Seq, true
+		}
+	}
+	return 0, false
 }
 
 // LastSeq is the sequence number of the newest event (0: none).

@@ -23,6 +23,19 @@ func (f EventFilter) Match(e *Event) bool {
 		(f.Cause == 0 || e.Cause == f.Cause)
 }
 
+// onlyDecisions: f selects events of decisionKinds only.
+func (f EventFilter) onlyDecisions() bool {
+	if len(f.Kinds) == 0 {
+		return false
+	}
+	for _, k := range f.Kinds {
+		if !slices.Contains(decisionKinds, k) {
+			return false
+		}
+	}
+	return true
+}
+
 // Events returns up to limit events with Seq > since, oldest first (newest
 // last). Events older than the in-memory cache are read from the files.
 func (a *AuditLog) Events(since uint64, limit int) ([]Event, error) {
@@ -102,6 +115,19 @@ func (a *AuditLog) Latest(limit int, f EventFilter) ([]Event, error) {
 	}
 	if len(a.recent) > 0 {
 		bound = a.recent[0].Seq
+	}
+	if f.onlyDecisions() {
+		// Older decisions are in memory too, as far as it holds them.
+		for i := len(a.decisions) - 1; i >= 0 && len(out) < limit; i-- {
+			if e := &a.decisions[i]; e.Seq < bound && f.Match(e) {
+				out = append(out, *e)
+			}
+		}
+		if len(a.decisions) < maxDecisions {
+			bound = 1 // none older than memory: no file to read
+		} else if len(a.decisions) > 0 {
+			bound = min(bound, a.decisions[0].Seq)
+		}
 	}
 	keep := a.keep
 	a.mu.Unlock()

@@ -2,6 +2,7 @@ package switcher
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 )
@@ -103,6 +104,15 @@ func TestAuditFiltersAcrossFiles(t *testing.T) {
 	tail, _ := a.Latest(5, EventFilter{})
 	if len(tail) != 5 || tail[0].Seq != 196 || tail[4].Seq != 200 {
 		t.Fatalf("latest 5: %+v, want 196-200", tail)
+	}
+	// Decisions are answered from memory: without the rotated files the
+	// answer is the same.
+	for i := 1; i <= 4; i++ {
+		_ = os.Remove(fmt.Sprintf("%s.%d", a.path, i))
+	}
+	again, _ := a.Latest(3, EventFilter{Kinds: []string{EventAllocation}})
+	if len(again) != len(latest) || again[0].Seq != latest[0].Seq {
+		t.Fatalf("latest allocations from memory %+v, want %+v", again, latest)
 	}
 }
 
