@@ -287,6 +287,7 @@ func measurePoll(o *options, dir string, g *rigGroup) (*pollResult, error) {
 	}
 	p.FirstCycle = time.Since(t0)
 	after := heapNow()
+	writeHeapProfile(f.cpuProfile, "poll-heap.pprof")
 	p.HeapTotal = int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	p.HeapPerRig = float64(p.HeapTotal) / float64(f.pollRigs)
 	// Start the window on a cycle in progress, after the first.
@@ -449,4 +450,20 @@ func printFirmware(w io.Writer, f *fwOptions, r *fwResult) {
 		fmt.Fprintf(tw, "  CPU per read, %s (plain loop, client side)\t%s (%d reads in %s, %d errors)\t\n", rc.Firmware, bench.FmtDur(rc.CPUPerRead), rc.Reads, bench.FmtDur(rc.Wall), rc.Errors)
 	}
 	tw.Flush()
+}
+
+// writeHeapProfile writes the heap in use to dir/name when dir is set.
+func writeHeapProfile(dir, name string) {
+	if dir == "" {
+		return
+	}
+	fh, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer fh.Close()
+	if err := pprof.Lookup("heap").WriteTo(fh, 0); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+	}
 }
