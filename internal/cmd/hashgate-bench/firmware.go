@@ -457,6 +457,10 @@ func writeHeapProfile(dir, name string) {
 	if dir == "" {
 		return
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
 	fh, err := os.Create(filepath.Join(dir, name))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
