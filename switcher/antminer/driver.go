@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"time"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -40,18 +41,30 @@ var (
 	_ device.PoolDriver = (*Driver)(nil)
 )
 
-// New makes a driver. It shares one http.Transport with keep-alives off:
-// a fleet of tens of thousands of rigs must not hold a socket each.
+// Connections kept open between the requests of one call: at most
+// idleConns in all (the oldest closes first), each for at most idleFor.
+// Only a call that fails between its requests leaves one open.
+const (
+	idleConns = 64
+	idleFor   = 5 * time.Second
+)
+
+// New makes a driver. It shares one http.Transport: a fleet of tens of
+// thousands of rigs must not hold a socket each, so every call's last
+// request closes its connection ("Connection: close"), and the requests
+// before it (get_miner_conf.cgi before stats.cgi or set_miner_conf.cgi,
+// a digest challenge's 401) reuse it: one connection per call.
 func New(cfg Config) *Driver {
 	dial := cfg.Dial
 	if dial == nil {
 		dial = (&net.Dialer{}).DialContext
 	}
 	tr := &http.Transport{
-		DialContext:        dial,
-		DisableKeepAlives:  true,
-		DisableCompression: true,
-		MaxIdleConns:       -1,
+		DialContext:         dial,
+		DisableCompression:  true,
+		MaxIdleConns:        idleConns,
+		MaxIdleConnsPerHost: 1,
+		IdleConnTimeout:     idleFor,
 	}
 	d := &Driver{client: &http.Client{Transport: tr, CheckRedirect: noRedirect}, maxBody: cfg.MaxBody}
 	if d.maxBody <= 0 {
@@ -78,7 +91,7 @@ func (d *Driver) Resume(ctx context.Context, t *device.Target) error {
 func (d *Driver) setMode(ctx context.Context, t *device.Target, mode int) error {
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	conf, err := d.conf(ctx, t)
+	conf, err := d.conf(ctx, t, true)
 	if err != nil {
 		return err
 	}
@@ -90,7 +103,7 @@ func (d *Driver) setMode(ctx context.Context, t *device.Target, mode int) error 
 }
 
 func (d *Driver) write(ctx context.Context, t *device.Target, body []byte) error {
-	b, err := d.call(ctx, t, http.MethodPost, "/cgi-bin/set_miner_conf.cgi", body)
+	b, err := d.call(ctx, t, http.MethodPost, "/cgi-bin/set_miner_conf.cgi", body, true)
 	if err != nil {
 		return d.fail(t, "set_miner_conf", err)
 	}
@@ -100,8 +113,10 @@ func (d *Driver) write(ctx context.Context, t *device.Target, body []byte) error
 	return nil
 }
 
-func (d *Driver) conf(ctx context.Context, t *device.Target) (minerConf, error) {
-	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/get_miner_conf.cgi", nil)
+// conf reads get_miner_conf.cgi; more: the call sends another request
+// after it (the connection stays open for it).
+func (d *Driver) conf(ctx context.Context, t *device.Target, more bool) (minerConf, error) {
+	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/get_miner_conf.cgi", nil, !more)
 	if err == nil {
 		var c minerConf
 		if c, err = parseConf(b); err == nil {
@@ -118,11 +133,11 @@ func (d *Driver) conf(ctx context.Context, t *device.Target) (minerConf, error) 
 func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	conf, err := d.conf(ctx, t)
+	conf, err := d.conf(ctx, t, true)
 	if err != nil {
 		return device.Reading{}, err
 	}
-	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/stats.cgi", nil)
+	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/stats.cgi", nil, true)
 	if err != nil {
 		return device.Reading{}, d.fail(t, "stats", err)
 	}
@@ -156,7 +171,7 @@ func stateOf(mode int, ok bool) device.State {
 func (d *Driver) Pools(ctx context.Context, t *device.Target) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	c, err := d.conf(ctx, t)
+	c, err := d.conf(ctx, t, false)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +186,7 @@ func (d *Driver) SetPools(ctx context.Context, t *device.Target, pools []device.
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	c, err := d.conf(ctx, t)
+	c, err := d.conf(ctx, t, true)
 	if err != nil {
 		return err
 	}
@@ -197,12 +212,15 @@ func (d *Driver) fail(t *device.Target, op string, err error) error {
 // call makes one authenticated request: with the cached digest
 // challenge when there is one, answering a 401 with the fresh challenge
 // once. A refusal of a fresh challenge is ErrAuth.
-func (d *Driver) call(ctx context.Context, t *device.Target, method, path string, body []byte) ([]byte, error) {
+// call makes one request, answering a digest challenge (a 401 keeps the
+// connection for the retry). last: the connection closes after the
+// answer.
+func (d *Driver) call(ctx context.Context, t *device.Target, method, path string, body []byte, last bool) ([]byte, error) {
 	user, pass := credentials(t)
 	ch, _ := t.Session.(*challenge)
 	fresh := false
 	for i := 0; i < 3; i++ {
-		resp, err := d.send(ctx, t, method, path, body, ch, user, pass)
+		resp, err := d.send(ctx, t, method, path, body, ch, user, pass, last)
 		if err != nil {
 			return nil, err
 		}
@@ -226,7 +244,7 @@ func (d *Driver) call(ctx context.Context, t *device.Target, method, path string
 	return nil, fmt.Errorf("%w: digest challenge repeated", device.ErrAuth)
 }
 
-func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string) (*http.Response, error) {
+func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string, last bool) (*http.Response, error) {
 	url := "http://" + t.HostPort(DefaultPort) + path
 	var rd io.Reader
 	if body != nil {
@@ -236,6 +254,7 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path string
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
 	}
+	req.Close = last
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}

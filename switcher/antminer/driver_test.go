@@ -1,6 +1,7 @@
 package antminer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -223,7 +224,7 @@ func TestSlowRestart(t *testing.T) {
 func TestWorkModeOnlyWriteIgnored(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{})
 	d := New(Config{})
-	b, err := d.call(context.Background(), rg.t, "POST", "/cgi-bin/set_miner_conf.cgi", []byte(`{"bitmain-work-mode":"1"}`))
+	b, err := d.call(context.Background(), rg.t, "POST", "/cgi-bin/set_miner_conf.cgi", []byte(`{"bitmain-work-mode":"1"}`), true)
 	if err != nil {
 		t.Fatalf("write: %v", err)
 	}
@@ -270,18 +271,36 @@ func TestPools(t *testing.T) {
 	}
 }
 
+// requestConn counts the HTTP requests written on a connection.
+type requestConn struct {
+	net.Conn
+	reqs *atomic.Int64
+}
+
+func (c requestConn) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("GET ")) || bytes.HasPrefix(b, []byte("POST ")) {
+		c.reqs.Add(1)
+	}
+	return c.Conn.Write(b)
+}
+
 // The digest challenge is kept in t.Session: the second call needs no
 // 401 round trip, and a rotated nonce is recovered from in one call.
+// Each call's requests share one connection.
 func TestDigestSessionReuse(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{})
-	var dials atomic.Int64
+	var dials, reqs atomic.Int64
 	d := New(Config{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dials.Add(1)
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return requestConn{Conn: c, reqs: &reqs}, nil
 	}})
 	read(t, d, rg.t)
-	if n := dials.Load(); n != 3 {
-		t.Errorf("first read: got %d connections, want 3 (401, conf, stats)", n)
+	if n, r := dials.Load(), reqs.Load(); n != 1 || r != 3 {
+		t.Errorf("first read: got %d requests on %d connections, want 3 (401, conf, stats) on 1", r, n)
 	}
 	ch, ok := rg.t.Session.(*challenge)
 	if !ok {
@@ -293,9 +312,10 @@ func TestDigestSessionReuse(t *testing.T) {
 	}
 	t.Logf("session: %d B", size)
 	dials.Store(0)
+	reqs.Store(0)
 	read(t, d, rg.t)
-	if n := dials.Load(); n != 2 {
-		t.Errorf("second read: got %d connections, want 2 (no 401)", n)
+	if n, r := dials.Load(), reqs.Load(); n != 1 || r != 2 {
+		t.Errorf("second read: got %d requests on %d connections, want 2 (no 401) on 1", r, n)
 	}
 	rg.emu.RotateNonce()
 	if _, err := d.Read(context.Background(), rg.t); err != nil {

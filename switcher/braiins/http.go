@@ -32,8 +32,20 @@ type session struct {
 
 // do sends one authenticated request and decodes its answer into out
 // (when not nil). It logs in when the rig has no live token, and once
-// more when the miner answers 401 (token expired, miner rebooted).
+// more when the miner answers 401 (token expired, miner rebooted). The
+// connection closes after the answer: do is a call's last request.
 func (d *Driver) do(ctx context.Context, t *device.Target, method, path string, body, out any) error {
+	return d.request(ctx, t, method, path, body, out, true)
+}
+
+// doThenMore is do for a request the same call follows with another to
+// the same rig: the connection stays open for it (one connect and close
+// per call, not per request; see New).
+func (d *Driver) doThenMore(ctx context.Context, t *device.Target, method, path string, body, out any) error {
+	return d.request(ctx, t, method, path, body, out, false)
+}
+
+func (d *Driver) request(ctx context.Context, t *device.Target, method, path string, body, out any, last bool) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -46,7 +58,7 @@ func (d *Driver) do(ctx context.Context, t *device.Target, method, path string, 
 		if err != nil {
 			return err
 		}
-		code, data, err := d.send(ctx, t, method, path, s.token, payload)
+		code, data, err := d.send(ctx, t, method, path, s.token, payload, last)
 		if err != nil {
 			return fmt.Errorf("braiins %s: %s %s: %w", t.Rig, method, path, err)
 		}
@@ -82,7 +94,8 @@ func (d *Driver) session(ctx context.Context, t *device.Target) (*session, error
 		pass = o.Password.Reveal()
 	}
 	payload, _ := json.Marshal(loginRequest{Username: user, Password: pass})
-	code, data, err := d.send(ctx, t, http.MethodPost, pathLogin, "", payload)
+	// A request always follows the login: its connection stays open.
+	code, data, err := d.send(ctx, t, http.MethodPost, pathLogin, "", payload, false)
 	if err != nil {
 		return nil, fmt.Errorf("braiins %s: login: %w", t.Rig, err)
 	}
@@ -110,8 +123,9 @@ func (s *session) touch(now time.Time) {
 }
 
 // send makes one HTTP exchange and returns the status and the body (at
-// most maxBody bytes).
-func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token string, payload []byte) (int, []byte, error) {
+// most maxBody bytes). last: the connection closes after the answer
+// ("Connection: close"); otherwise it is kept for the next request.
+func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token string, payload []byte, last bool) (int, []byte, error) {
 	var rd io.Reader
 	if payload != nil {
 		rd = bytes.NewReader(payload)
@@ -120,6 +134,7 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token
 	if err != nil {
 		return 0, nil, err
 	}
+	req.Close = last
 	req.Header.Set("Accept", "application/json")
 	if payload != nil {
 		req.Header.Set("Content-Type", "application/json")
