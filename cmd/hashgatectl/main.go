@@ -122,7 +122,12 @@ func (e *exitStatus) Error() string { return e.msg }
 
 // run is main, testable: it returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	c := &cli{out: stdout, errOut: stderr, now: time.Now, timeout: 30 * time.Second}
+	return runAt(ctx, time.Now, args, getenv, stdout, stderr)
+}
+
+// runAt is run with the clock now ("--until 3m" counts from it).
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c := &cli{out: stdout, errOut: stderr, now: now, timeout: 30 * time.Second}
 	c.api = getenv("HASHGATE_API")
 	if c.api == "" {
 		c.api = defaultAPI
