@@ -48,6 +48,7 @@ func TestWorkerCommand(t *testing.T) {
 		t.Fatalf("worker prints more than its rig:\n%s\nstderr: %s", r.stdout, r.stderr)
 	}
 	ctl(t, env, "worker", "acct.nobody").want(t, exitError, nil, []string{`API error 404 Not Found: unknown rig "acct.nobody"`})
+	ctl(t, env, "workers", "--group", "hall-b").want(t, exitError, nil, []string{`API error 400 Bad Request: group "hall-b": no such policy group (groups: hall-a, default)`})
 
 	// A name that must be path-escaped, pinned ahead of its first connect.
 	const odd = "acct/rack 7%x?"

@@ -89,9 +89,9 @@ type cli struct {
 	now     func() time.Time
 }
 
-// usageError is bad usage: exit 2 with one line and where to read more
-// (cmd: the command it is about, "" for none).
-// global: about a flag or word of every command (see the whole help).
+// usageError is bad usage: exit 2 with one line and where to read more:
+// cmd's help (filled in by dispatch for an error of a command), or the
+// whole help when global (a global flag, an unknown command).
 type usageError struct {
 	msg, cmd string
 	global   bool
