@@ -146,30 +146,11 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	if len(data) > maxBody {
-		return resp.StatusCode, nil, fmt.Errorf("%w: answer longer than %d bytes", device.ErrProtocol, maxBody)
-	}
-	return resp.StatusCode, data, nil
+	data, err := device.ReadBody(resp, maxBody)
+	return resp.StatusCode, data, err
 }
 
 // statusError maps an HTTP status to the fleet's errors: 401/403 are
 // refused credentials, other 4xx a refusal, 5xx a retryable failure (the
 // firmware answers 500 while bosminer reconfigures).
-func statusError(code int) error {
-	switch {
-	case code >= 200 && code < 300:
-		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrAuth)
-	case code >= 400 && code < 500:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrRefused)
-	case code >= 500:
-		return fmt.Errorf("HTTP %d: miner error", code)
-	}
-	return fmt.Errorf("HTTP %d: %w", code, device.ErrProtocol)
-}
+func statusError(code int) error { return device.StatusError(code, "miner") }

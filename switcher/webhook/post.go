@@ -9,7 +9,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -65,16 +64,15 @@ func (d *Driver) post(ctx context.Context, t *device.Target, action string) ([]b
 		}
 		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, err)
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := device.ReadBody(resp, maxBody)
 	if err := statusError(resp.StatusCode); err != nil {
 		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, err)
 	}
+	if errors.Is(err, device.ErrTooLong) {
+		return nil, nil // accepted, but not a reading we read
+	}
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %s to %s: reading the answer: %w", t.Rig, action, target.Host, err)
-	}
-	if len(data) > maxBody {
-		data = nil // accepted, but not a reading we read
 	}
 	return data, nil
 }
@@ -97,16 +95,4 @@ func endpoint(t *device.Target) (*url.URL, error) {
 
 // statusError: 2xx accepted; 401/403 the signature or secret refused;
 // other 4xx a refusal; 5xx (and anything else) a retryable failure.
-func statusError(code int) error {
-	switch {
-	case code >= 200 && code < 300:
-		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrAuth)
-	case code >= 400 && code < 500:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrRefused)
-	case code >= 500:
-		return fmt.Errorf("HTTP %d: receiver error", code)
-	}
-	return fmt.Errorf("HTTP %d: %w", code, device.ErrProtocol)
-}
+func statusError(code int) error { return device.StatusError(code, "receiver") }
