@@ -4,9 +4,8 @@
 // reached and with which credentials, and the typed errors every driver
 // returns. It holds no I/O of its own beyond small helpers every driver
 // shares (addresses, secrets, the wire helpers below); each firmware is
-// one package (antminer,
-// braiins, luxos, whatsminer, vnish, webhook) implementing Driver, and the
-// fleet package runs them at scale.
+// one package (antminer, braiins, luxos, whatsminer, vnish, webhook)
+// implementing Driver, and the fleet package runs them at scale.
 //
 // A driver's word is not evidence: field firmware answers "ok" to a sleep
 // command and keeps mining. Curtail and Resume only say the command was
