@@ -10,13 +10,14 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emubraiins "github.com/hashgate/hashgate/internal/emu/braiins"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
 
 // TestSessionSmall: the per-rig state must fit the fleet's budget with
 // room to spare (2 KiB per rig for everything).
 func TestSessionSmall(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
-	if err := New(Config{}).Curtail(ctx(t), w.tgt); err != nil {
+	if err := New(Config{}).Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatal(err)
 	}
 	s := w.tgt.Session.(*session)

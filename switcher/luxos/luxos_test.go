@@ -12,12 +12,8 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuluxos "github.com/hashgate/hashgate/internal/emu/luxos"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -59,18 +55,6 @@ func (w *world) read(t *testing.T) device.Reading {
 		t.Fatalf("Read: %v", err)
 	}
 	return r
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -129,7 +113,7 @@ func TestHeldSessionExpires(t *testing.T) {
 	if err := w.drv.Curtail(context.Background(), w.tgt); !errors.Is(err, device.ErrBusy) {
 		t.Fatalf("first Curtail: got %v, want ErrBusy", err)
 	}
-	eventually(t, 2*time.Second, "curtail after the held session expired", func() bool {
+	devicetest.Eventually(t, 2*time.Second, "curtail after the held session expired", func() bool {
 		return w.drv.Curtail(context.Background(), w.tgt) == nil
 	})
 	if r := w.read(t); r.State != device.StateSleeping {
@@ -162,8 +146,8 @@ func TestHangTimesOut(t *testing.T) {
 	} {
 		t0 := time.Now()
 		err := call()
-		if took := time.Since(t0); err == nil || took > hangBound {
-			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, hangBound)
+		if took := time.Since(t0); err == nil || took > devicetest.HangBound {
+			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, devicetest.HangBound)
 		}
 	}
 }
@@ -198,7 +182,7 @@ func TestSlowRestart(t *testing.T) {
 	if r := w.read(t); r.State != device.StateMining {
 		t.Fatalf("right after Curtail: got %v, want the old state (mining) while the miner restarts", r.State)
 	}
-	eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
+	devicetest.Eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
 		return w.read(t).State == device.StateSleeping
 	})
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuwm "github.com/hashgate/hashgate/internal/emu/whatsminer"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
 
 func startV3(t *testing.T, f emu.Faults, cfg emuwm.Config) *world {
@@ -80,8 +81,8 @@ func TestV3HangTimesOut(t *testing.T) {
 	w.tgt.Options.Timeout = 200 * time.Millisecond
 	t0 := time.Now()
 	err := w.drv.Curtail(context.Background(), w.tgt)
-	if took := time.Since(t0); err == nil || took > hangBound {
-		t.Fatalf("got %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", err, took, hangBound)
+	if took := time.Since(t0); err == nil || took > devicetest.HangBound {
+		t.Fatalf("got %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", err, took, devicetest.HangBound)
 	}
 }
 

@@ -13,12 +13,8 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuwm "github.com/hashgate/hashgate/internal/emu/whatsminer"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -60,17 +56,6 @@ func (w *world) read(t *testing.T) device.Reading {
 		t.Fatalf("Read: %v", err)
 	}
 	return r
-}
-
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -185,8 +170,8 @@ func TestHangTimesOut(t *testing.T) {
 	} {
 		t0 := time.Now()
 		err := call()
-		if took := time.Since(t0); err == nil || took > hangBound {
-			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, hangBound)
+		if took := time.Since(t0); err == nil || took > devicetest.HangBound {
+			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, devicetest.HangBound)
 		}
 	}
 }
@@ -209,7 +194,7 @@ func TestSlowRestart(t *testing.T) {
 	if r := w.read(t); r.State != device.StateMining {
 		t.Fatalf("right after Curtail: got %v, want mining while the miner restarts", r.State)
 	}
-	eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
+	devicetest.Eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
 		return w.read(t).State == device.StateSleeping
 	})
 }
