@@ -1,11 +1,8 @@
 package antminer
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -222,25 +219,17 @@ func (d *Driver) call(ctx context.Context, t *device.Target, method, path string
 }
 
 func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string, last bool) (*http.Response, error) {
-	url := "http://" + t.HostPort(DefaultPort) + path
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
+		return nil, err
 	}
 	req.Close = last
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if ch != nil {
 		req.Header.Set("Authorization", ch.authorization(method, path, user, pass))
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	return resp, nil
 }
@@ -248,24 +237,12 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path string
 func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
 	b, err := device.ReadBody(resp, d.maxBody)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, fmt.Errorf("%w: HTTP %d", device.ErrProtocol, resp.StatusCode)
 	}
 	return b, nil
-}
-
-// netErr strips the URL from a transport error (it names the path only,
-// but keep errors short) and keeps the cause for errors.Is.
-func netErr(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
 }
 
 func credentials(t *device.Target) (string, string) {

@@ -1,11 +1,9 @@
 package braiins
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -126,19 +124,12 @@ func (s *session) touch(now time.Time) {
 // most maxBody bytes). last: the connection closes after the answer
 // ("Connection: close"); otherwise it is kept for the next request.
 func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token string, payload []byte, last bool) (int, []byte, error) {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+t.HostPort(DefaultPort)+path, rd)
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+path, payload)
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Close = last
 	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}

@@ -26,9 +26,14 @@
 //     sets Request.Close ("Connection: close"); at most CallConnIdle idle
 //     connections, for CallConnIdleFor, are left by calls that fail
 //     between their requests.
+//   - NewRequest builds a request bound to ctx with an optional JSON body;
+//     TransportError drops the *url.Error around a client error (the URL
+//     may hold a token) and keeps its cause.
 //   - ReadBody reads and closes an answer's body within a bound (longer is
 //     ErrProtocol and ErrTooLong); DrainBody empties one to reuse its
 //     connection; StatusError maps an HTTP status to the typed errors
 //     (401/403 ErrAuth, other 4xx ErrRefused, 5xx retryable).
 //   - Number: a JSON number the firmware may send as a string.
+//
+// The drivers' tests share their helpers through devicetest.
 package device

@@ -1,11 +1,15 @@
 package device
 
 import (
+	"bytes"
+	"context"
 	"crypto/tls"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	neturl "net/url"
 	"time"
 )
 
@@ -104,4 +108,34 @@ func StatusError(code int, peer string) error {
 		return fmt.Errorf("HTTP %d: %s error", code, peer)
 	}
 	return fmt.Errorf("HTTP %d: %w", code, ErrProtocol)
+}
+
+// NewRequest makes a request to url bound to ctx. A non-nil body is sent
+// as application/json; a nil body sends none. An error (a malformed URL
+// or method) is ErrProtocol.
+func NewRequest(ctx context.Context, method, url string, body []byte) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrProtocol, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
+}
+
+// TransportError drops the *url.Error an http.Client wraps its errors
+// in: it names the whole URL, which may hold a token in its path or
+// query. The cause stays, so errors.Is(err, context.DeadlineExceeded)
+// holds. Any other error comes back as it is.
+func TransportError(err error) error {
+	var ue *neturl.Error
+	if errors.As(err, &ue) && ue.Err != nil {
+		return ue.Err
+	}
+	return err
 }

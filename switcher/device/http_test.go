@@ -1,6 +1,7 @@
 package device
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net"
@@ -122,5 +123,41 @@ func TestStatusError(t *testing.T) {
 		case c.code >= 500 && !Retryable(err):
 			t.Errorf("%d: got %v, want a retryable error", c.code, err)
 		}
+	}
+}
+
+func TestNewRequest(t *testing.T) {
+	req, err := NewRequest(context.Background(), http.MethodPost, "http://h/p", []byte(`{}`))
+	if err != nil || req.Header.Get("Content-Type") != "application/json" || req.ContentLength != 2 {
+		t.Fatalf("with a body: got %v (Content-Type %q, length %d); want application/json, 2", err, req.Header.Get("Content-Type"), req.ContentLength)
+	}
+	req, err = NewRequest(context.Background(), http.MethodGet, "http://h/p", nil)
+	if err != nil || req.Body != nil || req.Header.Get("Content-Type") != "" {
+		t.Fatalf("without a body: got %v, body %v, Content-Type %q; want no body and no Content-Type", err, req.Body, req.Header.Get("Content-Type"))
+	}
+	if _, err := NewRequest(context.Background(), "bad method", "http://h/", nil); !errors.Is(err, ErrProtocol) {
+		t.Fatalf("bad method: got %v, want ErrProtocol", err)
+	}
+}
+
+// The URL, which may hold a token, leaves the error; the cause stays.
+func TestTransportError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
+	srv.Close()
+	_, err := HTTPClient(HTTPOptions{}).Get(srv.URL + "/hook/tok-secret")
+	if err == nil {
+		t.Fatal("a closed server: got nil, want an error")
+	}
+	got := TransportError(err)
+	if strings.Contains(got.Error(), "tok-secret") {
+		t.Errorf("got %q, want the URL left out", got)
+	}
+	var op *net.OpError
+	if !errors.As(got, &op) {
+		t.Errorf("got %T %v, want the cause (*net.OpError) kept", got, got)
+	}
+	plain := errors.New("plain")
+	if TransportError(plain) != plain {
+		t.Errorf("another error: got %v, want it as it is", TransportError(plain))
 	}
 }

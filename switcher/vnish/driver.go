@@ -1,11 +1,8 @@
 package vnish
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -187,24 +184,16 @@ func (d *Driver) unlock(ctx context.Context, t *device.Target) (device.Secret, e
 }
 
 func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, token string) (*http.Response, error) {
-	url := "http://" + t.HostPort(DefaultPort) + "/api/v1/" + path
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+"/api/v1/"+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	return resp, nil
 }
@@ -212,7 +201,7 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path string
 func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
 	b, err := device.ReadBody(resp, d.maxBody)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
@@ -221,16 +210,4 @@ func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("%w: HTTP %d", device.ErrRefused, resp.StatusCode)
 	}
 	return nil, fmt.Errorf("%w: HTTP %d", device.ErrProtocol, resp.StatusCode)
-}
-
-// netErr drops the *url.Error wrapper (method and URL) and keeps the
-// cause, so errors.Is(err, context.DeadlineExceeded) holds.
-func netErr(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
 }

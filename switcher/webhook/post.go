@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -46,23 +45,17 @@ func (d *Driver) post(ctx context.Context, t *device.Target, action string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %s: %w", t.Rig, action, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), bytes.NewReader(body))
+	req, err := device.NewRequest(ctx, http.MethodPost, target.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %s: %w", t.Rig, action, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "hashgate")
 	req.Header.Set(HeaderSignature, Sign([]byte(t.Options.Secret.Reveal()), body))
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	resp, err := d.client.Do(req)
 	if err != nil {
-		// url.Error names the whole URL, which may hold a token in its
-		// path or query: keep the host only.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, err)
+		// The URL may hold a token in its path or query: name the host only.
+		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, device.TransportError(err))
 	}
 	data, err := device.ReadBody(resp, maxBody)
 	if err := statusError(resp.StatusCode); err != nil {
