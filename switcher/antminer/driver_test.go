@@ -123,21 +123,7 @@ func TestBadCredentials(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{Hang: true})
-	rg.t.Options.Timeout = 200 * time.Millisecond
-	d := New(Config{})
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
-		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
-	} {
-		start := time.Now()
-		err := call()
-		took := time.Since(start)
-		if err == nil || errors.Is(err, device.ErrAuth) {
-			t.Errorf("%s: got %v, want a timeout error", name, err)
-		}
-		if took > devicetest.HangBound {
-			t.Errorf("%s: took %v, want under %v (the 200ms timeout, with room for a loaded machine)", name, took, devicetest.HangBound)
-		}
+	for name, err := range devicetest.HangTimesOut(t, New(Config{}), rg.t) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: got %v, want it to wrap context.DeadlineExceeded", name, err)
 		}
@@ -160,16 +146,8 @@ func TestCallerContextBounds(t *testing.T) {
 
 func TestLyingDevice(t *testing.T) {
 	rg := startRig(t, emuam.Config{ReportPower: true}, emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail of a lying rig: got %v, want nil (it says ok)", err)
-	}
-	r := read(t, d, rg.t)
-	if r.State != device.StateMining || r.HashrateTHs != 104 || r.PowerW != 3250 {
+	if r := devicetest.Lying(t, New(Config{}), rg.t); r.HashrateTHs != 104 || r.PowerW != 3250 {
 		t.Errorf("lying rig after curtail: got %+v, want still mining at 104 TH/s, 3250 W", r)
-	}
-	if !r.Hashing(1, 500) {
-		t.Error("Reading.Hashing: got false, want true for the lying rig")
 	}
 }
 
@@ -191,27 +169,7 @@ func TestNoWake(t *testing.T) {
 func TestSlowRestart(t *testing.T) {
 	const restart = 300 * time.Millisecond
 	rg := startRig(t, emuam.Config{}, emu.Faults{RestartDelay: restart, Delay: 20 * time.Millisecond})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail: %v", err)
-	}
-	if r := read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs == 0 {
-		t.Errorf("during the restart: got %+v, want still mining (old state)", r)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		r := read(t, d, rg.t)
-		if r.State == device.StateSleeping {
-			if took := time.Since(start); took < restart {
-				t.Errorf("sleeping after %v, want not before the %v restart", took, restart)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %v 3s after a %v restart, want sleeping", r.State, restart)
-		}
-	}
+	devicetest.SlowRestart(t, New(Config{}), rg.t, restart, nil)
 }
 
 // The field quirk: a write of only bitmain-work-mode is answered with
@@ -329,12 +287,8 @@ func TestRefusedWrite(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	addr := devicetest.ClosedAddr(t)
-	d := New(Config{})
-	tg := &device.Target{Rig: "gone", Address: addr, Options: &device.Options{Timeout: time.Second}}
-	if _, err := d.Read(context.Background(), tg); err == nil || errors.Is(err, device.ErrAuth) || !device.Retryable(err) {
-		t.Errorf("closed port: got %v, want a retryable network error", err)
-	}
+	tg := &device.Target{Rig: "gone", Options: &device.Options{Timeout: time.Second}}
+	devicetest.Unreachable(t, New(Config{}), tg)
 }
 
 // Many rigs at once through one driver: every curtail lands, and a hung

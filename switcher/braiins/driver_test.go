@@ -9,7 +9,6 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emubraiins "github.com/hashgate/hashgate/internal/emu/braiins"
-	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
@@ -135,39 +134,13 @@ func TestTokenExpiryKnownLocally(t *testing.T) {
 func TestHangTimesOut(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	w.dev.SetFaults(emu.Faults{Hang: true})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	d := New(Config{})
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return d.Curtail(devicetest.Context(t), w.tgt) },
-		"read":    func() error { _, err := d.Read(devicetest.Context(t), w.tgt); return err },
-	} {
-		start := time.Now()
-		err := call()
-		took := time.Since(start)
-		if err == nil {
-			t.Fatalf("%s on a hung miner: got nil, want an error", name)
-		}
-		if took > devicetest.HangBound {
-			t.Fatalf("%s on a hung miner: took %v, want under %v (the 200ms timeout, with room for a loaded machine)", name, took, devicetest.HangBound)
-		}
-		if !device.Retryable(err) {
-			t.Fatalf("%s: Retryable(%v) = false, want true", name, err)
-		}
-	}
+	devicetest.HangTimesOut(t, New(Config{}), w.tgt)
 }
 
 func TestLyingMinerKeepsMining(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	w.dev.SetFaults(emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
-		t.Fatalf("curtail: got %v, want nil (the miner says ok)", err)
-	}
-	r, err := d.Read(devicetest.Context(t), w.tgt)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if !r.Hashing(1, 500) || r.State != device.StateMining || r.PowerW != 3250 {
+	if r := devicetest.Lying(t, New(Config{}), w.tgt); r.PowerW != 3250 {
 		t.Fatalf("read of a lying miner: got %+v, want mining at 3250 W", r)
 	}
 }
@@ -176,22 +149,7 @@ func TestSlowRestart(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	const delay = 300 * time.Millisecond
 	w.dev.SetFaults(emu.Faults{RestartDelay: delay})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
-		t.Fatalf("curtail: %v", err)
-	}
-	r, err := d.Read(devicetest.Context(t), w.tgt)
-	if err != nil || r.State != device.StateMining {
-		t.Fatalf("read just after curtail: got %v, %v; want still mining, nil", r.State, err)
-	}
-	sim.Eventually(t, 5*time.Second, func() bool {
-		r, err := d.Read(devicetest.Context(t), w.tgt)
-		return err == nil && r.State == device.StateSleeping && r.PowerW == 40
-	}, "miner asleep after its restart")
-	if took := time.Since(start); took < delay {
-		t.Fatalf("asleep after %v, want not before the %v restart", took, delay)
-	}
+	devicetest.SlowRestart(t, New(Config{}), w.tgt, delay, func(r device.Reading) bool { return r.PowerW == 40 })
 }
 
 func TestPools(t *testing.T) {
@@ -223,11 +181,8 @@ func TestNonDefaultPortOption(t *testing.T) {
 
 func TestRefusedConnection(t *testing.T) {
 	devicetest.CheckLeaks(t)
-	tgt := &device.Target{Rig: "gone", Address: "127.0.0.1:1", Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
-	_, err := New(Config{}).Read(devicetest.Context(t), tgt)
-	if err == nil || !device.Retryable(err) || strings.Contains(err.Error(), testPassword) {
-		t.Fatalf("read of a closed port: got %v, want a retryable error without the password", err)
-	}
+	tgt := &device.Target{Rig: "gone", Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
+	devicetest.Unreachable(t, New(Config{}), tgt)
 }
 
 func errString(err error) string {

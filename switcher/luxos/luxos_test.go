@@ -11,6 +11,7 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuluxos "github.com/hashgate/hashgate/internal/emu/luxos"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
@@ -113,9 +114,9 @@ func TestHeldSessionExpires(t *testing.T) {
 	if err := w.drv.Curtail(context.Background(), w.tgt); !errors.Is(err, device.ErrBusy) {
 		t.Fatalf("first Curtail: got %v, want ErrBusy", err)
 	}
-	devicetest.Eventually(t, 2*time.Second, "curtail after the held session expired", func() bool {
+	sim.Eventually(t, 2*time.Second, func() bool {
 		return w.drv.Curtail(context.Background(), w.tgt) == nil
-	})
+	}, "curtail after the held session expired")
 	if r := w.read(t); r.State != device.StateSleeping {
 		t.Fatalf("got %v, want sleeping", r.State)
 	}
@@ -139,17 +140,7 @@ func TestStaleSessionOfOursIsDropped(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	w := start(t, emu.Faults{Hang: true}, emuluxos.Config{})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return w.drv.Curtail(context.Background(), w.tgt) },
-		"read":    func() error { _, err := w.drv.Read(context.Background(), w.tgt); return err },
-	} {
-		t0 := time.Now()
-		err := call()
-		if took := time.Since(t0); err == nil || took > devicetest.HangBound {
-			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, devicetest.HangBound)
-		}
-	}
+	devicetest.HangTimesOut(t, w.drv, w.tgt)
 }
 
 func TestContextCancelEndsCall(t *testing.T) {
@@ -165,26 +156,12 @@ func TestContextCancelEndsCall(t *testing.T) {
 
 func TestLyingDevice(t *testing.T) {
 	w := start(t, emu.Faults{Lying: true}, emuluxos.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatalf("Curtail: got %v, want nil (the device says ok)", err)
-	}
-	r := w.read(t)
-	if !r.Hashing(1, 500) || r.State != device.StateMining {
-		t.Fatalf("lying device read %+v, want it still mining", r)
-	}
+	devicetest.Lying(t, w.drv, w.tgt)
 }
 
 func TestSlowRestart(t *testing.T) {
 	w := start(t, emu.Faults{RestartDelay: 300 * time.Millisecond}, emuluxos.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatal(err)
-	}
-	if r := w.read(t); r.State != device.StateMining {
-		t.Fatalf("right after Curtail: got %v, want the old state (mining) while the miner restarts", r.State)
-	}
-	devicetest.Eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
-		return w.read(t).State == device.StateSleeping
-	})
+	devicetest.SlowRestart(t, w.drv, w.tgt, 300*time.Millisecond, nil)
 }
 
 func TestSplitAnswersOverTCP(t *testing.T) {
@@ -234,10 +211,5 @@ func TestSetPoolsErrorHidesPoolPassword(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	w := start(t, emu.Faults{}, emuluxos.Config{})
-	addr := w.rig.Addr()
-	_ = w.rig.Close()
-	w.tgt.Address = addr
-	if _, err := w.drv.Read(context.Background(), w.tgt); err == nil {
-		t.Fatal("Read of a closed rig: got nil, want an error")
-	}
+	devicetest.Unreachable(t, w.drv, w.tgt)
 }

@@ -159,32 +159,16 @@ func TestTokenSession(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	rg := startRig(t, emuvn.Config{}, emu.Faults{Hang: true})
-	rg.t.Options.Timeout = 200 * time.Millisecond
-	d := New(Config{})
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
-		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
-	} {
-		start := time.Now()
-		err := call()
-		took := time.Since(start)
+	for name, err := range devicetest.HangTimesOut(t, New(Config{}), rg.t) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: got %v, want a deadline error", name, err)
-		}
-		if took > devicetest.HangBound {
-			t.Errorf("%s: took %v, want under %v (the 200ms timeout, with room for a loaded machine)", name, took, devicetest.HangBound)
 		}
 	}
 }
 
 func TestLyingDevice(t *testing.T) {
 	rg := startRig(t, emuvn.Config{}, emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail of a lying rig: got %v, want nil", err)
-	}
-	r := read(t, d, rg.t)
-	if r.State != device.StateMining || r.PowerW != 3100 || !r.Hashing(1, 500) {
+	if r := devicetest.Lying(t, New(Config{}), rg.t); r.PowerW != 3100 {
 		t.Errorf("lying rig after curtail: got %+v, want still mining at 3100 W", r)
 	}
 }
@@ -192,27 +176,7 @@ func TestLyingDevice(t *testing.T) {
 func TestSlowRestart(t *testing.T) {
 	const restart = 300 * time.Millisecond
 	rg := startRig(t, emuvn.Config{}, emu.Faults{RestartDelay: restart, Delay: 10 * time.Millisecond})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail: %v", err)
-	}
-	if r := read(t, d, rg.t); r.State != device.StateMining {
-		t.Errorf("during the restart: got %v, want mining (old state)", r.State)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		r := read(t, d, rg.t)
-		if r.State == device.StateSleeping {
-			if took := time.Since(start); took < restart {
-				t.Errorf("sleeping after %v, want not before %v", took, restart)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %v 3s after a %v restart", r.State, restart)
-		}
-	}
+	devicetest.SlowRestart(t, New(Config{}), rg.t, restart, nil)
 }
 
 func TestSetPools(t *testing.T) {
@@ -234,13 +198,8 @@ func TestSetPools(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	addr := devicetest.ClosedAddr(t)
-	d := New(Config{})
-	tg := &device.Target{Rig: "gone", Address: addr, Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
-	_, err := d.Read(context.Background(), tg)
-	if err == nil || !device.Retryable(err) || strings.Contains(err.Error(), testPassword) {
-		t.Errorf("closed port: got %v, want a retryable error without the password", err)
-	}
+	tg := &device.Target{Rig: "gone", Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
+	devicetest.Unreachable(t, New(Config{}), tg)
 }
 
 // Many rigs at once through one driver: every curtail lands, and a hung

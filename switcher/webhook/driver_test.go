@@ -12,7 +12,6 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuhook "github.com/hashgate/hashgate/internal/emu/webhook"
-	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
@@ -139,53 +138,24 @@ func TestReadWithoutMeasurement(t *testing.T) {
 func TestHangTimesOut(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	w.dev.SetFaults(emu.Faults{Hang: true})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	start := time.Now()
-	err := New(Config{}).Curtail(devicetest.Context(t), w.tgt)
-	took := time.Since(start)
-	if err == nil || !device.Retryable(err) {
-		t.Fatalf("curtail on a hung receiver: got %v, want a retryable error", err)
-	}
-	if took > devicetest.HangBound {
-		t.Fatalf("curtail on a hung receiver took %v, want under %v (the 200ms timeout, with room for a loaded machine)", took, devicetest.HangBound)
-	}
-	if strings.Contains(err.Error(), "tok-in-path") {
-		t.Fatalf("error %q shows the URL's path", err)
+	for name, err := range devicetest.HangTimesOut(t, New(Config{}), w.tgt) {
+		if err != nil && strings.Contains(err.Error(), "tok-in-path") {
+			t.Fatalf("%s: error %q shows the URL's path", name, err)
+		}
 	}
 }
 
 func TestLyingDevice(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	w.dev.SetFaults(emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
-		t.Fatalf("curtail: got %v, want nil (the receiver says ok)", err)
-	}
-	r, err := d.Read(devicetest.Context(t), w.tgt)
-	if err != nil || !r.Hashing(1, 100) {
-		t.Fatalf("read after a lying curtail: got %+v, %v; want still hashing", r, err)
-	}
+	devicetest.Lying(t, New(Config{}), w.tgt)
 }
 
 func TestSlowRestart(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	const delay = 300 * time.Millisecond
 	w.dev.SetFaults(emu.Faults{RestartDelay: delay})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
-		t.Fatalf("curtail: %v", err)
-	}
-	if r, err := d.Read(devicetest.Context(t), w.tgt); err != nil || r.State != device.StateMining {
-		t.Fatalf("read just after curtail: got %v, %v; want still mining", r.State, err)
-	}
-	sim.Eventually(t, 5*time.Second, func() bool {
-		r, err := d.Read(devicetest.Context(t), w.tgt)
-		return err == nil && r.State == device.StateSleeping
-	}, "device asleep after its restart")
-	if took := time.Since(start); took < delay {
-		t.Fatalf("asleep after %v, want not before %v", took, delay)
-	}
+	devicetest.SlowRestart(t, New(Config{}), w.tgt, delay, nil)
 }
 
 // TestWireFormat checks the signature and timestamp against a body

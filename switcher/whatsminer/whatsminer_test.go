@@ -163,40 +163,17 @@ func TestTokenLimitIsBusy(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	w := start(t, emu.Faults{Hang: true}, emuwm.Config{})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return w.drv.Curtail(context.Background(), w.tgt) },
-		"read":    func() error { _, err := w.drv.Read(context.Background(), w.tgt); return err },
-	} {
-		t0 := time.Now()
-		err := call()
-		if took := time.Since(t0); err == nil || took > devicetest.HangBound {
-			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, devicetest.HangBound)
-		}
-	}
+	devicetest.HangTimesOut(t, w.drv, w.tgt)
 }
 
 func TestLyingDevice(t *testing.T) {
 	w := start(t, emu.Faults{Lying: true}, emuwm.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatalf("Curtail: got %v, want nil (the device says ok)", err)
-	}
-	if r := w.read(t); !r.Hashing(1, 500) || r.State != device.StateMining {
-		t.Fatalf("lying device read %+v, want it still mining", r)
-	}
+	devicetest.Lying(t, w.drv, w.tgt)
 }
 
 func TestSlowRestart(t *testing.T) {
 	w := start(t, emu.Faults{RestartDelay: 300 * time.Millisecond}, emuwm.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatal(err)
-	}
-	if r := w.read(t); r.State != device.StateMining {
-		t.Fatalf("right after Curtail: got %v, want mining while the miner restarts", r.State)
-	}
-	devicetest.Eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
-		return w.read(t).State == device.StateSleeping
-	})
+	devicetest.SlowRestart(t, w.drv, w.tgt, 300*time.Millisecond, nil)
 }
 
 func TestSplitAnswersOverTCP(t *testing.T) {

@@ -35,15 +35,6 @@ func Context(t *testing.T) context.Context {
 	return c
 }
 
-// Eventually polls cond until it holds, failing the test with what if
-// it does not within the given time.
-func Eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	if err := sim.Poll(within, cond); err != nil {
-		t.Fatalf("%s: not within %v", what, within)
-	}
-}
-
 // ClosedAddr is a 127.0.0.1 address nothing listens on (it did a moment
 // ago): a dial there is refused.
 func ClosedAddr(t *testing.T) string {
