@@ -17,9 +17,9 @@ func TestOneConnectionPerCall(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{})
 	cc := &devicetest.ConnCounter{}
 	d := New(Config{Dial: cc.Dial})
-	read(t, d, rg.t) // 401, get_miner_conf, stats
+	devicetest.Read(t, d, rg.t) // 401, get_miner_conf, stats
 	cc.WantClosed(t, "a first read (challenge, conf, stats)", 1)
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	cc.WantClosed(t, "a second read (conf, stats)", 2)
 	if err := d.Curtail(context.Background(), rg.t); err != nil {
 		t.Fatal(err)

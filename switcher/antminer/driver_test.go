@@ -30,28 +30,13 @@ type rig struct {
 
 func startRig(t *testing.T, cfg emuam.Config, faults emu.Faults) rig {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 104,
-		Pools: []string{"stratum+tcp://pool.example:3333"}})
-	dev.SetFaults(faults)
 	if cfg.Password == "" {
 		cfg.Password = testPassword
 	}
-	r, err := emuam.Start(dev, cfg)
-	if err != nil {
-		t.Fatalf("emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
+	dev, r := devicetest.Start(t, emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 104,
+		Pools: []string{"stratum+tcp://pool.example:3333"}}, faults, emuam.Start, cfg)
 	opts := &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
 	return rig{dev: dev, emu: r, t: &device.Target{Rig: "s19-1", Address: r.Addr(), Options: opts}}
-}
-
-func read(t *testing.T, d *Driver, tg *device.Target) device.Reading {
-	t.Helper()
-	r, err := d.Read(context.Background(), tg)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -59,7 +44,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		rg := startRig(t, emuam.Config{ReportPower: power}, emu.Faults{})
 		d := New(Config{})
 		ctx := context.Background()
-		r := read(t, d, rg.t)
+		r := devicetest.Read(t, d, rg.t)
 		if r.State != device.StateMining || !r.HasHashrate || r.HashrateTHs != 104 || r.HasPower != power {
 			t.Fatalf("power=%v before: got %+v, want mining at 104 TH/s, HasPower %v", power, r, power)
 		}
@@ -72,7 +57,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		if err := d.Curtail(ctx, rg.t); err != nil {
 			t.Fatalf("Curtail: %v", err)
 		}
-		r = read(t, d, rg.t)
+		r = devicetest.Read(t, d, rg.t)
 		if r.State != device.StateSleeping || r.HashrateTHs != 0 || (power && r.PowerW != 40) {
 			t.Errorf("after curtail: got %+v, want sleeping, 0 TH/s, 40 W", r)
 		}
@@ -82,7 +67,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		if err := d.Resume(ctx, rg.t); err != nil {
 			t.Fatalf("Resume: %v", err)
 		}
-		if r = read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 104 {
+		if r = devicetest.Read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 104 {
 			t.Errorf("after resume: got %+v, want mining at 104", r)
 		}
 		if c := rg.dev.Calls(); c.Curtails != 1 || c.Resumes != 1 || c.AuthFailures != 0 {
@@ -161,7 +146,7 @@ func TestNoWake(t *testing.T) {
 	if err := d.Resume(ctx, rg.t); err != nil {
 		t.Fatalf("Resume: got %v, want nil (it says ok)", err)
 	}
-	if r := read(t, d, rg.t); r.State != device.StateSleeping {
+	if r := devicetest.Read(t, d, rg.t); r.State != device.StateSleeping {
 		t.Errorf("after resume of a no-wake rig: got %v, want sleeping", r.State)
 	}
 }
@@ -185,7 +170,7 @@ func TestWorkModeOnlyWriteIgnored(t *testing.T) {
 	if err := parseSetResult(b); err != nil {
 		t.Fatalf("answer: got %v, want success (the quirk)", err)
 	}
-	if r := read(t, d, rg.t); r.State != device.StateMining {
+	if r := devicetest.Read(t, d, rg.t); r.State != device.StateMining {
 		t.Errorf("after a work-mode-only write: got %v, want mining (ignored)", r.State)
 	}
 	if c := rg.dev.Calls(); c.Curtails != 0 {
@@ -215,7 +200,7 @@ func TestPools(t *testing.T) {
 	if m := rg.emu.Mode(); m != 1 {
 		t.Errorf("mode after SetPools on a sleeping rig: got %d, want 1 (kept)", m)
 	}
-	if r := read(t, d, rg.t); r.State != device.StateSleeping {
+	if r := devicetest.Read(t, d, rg.t); r.State != device.StateSleeping {
 		t.Errorf("state after SetPools: got %v, want sleeping", r.State)
 	}
 	four := append(want, want...)
@@ -252,7 +237,7 @@ func TestDigestSessionReuse(t *testing.T) {
 		}
 		return requestConn{Conn: c, reqs: &reqs}, nil
 	}})
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	if n, r := dials.Load(), reqs.Load(); n != 1 || r != 3 {
 		t.Errorf("first read: got %d requests on %d connections, want 3 (401, conf, stats) on 1", r, n)
 	}
@@ -267,7 +252,7 @@ func TestDigestSessionReuse(t *testing.T) {
 	t.Logf("session: %d B", size)
 	dials.Store(0)
 	reqs.Store(0)
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	if n, r := dials.Load(), reqs.Load(); n != 1 || r != 2 {
 		t.Errorf("second read: got %d requests on %d connections, want 2 (no 401) on 1", r, n)
 	}
@@ -301,12 +286,7 @@ func TestManyRigsOneDriver(t *testing.T) {
 }
 
 func BenchmarkRead(b *testing.B) {
-	dev := emu.NewDevice(emu.Config{MiningW: 3250, HashrateTHs: 104})
-	r, err := emuam.Start(dev, emuam.Config{Password: testPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	_, r := devicetest.Start(b, emu.Config{MiningW: 3250, HashrateTHs: 104}, emu.Faults{}, emuam.Start, emuam.Config{Password: testPassword})
 	d := New(Config{})
 	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
 	b.ReportAllocs()

@@ -33,12 +33,7 @@ func benchRigs(b *testing.B, n int) []*device.Target {
 	opts := &device.Options{Password: device.NewSecret(testPassword), Timeout: 5 * time.Second}
 	tgts := make([]*device.Target, n)
 	for i := range tgts {
-		dev := emu.NewDevice(emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 110})
-		rig, err := emubraiins.Start(dev, emubraiins.Config{Password: testPassword})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = rig.Close() })
+		_, rig := devicetest.Start(b, emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 110}, emu.Faults{}, emubraiins.Start, emubraiins.Config{Password: testPassword})
 		tgts[i] = &device.Target{Rig: "r", Address: rig.Addr(), Options: opts}
 	}
 	return tgts

@@ -22,15 +22,10 @@ type world struct {
 func newWorld(t *testing.T, cfg emubraiins.Config) *world {
 	t.Helper()
 	devicetest.CheckLeaks(t)
-	dev := emu.NewDevice(emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 110, Pools: []string{"stratum+tcp://pool.example:3333"}})
 	if cfg.Password == "" {
 		cfg.Password = testPassword
 	}
-	rig, err := emubraiins.Start(dev, cfg)
-	if err != nil {
-		t.Fatalf("start emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(t, emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 110, Pools: []string{"stratum+tcp://pool.example:3333"}}, emu.Faults{}, emubraiins.Start, cfg)
 	opts := &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
 	return &world{dev: dev, rig: rig, tgt: &device.Target{Rig: "rig-1", Address: rig.Addr(), Options: opts}}
 }

@@ -33,14 +33,8 @@ type world struct {
 
 func start(t *testing.T, f emu.Faults, cfg emuluxos.Config) *world {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
-		Pools: []string{"stratum+tcp://elsewhere.example:3333"}})
-	dev.SetFaults(f)
-	rig, err := emuluxos.Start(dev, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(t, emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
+		Pools: []string{"stratum+tcp://elsewhere.example:3333"}}, f, emuluxos.Start, cfg)
 	return &world{dev: dev, rig: rig, drv: New(Config{}), tgt: newTarget(rig.Addr())}
 }
 
@@ -51,11 +45,7 @@ func newTarget(addr string) *device.Target {
 
 func (w *world) read(t *testing.T) device.Reading {
 	t.Helper()
-	r, err := w.drv.Read(context.Background(), w.tgt)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
+	return devicetest.Read(t, w.drv, w.tgt)
 }
 
 func TestCurtailResumeReadback(t *testing.T) {

@@ -30,28 +30,13 @@ type rig struct {
 
 func startRig(t *testing.T, cfg emuvn.Config, faults emu.Faults) rig {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: 3100, SleepingW: 35, HashrateTHs: 110,
-		Pools: []string{"stratum+tcp://pool.example:3333"}})
-	dev.SetFaults(faults)
 	if cfg.Password == "" {
 		cfg.Password = testPassword
 	}
-	r, err := emuvn.Start(dev, cfg)
-	if err != nil {
-		t.Fatalf("emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
+	dev, r := devicetest.Start(t, emu.Config{MiningW: 3100, SleepingW: 35, HashrateTHs: 110,
+		Pools: []string{"stratum+tcp://pool.example:3333"}}, faults, emuvn.Start, cfg)
 	opts := &device.Options{Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
 	return rig{dev: dev, emu: r, t: &device.Target{Rig: "vn-1", Address: r.Addr(), Options: opts}}
-}
-
-func read(t *testing.T, d *Driver, tg *device.Target) device.Reading {
-	t.Helper()
-	r, err := d.Read(context.Background(), tg)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -61,7 +46,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 			d := New(Config{})
 			ctx := context.Background()
 			hasPower := field != emuvn.PowerNone
-			r := read(t, d, rg.t)
+			r := devicetest.Read(t, d, rg.t)
 			if r.State != device.StateMining || !r.HasHashrate || r.HashrateTHs != 110 || r.HasPower != hasPower {
 				t.Fatalf("before: got %+v, want mining at 110 TH/s, HasPower %v", r, hasPower)
 			}
@@ -74,14 +59,14 @@ func TestCurtailResumeReadback(t *testing.T) {
 			if err := d.Curtail(ctx, rg.t); err != nil {
 				t.Fatalf("Curtail: %v", err)
 			}
-			r = read(t, d, rg.t)
+			r = devicetest.Read(t, d, rg.t)
 			if r.State != device.StateSleeping || r.HashrateTHs != 0 || (hasPower && r.PowerW != 35) {
 				t.Errorf("after curtail: got %+v, want sleeping, 0 TH/s, 35 W", r)
 			}
 			if err := d.Resume(ctx, rg.t); err != nil {
 				t.Fatalf("Resume: %v", err)
 			}
-			if r = read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 110 {
+			if r = devicetest.Read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 110 {
 				t.Errorf("after resume: got %+v, want mining at 110", r)
 			}
 			if c := rg.dev.Calls(); c.Curtails != 1 || c.Resumes != 1 || c.AuthFailures != 0 {
@@ -124,7 +109,7 @@ func TestTokenSession(t *testing.T) {
 		dials.Add(1)
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}})
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	if n := dials.Load(); n != 2 {
 		t.Errorf("first read: got %d connections, want 2 (unlock, summary)", n)
 	}
@@ -140,7 +125,7 @@ func TestTokenSession(t *testing.T) {
 		t.Errorf("printing the target shows the token: %s", out)
 	}
 	dials.Store(0)
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	if n := dials.Load(); n != 1 {
 		t.Errorf("second read: got %d connections, want 1 (token reused)", n)
 	}
@@ -212,12 +197,7 @@ func TestManyRigsOneDriver(t *testing.T) {
 }
 
 func BenchmarkRead(b *testing.B) {
-	dev := emu.NewDevice(emu.Config{MiningW: 3100, HashrateTHs: 110})
-	r, err := emuvn.Start(dev, emuvn.Config{Password: testPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	_, r := devicetest.Start(b, emu.Config{MiningW: 3100, HashrateTHs: 110}, emu.Faults{}, emuvn.Start, emuvn.Config{Password: testPassword})
 	d := New(Config{})
 	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
 	b.ReportAllocs()

@@ -21,15 +21,10 @@ type world struct {
 func newWorld(t *testing.T, cfg emuhook.Config) *world {
 	t.Helper()
 	devicetest.CheckLeaks(t)
-	dev := emu.NewDevice(emu.Config{MiningW: 3000, SleepingW: 15, HashrateTHs: 100})
 	if cfg.Secret == "" {
 		cfg.Secret = testSecret
 	}
-	rig, err := emuhook.Start(dev, cfg)
-	if err != nil {
-		t.Fatalf("start receiver: %v", err)
-	}
-	t.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(t, emu.Config{MiningW: 3000, SleepingW: 15, HashrateTHs: 100}, emu.Faults{}, emuhook.Start, cfg)
 	opts := &device.Options{URL: "http://" + rig.Addr() + "/hook/tok-in-path", Secret: device.NewSecret(testSecret), Timeout: 2 * time.Second}
 	return &world{dev: dev, rig: rig, tgt: &device.Target{Rig: "pdu-7", Address: "10.1.2.3", Options: opts}}
 }

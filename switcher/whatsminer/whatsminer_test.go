@@ -34,28 +34,18 @@ type world struct {
 
 func start(t *testing.T, f emu.Faults, cfg emuwm.Config) *world {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
-		Pools: []string{"stratum+tcp://elsewhere.example:3333"}})
-	dev.SetFaults(f)
 	if cfg.Password == "" {
 		cfg.Password = password
 	}
-	rig, err := emuwm.Start(dev, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(t, emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
+		Pools: []string{"stratum+tcp://elsewhere.example:3333"}}, f, emuwm.Start, cfg)
 	opts := &device.Options{Timeout: 2 * time.Second, Password: device.NewSecret(password)}
 	return &world{dev: dev, rig: rig, drv: New(Config{}), tgt: &device.Target{Rig: "w1", Address: rig.Addr(), Options: opts}}
 }
 
 func (w *world) read(t *testing.T) device.Reading {
 	t.Helper()
-	r, err := w.drv.Read(context.Background(), w.tgt)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
+	return devicetest.Read(t, w.drv, w.tgt)
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
