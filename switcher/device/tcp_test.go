@@ -10,6 +10,8 @@ import (
 	"testing"
 	"testing/iotest"
 	"time"
+
+	"go.uber.org/goleak"
 )
 
 // sampleAnswer is a cgminer-style multi-command answer (LuxOS).
@@ -156,3 +158,5 @@ func TestExchangeDialError(t *testing.T) {
 		t.Fatalf("got %v, want a dial error naming %s", err, addr)
 	}
 }
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
