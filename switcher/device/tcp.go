@@ -57,9 +57,12 @@ func ctxErr(ctx context.Context, err error) error {
 }
 
 // ReadToNUL reads one cgminer-style answer: the bytes up to a NUL or the
-// end of the stream, whichever comes first, at most max bytes (more is
-// ErrProtocol and ErrTooLong; nothing at all is ErrProtocol). The answer
-// may arrive in any number of pieces; bytes after the NUL are dropped.
+// end of the stream, whichever comes first. Passing max bytes without a
+// NUL is ErrProtocol and ErrTooLong (the bound is checked after each
+// read of up to 4 KiB, so an answer whose NUL comes in that read may
+// pass max by less than 4 KiB); nothing at all is ErrProtocol. The
+// answer may arrive in any number of pieces; bytes after the NUL are
+// dropped.
 func ReadToNUL(r io.Reader, max int64) ([]byte, error) {
 	var buf bytes.Buffer
 	chunk := make([]byte, 4096)
