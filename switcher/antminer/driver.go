@@ -1,14 +1,9 @@
 package antminer
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
-	"time"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -25,7 +20,7 @@ const MaxBody = 1 << 20
 // Config tunes a Driver. The zero Config works.
 type Config struct {
 	// Dial replaces the TCP dialer (tests, a SOCKS hop).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// MaxBody bounds an answer (0: MaxBody).
 	MaxBody int64
 }
@@ -41,39 +36,19 @@ var (
 	_ device.PoolDriver = (*Driver)(nil)
 )
 
-// Connections kept open between the requests of one call: at most
-// idleConns in all (the oldest closes first), each for at most idleFor.
-// Only a call that fails between its requests leaves one open.
-const (
-	idleConns = 64
-	idleFor   = 5 * time.Second
-)
-
-// New makes a driver. It shares one http.Transport: a fleet of tens of
+// New makes a driver. It shares one HTTP client: a fleet of tens of
 // thousands of rigs must not hold a socket each, so every call's last
 // request closes its connection ("Connection: close"), and the requests
 // before it (get_miner_conf.cgi before stats.cgi or set_miner_conf.cgi,
-// a digest challenge's 401) reuse it: one connection per call.
+// a digest challenge's 401) reuse it: one connection per call
+// (device.HTTPOptions.CallConn).
 func New(cfg Config) *Driver {
-	dial := cfg.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	tr := &http.Transport{
-		DialContext:         dial,
-		DisableCompression:  true,
-		MaxIdleConns:        idleConns,
-		MaxIdleConnsPerHost: 1,
-		IdleConnTimeout:     idleFor,
-	}
-	d := &Driver{client: &http.Client{Transport: tr, CheckRedirect: noRedirect}, maxBody: cfg.MaxBody}
+	d := &Driver{client: device.HTTPClient(device.HTTPOptions{Dial: cfg.Dial, CallConn: true}), maxBody: cfg.MaxBody}
 	if d.maxBody <= 0 {
 		d.maxBody = MaxBody
 	}
 	return d
 }
-
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Name is the actuator name.
 func (d *Driver) Name() string { return "antminer" }
@@ -225,8 +200,7 @@ func (d *Driver) call(ctx context.Context, t *device.Target, method, path string
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, d.maxBody))
-			resp.Body.Close()
+			device.DrainBody(resp, d.maxBody)
 			next, err := parseChallenge(resp.Header.Get("WWW-Authenticate"))
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
@@ -245,54 +219,30 @@ func (d *Driver) call(ctx context.Context, t *device.Target, method, path string
 }
 
 func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string, last bool) (*http.Response, error) {
-	url := "http://" + t.HostPort(DefaultPort) + path
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
+		return nil, err
 	}
 	req.Close = last
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if ch != nil {
 		req.Header.Set("Authorization", ch.authorization(method, path, user, pass))
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	return resp, nil
 }
 
 func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
+	b, err := device.ReadBody(resp, d.maxBody)
 	if err != nil {
-		return nil, netErr(err)
-	}
-	if int64(len(b)) > d.maxBody {
-		return nil, fmt.Errorf("%w: answer over %d bytes", device.ErrProtocol, d.maxBody)
+		return nil, device.TransportError(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, fmt.Errorf("%w: HTTP %d", device.ErrProtocol, resp.StatusCode)
 	}
 	return b, nil
-}
-
-// netErr strips the URL from a transport error (it names the path only,
-// but keep errors short) and keeps the cause for errors.Is.
-func netErr(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
 }
 
 func credentials(t *device.Target) (string, string) {

@@ -1,11 +1,9 @@
 package braiins
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -126,19 +124,12 @@ func (s *session) touch(now time.Time) {
 // most maxBody bytes). last: the connection closes after the answer
 // ("Connection: close"); otherwise it is kept for the next request.
 func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token string, payload []byte, last bool) (int, []byte, error) {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+t.HostPort(DefaultPort)+path, rd)
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+path, payload)
 	if err != nil {
 		return 0, nil, err
 	}
 	req.Close = last
 	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
@@ -146,30 +137,11 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	if len(data) > maxBody {
-		return resp.StatusCode, nil, fmt.Errorf("%w: answer longer than %d bytes", device.ErrProtocol, maxBody)
-	}
-	return resp.StatusCode, data, nil
+	data, err := device.ReadBody(resp, maxBody)
+	return resp.StatusCode, data, err
 }
 
 // statusError maps an HTTP status to the fleet's errors: 401/403 are
 // refused credentials, other 4xx a refusal, 5xx a retryable failure (the
 // firmware answers 500 while bosminer reconfigures).
-func statusError(code int) error {
-	switch {
-	case code >= 200 && code < 300:
-		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrAuth)
-	case code >= 400 && code < 500:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrRefused)
-	case code >= 500:
-		return fmt.Errorf("HTTP %d: miner error", code)
-	}
-	return fmt.Errorf("HTTP %d: %w", code, device.ErrProtocol)
-}
+func statusError(code int) error { return device.StatusError(code, "miner") }
