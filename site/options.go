@@ -18,6 +18,7 @@ type options struct {
 	proxy     func(*proxy.Config)
 	switcher  func(*switcher.Config)
 	noListen  bool
+	policy    *switcher.Policy
 }
 
 func newOptions(opts []Option) options {
@@ -60,3 +61,7 @@ func WithSwitcher(f func(*switcher.Config)) Option { return func(o *options) { o
 // caller serves Handler() (tests: on an httptest server) and stops
 // serving it before Close.
 func WithoutAPIListener() Option { return func(o *options) { o.noListen = true } }
+
+// WithPolicy runs the switcher on p instead of the config's policy file:
+// no watcher, no inventory file, no reload (tests whose policy is text).
+func WithPolicy(p *switcher.Policy) Option { return func(o *options) { o.policy = p } }

@@ -45,7 +45,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 	pc := ProxyConfig(cfg)
 	pc.Log = log
 	pc.UserAgent = s.o.userAgent
-	if cfg.Switcher.PolicyPath != "" {
+	if cfg.Switcher.PolicyPath != "" || s.o.policy != nil {
 		pc.Gate = &s.bridge
 		if err := s.newSwitcher(); err != nil {
 			return nil, err
@@ -71,28 +71,23 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 	return s, nil
 }
 
-// newSwitcher builds the policy watcher, the fleet and the switcher.
+// newSwitcher builds the policy watcher (unless WithPolicy), the fleet
+// and the switcher.
 func (s *Site) newSwitcher() error {
 	cfg, log := s.cfg, s.log
-	// The watcher delivers nothing before Start: a change made while
-	// the switcher is built reaches it after, in order.
 	var sw *switcher.Switcher
-	w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(), nil,
-		func(err error) { sw.PolicyRefused(err) }, log,
-		switcher.WithInventory(cfg.Switcher.InventoryPath, cfg.Switcher.LastGoodInventoryPath(), func(l switcher.Loaded) {
-			if l.PolicyLoaded {
-				sw.SetPolicy(l.Policy, l.Diff)
-			}
-			if l.InventoryLoaded {
-				sw.SetInventory(l.Inventory)
-			}
-		}))
-	if err != nil {
-		return fmt.Errorf("policy: %w", err)
+	pol := s.o.policy
+	var w *switcher.PolicyWatcher
+	if pol == nil {
+		var err error
+		if w, err = newWatcher(cfg, log, func() *switcher.Switcher { return sw }); err != nil {
+			return err
+		}
+		pol = w.Current()
 	}
 	fl, err := fleet.New(FleetConfig(cfg, s.o.drivers, log, func() *switcher.Switcher { return sw }))
 	if err != nil {
-		w.Close()
+		closeWatcher(w)
 		return err
 	}
 	sc := SwitcherConfig(cfg, fl)
@@ -100,29 +95,59 @@ func (s *Site) newSwitcher() error {
 	if s.o.switcher != nil {
 		s.o.switcher(&sc)
 	}
-	sw, err = switcher.New(sc, w.Current(), &s.bridge, &s.bridge)
+	sw, err = switcher.New(sc, pol, &s.bridge, &s.bridge)
 	if err != nil {
-		w.Close()
+		closeWatcher(w)
 		fl.Close()
 		return err
 	}
-	sw.SetInventory(w.Inventory())
-	if err := w.StartError(); err != nil {
-		// Running on the last good copy: said in the status, the
-		// metrics, the dashboard and the audit log until the file is
-		// valid again.
-		sw.PolicyRefused(err)
+	if w != nil {
+		sw.SetInventory(w.Inventory())
+		if err := w.StartError(); err != nil {
+			// Running on the last good copy: said in the status, the
+			// metrics, the dashboard and the audit log until the file
+			// is valid again.
+			sw.PolicyRefused(err)
+		}
 	}
 	s.switcher, s.fleet, s.watcher = sw, fl, w
 	return nil
+}
+
+// newWatcher watches the policy and inventory files for the switcher sw
+// returns. The watcher delivers nothing before Start: a change made
+// while the switcher is built reaches it after, in order.
+func newWatcher(cfg *config.Config, log zerolog.Logger, sw func() *switcher.Switcher) (*switcher.PolicyWatcher, error) {
+	w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(), nil,
+		func(err error) { sw().PolicyRefused(err) }, log,
+		switcher.WithInventory(cfg.Switcher.InventoryPath, cfg.Switcher.LastGoodInventoryPath(), func(l switcher.Loaded) {
+			if l.PolicyLoaded {
+				sw().SetPolicy(l.Policy, l.Diff)
+			}
+			if l.InventoryLoaded {
+				sw().SetInventory(l.Inventory)
+			}
+		}))
+	if err != nil {
+		return nil, fmt.Errorf("policy: %w", err)
+	}
+	return w, nil
+}
+
+func closeWatcher(w *switcher.PolicyWatcher) {
+	if w != nil {
+		w.Close()
+	}
 }
 
 // Start runs the site: the policy watcher, the fleet, the switcher, the
 // proxy, then the API listener. It returns once all run; on error the
 // site is closed.
 func (s *Site) Start() error {
-	if s.switcher != nil {
+	if s.watcher != nil {
 		s.watcher.Start()
+	}
+	if s.switcher != nil {
 		s.fleet.Start()
 		s.switcher.Start()
 	}
@@ -184,7 +209,7 @@ func (s *Site) close() error {
 }
 
 // Reload reads the policy and inventory files again (SIGHUP); nothing
-// without a policy.
+// without a policy file.
 func (s *Site) Reload() {
 	if s.watcher != nil {
 		s.watcher.Reload()
@@ -200,7 +225,8 @@ func (s *Site) Switcher() *switcher.Switcher { return s.switcher }
 // Fleet is the firmware actuators' fleet; nil without a policy.
 func (s *Site) Fleet() *fleet.Fleet { return s.fleet }
 
-// Watcher is the policy and inventory watcher; nil without a policy.
+// Watcher is the policy and inventory watcher; nil without a policy
+// file (no policy, or WithPolicy).
 func (s *Site) Watcher() *switcher.PolicyWatcher { return s.watcher }
 
 // Handler is the API and dashboard handler (WithoutAPIListener: the
