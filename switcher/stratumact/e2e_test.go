@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +15,11 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/sim"
+	hgsite "github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -78,64 +79,61 @@ priority = 0
 actuator = "stratum"
 `
 
-// site is a proxy, a switcher and their bridge over one sim pool.
+// site is a hashgate (package site: the proxy, the switcher, their
+// bridge and the policy watcher, as `hashgate run` wires them) over one
+// sim pool, with the test's clock.
 type site struct {
-	t       *testing.T
-	clock   *clock
-	pool    *sim.Pool
-	proxy   *proxy.Server
-	sw      *switcher.Switcher
-	watcher *switcher.PolicyWatcher
-	dir     string
+	t     *testing.T
+	clock *clock
+	pool  *sim.Pool
+	hs    *hgsite.Site
+	proxy *proxy.Server
+	sw    *switcher.Switcher
+	dir   string
 }
 
-// startSite starts a site; opts change the switcher's config.
+// startSite starts a site with dir/policy.toml as its policy file (state
+// and audit log beside it), the proxy on listen; opts change the
+// switcher's config.
 func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opts ...func(*switcher.Config)) *site {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	s := &site{t: t, clock: clk, pool: pool, dir: dir}
-	var bridge stratumact.Bridge
-	policyPath := filepath.Join(dir, "policy.toml")
-	var sw *switcher.Switcher
-	w, err := switcher.NewPolicyWatcher(policyPath, "", func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) }, func(err error) { sw.PolicyRefused(err) }, log)
+	cfg := config.Default()
+	cfg.Proxy.Listen, cfg.API.Listen = listen, "127.0.0.1:0"
+	cfg.Proxy.HandshakeTimeout = config.Duration{Duration: 5 * time.Second}
+	cfg.Proxy.ParkedKeepalive = config.Duration{Duration: 100 * time.Millisecond}
+	cfg.Proxy.Difficulty = config.Difficulty{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10}
+	p := config.DefaultPool()
+	host, port, _ := net.SplitHostPort(pool.Addr())
+	p.Port, _ = strconv.Atoi(port)
+	p.Name, p.URL, p.Host, p.User = "pool", pool.URL(), host, "acct.proxy"
+	p.FailoverTimeout = config.Duration{Duration: 5 * time.Second}
+	cfg.Pools = []config.Pool{p}
+	cfg.Switcher.PolicyPath = filepath.Join(dir, "policy.toml")
+	cfg.Switcher.StateFilePath = filepath.Join(dir, "state.json")
+	cfg.Switcher.AuditLogPath = filepath.Join(dir, "audit.jsonl")
+	hs, err := hgsite.New(cfg, log, hgsite.WithoutAPIListener(), hgsite.WithSwitcher(func(c *switcher.Config) {
+		c.Tick, c.LeftGrace, c.Now = 20*time.Millisecond, 2*time.Minute, clk.Now
+		for _, o := range opts {
+			o(c)
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := switcher.Config{
-		StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
-		Tick: 20 * time.Millisecond, LeftGrace: 2 * time.Minute, Now: clk.Now, Log: log,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	sw, err = switcher.New(cfg, w.Current(), &bridge, &bridge)
-	if err != nil {
+	if err := hs.Start(); err != nil {
 		t.Fatal(err)
 	}
-	w.Start()
-	srv, err := proxy.New(proxy.Config{
-		Listen: listen, Gate: &bridge, Log: log,
-		HandshakeTimeout: 5 * time.Second, ParkedKeepalive: 100 * time.Millisecond,
-		Difficulty: vardiff.Config{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10},
-		Pools:      []proxy.PoolSpec{{Name: "pool", Address: pool.Addr(), User: "acct.proxy", FailoverTimeout: 5 * time.Second}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bridge.Bind(srv, sw)
-	s.proxy, s.sw, s.watcher = srv, sw, w
-	sw.Start()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sim.Eventually(t, 5*time.Second, srv.Healthy, "pool session")
+	s.hs, s.proxy, s.sw = hs, hs.Proxy(), hs.Switcher()
+	sim.Eventually(t, 5*time.Second, s.proxy.Healthy, "pool session")
 	return s
 }
 
 func (s *site) close() {
-	s.proxy.Close()
-	s.watcher.Close()
-	s.sw.Close()
+	if err := s.hs.Close(); err != nil {
+		s.t.Error(err)
+	}
 }
 
 // rigStates maps rig name to the switcher's state.
