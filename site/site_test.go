@@ -191,3 +191,48 @@ func TestPoolURLs(t *testing.T) {
 		})
 	}
 }
+
+// A site built and never started closes cleanly: nothing was running,
+// nothing is left.
+func TestSiteClosesUnstarted(t *testing.T) {
+	pool, err := sim.StartPool(sim.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	before := runtime.NumGoroutine()
+	s, err := New(testConfig(t, pool, testPolicy), zerolog.Nop())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+	var now int
+	if err := sim.Poll(5*time.Second, func() bool { now = runtime.NumGoroutine(); return now <= before }); err != nil {
+		t.Errorf("goroutines: got %d after Close, want at most %d as before New", now, before)
+	}
+}
+
+// A config New refuses (a policy file that is not there, and no last
+// good copy) builds nothing and leaves nothing running.
+func TestSiteRefusesABadPolicy(t *testing.T) {
+	pool, err := sim.StartPool(sim.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	before := runtime.NumGoroutine()
+	cfg := testConfig(t, pool, testPolicy)
+	if err := os.Remove(cfg.Switcher.PolicyPath); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := New(cfg, zerolog.Nop()); err == nil {
+		s.Close()
+		t.Fatal("New with no policy file: got a site, want an error")
+	}
+	var now int
+	if err := sim.Poll(5*time.Second, func() bool { now = runtime.NumGoroutine(); return now <= before }); err != nil {
+		t.Errorf("goroutines: got %d after a refused New, want at most %d as before", now, before)
+	}
+}
