@@ -130,6 +130,23 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opt
 	return s
 }
 
+// newSite writes policy to a TempDir's policy.toml, starts a sim pool
+// (a job every jobInterval; 0: the pool's default) closed when the test
+// ends, and a site over them on 127.0.0.1:0.
+func newSite(t *testing.T, policy string, jobInterval time.Duration, clk *clock, opts ...func(*switcher.Config)) *site {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: jobInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return startSite(t, dir, "127.0.0.1:0", clk, pool, opts...)
+}
+
 func (s *site) close() {
 	if err := s.hs.Close(); err != nil {
 		s.t.Error(err)
@@ -196,17 +213,8 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("500 rigs")
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	clk := &clock{}
-	s := startSite(t, dir, "127.0.0.1:0", clk, pool)
+	s := newSite(t, sitePolicy, 200*time.Millisecond, clk)
 	defer func() { s.close() }()
 	fs := fleets(t, s.proxy.Addr().String())
 
@@ -315,6 +323,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	}
 
 	// A bad policy edit is refused whole; the old one stays in force.
+	dir := s.dir
 	if err := os.WriteFile(filepath.Join(dir, "policy.toml.tmp"), []byte(sitePolicy+"\n[[group]]\nname = \"broken\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +351,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	}
 	addr := s.proxy.Addr().String()
 	s.close()
-	s = startSite(t, dir, addr, clk, pool)
+	s = startSite(t, dir, addr, clk, s.pool)
 	// The fleet reconnects in real time; the switcher's clock stands still
 	// meanwhile (rigs known as mining are readmitted without the ramp).
 	sim.Eventually(t, 20*time.Second, func() bool {
@@ -427,20 +436,11 @@ func itoa(i int) string {
 // so it curtails other rigs to stay within the budget. The "stay" rigs have
 // no pool but hashgate (pools_bound): their parks hold and count idle_kw.
 func TestRigsThatLeaveWhileParked(t *testing.T) {
-	dir := t.TempDir()
 	policy := "site_capacity_kw = 100.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
 		"[[group]]\nname = \"stay\"\nworkers = [\"acct.stay-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 30.0\npriority = 10\nactuator = \"stratum\"\npools_bound = true\n\n" +
 		"[[group]]\nname = \"flighty\"\nworkers = [\"acct.flighty-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 90.0\npriority = 0\nactuator = \"stratum\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	clk := &clock{}
-	s := startSite(t, dir, "127.0.0.1:0", clk, pool)
+	s := newSite(t, policy, 200*time.Millisecond, clk)
 	defer s.close()
 	stay, err := sim.StartFleet(sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 10, NameFormat: "acct.stay-%02d", ShareInterval: 200 * time.Millisecond})
 	if err != nil {
@@ -499,16 +499,7 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 // holds on both connections. The same name from another address is a
 // duplicate as before.
 func TestStandbyConnectionIsOneRig(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool)
+	s := newSite(t, sitePolicy, 200*time.Millisecond, &clock{})
 	defer s.close()
 	const name = "acct.s19-000"
 	rig := sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 1, NameFormat: "acct.s19-%03d", ShareInterval: 200 * time.Millisecond,
