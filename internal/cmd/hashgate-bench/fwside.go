@@ -13,17 +13,20 @@ import (
 
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/emu/hall"
+	"github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/firmware"
 	"github.com/hashgate/hashgate/switcher/fleet"
 )
 
-// fwSide is hashgate's side of a firmware run, wired as cmd/hashgate's
-// run.go and fleet.go wire it: the fleet with every firmware driver, the
-// switcher with Config.Devices = the fleet, the inventory and the
-// policy's firmware groups (hall.Groups). The drivers are wrapped only
-// to stamp when each curtail was answered.
+// fwSide is hashgate's side of a firmware run: the fleet and the
+// switcher with package site's mappings of a config (site.FleetConfig,
+// site.SwitcherConfig: what `hashgate run` builds), every firmware
+// driver, the inventory and the policy's firmware groups (hall.Groups).
+// No proxy: the rigs mine straight at a pool, so the Stratum actuator
+// is a counter. The drivers are wrapped only to stamp when each curtail
+// was answered.
 type fwSide struct {
 	fl  *fleet.Fleet
 	sw  *switcher.Switcher
@@ -84,24 +87,19 @@ func startSide(c fwSideConfig) (*fwSide, error) {
 	for name, d := range drivers {
 		drivers[name] = timedDriver{Driver: d, log: s.ans}
 	}
+	// The config `hashgate run` would read: [switcher] device_workers
+	// and poll_interval as given, every other key at its default.
+	cfg := config.Default()
+	cfg.Switcher.DeviceWorkers, cfg.Switcher.PollInterval = c.workers, config.Duration{Duration: c.poll}
+	cfg.Switcher.StateFilePath, cfg.Switcher.AuditLogPath = filepath.Join(c.dir, "state.json"), filepath.Join(c.dir, "audit.log")
 	var sw *switcher.Switcher
-	verify := config.DefaultVerifyWithin
-	s.fl, err = fleet.New(fleet.Config{
-		Drivers: drivers, Workers: c.workers, PollInterval: c.poll,
-		VerifyWithin: verify, VerifyEvery: verify / 12, RetryEvery: config.DefaultRetryEvery,
-		OnReading: func(rig string, r device.Reading) { sw.DeviceReading(rig, r) },
-		OnOutcome: func(o device.Outcome) { sw.DeviceOutcome(o) },
-		Log:       log.With().Str("component", "fleet").Logger(),
-	})
+	s.fl, err = fleet.New(site.FleetConfig(cfg, drivers, log, func() *switcher.Switcher { return sw }))
 	if err != nil {
 		return nil, err
 	}
-	sw, err = switcher.New(switcher.Config{
-		StatePath: filepath.Join(c.dir, "state.json"), AuditPath: filepath.Join(c.dir, "audit.log"),
-		Devices: s.fl, DeviceVerifyWindow: 2 * verify,
-		DeviceStaleAfter: max(switcher.DefaultDeviceStaleAfter, 3*c.poll),
-		Log:              log,
-	}, pol, &nopActuator{}, nil)
+	sc := site.SwitcherConfig(cfg, s.fl)
+	sc.Log = log
+	sw, err = switcher.New(sc, pol, &nopActuator{}, nil)
 	if err != nil {
 		s.fl.Close()
 		return nil, err
@@ -113,7 +111,7 @@ func startSide(c fwSideConfig) (*fwSide, error) {
 	return s, nil
 }
 
-// close stops the switcher, then the fleet (run.go's order).
+// close stops the switcher, then the fleet (package site's order).
 func (s *fwSide) close() {
 	if s == nil {
 		return
