@@ -152,11 +152,11 @@ func (h *Handler) routes() {
 		ErrorHandling: promhttp.ContinueOnError,
 		ErrorLog:      promLogger{h.log},
 	}).ServeHTTP})
-	route("/api/v1/status", map[string]http.HandlerFunc{"GET": h.status})
+	route("/api/v1/status", map[string]http.HandlerFunc{"GET": noQuery(h.status)})
 	route("/api/v1/workers", map[string]http.HandlerFunc{"GET": h.workers})
 	route("/api/v1/allocation", map[string]http.HandlerFunc{"PUT": h.needWrite(h.allocate)})
 	route("/api/v1/rigs/{name}/pin", map[string]http.HandlerFunc{"PUT": h.needWrite(h.pin)})
-	route("/api/v1/rigs/{name}", map[string]http.HandlerFunc{"DELETE": h.needWrite(h.forget)})
+	route("/api/v1/rigs/{name}", map[string]http.HandlerFunc{"GET": h.rig, "DELETE": h.needWrite(h.forget)})
 	route("/api/v1/plan", map[string]http.HandlerFunc{"POST": h.needToken(h.plan)})
 	route("/api/v1/events", map[string]http.HandlerFunc{"GET": h.events})
 	route("/{$}", map[string]http.HandlerFunc{"GET": h.dashboard})
@@ -170,6 +170,16 @@ func (h *Handler) routes() {
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 	})
+}
+
+// noQuery refuses any query parameter (400) before fn: an endpoint that
+// takes none must not answer as if a filter had been applied.
+func noQuery(fn http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := readQuery(w, r); ok {
+			fn(w, r)
+		}
+	}
 }
 
 func sortedMethods(ms []string) []string {

@@ -301,9 +301,10 @@ func TestStatusAndWorkers(t *testing.T) {
 	if _, total = e.workers("?state=idle"); total != 0 {
 		t.Fatalf("idle total %d", total)
 	}
-	if _, total = e.workers("?state=mining&group=nope"); total != 0 {
-		t.Fatalf("unknown group total %d", total)
+	if _, total = e.workers("?state=idle&group=default"); total != 0 {
+		t.Fatalf("idle in default: total %d, want 0", total)
 	}
+	e.wantError("GET", "/api/v1/workers?state=mining&group=nope", "", nil, 400, `group "nope": no such policy group`)
 	// A limit above the maximum is clamped, not refused.
 	if _, total = e.workers("?limit=1000000"); total != fleetSize {
 		t.Fatalf("huge limit total %d", total)

@@ -126,7 +126,8 @@ func TestForgetRig(t *testing.T) {
 	e.wantError("DELETE", path, readToken, nil, 403, "read-only")
 	e.wantError("DELETE", "/api/v1/rigs/acct.nobody", writeToken, nil, 404, "unknown rig")
 	e.wantError("DELETE", "/api/v1/rigs/acct.rig-00001", writeToken, nil, 409, "connected")
-	e.wantError("GET", path, writeToken, nil, 405, "not allowed")
+	e.wantError("PATCH", path, writeToken, nil, 405, "not allowed")
+	e.want("GET", path, "", nil, 200, nil)
 
 	var f api.ForgetResponse
 	e.want("DELETE", path, writeToken, nil, 200, &f)
@@ -140,6 +141,7 @@ func TestForgetRig(t *testing.T) {
 		}
 	}
 	e.wantError("DELETE", path, writeToken, nil, 404, "unknown rig")
+	e.wantError("GET", path, "", nil, 404, "unknown rig")
 	evs, _ := e.events("")
 	found := false
 	for _, ev := range evs {

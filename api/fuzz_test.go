@@ -35,6 +35,8 @@ func FuzzAPI(f *testing.F) {
 		{0, "/api/v1/status", "", 0, ""},
 		{0, "/api/v1/workers", "group=hall-a&state=mining&limit=5&offset=2", 1, ""},
 		{0, "/api/v1/events", "since=0&limit=2", 1, ""},
+		{0, "/api/v1/rigs/acct.rig-00003", "", 0, ""},
+		{0, "/api/v1/workers", "grup=x&group=nope", 0, ""},
 		{0, "/healthz", "", 0, ""},
 		{0, "/metrics", "", 0, ""},
 		{0, "/", "", 0, ""},

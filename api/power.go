@@ -24,6 +24,7 @@ type Status struct {
 	Workers         map[string]int `json:"workers"`   // workers by state (mining, idle, curtailed, offline)
 	Shares          Shares         `json:"shares"`
 	UptimeSeconds   float64        `json:"uptime_seconds"`
+	Version         string         `json:"version"` // of the hashgate binary (hashgate_build_info's)
 }
 
 // Pool is one configured pool.
@@ -166,6 +167,14 @@ func (h *Handler) power() (*Power, int) {
 	return p, st.Curtailed
 }
 
+// version is the binary's version as hashgate_build_info shows it.
+func (h *Handler) version() string {
+	if h.cfg.Version != "" {
+		return h.cfg.Version
+	}
+	return buildLabels()[0]
+}
+
 // buildStatus reads everything the status shows; the workers are read
 // once for the counts by state and the total hashrate.
 func (h *Handler) buildStatus() (Status, []Worker) {
@@ -179,6 +188,7 @@ func (h *Handler) buildStatus() (Status, []Worker) {
 		UptimeSeconds: now.Sub(h.started).Seconds(),
 		Shares:        Shares{Accepted: stats.SharesAccepted, Stale: stats.SharesRejected[proxy.RejectStale], Forwarded: stats.SharesForwarded},
 	}
+	st.Version = h.version()
 	for _, n := range stats.SharesRejected {
 		st.Shares.Rejected += n
 	}
@@ -226,6 +236,10 @@ type PlanResponse struct {
 	Deferred       []Deferred `json:"deferred"`
 	// Park lists rigs held without work at admission (they were pending).
 	Park []string `json:"park"`
+	// StaysParked counts the parked rigs the plan leaves parked (pinned
+	// off, or no room in the budget): no action, so not in Deferred, which
+	// lists the resumes that must wait (ramp limit, min_off, emergency).
+	StaysParked int `json:"stays_parked"`
 
 	AIKW        float64 `json:"ai_kw"`
 	CapacityKW  float64 `json:"capacity_kw"`
@@ -245,6 +259,12 @@ type PlanResponse struct {
 	// WaitingForRig: the pinned rig is not connected; the pin takes effect
 	// when it connects (one that never has may be a mistyped name).
 	WaitingForRig bool `json:"waiting_for_rig,omitempty"`
+	// RigAction is what the plan does with the pinned rig: curtail,
+	// resume, park (held at admission), deferred (its resume waits),
+	// stays_parked, or none; RigActionReason the plan's reason (absent
+	// for none).
+	RigAction       string `json:"rig_action,omitempty"`
+	RigActionReason string `json:"rig_action_reason,omitempty"`
 
 	// The loads above count parks without evidence at rig_kw, as the
 	// status does; the plan is made with idle_kw for them (planned).
@@ -291,16 +311,26 @@ type Deferred struct {
 func planResponse(p switcher.Plan) PlanResponse {
 	out := PlanResponse{
 		MiningBudgetKW: p.MiningBudgetKW, Curtail: switcher.Names(p.Curtail), Resume: switcher.Names(p.Resume),
-		Park: switcher.Names(p.Park), Deferred: make([]Deferred, len(p.Deferred)),
+		Park: switcher.Names(p.Park), Deferred: []Deferred{},
 		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.CountedLoadKW, LoadAfterKW: p.CountedLoadAfterKW,
 		LoadEstKW: p.LoadEstKW, Compliant: p.CountedCompliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
 		PlannedLoadAfterKW: p.LoadAfterKW, PlannedCompliant: p.Compliant, ParksUnverified: p.ParksUnverified(),
 		NotCompliantReason: p.NotCompliantReason(),
 	}
-	for i, a := range p.Deferred {
-		out.Deferred[i] = Deferred{Name: a.Name, Reason: a.Reason}
+	for _, a := range p.Deferred {
+		if staysParked(a.Reason) {
+			out.StaysParked++
+			continue
+		}
+		out.Deferred = append(out.Deferred, Deferred{Name: a.Name, Reason: a.Reason})
 	}
 	return out
+}
+
+// staysParked: a deferred action of the switcher's plan that leaves a
+// parked rig as it is (no action wanted), not a resume that waits.
+func staysParked(reason string) bool {
+	return reason == switcher.ReasonPinnedOff || reason == switcher.ReasonNoFit
 }
 
 // allocationBody is PUT /api/v1/allocation. ai_kw is required: a body
@@ -410,6 +440,7 @@ func (h *Handler) pin(w http.ResponseWriter, r *http.Request) {
 	out := planResponse(plan)
 	out.Rig, out.Mode, out.PinReason, out.Who = name, body.Mode, body.Reason, by
 	out.WaitingForRig, out.Durability = waiting, dur
+	out.RigAction, out.RigActionReason = rigAction(plan, name)
 	writeJSON(w, http.StatusOK, out)
 }
 

@@ -3,10 +3,13 @@ package api
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"math"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/hashgate/hashgate/stratum/proxy"
@@ -222,13 +225,23 @@ const (
 	MaxWorkersLimit     = 50000
 )
 
+// Query parameters of GET /api/v1/workers.
+var workersParams = []string{"group", "state", "limit", "offset"}
+
 // workers serves GET /api/v1/workers?group=&state=&limit=&offset=. The
-// total matching (before paging) is in X-Total-Count.
+// total matching (before paging) is in X-Total-Count. A parameter it does
+// not take, an unknown group or state is a 400 that names it.
 func (h *Handler) workers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q, ok := readQuery(w, r, workersParams...)
+	if !ok {
+		return
+	}
 	group, state := q.Get("group"), q.Get("state")
 	if state != "" && !slices.Contains(States, state) {
 		writeError(w, http.StatusBadRequest, fmt.Sprintf("state %q: must be one of mining, idle, curtailed, offline", state))
+		return
+	}
+	if group != "" && !h.knownGroup(w, group) {
 		return
 	}
 	limit, ok := queryInt(w, q.Get("limit"), "limit", DefaultWorkersLimit, 0, MaxWorkersLimit)
@@ -264,4 +277,59 @@ func queryInt(w http.ResponseWriter, s, name string, def, lo, hi int) (int, bool
 		return 0, false
 	}
 	return min(n, hi), true
+}
+
+// readQuery parses the query of a GET endpoint that takes the parameters
+// allowed (none: no parameter at all). A query that does not parse, a
+// parameter the endpoint does not take and one given twice are a 400
+// naming it: a mistyped filter (grup=hall-a) must not answer everything
+// as if it had filtered. It answers the error itself and reports false.
+func readQuery(w http.ResponseWriter, r *http.Request, allowed ...string) (url.Values, bool) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad query string: %v", err))
+		return nil, false
+	}
+	keys := slices.Sorted(maps.Keys(q))
+	for _, k := range keys {
+		switch {
+		case !slices.Contains(allowed, k) && len(allowed) == 0:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q: %s %s takes none", k, r.Method, r.URL.Path))
+			return nil, false
+		case !slices.Contains(allowed, k):
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("unknown query parameter %q: %s %s takes %s", k, r.Method, r.URL.Path, strings.Join(allowed, ", ")))
+			return nil, false
+		case len(q[k]) > 1:
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("query parameter %q given %d times: give it once", k, len(q[k])))
+			return nil, false
+		}
+	}
+	return q, true
+}
+
+// maxGroupsListed bounds the group names an unknown-group error lists.
+const maxGroupsListed = 20
+
+// knownGroup reports whether group is a group of the policy in force
+// (default included); otherwise it answers a 400 listing the groups.
+func (h *Handler) knownGroup(w http.ResponseWriter, group string) bool {
+	if h.sw == nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("group %q: there are no policy groups (no [switcher] in the config)", group))
+		return false
+	}
+	pol := h.sw.Policy()
+	if pol.Group(group) != nil {
+		return true
+	}
+	names := make([]string, 0, min(len(pol.Groups), maxGroupsListed)+1)
+	for i := range pol.Groups {
+		if i == maxGroupsListed {
+			names = append(names, fmt.Sprintf("… %d more", len(pol.Groups)-maxGroupsListed))
+			break
+		}
+		names = append(names, pol.Groups[i].Name)
+	}
+	names = append(names, switcher.DefaultGroupName)
+	writeError(w, http.StatusBadRequest, fmt.Sprintf("group %q: no such policy group (groups: %s)", group, strings.Join(names, ", ")))
+	return false
 }

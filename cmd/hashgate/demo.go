@@ -20,6 +20,7 @@ import (
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/internal/termsafe"
+	"github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/switcher"
 )
 
@@ -140,7 +141,7 @@ type demo struct {
 	step   time.Duration
 	site   demoSite
 	pools  []*sim.Pool
-	r      *running
+	r      *site.Site
 	fw     *fwHall
 	script []scripted
 
@@ -201,10 +202,10 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 	if d.r, err = start(cfg, log); err != nil {
 		return err
 	}
-	defer d.r.close()
+	defer d.r.Close()
 	d.intro(token)
 	for _, h := range demoHalls {
-		f, err := sim.StartFleet(sim.FleetConfig{Addr: d.r.proxy.Addr().String(), Miners: d.site.perHall, NameFormat: h.nameFormat,
+		f, err := sim.StartFleet(sim.FleetConfig{Addr: d.r.Proxy().Addr().String(), Miners: d.site.perHall, NameFormat: h.nameFormat,
 			ShareInterval: 2 * time.Second, RampUp: min(3*time.Second, d.step/2), SilenceTimeout: 90 * time.Second})
 		if err != nil {
 			return err
@@ -219,9 +220,9 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 // intro says where everything is and what the site is.
 func (d *demo) intro(token string) {
 	r := d.r
-	d.say("proxy: point miners at stratum+tcp://%s (any worker name; demo.s21-*, demo.s19-*, demo.s9-* fall in the three Stratum halls)", r.proxy.Addr())
-	d.say("dashboard: http://%s/   API: HASHGATE_API=http://%s HASHGATE_TOKEN=%s hashgatectl status", r.api.Addr(), r.api.Addr(), token)
-	d.say("policy: %s", r.watcher.Current().Summary())
+	d.say("proxy: point miners at stratum+tcp://%s (any worker name; demo.s21-*, demo.s19-*, demo.s9-* fall in the three Stratum halls)", r.Proxy().Addr())
+	d.say("dashboard: http://%s/   API: HASHGATE_API=http://%s HASHGATE_TOKEN=%s hashgatectl status", r.APIAddr(), r.APIAddr(), token)
+	d.say("policy: %s", r.Watcher().Current().Summary())
 	d.say("site: %.0f kW capacity, %.0f kW reserve, ramp %.0f kW/min, sized for %d miners + %d firmware rigs (%.1f kW nameplate)",
 		d.site.capacityKW, d.site.reserveKW, d.site.rampKWPerMin, 3*d.site.perHall, d.site.fwRigs, d.site.nameplateKW())
 	d.say("the Stratum halls are pools_bound: these simulated rigs have no pool but hashgate, so a park holds and counts at idle_kw (a real rig with another pool counts at rig_kw while parked: see the README)")
@@ -243,7 +244,7 @@ func (d *demo) newScript() []scripted {
 func (d *demo) allocate(kw float64, reason string, emergency bool) func() {
 	return func() {
 		beforeW, beforeAsleep := d.fw.reading()
-		p, _, err := d.r.switcher.Allocate(switcher.AllocationRequest{AIKW: kw, Reason: reason, Emergency: emergency}, "demo")
+		p, _, err := d.r.Switcher().Allocate(switcher.AllocationRequest{AIKW: kw, Reason: reason, Emergency: emergency}, "demo")
 		if err != nil {
 			d.say("allocation refused: %v", err)
 			return
@@ -266,7 +267,7 @@ func (d *demo) loop(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
-			ps, st := d.r.proxy.Stats(), d.r.switcher.Status()
+			ps, st := d.r.Proxy().Stats(), d.r.Switcher().Status()
 			d.say("stopping: %d shares accepted (%d forwarded to the pools), %d rejected; %d failover(s); AI %.0f kW, %d rigs curtailed",
 				ps.SharesAccepted, ps.SharesForwarded, sumRejected(ps.SharesRejected), ps.Failovers, st.AIKW, st.Curtailed)
 			d.say("%s", d.fw.summary())
@@ -291,7 +292,7 @@ func (d *demo) loop(ctx context.Context) error {
 // events says what the switcher did since the last tick, from its audit
 // log: counts of curtails and resumes, and the firmware side rig by rig.
 func (d *demo) events() {
-	evs, _ := d.r.switcher.Events(d.lastSeq, 0)
+	evs, _ := d.r.Switcher().Events(d.lastSeq, 0)
 	counts := map[string]int{}
 	var fwLines []string
 	for _, e := range evs {
@@ -312,11 +313,11 @@ func (d *demo) events() {
 // status prints the status line: miners, share rate, pool, and the power
 // side (AI, budget, counted load with its measured part, compliance).
 func (d *demo) status(now time.Time) {
-	ps, st := d.r.proxy.Stats(), d.r.switcher.Status()
+	ps, st := d.r.Proxy().Stats(), d.r.Switcher().Status()
 	rate := float64(ps.SharesAccepted-d.lastAccepted) / now.Sub(d.lastAt).Seconds()
 	d.lastAccepted, d.lastAt = ps.SharesAccepted, now
 	active := "none"
-	for _, p := range d.r.proxy.Pools() {
+	for _, p := range d.r.Proxy().Pools() {
 		if p.State == "active" {
 			active = p.Name
 		}

@@ -206,13 +206,13 @@ func TestFirmwarePlanOf2000Rigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.close()
+	defer r.Close()
 	defer func() {
 		if t.Failed() {
-			t.Logf("fleet stats: %+v\ndaemon warnings:\n%s", r.fleet.Stats(), tail(logs.String(), 4000))
+			t.Logf("fleet stats: %+v\ndaemon warnings:\n%s", r.Fleet().Stats(), tail(logs.String(), 4000))
 		}
 	}()
-	base := "http://" + r.api.Addr().String()
+	base := "http://" + r.APIAddr().String()
 	hung := 0
 	for _, k := range kindOf {
 		if k == "hung" {

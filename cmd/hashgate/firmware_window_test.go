@@ -46,8 +46,8 @@ func TestFirmwareSlowPlanNoFalseFailures(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer r.close()
-	base := "http://" + r.api.Addr().String()
+	defer r.Close()
+	base := "http://" + r.APIAddr().String()
 	var plan struct {
 		Curtail []string `json:"curtail"`
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/sim"
+	"github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/stratum/proxy"
 )
 
@@ -103,7 +104,7 @@ func TestServeWithConfigFile(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	srvCh := make(chan *proxy.Server, 1)
 	done := make(chan error, 1)
-	go func() { done <- serve(ctx, cfg, zerolog.Nop(), nil, func(r *running) { srvCh <- r.proxy }) }()
+	go func() { done <- serve(ctx, cfg, zerolog.Nop(), nil, func(r *site.Site) { srvCh <- r.Proxy() }) }()
 	srv := <-srvCh
 	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: 10, ShareInterval: 50 * time.Millisecond})
 	if err != nil {
@@ -155,12 +156,12 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := mustLoadConfig(t, path)
-	run := func(check func(r *running)) {
+	run := func(check func(r *site.Site)) {
 		t.Helper()
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
-		ready := make(chan *running, 1)
-		go func() { done <- serve(ctx, cfg, zerolog.Nop(), nil, func(r *running) { ready <- r }) }()
+		ready := make(chan *site.Site, 1)
+		go func() { done <- serve(ctx, cfg, zerolog.Nop(), nil, func(r *site.Site) { ready <- r }) }()
 		select {
 		case r := <-ready:
 			check(r)
@@ -173,8 +174,8 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	run(func(r *running) {
-		if st := r.switcher.Status(); st.Policy != polPath || st.PolicyError != "" {
+	run(func(r *site.Site) {
+		if st := r.Switcher().Status(); st.Policy != polPath || st.PolicyError != "" {
 			t.Fatalf("first start: policy %s, error %q", st.Policy, st.PolicyError)
 		}
 	})
@@ -183,21 +184,21 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 	if err := os.WriteFile(polPath, []byte("site_capacity_kw = 100.0\nrig_kw = \n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	run(func(r *running) {
-		st := r.switcher.Status()
+	run(func(r *site.Site) {
+		st := r.Switcher().Status()
 		if st.Policy != cfg.Switcher.LastGoodPolicyPath() || !strings.HasPrefix(st.PolicyError, polPath+":2:") || st.CapacityKW != 100 {
 			t.Fatalf("start on a broken policy: in force %s (%v kW), error %q", st.Policy, st.CapacityKW, st.PolicyError)
 		}
 		var metrics string
 		sim.Eventually(t, 5*time.Second, func() bool {
-			code, body := httpGet("http://" + r.api.Addr().String() + "/metrics")
+			code, body := httpGet("http://" + r.APIAddr().String() + "/metrics")
 			metrics = body
 			return code == 200
 		}, "metrics")
 		if !strings.Contains(metrics, "hashgate_policy_refused 1") {
 			t.Fatalf("no hashgate_policy_refused 1 in the metrics")
 		}
-		evs, _ := r.switcher.Events(0, 0)
+		evs, _ := r.Switcher().Events(0, 0)
 		refused := false
 		for _, ev := range evs {
 			refused = refused || ev.Kind == "policy_refused"
@@ -210,7 +211,7 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 		if err := os.WriteFile(polPath, []byte(good), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		base := "http://" + r.api.Addr().String()
+		base := "http://" + r.APIAddr().String()
 		sim.Eventually(t, 10*time.Second, func() bool {
 			var st api.Status
 			code, err := apiJSON("GET", base+"/api/v1/status", "", nil, &st)
@@ -301,7 +302,7 @@ func TestRunLogsTheOpenFileLimit(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			done := make(chan error, 1)
 			go func() {
-				done <- serve(ctx, cfg, zerolog.New(zerolog.SyncWriter(&logs)), nil, func(*running) { cancel() })
+				done <- serve(ctx, cfg, zerolog.New(zerolog.SyncWriter(&logs)), nil, func(*site.Site) { cancel() })
 			}()
 			if err := <-done; err != nil {
 				t.Fatal(err)

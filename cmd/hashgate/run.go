@@ -12,13 +12,10 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/termsafe"
-	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/fleet"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 // configFlags adds -c/--config to fs.
@@ -132,13 +129,6 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	return 0
 }
 
-// proxyConfig maps the config file onto the proxy's settings.
-func proxyConfig(cfg *config.Config) proxy.Config {
-	pc := proxy.FromConfig(cfg)
-	pc.UserAgent = "hashgate/" + version
-	return pc
-}
-
 func cmdRun(args []string) int {
 	fs := flag.NewFlagSet("run", flag.ContinueOnError)
 	path := configFlag(fs)
@@ -180,7 +170,7 @@ func cmdRun(args []string) int {
 // their bridge until ctx ends, then shuts them down gracefully. hup
 // delivers SIGHUP (policy reload). ready, if set, is called with the
 // running parts (tests).
-func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-chan os.Signal, ready func(*running)) error {
+func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-chan os.Signal, ready func(*site.Site)) error {
 	if note := config.MaxConnectionsNote(cfg); note != "" {
 		log.Info().Int("max_connections", cfg.Proxy.MaxConnections).Msg(note)
 	}
@@ -198,147 +188,27 @@ func serve(ctx context.Context, cfg *config.Config, log zerolog.Logger, hup <-ch
 		select {
 		case <-ctx.Done():
 			log.Info().Msg("shutting down")
-			r.close()
+			_ = r.Close()
 			log.Info().Msg("stopped")
 			return nil
 		case <-hup:
-			if r.watcher != nil {
+			if r.Watcher() != nil {
 				log.Info().Msg("SIGHUP: reloading the policy")
-				r.watcher.Reload()
+				r.Reload()
 			}
 		}
 	}
 }
 
-// running is a started hashgate.
-type running struct {
-	proxy    *proxy.Server
-	switcher *switcher.Switcher // nil without a policy
-	fleet    *fleet.Fleet       // the firmware actuators; nil without a policy
-	watcher  *switcher.PolicyWatcher
-	api      *api.Server
-	handler  *api.Handler // closed once api no longer serves it
-}
-
-func start(cfg *config.Config, log zerolog.Logger) (*running, error) {
-	r := &running{}
-	pc := proxyConfig(cfg)
-	pc.Log = log
-	var bridge stratumact.Bridge
-	if cfg.Switcher.PolicyPath != "" {
-		pc.Gate = &bridge
-		pc.OnFailover = bridge.Failover
-		// The watcher delivers nothing before Start: a change made while
-		// the switcher is built reaches it after, in order.
-		var sw *switcher.Switcher
-		w, err := switcher.NewPolicyWatcher(cfg.Switcher.PolicyPath, cfg.Switcher.LastGoodPolicyPath(), nil,
-			func(err error) { sw.PolicyRefused(err) }, log,
-			switcher.WithInventory(cfg.Switcher.InventoryPath, cfg.Switcher.LastGoodInventoryPath(), func(l switcher.Loaded) {
-				if l.PolicyLoaded {
-					sw.SetPolicy(l.Policy, l.Diff)
-				}
-				if l.InventoryLoaded {
-					sw.SetInventory(l.Inventory)
-				}
-			}))
-		if err != nil {
-			return nil, fmt.Errorf("policy: %w", err)
-		}
-		fl, err := newFleet(cfg, log, func() *switcher.Switcher { return sw })
-		if err != nil {
-			w.Close()
-			return nil, err
-		}
-		sw, err = switcher.New(switcher.Config{
-			StatePath: cfg.Switcher.StateFilePath,
-			AuditPath: cfg.Switcher.AuditLogPath,
-			// Retention: audit_max_mb and audit_keep.
-			AuditMaxBytes: cfg.Switcher.AuditMaxBytes(),
-			AuditKeep:     cfg.Switcher.AuditKeep,
-			CurtailGrace:  cfg.Switcher.CurtailGrace.Duration,
-			ResumeGrace:   cfg.Switcher.ResumeGrace.Duration,
-			LeftGrace:     cfg.Switcher.LeftGrace.Duration,
-
-			ForgetAfter:          cfg.Switcher.ForgetAfter.Duration,
-			MaxOfflinePerNetwork: cfg.Switcher.MaxOfflineRigsPerNetwork,
-			NetworkPrefixV4:      cfg.Switcher.NetworkPrefixV4,
-			NetworkPrefixV6:      cfg.Switcher.NetworkPrefixV6,
-			Devices:              fl,
-			PoolURLs:             poolURLs(cfg),
-			DeviceVerifyWindow:   cfg.Switcher.VerifyWithin.Duration * 2,
-			DeviceStaleAfter:     max(switcher.DefaultDeviceStaleAfter, 3*cfg.Switcher.PollInterval.Duration),
-			Log:                  log,
-		}, w.Current(), &bridge, &bridge)
-		if err != nil {
-			w.Close()
-			fl.Close()
-			return nil, err
-		}
-		sw.SetInventory(w.Inventory())
-		if err := w.StartError(); err != nil {
-			// Running on the last good copy: said in the status, the
-			// metrics, the dashboard and the audit log until the file is
-			// valid again.
-			sw.PolicyRefused(err)
-		}
-		r.fleet = fl
-		w.Start()
-		r.switcher, r.watcher = sw, w
-	}
-	srv, err := proxy.New(pc)
+// start builds and starts the site cfg describes, as `hashgate run`
+// runs it.
+func start(cfg *config.Config, log zerolog.Logger) (*site.Site, error) {
+	s, err := site.New(cfg, log, site.WithVersion(version))
 	if err != nil {
-		r.close()
 		return nil, err
 	}
-	r.proxy = srv
-	bridge.Bind(srv, r.switcher)
-	if r.switcher != nil {
-		r.fleet.Start()
-		r.switcher.Start()
-	}
-	if err := srv.Start(); err != nil {
-		r.close()
+	if err := s.Start(); err != nil {
 		return nil, err
 	}
-	h, err := api.New(api.Config{Proxy: srv, Switcher: r.switcher, Tokens: cfg.API.Tokens, Log: log, EnablePprof: cfg.API.Pprof, Version: version})
-	if err != nil {
-		r.close()
-		return nil, err
-	}
-	r.handler = h
-	if r.api, err = api.Listen(cfg.API.Listen, h, log); err != nil {
-		r.close()
-		return nil, fmt.Errorf("api: %w", err)
-	}
-	ev := log.Info().Str("version", version).Str("config", cfg.Path).Str("listen", srv.Addr().String()).Str("api", r.api.Addr().String())
-	if r.watcher != nil {
-		ev = ev.Str("policy", r.watcher.Current().Summary())
-	}
-	ev.Msg("hashgate running")
-	return r, nil
-}
-
-// close stops the proxy first (no new rig events), then the switcher,
-// which saves its state.
-func (r *running) close() {
-	if r.api != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout)
-		_ = r.api.Shutdown(ctx)
-		cancel()
-	}
-	if r.handler != nil {
-		r.handler.Close()
-	}
-	if r.proxy != nil {
-		r.proxy.Close()
-	}
-	if r.watcher != nil {
-		r.watcher.Close()
-	}
-	if r.switcher != nil {
-		r.switcher.Close() // returns once its loop has stopped
-	}
-	if r.fleet != nil {
-		r.fleet.Close() // after the switcher: nothing asks it for more
-	}
+	return s, nil
 }

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -22,6 +23,36 @@ func newTable(w io.Writer) *tabwriter.Writer {
 }
 
 func kw(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " kW" }
+
+// hashUnits are the prefixes of H/s, each 1000 times the one before.
+var hashUnits = []string{"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s", "ZH/s"}
+
+// hashrate prints a rate given in TH/s with the unit that keeps it
+// between 1 and 1000 (3 significant digits): "98.6 TH/s", "1.23 PH/s",
+// "642 H/s"; below 1 H/s in H/s ("0.002 H/s"), 0 as "0 H/s".
+func hashrate(ths float64) string {
+	hs := ths * 1e12
+	if !(hs > 0) || math.IsInf(hs, 0) {
+		return "0 H/s"
+	}
+	i := 0
+	for i < len(hashUnits)-1 && hs >= 999.5 {
+		hs /= 1000
+		i++
+	}
+	var s string
+	switch {
+	case hs >= 99.95:
+		s = strconv.FormatFloat(hs, 'f', 0, 64)
+	case hs >= 9.995:
+		s = strconv.FormatFloat(hs, 'f', 1, 64)
+	case hs >= 0.9995:
+		s = strconv.FormatFloat(hs, 'f', 2, 64)
+	default:
+		s = strconv.FormatFloat(hs, 'g', 2, 64)
+	}
+	return s + " " + hashUnits[i]
+}
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
@@ -64,10 +95,45 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	if err := noArgs("status", pos); err != nil {
 		return err
 	}
-	var st api.Status
-	if _, done, err := c.fetch(ctx, http.MethodGet, "/api/v1/status", nil, "an API token", &st); done || err != nil {
+	_, data, err := c.call(ctx, http.MethodGet, "/api/v1/status", nil, "an API token")
+	if err != nil {
 		return err
 	}
+	var st api.Status
+	if err := decode(data, &st); err != nil {
+		return err
+	}
+	if c.json {
+		err = c.printJSON(data)
+	} else {
+		err = c.printStatus(st)
+	}
+	if err != nil {
+		return err
+	}
+	return statusExit(st)
+}
+
+// statusExit is the exit status of hashgatectl status (see its help):
+// not compliant, then unhealthy, then not persisted.
+func statusExit(st api.Status) error {
+	p := st.Power
+	switch {
+	case p != nil && !p.Compliant:
+		why := "load over budget"
+		if p.NotCompliantReason != "" {
+			why = strings.TrimPrefix(p.NotCompliantReason, "not compliant: ")
+		}
+		return &exitStatus{exitNotCompliant, "not compliant: " + why}
+	case !st.Healthy:
+		return &exitStatus{exitUnhealthy, "unhealthy: no live pool session"}
+	case p != nil && (p.StateError != "" || p.AuditError != ""):
+		return &exitStatus{exitNotPersisted, "not persisted: " + strings.TrimSpace(p.StateError+" "+p.AuditError)}
+	}
+	return nil
+}
+
+func (c *cli) printStatus(st api.Status) error {
 	tw := newTable(c.out)
 	up := "healthy"
 	if !st.Healthy {
@@ -75,7 +141,7 @@ func (c *cli) status(ctx context.Context, pos []string) error {
 	}
 	fmt.Fprintf(tw, "upstream\t%s\n", up)
 	fmt.Fprintf(tw, "miners\t%d connected\n", st.MinersConnected)
-	fmt.Fprintf(tw, "hashrate\t%.2f TH/s\n", st.HashrateTHs)
+	fmt.Fprintf(tw, "hashrate\t%s\n", hashrate(st.HashrateTHs))
 	var counts []string
 	for _, s := range api.States {
 		counts = append(counts, fmt.Sprintf("%s %d", s, st.Workers[s]))
@@ -183,9 +249,9 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 			return err
 		}
 		tw := newTable(c.out)
-		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tTH/S\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
+		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tHASHRATE\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
 		for _, w := range ws {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%.2f\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), safe(w.State), w.HashrateTHs,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), safe(w.State), hashrate(w.HashrateTHs),
 				w.Difficulty, w.Accepted, w.Rejected, c.ago(w.LastShare), dash(strings.Join(w.Flags, ",")), dash(w.Remote))
 		}
 		if err := tw.Flush(); err != nil {
@@ -218,24 +284,13 @@ func contains(list []string, s string) bool {
 	return false
 }
 
-// parseUntil reads --until: an RFC 3339 time, or a duration from now.
-func (c *cli) parseUntil(s string) (string, error) {
-	if t, err := time.Parse(time.RFC3339, s); err == nil {
-		return t.Format(time.RFC3339Nano), nil
-	}
-	d, err := time.ParseDuration(s)
-	if err != nil || d <= 0 {
-		return "", usagef("--until %q: want an RFC 3339 time (2025-06-01T18:00:00Z) or a duration from now (2h)", s)
-	}
-	return c.now().Add(d).UTC().Format(time.RFC3339), nil
-}
-
 func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 	var ai floatFlag
 	fs.Var(&ai, "ai-kw", "kW for the AI racks")
 	reason := fs.String("reason", "", "why (goes in the audit log)")
 	until := fs.String("until", "", "RFC 3339 time or duration; the allocation before returns then")
 	emergency := fs.Bool("emergency", false, "ignore min_on and hold every resume")
+	force := fs.Bool("force", false, "with --until as a duration: move the end of the same allocation in force")
 	return func(ctx context.Context, pos []string) error {
 		if err := noArgs("allocate", pos); err != nil {
 			return err
@@ -247,12 +302,13 @@ func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 			return usagef("allocate needs --reason TEXT (it goes in the audit log)")
 		}
 		body := map[string]any{"ai_kw": ai.v, "reason": *reason}
+		note := ""
 		if *until != "" {
-			u, err := c.parseUntil(*until)
+			u, n, err := c.resolveUntil(ctx, *until, allocReq{ai.v, *reason, *emergency}, *force)
 			if err != nil {
 				return err
 			}
-			body["until"] = u
+			body["until"], note = u, n
 		}
 		if *emergency {
 			body["emergency"] = true
@@ -263,6 +319,9 @@ func (c *cli) allocate(fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		if p.Changed != nil && !*p.Changed {
 			fmt.Fprintf(c.out, "no change: this allocation is already in force\n")
+			if note != "" {
+				fmt.Fprintln(c.out, safe(note))
+			}
 		} else {
 			fmt.Fprintf(c.out, "allocation applied: %s to AI\n", kw(ai.v))
 		}
@@ -333,7 +392,12 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 	if len(p.Park) > 0 {
 		fmt.Fprintf(tw, "held at admission\t%d: %s\n", len(p.Park), names(p.Park))
 	}
-	fmt.Fprintf(tw, "deferred\t%d\n", len(p.Deferred))
+	if len(p.Deferred) > 0 {
+		fmt.Fprintf(tw, "resume waits\t%d (reasons below)\n", len(p.Deferred))
+	}
+	if p.StaysParked > 0 {
+		fmt.Fprintf(tw, "stays parked\t%d (pinned off, or no room in the budget)\n", p.StaysParked)
+	}
 	if p.ETASeconds > 0 {
 		fmt.Fprintf(tw, "done in\t%s\n", seconds(p.ETASeconds))
 	}
@@ -348,7 +412,7 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 	}
 	fmt.Fprintln(c.out)
 	tw = newTable(c.out)
-	fmt.Fprintf(tw, "DEFERRED\tREASON\n")
+	fmt.Fprintf(tw, "RESUME WAITS\tREASON\n")
 	for i, d := range p.Deferred {
 		if i == planListMax {
 			fmt.Fprintf(tw, "… and %d more\t(--json for all)\n", len(p.Deferred)-planListMax)
@@ -370,7 +434,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 		if !contains([]string{"on", "off", "auto"}, mode) {
 			return usagef("pin mode %q: want on, off or auto", mode)
 		}
-		path := "/api/v1/rigs/" + url.PathEscape(name) + "/pin"
+		path := rigPath(name) + "/pin"
 		var p api.PlanResponse
 		if _, done, err := c.fetch(ctx, http.MethodPut, path, map[string]any{"mode": mode, "reason": *reason}, "a write token", &p); done || err != nil {
 			return err
@@ -387,7 +451,7 @@ func (c *cli) pin(fs *flag.FlagSet) func(context.Context, []string) error {
 			fmt.Fprintf(c.out, "%s is not connected: the pin takes effect when it connects (check the name if it never has)\n", shown)
 		}
 		c.warnNotPersisted(p.Durability)
-		return c.printPlan(p)
+		return c.printPinOutcome(ctx, name, p)
 	}
 }
 
@@ -405,7 +469,7 @@ func (c *cli) forget(ctx context.Context, pos []string) error {
 	}
 	name := pos[0]
 	var f api.ForgetResponse
-	if _, done, err := c.fetch(ctx, http.MethodDelete, "/api/v1/rigs/"+url.PathEscape(name), nil, "a write token", &f); done || err != nil {
+	if _, done, err := c.fetch(ctx, http.MethodDelete, rigPath(name), nil, "a write token", &f); done || err != nil {
 		return err
 	}
 	was := f.WasState

@@ -34,15 +34,22 @@ func FuzzHumanOutput(f *testing.F) {
 			v = []switcher.Event{{Seq: 1, Time: now, Kind: text, Who: group, Rig: name, Reason: reason, Fields: map[string]any{text: name, "n": 1.5}}}
 		case "/api/v1/plan", "/api/v1/rigs/" + name + "/pin":
 			no := false
-			v = api.PlanResponse{Curtail: []string{name, group}, Resume: []string{text}, Park: []string{reason},
+			v = api.PlanResponse{Curtail: []string{name, group}, Resume: []string{text}, Park: []string{reason}, RigAction: text, RigActionReason: reason,
 				Deferred: []api.Deferred{{Name: name, Reason: reason}}, WaitingForRig: true, NotCompliantReason: text,
 				Durability: api.Durability{Persisted: &no, PersistError: reason}}
 		case "/api/v1/rigs/" + name:
+			if r.Method == http.MethodGet {
+				pw, th := 3180.5, 94.2
+				v = api.Worker{Name: name, Group: group, State: reason, Flags: []string{text}, Remote: text, LastShare: &now,
+					PowerState: text, Since: &now, Pin: group, PinReason: reason, CountedAs: text, Actuator: group,
+					PoolRejected: map[string]uint64{text: 1}, Device: &switcher.DeviceStatus{State: text, PowerW: &pw, HashrateTHs: &th, CheckedAt: &now}}
+				break
+			}
 			no := false
 			v = api.ForgetResponse{Rig: name, Forgotten: true, WasState: reason, WasFlags: []string{text}, WasPin: group,
 				Durability: api.Durability{Persisted: &no, PersistError: text}}
 		case "/api/v1/status":
-			v = api.Status{Pools: []api.Pool{{Name: name, URL: text, State: group, LastError: reason}},
+			v = api.Status{Version: text, Pools: []api.Pool{{Name: name, URL: text, State: group, LastError: reason}},
 				Power: &api.Power{Policy: name, PolicyError: reason + "\n" + text, Allocation: &api.Allocation{Who: group, Reason: reason, At: now},
 					NotCompliantReason: text, StateError: reason, AuditError: name}}
 		default:
@@ -60,7 +67,7 @@ func FuzzHumanOutput(f *testing.F) {
 		}
 		cur.Store(&[4]string{name, reason, text, group})
 		for _, args := range [][]string{{"workers"}, {"events"}, {"status"}, {"plan", "--ai-kw", "5"},
-			{"pin", name, "off", "--reason", reason}, {"forget", name}, {"--api", srv.URL + "/broken", "status"}} {
+			{"pin", name, "off", "--reason", reason}, {"forget", name}, {"worker", name}, {"version"}, {"--api", srv.URL + "/broken", "status"}} {
 			r := ctl(t, env, args...)
 			for _, out := range []string{r.stdout, r.stderr} {
 				if i, what := rawControl(out); i >= 0 {

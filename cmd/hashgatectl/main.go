@@ -24,13 +24,17 @@ Usage:
   hashgatectl [flags] COMMAND [command flags]
 
 Commands:
-  status                                     proxy, pools, power and workers at a glance
+  status                                     proxy, pools, power and workers at a glance;
+                                             exits 3 not compliant, 4 unhealthy, 5 not persisted
   workers [--group G] [--state S] [--limit N] [--offset N]
                                              workers; S is mining, idle, curtailed or offline
-  allocate --ai-kw N --reason TEXT [--until T] [--emergency]
+  worker NAME                                one worker or rig, everything known about it
+  allocate --ai-kw N --reason TEXT [--until T] [--emergency] [--force]
                                              give N kW to AI (write token); T is RFC 3339
-                                             (2025-06-01T18:00:00Z) or a duration from now (2h);
-                                             --emergency ignores min_on and holds every resume
+                                             (2025-06-01T18:00:00Z) or a duration (2h): from now,
+                                             or, re-run, from when the same allocation was made;
+                                             --force moves its end; --emergency ignores min_on
+                                             and holds every resume
   plan --ai-kw N                             what an allocation of N kW would do (dry run)
   pin NAME on|off|auto [--reason TEXT]       on: never curtailed; off: parked (maintenance);
                                              auto: back to the planner (write token). A rig not
@@ -45,13 +49,33 @@ Commands:
                                              an allocation, pin or plan is one event with counts per
                                              group, its per-rig events name it in CAUSE (--cause SEQ
                                              lists them); --follow polls for new events until Ctrl-C
+  version [--client]                         hashgatectl's version and the server's
+  help [COMMAND]                             this help, or one command's
 
 Flags (before or after the command):
   --api URL        the API (env HASHGATE_API, default http://127.0.0.1:8080)
   --token TOKEN    bearer token (env HASHGATE_TOKEN); writes need a write token
   --json           print the API's JSON instead of tables
   --timeout D      HTTP timeout (default 30s)
+
+Exit status: 0 done; 1 error (the API refused, could not be reached);
+2 bad usage; status only: 3 not compliant, 4 unhealthy (no live pool
+session), 5 a decision or audit event not persisted (the first that
+applies, in that order).
 `
+
+// Exit statuses.
+const (
+	exitOK           = 0
+	exitError        = 1
+	exitUsage        = 2
+	exitNotCompliant = 3 // status: the site is not compliant
+	exitUnhealthy    = 4 // status: no live pool session
+	exitNotPersisted = 5 // status: state or audit log not persisted
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "0.1.0-dev"
 
 func main() {
 	os.Exit(run(context.Background(), os.Args[1:], os.Getenv, os.Stdout, os.Stderr))
@@ -69,19 +93,45 @@ type cli struct {
 	now     func() time.Time
 }
 
-// usageError is bad usage: exit 2 with the usage.
-type usageError struct{ msg string }
+// usageError is bad usage: exit 2 with one line and where to read more:
+// cmd's help (filled in by dispatch for an error of a command), or the
+// whole help when global (a global flag, an unknown command).
+type usageError struct {
+	msg, cmd string
+	global   bool
+}
 
 func (e usageError) Error() string { return e.msg }
 
-func usagef(format string, args ...any) error { return usageError{fmt.Sprintf(format, args...)} }
+func usagef(format string, args ...any) error {
+	return usageError{msg: fmt.Sprintf(format, args...)}
+}
 
-// errHelp: --help was asked for.
-var errHelp = errors.New("help")
+// helpError: help was asked for (cmd: that command's, "" the whole).
+type helpError struct{ cmd string }
+
+func (helpError) Error() string { return "help" }
+
+// errHelp is the whole help.
+var errHelp = helpError{}
+
+// exitStatus ends with its code and, if msg is set, one line on stderr
+// (status: not compliant, unhealthy).
+type exitStatus struct {
+	code int
+	msg  string
+}
+
+func (e *exitStatus) Error() string { return e.msg }
 
 // run is main, testable: it returns the exit status.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	c := &cli{out: stdout, errOut: stderr, now: time.Now, timeout: 30 * time.Second}
+	return runAt(ctx, time.Now, args, getenv, stdout, stderr)
+}
+
+// runAt is run with the clock now ("--until 3m" counts from it).
+func runAt(ctx context.Context, now func() time.Time, args []string, getenv func(string) string, stdout, stderr io.Writer) int {
+	c := &cli{out: stdout, errOut: stderr, now: now, timeout: 30 * time.Second}
 	c.api = getenv("HASHGATE_API")
 	if c.api == "" {
 		c.api = defaultAPI
@@ -89,19 +139,30 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	c.token = getenv("HASHGATE_TOKEN")
 	err := c.dispatch(ctx, args)
 	var ue usageError
+	var he helpError
+	var ee *exitStatus
 	switch {
 	case err == nil:
-		return 0
-	case errors.Is(err, errHelp):
-		fmt.Fprint(stdout, usage)
-		return 0
+		return exitOK
+	case errors.As(err, &he):
+		fmt.Fprint(stdout, helpText(he.cmd))
+		return exitOK
 	case errors.As(err, &ue):
-		fmt.Fprintf(stderr, "hashgatectl: %s\n\n%s", safe(ue.msg), usage)
-		return 2
+		see := "hashgatectl help"
+		if ue.cmd != "" {
+			see += " " + ue.cmd
+		}
+		fmt.Fprintf(stderr, "hashgatectl: %s\nsee '%s'\n", safe(ue.msg), see)
+		return exitUsage
+	case errors.As(err, &ee):
+		if ee.msg != "" {
+			fmt.Fprintf(stderr, "hashgatectl: %s\n", safe(ee.msg))
+		}
+		return ee.code
 	default:
 		// Errors echo the server's text (an API error, a proxy's page).
 		fmt.Fprintf(stderr, "hashgatectl: %s\n", safe(err.Error()))
-		return 1
+		return exitError
 	}
 }
 
@@ -119,15 +180,28 @@ func newFlagSet(name string) *flag.FlagSet {
 	return fs
 }
 
+// flagError words a flag package error with the flags as we write them
+// (--limit, not -limit).
+func flagError(err error) string {
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		return "unknown flag --" + strings.TrimPrefix(name, "-")
+	}
+	if name, ok := strings.CutPrefix(msg, "flag needs an argument: -"); ok {
+		return "--" + strings.TrimPrefix(name, "-") + " needs a value"
+	}
+	return strings.Replace(msg, " for flag -", " for --", 1)
+}
+
 // parse parses flags anywhere among args and returns the positional ones.
 func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, errHelp
+				return nil, helpError{fs.Name()}
 			}
-			return nil, usageError{err.Error()}
+			return nil, usageError{msg: flagError(err)}
 		}
 		args = fs.Args()
 		if len(args) == 0 {
@@ -148,13 +222,24 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		if errors.Is(err, flag.ErrHelp) {
 			return errHelp
 		}
-		return usageError{err.Error()}
+		return usageError{msg: flagError(err), global: true}
 	}
 	args = top.Args()
 	if len(args) == 0 {
 		return usagef("no command")
 	}
 	cmd, args := args[0], args[1:]
+	err := c.command(ctx, cmd, args)
+	var ue usageError
+	if errors.As(err, &ue) && ue.cmd == "" && !ue.global && commandHelp[cmd] != "" {
+		ue.cmd = cmd
+		return ue
+	}
+	return err
+}
+
+// command runs one command with its arguments.
+func (c *cli) command(ctx context.Context, cmd string, args []string) error {
 	fs := newFlagSet(cmd)
 	c.globalFlags(fs)
 	var run func(ctx context.Context, pos []string) error
@@ -163,6 +248,8 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		run = c.status
 	case "workers":
 		run = c.workers(fs)
+	case "worker":
+		run = c.worker
 	case "allocate":
 		run = c.allocate(fs)
 	case "plan":
@@ -173,10 +260,12 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 		run = c.forget
 	case "events":
 		run = c.events(fs)
+	case "version":
+		run = c.version(fs)
 	case "help":
-		return errHelp
+		return c.help(args)
 	default:
-		return usagef("unknown command %q", cmd)
+		return usageError{msg: fmt.Sprintf("unknown command %q", cmd), global: true}
 	}
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -192,11 +281,11 @@ func (c *cli) dispatch(ctx context.Context, args []string) error {
 func (c *cli) setup() error {
 	u, err := url.Parse(c.api)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return usagef("--api %q: want a URL such as %s", c.api, defaultAPI)
+		return usageError{msg: fmt.Sprintf("--api %q: want a URL such as %s", c.api, defaultAPI), global: true}
 	}
 	c.api = strings.TrimRight(c.api, "/")
 	if c.timeout <= 0 {
-		return usagef("--timeout %v: must be positive", c.timeout)
+		return usageError{msg: fmt.Sprintf("--timeout %v: must be positive", c.timeout), global: true}
 	}
 	c.client = &http.Client{Timeout: c.timeout}
 	return nil

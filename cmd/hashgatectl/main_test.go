@@ -156,12 +156,16 @@ func TestCommands(t *testing.T) {
 
 	// Pins: flags may follow the arguments.
 	r = ctl(t, writer, "pin", "acct.rig-00003", "off", "--reason", "fan swap")
-	r.want(t, 0, []string{"acct.rig-00003 pinned off", "curtail        1: acct.rig-00003"}, nil)
+	r.want(t, 0, []string{"acct.rig-00003 pinned off", "action      curtailed now (pinned off)", "other rigs  "}, nil)
+	if strings.Contains(r.stdout, "DEFERRED") || strings.Contains(r.stdout, "acct.rig-0001") {
+		t.Fatalf("pin prints other rigs:\n%s", r.stdout)
+	}
 	if strings.Contains(r.stdout, "not connected") {
 		t.Fatalf("a connected rig's pin says it waits:\n%s", r.stdout)
 	}
 	ctl(t, writer, "pin", "acct.rig-00003", "auto").want(t, 0, []string{"acct.rig-00003 back to auto"}, nil)
-	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, []string{"acct.rig-00099 pinned off", "acct.rig-00099 is not connected: the pin takes effect when it connects"}, nil)
+	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, []string{"acct.rig-00099 pinned off", "acct.rig-00099 is not connected: the pin takes effect when it connects",
+		"action      none until it connects", "state       offline, counted as offline: 0.0 kW"}, nil)
 	ctl(t, writer, "pin", "acct.nobody", "auto").want(t, 1, nil, []string{"API error 404", "unknown rig"})
 
 	// Events: the latest by default, pages with --since.
@@ -177,7 +181,7 @@ func TestCommands(t *testing.T) {
 		t.Fatalf("events --since 0 --limit 2 --json: %v %s", err, r.stdout)
 	}
 	ctl(t, env, "events", "--since", "100000").want(t, 0, []string{"no events"}, nil)
-	ctl(t, env, "events").want(t, 0, []string{"allocation", "training", "curtail"}, nil)
+	ctl(t, env, "events").want(t, 0, []string{"allocation", "training", "curtail", "pin", "power-desk", "acct.rig-00003"}, nil)
 
 	// --api overrides HASHGATE_API, --token HASHGATE_TOKEN.
 	bad := map[string]string{"HASHGATE_API": "http://127.0.0.1:1", "HASHGATE_TOKEN": readToken}
@@ -196,37 +200,63 @@ func TestUnreachable(t *testing.T) {
 	ctl(t, nil, "--api", addr, "events").want(t, 1, nil, []string{"cannot reach the hashgate API at " + addr})
 }
 
+// A usage error is one line and where to read more, exit 2; never the
+// whole help.
 func TestUsage(t *testing.T) {
-	for _, args := range [][]string{
-		{},
-		{"frobnicate"},
-		{"status", "extra"},
-		{"--bogus", "status"},
-		{"workers", "--limit", "x"},
-		{"workers", "--limit", "-1"},
-		{"workers", "--state", "asleep"},
-		{"allocate", "--reason", "x"},
-		{"allocate", "--ai-kw", "5"},
-		{"allocate", "--ai-kw", "lots", "--reason", "x"},
-		{"allocate", "--ai-kw", "-5", "--reason", "x"},
-		{"allocate", "--ai-kw", "5", "--reason", "x", "--until", "tomorrow"},
-		{"allocate", "--ai-kw", "5", "--reason", "x", "--until", "-2h"},
-		{"plan"},
-		{"pin", "acct.rig-1"},
-		{"pin", "acct.rig-1", "sideways"},
-		{"events", "--limit", "0"},
-		{"--api", "ftp://x", "status"},
-		{"--api", "not a url", "status"},
-		{"--timeout", "0s", "status"},
+	for _, c := range []struct {
+		args []string
+		want string // the first line, after "hashgatectl: "
+		see  string // the command of "see 'hashgatectl help CMD'", "" for the whole help
+	}{
+		{nil, "no command", ""},
+		{[]string{"frobnicate"}, `unknown command "frobnicate"`, ""},
+		{[]string{"status", "extra"}, `status takes no arguments, got "extra"`, "status"},
+		{[]string{"--bogus", "status"}, "unknown flag --bogus", ""},
+		{[]string{"workers", "--bogus"}, "unknown flag --bogus", "workers"},
+		{[]string{"workers", "--limit", "x"}, `invalid value "x" for --limit: must be a whole number ≥ 0`, "workers"},
+		{[]string{"workers", "--limit", "-1"}, `invalid value "-1" for --limit: must be a whole number ≥ 0`, "workers"},
+		{[]string{"workers", "--state", "asleep"}, `--state "asleep": want mining, idle, curtailed or offline`, "workers"},
+		{[]string{"worker"}, "worker needs one name: worker NAME", "worker"},
+		{[]string{"worker", "a", "b"}, "worker needs one name: worker NAME", "worker"},
+		{[]string{"allocate", "--reason", "x"}, "allocate needs --ai-kw N", "allocate"},
+		{[]string{"allocate", "--ai-kw", "5"}, "allocate needs --reason TEXT (it goes in the audit log)", "allocate"},
+		{[]string{"allocate", "--ai-kw", "lots", "--reason", "x"}, `invalid value "lots" for --ai-kw: must be a number of kW ≥ 0`, "allocate"},
+		{[]string{"allocate", "--ai-kw", "-5", "--reason", "x"}, `invalid value "-5" for --ai-kw: must be a number of kW ≥ 0`, "allocate"},
+		{[]string{"allocate", "--ai-kw", "5", "--reason", "x", "--until", "tomorrow"}, `--until "tomorrow": want an RFC 3339 time (2025-06-01T18:00:00Z) or a duration from now (2h)`, "allocate"},
+		{[]string{"allocate", "--ai-kw", "5", "--reason", "x", "--until", "-2h"}, `--until "-2h": want an RFC 3339 time`, "allocate"},
+		{[]string{"plan"}, "plan needs --ai-kw N", "plan"},
+		{[]string{"pin", "acct.rig-1"}, "pin needs a rig name and a mode: pin NAME on|off|auto", "pin"},
+		{[]string{"pin", "acct.rig-1", "sideways"}, `pin mode "sideways": want on, off or auto`, "pin"},
+		{[]string{"events", "--limit", "0"}, "--limit must be at least 1", "events"},
+		{[]string{"version", "x"}, `version takes no arguments, got "x"`, "version"},
+		{[]string{"help", "frob"}, `unknown command "frob"`, ""},
+		{[]string{"help", "pin", "x"}, `help takes one command at most, got "pin x"`, ""},
+		{[]string{"--api", "ftp://x", "status"}, `--api "ftp://x": want a URL such as http://127.0.0.1:8080`, ""},
+		{[]string{"--api", "not a url", "status"}, `--api "not a url": want a URL`, ""},
+		{[]string{"--timeout", "0s", "status"}, "--timeout 0s: must be positive", ""},
+		{[]string{"status", "--timeout"}, "--timeout needs a value", "status"},
 	} {
-		r := ctl(t, nil, args...)
-		if r.code != 2 || !strings.Contains(r.stderr, "Usage:") || !strings.HasPrefix(r.stderr, "hashgatectl: ") {
-			t.Errorf("%q: exit %d, stderr:\n%s", args, r.code, r.stderr)
+		r := ctl(t, nil, c.args...)
+		see := "see 'hashgatectl help'\n"
+		if c.see != "" {
+			see = "see 'hashgatectl help " + c.see + "'\n"
+		}
+		first, rest, _ := strings.Cut(r.stderr, "\n")
+		if r.code != exitUsage || !strings.HasPrefix(first, "hashgatectl: "+c.want) || rest != see || r.stdout != "" {
+			t.Errorf("hashgatectl %q: exit %d, stderr %q; want exit 2, stderr \"hashgatectl: %s…\\n%s\"", c.args, r.code, r.stderr, c.want, see)
 		}
 	}
-	ctl(t, nil, "--help").want(t, 0, []string{"Usage:", "allocate --ai-kw N --reason TEXT"}, nil)
-	ctl(t, nil, "help").want(t, 0, []string{"Usage:"}, nil)
-	ctl(t, nil, "workers", "-h").want(t, 0, []string{"Usage:"}, nil)
+	ctl(t, nil, "--help").want(t, 0, []string{"Usage:", "allocate --ai-kw N --reason TEXT", "Exit status:"}, nil)
+	ctl(t, nil, "help").want(t, 0, []string{"Usage:", "worker NAME", "version [--client]"}, nil)
+	for cmd := range commandHelp {
+		r := ctl(t, nil, "help", cmd)
+		r.want(t, 0, []string{"hashgatectl " + cmd, "Flags (before or after the command)"}, nil)
+		if strings.Contains(r.stdout, "Usage:") {
+			t.Errorf("help %s prints the whole help:\n%s", cmd, r.stdout)
+		}
+	}
+	ctl(t, nil, "workers", "-h").want(t, 0, []string{"hashgatectl workers [--group G]"}, nil)
+	ctl(t, nil, "pin", "--help").want(t, 0, []string{"Prints the rig's own outcome"}, nil)
 }
 
 // A refused policy file shows in the status: its first error, and where
@@ -357,7 +387,8 @@ func TestForgetAndNotPersisted(t *testing.T) {
 	}
 	ctl(t, writer, "allocate", "--ai-kw", "10", "--reason", "disk full").want(t, 0,
 		[]string{"allocation applied: 10.0 kW to AI"}, []string{"WARNING: applied, but NOT PERSISTED: state not persisted since"})
-	ctl(t, writer, "status").want(t, 0, []string{"NOT PERSISTED: state not persisted since", "a restart would lose them"}, nil)
+	ctl(t, writer, "status").want(t, exitNotPersisted, []string{"NOT PERSISTED: state not persisted since", "a restart would lose them"},
+		[]string{"hashgatectl: not persisted: state not persisted since"})
 	if err := os.Remove(stateDir); err != nil {
 		t.Fatal(err)
 	}

@@ -25,12 +25,12 @@ func TestStatusShowsUnverifiedParks(t *testing.T) {
 	env := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
 	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{
 		"60.0 kW (31.0 kW as planned, parks at idle_kw) after the plan: NOT compliant: 10 parks unverified"}, nil)
-	ctl(t, env, "status").want(t, 0, []string{
+	ctl(t, env, "status").want(t, exitNotCompliant, []string{
 		"mining load    60.0 kW",
 		"compliant      NO: 10 parks unverified (counted at rig_kw, +29 kW): load 60 kW over the budget 32 kW; if the parks hold it is 31 kW",
 		"parks          10 unverified (counted at rig_kw), 0 bound (pools_bound), 0 verified (device)",
 		"planned load   31.0 kW (every park at idle_kw)",
-	}, nil)
+	}, []string{"hashgatectl: not compliant: 10 parks unverified (counted at rig_kw, +29 kW)"})
 }
 
 // A pool refusing every share shows in the pools table of status, with

@@ -1,8 +1,10 @@
 package apitest
 
 import (
+	"net"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -11,10 +13,9 @@ import (
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/sim"
+	"github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 // Options say what Start runs.
@@ -50,10 +51,12 @@ type Site struct {
 	Fleet    *sim.Fleet         // nil without miners
 }
 
-// Start runs a site: the sim pool, the proxy and the switcher wired
-// through a stratumact bridge, then (once the proxy has a pool session)
-// the API on httptest and the fleet. It does not wait for the fleet to
-// mine. Any error fails tb at once.
+// Start runs a site: the sim pool(s), then hashgate wired as `hashgate
+// run` wires it (package site, from a config built here: the proxy on
+// 127.0.0.1:0 and, with a policy, the switcher and the stratumact bridge),
+// then (once the proxy has a pool session) the API on httptest and the
+// fleet. It does not wait for the fleet to mine. Any error fails tb at
+// once.
 func Start(tb testing.TB, o Options) *Site {
 	tb.Helper()
 	s := &Site{}
@@ -63,19 +66,8 @@ func Start(tb testing.TB, o Options) *Site {
 	}
 	tb.Cleanup(pool.Close)
 	s.Pool = pool
-
-	b := &stratumact.Bridge{}
-	pcfg := proxy.Config{
-		Listen:           "127.0.0.1:0",
-		HandshakeTimeout: 5 * time.Second,
-		ReconnectGrace:   500 * time.Millisecond,
-		BackoffMin:       50 * time.Millisecond,
-		BackoffMax:       500 * time.Millisecond,
-		Difficulty:       vardiff.Config{Initial: sim.DefaultPoolDifficulty, Min: sim.DefaultPoolDifficulty, Max: sim.DefaultPoolDifficulty, TargetShareSeconds: 10},
-		Pools: []proxy.PoolSpec{{Name: "primary", Address: pool.Addr(), User: "acct.proxy", Password: "x",
-			ConnectTimeout: time.Second, FailoverTimeout: 2 * time.Second, FailbackAfter: time.Second}},
-		Log: o.Log,
-	}
+	cfg, opts := siteConfig(tb, o)
+	cfg.Pools = append(cfg.Pools, simPool("primary", pool))
 	if o.Backup {
 		backup, err := sim.StartPool(sim.PoolConfig{})
 		if err != nil {
@@ -83,63 +75,28 @@ func Start(tb testing.TB, o Options) *Site {
 		}
 		tb.Cleanup(backup.Close)
 		s.Backup = backup
-		spec := pcfg.Pools[0]
-		spec.Name, spec.Address = "backup", backup.Addr()
-		pcfg.Pools = append(pcfg.Pools, spec)
+		cfg.Pools = append(cfg.Pools, simPool("backup", backup))
 	}
-	if o.Policy != "" {
-		pcfg.Gate = b
-		pcfg.OnFailover = b.Failover
-		pol, err := switcher.ParsePolicy("policy.toml", []byte(o.Policy))
-		if err != nil {
-			tb.Fatal(err)
-		}
-		dir := tb.TempDir()
-		cfg := switcher.Config{
-			StatePath: filepath.Join(dir, "state.json"),
-			AuditPath: filepath.Join(dir, "audit.log"),
-			Tick:      50 * time.Millisecond,
-			Log:       o.Log,
-		}
-		if o.Switcher != nil {
-			o.Switcher(&cfg)
-		}
-		sw, err := switcher.New(cfg, pol, b, b)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		s.Switcher = sw
-	}
-	srv, err := proxy.New(pcfg)
+	hs, err := site.New(cfg, o.Log, opts...)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.Proxy = srv
-	b.Bind(srv, s.Switcher)
-	if err := srv.Start(); err != nil {
+	if err := hs.Start(); err != nil {
 		tb.Fatal(err)
 	}
-	tb.Cleanup(srv.Close)
-	if s.Switcher != nil {
-		s.Switcher.Start()
-		tb.Cleanup(func() {
-			if err := s.Switcher.Close(); err != nil {
-				tb.Error(err)
-			}
-		})
-	}
-	sim.Eventually(tb, 5*time.Second, srv.Healthy, "proxy has no pool session")
+	tb.Cleanup(func() {
+		if err := hs.Close(); err != nil {
+			tb.Error(err)
+		}
+	})
+	s.Proxy, s.Switcher, s.Handler = hs.Proxy(), hs.Switcher(), hs.Handler()
+	sim.Eventually(tb, 5*time.Second, s.Proxy.Healthy, "proxy has no pool session")
 
-	h, err := api.New(api.Config{Proxy: srv, Switcher: s.Switcher, Log: o.Log, EnablePprof: o.Pprof, Tokens: o.Tokens, Version: "1.2.3-test"})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.Handler = h
-	s.API = httptest.NewServer(h)
-	tb.Cleanup(func() { s.API.Close(); h.Close() })
+	s.API = httptest.NewServer(s.Handler)
+	tb.Cleanup(s.API.Close) // before the site's Close, which closes the handler
 
 	if o.Miners > 0 {
-		fleet, err := sim.StartFleet(sim.FleetConfig{Addr: srv.Addr().String(), Miners: o.Miners, ShareInterval: 50 * time.Millisecond})
+		fleet, err := sim.StartFleet(sim.FleetConfig{Addr: s.Proxy.Addr().String(), Miners: o.Miners, ShareInterval: 50 * time.Millisecond})
 		if err != nil {
 			tb.Fatal(err)
 		}
@@ -147,6 +104,54 @@ func Start(tb testing.TB, o Options) *Site {
 		s.Fleet = fleet
 	}
 	return s
+}
+
+// siteConfig is the test site's config, as `hashgate run` would read it
+// (the proxy on 127.0.0.1:0 at the sim pools' difficulty, the API tokens;
+// with a policy, the state and the audit log in a TempDir) and what the
+// file has no key for: the policy as text, the proxy's back-off, the
+// switcher's tick and the caller's changes to the switcher.
+func siteConfig(tb testing.TB, o Options) (*config.Config, []site.Option) {
+	cfg := config.Default()
+	cfg.Proxy.Listen = "127.0.0.1:0"
+	cfg.Proxy.HandshakeTimeout = config.Duration{Duration: 5 * time.Second}
+	cfg.Proxy.ReconnectGrace = config.Duration{Duration: 500 * time.Millisecond}
+	d := sim.DefaultPoolDifficulty
+	cfg.Proxy.Difficulty = config.Difficulty{Initial: d, Min: d, Max: d, TargetShareSeconds: 10}
+	cfg.API.Listen = "127.0.0.1:0"
+	cfg.API.Tokens = o.Tokens
+	cfg.API.Pprof = o.Pprof
+	opts := []site.Option{site.WithVersion("1.2.3-test"), site.WithoutAPIListener(),
+		site.WithProxy(func(c *proxy.Config) { c.BackoffMin, c.BackoffMax = 50*time.Millisecond, 500*time.Millisecond })}
+	if o.Policy == "" {
+		return cfg, opts
+	}
+	pol, err := switcher.ParsePolicy("policy.toml", []byte(o.Policy))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := tb.TempDir()
+	cfg.Switcher.StateFilePath = filepath.Join(dir, "state.json")
+	cfg.Switcher.AuditLogPath = filepath.Join(dir, "audit.log")
+	return cfg, append(opts, site.WithPolicy(pol), site.WithSwitcher(func(c *switcher.Config) {
+		c.Tick = 50 * time.Millisecond
+		if o.Switcher != nil {
+			o.Switcher(c)
+		}
+	}))
+}
+
+// simPool is a [[pools]] entry for a sim pool, with the test site's
+// short timeouts.
+func simPool(name string, p *sim.Pool) config.Pool {
+	c := config.DefaultPool()
+	host, port, _ := net.SplitHostPort(p.Addr())
+	c.Port, _ = strconv.Atoi(port)
+	c.Name, c.URL, c.Host, c.User, c.Password = name, p.URL(), host, "acct.proxy", "x"
+	c.ConnectTimeout = config.Duration{Duration: time.Second}
+	c.FailoverTimeout = config.Duration{Duration: 2 * time.Second}
+	c.FailbackAfter = config.Duration{Duration: time.Second}
+	return c
 }
 
 // TwoHallPolicy is the test site of the api and hashgatectl tests: 20 rigs

@@ -128,6 +128,8 @@ func (h *Hist) String() string {
 // FmtDur prints a duration with 3 significant digits in a unit that fits.
 func FmtDur(d time.Duration) string {
 	switch {
+	case d < 0:
+		return "-" + FmtDur(-d)
 	case d < time.Microsecond:
 		return fmt.Sprintf("%dns", d)
 	case d < time.Millisecond:

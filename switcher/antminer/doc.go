@@ -74,6 +74,9 @@
 // Read uses get_miner_conf.cgi (pools, configured mode) and stats.cgi
 // (running mode, hashrate, power); the state is the running miner's
 // "miner-mode" when stats has it, else the configured mode. Every call is
-// bounded by ctx and Options.CallTimeout, answers by MaxBody; the shared
-// transport has keep-alives off.
+// bounded by ctx and Options.CallTimeout, answers by MaxBody. A call's
+// requests share one connection and its last request asks for
+// "Connection: close" (RFC 9112 §9.6): one connect per call, and no
+// socket held to a rig between calls (at most 64 left open for 5 s by
+// calls that failed half way).
 package antminer

@@ -1,12 +1,8 @@
 package antminer
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -24,7 +20,7 @@ const MaxBody = 1 << 20
 // Config tunes a Driver. The zero Config works.
 type Config struct {
 	// Dial replaces the TCP dialer (tests, a SOCKS hop).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// MaxBody bounds an answer (0: MaxBody).
 	MaxBody int64
 }
@@ -40,27 +36,19 @@ var (
 	_ device.PoolDriver = (*Driver)(nil)
 )
 
-// New makes a driver. It shares one http.Transport with keep-alives off:
-// a fleet of tens of thousands of rigs must not hold a socket each.
+// New makes a driver. It shares one HTTP client: a fleet of tens of
+// thousands of rigs must not hold a socket each, so every call's last
+// request closes its connection ("Connection: close"), and the requests
+// before it (get_miner_conf.cgi before stats.cgi or set_miner_conf.cgi,
+// a digest challenge's 401) reuse it: one connection per call
+// (device.HTTPOptions.CallConn).
 func New(cfg Config) *Driver {
-	dial := cfg.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	tr := &http.Transport{
-		DialContext:        dial,
-		DisableKeepAlives:  true,
-		DisableCompression: true,
-		MaxIdleConns:       -1,
-	}
-	d := &Driver{client: &http.Client{Transport: tr, CheckRedirect: noRedirect}, maxBody: cfg.MaxBody}
+	d := &Driver{client: device.HTTPClient(device.HTTPOptions{Dial: cfg.Dial, CallConn: true}), maxBody: cfg.MaxBody}
 	if d.maxBody <= 0 {
 		d.maxBody = MaxBody
 	}
 	return d
 }
-
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Name is the actuator name.
 func (d *Driver) Name() string { return "antminer" }
@@ -78,7 +66,7 @@ func (d *Driver) Resume(ctx context.Context, t *device.Target) error {
 func (d *Driver) setMode(ctx context.Context, t *device.Target, mode int) error {
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	conf, err := d.conf(ctx, t)
+	conf, err := d.conf(ctx, t, true)
 	if err != nil {
 		return err
 	}
@@ -90,7 +78,7 @@ func (d *Driver) setMode(ctx context.Context, t *device.Target, mode int) error 
 }
 
 func (d *Driver) write(ctx context.Context, t *device.Target, body []byte) error {
-	b, err := d.call(ctx, t, http.MethodPost, "/cgi-bin/set_miner_conf.cgi", body)
+	b, err := d.call(ctx, t, http.MethodPost, "/cgi-bin/set_miner_conf.cgi", body, true)
 	if err != nil {
 		return d.fail(t, "set_miner_conf", err)
 	}
@@ -100,8 +88,10 @@ func (d *Driver) write(ctx context.Context, t *device.Target, body []byte) error
 	return nil
 }
 
-func (d *Driver) conf(ctx context.Context, t *device.Target) (minerConf, error) {
-	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/get_miner_conf.cgi", nil)
+// conf reads get_miner_conf.cgi; more: the call sends another request
+// after it (the connection stays open for it).
+func (d *Driver) conf(ctx context.Context, t *device.Target, more bool) (minerConf, error) {
+	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/get_miner_conf.cgi", nil, !more)
 	if err == nil {
 		var c minerConf
 		if c, err = parseConf(b); err == nil {
@@ -118,11 +108,11 @@ func (d *Driver) conf(ctx context.Context, t *device.Target) (minerConf, error) 
 func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	conf, err := d.conf(ctx, t)
+	conf, err := d.conf(ctx, t, true)
 	if err != nil {
 		return device.Reading{}, err
 	}
-	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/stats.cgi", nil)
+	b, err := d.call(ctx, t, http.MethodGet, "/cgi-bin/stats.cgi", nil, true)
 	if err != nil {
 		return device.Reading{}, d.fail(t, "stats", err)
 	}
@@ -156,7 +146,7 @@ func stateOf(mode int, ok bool) device.State {
 func (d *Driver) Pools(ctx context.Context, t *device.Target) ([]string, error) {
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	c, err := d.conf(ctx, t)
+	c, err := d.conf(ctx, t, false)
 	if err != nil {
 		return nil, err
 	}
@@ -171,7 +161,7 @@ func (d *Driver) SetPools(ctx context.Context, t *device.Target, pools []device.
 	}
 	ctx, cancel := context.WithTimeout(ctx, t.Options.CallTimeout())
 	defer cancel()
-	c, err := d.conf(ctx, t)
+	c, err := d.conf(ctx, t, true)
 	if err != nil {
 		return err
 	}
@@ -197,18 +187,20 @@ func (d *Driver) fail(t *device.Target, op string, err error) error {
 // call makes one authenticated request: with the cached digest
 // challenge when there is one, answering a 401 with the fresh challenge
 // once. A refusal of a fresh challenge is ErrAuth.
-func (d *Driver) call(ctx context.Context, t *device.Target, method, path string, body []byte) ([]byte, error) {
+// call makes one request, answering a digest challenge (a 401 keeps the
+// connection for the retry). last: the connection closes after the
+// answer.
+func (d *Driver) call(ctx context.Context, t *device.Target, method, path string, body []byte, last bool) ([]byte, error) {
 	user, pass := credentials(t)
 	ch, _ := t.Session.(*challenge)
 	fresh := false
 	for i := 0; i < 3; i++ {
-		resp, err := d.send(ctx, t, method, path, body, ch, user, pass)
+		resp, err := d.send(ctx, t, method, path, body, ch, user, pass, last)
 		if err != nil {
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, d.maxBody))
-			resp.Body.Close()
+			device.DrainBody(resp, d.maxBody)
 			next, err := parseChallenge(resp.Header.Get("WWW-Authenticate"))
 			if err != nil {
 				return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
@@ -226,54 +218,31 @@ func (d *Driver) call(ctx context.Context, t *device.Target, method, path string
 	return nil, fmt.Errorf("%w: digest challenge repeated", device.ErrAuth)
 }
 
-func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string) (*http.Response, error) {
-	url := "http://" + t.HostPort(DefaultPort) + path
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, ch *challenge, user, pass string, last bool) (*http.Response, error) {
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
+		return nil, err
 	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
+	req.Close = last
 	if ch != nil {
 		req.Header.Set("Authorization", ch.authorization(method, path, user, pass))
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	return resp, nil
 }
 
 func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
+	b, err := device.ReadBody(resp, d.maxBody)
 	if err != nil {
-		return nil, netErr(err)
-	}
-	if int64(len(b)) > d.maxBody {
-		return nil, fmt.Errorf("%w: answer over %d bytes", device.ErrProtocol, d.maxBody)
+		return nil, device.TransportError(err)
 	}
 	if resp.StatusCode/100 != 2 {
 		return nil, fmt.Errorf("%w: HTTP %d", device.ErrProtocol, resp.StatusCode)
 	}
 	return b, nil
-}
-
-// netErr strips the URL from a transport error (it names the path only,
-// but keep errors short) and keeps the cause for errors.Is.
-func netErr(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
 }
 
 func credentials(t *device.Target) (string, string) {

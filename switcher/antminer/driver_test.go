@@ -1,6 +1,7 @@
 package antminer
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"net"
@@ -13,13 +14,9 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuam "github.com/hashgate/hashgate/internal/emu/antminer"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 	"go.uber.org/goleak"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -33,28 +30,13 @@ type rig struct {
 
 func startRig(t *testing.T, cfg emuam.Config, faults emu.Faults) rig {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 104,
-		Pools: []string{"stratum+tcp://pool.example:3333"}})
-	dev.SetFaults(faults)
 	if cfg.Password == "" {
 		cfg.Password = testPassword
 	}
-	r, err := emuam.Start(dev, cfg)
-	if err != nil {
-		t.Fatalf("emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
+	dev, r := devicetest.Start(t, emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 104,
+		Pools: []string{"stratum+tcp://pool.example:3333"}}, faults, emuam.Start, cfg)
 	opts := &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
 	return rig{dev: dev, emu: r, t: &device.Target{Rig: "s19-1", Address: r.Addr(), Options: opts}}
-}
-
-func read(t *testing.T, d *Driver, tg *device.Target) device.Reading {
-	t.Helper()
-	r, err := d.Read(context.Background(), tg)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -62,7 +44,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		rg := startRig(t, emuam.Config{ReportPower: power}, emu.Faults{})
 		d := New(Config{})
 		ctx := context.Background()
-		r := read(t, d, rg.t)
+		r := devicetest.Read(t, d, rg.t)
 		if r.State != device.StateMining || !r.HasHashrate || r.HashrateTHs != 104 || r.HasPower != power {
 			t.Fatalf("power=%v before: got %+v, want mining at 104 TH/s, HasPower %v", power, r, power)
 		}
@@ -75,7 +57,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		if err := d.Curtail(ctx, rg.t); err != nil {
 			t.Fatalf("Curtail: %v", err)
 		}
-		r = read(t, d, rg.t)
+		r = devicetest.Read(t, d, rg.t)
 		if r.State != device.StateSleeping || r.HashrateTHs != 0 || (power && r.PowerW != 40) {
 			t.Errorf("after curtail: got %+v, want sleeping, 0 TH/s, 40 W", r)
 		}
@@ -85,7 +67,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		if err := d.Resume(ctx, rg.t); err != nil {
 			t.Fatalf("Resume: %v", err)
 		}
-		if r = read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 104 {
+		if r = devicetest.Read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 104 {
 			t.Errorf("after resume: got %+v, want mining at 104", r)
 		}
 		if c := rg.dev.Calls(); c.Curtails != 1 || c.Resumes != 1 || c.AuthFailures != 0 {
@@ -126,21 +108,7 @@ func TestBadCredentials(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{Hang: true})
-	rg.t.Options.Timeout = 200 * time.Millisecond
-	d := New(Config{})
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
-		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
-	} {
-		start := time.Now()
-		err := call()
-		took := time.Since(start)
-		if err == nil || errors.Is(err, device.ErrAuth) {
-			t.Errorf("%s: got %v, want a timeout error", name, err)
-		}
-		if took > hangBound {
-			t.Errorf("%s: took %v, want under %v (the 200ms timeout, with room for a loaded machine)", name, took, hangBound)
-		}
+	for name, err := range devicetest.HangTimesOut(t, New(Config{}), rg.t) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: got %v, want it to wrap context.DeadlineExceeded", name, err)
 		}
@@ -156,23 +124,15 @@ func TestCallerContextBounds(t *testing.T) {
 	if _, err := d.Read(ctx, rg.t); err == nil {
 		t.Fatal("Read of a hung rig: got nil error")
 	}
-	if took := time.Since(start); took > hangBound {
-		t.Errorf("took %v with a 100ms ctx and a 2s option timeout, want under %v", took, hangBound)
+	if took := time.Since(start); took > devicetest.HangBound {
+		t.Errorf("took %v with a 100ms ctx and a 2s option timeout, want under %v", took, devicetest.HangBound)
 	}
 }
 
 func TestLyingDevice(t *testing.T) {
 	rg := startRig(t, emuam.Config{ReportPower: true}, emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail of a lying rig: got %v, want nil (it says ok)", err)
-	}
-	r := read(t, d, rg.t)
-	if r.State != device.StateMining || r.HashrateTHs != 104 || r.PowerW != 3250 {
+	if r := devicetest.Lying(t, New(Config{}), rg.t); r.HashrateTHs != 104 || r.PowerW != 3250 {
 		t.Errorf("lying rig after curtail: got %+v, want still mining at 104 TH/s, 3250 W", r)
-	}
-	if !r.Hashing(1, 500) {
-		t.Error("Reading.Hashing: got false, want true for the lying rig")
 	}
 }
 
@@ -186,7 +146,7 @@ func TestNoWake(t *testing.T) {
 	if err := d.Resume(ctx, rg.t); err != nil {
 		t.Fatalf("Resume: got %v, want nil (it says ok)", err)
 	}
-	if r := read(t, d, rg.t); r.State != device.StateSleeping {
+	if r := devicetest.Read(t, d, rg.t); r.State != device.StateSleeping {
 		t.Errorf("after resume of a no-wake rig: got %v, want sleeping", r.State)
 	}
 }
@@ -194,27 +154,7 @@ func TestNoWake(t *testing.T) {
 func TestSlowRestart(t *testing.T) {
 	const restart = 300 * time.Millisecond
 	rg := startRig(t, emuam.Config{}, emu.Faults{RestartDelay: restart, Delay: 20 * time.Millisecond})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail: %v", err)
-	}
-	if r := read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs == 0 {
-		t.Errorf("during the restart: got %+v, want still mining (old state)", r)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		r := read(t, d, rg.t)
-		if r.State == device.StateSleeping {
-			if took := time.Since(start); took < restart {
-				t.Errorf("sleeping after %v, want not before the %v restart", took, restart)
-			}
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %v 3s after a %v restart, want sleeping", r.State, restart)
-		}
-	}
+	devicetest.SlowRestart(t, New(Config{}), rg.t, restart, nil)
 }
 
 // The field quirk: a write of only bitmain-work-mode is answered with
@@ -223,14 +163,14 @@ func TestSlowRestart(t *testing.T) {
 func TestWorkModeOnlyWriteIgnored(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{})
 	d := New(Config{})
-	b, err := d.call(context.Background(), rg.t, "POST", "/cgi-bin/set_miner_conf.cgi", []byte(`{"bitmain-work-mode":"1"}`))
+	b, err := d.call(context.Background(), rg.t, "POST", "/cgi-bin/set_miner_conf.cgi", []byte(`{"bitmain-work-mode":"1"}`), true)
 	if err != nil {
 		t.Fatalf("write: %v", err)
 	}
 	if err := parseSetResult(b); err != nil {
 		t.Fatalf("answer: got %v, want success (the quirk)", err)
 	}
-	if r := read(t, d, rg.t); r.State != device.StateMining {
+	if r := devicetest.Read(t, d, rg.t); r.State != device.StateMining {
 		t.Errorf("after a work-mode-only write: got %v, want mining (ignored)", r.State)
 	}
 	if c := rg.dev.Calls(); c.Curtails != 0 {
@@ -260,7 +200,7 @@ func TestPools(t *testing.T) {
 	if m := rg.emu.Mode(); m != 1 {
 		t.Errorf("mode after SetPools on a sleeping rig: got %d, want 1 (kept)", m)
 	}
-	if r := read(t, d, rg.t); r.State != device.StateSleeping {
+	if r := devicetest.Read(t, d, rg.t); r.State != device.StateSleeping {
 		t.Errorf("state after SetPools: got %v, want sleeping", r.State)
 	}
 	four := append(want, want...)
@@ -270,18 +210,36 @@ func TestPools(t *testing.T) {
 	}
 }
 
+// requestConn counts the HTTP requests written on a connection.
+type requestConn struct {
+	net.Conn
+	reqs *atomic.Int64
+}
+
+func (c requestConn) Write(b []byte) (int, error) {
+	if bytes.HasPrefix(b, []byte("GET ")) || bytes.HasPrefix(b, []byte("POST ")) {
+		c.reqs.Add(1)
+	}
+	return c.Conn.Write(b)
+}
+
 // The digest challenge is kept in t.Session: the second call needs no
 // 401 round trip, and a rotated nonce is recovered from in one call.
+// Each call's requests share one connection.
 func TestDigestSessionReuse(t *testing.T) {
 	rg := startRig(t, emuam.Config{}, emu.Faults{})
-	var dials atomic.Int64
+	var dials, reqs atomic.Int64
 	d := New(Config{Dial: func(ctx context.Context, network, addr string) (net.Conn, error) {
 		dials.Add(1)
-		return (&net.Dialer{}).DialContext(ctx, network, addr)
+		c, err := (&net.Dialer{}).DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return requestConn{Conn: c, reqs: &reqs}, nil
 	}})
-	read(t, d, rg.t)
-	if n := dials.Load(); n != 3 {
-		t.Errorf("first read: got %d connections, want 3 (401, conf, stats)", n)
+	devicetest.Read(t, d, rg.t)
+	if n, r := dials.Load(), reqs.Load(); n != 1 || r != 3 {
+		t.Errorf("first read: got %d requests on %d connections, want 3 (401, conf, stats) on 1", r, n)
 	}
 	ch, ok := rg.t.Session.(*challenge)
 	if !ok {
@@ -293,9 +251,10 @@ func TestDigestSessionReuse(t *testing.T) {
 	}
 	t.Logf("session: %d B", size)
 	dials.Store(0)
-	read(t, d, rg.t)
-	if n := dials.Load(); n != 2 {
-		t.Errorf("second read: got %d connections, want 2 (no 401)", n)
+	reqs.Store(0)
+	devicetest.Read(t, d, rg.t)
+	if n, r := dials.Load(), reqs.Load(); n != 1 || r != 2 {
+		t.Errorf("second read: got %d requests on %d connections, want 2 (no 401) on 1", r, n)
 	}
 	rg.emu.RotateNonce()
 	if _, err := d.Read(context.Background(), rg.t); err != nil {
@@ -313,81 +272,21 @@ func TestRefusedWrite(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	d := New(Config{})
-	tg := &device.Target{Rig: "gone", Address: addr, Options: &device.Options{Timeout: time.Second}}
-	if _, err := d.Read(context.Background(), tg); err == nil || errors.Is(err, device.ErrAuth) || !device.Retryable(err) {
-		t.Errorf("closed port: got %v, want a retryable network error", err)
-	}
+	tg := &device.Target{Rig: "gone", Options: &device.Options{Timeout: time.Second}}
+	devicetest.Unreachable(t, New(Config{}), tg)
 }
 
-// Many rigs at once through one driver: every curtail lands, and the
-// healthy rigs all finish before the hung ones have even timed out (a
-// hung rig costs only its own call).
+// Many rigs at once through one driver: every curtail lands, and a hung
+// rig costs only its own call.
 func TestManyRigsOneDriver(t *testing.T) {
-	const n, hung = 100, 10
-	const hungTimeout = 3 * time.Second
-	d := New(Config{})
-	rigs := make([]rig, n)
-	for i := range rigs {
-		f := emu.Faults{}
-		if i < hung {
-			f.Hang = true
-		}
-		rigs[i] = startRig(t, emuam.Config{}, f)
-		rigs[i].t.Options.Timeout = 20 * time.Second
-		if i < hung {
-			rigs[i].t.Options = &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: hungTimeout}
-		}
-	}
-	type result struct {
-		i   int
-		err error
-		at  time.Duration
-	}
-	start := time.Now()
-	results := make(chan result, n)
-	for i := range rigs {
-		go func(i int) {
-			err := d.Curtail(context.Background(), rigs[i].t)
-			results <- result{i, err, time.Since(start)}
-		}(i)
-	}
-	var healthyDone time.Duration
-	for range rigs {
-		r := <-results
-		switch {
-		case r.i < hung && r.err == nil:
-			t.Errorf("hung rig %d: got nil error", r.i)
-		case r.i >= hung && r.err != nil:
-			t.Errorf("healthy rig %d: got %v, want nil", r.i, r.err)
-		case r.i >= hung && r.at > healthyDone:
-			healthyDone = r.at
-		}
-	}
-	if healthyDone >= hungTimeout {
-		t.Errorf("healthy rigs done after %v, want before the hung rigs' %v timeout", healthyDone, hungTimeout)
-	}
-	for i := hung; i < n; i++ {
-		if s := rigs[i].dev.Peek(); s.Mining {
-			t.Fatalf("rig %d still mining after an accepted curtail", i)
-		}
-	}
-	t.Logf("%d healthy rigs curtailed concurrently in %v; %d hung ones failed at their own timeout", n-hung, healthyDone, hung)
+	devicetest.ManyRigsOneDriver(t, New(Config{}), func(hang bool) devicetest.Rig {
+		rg := startRig(t, emuam.Config{}, emu.Faults{Hang: hang})
+		return devicetest.Rig{Dev: rg.dev, Target: rg.t}
+	})
 }
 
 func BenchmarkRead(b *testing.B) {
-	dev := emu.NewDevice(emu.Config{MiningW: 3250, HashrateTHs: 104})
-	r, err := emuam.Start(dev, emuam.Config{Password: testPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	_, r := devicetest.Start(b, emu.Config{MiningW: 3250, HashrateTHs: 104}, emu.Faults{}, emuam.Start, emuam.Config{Password: testPassword})
 	d := New(Config{})
 	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
 	b.ReportAllocs()

@@ -10,13 +10,14 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emubraiins "github.com/hashgate/hashgate/internal/emu/braiins"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
 
 // TestSessionSmall: the per-rig state must fit the fleet's budget with
 // room to spare (2 KiB per rig for everything).
 func TestSessionSmall(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
-	if err := New(Config{}).Curtail(ctx(t), w.tgt); err != nil {
+	if err := New(Config{}).Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatal(err)
 	}
 	s := w.tgt.Session.(*session)
@@ -32,12 +33,7 @@ func benchRigs(b *testing.B, n int) []*device.Target {
 	opts := &device.Options{Password: device.NewSecret(testPassword), Timeout: 5 * time.Second}
 	tgts := make([]*device.Target, n)
 	for i := range tgts {
-		dev := emu.NewDevice(emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 110})
-		rig, err := emubraiins.Start(dev, emubraiins.Config{Password: testPassword})
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = rig.Close() })
+		_, rig := devicetest.Start(b, emu.Config{MiningW: 3250, SleepingW: 40, HashrateTHs: 110}, emu.Faults{}, emubraiins.Start, emubraiins.Config{Password: testPassword})
 		tgts[i] = &device.Target{Rig: "r", Address: rig.Addr(), Options: opts}
 	}
 	return tgts

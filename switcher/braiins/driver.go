@@ -2,7 +2,6 @@ package braiins
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"time"
 
@@ -23,7 +22,7 @@ const maxBody = 1 << 20
 // the clock with time.Now.
 type Config struct {
 	// Dial replaces the dialer (tests, a SOCKS hop to a site network).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// Now is the clock used for token expiry.
 	Now func() time.Time
 }
@@ -41,31 +40,21 @@ var (
 	_ device.PoolDriver = (*Driver)(nil)
 )
 
-// New makes a driver with one shared HTTP client. Keep-alives are off: a
-// fleet polls tens of thousands of rigs and must not hold a socket to
-// each between polls.
+// New makes a driver with one shared HTTP client. A fleet polls tens of
+// thousands of rigs and must not hold a socket to each between polls, so
+// every call's last request closes its connection ("Connection: close");
+// the requests before it (a login, a Read's details before its stats)
+// reuse it, so a call makes one connection, not one per request
+// (device.HTTPOptions.CallConn). The client follows no redirect: a
+// miner that redirects is not speaking this API.
 func New(cfg Config) *Driver {
-	dial := cfg.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	tr := &http.Transport{
-		DialContext:            dial,
-		DisableKeepAlives:      true,
-		MaxResponseHeaderBytes: 64 << 10,
-		DisableCompression:     true,
-	}
 	return &Driver{
-		now: now,
-		client: &http.Client{
-			Transport: tr,
-			// A miner that redirects is not speaking this API.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		now:    now,
+		client: device.HTTPClient(device.HTTPOptions{Dial: cfg.Dial, CallConn: true, MaxHeaderBytes: 64 << 10}),
 	}
 }
 
@@ -93,7 +82,7 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 	defer cancel()
 	var r device.Reading
 	var det details
-	if err := d.do(ctx, t, http.MethodGet, pathDetails, nil, &det); err != nil {
+	if err := d.doThenMore(ctx, t, http.MethodGet, pathDetails, nil, &det); err != nil {
 		return r, err
 	}
 	var st stats

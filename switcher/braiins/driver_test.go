@@ -9,20 +9,15 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emubraiins "github.com/hashgate/hashgate/internal/emu/braiins"
-	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestCurtailResumeReadback(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	d := New(Config{})
 
-	r, err := d.Read(ctx(t), w.tgt)
+	r, err := d.Read(devicetest.Context(t), w.tgt)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -31,13 +26,13 @@ func TestCurtailResumeReadback(t *testing.T) {
 		t.Fatalf("read before curtail: got %+v, want %+v", r, want)
 	}
 
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail: %v", err)
 	}
 	if w.dev.Peek().Mining {
 		t.Fatalf("device after curtail: got mining, want asleep")
 	}
-	r, err = d.Read(ctx(t), w.tgt)
+	r, err = d.Read(devicetest.Context(t), w.tgt)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -46,10 +41,10 @@ func TestCurtailResumeReadback(t *testing.T) {
 		t.Fatalf("read after curtail: got %+v, want %+v", r, want)
 	}
 
-	if err := d.Resume(ctx(t), w.tgt); err != nil {
+	if err := d.Resume(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	r, err = d.Read(ctx(t), w.tgt)
+	r, err = d.Read(devicetest.Context(t), w.tgt)
 	if err != nil {
 		t.Fatalf("read: %v", err)
 	}
@@ -67,10 +62,10 @@ func TestCurtailResumeReadback(t *testing.T) {
 func TestStatusAsProtoName(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{StatusNames: true})
 	d := New(Config{})
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail: %v", err)
 	}
-	r, err := d.Read(ctx(t), w.tgt)
+	r, err := d.Read(devicetest.Context(t), w.tgt)
 	if err != nil || r.State != device.StateSleeping {
 		t.Fatalf("read: got %v, %v; want sleeping, nil", r.State, err)
 	}
@@ -79,7 +74,7 @@ func TestStatusAsProtoName(t *testing.T) {
 func TestBadCredentials(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{Password: "the-real-one"})
 	d := New(Config{})
-	err := d.Curtail(ctx(t), w.tgt)
+	err := d.Curtail(devicetest.Context(t), w.tgt)
 	if !errors.Is(err, device.ErrAuth) {
 		t.Fatalf("curtail with a wrong password: got %v, want ErrAuth", err)
 	}
@@ -100,12 +95,12 @@ func TestBadCredentials(t *testing.T) {
 func TestTokenExpiredLogsInOnce(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	d := New(Config{})
-	if _, err := d.Read(ctx(t), w.tgt); err != nil {
+	if _, err := d.Read(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("read: %v", err)
 	}
 	old := w.tgt.Session.(*session).token
 	w.rig.RevokeTokens() // the miner rebooted
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail after the token was revoked: %v", err)
 	}
 	if n := w.rig.Logins(); n != 2 {
@@ -114,7 +109,7 @@ func TestTokenExpiredLogsInOnce(t *testing.T) {
 	if tok := w.tgt.Session.(*session).token; tok == old || strings.Contains(tok, old) {
 		t.Fatalf("session token: got the old one, want a new one")
 	}
-	if strings.Contains(errString(d.Curtail(ctx(t), w.tgt)), old) {
+	if strings.Contains(errString(d.Curtail(devicetest.Context(t), w.tgt)), old) {
 		t.Fatalf("an error carries the token")
 	}
 }
@@ -124,11 +119,11 @@ func TestTokenExpiryKnownLocally(t *testing.T) {
 	clock := func() time.Time { return now }
 	w := newWorld(t, emubraiins.Config{TokenTTL: 100 * time.Second, Now: clock})
 	d := New(Config{Now: clock})
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail: %v", err)
 	}
 	now = now.Add(95 * time.Second) // past our margin, before the miner's expiry
-	if err := d.Resume(ctx(t), w.tgt); err != nil {
+	if err := d.Resume(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	if n := w.rig.Logins(); n != 2 {
@@ -139,39 +134,13 @@ func TestTokenExpiryKnownLocally(t *testing.T) {
 func TestHangTimesOut(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	w.dev.SetFaults(emu.Faults{Hang: true})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	d := New(Config{})
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return d.Curtail(ctx(t), w.tgt) },
-		"read":    func() error { _, err := d.Read(ctx(t), w.tgt); return err },
-	} {
-		start := time.Now()
-		err := call()
-		took := time.Since(start)
-		if err == nil {
-			t.Fatalf("%s on a hung miner: got nil, want an error", name)
-		}
-		if took > hangBound {
-			t.Fatalf("%s on a hung miner: took %v, want under %v (the 200ms timeout, with room for a loaded machine)", name, took, hangBound)
-		}
-		if !device.Retryable(err) {
-			t.Fatalf("%s: Retryable(%v) = false, want true", name, err)
-		}
-	}
+	devicetest.HangTimesOut(t, New(Config{}), w.tgt)
 }
 
 func TestLyingMinerKeepsMining(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	w.dev.SetFaults(emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
-		t.Fatalf("curtail: got %v, want nil (the miner says ok)", err)
-	}
-	r, err := d.Read(ctx(t), w.tgt)
-	if err != nil {
-		t.Fatalf("read: %v", err)
-	}
-	if !r.Hashing(1, 500) || r.State != device.StateMining || r.PowerW != 3250 {
+	if r := devicetest.Lying(t, New(Config{}), w.tgt); r.PowerW != 3250 {
 		t.Fatalf("read of a lying miner: got %+v, want mining at 3250 W", r)
 	}
 }
@@ -180,36 +149,21 @@ func TestSlowRestart(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	const delay = 300 * time.Millisecond
 	w.dev.SetFaults(emu.Faults{RestartDelay: delay})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
-		t.Fatalf("curtail: %v", err)
-	}
-	r, err := d.Read(ctx(t), w.tgt)
-	if err != nil || r.State != device.StateMining {
-		t.Fatalf("read just after curtail: got %v, %v; want still mining, nil", r.State, err)
-	}
-	sim.Eventually(t, 5*time.Second, func() bool {
-		r, err := d.Read(ctx(t), w.tgt)
-		return err == nil && r.State == device.StateSleeping && r.PowerW == 40
-	}, "miner asleep after its restart")
-	if took := time.Since(start); took < delay {
-		t.Fatalf("asleep after %v, want not before the %v restart", took, delay)
-	}
+	devicetest.SlowRestart(t, New(Config{}), w.tgt, delay, func(r device.Reading) bool { return r.PowerW == 40 })
 }
 
 func TestPools(t *testing.T) {
 	w := newWorld(t, emubraiins.Config{})
 	d := New(Config{})
-	got, err := d.Pools(ctx(t), w.tgt)
+	got, err := d.Pools(devicetest.Context(t), w.tgt)
 	if want := []string{"stratum+tcp://pool.example:3333"}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("pools: got %v, %v; want %v, nil", got, err, want)
 	}
 	set := []device.Pool{{URL: "stratum+tcp://hashgate:3333", User: "rig-1", Password: "x"}, {URL: "stratum+tcp://hashgate2:3333", User: "rig-1"}}
-	if err := d.SetPools(ctx(t), w.tgt, set); err != nil {
+	if err := d.SetPools(devicetest.Context(t), w.tgt, set); err != nil {
 		t.Fatalf("set pools: %v", err)
 	}
-	got, err = d.Pools(ctx(t), w.tgt)
+	got, err = d.Pools(devicetest.Context(t), w.tgt)
 	if want := []string{"stratum+tcp://hashgate:3333", "stratum+tcp://hashgate2:3333"}; err != nil || !reflect.DeepEqual(got, want) {
 		t.Fatalf("pools after set: got %v, %v; want %v, nil", got, err, want)
 	}
@@ -220,18 +174,15 @@ func TestNonDefaultPortOption(t *testing.T) {
 	host, port := splitHostPort(t, w.rig.Addr())
 	w.tgt.Address = host
 	w.tgt.Options.Port = port
-	if _, err := New(Config{}).Read(ctx(t), w.tgt); err != nil {
+	if _, err := New(Config{}).Read(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("read through Options.Port: %v", err)
 	}
 }
 
 func TestRefusedConnection(t *testing.T) {
-	checkLeaks(t)
-	tgt := &device.Target{Rig: "gone", Address: "127.0.0.1:1", Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
-	_, err := New(Config{}).Read(ctx(t), tgt)
-	if err == nil || !device.Retryable(err) || strings.Contains(err.Error(), testPassword) {
-		t.Fatalf("read of a closed port: got %v, want a retryable error without the password", err)
-	}
+	devicetest.CheckLeaks(t)
+	tgt := &device.Target{Rig: "gone", Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
+	devicetest.Unreachable(t, New(Config{}), tgt)
 }
 
 func errString(err error) string {
@@ -255,7 +206,7 @@ func TestStatusMapping(t *testing.T) {
 		{403, device.ErrAuth, false},
 	} {
 		w.rig.SetStatus(tc.code)
-		err := d.Curtail(ctx(t), w.tgt)
+		err := d.Curtail(devicetest.Context(t), w.tgt)
 		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || device.Retryable(err) != tc.retryable {
 			t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
 		}
@@ -270,7 +221,7 @@ func TestStatusMapping(t *testing.T) {
 		t.Fatalf("device curtails: got %d, want 0", w.dev.Calls().Curtails)
 	}
 	w.rig.SetStatus(0)
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail once the miner answers again: %v", err)
 	}
 }

@@ -1,11 +1,9 @@
 package braiins
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -32,8 +30,20 @@ type session struct {
 
 // do sends one authenticated request and decodes its answer into out
 // (when not nil). It logs in when the rig has no live token, and once
-// more when the miner answers 401 (token expired, miner rebooted).
+// more when the miner answers 401 (token expired, miner rebooted). The
+// connection closes after the answer: do is a call's last request.
 func (d *Driver) do(ctx context.Context, t *device.Target, method, path string, body, out any) error {
+	return d.request(ctx, t, method, path, body, out, true)
+}
+
+// doThenMore is do for a request the same call follows with another to
+// the same rig: the connection stays open for it (one connect and close
+// per call, not per request; see New).
+func (d *Driver) doThenMore(ctx context.Context, t *device.Target, method, path string, body, out any) error {
+	return d.request(ctx, t, method, path, body, out, false)
+}
+
+func (d *Driver) request(ctx context.Context, t *device.Target, method, path string, body, out any, last bool) error {
 	var payload []byte
 	if body != nil {
 		var err error
@@ -46,7 +56,7 @@ func (d *Driver) do(ctx context.Context, t *device.Target, method, path string, 
 		if err != nil {
 			return err
 		}
-		code, data, err := d.send(ctx, t, method, path, s.token, payload)
+		code, data, err := d.send(ctx, t, method, path, s.token, payload, last)
 		if err != nil {
 			return fmt.Errorf("braiins %s: %s %s: %w", t.Rig, method, path, err)
 		}
@@ -82,7 +92,8 @@ func (d *Driver) session(ctx context.Context, t *device.Target) (*session, error
 		pass = o.Password.Reveal()
 	}
 	payload, _ := json.Marshal(loginRequest{Username: user, Password: pass})
-	code, data, err := d.send(ctx, t, http.MethodPost, pathLogin, "", payload)
+	// A request always follows the login: its connection stays open.
+	code, data, err := d.send(ctx, t, http.MethodPost, pathLogin, "", payload, false)
 	if err != nil {
 		return nil, fmt.Errorf("braiins %s: login: %w", t.Rig, err)
 	}
@@ -110,20 +121,15 @@ func (s *session) touch(now time.Time) {
 }
 
 // send makes one HTTP exchange and returns the status and the body (at
-// most maxBody bytes).
-func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token string, payload []byte) (int, []byte, error) {
-	var rd io.Reader
-	if payload != nil {
-		rd = bytes.NewReader(payload)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+t.HostPort(DefaultPort)+path, rd)
+// most maxBody bytes). last: the connection closes after the answer
+// ("Connection: close"); otherwise it is kept for the next request.
+func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token string, payload []byte, last bool) (int, []byte, error) {
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+path, payload)
 	if err != nil {
 		return 0, nil, err
 	}
+	req.Close = last
 	req.Header.Set("Accept", "application/json")
-	if payload != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
 	if token != "" {
 		req.Header.Set("Authorization", token)
 	}
@@ -131,30 +137,11 @@ func (d *Driver) send(ctx context.Context, t *device.Target, method, path, token
 	if err != nil {
 		return 0, nil, err
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
-	if err != nil {
-		return resp.StatusCode, nil, err
-	}
-	if len(data) > maxBody {
-		return resp.StatusCode, nil, fmt.Errorf("%w: answer longer than %d bytes", device.ErrProtocol, maxBody)
-	}
-	return resp.StatusCode, data, nil
+	data, err := device.ReadBody(resp, maxBody)
+	return resp.StatusCode, data, err
 }
 
 // statusError maps an HTTP status to the fleet's errors: 401/403 are
 // refused credentials, other 4xx a refusal, 5xx a retryable failure (the
 // firmware answers 500 while bosminer reconfigures).
-func statusError(code int) error {
-	switch {
-	case code >= 200 && code < 300:
-		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrAuth)
-	case code >= 400 && code < 500:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrRefused)
-	case code >= 500:
-		return fmt.Errorf("HTTP %d: miner error", code)
-	}
-	return fmt.Errorf("HTTP %d: %w", code, device.ErrProtocol)
-}
+func statusError(code int) error { return device.StatusError(code, "miner") }

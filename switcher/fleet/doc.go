@@ -19,7 +19,11 @@
 //     per-call timeout (Options.CallTimeout) and is cancelled by Close
 //     and by the rig's removal. A hung or dead rig holds one worker for
 //     at most its timeout and never blocks another rig's call; the fleet
-//     never runs two calls on one rig at once.
+//     never runs two calls on one rig at once. Polls hold at most three
+//     quarters of the workers (all of them below 4): when hung rigs
+//     hold polls for their whole timeout, a quarter stay free for
+//     commands and read-backs (the firmware benchmark saw an allocation
+//     wait behind slow polls).
 //   - Work is taken in this order: curtails, resumes (and pool
 //     rewrites), read-backs (and the start-up reads of rigs wanted
 //     asleep), polls. Each rig sits in at most one queue, so the queues

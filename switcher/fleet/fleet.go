@@ -33,6 +33,11 @@ type Fleet struct {
 	started bool
 	closed  bool
 	stats   Stats
+	// polling counts scheduled polls in flight; at most maxPolls, so a
+	// quarter of the workers stay free for commands and read-backs even
+	// when hung rigs hold polls for their whole timeout.
+	polling  int
+	maxPolls int
 }
 
 // New checks cfg, fills its defaults and returns a fleet with no rigs.
@@ -40,7 +45,7 @@ func New(cfg Config) (*Fleet, error) {
 	if err := cfg.fill(); err != nil {
 		return nil, err
 	}
-	f := &Fleet{cfg: cfg, tick: cfg.tick(), rigs: make(map[string]*rig)}
+	f := &Fleet{cfg: cfg, tick: cfg.tick(), rigs: make(map[string]*rig), maxPolls: max(1, cfg.Workers-cfg.Workers/4)}
 	f.cond = sync.NewCond(&f.mu)
 	f.ctx, f.stop = context.WithCancel(context.Background())
 	f.limiter = lograte.New(cfg.Log, time.Minute, 5)

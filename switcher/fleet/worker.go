@@ -30,6 +30,7 @@ type job struct {
 	target device.Target
 	pools  []device.Pool // set_pools
 	wantPl bool          // read the pool list if Read did not
+	polled bool          // taken from the poll queue: counted in Fleet.polling
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -61,8 +62,16 @@ func (f *Fleet) take() (job, bool) {
 			return job{}, false
 		}
 		for id := qCurtail; id < nQueues; id++ {
+			if id == qPoll && f.polling >= f.maxPolls {
+				break // the rest of the workers are kept for commands
+			}
 			if r := f.qs[id].pop(); r != nil {
-				return f.prepare(r, id), true
+				j := f.prepare(r, id)
+				if id == qPoll {
+					j.polled = true
+					f.polling++
+				}
+				return j, true
 			}
 		}
 		f.cond.Wait()
@@ -138,6 +147,10 @@ func (f *Fleet) finish(j *job, res result) {
 	r.busy = false
 	r.cancel = nil
 	f.stats.InFlight--
+	if j.polled {
+		f.polling--
+		f.cond.Signal() // a poll waiting for its share of workers may go
+	}
 	if f.closed || r.removed {
 		f.mu.Unlock()
 		return

@@ -6,6 +6,7 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuluxos "github.com/hashgate/hashgate/internal/emu/luxos"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
 
 // Loopback cost of one call against the emulator (no emulated delay).
@@ -31,12 +32,7 @@ func BenchmarkRead(b *testing.B) {
 }
 
 func startB(b *testing.B) *world {
-	dev := emu.NewDevice(emu.Config{MiningW: miningW, HashrateTHs: hashTHs})
-	rig, err := emuluxos.Start(dev, emuluxos.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(b, emu.Config{MiningW: miningW, HashrateTHs: hashTHs}, emu.Faults{}, emuluxos.Start, emuluxos.Config{})
 	w := &world{dev: dev, rig: rig, drv: New(Config{})}
 	w.tgt = newTarget(rig.Addr())
 	return w

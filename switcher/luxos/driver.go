@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"strings"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -19,7 +18,7 @@ const DefaultMaxAnswer = 1 << 20
 // Config tunes a Driver. The zero Config works.
 type Config struct {
 	// Dial opens connections (default net.Dialer.DialContext).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// MaxAnswer bounds one answer in bytes (default DefaultMaxAnswer).
 	MaxAnswer int64
 }

@@ -11,13 +11,10 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuluxos "github.com/hashgate/hashgate/internal/emu/luxos"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -36,14 +33,8 @@ type world struct {
 
 func start(t *testing.T, f emu.Faults, cfg emuluxos.Config) *world {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
-		Pools: []string{"stratum+tcp://elsewhere.example:3333"}})
-	dev.SetFaults(f)
-	rig, err := emuluxos.Start(dev, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(t, emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
+		Pools: []string{"stratum+tcp://elsewhere.example:3333"}}, f, emuluxos.Start, cfg)
 	return &world{dev: dev, rig: rig, drv: New(Config{}), tgt: newTarget(rig.Addr())}
 }
 
@@ -54,23 +45,7 @@ func newTarget(addr string) *device.Target {
 
 func (w *world) read(t *testing.T) device.Reading {
 	t.Helper()
-	r, err := w.drv.Read(context.Background(), w.tgt)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
-}
-
-// eventually polls cond until it holds or the deadline passes.
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return devicetest.Read(t, w.drv, w.tgt)
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -129,9 +104,9 @@ func TestHeldSessionExpires(t *testing.T) {
 	if err := w.drv.Curtail(context.Background(), w.tgt); !errors.Is(err, device.ErrBusy) {
 		t.Fatalf("first Curtail: got %v, want ErrBusy", err)
 	}
-	eventually(t, 2*time.Second, "curtail after the held session expired", func() bool {
+	sim.Eventually(t, 2*time.Second, func() bool {
 		return w.drv.Curtail(context.Background(), w.tgt) == nil
-	})
+	}, "curtail after the held session expired")
 	if r := w.read(t); r.State != device.StateSleeping {
 		t.Fatalf("got %v, want sleeping", r.State)
 	}
@@ -155,17 +130,7 @@ func TestStaleSessionOfOursIsDropped(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	w := start(t, emu.Faults{Hang: true}, emuluxos.Config{})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return w.drv.Curtail(context.Background(), w.tgt) },
-		"read":    func() error { _, err := w.drv.Read(context.Background(), w.tgt); return err },
-	} {
-		t0 := time.Now()
-		err := call()
-		if took := time.Since(t0); err == nil || took > hangBound {
-			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, hangBound)
-		}
-	}
+	devicetest.HangTimesOut(t, w.drv, w.tgt)
 }
 
 func TestContextCancelEndsCall(t *testing.T) {
@@ -181,26 +146,12 @@ func TestContextCancelEndsCall(t *testing.T) {
 
 func TestLyingDevice(t *testing.T) {
 	w := start(t, emu.Faults{Lying: true}, emuluxos.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatalf("Curtail: got %v, want nil (the device says ok)", err)
-	}
-	r := w.read(t)
-	if !r.Hashing(1, 500) || r.State != device.StateMining {
-		t.Fatalf("lying device read %+v, want it still mining", r)
-	}
+	devicetest.Lying(t, w.drv, w.tgt)
 }
 
 func TestSlowRestart(t *testing.T) {
 	w := start(t, emu.Faults{RestartDelay: 300 * time.Millisecond}, emuluxos.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatal(err)
-	}
-	if r := w.read(t); r.State != device.StateMining {
-		t.Fatalf("right after Curtail: got %v, want the old state (mining) while the miner restarts", r.State)
-	}
-	eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
-		return w.read(t).State == device.StateSleeping
-	})
+	devicetest.SlowRestart(t, w.drv, w.tgt, 300*time.Millisecond, nil)
 }
 
 func TestSplitAnswersOverTCP(t *testing.T) {
@@ -250,10 +201,5 @@ func TestSetPoolsErrorHidesPoolPassword(t *testing.T) {
 
 func TestUnreachable(t *testing.T) {
 	w := start(t, emu.Faults{}, emuluxos.Config{})
-	addr := w.rig.Addr()
-	_ = w.rig.Close()
-	w.tgt.Address = addr
-	if _, err := w.drv.Read(context.Background(), w.tgt); err == nil {
-		t.Fatal("Read of a closed rig: got nil, want an error")
-	}
+	devicetest.Unreachable(t, w.drv, w.tgt)
 }

@@ -1,11 +1,9 @@
 package luxos
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -28,20 +26,7 @@ type envelope struct {
 }
 
 // num is a JSON number that firmware sometimes sends as a string.
-type num float64
-
-func (n *num) UnmarshalJSON(b []byte) error {
-	b = bytes.Trim(bytes.TrimSpace(b), `"`)
-	if len(b) == 0 || string(b) == "null" {
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	if err != nil {
-		return err
-	}
-	*n = num(f)
-	return nil
-}
+type num = device.Number
 
 func decode(b []byte, v any) error {
 	if err := json.Unmarshal(b, v); err != nil {

@@ -3,10 +3,8 @@ package luxos
 import (
 	"bytes"
 	"errors"
-	"io"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -66,50 +64,13 @@ func TestParsePoolsOrder(t *testing.T) {
 	}
 }
 
-// The answer arrives in pieces: any split reads the same.
-func TestReadAnswerSplit(t *testing.T) {
-	body := sampleReading
-	cases := []struct {
-		name string
-		r    io.Reader
-		want string
-	}{
-		{"nul", strings.NewReader(body + "\x00trailing"), body},
-		{"eof", strings.NewReader(body), body},
-		{"one byte", iotest.OneByteReader(strings.NewReader(body + "\x00")), body},
-		{"half", iotest.HalfReader(strings.NewReader(body + "\x00")), body},
-		{"data+eof", iotest.DataErrReader(strings.NewReader(body)), body},
-	}
-	for _, c := range cases {
-		got, err := readAnswer(c.r, 1<<20)
-		if err != nil || string(got) != c.want {
-			t.Errorf("%s: got %q, %v; want the body", c.name, got, err)
-		}
-	}
-	for i := 1; i < len(body); i += 13 {
-		r := io.MultiReader(strings.NewReader(body[:i]), strings.NewReader(body[i:]+"\x00"))
-		if got, err := readAnswer(r, 1<<20); err != nil || string(got) != body {
-			t.Fatalf("split at %d: got %q, %v", i, got, err)
-		}
-	}
-	if _, err := readAnswer(strings.NewReader(""), 10); !errors.Is(err, device.ErrProtocol) {
-		t.Errorf("empty: got %v, want ErrProtocol", err)
-	}
-	if _, err := readAnswer(bytes.NewReader(bytes.Repeat([]byte("x"), 5000)), 100); !errors.Is(err, device.ErrProtocol) {
-		t.Errorf("too long: got %v, want ErrProtocol", err)
-	}
-	if _, err := readAnswer(iotest.ErrReader(io.ErrUnexpectedEOF), 100); !errors.Is(err, io.ErrUnexpectedEOF) {
-		t.Errorf("read error: got %v, want it passed on", err)
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(sampleReading))
 	f.Add([]byte(`{"SESSION":[{"SessionID":"a"}],"STATUS":[{"STATUS":"S"}]}`))
 	f.Add([]byte(`{"STATUS":[{"STATUS":"S"}],"POOLS":[{"POOL":1,"URL":"u"}]}`))
 	f.Add([]byte("{\"STATUS\":[{\"STATUS\":\"E\",\"Code\":402}]}\x00x"))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ans, err := readAnswer(bytes.NewReader(b), 1<<16)
+		ans, err := device.ReadToNUL(bytes.NewReader(b), 1<<16)
 		if err != nil {
 			return
 		}

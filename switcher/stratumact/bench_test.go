@@ -4,22 +4,21 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/sim"
-	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
+	hgsite "github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 // BenchmarkParkLatency10k measures the time to act: from the PUT
@@ -38,38 +37,16 @@ func BenchmarkParkLatency10k(b *testing.B) {
 		if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
 			b.Fatal(err)
 		}
-		pol, err := switcher.LoadPolicy(filepath.Join(dir, "policy.toml"))
-		if err != nil {
-			b.Fatal(err)
-		}
 		pool, err := sim.StartPool(sim.PoolConfig{})
 		if err != nil {
 			b.Fatal(err)
 		}
-		var bridge stratumact.Bridge
-		sw, err := switcher.New(switcher.Config{StatePath: filepath.Join(dir, "s.json"), AuditPath: filepath.Join(dir, "a.jsonl"), Tick: 100 * time.Millisecond, Log: zerolog.Nop()}, pol, &bridge, &bridge)
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv, err := proxy.New(proxy.Config{Gate: &bridge, Log: zerolog.Nop(), MaxConnections: rigs + 10,
-			Difficulty: vardiff.Config{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10},
-			Pools:      []proxy.PoolSpec{{Name: "pool", Address: pool.Addr(), User: "acct.proxy"}}})
-		if err != nil {
-			b.Fatal(err)
-		}
-		bridge.Bind(srv, sw)
-		sw.Start()
-		if err := srv.Start(); err != nil {
-			b.Fatal(err)
-		}
+		site := benchSite(b, dir, pool, rigs)
+		srv, sw := site.Proxy(), site.Switcher()
 		if err := sim.Poll(5*time.Second, srv.Healthy); err != nil {
 			b.Fatal(err)
 		}
-		h, err := api.New(api.Config{Proxy: srv, Switcher: sw, Tokens: []config.Token{{Name: "desk", Token: "t", Role: config.RoleWrite}}, Log: zerolog.Nop()})
-		if err != nil {
-			b.Fatal(err)
-		}
-		hs := httptest.NewServer(h)
+		hs := httptest.NewServer(site.Handler())
 		conns := map[string]*sim.ScriptedConn{}
 		for i := range rigs {
 			name := fmt.Sprintf("m-%05d", i)
@@ -119,10 +96,35 @@ func BenchmarkParkLatency10k(b *testing.B) {
 		b.ReportMetric(float64(len(plan.Curtail)), "rigs-parked")
 
 		hs.Close()
-		srv.Close()
-		sw.Close()
+		site.Close()
 		pool.Close()
 	}
+}
+
+// benchSite is a site over pool for rigs in-memory rigs, its policy
+// file in dir, the API handler for the caller to serve.
+func benchSite(b *testing.B, dir string, pool *sim.Pool, rigs int) *hgsite.Site {
+	cfg := config.Default()
+	cfg.Proxy.Listen, cfg.API.Listen = "127.0.0.1:0", "127.0.0.1:0"
+	cfg.Proxy.MaxConnections = rigs + 10
+	cfg.Proxy.Difficulty = config.Difficulty{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10}
+	p := config.DefaultPool()
+	host, port, _ := net.SplitHostPort(pool.Addr())
+	p.Port, _ = strconv.Atoi(port)
+	p.Name, p.URL, p.Host, p.User = "pool", pool.URL(), host, "acct.proxy"
+	cfg.Pools = []config.Pool{p}
+	cfg.API.Tokens = []config.Token{{Name: "desk", Token: "t", Role: config.RoleWrite}}
+	cfg.Switcher.PolicyPath = filepath.Join(dir, "policy.toml")
+	cfg.Switcher.StateFilePath, cfg.Switcher.AuditLogPath = filepath.Join(dir, "s.json"), filepath.Join(dir, "a.jsonl")
+	site, err := hgsite.New(cfg, zerolog.Nop(), hgsite.WithoutAPIListener(),
+		hgsite.WithSwitcher(func(c *switcher.Config) { c.Tick = 100 * time.Millisecond }))
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := site.Start(); err != nil {
+		b.Fatal(err)
+	}
+	return site
 }
 
 func decodeJSON(b *testing.B, resp *http.Response, v any) {

@@ -27,16 +27,8 @@ func authorizeOnce(t *testing.T, addr, name string) string {
 // switcher keeps at most perNet offline records per network.
 func startCappedSite(t *testing.T, perNet int) (*site, string) {
 	t.Helper()
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(pool.Close)
-	return startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.MaxOfflinePerNetwork = perNet }), dir
+	s := newSite(t, sitePolicy, 0, &clock{}, func(c *switcher.Config) { c.MaxOfflinePerNetwork = perNet })
+	return s, s.dir
 }
 
 // Unique worker names through the real proxy (8 KB ones, and short ones

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -14,11 +15,11 @@ import (
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 
+	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/sim"
+	hgsite "github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/stratum/proxy"
-	"github.com/hashgate/hashgate/stratum/vardiff"
 	"github.com/hashgate/hashgate/switcher"
-	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -78,64 +79,78 @@ priority = 0
 actuator = "stratum"
 `
 
-// site is a proxy, a switcher and their bridge over one sim pool.
+// site is a hashgate (package site: the proxy, the switcher, their
+// bridge and the policy watcher, as `hashgate run` wires them) over one
+// sim pool, with the test's clock.
 type site struct {
-	t       *testing.T
-	clock   *clock
-	pool    *sim.Pool
-	proxy   *proxy.Server
-	sw      *switcher.Switcher
-	watcher *switcher.PolicyWatcher
-	dir     string
+	t     *testing.T
+	clock *clock
+	pool  *sim.Pool
+	hs    *hgsite.Site
+	proxy *proxy.Server
+	sw    *switcher.Switcher
+	dir   string
 }
 
-// startSite starts a site; opts change the switcher's config.
+// startSite starts a site with dir/policy.toml as its policy file (state
+// and audit log beside it), the proxy on listen; opts change the
+// switcher's config.
 func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opts ...func(*switcher.Config)) *site {
 	t.Helper()
 	log := zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.WarnLevel)
 	s := &site{t: t, clock: clk, pool: pool, dir: dir}
-	var bridge stratumact.Bridge
-	policyPath := filepath.Join(dir, "policy.toml")
-	var sw *switcher.Switcher
-	w, err := switcher.NewPolicyWatcher(policyPath, "", func(p *switcher.Policy, diff []string) { sw.SetPolicy(p, diff) }, func(err error) { sw.PolicyRefused(err) }, log)
+	cfg := config.Default()
+	cfg.Proxy.Listen, cfg.API.Listen = listen, "127.0.0.1:0"
+	cfg.Proxy.HandshakeTimeout = config.Duration{Duration: 5 * time.Second}
+	cfg.Proxy.ParkedKeepalive = config.Duration{Duration: 100 * time.Millisecond}
+	cfg.Proxy.Difficulty = config.Difficulty{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10}
+	p := config.DefaultPool()
+	host, port, _ := net.SplitHostPort(pool.Addr())
+	p.Port, _ = strconv.Atoi(port)
+	p.Name, p.URL, p.Host, p.User = "pool", pool.URL(), host, "acct.proxy"
+	p.FailoverTimeout = config.Duration{Duration: 5 * time.Second}
+	cfg.Pools = []config.Pool{p}
+	cfg.Switcher.PolicyPath = filepath.Join(dir, "policy.toml")
+	cfg.Switcher.StateFilePath = filepath.Join(dir, "state.json")
+	cfg.Switcher.AuditLogPath = filepath.Join(dir, "audit.jsonl")
+	hs, err := hgsite.New(cfg, log, hgsite.WithoutAPIListener(), hgsite.WithSwitcher(func(c *switcher.Config) {
+		c.Tick, c.LeftGrace, c.Now = 20*time.Millisecond, 2*time.Minute, clk.Now
+		for _, o := range opts {
+			o(c)
+		}
+	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := switcher.Config{
-		StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
-		Tick: 20 * time.Millisecond, LeftGrace: 2 * time.Minute, Now: clk.Now, Log: log,
-	}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	sw, err = switcher.New(cfg, w.Current(), &bridge, &bridge)
-	if err != nil {
+	if err := hs.Start(); err != nil {
 		t.Fatal(err)
 	}
-	w.Start()
-	srv, err := proxy.New(proxy.Config{
-		Listen: listen, Gate: &bridge, Log: log,
-		HandshakeTimeout: 5 * time.Second, ParkedKeepalive: 100 * time.Millisecond,
-		Difficulty: vardiff.Config{Initial: 1e-9, Min: 1e-9, Max: 1e-9, TargetShareSeconds: 10},
-		Pools:      []proxy.PoolSpec{{Name: "pool", Address: pool.Addr(), User: "acct.proxy", FailoverTimeout: 5 * time.Second}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bridge.Bind(srv, sw)
-	s.proxy, s.sw, s.watcher = srv, sw, w
-	sw.Start()
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sim.Eventually(t, 5*time.Second, srv.Healthy, "pool session")
+	s.hs, s.proxy, s.sw = hs, hs.Proxy(), hs.Switcher()
+	sim.Eventually(t, 5*time.Second, s.proxy.Healthy, "pool session")
 	return s
 }
 
+// newSite writes policy to a TempDir's policy.toml, starts a sim pool
+// (a job every jobInterval; 0: the pool's default) closed when the test
+// ends, and a site over them on 127.0.0.1:0.
+func newSite(t *testing.T, policy string, jobInterval time.Duration, clk *clock, opts ...func(*switcher.Config)) *site {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: jobInterval})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return startSite(t, dir, "127.0.0.1:0", clk, pool, opts...)
+}
+
 func (s *site) close() {
-	s.proxy.Close()
-	s.watcher.Close()
-	s.sw.Close()
+	if err := s.hs.Close(); err != nil {
+		s.t.Error(err)
+	}
 }
 
 // rigStates maps rig name to the switcher's state.
@@ -198,17 +213,8 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	if testing.Short() {
 		t.Skip("500 rigs")
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	clk := &clock{}
-	s := startSite(t, dir, "127.0.0.1:0", clk, pool)
+	s := newSite(t, sitePolicy, 200*time.Millisecond, clk)
 	defer func() { s.close() }()
 	fs := fleets(t, s.proxy.Addr().String())
 
@@ -317,6 +323,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	}
 
 	// A bad policy edit is refused whole; the old one stays in force.
+	dir := s.dir
 	if err := os.WriteFile(filepath.Join(dir, "policy.toml.tmp"), []byte(sitePolicy+"\n[[group]]\nname = \"broken\"\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -344,7 +351,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	}
 	addr := s.proxy.Addr().String()
 	s.close()
-	s = startSite(t, dir, addr, clk, pool)
+	s = startSite(t, dir, addr, clk, s.pool)
 	// The fleet reconnects in real time; the switcher's clock stands still
 	// meanwhile (rigs known as mining are readmitted without the ramp).
 	sim.Eventually(t, 20*time.Second, func() bool {
@@ -429,20 +436,11 @@ func itoa(i int) string {
 // so it curtails other rigs to stay within the budget. The "stay" rigs have
 // no pool but hashgate (pools_bound): their parks hold and count idle_kw.
 func TestRigsThatLeaveWhileParked(t *testing.T) {
-	dir := t.TempDir()
 	policy := "site_capacity_kw = 100.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
 		"[[group]]\nname = \"stay\"\nworkers = [\"acct.stay-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 30.0\npriority = 10\nactuator = \"stratum\"\npools_bound = true\n\n" +
 		"[[group]]\nname = \"flighty\"\nworkers = [\"acct.flighty-*\"]\nrig_kw = 5.0\nidle_kw = 0.5\nefficiency_j_th = 90.0\npriority = 0\nactuator = \"stratum\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
 	clk := &clock{}
-	s := startSite(t, dir, "127.0.0.1:0", clk, pool)
+	s := newSite(t, policy, 200*time.Millisecond, clk)
 	defer s.close()
 	stay, err := sim.StartFleet(sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 10, NameFormat: "acct.stay-%02d", ShareInterval: 200 * time.Millisecond})
 	if err != nil {
@@ -501,16 +499,7 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 // holds on both connections. The same name from another address is a
 // duplicate as before.
 func TestStandbyConnectionIsOneRig(t *testing.T) {
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(sitePolicy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool)
+	s := newSite(t, sitePolicy, 200*time.Millisecond, &clock{})
 	defer s.close()
 	const name = "acct.s19-000"
 	rig := sim.FleetConfig{Addr: s.proxy.Addr().String(), Miners: 1, NameFormat: "acct.s19-%03d", ShareInterval: 200 * time.Millisecond,

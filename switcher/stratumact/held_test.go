@@ -2,8 +2,6 @@ package stratumact_test
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -18,18 +16,9 @@ import (
 // the fix: 5 names from one address, 2 minutes later each counted at
 // 5 kW, 25 kW against a 12 kW budget before the real rigs' 10).
 func TestHeldNamesThatLeaveCountNothing(t *testing.T) {
-	dir := t.TempDir()
 	policy := "site_capacity_kw = 12.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
 		"[[group]]\nname = \"all\"\nworkers = [\"acct.*\"]\nrig_kw = 5.0\nidle_kw = 0.1\nefficiency_j_th = 30.0\nactuator = \"stratum\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.ForgetAfter = 5 * time.Minute })
+	s := newSite(t, policy, 200*time.Millisecond, &clock{}, func(c *switcher.Config) { c.ForgetAfter = 5 * time.Minute })
 	defer s.close()
 	addr := s.proxy.Addr().String()
 	real, err := sim.StartFleet(sim.FleetConfig{Addr: addr, Miners: 2, NameFormat: "acct.real-%02d", ShareInterval: 200 * time.Millisecond})

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -106,18 +104,10 @@ func (m *rawMiner) handshake(name string) (en2Size int) {
 // reconnect), is flagged curtail_failed: a rejected submit is evidence of
 // hashing as much as an accepted one.
 func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
-	dir := t.TempDir()
 	policy := "site_capacity_kw = 100.0\nramp_up_kw_per_min = 1000.0\nmin_off = \"0s\"\nmin_on = \"0s\"\n\n" +
 		"[[group]]\nname = \"cpu\"\nworkers = [\"acct.*\"]\nrig_kw = 3.0\nidle_kw = 0.1\nefficiency_j_th = 30.0\nactuator = \"stratum\"\n"
-	if err := os.WriteFile(filepath.Join(dir, "policy.toml"), []byte(policy), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	pool, err := sim.StartPool(sim.PoolConfig{JobInterval: time.Hour}) // one job: the held one stays unknown after the park
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer pool.Close()
-	s := startSite(t, dir, "127.0.0.1:0", &clock{}, pool, func(c *switcher.Config) { c.CurtailGrace = 300 * time.Millisecond })
+	// A job an hour: the held one stays unknown after the park.
+	s := newSite(t, policy, time.Hour, &clock{}, func(c *switcher.Config) { c.CurtailGrace = 300 * time.Millisecond })
 	defer s.close()
 	addr := s.proxy.Addr().String()
 	const name = "acct.cpu-1"

@@ -1,12 +1,8 @@
 package vnish
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -21,7 +17,7 @@ const MaxBody = 1 << 20
 // Config tunes a Driver. The zero Config works.
 type Config struct {
 	// Dial replaces the TCP dialer (tests, a SOCKS hop).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// MaxBody bounds an answer (0: MaxBody).
 	MaxBody int64
 }
@@ -45,22 +41,15 @@ type session struct{ token device.Secret }
 // reach the Secret's own Format through an unexported field).
 func (s *session) Format(f fmt.State, _ rune) { _, _ = f.Write([]byte("vnish-session[redacted]")) }
 
-// New makes a driver. It shares one http.Transport with keep-alives off:
+// New makes a driver. It shares one HTTP client with keep-alives off:
 // a fleet of tens of thousands of rigs must not hold a socket each.
 func New(cfg Config) *Driver {
-	dial := cfg.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
-	tr := &http.Transport{DialContext: dial, DisableKeepAlives: true, DisableCompression: true, MaxIdleConns: -1}
-	d := &Driver{client: &http.Client{Transport: tr, CheckRedirect: noRedirect}, maxBody: cfg.MaxBody}
+	d := &Driver{client: device.HTTPClient(device.HTTPOptions{Dial: cfg.Dial}), maxBody: cfg.MaxBody}
 	if d.maxBody <= 0 {
 		d.maxBody = MaxBody
 	}
 	return d
 }
-
-func noRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // Name is the actuator name.
 func (d *Driver) Name() string { return "vnish" }
@@ -154,7 +143,7 @@ func (d *Driver) call(ctx context.Context, t *device.Target, method, path string
 			return nil, err
 		}
 		if resp.StatusCode == http.StatusUnauthorized {
-			drain(resp, d.maxBody)
+			device.DrainBody(resp, d.maxBody)
 			t.Session, s = nil, nil
 			if fresh {
 				return nil, fmt.Errorf("%w: a fresh token was refused", device.ErrAuth)
@@ -180,7 +169,7 @@ func (d *Driver) unlock(ctx context.Context, t *device.Target) (device.Secret, e
 		return device.Secret{}, fmt.Errorf("unlock: %w", err)
 	}
 	if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
-		drain(resp, d.maxBody)
+		device.DrainBody(resp, d.maxBody)
 		return device.Secret{}, fmt.Errorf("unlock: %w: HTTP %d", device.ErrAuth, resp.StatusCode)
 	}
 	b, err := d.readBody(resp)
@@ -195,36 +184,24 @@ func (d *Driver) unlock(ctx context.Context, t *device.Target) (device.Secret, e
 }
 
 func (d *Driver) send(ctx context.Context, t *device.Target, method, path string, body []byte, token string) (*http.Response, error) {
-	url := "http://" + t.HostPort(DefaultPort) + "/api/v1/" + path
-	var rd io.Reader
-	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	req, err := device.NewRequest(ctx, method, "http://"+t.HostPort(DefaultPort)+"/api/v1/"+path, body)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", device.ErrProtocol, err)
-	}
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		return nil, err
 	}
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
 	resp, err := d.client.Do(req)
 	if err != nil {
-		return nil, netErr(err)
+		return nil, device.TransportError(err)
 	}
 	return resp, nil
 }
 
 func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
-	defer resp.Body.Close()
-	b, err := io.ReadAll(io.LimitReader(resp.Body, d.maxBody+1))
+	b, err := device.ReadBody(resp, d.maxBody)
 	if err != nil {
-		return nil, netErr(err)
-	}
-	if int64(len(b)) > d.maxBody {
-		return nil, fmt.Errorf("%w: answer over %d bytes", device.ErrProtocol, d.maxBody)
+		return nil, device.TransportError(err)
 	}
 	switch {
 	case resp.StatusCode/100 == 2:
@@ -233,21 +210,4 @@ func (d *Driver) readBody(resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("%w: HTTP %d", device.ErrRefused, resp.StatusCode)
 	}
 	return nil, fmt.Errorf("%w: HTTP %d", device.ErrProtocol, resp.StatusCode)
-}
-
-func drain(resp *http.Response, max int64) {
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, max))
-	resp.Body.Close()
-}
-
-// netErr drops the *url.Error wrapper (method and URL) and keeps the
-// cause, so errors.Is(err, context.DeadlineExceeded) holds.
-func netErr(err error) error {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner
-		}
-	}
-	return err
 }

@@ -14,13 +14,9 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuvn "github.com/hashgate/hashgate/internal/emu/vnish"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 	"go.uber.org/goleak"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -34,28 +30,13 @@ type rig struct {
 
 func startRig(t *testing.T, cfg emuvn.Config, faults emu.Faults) rig {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: 3100, SleepingW: 35, HashrateTHs: 110,
-		Pools: []string{"stratum+tcp://pool.example:3333"}})
-	dev.SetFaults(faults)
 	if cfg.Password == "" {
 		cfg.Password = testPassword
 	}
-	r, err := emuvn.Start(dev, cfg)
-	if err != nil {
-		t.Fatalf("emulator: %v", err)
-	}
-	t.Cleanup(func() { _ = r.Close() })
+	dev, r := devicetest.Start(t, emu.Config{MiningW: 3100, SleepingW: 35, HashrateTHs: 110,
+		Pools: []string{"stratum+tcp://pool.example:3333"}}, faults, emuvn.Start, cfg)
 	opts := &device.Options{Password: device.NewSecret(testPassword), Timeout: 2 * time.Second}
 	return rig{dev: dev, emu: r, t: &device.Target{Rig: "vn-1", Address: r.Addr(), Options: opts}}
-}
-
-func read(t *testing.T, d *Driver, tg *device.Target) device.Reading {
-	t.Helper()
-	r, err := d.Read(context.Background(), tg)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -65,7 +46,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 			d := New(Config{})
 			ctx := context.Background()
 			hasPower := field != emuvn.PowerNone
-			r := read(t, d, rg.t)
+			r := devicetest.Read(t, d, rg.t)
 			if r.State != device.StateMining || !r.HasHashrate || r.HashrateTHs != 110 || r.HasPower != hasPower {
 				t.Fatalf("before: got %+v, want mining at 110 TH/s, HasPower %v", r, hasPower)
 			}
@@ -78,14 +59,14 @@ func TestCurtailResumeReadback(t *testing.T) {
 			if err := d.Curtail(ctx, rg.t); err != nil {
 				t.Fatalf("Curtail: %v", err)
 			}
-			r = read(t, d, rg.t)
+			r = devicetest.Read(t, d, rg.t)
 			if r.State != device.StateSleeping || r.HashrateTHs != 0 || (hasPower && r.PowerW != 35) {
 				t.Errorf("after curtail: got %+v, want sleeping, 0 TH/s, 35 W", r)
 			}
 			if err := d.Resume(ctx, rg.t); err != nil {
 				t.Fatalf("Resume: %v", err)
 			}
-			if r = read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 110 {
+			if r = devicetest.Read(t, d, rg.t); r.State != device.StateMining || r.HashrateTHs != 110 {
 				t.Errorf("after resume: got %+v, want mining at 110", r)
 			}
 			if c := rg.dev.Calls(); c.Curtails != 1 || c.Resumes != 1 || c.AuthFailures != 0 {
@@ -128,7 +109,7 @@ func TestTokenSession(t *testing.T) {
 		dials.Add(1)
 		return (&net.Dialer{}).DialContext(ctx, network, addr)
 	}})
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	if n := dials.Load(); n != 2 {
 		t.Errorf("first read: got %d connections, want 2 (unlock, summary)", n)
 	}
@@ -144,7 +125,7 @@ func TestTokenSession(t *testing.T) {
 		t.Errorf("printing the target shows the token: %s", out)
 	}
 	dials.Store(0)
-	read(t, d, rg.t)
+	devicetest.Read(t, d, rg.t)
 	if n := dials.Load(); n != 1 {
 		t.Errorf("second read: got %d connections, want 1 (token reused)", n)
 	}
@@ -163,32 +144,16 @@ func TestTokenSession(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	rg := startRig(t, emuvn.Config{}, emu.Faults{Hang: true})
-	rg.t.Options.Timeout = 200 * time.Millisecond
-	d := New(Config{})
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return d.Curtail(context.Background(), rg.t) },
-		"read":    func() error { _, err := d.Read(context.Background(), rg.t); return err },
-	} {
-		start := time.Now()
-		err := call()
-		took := time.Since(start)
+	for name, err := range devicetest.HangTimesOut(t, New(Config{}), rg.t) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("%s: got %v, want a deadline error", name, err)
-		}
-		if took > hangBound {
-			t.Errorf("%s: took %v, want under %v (the 200ms timeout, with room for a loaded machine)", name, took, hangBound)
 		}
 	}
 }
 
 func TestLyingDevice(t *testing.T) {
 	rg := startRig(t, emuvn.Config{}, emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail of a lying rig: got %v, want nil", err)
-	}
-	r := read(t, d, rg.t)
-	if r.State != device.StateMining || r.PowerW != 3100 || !r.Hashing(1, 500) {
+	if r := devicetest.Lying(t, New(Config{}), rg.t); r.PowerW != 3100 {
 		t.Errorf("lying rig after curtail: got %+v, want still mining at 3100 W", r)
 	}
 }
@@ -196,27 +161,7 @@ func TestLyingDevice(t *testing.T) {
 func TestSlowRestart(t *testing.T) {
 	const restart = 300 * time.Millisecond
 	rg := startRig(t, emuvn.Config{}, emu.Faults{RestartDelay: restart, Delay: 10 * time.Millisecond})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(context.Background(), rg.t); err != nil {
-		t.Fatalf("Curtail: %v", err)
-	}
-	if r := read(t, d, rg.t); r.State != device.StateMining {
-		t.Errorf("during the restart: got %v, want mining (old state)", r.State)
-	}
-	deadline := time.Now().Add(3 * time.Second)
-	for {
-		r := read(t, d, rg.t)
-		if r.State == device.StateSleeping {
-			if took := time.Since(start); took < restart {
-				t.Errorf("sleeping after %v, want not before %v", took, restart)
-			}
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("still %v 3s after a %v restart", r.State, restart)
-		}
-	}
+	devicetest.SlowRestart(t, New(Config{}), rg.t, restart, nil)
 }
 
 func TestSetPools(t *testing.T) {
@@ -238,82 +183,21 @@ func TestSetPools(t *testing.T) {
 }
 
 func TestUnreachable(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	d := New(Config{})
-	tg := &device.Target{Rig: "gone", Address: addr, Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
-	_, err = d.Read(context.Background(), tg)
-	if err == nil || !device.Retryable(err) || strings.Contains(err.Error(), testPassword) {
-		t.Errorf("closed port: got %v, want a retryable error without the password", err)
-	}
+	tg := &device.Target{Rig: "gone", Options: &device.Options{Password: device.NewSecret(testPassword), Timeout: time.Second}}
+	devicetest.Unreachable(t, New(Config{}), tg)
 }
 
-// Many rigs at once through one driver: every curtail lands, and the
-// healthy rigs all finish before the hung ones have even timed out (a
-// hung rig costs only its own call).
+// Many rigs at once through one driver: every curtail lands, and a hung
+// rig costs only its own call.
 func TestManyRigsOneDriver(t *testing.T) {
-	const n, hung = 100, 10
-	const hungTimeout = 3 * time.Second
-	d := New(Config{})
-	rigs := make([]rig, n)
-	for i := range rigs {
-		f := emu.Faults{}
-		if i < hung {
-			f.Hang = true
-		}
-		rigs[i] = startRig(t, emuvn.Config{}, f)
-		rigs[i].t.Options.Timeout = 20 * time.Second
-		if i < hung {
-			rigs[i].t.Options = &device.Options{User: "root", Password: device.NewSecret(testPassword), Timeout: hungTimeout}
-		}
-	}
-	type result struct {
-		i   int
-		err error
-		at  time.Duration
-	}
-	start := time.Now()
-	results := make(chan result, n)
-	for i := range rigs {
-		go func(i int) {
-			err := d.Curtail(context.Background(), rigs[i].t)
-			results <- result{i, err, time.Since(start)}
-		}(i)
-	}
-	var healthyDone time.Duration
-	for range rigs {
-		r := <-results
-		switch {
-		case r.i < hung && r.err == nil:
-			t.Errorf("hung rig %d: got nil error", r.i)
-		case r.i >= hung && r.err != nil:
-			t.Errorf("healthy rig %d: got %v, want nil", r.i, r.err)
-		case r.i >= hung && r.at > healthyDone:
-			healthyDone = r.at
-		}
-	}
-	if healthyDone >= hungTimeout {
-		t.Errorf("healthy rigs done after %v, want before the hung rigs' %v timeout", healthyDone, hungTimeout)
-	}
-	for i := hung; i < n; i++ {
-		if s := rigs[i].dev.Peek(); s.Mining {
-			t.Fatalf("rig %d still mining after an accepted curtail", i)
-		}
-	}
-	t.Logf("%d healthy rigs curtailed concurrently in %v; %d hung ones failed at their own timeout", n-hung, healthyDone, hung)
+	devicetest.ManyRigsOneDriver(t, New(Config{}), func(hang bool) devicetest.Rig {
+		rg := startRig(t, emuvn.Config{}, emu.Faults{Hang: hang})
+		return devicetest.Rig{Dev: rg.dev, Target: rg.t}
+	})
 }
 
 func BenchmarkRead(b *testing.B) {
-	dev := emu.NewDevice(emu.Config{MiningW: 3100, HashrateTHs: 110})
-	r, err := emuvn.Start(dev, emuvn.Config{Password: testPassword})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer r.Close()
+	_, r := devicetest.Start(b, emu.Config{MiningW: 3100, HashrateTHs: 110}, emu.Faults{}, emuvn.Start, emuvn.Config{Password: testPassword})
 	d := New(Config{})
 	tg := &device.Target{Rig: "b", Address: r.Addr(), Options: &device.Options{Password: device.NewSecret(testPassword)}}
 	b.ReportAllocs()

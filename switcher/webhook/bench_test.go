@@ -8,17 +8,13 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuhook "github.com/hashgate/hashgate/internal/emu/webhook"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
 
 // BenchmarkCurtail is one signed curtail over loopback, verified by the
 // receiver.
 func BenchmarkCurtail(b *testing.B) {
-	dev := emu.NewDevice(emu.Config{MiningW: 3000})
-	rig, err := emuhook.Start(dev, emuhook.Config{Secret: testSecret})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = rig.Close() })
+	_, rig := devicetest.Start(b, emu.Config{MiningW: 3000}, emu.Faults{}, emuhook.Start, emuhook.Config{Secret: testSecret})
 	tgt := &device.Target{Rig: "r", Address: "10.0.0.1", Options: &device.Options{URL: "http://" + rig.Addr() + "/", Secret: device.NewSecret(testSecret), Timeout: 5 * time.Second}}
 	d := New(Config{})
 	b.ReportAllocs()

@@ -3,7 +3,6 @@ package webhook
 import (
 	"context"
 	"crypto/tls"
-	"net"
 	"net/http"
 	"time"
 
@@ -33,7 +32,7 @@ const maxBody = 1 << 20
 // system's TLS roots and reads the clock with time.Now.
 type Config struct {
 	// Dial replaces the dialer.
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// TLS is the client TLS configuration for https URLs (nil: defaults).
 	TLS *tls.Config
 	// Now is the clock written into each request.
@@ -50,31 +49,17 @@ type Driver struct {
 
 var _ device.Driver = (*Driver)(nil)
 
-// New makes a driver.
+// New makes a driver. Its client follows no redirect: a redirect would
+// resend a signed command elsewhere.
 func New(cfg Config) *Driver {
-	dial := cfg.Dial
-	if dial == nil {
-		dial = (&net.Dialer{}).DialContext
-	}
 	now := cfg.Now
 	if now == nil {
 		now = time.Now
 	}
-	tr := &http.Transport{
-		DialContext:            dial,
-		TLSClientConfig:        cfg.TLS,
-		DisableKeepAlives:      true,
-		MaxResponseHeaderBytes: 64 << 10,
-		DisableCompression:     true,
-		TLSHandshakeTimeout:    10 * time.Second,
-	}
 	return &Driver{
 		now: now,
-		client: &http.Client{
-			Transport: tr,
-			// A redirect would resend a signed command elsewhere.
-			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-		},
+		client: device.HTTPClient(device.HTTPOptions{Dial: cfg.Dial, TLS: cfg.TLS,
+			MaxHeaderBytes: 64 << 10, TLSHandshakeTimeout: 10 * time.Second}),
 	}
 }
 

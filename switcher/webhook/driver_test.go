@@ -12,24 +12,19 @@ import (
 
 	"github.com/hashgate/hashgate/internal/emu"
 	emuhook "github.com/hashgate/hashgate/internal/emu/webhook"
-	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestCurtailResumeReadback(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	d := New(Config{})
-	r, err := d.Read(ctx(t), w.tgt)
+	r, err := d.Read(devicetest.Context(t), w.tgt)
 	want := device.Reading{State: device.StateMining, PowerW: 3000, HasPower: true, HashrateTHs: 100, HasHashrate: true}
 	if err != nil || !reflect.DeepEqual(r, want) {
 		t.Fatalf("read: got %+v, %v; want %+v, nil", r, err, want)
 	}
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail: %v", err)
 	}
 	last := w.rig.Last()
@@ -39,12 +34,12 @@ func TestCurtailResumeReadback(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, last.Time); err != nil {
 		t.Fatalf("time %q: not RFC 3339: %v", last.Time, err)
 	}
-	r, err = d.Read(ctx(t), w.tgt)
+	r, err = d.Read(devicetest.Context(t), w.tgt)
 	want = device.Reading{State: device.StateSleeping, PowerW: 15, HasPower: true, HashrateTHs: 0, HasHashrate: true}
 	if err != nil || !reflect.DeepEqual(r, want) {
 		t.Fatalf("read after curtail: got %+v, %v; want %+v, nil", r, err, want)
 	}
-	if err := d.Resume(ctx(t), w.tgt); err != nil {
+	if err := d.Resume(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	if !w.dev.Peek().Mining {
@@ -57,7 +52,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 
 func TestWrongSecret(t *testing.T) {
 	w := newWorld(t, emuhook.Config{Secret: "the-receivers-key"})
-	err := New(Config{}).Curtail(ctx(t), w.tgt)
+	err := New(Config{}).Curtail(devicetest.Context(t), w.tgt)
 	if !errors.Is(err, device.ErrAuth) || device.Retryable(err) {
 		t.Fatalf("curtail with a wrong secret: got %v, want ErrAuth, not retryable", err)
 	}
@@ -72,7 +67,7 @@ func TestWrongSecret(t *testing.T) {
 }
 
 func TestMissingOptions(t *testing.T) {
-	checkLeaks(t)
+	devicetest.CheckLeaks(t)
 	d := New(Config{})
 	for _, tc := range []struct {
 		name string
@@ -84,7 +79,7 @@ func TestMissingOptions(t *testing.T) {
 		{"no secret", &device.Options{URL: "http://127.0.0.1:1/"}, device.ErrAuth},
 		{"not http", &device.Options{URL: "ftp://x/", Secret: device.NewSecret("k")}, device.ErrUnsupported},
 	} {
-		err := d.Curtail(ctx(t), &device.Target{Rig: "r", Options: tc.opts})
+		err := d.Curtail(devicetest.Context(t), &device.Target{Rig: "r", Options: tc.opts})
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 		}
@@ -112,7 +107,7 @@ func TestStatusMapping(t *testing.T) {
 	} {
 		w.rig.SetStatus(tc.code)
 		before := w.rig.Requests()
-		err := d.Curtail(ctx(t), w.tgt)
+		err := d.Curtail(devicetest.Context(t), w.tgt)
 		if n := w.rig.Requests() - before; n != 1 {
 			t.Fatalf("HTTP %d: requests sent: got %d, want 1 (no retry in the driver)", tc.code, n)
 		}
@@ -134,7 +129,7 @@ func TestStatusMapping(t *testing.T) {
 
 func TestReadWithoutMeasurement(t *testing.T) {
 	w := newWorld(t, emuhook.Config{NoReadings: true})
-	r, err := New(Config{}).Read(ctx(t), w.tgt)
+	r, err := New(Config{}).Read(devicetest.Context(t), w.tgt)
 	if err != nil || !reflect.DeepEqual(r, device.Reading{}) {
 		t.Fatalf("read from a receiver that measures nothing: got %+v, %v; want state unknown, nil", r, err)
 	}
@@ -143,59 +138,30 @@ func TestReadWithoutMeasurement(t *testing.T) {
 func TestHangTimesOut(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	w.dev.SetFaults(emu.Faults{Hang: true})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	start := time.Now()
-	err := New(Config{}).Curtail(ctx(t), w.tgt)
-	took := time.Since(start)
-	if err == nil || !device.Retryable(err) {
-		t.Fatalf("curtail on a hung receiver: got %v, want a retryable error", err)
-	}
-	if took > hangBound {
-		t.Fatalf("curtail on a hung receiver took %v, want under %v (the 200ms timeout, with room for a loaded machine)", took, hangBound)
-	}
-	if strings.Contains(err.Error(), "tok-in-path") {
-		t.Fatalf("error %q shows the URL's path", err)
+	for name, err := range devicetest.HangTimesOut(t, New(Config{}), w.tgt) {
+		if err != nil && strings.Contains(err.Error(), "tok-in-path") {
+			t.Fatalf("%s: error %q shows the URL's path", name, err)
+		}
 	}
 }
 
 func TestLyingDevice(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	w.dev.SetFaults(emu.Faults{Lying: true})
-	d := New(Config{})
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
-		t.Fatalf("curtail: got %v, want nil (the receiver says ok)", err)
-	}
-	r, err := d.Read(ctx(t), w.tgt)
-	if err != nil || !r.Hashing(1, 100) {
-		t.Fatalf("read after a lying curtail: got %+v, %v; want still hashing", r, err)
-	}
+	devicetest.Lying(t, New(Config{}), w.tgt)
 }
 
 func TestSlowRestart(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	const delay = 300 * time.Millisecond
 	w.dev.SetFaults(emu.Faults{RestartDelay: delay})
-	d := New(Config{})
-	start := time.Now()
-	if err := d.Curtail(ctx(t), w.tgt); err != nil {
-		t.Fatalf("curtail: %v", err)
-	}
-	if r, err := d.Read(ctx(t), w.tgt); err != nil || r.State != device.StateMining {
-		t.Fatalf("read just after curtail: got %v, %v; want still mining", r.State, err)
-	}
-	sim.Eventually(t, 5*time.Second, func() bool {
-		r, err := d.Read(ctx(t), w.tgt)
-		return err == nil && r.State == device.StateSleeping
-	}, "device asleep after its restart")
-	if took := time.Since(start); took < delay {
-		t.Fatalf("asleep after %v, want not before %v", took, delay)
-	}
+	devicetest.SlowRestart(t, New(Config{}), w.tgt, delay, nil)
 }
 
 // TestWireFormat checks the signature and timestamp against a body
 // received by a plain server, independently of the emulator.
 func TestWireFormat(t *testing.T) {
-	checkLeaks(t)
+	devicetest.CheckLeaks(t)
 	fixed := time.Date(2026, 12, 7, 1, 2, 3, 4000, time.UTC)
 	got := make(chan *http.Request, 1)
 	bodies := make(chan []byte, 1)
@@ -206,7 +172,7 @@ func TestWireFormat(t *testing.T) {
 		bodies <- b.Bytes()
 	})
 	tgt := &device.Target{Rig: "r1", Address: "10.0.0.9", Options: &device.Options{URL: "http://" + srv + "/h", Secret: device.NewSecret("k")}}
-	if err := New(Config{Now: func() time.Time { return fixed }}).Resume(ctx(t), tgt); err != nil {
+	if err := New(Config{Now: func() time.Time { return fixed }}).Resume(devicetest.Context(t), tgt); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
 	req, body := <-got, <-bodies
@@ -231,7 +197,7 @@ func TestReplayRejected(t *testing.T) {
 	w := newWorld(t, emuhook.Config{})
 	body := []byte(`{"rig":"x","address":"a","action":"curtail","time":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`)
 	send := func() int {
-		req, _ := http.NewRequestWithContext(ctx(t), http.MethodPost, "http://"+w.rig.Addr()+"/", bytes.NewReader(body))
+		req, _ := http.NewRequestWithContext(devicetest.Context(t), http.MethodPost, "http://"+w.rig.Addr()+"/", bytes.NewReader(body))
 		req.Header.Set(HeaderSignature, Sign([]byte(testSecret), body))
 		var at struct{ Time string }
 		_ = jsonUnmarshal(body, &at)
@@ -255,7 +221,7 @@ func TestReplayRejected(t *testing.T) {
 func TestStaleRequestRefused(t *testing.T) {
 	w := newWorld(t, emuhook.Config{MaxSkew: time.Minute})
 	d := New(Config{Now: func() time.Time { return time.Now().Add(-2 * time.Minute) }})
-	if err := d.Curtail(ctx(t), w.tgt); !errors.Is(err, device.ErrAuth) {
+	if err := d.Curtail(devicetest.Context(t), w.tgt); !errors.Is(err, device.ErrAuth) {
 		t.Fatalf("curtail signed 2 min ago: got %v, want ErrAuth (stale)", err)
 	}
 	if !w.dev.Peek().Mining {

@@ -1,7 +1,6 @@
 package webhook
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -9,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -47,34 +45,27 @@ func (d *Driver) post(ctx context.Context, t *device.Target, action string) ([]b
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %s: %w", t.Rig, action, err)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target.String(), bytes.NewReader(body))
+	req, err := device.NewRequest(ctx, http.MethodPost, target.String(), body)
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %s: %w", t.Rig, action, err)
 	}
-	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "hashgate")
 	req.Header.Set(HeaderSignature, Sign([]byte(t.Options.Secret.Reveal()), body))
 	req.Header.Set(HeaderTimestamp, strconv.FormatInt(now.Unix(), 10))
 	resp, err := d.client.Do(req)
 	if err != nil {
-		// url.Error names the whole URL, which may hold a token in its
-		// path or query: keep the host only.
-		var ue *url.Error
-		if errors.As(err, &ue) {
-			err = ue.Err
-		}
-		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, err)
+		// The URL may hold a token in its path or query: name the host only.
+		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, device.TransportError(err))
 	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody+1))
+	data, err := device.ReadBody(resp, maxBody)
 	if err := statusError(resp.StatusCode); err != nil {
 		return nil, fmt.Errorf("webhook %s: %s to %s: %w", t.Rig, action, target.Host, err)
 	}
+	if errors.Is(err, device.ErrTooLong) {
+		return nil, nil // accepted, but not a reading we read
+	}
 	if err != nil {
 		return nil, fmt.Errorf("webhook %s: %s to %s: reading the answer: %w", t.Rig, action, target.Host, err)
-	}
-	if len(data) > maxBody {
-		data = nil // accepted, but not a reading we read
 	}
 	return data, nil
 }
@@ -97,16 +88,4 @@ func endpoint(t *device.Target) (*url.URL, error) {
 
 // statusError: 2xx accepted; 401/403 the signature or secret refused;
 // other 4xx a refusal; 5xx (and anything else) a retryable failure.
-func statusError(code int) error {
-	switch {
-	case code >= 200 && code < 300:
-		return nil
-	case code == http.StatusUnauthorized || code == http.StatusForbidden:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrAuth)
-	case code >= 400 && code < 500:
-		return fmt.Errorf("HTTP %d: %w", code, device.ErrRefused)
-	case code >= 500:
-		return fmt.Errorf("HTTP %d: receiver error", code)
-	}
-	return fmt.Errorf("HTTP %d: %w", code, device.ErrProtocol)
-}
+func statusError(code int) error { return device.StatusError(code, "receiver") }

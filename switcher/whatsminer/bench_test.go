@@ -7,17 +7,13 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuwm "github.com/hashgate/hashgate/internal/emu/whatsminer"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
 
 func startB(b *testing.B, cfg emuwm.Config) (*Driver, *device.Target) {
-	dev := emu.NewDevice(emu.Config{MiningW: miningW, HashrateTHs: hashTHs})
 	cfg.Password = password
 	cfg.TokenLimit = 1 << 30
-	rig, err := emuwm.Start(dev, cfg)
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = rig.Close() })
+	_, rig := devicetest.Start(b, emu.Config{MiningW: miningW, HashrateTHs: hashTHs}, emu.Faults{}, emuwm.Start, cfg)
 	opts := &device.Options{Password: device.NewSecret(password), APIVersion: cfg.APIVersion}
 	return New(Config{}), &device.Target{Rig: "b", Address: rig.Addr(), Options: opts}
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"strconv"
 	"time"
 
@@ -33,7 +32,7 @@ const DefaultPassword = "admin"
 // Config tunes a Driver. The zero Config works.
 type Config struct {
 	// Dial opens connections (default net.Dialer.DialContext).
-	Dial func(ctx context.Context, network, addr string) (net.Conn, error)
+	Dial device.DialFunc
 	// MaxAnswer bounds one answer in bytes (default DefaultMaxAnswer).
 	MaxAnswer int64
 	// TokenTTL: a token older than this is replaced before use (default

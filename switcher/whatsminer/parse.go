@@ -136,18 +136,8 @@ func (s *str) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// num is a JSON number the firmware may send as a string.
-type num float64
-
-func (n *num) UnmarshalJSON(b []byte) error {
-	b = bytes.Trim(bytes.TrimSpace(b), `"`)
-	if len(b) == 0 || string(b) == "null" {
-		return nil
-	}
-	f, err := strconv.ParseFloat(string(b), 64)
-	*n = num(f)
-	return err
-}
+// num is a JSON number that firmware sometimes sends as a string.
+type num = device.Number
 
 // tokenInfo is get_token's Msg.
 type tokenInfo struct {

@@ -3,10 +3,8 @@ package whatsminer
 import (
 	"bytes"
 	"errors"
-	"io"
 	"strings"
 	"testing"
-	"testing/iotest"
 
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/whatsminer/wmcrypt"
@@ -101,22 +99,6 @@ func TestParsePrivileged(t *testing.T) {
 	}
 }
 
-func TestReadAnswerSplit(t *testing.T) {
-	body := sampleSummary
-	for i := 1; i < len(body); i += 11 {
-		r := io.MultiReader(strings.NewReader(body[:i]), iotest.OneByteReader(strings.NewReader(body[i:])))
-		if got, err := readAnswer(r, 1<<20); err != nil || string(got) != body {
-			t.Fatalf("split at %d: got %q, %v", i, got, err)
-		}
-	}
-	if got, err := readAnswer(iotest.HalfReader(strings.NewReader(body+"\x00junk")), 1<<20); err != nil || string(got) != body {
-		t.Errorf("NUL-terminated: got %q, %v", got, err)
-	}
-	if _, err := readAnswer(bytes.NewReader(bytes.Repeat([]byte("x"), 5000)), 100); !errors.Is(err, device.ErrProtocol) {
-		t.Errorf("too long: got %v, want ErrProtocol", err)
-	}
-}
-
 func FuzzParse(f *testing.F) {
 	key := wmcrypt.Key("admin", "salt")
 	for _, s := range []string{sampleSummary, sampleStatus, sampleToken,
@@ -125,7 +107,7 @@ func FuzzParse(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		ans, err := readAnswer(bytes.NewReader(b), 1<<16)
+		ans, err := device.ReadToNUL(bytes.NewReader(b), 1<<16)
 		if err != nil {
 			return
 		}

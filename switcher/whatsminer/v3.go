@@ -49,7 +49,7 @@ func readFrame(r io.Reader, max int64) ([]byte, error) {
 	}
 	n := binary.LittleEndian.Uint32(hdr[:])
 	if int64(n) > max {
-		return nil, fmt.Errorf("%w: %w (%d bytes)", device.ErrProtocol, errTooLong, n)
+		return nil, fmt.Errorf("%w: %w (%d bytes)", device.ErrProtocol, device.ErrTooLong, n)
 	}
 	buf := make([]byte, n)
 	if _, err := io.ReadFull(r, buf); err != nil {

@@ -13,12 +13,8 @@ import (
 	"github.com/hashgate/hashgate/internal/emu"
 	emuwm "github.com/hashgate/hashgate/internal/emu/whatsminer"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/device/devicetest"
 )
-
-// hangBound: a call to a hung device with a 200ms timeout must give up
-// within this. It is generous so a loaded CI machine does not fail it;
-// a call that ignored its timeout would hang until the test ends.
-const hangBound = 1500 * time.Millisecond
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
@@ -38,39 +34,18 @@ type world struct {
 
 func start(t *testing.T, f emu.Faults, cfg emuwm.Config) *world {
 	t.Helper()
-	dev := emu.NewDevice(emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
-		Pools: []string{"stratum+tcp://elsewhere.example:3333"}})
-	dev.SetFaults(f)
 	if cfg.Password == "" {
 		cfg.Password = password
 	}
-	rig, err := emuwm.Start(dev, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = rig.Close() })
+	dev, rig := devicetest.Start(t, emu.Config{MiningW: miningW, SleepingW: sleepingW, HashrateTHs: hashTHs,
+		Pools: []string{"stratum+tcp://elsewhere.example:3333"}}, f, emuwm.Start, cfg)
 	opts := &device.Options{Timeout: 2 * time.Second, Password: device.NewSecret(password)}
 	return &world{dev: dev, rig: rig, drv: New(Config{}), tgt: &device.Target{Rig: "w1", Address: rig.Addr(), Options: opts}}
 }
 
 func (w *world) read(t *testing.T) device.Reading {
 	t.Helper()
-	r, err := w.drv.Read(context.Background(), w.tgt)
-	if err != nil {
-		t.Fatalf("Read: %v", err)
-	}
-	return r
-}
-
-func eventually(t *testing.T, within time.Duration, what string, cond func() bool) {
-	t.Helper()
-	end := time.Now().Add(within)
-	for !cond() {
-		if time.Now().After(end) {
-			t.Fatalf("%s: not within %v", what, within)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	return devicetest.Read(t, w.drv, w.tgt)
 }
 
 func TestCurtailResumeReadback(t *testing.T) {
@@ -178,40 +153,17 @@ func TestTokenLimitIsBusy(t *testing.T) {
 
 func TestHangTimesOut(t *testing.T) {
 	w := start(t, emu.Faults{Hang: true}, emuwm.Config{})
-	w.tgt.Options.Timeout = 200 * time.Millisecond
-	for name, call := range map[string]func() error{
-		"curtail": func() error { return w.drv.Curtail(context.Background(), w.tgt) },
-		"read":    func() error { _, err := w.drv.Read(context.Background(), w.tgt); return err },
-	} {
-		t0 := time.Now()
-		err := call()
-		if took := time.Since(t0); err == nil || took > hangBound {
-			t.Errorf("%s on a hung rig: got err %v after %v, want an error within %v (the 200ms timeout, with room for a loaded machine)", name, err, took, hangBound)
-		}
-	}
+	devicetest.HangTimesOut(t, w.drv, w.tgt)
 }
 
 func TestLyingDevice(t *testing.T) {
 	w := start(t, emu.Faults{Lying: true}, emuwm.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatalf("Curtail: got %v, want nil (the device says ok)", err)
-	}
-	if r := w.read(t); !r.Hashing(1, 500) || r.State != device.StateMining {
-		t.Fatalf("lying device read %+v, want it still mining", r)
-	}
+	devicetest.Lying(t, w.drv, w.tgt)
 }
 
 func TestSlowRestart(t *testing.T) {
 	w := start(t, emu.Faults{RestartDelay: 300 * time.Millisecond}, emuwm.Config{})
-	if err := w.drv.Curtail(context.Background(), w.tgt); err != nil {
-		t.Fatal(err)
-	}
-	if r := w.read(t); r.State != device.StateMining {
-		t.Fatalf("right after Curtail: got %v, want mining while the miner restarts", r.State)
-	}
-	eventually(t, 3*time.Second, "sleeping after the restart delay", func() bool {
-		return w.read(t).State == device.StateSleeping
-	})
+	devicetest.SlowRestart(t, w.drv, w.tgt, 300*time.Millisecond, nil)
 }
 
 func TestSplitAnswersOverTCP(t *testing.T) {

@@ -23,10 +23,9 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/bench"
-	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/site"
 )
 
 // freePort returns a loopback address nobody listens on right now.
@@ -298,8 +297,9 @@ func (d *daemon) fetch(path, file string, timeout time.Duration) error {
 }
 
 // cmdProxyd is `hashgate run` with /debug/pprof on (behind the write
-// token): the same config mapping, proxy and API, no switcher. hashgate
-// run has no config key for pprof, so profiles are taken from this twin.
+// token) and no switcher: the same site (package site) from the same
+// config, whatever its [api] pprof and [switcher] policy say, and a
+// SIGUSR1 handler for memory figures.
 func cmdProxyd(args []string) int {
 	var path string
 	for i := 0; i < len(args); i++ {
@@ -322,22 +322,14 @@ func cmdProxyd(args []string) int {
 		}
 	}
 	log := zerolog.New(os.Stderr).Level(level).With().Timestamp().Logger()
-	srv, err := proxy.New(proxyConfig(cfg, log))
+	cfg.API.Pprof = true
+	cfg.Switcher.PolicyPath = "" // the proxy alone
+	hs, err := site.New(cfg, log, site.WithUserAgent("hashgate-bench-proxyd"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	if err := srv.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	h, err := api.New(api.Config{Proxy: srv, Tokens: cfg.API.Tokens, Log: log, EnablePprof: true})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	as, err := api.Listen(cfg.API.Listen, h, log)
-	if err != nil {
+	if err := hs.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
@@ -357,10 +349,7 @@ func cmdProxyd(args []string) int {
 			_ = os.WriteFile(filepath.Join(filepath.Dir(path), "memstats.json"), b, 0o600)
 		}
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	_ = as.Shutdown(sctx)
-	cancel()
-	srv.Close()
+	_ = hs.Close()
 	return 0
 }
 
@@ -388,12 +377,4 @@ func (d *daemon) gcMemStats() (memStats, error) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	return m, fmt.Errorf("proxyd wrote no memstats")
-}
-
-// proxyConfig is cmd/hashgate's mapping of the config file onto the proxy.
-func proxyConfig(cfg *config.Config, log zerolog.Logger) proxy.Config {
-	pc := proxy.FromConfig(cfg)
-	pc.UserAgent = "hashgate-bench-proxyd"
-	pc.Log = log
-	return pc
 }

@@ -9,7 +9,8 @@
 //	hashgate-bench --mode proxy --miners 18000 --idle
 //	hashgate-bench --mode proxy --miners 18000 --storm
 //	hashgate-bench --mode inmem --sessions 100000
-//	hashgate-bench --short                        # CI: 2,000 miners + 10,000 in-memory sessions
+//	hashgate-bench --mode firmware                # firmware actuators: 10,000-rig allocation, 50,000-rig polling
+//	hashgate-bench --short                        # CI: 2,000 miners + 10,000 in-memory sessions + a small firmware run
 //
 // See docs/PERFORMANCE.md for the figures and how they were taken.
 package main
@@ -65,6 +66,7 @@ type options struct {
 	daemonLog      string
 	hashgateRev    string
 	daemonCommit   string
+	fw             fwOptions
 }
 
 const usage = `hashgate-bench — load harness for the hashgate proxy
@@ -72,9 +74,16 @@ const usage = `hashgate-bench — load harness for the hashgate proxy
 Usage:
   hashgate-bench [flags]          run the measurements (see --mode)
   hashgate-bench --short          the CI run: 2,000 miners for ~20 s through the
-                                  proxy, then 10,000 in-memory sessions; fails
-                                  only on correctness errors
+                                  proxy, then 10,000 in-memory sessions, then a
+                                  firmware run of 1,000 and 2,000 emulated rigs;
+                                  fails only on correctness errors
+  hashgate-bench --mode firmware  firmware actuators (switcher + fleet + drivers
+                                  against emulated rigs in child processes): an
+                                  allocation curtailing --fw-rigs, beside a plain
+                                  loop of the drivers; --fw-poll-rigs polled
+                                  (CPU, memory per rig); CPU per read per firmware
   hashgate-bench fleet ...        (internal) one fleet process, driven over stdin
+  hashgate-bench rigs ...         (internal) one emulator process of firmware rigs
   hashgate-bench proxyd -c FILE   (internal) hashgate run's proxy and API with
                                   /debug/pprof on, for --profile
 
@@ -92,6 +101,8 @@ func dispatch(args []string) int {
 			return cmdFleet(args[1:])
 		case "proxyd":
 			return cmdProxyd(args[1:])
+		case "rigs":
+			return cmdRigs(args[1:])
 		}
 	}
 	o, code := parseFlags(args)
@@ -108,7 +119,7 @@ func parseFlags(args []string) (*options, int) {
 		fmt.Fprint(os.Stderr, usage)
 		fs.PrintDefaults()
 	}
-	fs.StringVar(&o.mode, "mode", "both", "proxy | baseline | both (baseline then proxy, same run) | inmem")
+	fs.StringVar(&o.mode, "mode", "both", "proxy | baseline | both (baseline then proxy, same run) | inmem | firmware")
 	fs.IntVar(&o.miners, "miners", 10000, "TCP miners")
 	fs.IntVar(&o.sessions, "sessions", 100000, "in-memory sessions (inmem)")
 	fs.IntVar(&o.perProc, "per-proc", 15000, "miners per fleet process (each process may open 20,000 files)")
@@ -144,6 +155,7 @@ func parseFlags(args []string) (*options, int) {
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "inmem: write a CPU profile of the fan-out rounds (proxy and harness share the process)")
 	fs.StringVar(&o.daemonLog, "daemon-log-level", "warn", "the daemon's --log-level (info logs every miner it drops, with the reason)")
 	fs.BoolVar(&o.dupCheck, "dup-check", true, "the pool counts duplicate shares (8 bytes per share)")
+	fwFlags(fs, &o.fw)
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, 0
@@ -163,9 +175,11 @@ func parseFlags(args []string) (*options, int) {
 		o.rate = 2
 		o.settle = time.Second
 		o.inmemRounds = 5
+		o.fw.rigs, o.fw.pollRigs, o.fw.sample = 1000, 2000, 200
+		o.fw.interval, o.fw.window = 2*time.Second, 4*time.Second
 	}
 	switch o.mode {
-	case "proxy", "baseline", "both", "inmem", "short":
+	case "proxy", "baseline", "both", "inmem", "short", "firmware":
 	default:
 		fmt.Fprintf(os.Stderr, "hashgate-bench: unknown --mode %q\n", o.mode)
 		return nil, 2
@@ -193,6 +207,7 @@ type results struct {
 	Baseline *tcpResult   `json:"baseline,omitempty"`
 	Proxy    *tcpResult   `json:"proxy,omitempty"`
 	Inmem    *inmemResult `json:"inmem,omitempty"`
+	Firmware *fwResult    `json:"firmware,omitempty"`
 	Errors   []string     `json:"errors"`
 }
 
@@ -270,6 +285,14 @@ func run(o *options) int {
 		}
 		res.Inmem = r
 		res.Errors = append(res.Errors, r.errors()...)
+	}
+	if o.mode == "firmware" || o.mode == "short" {
+		r, err := runFirmware(o, tmp)
+		if err != nil {
+			return fail(err)
+		}
+		res.Firmware = r
+		res.Errors = append(res.Errors, r.errors(&o.fw)...)
 	}
 	if o.daemonCommit != "" {
 		res.Commit += " (daemon built at " + o.daemonCommit + ")"

@@ -136,6 +136,9 @@ func printSummary(w io.Writer, o *options, res *results) {
 		fmt.Fprintf(tw, "  older jobs written after the clean was sent\tfast sessions at most %d, slow at most %d (1 = the write in progress); %d queued jobs dropped\t\n", c.MaxOlderFast, c.MaxOlderSlow, c.JobsDropped)
 		tw.Flush()
 	}
+	if res.Firmware != nil {
+		printFirmware(w, &o.fw, res.Firmware)
+	}
 
 	fmt.Fprintf(w, "\n  TARGETS\n")
 	b, p := res.Baseline, res.Proxy

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strings"
 	"time"
@@ -21,7 +22,15 @@ var Firmwares = []string{"antminer", "braiins", "luxos", "whatsminer", "vnish"}
 
 // Config describes a hall.
 type Config struct {
-	Rigs       int
+	Rigs int
+	// Base is the index of the hall's first rig: rig k is dealt and named
+	// as rig Base+k of a larger hall (a slice of it, in another process
+	// or on another address). Default 0.
+	Base int
+	// Host is the address the rigs listen on, without the port; default
+	// 127.0.0.1. One address has too few ports for tens of thousands of
+	// rigs: slices of a hall go on 127.0.0.x.
+	Host       string
 	Firmwares  []string // dealt round robin; default Firmwares
 	NameFormat string   // fmt with the firmware and the index; default "emu.%s-%05d"
 	Password   string   // every rig's; default "hall-pass"
@@ -51,6 +60,9 @@ func (c *Config) fill() {
 	if len(c.Firmwares) == 0 {
 		c.Firmwares = Firmwares
 	}
+	if c.Host == "" {
+		c.Host = "127.0.0.1"
+	}
 	if c.NameFormat == "" {
 		c.NameFormat = "emu.%s-%05d"
 	}
@@ -72,16 +84,17 @@ func (c *Config) fill() {
 func Start(cfg Config) (*Hall, error) {
 	cfg.fill()
 	h := &Hall{cfg: cfg}
-	for i := range cfg.Rigs {
+	for k := range cfg.Rigs {
+		i := cfg.Base + k
 		fw := cfg.Firmwares[i%len(cfg.Firmwares)]
 		dev := emu.NewDevice(emu.Config{MiningW: cfg.MiningW, SleepingW: cfg.SleepingW, HashrateTHs: cfg.HashTHs})
 		if cfg.Faults != nil {
 			dev.SetFaults(cfg.Faults(i, fw))
 		}
-		srv, err := startOne(fw, dev, cfg.Password)
+		srv, err := startOne(fw, dev, net.JoinHostPort(cfg.Host, "0"), cfg.Password)
 		if err != nil {
 			h.Close()
-			return nil, fmt.Errorf("hall: rig %d (%s): %w", i, fw, err)
+			return nil, fmt.Errorf("hall: rig %d (%s) on %s: %w", i, fw, cfg.Host, err)
 		}
 		h.Rigs = append(h.Rigs, &Rig{Name: fmt.Sprintf(cfg.NameFormat, fw, i), Firmware: fw, Addr: srv.Addr(), Dev: dev, srv: srv})
 	}
@@ -94,18 +107,19 @@ type endpoint interface {
 	Close() error
 }
 
-func startOne(fw string, dev *emu.Device, pw string) (endpoint, error) {
+// startOne starts one rig's emulator on addr (host:0).
+func startOne(fw string, dev *emu.Device, addr, pw string) (endpoint, error) {
 	switch fw {
 	case "antminer":
-		return started(antminer.Start(dev, antminer.Config{Password: pw, ReportPower: true}))
+		return started(antminer.Start(dev, antminer.Config{Addr: addr, Password: pw, ReportPower: true}))
 	case "braiins":
-		return started(braiins.Start(dev, braiins.Config{Password: pw}))
+		return started(braiins.Start(dev, braiins.Config{Addr: addr, Password: pw}))
 	case "luxos":
-		return started(luxos.Start(dev, luxos.Config{}))
+		return started(luxos.Start(dev, luxos.Config{Addr: addr}))
 	case "whatsminer":
-		return started(whatsminer.Start(dev, whatsminer.Config{Password: pw}))
+		return started(whatsminer.Start(dev, whatsminer.Config{Addr: addr, Password: pw}))
 	case "vnish":
-		return started(vnish.Start(dev, vnish.Config{Password: pw}))
+		return started(vnish.Start(dev, vnish.Config{Addr: addr, Password: pw}))
 	}
 	return nil, fmt.Errorf("no emulator for firmware %q", fw)
 }

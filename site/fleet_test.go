@@ -1,4 +1,4 @@
-package main
+package site
 
 import (
 	"testing"
@@ -15,7 +15,7 @@ import (
 // curtail_failed (a scrypt rig hashes a few GH/s, under the fleet's
 // default 1 TH/s: the fleet said idle, the switcher hashing).
 func TestFleetJudgesHashingAsTheSwitcher(t *testing.T) {
-	fc := fleetConfig(&config.Config{}, zerolog.Nop(), func() *switcher.Switcher { return nil })
+	fc := FleetConfig(&config.Config{}, nil, zerolog.Nop(), func() *switcher.Switcher { return nil })
 	if fc.MinHashTHs != switcher.MinHashingTHs {
 		t.Fatalf("fleet MinHashTHs %v, switcher's %v: want the same", fc.MinHashTHs, switcher.MinHashingTHs)
 	}

@@ -1,17 +1,18 @@
-package proxy
+package site
 
 import (
 	"net/netip"
 
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/stratum/vardiff"
 )
 
-// FromConfig maps the config file's [proxy] and [[pools]] onto the
+// ProxyConfig maps the config file's [proxy] and [[pools]] onto the
 // proxy's settings. The caller adds what the file does not hold: the Gate,
-// the Log, the user agent.
-func FromConfig(cfg *config.Config) Config {
-	c := Config{
+// the Log, the user agent (New adds them).
+func ProxyConfig(cfg *config.Config) proxy.Config {
+	c := proxy.Config{
 		Listen:                       cfg.Proxy.Listen,
 		MaxConnections:               cfg.Proxy.MaxConnections,
 		MaxUnauthenticated:           cfg.Proxy.MaxUnauthenticated,
@@ -28,7 +29,7 @@ func FromConfig(cfg *config.Config) Config {
 		HandshakeTimeout: cfg.Proxy.HandshakeTimeout.Duration,
 		ReconnectGrace:   cfg.Proxy.ReconnectGrace.Duration,
 		ParkedKeepalive:  cfg.Proxy.ParkedKeepalive.Duration,
-		Abuse: AbuseConfig{
+		Abuse: proxy.AbuseConfig{
 			RejectWindow:     cfg.Proxy.Abuse.RejectWindow.Duration,
 			RejectMinShares:  cfg.Proxy.Abuse.RejectMinShares,
 			InvalidPerSecond: cfg.Proxy.Abuse.InvalidPerSecond,
@@ -45,7 +46,7 @@ func FromConfig(cfg *config.Config) Config {
 		},
 	}
 	for _, p := range cfg.Pools {
-		c.Pools = append(c.Pools, PoolSpec{
+		c.Pools = append(c.Pools, proxy.PoolSpec{
 			Name:             p.Name,
 			Address:          p.Address(),
 			User:             p.User,
