@@ -159,13 +159,19 @@ type Switcher struct {
 	// not hold it), and bind_pools rewrites rigs to these. Default: the
 	// proxy's listen address when it names a host (not 0.0.0.0 or ::).
 	PoolURLs      []string
-	StateFile     string   // state_file, as written (default "hashgate-state.json")
-	StateFilePath string   // state_file resolved against the config file's directory
-	AuditLog      string   // audit_log, as written (default "hashgate-audit.jsonl")
-	AuditLogPath  string   // audit_log resolved against the config file's directory
-	CurtailGrace  Duration // curtail_grace: shares after this long past a curtail flag curtail_failed (default 30s)
-	ResumeGrace   Duration // resume_grace: no share this long after a resume flags resume_failed (default 3m)
-	LeftGrace     Duration // left_grace: a parked rig away this long is left_while_parked (default 60s)
+	StateFile     string // state_file, as written (default "hashgate-state.json")
+	StateFilePath string // state_file resolved against the config file's directory
+	AuditLog      string // audit_log, as written (default "hashgate-audit.jsonl")
+	AuditLogPath  string // audit_log resolved against the config file's directory
+	// AuditMaxMB (audit_max_mb) is the size in MiB at which the audit
+	// log rotates, AuditKeep (audit_keep) how many rotated files are kept
+	// (FILE.1 … FILE.N): the log keeps (audit_keep+1) × audit_max_mb MiB,
+	// by default 6 × 16 MiB (about 6 days at 50,000 rigs).
+	AuditMaxMB   int
+	AuditKeep    int
+	CurtailGrace Duration // curtail_grace: shares after this long past a curtail flag curtail_failed (default 30s)
+	ResumeGrace  Duration // resume_grace: no share this long after a resume flags resume_failed (default 3m)
+	LeftGrace    Duration // left_grace: a parked rig away this long is left_while_parked (default 60s)
 	// ForgetAfter (forget_after): an offline rig record holding nothing
 	// worth keeping (no pin, not parked) is forgotten this long after it
 	// went offline (default 24h).
@@ -179,6 +185,17 @@ type Switcher struct {
 	NetworkPrefixV4          int
 	NetworkPrefixV6          int
 }
+
+// Defaults and bounds of [switcher] audit_max_mb and audit_keep.
+const (
+	DefaultAuditMaxMB = 16
+	DefaultAuditKeep  = 5
+	MaxAuditMaxMB     = 4096
+	MaxAuditKeep      = 1000
+)
+
+// AuditMaxBytes is audit_max_mb in bytes.
+func (s Switcher) AuditMaxBytes() int64 { return int64(s.AuditMaxMB) << 20 }
 
 // LastGoodPolicyPath is where the daemon keeps a copy of the policy in
 // force, next to the state file (hashgate-state.json ->
@@ -291,6 +308,8 @@ func Default() *Config {
 			StateFilePath: "hashgate-state.json",
 			AuditLog:      "hashgate-audit.jsonl",
 			AuditLogPath:  "hashgate-audit.jsonl",
+			AuditMaxMB:    DefaultAuditMaxMB,
+			AuditKeep:     DefaultAuditKeep,
 			CurtailGrace:  Duration{30 * time.Second},
 			ResumeGrace:   Duration{3 * time.Minute},
 			LeftGrace:     Duration{time.Minute},

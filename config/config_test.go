@@ -209,6 +209,17 @@ func TestParseErrors(t *testing.T) {
 				`5:1: switcher.network_prefix_v6: must be between 16 and 128, got 8`,
 				`6:1: unknown key "switcher.forget_afte" (did you mean "forget_after"?)`,
 			}},
+		{"audit retention", "[switcher]\naudit_max_mb = 0\naudit_keep = 1001\naudit_kept = 3\n" + pool, nil,
+			[]string{
+				`2:1: switcher.audit_max_mb: must be between 1 and 4096, got 0`,
+				`3:1: switcher.audit_keep: must be between 1 and 1000, got 1001`,
+				`4:1: unknown key "switcher.audit_kept" (did you mean "audit_keep"?)`,
+			}},
+		{"audit retention not integers", "[switcher]\naudit_max_mb = \"16MiB\"\naudit_keep = 2.5\n" + pool, nil,
+			[]string{
+				`2:1: switcher.audit_max_mb: expected an integer, got string "16MiB"`,
+				`3:1: switcher.audit_keep: expected an integer, got float 2.5`,
+			}},
 		{"switcher values", "[switcher]\nstate_file = \"\"\npolicy = 3\n" + pool, nil,
 			[]string{
 				`2:1: switcher.state_file: must not be empty; expected a file path such as "hashgate-state.json"`,
@@ -218,7 +229,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
 				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
-				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
 			}},
 		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
 			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
@@ -412,6 +423,8 @@ inventory = "../rigs/rigs.csv"
 poll_interval = "2m30s"
 pool_urls = ["stratum+tcp://10.0.0.2:3333"]
 state_file = "/var/lib/hashgate/state.json"
+audit_max_mb = 64
+audit_keep = 30
 forget_after = "2h"
 max_offline_rigs_per_network = 100
 network_prefix_v6 = 56
@@ -492,9 +505,10 @@ format = "json"
 		StateFilePath: "/var/lib/hashgate/state.json",
 		AuditLog:      "hashgate-audit.jsonl",
 		AuditLogPath:  filepath.Join(dir, "etc", "hashgate-audit.jsonl"),
-		CurtailGrace:  Duration{30 * time.Second},
-		ResumeGrace:   Duration{3 * time.Minute},
-		LeftGrace:     Duration{time.Minute},
+		AuditMaxMB:    64, AuditKeep: 30,
+		CurtailGrace: Duration{30 * time.Second},
+		ResumeGrace:  Duration{3 * time.Minute},
+		LeftGrace:    Duration{time.Minute},
 
 		ForgetAfter:              Duration{2 * time.Hour},
 		MaxOfflineRigsPerNetwork: 100,
@@ -547,6 +561,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("API = %+v", c.API)
 	}
 	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
+		AuditMaxMB: DefaultAuditMaxMB, AuditKeep: DefaultAuditKeep,
 		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
 		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
 		PollInterval:  Duration{10 * time.Second},

@@ -23,7 +23,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -422,6 +422,12 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 		d.Errorf(p+".audit_log", "switcher.audit_log: must not be empty; expected a file path such as \"hashgate-audit.jsonl\"")
 	}
 	c.AuditLogPath = d.Resolve(c.AuditLog)
+	if d.Integer(m, p, "audit_max_mb", &c.AuditMaxMB) {
+		d.between(p+".audit_max_mb", c.AuditMaxMB, 1, MaxAuditMaxMB)
+	}
+	if d.Integer(m, p, "audit_keep", &c.AuditKeep) {
+		d.between(p+".audit_keep", c.AuditKeep, 1, MaxAuditKeep)
+	}
 	d.Duration(m, p, "curtail_grace", &c.CurtailGrace.Duration)
 	d.Duration(m, p, "resume_grace", &c.ResumeGrace.Duration)
 	d.Duration(m, p, "left_grace", &c.LeftGrace.Duration)

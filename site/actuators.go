@@ -17,11 +17,14 @@ import (
 func SwitcherConfig(cfg *config.Config, devices switcher.DeviceFleet) switcher.Config {
 	c := cfg.Switcher
 	sc := switcher.Config{
-		StatePath:    c.StateFilePath,
-		AuditPath:    c.AuditLogPath,
-		CurtailGrace: c.CurtailGrace.Duration,
-		ResumeGrace:  c.ResumeGrace.Duration,
-		LeftGrace:    c.LeftGrace.Duration,
+		StatePath: c.StateFilePath,
+		AuditPath: c.AuditLogPath,
+		// Retention: audit_max_mb and audit_keep.
+		AuditMaxBytes: c.AuditMaxBytes(),
+		AuditKeep:     c.AuditKeep,
+		CurtailGrace:  c.CurtailGrace.Duration,
+		ResumeGrace:   c.ResumeGrace.Duration,
+		LeftGrace:     c.LeftGrace.Duration,
 
 		ForgetAfter:          c.ForgetAfter.Duration,
 		MaxOfflinePerNetwork: c.MaxOfflineRigsPerNetwork,

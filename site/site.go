@@ -47,6 +47,7 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 	pc.UserAgent = s.o.userAgent
 	if cfg.Switcher.PolicyPath != "" || s.o.policy != nil {
 		pc.Gate = &s.bridge
+		pc.OnFailover = s.bridge.Failover // one audit event a failover
 		if err := s.newSwitcher(); err != nil {
 			return nil, err
 		}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -15,12 +16,17 @@ import (
 // Event is one line of the audit log: who did what, when, and what came of
 // it. Seq orders events; the API pages them with ?since=SEQ.
 type Event struct {
-	Seq    uint64         `json:"seq"`
-	Time   time.Time      `json:"time"`
-	Kind   string         `json:"kind"`
-	Who    string         `json:"who,omitempty"`
-	Reason string         `json:"reason,omitempty"`
-	Rig    string         `json:"rig,omitempty"`
+	Seq    uint64    `json:"seq"`
+	Time   time.Time `json:"time"`
+	Kind   string    `json:"kind"`
+	Who    string    `json:"who,omitempty"`
+	Reason string    `json:"reason,omitempty"`
+	Rig    string    `json:"rig,omitempty"`
+	// Cause is the seq of the summary event (an allocation, a pin, a
+	// plan, a mass flag) a per-rig event belongs to; 0: none. The
+	// summary comes right after its per-rig events, so the newest event
+	// after a mass action is the action itself.
+	Cause  uint64         `json:"cause,omitempty"`
 	Fields map[string]any `json:"fields,omitempty"`
 }
 
@@ -51,7 +57,20 @@ const (
 	// EventAuditGap: events that could not be written to the audit log
 	// and were no longer held in memory when it could be again.
 	EventAuditGap = "audit_gap"
+	// EventFailover: the proxy moved its miners to another pool, with the
+	// rigs connected then, per group.
+	EventFailover = "failover"
 )
+
+// EventKinds are every kind of event the switcher writes (for a filter
+// that refuses a mistyped kind).
+var EventKinds = []string{
+	EventAllocation, EventPlan, EventCurtail, EventResume, EventPark, EventPin,
+	EventPolicyReload, EventPolicyRefuse, EventCurtailFail, EventResumeFail,
+	EventLeftParked, EventStart, EventForget, EventRigsRefused,
+	EventStateNotPersisted, EventStatePersisted, EventAuditGap, EventFailover,
+	EventInventory, EventDeviceCommands, EventDeviceCommandFailed, EventPoolsUnbound,
+}
 
 // AuditLog is an append-only JSON-lines file with size-based rotation
 // (FILE, FILE.1 … FILE.N). The newest events are also kept in memory for
@@ -75,6 +94,10 @@ type AuditLog struct {
 	closed   bool
 	recent   []Event // ring of the newest events
 	maxCache int
+	// decisions are the newest events of decisionKinds (allocations,
+	// pins, plans…), kept longer than recent: ?kind=allocation is
+	// answered from memory however many per-rig events followed.
+	decisions []Event
 }
 
 // OpenAuditLog opens (or creates) the log at path and continues its
@@ -163,7 +186,19 @@ func readEvents(path string) ([]Event, error) {
 	return out, sc.Err()
 }
 
+// decisionKinds are the kinds kept in AuditLog.decisions, at most
+// maxDecisions of them.
+var decisionKinds = []string{EventAllocation, EventPlan, EventPin, EventPolicyReload, EventPolicyRefuse, EventFailover, EventStart}
+
+const maxDecisions = 1000
+
 func (a *AuditLog) remember(e Event) {
+	if slices.Contains(decisionKinds, e.Kind) {
+		if len(a.decisions) >= maxDecisions {
+			a.decisions = slices.Delete(a.decisions, 0, maxDecisions/10)
+		}
+		a.decisions = append(a.decisions, e)
+	}
 	if len(a.recent) >= a.maxCache {
 		copy(a.recent, a.recent[a.maxCache/10:])
 		a.recent = a.recent[:len(a.recent)-a.maxCache/10]
@@ -188,15 +223,41 @@ func (a *AuditLog) AppendAll(evs []Event) error {
 	defer a.mu.Unlock()
 	now := time.Now().UTC()
 	for i := range evs {
-		e := &evs[i]
-		a.seq++
-		e.Seq = a.seq
-		if e.Time.IsZero() {
-			e.Time = now
-		}
-		a.remember(*e)
+		a.addLocked(&evs[i], now)
 	}
 	return a.catchUpLocked()
+}
+
+// AppendGroup writes a summary event and the per-rig events it caused
+// with one write: the per-rig events first, each with Cause set to the
+// summary's seq, then the summary, so that it is the newest of them.
+// Seq and Time are set in head (returned) and in details.
+func (a *AuditLog) AppendGroup(head Event, details []Event) (Event, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	now := time.Now().UTC()
+	headSeq := a.seq + uint64(len(details)) + 1
+	for i := range details {
+		details[i].Cause = headSeq
+		a.addLocked(&details[i], now)
+	}
+	a.addLocked(&head, now)
+	return head, a.catchUpLocked()
+}
+
+func (a *AuditLog) addLocked(e *Event, now time.Time) {
+	a.seq++
+	e.Seq = a.seq
+	if e.Time.IsZero() {
+		e.Time = now
+	}
+	if a.err == nil && a.seq-a.written > uint64(a.maxCache/2) {
+		// A batch of more events than memory holds (a plan of 50,000
+		// rigs): write what it has so far before memory drops any of
+		// it. A failure is the file's error (Err) until a catch-up.
+		_ = a.catchUpLocked()
+	}
+	a.remember(*e)
 }
 
 // Retry writes what a failed write left in memory; nil when the file is
@@ -245,7 +306,7 @@ func (a *AuditLog) catchUpLocked() error {
 	for _, e := range a.recent[first:] {
 		b, err := json.Marshal(e)
 		if err != nil {
-			b, _ = json.Marshal(Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Rig: e.Rig, Who: e.Who, Reason: "fields not encodable: " + err.Error()})
+			b, _ = json.Marshal(Event{Seq: e.Seq, Time: e.Time, Kind: e.Kind, Rig: e.Rig, Who: e.Who, Cause: e.Cause, Reason: "fields not encodable: " + err.Error()})
 		}
 		if a.size+int64(len(buf)+len(b)+1) > a.maxSize && a.size+int64(len(buf)) > 0 {
 			if err := a.writeLocked(buf, bufLast); err != nil {
@@ -306,48 +367,45 @@ func (a *AuditLog) rotate() error {
 			return err
 		}
 	}
+	a.forgetRotatedLocked()
 	return a.open()
 }
 
-// Events returns up to limit events with Seq > since, oldest first (newest
-// last). Events older than the in-memory cache are read from the files.
-func (a *AuditLog) Events(since uint64, limit int) ([]Event, error) {
-	if limit <= 0 || limit > 10000 {
-		limit = 10000
-	}
-	a.mu.Lock()
-	inCache := len(a.recent) > 0 && a.recent[0].Seq <= since+1
-	var out []Event
-	if inCache || len(a.recent) == 0 {
-		for _, e := range a.recent {
-			if e.Seq > since {
-				out = append(out, e)
-				if len(out) == limit {
-					break
-				}
-			}
-		}
-		a.mu.Unlock()
-		return out, nil
-	}
-	a.mu.Unlock()
-	// Older than the cache: scan the files, oldest first.
+// forgetRotatedLocked drops from memory the decisions older than the
+// oldest file kept: what retention deleted is gone from the API too.
+func (a *AuditLog) forgetRotatedLocked() {
 	for i := a.keep; i >= 0; i-- {
-		evs, err := readEvents(a.file(i))
-		if err != nil && !os.IsNotExist(err) {
-			return nil, err
+		first, ok := firstSeq(a.file(i))
+		if !ok {
+			continue
 		}
-		for _, e := range evs {
-			if e.Seq > since {
-				since = e.Seq // a line written twice is answered once
-				out = append(out, e)
-				if len(out) == limit {
-					return out, nil
-				}
-			}
+		n := 0
+		for n < len(a.decisions) && a.decisions[n].Seq < first {
+			n++
+		}
+		a.decisions = slices.Delete(a.decisions, 0, n)
+		return
+	}
+}
+
+// firstSeq is the seq of the first event in a log file.
+func firstSeq(path string) (uint64, bool) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, false
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	for sc.Scan() {
+		var e struct {
+			Seq uint64 `json:"seq"`
+		}
+		if json.Unmarshal(sc.Bytes(), &e) == nil && e.Seq > 0 {
+			return e.Seq, true
 		}
 	}
-	return out, nil
+	return 0, false
 }
 
 // LastSeq is the sequence number of the newest event (0: none).

@@ -87,7 +87,7 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 		switch {
 		case asleep && r.curtailFail && after(r.curtailedAt):
 			r.curtailFail, s.stale = false, true
-			s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"cleared": true, "source": source, "state": rd.State}})
+			s.event(Event{Kind: EventCurtailFail, Rig: r.name, Cause: r.cause, Fields: map[string]any{"cleared": true, "source": source, "state": rd.State}})
 		case hashing && !r.curtailFail && after(r.curtailedAt.Add(s.cfg.DeviceVerifyWindow)):
 			s.curtailFailedLocked(r, rd, source, "")
 			again = s.deviceActsLocked(r) && r.want == device.StateSleeping
@@ -100,7 +100,7 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 		switch {
 		case hashing && r.wontWake:
 			r.wontWake, r.resumeFail, s.stale = false, false, true
-			s.event(Event{Kind: EventResumeFail, Rig: r.name, Fields: map[string]any{"cleared": true, "source": source}})
+			s.event(Event{Kind: EventResumeFail, Rig: r.name, Cause: r.cause, Fields: map[string]any{"cleared": true, "source": source}})
 		case asleep && !r.wontWake && r.want == device.StateMining && after(r.resumedAt.Add(s.cfg.DeviceVerifyWindow)):
 			s.resumeFailedLocked(r, &rd, source, "")
 		}
@@ -149,7 +149,7 @@ func (s *Switcher) curtailFailedLocked(r *rigRec, rd device.Reading, source, err
 	if errText != "" {
 		f["error"] = errText
 	}
-	s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: f})
+	s.event(Event{Kind: EventCurtailFail, Rig: r.name, Cause: r.cause, Fields: f})
 	s.devReport.failed(device.ActionCurtail, r.name)
 }
 
@@ -164,7 +164,7 @@ func (s *Switcher) resumeFailedLocked(r *rigRec, rd *device.Reading, source, err
 	if errText != "" {
 		f["error"] = errText
 	}
-	s.event(Event{Kind: EventResumeFail, Rig: r.name, Fields: f})
+	s.event(Event{Kind: EventResumeFail, Rig: r.name, Cause: r.cause, Fields: f})
 	s.devReport.failed(device.ActionResume, r.name)
 }
 
@@ -256,7 +256,7 @@ func (s *Switcher) outcomeLocked(r *rigRec, o *device.Outcome) (again bool) {
 	default:
 		// A pool rewrite, or a command that failed for another reason.
 		f := evidence(map[string]any{"action": o.Action, "accepted": o.Accepted, "attempts": o.Attempts, "error": o.Err}, o.Evidence)
-		s.event(Event{Kind: EventDeviceCommandFailed, Rig: r.name, Fields: f})
+		s.event(Event{Kind: EventDeviceCommandFailed, Rig: r.name, Cause: r.cause, Fields: f})
 		s.devReport.failed(o.Action, r.name)
 	}
 	return false

@@ -343,6 +343,12 @@ func TestLyingDeviceCompensated(t *testing.T) {
 	if !hasEvent(x.s, EventCurtailFail) {
 		t.Fatal("no curtail_failed audit event")
 	}
+	// The outcome names the allocation whose curtail it was.
+	alloc, _ := x.s.LatestEvents(1, EventFilter{Kinds: []string{EventAllocation}})
+	failed, _ := x.s.LatestEvents(0, EventFilter{Kinds: []string{EventCurtailFail}, Rig: "f-3"})
+	if len(alloc) != 1 || len(failed) == 0 || failed[0].Cause != alloc[0].Seq {
+		t.Fatalf("curtail_failed %+v, want its cause the allocation %+v", failed, alloc)
+	}
 	// It finally sleeps: the flag goes, and f-2's room is there again.
 	x.clk.Advance(5 * time.Second)
 	x.read("f-3", device.StateSleeping, 40, 0)

@@ -167,6 +167,9 @@ type rigRec struct {
 	knownUntil  time.Time
 	pin         Pin
 	pinReason   string
+	// cause is the seq of the audit summary (allocation, pin, plan) whose
+	// plan acted on the rig last: its firmware outcome events name it.
+	cause       uint64
 	curtailedAt time.Time
 	// heldAtAdmission: parked without having been given work since it
 	// connected (Plan.Park of a pending rig). Such a rig is not hashing
@@ -227,6 +230,7 @@ type Switcher struct {
 	mu             sync.Mutex
 	policy         *Policy
 	policyErr      string // why the policy file on disk is not the one in force ("" when it is)
+	planWhy        string // why the next tick plans ("": "tick"), for its audit event
 	rigs           map[string]*rigRec
 	allocs         []Allocation
 	ramp           RampState
@@ -475,7 +479,7 @@ func (s *Switcher) step() {
 	forgotten := s.forgetAgedLocked(now)
 	var acts []action
 	if s.needPlanLocked(now) {
-		_, acts = s.planLocked(now, "tick")
+		_, acts = s.planLocked(now, s.tickWhyLocked(), nil)
 	}
 	s.reportBoundLocked(now)
 	s.reportDevicesLocked(now)
@@ -514,6 +518,7 @@ func (s *Switcher) needPlanLocked(now time.Time) bool {
 // Config.Devices (device), or both.
 type action struct {
 	rig     string
+	group   string // for the log line and audit event of a failure
 	resume  bool
 	stratum bool
 	device  bool
@@ -535,30 +540,50 @@ func (s *Switcher) apply(acts []action) {
 			}
 		}
 	}
+	parks := massReport{kind: EventCurtail, level: zerolog.ErrorLevel, msg: "actuator failed to park rigs"}
+	resumes := massReport{kind: EventResume, level: zerolog.ErrorLevel, msg: "actuator failed to resume rigs"}
+	groups := map[string]string{}
 	for _, a := range acts {
 		if !a.stratum {
 			continue
 		}
 		var err error
-		kind := EventCurtail
+		rep := &parks
 		if a.resume {
-			kind = EventResume
+			rep = &resumes
 			err = s.act.Resume(a.rig)
 		} else {
 			err = s.act.Park(a.rig)
 		}
 		if err != nil {
 			s.counters.ActionErrors.Add(1)
-			s.log.Error().Err(err).Str("worker", a.rig).Bool("resume", a.resume).Msg("actuator failed")
-			s.event(Event{Kind: kind, Rig: a.rig, Fields: map[string]any{"outcome": "error", "error": err.Error()}})
+			groups[a.rig] = a.group
+			rep.add(Event{Rig: a.rig, Fields: map[string]any{"outcome": "error", "error": err.Error()}})
 		}
 	}
+	groupOf := func(name string) string { return groups[name] }
+	parks.flush(s, groupOf)
+	resumes.flush(s, groupOf)
 }
 
 // checkLocked updates the flags that time and shares decide and returns
 // rigs to park again.
 func (s *Switcher) checkLocked(now time.Time) []string {
 	var reparks []string
+	left := massReport{kind: EventLeftParked, level: zerolog.WarnLevel, msg: "parked rigs left and have not come back: counted at full power"}
+	stillHash := massReport{kind: EventCurtailFail, level: zerolog.ErrorLevel, msg: "curtailed rigs still send shares: parking them again"}
+	noShares := massReport{kind: EventResumeFail, level: zerolog.WarnLevel, msg: "resumed rigs send no shares"}
+	defer func() {
+		groupOf := func(name string) string {
+			if r := s.rigs[name]; r != nil {
+				return r.group.Name
+			}
+			return ""
+		}
+		left.flush(s, groupOf)
+		stillHash.flush(s, groupOf)
+		noShares.flush(s, groupOf)
+	}()
 	for _, r := range s.rigs {
 		if r.knownMining && r.state == RigOffline && now.After(r.knownUntil) {
 			r.knownMining = false
@@ -567,8 +592,7 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 		if r.state == RigParked && r.conns == 0 && !r.leftParked && !r.awaySince.IsZero() && now.Sub(r.awaySince) >= s.cfg.LeftGrace && !s.reachedLocked(r) {
 			r.leftParked = true
 			s.dirty, s.stale = true, true
-			s.log.Warn().Str("worker", r.name).Msg("parked rig left and has not come back: counted at full power")
-			s.event(Event{Kind: EventLeftParked, Rig: r.name, Fields: map[string]any{"away_since": r.awaySince}})
+			left.add(Event{Rig: r.name, Fields: map[string]any{"away_since": r.awaySince}})
 		}
 		if s.shares == nil {
 			continue
@@ -584,16 +608,14 @@ func (s *Switcher) checkLocked(now time.Time) []string {
 				r.curtailFail = true
 				s.stale = true // it counts at rig_kw now
 				s.counters.CurtailFailed.Add(1)
-				s.log.Error().Str("worker", r.name).Time("last_submit", last).Msg("curtailed rig still sends shares: parking it again")
-				s.event(Event{Kind: EventCurtailFail, Rig: r.name, Fields: map[string]any{"last_submit": last, "curtailed_at": r.curtailedAt}})
+				stillHash.add(Event{Rig: r.name, Fields: map[string]any{"last_submit": last, "curtailed_at": r.curtailedAt}})
 				reparks = append(reparks, r.name)
 			}
 		case r.state == RigMining && !r.resumedAt.IsZero() && !r.resumeFail && now.Sub(r.resumedAt) >= s.cfg.ResumeGrace && (r.conns > 0 || !s.reachedLocked(r)):
 			if last := s.shares.LastShare(r.name); !last.After(r.resumedAt) {
 				r.resumeFail = true
 				s.counters.ResumeFailed.Add(1)
-				s.log.Warn().Str("worker", r.name).Msg("resumed rig sends no shares")
-				s.event(Event{Kind: EventResumeFail, Rig: r.name, Fields: map[string]any{"resumed_at": r.resumedAt}})
+				noShares.add(Event{Rig: r.name, Fields: map[string]any{"resumed_at": r.resumedAt}})
 			}
 		case r.state == RigMining && r.resumeFail:
 			// Shares since the resume: it hashes, whatever its device
@@ -643,8 +665,11 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 }
 
 // planLocked makes a plan and applies it to the switcher's state; the
-// actuator calls it returns are made by the caller after unlocking.
-func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
+// actuator calls it returns are made by the caller after unlocking. Its
+// audit events are one summary (head: an allocation or a pin, with the
+// plan's figures and counts per group added; nil: a plan event, written
+// when the plan acts) after the per-rig events it caused (planAudit).
+func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []action) {
 	in, recs := s.inputLocked()
 	plan := MakePlan(in, now)
 	s.counters.Plans.Add(1)
@@ -661,7 +686,7 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 		if fw {
 			r.want = device.StateSleeping
 		}
-		acts = append(acts, action{rig: r.name, stratum: !fw || r.conns > 0, device: fw})
+		acts = append(acts, action{rig: r.name, group: r.group.Name, stratum: !fw || r.conns > 0, device: fw})
 		s.counters.Curtails.Add(1)
 		evs = append(evs, Event{Kind: EventCurtail, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "parked", "group": r.group.Name}})
 	}
@@ -694,19 +719,21 @@ func (s *Switcher) planLocked(now time.Time, why string) (Plan, []action) {
 			r.want = device.StateMining
 		}
 		if r.conns > 0 || dev {
-			acts = append(acts, action{rig: r.name, resume: true, stratum: r.conns > 0, device: dev})
+			acts = append(acts, action{rig: r.name, group: r.group.Name, resume: true, stratum: r.conns > 0, device: dev})
 		}
 		s.counters.Resumes.Add(1)
 		evs = append(evs, Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
 	}
-	s.events(evs)
+	if seq := s.planAudit(plan, recs, why, head, evs); seq != 0 {
+		for _, acts := range [][]Action{plan.Curtail, plan.Park, plan.Resume} {
+			for _, a := range acts {
+				recs[a.Rig].cause = seq
+			}
+		}
+	}
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
 		s.dirty, s.devDirty = true, true
-		s.log.Info().Str("why", why).Int("curtail", len(plan.Curtail)).Int("resume", len(plan.Resume)).
-			Int("park", len(plan.Park)).Int("deferred", len(plan.Deferred)).
-			Float64("budget_kw", plan.MiningBudgetKW).Float64("load_kw", plan.LoadAfterKW).
-			Float64("counted_kw", plan.CountedLoadAfterKW).Int("parks_unverified", plan.ParksUnverified()).Msg("plan applied")
 	}
 	// Compliance as reported: unverified parks at rig_kw.
 	switch {
@@ -881,9 +908,7 @@ func (s *Switcher) Allocate(req AllocationRequest, who string) (plan Plan, chang
 	if !req.Until.IsZero() {
 		fields["until"] = req.Until
 	}
-	s.event(Event{Kind: EventAllocation, Who: who, Reason: req.Reason, Fields: fields})
-	plan, acts := s.planLocked(now, "allocation")
-	s.event(Event{Kind: EventPlan, Who: who, Fields: planFields(plan)})
+	plan, acts := s.planLocked(now, "allocation", &Event{Kind: EventAllocation, Who: who, Reason: req.Reason, Fields: fields})
 	s.dirty = true
 	err = s.persistLocked()
 	s.mu.Unlock()
@@ -969,8 +994,7 @@ func (s *Switcher) SetPin(name string, mode string, reason, who string) (plan Pl
 		s.deleteRigLocked(r)
 		fields["forgotten"] = true
 	}
-	s.event(Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
-	plan, acts := s.planLocked(now, "pin")
+	plan, acts := s.planLocked(now, "pin", &Event{Kind: EventPin, Who: who, Rig: name, Reason: reason, Fields: fields})
 	s.dirty = true
 	err = s.persistLocked()
 	s.mu.Unlock()
@@ -991,7 +1015,7 @@ func (s *Switcher) SetPolicy(p *Policy, diff []string) {
 	for _, r := range s.rigs {
 		s.regroupLocked(r, p.GroupFor(r.name))
 	}
-	s.stale, s.devDirty = true, true
+	s.stale, s.devDirty, s.planWhy = true, true, "policy_reload"
 	s.mu.Unlock()
 	s.log.Info().Strs("changes", diff).Str("file", p.Path).Msg("policy reloaded")
 	s.event(Event{Kind: EventPolicyReload, Fields: map[string]any{"file": p.Path, "changes": diff}})
@@ -1013,6 +1037,16 @@ func (s *Switcher) LastEventSeq() uint64 { return s.audit.LastSeq() }
 // Events pages the audit log.
 func (s *Switcher) Events(since uint64, limit int) ([]Event, error) {
 	return s.audit.Events(since, limit)
+}
+
+// QueryEvents pages the events f selects (see AuditLog.Query).
+func (s *Switcher) QueryEvents(since uint64, limit int, f EventFilter) ([]Event, error) {
+	return s.audit.Query(since, limit, f)
+}
+
+// LatestEvents are the newest events f selects (see AuditLog.Latest).
+func (s *Switcher) LatestEvents(limit int, f EventFilter) ([]Event, error) {
+	return s.audit.Latest(limit, f)
 }
 
 // Status is the power side of GET /api/v1/status.

@@ -16,7 +16,6 @@ import (
 
 	"github.com/hashgate/hashgate/api"
 	"github.com/hashgate/hashgate/internal/termsafe"
-	"github.com/hashgate/hashgate/switcher"
 )
 
 func newTable(w io.Writer) *tabwriter.Writer {
@@ -483,46 +482,6 @@ func (c *cli) forget(ctx context.Context, pos []string) error {
 	fmt.Fprintf(c.out, "%s forgotten (was %s): if it connects again it is a new rig\n", safe(name), safe(was))
 	c.warnNotPersisted(f.Durability)
 	return nil
-}
-
-func (c *cli) events(fs *flag.FlagSet) func(context.Context, []string) error {
-	var since, limit intFlag
-	fs.Var(&since, "since", "events after this seq (default: the latest ones)")
-	fs.Var(&limit, "limit", "at most N events (API default 100)")
-	return func(ctx context.Context, pos []string) error {
-		if err := noArgs("events", pos); err != nil {
-			return err
-		}
-		q := url.Values{}
-		if since.set {
-			q.Set("since", strconv.Itoa(since.v))
-		}
-		if limit.set {
-			if limit.v == 0 {
-				return usagef("--limit must be at least 1")
-			}
-			q.Set("limit", strconv.Itoa(limit.v))
-		}
-		path := "/api/v1/events"
-		if len(q) > 0 {
-			path += "?" + q.Encode()
-		}
-		var evs []switcher.Event
-		if _, done, err := c.fetch(ctx, http.MethodGet, path, nil, "an API token", &evs); done || err != nil {
-			return err
-		}
-		if len(evs) == 0 {
-			fmt.Fprintln(c.out, "no events")
-			return nil
-		}
-		tw := newTable(c.out)
-		fmt.Fprintf(tw, "SEQ\tTIME\tKIND\tWHO\tRIG\tREASON\tDETAILS\n")
-		for _, e := range evs {
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, when(e.Time), safe(e.Kind), dash(e.Who), dash(e.Rig),
-				dash(e.Reason), fields(e.Fields))
-		}
-		return tw.Flush()
-	}
 }
 
 // fields prints an event's fields as k=v, sorted, zero times left out.

@@ -44,7 +44,11 @@ Commands:
   forget NAME                                drop a rig that is not connected, whatever it held
                                              (pin, park, left_while_parked): for a rig taken away
                                              (write token)
-  events [--since SEQ] [--limit N]           the audit log, newest last (without --since: the latest)
+  events [--since SEQ] [--limit N] [--kind K[,K]] [--rig R] [--who W] [--cause SEQ] [--follow [--every D]]
+                                             the audit log, newest last (without --since: the latest);
+                                             an allocation, pin or plan is one event with counts per
+                                             group, its per-rig events name it in CAUSE (--cause SEQ
+                                             lists them); --follow polls for new events until Ctrl-C
   version [--client]                         hashgatectl's version and the server's
   help [COMMAND]                             this help, or one command's
 

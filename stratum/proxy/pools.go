@@ -300,6 +300,7 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 	m.pools[i].failures, m.pools[i].lastErr, m.pools[i].nextTry = 0, "", time.Time{}
 	us.lost = m.sessionLost
 	use := false
+	var failedOver func()
 	switch {
 	case purpose == dialProbe && m.active > 0:
 		m.probe, m.probeSince, use = us, time.Now(), true
@@ -308,7 +309,11 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 			if m.lastActive >= 0 && m.lastActive != i {
 				m.srv.stats.Failovers.Add(1)
 				m.failovers[m.lastActive*len(m.pools)+i].Add(1)
-				m.srv.log.Warn().Str("pool", m.pools[i].spec.Name).Str("from", m.pools[m.lastActive].spec.Name).Msg("failed over to pool")
+				from, to := m.pools[m.lastActive].spec.Name, m.pools[i].spec.Name
+				m.srv.log.Warn().Str("pool", to).Str("from", from).Msg("failed over to pool")
+				if f := m.srv.cfg.OnFailover; f != nil {
+					failedOver = func() { f(from, to) }
+				}
 			} else {
 				m.srv.log.Info().Str("pool", m.pools[i].spec.Name).Msg("using pool")
 			}
@@ -326,6 +331,9 @@ func (m *poolManager) dialDone(i int, purpose dialPurpose, sess *upstream.Sessio
 		m.pools[i].watch.live = append(m.pools[i].watch.live, us)
 	}
 	m.mu.Unlock()
+	if failedOver != nil {
+		failedOver()
+	}
 	if !use {
 		sess.Close()
 		return

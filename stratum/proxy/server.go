@@ -86,7 +86,12 @@ type Config struct {
 	BackoffMin, BackoffMax time.Duration
 
 	Gate Gate
-	Log  zerolog.Logger
+	// OnFailover, if set, is told when the proxy's miners move from one
+	// pool to another because the one in use failed (names as in Pools).
+	// It is called on the pool dial's goroutine, outside the proxy's
+	// locks, and must return promptly (the audit log writes it).
+	OnFailover func(from, to string)
+	Log        zerolog.Logger
 	// DialPool replaces net.Dialer for pool connections (tests).
 	DialPool func(ctx context.Context, address string) (net.Conn, error)
 }

@@ -46,6 +46,13 @@ func (b *Bridge) Disconnected(r proxy.Rig) {
 	}
 }
 
+// Failover is proxy.Config.OnFailover: the switcher audits it.
+func (b *Bridge) Failover(from, to string) {
+	if s := b.switcher.Load(); s != nil {
+		s.PoolFailover(from, to)
+	}
+}
+
 // Park implements switcher.Actuator.
 func (b *Bridge) Park(rig string) error {
 	if p := b.proxy.Load(); p != nil {
