@@ -37,7 +37,14 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	if h.noSwitcher(w) {
 		return
 	}
-	q := r.URL.Query()
+	// r.URL.Query() drops a pair that does not parse ("rig=%zz",
+	// "kind=pin;limit=1"): the filter would vanish and the whole log be
+	// answered. A bad query string is a 400 as in readQuery.
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("bad query string: %v", err))
+		return
+	}
 	f, msg := eventFilter(q)
 	if msg != "" {
 		writeError(w, http.StatusBadRequest, msg)
@@ -52,7 +59,6 @@ func (h *Handler) events(w http.ResponseWriter, r *http.Request) {
 	last, _ := h.tail.lastSeq(h.sw)
 	next := last
 	var evs []switcher.Event
-	var err error
 	if s := q.Get("since"); s != "" {
 		since, ok := queryInt(w, s, "since", 0, 0, math.MaxInt)
 		if !ok {

@@ -98,6 +98,9 @@ type AuditLog struct {
 	// pins, plans…), kept longer than recent: ?kind=allocation is
 	// answered from memory however many per-rig events followed.
 	decisions []Event
+	// decisionsCut: decisions dropped its oldest to stay within
+	// maxDecisions, so the files may hold older ones memory lacks.
+	decisionsCut bool
 }
 
 // OpenAuditLog opens (or creates) the log at path and continues its
@@ -196,6 +199,7 @@ func (a *AuditLog) remember(e Event) {
 	if slices.Contains(decisionKinds, e.Kind) {
 		if len(a.decisions) >= maxDecisions {
 			a.decisions = slices.Delete(a.decisions, 0, maxDecisions/10)
+			a.decisionsCut = true
 		}
 		a.decisions = append(a.decisions, e)
 	}

@@ -123,7 +123,9 @@ func (a *AuditLog) Latest(limit int, f EventFilter) ([]Event, error) {
 				out = append(out, *e)
 			}
 		}
-		if len(a.decisions) < maxDecisions {
+		// A tenth is dropped at a time: fewer than maxDecisions in
+		// memory does not mean none are older (decisionsCut).
+		if !a.decisionsCut {
 			bound = 1 // none older than memory: no file to read
 		} else if len(a.decisions) > 0 {
 			bound = min(bound, a.decisions[0].Seq)

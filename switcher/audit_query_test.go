@@ -144,3 +144,38 @@ func TestAppendBatchLargerThanMemory(t *testing.T) {
 		}
 	}
 }
+
+// Once memory has dropped its oldest decisions (it keeps maxDecisions at
+// most, dropping a tenth at a time), a kind filter that memory cannot
+// fill reads the files: ?kind=pin&limit=1000 answers the newest 1000 pins
+// the files hold, not only the 950 memory still has.
+func TestLatestDecisionsAfterMemoryDroppedSome(t *testing.T) {
+	a, err := OpenAuditLog(filepath.Join(t.TempDir(), "a.jsonl"), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	a.maxCache = 100 // per-rig events push the pins out of the recent cache
+	const pins = maxDecisions + maxDecisions/20
+	var seqs []uint64
+	for i := range pins {
+		head, err := a.AppendGroup(Event{Kind: EventPin, Who: "desk"}, []Event{{Kind: EventCurtail, Rig: fmt.Sprintf("r%d", i)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		seqs = append(seqs, head.Seq)
+	}
+	evs, err := a.Latest(maxDecisions, EventFilter{Kinds: []string{EventPin}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(evs) != maxDecisions {
+		t.Fatalf("Latest(%d, kind=pin) of %d pins: got %d events, want %d", maxDecisions, pins, len(evs), maxDecisions)
+	}
+	want := seqs[pins-maxDecisions:]
+	for i, e := range evs {
+		if e.Seq != want[i] {
+			t.Fatalf("event %d: seq %d, want %d (the newest pins, oldest first)", i, e.Seq, want[i])
+		}
+	}
+}

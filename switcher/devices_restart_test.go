@@ -74,3 +74,47 @@ func TestRestartMidPlanFirstReadingNotAFailure(t *testing.T) {
 		t.Fatalf("curtails %v; want inv-2's retry", curtails)
 	}
 }
+
+// The cause of a firmware outcome survives a restart: a curtail cut short
+// by the restart and still hashing a window on is curtail_failed with the
+// allocation's seq in cause, so ?cause=<the allocation> lists what came
+// of it whether or not the daemon restarted in between.
+func TestRestartKeepsOutcomeCause(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	inv := []InventoryRig{{Name: "inv-1", Address: "10.2.0.1"}, {Name: "inv-2", Address: "10.2.0.2"}, {Name: "inv-3", Address: "10.2.0.3"}}
+	s := newFwSwitcher(t, dir, clk, &recorder{last: map[string]time.Time{}}, &fleetRecorder{})
+	s.SetInventory(inv)
+	s.step()
+	if p, _, err := s.Allocate(AllocationRequest{AIKW: 89, Reason: "test"}, "desk"); err != nil || !slices.Contains(names(p.Curtail), "inv-2") {
+		t.Fatalf("curtail %v err %v, want inv-2 among them", names(p.Curtail), err)
+	}
+	allocs, err := s.LatestEvents(1, EventFilter{Kinds: []string{EventAllocation}})
+	if err != nil || len(allocs) != 1 {
+		t.Fatalf("the allocation event: %+v, %v; want one", allocs, err)
+	}
+	cause := allocs[0].Seq
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(time.Minute)
+	s2 := newFwSwitcher(t, dir, clk, &recorder{last: map[string]time.Time{}}, &fleetRecorder{})
+	defer s2.Close()
+	s2.SetInventory(inv)
+	s2.step()
+	mining := device.Reading{State: device.StateMining, PowerW: 9800, HasPower: true, HashrateTHs: 100, HasHashrate: true}
+	for range 2 { // first reading after the restart, then a window on
+		clk.Advance(2 * time.Minute)
+		rd := mining
+		rd.At = clk.Now()
+		s2.DeviceReading("inv-2", rd)
+	}
+	evs, err := s2.LatestEvents(10, EventFilter{Kinds: []string{EventCurtailFail}, Rig: "inv-2"})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("inv-2's curtail_failed events: %+v, %v; want one", evs, err)
+	}
+	if evs[0].Cause != cause {
+		t.Fatalf("curtail_failed after a restart: cause %d, want %d (the allocation that curtailed it)", evs[0].Cause, cause)
+	}
+}

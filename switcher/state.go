@@ -37,6 +37,10 @@ type persistedRig struct {
 	// which may still be asleep and never reconnect, is loaded mining and
 	// reached at Addr, its device wanted mining.
 	Woken bool `json:"woken,omitempty"`
+	// Cause is the seq of the audit summary whose plan acted on it last
+	// (seqs continue across restarts): a firmware outcome found after a
+	// restart still names the allocation, pin or plan it came of.
+	Cause uint64 `json:"cause,omitempty"`
 }
 
 // persistedState is the state file: the allocation stack, every rig's
@@ -187,7 +191,7 @@ func (s *Switcher) saveLocked(force bool) error {
 	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
 	for name, r := range s.rigs {
 		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net,
-			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission}
+			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission, Cause: r.cause}
 		if r.state == RigOffline && r.knownMining {
 			pr.State = "mining" // still owed its place
 		}
