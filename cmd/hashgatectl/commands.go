@@ -144,7 +144,11 @@ func (c *cli) printStatus(st api.Status) error {
 	fmt.Fprintf(tw, "hashrate\t%s\n", hashrate(st.HashrateTHs))
 	var counts []string
 	for _, s := range api.States {
-		counts = append(counts, fmt.Sprintf("%s %d", s, st.Workers[s]))
+		label := s
+		if s == api.StateCurtailed {
+			label = "curtailed (parked + pending)"
+		}
+		counts = append(counts, fmt.Sprintf("%s %d", label, st.Workers[s]))
 	}
 	fmt.Fprintf(tw, "workers\t%s\n", strings.Join(counts, ", "))
 	fmt.Fprintf(tw, "shares\t%d accepted, %d rejected (%d stale)\n", st.Shares.Accepted, st.Shares.Rejected, st.Shares.Stale)
@@ -163,11 +167,16 @@ func (c *cli) printStatus(st api.Status) error {
 		default:
 			fmt.Fprintf(tw, "compliant\tNO: load over budget\n")
 		}
+		if !p.Compliant && p.NotCompliantDetail != "" {
+			fmt.Fprintf(tw, "because\t%s\n", safe(p.NotCompliantDetail))
+		}
+		printBreakdown(tw, p.LoadBreakdown)
 		printParks(tw, p)
 		if p.ETASeconds > 0 {
 			fmt.Fprintf(tw, "plan done in\t%s\n", seconds(p.ETASeconds))
 		}
-		fmt.Fprintf(tw, "curtailed\t%d rigs\n", st.Curtailed)
+		fmt.Fprintf(tw, "parked\t%d rigs (curtailed by a plan, connected or not)\n", st.Parked)
+		fmt.Fprintf(tw, "pending\t%d rigs (connected, held until admitted)\n", st.Pending)
 		if p.Emergency {
 			fmt.Fprintf(tw, "emergency\tyes: resumes held until a non-emergency allocation\n")
 		}
@@ -361,6 +370,23 @@ func names(list []string) string {
 		list, more = list[:planListMax], fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
 	}
 	return safe(strings.Join(list, ", ")) + more
+}
+
+// printBreakdown says what the mining load is made of (nil: an older
+// hashgate that does not send it).
+func printBreakdown(w io.Writer, b *api.LoadBreakdown) {
+	if b == nil {
+		return
+	}
+	fmt.Fprintf(w, "load is\t%s mining, %s pinned on, %s parked at idle draw, %s parked unverified (rig_kw), %s left while parked (rig_kw)",
+		kw(b.MiningKW), kw(b.PinnedOnKW), kw(b.ParkedIdleKW), kw(b.ParkedUnverifiedKW), kw(b.LeftWhileParkedKW))
+	if b.DeviceHashingKW > 0 {
+		fmt.Fprintf(w, ", %s device hashing", kw(b.DeviceHashingKW))
+	}
+	if b.ResumeFailedKW > 0 {
+		fmt.Fprintf(w, ", %s resume failed", kw(b.ResumeFailedKW))
+	}
+	fmt.Fprintln(w)
 }
 
 // printParks says how parked rigs are counted in the mining load.
