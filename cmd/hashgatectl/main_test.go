@@ -101,7 +101,7 @@ func TestCommands(t *testing.T) {
 	reader := map[string]string{"HASHGATE_API": url, "HASHGATE_TOKEN": readToken}
 
 	r := ctl(t, env, "status")
-	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed 0, offline 0",
+	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed (parked + pending) 0, offline 0",
 		"mining budget  100.0 kW", "allocation     none", "policy         policy.toml", "POOL", "primary", "active", "stratum+tcp://"}, nil)
 	if r.stderr != "" {
 		t.Fatalf("stderr: %s", r.stderr)
