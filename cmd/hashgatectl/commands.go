@@ -260,7 +260,7 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		tw := newTable(c.out)
 		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tHASHRATE\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
 		for _, w := range ws {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), safe(w.State), hashrate(w.HashrateTHs),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), workerState(w), hashrate(w.HashrateTHs),
 				w.Difficulty, w.Accepted, w.Rejected, c.ago(w.LastShare), dash(strings.Join(w.Flags, ",")), dash(w.Remote))
 		}
 		if err := tw.Flush(); err != nil {
@@ -282,6 +282,15 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		return nil
 	}
+}
+
+// workerState is a worker's state, a curtailed one with which hold it
+// is: parked (by a plan) or pending (waiting for admission).
+func workerState(w api.Worker) string {
+	if w.State == api.StateCurtailed && (w.PowerState == "parked" || w.PowerState == "pending") {
+		return "curtailed: " + w.PowerState
+	}
+	return safe(w.State)
 }
 
 func contains(list []string, s string) bool {

@@ -140,7 +140,7 @@ func TestCommands(t *testing.T) {
 			"curtail        10: acct.rig-00019, acct.rig-00018", "resume         0: -"}, nil)
 	ctl(t, writer, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{"no change: this allocation is already in force"}, nil)
 	ctl(t, env, "status").want(t, 0, []string{"AI             68.0 kW", "parked         10 rigs (curtailed by a plan", "68.0 kW to AI by power-desk", ": training"}, nil)
-	ctl(t, env, "workers", "--state", "curtailed").want(t, 0, []string{"acct.rig-00010", "acct.rig-00019", "curtailed", "10 workers"}, nil)
+	ctl(t, env, "workers", "--state", "curtailed").want(t, 0, []string{"acct.rig-00010", "acct.rig-00019", "curtailed: parked", "10 workers"}, nil)
 
 	// --until as a duration; --json gives the raw plan.
 	r = ctl(t, writer, "allocate", "--ai-kw", "50", "--reason", "peak", "--until", "2h", "--json")
