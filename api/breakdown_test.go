@@ -89,7 +89,10 @@ func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("dashboard: %d", resp.StatusCode)
 	}
-	for _, want := range []string{wantDetail, `id="load-breakdown"`, "left while parked", "54.0 kW",
+	if strings.Contains(page, "0.00 TH/s") {
+		t.Fatal("dashboard prints the hashrate as 0.00 TH/s, want automatic units")
+	}
+	for _, want := range []string{wantDetail, "H/s", `id="load-breakdown"`, "left while parked", "54.0 kW",
 		"parked rigs <span class=\"muted\">(curtailed by a plan", "pending admission", "curtailed (parked + pending)"} {
 		if !strings.Contains(page, want) {
 			t.Fatalf("dashboard lacks %q", want)

@@ -58,7 +58,7 @@ func countedRows(p *Power) []countedRow {
 
 var dashboardFuncs = template.FuncMap{
 	"kw":  func(f float64) string { return fmt.Sprintf("%.1f kW", f) },
-	"ths": func(f float64) string { return fmt.Sprintf("%.2f TH/s", f) },
+	"ths": FormatHashrate,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"

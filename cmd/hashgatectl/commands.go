@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -24,35 +23,9 @@ func newTable(w io.Writer) *tabwriter.Writer {
 
 func kw(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " kW" }
 
-// hashUnits are the prefixes of H/s, each 1000 times the one before.
-var hashUnits = []string{"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s", "ZH/s"}
-
-// hashrate prints a rate given in TH/s with the unit that keeps it
-// between 1 and 1000 (3 significant digits): "98.6 TH/s", "1.23 PH/s",
-// "642 H/s"; below 1 H/s in H/s ("0.002 H/s"), 0 as "0 H/s".
-func hashrate(ths float64) string {
-	hs := ths * 1e12
-	if !(hs > 0) || math.IsInf(hs, 0) {
-		return "0 H/s"
-	}
-	i := 0
-	for i < len(hashUnits)-1 && hs >= 999.5 {
-		hs /= 1000
-		i++
-	}
-	var s string
-	switch {
-	case hs >= 99.95:
-		s = strconv.FormatFloat(hs, 'f', 0, 64)
-	case hs >= 9.995:
-		s = strconv.FormatFloat(hs, 'f', 1, 64)
-	case hs >= 0.9995:
-		s = strconv.FormatFloat(hs, 'f', 2, 64)
-	default:
-		s = strconv.FormatFloat(hs, 'g', 2, 64)
-	}
-	return s + " " + hashUnits[i]
-}
+// hashrate prints a rate given in TH/s with automatic units (see
+// api.FormatHashrate, which the dashboard uses too).
+func hashrate(ths float64) string { return api.FormatHashrate(ths) }
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
