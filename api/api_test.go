@@ -633,7 +633,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 		t.Fatalf("dashboard: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	for _, want := range []string{`http-equiv="refresh"`, "primary", "tcp://" + e.pool.Addr(), "68.0 kW", "32.0 kW",
-		"power-desk", "metrics", "curtail", "acct.rig-000", "<th>curtailed</th>"} {
+		"power-desk", "metrics", "curtail", "acct.rig-000", "<th>curtailed (parked + pending)</th>"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("dashboard has no %q", want)
 		}

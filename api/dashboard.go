@@ -58,7 +58,7 @@ func countedRows(p *Power) []countedRow {
 
 var dashboardFuncs = template.FuncMap{
 	"kw":  func(f float64) string { return fmt.Sprintf("%.1f kW", f) },
-	"ths": func(f float64) string { return fmt.Sprintf("%.2f TH/s", f) },
+	"ths": FormatHashrate,
 	"when": func(t time.Time) string {
 		if t.IsZero() {
 			return "—"
@@ -133,7 +133,7 @@ code { font-size: .95em; }
 
 <h2>Workers</h2>
 <table>
-<tr>{{range .States}}<th>{{.}}</th>{{end}}</tr>
+<tr>{{range .States}}<th>{{if eq . "curtailed"}}curtailed (parked + pending){{else}}{{.}}{{end}}</th>{{end}}</tr>
 <tr>{{range .States}}<td class="n"><a href="/api/v1/workers?state={{.}}">{{index $.Status.Workers .}}</a></td>{{end}}</tr>
 </table>
 
@@ -150,10 +150,21 @@ code { font-size: .95em; }
 <tr><th>mining load</th><td class="n">{{kw .MiningLoadKW}}</td><th>load (hashrate est.)</th><td class="n">{{kw .MiningLoadEstKW}}</td></tr>
 <tr><th>load as planned</th><td class="n">{{kw .MiningLoadPlannedKW}}</td><th>parks unverified</th><td class="n">{{if .ParksUnverified}}<span class="bad">{{.ParksUnverified}}</span>{{else}}0{{end}} <span class="muted">({{.ParksBound}} bound, {{.ParksVerified}} verified)</span></td></tr>
 <tr><th>compliant</th><td>{{if .Compliant}}<span class="ok">yes</span> since {{whenp .CompliantSince}}{{else}}<span class="bad">no</span>{{end}}</td><th>plan done in</th><td class="n">{{dur .ETASeconds}}</td></tr>
-<tr><th>curtailed rigs</th><td class="n">{{$.Status.Curtailed}}</td><th>emergency</th><td>{{if .Emergency}}<span class="bad">yes: resumes held</span>{{else}}no{{end}}</td></tr>
+<tr><th>parked rigs <span class="muted">(curtailed by a plan, connected or not)</span></th><td class="n">{{$.Status.Parked}}</td><th>pending admission <span class="muted">(connected, held until admitted)</span></th><td class="n">{{$.Status.Pending}}</td></tr>
+<tr><th></th><td></td><th>emergency</th><td>{{if .Emergency}}<span class="bad">yes: resumes held</span>{{else}}no{{end}}</td></tr>
 {{if .MeasuredRigs}}<tr><th>measured by devices</th><td class="n">{{kw .MiningLoadMeasuredKW}}</td><th>rigs measured</th><td class="n">{{.MeasuredRigs}} <span class="muted">(the others at the policy's figures)</span></td></tr>{{end}}
 </table>
-{{if not .Compliant}}<p class="bad">{{.NotCompliantReason}}</p>{{end}}
+{{if not .Compliant}}<p class="bad">{{.NotCompliantReason}}</p>{{if .NotCompliantDetail}}<p class="bad" id="not-compliant-detail">{{.NotCompliantDetail}}</p>{{end}}{{end}}
+{{with .LoadBreakdown}}<table id="load-breakdown">
+<tr><th>mining load is</th><th>kW</th><th></th></tr>
+<tr><td>mining</td><td class="n">{{kw .MiningKW}}</td><td class="muted">rigs given work, not pinned</td></tr>
+<tr><td>pinned on</td><td class="n">{{kw .PinnedOnKW}}</td><td class="muted">mining whatever the budget</td></tr>
+<tr><td>parked at idle draw</td><td class="n">{{kw .ParkedIdleKW}}</td><td class="muted">idle_kw: pools_bound, or a device shows it asleep</td></tr>
+<tr><td>parked, unverified</td><td class="n">{{kw .ParkedUnverifiedKW}}</td><td class="muted">rig_kw: nothing shows the park holds</td></tr>
+<tr><td>left while parked</td><td class="n">{{kw .LeftWhileParkedKW}}</td><td class="muted">rig_kw (nameplate) until back or released</td></tr>
+{{if .DeviceHashingKW}}<tr><td>device hashing</td><td class="n">{{kw .DeviceHashingKW}}</td><td class="muted">held without work, its device hashes</td></tr>{{end}}
+{{if .ResumeFailedKW}}<tr><td>resume failed</td><td class="n">{{kw .ResumeFailedKW}}</td><td class="muted">resumed, its device did not wake</td></tr>{{end}}
+</table>{{end}}
 <table>
 <tr><th>counted as</th><th>rigs</th><th>kW</th><th></th></tr>
 {{range $.Counted}}<tr><td>{{.As}}</td><td class="n">{{.Rigs}}</td><td class="n">{{kw .KW}}</td><td class="muted">{{.Why}}</td></tr>

@@ -14,17 +14,24 @@ import (
 
 // Status is GET /api/v1/status.
 type Status struct {
-	Time            time.Time      `json:"time"`
-	Healthy         bool           `json:"healthy"` // a live pool session
-	MinersConnected int64          `json:"miners_connected"`
-	HashrateTHs     float64        `json:"hashrate_ths"` // last minute, every worker
-	Pools           []Pool         `json:"pools"`
-	Power           *Power         `json:"power"`     // null without a switcher
-	Curtailed       int            `json:"curtailed"` // rigs the switcher holds parked
-	Workers         map[string]int `json:"workers"`   // workers by state (mining, idle, curtailed, offline)
-	Shares          Shares         `json:"shares"`
-	UptimeSeconds   float64        `json:"uptime_seconds"`
-	Version         string         `json:"version"` // of the hashgate binary (hashgate_build_info's)
+	Time            time.Time `json:"time"`
+	Healthy         bool      `json:"healthy"` // a live pool session
+	MinersConnected int64     `json:"miners_connected"`
+	HashrateTHs     float64   `json:"hashrate_ths"` // last minute, every worker
+	Pools           []Pool    `json:"pools"`
+	Power           *Power    `json:"power"` // null without a switcher
+	// Curtailed: rigs the switcher holds parked by a plan, connected or
+	// not (left_while_parked ones included); Parked is the same count under
+	// its own name. Pending: connected rigs held without work while they
+	// wait for admission. The workers' "curtailed" state is both: parked
+	// and pending.
+	Curtailed     int            `json:"curtailed"`
+	Parked        int            `json:"parked"`
+	Pending       int            `json:"pending"`
+	Workers       map[string]int `json:"workers"` // workers by state (mining, idle, curtailed = parked + pending, offline)
+	Shares        Shares         `json:"shares"`
+	UptimeSeconds float64        `json:"uptime_seconds"`
+	Version       string         `json:"version"` // of the hashgate binary (hashgate_build_info's)
 }
 
 // Pool is one configured pool.
@@ -82,6 +89,11 @@ type Power struct {
 	ParksBound          int                    `json:"parks_bound"`
 	ParksVerified       int                    `json:"parks_verified"`
 	Counted             map[string]CountedLoad `json:"counted"` // by counted_as: rigs and kW
+	// LoadBreakdown splits mining_load_kw by what draws it (its parts
+	// sum to it); NotCompliantDetail names the parts that are not mining
+	// when not compliant (absent otherwise).
+	LoadBreakdown      *LoadBreakdown `json:"load_breakdown"`
+	NotCompliantDetail string         `json:"not_compliant_detail,omitempty"`
 
 	// StateError and AuditError say what is applied but not on disk:
 	// "state not persisted since T: ERR" until a retry succeeds; absent
@@ -182,9 +194,16 @@ func (h *Handler) buildStatus() (Status, []Worker) {
 	stats := h.proxy.Stats()
 	ws := h.snapshotWorkers()
 	power, curtailed := h.power()
+	if power != nil {
+		power.LoadBreakdown = loadBreakdown(power, ws)
+		if !power.Compliant {
+			power.NotCompliantDetail = power.LoadBreakdown.detail(power)
+		}
+	}
 	st := Status{
 		Time: now.UTC(), Healthy: h.proxy.Healthy(), MinersConnected: stats.Connections,
-		Pools: h.pools(), Power: power, Curtailed: curtailed, Workers: countStates(ws),
+		Pools: h.pools(), Power: power, Curtailed: curtailed, Parked: curtailed, Pending: heldCounts(ws),
+		Workers:       countStates(ws),
 		UptimeSeconds: now.Sub(h.started).Seconds(),
 		Shares:        Shares{Accepted: stats.SharesAccepted, Stale: stats.SharesRejected[proxy.RejectStale], Forwarded: stats.SharesForwarded},
 	}

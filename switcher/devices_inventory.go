@@ -80,7 +80,7 @@ func (s *Switcher) unlistLocked(r *rigRec, now time.Time) {
 		}
 	case r.state == RigMining:
 		r.state, r.since = RigOffline, now
-		r.knownMining, r.knownUntil = true, now.Add(s.cfg.KnownMiningGrace)
+		r.knownMining, r.knownUntil, r.knownByReconnect = true, now.Add(s.cfg.KnownMiningGrace), true
 	default:
 		r.state, r.since = RigOffline, now
 	}

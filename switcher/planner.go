@@ -76,6 +76,10 @@ type Rig struct {
 	// stopped; it is readmitted at once when it reconnects, and its room is
 	// kept while it is offline. The caller clears it.
 	KnownMining bool
+	// KnownByReconnect: KnownMining because the rig was mining when its
+	// connection closed in this run (not from the state file): its
+	// readmission reads ReasonReconnected, not ReasonReadmitted.
+	KnownByReconnect bool
 
 	Pin Pin
 	// VerifiedIdle: a device readback shows this parked rig idle (its
@@ -195,6 +199,11 @@ const (
 	ReasonFits          = "fits budget"
 	ReasonAdmitted      = "admitted"
 	ReasonReadmitted    = "readmitted after restart"
+	// ReasonReconnected: a rig mining when its connection closed, back
+	// within KnownMiningGrace (a pool failover that asks miners to
+	// reconnect, a rig reboot, a network blip: the switcher sees only the
+	// connection close and come back, not why).
+	ReasonReconnected   = "readmitted on reconnect: mining when its connection closed"
 	ReasonNoFit         = "does not fit budget"
 	ReasonEmergencyHold = "emergency hold"
 	ReasonRampLimit     = "ramp limit"

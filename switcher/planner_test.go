@@ -739,6 +739,19 @@ func TestPlanAdmission(t *testing.T) {
 		t.Fatalf("next minute: resume %v", names(p.Resume))
 	}
 
+	// A rig mining when its connection closed (a pool failover asking
+	// miners to reconnect, say) is readmitted as such, not "after restart".
+	back := known("back", g)
+	back.KnownByReconnect = true
+	p = MakePlan(Input{Policy: po, Allocations: ai(0), Rigs: []Rig{known("k", g), back}}, t0)
+	got := map[string]string{}
+	for _, r := range p.Resume {
+		got[r.Name] = r.Reason
+	}
+	if got["k"] != ReasonReadmitted || got["back"] != ReasonReconnected {
+		t.Fatalf("readmission reasons %v, want k %q and back %q", got, ReasonReadmitted, ReasonReconnected)
+	}
+
 	// A rig that connects while the budget is used up is parked at once,
 	// known as mining or not.
 	po2 := pol(6)

@@ -331,6 +331,15 @@ func (pl *planner) admit() {
 	}
 }
 
+// readmitReason says why a pending rig known as mining is readmitted:
+// it was mining before a restart, or when its connection closed.
+func (pl *planner) readmitReason(p *planRig) string {
+	if pl.rigs[p.idx].KnownByReconnect {
+		return ReasonReconnected
+	}
+	return ReasonReadmitted
+}
+
 // admitRig decides one parked or pending rig of step 4 and returns the
 // room left. The first check that applies gives the reason: pinned off,
 // does not fit budget, emergency hold, min_off, ramp limit.
@@ -363,7 +372,7 @@ func (pl *planner) admitRig(p *planRig, room int64) int64 {
 	}
 	switch {
 	case readmit:
-		pl.resume(p, d, ReasonReadmitted)
+		pl.resume(p, d, pl.readmitReason(p))
 	case pending:
 		pl.rampTake(d)
 		pl.resume(p, d, ReasonAdmitted)

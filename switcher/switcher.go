@@ -165,8 +165,11 @@ type rigRec struct {
 	leftParked  bool
 	knownMining bool
 	knownUntil  time.Time
-	pin         Pin
-	pinReason   string
+	// knownByReconnect: knownMining was set when its connection closed
+	// in this run, not from the state file (the readmission's reason).
+	knownByReconnect bool
+	pin              Pin
+	pinReason        string
 	// cause is the seq of the audit summary (allocation, pin, plan) whose
 	// plan acted on the rig last: its firmware outcome events name it.
 	cause       uint64
@@ -331,6 +334,7 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		switch pr.State {
 		case "mining":
 			r.state, r.knownMining, r.knownUntil = RigOffline, true, now.Add(cfg.KnownMiningGrace)
+			r.knownByReconnect = false
 			if pr.Woken && pr.Addr != "" && cfg.Devices != nil && isFirmware(r.group) {
 				// Resumed through its device, perhaps still asleep (a
 				// restart cut the resume short): reached at its address,
@@ -637,7 +641,7 @@ func (s *Switcher) planRigLocked(r *rigRec, now time.Time) Rig {
 	pr := Rig{
 		Name: r.name, Group: r.group, State: r.state, Since: r.since,
 		Connected: r.conns > 0, AwaySince: r.awaySince, LeftWhileParked: r.leftParked,
-		KnownMining: r.knownMining, Pin: r.pin, VerifiedIdle: r.deviceIdle, CurtailFailed: r.curtailFail,
+		KnownMining: r.knownMining, KnownByReconnect: r.knownMining && r.knownByReconnect, Pin: r.pin, VerifiedIdle: r.deviceIdle, CurtailFailed: r.curtailFail,
 	}
 	if r.listed || s.cfg.Devices != nil {
 		s.deviceViewLocked(r, now, &pr)
@@ -832,7 +836,7 @@ func (s *Switcher) RigDisconnected(name string) {
 		r.state = RigMining
 	case r.state == RigMining:
 		r.state, r.since = RigOffline, now
-		r.knownMining, r.knownUntil = true, now.Add(s.cfg.KnownMiningGrace)
+		r.knownMining, r.knownUntil, r.knownByReconnect = true, now.Add(s.cfg.KnownMiningGrace), true
 	case r.state == RigPending:
 		r.state, r.since = RigOffline, now
 	case r.state == RigParked:

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"net/url"
 	"sort"
@@ -24,35 +23,9 @@ func newTable(w io.Writer) *tabwriter.Writer {
 
 func kw(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " kW" }
 
-// hashUnits are the prefixes of H/s, each 1000 times the one before.
-var hashUnits = []string{"H/s", "kH/s", "MH/s", "GH/s", "TH/s", "PH/s", "EH/s", "ZH/s"}
-
-// hashrate prints a rate given in TH/s with the unit that keeps it
-// between 1 and 1000 (3 significant digits): "98.6 TH/s", "1.23 PH/s",
-// "642 H/s"; below 1 H/s in H/s ("0.002 H/s"), 0 as "0 H/s".
-func hashrate(ths float64) string {
-	hs := ths * 1e12
-	if !(hs > 0) || math.IsInf(hs, 0) {
-		return "0 H/s"
-	}
-	i := 0
-	for i < len(hashUnits)-1 && hs >= 999.5 {
-		hs /= 1000
-		i++
-	}
-	var s string
-	switch {
-	case hs >= 99.95:
-		s = strconv.FormatFloat(hs, 'f', 0, 64)
-	case hs >= 9.995:
-		s = strconv.FormatFloat(hs, 'f', 1, 64)
-	case hs >= 0.9995:
-		s = strconv.FormatFloat(hs, 'f', 2, 64)
-	default:
-		s = strconv.FormatFloat(hs, 'g', 2, 64)
-	}
-	return s + " " + hashUnits[i]
-}
+// hashrate prints a rate given in TH/s with automatic units (see
+// api.FormatHashrate, which the dashboard uses too).
+func hashrate(ths float64) string { return api.FormatHashrate(ths) }
 
 func when(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05Z") }
 
@@ -144,7 +117,11 @@ func (c *cli) printStatus(st api.Status) error {
 	fmt.Fprintf(tw, "hashrate\t%s\n", hashrate(st.HashrateTHs))
 	var counts []string
 	for _, s := range api.States {
-		counts = append(counts, fmt.Sprintf("%s %d", s, st.Workers[s]))
+		label := s
+		if s == api.StateCurtailed {
+			label = "curtailed (parked + pending)"
+		}
+		counts = append(counts, fmt.Sprintf("%s %d", label, st.Workers[s]))
 	}
 	fmt.Fprintf(tw, "workers\t%s\n", strings.Join(counts, ", "))
 	fmt.Fprintf(tw, "shares\t%d accepted, %d rejected (%d stale)\n", st.Shares.Accepted, st.Shares.Rejected, st.Shares.Stale)
@@ -163,11 +140,16 @@ func (c *cli) printStatus(st api.Status) error {
 		default:
 			fmt.Fprintf(tw, "compliant\tNO: load over budget\n")
 		}
+		if !p.Compliant && p.NotCompliantDetail != "" {
+			fmt.Fprintf(tw, "because\t%s\n", safe(p.NotCompliantDetail))
+		}
+		printBreakdown(tw, p.LoadBreakdown)
 		printParks(tw, p)
 		if p.ETASeconds > 0 {
 			fmt.Fprintf(tw, "plan done in\t%s\n", seconds(p.ETASeconds))
 		}
-		fmt.Fprintf(tw, "curtailed\t%d rigs\n", st.Curtailed)
+		fmt.Fprintf(tw, "parked\t%d rigs (curtailed by a plan, connected or not)\n", st.Parked)
+		fmt.Fprintf(tw, "pending\t%d rigs (connected, held until admitted)\n", st.Pending)
 		if p.Emergency {
 			fmt.Fprintf(tw, "emergency\tyes: resumes held until a non-emergency allocation\n")
 		}
@@ -251,7 +233,7 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		tw := newTable(c.out)
 		fmt.Fprintf(tw, "NAME\tGROUP\tSTATE\tHASHRATE\tDIFFICULTY\tACCEPTED\tREJECTED\tLAST SHARE\tFLAGS\tREMOTE\n")
 		for _, w := range ws {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), safe(w.State), hashrate(w.HashrateTHs),
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%g\t%d\t%d\t%s\t%s\t%s\n", safe(w.Name), dash(w.Group), workerState(w), hashrate(w.HashrateTHs),
 				w.Difficulty, w.Accepted, w.Rejected, c.ago(w.LastShare), dash(strings.Join(w.Flags, ",")), dash(w.Remote))
 		}
 		if err := tw.Flush(); err != nil {
@@ -273,6 +255,15 @@ func (c *cli) workers(fs *flag.FlagSet) func(context.Context, []string) error {
 		}
 		return nil
 	}
+}
+
+// workerState is a worker's state, a curtailed one with which hold it
+// is: parked (by a plan) or pending (waiting for admission).
+func workerState(w api.Worker) string {
+	if w.State == api.StateCurtailed && (w.PowerState == "parked" || w.PowerState == "pending") {
+		return "curtailed: " + w.PowerState
+	}
+	return safe(w.State)
 }
 
 func contains(list []string, s string) bool {
@@ -361,6 +352,23 @@ func names(list []string) string {
 		list, more = list[:planListMax], fmt.Sprintf(", … and %d more (--json for all)", len(list)-planListMax)
 	}
 	return safe(strings.Join(list, ", ")) + more
+}
+
+// printBreakdown says what the mining load is made of (nil: an older
+// hashgate that does not send it).
+func printBreakdown(w io.Writer, b *api.LoadBreakdown) {
+	if b == nil {
+		return
+	}
+	fmt.Fprintf(w, "load is\t%s mining, %s pinned on, %s parked at idle draw, %s parked unverified (rig_kw), %s left while parked (rig_kw)",
+		kw(b.MiningKW), kw(b.PinnedOnKW), kw(b.ParkedIdleKW), kw(b.ParkedUnverifiedKW), kw(b.LeftWhileParkedKW))
+	if b.DeviceHashingKW > 0 {
+		fmt.Fprintf(w, ", %s device hashing", kw(b.DeviceHashingKW))
+	}
+	if b.ResumeFailedKW > 0 {
+		fmt.Fprintf(w, ", %s resume failed", kw(b.ResumeFailedKW))
+	}
+	fmt.Fprintln(w)
 }
 
 // printParks says how parked rigs are counted in the mining load.

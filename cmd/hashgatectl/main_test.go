@@ -101,7 +101,7 @@ func TestCommands(t *testing.T) {
 	reader := map[string]string{"HASHGATE_API": url, "HASHGATE_TOKEN": readToken}
 
 	r := ctl(t, env, "status")
-	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed 0, offline 0",
+	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed (parked + pending) 0, offline 0",
 		"mining budget  100.0 kW", "allocation     none", "policy         policy.toml", "POOL", "primary", "active", "stratum+tcp://"}, nil)
 	if r.stderr != "" {
 		t.Fatalf("stderr: %s", r.stderr)
@@ -128,7 +128,7 @@ func TestCommands(t *testing.T) {
 	ctl(t, env, "--token", "wrong", "allocate", "--ai-kw", "68", "--reason", "training").want(t, 1, nil, []string{"unauthorized", "set HASHGATE_TOKEN to a write token"})
 	ctl(t, env, "pin", "acct.rig-00003", "off").want(t, 1, nil, []string{"unauthorized: set HASHGATE_TOKEN to a write token"})
 	ctl(t, reader, "pin", "acct.rig-00003", "off").want(t, 1, nil, []string{"forbidden: this token is read-only"})
-	ctl(t, env, "status").want(t, 0, []string{"allocation     none", "curtailed      0 rigs"}, nil)
+	ctl(t, env, "status").want(t, 0, []string{"allocation     none", "parked         0 rigs (curtailed by a plan", "pending        0 rigs"}, nil)
 
 	// A dry run needs a token of either role.
 	ctl(t, env, "plan", "--ai-kw", "68").want(t, 1, nil, []string{"unauthorized: set HASHGATE_TOKEN to an API token"})
@@ -139,8 +139,8 @@ func TestCommands(t *testing.T) {
 		[]string{"allocation applied: 68.0 kW to AI", "mining budget  32.0 kW", "60.0 kW now, 31.0 kW after the plan: compliant",
 			"curtail        10: acct.rig-00019, acct.rig-00018", "resume         0: -"}, nil)
 	ctl(t, writer, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{"no change: this allocation is already in force"}, nil)
-	ctl(t, env, "status").want(t, 0, []string{"AI             68.0 kW", "curtailed      10 rigs", "68.0 kW to AI by power-desk", ": training"}, nil)
-	ctl(t, env, "workers", "--state", "curtailed").want(t, 0, []string{"acct.rig-00010", "acct.rig-00019", "curtailed", "10 workers"}, nil)
+	ctl(t, env, "status").want(t, 0, []string{"AI             68.0 kW", "parked         10 rigs (curtailed by a plan", "68.0 kW to AI by power-desk", ": training"}, nil)
+	ctl(t, env, "workers", "--state", "curtailed").want(t, 0, []string{"acct.rig-00010", "acct.rig-00019", "curtailed: parked", "10 workers"}, nil)
 
 	// --until as a duration; --json gives the raw plan.
 	r = ctl(t, writer, "allocate", "--ai-kw", "50", "--reason", "peak", "--until", "2h", "--json")

@@ -1,0 +1,101 @@
+package api_test
+
+import (
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/hashgate/hashgate/api"
+	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/apitest"
+	"github.com/hashgate/hashgate/switcher"
+)
+
+// breakdownSum adds up the parts of the load breakdown.
+func breakdownSum(b *api.LoadBreakdown) float64 {
+	return b.MiningKW + b.PinnedOnKW + b.ParkedIdleKW + b.ParkedUnverifiedKW + b.LeftWhileParkedKW +
+		b.DeviceHashingKW + b.ResumeFailedKW
+}
+
+func closeTo(a, b float64) bool { return math.Abs(a-b) < 1e-6 }
+
+// The breakdown sums to mining_load_kw and says which rigs draw what;
+// parked and pending are counted apart, curtailed is parked.
+func TestLoadBreakdownSumsToLoad(t *testing.T) {
+	e := start(t, envOpts{})
+	e.steady()
+	e.want("PUT", "/api/v1/rigs/acct.rig-00000/pin", writeToken, map[string]any{"mode": "on", "reason": "test"}, 200, nil)
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "breakdown"}, 200, nil)
+	e.eventually("load down to 31 kW", func() bool { return e.status().Power.MiningLoadKW == 31 })
+	st := e.status()
+	b := st.Power.LoadBreakdown
+	if b == nil {
+		t.Fatal("load_breakdown missing from the status")
+	}
+	if sum := breakdownSum(b); !closeTo(sum, st.Power.MiningLoadKW) {
+		t.Fatalf("breakdown %+v sums to %v kW, want mining_load_kw %v", *b, sum, st.Power.MiningLoadKW)
+	}
+	want := api.LoadBreakdown{MiningKW: 27, PinnedOnKW: 3, ParkedIdleKW: 1}
+	if !closeTo(b.MiningKW, want.MiningKW) || !closeTo(b.PinnedOnKW, want.PinnedOnKW) || !closeTo(b.ParkedIdleKW, want.ParkedIdleKW) ||
+		b.LeftWhileParkedKW != 0 || b.ParkedUnverifiedKW != 0 {
+		t.Fatalf("breakdown %+v, want mining 27, pinned on 3, parked at idle 1, the rest 0", *b)
+	}
+	if st.Curtailed != 10 || st.Parked != 10 || st.Pending != 0 || st.Workers[api.StateCurtailed] != 10 {
+		t.Fatalf("curtailed %d, parked %d, pending %d, workers curtailed %d; want 10, 10, 0, 10",
+			st.Curtailed, st.Parked, st.Pending, st.Workers[api.StateCurtailed])
+	}
+}
+
+// After every rig disconnects, the parked rigs that left still count at
+// rig_kw: the status says so in the breakdown and the not-compliant
+// detail, and the dashboard shows both.
+func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
+	// A parked rig away for LeftGrace is flagged left_while_parked.
+	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: fleetSize, Log: testLog(t),
+		Tokens:   []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
+		Switcher: func(c *switcher.Config) { c.LeftGrace = 200 * time.Millisecond },
+	})
+	e := &env{t: t, pool: s.Pool, srv: s.Proxy, sw: s.Switcher, fleet: s.Fleet, ts: s.API}
+	e.steady()
+	// Budget 10 kW: 2 rigs mine (6 kW), 18 park at 0.1 kW.
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 90.0, "reason": "leave"}, 200, nil)
+	e.eventually("18 rigs parked", func() bool { return e.status().Parked == 18 })
+	e.fleet.Close()
+	var st api.Status
+	defer func() {
+		if t.Failed() {
+			t.Logf("last status: connected %d, parked %d, power %+v, breakdown %+v", st.MinersConnected, st.Parked, *st.Power, *st.Power.LoadBreakdown)
+		}
+	}()
+	e.eventually("every rig gone, not compliant", func() bool {
+		st = e.status()
+		return st.MinersConnected == 0 && st.Power.LoadBreakdown.LeftWhileParkedKW == 54 && !st.Power.Compliant
+	})
+	p := st.Power
+	if sum := breakdownSum(p.LoadBreakdown); !closeTo(sum, p.MiningLoadKW) {
+		t.Fatalf("breakdown %+v sums to %v kW, want mining_load_kw %v", *p.LoadBreakdown, sum, p.MiningLoadKW)
+	}
+	t.Logf("reason: %s\ndetail: %s", p.NotCompliantReason, p.NotCompliantDetail)
+	if p.NotCompliantReason == "" {
+		t.Fatal("not compliant with no not_compliant_reason")
+	}
+	wantDetail := "54.0 kW from 18 rigs that left while parked, counted at rig_kw"
+	if !strings.Contains(p.NotCompliantDetail, wantDetail) {
+		t.Fatalf("not_compliant_detail %q, want it to contain %q", p.NotCompliantDetail, wantDetail)
+	}
+	resp, data := e.do("GET", "/", "", nil)
+	page := string(data)
+	if resp.StatusCode != 200 {
+		t.Fatalf("dashboard: %d", resp.StatusCode)
+	}
+	if strings.Contains(page, "0.00 TH/s") {
+		t.Fatal("dashboard prints the hashrate as 0.00 TH/s, want automatic units")
+	}
+	for _, want := range []string{wantDetail, "H/s", `id="load-breakdown"`, "left while parked", "54.0 kW",
+		"parked rigs <span class=\"muted\">(curtailed by a plan", "pending admission", "curtailed (parked + pending)"} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("dashboard lacks %q", want)
+		}
+	}
+}
