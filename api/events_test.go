@@ -221,8 +221,11 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 			warns++
 		}
 	}
-	if warns != passes || passes > 100 || len(lines) > passes+20 {
-		t.Fatalf("%d rigs left while parked: %d warning lines about it and %d lines in all for %d passes; want one line a pass, a few passes:\n%.3000s",
+	// Passes depend on how fast the disconnects land (21 under -race on a
+	// loaded machine, 1-3 otherwise); each pass may also re-plan (one more
+	// line). What must hold: lines follow passes, never the 7,895 rigs.
+	if warns != passes || passes > 100 || len(lines) > 3*passes+20 {
+		t.Fatalf("%d rigs left while parked: %d warning lines about it and %d lines in all for %d passes; want one warning line a pass, at most 3 lines a pass (+20), at most 100 passes:\n%.3000s",
 			len(plan.Curtail), warns, len(lines), passes, logs.String())
 	}
 	t.Logf("%d rigs left while parked: %d passes, %d warning lines", len(plan.Curtail), passes, warns)
