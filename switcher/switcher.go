@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashgate/hashgate/internal/rigname"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/meter"
 )
 
 // Actuator parks and resumes rigs. The Stratum adapter (wired by cmd) is
@@ -94,6 +95,11 @@ type Config struct {
 	// DeviceStaleAfter: a device reading older than this is no longer
 	// used (the policy's figures are). Default 5m.
 	DeviceStaleAfter time.Duration
+
+	// Meters are the site's configured meters (the config's [[meters]]);
+	// their readings come through MeterReading. A meter that has given
+	// no good reading yet is stale.
+	Meters []meter.Spec
 
 	Log zerolog.Logger
 	Now func() time.Time // tests
@@ -1103,6 +1109,26 @@ type Status struct {
 	MiningLoadMeasuredKW float64        `json:"mining_load_measured_kw"`
 	MeasuredRigs         int            `json:"measured_rigs"`
 	Devices              map[string]int `json:"devices"`
+
+	// Cap mode and the meters (signals.go). CapKW is the site cap in
+	// force (0: no cap mode); AIKWMeasured the measured non-mining load
+	// and SiteLoadKW the measured site load (nil where no meter gives
+	// them); Failsafe is true while the mining budget is the policy's
+	// safe_budget_kw because an input the loop needs is stale,
+	// FailsafeReason says which. Meters: each configured meter's last
+	// reading, by name.
+	CapKW          float64                  `json:"cap_kw"`
+	AIKWMeasured   *float64                 `json:"ai_kw_measured"`
+	SiteLoadKW     *float64                 `json:"site_load_kw"`
+	Failsafe       bool                     `json:"failsafe"`
+	FailsafeReason string                   `json:"failsafe_reason,omitempty"`
+	FailsafeSince  time.Time                `json:"failsafe_since,omitzero"`
+	Meters         map[string]meter.Reading `json:"-"`
+
+	// Economic curtailment: the power price in force (nil: none known)
+	// and the groups curtailed because their break-even price is below it.
+	PriceUSDPerMWh *float64 `json:"price_usd_per_mwh,omitempty"`
+	EconomicGroups []string `json:"economic_curtailed_groups,omitempty"`
 }
 
 // Status reports the power state as of the last plan, once its actions
