@@ -78,7 +78,7 @@ func ParseInventory(path string, data []byte) ([]InventoryRig, error) {
 	if name == "" {
 		name = "<inventory>"
 	}
-	p := inventoryParser{file: name, seen: make(map[string]int)}
+	p := inventoryParser{file: name, seen: make(map[string]int), addrs: make(map[string]int), addrName: make(map[int]string)}
 	if len(data) > MaxInventoryBytes {
 		p.errorf(1, 1, "the file is %d bytes, more than the %d MiB an inventory may be; is it the right file?", len(data), MaxInventoryBytes>>20)
 		return nil, p.errs
@@ -109,6 +109,8 @@ type inventoryParser struct {
 	nameCol    int            // index of the name column
 	addressCol int            // index of the address column
 	seen       map[string]int // rig name -> its line
+	addrs      map[string]int // normalized address (lower case) -> its line
+	addrName   map[int]string // a line -> the rig named on it (for addrs)
 }
 
 func (p *inventoryParser) errorf(line, col int, format string, args ...any) {
@@ -269,8 +271,27 @@ func (p *inventoryParser) rig(r *csv.Reader, rec []string, line int) (InventoryR
 	if err != nil {
 		p.errorf(line, addrAt, "address %q: %v", shorten(redactUser(addr)), err)
 		ok = false
+	} else if !p.uniqueAddress(norm, name, line, addrAt) {
+		ok = false
 	}
 	return InventoryRig{Name: name, Address: norm}, ok
+}
+
+// uniqueAddress refuses a management address listed for a second rig:
+// one device under two names would be counted twice and sent every
+// command twice, and the two readings would be the same device's.
+// Addresses compare as written once normalized, host names without
+// regard to case (10.0.0.5 and 10.0.0.5:80 are not judged the same: a
+// port may lead to another device behind a NAT).
+func (p *inventoryParser) uniqueAddress(norm, name string, line, col int) bool {
+	key := strings.ToLower(norm)
+	if first, dup := p.addrs[key]; dup {
+		p.errorf(line, col, "address %q is also rig %q's (line %d); one device must be listed once (rigs behind one NAT address need their own ports)",
+			shorten(norm), shorten(p.addrName[first]), first)
+		return false
+	}
+	p.addrs[key], p.addrName[line] = line, name
+	return true
 }
 
 // redactUser is an address as an error quotes it: what precedes an '@'

@@ -77,6 +77,11 @@ func TestParseInventoryErrors(t *testing.T) {
 		{"name with a control character", h + "\"r\x1b[31m\",10.0.0.1\n", []string{`2:1: name "r\x1b[31m": a rig name has no control characters (found U+001B)`}},
 		{"duplicate name", h + "r1,10.0.0.1\nr2,10.0.0.2\n r1 ,10.0.0.3\n",
 			[]string{`4:1: rig "r1" is listed twice, on lines 2 and 4; names must be unique`}},
+		{"one address for two rigs", h + "r1,10.0.0.1\nr2,Rig-9.hall\nr3,10.0.0.1\nr4,rig-9.HALL\nr5,10.0.0.1:8080\n",
+			[]string{
+				`4:4: address "10.0.0.1" is also rig "r1"'s (line 2); one device must be listed once (rigs behind one NAT address need their own ports)`,
+				`5:4: address "rig-9.HALL" is also rig "r2"'s (line 3); one device must be listed once (rigs behind one NAT address need their own ports)`,
+			}},
 		{"empty address", "address,name\n,r1\n",
 			[]string{`2:1: address "": is empty; expected a host name or IP address, optionally with a port, such as 10.0.0.5, rig-17.hall-b or 10.0.0.5:8080`}},
 		{"scheme", h + "r1,http://10.0.0.1\n",
