@@ -208,6 +208,20 @@ const (
 	MaxDeviceWorkers = 4096 // device_workers' bound; its default is fleet.DefaultWorkers
 )
 
+// Defaults of the switcher's own [switcher] keys. They are the switcher's
+// defaults too (switcher.DefaultCurtailGrace and the rest are these):
+// switcher imports this package for its policy file's decoder, so this
+// package cannot import it, and the values live here, beside the keys.
+const (
+	DefaultCurtailGrace             = 30 * time.Second // curtail_grace
+	DefaultResumeGrace              = 3 * time.Minute  // resume_grace
+	DefaultLeftGrace                = time.Minute      // left_grace
+	DefaultForgetAfter              = 24 * time.Hour   // forget_after
+	DefaultMaxOfflineRigsPerNetwork = 4096             // max_offline_rigs_per_network
+	DefaultNetworkPrefixV4          = 24               // network_prefix_v4
+	DefaultNetworkPrefixV6          = 64               // network_prefix_v6
+)
+
 // Log is the [log] table.
 type Log struct {
 	Level  string // level: "debug", "info" (default), "warn" or "error"
@@ -244,10 +258,8 @@ func DefaultPool() Pool {
 //
 // A key left out of the file runs the daemon as a zero field of the
 // library's own Config would: the [proxy] values are stratum/proxy's
-// defaults and the fleet's [switcher] values switcher/fleet's. The
-// switcher's own grace periods and record limits are written again here,
-// because switcher imports this package (for its policy file's decoder)
-// and so cannot be imported by it; TestDefaultsAgree checks those.
+// defaults, the fleet's [switcher] values switcher/fleet's, and the
+// switcher's own are the constants above, which switcher uses.
 func Default() *Config {
 	return &Config{
 		Proxy: Proxy{
@@ -288,18 +300,18 @@ func Default() *Config {
 			StateFilePath: DefaultStateFile,
 			AuditLog:      DefaultAuditLog,
 			AuditLogPath:  DefaultAuditLog,
-			CurtailGrace:  Duration{30 * time.Second},
-			ResumeGrace:   Duration{3 * time.Minute},
-			LeftGrace:     Duration{time.Minute},
+			CurtailGrace:  Duration{DefaultCurtailGrace},
+			ResumeGrace:   Duration{DefaultResumeGrace},
+			LeftGrace:     Duration{DefaultLeftGrace},
 			PollInterval:  Duration{fleet.DefaultPollInterval},
 			DeviceWorkers: fleet.DefaultWorkers,
 			VerifyWithin:  Duration{fleet.DefaultVerifyWithin},
 			RetryEvery:    Duration{fleet.DefaultRetryEvery},
 
-			ForgetAfter:              Duration{24 * time.Hour},
-			MaxOfflineRigsPerNetwork: 4096,
-			NetworkPrefixV4:          24,
-			NetworkPrefixV6:          64,
+			ForgetAfter:              Duration{DefaultForgetAfter},
+			MaxOfflineRigsPerNetwork: DefaultMaxOfflineRigsPerNetwork,
+			NetworkPrefixV4:          DefaultNetworkPrefixV4,
+			NetworkPrefixV6:          DefaultNetworkPrefixV6,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}

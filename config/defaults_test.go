@@ -6,39 +6,7 @@ import (
 	"testing"
 
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/switcher"
 )
-
-// TestDefaultsAgree checks the defaults config.Default must still write
-// again: the switcher's own. config.Default is built from the proxy's and
-// the fleet's exported defaults, but switcher imports config (its policy
-// file is read with config's Decoder and reported as config.Errors), so
-// config cannot import switcher, and these copies are what this test
-// keeps equal. A file that leaves a key out must run the daemon exactly
-// as a zero field in the switcher's Config would.
-func TestDefaultsAgree(t *testing.T) {
-	s := config.Default().Switcher
-	for _, row := range []struct {
-		name      string
-		got, want any // got: config's; want: the switcher's
-	}{
-		{"switcher.curtail_grace", s.CurtailGrace.Duration, switcher.DefaultCurtailGrace},
-		{"switcher.resume_grace", s.ResumeGrace.Duration, switcher.DefaultResumeGrace},
-		{"switcher.left_grace", s.LeftGrace.Duration, switcher.DefaultLeftGrace},
-		{"switcher.forget_after", s.ForgetAfter.Duration, switcher.DefaultForgetAfter},
-		{"switcher.max_offline_rigs_per_network", s.MaxOfflineRigsPerNetwork, switcher.DefaultMaxOfflinePerNetwork},
-		{"switcher.network_prefix_v4", s.NetworkPrefixV4, switcher.DefaultNetworkPrefixV4},
-		{"switcher.network_prefix_v6", s.NetworkPrefixV6, switcher.DefaultNetworkPrefixV6},
-	} {
-		t.Run(row.name, func(t *testing.T) {
-			// Same type too: an untyped constant is int, float64 or
-			// time.Duration, as the config's field is.
-			if !reflect.DeepEqual(row.got, row.want) {
-				t.Errorf("config's default is %v (%T), the library's %v (%T)", row.got, row.got, row.want, row.want)
-			}
-		})
-	}
-}
 
 // TestExampleShowsDefaults checks that examples/hashgate.toml, which says
 // every key in it shows its default unless its comment says otherwise,
