@@ -60,7 +60,7 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 	const p = "proxy"
 	d.Unknown(p, m, proxyKeys)
 	if d.Str(m, p, "listen", &c.Listen) {
-		d.listen(p+".listen", c.Listen, "0.0.0.0:3333")
+		d.listen(p+".listen", c.Listen, DefaultProxyListen)
 	}
 	if d.Integer(m, p, "max_connections", &c.MaxConnections) {
 		d.atLeast(p+".max_connections", c.MaxConnections, 1)
@@ -288,7 +288,7 @@ func (d *Decoder) api(m map[string]any, c *API) {
 	const p = "api"
 	d.Unknown(p, m, apiKeys)
 	if d.Str(m, p, "listen", &c.Listen) {
-		d.listen(p+".listen", c.Listen, "127.0.0.1:8080")
+		d.listen(p+".listen", c.Listen, DefaultAPIListen)
 	}
 	d.Bool(m, p, "pprof", &c.Pprof)
 	byName := make(map[string]string)   // name -> path
@@ -415,11 +415,11 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 		c.PoolURLs = d.poolURLs(p+".pool_urls", v)
 	}
 	if d.Str(m, p, "state_file", &c.StateFile) && c.StateFile == "" {
-		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as \"hashgate-state.json\"")
+		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as %q", DefaultStateFile)
 	}
 	c.StateFilePath = d.Resolve(c.StateFile)
 	if d.Str(m, p, "audit_log", &c.AuditLog) && c.AuditLog == "" {
-		d.Errorf(p+".audit_log", "switcher.audit_log: must not be empty; expected a file path such as \"hashgate-audit.jsonl\"")
+		d.Errorf(p+".audit_log", "switcher.audit_log: must not be empty; expected a file path such as %q", DefaultAuditLog)
 	}
 	c.AuditLogPath = d.Resolve(c.AuditLog)
 	if d.Integer(m, p, "audit_max_mb", &c.AuditMaxMB) {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/rs/zerolog"
 
+	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/rigname"
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/meter"
@@ -105,18 +106,20 @@ type Config struct {
 	Now func() time.Time // tests
 }
 
-// Defaults for a zero field of Config. The config file's [switcher]
-// defaults (config.Default) agree: config's tests check them.
+// Defaults for a zero field of Config. Those the config file's
+// [switcher] table also sets are its defaults (config imports nothing of
+// the switcher's, which imports config): one value each, and a key left
+// out of the file runs the switcher as a zero field does.
 const (
 	DefaultTick                 = time.Second
-	DefaultCurtailGrace         = 30 * time.Second
-	DefaultResumeGrace          = 3 * time.Minute
-	DefaultLeftGrace            = time.Minute
+	DefaultCurtailGrace         = config.DefaultCurtailGrace
+	DefaultResumeGrace          = config.DefaultResumeGrace
+	DefaultLeftGrace            = config.DefaultLeftGrace
 	DefaultKnownMiningGrace     = 10 * time.Minute
-	DefaultForgetAfter          = 24 * time.Hour
-	DefaultMaxOfflinePerNetwork = 4096
-	DefaultNetworkPrefixV4      = 24
-	DefaultNetworkPrefixV6      = 64
+	DefaultForgetAfter          = config.DefaultForgetAfter
+	DefaultMaxOfflinePerNetwork = config.DefaultMaxOfflineRigsPerNetwork
+	DefaultNetworkPrefixV4      = config.DefaultNetworkPrefixV4
+	DefaultNetworkPrefixV6      = config.DefaultNetworkPrefixV6
 	DefaultDeviceVerifyWindow   = 2 * time.Minute
 	DefaultDeviceStaleAfter     = 5 * time.Minute
 )
