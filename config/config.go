@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"net"
 	"net/netip"
 	"os"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/fleet"
 )
 
@@ -189,8 +191,8 @@ type Switcher struct {
 
 // Defaults and bounds of [switcher] audit_max_mb and audit_keep.
 const (
-	DefaultAuditMaxMB = 16
-	DefaultAuditKeep  = 5
+	DefaultAuditMaxMB = switcher.DefaultAuditMaxBytes >> 20
+	DefaultAuditKeep  = switcher.DefaultAuditKeep
 	MaxAuditMaxMB     = 4096
 	MaxAuditKeep      = 1000
 )
@@ -223,20 +225,6 @@ const (
 	MaxPollInterval = 10 * time.Minute
 
 	MaxDeviceWorkers = 4096 // device_workers' bound; its default is fleet.DefaultWorkers
-)
-
-// Defaults of the switcher's own [switcher] keys. They are the switcher's
-// defaults too (switcher.DefaultCurtailGrace and the rest are these):
-// switcher imports this package for its policy file's decoder, so this
-// package cannot import it, and the values live here, beside the keys.
-const (
-	DefaultCurtailGrace             = 30 * time.Second // curtail_grace
-	DefaultResumeGrace              = 3 * time.Minute  // resume_grace
-	DefaultLeftGrace                = time.Minute      // left_grace
-	DefaultForgetAfter              = 24 * time.Hour   // forget_after
-	DefaultMaxOfflineRigsPerNetwork = 4096             // max_offline_rigs_per_network
-	DefaultNetworkPrefixV4          = 24               // network_prefix_v4
-	DefaultNetworkPrefixV6          = 64               // network_prefix_v6
 )
 
 // Log is the [log] table.
@@ -319,18 +307,18 @@ func Default() *Config {
 			AuditLogPath:  DefaultAuditLog,
 			AuditMaxMB:    DefaultAuditMaxMB,
 			AuditKeep:     DefaultAuditKeep,
-			CurtailGrace:  Duration{DefaultCurtailGrace},
-			ResumeGrace:   Duration{DefaultResumeGrace},
-			LeftGrace:     Duration{DefaultLeftGrace},
+			CurtailGrace:  Duration{switcher.DefaultCurtailGrace},
+			ResumeGrace:   Duration{switcher.DefaultResumeGrace},
+			LeftGrace:     Duration{switcher.DefaultLeftGrace},
 			PollInterval:  Duration{fleet.DefaultPollInterval},
 			DeviceWorkers: fleet.DefaultWorkers,
 			VerifyWithin:  Duration{fleet.DefaultVerifyWithin},
 			RetryEvery:    Duration{fleet.DefaultRetryEvery},
 
-			ForgetAfter:              Duration{DefaultForgetAfter},
-			MaxOfflineRigsPerNetwork: DefaultMaxOfflineRigsPerNetwork,
-			NetworkPrefixV4:          DefaultNetworkPrefixV4,
-			NetworkPrefixV6:          DefaultNetworkPrefixV6,
+			ForgetAfter:              Duration{switcher.DefaultForgetAfter},
+			MaxOfflineRigsPerNetwork: switcher.DefaultMaxOfflinePerNetwork,
+			NetworkPrefixV4:          switcher.DefaultNetworkPrefixV4,
+			NetworkPrefixV6:          switcher.DefaultNetworkPrefixV6,
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
@@ -355,11 +343,12 @@ func Parse(path string, data []byte) (*Config, error) {
 	if name == "" {
 		name = "<config>"
 	}
-	raw, d, err := ParseDocument(name, data)
+	raw, td, err := tomlfile.ParseDocument(name, data)
 	if err != nil {
 		return nil, err
 	}
-	d.dir = filepath.Dir(path)
+	td.SetBase(filepath.Dir(path))
+	d := &decoder{td}
 	c := d.config(raw)
 	c.Path = path
 	if err := d.Err(); err != nil {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/rs/zerolog"
 
-	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/internal/rigname"
 	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/meter"
@@ -106,22 +105,26 @@ type Config struct {
 	Now func() time.Time // tests
 }
 
-// Defaults for a zero field of Config. Those the config file's
-// [switcher] table also sets are its defaults (config imports nothing of
-// the switcher's, which imports config): one value each, and a key left
-// out of the file runs the switcher as a zero field does.
+// Defaults for a zero field of Config. The config file's [switcher]
+// table takes its defaults from these (config.Default): one value each,
+// and a key left out of the file runs the switcher as a zero field does.
 const (
 	DefaultTick                 = time.Second
-	DefaultCurtailGrace         = config.DefaultCurtailGrace
-	DefaultResumeGrace          = config.DefaultResumeGrace
-	DefaultLeftGrace            = config.DefaultLeftGrace
+	DefaultCurtailGrace         = 30 * time.Second
+	DefaultResumeGrace          = 3 * time.Minute
+	DefaultLeftGrace            = time.Minute
 	DefaultKnownMiningGrace     = 10 * time.Minute
-	DefaultForgetAfter          = config.DefaultForgetAfter
-	DefaultMaxOfflinePerNetwork = config.DefaultMaxOfflineRigsPerNetwork
-	DefaultNetworkPrefixV4      = config.DefaultNetworkPrefixV4
-	DefaultNetworkPrefixV6      = config.DefaultNetworkPrefixV6
+	DefaultForgetAfter          = 24 * time.Hour
+	DefaultMaxOfflinePerNetwork = 4096
+	DefaultNetworkPrefixV4      = 24
+	DefaultNetworkPrefixV6      = 64
 	DefaultDeviceVerifyWindow   = 2 * time.Minute
 	DefaultDeviceStaleAfter     = 5 * time.Minute
+	// The audit log rotates at DefaultAuditMaxBytes and keeps
+	// DefaultAuditKeep rotated files: 96 MiB in all, about 6 days of a
+	// 50,000-rig site's events.
+	DefaultAuditMaxBytes = 16 << 20
+	DefaultAuditKeep     = 5
 )
 
 // orDefault sets *p to v when it is zero or negative (unset).
