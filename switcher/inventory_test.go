@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 func TestParseInventory(t *testing.T) {
@@ -128,9 +128,9 @@ func TestParseInventoryErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rigs, err := ParseInventory("rigs.csv", []byte(c.data))
-			var es config.Errors
+			var es tomlfile.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("got %v, %v; want config.Errors", rigs, err)
+				t.Fatalf("got %v, %v; want tomlfile.Errors", rigs, err)
 			}
 			if rigs != nil {
 				t.Errorf("an invalid inventory gave rigs %v; want none (refused whole)", rigs)
@@ -155,7 +155,7 @@ func TestParseInventoryBounds(t *testing.T) {
 		fmt.Fprintf(&b, "r%d,http://x\n", i)
 	}
 	_, err := ParseInventory("rigs.csv", []byte(b.String()))
-	var es config.Errors
+	var es tomlfile.Errors
 	if !errors.As(err, &es) || len(es) != maxInventoryErrors+1 {
 		t.Fatalf("500 bad lines: %d errors, want %d (the cap and a note)", len(es), maxInventoryErrors+1)
 	}
@@ -225,9 +225,9 @@ func FuzzParseInventory(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rigs, err := ParseInventory("f.csv", data)
 		if err != nil {
-			var es config.Errors
+			var es tomlfile.Errors
 			if !errors.As(err, &es) || len(es) == 0 || len(es) > maxInventoryErrors+1 {
-				t.Fatalf("error %v is not 1 to %d config.Errors", err, maxInventoryErrors+1)
+				t.Fatalf("error %v is not 1 to %d tomlfile.Errors", err, maxInventoryErrors+1)
 			}
 			lines := strings.Count(string(data), "\n") + 1
 			for _, e := range es {
