@@ -176,13 +176,32 @@ func (d *Decoder) mqttCredentials(m map[string]any, c *MQTT) {
 	d.Str(m, p, "username", &c.Username)
 	if d.Str(m, p, "password_file", &c.PasswordFile) {
 		c.PasswordFilePath = d.Resolve(c.PasswordFile)
-		if pw := d.readToken(p+".password_file", c.PasswordFilePath); pw != "" {
+		if pw := d.readPassword(p+".password_file", c.PasswordFilePath); pw != "" {
 			c.Password = device.NewSecret(pw)
 		}
 		if c.Username == "" {
 			d.Errorf(p+".password_file", "mqtt.password_file: set without a username")
 		}
 	}
+}
+
+// readPassword reads a password file, trimmed; "" when it cannot (the
+// error, which never holds the contents, is recorded at path).
+func (d *Decoder) readPassword(path, file string) string {
+	if file == "" {
+		d.Errorf(path, "%s: must not be empty; expected the path of a file holding the password", path)
+		return ""
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		d.Errorf(path, "%s: %v", path, unwrapPath(err))
+		return ""
+	}
+	pw := strings.TrimSpace(string(data))
+	if pw == "" {
+		d.Errorf(path, "%s: %s is empty; it must hold the password", path, file)
+	}
+	return pw
 }
 
 func (d *Decoder) mqttTLS(m map[string]any, c *MQTT) {

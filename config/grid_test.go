@@ -153,6 +153,9 @@ func TestParseGridErrors(t *testing.T) {
 		{"mqtt: password file missing", head + "username = \"u\"\npassword_file = \"nope.pw\"\n", nil, []string{
 			`6:1: mqtt.password_file: cannot read $DIR/nope.pw: no such file or directory`,
 		}},
+		{"mqtt: password file empty", head + "username = \"u\"\npassword_file = \"pw\"\n", map[string]string{"pw": " \n"}, []string{
+			`6:1: mqtt.password_file: $DIR/pw is empty; it must hold the password`,
+		}},
 		{"mqtt: password file without username", head + "password_file = \"pw\"\n", map[string]string{"pw": "x"}, []string{
 			`5:1: mqtt.password_file: set without a username`,
 		}},

@@ -103,7 +103,9 @@ func (s *Subscriber) session() {
 			continue
 		}
 		backoff = time.Second
-		s.counters.Subscribes.Add(1)
+		if s.counters.Subscribes.Add(1) > 1 {
+			s.cfg.Log.Info().Str("topic", s.cfg.Topic).Msg("mqtt reconnected and subscribed again")
+		}
 		s.subOnce.Do(func() { close(s.subbed) })
 	}
 }

@@ -14,6 +14,13 @@ import (
 	"github.com/hashgate/hashgate/switcher"
 )
 
+// noLeaks checks, after every other cleanup (the server's, the
+// switcher's), that the test's goroutines are gone.
+func noLeaks(t *testing.T) {
+	ignore := goleak.IgnoreCurrent()
+	t.Cleanup(func() { goleak.VerifyNone(t, ignore) })
+}
+
 func connectedRigs(sw *switcher.Switcher) func() int64 {
 	return func() int64 {
 		n := int64(0)
@@ -117,8 +124,7 @@ func checkMatches(t *testing.T, what string, s *registers.Snapshot, st switcher.
 // A real Modbus client reads the figures of a real switcher, in holding
 // and input registers alike, and sees an allocation within 2 s.
 func TestRegistersMatchStatus(t *testing.T) {
-	ignore := goleak.IgnoreCurrent()
-	t.Cleanup(func() { goleak.VerifyNone(t, ignore) }) // runs last: after the server and the switcher close
+	noLeaks(t)
 	sw := gridtest.Switcher(t)
 	srv := startServer(t, sw, 4)
 	c := dial(t, srv.Addr(), 3)
@@ -153,6 +159,7 @@ func TestRegistersMatchStatus(t *testing.T) {
 
 // The refresh counter moves on every refresh, even when nothing else does.
 func TestCounterIncrements(t *testing.T) {
+	noLeaks(t)
 	sw := gridtest.Switcher(t)
 	srv := startServer(t, sw, 4)
 	c := dial(t, srv.Addr(), 255)
@@ -164,6 +171,7 @@ func TestCounterIncrements(t *testing.T) {
 
 // Writes, coils, addresses off the map and other units get exceptions.
 func TestRefusals(t *testing.T) {
+	noLeaks(t)
 	sw := gridtest.Switcher(t)
 	srv := startServer(t, sw, 4)
 	c := dial(t, srv.Addr(), 3)
@@ -200,6 +208,7 @@ func TestRefusals(t *testing.T) {
 
 // A client past max_clients is closed at once; the first is still served.
 func TestMaxClients(t *testing.T) {
+	noLeaks(t)
 	sw := gridtest.Switcher(t)
 	srv := startServer(t, sw, 1)
 	first := dial(t, srv.Addr(), 3)
