@@ -77,6 +77,12 @@
 // documents that it can return before its goroutines end); it ends
 // after that sleep.
 //
+// A retained message is applied like any other, on every subscription
+// (each reconnect): publish commands unretained. Signals are idempotent
+// where they can be (the same allocation or cap again is a no-op; a
+// second curtail keeps the first's "before"), so a QoS 1 redelivery does
+// no harm.
+//
 // The password (password_file) goes to paho through a credentials
 // provider and appears in no log or error; a broker URL with user info
 // is refused.

@@ -55,8 +55,10 @@ func TestAllocationThroughMQTT(t *testing.T) {
 	b := startBroker(t, "127.0.0.1:0", nil)
 	start(t, config(b, sw))
 
+	at := time.Now()
 	b.send(t, `{"ai_kw": 80, "reason": "ERCOT dispatch", "id": "a1"}`)
 	a := b.ack(t)
+	t.Logf("signal to ack: %v", time.Since(at).Round(time.Microsecond))
 	if !a.OK || a.ID != "a1" || a.Kind != mqttsignal.KindAllocation || a.Error != "" {
 		t.Fatalf("ack: got %+v, want ok for a1", a)
 	}
@@ -301,5 +303,37 @@ func TestConfigRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secretpw") {
 			t.Errorf("%s: got %v, want an error mentioning %q (and no password)", tc.name, err, tc.want)
 		}
+	}
+}
+
+// With no allocation before it, a release leaves none (0 kW for AI); a
+// curtail with an end gives way by itself.
+func TestReleaseToNothingAndCurtailUntil(t *testing.T) {
+	noLeaks(t)
+	sw := gridtest.Switcher(t)
+	b := startBroker(t, "127.0.0.1:0", nil)
+	start(t, config(b, sw))
+	b.send(t, `{"command": "curtail", "id": "n1"}`)
+	if a := b.ack(t); !a.OK || budget(a) != 0 || a.Seq == 0 {
+		t.Fatalf("curtail to 0: got %+v, want ok, budget 0 and an audit seq", a)
+	}
+	b.send(t, `{"command": "release", "id": "n2"}`)
+	if a := b.ack(t); !a.OK || budget(a) != 100 {
+		t.Errorf("release: got %+v, want ok, budget 100", a)
+	}
+	if al := sw.Status().Allocation; al == nil || al.AIKW != 0 {
+		t.Errorf("allocation after release: got %+v, want 0 kW", al)
+	}
+	until := time.Now().Add(300 * time.Millisecond).UTC().Format(time.RFC3339Nano)
+	b.send(t, `{"command": "curtail", "id": "n3", "until": "`+until+`"}`)
+	if a := b.ack(t); !a.OK || budget(a) != 0 {
+		t.Fatalf("curtail until: got %+v, want ok, budget 0", a)
+	}
+	gridtest.Eventually(t, 3*time.Second, "the curtail to end at its until", func() bool {
+		return sw.Status().MiningBudgetKW == 100
+	})
+	b.send(t, `{"command": "release", "id": "n4"}`)
+	if a := b.ack(t); a.OK || !strings.Contains(a.Error, "no longer in force") {
+		t.Errorf("release after the curtail ended: got %+v, want refused", a)
 	}
 }
