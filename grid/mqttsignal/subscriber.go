@@ -18,7 +18,6 @@ import (
 
 // Defaults of Config.
 const (
-	DefaultQoS                  = 1
 	DefaultMaxMessageBytes      = 4096
 	DefaultQueue                = 16
 	DefaultConnectTimeout       = 10 * time.Second
@@ -33,7 +32,7 @@ type Config struct {
 	ClientID   string // required; unique at the broker
 	Topic      string // the signals (an MQTT topic filter)
 	ReplyTopic string // the acks
-	QoS        byte   // 0, 1 or 2 for both (default 1)
+	QoS        byte   // 0, 1 or 2, for the subscription and the acks (as written: [mqtt] qos defaults to 1)
 	Username   string
 	Password   device.Secret
 	TLS        *tls.Config // nil: as the broker URL's scheme says, default settings
