@@ -25,6 +25,7 @@ type Config struct {
 	API      API
 	Switcher Switcher
 	Log      Log
+	Grid     // [mqtt] and [modbus_server]: grid.go
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.
