@@ -55,7 +55,9 @@ func (m *meterServer) HandleHoldingRegisters(req *mb.HoldingRegistersRequest) ([
 	return out, nil
 }
 
-func (m *meterServer) HandleCoils(*mb.CoilsRequest) ([]bool, error) { return nil, mb.ErrIllegalFunction }
+func (m *meterServer) HandleCoils(*mb.CoilsRequest) ([]bool, error) {
+	return nil, mb.ErrIllegalFunction
+}
 func (m *meterServer) HandleDiscreteInputs(*mb.DiscreteInputsRequest) ([]bool, error) {
 	return nil, mb.ErrIllegalFunction
 }
