@@ -151,4 +151,3 @@ func (s *Source) Close() error {
 	}
 	return nil
 }
-
