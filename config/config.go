@@ -22,6 +22,7 @@ type Config struct {
 	API      API
 	Switcher Switcher
 	Log      Log
+	Meters   []Meter // [[meters]], in file order (config/meters.go)
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.
