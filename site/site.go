@@ -14,6 +14,7 @@ import (
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/fleet"
+	"github.com/hashgate/hashgate/switcher/meter"
 	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
@@ -32,6 +33,8 @@ type Site struct {
 	handler  *api.Handler // closed once api no longer serves it
 	api      *api.Server  // nil before Start and WithoutAPIListener
 
+	meters *meter.Poller // the [[meters]]' reader (site/meters.go); nil without meters or a policy
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -49,6 +52,10 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 		pc.Gate = &s.bridge
 		pc.OnFailover = s.bridge.Failover // one audit event a failover
 		if err := s.newSwitcher(); err != nil {
+			return nil, err
+		}
+		if err := s.newMeters(); err != nil {
+			s.Close()
 			return nil, err
 		}
 	}
@@ -151,6 +158,7 @@ func (s *Site) Start() error {
 	if s.switcher != nil {
 		s.fleet.Start()
 		s.switcher.Start()
+		s.startMeters()
 	}
 	if err := s.proxy.Start(); err != nil {
 		s.Close()
@@ -199,6 +207,7 @@ func (s *Site) close() error {
 	if s.watcher != nil {
 		s.watcher.Close()
 	}
+	s.closeMeters() // no more readings for the switcher
 	var errs []error
 	if s.switcher != nil {
 		errs = append(errs, s.switcher.Close()) // returns once its loop has stopped
