@@ -8,6 +8,7 @@ import (
 	"log"
 	"math"
 	"net"
+	"os"
 	"strconv"
 	"sync"
 	"time"
@@ -172,7 +173,11 @@ func (s *Source) connect() error {
 	if err := c.Open(); err != nil {
 		var op *net.OpError
 		if errors.As(err, &op) && op.Err != nil {
-			err = op.Err
+			err = op.Err // "dial tcp ADDR: connect: " said once, below
+		}
+		var sys *os.SyscallError
+		if errors.As(err, &sys) {
+			err = sys.Err
 		}
 		return fmt.Errorf("connect %s: %w", s.cfg.Address, err)
 	}
