@@ -25,7 +25,8 @@ type Config struct {
 	API      API
 	Switcher Switcher
 	Log      Log
-	Grid     // [mqtt] and [modbus_server]: grid.go
+	Grid             // [mqtt] and [modbus_server]: grid.go
+	Meters   []Meter // [[meters]], in file order (config/meters.go)
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.

@@ -33,6 +33,7 @@ func SwitcherConfig(cfg *config.Config, devices switcher.DeviceFleet) switcher.C
 		PoolURLs:             PoolURLs(cfg),
 		DeviceVerifyWindow:   c.VerifyWithin.Duration * 2,
 		DeviceStaleAfter:     max(switcher.DefaultDeviceStaleAfter, 3*c.PollInterval.Duration),
+		Meters:               MeterSpecs(cfg),
 	}
 	if devices != nil {
 		sc.Devices = devices

@@ -14,6 +14,7 @@ import (
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/fleet"
+	"github.com/hashgate/hashgate/switcher/meter"
 	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
@@ -33,6 +34,8 @@ type Site struct {
 	api      *api.Server  // nil before Start and WithoutAPIListener
 	grid     gridParts    // [mqtt], [modbus_server]: grid.go
 
+	meters *meter.Poller // the [[meters]]' reader (site/meters.go); nil without meters or a policy
+
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -50,6 +53,10 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 		pc.Gate = &s.bridge
 		pc.OnFailover = s.bridge.Failover // one audit event a failover
 		if err := s.newSwitcher(); err != nil {
+			return nil, err
+		}
+		if err := s.newMeters(); err != nil {
+			s.Close()
 			return nil, err
 		}
 	}
@@ -156,6 +163,7 @@ func (s *Site) Start() error {
 	if s.switcher != nil {
 		s.fleet.Start()
 		s.switcher.Start()
+		s.startMeters()
 	}
 	if err := s.proxy.Start(); err != nil {
 		s.Close()
@@ -209,6 +217,7 @@ func (s *Site) close() error {
 	if s.watcher != nil {
 		s.watcher.Close()
 	}
+	s.closeMeters() // no more readings for the switcher
 	errs := []error{gridErr}
 	if s.switcher != nil {
 		errs = append(errs, s.switcher.Close()) // returns once its loop has stopped

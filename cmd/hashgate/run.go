@@ -124,6 +124,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	if cfg.Switcher.InventoryPath != "" {
 		fmt.Fprintf(stdout, "  inventory %s: OK: %d rigs\n", show(cfg.Switcher.InventoryPath), len(inventory))
 	}
+	for _, m := range cfg.Meters {
+		fmt.Fprintf(stdout, "  meter %s\n", show(m.Describe()))
+	}
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stdout, "warning: %s\n", show(w))
 	}

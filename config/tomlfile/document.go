@@ -369,7 +369,7 @@ func FormatFloat(f float64) string {
 func closest(k string, known []string) string {
 	best, bestDist := "", math.MaxInt
 	for _, c := range known {
-		if dist := editDistance(k, c); dist < bestDist {
+		if dist := EditDistance(k, c); dist < bestDist {
 			best, bestDist = c, dist
 		}
 	}
@@ -386,7 +386,9 @@ func closest(k string, known []string) string {
 	return best
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in bytes: what
+// "did you mean" suggestions are judged by.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
