@@ -22,6 +22,7 @@ type Config struct {
 	API      API
 	Switcher Switcher
 	Log      Log
+	Price    Price // [price]: the power price for economic curtailment (price.go)
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.
