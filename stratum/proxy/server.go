@@ -98,7 +98,7 @@ type Config struct {
 
 // Defaults for a zero field of Config (and of PoolSpec, AbuseConfig and
 // the vardiff's Initial, Min, Max and TargetShareSeconds). The config
-// file's defaults (config.Default) agree: config's tests check them.
+// file's defaults (config.Default, config.DefaultPool) are built from them.
 const (
 	DefaultMaxConnections          = 100000
 	DefaultMinMinerExtranonce2Size = 3

@@ -1,4 +1,4 @@
-package config
+package tomlfile
 
 import (
 	"errors"
@@ -301,20 +301,20 @@ func (d *Decoder) duration(m map[string]any, path, key string, dst *time.Duratio
 		d.TypeErr(kp, `a duration string such as "30s"`, v)
 		return false
 	}
-	var dur Duration
-	if err := dur.UnmarshalText([]byte(s)); err != nil {
+	dur, err := ParseDuration(s)
+	if err != nil {
 		d.Errorf(kp, "%s: %v", kp, err)
 		return false
 	}
 	switch {
-	case zeroOK && dur.Duration < 0:
+	case zeroOK && dur < 0:
 		d.Errorf(kp, "%s: must not be negative, got %q", kp, s)
 		return false
-	case !zeroOK && dur.Duration <= 0:
+	case !zeroOK && dur <= 0:
 		d.Errorf(kp, "%s: must be greater than 0, got %q", kp, s)
 		return false
 	}
-	*dst = dur.Duration
+	*dst = dur
 	return true
 }
 
