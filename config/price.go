@@ -54,7 +54,7 @@ const (
 var priceKeys = []string{"source", "url", "field", "interval", "timeout", "hashprice_url", "hashprice_field", "hashprice_interval"}
 
 // price reads the [price] table (absent: c stays zero, no price input).
-func (d *Decoder) price(raw map[string]any, c *Price) {
+func (d *decoder) price(raw map[string]any, c *Price) {
 	m, ok := d.Table(raw, "", "price")
 	if !ok {
 		return
@@ -89,7 +89,7 @@ func (d *Decoder) price(raw map[string]any, c *Price) {
 
 // priceURL reads a URL key and its field key; required: the URL must be
 // there.
-func (d *Decoder) priceURL(m map[string]any, p, urlKey, fieldKey string, dst, field *string, required bool) {
+func (d *decoder) priceURL(m map[string]any, p, urlKey, fieldKey string, dst, field *string, required bool) {
 	_, hasURL := m[urlKey]
 	switch {
 	case !hasURL && required:

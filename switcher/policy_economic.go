@@ -5,7 +5,7 @@ import (
 	"math"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // The policy's [economic] table (economic curtailment, economic.go) and a
@@ -95,7 +95,7 @@ func (d policyDecoder) percent(path string, v float64) bool {
 	if v >= 0 && v < 100 {
 		return true
 	}
-	d.Errorf(path, "%s: must be a percentage from 0 to below 100, got %s", path, config.FormatFloat(v))
+	d.Errorf(path, "%s: must be a percentage from 0 to below 100, got %s", path, tomlfile.FormatFloat(v))
 	return false
 }
 

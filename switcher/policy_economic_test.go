@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // Every bad value of the [economic] table and of a group's economic key,
@@ -67,9 +67,9 @@ func TestParseEconomicErrors(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := ParsePolicy("p.toml", []byte(tc.input))
-			var errs config.Errors
+			var errs tomlfile.Errors
 			if !errors.As(err, &errs) {
-				t.Fatalf("got %v, want config.Errors", err)
+				t.Fatalf("got %v, want tomlfile.Errors", err)
 			}
 			var got []string
 			for _, e := range errs {
