@@ -15,24 +15,24 @@ import (
 //	url = "https://prices.example/rt"   # http: a JSON document
 //	field = "data.price_usd_per_mwh"    # http: dotted path to the number, USD/MWh
 //	interval = "1m"                     # http: how often it is read (default 1m)
-//	timeout = "10s"                     # http: per read (default 10s, below interval)
 //	hashprice_url = "https://hp.example/hashprice"  # optional, USD per PH/s per day
 //	hashprice_field = "data.hashprice"              # required with hashprice_url
 //	hashprice_interval = "1h"                       # default 1h
 //
 // source = "mqtt": the price arrives on the grid signal subscription (the
 // [mqtt] table), as {"price_usd_per_mwh": N}, delivered to the switcher's
-// SetPrice; url, field, interval and timeout are not taken then.
+// SetPrice; url, field and interval are not taken then.
 //
-// A URL may carry an API key in its query: errors and logs show a price
-// URL as scheme://host/path only (PriceURLForLog). Credentials in the
-// userinfo (user:pass@) are refused, as for pools.
+// The reads are made by the meter Poller (switcher/meter) with an
+// httpjson source each: a read's deadline is the Poller's, three
+// quarters of the interval and at most 10 s. A URL may carry credentials
+// (user:password@, HTTP basic auth) or an API key in its query: errors
+// and logs show a price URL as scheme://host/path only (PriceURLForLog).
 type Price struct {
 	Source            string // "" (no [price] table), "http" or "mqtt"
 	URL               string
 	Field             string
 	Interval          Duration
-	Timeout           Duration
 	HashpriceURL      string
 	HashpriceField    string
 	HashpriceInterval Duration
@@ -47,11 +47,10 @@ const (
 // Defaults of the [price] table.
 const (
 	DefaultPriceInterval     = time.Minute
-	DefaultPriceTimeout      = 10 * time.Second
 	DefaultHashpriceInterval = time.Hour
 )
 
-var priceKeys = []string{"source", "url", "field", "interval", "timeout", "hashprice_url", "hashprice_field", "hashprice_interval"}
+var priceKeys = []string{"source", "url", "field", "interval", "hashprice_url", "hashprice_field", "hashprice_interval"}
 
 // price reads the [price] table (absent: c stays zero, no price input).
 func (d *decoder) price(raw map[string]any, c *Price) {
@@ -60,8 +59,7 @@ func (d *decoder) price(raw map[string]any, c *Price) {
 		return
 	}
 	const p = "price"
-	*c = Price{Interval: Duration{DefaultPriceInterval}, Timeout: Duration{DefaultPriceTimeout},
-		HashpriceInterval: Duration{DefaultHashpriceInterval}}
+	*c = Price{Interval: Duration{DefaultPriceInterval}, HashpriceInterval: Duration{DefaultHashpriceInterval}}
 	d.Unknown(p, m, priceKeys)
 	if _, ok := m["source"]; !ok {
 		d.Errorf(p, `price: source is required: "http" (a JSON document read every interval) or "mqtt" (the [mqtt] subscription)`)
@@ -69,15 +67,11 @@ func (d *decoder) price(raw map[string]any, c *Price) {
 		d.Errorf(p+".source", `price.source: %q is not a price source; expected "http" or "mqtt"`, c.Source)
 	}
 	d.Duration(m, p, "interval", &c.Interval.Duration)
-	d.Duration(m, p, "timeout", &c.Timeout.Duration)
 	switch c.Source {
 	case PriceHTTP:
 		d.priceURL(m, p, "url", "field", &c.URL, &c.Field, true)
-		if c.Timeout.Duration >= c.Interval.Duration && c.Interval.Duration > 0 {
-			d.Errorf(p+".timeout", "price.timeout: %v is not below interval (%v); a read must end before the next is due", c.Timeout.Duration, c.Interval.Duration)
-		}
 	case PriceMQTT:
-		for _, k := range []string{"url", "field", "interval", "timeout"} {
+		for _, k := range []string{"url", "field", "interval"} {
 			if _, ok := m[k]; ok {
 				d.Errorf(p+"."+k, "price.%s: not taken with source = \"mqtt\": the price arrives on the [mqtt] subscription", k)
 			}
@@ -120,8 +114,6 @@ func checkPriceURL(s string) string {
 		return "not an absolute URL such as https://prices.example/rt"
 	case u.Scheme != "http" && u.Scheme != "https":
 		return "scheme must be http or https"
-	case u.User != nil:
-		return "credentials in the URL are refused; put an API key in the query if the service takes one"
 	}
 	return ""
 }

@@ -36,33 +36,31 @@ func TestParsePriceErrors(t *testing.T) {
 			[]string{
 				`3:1: price.url "ftp://p.example/rt": scheme must be http or https`,
 				`4:1: price.field "data..price": an empty name between dots; write names separated by single dots, e.g. "data.price"`,
-				`5:1: price.hashprice_url "https://hp.example/x": credentials in the URL are refused; put an API key in the query if the service takes one`,
 				`6:1: price.hashprice_field "": must not be empty`,
 			}},
+		{"bad url with secrets", "[price]\nsource = \"http\"\nurl = \"ftp://me:pw@p.example/rt?key=SECRET\"\nfield = \"p\"\n",
+			[]string{`3:1: price.url "ftp://p.example/rt": scheme must be http or https`}},
 		{"relative url", "[price]\nsource = \"http\"\nurl = \"/rt?key=SECRET\"\nfield = \"p\"\n",
 			[]string{`3:1: price.url "/rt": not an absolute URL such as https://prices.example/rt`}},
-		{"types", "[price]\nsource = \"http\"\nurl = 5\nfield = [\"a\"]\ninterval = 60\ntimeout = true\nhashprice_interval = 1\n",
+		{"types", "[price]\nsource = \"http\"\nurl = 5\nfield = [\"a\"]\ninterval = 60\nhashprice_interval = 1\n",
 			[]string{
 				`3:1: price.url: expected a string, got integer 5`,
 				`4:1: price.field: expected a string, got an array`,
 				`5:1: price.interval: expected a duration string such as "30s", got integer 60`,
-				`6:1: price.timeout: expected a duration string such as "30s", got boolean true`,
-				`7:1: price.hashprice_interval: expected a duration string such as "30s", got integer 1`,
+				`6:1: price.hashprice_interval: expected a duration string such as "30s", got integer 1`,
 			}},
-		{"durations", "[price]\nsource = \"http\"\nurl = \"https://p.example/rt\"\nfield = \"p\"\ninterval = \"0s\"\ntimeout = \"-1s\"\nhashprice_interval = \"soon\"\n",
+		{"durations", "[price]\nsource = \"http\"\nurl = \"https://p.example/rt\"\nfield = \"p\"\ninterval = \"0s\"\nhashprice_interval = \"soon\"\n",
 			[]string{
 				`5:1: price.interval: must be greater than 0, got "0s"`,
-				`6:1: price.timeout: must be greater than 0, got "-1s"`,
-				`7:1: price.hashprice_interval: invalid duration "soon": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
+				`6:1: price.hashprice_interval: invalid duration "soon": expected a number with a unit, such as "30s", "5m" or "1h30m"`,
 			}},
-		{"timeout not below interval", "[price]\nsource = \"http\"\nurl = \"https://p.example/rt\"\nfield = \"p\"\ninterval = \"10s\"\ntimeout = \"10s\"\n",
-			[]string{`6:1: price.timeout: 10s is not below interval (10s); a read must end before the next is due`}},
-		{"http keys with mqtt", "[price]\nsource = \"mqtt\"\nurl = \"https://p.example/rt\"\nfield = \"p\"\ninterval = \"1m\"\ntimeout = \"1s\"\n",
+		{"timeout is the poller's", "[price]\nsource = \"http\"\nurl = \"https://p.example/rt\"\nfield = \"p\"\ntimeout = \"10s\"\n",
+			[]string{`5:1: unknown key "price.timeout"; known keys here: source, url, field, interval, hashprice_url, hashprice_field, hashprice_interval`}},
+		{"http keys with mqtt", "[price]\nsource = \"mqtt\"\nurl = \"https://p.example/rt\"\nfield = \"p\"\ninterval = \"1m\"\n",
 			[]string{
 				`3:1: price.url: not taken with source = "mqtt": the price arrives on the [mqtt] subscription`,
 				`4:1: price.field: not taken with source = "mqtt": the price arrives on the [mqtt] subscription`,
 				`5:1: price.interval: not taken with source = "mqtt": the price arrives on the [mqtt] subscription`,
-				`6:1: price.timeout: not taken with source = "mqtt": the price arrives on the [mqtt] subscription`,
 			}},
 		{"hashprice field without url", "[price]\nsource = \"mqtt\"\nhashprice_field = \"hp\"\n",
 			[]string{`3:1: price.hashprice_field: set without hashprice_url`}},
@@ -103,7 +101,7 @@ func TestParsePrice(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := Price{Source: PriceHTTP, URL: "https://p.example/rt?key=k", Field: "data.rt.price",
-		Interval: Duration{DefaultPriceInterval}, Timeout: Duration{DefaultPriceTimeout},
+		Interval:     Duration{DefaultPriceInterval},
 		HashpriceURL: "https://hp.example/x", HashpriceField: "hashprice", HashpriceInterval: Duration{DefaultHashpriceInterval}}
 	if c.Price != want {
 		t.Errorf("http: got %+v, want %+v", c.Price, want)
