@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -116,4 +117,36 @@ func TestParsePrice(t *testing.T) {
 	if got := PriceURLForLog("https://u:p@p.example/rt?key=k#f"); got != "https://p.example/rt" {
 		t.Errorf("PriceURLForLog: got %q, want https://p.example/rt", got)
 	}
+}
+
+// FuzzParsePrice parses a [price] table: every error has a position, and
+// an accepted http source has a URL and a well-formed field.
+func FuzzParsePrice(f *testing.F) {
+	f.Add("source = \"http\"\nurl = \"https://p.example/rt?key=k\"\nfield = \"data.price\"\ninterval = \"30s\"\n")
+	f.Add("source = \"mqtt\"\nhashprice_url = \"http://u:p@hp/x\"\nhashprice_field = \"a.b\"\n")
+	f.Add("source = \"http\"\nurl = \"http://[::1\"\nfield = \".\"\n")
+	f.Fuzz(func(t *testing.T, table string) {
+		c, err := Parse("fuzz.toml", []byte("[price]\n"+table+pool))
+		if err != nil {
+			var errs Errors
+			if errors.As(err, &errs) {
+				for _, e := range errs {
+					if e.Line < 1 || e.Col < 1 {
+						t.Fatalf("error without a position: %v", e)
+					}
+				}
+			}
+			return
+		}
+		p := c.Price
+		if p.Source == PriceHTTP && (p.URL == "" || CheckFieldPath(p.Field) != "" || p.Interval.Duration <= 0) {
+			t.Fatalf("accepted an incomplete http source: %+v", p)
+		}
+		if p.HashpriceURL != "" && CheckFieldPath(p.HashpriceField) != "" {
+			t.Fatalf("accepted a hashprice without a field: %+v", p)
+		}
+		if u, err := url.Parse(PriceURLForLog(p.URL)); p.URL != "" && (err != nil || u.User != nil || u.RawQuery != "") {
+			t.Fatalf("PriceURLForLog(%q) = %q keeps a query or userinfo", p.URL, PriceURLForLog(p.URL))
+		}
+	})
 }

@@ -222,7 +222,7 @@ func (s *Switcher) economicLocked(now time.Time) (changed bool) {
 	}
 	if pol.Enabled && !e.price.At.IsZero() && fresh == e.stale {
 		e.stale = !fresh
-		ev := Event{Kind: EventPriceFresh, Fields: s.priceFieldsLocked()}
+		ev := Event{Kind: EventPriceFresh, Reason: "a fresh power price again: economic curtailment resumes", Fields: s.priceFieldsLocked()}
 		if e.stale {
 			ev.Kind, ev.Reason = EventPriceStale, e.note+": economic curtailment stopped"
 		}
@@ -249,6 +249,13 @@ func (s *Switcher) economicLocked(now time.Time) (changed bool) {
 	}
 	for _, ev := range evs {
 		changed = changed || ev.Kind == EventEconomicCurtail || ev.Kind == EventEconomicRelease
+		// Changes are rare (min_hold apart per group): one line each.
+		l := s.log.Info()
+		if ev.Kind == EventPriceStale {
+			l = s.log.Warn()
+		}
+		l.Str("event", ev.Kind).Interface("group", ev.Fields["group"]).Interface("price_usd_per_mwh", ev.Fields["price_usd_per_mwh"]).
+			Interface("breakeven_usd_per_mwh", ev.Fields["breakeven_usd_per_mwh"]).Msg(ev.Reason)
 	}
 	if changed {
 		s.stale = true

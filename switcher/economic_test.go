@@ -404,3 +404,25 @@ func TestSwitcherEconomicDisabled(t *testing.T) {
 		t.Errorf("release events %+v, want one saying not enabled", rel)
 	}
 }
+
+// BenchmarkPlanUneconomic is BenchmarkPlan with a third of the groups
+// curtailed for the price: the step costs one pass over the order.
+func BenchmarkPlanUneconomic(b *testing.B) {
+	in := benchInput(50_000, 100)
+	seen := map[string]bool{}
+	for i := range in.Rigs {
+		if g := in.Rigs[i].Group; g != nil && len(seen) < 33 {
+			seen[g.Name] = true
+		}
+	}
+	in.Uneconomic = map[string]string{}
+	for name := range seen {
+		in.Uneconomic[name] = ReasonUneconomic + "price 142.00 USD/MWh above break-even 98.10 USD/MWh"
+	}
+	p := MakePlan(in, t0)
+	b.ReportMetric(float64(len(p.Curtail)), "curtail/op")
+	b.ReportAllocs()
+	for b.Loop() {
+		MakePlan(in, t0)
+	}
+}

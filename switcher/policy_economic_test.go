@@ -2,6 +2,7 @@ package switcher
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"strings"
 	"testing"
@@ -135,4 +136,36 @@ func TestDiffEconomic(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Errorf("diff:\n got %q\nwant %q", got, want)
 	}
+}
+
+// FuzzParseEconomic parses an [economic] table: every error has a
+// position, and an accepted table holds values in range.
+func FuzzParseEconomic(f *testing.F) {
+	f.Add("enabled = true\nhashprice_usd_per_ph_day = 50.0\nhysteresis_pct = 5\nmin_hold = \"15m\"\n")
+	f.Add("pool_fee_pct = 99.9\nother_cost_usd_per_mwh = 1e308\nprice_stale_after = \"1ns\"\n")
+	f.Add("hysteresis_usd_per_mwh = -0.0\nhashprice_stale_after = \"0s\"\n")
+	f.Fuzz(func(t *testing.T, table string) {
+		p, err := ParsePolicy("fuzz.toml", []byte(site+"[economic]\n"+table))
+		if err != nil {
+			var errs tomlfile.Errors
+			if errors.As(err, &errs) {
+				for _, e := range errs {
+					if e.Line < 1 || e.Col < 1 {
+						t.Fatalf("error without a position: %v", e)
+					}
+				}
+			}
+			return
+		}
+		e := p.Economic
+		if !(e.HysteresisPct >= 0 && e.HysteresisPct < 100) || !(e.PoolFeePct >= 0 && e.PoolFeePct < 100) ||
+			!(e.HysteresisUSDPerMWh >= 0) || !(e.OtherCostUSDPerMWh >= 0) || e.HashpriceUSDPerPHDay < 0 ||
+			e.MinHold < 0 || e.PriceStaleAfter <= 0 || e.HashpriceStaleAfter <= 0 {
+			t.Fatalf("accepted out of range: %+v", e)
+		}
+		be := BreakEvenUSDPerMWh(e.HashpriceUSDPerPHDay, 20, e.PoolFeePct, e.OtherCostUSDPerMWh)
+		if e.HashpriceUSDPerPHDay > 0 && math.IsNaN(be) {
+			t.Fatalf("break-even NaN for %+v", e)
+		}
+	})
 }
