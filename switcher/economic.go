@@ -313,6 +313,21 @@ func (s *Switcher) priceFieldsLocked() map[string]any {
 	return map[string]any{"price_usd_per_mwh": p.USDPerMWh, "price_at": p.At.UTC(), "price_source": p.Source}
 }
 
+// heldWhyLocked is why a curtailed group's rigs stay parked: the price
+// above break-even; within the hysteresis band (and where it must fall
+// to); or below the band, held by min_hold until its end.
+func (s *Switcher) heldWhyLocked(st *econGroup, price float64) string {
+	_, below := hysteresisBand(&s.policy.Economic, st.breakEven)
+	switch {
+	case price > st.breakEven:
+		return uneconomicWhy(price, st.breakEven)
+	case price >= below:
+		return fmt.Sprintf("price %.2f USD/MWh within the hysteresis band of break-even %.2f USD/MWh (released below %.2f)", price, st.breakEven, below)
+	}
+	end := st.since.Add(s.policy.Economic.MinHold)
+	return fmt.Sprintf("price %.2f USD/MWh below break-even %.2f USD/MWh; min_hold until %s", price, st.breakEven, end.Format("15:04:05"))
+}
+
 func uneconomicWhy(price, be float64) string {
 	return fmt.Sprintf("price %.2f USD/MWh above break-even %.2f USD/MWh", price, be)
 }
@@ -341,13 +356,7 @@ func (s *Switcher) uneconomicLocked() map[string]string {
 		if out == nil {
 			out = map[string]string{}
 		}
-		why := uneconomicWhy(price, st.breakEven)
-		if !(price > st.breakEven) {
-			_, below := hysteresisBand(&s.policy.Economic, st.breakEven)
-			why = fmt.Sprintf("price %.2f USD/MWh, break-even %.2f USD/MWh: held until the price is below %.2f and min_hold has passed",
-				price, st.breakEven, below)
-		}
-		out[name] = ReasonUneconomic + why
+		out[name] = ReasonUneconomic + s.heldWhyLocked(st, price)
 	}
 	return out
 }

@@ -269,6 +269,9 @@ func TestSwitcherEconomic(t *testing.T) {
 	s.SetPrice(PriceReading{USDPerMWh: 90, Source: "test"})
 	s.SetPrice(PriceReading{USDPerMWh: 70, Source: "test"})
 	s.step()
+	if d, want := reasons(s.last.Deferred)["old-2"], ReasonUneconomic+"price 70.00 USD/MWh within the hysteresis band of break-even 70.62 USD/MWh (released below 67.09)"; d != want {
+		t.Errorf("old-2 deferred at 70 with %q, want %q", d, want)
+	}
 	// Below the band (67.09) but within min_hold: still curtailed.
 	clk.Advance(time.Minute)
 	s.SetPrice(PriceReading{USDPerMWh: 60, Source: "test"})
