@@ -25,7 +25,10 @@ type Config struct {
 	API      API
 	Switcher Switcher
 	Log      Log
-	Price    Price // [price]: the power price for economic curtailment (price.go)
+	Grid     // [mqtt] and [modbus_server]: grid.go
+
+	// Price is [price]: the power price for economic curtailment (price.go).
+	Price Price
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.

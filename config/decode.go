@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	topKeys      = []string{"proxy", "pools", "api", "switcher", "log", "price"}
+	topKeys      = []string{"proxy", "pools", "api", "switcher", "log", "mqtt", "modbus_server", "price"}
 	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst", "stale_per_second", "stale_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
@@ -47,6 +47,7 @@ func (d *decoder) config(raw map[string]any) *Config {
 	if m, ok := d.Table(raw, "", "log"); ok {
 		d.log(m, &c.Log)
 	}
+	d.grid(raw, &c.Grid)   // [mqtt], [modbus_server]: grid.go
 	d.price(raw, &c.Price) // price.go
 	if c.Proxy.MaxConnectionsAuto {
 		limit, known := openFileLimit()

@@ -31,6 +31,7 @@ type Site struct {
 	watcher  *switcher.PolicyWatcher
 	handler  *api.Handler // closed once api no longer serves it
 	api      *api.Server  // nil before Start and WithoutAPIListener
+	grid     gridParts    // [mqtt], [modbus_server]: grid.go
 
 	closeOnce sync.Once
 	closeErr  error
@@ -69,6 +70,10 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 		return nil, err
 	}
 	s.handler = h
+	if err := s.newGrid(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -156,6 +161,10 @@ func (s *Site) Start() error {
 		s.Close()
 		return err
 	}
+	if err := s.startGrid(); err != nil {
+		s.Close()
+		return err
+	}
 	if !s.o.noListen {
 		a, err := api.Listen(s.cfg.API.Listen, s.handler, s.log)
 		if err != nil {
@@ -185,6 +194,7 @@ func (s *Site) Close() error {
 }
 
 func (s *Site) close() error {
+	gridErr := s.closeGrid() // no grid signal reaches the switcher after
 	if s.api != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout)
 		_ = s.api.Shutdown(ctx)
@@ -199,7 +209,7 @@ func (s *Site) close() error {
 	if s.watcher != nil {
 		s.watcher.Close()
 	}
-	var errs []error
+	errs := []error{gridErr}
 	if s.switcher != nil {
 		errs = append(errs, s.switcher.Close()) // returns once its loop has stopped
 	}

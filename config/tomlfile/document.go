@@ -84,9 +84,6 @@ func lineOf(data []byte, n int) string {
 	return line
 }
 
-// File is the file name errors are reported with.
-func (d *Decoder) File() string { return d.file }
-
 // Errors returns every problem recorded so far, in file order (nil if none).
 func (d *Decoder) Errors() Errors {
 	sort.SliceStable(d.errs, func(i, j int) bool {
