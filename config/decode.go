@@ -47,8 +47,8 @@ func (d *decoder) config(raw map[string]any) *Config {
 	if m, ok := d.Table(raw, "", "log"); ok {
 		d.log(m, &c.Log)
 	}
-	d.grid(raw, &c.Grid)   // [mqtt], [modbus_server]: grid.go
-	d.price(raw, &c.Price) // price.go
+	d.grid(raw, &c.Grid)                  // [mqtt], [modbus_server]: grid.go
+	d.price(raw, &c.Price, c.MQTT != nil) // price.go
 	if c.Proxy.MaxConnectionsAuto {
 		limit, known := openFileLimit()
 		c.Proxy.MaxConnections = DefaultMaxConnections(limit, known, c.upstreamSessions())

@@ -52,8 +52,9 @@ const (
 
 var priceKeys = []string{"source", "url", "field", "interval", "hashprice_url", "hashprice_field", "hashprice_interval"}
 
-// price reads the [price] table (absent: c stays zero, no price input).
-func (d *decoder) price(raw map[string]any, c *Price) {
+// price reads the [price] table (absent: c stays zero, no price input);
+// mqtt says whether the [mqtt] table is there (source = "mqtt" needs it).
+func (d *decoder) price(raw map[string]any, c *Price, mqtt bool) {
 	m, ok := d.Table(raw, "", "price")
 	if !ok {
 		return
@@ -71,6 +72,9 @@ func (d *decoder) price(raw map[string]any, c *Price) {
 	case PriceHTTP:
 		d.priceURL(m, p, "url", "field", &c.URL, &c.Field, true)
 	case PriceMQTT:
+		if !mqtt {
+			d.Errorf(p+".source", `price.source: "mqtt" needs the [mqtt] table: the price arrives on its subscription as {"price_usd_per_mwh": N}`)
+		}
 		for _, k := range []string{"url", "field", "interval"} {
 			if _, ok := m[k]; ok {
 				d.Errorf(p+"."+k, "price.%s: not taken with source = \"mqtt\": the price arrives on the [mqtt] subscription", k)

@@ -10,9 +10,13 @@ import (
 	"time"
 )
 
+// mqttTable is a valid [mqtt] table, placed after the [price] table under
+// test so that its line numbers do not move.
+const mqttTable = "\n[mqtt]\nbroker = \"tcp://10.0.0.9:1883\"\ntopic = \"g/s\"\nreply_topic = \"g/a\"\n"
+
 // Every bad value of the [price] table and the errors it must give as
-// "LINE:COL: message" (the [price] table starts on line 1; the pool
-// follows it).
+// "LINE:COL: message" (the [price] table starts on line 1; an [mqtt]
+// table and the pool follow it).
 func TestParsePriceErrors(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -70,7 +74,7 @@ func TestParsePriceErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := Parse("h.toml", []byte(tt.input+pool))
+			_, err := Parse("h.toml", []byte(tt.input+mqttTable+pool))
 			var errs Errors
 			if !errors.As(err, &errs) {
 				t.Fatalf("got %v, want Errors", err)
@@ -86,6 +90,14 @@ func TestParsePriceErrors(t *testing.T) {
 				t.Errorf("errors:\n  got  %s\n  want %s", strings.Join(got, "\n       "), strings.Join(tt.want, "\n       "))
 			}
 		})
+	}
+}
+
+func TestParsePriceMQTTNeedsMQTT(t *testing.T) {
+	_, err := Parse("h.toml", []byte("[price]\nsource = \"mqtt\"\n"+pool))
+	const want = `h.toml:2:1: price.source: "mqtt" needs the [mqtt] table: the price arrives on its subscription as {"price_usd_per_mwh": N}`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want %s", err, want)
 	}
 }
 
@@ -107,7 +119,7 @@ func TestParsePrice(t *testing.T) {
 	if c.Price != want {
 		t.Errorf("http: got %+v, want %+v", c.Price, want)
 	}
-	c, err = Parse("h.toml", []byte("[price]\nsource = \"mqtt\"\nhashprice_interval = \"30m\"\nhashprice_url = \"http://hp/x\"\nhashprice_field = \"v\"\n"+pool))
+	c, err = Parse("h.toml", []byte("[price]\nsource = \"mqtt\"\nhashprice_interval = \"30m\"\nhashprice_url = \"http://hp/x\"\nhashprice_field = \"v\"\n"+mqttTable+pool))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,7 +138,7 @@ func FuzzParsePrice(f *testing.F) {
 	f.Add("source = \"mqtt\"\nhashprice_url = \"http://u:p@hp/x\"\nhashprice_field = \"a.b\"\n")
 	f.Add("source = \"http\"\nurl = \"http://[::1\"\nfield = \".\"\n")
 	f.Fuzz(func(t *testing.T, table string) {
-		c, err := Parse("fuzz.toml", []byte("[price]\n"+table+pool))
+		c, err := Parse("fuzz.toml", []byte("[price]\n"+table+mqttTable+pool))
 		if err != nil {
 			var errs Errors
 			if errors.As(err, &errs) {
