@@ -110,6 +110,15 @@ type Power struct {
 	MiningLoadMeasuredKW float64        `json:"mining_load_measured_kw"`
 	MeasuredRigs         int            `json:"measured_rigs"`
 	Devices              map[string]int `json:"devices"`
+
+	// Economic curtailment (the policy's [economic]): the power price in
+	// force (null: none, stale, or economic curtailment off), the groups
+	// curtailed for it, and the detail (each group's break-even and
+	// hysteresis band, the price's age and source, why it is not acting;
+	// null when [economic] is off).
+	PriceUSDPerMWh *float64                 `json:"price_usd_per_mwh"`
+	EconomicGroups []string                 `json:"economic_curtailed_groups"`
+	Economic       *switcher.EconomicStatus `json:"economic"`
 }
 
 // CountedLoad is the rigs counted one way (a worker's counted_as) and
@@ -169,6 +178,13 @@ func (h *Handler) power() (*Power, int) {
 		ParksBound: st.ParksBound, ParksVerified: st.ParksVerified, Counted: st.Counted,
 		Policy: st.Policy, PolicyError: st.PolicyError, StateError: st.StateError, AuditError: st.AuditError,
 		MiningLoadMeasuredKW: st.MiningLoadMeasuredKW, MeasuredRigs: st.MeasuredRigs, Devices: st.Devices,
+		PriceUSDPerMWh: st.PriceUSDPerMWh, EconomicGroups: st.EconomicGroups,
+	}
+	if p.EconomicGroups == nil {
+		p.EconomicGroups = []string{}
+	}
+	if ec := h.sw.Economic(); ec.Enabled {
+		p.Economic = &ec
 	}
 	if !st.Compliant {
 		p.CompliantSince = nil

@@ -27,6 +27,9 @@ type Config struct {
 	Log      Log
 	Grid             // [mqtt] and [modbus_server]: grid.go
 	Meters   []Meter // [[meters]], in file order (config/meters.go)
+
+	// Price is [price]: the power price for economic curtailment (price.go).
+	Price Price
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.

@@ -17,7 +17,7 @@ import (
 )
 
 var (
-	topKeys      = []string{"proxy", "pools", "api", "switcher", "log", "meters", "mqtt", "modbus_server"}
+	topKeys      = []string{"proxy", "pools", "api", "switcher", "log", "meters", "mqtt", "modbus_server", "price"}
 	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst", "stale_per_second", "stale_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
@@ -49,6 +49,7 @@ func (d *decoder) config(raw map[string]any) *Config {
 	}
 	d.grid(raw, &c.Grid) // [mqtt], [modbus_server]: grid.go
 	c.Meters = d.meters(raw)
+	d.price(raw, &c.Price, c.MQTT != nil) // price.go
 	if c.Proxy.MaxConnectionsAuto {
 		limit, known := openFileLimit()
 		c.Proxy.MaxConnections = DefaultMaxConnections(limit, known, c.upstreamSessions())

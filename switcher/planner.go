@@ -178,6 +178,10 @@ type Input struct {
 	Rigs        []Rig
 	Allocations []Allocation // oldest first; see PushAllocation
 	Ramp        RampState    // as returned by the previous plan
+	// Uneconomic: the groups curtailed for the power price, by name
+	// (DefaultGroupName for the default group), with the reason their
+	// rigs are parked (ReasonUneconomic + figures); see economic.go.
+	Uneconomic map[string]string
 }
 
 // Action is one rig in a plan list.
@@ -415,10 +419,11 @@ const (
 // planner (plansteps.go).
 func MakePlan(in Input, now time.Time) Plan {
 	pl := newPlanner(in, now)
-	pl.pinnedOff()  // 1
-	pl.pinnedOn()   // 2
-	pl.overBudget() // 3
-	pl.admit()      // 4
+	pl.pinnedOff()               // 1
+	pl.pinnedOn()                // 2
+	pl.uneconomic(in.Uneconomic) // 2b: economic.go
+	pl.overBudget()              // 3
+	pl.admit()                   // 4
 	pl.finish()
 	pl.eta()
 	return pl.plan

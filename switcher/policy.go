@@ -43,9 +43,9 @@ const (
 // Keys of the policy file.
 var (
 	policyKeys = []string{"site_capacity_kw", "reserve_kw", "ramp_up_kw_per_min", "min_off", "min_on",
-		"release_vanished_after", "group", "default"}
+		"release_vanished_after", "group", "default", "economic"}
 	groupKeys = []string{"name", "workers", "rig_kw", "idle_kw", "efficiency_j_th", "priority",
-		"actuator", "actuator_options", "pools_bound", "monitor", "bind_pools"}
+		"actuator", "actuator_options", "pools_bound", "monitor", "bind_pools", "economic"}
 )
 
 // LoadPolicy reads and validates the policy file at path. A file that cannot
@@ -99,6 +99,9 @@ func LoadPolicy(path string) (*Policy, error) {
 // actuator "stratum", priority 0; pools_bound false everywhere (a group's
 // Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound);
 // no monitor and bind_pools false.
+//
+// The [economic] table (economic curtailment) and a group's economic key
+// are read and checked by policy_economic.go; see EconomicPolicy.
 func ParsePolicy(path string, data []byte) (*Policy, error) {
 	return parsePolicy(path, filepath.Dir(path), data)
 }
@@ -173,6 +176,7 @@ func (d policyDecoder) policy(root map[string]any) *Policy {
 	if !hasKey(root, "default", "idle_kw") {
 		p.Default.IdleKW = roundKW(DefaultIdleFraction * p.Default.RigKW)
 	}
+	d.economic(root, p) // policy_economic.go
 	return p
 }
 
@@ -264,6 +268,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 		actuatorOK = d.actuator(gp+".actuator", g.Actuator)
 	}
 	d.Bool(m, gp, "pools_bound", &g.PoolsBound)
+	d.groupEconomic(m, gp, g) // policy_economic.go
 	d.actuatorSetup(m, gp, g, actuatorOK)
 }
 
@@ -454,6 +459,7 @@ func (p *Policy) Diff(old *Policy) []string {
 		out = append(out, diffGroup(o, g)...)
 	}
 	out = append(out, diffGroup(&old.Default, &p.Default)...)
+	out = append(out, diffEconomic(&old.Economic, &p.Economic)...) // policy_economic.go
 
 	// The relative order of the groups kept, which decides first matches.
 	var keptOld, keptNew []string
@@ -496,6 +502,9 @@ func describeGroup(g *Group) string {
 	if g.BindPools {
 		s += ", bind_pools"
 	}
+	if g.EconomicExempt {
+		s += ", economic = false"
+	}
 	return s
 }
 
@@ -533,6 +542,9 @@ func diffGroup(o, g *Group) []string {
 	}
 	if o.BindPools != g.BindPools {
 		add("bind_pools", strconv.FormatBool(o.BindPools), strconv.FormatBool(g.BindPools))
+	}
+	if o.EconomicExempt != g.EconomicExempt {
+		add("economic", strconv.FormatBool(!o.EconomicExempt), strconv.FormatBool(!g.EconomicExempt))
 	}
 	var changed []string
 	for _, k := range slices.Sorted(maps.Keys(g.ActuatorOptions)) {

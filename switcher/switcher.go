@@ -281,6 +281,8 @@ type Switcher struct {
 
 	auditFailing atomic.Bool // the audit log could not be written (logged once)
 
+	econ econState // economic curtailment (economic.go), guarded by mu
+
 	counters Counters
 
 	wake    chan struct{}
@@ -493,6 +495,7 @@ func (s *Switcher) step() {
 	s.mu.Lock()
 	reparks := s.checkLocked(now)
 	forgotten := s.forgetAgedLocked(now)
+	s.economicLocked(now) // economic.go: stale price, min_hold
 	var acts []action
 	if s.needPlanLocked(now) {
 		_, acts = s.planLocked(now, s.tickWhyLocked(), nil)
@@ -677,7 +680,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
 	}
-	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp}, recs
+	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp, Uneconomic: s.uneconomicLocked()}, recs
 }
 
 // planLocked makes a plan and applies it to the switcher's state; the
@@ -1166,6 +1169,7 @@ func (s *Switcher) Status() Status {
 		}
 	}
 	s.deviceTotalsLocked(&st, s.cfg.Now())
+	s.economicStatusLocked(&st, s.cfg.Now())
 	return st
 }
 
