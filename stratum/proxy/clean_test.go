@@ -97,12 +97,18 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 	for range 3 {
 		old = append(old, pool.NewJob(false))
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().JobsNotified >= 4 }, "jobs queued")
+	sim.WaitFor(t, 5*time.Second, "jobs queued (srv.Stats().JobsNotified >= 4)", func() (bool, any) {
+		got := srv.Stats().JobsNotified
+		return got >= 4, got
+	})
 	// One write goes through: the flusher takes what is queued and blocks
 	// on the next write with older jobs in its hands.
 	c.release <- struct{}{}
 	clean := pool.NewJob(true)
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().JobsNotified >= 5 }, "clean job queued")
+	sim.WaitFor(t, 5*time.Second, "clean job queued (srv.Stats().JobsNotified >= 5)", func() (bool, any) {
+		got := srv.Stats().JobsNotified
+		return got >= 5, got
+	})
 	// Now let everything through.
 	got := func() bool {
 		ns := c.notifies()

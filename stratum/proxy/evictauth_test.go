@@ -69,7 +69,10 @@ func TestEvictionDuringAuthorizeKeepsCountsExact(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	sim.Eventually(t, 10*time.Second, func() bool { return srv.Stats().Connections == 0 }, "connections left: %d", srv.Stats().Connections)
+	sim.WaitFor(t, 10*time.Second, "connections left (srv.Stats().Connections == 0)", func() (bool, any) {
+		got := srv.Stats().Connections
+		return got == 0, got
+	})
 	off := func() (n int, sample string) {
 		g.mu.Lock()
 		defer g.mu.Unlock()

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,20 +34,26 @@ func TestThousandMinersWithBadShares(t *testing.T) {
 			}
 		},
 	})
-	sim.Eventually(t, 30*time.Second, func() bool { return fleet.Stats().Working == 1000 }, "all working: %+v", fleet.Stats())
-	sim.Eventually(t, 30*time.Second, func() bool {
+	sim.WaitFor(t, 30*time.Second, "all working (fleet.Stats().Working == 1000)", func() (bool, any) {
 		st := fleet.Stats()
-		return st.Accepted >= 4000 && st.BadRejectedAsExpected >= 700 && len(st.BadByKind) >= 6
-	}, "shares and bad shares: %+v", fleet.Stats())
+		return st.Working == 1000, st
+	})
+	sim.WaitFor(t, 30*time.Second, "shares and bad shares (4000 accepted, 700 bad rejected as expected, 6 kinds)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Accepted >= 4000 && st.BadRejectedAsExpected >= 700 && len(st.BadByKind) >= 6, st
+	})
 	fleet.Close() // stop submitting, then compare the books
 	st := fleet.Stats()
 	// Shares the proxy accepted and forwarded while the fleet was closing
 	// reach the pool without their answer reaching the miner: at most the
 	// fleet's unanswered shares.
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "the pool's count between the shares that met its difficulty and those plus the unanswered, every forwarded share answered", func() (bool, any) {
 		got, want := int64(pool.Stats().Accepted), meetsPool.Load()
-		return got >= want && got <= want+int64(st.Unanswered) && srv.Stats().SharesForwarded == srv.Stats().PoolAccepted+srv.Stats().PoolRejected
-	}, "pool got %d shares, %d met its difficulty, %d unanswered", pool.Stats().Accepted, meetsPool.Load(), st.Unanswered)
+		ps := srv.Stats()
+		return got >= want && got <= want+int64(st.Unanswered) && ps.SharesForwarded == ps.PoolAccepted+ps.PoolRejected,
+			fmt.Sprintf("pool accepted %d, %d met its difficulty, %d unanswered; proxy forwarded %d, pool accepted %d, rejected %d",
+				got, want, st.Unanswered, ps.SharesForwarded, ps.PoolAccepted, ps.PoolRejected)
+	})
 	if st.WrongAnswers != 0 || st.BadWrongAnswers != 0 {
 		t.Fatalf("wrong answers: %+v", st)
 	}
@@ -72,7 +79,10 @@ func TestBlockCandidate(t *testing.T) {
 	if c := errCode(t, w.submit(9, s)); c != 0 {
 		t.Fatalf("code %d", c)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Submitted == 1 }, "block candidate forwarded though below the pool's difficulty")
+	sim.WaitFor(t, 5*time.Second, "block candidate forwarded though below the pool's difficulty (pool.Stats().Submitted == 1)", func() (bool, any) {
+		got := pool.Stats().Submitted
+		return got == 1, got
+	})
 	if st := srv.Stats(); st.BlockCandidates != 1 {
 		t.Fatalf("block candidates %d", st.BlockCandidates)
 	}

@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -63,7 +64,9 @@ func startProxy(t testing.TB, cfg proxy.Config) *proxy.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	sim.Eventually(t, 5*time.Second, srv.Healthy, "proxy has no pool session")
+	sim.WaitFor(t, 5*time.Second, "a pool session (Healthy)", func() (bool, any) {
+		return srv.Healthy(), srv.Pools()
+	})
 	return srv
 }
 
@@ -132,7 +135,7 @@ func (m *rawMiner) answer(id string) (*stratum.Message, []*stratum.Message) {
 		}
 		return msg, notes
 	}
-	m.t.Fatal("no answer")
+	m.t.Fatalf("no answer to id %s in 100 messages (the last %s %s), want one", id, notes[len(notes)-1].Method, notes[len(notes)-1].Params)
 	return nil, nil
 }
 
@@ -156,8 +159,9 @@ func errCode(t *testing.T, msg *stratum.Message) stratum.ErrorCode {
 // waitNotify reads until a mining.notify arrives and returns its params.
 func (m *rawMiner) waitNotify() *stratum.Notify {
 	m.t.Helper()
+	var msg *stratum.Message
 	for range 100 {
-		msg := m.next()
+		msg = m.next()
 		if msg.Method == stratum.MethodNotify {
 			n, err := stratum.ParseNotify(msg.Params)
 			if err != nil {
@@ -166,23 +170,31 @@ func (m *rawMiner) waitNotify() *stratum.Notify {
 			return n
 		}
 	}
-	m.t.Fatal("no notify")
+	m.t.Fatalf("no mining.notify in 100 messages (the last %q, result %s), want one", msg.Method, msg.Result)
 	return nil
 }
 
 // closedWithin reports whether the proxy closes the connection in time
-// (draining whatever it sends before).
-func (m *rawMiner) closedWithin(d time.Duration) bool {
+// (draining whatever it sends before), and what the reads saw, for a
+// failure message: how many bytes, the last of them, how reading ended.
+func (m *rawMiner) closedWithin(d time.Duration) (closed bool, got string) {
 	deadline := time.Now().Add(d)
 	buf := make([]byte, 4096)
+	n := 0
+	var last []byte
 	for time.Now().Before(deadline) {
 		_ = m.conn.SetReadDeadline(deadline)
-		if _, err := m.r.Read(buf); err != nil {
+		k, err := m.r.Read(buf)
+		if k > 0 {
+			n += k
+			last = append(last[:0], buf[max(0, k-120):k]...)
+		}
+		if err != nil {
 			ne, ok := err.(net.Error)
-			return !(ok && ne.Timeout())
+			return !(ok && ne.Timeout()), fmt.Sprintf("%d bytes read (ending %q), then %v", n, last, err)
 		}
 	}
-	return false
+	return false, fmt.Sprintf("%d bytes read (ending %q) in %v, still open", n, last, d)
 }
 
 func mustJSON(v any) string {

@@ -29,7 +29,10 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	for i := range ws {
 		ws[i] = startWorker(t, srv, "acct.park-"+strconv.Itoa(i))
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n }, "every working miner parked")
+	sim.WaitFor(t, 5*time.Second, "every working miner parked (polled(srv) == n)", func() (bool, any) {
+		got := polled(srv)
+		return got == n, got
+	})
 	// A miner counts as parked just before its reader goroutine returns, so
 	// the goroutines go a moment after the count is reached: wait for them.
 	g := 0
@@ -64,7 +67,10 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 			t.Fatalf("pipelined ping %s answered %s", id, a.Result)
 		}
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n }, "parked again after the handshake-path lines")
+	sim.WaitFor(t, 5*time.Second, "parked again after the handshake-path lines (polled(srv) == n)", func() (bool, any) {
+		got := polled(srv)
+		return got == n, got
+	})
 	if got := srv.Stats().SharesAccepted; got != 2 {
 		t.Fatalf("shares accepted %d, want 2", got)
 	}
@@ -78,7 +84,10 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	}
 	// A parked miner that hangs up is gone from the poller and the server.
 	ws[1].conn.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n-1 && srv.Stats().Connections == n-1 }, "hung-up miner dropped")
+	sim.WaitFor(t, 5*time.Second, "the hung-up miner dropped (n-1 polled and connected)", func() (bool, any) {
+		p, c := polled(srv), srv.Stats().Connections
+		return p == n-1 && c == n-1, fmt.Sprintf("%d polled, %d connections", p, c)
+	})
 }
 
 // A parked miner silent past read_timeout is dropped (it has no read
@@ -93,9 +102,12 @@ func TestParkedMinerReadTimeout(t *testing.T) {
 	cfg.Difficulty.TargetShareSeconds = 0.2 // the idle loop's period
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "acct.silent")
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
-	if !w.closedWithin(5 * time.Second) {
-		t.Fatal("a silent parked miner was not dropped")
+	sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+		got := polled(srv)
+		return got == 1, got
+	})
+	if closed, got := w.closedWithin(5 * time.Second); !closed {
+		t.Fatalf("a silent parked miner was not dropped: %s; want it closed", got)
 	}
 	if polled(srv) != 0 {
 		t.Fatal("dropped miner still in the poller")
@@ -130,7 +142,10 @@ func TestParkedMinerLongBatchAllAnswered(t *testing.T) {
 	w := startWorker(t, srv, "a.b")
 	next, id := uint32(0), 100
 	for _, n := range []int{2, 3, 5} {
-		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+		sim.WaitFor(t, 5*time.Second, "parked (polled == 1 on Linux)", func() (bool, any) {
+			got := polled(srv)
+			return got == 1 || runtime.GOOS != "linux", got
+		})
 		var lines strings.Builder
 		first := id
 		for range n {
@@ -173,7 +188,10 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 	cfg.Abuse.StaleBurst = 1e9 // its unknown-job flood is the tool here, not the abuse
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "acct.deaf")
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
+	sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+		got := polled(srv)
+		return got == 1, got
+	})
 	// Submits on an unknown job: answered with an error, fast. The
 	// answers fill the socket and then the queue.
 	// 128 bytes a line: a 256-byte read buffer holds two whole lines, so
@@ -194,7 +212,10 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 			}
 		}
 	}()
-	sim.Eventually(t, 60*time.Second, func() bool { return srv.Stats().SlowConsumers == 1 }, "deaf miner cut as a slow consumer (once)") // ~2 s
+	sim.WaitFor(t, 60*time.Second, "the deaf miner cut as a slow consumer (once)", func() (bool, any) { // ~2 s
+		got := srv.Stats().SlowConsumers
+		return got == 1, got
+	})
 	w.conn.Close()
 	<-done
 	// Each hand-off must come with progress: lines read and answered.
@@ -226,7 +247,10 @@ func testAbuseCloseWritesEarlierAnswers(t *testing.T, pollers int) {
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "a.c")
 	if pollers == 0 {
-		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+		sim.WaitFor(t, 5*time.Second, "parked (polled == 1 on Linux)", func() (bool, any) {
+			got := polled(srv)
+			return got == 1 || runtime.GOOS != "linux", got
+		})
 	}
 	var lines strings.Builder
 	next := uint32(0)
@@ -245,8 +269,8 @@ func testAbuseCloseWritesEarlierAnswers(t *testing.T, pollers int) {
 			t.Fatalf("share %d before the abuse answered %s %v", i, a.Result, a.Error)
 		}
 	}
-	if !w.closedWithin(3 * time.Second) {
-		t.Fatal("abusive miner not dropped")
+	if closed, got := w.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("abusive miner not dropped: %s; want it closed", got)
 	}
 	if got := srv.Stats().AbuseDisconnects; got != 1 {
 		t.Fatalf("abuse disconnects %d, want 1", got)
@@ -284,8 +308,8 @@ func TestHalfClosedMinerGetsItsAnswers(t *testing.T) {
 					t.Fatalf("share %d answered %s %v", i, a.Result, a.Error)
 				}
 			}
-			if !w.closedWithin(3 * time.Second) {
-				t.Fatal("half-closed miner not closed after its answers")
+			if closed, got := w.closedWithin(3 * time.Second); !closed {
+				t.Fatalf("half-closed miner not closed after its answers: %s; want it closed", got)
 			}
 		})
 	}
@@ -303,7 +327,10 @@ func TestParkedMinerByteAtATime(t *testing.T) {
 	srv := startProxy(t, quickConfig(t, pool))
 	w := startWorker(t, srv, "acct.bytes")
 	if runtime.GOOS == "linux" {
-		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
+		sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+			got := polled(srv)
+			return got == 1, got
+		})
 	}
 	var start uint32
 	for i := range 3 {

@@ -60,10 +60,13 @@ func TestGateRefusalClosesRig(t *testing.T) {
 	if r := m.call("2", "mining.authorize", `["bad.rig","x"]`); errCode(t, r) != stratum.ErrUnauthorized {
 		t.Errorf("authorize of a refused rig: %s %s, want error 24", r.Result, r.Error)
 	}
-	if !m.closedWithin(3 * time.Second) {
-		t.Error("a refused rig is still connected, want closed")
+	if closed, got := m.closedWithin(3 * time.Second); !closed {
+		t.Errorf("a refused rig is still connected: %s; want it closed", got)
 	}
-	sim.Eventually(t, 3*time.Second, func() bool { return srv.Stats().Connections == 1 }, "connections: %d, want the held rig's only", srv.Stats().Connections)
+	sim.WaitFor(t, 3*time.Second, "connections (srv.Stats().Connections == 1)", func() (bool, any) {
+		got := srv.Stats().Connections
+		return got == 1, got
+	})
 	if _, ok := srv.Worker("bad.rig"); ok {
 		t.Error("a refused rig has an account, want none")
 	}

@@ -317,8 +317,8 @@ func TestResumeKeepsPreParkDifficulty(t *testing.T) {
 	g.allowed["acct.rig"] = false
 	g.mu.Unlock()
 	srv.SetAdmission("acct.rig", false)
-	if !w.closedWithin(3 * time.Second) {
-		t.Fatal("parked rig still connected")
+	if closed, got := w.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("parked rig still connected: %s; want it closed", got)
 	}
 	back := waitingWorker(t, srv, "acct.rig")
 	// Parked for 20 keepalives (~2 s: twice the idle time).

@@ -116,9 +116,14 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 	for c := range conns {
 		c.Close()
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().Connections == 0 }, "connections closed: %d left", srv.Stats().Connections)
-	sim.Eventually(t, 5*time.Second, func() bool { return attached(srv) == 0 },
-		"miners still attached to a session after every connection closed: %d, want 0", attached(srv))
+	sim.WaitFor(t, 5*time.Second, "connections closed (srv.Stats().Connections == 0)", func() (bool, any) {
+		got := srv.Stats().Connections
+		return got == 0, got
+	})
+	sim.WaitFor(t, 5*time.Second, "no miner attached to a session after every connection closed", func() (bool, any) {
+		n := attached(srv)
+		return n == 0, n
+	})
 }
 
 func attached(srv *proxy.Server) int {

@@ -235,12 +235,18 @@ func TestForwardsOnlyWhatThePoolWants(t *testing.T) {
 	if want == 0 || want == 60 {
 		t.Fatalf("%d of 60 shares meet the pool's difficulty: the test proves nothing", want)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want }, "pool accepted %d, want %d", pool.Stats().Accepted, want)
+	sim.WaitFor(t, 5*time.Second, "pool accepted (pool.Stats().Accepted == want)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got == want, got
+	})
 	st := srv.Stats()
 	if st.SharesAccepted != 60 || st.SharesForwarded != uint64(want) || pool.Stats().RejectedTotal() != 0 {
 		t.Fatalf("accepted %d forwarded %d (want %d), pool rejected %v", st.SharesAccepted, st.SharesForwarded, want, pool.Stats().Rejected)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().PoolAccepted == uint64(want) }, "pool verdicts counted")
+	sim.WaitFor(t, 5*time.Second, "pool verdicts counted (srv.Stats().PoolAccepted == uint64(want))", func() (bool, any) {
+		got := srv.Stats().PoolAccepted
+		return got == uint64(want), got
+	})
 }
 
 // A miner whose shares are all rejected for the abuse window is dropped,
@@ -274,8 +280,8 @@ func TestAbuseDisconnects(t *testing.T) {
 		payload += bad
 	}
 	_, _ = flood.conn.Write([]byte(payload))
-	if !flood.closedWithin(3 * time.Second) {
-		t.Fatal("a miner flooding invalid submits was kept")
+	if closed, got := flood.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("a miner flooding invalid submits was kept: %s; want it closed", got)
 	}
 	if got := srv.Stats().AbuseDisconnects; got != 2 {
 		t.Fatalf("abuse disconnects %d, want 2", got)
@@ -358,8 +364,10 @@ func TestShortNonceAcceptedAndForwardedPadded(t *testing.T) {
 			t.Fatalf("the same share with nonce %s: code %d, want 22", full, c)
 		}
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want },
-		"pool accepted %d of %d shares (rejected %v)", pool.Stats().Accepted, want, pool.Stats().Rejected)
+	sim.WaitFor(t, 5*time.Second, "the pool accepted every share (== want)", func() (bool, any) {
+		ps := pool.Stats()
+		return ps.Accepted == want, fmt.Sprintf("%d of %d accepted, rejected %v", ps.Accepted, want, ps.Rejected)
+	})
 	if r := pool.Stats().RejectedTotal(); r != 0 {
 		t.Fatalf("pool rejected %d forwarded shares: %v", r, pool.Stats().Rejected)
 	}
