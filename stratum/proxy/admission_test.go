@@ -41,11 +41,11 @@ func TestAllowListAndConnectionCap(t *testing.T) {
 		t.Fatalf("a miner over max_connections was served: %s; want it closed", got)
 	}
 	if srv.Stats().RefusedFull != 1 {
-		t.Fatalf("refused full %d", srv.Stats().RefusedFull)
+		t.Fatalf("refused full %d, want 1", srv.Stats().RefusedFull)
 	}
 	// The ones inside the cap are untouched.
 	if a := kept[0].call("3", "mining.authorize", `["acct.y","x"]`); string(a.Result) != "true" {
-		t.Fatalf("authorize after the refusal: %s", a.Result)
+		t.Fatalf("authorize after the refusal: %s, want true", a.Result)
 	}
 }
 
@@ -60,7 +60,7 @@ func TestPoolWithoutPrefixRoomIsRefused(t *testing.T) {
 		t.Fatalf("pools %+v: want the second active", st)
 	}
 	if !strings.Contains(st[0].LastError, `pool "primary"`) || !strings.Contains(st[0].LastError, "k=0") {
-		t.Fatalf("error %q does not name the pool and k=0", st[0].LastError)
+		t.Fatalf("error %q, want it to name pool \"primary\" and k=0", st[0].LastError)
 	}
 }
 

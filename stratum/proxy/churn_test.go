@@ -65,6 +65,6 @@ func TestChurn(t *testing.T) {
 		return got > before+steady, got
 	})
 	if st := fleet.Stats(); st.Disconnects != 0 || st.WrongAnswers != 0 {
-		t.Fatalf("the steady miners were disturbed by the churn: %+v", st)
+		t.Fatalf("the steady miners were disturbed by the churn: %+v, want no disconnects or wrong answers", st)
 	}
 }

@@ -89,7 +89,7 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 		case c.release <- struct{}{}:
 		case <-tick.C: // look again
 		case <-deadline:
-			t.Fatal("no first job")
+			t.Fatalf("jobs written after 5 s: %d, want a first one", len(c.notifies()))
 		}
 	}
 	// The miner stops reading; the pool sends three jobs, then a clean one.
@@ -120,13 +120,14 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 		case c.release <- struct{}{}:
 		case <-tick.C:
 		case <-deadline:
-			t.Fatal("clean job never written")
+			ns := c.notifies()
+			t.Fatalf("after 5 s the last of %d jobs written is %+v, want the clean job %s", len(ns), ns[len(ns)-1], clean)
 		}
 	}
 	ns := c.notifies()
 	last := ns[len(ns)-1]
 	if !last.Clean {
-		t.Fatalf("the last job written is not the clean one")
+		t.Fatalf("the last job written is %+v, want the clean one %s", last, clean)
 	}
 	// Of the three older jobs, the first went out before the clean job was
 	// sent, the second may have been being written when it came; the third

@@ -64,7 +64,7 @@ func TestReadTimeoutSparesParkedRigs(t *testing.T) {
 		t.Fatalf("a silent rig at work was not cut within %s (read_timeout %s): %s; want it closed", 10*cfg.ReadTimeout, cfg.ReadTimeout, got)
 	}
 	if d := time.Since(start); d < cfg.ReadTimeout/2 {
-		t.Fatalf("silent rig at work cut after %s, before read_timeout %s", d, cfg.ReadTimeout)
+		t.Fatalf("silent rig at work cut after %s, want not before read_timeout %s (less a half)", d, cfg.ReadTimeout)
 	}
 
 	// A parked rig resumed and then silent is cut too, judged from the
@@ -81,7 +81,7 @@ func TestReadTimeoutSparesParkedRigs(t *testing.T) {
 		return got >= 1, got
 	})
 	if d := time.Since(resumed); d < cfg.ReadTimeout/2 {
-		t.Fatalf("resumed rig cut %s after its resume, before read_timeout %s", d, cfg.ReadTimeout)
+		t.Fatalf("resumed rig cut %s after its resume, want not before read_timeout %s (less a half)", d, cfg.ReadTimeout)
 	}
 }
 
@@ -105,7 +105,7 @@ func TestHandshakeTimeoutIsADeadline(t *testing.T) {
 	}
 	for i := 0; ; i++ {
 		if time.Since(accepted) > 4*cfg.HandshakeTimeout {
-			t.Fatalf("a client sending a line every %s stayed %s without authorizing (handshake_timeout %s)",
+			t.Fatalf("a client sending a line every %s stayed %s without authorizing, want it cut at handshake_timeout %s",
 				cfg.HandshakeTimeout/2, time.Since(accepted), cfg.HandshakeTimeout)
 		}
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
@@ -190,7 +190,7 @@ func TestHandshakeShare(t *testing.T) {
 		return st.Working == 20, st
 	})
 	if st := srv.Stats(); st.EvictedUnauthenticated == 0 {
-		t.Fatalf("no silent connection evicted (%+v): the rigs got in some other way", st)
+		t.Fatalf("stats %+v: no silent connection evicted (the rigs got in some other way), want some", st)
 	}
 }
 
@@ -323,7 +323,7 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 			fmt.Sprintf("primary %+v, standby %+v", p, b)
 	})
 	if err := sim.Poll(time.Second, func() bool { return primary.Stats().Working+backup.Stats().Working > 0 }); err == nil {
-		t.Fatalf("a parked rig got work: primary %+v, standby %+v", primary.Stats(), backup.Stats())
+		t.Fatalf("a parked rig got work: primary %+v, standby %+v; want none working", primary.Stats(), backup.Stats())
 	}
 	if n := g.live(name); n != 1 {
 		t.Fatalf("after the park the gate sees %d live rigs named %s, want 1", n, name)
@@ -338,7 +338,7 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	})
 	for _, l := range logs.JSON() {
 		if m, _ := l["message"].(string); strings.Contains(m, "same worker name") {
-			t.Fatalf("a standby connection was logged as a duplicate: %v", l)
+			t.Fatalf("a standby connection was logged as a duplicate: %v, want no such line", l)
 		}
 	}
 

@@ -23,7 +23,7 @@ func startFleet(t *testing.T, cfg sim.FleetConfig) *sim.Fleet {
 func checkNoWrongAnswers(t *testing.T, f *sim.Fleet) {
 	t.Helper()
 	if st := f.Stats(); st.WrongAnswers != 0 || st.ProtocolErrors != 0 {
-		t.Fatalf("fleet saw wrong answers or garbage: %+v", st)
+		t.Fatalf("fleet saw wrong answers or garbage: %+v, want none", st)
 	}
 }
 
@@ -36,16 +36,16 @@ func checkOnlyStale(t *testing.T, f *sim.Fleet, pools ...*sim.Pool) {
 	st := f.Stats()
 	for code, n := range st.WrongByCode {
 		if code != 21 && n > 0 {
-			t.Fatalf("fleet got %d rejections with code %d: %+v", n, code, st)
+			t.Fatalf("fleet got %d rejections with code %d: %+v; want only code 21 (stale)", n, code, st)
 		}
 	}
 	if st.ProtocolErrors != 0 {
-		t.Fatalf("fleet saw garbage: %+v", st)
+		t.Fatalf("fleet saw garbage: %+v, want no protocol errors", st)
 	}
 	for _, p := range pools {
 		for reason, n := range p.Stats().Rejected {
 			if reason != sim.RejectStale && n > 0 {
-				t.Fatalf("pool rejected %d shares as %s", n, reason)
+				t.Fatalf("pool rejected %d shares as %s, want only stale ones", n, reason)
 			}
 		}
 	}
@@ -78,7 +78,7 @@ func TestThousandMinersAndFailover(t *testing.T) {
 		t.Fatalf("%d pool connections for 1,000 miners, want a handful", c)
 	}
 	if r := primary.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("primary rejected %d shares: %v", r, primary.Stats().Rejected)
+		t.Fatalf("primary rejected %d shares: %v, want 0", r, primary.Stats().Rejected)
 	}
 	checkNoWrongAnswers(t, fleet)
 
@@ -94,14 +94,14 @@ func TestThousandMinersAndFailover(t *testing.T) {
 	checkOnlyStale(t, fleet, secondary)
 	st := srv.Stats()
 	if st.Failovers != 1 || st.MinersMoved == 0 || st.MinersReconnected == 0 {
-		t.Fatalf("failover %d, moved by set_extranonce %d, asked to reconnect %d", st.Failovers, st.MinersMoved, st.MinersReconnected)
+		t.Fatalf("failover %d, moved by set_extranonce %d, asked to reconnect %d; want 1 failover and some of each", st.Failovers, st.MinersMoved, st.MinersReconnected)
 	}
 	if r := secondary.Stats().Rejected; r["duplicate"] != 0 || r["low_difficulty"] != 0 || r["other"] != 0 {
-		t.Fatalf("secondary rejected %v", r)
+		t.Fatalf("secondary rejected %v, want no duplicate, low_difficulty or other", r)
 	}
 	pools := srv.Pools()
 	if pools[0].State != "failed" || pools[1].State != "active" || pools[1].Miners != 1000 {
-		t.Fatalf("pool status %+v", pools)
+		t.Fatalf("pool status %+v, want the primary failed, the secondary active with 1000 miners", pools)
 	}
 }
 
@@ -125,7 +125,7 @@ func TestTwoThousandMinersSplitAcrossSessions(t *testing.T) {
 	seen := map[string]bool{}
 	for _, p := range proxy.MinerPrefixes(srv) {
 		if seen[p] {
-			t.Fatalf("two miners share extranonce1+prefix %s", p)
+			t.Fatalf("two miners share extranonce1+prefix %s, want each its own", p)
 		}
 		seen[p] = true
 	}
@@ -137,7 +137,7 @@ func TestTwoThousandMinersSplitAcrossSessions(t *testing.T) {
 		return got >= 3000, got
 	})
 	if r := pool.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("pool rejected %v", pool.Stats().Rejected)
+		t.Fatalf("pool rejected %v, want none", pool.Stats().Rejected)
 	}
 	checkNoWrongAnswers(t, fleet)
 }
@@ -166,7 +166,7 @@ func TestFailbackToPrimary(t *testing.T) {
 		return got >= 50, got
 	})
 	if st := srv.Pools(); st[1].State != "active" {
-		t.Fatalf("pools %+v", st)
+		t.Fatalf("pools %+v, want the secondary active", st)
 	}
 	primary.SetSilent(false)
 	before := primary.Stats().Accepted

@@ -105,7 +105,7 @@ func TestEvictionDuringAuthorizeKeepsCountsExact(t *testing.T) {
 		t.Errorf("%d accounts still hold a connection with none live, want 0", h)
 	}
 	t.Logf("evicted %d connections", srv.Stats().EvictedUnauthenticated)
-	if srv.Stats().EvictedUnauthenticated == 0 {
-		t.Error("no eviction happened: the test did not test anything")
+	if n := srv.Stats().EvictedUnauthenticated; n == 0 {
+		t.Errorf("%d evictions (the test did not test anything), want some", n)
 	}
 }

@@ -55,15 +55,15 @@ func TestThousandMinersWithBadShares(t *testing.T) {
 				got, want, st.Unanswered, ps.SharesForwarded, ps.PoolAccepted, ps.PoolRejected)
 	})
 	if st.WrongAnswers != 0 || st.BadWrongAnswers != 0 {
-		t.Fatalf("wrong answers: %+v", st)
+		t.Fatalf("fleet %+v, want no wrong answers (valid or bad shares)", st)
 	}
 	if r := pool.Stats().Rejected; pool.Stats().RejectedTotal() > 0 {
-		t.Fatalf("the pool was sent shares it rejected: %v", r)
+		t.Fatalf("the pool was sent shares it rejected: %v, want none", r)
 	}
 	ps := srv.Stats()
 	for _, reason := range []string{"duplicate", "stale", "low_difficulty", "ntime", "unauthorized", "extranonce2"} {
 		if ps.SharesRejected[reason] == 0 {
-			t.Errorf("no %s rejection counted: %v", reason, ps.SharesRejected)
+			t.Errorf("rejections counted %v, want some %s", ps.SharesRejected, reason)
 		}
 	}
 	t.Logf("accepted %d, forwarded %d, bad submits %d (%v)", ps.SharesAccepted, ps.SharesForwarded, st.BadSubmitted, st.BadByKind)
@@ -77,16 +77,16 @@ func TestBlockCandidate(t *testing.T) {
 	w := startWorker(t, srv, "acct.lucky")
 	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
 	if c := errCode(t, w.submit(9, s)); c != 0 {
-		t.Fatalf("code %d", c)
+		t.Fatalf("lucky share answered code %d, want 0 (accepted)", c)
 	}
 	sim.WaitFor(t, 5*time.Second, "block candidate forwarded though below the pool's difficulty (pool.Stats().Submitted == 1)", func() (bool, any) {
 		got := pool.Stats().Submitted
 		return got == 1, got
 	})
 	if st := srv.Stats(); st.BlockCandidates != 1 {
-		t.Fatalf("block candidates %d", st.BlockCandidates)
+		t.Fatalf("block candidates %d, want 1", st.BlockCandidates)
 	}
 	if acct, _ := srv.Worker("acct.lucky"); acct.Blocks != 1 {
-		t.Fatalf("worker blocks %d", acct.Blocks)
+		t.Fatalf("worker blocks %d, want 1", acct.Blocks)
 	}
 }

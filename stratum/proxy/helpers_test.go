@@ -114,7 +114,7 @@ func (m *rawMiner) tryNext(d time.Duration) (*stratum.Message, error) {
 	}
 	msg, err := stratum.Decode([]byte(strings.TrimSpace(line)))
 	if err != nil {
-		m.t.Fatalf("proxy sent garbage %q: %v", line, err)
+		m.t.Fatalf("proxy sent %q (%v), want a Stratum message", line, err)
 	}
 	return msg, nil
 }
@@ -137,6 +137,18 @@ func (m *rawMiner) answer(id string) (*stratum.Message, []*stratum.Message) {
 	}
 	m.t.Fatalf("no answer to id %s in 100 messages (the last %s %s), want one", id, notes[len(notes)-1].Method, notes[len(notes)-1].Params)
 	return nil, nil
+}
+
+// subtest runs f as the subtest name for a table row that drives m: the
+// rows share the connection, and m fails the row's test while it runs.
+func (m *rawMiner) subtest(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		outer := m.t
+		m.t = t
+		defer func() { m.t = outer }()
+		f(t)
+	})
 }
 
 // call sends a request and returns its answer.

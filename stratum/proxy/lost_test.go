@@ -43,7 +43,7 @@ func TestSilentPoolLostShares(t *testing.T) {
 	// The pool credited at least what it answered, and at most that plus
 	// the lost ones (a share it took just as it fell silent is lost to us).
 	if ps := pool.Stats(); uint64(ps.Accepted) < st.PoolAccepted || uint64(ps.Accepted) > st.PoolAccepted+st.PoolLost {
-		t.Fatalf("pool accepted %d; proxy heard %d accepted and %d lost", ps.Accepted, st.PoolAccepted, st.PoolLost)
+		t.Fatalf("pool accepted %d; proxy heard %d accepted and %d lost; want the pool's count between accepted and accepted+lost", ps.Accepted, st.PoolAccepted, st.PoolLost)
 	}
 	var lost, forwarded uint64
 	for _, w := range srv.Workers() {
@@ -55,7 +55,7 @@ func TestSilentPoolLostShares(t *testing.T) {
 		forwarded += w.Forwarded
 	}
 	if lost != st.PoolLost || forwarded != st.SharesForwarded {
-		t.Fatalf("workers' lost %d and forwarded %d, proxy's %d and %d", lost, forwarded, st.PoolLost, st.SharesForwarded)
+		t.Fatalf("workers' lost %d and forwarded %d, want the proxy's %d and %d", lost, forwarded, st.PoolLost, st.SharesForwarded)
 	}
 	t.Logf("forwarded %d, pool accepted %d, lost %d", st.SharesForwarded, st.PoolAccepted, st.PoolLost)
 }

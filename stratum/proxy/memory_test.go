@@ -67,7 +67,7 @@ func TestIdleMinerMemory(t *testing.T) {
 	rssPer := (float64(rssAfter) - float64(rssBefore)) / n
 	t.Logf("idle miner session: %.0f B heap+stack each, %.0f B RSS each (%d sessions, %d goroutines)", per, rssPer, n, runtime.NumGoroutine())
 	if per > 8192 {
-		t.Fatalf("an idle miner costs %.0f B, over the 8 KiB budget", per)
+		t.Fatalf("an idle miner costs %.0f B, want at most the 8 KiB budget", per)
 	}
 	runtime.KeepAlive(conns)
 }

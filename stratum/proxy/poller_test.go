@@ -37,34 +37,34 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	// the goroutines go a moment after the count is reached: wait for them.
 	g := 0
 	if err := sim.Poll(5*time.Second, func() bool { g = runtime.NumGoroutine(); return g <= base+n/4 }); err != nil {
-		t.Fatalf("%d goroutines for %d parked miners (%d before): a goroutine each is still there", g, n, base)
+		t.Fatalf("%d goroutines for %d parked miners (%d before): a goroutine each is still there, want at most %d", g, n, base, base+n/4)
 	}
 
 	// A share from a parked miner: validated and answered true.
 	w := ws[0]
 	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
 	if a := w.submit(10, s); string(a.Result) != "true" {
-		t.Fatalf("share from a parked miner answered %s %v", a.Result, a.Error)
+		t.Fatalf("share from a parked miner answered %s %v, want true", a.Result, a.Error)
 	}
 	// The same share again is a duplicate: the poller keeps the state.
 	if a := w.submit(11, s); a.Error == nil {
-		t.Fatal("duplicate share from a parked miner accepted")
+		t.Fatalf("duplicate share from a parked miner answered %s with no error, want a duplicate error", a.Result)
 	}
 	// Not a submit: handed to a goroutine, answered, parked again.
 	w.send(`{"id":12,"method":"mining.ping","params":[]}`)
 	if a, _ := w.answer("12"); string(a.Result) != `"pong"` {
-		t.Fatalf("ping answered %s", a.Result)
+		t.Fatalf("ping answered %s, want \"pong\"", a.Result)
 	}
 	// Several lines in one write, a submit and a ping among them.
 	s2, _ := w.mine(t, w.job, 1<<16, 0, meets(w.diff))
 	w.send(`{"id":13,"method":"mining.submit","params":["` + w.name + `","` + s2.jobID + `","` + s2.en2 + `","` + s2.ntime + `","` + s2.nonce + `"]}` + "\n" +
 		`{"id":14,"method":"mining.ping","params":[]}` + "\n" + `{"id":15,"method":"mining.ping","params":[]}`)
 	if a, _ := w.answer("13"); string(a.Result) != "true" {
-		t.Fatalf("pipelined share answered %s %v", a.Result, a.Error)
+		t.Fatalf("pipelined share answered %s %v, want true", a.Result, a.Error)
 	}
 	for _, id := range []string{"14", "15"} {
 		if a, _ := w.answer(id); string(a.Result) != `"pong"` {
-			t.Fatalf("pipelined ping %s answered %s", id, a.Result)
+			t.Fatalf("pipelined ping %s answered %s, want \"pong\"", id, a.Result)
 		}
 	}
 	sim.WaitFor(t, 5*time.Second, "parked again after the handshake-path lines (polled(srv) == n)", func() (bool, any) {
@@ -78,8 +78,8 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	// A job still reaches every parked miner.
 	pool.NewJob(true)
 	for _, w := range ws {
-		if w.waitNotify() == nil {
-			t.Fatal("a parked miner got no job")
+		if n := w.waitNotify(); n == nil {
+			t.Fatalf("parked miner %s: waitNotify() = %v, want a job", w.name, n)
 		}
 	}
 	// A parked miner that hangs up is gone from the poller and the server.
@@ -109,8 +109,8 @@ func TestParkedMinerReadTimeout(t *testing.T) {
 	if closed, got := w.closedWithin(5 * time.Second); !closed {
 		t.Fatalf("a silent parked miner was not dropped: %s; want it closed", got)
 	}
-	if polled(srv) != 0 {
-		t.Fatal("dropped miner still in the poller")
+	if n := polled(srv); n != 0 {
+		t.Fatalf("%d miners in the poller after the drop, want 0", n)
 	}
 }
 
@@ -123,10 +123,10 @@ func TestReadPollersOff(t *testing.T) {
 	w := startWorker(t, srv, "acct.goroutine")
 	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
 	if a := w.submit(10, s); string(a.Result) != "true" {
-		t.Fatalf("share answered %s %v", a.Result, a.Error)
+		t.Fatalf("share answered %s %v, want true", a.Result, a.Error)
 	}
-	if polled(srv) != 0 {
-		t.Fatal("a miner parked with read_pollers off")
+	if n := polled(srv); n != 0 {
+		t.Fatalf("%d miners parked with read_pollers off, want 0", n)
 	}
 }
 
@@ -161,10 +161,10 @@ func TestParkedMinerLongBatchAllAnswered(t *testing.T) {
 				msg, err = w.tryNext(2 * time.Second)
 			}
 			if err != nil {
-				t.Fatalf("%d submits in one write: submit %d never answered: %v", n, i-first+1, err)
+				t.Fatalf("%d submits in one write: submit %d unanswered (%v), want an answer to each", n, i-first+1, err)
 			}
 			if string(msg.Result) != "true" {
-				t.Fatalf("%d submits in one write: submit %d answered %s %v", n, i-first+1, msg.Result, msg.Error)
+				t.Fatalf("%d submits in one write: submit %d answered %s %v, want true", n, i-first+1, msg.Result, msg.Error)
 			}
 		}
 	}
@@ -226,7 +226,7 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 		lines += n
 	}
 	if h := srv.Stats().PollerHandOffs; h > lines/2 {
-		t.Fatalf("%d hand-offs between the poller and a goroutine for %d lines read: bounced without progress", h, lines)
+		t.Fatalf("%d hand-offs between the poller and a goroutine for %d lines read (bounced without progress), want at most %d", h, lines, lines/2)
 	}
 }
 
@@ -266,7 +266,7 @@ func testAbuseCloseWritesEarlierAnswers(t *testing.T, pollers int) {
 	for i := range 3 {
 		a, _ := w.answer(strconv.Itoa(10 + i))
 		if string(a.Result) != "true" {
-			t.Fatalf("share %d before the abuse answered %s %v", i, a.Result, a.Error)
+			t.Fatalf("share %d before the abuse answered %s %v, want true", i, a.Result, a.Error)
 		}
 	}
 	if closed, got := w.closedWithin(3 * time.Second); !closed {
@@ -305,7 +305,7 @@ func TestHalfClosedMinerGetsItsAnswers(t *testing.T) {
 			for i := range n {
 				a, _ := w.answer(strconv.Itoa(10 + i))
 				if string(a.Result) != "true" {
-					t.Fatalf("share %d answered %s %v", i, a.Result, a.Error)
+					t.Fatalf("share %d answered %s %v, want true", i, a.Result, a.Error)
 				}
 			}
 			if closed, got := w.closedWithin(3 * time.Second); !closed {
@@ -346,7 +346,7 @@ func TestParkedMinerByteAtATime(t *testing.T) {
 			runtime.Gosched() // let the poller see the pieces apart
 		}
 		if a, _ := w.answer(strconv.Itoa(id)); string(a.Result) != "true" {
-			t.Fatalf("share %d sent a byte at a time answered %s %v", i, a.Result, a.Error)
+			t.Fatalf("share %d sent a byte at a time answered %s %v, want true", i, a.Result, a.Error)
 		}
 	}
 	if got := srv.Stats().SharesAccepted; got != 3 {

@@ -72,7 +72,7 @@ func TestPoolCountersAcrossFailover(t *testing.T) {
 		}
 	}
 	if fwd != st.SharesForwarded || acc != st.PoolAccepted || rej != st.PoolRejected || unsent != st.PoolUnsent || lost != st.PoolLost {
-		t.Errorf("per pool: forwarded %d accepted %d rejected %d not_sent %d lost %d; totals: %d %d %d %d %d",
+		t.Errorf("per pool summed: forwarded %d accepted %d rejected %d not_sent %d lost %d; want the totals %d %d %d %d %d",
 			fwd, acc, rej, unsent, lost, st.SharesForwarded, st.PoolAccepted, st.PoolRejected, st.PoolUnsent, st.PoolLost)
 	}
 	var accounts float64

@@ -66,10 +66,10 @@ func TestPoolLargeExtranonce2(t *testing.T) {
 			}
 			checkNoWrongAnswers(t, fleet)
 			if r := pool.Stats().RejectedTotal(); r != 0 {
-				t.Fatalf("pool rejected %d shares: %v", r, pool.Stats().Rejected)
+				t.Fatalf("pool rejected %d shares: %v, want 0", r, pool.Stats().Rejected)
 			}
 			if r := srv.Stats().SharesRejected; r["extranonce2"] != 0 {
-				t.Fatalf("proxy rejected %d shares for their extranonce2", r["extranonce2"])
+				t.Fatalf("proxy rejected %d shares for their extranonce2, want 0", r["extranonce2"])
 			}
 		})
 	}

@@ -24,7 +24,7 @@ func subscribeResult(t *testing.T, msg *stratum.Message) (string, int) {
 	t.Helper()
 	r, err := stratum.ParseSubscribeResult(msg.Result)
 	if err != nil {
-		t.Fatalf("subscribe answer %s: %v", msg.Result, err)
+		t.Fatalf("subscribe answer %s: %v, want a subscribe result", msg.Result, err)
 	}
 	return hex.EncodeToString(r.Extranonce1), r.Extranonce2Size
 }
@@ -181,10 +181,7 @@ func TestPlainMinerAndOrderErrors(t *testing.T) {
 		{"params not a list", `{"worker":"acct.b"}`, stratum.ErrOther},
 	}
 	for i, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			outer := m.t // the rows share the connection; m fails this row
-			m.t = t
-			defer func() { m.t = outer }()
+		m.subtest(t, c.name, func(t *testing.T) {
 			if got := errCode(t, m.call(fmt.Sprint(10+i), "mining.submit", c.params)); got != c.code {
 				t.Errorf("%s: code %d, want %d", c.name, got, c.code)
 			}
@@ -248,7 +245,7 @@ func TestBadInputDropsOnlyThatMiner(t *testing.T) {
 	})
 	st := fleet.Stats()
 	if st.WrongAnswers != 0 || st.Disconnects != 0 {
-		t.Fatalf("other miners disturbed: %+v", st)
+		t.Fatalf("other miners disturbed: %+v, want no wrong answers or disconnects", st)
 	}
 	if got := srv.Stats().ProtocolErrors; got < uint64(len(bad)) {
 		t.Fatalf("protocol errors counted %d, want >= %d", got, len(bad))

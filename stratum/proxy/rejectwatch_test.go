@@ -69,7 +69,7 @@ func TestRejectingPoolFailsOver(t *testing.T) {
 		t.Fatalf("%d lines saying a pool started rejecting, want 1 (it never stopped)", n)
 	}
 	if r := secondary.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("secondary rejected %d shares", r)
+		t.Fatalf("secondary rejected %d shares, want 0", r)
 	}
 }
 

@@ -72,7 +72,7 @@ func TestSlowloris(t *testing.T) {
 		m.conn.Close()
 		<-done
 		if *sent >= cfg.MaxLineBytes {
-			t.Fatalf("cut after %d bytes in %v: by the line bound, not the handshake deadline", *sent, took)
+			t.Fatalf("cut after %d bytes in %v: by the line bound, want by the handshake deadline (under %d bytes)", *sent, took, cfg.MaxLineBytes)
 		}
 	})
 
@@ -86,7 +86,7 @@ func TestSlowloris(t *testing.T) {
 		w.conn.Close()
 		<-done
 		if *sent > 64<<10 {
-			t.Fatalf("%d bytes taken before the cut", *sent)
+			t.Fatalf("%d bytes taken before the cut, want at most 64 KiB", *sent)
 		}
 	})
 
@@ -96,6 +96,6 @@ func TestSlowloris(t *testing.T) {
 		return got > before+10, got
 	})
 	if st := fleet.Stats(); st.Disconnects != 0 || st.WrongAnswers != 0 {
-		t.Fatalf("other miners disturbed: %+v", st)
+		t.Fatalf("other miners disturbed: %+v, want no disconnects or wrong answers", st)
 	}
 }

@@ -74,7 +74,7 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	if srv.Healthy() {
-		t.Fatal("a pool session before the pool is reachable: the test would test nothing")
+		t.Fatalf("healthy before the pool is reachable (pools %+v; the test would test nothing), want no session", srv.Pools())
 	}
 	const rigs = 30
 	var served, cut atomic.Int32
