@@ -777,7 +777,7 @@ func TestFleetBadSubmits(t *testing.T) {
 			slack += fs.Stale
 		}
 		if got, want := ps.Rejected[reason], fs.BadByKind[kind]; got < want || got > want+slack {
-			t.Errorf("pool rejected %d as %s, fleet saw %d %s submits answered as expected (+%d slack)",
+			t.Errorf("pool rejected %d as %s, fleet saw %d %s submits answered as expected: want the pool's count in [%[3]d, %[3]d+%[5]d]",
 				got, reason, want, kind, slack)
 		}
 	}

@@ -272,7 +272,7 @@ func TestRolledVersionVector(t *testing.T) {
 	hash := h.Hash(j, en1, en2, ntime, nonce, v)
 	wh := wireHeader(t, j, en1, en2, ntime, nonce, v).BlockHash()
 	if hash != wh {
-		t.Fatalf("hash = %s, btcd BlockHash = %s", hash, wh)
+		t.Fatalf("hash = %s, want btcd's BlockHash %s", hash, wh)
 	}
 	if hash.String() != want {
 		t.Fatalf("hash = %s, want recorded %s", hash, want)

@@ -46,7 +46,7 @@ func TestPoolNonFiniteDifficultyIgnored(t *testing.T) {
 	}
 	select {
 	case err := <-rec.closed:
-		t.Fatalf("session ended on a bad difficulty: %v", err)
+		t.Fatalf("session ended on a bad difficulty: %v, want it still open", err)
 	default:
 	}
 	out := logs.String()

@@ -371,7 +371,7 @@ func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
 				t.Fatalf("%s: the pool got %s, want extranonce2 %s", what, l, en2)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("%s did not reach the pool within 5 s (the writer's pause is a minute)", what)
+			t.Fatalf("%s did not reach the pool within 5 s (the writer's pause is a minute), want it at once", what)
 		}
 	}
 	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000001", NTime: "00000000", Nonce: "00000000"}
