@@ -20,9 +20,9 @@ func (r *fatalRecorder) Fatalf(format string, args ...any) {
 func TestWaitForReportsLastValue(t *testing.T) {
 	var r fatalRecorder
 	n := 0
-	WaitFor(&r, 30*time.Millisecond, "n >= 1000", func() (bool, any) { n++; return n >= 1000, n })
-	want := fmt.Sprintf("last got %d", n)
-	if !strings.Contains(r.msg, "waiting for n >= 1000") || !strings.HasSuffix(r.msg, want) || n < 2 {
+	WaitFor(&r, 200*time.Millisecond, "n >= 1000000", func() (bool, any) { n++; return n >= 1000000, n })
+	want := fmt.Sprintf("last got %d", n) // n is the count of calls: ~40 here
+	if !strings.Contains(r.msg, "waiting for n >= 1000000") || !strings.HasSuffix(r.msg, want) {
 		t.Fatalf("failure message %q after %d polls, want it to name the condition and end %q", r.msg, n, want)
 	}
 	r.msg = ""
