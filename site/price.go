@@ -1,9 +1,12 @@
 package site
 
 import (
+	"fmt"
+
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/meter"
+	"github.com/hashgate/hashgate/switcher/meter/httpjson"
 )
 
 // The power price and hashprice inputs of economic curtailment (the
@@ -55,5 +58,51 @@ func priceSink(sw *switcher.Switcher, where map[string]string) func(meter.Readin
 		case hashpriceMeter:
 			sw.SetHashprice(switcher.HashpriceReading{USDPerPHDay: r.KW, At: r.At, Source: where[hashpriceMeter], Err: r.Err})
 		}
+	}
+}
+
+// newPrice builds the price Poller: none without a switcher or without
+// an HTTP price or hashprice to read.
+func (s *Site) newPrice() error {
+	specs, where := priceSpecs(s.cfg.Price)
+	if len(specs) == 0 || s.switcher == nil {
+		return nil
+	}
+	c := s.cfg.Price
+	var ms []meter.Meter
+	for _, sp := range specs {
+		url, field := c.URL, c.Field
+		if sp.Name == hashpriceMeter {
+			url, field = c.HashpriceURL, c.HashpriceField
+		}
+		src, err := httpjson.New(httpjson.Config{URL: url, Field: field})
+		if err != nil {
+			return fmt.Errorf("[price] %s: %w", sp.Name, err)
+		}
+		ms = append(ms, meter.Meter{Spec: sp, Source: src})
+	}
+	p, err := meter.NewPoller(meter.PollerConfig{
+		Meters: ms,
+		Sink:   priceSink(s.switcher, where),
+		Log:    s.log.With().Str("component", "price").Logger(),
+	})
+	if err != nil {
+		return err
+	}
+	s.price = p
+	return nil
+}
+
+// startPrice starts reading the price (after the switcher runs).
+func (s *Site) startPrice() {
+	if s.price != nil {
+		s.price.Start()
+	}
+}
+
+// closePrice stops reading it (before the switcher stops).
+func (s *Site) closePrice() {
+	if s.price != nil {
+		s.price.Close()
 	}
 }

@@ -1,14 +1,19 @@
 package site
 
 import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/internal/sim"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/meter"
+	"github.com/rs/zerolog"
 )
 
 func TestPriceSpecs(t *testing.T) {
@@ -66,3 +71,43 @@ type nopActuator struct{}
 
 func (nopActuator) Park(string) error   { return nil }
 func (nopActuator) Resume(string) error { return nil }
+
+// A site with [price] source = "http" reads the price and the hashprice
+// over HTTP and hands them to its switcher; Close stops the reader.
+func TestSiteReadsThePrice(t *testing.T) {
+	pool, err := sim.StartPool(sim.PoolConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pool.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/rt":
+			fmt.Fprint(w, `{"data":{"price":"121.5"}}`)
+		case "/hp":
+			fmt.Fprint(w, `{"hashprice":[{"usd":47.25}]}`)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	cfg := testConfig(t, pool, testPolicy+"\n[economic]\nenabled = true\n")
+	cfg.Price = config.Price{Source: config.PriceHTTP, URL: srv.URL + "/rt", Field: "data.price",
+		Interval: config.Duration{Duration: 50 * time.Millisecond}, HashpriceURL: srv.URL + "/hp", HashpriceField: "hashprice.0.usd",
+		HashpriceInterval: config.Duration{Duration: 50 * time.Millisecond}}
+	s, err := New(cfg, zerolog.Nop(), WithoutAPIListener())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sim.WaitFor(t, 5*time.Second, "the price and hashprice read over HTTP", func() (bool, any) {
+		ec := s.Switcher().Economic()
+		ok := ec.PriceUSDPerMWh != nil && *ec.PriceUSDPerMWh == 121.5 && ec.HashpriceUSDPerPHDay != nil && *ec.HashpriceUSDPerPHDay == 47.25
+		return ok, ec
+	})
+	if err := s.Close(); err != nil {
+		t.Errorf("close: %v", err)
+	}
+}

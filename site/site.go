@@ -35,6 +35,7 @@ type Site struct {
 	grid     gridParts    // [mqtt], [modbus_server]: grid.go
 
 	meters *meter.Poller // the [[meters]]' reader (site/meters.go); nil without meters or a policy
+	price  *meter.Poller // the [price] reader (site/price.go); nil without an HTTP price or hashprice
 
 	closeOnce sync.Once
 	closeErr  error
@@ -56,6 +57,10 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 			return nil, err
 		}
 		if err := s.newMeters(); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if err := s.newPrice(); err != nil {
 			s.Close()
 			return nil, err
 		}
@@ -164,6 +169,7 @@ func (s *Site) Start() error {
 		s.fleet.Start()
 		s.switcher.Start()
 		s.startMeters()
+		s.startPrice()
 	}
 	if err := s.proxy.Start(); err != nil {
 		s.Close()
@@ -218,6 +224,7 @@ func (s *Site) close() error {
 		s.watcher.Close()
 	}
 	s.closeMeters() // no more readings for the switcher
+	s.closePrice()
 	errs := []error{gridErr}
 	if s.switcher != nil {
 		errs = append(errs, s.switcher.Close()) // returns once its loop has stopped
