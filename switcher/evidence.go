@@ -149,7 +149,7 @@ func (s *Switcher) evidenceClosedLocked(r *rigRec, now time.Time) {
 func (s *Switcher) evidenceStep(now time.Time) {
 	if iv := s.ev.log.Options().Interval; now.Sub(s.ev.lastSample) >= iv*9/10 {
 		s.ev.lastSample = now
-		s.evidenceOutcome(s.ev.log.Sample(s.sample(now)))
+		s.evidenceOutcome(s.ev.log.Sample(s.sample()))
 	}
 	s.mu.Lock()
 	var confirms []evidencelog.Confirmation
@@ -201,9 +201,12 @@ func (s *Switcher) watchLocked(r *rigRec, w *evWatch) (evidencelog.Confirmation,
 	return c, true
 }
 
-// sample is the site's figures now, from the status.
-func (s *Switcher) sample(now time.Time) evidencelog.Sample {
+// sample is the site's figures now, from the status. Its time is taken
+// after the status: an event while it is read is not before the sample
+// that shows its effect.
+func (s *Switcher) sample() evidencelog.Sample {
 	st := s.Status()
+	now := s.cfg.Now()
 	sm := evidencelog.Sample{At: now, MiningKW: st.MiningLoadKW, MeasuredKW: st.MiningLoadMeasuredKW, MeasuredRigs: st.MeasuredRigs,
 		BudgetKW: st.MiningBudgetKW, CapKW: st.CapKW, AIKW: st.AIKW, AIKWMeasured: st.AIKWMeasured, SiteLoadKW: st.SiteLoadKW,
 		Failsafe: st.Failsafe}

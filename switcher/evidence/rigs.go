@@ -100,7 +100,7 @@ func encodeActions(seq uint64, at time.Time, rigs []RigAction) ([]byte, error) {
 }
 
 func encodeConfirm(seq uint64, c *Confirmation) ([]byte, error) {
-	r := confirmRec{S: seq, T: c.At.UnixMilli(), R: c.Rig, K: "fail", Src: c.Source, St: c.State,
+	r := confirmRec{S: seq, T: c.At.UnixMicro(), R: c.Rig, K: "fail", Src: c.Source, St: c.State,
 		W: wattPtr(c.PowerW), H: wattPtr(c.HashrateTHs), D: c.Detail}
 	if c.OK {
 		r.K = "ok"
@@ -267,7 +267,7 @@ func applyRigLine(line []byte, out []RigEvidence, idx map[string]int) []RigEvide
 		return out // a confirmation of a rig the list lacks (a lost write)
 	}
 	conf := &Confirmation{Rig: c.R, OK: c.K == "ok", Source: c.Src, State: c.St, PowerW: c.W, HashrateTHs: c.H,
-		Detail: c.D, At: time.UnixMilli(c.T).UTC()}
+		Detail: c.D, At: time.UnixMicro(c.T).UTC()}
 	r := &out[i]
 	switch {
 	case !conf.OK && r.Failure == nil:

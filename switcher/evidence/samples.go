@@ -38,7 +38,7 @@ func (s *Sample) LoadKW() float64 {
 	return s.MiningKW
 }
 
-// sampleRec is a Sample on disk: short keys, time in Unix milliseconds,
+// sampleRec is a Sample on disk: short keys, time in Unix microseconds,
 // kW rounded to the watt.
 type sampleRec struct {
 	T  int64              `json:"t"`
@@ -72,7 +72,7 @@ func wattPtr(p *float64) *float64 {
 }
 
 func encodeSample(s *Sample) ([]byte, error) {
-	r := sampleRec{T: s.At.UnixMilli(), L: watt(s.MiningKW), D: watt(s.MeasuredKW), N: s.MeasuredRigs,
+	r := sampleRec{T: s.At.UnixMicro(), L: watt(s.MiningKW), D: watt(s.MeasuredKW), N: s.MeasuredRigs,
 		MM: wattPtr(s.MiningMeterKW), B: watt(s.BudgetKW), C: watt(s.CapKW), A: watt(s.AIKW),
 		AM: wattPtr(s.AIKWMeasured), S: wattPtr(s.SiteLoadKW), F: s.Failsafe}
 	if len(s.Meters) > 0 {
@@ -91,7 +91,7 @@ func decodeSample(line []byte) (Sample, bool) {
 	if len(line) == 0 || json.Unmarshal(line, &r) != nil || r.T <= 0 {
 		return Sample{}, false
 	}
-	return Sample{At: time.UnixMilli(r.T).UTC(), MiningKW: r.L, MeasuredKW: r.D, MeasuredRigs: r.N,
+	return Sample{At: time.UnixMicro(r.T).UTC(), MiningKW: r.L, MeasuredKW: r.D, MeasuredRigs: r.N,
 		MiningMeterKW: r.MM, BudgetKW: r.B, CapKW: r.C, AIKW: r.A, AIKWMeasured: r.AM, SiteLoadKW: r.S,
 		Failsafe: r.F, Meters: r.M}, true
 }
@@ -102,17 +102,17 @@ func sampleTime(line []byte) (time.Time, bool) {
 	if !bytes.HasPrefix(line, []byte(key)) {
 		return time.Time{}, false
 	}
-	var ms int64
+	var us int64
 	for _, c := range line[len(key):] {
 		if c < '0' || c > '9' {
 			break
 		}
-		ms = ms*10 + int64(c-'0')
-		if ms > math.MaxInt64/100 {
+		us = us*10 + int64(c-'0')
+		if us > math.MaxInt64/100 {
 			return time.Time{}, false
 		}
 	}
-	return time.UnixMilli(ms).UTC(), ms > 0
+	return time.UnixMicro(us).UTC(), us > 0
 }
 
 // Sample appends one sample. The file is fsynced at most every
