@@ -29,12 +29,14 @@
 // report for yesterday's event works after a restart, as long as the
 // retention still holds its samples.
 //
-// Measured sizes (see TestRecordSizes): a sample without meters is
-// about 60 bytes, and 12 more per meter; a rig acted upon costs its name
-// plus 3 bytes in the decision's list, and a confirmation about 100
-// bytes. At 1 s samples, 64 MiB keep about five days of samples, and a
-// decision over 10,000 rigs with a device confirmation each takes about
-// 1.2 MB of the rig log.
+// Measured sizes (TestRecordSizes): a sample is 77 bytes with no meter
+// and no cap, 182 with the cap, the measured site and AI loads, a mining
+// meter and three meters; a rig acted upon costs its name plus 3 bytes
+// in the decision's list (12 bytes for "rig-00001"), and each of its
+// confirmations about 105 bytes. With the default 256 MiB (128 MiB
+// each), 1 s samples are kept about 8 days at 182 bytes (20 days at 77),
+// and the rig log holds about 100 decisions over 10,000 rigs each with a
+// device confirmation per rig (1.2 MB each).
 //
 // Report builds the report of one decision: the samples of a baseline
 // window before it and of a window after it (until the target is

@@ -9,7 +9,7 @@ import (
 
 // Defaults of Options' zero fields.
 const (
-	DefaultMaxBytes  = 64 << 20
+	DefaultMaxBytes  = 256 << 20
 	DefaultInterval  = time.Second
 	DefaultBefore    = 5 * time.Minute
 	DefaultMargin    = 2 * time.Minute
