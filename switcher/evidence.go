@@ -127,16 +127,18 @@ func (s *Switcher) evidenceReadingLocked(r *rigRec) {
 }
 
 // evidenceClosedLocked records the Stratum evidence of a curtail: the
-// parked rig's connection closed (now), with the shares since.
+// parked rig's connection closed (now); a share it sent between the
+// curtail and the close is named. Shares after (past the curtail grace)
+// flag it curtail_failed: watchLocked records that as a failure.
 func (s *Switcher) evidenceClosedLocked(r *rigRec, now time.Time) {
 	w := s.ev.watch[r.name]
 	if w == nil || w.seq != r.cause || w.stratum || w.action != evidencelog.ActionCurtail {
 		return
 	}
-	detail := "connection closed; no share since the curtail"
+	detail := "connection closed"
 	if s.shares != nil {
 		if last := s.shares.LastSubmit(r.name); last.After(r.curtailedAt) {
-			detail = fmt.Sprintf("connection closed; last share %s after the curtail", last.Sub(r.curtailedAt).Round(time.Millisecond))
+			detail = fmt.Sprintf("connection closed; its last share came %s after the curtail, before the close", last.Sub(r.curtailedAt).Round(time.Millisecond))
 		}
 	}
 	w.stratum = true
