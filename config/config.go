@@ -184,6 +184,9 @@ type Switcher struct {
 	MaxOfflineRigsPerNetwork int
 	NetworkPrefixV4          int
 	NetworkPrefixV6          int
+	// Evidence: evidence_dir, evidence_max_mb, evidence_interval
+	// (config/evidence.go).
+	Evidence Evidence
 }
 
 // Defaults and bounds of [switcher] audit_max_mb and audit_keep.
@@ -322,6 +325,7 @@ func Default() *Config {
 			MaxOfflineRigsPerNetwork: 4096,
 			NetworkPrefixV4:          24,
 			NetworkPrefixV6:          64,
+			Evidence:                 Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}},
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
