@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -25,24 +26,30 @@ const evidenceWatch = 10 * time.Minute
 // maxSampleMeters bounds the meters a sample records.
 const maxSampleMeters = 64
 
-// evidenceState is the switcher's side of the evidence logs; watch is
-// guarded by Switcher.mu, the rest by the step (one goroutine).
+// evidenceState is the switcher's side of the evidence logs; watch and
+// pending are guarded by Switcher.mu, lastSample by the step (one
+// goroutine).
 type evidenceState struct {
 	log        *evidencelog.Log
 	lastSample time.Time
 	// watch: the rigs acted upon in the last evidenceWatch, by name (one
-	// entry a rig: its latest decision).
+	// entry a rig: its latest decision); pending: the same entries in
+	// decision order, with those a later decision took over (dead) until
+	// the next pass drops them.
 	watch   map[string]*evWatch
-	failing bool // the last write failed (logged once)
+	pending []*evWatch
+	failing atomic.Bool // the last write failed (logged once)
 }
 
 type evWatch struct {
+	r       *rigRec
 	seq     uint64
 	action  string
 	at      time.Time
 	device  bool // a device confirmation is recorded
 	stratum bool // a Stratum confirmation is recorded
 	failed  bool // a failure is recorded, not since confirmed
+	dead    bool // a later decision acted on the rig
 }
 
 // evidenceDir is Options.Dir, defaulting to the audit log's path
@@ -72,11 +79,9 @@ func (s *Switcher) closeEvidence() error {
 // evidenceOutcome logs a failing evidence log once, and its recovery.
 func (s *Switcher) evidenceOutcome(err error) {
 	switch {
-	case err != nil && !s.ev.failing:
-		s.ev.failing = true
+	case err != nil && !s.ev.failing.Swap(true):
 		s.log.Error().Err(err).Str("dir", evidenceDir(&s.cfg)).Msg("evidence log cannot be written: reports will lack what is not written")
-	case err == nil && s.ev.failing:
-		s.ev.failing = false
+	case err == nil && s.ev.failing.Swap(false):
 		s.log.Warn().Str("dir", evidenceDir(&s.cfg)).Msg("evidence log written again")
 	}
 }
@@ -93,7 +98,12 @@ func (s *Switcher) evidenceDecisionLocked(seq uint64, plan *Plan, recs []*rigRec
 		for _, a := range acts {
 			r := recs[a.Rig]
 			rigs = append(rigs, evidencelog.RigAction{Rig: r.name, Group: r.group.Name, Action: action})
-			s.ev.watch[r.name] = &evWatch{seq: seq, action: action, at: now}
+			if old := s.ev.watch[r.name]; old != nil {
+				old.dead = true
+			}
+			w := &evWatch{r: r, seq: seq, action: action, at: now}
+			s.ev.watch[r.name] = w
+			s.ev.pending = append(s.ev.pending, w)
 		}
 	}
 	add(plan.Curtail, evidencelog.ActionCurtail)
@@ -145,33 +155,53 @@ func (s *Switcher) evidenceClosedLocked(r *rigRec, now time.Time) {
 	s.evidenceOutcome(s.ev.log.Confirm(w.seq, evidencelog.Confirmation{Rig: r.name, OK: true, Source: evidencelog.SourceStratum, Detail: detail, At: now}))
 }
 
-// evidenceStep samples the site's figures (once per interval), checks
-// the watched rigs for Stratum evidence and failures, and writes the
-// confirmations found. The step's goroutine calls it, holding no lock.
+// evidenceStep samples the site's figures and checks the watched rigs
+// for Stratum evidence and failures, once per evidence interval, and
+// writes the confirmations found. The step's goroutine calls it,
+// holding no lock.
 func (s *Switcher) evidenceStep(now time.Time) {
-	if iv := s.ev.log.Options().Interval; now.Sub(s.ev.lastSample) >= iv*9/10 {
-		s.ev.lastSample = now
-		s.evidenceOutcome(s.ev.log.Sample(s.sample()))
+	if now.Sub(s.ev.lastSample) < s.ev.log.Options().Interval*9/10 {
+		return
 	}
+	s.ev.lastSample = now
+	s.evidenceOutcome(s.ev.log.Sample(s.sample()))
 	s.mu.Lock()
-	var confirms []evidencelog.Confirmation
-	var seqs []uint64
-	for name, w := range s.ev.watch {
-		r := s.rigs[name]
-		if r == nil || r.cause != w.seq || now.Sub(w.at) > evidenceWatch {
-			delete(s.ev.watch, name)
-			continue
-		}
-		if c, ok := s.watchLocked(r, w); ok {
-			confirms, seqs = append(confirms, c), append(seqs, w.seq)
-		}
-	}
+	found := s.watchPassLocked(now)
 	s.mu.Unlock()
 	var err error
-	for i := range confirms {
-		err = errors.Join(err, s.ev.log.Confirm(seqs[i], confirms[i]))
+	for _, c := range found {
+		err = errors.Join(err, s.ev.log.Confirm(c.seq, c.Confirmation))
 	}
 	s.evidenceOutcome(errors.Join(err, s.ev.log.Flush()))
+}
+
+// seqConfirmation is a confirmation of a rig of decision seq.
+type seqConfirmation struct {
+	seq uint64
+	evidencelog.Confirmation
+}
+
+// watchPassLocked checks every watched rig once, dropping those past
+// evidenceWatch or taken over by a later decision, and returns what it
+// found.
+func (s *Switcher) watchPassLocked(now time.Time) []seqConfirmation {
+	var found []seqConfirmation
+	keep := s.ev.pending[:0]
+	for _, w := range s.ev.pending {
+		if w.dead || w.r.cause != w.seq || now.Sub(w.at) > evidenceWatch {
+			if s.ev.watch[w.r.name] == w {
+				delete(s.ev.watch, w.r.name)
+			}
+			continue
+		}
+		keep = append(keep, w)
+		if c, ok := s.watchLocked(w.r, w); ok {
+			found = append(found, seqConfirmation{w.seq, c})
+		}
+	}
+	clear(s.ev.pending[len(keep):])
+	s.ev.pending = keep
+	return found
 }
 
 // watchLocked is what a watched rig shows now: a resumed rig's first
