@@ -3,9 +3,11 @@ package switcher
 import (
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/hashgate/hashgate/switcher/device"
 	evidencelog "github.com/hashgate/hashgate/switcher/evidence"
 )
 
@@ -103,4 +105,78 @@ func BenchmarkEvidenceParts50k(b *testing.B) {
 	}
 	n := time.Duration(b.N)
 	b.Logf("sample (the status) %v, watch pass %v per interval; a 50,000-rig list written and fsynced %v", st/n, wp/n, decision)
+}
+
+// evReport is the report of seq, and its rig by name.
+func evReport(t *testing.T, s *Switcher, seq uint64) (evidencelog.Report, map[string]evidencelog.ReportRig) {
+	t.Helper()
+	rep, err := s.Report(seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rigs := map[string]evidencelog.ReportRig{}
+	for _, r := range rep.Rigs {
+		rigs[r.Rig] = r
+	}
+	return rep, rigs
+}
+
+// A curtailed firmware rig: its connection closing (Stratum), its device
+// read asleep (device, with its power), then read hashing past the
+// verification window (a failure: the newest evidence, so the rig's
+// status is failed). A resumed one: its first share after the resume.
+func TestEvidenceConfirmationsAndFailures(t *testing.T) {
+	x := newFw(t)
+	for i, n := range []string{"f-1", "f-2", "f-3"} {
+		x.s.RigConnected(n, fmt.Sprintf("10.0.1.%d:4028", i+1))
+	}
+	x.s.step()
+	x.allocate(t, 75) // budget 25: f-3 goes
+	seq := x.s.LastEventSeq()
+	t0 := x.clk.Now()
+	x.s.RigDisconnected("f-3") // the Stratum park closes its connection
+	x.clk.Advance(10 * time.Second)
+	x.read("f-3", device.StateSleeping, 60, 0)
+	x.s.step()
+	_, rigs := evReport(t, x.s, seq)
+	r := rigs["f-3"]
+	if len(rigs) != 1 || r.Status != "confirmed" || r.Stratum == nil || r.Stratum.Detail != "connection closed" ||
+		r.Device == nil || r.Device.State != "sleeping" || *r.Device.PowerW != 60 || r.Device.SecondsAfter != 10 {
+		t.Fatalf("f-3 after its close and a reading asleep: %+v (stratum %+v, device %+v); want confirmed by both, asleep at 60 W 10 s after",
+			r, r.Stratum, r.Device)
+	}
+	x.clk.Advance(2 * time.Minute) // past the verification window
+	x.read("f-3", device.StateMining, 3100, 95)
+	x.clk.Advance(time.Second)
+	x.s.step()
+	_, rigs = evReport(t, x.s, seq)
+	if r := rigs["f-3"]; r.Status != "failed" || r.Failure == nil || !strings.HasPrefix(r.Failure.Detail, "curtail_failed") || r.Device == nil {
+		t.Fatalf("f-3 read hashing after the window: %+v (failure %+v); want failed (curtail_failed), the device confirmation kept", r, r.Failure)
+	}
+	x.clk.Advance(time.Second)
+	x.read("f-3", device.StateSleeping, 58, 0) // asleep again: the newest evidence confirms
+	x.s.step()
+	if _, rigs = evReport(t, x.s, seq); rigs["f-3"].Status != "confirmed" {
+		t.Fatalf("f-3 read asleep after the failure: status %s; want confirmed", rigs["f-3"].Status)
+	}
+
+	// Asleep, it fits again: a plan resumes it (the tick's or the
+	// allocation's), and its resume event names that decision.
+	x.allocate(t, 0)
+	resumed, err := x.s.LatestEvents(1, EventFilter{Kinds: []string{EventResume}, Rig: "f-3"})
+	if err != nil || len(resumed) != 1 {
+		t.Fatalf("no resume of f-3: %v", err)
+	}
+	back := resumed[0].Cause
+	x.clk.Advance(4 * time.Second)
+	x.rec.setShare("f-3", x.clk.Now())
+	x.clk.Advance(time.Second)
+	x.s.step()
+	_, rigs = evReport(t, x.s, back)
+	if r := rigs["f-3"]; r.Action != "resume" || r.Status != "confirmed" || r.Stratum == nil || r.Stratum.SecondsAfter != 4 {
+		t.Fatalf("f-3 resumed, a share 4 s later: %+v (stratum %+v); want a confirmed resume, its share 4 s after", r, r.Stratum)
+	}
+	if rep, _ := evReport(t, x.s, seq); rep.Event.Time.Sub(t0) != 0 || rep.RigCounts.Total != 1 {
+		t.Errorf("the curtail's report: event at %v, %d rigs; want %v, 1", rep.Event.Time, rep.RigCounts.Total, t0)
+	}
 }
