@@ -23,11 +23,14 @@
 //     fsynced once per switcher step.
 //
 // Each log rotates like the audit log (FILE, FILE.1 … FILE.N; the oldest
-// is deleted): MaxBytes bounds the two together, half each. Nothing is
+// is deleted): MaxBytes bounds the two together, half each (a decision's
+// list is written whole to one file: one larger than a file's share
+// makes that file larger). Nothing is
 // held in memory but the confirmations of one step (bounded: a full
 // queue is written at once). Both logs are read back from disk, so a
 // report for yesterday's event works after a restart, as long as the
-// retention still holds its samples.
+// retention still holds its samples. A report reads only the files that
+// can hold its window (by their first record's time).
 //
 // Measured sizes (TestRecordSizes): a sample is 77 bytes with no meter
 // and no cap, 182 with the cap, the measured site and AI loads, a mining

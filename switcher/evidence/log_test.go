@@ -154,7 +154,7 @@ func TestRigsAndConfirmations(t *testing.T) {
 	}
 	l.Close()
 	l = openTest(t, dir, 0)
-	rigs, err := l.Rigs(41)
+	rigs, err := l.Rigs(41, at)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -311,4 +311,56 @@ func FuzzRigLine(f *testing.F) {
 			_ = r.Status()
 		}
 	})
+}
+
+// The rig log stays within its bound however many decisions over 10,000
+// rigs are written (a file holds at least one whole decision), and the
+// newest decision reads back whole.
+func TestRigLogBound(t *testing.T) {
+	dir := t.TempDir()
+	const maxBytes = 2 * (keepFiles + 1) * minFileBytes
+	l := openTest(t, dir, maxBytes)
+	rigs := make([]RigAction, 10000)
+	for i := range rigs {
+		rigs[i] = RigAction{Rig: fmt.Sprintf("rig-%05d", i), Group: "s19", Action: ActionCurtail}
+	}
+	one, _ := encodeActions(1, t0, rigs)
+	for seq := uint64(1); seq <= 20; seq++ {
+		at := t0.Add(time.Duration(seq) * time.Minute)
+		if err := l.Decision(seq, at, rigs); err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range rigs[:100] {
+			if err := l.Confirm(seq, Confirmation{Rig: r.Rig, OK: true, Source: SourceDevice, State: "sleeping", PowerW: kwp(60), At: at.Add(time.Second)}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l.Close()
+	// Each file is at most max(its share, one decision and its
+	// confirmations); there are keepFiles+1 of them.
+	perFile := max(int64(maxBytes/2/(keepFiles+1)), int64(len(one))+100*130)
+	if got := dirBytes(t, dir); got > (keepFiles+1)*perFile {
+		t.Errorf("rig log %d bytes; want at most %d", got, (keepFiles+1)*perFile)
+	}
+	l = openTest(t, dir, maxBytes)
+	got, err := l.Rigs(20, t0.Add(20*time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirmed := 0
+	for _, r := range got {
+		if r.Status() == "confirmed" {
+			confirmed++
+		}
+	}
+	if len(got) != 10000 || confirmed != 100 {
+		t.Errorf("decision 20: %d rigs, %d confirmed; want 10000, 100", len(got), confirmed)
+	}
+	if old, _ := l.Rigs(1, t0.Add(time.Minute)); len(old) != 0 {
+		t.Errorf("decision 1: %d rigs; want none (rotated away)", len(old))
+	}
 }

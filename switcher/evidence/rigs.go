@@ -88,7 +88,7 @@ func encodeActions(seq uint64, at time.Time, rigs []RigAction) ([]byte, error) {
 		names := by[k]
 		for len(names) > 0 {
 			n := min(len(names), maxNamesPerLine)
-			b, err := json.Marshal(actionRec{S: seq, T: at.UnixMilli(), A: k.a, G: k.g, R: names[:n]})
+			b, err := json.Marshal(actionRec{S: seq, T: at.UnixMicro(), A: k.a, G: k.g, R: names[:n]})
 			if err != nil {
 				return nil, err
 			}
@@ -213,16 +213,23 @@ func (r *RigEvidence) Status() string {
 	return "failed"
 }
 
-// Rigs reads decision seq's rigs and their confirmations back, sorted by
-// name. Lines of other decisions are told by their prefix, unparsed.
-func (l *Log) Rigs(seq uint64) ([]RigEvidence, error) {
+// Rigs reads decision seq, made at `at`, back: its rigs and their
+// confirmations, sorted by name. Every record of a decision is written
+// at or after it: a file is skipped when the next one starts before at.
+// Lines of other decisions are told by their prefix, unparsed.
+func (l *Log) Rigs(seq uint64, at time.Time) ([]RigEvidence, error) {
 	l.mu.Lock()
 	files := l.rigs.files()
 	l.mu.Unlock()
 	prefix := []byte(`{"s":` + strconv.FormatUint(seq, 10) + `,`)
 	idx := map[string]int{}
 	var out []RigEvidence
-	for _, f := range files {
+	for i, f := range files {
+		if i+1 < len(files) {
+			if next, ok := firstRigTime(files[i+1]); ok && next.Before(at) {
+				continue
+			}
+		}
 		err := scanFile(f, func(line []byte) bool {
 			if bytes.HasPrefix(line, prefix) {
 				out = applyRigLine(line, out, idx)
@@ -235,6 +242,21 @@ func (l *Log) Rigs(seq uint64) ([]RigEvidence, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Rig < out[j].Rig })
 	return out, nil
+}
+
+// firstRigTime is the time of the first record of a rig log file.
+func firstRigTime(path string) (t time.Time, ok bool) {
+	_ = scanFile(path, func(line []byte) bool {
+		var r struct {
+			T int64 `json:"t"`
+		}
+		if json.Unmarshal(line, &r) == nil && r.T > 0 {
+			t, ok = time.UnixMicro(r.T).UTC(), true
+			return false
+		}
+		return true
+	})
+	return t, ok
 }
 
 // applyRigLine adds one line of the rig log to out (idx: rig → index).
