@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 )
@@ -140,7 +140,7 @@ func poolURL(addr string) string {
 	if !strings.Contains(addr, "://") {
 		addr = "stratum+tcp://" + addr
 	}
-	return config.RedactURL(addr)
+	return tomlfile.RedactURL(addr)
 }
 
 func (h *Handler) pools() []Pool {

@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/hashgate/hashgate/switcher/evidence"
+)
 
 // Evidence is the [switcher] table's evidence keys: where and how much
 // of the evidence behind the event reports is kept (switcher/evidence).
@@ -21,12 +25,12 @@ type Evidence struct {
 	Interval Duration
 }
 
-// Defaults and bounds of the evidence keys (the switcher's own defaults:
-// config's tests check they agree).
+// Defaults and bounds of the evidence keys; the defaults are the
+// switcher's own.
 const (
-	DefaultEvidenceMaxMB    = 256
+	DefaultEvidenceMaxMB    = evidence.DefaultMaxBytes >> 20
 	MaxEvidenceMaxMB        = 1 << 20
-	DefaultEvidenceInterval = time.Second
+	DefaultEvidenceInterval = evidence.DefaultInterval
 	MinEvidenceInterval     = 100 * time.Millisecond
 	MaxEvidenceInterval     = time.Minute
 )
@@ -35,7 +39,7 @@ const (
 func (e Evidence) MaxBytes() int64 { return int64(e.MaxMB) << 20 }
 
 // evidence decodes the evidence keys of [switcher] (p) into e.
-func (d *Decoder) evidence(m map[string]any, p string, e *Evidence) {
+func (d *decoder) evidence(m map[string]any, p string, e *Evidence) {
 	if d.Str(m, p, "evidence_dir", &e.Dir) {
 		if e.Dir == "" {
 			d.Errorf(p+".evidence_dir", "switcher.evidence_dir: must not be empty (leave it out for the default, next to the audit log)")

@@ -7,16 +7,11 @@ import (
 	"time"
 
 	"github.com/hashgate/hashgate/config"
-	"github.com/hashgate/hashgate/switcher/evidence"
 )
 
 // The evidence keys: decoded, resolved against the config's directory,
-// bounded; their defaults are the switcher's.
+// bounded.
 func TestEvidenceKeys(t *testing.T) {
-	if config.DefaultEvidenceMaxMB<<20 != evidence.DefaultMaxBytes || config.DefaultEvidenceInterval != evidence.DefaultInterval {
-		t.Errorf("defaults %d MiB, %v; want the switcher's %d bytes, %v", config.DefaultEvidenceMaxMB, config.DefaultEvidenceInterval,
-			evidence.DefaultMaxBytes, evidence.DefaultInterval)
-	}
 	const pool = "[[pools]]\nname = \"p\"\nurl = \"stratum+tcp://pool.example:3333\"\nuser = \"acct\"\n"
 	dir := t.TempDir()
 	c, err := config.Parse(filepath.Join(dir, "hashgate.toml"), []byte("[switcher]\nevidence_dir = \"ev\"\nevidence_max_mb = 32\nevidence_interval = \"5s\"\n"+pool))

@@ -34,6 +34,7 @@ func SwitcherConfig(cfg *config.Config, devices switcher.DeviceFleet) switcher.C
 		PoolURLs:             PoolURLs(cfg),
 		DeviceVerifyWindow:   c.VerifyWithin.Duration * 2,
 		DeviceStaleAfter:     max(switcher.DefaultDeviceStaleAfter, 3*c.PollInterval.Duration),
+		Meters:               MeterSpecs(cfg),
 		Evidence:             evidence.Options{Dir: c.Evidence.DirPath, MaxBytes: c.Evidence.MaxBytes(), Interval: c.Evidence.Interval.Duration},
 	}
 	if devices != nil {

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -315,7 +315,7 @@ const maxAuditPool = 200
 // it: its credentials (user:password@) redacted, at most maxAuditPool
 // bytes (the device says what it likes).
 func poolForAudit(u string) string {
-	u = config.RedactURL(u)
+	u = tomlfile.RedactURL(u)
 	if len(u) <= maxAuditPool {
 		return u
 	}

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // Defaults of the policy file, for keys left out. site_capacity_kw has
@@ -49,7 +49,7 @@ var (
 )
 
 // LoadPolicy reads and validates the policy file at path. A file that cannot
-// be read gives the os error; an invalid one gives config.Errors.
+// be read gives the os error; an invalid one gives tomlfile.Errors.
 func LoadPolicy(path string) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -61,7 +61,7 @@ func LoadPolicy(path string) (*Policy, error) {
 // ParsePolicy parses and validates a policy file's contents; path names the
 // file in errors and is the base of the relative paths in it (credential
 // files). An invalid policy is refused whole: the error is then
-// config.Errors, every problem found as FILE:LINE:COL: message, in file
+// tomlfile.Errors, every problem found as FILE:LINE:COL: message, in file
 // order.
 //
 // What is checked: unknown keys and tables (with a "did you mean"), the
@@ -110,7 +110,7 @@ func parsePolicy(path, base string, data []byte) (*Policy, error) {
 	if name == "" {
 		name = "<policy>"
 	}
-	root, d, err := config.ParseDocument(name, data)
+	root, d, err := tomlfile.ParseDocument(name, data)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +126,7 @@ func parsePolicy(path, base string, data []byte) (*Policy, error) {
 }
 
 type policyDecoder struct {
-	*config.Decoder
+	*tomlfile.Decoder
 }
 
 func (d policyDecoder) policy(root map[string]any) *Policy {
@@ -146,7 +146,7 @@ func (d policyDecoder) policy(root map[string]any) *Policy {
 	if d.Float(root, "", "reserve_kw", &p.ReserveKW) && d.nonNegative("reserve_kw", p.ReserveKW) &&
 		capOK && p.ReserveKW >= p.SiteCapacityKW {
 		d.Errorf("reserve_kw", "reserve_kw: %s is not below site_capacity_kw (%s); nothing would be left to allocate",
-			config.FormatFloat(p.ReserveKW), config.FormatFloat(p.SiteCapacityKW))
+			tomlfile.FormatFloat(p.ReserveKW), tomlfile.FormatFloat(p.SiteCapacityKW))
 	}
 	if d.Float(root, "", "ramp_up_kw_per_min", &p.RampUpKWPerMin) {
 		d.positive("ramp_up_kw_per_min", p.RampUpKWPerMin)
@@ -193,7 +193,7 @@ func (d policyDecoder) groups(v any) []Group {
 		if m == nil {
 			continue
 		}
-		gp := config.Index("group", i)
+		gp := tomlfile.Index("group", i)
 		var g Group
 		if _, ok := m["name"]; !ok {
 			d.Errorf(gp, `%s: name is required, e.g. name = "s19-hall-b"`, gp)
@@ -223,7 +223,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 	if isDefault {
 		for _, k := range []string{"name", "workers"} {
 			if _, ok := m[k]; ok {
-				d.Errorf(config.Join(gp, k), "%s.%s: the default group has no %s; it holds every rig that matches no [[group]]", gp, k, k)
+				d.Errorf(tomlfile.Join(gp, k), "%s.%s: the default group has no %s; it holds every rig that matches no [[group]]", gp, k, k)
 			}
 		}
 		rest := maps.Clone(m)
@@ -250,7 +250,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 	if d.Float(m, gp, "idle_kw", &g.IdleKW) {
 		if d.nonNegative(gp+".idle_kw", g.IdleKW) && rigOK && g.IdleKW > g.RigKW {
 			d.Errorf(gp+".idle_kw", "%s.idle_kw: %s is above rig_kw (%s); a parked rig draws less than a mining one",
-				gp, config.FormatFloat(g.IdleKW), config.FormatFloat(g.RigKW))
+				gp, tomlfile.FormatFloat(g.IdleKW), tomlfile.FormatFloat(g.RigKW))
 		}
 	} else if _, written := m["idle_kw"]; !written && !isDefault {
 		g.IdleKW = roundKW(DefaultIdleFraction * g.RigKW)
@@ -285,7 +285,7 @@ func (d policyDecoder) workers(m map[string]any, gp string) []string {
 	}
 	out := make([]string, 0, len(list))
 	for i, e := range list {
-		ep := config.Index(wp, i)
+		ep := tomlfile.Index(wp, i)
 		s, ok := e.(string)
 		switch {
 		case !ok:
@@ -308,7 +308,7 @@ func (d policyDecoder) actuator(path, name string) bool {
 		return true
 	}
 	all := append([]string{ActuatorStratum}, firmwareActuators...)
-	if s := config.Suggest(name, all); s != "" {
+	if s := tomlfile.Suggest(name, all); s != "" {
 		d.Errorf(path, "%s: unknown actuator %q (did you mean %q?)", path, name, s)
 	} else {
 		d.Errorf(path, "%s: unknown actuator %q; expected one of %s", path, name, strings.Join(all, ", "))
@@ -330,7 +330,7 @@ func (d policyDecoder) positive(path string, v float64) bool {
 	if v > 0 && !math.IsInf(v, 0) {
 		return true
 	}
-	d.Errorf(path, "%s: must be a finite number greater than 0, got %s", path, config.FormatFloat(v))
+	d.Errorf(path, "%s: must be a finite number greater than 0, got %s", path, tomlfile.FormatFloat(v))
 	return false
 }
 
@@ -339,7 +339,7 @@ func (d policyDecoder) nonNegative(path string, v float64) bool {
 	if v >= 0 && !math.IsInf(v, 0) {
 		return true
 	}
-	d.Errorf(path, "%s: must be a finite number, 0 or more, got %s", path, config.FormatFloat(v))
+	d.Errorf(path, "%s: must be a finite number, 0 or more, got %s", path, tomlfile.FormatFloat(v))
 	return false
 }
 
@@ -576,4 +576,4 @@ func quoteList(list []string) string {
 }
 
 // kw formats a figure in kW (or J/TH) as the policy file writes it.
-func kw(f float64) string { return config.FormatFloat(f) }
+func kw(f float64) string { return tomlfile.FormatFloat(f) }

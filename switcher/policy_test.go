@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // site is the one required top-level key, on line 1.
@@ -239,9 +239,9 @@ bind_pools = "yes"
 			if p != nil {
 				t.Errorf("ParsePolicy returned a policy along with errors")
 			}
-			var errs config.Errors
+			var errs tomlfile.Errors
 			if !errors.As(err, &errs) {
-				t.Fatalf("error is %T, want config.Errors: %v", err, err)
+				t.Fatalf("error is %T, want tomlfile.Errors: %v", err, err)
 			}
 			var got []string
 			for _, e := range errs {
@@ -629,7 +629,7 @@ func FuzzParsePolicy(f *testing.F) {
 			p.Diff(p)
 			return
 		}
-		var errs config.Errors
+		var errs tomlfile.Errors
 		if errors.As(err, &errs) {
 			for _, e := range errs {
 				if e.Line < 1 || e.Col < 1 || e.File != "fuzz.toml" {

@@ -111,7 +111,8 @@ type Config struct {
 }
 
 // Defaults for a zero field of Config. The config file's [switcher]
-// defaults (config.Default) agree: config's tests check them.
+// table takes its defaults from these (config.Default): one value each,
+// and a key left out of the file runs the switcher as a zero field does.
 const (
 	DefaultTick                 = time.Second
 	DefaultCurtailGrace         = 30 * time.Second
@@ -124,6 +125,11 @@ const (
 	DefaultNetworkPrefixV6      = 64
 	DefaultDeviceVerifyWindow   = 2 * time.Minute
 	DefaultDeviceStaleAfter     = 5 * time.Minute
+	// The audit log rotates at DefaultAuditMaxBytes and keeps
+	// DefaultAuditKeep rotated files: 96 MiB in all, about 6 days of a
+	// 50,000-rig site's events.
+	DefaultAuditMaxBytes = 16 << 20
+	DefaultAuditKeep     = 5
 )
 
 // orDefault sets *p to v when it is zero or negative (unset).

@@ -123,10 +123,10 @@ func TestReadPollersOff(t *testing.T) {
 // event on the socket. (The batch is cut to one line per wake-up here, so
 // two submits in one write leave the second buffered, the socket empty.)
 func TestParkedMinerLongBatchAllAnswered(t *testing.T) {
-	old := proxy.SetPollerBatch(1)
-	t.Cleanup(func() { proxy.SetPollerBatch(old) }) // after the proxy's Close (cleanups run last first)
 	pool := startPool(t, sim.PoolConfig{})
-	srv := startProxy(t, quickConfig(t, pool))
+	cfg := quickConfig(t, pool)
+	cfg.ReadPollerBatch = 1
+	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "a.b")
 	next, id := uint32(0), 100
 	for _, n := range []int{2, 3, 5} {

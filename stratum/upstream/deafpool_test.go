@@ -48,11 +48,18 @@ func runSession(t *testing.T, addr string, poolWait func(), writeTimeout, submit
 	if submitTimeout == 0 {
 		submitTimeout = 30 * time.Second
 	}
-	s, err := upstream.Dial(context.Background(), upstream.Config{
+	return runSessionConfig(t, poolWait, upstream.Config{
 		Pool: "raw", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
 		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
 		SubmitTimeout: submitTimeout, WriteTimeout: writeTimeout,
 	})
+}
+
+// runSessionConfig dials cfg's raw pool and starts the session, closed at
+// the test's end.
+func runSessionConfig(t *testing.T, poolWait func(), cfg upstream.Config) *upstream.Session {
+	t.Helper()
+	s, err := upstream.Dial(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -339,8 +346,6 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 // pause of a minute, a block submitted right after a share still reaches
 // the pool at once.
 func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
-	old := upstream.SetWritePace(time.Minute)
-	t.Cleanup(func() { upstream.SetWritePace(old) })
 	lines := make(chan string, 16)
 	addr, poolWait := rawPool(t, func(c net.Conn) {
 		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
@@ -358,7 +363,10 @@ func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
 			}
 		}
 	})
-	s := runSession(t, addr, poolWait, 0, 0)
+	s := runSessionConfig(t, poolWait, upstream.Config{
+		Pool: "raw", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, WritePace: time.Minute,
+	})
 	arrives := func(what, en2 string) {
 		t.Helper()
 		select {
