@@ -9,7 +9,9 @@ package switcher
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -238,17 +240,24 @@ func (s *Switcher) watchLocked(r *rigRec, w *evWatch) (evidencelog.Confirmation,
 // that shows its effect.
 func (s *Switcher) sample() evidencelog.Sample {
 	st := s.Status()
-	now := s.cfg.Now()
+	return sampleOf(&st, s.cfg.Meters, s.cfg.Now())
+}
+
+// sampleOf is a sample of st at now: the meters' good readings that are
+// not stale by their spec (at most maxSampleMeters), and the sum of
+// those that measure mining.
+func sampleOf(st *Status, specs []meter.Spec, now time.Time) evidencelog.Sample {
 	sm := evidencelog.Sample{At: now, MiningKW: st.MiningLoadKW, MeasuredKW: st.MiningLoadMeasuredKW, MeasuredRigs: st.MeasuredRigs,
 		BudgetKW: st.MiningBudgetKW, CapKW: st.CapKW, AIKW: st.AIKW, AIKWMeasured: st.AIKWMeasured, SiteLoadKW: st.SiteLoadKW,
 		Failsafe: st.Failsafe}
 	stale := map[string]time.Duration{}
-	for _, m := range s.cfg.Meters {
+	for _, m := range specs {
 		stale[m.Name] = m.StaleAfter
 	}
 	var mining float64
 	miningOK := false
-	for name, rd := range st.Meters {
+	for _, name := range slices.Sorted(maps.Keys(st.Meters)) {
+		rd := st.Meters[name]
 		if !rd.OK() || len(sm.Meters) >= maxSampleMeters || (stale[name] > 0 && now.Sub(rd.At) > stale[name]) {
 			continue
 		}

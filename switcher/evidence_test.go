@@ -9,6 +9,7 @@ import (
 
 	"github.com/hashgate/hashgate/switcher/device"
 	evidencelog "github.com/hashgate/hashgate/switcher/evidence"
+	"github.com/hashgate/hashgate/switcher/meter"
 )
 
 const bigPolicy = `
@@ -178,5 +179,31 @@ func TestEvidenceConfirmationsAndFailures(t *testing.T) {
 	}
 	if rep, _ := evReport(t, x.s, seq); rep.Event.Time.Sub(t0) != 0 || rep.RigCounts.Total != 1 {
 		t.Errorf("the curtail's report: event at %v, %d rigs; want %v, 1", rep.Event.Time, rep.RigCounts.Total, t0)
+	}
+}
+
+// A sample keeps the meters' good, fresh readings (by their spec's
+// stale_after) and sums those that measure mining.
+func TestSampleOfMeters(t *testing.T) {
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ai := 812.5
+	st := Status{MiningLoadKW: 400, MiningBudgetKW: 450, CapKW: 1500, AIKWMeasured: &ai, Meters: map[string]meter.Reading{
+		"hall-1": {Meter: "hall-1", Measures: meter.Mining, KW: 210, At: now.Add(-time.Second)},
+		"hall-2": {Meter: "hall-2", Measures: meter.Mining, KW: 190.5, At: now.Add(-2 * time.Second)},
+		"hall-3": {Meter: "hall-3", Measures: meter.Mining, KW: 99, At: now.Add(-time.Minute)}, // stale
+		"gpus":   {Meter: "gpus", Measures: meter.AI, KW: 812.5, At: now},
+		"site":   {Meter: "site", Measures: meter.Site, Err: "connect 10.0.0.5:502: connection refused", At: now},
+	}}
+	specs := []meter.Spec{{Name: "hall-1", StaleAfter: 10 * time.Second}, {Name: "hall-2", StaleAfter: 10 * time.Second},
+		{Name: "hall-3", StaleAfter: 10 * time.Second}, {Name: "gpus", StaleAfter: 10 * time.Second}}
+	sm := sampleOf(&st, specs, now)
+	if sm.MiningMeterKW == nil || *sm.MiningMeterKW != 400.5 || len(sm.Meters) != 3 || sm.Meters["gpus"] != 812.5 {
+		t.Fatalf("sample: mining meters %v, meters %v; want 400.5 (hall-1 + hall-2), hall-1, hall-2 and gpus", sm.MiningMeterKW, sm.Meters)
+	}
+	if sm.LoadKW() != 400.5 || sm.MiningKW != 400 || sm.CapKW != 1500 || *sm.AIKWMeasured != 812.5 {
+		t.Errorf("sample %+v: want the mining meters' 400.5 kW as its load, counted 400, cap 1500, AI 812.5", sm)
+	}
+	if sm := sampleOf(&Status{MiningLoadKW: 400}, nil, now); sm.MiningMeterKW != nil || sm.LoadKW() != 400 || sm.Meters != nil {
+		t.Errorf("no meters: %+v; want the counted load", sm)
 	}
 }
