@@ -83,7 +83,7 @@ instruction, its target (the mining budget), the baseline (the average
 load before it), the time to reach the target, the deviation from it
 after, and each rig acted upon with what confirms it (its device's
 state and power, the Stratum connection closed or a share) or says it
-failed. --csv prints the API's CSV, the samples included; --json its
+failed: at most 50 rigs, failed ones first. --csv prints the API's CSV, the samples included; --json its
 JSON. A per-rig event (a curtail) is refused: ask for its decision
 (CAUSE in hashgatectl events).
 `,

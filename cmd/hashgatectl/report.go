@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -79,11 +80,24 @@ func (c *cli) printReport(r *evidence.Report) error {
 	fmt.Fprintln(c.out)
 	tw = newTable(c.out)
 	fmt.Fprintf(tw, "RIG\tGROUP\tACTION\tSTATUS\tEVIDENCE\n")
-	for _, rg := range r.Rigs {
+	rigs := slices.Clone(r.Rigs)
+	// Failed first, then unconfirmed, then confirmed; by name within.
+	rank := map[string]int{"failed": 0, "unconfirmed": 1, "confirmed": 2}
+	slices.SortStableFunc(rigs, func(a, b evidence.ReportRig) int { return rank[a.Status] - rank[b.Status] })
+	for _, rg := range rigs[:min(len(rigs), maxReportRigs)] {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", safe(rg.Rig), dash(rg.Group), safe(rg.Action), safe(rg.Status), rigEvidence(&rg))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if n := len(rigs) - maxReportRigs; n > 0 {
+		fmt.Fprintf(c.out, "… and %d more (--csv or --json for every rig)\n", n)
+	}
+	return nil
 }
+
+// maxReportRigs bounds the rigs the table lists (failed ones first).
+const maxReportRigs = 50
 
 func baselineText(r *evidence.Report) string {
 	b := r.Baseline

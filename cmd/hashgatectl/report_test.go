@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/hashgate/hashgate/internal/sim"
+	"github.com/hashgate/hashgate/switcher/evidence"
 )
 
 // report prints an allocation's evidence: target, reached, each
@@ -62,4 +65,38 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("events --cause --json: %v %q", err, r.stdout)
 	}
 	ctl(t, env, "report", strconv.FormatUint(evs[0].Seq, 10)).want(t, 1, nil, []string{"400", "ask for the report of " + seq})
+}
+
+// The rig table lists failed rigs first and at most maxReportRigs; a
+// rig's name is printed escaped.
+func TestReportTableBound(t *testing.T) {
+	var rep evidence.Report
+	for i := range 60 {
+		rg := evidence.ReportRig{Rig: fmt.Sprintf("r%02d", i), Action: "curtail", Status: "confirmed",
+			Stratum: &evidence.ReportConfirm{Source: "stratum", Detail: "connection closed", SecondsAfter: 0.004}}
+		if i == 59 {
+			rg.Rig, rg.Status, rg.Failure = "r59\x1b[2J", "failed", &evidence.ReportConfirm{Source: "stratum", Detail: "curtail_failed: still hashing", SecondsAfter: 31}
+		}
+		rep.Rigs = append(rep.Rigs, rg)
+	}
+	rep.RigCounts = evidence.RigCounts{Total: 60, Confirmed: 59, Failed: 1}
+	var out bytes.Buffer
+	c := &cli{out: &out}
+	if err := c.printReport(&rep); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(out.String(), "\n")
+	var table []string
+	for i, l := range lines {
+		if strings.HasPrefix(l, "RIG") {
+			table = lines[i+1:]
+			break
+		}
+	}
+	if len(table) < 1 || !strings.HasPrefix(table[0], `r59\x1b[2J`) || !strings.Contains(table[0], "FAILED after 31s: curtail_failed") {
+		t.Fatalf("first row %q; want the failed rig, its name escaped", table[0])
+	}
+	if !strings.Contains(out.String(), "… and 10 more (--csv or --json for every rig)") || strings.Count(out.String(), "connection closed") != 50 {
+		t.Errorf("table of 60 rigs:\n%s\nwant 50 rows (the failed one first, closed too, and 49 confirmed) and a note of 10 more", out.String())
+	}
 }
