@@ -30,7 +30,9 @@
 // queue is written at once). Both logs are read back from disk, so a
 // report for yesterday's event works after a restart, as long as the
 // retention still holds its samples. A report reads only the files that
-// can hold its window (by their first record's time).
+// can hold its samples (by each file's first sample time) and its rigs
+// (by the first decision listed in each file: lists are written in seq
+// order, each before its confirmations).
 //
 // Measured sizes (TestRecordSizes): a sample is 77 bytes with no meter
 // and no cap, 182 with the cap, the measured site and AI loads, a mining

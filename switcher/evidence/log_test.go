@@ -154,7 +154,7 @@ func TestRigsAndConfirmations(t *testing.T) {
 	}
 	l.Close()
 	l = openTest(t, dir, 0)
-	rigs, err := l.Rigs(41, at)
+	rigs, err := l.Rigs(41)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -347,7 +347,7 @@ func TestRigLogBound(t *testing.T) {
 		t.Errorf("rig log %d bytes; want at most %d", got, (keepFiles+1)*perFile)
 	}
 	l = openTest(t, dir, maxBytes)
-	got, err := l.Rigs(20, t0.Add(20*time.Minute))
+	got, err := l.Rigs(20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -360,7 +360,49 @@ func TestRigLogBound(t *testing.T) {
 	if len(got) != 10000 || confirmed != 100 {
 		t.Errorf("decision 20: %d rigs, %d confirmed; want 10000, 100", len(got), confirmed)
 	}
-	if old, _ := l.Rigs(1, t0.Add(time.Minute)); len(old) != 0 {
+	if old, _ := l.Rigs(1); len(old) != 0 {
 		t.Errorf("decision 1: %d rigs; want none (rotated away)", len(old))
+	}
+}
+
+// A confirmation of an older decision, dated before a newer one, at the
+// head of a file does not hide the newer decision in the file before.
+func TestRigsAcrossFiles(t *testing.T) {
+	dir := t.TempDir()
+	l := openTest(t, dir, 2*(keepFiles+1)*minFileBytes)
+	at := t0.Add(time.Hour)
+	if err := l.Decision(1, at, []RigAction{{Rig: "old", Action: ActionResume}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Decision(2, at.Add(time.Minute), []RigAction{{Rig: "new", Action: ActionCurtail}}); err != nil {
+		t.Fatal(err)
+	}
+	// Fill the file, so the next write starts another.
+	for l.rigs.size < l.opts.fileBytes()-200 {
+		if err := l.Confirm(2, Confirmation{Rig: "new", OK: true, Source: SourceDevice, At: at.Add(2 * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Decision 1's share, 30 s after it and before decision 2, opens the
+	// next file.
+	for range 3 {
+		if err := l.Confirm(1, Confirmation{Rig: "old", OK: true, Source: SourceStratum, At: at.Add(30 * time.Second)}); err != nil {
+			t.Fatal(err)
+		}
+		if err := l.Flush(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(l.rigs.files()) < 2 {
+		t.Fatalf("%d rig files; want the log rotated", len(l.rigs.files()))
+	}
+	for seq, name := range map[uint64]string{1: "old", 2: "new"} {
+		got, err := l.Rigs(seq)
+		if err != nil || len(got) != 1 || got[0].Rig != name || got[0].Status() != "confirmed" {
+			t.Errorf("decision %d: %+v (err %v); want %s confirmed", seq, got, err, name)
+		}
 	}
 }

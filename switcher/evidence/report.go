@@ -133,7 +133,7 @@ func (l *Log) Report(ev Event, now time.Time) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	rigs, err := l.Rigs(ev.Seq, ev.Time)
+	rigs, err := l.Rigs(ev.Seq)
 	if err != nil {
 		return Report{}, err
 	}

@@ -213,11 +213,12 @@ func (r *RigEvidence) Status() string {
 	return "failed"
 }
 
-// Rigs reads decision seq, made at `at`, back: its rigs and their
-// confirmations, sorted by name. Every record of a decision is written
-// at or after it: a file is skipped when the next one starts before at.
-// Lines of other decisions are told by their prefix, unparsed.
-func (l *Log) Rigs(seq uint64, at time.Time) ([]RigEvidence, error) {
+// Rigs reads decision seq back: its rigs and their confirmations, sorted
+// by name. Decisions' lists are written in seq order, each before its
+// confirmations: a file is skipped when the next one holds an earlier
+// (or the same) decision's list. Lines of other decisions are told by
+// their prefix, unparsed.
+func (l *Log) Rigs(seq uint64) ([]RigEvidence, error) {
 	l.mu.Lock()
 	files := l.rigs.files()
 	l.mu.Unlock()
@@ -226,7 +227,7 @@ func (l *Log) Rigs(seq uint64, at time.Time) ([]RigEvidence, error) {
 	var out []RigEvidence
 	for i, f := range files {
 		if i+1 < len(files) {
-			if next, ok := firstRigTime(files[i+1]); ok && next.Before(at) {
+			if next, ok := firstDecision(files[i+1]); ok && next <= seq {
 				continue
 			}
 		}
@@ -244,19 +245,21 @@ func (l *Log) Rigs(seq uint64, at time.Time) ([]RigEvidence, error) {
 	return out, nil
 }
 
-// firstRigTime is the time of the first record of a rig log file.
-func firstRigTime(path string) (t time.Time, ok bool) {
+// firstDecision is the seq of the first decision's list in a rig log
+// file (ok false: none).
+func firstDecision(path string) (seq uint64, ok bool) {
 	_ = scanFile(path, func(line []byte) bool {
 		var r struct {
-			T int64 `json:"t"`
+			S uint64 `json:"s"`
+			K string `json:"k"`
 		}
-		if json.Unmarshal(line, &r) == nil && r.T > 0 {
-			t, ok = time.UnixMicro(r.T).UTC(), true
+		if json.Unmarshal(line, &r) == nil && r.S > 0 && r.K == "" {
+			seq, ok = r.S, true
 			return false
 		}
 		return true
 	})
-	return t, ok
+	return seq, ok
 }
 
 // applyRigLine adds one line of the rig log to out (idx: rig → index).
