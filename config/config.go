@@ -192,6 +192,9 @@ type Switcher struct {
 	MaxOfflineRigsPerNetwork int
 	NetworkPrefixV4          int
 	NetworkPrefixV6          int
+	// Evidence: evidence_dir, evidence_max_mb, evidence_interval
+	// (config/evidence.go).
+	Evidence Evidence
 }
 
 // Defaults and bounds of [switcher] audit_max_mb and audit_keep.
@@ -324,6 +327,7 @@ func Default() *Config {
 			MaxOfflineRigsPerNetwork: switcher.DefaultMaxOfflinePerNetwork,
 			NetworkPrefixV4:          switcher.DefaultNetworkPrefixV4,
 			NetworkPrefixV6:          switcher.DefaultNetworkPrefixV6,
+			Evidence:                 Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}},
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}

@@ -232,7 +232,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
 				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
-				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6, evidence_dir, evidence_max_mb, evidence_interval`,
 			}},
 		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
 			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
@@ -517,6 +517,7 @@ format = "json"
 		MaxOfflineRigsPerNetwork: 100,
 		NetworkPrefixV4:          24,
 		NetworkPrefixV6:          56,
+		Evidence:                 Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}},
 	}
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
@@ -569,7 +570,8 @@ func TestParseDefaults(t *testing.T) {
 		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
 		PollInterval:  Duration{10 * time.Second},
 		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
-		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
+		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64,
+		Evidence: Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}}}
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}
@@ -647,7 +649,7 @@ func TestExampleConfig(t *testing.T) {
 		"api": apiKeys, "api.tokens[0]": {"name", "token", "role"}, "switcher": switcherKeys, "log": logKeys,
 	} {
 		for _, k := range keys {
-			if table == "switcher" && k == "inventory" {
+			if table == "switcher" && (k == "inventory" || k == "evidence_dir") {
 				continue // optional, and naming a file: shown commented out
 			}
 			if !written(doc, table, k) {

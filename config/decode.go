@@ -24,7 +24,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6", "evidence_dir", "evidence_max_mb", "evidence_interval"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -445,6 +445,7 @@ func (d *decoder) switcher(m map[string]any, c *Switcher) {
 	if d.Integer(m, p, "network_prefix_v6", &c.NetworkPrefixV6) {
 		d.between(p+".network_prefix_v6", c.NetworkPrefixV6, 16, 128)
 	}
+	d.evidence(m, p, &c.Evidence)
 }
 
 func (d *decoder) log(m map[string]any, c *Log) {

@@ -52,6 +52,7 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 	}
 	old := r.dev
 	r.dev = compactReading(rd)
+	s.evidenceReadingLocked(r)
 	idleW := deviceIdleW(r.group)
 	if old.at.IsZero() || rd.At.Sub(old.at) >= s.cfg.DeviceStaleAfter || material(&old, &r.dev, idleW) {
 		s.stale = true

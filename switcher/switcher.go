@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashgate/hashgate/internal/rigname"
 	"github.com/hashgate/hashgate/switcher/device"
+	evidencelog "github.com/hashgate/hashgate/switcher/evidence"
 	"github.com/hashgate/hashgate/switcher/meter"
 )
 
@@ -100,6 +101,10 @@ type Config struct {
 	// their readings come through MeterReading. A meter that has given
 	// no good reading yet is stale.
 	Meters []meter.Spec
+
+	// Evidence: the sample log and per-decision rig lists behind the
+	// event reports (evidence.go); Dir defaults next to the audit log.
+	Evidence evidencelog.Options
 
 	Log zerolog.Logger
 	Now func() time.Time // tests
@@ -279,7 +284,8 @@ type Switcher struct {
 	devMu      sync.Mutex
 	devSent    uint64
 
-	auditFailing atomic.Bool // the audit log could not be written (logged once)
+	auditFailing atomic.Bool    // the audit log could not be written (logged once)
+	ev           *evidenceState // evidence.go
 
 	econ econState // economic curtailment (economic.go), guarded by mu
 
@@ -382,6 +388,10 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		s.markOfflineLocked(r)
 	}
 	s.boundLoadedLocked(now)
+	if err := s.openEvidence(); err != nil {
+		audit.Close()
+		return nil, err
+	}
 	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(s.rigs), "allocations": len(st.Allocations), "forgotten": len(st.Rigs) - len(s.rigs)}})
 	return s, nil
 }
@@ -445,6 +455,9 @@ func (s *Switcher) Close() error {
 		s.finalSave()
 	}
 	err := s.audit.Close()
+	if eerr := s.closeEvidence(); err == nil {
+		err = eerr
+	}
 	s.mu.Lock()
 	if s.stateErr != nil {
 		err = &NotPersistedError{What: "state file", Since: s.stateErrSince, Err: s.stateErr}
@@ -506,6 +519,7 @@ func (s *Switcher) step() {
 	s.mu.Unlock()
 	s.auditOutcome(s.audit.Retry())
 	s.tellForgotten(forgotten)
+	s.evidenceStep(now)
 	for _, name := range reparks {
 		acts = append(acts, action{rig: name, stratum: true})
 	}
@@ -744,6 +758,7 @@ func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []a
 		evs = append(evs, Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
 	}
 	if seq := s.planAudit(plan, recs, why, head, evs); seq != 0 {
+		s.evidenceDecisionLocked(seq, &plan, recs, now)
 		for _, acts := range [][]Action{plan.Curtail, plan.Park, plan.Resume} {
 			for _, a := range acts {
 				recs[a.Rig].cause = seq
@@ -855,6 +870,7 @@ func (s *Switcher) RigDisconnected(name string) {
 	case r.state == RigPending:
 		r.state, r.since = RigOffline, now
 	case r.state == RigParked:
+		s.evidenceClosedLocked(r, now)
 		if r.heldAtAdmission && !r.listed {
 			// It never got work in this park: like a pending rig that
 			// leaves, it is offline (else a few names held at
