@@ -20,10 +20,14 @@ import (
 //go:embed web/index.html web/app.css web/app.js
 var webFS embed.FS
 
-// perRigKinds are the event kinds written per rig under a decision (they
-// carry its seq in cause); the events panel lists the other kinds and
-// opens a decision for its rigs.
-var perRigKinds = []string{switcher.EventCurtail, switcher.EventResume, switcher.EventPark}
+// perRigKinds are the event kinds that may be written per rig under a
+// summary (carrying its seq in cause): a plan's actions and the flags
+// reported in bulk. The events panel asks for the other kinds (decisions:
+// never crowded out by thousands of per-rig events), adds the newest
+// events without a cause, and opens a summary for its rigs.
+var perRigKinds = []string{switcher.EventCurtail, switcher.EventResume, switcher.EventPark,
+	switcher.EventCurtailFail, switcher.EventResumeFail, switcher.EventLeftParked,
+	switcher.EventDeviceCommandFailed, switcher.EventPoolsUnbound}
 
 // dashboardPage is index.html with the summary kinds filled in.
 var dashboardPage = func() []byte {

@@ -84,7 +84,8 @@ function renderBanners(p) {
   if (p) {
     if (p.failsafe) add("bad", "Fail-safe: the mining budget is the policy's safe budget. " + (p.failsafe_reason || ""), "failsafe");
     if (!p.compliant) {
-      add("bad", "Not compliant: " + (p.not_compliant_reason || "load above budget"), "not-compliant");
+      const why = p.not_compliant_reason || "the mining load is above the budget";
+      add("bad", /^not compliant/i.test(why) ? "N" + why.slice(1) : "Not compliant: " + why, "not-compliant");
       if (p.not_compliant_detail) add("bad", p.not_compliant_detail, "not-compliant-detail");
     }
     if (p.policy_error) add("bad", "The policy file is refused:\n" + p.policy_error + "\nIn force: the policy loaded before, from " + p.policy + ".", "policy-error");
@@ -107,6 +108,7 @@ function renderPower(st) {
     tile("mining load", kw(p.mining_load_kw), "load", !p.compliant),
     tile("mining budget", kw(p.mining_budget_kw), "budget"),
   ];
+  if (Math.abs(p.mining_load_planned_kw - p.mining_load_kw) >= 0.05) tiles.push(tile("load as planned (parks at idle_kw)", kw(p.mining_load_planned_kw), "planned"));
   if (p.cap_kw) tiles.push(tile("site cap", kw(p.cap_kw), "cap"));
   tiles.push(
     tile("compliant", p.compliant ? "yes" : "NO", "compliant", !p.compliant),
@@ -281,14 +283,17 @@ function drawChart() {
   s.append(svg("polyline", { class: "load", points: line("load_kw") }));
   box.replaceChildren(s);
   const span = (t1 - t0) / 60000;
-  $("history-span").textContent = `(last ${span >= 90 ? (span / 60).toFixed(1) + " h" : Math.round(span) + " min"}, a point every ${state.historyEvery} s)`;
+  const last = span >= 90 ? (span / 60).toFixed(1) + " h" : span >= 1 ? Math.round(span) + " min" : Math.round(span * 60) + " s";
+  $("history-span").textContent = `(last ${last}, a point every ${state.historyEvery} s)`;
 }
 
 // ---- events: the decisions, each with the rigs it acted on ----
 
+// groupCounts prints a summary's counts per group: a plan's actions
+// ({curtail, resume, park, deferred}) or a mass event's rigs (a number).
 function groupCounts(groups) {
-  return Object.entries(groups || {}).map(([g, c]) =>
-    `${g}: ` + ["curtail", "resume", "park", "deferred"].filter((k) => c[k]).map((k) => `${c[k]} ${k}`).join(", ")).join(" · ");
+  return Object.entries(groups || {}).map(([g, c]) => `${g}: ` + (typeof c === "number" ? `${c} rigs`
+    : ["curtail", "resume", "park", "deferred"].filter((k) => c[k]).map((k) => `${c[k]} ${k}`).join(", ") || "no action")).join(" · ");
 }
 
 function eventLine(e) {
@@ -297,6 +302,7 @@ function eventLine(e) {
   if (e.who) bits.push("by " + e.who);
   if (f.ai_kw !== undefined && e.kind === "allocation") bits.push(kw(f.ai_kw) + " to AI");
   if (e.rig) bits.push(e.rig);
+  if (f.rigs !== undefined && !e.rig) bits.push(f.rigs + " rigs");
   if (e.reason) bits.push("“" + e.reason + "”");
   return bits.join(" · ");
 }
@@ -305,13 +311,15 @@ async function pollEvents() {
   const kinds = document.body.dataset.summaryKinds;
   const res = await power("/api/v1/events?limit=30&kind=" + kinds, "events-panel");
   if (!res) return;
-  const evs = res.body;
+  // The decisions, and the newest events that belong to none (a rig's own).
+  const own = (await getJSON("/api/v1/events?limit=300")).body.filter((e) => !e.cause);
+  const bySeq = new Map([...res.body, ...own].map((e) => [e.seq, e]));
+  const evs = [...bySeq.values()].sort((a, b) => a.seq - b.seq).slice(-30);
   const open = new Set([...document.querySelectorAll("#events details[open]")].map((d) => d.dataset.seq));
   $("events").replaceChildren(...evs.reverse().map((e) => {
     const counts = groupCounts((e.fields || {}).groups);
     const d = el("details", { class: "event " + e.kind, "data-seq": e.seq },
-      el("summary", {}, eventLine(e)),
-      counts ? el("p", { class: "groups muted" }, counts) : "",
+      el("summary", {}, eventLine(e), counts ? el("div", { class: "groups muted" }, counts) : ""),
       el("ul", {}));
     d.addEventListener("toggle", () => d.open && loadCaused(d, e.seq));
     if (open.has(String(e.seq))) { d.open = true; }
