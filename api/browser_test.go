@@ -3,8 +3,9 @@ package api_test
 // Browser tests drive the dashboard in a real headless Chromium
 // (chromedp): they load the page from a running site and assert what it
 // shows once its script has drawn the API's answers. Without a Chromium
-// binary they are skipped with a message (.ci/run installs Debian's
-// chromium, so CI runs them).
+// binary they are skipped with a message, or fail when
+// HASHGATE_REQUIRE_CHROMIUM is set (.ci/run installs Debian's chromium and
+// sets it, so CI runs them).
 
 import (
 	"context"
@@ -41,6 +42,9 @@ const browserTimeout = 60 * time.Second
 func newBrowser(t *testing.T, width, height int) context.Context {
 	t.Helper()
 	ctx, ok := tryBrowser(t, width, height)
+	if !ok && os.Getenv("HASHGATE_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("HASHGATE_REQUIRE_CHROMIUM is set and no Chromium binary is found (chromium, chromium-browser, google-chrome or $HASHGATE_CHROMIUM)")
+	}
 	if !ok {
 		t.Skip("no Chromium binary (chromium, chromium-browser, google-chrome or $HASHGATE_CHROMIUM): the browser test needs one; apt-get install chromium")
 	}

@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"io"
+	"slices"
 	"testing"
 	"time"
 )
@@ -34,5 +35,46 @@ func BenchmarkSelectWorkers50k(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// The query's filters, search, sort and paging, on 50,000 rows.
+func TestSelectWorkers(t *testing.T) {
+	now := time.Now()
+	ws, rigs := fleet50k(now)
+	rigs[7].Flags = []string{"pinned"}
+	rigs[10].Flags = []string{"curtail_failed", "pinned"}
+	all := mergeWorkers(ws, rigs, nil, now, 5*time.Minute)
+	names := func(rows []Worker) []string {
+		out := make([]string, len(rows))
+		for i := range rows {
+			out[i] = rows[i].Name
+		}
+		return out
+	}
+	byName := workerSorts["name"]
+	for _, c := range []struct {
+		name      string
+		q         workerQuery
+		wantTotal int
+		wantNames []string
+	}{
+		{"first page", workerQuery{sort: byName, byName: true, limit: 2}, 50000, []string{"acct.s19-000000", "acct.s19-000001"}},
+		{"page past the middle", workerQuery{sort: byName, byName: true, limit: 2, offset: 25000}, 50000, []string{"acct.s19-025000", "acct.s19-025001"}},
+		{"past the end", workerQuery{sort: byName, byName: true, limit: 2, offset: 60000}, 50000, []string{}},
+		{"name descending", workerQuery{sort: byName, byName: true, desc: true, limit: 2}, 50000, []string{"acct.s19-049999", "acct.s19-049998"}},
+		{"search", workerQuery{sort: byName, byName: true, q: "s19-04999", limit: 3}, 10, []string{"acct.s19-049990", "acct.s19-049991", "acct.s19-049992"}},
+		{"flag", workerQuery{sort: byName, byName: true, flag: "pinned", limit: 5}, 2, []string{"acct.s19-000007", "acct.s19-000010"}},
+		{"flag and state", workerQuery{sort: byName, byName: true, flag: "pinned", state: StateMining, limit: 5}, 1, []string{"acct.s19-000007"}},
+		{"group and state", workerQuery{sort: byName, byName: true, group: "hall-b", state: StateCurtailed, limit: 2}, 5000, []string{"acct.s19-000005", "acct.s19-000015"}},
+		// last_share is now − (i mod 600) s: the newest are i ≡ 0 (mod 600),
+		// ties in name order.
+		{"last share, newest first", workerQuery{sort: workerSorts["last_share"], desc: true, limit: 3}, 50000, []string{"acct.s19-000000", "acct.s19-000600", "acct.s19-001200"}},
+		{"last share, oldest first", workerQuery{sort: workerSorts["last_share"], limit: 2}, 50000, []string{"acct.s19-000599", "acct.s19-001199"}},
+	} {
+		page, total := c.q.selectWorkers(slices.Clone(all))
+		if got := names(page); total != c.wantTotal || !slices.Equal(got, c.wantNames) {
+			t.Errorf("%s: total %d, page %v; want %d, %v", c.name, total, got, c.wantTotal, c.wantNames)
+		}
 	}
 }

@@ -159,6 +159,14 @@ async function pollStatus() {
 
 // ---- groups ----
 
+// parkedBar is a small bar of the share of a group's rigs parked (its
+// width set through the CSSOM: the CSP refuses style attributes).
+function parkedBar(share) {
+  const fillBar = el("i");
+  fillBar.style.width = share + "%";
+  return el("span", { class: "bar", title: share + "% parked" }, fillBar);
+}
+
 async function pollGroups() {
   const res = await power("/api/v1/groups", "groups-panel");
   if (!res) return;
@@ -170,7 +178,7 @@ async function pollGroups() {
     return el("tr", { "data-group": g.name },
       cell("group", g.name + (g.priority ? ` (priority ${g.priority})` : "")),
       cell("mining", g.rigs.mining, "n"),
-      cell("parked", el("span", {}, String(g.rigs.parked), el("span", { class: "bar", title: share + "% parked" }, el("i", { style: `width:${share}%` }))), "n parked"),
+      cell("parked", el("span", {}, String(g.rigs.parked), parkedBar(share)), "n parked"),
       cell("pending", g.rigs.pending, "n"), cell("offline", g.rigs.offline, "n"),
       cell("load", kw(g.counted_kw), "n"), cell("hashrate", hashrate(g.hashrate_ths), "n"), cell("flags", flags));
   }));
@@ -256,7 +264,8 @@ function drawChart() {
   if (state.live && (!pts.length || state.live.t > pts.at(-1).t)) pts.push(state.live);
   const box = $("chart");
   if (pts.length < 1) { box.textContent = "No history yet."; return; }
-  const W = 800, H = 220, L = 48, R = 8, T = 8, B = 22;
+  // Drawn at the box's own width, so its labels stay readable on a phone.
+  const W = Math.max(300, Math.round(box.clientWidth) || 800), H = W < 600 ? 180 : 220, L = 48, R = 8, T = 8, B = 22;
   const t0 = Date.parse(pts[0].t), t1 = Math.max(Date.parse(pts.at(-1).t), t0 + 1000);
   const top = Math.max(1, ...pts.map((p) => Math.max(p.load_kw, p.budget_kw, p.cap_kw || 0))) * 1.1;
   const x = (t) => L + ((Date.parse(t) - t0) / (t1 - t0)) * (W - L - R);
@@ -271,7 +280,7 @@ function drawChart() {
   }
   for (const [t, anchor] of [[pts[0].t, "start"], [pts.at(-1).t, "end"]]) {
     const lab = svg("text", { x: x(t), y: H - 6, "text-anchor": anchor });
-    lab.textContent = hhmm(t) + "Z";
+    lab.textContent = (t1 - t0 < 600000 ? new Date(t).toISOString().slice(11, 19) : hhmm(t)) + "Z";
     s.append(lab);
   }
   // Budget and cap hold until changed: drawn as steps; the load as measured.
@@ -279,7 +288,9 @@ function drawChart() {
     .map((p, i, a) => (i ? `${x(p.t)},${y(a[i - 1][key])} ` : "") + `${x(p.t)},${y(p[key])}`).join(" ");
   const line = (key) => pts.map((p) => `${x(p.t)},${y(p[key])}`).join(" ");
   s.append(svg("polyline", { class: "budget", points: step("budget_kw") }));
-  if (pts.some((p) => p.cap_kw > 0)) s.append(svg("polyline", { class: "cap", points: step("cap_kw") }));
+  const capped = pts.some((p) => p.cap_kw > 0);
+  if (capped) s.append(svg("polyline", { class: "cap", points: step("cap_kw") }));
+  $("legend-cap").hidden = !capped;
   s.append(svg("polyline", { class: "load", points: line("load_kw") }));
   box.replaceChildren(s);
   const span = (t1 - t0) / 60000;
