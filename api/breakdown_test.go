@@ -91,6 +91,6 @@ func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
 	if strings.Contains(page, "0.00 TH/s") {
 		t.Fatal("dashboard prints the hashrate as 0.00 TH/s, want automatic units")
 	}
-	wantOnPage(t, page, wantDetail, "0 H/s", "mining load is", "left while parked\t54.0 kW", "parked rigs", "pending admission",
+	wantOnPage(t, page, wantDetail, " H/s", "mining load is", "left while parked\t54.0 kW", "parked rigs", "pending admission",
 		"left_while_parked\t18 rigs\t54.0 kW", "Not compliant")
 }

@@ -151,6 +151,9 @@ func poll(t *testing.T, ctx context.Context, expr string, ok func(string) bool, 
 func dashboardText(t *testing.T, base string) (string, bool) {
 	t.Helper()
 	ctx, ok := tryBrowser(t, 1280, 1000)
+	if !ok && os.Getenv("HASHGATE_REQUIRE_CHROMIUM") != "" {
+		t.Fatal("HASHGATE_REQUIRE_CHROMIUM is set and no Chromium binary is found")
+	}
 	if !ok {
 		t.Log("no Chromium binary: the dashboard's rendering is not checked here (apt-get install chromium)")
 		return "", false

@@ -47,8 +47,9 @@ type history struct {
 	next int // where the next point goes
 	full bool
 
-	stop chan struct{}
-	done chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
 }
 
 // newHistory keeps points (≤ 0: DefaultHistoryPoints; at most
@@ -83,9 +84,10 @@ func (h *history) start() {
 	}()
 }
 
-// close stops the sampling and returns once stopped; once only.
+// close stops the sampling and returns once stopped (Handler.Close may
+// be called more than once).
 func (h *history) close() {
-	close(h.stop)
+	h.closeOnce.Do(func() { close(h.stop) })
 	<-h.done
 }
 
