@@ -117,7 +117,7 @@ func TestDashboardWorkers50k(t *testing.T) {
 	info := `document.getElementById("page-info").textContent`
 	first := `document.querySelector("#workers tbody tr td").textContent`
 	rows := `document.querySelectorAll("#workers tbody tr").length + ""`
-	waitText(t, ctx, "first page", info, "1–50 of 50000", 10*time.Second)
+	waitText(t, ctx, "first page", info, "1–50 of 50000", 30*time.Second)
 	waitText(t, ctx, "rows on the first page", rows, "50", time.Second)
 	waitText(t, ctx, "first row", first, "acct.rig-00000", time.Second)
 
@@ -127,8 +127,8 @@ func TestDashboardWorkers50k(t *testing.T) {
 		if err := chromedp.Do(ctx, act); err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		waitText(t, ctx, what, info, wantInfo, 10*time.Second)
-		waitText(t, ctx, what+": first row", first, wantFirst, 10*time.Second)
+		waitText(t, ctx, what, info, wantInfo, 30*time.Second)
+		waitText(t, ctx, what+": first row", first, wantFirst, 30*time.Second)
 		t.Logf("%s: shown in %v", what, time.Since(start).Round(time.Millisecond))
 	}
 	step("next page", chromedp.Click(chromedp.CSS("#next")), "51–100 of 50000", "acct.rig-00050")

@@ -60,3 +60,14 @@ func BenchmarkWorkersPage50k(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSwitcherRigs50k is the switcher's part of a worker page at
+// 50,000 rigs: reading its rigs (under its lock, shared with planning).
+func BenchmarkSwitcherRigs50k(b *testing.B) {
+	s := site50k(b)
+	for b.Loop() {
+		if n := len(s.Switcher.Rigs()); n != 50000 {
+			b.Fatalf("%d rigs", n)
+		}
+	}
+}
