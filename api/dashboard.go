@@ -3,7 +3,6 @@ package api
 import (
 	"bytes"
 	"embed"
-	"mime"
 	"net/http"
 	"path"
 	"slices"
@@ -44,6 +43,10 @@ var dashboardPage = func() []byte {
 	return bytes.Replace(page, []byte("{{SUMMARY_KINDS}}"), []byte(strings.Join(kinds, ",")), 1)
 }()
 
+// assetTypes are the assets' content types (not the system's MIME table,
+// which may name JavaScript otherwise).
+var assetTypes = map[string]string{".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
+
 // dashboardCSP allows the page its own script, style and API, nothing
 // else (no inline script: data from rigs cannot run as code).
 const dashboardCSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
@@ -68,7 +71,7 @@ func (h *Handler) dashboardAsset(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such endpoint: "+r.URL.Path)
 		return
 	}
-	w.Header().Set("Content-Type", mime.TypeByExtension(path.Ext(name)))
+	w.Header().Set("Content-Type", assetTypes[path.Ext(name)])
 	w.Header().Set("Cache-Control", "max-age=300")
 	w.Header().Set("Content-Security-Policy", dashboardCSP)
 	_, _ = w.Write(data)

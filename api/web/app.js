@@ -230,6 +230,8 @@ function setupWorkers() {
   $("prev").addEventListener("click", () => { state.offset = Math.max(0, state.offset - PAGE); run(pollWorkers); });
   $("next").addEventListener("click", () => { state.offset += PAGE; run(pollWorkers); });
   for (const th of document.querySelectorAll("#workers th[data-sort]")) {
+    th.tabIndex = 0; // sortable from the keyboard too
+    th.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); th.click(); } });
     th.addEventListener("click", () => {
       const k = th.dataset.sort;
       state.order = state.sort === k && state.order === "asc" ? "desc" : "asc";
@@ -366,7 +368,7 @@ function every(ms, fn) {
 
 async function main() {
   setupWorkers();
-  await Promise.all([every(POLL, pollStatus), every(POLL, pollGroups), every(2 * POLL, pollWorkers),
+  await Promise.all([every(POLL, pollStatus), every(2 * POLL, pollGroups), every(2 * POLL, pollWorkers),
     every(2 * POLL, pollEvents), every(6 * POLL, pollHistory)]);
   document.body.dataset.ready = "1"; // the first answers are drawn (browser tests wait for it)
 }
