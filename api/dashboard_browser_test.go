@@ -141,3 +141,38 @@ func TestDashboardWorkers50k(t *testing.T) {
 		return err
 	}), "1–10 of 10", "acct.rig-00009")
 }
+
+// The cap and the fail-safe are drawn when the API gives them. The
+// switcher's cap mode is not built yet (SetCap answers ErrNotReady), so
+// the page is handed a status and a history with them, as the API will
+// answer, through its own render functions.
+func TestDashboardShowsCapAndFailsafe(t *testing.T) {
+	ctx := newBrowser(t, 1280, 1000)
+	e := startDashSite(t, fleetSize, 0)
+	e.steady()
+	openDashboard(t, ctx, e.ts.URL, 60000) // no poll during the test
+	if got := evalString(t, ctx, `document.getElementById("legend-cap").hidden ? "hidden" : "shown"`); got != "hidden" {
+		t.Errorf("the cap's legend is %s with no cap, want hidden", got)
+	}
+	_, err := chromedp.Run(ctx, chromedp.Evaluate[string](`(async () => {
+		const st = (await getJSON("/api/v1/status")).body;
+		st.power.cap_kw = 95; st.power.failsafe = true; st.power.failsafe_reason = "meter hall-a stale for 30 s";
+		renderPower(st);
+		const t0 = Date.now() - 60000;
+		state.history = [0, 20, 40].map((s) => ({ t: new Date(t0 + s * 1000).toISOString(), load_kw: 60, budget_kw: 80, cap_kw: 95 }));
+		state.live = null;
+		drawChart();
+		return "";
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatalf("rendering a status with a cap: %v", err)
+	}
+	waitText(t, ctx, "the cap tile", tileJS("cap"), "95.0 kW", 5*time.Second)
+	waitFor(t, ctx, "the fail-safe banner", `(document.getElementById("failsafe") || {}).textContent || ""`,
+		func(s string) bool { return strings.Contains(s, "Fail-safe") && strings.Contains(s, "meter hall-a stale for 30 s") }, 5*time.Second)
+	waitFor(t, ctx, "the cap line", `(document.querySelector("#chart polyline.cap") || {getAttribute: () => ""}).getAttribute("points")`,
+		func(s string) bool { return strings.Count(s, ",") >= 3 }, 5*time.Second)
+	if got := evalString(t, ctx, `document.getElementById("legend-cap").hidden ? "hidden" : "shown"`); got != "shown" {
+		t.Errorf("the cap's legend is %s with a cap, want shown", got)
+	}
+}
