@@ -169,7 +169,9 @@ func TestDashboardShowsCapAndFailsafe(t *testing.T) {
 	}
 	waitText(t, ctx, "the cap tile", tileJS("cap"), "95.0 kW", 5*time.Second)
 	waitFor(t, ctx, "the fail-safe banner", `(document.getElementById("failsafe") || {}).textContent || ""`,
-		func(s string) bool { return strings.Contains(s, "Fail-safe") && strings.Contains(s, "meter hall-a stale for 30 s") }, 5*time.Second)
+		func(s string) bool {
+			return strings.Contains(s, "Fail-safe") && strings.Contains(s, "meter hall-a stale for 30 s")
+		}, 5*time.Second)
 	waitFor(t, ctx, "the cap line", `(document.querySelector("#chart polyline.cap") || {getAttribute: () => ""}).getAttribute("points")`,
 		func(s string) bool { return strings.Count(s, ",") >= 3 }, 5*time.Second)
 	if got := evalString(t, ctx, `document.getElementById("legend-cap").hidden ? "hidden" : "shown"`); got != "shown" {
