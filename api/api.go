@@ -42,6 +42,11 @@ type Config struct {
 	MiningWindow time.Duration
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
+	// HistoryEvery and HistoryPoints: the dashboard's history samples the
+	// power status every HistoryEvery and keeps the last HistoryPoints
+	// (defaults DefaultHistoryEvery, DefaultHistoryPoints: 6 h).
+	HistoryEvery  time.Duration
+	HistoryPoints int
 }
 
 // DefaultMiningWindow is Config.MiningWindow when it is zero.
@@ -64,6 +69,9 @@ type Handler struct {
 	// limit bounds the warnings anyone can cause (a bad token per
 	// request): a few in full per interval, then a count.
 	limit *lograte.Limiter
+	// history is the power status of the last hours (nil without a
+	// switcher), sampled until Close.
+	history *history
 }
 
 // The refused requests of a key are logged in full logBurst times per
@@ -76,7 +84,12 @@ const (
 
 // Close writes the summary of refused requests still pending and stops
 // its timer; call it once the server no longer serves the handler.
-func (h *Handler) Close() { h.limit.Close() }
+func (h *Handler) Close() {
+	h.limit.Close()
+	if h.history != nil {
+		h.history.close()
+	}
+}
 
 // New builds the API handler.
 func New(cfg Config) (*Handler, error) {
@@ -119,6 +132,10 @@ func New(cfg Config) (*Handler, error) {
 		h.log.Warn().Msg("api: no write token configured: allocation and pins are refused (401)")
 	}
 	h.routes()
+	if h.sw != nil {
+		h.history = newHistory(cfg.HistoryEvery, cfg.HistoryPoints, h.samplePower)
+		h.history.start()
+	}
 	return h, nil
 }
 
@@ -160,7 +177,10 @@ func (h *Handler) routes() {
 	route("/api/v1/plan", map[string]http.HandlerFunc{"POST": h.needToken(h.plan)})
 	route("/api/v1/events", map[string]http.HandlerFunc{"GET": h.events})
 	route("/api/v1/events/{seq}/report", map[string]http.HandlerFunc{"GET": h.report})
+	route("/api/v1/groups", map[string]http.HandlerFunc{"GET": noQuery(h.groups)})
+	route("/api/v1/history", map[string]http.HandlerFunc{"GET": h.serveHistory})
 	route("/{$}", map[string]http.HandlerFunc{"GET": h.dashboard})
+	route("/ui/{file}", map[string]http.HandlerFunc{"GET": h.dashboardAsset})
 	if h.cfg.EnablePprof {
 		m.HandleFunc("/debug/pprof/", h.needWrite(pprof.Index))
 		m.HandleFunc("/debug/pprof/cmdline", h.needWrite(pprof.Cmdline))

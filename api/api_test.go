@@ -627,22 +627,56 @@ func TestMetricsAndDashboard(t *testing.T) {
 		}
 	}
 
-	resp, data = e.do("GET", "/", "", nil)
-	page := string(data)
-	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
-		t.Fatalf("dashboard: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
-	}
-	for _, want := range []string{`http-equiv="refresh"`, "primary", "tcp://" + e.pool.Addr(), "68.0 kW", "32.0 kW",
-		"power-desk", "metrics", "curtail", "acct.rig-000", "<th>curtailed (parked + pending)</th>"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("dashboard has no %q", want)
-		}
-	}
-	if strings.Contains(page, "<script") {
-		t.Error("the dashboard has a script")
+	checkDashboardFiles(t, e)
+	if page, ok := dashboardText(t, e.ts.URL); ok {
+		wantOnPage(t, page, "upstream healthy", "primary", "active", "tcp://"+e.pool.Addr(), "68.0 kW", "32.0 kW",
+			"by power-desk", "metrics", "allocation", "default: 10 curtail", "acct.rig-000", "parked rigs", "pending admission")
 	}
 	e.wantError("POST", "/", "", nil, 405, "not allowed")
 	e.wantError("GET", "/index.html", "", nil, 404, "no such endpoint")
+}
+
+// checkDashboardFiles: the page and its two assets are served from the
+// binary with a policy that allows nothing from elsewhere, and name
+// nothing from elsewhere (sites are often offline).
+func checkDashboardFiles(t *testing.T, e *env) {
+	t.Helper()
+	weight, html := 0, ""
+	for _, f := range []struct{ path, ctype, must string }{
+		{"/", "text/html; charset=utf-8", `<script src="/ui/app.js" defer></script>`},
+		{"/ui/app.js", "text/javascript; charset=utf-8", `"/api/v1/workers?"`},
+		{"/ui/app.css", "text/css; charset=utf-8", "@media (max-width: 640px)"},
+	} {
+		resp, data := e.do("GET", f.path, "", nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != f.ctype {
+			t.Fatalf("GET %s: %d %q, want 200 %q", f.path, resp.StatusCode, resp.Header.Get("Content-Type"), f.ctype)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'none'") || !strings.Contains(csp, "script-src 'self'") {
+			t.Errorf("GET %s: Content-Security-Policy %q, want default-src 'none' and script-src 'self'", f.path, csp)
+		}
+		if !strings.Contains(string(data), f.must) {
+			t.Errorf("GET %s has no %q", f.path, f.must)
+		}
+		for _, far := range []string{`src="http`, `href="http`, `url(http`, `fetch("http`, "@import"} {
+			if strings.Contains(string(data), far) {
+				t.Errorf("GET %s names an outside asset (%q)", f.path, far)
+			}
+		}
+		weight += len(data)
+		if f.path == "/" {
+			html = string(data)
+		}
+	}
+	if strings.Contains(html, "<script>") {
+		t.Error("the page has an inline script (the CSP would refuse it)")
+	}
+	t.Logf("dashboard page weight: %d bytes (HTML, CSS and JS, uncompressed)", weight)
+	if weight > 64<<10 {
+		t.Errorf("the dashboard weighs %d bytes, want it small (< 64 KiB)", weight)
+	}
+	e.wantError("GET", "/ui/index.html", "", nil, 404, "no such endpoint")
+	e.wantError("GET", "/ui/nope.js", "", nil, 404, "no such endpoint")
+	e.wantError("GET", "/ui/", "", nil, 404, "no such endpoint")
 }
 
 func TestNoSwitcher(t *testing.T) {
@@ -668,6 +702,16 @@ func TestNoSwitcher(t *testing.T) {
 	resp, data := e.do("GET", "/", "", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(data), "not running") {
 		t.Fatalf("dashboard without a switcher: %d", resp.StatusCode)
+	}
+	e.wantError("GET", "/api/v1/groups", "", nil, 503, "switcher")
+	e.wantError("GET", "/api/v1/history", "", nil, 503, "switcher")
+	if page, ok := dashboardText(t, e.ts.URL); ok {
+		wantOnPage(t, page, "The power switcher is not running", "3 miners connected", "upstream healthy")
+		for _, gone := range []string{"Cannot reach hashgate", "Groups", "Site view", "Events"} {
+			if strings.Contains(page, gone) {
+				t.Errorf("the dashboard without a switcher shows %q:\n%s", gone, page)
+			}
+		}
 	}
 }
 

@@ -118,9 +118,8 @@ func TestDeviceJSONShapes(t *testing.T) {
 		}
 	}
 
-	_, data = e.do("GET", "/", "", nil)
-	if !strings.Contains(string(data), "measured by devices") {
-		t.Errorf("the dashboard does not show the measured load")
+	if page, ok := dashboardText(t, e.ts.URL); ok {
+		wantOnPage(t, page, "measured by devices (2 rigs)")
 	}
 
 	// A curtail the device did not carry out: flagged, counted, metered.

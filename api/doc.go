@@ -1,11 +1,15 @@
 // Package api owns hashgate's HTTP side: the JSON API the power desk and
 // ops drive (status, workers, allocation, pins, dry-run plans, the audit
-// log), the Prometheus metrics, the health check and the plain dashboard
-// page. docs/API.md is the reference of every route, field and metric.
+// log, groups), the Prometheus metrics, the health check and the
+// dashboard: an embedded page (web/: HTML, CSS and a script, no outside
+// asset) that polls the JSON API. docs/API.md is the reference of every
+// route, field and metric.
 //
 // It reads the proxy (stratum/proxy) and the switcher (switcher) through
 // their public snapshots and calls; neither imports it. Everything it
-// shows is read at request or scrape time: the share path is never
+// shows is read at request or scrape time, except the history of the
+// site's power (GET /api/v1/history): a bounded ring in memory, sampled
+// by the handler's own goroutine until Close. The share path is never
 // touched.
 //
 // # Auth

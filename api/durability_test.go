@@ -81,8 +81,8 @@ func TestWritesNotPersisted(t *testing.T) {
 	if v := e.metric("hashgate_switcher_state_persisted"); v != "0" {
 		t.Errorf("hashgate_switcher_state_persisted %s, want 0", v)
 	}
-	if _, page := e.do("GET", "/", "", nil); !strings.Contains(string(page), "Decisions are in force but not saved: state not persisted since ") {
-		t.Errorf("the dashboard does not say the state is not saved:\n%s", page)
+	if page, ok := dashboardText(t, e.ts.URL); ok {
+		wantOnPage(t, page, "Decisions are in force but not saved: state not persisted since ")
 	}
 
 	if err := os.Remove(stateDir); err != nil {

@@ -71,11 +71,7 @@ func TestUnverifiedParksReported(t *testing.T) {
 			t.Errorf("metrics have no %q", want)
 		}
 	}
-	_, data = e.do("GET", "/", "", nil)
-	page := string(data)
-	for _, want := range []string{"not compliant: 10 parks unverified", "<td>parked_unverified</td>", "nothing shows it is not hashing on another pool", "31.0 kW"} {
-		if !strings.Contains(page, want) {
-			t.Errorf("dashboard has no %q", want)
-		}
+	if page, ok := dashboardText(t, e.ts.URL); ok {
+		wantOnPage(t, page, "Not compliant: 10 parks unverified", "parked_unverified\t10 rigs\t30.0 kW\trig_kw: held without work, but nothing shows it is not hashing on another pool", "31.0 kW")
 	}
 }

@@ -104,7 +104,7 @@ func TestPinOutcome(t *testing.T) {
 func TestBadQueryParameters(t *testing.T) {
 	e := start(t, envOpts{miners: 1})
 	for _, c := range []struct{ path, want string }{
-		{"/api/v1/workers?grup=hall-a", `unknown query parameter "grup": GET /api/v1/workers takes group, state, limit, offset`},
+		{"/api/v1/workers?grup=hall-a", `unknown query parameter "grup": GET /api/v1/workers takes group, state, flag, q, sort, order, limit, offset`},
 		{"/api/v1/workers?group=hall-b", `group "hall-b": no such policy group (groups: hall-a, default)`},
 		{"/api/v1/workers?group=Hall-A", `group "Hall-A": no such policy group`},
 		{"/api/v1/workers?state=parked", `state "parked": must be one of mining, idle, curtailed, offline`},
