@@ -156,6 +156,7 @@ func (d policyDecoder) policy(root map[string]any) *Policy {
 	d.DurationOrZero(root, "", "min_off", &p.MinOff)
 	d.DurationOrZero(root, "", "min_on", &p.MinOn)
 	d.DurationOrZero(root, "", "release_vanished_after", &p.ReleaseVanishedAfter)
+	d.capPolicy(root, p)
 
 	if v, ok := root["group"]; ok {
 		p.Groups = d.groups(v)
@@ -438,6 +439,7 @@ func (p *Policy) Diff(old *Policy) []string {
 		}
 	}
 
+	out = append(out, p.Cap.diff(&old.Cap)...)
 	oldNames, newNames := groupNames(old.Groups), groupNames(p.Groups)
 	for i := range old.Groups {
 		if !slices.Contains(newNames, old.Groups[i].Name) {

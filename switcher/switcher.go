@@ -261,6 +261,8 @@ type Switcher struct {
 	lastSweep time.Time
 	bound     boundReport
 
+	cm capMode // cap mode and the fail-safe (capmode*.go)
+
 	// The firmware side (devices.go): the managed set is rebuilt when
 	// devDirty, and handed to Devices.SetRigs when it changed (devGen
 	// orders the hand-overs; devMu serializes them outside mu).
@@ -335,6 +337,8 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		poolSet: poolSet(cfg.PoolURLs), devDirty: true,
 	}
 	now := cfg.Now()
+	s.cm = newCapMode(st.Caps, cfg.Meters, now)
+	s.cm.capKW, s.cm.capSource = s.capInForceLocked(now)
 	for name, pr := range st.Rigs {
 		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net, devAddr: pr.Addr, cause: pr.Cause}
 		switch pr.State {
@@ -487,6 +491,7 @@ func (s *Switcher) step() {
 	s.mu.Lock()
 	reparks := s.checkLocked(now)
 	forgotten := s.forgetAgedLocked(now)
+	s.capUpdateLocked(now)
 	var acts []action
 	if s.needPlanLocked(now) {
 		_, acts = s.planLocked(now, s.tickWhyLocked(), nil)
@@ -671,7 +676,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
 	}
-	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp}, recs
+	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp, Limits: s.capLimitsLocked()}, recs
 }
 
 // planLocked makes a plan and applies it to the switcher's state; the
@@ -1124,6 +1129,13 @@ type Status struct {
 	FailsafeReason string                   `json:"failsafe_reason,omitempty"`
 	FailsafeSince  time.Time                `json:"failsafe_since,omitzero"`
 	Meters         map[string]meter.Reading `json:"-"`
+	// BudgetRule names the rule the mining budget comes from (allocation,
+	// cap or failsafe: Plan.BudgetRule); Cap is the API's cap setting in
+	// force (nil: the policy's site_cap_kw, or none); MeterStatus each
+	// meter's figures, sorted by name.
+	BudgetRule  string        `json:"budget_rule"`
+	Cap         *CapSetting   `json:"cap,omitempty"`
+	MeterStatus []MeterStatus `json:"meters,omitempty"`
 
 	// Economic curtailment: the power price in force (nil: none known)
 	// and the groups curtailed because their break-even price is below it.
@@ -1160,6 +1172,7 @@ func (s *Switcher) Status() Status {
 		}
 	}
 	s.deviceTotalsLocked(&st, s.cfg.Now())
+	s.capStatusLocked(&st, s.cfg.Now())
 	return st
 }
 
