@@ -116,6 +116,7 @@ func (s *Switcher) capBudgetLocked(now time.Time) {
 	b := s.budgetLocked(now)
 	if d := math.Abs(b - s.last.MiningBudgetKW); !s.planned || b < s.last.LoadAfterKW || (d > 0 && d >= band) {
 		s.stale, s.planWhy = true, "cap"
+		s.counters.CapReplans.Add(1)
 	}
 }
 

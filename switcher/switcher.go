@@ -308,6 +308,9 @@ type Counters struct {
 	DeviceErrors                         atomic.Uint64
 	DeviceReadings                       atomic.Uint64
 	DeviceSetRigs                        atomic.Uint64 // hand-overs of the managed set
+	// CapReplans: meter readings (or ticks) that moved the cap budget
+	// enough to call for a plan (capmode.go).
+	CapReplans atomic.Uint64
 }
 
 // New loads the state file (a missing one is a fresh start) and opens the
