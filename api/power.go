@@ -110,6 +110,24 @@ type Power struct {
 	MiningLoadMeasuredKW float64        `json:"mining_load_measured_kw"`
 	MeasuredRigs         int            `json:"measured_rigs"`
 	Devices              map[string]int `json:"devices"`
+
+	// Cap mode and the fail-safe (cap.go): CapKW is the site cap in force
+	// (0: none), Cap the API's setting when it is the one in force;
+	// AIKWMeasured the measured non-mining load and SiteLoadKW the
+	// measured site load (null where no meter gives them); BudgetRule the
+	// rule mining_budget_kw comes from (allocation, cap, failsafe);
+	// Failsafe true while the budget is safe_budget_kw because an input
+	// the loop needs is stale (FailsafeReason says which); Meters each
+	// configured meter's last figure.
+	CapKW          float64     `json:"cap_kw"`
+	Cap            *CapSetting `json:"cap"`
+	AIKWMeasured   *float64    `json:"ai_kw_measured"`
+	SiteLoadKW     *float64    `json:"site_load_kw"`
+	BudgetRule     string      `json:"budget_rule"`
+	Failsafe       bool        `json:"failsafe"`
+	FailsafeReason string      `json:"failsafe_reason,omitempty"`
+	FailsafeSince  *time.Time  `json:"failsafe_since"`
+	Meters         []Meter     `json:"meters"`
 }
 
 // CountedLoad is the rigs counted one way (a worker's counted_as) and
@@ -176,6 +194,7 @@ func (h *Handler) power() (*Power, int) {
 	if a := st.Allocation; a != nil {
 		p.Allocation = &Allocation{AIKW: a.AIKW, Reason: a.Reason, Who: a.Who, At: a.At, Until: timePtr(a.Until), Emergency: a.Emergency}
 	}
+	capPower(p, &st)
 	return p, st.Curtailed
 }
 
