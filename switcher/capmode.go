@@ -47,7 +47,11 @@ const (
 	EventFailsafe = "failsafe"
 )
 
-func init() { EventKinds = append(EventKinds, EventCap, EventFailsafe) }
+// Cap and fail-safe events are decisions: kept in memory like allocations.
+func init() {
+	EventKinds = append(EventKinds, EventCap, EventFailsafe)
+	decisionKinds = append(decisionKinds, EventCap, EventFailsafe)
+}
 
 // BudgetLimit is a bound on the mining budget besides the allocation.
 type BudgetLimit struct {

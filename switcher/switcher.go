@@ -940,6 +940,7 @@ func planFields(p Plan) map[string]any {
 		"curtail": len(p.Curtail), "resume": len(p.Resume), "park": len(p.Park), "deferred": len(p.Deferred),
 		"compliant": p.CountedCompliant, "planned_compliant": p.Compliant, "counted_kw": p.CountedLoadAfterKW,
 		"parks_unverified": p.ParksUnverified(), "eta_seconds": p.ETASeconds,
+		"budget_rule": p.BudgetRule,
 	}
 }
 
