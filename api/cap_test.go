@@ -74,6 +74,14 @@ func TestCapAPI(t *testing.T) {
 		t.Error("hashgate_failsafe_info present outside the fail-safe")
 	}
 
+	_, page := e.do("GET", "/", "", nil)
+	for _, want := range []string{`id="cap-mode"`, "site cap <strong>90.0 kW</strong> set by <strong>power-desk</strong>", "non-mining load measured 40.0 kW",
+		"the <strong>cap</strong> rule", `id="meters"`, "<td>ai-racks</td>"} {
+		if !strings.Contains(string(page), want) {
+			t.Errorf("dashboard has no %q", want)
+		}
+	}
+
 	// 0 ends the API's cap: the policy has none, the allocation rules.
 	e.want("PUT", "/api/v1/cap", writeToken, map[string]any{"cap_kw": 0, "reason": "lifted"}, 200, &out)
 	if out.CapKW != 0 || out.BudgetRule != "allocation" || out.MiningBudgetKW != 100 {
@@ -94,6 +102,9 @@ func TestHeartbeatAPI(t *testing.T) {
 		if !strings.Contains(string(data), want) {
 			t.Errorf("metrics have no %q", want)
 		}
+	}
+	if _, page := e.do("GET", "/", "", nil); !strings.Contains(string(page), `id="failsafe"`) || !strings.Contains(string(page), "FAIL-SAFE since") {
+		t.Error("the dashboard does not say the fail-safe is on")
 	}
 	var hb api.HeartbeatResponse
 	e.want("POST", "/api/v1/heartbeat", writeToken, nil, 200, &hb)

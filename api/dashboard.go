@@ -96,6 +96,12 @@ var dashboardFuncs = template.FuncMap{
 		}
 		return strings.Join(parts, " ")
 	},
+	"kwp": func(f *float64) string {
+		if f == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%.1f kW", *f)
+	},
 }
 
 var dashboardTmpl = template.Must(template.New("dashboard").Funcs(dashboardFuncs).Parse(`<!doctype html>
@@ -144,6 +150,10 @@ code { font-size: .95em; }
 {{end}}</table>
 
 <h2>Power</h2>
+{{with .Status.Power}}{{if .Failsafe}}<p class="bad" id="failsafe">FAIL-SAFE since {{whenp .FailsafeSince}}: {{.FailsafeReason}}. Mining is held to the policy's safe_budget_kw until the input has been good for failsafe_hold.</p>{{end}}{{if .CapKW}}<p id="cap-mode">Cap mode: site cap <strong>{{kw .CapKW}}</strong>{{with .Cap}} set by <strong>{{.Who}}</strong> at {{when .At}}{{if .Until}}, until {{whenp .Until}}{{end}}: {{.Reason}}{{else}} (policy){{end}}; non-mining load measured {{kwp .AIKWMeasured}}, site load {{kwp .SiteLoadKW}}; the budget follows the <strong>{{.BudgetRule}}</strong> rule.</p>{{end}}{{if .Meters}}<table id="meters">
+<tr><th>meter</th><th>measures</th><th>kW</th><th>read at</th><th></th></tr>
+{{range .Meters}}<tr><td>{{.Name}}</td><td>{{.Measures}}</td><td class="n">{{kwp .KW}}</td><td>{{if .At.IsZero}}never{{else}}{{when .At}}{{end}}</td><td>{{if .Stale}}<span class="bad">stale</span>{{else}}<span class="ok">fresh</span>{{end}} <span class="muted">{{.Error}}</span></td></tr>
+{{end}}</table>{{end}}{{end}}
 {{with .Status.Power}}{{if .PolicyError}}<p class="bad">The policy file is refused: <code style="white-space: pre-wrap">{{.PolicyError}}</code><br>In force: the policy loaded before, from <code>{{.Policy}}</code>.</p>{{end}}{{if .StateError}}<p class="bad">Decisions are in force but not saved: {{.StateError}}. A restart now would lose them; hashgate retries.</p>{{end}}{{if .AuditError}}<p class="bad">The audit log file is not written: {{.AuditError}}. Events are kept in memory and written when it can be.</p>{{end}}<table>
 <tr><th>capacity</th><td class="n">{{kw .CapacityKW}}</td><th>reserve</th><td class="n">{{kw .ReserveKW}}</td></tr>
 <tr><th>AI</th><td class="n">{{kw .AIKW}}</td><th>mining budget</th><td class="n">{{kw .MiningBudgetKW}}</td></tr>
