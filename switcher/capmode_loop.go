@@ -224,3 +224,18 @@ func (s *Switcher) heartbeat(who string) {
 		s.poke()
 	}
 }
+
+// waitsOnTime: some deferral may end with time alone (the ramp, min_off,
+// an emergency hold). Parked rigs that stay parked for want of room or by
+// a pin do not: what would give them room (a rig leaving, the budget
+// rising, a reading) marks the plan stale. In cap mode there always are
+// such rigs, and a plan of 50,000 rigs every tick for them would cost
+// the loop a tenth of a core.
+func waitsOnTime(deferred []Action) bool {
+	for _, a := range deferred {
+		if a.Reason != ReasonNoFit && a.Reason != ReasonPinnedOff {
+			return true
+		}
+	}
+	return false
+}

@@ -501,7 +501,6 @@ func (s *Switcher) step() {
 	}
 	s.reportBoundLocked(now)
 	s.reportDevicesLocked(now)
-	s.saveLocked(false)
 	s.mu.Unlock()
 	s.auditOutcome(s.audit.Retry())
 	s.tellForgotten(forgotten)
@@ -509,6 +508,11 @@ func (s *Switcher) step() {
 		acts = append(acts, action{rig: name, stratum: true})
 	}
 	s.apply(acts)
+	// Saved after the actions are sent: at 50,000 rigs the state file
+	// takes longer to write than a cap breach may wait for its curtails.
+	s.mu.Lock()
+	s.saveLocked(false)
+	s.mu.Unlock()
 }
 
 // idleReplan bounds how long the switcher goes without a plan when nothing
@@ -518,7 +522,7 @@ const idleReplan = 10 * time.Second
 // needPlanLocked: plan only when something changed, when the last plan was
 // waiting on time (ramp, min_off, an allocation's until), or now and then.
 func (s *Switcher) needPlanLocked(now time.Time) bool {
-	if s.stale || !s.planned || len(s.last.Deferred) > 0 || s.last.ETASeconds > 0 || now.Sub(s.lastPlanAt) >= idleReplan {
+	if s.stale || !s.planned || waitsOnTime(s.last.Deferred) || s.last.ETASeconds > 0 || now.Sub(s.lastPlanAt) >= idleReplan {
 		return true
 	}
 	for _, a := range s.allocs {
