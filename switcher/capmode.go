@@ -110,6 +110,9 @@ func capTop(stack []CapSetting, now time.Time) int {
 func pushCap(stack []CapSetting, c CapSetting, now time.Time) []CapSetting {
 	top := capTop(stack, now)
 	stack = stack[:top+1]
+	if top >= 0 && stack[top].sameRequest(c) {
+		return stack
+	}
 	if c.Until.IsZero() {
 		if c.CapKW == 0 {
 			return nil // back to the policy's
@@ -130,7 +133,6 @@ type capMode struct {
 	started   time.Time
 	meters    map[string]*meterState
 	heartbeat time.Time // the last one
-	beatWho   string
 	fs        failsafe
 }
 

@@ -216,7 +216,8 @@ func (s *Switcher) setCap(req CapRequest, who string) (plan Plan, changed bool, 
 func (s *Switcher) heartbeat(who string) {
 	now := s.cfg.Now()
 	s.mu.Lock()
-	s.cm.heartbeat, s.cm.beatWho = now, who
+	s.cm.heartbeat = now
+	s.log.Debug().Str("who", who).Msg("heartbeat")
 	s.failsafeLocked(now)
 	poke := s.stale
 	s.mu.Unlock()

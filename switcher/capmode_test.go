@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -257,4 +259,42 @@ func TestSetCapNotPersisted(t *testing.T) {
 	s.mu.Lock()
 	s.cfg.StatePath = filepath.Join(dir, "state.json")
 	s.mu.Unlock()
+}
+
+// The cap keys: defaults, errors at FILE:LINE:COL with "did you mean",
+// and the reload diff.
+func TestCapPolicyKeys(t *testing.T) {
+	base := "site_capacity_kw = 1000.0\nreserve_kw = 20.0\n"
+	p, err := ParsePolicy("p.toml", []byte(base))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (CapPolicy{HoldUp: DefaultCapHoldUp, FailsafeHold: DefaultFailsafeHold}); p.Cap != want {
+		t.Fatalf("defaults %+v, want %+v", p.Cap, want)
+	}
+	if got := p.Cap.deadBand(900); got != 4.5 {
+		t.Fatalf("default dead band of a 900 kW cap %v, want 4.5 (0.5%%)", got)
+	}
+	for _, c := range []struct{ src, want string }{
+		{"site_cpa_kw = 900.0", `p.toml:3:1: unknown key "site_cpa_kw" (did you mean "site_cap_kw"?)`},
+		{"site_cap_kw = -5.0", "p.toml:3:1: site_cap_kw: must be a finite number, 0 or more, got -5"},
+		{"site_cap_kw = 20.0", "p.toml:3:1: site_cap_kw: 20 is not above reserve_kw (20)"},
+		{`cap_hold_up = "soon"`, "p.toml:3:1: cap_hold_up: "},
+		{`failsafe_after = "-1s"`, `p.toml:3:1: failsafe_after: must not be negative, got "-1s"`},
+		{`heartbeat_timeout = 30`, "p.toml:3:1: heartbeat_timeout: "},
+		{"safe_budget_kw = inf", "p.toml:3:1: safe_budget_kw: must be a finite number"},
+	} {
+		_, err := ParsePolicy("p.toml", []byte(base+c.src+"\n"))
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: error %v, want one containing %q", c.src, err, c.want)
+		}
+	}
+	q, err := ParsePolicy("p.toml", []byte(base+"site_cap_kw = 900.0\ncap_dead_band_kw = 2.0\nheartbeat_timeout = \"30s\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"site_cap_kw 0 -> 900", "cap_dead_band_kw 0.5% of the cap -> 2", "heartbeat_timeout 0s -> 30s"}
+	if got := q.Diff(p); !slices.Equal(got, want) {
+		t.Errorf("diff %q, want %q", got, want)
+	}
 }
