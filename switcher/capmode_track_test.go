@@ -32,25 +32,29 @@ func TestCapTracking(t *testing.T) {
 	shapes := []struct {
 		name string
 		ai   func(s float64) float64 // s: seconds from the start
+		site bool                    // read by a site meter (AI + mining), not an ai meter
 	}{
 		{"step", func(s float64) float64 {
 			if s >= 600 && s < 1200 {
 				return 600 + noise(s)
 			}
 			return 300 + noise(s)
-		}},
+		}, false},
 		{"ramp", func(s float64) float64 { // 300 → 700 → 300 over the run
 			return 700 - 400*math.Abs(s-900)/900 + noise(s)
-		}},
+		}, false},
 		{"sawtooth", func(s float64) float64 { // rises 200 kW over 5 min, drops at once
 			return 300 + 200*math.Mod(s, 300)/300 + noise(s)
-		}},
+		}, false},
 		{"spikes", func(s float64) float64 { // +250 kW for 3 s every 5 min
 			if m := math.Mod(s, 300); m >= 150 && m < 153 {
 				return 650 + noise(s)
 			}
 			return 400 + noise(s)
-		}},
+		}, false},
+		{"ramp, site meter", func(s float64) float64 {
+			return 700 - 400*math.Abs(s-900)/900 + noise(s)
+		}, true},
 	}
 	for _, shape := range shapes {
 		t.Run(shape.name, func(t *testing.T) {
@@ -74,7 +78,11 @@ pools_bound = true
 			if err != nil {
 				t.Fatal(err)
 			}
-			s, _ := newCapSwitcher(t, dir, clk, pol, meter.Spec{Name: "ai-racks", Measures: meter.AI, Interval: time.Second, StaleAfter: 5 * time.Second})
+			spec := meter.Spec{Name: "ai-racks", Measures: meter.AI, Interval: time.Second, StaleAfter: 5 * time.Second}
+			if shape.site {
+				spec.Name, spec.Measures = "utility", meter.Site
+			}
+			s, _ := newCapSwitcher(t, dir, clk, pol, spec)
 			defer s.Close()
 			for i := range rigs {
 				s.RigConnected(fmt.Sprintf("rig-%03d", i), "10.0.0.1:1")
@@ -87,7 +95,11 @@ pools_bound = true
 				clk.Advance(time.Second)
 				sec := clk.Now().Sub(t0).Seconds()
 				ai := shape.ai(sec)
-				s.MeterReading(meter.Reading{Meter: "ai-racks", Measures: meter.AI, KW: ai, At: clk.Now()})
+				r := meter.Reading{Meter: spec.Name, Measures: spec.Measures, KW: ai, At: clk.Now()}
+				if shape.site && i > 0 {
+					r.KW += mining[i-1] // the rigs as the last tick left them
+				}
+				s.MeterReading(r)
 				s.step()
 				for _, r := range s.Rigs() {
 					switch r.State {
