@@ -298,3 +298,29 @@ func TestCapPolicyKeys(t *testing.T) {
 		t.Errorf("diff %q, want %q", got, want)
 	}
 }
+
+// A policy reload that changes site_cap_kw changes the cap in force at
+// the next tick, with a cap event that names no one.
+func TestCapPolicyReload(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	s, _ := newCapSwitcher(t, dir, clk, capTestPolicy(t, dir, ""), meter.Spec{Name: "ai", Measures: meter.AI, StaleAfter: time.Hour})
+	defer s.Close()
+	connectRigs(s, 90)
+	s.MeterReading(meter.Reading{Meter: "ai", KW: 300, At: clk.Now()})
+	s.step()
+	if st := s.Status(); st.CapKW != 0 || st.BudgetRule != BudgetRuleAllocation || st.MiningBudgetKW != 980 {
+		t.Fatalf("no cap: cap %v rule %q budget %v, want 0 allocation 980", st.CapKW, st.BudgetRule, st.MiningBudgetKW)
+	}
+	s.SetPolicy(capTestPolicy(t, dir, "site_cap_kw = 800.0"), nil)
+	clk.Advance(time.Second)
+	s.step()
+	st := s.Status()
+	if st.CapKW != 800 || st.BudgetRule != BudgetRuleCap || st.MiningBudgetKW != 480 || st.MiningLoadKW > 480 {
+		t.Fatalf("after the reload: cap %v rule %q budget %v load %v, want 800 cap 480 ≤480", st.CapKW, st.BudgetRule, st.MiningBudgetKW, st.MiningLoadKW)
+	}
+	evs := eventsOf(t, s, EventCap)
+	if len(evs) != 1 || evs[0].Who != "" || evs[0].Fields["source"] != "policy" || evs[0].Fields["cap_kw"] != 800.0 {
+		t.Fatalf("cap events %+v, want one from the policy, 800 kW, no who", evs)
+	}
+}
