@@ -161,6 +161,7 @@ func (h *Handler) routes() {
 	route("/api/v1/rigs/{name}", map[string]http.HandlerFunc{"GET": h.rig, "DELETE": h.needWrite(h.forget)})
 	route("/api/v1/plan", map[string]http.HandlerFunc{"POST": h.needToken(h.plan)})
 	route("/api/v1/events", map[string]http.HandlerFunc{"GET": h.events})
+	route("/api/v1/events/{seq}/report", map[string]http.HandlerFunc{"GET": h.report})
 	route("/{$}", map[string]http.HandlerFunc{"GET": h.dashboard})
 	if h.cfg.EnablePprof {
 		m.HandleFunc("/debug/pprof/", h.needWrite(pprof.Index))

@@ -227,6 +227,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRigsRefused, cs.RigsRefusedName.Load(), "name")
 	counter(descRigsRefused, cs.RigsRefusedNetwork.Load(), "network_full")
 	collectDevices(pw, cs, gauge, counter)
+	collectEconomic(pw, gauge) // metrics_price.go
 	h.collectCap(pw, cs, gauge, counter)
 }
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 )
@@ -128,6 +128,15 @@ type Power struct {
 	FailsafeReason string      `json:"failsafe_reason,omitempty"`
 	FailsafeSince  *time.Time  `json:"failsafe_since"`
 	Meters         []Meter     `json:"meters"`
+
+	// Economic curtailment (the policy's [economic]): the power price in
+	// force (null: none, stale, or economic curtailment off), the groups
+	// curtailed for it, and the detail (each group's break-even and
+	// hysteresis band, the price's age and source, why it is not acting;
+	// null when [economic] is off).
+	PriceUSDPerMWh *float64                 `json:"price_usd_per_mwh"`
+	EconomicGroups []string                 `json:"economic_curtailed_groups"`
+	Economic       *switcher.EconomicStatus `json:"economic"`
 }
 
 // CountedLoad is the rigs counted one way (a worker's counted_as) and
@@ -158,7 +167,7 @@ func poolURL(addr string) string {
 	if !strings.Contains(addr, "://") {
 		addr = "stratum+tcp://" + addr
 	}
-	return config.RedactURL(addr)
+	return tomlfile.RedactURL(addr)
 }
 
 func (h *Handler) pools() []Pool {
@@ -187,6 +196,13 @@ func (h *Handler) power() (*Power, int) {
 		ParksBound: st.ParksBound, ParksVerified: st.ParksVerified, Counted: st.Counted,
 		Policy: st.Policy, PolicyError: st.PolicyError, StateError: st.StateError, AuditError: st.AuditError,
 		MiningLoadMeasuredKW: st.MiningLoadMeasuredKW, MeasuredRigs: st.MeasuredRigs, Devices: st.Devices,
+		PriceUSDPerMWh: st.PriceUSDPerMWh, EconomicGroups: st.EconomicGroups,
+	}
+	if p.EconomicGroups == nil {
+		p.EconomicGroups = []string{}
+	}
+	if ec := h.sw.Economic(); ec.Enabled {
+		p.Economic = &ec
 	}
 	if !st.Compliant {
 		p.CompliantSince = nil

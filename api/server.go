@@ -76,20 +76,3 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	s.done <- nil // a second Shutdown returns at once
 	return err
 }
-
-// Serve serves h on listen until ctx ends, then shuts down gracefully
-// (ShutdownTimeout for the requests in flight).
-func Serve(ctx context.Context, listen string, h http.Handler, log zerolog.Logger) error {
-	s, err := Listen(listen, h, log)
-	if err != nil {
-		return err
-	}
-	select {
-	case err := <-s.done:
-		return err // the server failed
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
-	defer cancel()
-	return s.Shutdown(sctx)
-}

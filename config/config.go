@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"net"
 	"net/netip"
 	"os"
@@ -10,7 +11,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashgate/hashgate/stratum/upstream"
+	"github.com/hashgate/hashgate/stratum/proxy"
+	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/fleet"
 )
 
 // Config is the whole config file, after defaults and validation.
@@ -22,6 +25,11 @@ type Config struct {
 	API      API
 	Switcher Switcher
 	Log      Log
+	Grid             // [mqtt] and [modbus_server]: grid.go
+	Meters   []Meter // [[meters]], in file order (config/meters.go)
+
+	// Price is [price]: the power price for economic curtailment (price.go).
+	Price Price
 }
 
 // Proxy is the [proxy] table: the miner-facing stratum server.
@@ -184,12 +192,15 @@ type Switcher struct {
 	MaxOfflineRigsPerNetwork int
 	NetworkPrefixV4          int
 	NetworkPrefixV6          int
+	// Evidence: evidence_dir, evidence_max_mb, evidence_interval
+	// (config/evidence.go).
+	Evidence Evidence
 }
 
 // Defaults and bounds of [switcher] audit_max_mb and audit_keep.
 const (
-	DefaultAuditMaxMB = 16
-	DefaultAuditKeep  = 5
+	DefaultAuditMaxMB = switcher.DefaultAuditMaxBytes >> 20
+	DefaultAuditKeep  = switcher.DefaultAuditKeep
 	MaxAuditMaxMB     = 4096
 	MaxAuditKeep      = 1000
 )
@@ -212,19 +223,16 @@ func (s Switcher) LastGoodInventoryPath() string {
 	return strings.TrimSuffix(s.StateFilePath, filepath.Ext(s.StateFilePath)) + ".last-good-inventory.csv"
 }
 
-// Bounds and default of [switcher] poll_interval. Below a second, a large
-// fleet's read-backs would load the network and the rigs' own controllers
-// (a cgminer API answers one client at a time); above ten minutes a rig
-// that ignored a curtail would go unseen too long.
+// Bounds of [switcher] poll_interval (its default is the fleet's,
+// fleet.DefaultPollInterval). Below a second, a large fleet's read-backs
+// would load the network and the rigs' own controllers (a cgminer API
+// answers one client at a time); above ten minutes a rig that ignored a
+// curtail would go unseen too long.
 const (
-	DefaultPollInterval = 10 * time.Second
-	MinPollInterval     = time.Second
-	MaxPollInterval     = 10 * time.Minute
+	MinPollInterval = time.Second
+	MaxPollInterval = 10 * time.Minute
 
-	DefaultDeviceWorkers = 256
-	MaxDeviceWorkers     = 4096
-	DefaultVerifyWithin  = 60 * time.Second
-	DefaultRetryEvery    = 2 * time.Minute
+	MaxDeviceWorkers = 4096 // device_workers' bound; its default is fleet.DefaultWorkers
 )
 
 // Log is the [log] table.
@@ -233,30 +241,27 @@ type Log struct {
 	Format string // format: "json", "console" or "auto" (default: console on a terminal, else json)
 }
 
-// Pool defaults, applied to each [[pools]] entry (see DefaultPool). The
-// timeouts are the upstream session's own. The rest are written again in
-// stratum/proxy (PoolSpec's defaults), which imports this package for
-// FromConfig and so cannot be imported here; TestDefaultsAgree checks
-// the two agree.
+// Defaults that belong to the config file itself, not to a library: the
+// listen addresses, the files and the log. The decoder names the listen
+// addresses and files as examples in its errors.
 const (
-	DefaultFailoverTimeout = upstream.DefaultSilenceTimeout
-	DefaultFailbackAfter   = 60 * time.Second
-	DefaultConnectTimeout  = upstream.DefaultConnectTimeout
-	DefaultRejectWindow    = 5 * time.Minute
-	DefaultRejectMinShares = 20
-	DefaultRejectRatio     = 0.5
+	DefaultProxyListen = "0.0.0.0:3333"
+	DefaultAPIListen   = "127.0.0.1:8080"
+	DefaultStateFile   = "hashgate-state.json"
+	DefaultAuditLog    = "hashgate-audit.jsonl"
 )
 
 // DefaultPool is a [[pools]] entry with every default filled in and no
-// name, address or credentials.
+// name, address or credentials: the proxy's PoolSpec defaults (its
+// timeouts are the upstream session's own).
 func DefaultPool() Pool {
 	return Pool{
-		FailoverTimeout:   Duration{DefaultFailoverTimeout},
-		FailbackAfter:     Duration{DefaultFailbackAfter},
-		ConnectTimeout:    Duration{DefaultConnectTimeout},
-		RejectWindow:      Duration{DefaultRejectWindow},
-		RejectMinShares:   DefaultRejectMinShares,
-		RejectRatio:       DefaultRejectRatio,
+		FailoverTimeout:   Duration{proxy.DefaultFailoverTimeout},
+		FailbackAfter:     Duration{proxy.DefaultFailbackAfter},
+		ConnectTimeout:    Duration{proxy.DefaultConnectTimeout},
+		RejectWindow:      Duration{proxy.DefaultRejectWindow},
+		RejectMinShares:   proxy.DefaultRejectMinShares,
+		RejectRatio:       proxy.DefaultRejectRatio,
 		FailoverOnRejects: true,
 	}
 }
@@ -264,64 +269,65 @@ func DefaultPool() Pool {
 // Default returns a config with every default filled in and no pools. Parse
 // starts from it; it is also a base for configs built in code (tests, demo).
 //
-// The [proxy] and [switcher] values are the defaults of stratum/proxy and
-// switcher, written again here because both import this package (proxy
-// for FromConfig, switcher for the policy file's decoder), so it cannot
-// import them; TestDefaultsAgree fails when they differ.
+// A key left out of the file runs the daemon as a zero field of the
+// library's own Config would: the [proxy] values are stratum/proxy's
+// defaults, the fleet's [switcher] values switcher/fleet's, and the
+// switcher's own are the constants above, which switcher uses.
 func Default() *Config {
 	return &Config{
 		Proxy: Proxy{
-			Listen:                  "0.0.0.0:3333",
+			Listen:                  DefaultProxyListen,
 			MaxConnections:          DefaultMaxConnections(defaultLimitArgs()),
 			MaxConnectionsAuto:      true,
-			MinMinerExtranonce2Size: 3,
-			MaxUpstreamSessions:     32,
+			MinMinerExtranonce2Size: proxy.DefaultMinMinerExtranonce2Size,
+			MaxUpstreamSessions:     proxy.DefaultMaxUpstreamSessions,
 			Allow: []netip.Prefix{
 				netip.MustParsePrefix("0.0.0.0/0"),
 				netip.MustParsePrefix("::/0"),
 			},
 			Difficulty: Difficulty{
-				Initial:            16384,
-				Min:                1024,
-				Max:                1e12,
-				TargetShareSeconds: 10,
+				Initial:            proxy.DefaultInitialDifficulty,
+				Min:                proxy.DefaultMinDifficulty,
+				Max:                proxy.DefaultMaxDifficulty,
+				TargetShareSeconds: proxy.DefaultTargetShareSeconds,
 			},
-			MaxLineBytes:     16384,
-			WriteTimeout:     Duration{10 * time.Second},
-			ReadTimeout:      Duration{10 * time.Minute},
-			OutboundQueue:    64,
-			ReconnectGrace:   Duration{5 * time.Second},
-			HandshakeTimeout: Duration{30 * time.Second},
-			ParkedKeepalive:  Duration{25 * time.Second},
+			MaxLineBytes:     proxy.DefaultMaxLineBytes,
+			WriteTimeout:     Duration{proxy.DefaultWriteTimeout},
+			ReadTimeout:      Duration{proxy.DefaultReadTimeout},
+			OutboundQueue:    proxy.DefaultOutboundQueue,
+			ReconnectGrace:   Duration{proxy.DefaultReconnectGrace},
+			HandshakeTimeout: Duration{proxy.DefaultHandshakeTimeout},
+			ParkedKeepalive:  Duration{proxy.DefaultParkedKeepalive},
 			Abuse: Abuse{
-				RejectWindow:     Duration{5 * time.Minute},
-				RejectMinShares:  50,
-				InvalidPerSecond: 5,
-				InvalidBurst:     100,
-				StalePerSecond:   100,
-				StaleBurst:       1000,
+				RejectWindow:     Duration{proxy.DefaultAbuseRejectWindow},
+				RejectMinShares:  proxy.DefaultAbuseRejectMinShares,
+				InvalidPerSecond: proxy.DefaultInvalidPerSecond,
+				InvalidBurst:     proxy.DefaultInvalidBurst,
+				StalePerSecond:   proxy.DefaultStalePerSecond,
+				StaleBurst:       proxy.DefaultStaleBurst,
 			},
 		},
-		API: API{Listen: "127.0.0.1:8080"},
+		API: API{Listen: DefaultAPIListen},
 		Switcher: Switcher{
-			StateFile:     "hashgate-state.json",
-			StateFilePath: "hashgate-state.json",
-			AuditLog:      "hashgate-audit.jsonl",
-			AuditLogPath:  "hashgate-audit.jsonl",
+			StateFile:     DefaultStateFile,
+			StateFilePath: DefaultStateFile,
+			AuditLog:      DefaultAuditLog,
+			AuditLogPath:  DefaultAuditLog,
 			AuditMaxMB:    DefaultAuditMaxMB,
 			AuditKeep:     DefaultAuditKeep,
-			CurtailGrace:  Duration{30 * time.Second},
-			ResumeGrace:   Duration{3 * time.Minute},
-			LeftGrace:     Duration{time.Minute},
-			PollInterval:  Duration{DefaultPollInterval},
-			DeviceWorkers: DefaultDeviceWorkers,
-			VerifyWithin:  Duration{DefaultVerifyWithin},
-			RetryEvery:    Duration{DefaultRetryEvery},
+			CurtailGrace:  Duration{switcher.DefaultCurtailGrace},
+			ResumeGrace:   Duration{switcher.DefaultResumeGrace},
+			LeftGrace:     Duration{switcher.DefaultLeftGrace},
+			PollInterval:  Duration{fleet.DefaultPollInterval},
+			DeviceWorkers: fleet.DefaultWorkers,
+			VerifyWithin:  Duration{fleet.DefaultVerifyWithin},
+			RetryEvery:    Duration{fleet.DefaultRetryEvery},
 
-			ForgetAfter:              Duration{24 * time.Hour},
-			MaxOfflineRigsPerNetwork: 4096,
-			NetworkPrefixV4:          24,
-			NetworkPrefixV6:          64,
+			ForgetAfter:              Duration{switcher.DefaultForgetAfter},
+			MaxOfflineRigsPerNetwork: switcher.DefaultMaxOfflinePerNetwork,
+			NetworkPrefixV4:          switcher.DefaultNetworkPrefixV4,
+			NetworkPrefixV6:          switcher.DefaultNetworkPrefixV6,
+			Evidence:                 Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}},
 		},
 		Log: Log{Level: "info", Format: "auto"},
 	}
@@ -346,11 +352,12 @@ func Parse(path string, data []byte) (*Config, error) {
 	if name == "" {
 		name = "<config>"
 	}
-	raw, d, err := ParseDocument(name, data)
+	raw, td, err := tomlfile.ParseDocument(name, data)
 	if err != nil {
 		return nil, err
 	}
-	d.dir = filepath.Dir(path)
+	td.SetBase(filepath.Dir(path))
+	d := &decoder{td}
 	c := d.config(raw)
 	c.Path = path
 	if err := d.Err(); err != nil {

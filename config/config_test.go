@@ -7,9 +7,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/BurntSushi/toml"
 )
 
 // pool is a valid [[pools]] entry appended after the part under test, so
@@ -229,7 +232,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
 				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
-				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6, evidence_dir, evidence_max_mb, evidence_interval`,
 			}},
 		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
 			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
@@ -514,6 +517,7 @@ format = "json"
 		MaxOfflineRigsPerNetwork: 100,
 		NetworkPrefixV4:          24,
 		NetworkPrefixV6:          56,
+		Evidence:                 Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}},
 	}
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
@@ -566,7 +570,8 @@ func TestParseDefaults(t *testing.T) {
 		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
 		PollInterval:  Duration{10 * time.Second},
 		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
-		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64}
+		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64,
+		Evidence: Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}}}
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}
@@ -635,73 +640,21 @@ func TestExampleConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pos := locate(string(data))
+	var doc map[string]any
+	if err := toml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
 	for table, keys := range map[string][]string{
 		"proxy": proxyKeys, "proxy.difficulty": diffKeys, "pools[0]": poolKeys, "pools[1]": poolKeys,
 		"api": apiKeys, "api.tokens[0]": {"name", "token", "role"}, "switcher": switcherKeys, "log": logKeys,
 	} {
 		for _, k := range keys {
-			if table == "switcher" && k == "inventory" {
+			if table == "switcher" && (k == "inventory" || k == "evidence_dir") {
 				continue // optional, and naming a file: shown commented out
 			}
-			if _, ok := pos[join(table, k)]; !ok {
+			if !written(doc, table, k) {
 				t.Errorf("example does not set %s.%s", table, k)
 			}
-		}
-	}
-}
-
-func TestLocate(t *testing.T) {
-	src := "\xef\xbb\xbf" + `# comment [not.a.table]
-title = """
-[fake]
-key = "no" """
-'quoted.key' = 1
-"esc\"aped" = 'lit'
-[a . "b"]   # header
-x = [ [1, 2], ["]", '['], ] # nested
-y = {p = 1, q.r = "}"}
-[[t]]
-k = 1
-[t.sub]
-m = 2
-[[t]]
-k = 2
-[[t.arr]]
-n = 3
-`
-	want := map[string]position{
-		"title":         {2, 1},
-		"quoted.key":    {5, 1},
-		`esc"aped`:      {6, 1},
-		"a":             {7, 1},
-		"a.b":           {7, 1},
-		"a.b.x":         {8, 1},
-		"a.b.x[0]":      {8, 7},
-		"a.b.x[0][1]":   {8, 11},
-		"a.b.x[1][1]":   {8, 21},
-		"a.b.y":         {9, 1},
-		"a.b.y.p":       {9, 6},
-		"a.b.y.q.r":     {9, 13},
-		"t":             {10, 1},
-		"t[0]":          {10, 1},
-		"t[0].k":        {11, 1},
-		"t[0].sub":      {12, 1},
-		"t[0].sub.m":    {13, 1},
-		"t[1]":          {14, 1},
-		"t[1].k":        {15, 1},
-		"t[1].arr[0]":   {16, 1},
-		"t[1].arr[0].n": {17, 1},
-	}
-	got := locate(src)
-	for k, w := range want {
-		if g, ok := got[k]; !ok || g != w {
-			t.Errorf("%s at %v (found %v), want %v", k, g, ok, w)
-		}
-	}
-	for _, k := range []string{"fake", "key", "fake.key"} {
-		if _, ok := got[k]; ok {
-			t.Errorf("found %q, which is inside a string", k)
 		}
 	}
 }
@@ -860,4 +813,35 @@ func TestDefaultMaxConnections(t *testing.T) {
 	if p := c.Proxy; p.MaxConnections != 7 || p.MaxConnectionsAuto || p.MaxUnauthenticated != 3 || p.MaxUnauthenticatedPerAddress != 2 || MaxConnectionsNote(c) != "" {
 		t.Fatalf("set in the file: %+v, note %q", p, MaxConnectionsNote(c))
 	}
+}
+
+// written reports whether the document sets key in table ("proxy",
+// "pools[1]", "api.tokens[0]").
+func written(doc map[string]any, table, key string) bool {
+	var cur any = doc
+	for _, part := range strings.Split(table, ".") {
+		name, idx := part, -1
+		if i := strings.IndexByte(part, '['); i >= 0 {
+			name = part[:i]
+			idx, _ = strconv.Atoi(strings.TrimSuffix(part[i+1:], "]"))
+		}
+		m, ok := cur.(map[string]any)
+		if !ok {
+			return false
+		}
+		cur = m[name]
+		if idx >= 0 {
+			arr, ok := cur.([]map[string]any)
+			if !ok || idx >= len(arr) {
+				return false
+			}
+			cur = arr[idx]
+		}
+	}
+	m, ok := cur.(map[string]any)
+	if !ok {
+		return false
+	}
+	_, ok = m[key]
+	return ok
 }

@@ -1,6 +1,7 @@
 package config
 
 import (
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"time"
 
 	"errors"
@@ -16,18 +17,18 @@ import (
 )
 
 var (
-	topKeys      = []string{"proxy", "pools", "api", "switcher", "log"}
+	topKeys      = []string{"proxy", "pools", "api", "switcher", "log", "meters", "mqtt", "modbus_server", "price"}
 	proxyKeys    = []string{"listen", "max_connections", "max_unauthenticated", "max_unauthenticated_per_address", "min_miner_extranonce2_size", "max_upstream_sessions", "allow", "difficulty", "max_line_bytes", "write_timeout", "read_timeout", "outbound_queue", "reconnect_grace", "handshake_timeout", "parked_keepalive", "read_pollers", "abuse"}
 	abuseKeys    = []string{"reject_window", "reject_min_shares", "invalid_per_second", "invalid_burst", "stale_per_second", "stale_burst"}
 	diffKeys     = []string{"initial", "min", "max", "target_share_seconds", "power_of_two"}
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6", "evidence_dir", "evidence_max_mb", "evidence_interval"}
 	logKeys      = []string{"level", "format"}
 )
 
-func (d *Decoder) config(raw map[string]any) *Config {
+func (d *decoder) config(raw map[string]any) *Config {
 	c := Default()
 	d.Unknown("", raw, topKeys)
 	if m, ok := d.Table(raw, "", "proxy"); ok {
@@ -46,6 +47,9 @@ func (d *Decoder) config(raw map[string]any) *Config {
 	if m, ok := d.Table(raw, "", "log"); ok {
 		d.log(m, &c.Log)
 	}
+	d.grid(raw, &c.Grid) // [mqtt], [modbus_server]: grid.go
+	c.Meters = d.meters(raw)
+	d.price(raw, &c.Price, c.MQTT != nil) // price.go
 	if c.Proxy.MaxConnectionsAuto {
 		limit, known := openFileLimit()
 		c.Proxy.MaxConnections = DefaultMaxConnections(limit, known, c.upstreamSessions())
@@ -56,11 +60,11 @@ func (d *Decoder) config(raw map[string]any) *Config {
 	return c
 }
 
-func (d *Decoder) proxy(m map[string]any, c *Proxy) {
+func (d *decoder) proxy(m map[string]any, c *Proxy) {
 	const p = "proxy"
 	d.Unknown(p, m, proxyKeys)
 	if d.Str(m, p, "listen", &c.Listen) {
-		d.listen(p+".listen", c.Listen, "0.0.0.0:3333")
+		d.listen(p+".listen", c.Listen, DefaultProxyListen)
 	}
 	if d.Integer(m, p, "max_connections", &c.MaxConnections) {
 		d.atLeast(p+".max_connections", c.MaxConnections, 1)
@@ -104,7 +108,7 @@ func (d *Decoder) proxy(m map[string]any, c *Proxy) {
 }
 
 // poolURLs reads [switcher] pool_urls: stratum+tcp://host:port each.
-func (d *Decoder) poolURLs(path string, v any) []string {
+func (d *decoder) poolURLs(path string, v any) []string {
 	list, ok := v.([]any)
 	if !ok {
 		d.TypeErr(path, `an array of URLs such as ["stratum+tcp://10.0.0.2:3333"]`, v)
@@ -120,7 +124,7 @@ func (d *Decoder) poolURLs(path string, v any) []string {
 		rest, found := strings.CutPrefix(s, "stratum+tcp://")
 		host, port, err := net.SplitHostPort(rest)
 		if !found || err != nil || host == "" || port == "" || strings.ContainsAny(rest, "/@?#") {
-			d.Errorf(path, "switcher.pool_urls: %q is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)", RedactURL(s))
+			d.Errorf(path, "switcher.pool_urls: %q is not stratum+tcp://host:port (the address rigs reach hashgate's proxy at)", tomlfile.RedactURL(s))
 			continue
 		}
 		out = append(out, s)
@@ -128,7 +132,7 @@ func (d *Decoder) poolURLs(path string, v any) []string {
 	return out
 }
 
-func (d *Decoder) allow(path string, v any) []netip.Prefix {
+func (d *decoder) allow(path string, v any) []netip.Prefix {
 	list, ok := v.([]any)
 	if !ok {
 		d.TypeErr(path, `an array of CIDR strings such as ["10.0.0.0/8"]`, v)
@@ -157,7 +161,7 @@ func (d *Decoder) allow(path string, v any) []netip.Prefix {
 	return out
 }
 
-func (d *Decoder) difficulty(m map[string]any, c *Difficulty) {
+func (d *decoder) difficulty(m map[string]any, c *Difficulty) {
 	const p = "proxy.difficulty"
 	d.Unknown(p, m, diffKeys)
 	ok := true
@@ -166,7 +170,7 @@ func (d *Decoder) difficulty(m map[string]any, c *Difficulty) {
 		dst *float64
 	}{{"initial", &c.Initial}, {"min", &c.Min}, {"max", &c.Max}, {"target_share_seconds", &c.TargetShareSeconds}} {
 		if d.Float(m, p, f.key, f.dst) && !(*f.dst > 0 && !math.IsInf(*f.dst, 0)) {
-			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, FormatFloat(*f.dst))
+			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, tomlfile.FormatFloat(*f.dst))
 			ok = false
 		}
 	}
@@ -185,15 +189,15 @@ func (d *Decoder) difficulty(m map[string]any, c *Difficulty) {
 	}
 	switch {
 	case c.Min > c.Max:
-		d.Errorf(pick("max", "min"), "%s: min (%s) is greater than max (%s); expected min <= initial <= max", p, FormatFloat(c.Min), FormatFloat(c.Max))
+		d.Errorf(pick("max", "min"), "%s: min (%s) is greater than max (%s); expected min <= initial <= max", p, tomlfile.FormatFloat(c.Min), tomlfile.FormatFloat(c.Max))
 	case c.Initial < c.Min:
-		d.Errorf(pick("initial", "min"), "%s: initial (%s) is below min (%s); expected min <= initial <= max", p, FormatFloat(c.Initial), FormatFloat(c.Min))
+		d.Errorf(pick("initial", "min"), "%s: initial (%s) is below min (%s); expected min <= initial <= max", p, tomlfile.FormatFloat(c.Initial), tomlfile.FormatFloat(c.Min))
 	case c.Initial > c.Max:
-		d.Errorf(pick("initial", "max"), "%s: initial (%s) is above max (%s); expected min <= initial <= max", p, FormatFloat(c.Initial), FormatFloat(c.Max))
+		d.Errorf(pick("initial", "max"), "%s: initial (%s) is above max (%s); expected min <= initial <= max", p, tomlfile.FormatFloat(c.Initial), tomlfile.FormatFloat(c.Max))
 	}
 }
 
-func (d *Decoder) abuse(m map[string]any, c *Abuse) {
+func (d *decoder) abuse(m map[string]any, c *Abuse) {
 	const p = "proxy.abuse"
 	d.Unknown(p, m, abuseKeys)
 	d.Duration(m, p, "reject_window", &c.RejectWindow.Duration)
@@ -206,12 +210,12 @@ func (d *Decoder) abuse(m map[string]any, c *Abuse) {
 	}{{"invalid_per_second", &c.InvalidPerSecond}, {"invalid_burst", &c.InvalidBurst},
 		{"stale_per_second", &c.StalePerSecond}, {"stale_burst", &c.StaleBurst}} {
 		if d.Float(m, p, f.key, f.dst) && !(*f.dst > 0 && !math.IsInf(*f.dst, 0)) {
-			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, FormatFloat(*f.dst))
+			d.Errorf(p+"."+f.key, "%s.%s: must be a finite number greater than 0, got %s", p, f.key, tomlfile.FormatFloat(*f.dst))
 		}
 	}
 }
 
-func (d *Decoder) pools(raw map[string]any) []Pool {
+func (d *decoder) pools(raw map[string]any) []Pool {
 	v, ok := raw["pools"]
 	if !ok {
 		d.Errorf("", `no pools: add at least one [[pools]] table with url = "stratum+tcp://host:port" and user`)
@@ -241,7 +245,7 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 		if d.Str(m, p, "url", &pool.URL) {
 			host, port, err := ParsePoolURL(pool.URL)
 			if err != nil {
-				d.Errorf(p+".url", "%s.url %q: %v", p, RedactURL(pool.URL), err)
+				d.Errorf(p+".url", "%s.url %q: %v", p, tomlfile.RedactURL(pool.URL), err)
 			}
 			pool.Host, pool.Port = host, port
 		} else if _, ok := m["url"]; !ok {
@@ -273,22 +277,22 @@ func (d *Decoder) pools(raw map[string]any) []Pool {
 }
 
 // poolRejects reads a [[pools]] entry's rejection watch.
-func (d *Decoder) poolRejects(m map[string]any, p string, pool *Pool) {
+func (d *decoder) poolRejects(m map[string]any, p string, pool *Pool) {
 	d.Duration(m, p, "reject_window", &pool.RejectWindow.Duration)
 	if d.Integer(m, p, "reject_min_shares", &pool.RejectMinShares) {
 		d.atLeast(p+".reject_min_shares", pool.RejectMinShares, 1)
 	}
 	if d.Float(m, p, "reject_ratio", &pool.RejectRatio) && !(pool.RejectRatio > 0 && pool.RejectRatio <= 1) {
-		d.Errorf(p+".reject_ratio", "%s.reject_ratio: must be a share of the answered shares above 0 and at most 1 (0.5: half of them refused), got %s", p, FormatFloat(pool.RejectRatio))
+		d.Errorf(p+".reject_ratio", "%s.reject_ratio: must be a share of the answered shares above 0 and at most 1 (0.5: half of them refused), got %s", p, tomlfile.FormatFloat(pool.RejectRatio))
 	}
 	d.Bool(m, p, "failover_on_rejects", &pool.FailoverOnRejects)
 }
 
-func (d *Decoder) api(m map[string]any, c *API) {
+func (d *decoder) api(m map[string]any, c *API) {
 	const p = "api"
 	d.Unknown(p, m, apiKeys)
 	if d.Str(m, p, "listen", &c.Listen) {
-		d.listen(p+".listen", c.Listen, "127.0.0.1:8080")
+		d.listen(p+".listen", c.Listen, DefaultAPIListen)
 	}
 	d.Bool(m, p, "pprof", &c.Pprof)
 	byName := make(map[string]string)   // name -> path
@@ -359,7 +363,7 @@ func (d *Decoder) api(m map[string]any, c *API) {
 
 // readToken reads a token file, trimmed; "" when it cannot (the error is
 // recorded at path).
-func (d *Decoder) readToken(path, file string) string {
+func (d *decoder) readToken(path, file string) string {
 	if file == "" {
 		d.Errorf(path, "%s: must not be empty; expected the path of a file holding the token", path)
 		return ""
@@ -380,7 +384,7 @@ func (d *Decoder) readToken(path, file string) string {
 	return tok
 }
 
-func (d *Decoder) switcher(m map[string]any, c *Switcher) {
+func (d *decoder) switcher(m map[string]any, c *Switcher) {
 	const p = "switcher"
 	d.Unknown(p, m, switcherKeys)
 	if d.Str(m, p, "policy", &c.Policy) {
@@ -415,11 +419,11 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 		c.PoolURLs = d.poolURLs(p+".pool_urls", v)
 	}
 	if d.Str(m, p, "state_file", &c.StateFile) && c.StateFile == "" {
-		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as \"hashgate-state.json\"")
+		d.Errorf(p+".state_file", "switcher.state_file: must not be empty; expected a file path such as %q", DefaultStateFile)
 	}
 	c.StateFilePath = d.Resolve(c.StateFile)
 	if d.Str(m, p, "audit_log", &c.AuditLog) && c.AuditLog == "" {
-		d.Errorf(p+".audit_log", "switcher.audit_log: must not be empty; expected a file path such as \"hashgate-audit.jsonl\"")
+		d.Errorf(p+".audit_log", "switcher.audit_log: must not be empty; expected a file path such as %q", DefaultAuditLog)
 	}
 	c.AuditLogPath = d.Resolve(c.AuditLog)
 	if d.Integer(m, p, "audit_max_mb", &c.AuditMaxMB) {
@@ -441,9 +445,10 @@ func (d *Decoder) switcher(m map[string]any, c *Switcher) {
 	if d.Integer(m, p, "network_prefix_v6", &c.NetworkPrefixV6) {
 		d.between(p+".network_prefix_v6", c.NetworkPrefixV6, 16, 128)
 	}
+	d.evidence(m, p, &c.Evidence)
 }
 
-func (d *Decoder) log(m map[string]any, c *Log) {
+func (d *decoder) log(m map[string]any, c *Log) {
 	const p = "log"
 	d.Unknown(p, m, logKeys)
 	if d.Str(m, p, "level", &c.Level) && !slices.Contains([]string{"debug", "info", "warn", "error"}, c.Level) {
@@ -454,7 +459,7 @@ func (d *Decoder) log(m map[string]any, c *Log) {
 	}
 }
 
-func (d *Decoder) listen(path, s, example string) {
+func (d *decoder) listen(path, s, example string) {
 	host, port, err := net.SplitHostPort(s)
 	if err == nil {
 		if n, perr := strconv.Atoi(port); perr != nil || n < 0 || n > 65535 {
@@ -470,13 +475,13 @@ func (d *Decoder) listen(path, s, example string) {
 	}
 }
 
-func (d *Decoder) atLeast(path string, v, lo int) {
+func (d *decoder) atLeast(path string, v, lo int) {
 	if v < lo {
 		d.Errorf(path, "%s: must be at least %d, got %d", path, lo, v)
 	}
 }
 
-func (d *Decoder) between(path string, v, lo, hi int) {
+func (d *decoder) between(path string, v, lo, hi int) {
 	if v < lo || v > hi {
 		d.Errorf(path, "%s: must be between %d and %d, got %d", path, lo, hi, v)
 	}

@@ -1,8 +1,9 @@
 package config
 
 import (
-	"fmt"
 	"time"
+
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // Duration is a time.Duration written in the config file as a string such as
@@ -11,11 +12,11 @@ type Duration struct {
 	time.Duration
 }
 
-// UnmarshalText parses a duration string (time.ParseDuration syntax).
+// UnmarshalText parses a duration string (tomlfile.ParseDuration).
 func (d *Duration) UnmarshalText(text []byte) error {
-	v, err := time.ParseDuration(string(text))
+	v, err := tomlfile.ParseDuration(string(text))
 	if err != nil {
-		return fmt.Errorf("invalid duration %q: expected a number with a unit, such as \"30s\", \"5m\" or \"1h30m\"", text)
+		return err
 	}
 	d.Duration = v
 	return nil

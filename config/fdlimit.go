@@ -1,11 +1,15 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/hashgate/hashgate/stratum/proxy"
+)
 
 // FallbackMaxConnections is max_connections when it is not set and the
 // open-file limit is unknown or unlimited; also the most the default
-// ever is (each miner costs memory too).
-const FallbackMaxConnections = 100000
+// ever is (each miner costs memory too). It is the proxy's own default.
+const FallbackMaxConnections = proxy.DefaultMaxConnections
 
 // fdReserve is the descriptors kept, beside the upstream sessions, for
 // everything that is not a miner: HTTP API clients (dashboards, metrics
@@ -53,5 +57,5 @@ func MaxConnectionsNote(c *Config) string {
 // pools yet: one pool's default sessions).
 func defaultLimitArgs() (uint64, bool, int) {
 	limit, known := openFileLimit()
-	return limit, known, 32
+	return limit, known, proxy.DefaultMaxUpstreamSessions
 }

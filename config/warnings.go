@@ -46,6 +46,7 @@ func Warnings(c *Config) []string {
 			w = append(w, "switcher.inventory is set but switcher.policy is not: without a policy no rig is managed, so the inventory is not used")
 		}
 	}
+	w = append(w, meterWarnings(c)...)
 	return w
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/hashgate/hashgate/config"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/device"
+	"github.com/hashgate/hashgate/switcher/evidence"
 	"github.com/hashgate/hashgate/switcher/fleet"
 )
 
@@ -33,6 +34,8 @@ func SwitcherConfig(cfg *config.Config, devices switcher.DeviceFleet) switcher.C
 		PoolURLs:             PoolURLs(cfg),
 		DeviceVerifyWindow:   c.VerifyWithin.Duration * 2,
 		DeviceStaleAfter:     max(switcher.DefaultDeviceStaleAfter, 3*c.PollInterval.Duration),
+		Meters:               MeterSpecs(cfg),
+		Evidence:             evidence.Options{Dir: c.Evidence.DirPath, MaxBytes: c.Evidence.MaxBytes(), Interval: c.Evidence.Interval.Duration},
 	}
 	if devices != nil {
 		sc.Devices = devices

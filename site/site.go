@@ -14,6 +14,7 @@ import (
 	"github.com/hashgate/hashgate/stratum/proxy"
 	"github.com/hashgate/hashgate/switcher"
 	"github.com/hashgate/hashgate/switcher/fleet"
+	"github.com/hashgate/hashgate/switcher/meter"
 	"github.com/hashgate/hashgate/switcher/stratumact"
 )
 
@@ -31,6 +32,10 @@ type Site struct {
 	watcher  *switcher.PolicyWatcher
 	handler  *api.Handler // closed once api no longer serves it
 	api      *api.Server  // nil before Start and WithoutAPIListener
+	grid     gridParts    // [mqtt], [modbus_server]: grid.go
+
+	meters *meter.Poller // the [[meters]]' reader (site/meters.go); nil without meters or a policy
+	price  *meter.Poller // the [price] reader (site/price.go); nil without an HTTP price or hashprice
 
 	closeOnce sync.Once
 	closeErr  error
@@ -51,6 +56,14 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 		if err := s.newSwitcher(); err != nil {
 			return nil, err
 		}
+		if err := s.newMeters(); err != nil {
+			s.Close()
+			return nil, err
+		}
+		if err := s.newPrice(); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if s.o.proxy != nil {
 		s.o.proxy(&pc)
@@ -69,6 +82,10 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 		return nil, err
 	}
 	s.handler = h
+	if err := s.newGrid(); err != nil {
+		s.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -151,8 +168,14 @@ func (s *Site) Start() error {
 	if s.switcher != nil {
 		s.fleet.Start()
 		s.switcher.Start()
+		s.startMeters()
+		s.startPrice()
 	}
 	if err := s.proxy.Start(); err != nil {
+		s.Close()
+		return err
+	}
+	if err := s.startGrid(); err != nil {
 		s.Close()
 		return err
 	}
@@ -185,6 +208,7 @@ func (s *Site) Close() error {
 }
 
 func (s *Site) close() error {
+	gridErr := s.closeGrid() // no grid signal reaches the switcher after
 	if s.api != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), api.ShutdownTimeout)
 		_ = s.api.Shutdown(ctx)
@@ -199,7 +223,9 @@ func (s *Site) close() error {
 	if s.watcher != nil {
 		s.watcher.Close()
 	}
-	var errs []error
+	s.closeMeters() // no more readings for the switcher
+	s.closePrice()
+	errs := []error{gridErr}
 	if s.switcher != nil {
 		errs = append(errs, s.switcher.Close()) // returns once its loop has stopped
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"strings"
@@ -35,7 +36,7 @@ func readAll(t *testing.T, r io.Reader, max int) ([]string, error) {
 		}
 		got = append(got, string(line))
 	}
-	t.Fatal("reader did not stop")
+	t.Fatalf("reader still returning lines after %d (last %q), want it to stop at an error", len(got), got[len(got)-1])
 	return nil, nil
 }
 
@@ -65,11 +66,11 @@ func TestLineReaderEverySplitPoint(t *testing.T) {
 		r := io.MultiReader(strings.NewReader(sampleStream[:i]), strings.NewReader(sampleStream[i:]))
 		got, err := readAll(t, r, 1024)
 		if err != io.EOF || len(got) != len(wantLines) {
-			t.Fatalf("split at %d: %d lines, err %v", i, len(got), err)
+			t.Fatalf("split at %d: %d lines, err %v; want %d lines, EOF", i, len(got), err, len(wantLines))
 		}
 		for j := range got {
 			if got[j] != wantLines[j] {
-				t.Fatalf("split at %d line %d: %q", i, j, got[j])
+				t.Fatalf("split at %d line %d: %q, want %q", i, j, got[j], wantLines[j])
 			}
 		}
 	}
@@ -90,14 +91,14 @@ func TestLineReaderTooLong(t *testing.T) {
 			}
 			// The reader must give up early, not swallow the whole megabyte.
 			if cr.n > 1024 {
-				t.Fatalf("read %d bytes before refusing", cr.n)
+				t.Fatalf("read %d bytes before refusing, want at most 1024", cr.n)
 			}
 		})
 	}
 	// Exactly at the limit, with \r\n, is fine.
 	got, err := readAll(t, strings.NewReader(strings.Repeat("y", 100)+"\r\n"), 100)
 	if err != io.EOF || len(got) != 1 || len(got[0]) != 100 {
-		t.Fatalf("line at the limit: %d lines, err %v", len(got), err)
+		t.Fatalf("line at the limit: lines %q, err %v; want one of 100 bytes, EOF", got, err)
 	}
 }
 
@@ -114,16 +115,16 @@ func TestLineReaderShrinks(t *testing.T) {
 	long := strings.Repeat("z", 8000)
 	lr := NewLineReader(iotest.HalfReader(strings.NewReader(long+"\n{}\n")), 16<<10)
 	if l, err := lr.ReadLine(); err != nil || len(l) != 8000 {
-		t.Fatalf("long line: %d %v", len(l), err)
+		t.Fatalf("long line: %d bytes, err %v; want 8000, nil", len(l), err)
 	}
 	if l, err := lr.ReadLine(); err != nil || string(l) != "{}" {
-		t.Fatalf("second line: %q %v", l, err)
+		t.Fatalf("second line: %q, err %v; want {}, nil", l, err)
 	}
 	if _, err := lr.ReadLine(); err != io.EOF {
 		t.Fatal(err)
 	}
 	if cap(lr.buf) > minLineBuffer {
-		t.Fatalf("buffer kept at %d bytes", cap(lr.buf))
+		t.Fatalf("buffer kept at %d bytes, want at most %d", cap(lr.buf), minLineBuffer)
 	}
 }
 
@@ -140,19 +141,21 @@ func (c *countingReader) Read(p []byte) (int, error) {
 
 func TestDecodeIDsEchoed(t *testing.T) {
 	for _, id := range []string{`1`, `"auth"`, `null`, `12345678901234567890`, `"x\"y"`, `1.5`} {
-		m, err := Decode([]byte(`{"id":` + id + `,"method":"mining.subscribe","params":[]}`))
-		if err != nil {
-			t.Fatalf("id %s: %v", id, err)
-		}
-		resp := AppendRawResponse(nil, m.ID, []byte("true"))
-		want := `{"id":` + id + `,"result":true,"error":null}` + "\n"
-		if string(resp) != want {
-			t.Fatalf("id %s: answer %s, want %s", id, resp, want)
-		}
-		e := AppendError(nil, m.ID, NewError(ErrJobNotFound, "Job not found"))
-		if !bytes.HasPrefix(e, []byte(`{"id":`+id+`,`)) || !bytes.Contains(e, []byte(`[21,"Job not found",null]`)) {
-			t.Fatalf("id %s: error answer %s", id, e)
-		}
+		t.Run(id, func(t *testing.T) {
+			m, err := Decode([]byte(`{"id":` + id + `,"method":"mining.subscribe","params":[]}`))
+			if err != nil {
+				t.Fatalf("id %s: %v", id, err)
+			}
+			resp := AppendRawResponse(nil, m.ID, []byte("true"))
+			want := `{"id":` + id + `,"result":true,"error":null}` + "\n"
+			if string(resp) != want {
+				t.Fatalf("id %s: answer %s, want %s", id, resp, want)
+			}
+			e := AppendError(nil, m.ID, NewError(ErrJobNotFound, "Job not found"))
+			if !bytes.HasPrefix(e, []byte(`{"id":`+id+`,`)) || !bytes.Contains(e, []byte(`[21,"Job not found",null]`)) {
+				t.Fatalf("id %s: error answer %s, want id %s and [21,\"Job not found\",null]", id, e, id)
+			}
+		})
 	}
 	// A request without an id is answered with null.
 	m, err := Decode([]byte(`{"method":"mining.subscribe","params":[]}`))
@@ -160,7 +163,7 @@ func TestDecodeIDsEchoed(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := string(AppendRawResponse(nil, m.ID, []byte("1"))); got != `{"id":null,"result":1,"error":null}`+"\n" {
-		t.Fatalf("answer %s", got)
+		t.Fatalf("answer %s, want id null", got)
 	}
 }
 
@@ -168,17 +171,21 @@ func TestDecodeMalformed(t *testing.T) {
 	for _, in := range []string{
 		``, `not json`, `[1,2]`, `{"id":1,`, "\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", `{"id":1,"method":5}`, `"str"`,
 	} {
-		if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
-			t.Errorf("%q: err = %v, want ErrMalformed", in, err)
-		}
+		t.Run(fmt.Sprintf("%q", in), func(t *testing.T) {
+			if _, err := Decode([]byte(in)); !errors.Is(err, ErrMalformed) {
+				t.Errorf("%q: err = %v, want ErrMalformed", in, err)
+			}
+		})
 	}
 }
 
 func TestErrorCodes(t *testing.T) {
 	for code, name := range map[ErrorCode]string{20: "other", 21: "job_not_found", 22: "duplicate", 23: "low_difficulty", 24: "unauthorized", 25: "not_subscribed"} {
-		if code.String() != name {
-			t.Errorf("%d: %s", code, code.String())
-		}
+		t.Run(name, func(t *testing.T) {
+			if code.String() != name {
+				t.Errorf("ErrorCode(%d).String() = %s, want %s", code, code.String(), name)
+			}
+		})
 	}
 	cases := map[string]*Error{
 		`null`:                             nil,
@@ -188,10 +195,12 @@ func TestErrorCodes(t *testing.T) {
 		`[22]`:                             {ErrDuplicate, ""},
 	}
 	for in, want := range cases {
-		got := ParseError(json.RawMessage(in))
-		if (got == nil) != (want == nil) || got != nil && *got != *want {
-			t.Errorf("%s: got %+v want %+v", in, got, want)
-		}
+		t.Run(in, func(t *testing.T) {
+			got := ParseError(json.RawMessage(in))
+			if (got == nil) != (want == nil) || got != nil && *got != *want {
+				t.Errorf("%s: got %+v want %+v", in, got, want)
+			}
+		})
 	}
 }
 
@@ -199,7 +208,7 @@ func TestParseSubmit(t *testing.T) {
 	good := `["acct.rig1","1a","00000001","647025b5","0a029ed1","00002000"]`
 	s, err := ParseSubmit(json.RawMessage(good))
 	if err != nil || s.Worker != "acct.rig1" || s.Version != "00002000" || s.Nonce != "0a029ed1" {
-		t.Fatalf("%+v %v", s, err)
+		t.Fatalf("ParseSubmit(%s) = %+v, %v; want worker acct.rig1, version 00002000, nonce 0a029ed1", good, s, err)
 	}
 	bad := map[string]int{
 		`["w","1","00","647025b5"]`:                 4,
@@ -211,11 +220,13 @@ func TestParseSubmit(t *testing.T) {
 		`{"worker":"w"}`:                            -1,
 	}
 	for in, idx := range bad {
-		_, err := ParseSubmit(json.RawMessage(in))
-		var pe *ParamError
-		if !errors.As(err, &pe) || pe.Index != idx {
-			t.Errorf("%s: err %v, want param %d", in, err, idx)
-		}
+		t.Run(in, func(t *testing.T) {
+			_, err := ParseSubmit(json.RawMessage(in))
+			var pe *ParamError
+			if !errors.As(err, &pe) || pe.Index != idx {
+				t.Errorf("%s: err %v, want param %d", in, err, idx)
+			}
+		})
 	}
 }
 
@@ -225,10 +236,10 @@ func TestParseConfigure(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !c.VersionRolling || c.VersionRollingMask != 0x1fffe000 || c.MinimumDifficulty != 2048 || !c.SubscribeExtranonce {
-		t.Fatalf("%+v", c)
+		t.Fatalf("ParseConfigure = %+v, want version rolling with mask 1fffe000, minimum difficulty 2048, subscribe-extranonce", c)
 	}
-	if _, err := ParseConfigure(json.RawMessage(`[["version-rolling"],{"version-rolling.mask":17}]`)); err == nil {
-		t.Fatal("numeric mask accepted")
+	if c, err := ParseConfigure(json.RawMessage(`[["version-rolling"],{"version-rolling.mask":17}]`)); err == nil {
+		t.Fatalf("ParseConfigure with a numeric mask = %+v, nil; want an error", c)
 	}
 }
 
@@ -241,38 +252,42 @@ func TestParseNotifyRoundTrip(t *testing.T) {
 	}
 	out, err := json.Marshal(n.Params("j1"))
 	if err != nil || string(out) != raw {
-		t.Fatalf("round trip %s %v", out, err)
+		t.Fatalf("round trip %s (err %v), want %s", out, err, raw)
 	}
-	if _, err := ParseNotify(json.RawMessage(`["j1","00","01","02",[],"20000000","1705ae3a","647025b5",true]`)); err == nil {
-		t.Fatal("short prevhash accepted")
+	if n, err := ParseNotify(json.RawMessage(`["j1","00","01","02",[],"20000000","1705ae3a","647025b5",true]`)); err == nil {
+		t.Fatalf("ParseNotify with a 1-byte prevhash = %+v, nil; want an error", n)
 	}
 }
 
 func TestParseSubscribeResult(t *testing.T) {
 	r, err := ParseSubscribeResult(json.RawMessage(`[[["mining.set_difficulty","1"],["mining.notify","1"]],"08000002",4]`))
 	if err != nil || len(r.Extranonce1) != 4 || r.Extranonce2Size != 4 {
-		t.Fatalf("%+v %v", r, err)
+		t.Fatalf("ParseSubscribeResult = %+v, %v; want a 4-byte extranonce1, extranonce2 size 4", r, err)
 	}
 	r, err = ParseSetExtranonce(json.RawMessage(`["0800000203",3]`))
 	if err != nil || len(r.Extranonce1) != 5 || r.Extranonce2Size != 3 {
-		t.Fatalf("%+v %v", r, err)
+		t.Fatalf("ParseSetExtranonce = %+v, %v; want a 5-byte extranonce1, extranonce2 size 3", r, err)
 	}
 	for _, bad := range []string{`[[],"xx",4]`, `[[],"08",4.5]`, `[[],"08"]`, `"x"`} {
-		if _, err := ParseSubscribeResult(json.RawMessage(bad)); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if r, err := ParseSubscribeResult(json.RawMessage(bad)); err == nil {
+				t.Errorf("ParseSubscribeResult(%s) = %+v, nil; want an error", bad, r)
+			}
+		})
 	}
 }
 
 func TestHexUint32(t *testing.T) {
 	for _, v := range []uint32{0, 1, 0x647025b5, 0xffffffff} {
-		got, ok := HexUint32(FormatUint32(v))
-		if !ok || got != v {
-			t.Fatalf("%x -> %x", v, got)
-		}
+		t.Run(FormatUint32(v), func(t *testing.T) {
+			got, ok := HexUint32(FormatUint32(v))
+			if !ok || got != v {
+				t.Fatalf("HexUint32(FormatUint32(%x)) = %x, %v; want %x, true", v, got, ok, v)
+			}
+		})
 	}
-	if _, ok := HexUint32("1234567"); ok {
-		t.Fatal("7 digits accepted")
+	if v, ok := HexUint32("1234567"); ok {
+		t.Fatalf("HexUint32(\"1234567\") = %x, true; want false (8 digits needed)", v)
 	}
 }
 
@@ -296,7 +311,7 @@ func FuzzDecode(f *testing.F) {
 				return
 			}
 			if len(line) > 256 {
-				t.Fatalf("line of %d bytes past the limit", len(line))
+				t.Fatalf("line of %d bytes, want at most the limit 256", len(line))
 			}
 			m, err := Decode(line)
 			if err != nil {
@@ -309,7 +324,7 @@ func FuzzDecode(f *testing.F) {
 			_ = ParseError(m.Error)
 			out := AppendRawResponse(nil, m.ID, []byte("true"))
 			if !json.Valid(bytes.TrimSpace(out)) {
-				t.Fatalf("answer is not JSON: %s", out)
+				t.Fatalf("answer %s, want valid JSON", out)
 			}
 		}
 	})
@@ -317,26 +332,32 @@ func FuzzDecode(f *testing.F) {
 
 func TestParseVersionMaskAndConfigureResult(t *testing.T) {
 	for in, want := range map[string]uint32{`["1fffe000"]`: 0x1fffe000, `["ffe000"]`: 0xffe000, `["FFFFFFFF"]`: 0xffffffff} {
-		got, err := ParseVersionMask(json.RawMessage(in))
-		if err != nil || got != want {
-			t.Errorf("%s: %08x %v", in, got, err)
-		}
+		t.Run(in, func(t *testing.T) {
+			got, err := ParseVersionMask(json.RawMessage(in))
+			if err != nil || got != want {
+				t.Errorf("ParseVersionMask(%s) = %08x, %v; want %08x, nil", in, got, err, want)
+			}
+		})
 	}
 	for _, bad := range []string{`[]`, `[7]`, `["1fffe0000"]`, `["xyz"]`, `[""]`} {
-		if _, err := ParseVersionMask(json.RawMessage(bad)); err == nil {
-			t.Errorf("%s accepted", bad)
-		}
+		t.Run(bad, func(t *testing.T) {
+			if m, err := ParseVersionMask(json.RawMessage(bad)); err == nil {
+				t.Errorf("ParseVersionMask(%s) = %08x, nil; want an error", bad, m)
+			}
+		})
 	}
 	if ok, m := ParseConfigureResult(json.RawMessage(`{"version-rolling":true,"version-rolling.mask":"1fffe000"}`)); !ok || m != 0x1fffe000 {
-		t.Errorf("grant: %v %08x", ok, m)
+		t.Errorf("grant: %v %08x, want true 1fffe000", ok, m)
 	}
 	for _, no := range []string{`{"version-rolling":false}`, `{"version-rolling":true}`, `null`, `[1]`} {
-		if ok, _ := ParseConfigureResult(json.RawMessage(no)); ok {
-			t.Errorf("%s read as a grant", no)
-		}
+		t.Run(no, func(t *testing.T) {
+			if ok, m := ParseConfigureResult(json.RawMessage(no)); ok {
+				t.Errorf("ParseConfigureResult(%s) = true, %08x; want no grant", no, m)
+			}
+		})
 	}
-	if ParseError(json.RawMessage(`false`)) != nil {
-		t.Error(`"error": false read as an error`)
+	if e := ParseError(json.RawMessage(`false`)); e != nil {
+		t.Errorf(`ParseError("false") = %+v, want nil (no error)`, e)
 	}
 }
 
@@ -350,7 +371,7 @@ func TestLineReaderResumesAfterTimeout(t *testing.T) {
 	}
 	line, err := lr.ReadLine()
 	if err != nil || string(line) != `{"id":1,"method":"x"}` {
-		t.Fatalf("after the timeout: %q %v", line, err)
+		t.Fatalf("after the timeout: %q, err %v; want {\"id\":1,\"method\":\"x\"}, nil", line, err)
 	}
 }
 
@@ -390,22 +411,24 @@ func TestLineReaderHasLine(t *testing.T) {
 		{"x\r\n", true},
 	}
 	for _, c := range cases {
-		// One read of the whole input after a first line, so the input
-		// is buffered when HasLine looks.
-		lr := NewLineReader(strings.NewReader("{\"id\":0}\n"+c.in), 100)
-		if l, err := lr.ReadLine(); err != nil || string(l) != `{"id":0}` {
-			t.Fatalf("%q: first line %q %v", c.in, l, err)
-		}
-		if got := lr.HasLine(); got != c.want {
-			t.Errorf("HasLine with %q buffered = %v, want %v", c.in, got, c.want)
-		}
-		if c.want {
-			// True means a line comes back without a read: the reader
-			// has nothing more to give.
-			if l, err := lr.ReadLine(); err != nil || len(l) == 0 {
-				t.Errorf("%q: HasLine true, ReadLine %q %v", c.in, l, err)
+		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
+			// One read of the whole input after a first line, so the input
+			// is buffered when HasLine looks.
+			lr := NewLineReader(strings.NewReader("{\"id\":0}\n"+c.in), 100)
+			if l, err := lr.ReadLine(); err != nil || string(l) != `{"id":0}` {
+				t.Fatalf("%q: first line %q, err %v; want {\"id\":0}, nil", c.in, l, err)
 			}
-		}
+			if got := lr.HasLine(); got != c.want {
+				t.Errorf("HasLine with %q buffered = %v, want %v", c.in, got, c.want)
+			}
+			if c.want {
+				// True means a line comes back without a read: the reader
+				// has nothing more to give.
+				if l, err := lr.ReadLine(); err != nil || len(l) == 0 {
+					t.Errorf("%q: HasLine true, ReadLine %q, err %v; want a line", c.in, l, err)
+				}
+			}
+		})
 	}
 }
 
@@ -420,11 +443,11 @@ func checkNumbers(t *testing.T, params json.RawMessage) {
 		}
 	}
 	if c, err := ParseConfigure(params); err == nil && (math.IsNaN(c.MinimumDifficulty) || math.IsInf(c.MinimumDifficulty, 0) || c.MinimumDifficulty < 0) {
-		t.Fatalf("ParseConfigure(%s): minimum difficulty %v", params, c.MinimumDifficulty)
+		t.Fatalf("ParseConfigure(%s): minimum difficulty %v, want finite and >= 0 or an error", params, c.MinimumDifficulty)
 	}
 	for _, parse := range []func(json.RawMessage) (*SubscribeResult, error){ParseSubscribeResult, ParseSetExtranonce} {
 		if r, err := parse(params); err == nil && (r.Extranonce2Size < 0 || r.Extranonce2Size > MaxExtranonce2Size) {
-			t.Fatalf("extranonce2_size %d from %s", r.Extranonce2Size, params)
+			t.Fatalf("extranonce2_size %d from %s, want 0..%d or an error", r.Extranonce2Size, params, MaxExtranonce2Size)
 		}
 	}
 	_, _ = ParseVersionMask(params)
@@ -437,46 +460,58 @@ func checkNumbers(t *testing.T, params json.RawMessage) {
 func TestFloatParamRefusesNonFinite(t *testing.T) {
 	good := map[string]float64{`[1]`: 1, `[0.0001]`: 0.0001, `["2.5"]`: 2.5, `[1e-400]`: 0, `[-3]`: -3, `["1e300"]`: 1e300}
 	for in, want := range good {
-		ps, _ := SplitParams(json.RawMessage(in))
-		if got, err := FloatParam(ps, 0); err != nil || got != want {
-			t.Errorf("FloatParam(%s) = %v, %v; want %v", in, got, err, want)
-		}
+		t.Run(in, func(t *testing.T) {
+			ps, _ := SplitParams(json.RawMessage(in))
+			if got, err := FloatParam(ps, 0); err != nil || got != want {
+				t.Errorf("FloatParam(%s) = %v, %v; want %v", in, got, err, want)
+			}
+		})
 	}
 	for _, in := range []string{`[1e400]`, `[-1e400]`, `["1e400"]`, `["-1e400"]`, `["NaN"]`, `["nan"]`,
 		`["Inf"]`, `["+Inf"]`, `["-inf"]`, `["infinity"]`, `["-Infinity"]`, `[null]`, `[true]`, `["x"]`, `[]`} {
-		ps, _ := SplitParams(json.RawMessage(in))
-		got, err := FloatParam(ps, 0)
-		var pe *ParamError
-		if !errors.As(err, &pe) || pe.Index != 0 {
-			t.Errorf("FloatParam(%s) = %v, %v; want a ParamError for param 0", in, got, err)
-		}
+		t.Run(in, func(t *testing.T) {
+			ps, _ := SplitParams(json.RawMessage(in))
+			got, err := FloatParam(ps, 0)
+			var pe *ParamError
+			if !errors.As(err, &pe) || pe.Index != 0 {
+				t.Errorf("FloatParam(%s) = %v, %v; want a ParamError for param 0", in, got, err)
+			}
+		})
 	}
 }
 
 func TestNumbersInHandshakesRefuseNonFinite(t *testing.T) {
 	for _, in := range []string{`[[],"08","NaN"]`, `[[],"08","Inf"]`, `[[],"08",1e400]`, `[[],"08","1e400"]`, `[[],"08",-1e400]`, `[[],"08",33]`, `[[],"08",-1]`} {
-		if r, err := ParseSubscribeResult(json.RawMessage(in)); err == nil {
-			t.Errorf("subscribe result %s accepted: %+v", in, r)
-		}
+		t.Run("subscribe "+in, func(t *testing.T) {
+			if r, err := ParseSubscribeResult(json.RawMessage(in)); err == nil {
+				t.Errorf("subscribe result %s = %+v, nil; want an error", in, r)
+			}
+		})
 	}
 	for _, in := range []string{`["08","NaN"]`, `["08",1e400]`, `["08","-Infinity"]`, `["08",33]`} {
-		if r, err := ParseSetExtranonce(json.RawMessage(in)); err == nil {
-			t.Errorf("set_extranonce %s accepted: %+v", in, r)
-		}
+		t.Run("set_extranonce "+in, func(t *testing.T) {
+			if r, err := ParseSetExtranonce(json.RawMessage(in)); err == nil {
+				t.Errorf("set_extranonce %s = %+v, nil; want an error", in, r)
+			}
+		})
 	}
 	for _, v := range []string{`"Inf"`, `"NaN"`, `1e400`, `"1e400"`, `"-inf"`, `"x"`} {
-		in := `[["minimum-difficulty"],{"minimum-difficulty.value":` + v + `}]`
-		c, err := ParseConfigure(json.RawMessage(in))
-		var pe *ParamError
-		if !errors.As(err, &pe) || pe.Index != 1 {
-			t.Errorf("configure %s = %+v, %v; want a ParamError for param 1", in, c, err)
-		}
+		t.Run("configure "+v, func(t *testing.T) {
+			in := `[["minimum-difficulty"],{"minimum-difficulty.value":` + v + `}]`
+			c, err := ParseConfigure(json.RawMessage(in))
+			var pe *ParamError
+			if !errors.As(err, &pe) || pe.Index != 1 {
+				t.Errorf("configure %s = %+v, %v; want a ParamError for param 1", in, c, err)
+			}
+		})
 	}
 	// 0 and below still mean no floor, as firmware that sends 0 expects.
 	for _, v := range []string{`0`, `-5`, `null`} {
-		c, err := ParseConfigure(json.RawMessage(`[["minimum-difficulty"],{"minimum-difficulty.value":` + v + `}]`))
-		if err != nil || c.MinimumDifficulty != 0 {
-			t.Errorf("configure value %s = %+v, %v; want no floor, no error", v, c, err)
-		}
+		t.Run("configure "+v, func(t *testing.T) {
+			c, err := ParseConfigure(json.RawMessage(`[["minimum-difficulty"],{"minimum-difficulty.value":` + v + `}]`))
+			if err != nil || c.MinimumDifficulty != 0 {
+				t.Errorf("configure value %s = %+v, %v; want no floor, no error", v, c, err)
+			}
+		})
 	}
 }

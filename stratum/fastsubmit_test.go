@@ -3,6 +3,7 @@ package stratum
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -13,23 +14,25 @@ func TestParseSubmitLine(t *testing.T) {
 		`{"params":["acct.rig1","1a","00000001","647025b5","0a029ed1"],"id":"s-9","method":"mining.submit"}`,
 		`{"id": null, "method": "mining.submit", "params": ["w", "1a.2f", "", "647025b5", "0a029ed1"]}`,
 	}
-	for _, l := range good {
-		var s Submit
-		id, ok := ParseSubmitLine([]byte(l), &s)
-		if !ok {
-			t.Fatalf("fast path refused %s", l)
-		}
-		m, err := Decode([]byte(l))
-		if err != nil {
-			t.Fatal(err)
-		}
-		want, err := ParseSubmit(m.Params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s != *want || !bytes.Equal(bytes.TrimSpace(id), m.ID) {
-			t.Fatalf("%s: fast %+v id %s, slow %+v id %s", l, s, id, want, m.ID)
-		}
+	for i, l := range good {
+		t.Run(fmt.Sprintf("good %d", i), func(t *testing.T) {
+			var s Submit
+			id, ok := ParseSubmitLine([]byte(l), &s)
+			if !ok {
+				t.Fatalf("ParseSubmitLine(%s) refused it, want it taken by the fast path", l)
+			}
+			m, err := Decode([]byte(l))
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := ParseSubmit(m.Params)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s != *want || !bytes.Equal(bytes.TrimSpace(id), m.ID) {
+				t.Fatalf("%s: fast %+v id %s, slow %+v id %s", l, s, id, want, m.ID)
+			}
+		})
 	}
 	slow := []string{
 		`{"id":1,"method":"mining.subscribe","params":[]}`,
@@ -41,16 +44,18 @@ func TestParseSubmitLine(t *testing.T) {
 		`{"id":1,"method":"mining.submit","params":["w",1,"00","647025b5","0a029ed1"]}`,
 		`{"id":01,"method":"mining.submit","params":["w","1","00","647025b5","0a029ed1"]}`,
 	}
-	for _, l := range slow {
-		var s Submit
-		if _, ok := ParseSubmitLine([]byte(l), &s); ok {
-			t.Errorf("fast path took %s", l)
-		}
+	for i, l := range slow {
+		t.Run(fmt.Sprintf("slow %d", i), func(t *testing.T) {
+			var s Submit
+			if id, ok := ParseSubmitLine([]byte(l), &s); ok {
+				t.Errorf("ParseSubmitLine(%s) took it: id %s, %+v; want it left to the slow path", l, id, s)
+			}
+		})
 	}
 	line := []byte(good[0])
 	var s Submit
 	if n := testing.AllocsPerRun(100, func() { ParseSubmitLine(line, &s) }); n > 1 {
-		t.Fatalf("%v allocations per submit", n)
+		t.Fatalf("%v allocations per submit, want at most 1", n)
 	}
 }
 
@@ -70,17 +75,17 @@ func FuzzParseSubmitLine(f *testing.F) {
 		}
 		m, err := Decode(line)
 		if err != nil {
-			t.Fatalf("fast path took what Decode refuses: %q: %v", line, err)
+			t.Fatalf("fast path took %q (%+v) that Decode refuses (%v), want refused", line, s, err)
 		}
 		want, err := ParseSubmit(m.Params)
 		if err != nil || m.Method != MethodSubmit {
-			t.Fatalf("fast path took what ParseSubmit refuses: %q: %v", line, err)
+			t.Fatalf("fast path took %q (%+v) that ParseSubmit refuses (method %q, err %v), want refused", line, s, m.Method, err)
 		}
 		if s != *want || !bytes.Equal(id, m.ID) {
 			t.Fatalf("%q: fast %+v id %s, slow %+v id %s", line, s, id, want, m.ID)
 		}
 		if len(s.Nonce) != 8 {
-			t.Fatalf("%q: nonce %q not padded to 8 digits", line, s.Nonce)
+			t.Fatalf("%q: nonce %q, want it padded to 8 digits", line, s.Nonce)
 		}
 	})
 }
@@ -102,14 +107,16 @@ func TestParseAnswerLine(t *testing.T) {
 		{`{"id":007,"result":true,"error":null}`, 0, false, false},
 	}
 	for _, c := range cases {
-		id, res, ok := ParseAnswerLine([]byte(c.line))
-		if ok != c.ok || ok && (id != c.id || res != c.result) {
-			t.Errorf("%s: %d %v %v", c.line, id, res, ok)
-		}
+		t.Run(c.line, func(t *testing.T) {
+			id, res, ok := ParseAnswerLine([]byte(c.line))
+			if ok != c.ok || ok && (id != c.id || res != c.result) {
+				t.Errorf("ParseAnswerLine(%s) = %d, %v, %v; want %d, %v, %v", c.line, id, res, ok, c.id, c.result, c.ok)
+			}
+		})
 	}
 	line := []byte(cases[0].line)
 	if n := testing.AllocsPerRun(100, func() { ParseAnswerLine(line) }); n != 0 {
-		t.Fatalf("%v allocations", n)
+		t.Fatalf("%v allocations, want 0", n)
 	}
 }
 
@@ -124,11 +131,11 @@ func FuzzParseAnswerLine(f *testing.F) {
 		}
 		m, err := Decode(line)
 		if err != nil {
-			t.Fatalf("fast path took what Decode refuses: %q: %v", line, err)
+			t.Fatalf("fast path took %q (id %d, result %v) that Decode refuses (%v), want refused", line, id, res, err)
 		}
 		mid, idok := m.IDInt()
 		if !idok || mid != id || ParseError(m.Error) != nil || (string(m.Result) == "true") != res || m.IsRequest() {
-			t.Fatalf("%q: fast %d %v, slow %s %s", line, id, res, m.ID, m.Result)
+			t.Fatalf("%q: fast id %d result %v, slow id %s result %s error %s; want the same answer from both", line, id, res, m.ID, m.Result, m.Error)
 		}
 	})
 }
@@ -141,7 +148,7 @@ func BenchmarkParseSubmitLine(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, ok := ParseSubmitLine(line, &s); !ok {
-			b.Fatal("refused")
+			b.Fatalf("ParseSubmitLine(%s) refused it, want it taken", line)
 		}
 	}
 }
@@ -167,27 +174,29 @@ func TestSubmitShortNonce(t *testing.T) {
 		{" 1", ""},
 	}
 	for _, c := range cases {
-		line := []byte(`{"id":9,"method":"mining.submit","params":["nerd","1a","00000001","647025b5","` + c.nonce + `"]}`)
-		m, err := Decode(line)
-		if err != nil {
-			t.Fatal(err)
-		}
-		slow, slowErr := ParseSubmit(m.Params)
-		var fast Submit
-		_, fastOK := ParseSubmitLine(line, &fast)
-		if c.want == "" {
-			var pe *ParamError
-			if slowErr == nil || !errors.As(slowErr, &pe) || pe.Index != 4 || fastOK {
-				t.Errorf("nonce %q: slow %+v %v, fast ok %v; want refused (param 4) by both", c.nonce, slow, slowErr, fastOK)
+		t.Run(fmt.Sprintf("%q", c.nonce), func(t *testing.T) {
+			line := []byte(`{"id":9,"method":"mining.submit","params":["nerd","1a","00000001","647025b5","` + c.nonce + `"]}`)
+			m, err := Decode(line)
+			if err != nil {
+				t.Fatal(err)
 			}
-			continue
-		}
-		if slowErr != nil || !fastOK || slow.Nonce != c.want || fast.Nonce != c.want {
-			t.Errorf("nonce %q: slow %+v %v, fast %+v ok %v; want %q from both", c.nonce, slow, slowErr, fast, fastOK, c.want)
-		}
-		if v, ok := HexUint32(fast.Nonce); !ok || FormatUint32(v) != strings.ToLower(c.want) {
-			t.Errorf("nonce %q: padded %q reads as %08x %v", c.nonce, fast.Nonce, v, ok)
-		}
+			slow, slowErr := ParseSubmit(m.Params)
+			var fast Submit
+			_, fastOK := ParseSubmitLine(line, &fast)
+			if c.want == "" {
+				var pe *ParamError
+				if slowErr == nil || !errors.As(slowErr, &pe) || pe.Index != 4 || fastOK {
+					t.Errorf("nonce %q: slow %+v %v, fast ok %v; want refused (param 4) by both", c.nonce, slow, slowErr, fastOK)
+				}
+				return
+			}
+			if slowErr != nil || !fastOK || slow.Nonce != c.want || fast.Nonce != c.want {
+				t.Errorf("nonce %q: slow %+v %v, fast %+v ok %v; want %q from both", c.nonce, slow, slowErr, fast, fastOK, c.want)
+			}
+			if v, ok := HexUint32(fast.Nonce); !ok || FormatUint32(v) != strings.ToLower(c.want) {
+				t.Errorf("nonce %q: padded %q reads as %08x %v, want %s true", c.nonce, fast.Nonce, v, ok, strings.ToLower(c.want))
+			}
+		})
 	}
 	// The common 8-digit nonce costs nothing more: the line's one copy.
 	line := []byte(`{"id":4,"method":"mining.submit","params":["acct.rig1","1a","00000001","647025b5","0a029ed1"]}`)

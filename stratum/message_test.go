@@ -2,6 +2,7 @@ package stratum
 
 import (
 	"bytes"
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -56,7 +57,7 @@ func TestMessageConstructors(t *testing.T) {
 			}
 			old, err := AppendRequest(nil, nil, c.method, c.params)
 			if err != nil || string(old) != string(c.got) {
-				t.Errorf("AppendRequest wrote %s (err %v), the constructor %s", old, err, c.got)
+				t.Errorf("AppendRequest wrote %s (err %v), want what the constructor wrote: %s", old, err, c.got)
 			}
 		})
 	}
@@ -90,9 +91,11 @@ func TestMessageConstructorsAllocs(t *testing.T) {
 		"reconnect":        func() { AppendReconnect(nil) },
 		"notify":           func() { AppendNotify(nil, n, "ffffffffffffffff") },
 	} {
-		if a := testing.AllocsPerRun(100, f); a != 1 {
-			t.Errorf("%s: %v allocations, want 1", name, a)
-		}
+		t.Run(name, func(t *testing.T) {
+			if a := testing.AllocsPerRun(100, f); a != 1 {
+				t.Errorf("%s: %v allocations, want 1", name, a)
+			}
+		})
 	}
 }
 
@@ -100,9 +103,11 @@ func TestMessageConstructorsAllocs(t *testing.T) {
 // (it failed and returned dst).
 func TestSetDifficultyNotFinite(t *testing.T) {
 	for _, d := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
-		if got := AppendSetDifficulty([]byte("x"), d); string(got) != "x" {
-			t.Errorf("AppendSetDifficulty(%v) appended %q, want nothing", d, got[1:])
-		}
+		t.Run(fmt.Sprint(d), func(t *testing.T) {
+			if got := AppendSetDifficulty([]byte("x"), d); string(got) != "x" {
+				t.Errorf("AppendSetDifficulty(%v) appended %q, want nothing", d, got[1:])
+			}
+		})
 	}
 }
 

@@ -88,7 +88,7 @@ func FuzzLineReader(f *testing.F) {
 			}
 			line, err := lr.ReadLine()
 			if c := cap(lr.buf); c > max(16, limit+2) {
-				t.Fatalf("buffer of %d bytes for lines of at most %d", c, limit)
+				t.Fatalf("buffer of %d bytes for lines of at most %d, want at most %d", c, limit, max(16, limit+2))
 			}
 			if !errors.Is(err, wantErr) || !bytes.Equal(line, want) {
 				t.Fatalf("line %d (limit %d, reads of %d): got %q %v, want %q %v", n, limit, int(chunk)+1, line, err, want, wantErr)
@@ -114,7 +114,7 @@ func FuzzParseNotify(f *testing.F) {
 			return
 		}
 		if len(n.Branches) > len(raw)/64 {
-			t.Fatalf("%d branches from %d bytes", len(n.Branches), len(raw))
+			t.Fatalf("%d branches from %d bytes, want at most %d (64 bytes each)", len(n.Branches), len(raw), len(raw)/64)
 		}
 		b, err := json.Marshal(n.Params(n.JobID))
 		if err != nil {
@@ -122,13 +122,13 @@ func FuzzParseNotify(f *testing.F) {
 		}
 		again, err := ParseNotify(b)
 		if err != nil {
-			t.Fatalf("re-sent notify %s refused: %v", b, err)
+			t.Fatalf("re-sent notify %s refused (%v), want it read back as %+v", b, err, n)
 		}
 		if n.Branches == nil {
 			n.Branches = []string{}
 		}
 		if !reflect.DeepEqual(n, again) {
-			t.Fatalf("notify %s read back as %+v, was %+v", b, again, n)
+			t.Fatalf("notify %s read back as %+v, want %+v as it was", b, again, n)
 		}
 	})
 }
@@ -154,7 +154,7 @@ func FuzzParseSubmit(f *testing.F) {
 		}
 		again, err := ParseSubmit(b)
 		if err != nil || *again != *s {
-			t.Fatalf("submit %s read back as %+v %v, was %+v", b, again, err, s)
+			t.Fatalf("submit %s read back as %+v (err %v), want %+v as it was", b, again, err, s)
 		}
 	})
 }
@@ -173,12 +173,12 @@ func FuzzParseSubscribeResult(f *testing.F) {
 				return
 			}
 			if r.Extranonce2Size < 0 || r.Extranonce2Size > 32 || 2*len(r.Extranonce1) > len(raw) {
-				t.Fatalf("%s %s: extranonce1 %d bytes, extranonce2_size %d", what, raw, len(r.Extranonce1), r.Extranonce2Size)
+				t.Fatalf("%s %s: extranonce1 %d bytes, extranonce2_size %d; want at most %d bytes and a size in 0..32", what, raw, len(r.Extranonce1), r.Extranonce2Size, len(raw)/2)
 			}
 			b, _ := json.Marshal([]any{[]any{}, hex.EncodeToString(r.Extranonce1), r.Extranonce2Size})
 			again, err := ParseSubscribeResult(b)
 			if err != nil || !reflect.DeepEqual(again, r) {
-				t.Fatalf("%s %s read back as %+v %v, was %+v", what, b, again, err, r)
+				t.Fatalf("%s %s read back as %+v (err %v), want %+v as it was", what, b, again, err, r)
 			}
 		}
 		r, err := ParseSubscribeResult(raw)
@@ -208,7 +208,7 @@ func FuzzFloatParam(f *testing.F) {
 		b, _ := json.Marshal([]float64{d})
 		ps, _ = SplitParams(b)
 		if again, err := FloatParam(ps, 0); err != nil || again != d {
-			t.Fatalf("%s: %v read back as %v %v", raw, d, again, err)
+			t.Fatalf("%s: %v read back as %v (err %v), want %v", raw, d, again, err, d)
 		}
 	})
 }
@@ -225,10 +225,10 @@ func FuzzParseConfigure(f *testing.F) {
 			return
 		}
 		if len(c.Extensions) > len(raw)/2 || math.IsNaN(c.MinimumDifficulty) || c.MinimumDifficulty < 0 {
-			t.Fatalf("%s: %+v", raw, c)
+			t.Fatalf("ParseConfigure(%s) = %+v, want at most %d extensions and a minimum difficulty >= 0", raw, c, len(raw)/2)
 		}
 		if c.VersionRollingMask != 0 && !c.VersionRolling {
-			t.Fatalf("%s: a mask without version rolling: %+v", raw, c)
+			t.Fatalf("ParseConfigure(%s) = %+v: a mask without version rolling, want none", raw, c)
 		}
 	})
 }
@@ -243,16 +243,16 @@ func FuzzParseVersionMask(f *testing.F) {
 		if m, err := ParseVersionMask(params); err == nil {
 			b, _ := json.Marshal([]string{FormatUint32(m)})
 			if again, err := ParseVersionMask(b); err != nil || again != m {
-				t.Fatalf("%s: mask %08x read back as %08x %v", params, m, again, err)
+				t.Fatalf("%s: mask %08x read back as %08x (err %v), want %08x", params, m, again, err, m)
 			}
 		}
 		if ok, m := ParseConfigureResult(result); ok {
 			b, _ := json.Marshal(map[string]any{"version-rolling": true, "version-rolling.mask": FormatUint32(m)})
 			if ok2, again := ParseConfigureResult(b); !ok2 || again != m {
-				t.Fatalf("%s: mask %08x read back as %08x %v", result, m, again, ok2)
+				t.Fatalf("%s: mask %08x read back as %08x (grant %v), want %08x granted", result, m, again, ok2, m)
 			}
 		} else if m != 0 {
-			t.Fatalf("%s: no grant but a mask %08x", result, m)
+			t.Fatalf("%s: no grant but a mask %08x, want mask 0", result, m)
 		}
 	})
 }
@@ -270,18 +270,18 @@ func FuzzParseError(f *testing.F) {
 			return
 		}
 		if len(e.Message) > 3*len(raw) { // an invalid byte in a JSON string becomes U+FFFD
-			t.Fatalf("%s: message of %d bytes from %d", raw, len(e.Message), len(raw))
+			t.Fatalf("%s: message of %d bytes from %d, want at most %d", raw, len(e.Message), len(raw), 3*len(raw))
 		}
 		line := AppendError(nil, IntID(1), e)
 		m, err := Decode(bytes.TrimSpace(line))
 		if err != nil {
-			t.Fatalf("answer %s does not decode: %v", line, err)
+			t.Fatalf("answer %s does not decode (%v), want a valid answer", line, err)
 		}
 		// A message that is not JSON is kept as sent; JSON carries its
 		// invalid UTF-8 as U+FFFD, byte for byte, as a []rune does.
 		want := Error{Code: e.Code, Message: string([]rune(e.Message))}
 		if again := ParseError(m.Error); again == nil || *again != want {
-			t.Fatalf("%s: %+v read back as %+v", raw, e, again)
+			t.Fatalf("%s: %+v read back as %+v, want %+v", raw, e, again, want)
 		}
 	})
 }

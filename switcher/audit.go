@@ -108,10 +108,10 @@ type AuditLog struct {
 // files are kept.
 func OpenAuditLog(path string, maxSize int64, keep int) (*AuditLog, error) {
 	if maxSize <= 0 {
-		maxSize = 16 << 20
+		maxSize = DefaultAuditMaxBytes
 	}
 	if keep <= 0 {
-		keep = 5
+		keep = DefaultAuditKeep
 	}
 	a := &AuditLog{path: path, maxSize: maxSize, keep: keep, maxCache: 10000}
 	// Recover the sequence and the cache from what is on disk, oldest file first.

@@ -3,7 +3,7 @@ package switcher
 import (
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // Cap mode's and the fail-safe's policy keys (capmode.go). Every one is
@@ -75,7 +75,7 @@ func (d policyDecoder) capPolicy(root map[string]any, p *Policy) {
 	if d.Float(root, "", "site_cap_kw", &c.SiteCapKW) && d.nonNegative("site_cap_kw", c.SiteCapKW) &&
 		c.SiteCapKW > 0 && c.SiteCapKW <= p.ReserveKW {
 		d.Errorf("site_cap_kw", "site_cap_kw: %s is not above reserve_kw (%s); mining would never have a kW under the cap (0 turns cap mode off)",
-			config.FormatFloat(c.SiteCapKW), config.FormatFloat(p.ReserveKW))
+			tomlfile.FormatFloat(c.SiteCapKW), tomlfile.FormatFloat(p.ReserveKW))
 	}
 	if d.Float(root, "", "safe_budget_kw", &c.SafeBudgetKW) {
 		d.nonNegative("safe_budget_kw", c.SafeBudgetKW)

@@ -57,21 +57,6 @@ func connectRigs(s *Switcher, n int) {
 	}
 }
 
-func eventsOf(t *testing.T, s *Switcher, kind string) []Event {
-	t.Helper()
-	evs, err := s.Events(0, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []Event
-	for _, e := range evs {
-		if e.Kind == kind {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
 // The planner's budget is the tightest of the allocation's and the
 // limits', and the plan names the rule that bound it.
 func TestPlanBudgetLimits(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 
 	"github.com/hashgate/hashgate/switcher/device"
 )
@@ -52,6 +52,7 @@ func (s *Switcher) readingLocked(r *rigRec, rd device.Reading, source string) (a
 	}
 	old := r.dev
 	r.dev = compactReading(rd)
+	s.evidenceReadingLocked(r)
 	idleW := deviceIdleW(r.group)
 	if old.at.IsZero() || rd.At.Sub(old.at) >= s.cfg.DeviceStaleAfter || material(&old, &r.dev, idleW) {
 		s.stale = true
@@ -314,7 +315,7 @@ const maxAuditPool = 200
 // it: its credentials (user:password@) redacted, at most maxAuditPool
 // bytes (the device says what it likes).
 func poolForAudit(u string) string {
-	u = config.RedactURL(u)
+	u = tomlfile.RedactURL(u)
 	if len(u) <= maxAuditPool {
 		return u
 	}

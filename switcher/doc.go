@@ -121,7 +121,11 @@
 //  2. Pinned "on" rigs that are parked or pending are resumed, from the head,
 //     whatever the budget says (rigs below them make room in step 3); they still
 //     wait for min_off, the ramp and an emergency hold, which protect hardware and
-//     grid rather than the budget.
+//     grid rather than the budget. Then (step 2b, economic.go, only with
+//     the policy's [economic]) rigs of the groups curtailed for the power
+//     price (Input.Uneconomic) are curtailed if mining, parked if pending
+//     and kept parked otherwise, reason ReasonUneconomic + the price and
+//     break-even; pinned rigs are left to their pin.
 //  3. Over budget: curtail mining rigs from the tail until load ≤ budget. Rigs
 //     resumed less than min_on ago are skipped while others can be curtailed;
 //     if the budget is still breached they are curtailed too, from the tail.

@@ -14,7 +14,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/hashgate/hashgate/internal/rigname"
 )
 
@@ -35,7 +35,7 @@ var inventoryColumns = []string{"name", "address"}
 
 // LoadInventory reads and validates the rig inventory at path. A file that
 // cannot be read gives the os error; an invalid one (or one larger than
-// MaxInventoryBytes) gives config.Errors.
+// MaxInventoryBytes) gives tomlfile.Errors.
 func LoadInventory(path string) ([]InventoryRig, error) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -51,7 +51,7 @@ func LoadInventory(path string) ([]InventoryRig, error) {
 
 // ParseInventory parses and validates a rig inventory's contents; path
 // names the file in errors. An invalid inventory is refused whole: the
-// error is then config.Errors, each problem as FILE:LINE:COL: message (the
+// error is then tomlfile.Errors, each problem as FILE:LINE:COL: message (the
 // column of the field at fault), in file order, at most 100 of them.
 //
 // The format is CSV (RFC 4180, as encoding/csv reads it: fields may be
@@ -78,7 +78,7 @@ func ParseInventory(path string, data []byte) ([]InventoryRig, error) {
 	if name == "" {
 		name = "<inventory>"
 	}
-	p := inventoryParser{file: name, seen: make(map[string]int)}
+	p := inventoryParser{file: name, seen: make(map[string]int), addrs: make(map[string]int), addrName: make(map[int]string)}
 	if len(data) > MaxInventoryBytes {
 		p.errorf(1, 1, "the file is %d bytes, more than the %d MiB an inventory may be; is it the right file?", len(data), MaxInventoryBytes>>20)
 		return nil, p.errs
@@ -94,7 +94,7 @@ func ParseInventory(path string, data []byte) ([]InventoryRig, error) {
 		if p.full {
 			listed = listed[:len(listed)-1] // the note stays last
 		}
-		slices.SortStableFunc(listed, func(a, b *config.Error) int {
+		slices.SortStableFunc(listed, func(a, b *tomlfile.Error) int {
 			return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.Col, b.Col))
 		})
 		return nil, p.errs
@@ -104,11 +104,13 @@ func ParseInventory(path string, data []byte) ([]InventoryRig, error) {
 
 type inventoryParser struct {
 	file       string
-	errs       config.Errors
+	errs       tomlfile.Errors
 	full       bool           // maxInventoryErrors reached: nothing more is recorded
 	nameCol    int            // index of the name column
 	addressCol int            // index of the address column
 	seen       map[string]int // rig name -> its line
+	addrs      map[string]int // normalized address (lower case) -> its line
+	addrName   map[int]string // a line -> the rig named on it (for addrs)
 }
 
 func (p *inventoryParser) errorf(line, col int, format string, args ...any) {
@@ -119,7 +121,7 @@ func (p *inventoryParser) errorf(line, col int, format string, args ...any) {
 		p.full = true
 		format, args = "more problems follow, not listed: fix these first", nil
 	}
-	p.errs = append(p.errs, &config.Error{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
+	p.errs = append(p.errs, &tomlfile.Error{File: p.file, Line: line, Col: col, Msg: fmt.Sprintf(format, args...)})
 }
 
 // parse reads the header, then the rigs.
@@ -211,7 +213,7 @@ func (p *inventoryParser) header(r *csv.Reader, rec []string) bool {
 		ok = false
 		hint := ""
 		for _, f := range found {
-			if config.Suggest(f, inventoryColumns) == want {
+			if tomlfile.Suggest(f, inventoryColumns) == want {
 				hint = fmt.Sprintf(" (did you mean %q for %q?)", want, f)
 				break
 			}
@@ -269,8 +271,27 @@ func (p *inventoryParser) rig(r *csv.Reader, rec []string, line int) (InventoryR
 	if err != nil {
 		p.errorf(line, addrAt, "address %q: %v", shorten(redactUser(addr)), err)
 		ok = false
+	} else if !p.uniqueAddress(norm, name, line, addrAt) {
+		ok = false
 	}
 	return InventoryRig{Name: name, Address: norm}, ok
+}
+
+// uniqueAddress refuses a management address listed for a second rig:
+// one device under two names would be counted twice and sent every
+// command twice, and the two readings would be the same device's.
+// Addresses compare as written once normalized, host names without
+// regard to case (10.0.0.5 and 10.0.0.5:80 are not judged the same: a
+// port may lead to another device behind a NAT).
+func (p *inventoryParser) uniqueAddress(norm, name string, line, col int) bool {
+	key := strings.ToLower(norm)
+	if first, dup := p.addrs[key]; dup {
+		p.errorf(line, col, "address %q is also rig %q's (line %d); one device must be listed once (rigs behind one NAT address need their own ports)",
+			shorten(norm), shorten(p.addrName[first]), first)
+		return false
+	}
+	p.addrs[key], p.addrName[line] = line, name
+	return true
 }
 
 // redactUser is an address as an error quotes it: what precedes an '@'
@@ -281,7 +302,7 @@ func redactUser(s string) string {
 		if j := strings.Index(s[:i], "://"); j >= 0 {
 			scheme = s[:j+3]
 		}
-		return scheme + config.Redacted + s[i:]
+		return scheme + tomlfile.Redacted + s[i:]
 	}
 	return s
 }

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 func TestParseInventory(t *testing.T) {
@@ -77,6 +77,11 @@ func TestParseInventoryErrors(t *testing.T) {
 		{"name with a control character", h + "\"r\x1b[31m\",10.0.0.1\n", []string{`2:1: name "r\x1b[31m": a rig name has no control characters (found U+001B)`}},
 		{"duplicate name", h + "r1,10.0.0.1\nr2,10.0.0.2\n r1 ,10.0.0.3\n",
 			[]string{`4:1: rig "r1" is listed twice, on lines 2 and 4; names must be unique`}},
+		{"one address for two rigs", h + "r1,10.0.0.1\nr2,Rig-9.hall\nr3,10.0.0.1\nr4,rig-9.HALL\nr5,10.0.0.1:8080\n",
+			[]string{
+				`4:4: address "10.0.0.1" is also rig "r1"'s (line 2); one device must be listed once (rigs behind one NAT address need their own ports)`,
+				`5:4: address "rig-9.HALL" is also rig "r2"'s (line 3); one device must be listed once (rigs behind one NAT address need their own ports)`,
+			}},
 		{"empty address", "address,name\n,r1\n",
 			[]string{`2:1: address "": is empty; expected a host name or IP address, optionally with a port, such as 10.0.0.5, rig-17.hall-b or 10.0.0.5:8080`}},
 		{"scheme", h + "r1,http://10.0.0.1\n",
@@ -123,9 +128,9 @@ func TestParseInventoryErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			rigs, err := ParseInventory("rigs.csv", []byte(c.data))
-			var es config.Errors
+			var es tomlfile.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("got %v, %v; want config.Errors", rigs, err)
+				t.Fatalf("got %v, %v; want tomlfile.Errors", rigs, err)
 			}
 			if rigs != nil {
 				t.Errorf("an invalid inventory gave rigs %v; want none (refused whole)", rigs)
@@ -150,7 +155,7 @@ func TestParseInventoryBounds(t *testing.T) {
 		fmt.Fprintf(&b, "r%d,http://x\n", i)
 	}
 	_, err := ParseInventory("rigs.csv", []byte(b.String()))
-	var es config.Errors
+	var es tomlfile.Errors
 	if !errors.As(err, &es) || len(es) != maxInventoryErrors+1 {
 		t.Fatalf("500 bad lines: %d errors, want %d (the cap and a note)", len(es), maxInventoryErrors+1)
 	}
@@ -220,9 +225,9 @@ func FuzzParseInventory(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		rigs, err := ParseInventory("f.csv", data)
 		if err != nil {
-			var es config.Errors
+			var es tomlfile.Errors
 			if !errors.As(err, &es) || len(es) == 0 || len(es) > maxInventoryErrors+1 {
-				t.Fatalf("error %v is not 1 to %d config.Errors", err, maxInventoryErrors+1)
+				t.Fatalf("error %v is not 1 to %d tomlfile.Errors", err, maxInventoryErrors+1)
 			}
 			lines := strings.Count(string(data), "\n") + 1
 			for _, e := range es {

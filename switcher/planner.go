@@ -3,7 +3,6 @@ package switcher
 import (
 	"cmp"
 	"math"
-	"slices"
 	"time"
 )
 
@@ -183,6 +182,11 @@ type Input struct {
 	// Limits bound the mining budget besides the allocation (cap mode,
 	// the fail-safe: capmode.go); the tightest rule wins.
 	Limits []BudgetLimit
+
+	// Uneconomic: the groups curtailed for the power price, by name
+	// (DefaultGroupName for the default group), with the reason their
+	// rigs are parked (ReasonUneconomic + figures); see economic.go.
+	Uneconomic map[string]string
 }
 
 // Action is one rig in a plan list.
@@ -275,32 +279,6 @@ func Names(actions []Action) []string {
 		names[i] = a.Name
 	}
 	return names
-}
-
-// CompareRigs is the planner's order: priority desc, J/TH asc, name asc.
-// A nil Group sorts as priority 0, 0 J/TH.
-func CompareRigs(a, b *Rig) int {
-	var pa, pb int
-	var ea, eb float64
-	if a.Group != nil {
-		pa, ea = a.Group.Priority, a.Group.EfficiencyJTH
-	}
-	if b.Group != nil {
-		pb, eb = b.Group.Priority, b.Group.EfficiencyJTH
-	}
-	if c := cmp.Compare(pb, pa); c != 0 {
-		return c
-	}
-	if c := cmp.Compare(ea, eb); c != 0 {
-		return c
-	}
-	return cmp.Compare(a.Name, b.Name)
-}
-
-// Order sorts rigs (stably) into the planner's order; its head mines
-// longest. Groups should be resolved (see CompareRigs).
-func Order(rigs []Rig) {
-	slices.SortStableFunc(rigs, func(a, b Rig) int { return CompareRigs(&a, &b) })
 }
 
 // Planner arithmetic is in integer milliwatts.
@@ -453,10 +431,11 @@ const (
 // planner (plansteps.go).
 func MakePlan(in Input, now time.Time) Plan {
 	pl := newPlanner(in, now)
-	pl.pinnedOff()  // 1
-	pl.pinnedOn()   // 2
-	pl.overBudget() // 3
-	pl.admit()      // 4
+	pl.pinnedOff()               // 1
+	pl.pinnedOn()                // 2
+	pl.uneconomic(in.Uneconomic) // 2b: economic.go
+	pl.overBudget()              // 3
+	pl.admit()                   // 4
 	pl.finish()
 	pl.eta()
 	return pl.plan

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // Defaults of the policy file, for keys left out. site_capacity_kw has
@@ -43,13 +43,13 @@ const (
 // Keys of the policy file.
 var (
 	policyKeys = []string{"site_capacity_kw", "reserve_kw", "ramp_up_kw_per_min", "min_off", "min_on",
-		"release_vanished_after", "group", "default"}
+		"release_vanished_after", "group", "default", "economic"}
 	groupKeys = []string{"name", "workers", "rig_kw", "idle_kw", "efficiency_j_th", "priority",
-		"actuator", "actuator_options", "pools_bound", "monitor", "bind_pools"}
+		"actuator", "actuator_options", "pools_bound", "monitor", "bind_pools", "economic"}
 )
 
 // LoadPolicy reads and validates the policy file at path. A file that cannot
-// be read gives the os error; an invalid one gives config.Errors.
+// be read gives the os error; an invalid one gives tomlfile.Errors.
 func LoadPolicy(path string) (*Policy, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -61,7 +61,7 @@ func LoadPolicy(path string) (*Policy, error) {
 // ParsePolicy parses and validates a policy file's contents; path names the
 // file in errors and is the base of the relative paths in it (credential
 // files). An invalid policy is refused whole: the error is then
-// config.Errors, every problem found as FILE:LINE:COL: message, in file
+// tomlfile.Errors, every problem found as FILE:LINE:COL: message, in file
 // order.
 //
 // What is checked: unknown keys and tables (with a "did you mean"), the
@@ -99,6 +99,9 @@ func LoadPolicy(path string) (*Policy, error) {
 // actuator "stratum", priority 0; pools_bound false everywhere (a group's
 // Stratum-parked rigs are then counted at rig_kw: see Group.PoolsBound);
 // no monitor and bind_pools false.
+//
+// The [economic] table (economic curtailment) and a group's economic key
+// are read and checked by policy_economic.go; see EconomicPolicy.
 func ParsePolicy(path string, data []byte) (*Policy, error) {
 	return parsePolicy(path, filepath.Dir(path), data)
 }
@@ -110,7 +113,7 @@ func parsePolicy(path, base string, data []byte) (*Policy, error) {
 	if name == "" {
 		name = "<policy>"
 	}
-	root, d, err := config.ParseDocument(name, data)
+	root, d, err := tomlfile.ParseDocument(name, data)
 	if err != nil {
 		return nil, err
 	}
@@ -126,7 +129,7 @@ func parsePolicy(path, base string, data []byte) (*Policy, error) {
 }
 
 type policyDecoder struct {
-	*config.Decoder
+	*tomlfile.Decoder
 }
 
 func (d policyDecoder) policy(root map[string]any) *Policy {
@@ -146,7 +149,7 @@ func (d policyDecoder) policy(root map[string]any) *Policy {
 	if d.Float(root, "", "reserve_kw", &p.ReserveKW) && d.nonNegative("reserve_kw", p.ReserveKW) &&
 		capOK && p.ReserveKW >= p.SiteCapacityKW {
 		d.Errorf("reserve_kw", "reserve_kw: %s is not below site_capacity_kw (%s); nothing would be left to allocate",
-			config.FormatFloat(p.ReserveKW), config.FormatFloat(p.SiteCapacityKW))
+			tomlfile.FormatFloat(p.ReserveKW), tomlfile.FormatFloat(p.SiteCapacityKW))
 	}
 	if d.Float(root, "", "ramp_up_kw_per_min", &p.RampUpKWPerMin) {
 		d.positive("ramp_up_kw_per_min", p.RampUpKWPerMin)
@@ -174,6 +177,7 @@ func (d policyDecoder) policy(root map[string]any) *Policy {
 	if !hasKey(root, "default", "idle_kw") {
 		p.Default.IdleKW = roundKW(DefaultIdleFraction * p.Default.RigKW)
 	}
+	d.economic(root, p) // policy_economic.go
 	return p
 }
 
@@ -194,7 +198,7 @@ func (d policyDecoder) groups(v any) []Group {
 		if m == nil {
 			continue
 		}
-		gp := config.Index("group", i)
+		gp := tomlfile.Index("group", i)
 		var g Group
 		if _, ok := m["name"]; !ok {
 			d.Errorf(gp, `%s: name is required, e.g. name = "s19-hall-b"`, gp)
@@ -224,7 +228,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 	if isDefault {
 		for _, k := range []string{"name", "workers"} {
 			if _, ok := m[k]; ok {
-				d.Errorf(config.Join(gp, k), "%s.%s: the default group has no %s; it holds every rig that matches no [[group]]", gp, k, k)
+				d.Errorf(tomlfile.Join(gp, k), "%s.%s: the default group has no %s; it holds every rig that matches no [[group]]", gp, k, k)
 			}
 		}
 		rest := maps.Clone(m)
@@ -251,7 +255,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 	if d.Float(m, gp, "idle_kw", &g.IdleKW) {
 		if d.nonNegative(gp+".idle_kw", g.IdleKW) && rigOK && g.IdleKW > g.RigKW {
 			d.Errorf(gp+".idle_kw", "%s.idle_kw: %s is above rig_kw (%s); a parked rig draws less than a mining one",
-				gp, config.FormatFloat(g.IdleKW), config.FormatFloat(g.RigKW))
+				gp, tomlfile.FormatFloat(g.IdleKW), tomlfile.FormatFloat(g.RigKW))
 		}
 	} else if _, written := m["idle_kw"]; !written && !isDefault {
 		g.IdleKW = roundKW(DefaultIdleFraction * g.RigKW)
@@ -265,6 +269,7 @@ func (d policyDecoder) group(m map[string]any, gp string, g *Group, isDefault bo
 		actuatorOK = d.actuator(gp+".actuator", g.Actuator)
 	}
 	d.Bool(m, gp, "pools_bound", &g.PoolsBound)
+	d.groupEconomic(m, gp, g) // policy_economic.go
 	d.actuatorSetup(m, gp, g, actuatorOK)
 }
 
@@ -286,7 +291,7 @@ func (d policyDecoder) workers(m map[string]any, gp string) []string {
 	}
 	out := make([]string, 0, len(list))
 	for i, e := range list {
-		ep := config.Index(wp, i)
+		ep := tomlfile.Index(wp, i)
 		s, ok := e.(string)
 		switch {
 		case !ok:
@@ -309,7 +314,7 @@ func (d policyDecoder) actuator(path, name string) bool {
 		return true
 	}
 	all := append([]string{ActuatorStratum}, firmwareActuators...)
-	if s := config.Suggest(name, all); s != "" {
+	if s := tomlfile.Suggest(name, all); s != "" {
 		d.Errorf(path, "%s: unknown actuator %q (did you mean %q?)", path, name, s)
 	} else {
 		d.Errorf(path, "%s: unknown actuator %q; expected one of %s", path, name, strings.Join(all, ", "))
@@ -331,7 +336,7 @@ func (d policyDecoder) positive(path string, v float64) bool {
 	if v > 0 && !math.IsInf(v, 0) {
 		return true
 	}
-	d.Errorf(path, "%s: must be a finite number greater than 0, got %s", path, config.FormatFloat(v))
+	d.Errorf(path, "%s: must be a finite number greater than 0, got %s", path, tomlfile.FormatFloat(v))
 	return false
 }
 
@@ -340,7 +345,7 @@ func (d policyDecoder) nonNegative(path string, v float64) bool {
 	if v >= 0 && !math.IsInf(v, 0) {
 		return true
 	}
-	d.Errorf(path, "%s: must be a finite number, 0 or more, got %s", path, config.FormatFloat(v))
+	d.Errorf(path, "%s: must be a finite number, 0 or more, got %s", path, tomlfile.FormatFloat(v))
 	return false
 }
 
@@ -456,6 +461,7 @@ func (p *Policy) Diff(old *Policy) []string {
 		out = append(out, diffGroup(o, g)...)
 	}
 	out = append(out, diffGroup(&old.Default, &p.Default)...)
+	out = append(out, diffEconomic(&old.Economic, &p.Economic)...) // policy_economic.go
 
 	// The relative order of the groups kept, which decides first matches.
 	var keptOld, keptNew []string
@@ -498,6 +504,9 @@ func describeGroup(g *Group) string {
 	if g.BindPools {
 		s += ", bind_pools"
 	}
+	if g.EconomicExempt {
+		s += ", economic = false"
+	}
 	return s
 }
 
@@ -535,6 +544,9 @@ func diffGroup(o, g *Group) []string {
 	}
 	if o.BindPools != g.BindPools {
 		add("bind_pools", strconv.FormatBool(o.BindPools), strconv.FormatBool(g.BindPools))
+	}
+	if o.EconomicExempt != g.EconomicExempt {
+		add("economic", strconv.FormatBool(!o.EconomicExempt), strconv.FormatBool(!g.EconomicExempt))
 	}
 	var changed []string
 	for _, k := range slices.Sorted(maps.Keys(g.ActuatorOptions)) {
@@ -578,4 +590,4 @@ func quoteList(list []string) string {
 }
 
 // kw formats a figure in kW (or J/TH) as the policy file writes it.
-func kw(f float64) string { return config.FormatFloat(f) }
+func kw(f float64) string { return tomlfile.FormatFloat(f) }

@@ -15,7 +15,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/hashgate/hashgate/switcher/device"
 )
 
@@ -165,7 +165,7 @@ func (d policyDecoder) monitor(path string, g *Group) bool {
 	case g.Monitor == "webhook":
 		d.Errorf(path, "%s: a webhook cannot read a rig; monitor is one of %s", path, strings.Join(firmwareActuators[:5], ", "))
 	case !slices.Contains(firmwareActuators, g.Monitor):
-		if s := config.Suggest(g.Monitor, firmwareActuators); s != "" {
+		if s := tomlfile.Suggest(g.Monitor, firmwareActuators); s != "" {
 			d.Errorf(path, "%s: unknown firmware %q (did you mean %q?)", path, g.Monitor, s)
 		} else {
 			d.Errorf(path, "%s: unknown firmware %q; expected one of %s", path, g.Monitor, strings.Join(firmwareActuators[:5], ", "))
@@ -208,7 +208,7 @@ func (d policyDecoder) options(opts map[string]any, op, at, fw string, spec firm
 			if r := notTaken(fw, k); r != "" {
 				why = r
 			}
-			d.Errorf(config.Join(op, k), "%s.%s: not an option of the %s actuator; %s", op, k, fw, why)
+			d.Errorf(tomlfile.Join(op, k), "%s.%s: not an option of the %s actuator; %s", op, k, fw, why)
 		}
 	}
 	take := func(k string) bool { return slices.Contains(spec.keys, k) }
@@ -270,7 +270,7 @@ func (d policyDecoder) webhook(opts map[string]any, op, at string, o *device.Opt
 		d.Errorf(at, `%s: url is required for the webhook actuator: where to POST, e.g. url = "https://pdu.example/hook"`, op)
 	} else if d.Str(opts, op, "url", &o.URL) {
 		if err := checkWebhookURL(o.URL); err != nil {
-			d.Errorf(op+".url", "%s.url %q: %v", op, config.RedactURL(o.URL), err)
+			d.Errorf(op+".url", "%s.url %q: %v", op, tomlfile.RedactURL(o.URL), err)
 		}
 	}
 	if _, ok := opts["secret_file"]; !ok {

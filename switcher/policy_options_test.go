@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/hashgate/hashgate/switcher/device"
 )
 
@@ -275,9 +275,9 @@ func TestActuatorOptionErrors(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			p, err := ParsePolicy(path, []byte(c.src))
-			var es config.Errors
+			var es tomlfile.Errors
 			if !errors.As(err, &es) {
-				t.Fatalf("got %+v, %v; want config.Errors", p, err)
+				t.Fatalf("got %+v, %v; want tomlfile.Errors", p, err)
 			}
 			var got []string
 			for _, e := range es {

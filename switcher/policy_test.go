@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 )
 
 // site is the one required top-level key, on line 1.
@@ -45,13 +45,13 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"unknown key", site + "reserv_kw = 5.0\n",
 			[]string{`2:1: unknown key "reserv_kw" (did you mean "reserve_kw"?)`}},
 		{"unknown key, no near match", site + "colour = \"blue\"\n",
-			[]string{`2:1: unknown key "colour"; known keys here: site_capacity_kw, reserve_kw, ramp_up_kw_per_min, min_off, min_on, release_vanished_after, group, default, site_cap_kw, safe_budget_kw, cap_dead_band_kw, cap_hold_up, failsafe_after, failsafe_hold, heartbeat_timeout`}},
+			[]string{`2:1: unknown key "colour"; known keys here: site_capacity_kw, reserve_kw, ramp_up_kw_per_min, min_off, min_on, release_vanished_after, group, default, economic, site_cap_kw, safe_budget_kw, cap_dead_band_kw, cap_hold_up, failsafe_after, failsafe_hold, heartbeat_timeout`}},
 		{"groups for group", site + "[[groups]]\nname = \"a\"\n",
 			[]string{`2:1: unknown key "groups" (did you mean "group"?)`}},
 		{"unknown table", site + "[defaults]\nrig_kw = 3.0\n",
 			[]string{`2:1: unknown table [defaults] (did you mean "default"?)`}},
 		{"unknown key in a group", site + group("a", "rig_watts = 3250\n"),
-			[]string{`9:1: unknown key "group[0].rig_watts"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound, monitor, bind_pools`}},
+			[]string{`9:1: unknown key "group[0].rig_watts"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound, monitor, bind_pools, economic`}},
 		{"misspelt key in the second group", site + group("a", "") + group("b", "priorty = 3\n"),
 			[]string{`16:1: unknown key "group[1].priorty" (did you mean "priority"?)`}},
 
@@ -224,7 +224,7 @@ bind_pools = "yes"
 				`14:1: group[1]: duplicate group name "s19" (also group[0]); group names must be unique`,
 				`15:1: group[1].workers: is empty, so the group would hold no rig; list the worker globs of its rigs, e.g. ["acct.s19-*"]`,
 				`16:1: group[1].rig_kw: must be a finite number greater than 0, got -3`,
-				`19:1: unknown key "group[1].colour"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound, monitor, bind_pools`,
+				`19:1: unknown key "group[1].colour"; known keys here: name, workers, rig_kw, idle_kw, efficiency_j_th, priority, actuator, actuator_options, pools_bound, monitor, bind_pools, economic`,
 				`22:1: default.workers: the default group has no workers; it holds every rig that matches no [[group]]`,
 				`24:1: default.bind_pools: expected true or false, got string "yes"`,
 			}},
@@ -239,9 +239,9 @@ bind_pools = "yes"
 			if p != nil {
 				t.Errorf("ParsePolicy returned a policy along with errors")
 			}
-			var errs config.Errors
+			var errs tomlfile.Errors
 			if !errors.As(err, &errs) {
-				t.Fatalf("error is %T, want config.Errors: %v", err, err)
+				t.Fatalf("error is %T, want tomlfile.Errors: %v", err, err)
 			}
 			var got []string
 			for _, e := range errs {
@@ -634,7 +634,7 @@ func FuzzParsePolicy(f *testing.F) {
 			p.Diff(p)
 			return
 		}
-		var errs config.Errors
+		var errs tomlfile.Errors
 		if errors.As(err, &errs) {
 			for _, e := range errs {
 				if e.Line < 1 || e.Col < 1 || e.File != "fuzz.toml" {

@@ -53,6 +53,9 @@ type Group struct {
 	// (bind_pools; only with a firmware whose driver can: antminer,
 	// braiins, luxos, whatsminer, vnish).
 	BindPools bool
+	// EconomicExempt: `economic = false`, the group is never curtailed
+	// for the power price (policy_economic.go).
+	EconomicExempt bool
 
 	// credentials fingerprints the credential files read for Device, by
 	// option key ("password_file"), so that Diff can say a file's
@@ -81,6 +84,10 @@ type Policy struct {
 	Groups               []Group       // in file order
 	Default              Group         // name "default", priority 0
 	Cap                  CapPolicy     // cap mode and the fail-safe (capmode_policy.go)
+
+	// Economic is the [economic] table: economic curtailment
+	// (policy_economic.go, economic.go).
+	Economic EconomicPolicy
 
 	index *groupIndex // GroupFor's lookup, built by ParsePolicy or Compile
 }

@@ -105,7 +105,7 @@ type loadKey struct {
 //
 // onPolicy(p, diff) gets each policy put in force later, with p.Diff of the
 // previous one (possibly empty, after a Reload or once the file is valid
-// again after an error); onError(err) gets each refusal: config.Errors
+// again after an error); onError(err) gets each refusal: tomlfile.Errors
 // (every FILE:LINE:COL: message) for an invalid policy, the os error for a
 // file that cannot be read. Either may be nil. They are called from the
 // watcher's goroutine, never at the same time, and must not call Close. The

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 )
@@ -85,7 +85,7 @@ func TestPolicyWatcherWithInventory(t *testing.T) {
 	// A bad inventory: refused with its FILE:LINE:COL, the old one stays.
 	saveByRename(t, inventory, "name,address\nacct.a-2,http://10.0.0.2\n")
 	err := next(t, errs, "refusal of a bad inventory")
-	var es config.Errors
+	var es tomlfile.Errors
 	if !errors.As(err, &es) || !strings.HasPrefix(err.Error(), inventory+":2:10: address \"http://10.0.0.2\": has a scheme") {
 		t.Errorf("refusal = %v; want the inventory's FILE:LINE:COL error", err)
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/rs/zerolog"
 	"go.uber.org/goleak"
 )
@@ -116,9 +116,9 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 	// A broken one: refused with its position, the good one stays.
 	saveByRename(t, path, site+"[[group]]\nname = \"a\"\nworkers = [\"acct.[\"]\nrig_kw = 3.0\nefficiency_j_th = 30.0\nactuator = \"braiins\"\n")
 	err := next(t, errs, "refusal of a broken policy")
-	var cerrs config.Errors
+	var cerrs tomlfile.Errors
 	if !errors.As(err, &cerrs) {
-		t.Fatalf("error is %T, want config.Errors: %v", err, err)
+		t.Fatalf("error is %T, want tomlfile.Errors: %v", err, err)
 	}
 	want := path + `:4:12: group[0].workers[0]: "acct.[" is not a valid glob (syntax error in pattern); '*' matches any run of characters, '?' one, [a-z] a class, \ escapes` + "\n" +
 		path + `:7:1: group[0].actuator_options: password_file is required for the braiins actuator: a file holding the password of its user (root unless user says otherwise), e.g. password_file = "/etc/hashgate/braiins.pass"`

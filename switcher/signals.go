@@ -61,5 +61,4 @@ type PriceReading struct {
 	Err       string // non-empty: the read failed (the last good price ages)
 }
 
-// SetPrice takes one reading of the power price.
-func (s *Switcher) SetPrice(p PriceReading) {}
+// SetPrice is in economic.go.

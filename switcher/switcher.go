@@ -14,6 +14,7 @@ import (
 
 	"github.com/hashgate/hashgate/internal/rigname"
 	"github.com/hashgate/hashgate/switcher/device"
+	evidencelog "github.com/hashgate/hashgate/switcher/evidence"
 	"github.com/hashgate/hashgate/switcher/meter"
 )
 
@@ -101,12 +102,17 @@ type Config struct {
 	// no good reading yet is stale.
 	Meters []meter.Spec
 
+	// Evidence: the sample log and per-decision rig lists behind the
+	// event reports (evidence.go); Dir defaults next to the audit log.
+	Evidence evidencelog.Options
+
 	Log zerolog.Logger
 	Now func() time.Time // tests
 }
 
 // Defaults for a zero field of Config. The config file's [switcher]
-// defaults (config.Default) agree: config's tests check them.
+// table takes its defaults from these (config.Default): one value each,
+// and a key left out of the file runs the switcher as a zero field does.
 const (
 	DefaultTick                 = time.Second
 	DefaultCurtailGrace         = 30 * time.Second
@@ -119,6 +125,11 @@ const (
 	DefaultNetworkPrefixV6      = 64
 	DefaultDeviceVerifyWindow   = 2 * time.Minute
 	DefaultDeviceStaleAfter     = 5 * time.Minute
+	// The audit log rotates at DefaultAuditMaxBytes and keeps
+	// DefaultAuditKeep rotated files: 96 MiB in all, about 6 days of a
+	// 50,000-rig site's events.
+	DefaultAuditMaxBytes = 16 << 20
+	DefaultAuditKeep     = 5
 )
 
 // orDefault sets *p to v when it is zero or negative (unset).
@@ -275,7 +286,10 @@ type Switcher struct {
 	devMu      sync.Mutex
 	devSent    uint64
 
-	auditFailing atomic.Bool // the audit log could not be written (logged once)
+	auditFailing atomic.Bool    // the audit log could not be written (logged once)
+	ev           *evidenceState // evidence.go
+
+	econ econState // economic curtailment (economic.go), guarded by mu
 
 	counters Counters
 
@@ -381,6 +395,10 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		s.markOfflineLocked(r)
 	}
 	s.boundLoadedLocked(now)
+	if err := s.openEvidence(); err != nil {
+		audit.Close()
+		return nil, err
+	}
 	s.event(Event{Kind: EventStart, Fields: map[string]any{"rigs": len(s.rigs), "allocations": len(st.Allocations), "forgotten": len(st.Rigs) - len(s.rigs)}})
 	return s, nil
 }
@@ -444,6 +462,9 @@ func (s *Switcher) Close() error {
 		s.finalSave()
 	}
 	err := s.audit.Close()
+	if eerr := s.closeEvidence(); err == nil {
+		err = eerr
+	}
 	s.mu.Lock()
 	if s.stateErr != nil {
 		err = &NotPersistedError{What: "state file", Since: s.stateErrSince, Err: s.stateErr}
@@ -494,6 +515,7 @@ func (s *Switcher) step() {
 	s.mu.Lock()
 	reparks := s.checkLocked(now)
 	forgotten := s.forgetAgedLocked(now)
+	s.economicLocked(now) // economic.go: stale price, min_hold
 	s.capUpdateLocked(now)
 	var acts []action
 	if s.needPlanLocked(now) {
@@ -504,6 +526,7 @@ func (s *Switcher) step() {
 	s.mu.Unlock()
 	s.auditOutcome(s.audit.Retry())
 	s.tellForgotten(forgotten)
+	s.evidenceStep(now)
 	for _, name := range reparks {
 		acts = append(acts, action{rig: name, stratum: true})
 	}
@@ -683,7 +706,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
 	}
-	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp, Limits: s.capLimitsLocked()}, recs
+	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp, Limits: s.capLimitsLocked(), Uneconomic: s.uneconomicLocked()}, recs
 }
 
 // planLocked makes a plan and applies it to the switcher's state; the
@@ -747,6 +770,7 @@ func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []a
 		evs = append(evs, Event{Kind: EventResume, Rig: r.name, Reason: a.Reason, Fields: map[string]any{"outcome": "resumed", "group": r.group.Name}})
 	}
 	if seq := s.planAudit(plan, recs, why, head, evs); seq != 0 {
+		s.evidenceDecisionLocked(seq, &plan, recs, now)
 		for _, acts := range [][]Action{plan.Curtail, plan.Park, plan.Resume} {
 			for _, a := range acts {
 				recs[a.Rig].cause = seq
@@ -858,6 +882,7 @@ func (s *Switcher) RigDisconnected(name string) {
 	case r.state == RigPending:
 		r.state, r.since = RigOffline, now
 	case r.state == RigParked:
+		s.evidenceClosedLocked(r, now)
 		if r.heldAtAdmission && !r.listed {
 			// It never got work in this park: like a pending rig that
 			// leaves, it is offline (else a few names held at
@@ -1180,6 +1205,7 @@ func (s *Switcher) Status() Status {
 		}
 	}
 	s.deviceTotalsLocked(&st, s.cfg.Now())
+	s.economicStatusLocked(&st, s.cfg.Now())
 	s.capStatusLocked(&st, s.cfg.Now())
 	return st
 }

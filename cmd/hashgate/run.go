@@ -13,6 +13,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/config"
+	"github.com/hashgate/hashgate/config/tomlfile"
 	"github.com/hashgate/hashgate/internal/termsafe"
 	"github.com/hashgate/hashgate/site"
 	"github.com/hashgate/hashgate/switcher"
@@ -43,7 +44,7 @@ func loadConfig(path string, stderr io.Writer) (*config.Config, bool) {
 // the files, so control characters in them are escaped (termsafe): a line
 // of a file never reaches the terminal raw.
 func printErrors(w io.Writer, err error) {
-	var errs config.Errors
+	var errs tomlfile.Errors
 	if errors.As(err, &errs) {
 		for _, e := range errs {
 			fmt.Fprintln(w, termsafe.String(e.Error()))
@@ -100,7 +101,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		if i == 0 {
 			role = "primary"
 		}
-		fmt.Fprintf(stdout, "  pool %d (%s): %s %s as %s\n", i+1, role, show(p.Name), show(config.RedactURL(p.URL)), show(p.User))
+		fmt.Fprintf(stdout, "  pool %d (%s): %s %s as %s\n", i+1, role, show(p.Name), show(tomlfile.RedactURL(p.URL)), show(p.User))
 	}
 	fmt.Fprintf(stdout, "  capacity per pool (max_upstream_sessions = %d, min_miner_extranonce2_size = %d):\n",
 		cfg.Proxy.MaxUpstreamSessions, cfg.Proxy.MinMinerExtranonce2Size)
@@ -122,6 +123,9 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Switcher.InventoryPath != "" {
 		fmt.Fprintf(stdout, "  inventory %s: OK: %d rigs\n", show(cfg.Switcher.InventoryPath), len(inventory))
+	}
+	for _, m := range cfg.Meters {
+		fmt.Fprintf(stdout, "  meter %s\n", show(m.Describe()))
 	}
 	for _, w := range config.Warnings(cfg) {
 		fmt.Fprintf(stdout, "warning: %s\n", show(w))

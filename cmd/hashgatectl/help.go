@@ -95,6 +95,17 @@ write token). If it connects again it is a new rig.
 The audit log, newest last (GET /api/v1/events); without --since the
 latest N (API default 100).
 `,
+	"report": `hashgatectl report SEQ [--csv]
+
+The evidence of event SEQ (GET /api/v1/events/SEQ/report): the
+instruction, its target (the mining budget), the baseline (the average
+load before it), the time to reach the target, the deviation from it
+after, and each rig acted upon with what confirms it (its device's
+state and power, the Stratum connection closed or a share) or says it
+failed: at most 50 rigs, failed ones first. --csv prints the API's CSV, the samples included; --json its
+JSON. A per-rig event (a curtail) is refused: ask for its decision
+(CAUSE in hashgatectl events).
+`,
 	"version": `hashgatectl version [--client]
 
 hashgatectl's version, and the version of the hashgate server the API

@@ -54,6 +54,9 @@ Commands:
                                              an allocation, pin or plan is one event with counts per
                                              group, its per-rig events name it in CAUSE (--cause SEQ
                                              lists them); --follow polls for new events until Ctrl-C
+  report SEQ [--csv]                         the evidence of an event: target, baseline, time to
+                                             target, deviation, each rig's confirmation (--csv:
+                                             the samples too)
   version [--client]                         hashgatectl's version and the server's
   help [COMMAND]                             this help, or one command's
 
@@ -269,6 +272,8 @@ func (c *cli) command(ctx context.Context, cmd string, args []string) error {
 		run = c.forget
 	case "events":
 		run = c.events(fs)
+	case "report":
+		run = c.report(fs)
 	case "version":
 		run = c.version(fs)
 	case "help":

@@ -21,19 +21,19 @@ func TestHistQuantiles(t *testing.T) {
 	}
 	p50, p99 := h.Quantile(0.5), h.Quantile(0.99)
 	if p50 < 495*time.Microsecond || p50 > 505*time.Microsecond {
-		t.Fatalf("p50 %v", p50)
+		t.Fatalf("p50 = %v, want 495µs..505µs", p50)
 	}
 	if p99 < 980*time.Microsecond || p99 > 1000*time.Microsecond {
-		t.Fatalf("p99 %v", p99)
+		t.Fatalf("p99 = %v, want 980µs..1ms", p99)
 	}
 	if h.Quantile(1) != time.Millisecond {
-		t.Fatalf("max %v", h.Quantile(1))
+		t.Fatalf("max = %v, want %v", h.Quantile(1), time.Millisecond)
 	}
 	var m Hist
 	m.Merge(&h)
 	m.Merge(&h)
 	if m.Count != 2000 || m.Quantile(0.5) != p50 {
-		t.Fatalf("merge: %d %v", m.Count, m.Quantile(0.5))
+		t.Fatalf("merge of h twice: count %d, p50 %v; want 2000, %v", m.Count, m.Quantile(0.5), p50)
 	}
 }
 
@@ -46,7 +46,7 @@ func TestParseNotifyAfterReencode(t *testing.T) {
 	line := p.notifyLine(42, 1234567890123, false)
 	n, ok := ParseNotify(line)
 	if !ok || n.Seq != 42 || n.Stamp != 1234567890123 || n.Clean || n.JobID != "2a" {
-		t.Fatalf("pool line: %+v %v", n, ok)
+		t.Fatalf("pool line: got %+v (ok %v), want ok, seq 42, stamp 1234567890123, not clean, job 2a", n, ok)
 	}
 	// The proxy decodes the params and encodes them again with its own id.
 	msg, err := stratum.Decode(line)
@@ -61,7 +61,7 @@ func TestParseNotifyAfterReencode(t *testing.T) {
 	re, _ := stratum.AppendRequest(nil, nil, stratum.MethodNotify, sn.Params("1f.3"))
 	n, ok = ParseNotify(re)
 	if !ok || n.Seq != 42 || n.Stamp != 1234567890123 || !n.Clean || n.JobID != "1f.3" || n.NTime != sn.NTime {
-		t.Fatalf("re-encoded: %+v %v", n, ok)
+		t.Fatalf("re-encoded: got %+v (ok %v), want ok, seq 42, stamp 1234567890123, clean, job 1f.3, ntime %s", n, ok, sn.NTime)
 	}
 }
 
@@ -73,7 +73,7 @@ func runFleet(t *testing.T, pool *Pool, target string, miners int) {
 	deadline := time.Now().Add(10 * time.Second)
 	for f.Status(0, 0).Working < miners {
 		if time.Now().After(deadline) {
-			t.Fatalf("working: %+v", f.Report(0))
+			t.Fatalf("working miners after 10s: got %d, want %d; report %+v", f.Status(0, 0).Working, miners, f.Report(0))
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -87,17 +87,17 @@ func runFleet(t *testing.T, pool *Pool, target string, miners int) {
 	last = pool.Broadcast(true)
 	time.Sleep(200 * time.Millisecond)
 	if out := f.StopSubmitting(5 * time.Second); out != 0 {
-		t.Fatalf("%d shares unanswered", out)
+		t.Fatalf("shares unanswered after 5s: got %d, want 0", out)
 	}
 	r := f.Report(last.Seq)
 	if r.Accepted == 0 || r.Rejected != 0 || r.Accepted+r.StaleExpected != r.Sent {
-		t.Fatalf("shares: %+v", r)
+		t.Fatalf("shares: got %+v, want some accepted, none rejected, accepted+stale = sent", r)
 	}
 	if r.SeenSeq != miners || r.BadLines != 0 || r.Disconnects != 0 {
-		t.Fatalf("fleet: %+v", r)
+		t.Fatalf("fleet: got %+v, want SeenSeq %d, no bad lines, no disconnects", r, miners)
 	}
 	if h := r.Rounds[last.Seq]; h == nil || h.Count != uint64(miners) {
-		t.Fatalf("last round: %+v", h)
+		t.Fatalf("last round: got %+v, want %d arrivals", h, miners)
 	}
 	t.Logf("sent %d accepted %d stale %d; last round %s; rtt %s", r.Sent, r.Accepted, r.StaleExpected, r.Rounds[last.Seq], &r.ShareRTT)
 }
@@ -109,8 +109,8 @@ func TestFleetBaseline(t *testing.T) {
 	}
 	defer pool.Close()
 	runFleet(t, pool, pool.Addr(), 50)
-	if pool.Stats.Duplicates.Load() != 0 {
-		t.Fatal("duplicates")
+	if n := pool.Stats.Duplicates.Load(); n != 0 {
+		t.Fatalf("duplicate submits at the pool: got %d, want 0", n)
 	}
 }
 
@@ -144,7 +144,7 @@ func TestFleetThroughProxy(t *testing.T) {
 		forwarded, got = srv.Stats().SharesForwarded, pool.Stats.Submits.Load()
 		return forwarded == got
 	}); err != nil || pool.Stats.Duplicates.Load() != 0 {
-		t.Fatalf("proxy forwarded %d, pool got %d (%d dups)", forwarded, got, pool.Stats.Duplicates.Load())
+		t.Fatalf("proxy forwarded %d, pool got %d (%d dups): want equal counts and no dups", forwarded, got, pool.Stats.Duplicates.Load())
 	}
 }
 
@@ -167,10 +167,10 @@ func TestMemConnRecordsNotifies(t *testing.T) {
 	}
 	arr := c.Arrivals()
 	if len(arr) != 3 || arr[0].Seq != 7 || arr[1].Seq != 7 || arr[2].Seq != 8 || !arr[2].Clean || arr[2].Stamp != 2000 {
-		t.Fatalf("arrivals: %+v", arr)
+		t.Fatalf("arrivals: got %+v, want seq 7, 7, then 8 clean with stamp 2000", arr)
 	}
 	if s, _ := c.Last(); s != 8 {
-		t.Fatalf("last %d", s)
+		t.Fatalf("Last() seq = %d, want 8", s)
 	}
 }
 

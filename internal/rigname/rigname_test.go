@@ -1,6 +1,7 @@
 package rigname
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -19,8 +20,10 @@ func TestCheck(t *testing.T) {
 		{"a-\x1b[31m", false},
 		{"a\nb", false},
 	} {
-		if err := Check(c.name); (err == nil) != c.ok {
-			t.Errorf("Check(%.20q): %v, want ok %v", c.name, err, c.ok)
-		}
+		t.Run(fmt.Sprintf("%.20q", c.name), func(t *testing.T) {
+			if err := Check(c.name); (err == nil) != c.ok {
+				t.Errorf("Check(%.20q): %v, want ok %v", c.name, err, c.ok)
+			}
+		})
 	}
 }

@@ -25,6 +25,6 @@ func TestFleetScale(t *testing.T) {
 		n, fleet.Stats().Accepted, time.Since(start).Round(time.Millisecond), runtime.NumGoroutine(), ms.HeapAlloc>>20)
 	fleet.Close()
 	if s := fleet.Stats(); s.WrongAnswers != 0 {
-		t.Fatalf("%+v", s)
+		t.Fatalf("fleet %+v, want no wrong answers", s)
 	}
 }

@@ -77,7 +77,7 @@ func TestFleetDirect(t *testing.T) {
 		return st.Authorized == n && st.Working == n && st.Accepted >= 3*n
 	})
 	if ps := pool.Stats(); ps.Authorized != n || ps.Subscribed != n || ps.Connections != n {
-		t.Fatalf("pool sees %+v", ps)
+		t.Fatalf("pool sees %+v, want %d authorized, subscribed and connected", ps, n)
 	}
 
 	// Stir the work while shares flow.
@@ -99,10 +99,10 @@ func TestFleetDirect(t *testing.T) {
 
 	for _, m := range fleet.Miners() {
 		if m.ASIC && m.VersionMask != 0x0fffe000 {
-			t.Errorf("%s: version mask %08x after set_version_mask", m.Name, m.VersionMask)
+			t.Errorf("%s: version mask %08x after set_version_mask, want 0fffe000", m.Name, m.VersionMask)
 		}
 		if m.Difficulty != 2e-9 {
-			t.Errorf("%s: difficulty %v", m.Name, m.Difficulty)
+			t.Errorf("%s: difficulty %v, want 2e-9", m.Name, m.Difficulty)
 		}
 	}
 
@@ -110,28 +110,28 @@ func TestFleetDirect(t *testing.T) {
 	pool.Close() // the pool may still be reading submits the fleet sent
 	fs, ps := fleet.Stats(), pool.Stats()
 	if fs.WrongAnswers != 0 || fs.UnknownAnswers != 0 || fs.ProtocolErrors != 0 {
-		t.Fatalf("fleet: %+v", fs)
+		t.Fatalf("fleet: %+v, want no wrong or unknown answers and no protocol errors", fs)
 	}
 	// Everything the fleet saw accepted the pool counted; the pool may
 	// have accepted a few more whose answers were in flight at Close.
 	if ps.Accepted < fs.Accepted || ps.Accepted > fs.Accepted+fs.Unanswered {
-		t.Fatalf("pool accepted %d, fleet saw %d accepted (+%d unanswered)", ps.Accepted, fs.Accepted, fs.Unanswered)
+		t.Fatalf("pool accepted %d, fleet saw %d accepted (+%d unanswered): want the pool's count in between", ps.Accepted, fs.Accepted, fs.Unanswered)
 	}
 	// Rejections only from the changes in flight, all counted stale by
 	// the fleet.
 	if fs.Rejected != fs.Stale {
-		t.Fatalf("rejected %d, stale %d", fs.Rejected, fs.Stale)
+		t.Fatalf("rejected %d, stale %d: want every rejection stale", fs.Rejected, fs.Stale)
 	}
 	for reason, k := range ps.Rejected {
 		if reason != RejectStale && reason != RejectLowDifficulty && reason != RejectBadVersion && k > 0 {
-			t.Errorf("pool rejected %d shares as %s", k, reason)
+			t.Errorf("pool rejected %d shares as %s, want 0 (only stale, low difficulty or bad version)", k, reason)
 		}
 	}
 
 	mu.Lock()
 	defer mu.Unlock()
 	if len(shares) != ps.Accepted {
-		t.Fatalf("OnShare saw %d shares, pool accepted %d", len(shares), ps.Accepted)
+		t.Fatalf("OnShare saw %d shares, want the %d the pool accepted", len(shares), ps.Accepted)
 	}
 	workers := map[string]bool{}
 	rolled, plain := 0, 0
@@ -143,14 +143,14 @@ func TestFleetDirect(t *testing.T) {
 			plain++
 		}
 		if len(s.Extranonce2) != 2*DefaultExtranonce2Size {
-			t.Fatalf("share with extranonce2 %q", s.Extranonce2)
+			t.Fatalf("share with extranonce2 %q, want %d hex digits", s.Extranonce2, 2*DefaultExtranonce2Size)
 		}
 	}
 	if len(workers) != n || rolled == 0 || plain == 0 {
-		t.Fatalf("%d workers, %d rolled, %d plain shares", len(workers), rolled, plain)
+		t.Fatalf("%d workers, %d rolled, %d plain shares: want %d workers and some of each", len(workers), rolled, plain, n)
 	}
 	if !workers[fmt.Sprintf(DefaultNameFormat, 0)] || !workers[fmt.Sprintf(DefaultNameFormat, n-1)] {
-		t.Fatalf("worker names: %v", workers)
+		t.Fatalf("worker names: %v, want %q and %q among them", workers, fmt.Sprintf(DefaultNameFormat, 0), fmt.Sprintf(DefaultNameFormat, n-1))
 	}
 }
 
@@ -247,7 +247,7 @@ func (c *rawClient) waitNote(method string) *stratum.Message {
 func wantOK(t *testing.T, what string, m *stratum.Message) {
 	t.Helper()
 	if e := stratum.ParseError(m.Error); e != nil || string(m.Result) != "true" {
-		t.Fatalf("%s: result %s error %s", what, m.Result, m.Error)
+		t.Fatalf("%s: got result %s error %s, want result true and no error", what, m.Result, m.Error)
 	}
 }
 
@@ -287,7 +287,7 @@ func findShare(t *testing.T, worker string, w work, en1 []byte, en2 uint64, diff
 	version := sharehash.RollVersion(w.job.Version, mask, bits)
 	nonce, ok := h.Search(w.job, en1, e2[:], w.job.NTime, version, 0, 1<<16, sharehash.NewTarget(diff))
 	if !ok {
-		t.Fatal("no share found")
+		t.Fatalf("no share at difficulty %v in nonces 0..65535 (extranonce2 %x), want one", diff, e2)
 	}
 	p := []any{worker, w.id, hex.EncodeToString(e2[:]), stratum.FormatUint32(w.job.NTime), stratum.FormatUint32(nonce)}
 	if mask != 0 {
@@ -315,7 +315,7 @@ func TestPoolValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfgRes["version-rolling"] != true || cfgRes["version-rolling.mask"] != "1fffe000" || cfgRes["foo"] != false {
-		t.Fatalf("configure answer %s", m.Result)
+		t.Fatalf("configure answer %s, want version-rolling true, mask 1fffe000, foo false", m.Result)
 	}
 	const mask = 0x1fffe000
 
@@ -325,16 +325,16 @@ func TestPoolValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(sub.Extranonce1) != 4 || sub.Extranonce2Size != DefaultExtranonce2Size {
-		t.Fatalf("subscribe %s", m.Result)
+		t.Fatalf("subscribe answer %s, want a 4-byte extranonce1 and extranonce2 size %d", m.Result, DefaultExtranonce2Size)
 	}
 	// Difficulty and a clean job follow the subscribe answer at once.
 	d := c.waitNote(stratum.MethodSetDifficulty)
 	if string(d.Params) != "[1e-9]" {
-		t.Fatalf("set_difficulty %s", d.Params)
+		t.Fatalf("set_difficulty params %s, want [1e-9]", d.Params)
 	}
 	n := c.waitNote(stratum.MethodNotify)
 	if nn, _ := stratum.ParseNotify(n.Params); !nn.Clean || len(nn.Branches) != DefaultBranchCount {
-		t.Fatalf("first notify %s", n.Params)
+		t.Fatalf("first notify %s, want clean with %d branches", n.Params, DefaultBranchCount)
 	}
 	w1 := parseWork(t, n)
 
@@ -392,7 +392,7 @@ func TestPoolValidation(t *testing.T) {
 	// High difficulty: a job made after it demands it.
 	pool.SetDifficulty(1e6)
 	if d := c.waitNote(stratum.MethodSetDifficulty); string(d.Params) != "[1000000]" {
-		t.Fatalf("set_difficulty %s", d.Params)
+		t.Fatalf("set_difficulty params %s, want [1000000]", d.Params)
 	}
 	// The current job was sent at 1e-9 and still takes such shares.
 	wantOK(t, "old job's difficulty", c.call(stratum.MethodSubmit, findShare(t, "acct.w1", w3, sub.Extranonce1, 12, 1e-9, 0, 0)))
@@ -419,12 +419,12 @@ func TestPoolValidation(t *testing.T) {
 		}
 	}
 	if st.Accepted != 6 || st.AcceptedByWorker["acct.w1"] != 6 {
-		t.Errorf("accepted %d, by worker %v", st.Accepted, st.AcceptedByWorker)
+		t.Errorf("accepted %d, by worker %v; want 6, all by acct.w1", st.Accepted, st.AcceptedByWorker)
 	}
 	conns := pool.Conns()
 	if len(conns) != 1 || conns[0].Extranonce1 != hex.EncodeToString(sub.Extranonce1) ||
 		conns[0].VersionMask != mask || conns[0].Accepted != 6 || len(conns[0].Workers) != 1 {
-		t.Errorf("conns %+v", conns)
+		t.Errorf("conns %+v, want one with extranonce1 %x, mask %08x, 6 accepted, 1 worker", conns, sub.Extranonce1, mask)
 	}
 
 	// A second connection gets another extranonce1; refused authorize.
@@ -434,7 +434,7 @@ func TestPoolValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	if string(sub2.Extranonce1) == string(sub.Extranonce1) {
-		t.Fatal("two connections share an extranonce1")
+		t.Fatalf("second connection's extranonce1 %x, want other than the first's %x", sub2.Extranonce1, sub.Extranonce1)
 	}
 	pool.SetRefuseAuthorize(true)
 	wantCode(t, "refused authorize", c2.call(stratum.MethodAuthorize, []any{"acct.w2", "x"}), stratum.ErrUnauthorized)
@@ -443,9 +443,12 @@ func TestPoolValidation(t *testing.T) {
 
 	// Garbage from a client closes its connection.
 	c2.sendRaw("this is not json")
-	Eventually(t, waitLong, func() bool { return pool.Stats().Connections == 1 }, "garbage connection dropped")
-	if pool.Stats().ProtocolErrors != 1 {
-		t.Errorf("protocol errors %d", pool.Stats().ProtocolErrors)
+	WaitFor(t, waitLong, "the garbage connection dropped (pool connections == 1)", func() (bool, any) {
+		n := pool.Stats().Connections
+		return n == 1, n
+	})
+	if n := pool.Stats().ProtocolErrors; n != 1 {
+		t.Errorf("protocol errors %d, want 1", n)
 	}
 }
 
@@ -464,9 +467,12 @@ func TestPoolSilentAndRaw(t *testing.T) {
 	// the raw line: neither the authorize answer nor the new job came.
 	c.waitNote(stratum.MethodNotify)
 	if m := c.read(); m.Method != stratum.MethodShowMessage {
-		t.Fatalf("got %+v while silent", m)
+		t.Fatalf("got %+v while silent, want the raw %s line", m, stratum.MethodShowMessage)
 	}
-	Eventually(t, waitLong, func() bool { return pool.Stats().IgnoredSilent == 1 }, "request ignored")
+	WaitFor(t, waitLong, "the request ignored (IgnoredSilent == 1)", func() (bool, any) {
+		n := pool.Stats().IgnoredSilent
+		return n == 1, n
+	})
 	pool.SetSilent(false)
 	wantOK(t, "authorize after silence", c.call(stratum.MethodAuthorize, []any{"w", "x"}))
 }
@@ -496,14 +502,14 @@ func TestFleetFaults(t *testing.T) {
 		return s.Disconnects == n && s.Reconnects >= n && s.Working == n
 	})
 	if ps := pool.Stats(); ps.TotalConnections != 2*n || ps.Authorized != n {
-		t.Fatalf("pool after DropAll: %+v", ps)
+		t.Fatalf("pool after DropAll: %+v, want %d connections in all and %d authorized", ps, 2*n, n)
 	}
 	// ASIC-style miners resume their session id on reconnect; the pool
 	// gives a new extranonce1 anyway, and they mine with it.
 
 	// client.reconnect: every miner leaves and comes back.
 	if got := pool.SendReconnect(); got != n {
-		t.Fatalf("reconnect sent to %d", got)
+		t.Fatalf("client.reconnect sent to %d connections, want %d", got, n)
 	}
 	wait("back after client.reconnect", func(s FleetStats) bool {
 		return s.ReconnectRequests == n && s.Disconnects == 2*n && s.Working == n
@@ -514,7 +520,7 @@ func TestFleetFaults(t *testing.T) {
 	pool.SendRaw([]byte("garbage\n"))
 	wait("garbage counted", func(s FleetStats) bool { return s.ProtocolErrors == n && s.Accepted >= acc+n })
 	if s := fleet.Stats(); s.Disconnects != 2*n {
-		t.Fatalf("garbage disconnected miners: %+v", s)
+		t.Fatalf("garbage disconnected miners: %+v, want disconnects still %d", s, 2*n)
 	}
 	pool.SendRaw([]byte(`{"id":null,"method":"mining.noti`))
 	pool.DropAll()
@@ -529,7 +535,7 @@ func TestFleetFaults(t *testing.T) {
 	})
 	fleet.Close()
 	if s := fleet.Stats(); s.WrongAnswers != 0 || s.Connected != 0 || s.Working != 0 {
-		t.Fatalf("after close: %+v", s)
+		t.Fatalf("after close: %+v, want no wrong answers, none connected or working", s)
 	}
 }
 
@@ -564,7 +570,7 @@ func TestFleetIgnoreReconnect(t *testing.T) {
 	pool.NewJob(true) // a message after the reconnect, so it surely was processed
 	waitFleet(t, fleet, waitLong, "jobs", func(s FleetStats) bool { return s.CleanJobsReceived >= 6 })
 	if s := fleet.Stats(); s.Disconnects != 0 || s.Connected != 3 {
-		t.Fatalf("%+v", s)
+		t.Fatalf("fleet %+v, want no disconnects and 3 connected", s)
 	}
 }
 
@@ -590,7 +596,7 @@ func TestFleetPipe(t *testing.T) {
 	waitFleet(t, fleet, waitLong, "shares over pipes", func(s FleetStats) bool { return s.Accepted >= 12 })
 	fleet.Close()
 	if s := fleet.Stats(); s.WrongAnswers != 0 {
-		t.Fatalf("%+v", s)
+		t.Fatalf("fleet %+v, want no wrong answers", s)
 	}
 }
 
@@ -611,9 +617,13 @@ func copyConn(dst, src net.Conn) {
 
 func TestFleetRefusesNonLoopback(t *testing.T) {
 	for _, addr := range []string{"10.0.0.1:3333", "example.com:3333", "0.0.0.0:3333", "nohost"} {
-		if _, err := StartFleet(FleetConfig{Addr: addr, Miners: 1}); err == nil {
-			t.Errorf("%s accepted", addr)
-		}
+		t.Run(addr, func(t *testing.T) {
+			f, err := StartFleet(FleetConfig{Addr: addr, Miners: 1})
+			if err == nil {
+				f.Close()
+				t.Errorf("StartFleet(%s) started a fleet, want an error (not loopback)", addr)
+			}
+		})
 	}
 }
 
@@ -630,7 +640,7 @@ func TestFleetStyles(t *testing.T) {
 		}
 	}
 	if asic != 3 {
-		t.Fatalf("%d ASIC-style miners of 10 at 0.3", asic)
+		t.Fatalf("%d ASIC-style miners of 10 at 0.3, want 3", asic)
 	}
 }
 
@@ -677,7 +687,7 @@ func TestFleetBadSubmits(t *testing.T) {
 		}
 	}
 	if bad != n/2 || badASIC == 0 || badCPU == 0 {
-		t.Fatalf("%d bad miners (%d ASIC-style, %d cpuminer-style) of %d at 0.5", bad, badASIC, badCPU, n)
+		t.Fatalf("%d bad miners (%d ASIC-style, %d cpuminer-style) of %d at 0.5, want %d with both styles", bad, badASIC, badCPU, n, n/2)
 	}
 
 	// Before any clean job after subscribing, a stale submit can only use
@@ -686,7 +696,7 @@ func TestFleetBadSubmits(t *testing.T) {
 		return st.BadByKind[BadStale] >= 3 && deadbeef.Load() >= 3
 	})
 	if got, fs := deadbeef.Load(), fleet.Stats(); int(got) < fs.BadByKind[BadStale] {
-		t.Fatalf("%d stale submits answered before a clean job, only %d on job deadbeef", fs.BadByKind[BadStale], got)
+		t.Fatalf("%d stale submits answered before a clean job, only %d on job deadbeef: want all of them on it", fs.BadByKind[BadStale], got)
 	}
 
 	// Now with clean jobs every 50ms or so, and once new extranonce1s and
@@ -715,40 +725,40 @@ func TestFleetBadSubmits(t *testing.T) {
 	t.Logf("fleet: %+v", fs)
 	t.Logf("pool: %+v", ps)
 	if fs.WrongAnswers != 0 || fs.BadWrongAnswers != 0 || fs.UnknownAnswers != 0 || fs.ProtocolErrors != 0 {
-		t.Fatalf("wrong answers: %+v", fs)
+		t.Fatalf("fleet %+v, want no wrong, bad-wrong or unknown answers and no protocol errors", fs)
 	}
 	if len(fs.BadByKind) != len(BadKinds) {
-		t.Fatalf("kinds answered as expected: %v", fs.BadByKind)
+		t.Fatalf("kinds answered as expected: %v, want all %d of %v", fs.BadByKind, len(BadKinds), BadKinds)
 	}
 	// Every submit is accounted for once, good and bad apart.
 	if fs.Submitted != fs.Accepted+fs.Rejected+fs.Unanswered {
-		t.Fatalf("valid shares: %d submitted, %d accepted, %d rejected, %d unanswered", fs.Submitted, fs.Accepted, fs.Rejected, fs.Unanswered)
+		t.Fatalf("valid shares: %d submitted, %d accepted, %d rejected, %d unanswered: want submitted = the sum", fs.Submitted, fs.Accepted, fs.Rejected, fs.Unanswered)
 	}
 	if fs.Rejected != fs.Stale {
-		t.Fatalf("valid shares rejected %d, stale %d", fs.Rejected, fs.Stale)
+		t.Fatalf("valid shares rejected %d, stale %d: want every rejection stale", fs.Rejected, fs.Stale)
 	}
 	if fs.BadSubmitted != fs.BadRejectedAsExpected+fs.BadStale+fs.BadWrongAnswers+fs.BadUnanswered {
-		t.Fatalf("bad submits: %+v", fs)
+		t.Fatalf("fleet %+v: want BadSubmitted = BadRejectedAsExpected+BadStale+BadWrongAnswers+BadUnanswered", fs)
 	}
 	sum := 0
 	for _, v := range fs.BadByKind {
 		sum += v
 	}
 	if sum != fs.BadRejectedAsExpected {
-		t.Fatalf("BadByKind %v sums to %d, BadRejectedAsExpected %d", fs.BadByKind, sum, fs.BadRejectedAsExpected)
+		t.Fatalf("BadByKind %v sums to %d, want BadRejectedAsExpected %d", fs.BadByKind, sum, fs.BadRejectedAsExpected)
 	}
 	perMiner := 0
 	for _, m := range fleet.Miners() {
 		if !m.Bad && m.BadSubmitted != 0 {
-			t.Errorf("%s is not bad and sent %d bad submits", m.Name, m.BadSubmitted)
+			t.Errorf("%s is not bad and sent %d bad submits, want 0", m.Name, m.BadSubmitted)
 		}
 		if m.Bad && m.BadRejectedAsExpected == 0 {
-			t.Errorf("%s: no bad submit answered as expected", m.Name)
+			t.Errorf("%s: bad, with 0 bad submits answered as expected, want some", m.Name)
 		}
 		perMiner += m.BadRejectedAsExpected
 	}
 	if perMiner != fs.BadRejectedAsExpected {
-		t.Errorf("miners' BadRejectedAsExpected sum to %d, fleet %d", perMiner, fs.BadRejectedAsExpected)
+		t.Errorf("miners' BadRejectedAsExpected sum to %d, want the fleet's %d", perMiner, fs.BadRejectedAsExpected)
 	}
 
 	// The pool's reasons agree with the kinds. A bad submit the pool
@@ -756,7 +766,7 @@ func TestFleetBadSubmits(t *testing.T) {
 	// a duplicate gone stale is the pool's stale.
 	answeredAll := fs.Accepted + fs.Rejected + fs.BadRejectedAsExpected + fs.BadStale
 	if ps.Submitted < answeredAll || ps.Submitted > fs.Submitted+fs.BadSubmitted {
-		t.Fatalf("pool saw %d submits; fleet sent %d+%d, %d answered", ps.Submitted, fs.Submitted, fs.BadSubmitted, answeredAll)
+		t.Fatalf("pool saw %d submits; fleet sent %d+%d, %d answered: want the pool's count in between", ps.Submitted, fs.Submitted, fs.BadSubmitted, answeredAll)
 	}
 	for kind, reason := range map[string]string{
 		BadDuplicate: RejectDuplicate, BadLowDifficulty: RejectLowDifficulty, BadNTime: RejectOther,
@@ -767,21 +777,21 @@ func TestFleetBadSubmits(t *testing.T) {
 			slack += fs.Stale
 		}
 		if got, want := ps.Rejected[reason], fs.BadByKind[kind]; got < want || got > want+slack {
-			t.Errorf("pool rejected %d as %s, fleet saw %d %s submits answered as expected (+%d slack)",
+			t.Errorf("pool rejected %d as %s, fleet saw %d %s submits answered as expected: want the pool's count in [%[3]d, %[3]d+%[5]d]",
 				got, reason, want, kind, slack)
 		}
 	}
 	if fs.SetExtranonceReceived != n/2 || fs.SetVersionMaskReceived != n/2 {
-		t.Errorf("set_extranonce %d, set_version_mask %d", fs.SetExtranonceReceived, fs.SetVersionMaskReceived)
+		t.Errorf("set_extranonce %d, set_version_mask %d received, want %d each", fs.SetExtranonceReceived, fs.SetVersionMaskReceived, n/2)
 	}
 	if got, want := ps.Rejected[RejectStale], fs.BadByKind[BadStale]+fs.Stale; got < want {
-		t.Errorf("pool rejected %d as stale, fleet saw %d stale submits and %d stale valid shares", got, fs.BadByKind[BadStale], fs.Stale)
+		t.Errorf("pool rejected %d as stale, fleet saw %d stale submits and %d stale valid shares: want at least %d", got, fs.BadByKind[BadStale], fs.Stale, want)
 	}
 	if ps.Rejected[RejectNotSubscribed] != 0 {
-		t.Errorf("pool rejected %v", ps.Rejected)
+		t.Errorf("pool rejected %v, want none as %s", ps.Rejected, RejectNotSubscribed)
 	}
 	if ps.Accepted < fs.Accepted || ps.Accepted > fs.Accepted+fs.Unanswered {
-		t.Fatalf("pool accepted %d, fleet saw %d accepted (+%d unanswered)", ps.Accepted, fs.Accepted, fs.Unanswered)
+		t.Fatalf("pool accepted %d, fleet saw %d accepted (+%d unanswered): want the pool's count in between", ps.Accepted, fs.Accepted, fs.Unanswered)
 	}
 }
 
@@ -790,12 +800,14 @@ func TestBadKindCode(t *testing.T) {
 	want := map[string]int{BadDuplicate: 22, BadStale: 21, BadLowDifficulty: 23, BadNTime: 20, BadUnauthorized: 24,
 		BadExtranonce2: 20, BadVersion: 20, "nonsense": 0}
 	for k, code := range want {
-		if got := BadKindCode(k); got != code {
-			t.Errorf("BadKindCode(%q) = %d, want %d", k, got, code)
-		}
+		t.Run(k, func(t *testing.T) {
+			if got := BadKindCode(k); got != code {
+				t.Errorf("BadKindCode(%q) = %d, want %d", k, got, code)
+			}
+		})
 	}
 	if len(BadKinds) != badKindCount || len(badCodes) != badKindCount {
-		t.Fatalf("%d kinds, %d codes, badKindCount %d", len(BadKinds), len(badCodes), badKindCount)
+		t.Fatalf("%d kinds, %d codes, want badKindCount %d of each", len(BadKinds), len(badCodes), badKindCount)
 	}
 }
 
@@ -809,13 +821,13 @@ func TestFleetOnAcceptedRegtest(t *testing.T) {
 	c := dialRaw(t, pool.Addr())
 	c.call(stratum.MethodSubscribe, []any{})
 	if nn, err := stratum.ParseNotify(c.waitNote(stratum.MethodNotify).Params); err != nil || nn.NBits != "207fffff" {
-		t.Fatalf("regtest notify: nbits %q, %v", nn.NBits, err)
+		t.Fatalf("regtest notify: nbits %q (err %v), want 207fffff", nn.NBits, err)
 	}
 	mainnet := startPool(t, PoolConfig{})
 	c2 := dialRaw(t, mainnet.Addr())
 	c2.call(stratum.MethodSubscribe, []any{})
 	if nn, err := stratum.ParseNotify(c2.waitNote(stratum.MethodNotify).Params); err != nil || nn.NBits != "1705ae3a" {
-		t.Fatalf("default notify: nbits %q, %v", nn.NBits, err)
+		t.Fatalf("default notify: nbits %q (err %v), want 1705ae3a", nn.NBits, err)
 	}
 
 	type accepted struct {
@@ -838,36 +850,36 @@ func TestFleetOnAcceptedRegtest(t *testing.T) {
 	fleet.Close()
 	fs := fleet.Stats()
 	if fs.WrongAnswers != 0 {
-		t.Fatalf("%+v", fs)
+		t.Fatalf("fleet %+v, want no wrong answers", fs)
 	}
 
 	mu.Lock()
 	defer mu.Unlock()
 	if len(got) != fs.Accepted {
-		t.Fatalf("OnAccepted called %d times, %d shares accepted", len(got), fs.Accepted)
+		t.Fatalf("OnAccepted called %d times, want once for each of the %d shares accepted", len(got), fs.Accepted)
 	}
 	network := sharehash.NetworkTarget(RegtestNBits)
 	seen := map[chainhash.Hash]bool{}
 	byMiner := map[string]int{}
 	for _, a := range got {
 		if a.diff != DefaultPoolDifficulty {
-			t.Fatalf("%s: difficulty %v", a.miner, a.diff)
+			t.Fatalf("%s: difficulty %v, want %v", a.miner, a.diff, DefaultPoolDifficulty)
 		}
 		if !sharehash.NewTarget(a.diff).Met(&a.hash) || sharehash.DifficultyOf(&a.hash) < a.diff {
-			t.Fatalf("%s: hash %s does not meet difficulty %v", a.miner, a.hash, a.diff)
+			t.Fatalf("%s: hash %s of difficulty %v, want it to meet %v", a.miner, a.hash, sharehash.DifficultyOf(&a.hash), a.diff)
 		}
 		if !network.Met(&a.hash) {
-			t.Fatalf("%s: hash %s does not meet the regtest target", a.miner, a.hash)
+			t.Fatalf("%s: hash %s above the regtest target %s, want it to meet it", a.miner, a.hash, network)
 		}
 		if seen[a.hash] {
-			t.Fatalf("hash %s reported twice", a.hash)
+			t.Fatalf("hash %s reported twice, want once", a.hash)
 		}
 		seen[a.hash] = true
 		byMiner[a.miner]++
 	}
 	for _, m := range fleet.Miners() {
 		if byMiner[m.Name] != m.Accepted {
-			t.Errorf("%s: OnAccepted %d times, %d accepted", m.Name, byMiner[m.Name], m.Accepted)
+			t.Errorf("%s: OnAccepted %d times, want its %d accepted", m.Name, byMiner[m.Name], m.Accepted)
 		}
 	}
 }
@@ -889,7 +901,7 @@ func TestPoolNTimeRange(t *testing.T) {
 		binary.BigEndian.PutUint64(e2[:], en2)
 		nonce, ok := h.Search(w.job, sub.Extranonce1, e2[:], ntime, w.job.Version, 0, 1<<16, sharehash.NewTarget(1e-9))
 		if !ok {
-			t.Fatal("no share found")
+			t.Fatalf("no share at difficulty 1e-9 in nonces 0..65535 (ntime %08x), want one", ntime)
 		}
 		return c.call(stratum.MethodSubmit, []any{"w", w.id, hex.EncodeToString(e2[:]), stratum.FormatUint32(ntime), stratum.FormatUint32(nonce)})
 	}
@@ -898,7 +910,7 @@ func TestPoolNTimeRange(t *testing.T) {
 	wantCode(t, "ntime = job's + 7001", submit(3, w.job.NTime+7001), stratum.ErrOther)
 	wantCode(t, "ntime = job's - 1", submit(4, w.job.NTime-1), stratum.ErrOther)
 	if st := pool.Stats(); st.Rejected[RejectOther] != 2 || st.Accepted != 2 {
-		t.Fatalf("%+v", st)
+		t.Fatalf("pool %+v, want 2 accepted and 2 rejected as %s", st, RejectOther)
 	}
 }
 
@@ -991,24 +1003,24 @@ func TestFleetBadSubmitsAccepted(t *testing.T) {
 	fleet.Close()
 	fs := fleet.Stats()
 	if fs.BadRejectedAsExpected != 0 || fs.BadStale != 0 || fs.BadWrongAnswers == 0 || len(fs.BadByKind) != 0 {
-		t.Fatalf("%+v", fs)
+		t.Fatalf("fleet %+v, want every bad submit a wrong answer (none rejected as expected or stale)", fs)
 	}
 	// Nothing was ever stale here: stale submits used job deadbeef.
 	if fs.BadWrongByKind[BadStale] == 0 {
-		t.Errorf("no stale submit: %v", fs.BadWrongByKind)
+		t.Errorf("wrong answers by kind %v, want some %s", fs.BadWrongByKind, BadStale)
 	}
 	if fs.WrongAnswers != fs.BadWrongAnswers || fs.WrongByCode[0] != fs.WrongAnswers {
-		t.Fatalf("wrong answers %d, bad ones %d, by code %v", fs.WrongAnswers, fs.BadWrongAnswers, fs.WrongByCode)
+		t.Fatalf("wrong answers %d, bad ones %d, by code %v: want all three equal (all code 0)", fs.WrongAnswers, fs.BadWrongAnswers, fs.WrongByCode)
 	}
 	if fs.BadSubmitted != fs.BadWrongAnswers+fs.BadUnanswered {
-		t.Fatalf("%+v", fs)
+		t.Fatalf("fleet %+v, want BadSubmitted = BadWrongAnswers+BadUnanswered", fs)
 	}
 	if fs.Rejected != 0 || fs.Submitted != fs.Accepted+fs.Unanswered || int(onAccepted.Load()) != fs.Accepted {
-		t.Fatalf("valid shares disturbed: %+v, OnAccepted %d", fs, onAccepted.Load())
+		t.Fatalf("valid shares disturbed: %+v, OnAccepted %d; want none rejected, submitted = accepted+unanswered = OnAccepted calls", fs, onAccepted.Load())
 	}
 	for _, m := range fleet.Miners() {
 		if !m.Bad || m.WrongAnswers == 0 || m.BadSubmitted == 0 {
-			t.Errorf("%+v", m)
+			t.Errorf("miner %+v, want bad, with bad submits and wrong answers", m)
 		}
 	}
 }

@@ -1,6 +1,7 @@
 package termsafe
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -24,13 +25,15 @@ func TestString(t *testing.T) {
 		{"cut\xe2\x82", `cut\xe2\x82`}, // a rune cut short
 		{"nb\u00a0sp", `nb\u00a0sp`},
 	} {
-		got := String(c.in)
-		if got != c.want {
-			t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
-		}
-		if !Safe(got) {
-			t.Errorf("String(%q) = %q still holds a control byte or invalid UTF-8", c.in, got)
-		}
+		t.Run(fmt.Sprintf("%q", c.in), func(t *testing.T) {
+			got := String(c.in)
+			if got != c.want {
+				t.Errorf("String(%q) = %q, want %q", c.in, got, c.want)
+			}
+			if !Safe(got) {
+				t.Errorf("String(%q) = %q still holds a control byte or invalid UTF-8, want neither", c.in, got)
+			}
+		})
 	}
 }
 
@@ -50,9 +53,11 @@ func Safe(s string) bool {
 
 func TestStringPlainDoesNotCopy(t *testing.T) {
 	for _, s := range []string{"acct.rig-00001", "café"} {
-		if n := testing.AllocsPerRun(100, func() { _ = String(s) }); n != 0 {
-			t.Errorf("String(%q): %v allocations, want 0", s, n)
-		}
+		t.Run(s, func(t *testing.T) {
+			if n := testing.AllocsPerRun(100, func() { _ = String(s) }); n != 0 {
+				t.Errorf("String(%q): %v allocations, want 0", s, n)
+			}
+		})
 	}
 }
 
@@ -63,13 +68,13 @@ func FuzzString(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		got := String(s)
 		if strings.ContainsAny(got, "\n\r\t\x1b\a") || !Safe(got) {
-			t.Fatalf("String(%q) = %q: not safe", s, got)
+			t.Fatalf("String(%q) = %q, want no newline, CR, tab, ESC, BEL, other control byte or invalid UTF-8", s, got)
 		}
 		if len(got) > 6*len(s) {
-			t.Fatalf("String(%q): %d bytes from %d", s, len(got), len(s))
+			t.Fatalf("String(%q): %d bytes from %d, want at most %d (6 a byte)", s, len(got), len(s), 6*len(s))
 		}
 		if String(got) != got {
-			t.Fatalf("String is not idempotent on %q: %q", got, String(got))
+			t.Fatalf("String(%q) = %q, want %q unchanged (idempotent)", got, String(got), got)
 		}
 	})
 }

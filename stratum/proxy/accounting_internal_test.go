@@ -29,6 +29,6 @@ func TestPoolVerdictsAccounting(t *testing.T) {
 	snap := w.snapshot(time.Now())
 	got := snap.PoolRejected
 	if got[PoolNotSent] != 2 || got[PoolLost] != 3 || got[stratum.ErrDuplicate.String()] != 1 || len(got) != 3 || snap.PoolAccepted != 1 {
-		t.Fatalf("worker's pool rejections %v, pool accepted %d", got, snap.PoolAccepted)
+		t.Fatalf("worker's pool rejections %v, pool accepted %d; want not_sent 2, lost 3, duplicate 1 and 1 accepted", got, snap.PoolAccepted)
 	}
 }

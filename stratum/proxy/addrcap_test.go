@@ -33,13 +33,17 @@ func TestPerAddressCapCountsIPv6Per64(t *testing.T) {
 	for _, ip := range []string{"2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::3"} {
 		serve(ip)
 	}
-	sim.Eventually(t, 2*time.Second, func() bool { return srv.Stats().RefusedPerAddress == 1 },
-		"refused per address after 3 from one /64 (cap 2): %d, want 1", srv.Stats().RefusedPerAddress)
+	sim.WaitFor(t, 2*time.Second, "refused per address == 1 after 3 from one /64 (cap 2)", func() (bool, any) {
+		got := srv.Stats().RefusedPerAddress
+		return got == 1, got
+	})
 	serve("2001:db8:1:3::1") // another /64
 	serve("10.0.0.1")
 	serve("10.0.0.2") // IPv4: per address
-	sim.Eventually(t, 2*time.Second, func() bool { return srv.Stats().Connections == 5 },
-		"connections: %d, want 5 (2 of the first /64, 1 of another, 2 IPv4)", srv.Stats().Connections)
+	sim.WaitFor(t, 2*time.Second, "connections == 5 (2 of the first /64, 1 of another, 2 IPv4)", func() (bool, any) {
+		got := srv.Stats().Connections
+		return got == 5, got
+	})
 	if got := srv.Stats().RefusedPerAddress; got != 1 {
 		t.Errorf("refused per address: %d, want still 1", got)
 	}

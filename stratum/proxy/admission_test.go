@@ -16,8 +16,8 @@ func TestAllowListAndConnectionCap(t *testing.T) {
 	cfg.Allow = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
 	srv := startProxy(t, cfg)
 	m := dialRaw(t, srv)
-	if !m.closedWithin(2 * time.Second) {
-		t.Fatal("a miner outside the allow list was served")
+	if closed, got := m.closedWithin(2 * time.Second); !closed {
+		t.Fatalf("a miner outside the allow list was served: %s; want it closed", got)
 	}
 	if srv.Stats().RefusedNotAllowed != 1 {
 		t.Fatalf("refused %d, want 1", srv.Stats().RefusedNotAllowed)
@@ -37,15 +37,15 @@ func TestAllowListAndConnectionCap(t *testing.T) {
 	// Every slot is an authorized rig's (a connection still in its
 	// handshake would be evicted instead: TestHandshakeShare).
 	extra := dialRaw(t, srv)
-	if !extra.closedWithin(2 * time.Second) {
-		t.Fatal("a miner over max_connections was served")
+	if closed, got := extra.closedWithin(2 * time.Second); !closed {
+		t.Fatalf("a miner over max_connections was served: %s; want it closed", got)
 	}
 	if srv.Stats().RefusedFull != 1 {
-		t.Fatalf("refused full %d", srv.Stats().RefusedFull)
+		t.Fatalf("refused full %d, want 1", srv.Stats().RefusedFull)
 	}
 	// The ones inside the cap are untouched.
 	if a := kept[0].call("3", "mining.authorize", `["acct.y","x"]`); string(a.Result) != "true" {
-		t.Fatalf("authorize after the refusal: %s", a.Result)
+		t.Fatalf("authorize after the refusal: %s, want true", a.Result)
 	}
 }
 
@@ -60,7 +60,7 @@ func TestPoolWithoutPrefixRoomIsRefused(t *testing.T) {
 		t.Fatalf("pools %+v: want the second active", st)
 	}
 	if !strings.Contains(st[0].LastError, `pool "primary"`) || !strings.Contains(st[0].LastError, "k=0") {
-		t.Fatalf("error %q does not name the pool and k=0", st[0].LastError)
+		t.Fatalf("error %q, want it to name pool \"primary\" and k=0", st[0].LastError)
 	}
 }
 
@@ -73,10 +73,22 @@ func TestReconnectIgnoredIsClosed(t *testing.T) {
 	cfg.ReconnectGrace = 200 * time.Millisecond
 	srv := startProxy(t, cfg)
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 10, ASICFraction: -1, IgnoreReconnect: true, ShareInterval: 50 * time.Millisecond})
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Working == 10 }, "working")
+	sim.WaitFor(t, 5*time.Second, "working (fleet.Stats().Working == 10)", func() (bool, any) {
+		got := fleet.Stats().Working
+		return got == 10, got
+	})
 	primary.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().ReconnectRequests >= 10 }, "client.reconnect sent")
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Disconnects >= 10 }, "ignored reconnects closed: %+v", fleet.Stats())
-	sim.Eventually(t, 5*time.Second, func() bool { return backup.Stats().Accepted >= 20 }, "mining on the backup")
+	sim.WaitFor(t, 5*time.Second, "client.reconnect sent (fleet.Stats().ReconnectRequests >= 10)", func() (bool, any) {
+		got := fleet.Stats().ReconnectRequests
+		return got >= 10, got
+	})
+	sim.WaitFor(t, 5*time.Second, "ignored reconnects closed (fleet.Stats().Disconnects >= 10)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Disconnects >= 10, st
+	})
+	sim.WaitFor(t, 5*time.Second, "mining on the backup (backup.Stats().Accepted >= 20)", func() (bool, any) {
+		got := backup.Stats().Accepted
+		return got >= 20, got
+	})
 	checkOnlyStale(t, fleet, backup)
 }

@@ -39,8 +39,8 @@ func TestAttachRefusesClosedMiner(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.close(reasonEvicted, nil) // while it "waited"
-	if us.attach(m, prefix) {
-		t.Error("attach took a closed miner, want refused")
+	if ok := us.attach(m, prefix); ok {
+		t.Errorf("attach of a closed miner = %v, want false (refused)", ok)
 	}
 	if inUse, _ := us.load(); inUse != 0 {
 		t.Errorf("prefixes in use after a refused attach: %d, want 0", inUse)
@@ -49,6 +49,6 @@ func TestAttachRefusesClosedMiner(t *testing.T) {
 	_, in := us.miners[m]
 	us.mu.Unlock()
 	if in {
-		t.Error("the closed miner is in the session's fan-out, want not")
+		t.Errorf("the closed miner in the session's fan-out: %v, want false", in)
 	}
 }

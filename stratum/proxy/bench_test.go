@@ -77,7 +77,7 @@ func BenchmarkSubmitPath(b *testing.B) {
 				continue
 			}
 			if e := stratum.ParseError(m.Error); e != nil {
-				b.Fatalf("share rejected: %v", e)
+				b.Fatalf("share answered %v, want accepted", e)
 			}
 			got++
 		}

@@ -25,7 +25,10 @@ func TestChurn(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Accepted >= 2*steady }, "fleet mining")
+	sim.WaitFor(t, 5*time.Second, "fleet mining (fleet.Stats().Accepted >= 2*steady)", func() (bool, any) {
+		got := fleet.Stats().Accepted
+		return got >= 2*steady, got
+	})
 	baseline := runtime.NumGoroutine()
 
 	const rounds = 300
@@ -48,15 +51,20 @@ func TestChurn(t *testing.T) {
 		}
 		m.conn.Close()
 	}
-	if err := sim.Poll(10*time.Second, func() bool { return srv.Stats().Connections == steady }); err != nil {
-		t.Fatalf("after the churn: %d connections, want the steady fleet's %d", srv.Stats().Connections, steady)
-	}
-	if err := sim.Poll(10*time.Second, func() bool { return runtime.NumGoroutine() <= baseline+2 }); err != nil {
-		t.Fatalf("after the churn: %d goroutines, want at most the baseline %d + 2", runtime.NumGoroutine(), baseline)
-	}
+	sim.WaitFor(t, 10*time.Second, "after the churn, the steady fleet's connections only (== steady)", func() (bool, any) {
+		n := srv.Stats().Connections
+		return n == steady, n
+	})
+	sim.WaitFor(t, 10*time.Second, "after the churn, goroutines back to the baseline (<= baseline+2)", func() (bool, any) {
+		n := runtime.NumGoroutine()
+		return n <= baseline+2, fmt.Sprintf("%d goroutines, baseline %d", n, baseline)
+	})
 	before := fleet.Stats().Accepted
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Accepted > before+steady }, "fleet still mining")
+	sim.WaitFor(t, 5*time.Second, "fleet still mining (fleet.Stats().Accepted > before+steady)", func() (bool, any) {
+		got := fleet.Stats().Accepted
+		return got > before+steady, got
+	})
 	if st := fleet.Stats(); st.Disconnects != 0 || st.WrongAnswers != 0 {
-		t.Fatalf("the steady miners were disturbed by the churn: %+v", st)
+		t.Fatalf("the steady miners were disturbed by the churn: %+v, want no disconnects or wrong answers", st)
 	}
 }

@@ -89,7 +89,7 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 		case c.release <- struct{}{}:
 		case <-tick.C: // look again
 		case <-deadline:
-			t.Fatal("no first job")
+			t.Fatalf("jobs written after 5 s: %d, want a first one", len(c.notifies()))
 		}
 	}
 	// The miner stops reading; the pool sends three jobs, then a clean one.
@@ -97,12 +97,18 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 	for range 3 {
 		old = append(old, pool.NewJob(false))
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().JobsNotified >= 4 }, "jobs queued")
+	sim.WaitFor(t, 5*time.Second, "jobs queued (srv.Stats().JobsNotified >= 4)", func() (bool, any) {
+		got := srv.Stats().JobsNotified
+		return got >= 4, got
+	})
 	// One write goes through: the flusher takes what is queued and blocks
 	// on the next write with older jobs in its hands.
 	c.release <- struct{}{}
 	clean := pool.NewJob(true)
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().JobsNotified >= 5 }, "clean job queued")
+	sim.WaitFor(t, 5*time.Second, "clean job queued (srv.Stats().JobsNotified >= 5)", func() (bool, any) {
+		got := srv.Stats().JobsNotified
+		return got >= 5, got
+	})
 	// Now let everything through.
 	got := func() bool {
 		ns := c.notifies()
@@ -114,13 +120,14 @@ func TestCleanJobNotQueuedBehindOlderWork(t *testing.T) {
 		case c.release <- struct{}{}:
 		case <-tick.C:
 		case <-deadline:
-			t.Fatal("clean job never written")
+			ns := c.notifies()
+			t.Fatalf("after 5 s the last of %d jobs written is %+v, want the clean job %s", len(ns), ns[len(ns)-1], clean)
 		}
 	}
 	ns := c.notifies()
 	last := ns[len(ns)-1]
 	if !last.Clean {
-		t.Fatalf("the last job written is not the clean one")
+		t.Fatalf("the last job written is %+v, want the clean one %s", last, clean)
 	}
 	// Of the three older jobs, the first went out before the clean job was
 	// sent, the second may have been being written when it came; the third

@@ -28,7 +28,7 @@ func tcpPair(t *testing.T) (proxySide, minerSide net.Conn) {
 	}
 	proxySide = <-accepted
 	if proxySide == nil {
-		t.Fatal("accept failed")
+		t.Fatalf("Accept gave %v, want the dialled connection", proxySide)
 	}
 	t.Cleanup(func() { proxySide.Close(); minerSide.Close() })
 	return proxySide, minerSide
@@ -67,12 +67,12 @@ func TestCloseWritesQueuedAnswersFirst(t *testing.T) {
 				{b: []byte(`{"id":8,"result":true,"error":null}` + "\n")},
 			}
 			if !m.closeConn(tt.reason) {
-				t.Fatal("closeConn: already closed")
+				t.Fatalf("closeConn(%v) = false (already closed), want true", tt.reason)
 			}
 			_ = ms.SetReadDeadline(time.Now().Add(5 * time.Second))
 			got, err := io.ReadAll(bufio.NewReader(ms))
 			if err != nil {
-				t.Fatalf("read until the close: %v", err)
+				t.Fatalf("read until the close: %v, want the bytes then EOF", err)
 			}
 			if string(got) != tt.want {
 				t.Fatalf("the miner read %q before the close, want %q", got, tt.want)

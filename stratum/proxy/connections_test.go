@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -42,7 +43,10 @@ func TestReadTimeoutSparesParkedRigs(t *testing.T) {
 	srv := startProxy(t, cfg)
 
 	parked := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 3, NameFormat: "acct.parked-%d", SilenceTimeout: 5 * time.Second})
-	sim.Eventually(t, 5*time.Second, func() bool { return parked.Stats().Authorized == 3 }, "parked rigs authorized: %+v", parked.Stats())
+	sim.WaitFor(t, 5*time.Second, "parked rigs authorized (parked.Stats().Authorized == 3)", func() (bool, any) {
+		st := parked.Stats()
+		return st.Authorized == 3, st
+	})
 	// Ten read timeouts without a line from them.
 	if err := sim.Poll(10*cfg.ReadTimeout, func() bool { return parked.Stats().Disconnects > 0 }); err == nil {
 		t.Fatalf("a parked rig was cut: %d disconnects, want 0 (read_timeout %s)", parked.Stats().Disconnects, cfg.ReadTimeout)
@@ -56,22 +60,28 @@ func TestReadTimeoutSparesParkedRigs(t *testing.T) {
 	busy.call("1", "mining.subscribe", `[]`)
 	busy.call("2", "mining.authorize", `["acct.busy","x"]`)
 	start := time.Now()
-	if !busy.closedWithin(10 * cfg.ReadTimeout) {
-		t.Fatalf("a silent rig at work was not cut within %s (read_timeout %s)", 10*cfg.ReadTimeout, cfg.ReadTimeout)
+	if closed, got := busy.closedWithin(10 * cfg.ReadTimeout); !closed {
+		t.Fatalf("a silent rig at work was not cut within %s (read_timeout %s): %s; want it closed", 10*cfg.ReadTimeout, cfg.ReadTimeout, got)
 	}
 	if d := time.Since(start); d < cfg.ReadTimeout/2 {
-		t.Fatalf("silent rig at work cut after %s, before read_timeout %s", d, cfg.ReadTimeout)
+		t.Fatalf("silent rig at work cut after %s, want not before read_timeout %s (less a half)", d, cfg.ReadTimeout)
 	}
 
 	// A parked rig resumed and then silent is cut too, judged from the
 	// resume (not from when it last spoke, long before).
 	srv.SetAdmission("acct.parked-0", true)
-	sim.Eventually(t, 5*time.Second, func() bool { return parked.Stats().Working == 1 }, "resumed rig working")
+	sim.WaitFor(t, 5*time.Second, "resumed rig working (parked.Stats().Working == 1)", func() (bool, any) {
+		got := parked.Stats().Working
+		return got == 1, got
+	})
 	resumed := time.Now()
 	// The sim miner sends no shares (ShareInterval 0): silent at work.
-	sim.Eventually(t, 10*cfg.ReadTimeout, func() bool { return parked.Stats().Disconnects >= 1 }, "resumed silent rig cut")
+	sim.WaitFor(t, 10*cfg.ReadTimeout, "resumed silent rig cut (parked.Stats().Disconnects >= 1)", func() (bool, any) {
+		got := parked.Stats().Disconnects
+		return got >= 1, got
+	})
 	if d := time.Since(resumed); d < cfg.ReadTimeout/2 {
-		t.Fatalf("resumed rig cut %s after its resume, before read_timeout %s", d, cfg.ReadTimeout)
+		t.Fatalf("resumed rig cut %s after its resume, want not before read_timeout %s (less a half)", d, cfg.ReadTimeout)
 	}
 }
 
@@ -95,7 +105,7 @@ func TestHandshakeTimeoutIsADeadline(t *testing.T) {
 	}
 	for i := 0; ; i++ {
 		if time.Since(accepted) > 4*cfg.HandshakeTimeout {
-			t.Fatalf("a client sending a line every %s stayed %s without authorizing (handshake_timeout %s)",
+			t.Fatalf("a client sending a line every %s stayed %s without authorizing, want it cut at handshake_timeout %s",
 				cfg.HandshakeTimeout/2, time.Since(accepted), cfg.HandshakeTimeout)
 		}
 		_ = c.SetWriteDeadline(time.Now().Add(time.Second))
@@ -151,10 +161,10 @@ func TestHandshakeShare(t *testing.T) {
 		}
 		silent = append(silent, c)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "every silent connection seen (TotalConnections+RefusedPerAddress == max_connections)", func() (bool, any) {
 		st := srv.Stats()
-		return st.TotalConnections+st.RefusedPerAddress == uint64(cfg.MaxConnections)
-	}, "every silent connection seen: %+v", srv.Stats())
+		return st.TotalConnections+st.RefusedPerAddress == uint64(cfg.MaxConnections), st
+	})
 	if n := srv.Stats().Connections; n > int64(cfg.MaxUnauthenticated) {
 		t.Fatalf("%d connections in their handshake held, want at most max_unauthenticated %d", n, cfg.MaxUnauthenticated)
 	}
@@ -169,14 +179,18 @@ func TestHandshakeShare(t *testing.T) {
 		more = append(more, c)
 	}
 	silent = append(silent, more...)
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().RefusedPerAddress == before+1 },
-		"refused per address: %d, want %d", srv.Stats().RefusedPerAddress, before+1)
+	sim.WaitFor(t, 5*time.Second, "refused per address == before+1", func() (bool, any) {
+		got := srv.Stats().RefusedPerAddress
+		return got == before+1, got
+	})
 
 	fleet := startFleet(t, sim.FleetConfig{Addr: addr, Miners: 20, RampUp: time.Second, ShareInterval: 200 * time.Millisecond})
-	sim.Eventually(t, 20*time.Second, func() bool { return fleet.Stats().Working == 20 },
-		"20 rigs working beside the silent connections: %+v", fleet.Stats())
+	sim.WaitFor(t, 20*time.Second, "20 rigs working beside the silent connections", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Working == 20, st
+	})
 	if st := srv.Stats(); st.EvictedUnauthenticated == 0 {
-		t.Fatalf("no silent connection evicted (%+v): the rigs got in some other way", st)
+		t.Fatalf("stats %+v: no silent connection evicted (the rigs got in some other way), want some", st)
 	}
 }
 
@@ -286,8 +300,10 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	rigCfg := sim.FleetConfig{Addr: srv.Addr().String(), Miners: 1, ShareInterval: 100 * time.Millisecond,
 		SilenceTimeout: 5 * time.Second, ReconnectDelay: 50 * time.Millisecond}
 	primary, backup := startFleet(t, rigCfg), startFleet(t, rigCfg)
-	sim.Eventually(t, 5*time.Second, func() bool { return primary.Stats().Working == 1 && backup.Stats().Working == 1 },
-		"both connections working: %+v %+v", primary.Stats(), backup.Stats())
+	sim.WaitFor(t, 5*time.Second, "both connections working", func() (bool, any) {
+		p, b := primary.Stats(), backup.Stats()
+		return p.Working == 1 && b.Working == 1, fmt.Sprintf("primary %+v, standby %+v", p, b)
+	})
 	if n := g.live(name); n != 1 {
 		t.Fatalf("the gate sees %d live rigs named %s, want 1 (a standby connection is the same rig)", n, name)
 	}
@@ -301,12 +317,13 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	g.allowed = false
 	g.mu.Unlock()
 	srv.SetAdmission(name, false)
-	sim.Eventually(t, 5*time.Second, func() bool {
-		return primary.Stats().Disconnects >= 1 && backup.Stats().Disconnects >= 1 &&
-			primary.Stats().Authorized == 1 && backup.Stats().Authorized == 1
-	}, "both connections parked and back: %+v %+v", primary.Stats(), backup.Stats())
+	sim.WaitFor(t, 5*time.Second, "both connections parked and back (a disconnect each, authorized again)", func() (bool, any) {
+		p, b := primary.Stats(), backup.Stats()
+		return p.Disconnects >= 1 && b.Disconnects >= 1 && p.Authorized == 1 && b.Authorized == 1,
+			fmt.Sprintf("primary %+v, standby %+v", p, b)
+	})
 	if err := sim.Poll(time.Second, func() bool { return primary.Stats().Working+backup.Stats().Working > 0 }); err == nil {
-		t.Fatalf("a parked rig got work: primary %+v, standby %+v", primary.Stats(), backup.Stats())
+		t.Fatalf("a parked rig got work: primary %+v, standby %+v; want none working", primary.Stats(), backup.Stats())
 	}
 	if n := g.live(name); n != 1 {
 		t.Fatalf("after the park the gate sees %d live rigs named %s, want 1", n, name)
@@ -315,17 +332,22 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	g.allowed = true
 	g.mu.Unlock()
 	srv.SetAdmission(name, true)
-	sim.Eventually(t, 5*time.Second, func() bool { return primary.Stats().Working == 1 && backup.Stats().Working == 1 },
-		"both connections resumed: %+v %+v", primary.Stats(), backup.Stats())
+	sim.WaitFor(t, 5*time.Second, "both connections resumed", func() (bool, any) {
+		p, b := primary.Stats(), backup.Stats()
+		return p.Working == 1 && b.Working == 1, fmt.Sprintf("primary %+v, standby %+v", p, b)
+	})
 	for _, l := range logs.JSON() {
 		if m, _ := l["message"].(string); strings.Contains(m, "same worker name") {
-			t.Fatalf("a standby connection was logged as a duplicate: %v", l)
+			t.Fatalf("a standby connection was logged as a duplicate: %v, want no such line", l)
 		}
 	}
 
 	// Another machine with the same name: a real duplicate.
 	other := fleetFrom(t, "127.0.0.2", rigCfg)
-	sim.Eventually(t, 3*time.Second, func() bool { return other.Stats().Working == 1 }, "the other machine working: %+v", other.Stats())
+	sim.WaitFor(t, 3*time.Second, "the other machine working (other.Stats().Working == 1)", func() (bool, any) {
+		st := other.Stats()
+		return st.Working == 1, st
+	})
 	if n := g.live(name); n != 2 {
 		t.Fatalf("the gate sees %d live rigs named %s with another address in, want 2", n, name)
 	}

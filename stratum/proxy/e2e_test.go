@@ -23,7 +23,7 @@ func startFleet(t *testing.T, cfg sim.FleetConfig) *sim.Fleet {
 func checkNoWrongAnswers(t *testing.T, f *sim.Fleet) {
 	t.Helper()
 	if st := f.Stats(); st.WrongAnswers != 0 || st.ProtocolErrors != 0 {
-		t.Fatalf("fleet saw wrong answers or garbage: %+v", st)
+		t.Fatalf("fleet saw wrong answers or garbage: %+v, want none", st)
 	}
 }
 
@@ -36,16 +36,16 @@ func checkOnlyStale(t *testing.T, f *sim.Fleet, pools ...*sim.Pool) {
 	st := f.Stats()
 	for code, n := range st.WrongByCode {
 		if code != 21 && n > 0 {
-			t.Fatalf("fleet got %d rejections with code %d: %+v", n, code, st)
+			t.Fatalf("fleet got %d rejections with code %d: %+v; want only code 21 (stale)", n, code, st)
 		}
 	}
 	if st.ProtocolErrors != 0 {
-		t.Fatalf("fleet saw garbage: %+v", st)
+		t.Fatalf("fleet saw garbage: %+v, want no protocol errors", st)
 	}
 	for _, p := range pools {
 		for reason, n := range p.Stats().Rejected {
 			if reason != sim.RejectStale && n > 0 {
-				t.Fatalf("pool rejected %d shares as %s", n, reason)
+				t.Fatalf("pool rejected %d shares as %s, want only stale ones", n, reason)
 			}
 		}
 	}
@@ -66,30 +66,42 @@ func TestThousandMinersAndFailover(t *testing.T) {
 		Addr: srv.Addr().String(), Miners: 1000, ASICFraction: 0.5,
 		ShareInterval: time.Second, RampUp: 500 * time.Millisecond,
 	})
-	sim.Eventually(t, 20*time.Second, func() bool { return fleet.Stats().Working == 1000 }, "all miners working: %+v", fleet.Stats())
-	sim.Eventually(t, 20*time.Second, func() bool { return primary.Stats().Accepted >= 2000 }, "shares at the primary")
+	sim.WaitFor(t, 20*time.Second, "all miners working (fleet.Stats().Working == 1000)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Working == 1000, st
+	})
+	sim.WaitFor(t, 20*time.Second, "shares at the primary (primary.Stats().Accepted >= 2000)", func() (bool, any) {
+		got := primary.Stats().Accepted
+		return got >= 2000, got
+	})
 	if c := primary.Stats().Connections; c > 4 {
 		t.Fatalf("%d pool connections for 1,000 miners, want a handful", c)
 	}
 	if r := primary.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("primary rejected %d shares: %v", r, primary.Stats().Rejected)
+		t.Fatalf("primary rejected %d shares: %v, want 0", r, primary.Stats().Rejected)
 	}
 	checkNoWrongAnswers(t, fleet)
 
 	primary.Close()
-	sim.Eventually(t, 20*time.Second, func() bool { return secondary.Stats().Accepted >= 2000 }, "shares at the secondary")
-	sim.Eventually(t, 20*time.Second, func() bool { return fleet.Stats().Working == 1000 }, "all miners working again: %+v", fleet.Stats())
+	sim.WaitFor(t, 20*time.Second, "shares at the secondary (secondary.Stats().Accepted >= 2000)", func() (bool, any) {
+		got := secondary.Stats().Accepted
+		return got >= 2000, got
+	})
+	sim.WaitFor(t, 20*time.Second, "all miners working again (fleet.Stats().Working == 1000)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Working == 1000, st
+	})
 	checkOnlyStale(t, fleet, secondary)
 	st := srv.Stats()
 	if st.Failovers != 1 || st.MinersMoved == 0 || st.MinersReconnected == 0 {
-		t.Fatalf("failover %d, moved by set_extranonce %d, asked to reconnect %d", st.Failovers, st.MinersMoved, st.MinersReconnected)
+		t.Fatalf("failover %d, moved by set_extranonce %d, asked to reconnect %d; want 1 failover and some of each", st.Failovers, st.MinersMoved, st.MinersReconnected)
 	}
 	if r := secondary.Stats().Rejected; r["duplicate"] != 0 || r["low_difficulty"] != 0 || r["other"] != 0 {
-		t.Fatalf("secondary rejected %v", r)
+		t.Fatalf("secondary rejected %v, want no duplicate, low_difficulty or other", r)
 	}
 	pools := srv.Pools()
 	if pools[0].State != "failed" || pools[1].State != "active" || pools[1].Miners != 1000 {
-		t.Fatalf("pool status %+v", pools)
+		t.Fatalf("pool status %+v, want the primary failed, the secondary active with 1000 miners", pools)
 	}
 }
 
@@ -103,23 +115,29 @@ func TestTwoThousandMinersSplitAcrossSessions(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{Extranonce2Size: 4, JobInterval: 500 * time.Millisecond})
 	srv := startProxy(t, quickConfig(t, pool))
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 2000, ShareInterval: 2 * time.Second, RampUp: time.Second})
-	sim.Eventually(t, 30*time.Second, func() bool { return fleet.Stats().Working == 2000 }, "all miners working: %+v", fleet.Stats())
+	sim.WaitFor(t, 30*time.Second, "all miners working (fleet.Stats().Working == 2000)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Working == 2000, st
+	})
 	if n := proxy.UpstreamSessions(srv); n < 8 || n > 9 {
 		t.Fatalf("%d upstream sessions for 2,000 miners at 256 each, want 8", n)
 	}
 	seen := map[string]bool{}
 	for _, p := range proxy.MinerPrefixes(srv) {
 		if seen[p] {
-			t.Fatalf("two miners share extranonce1+prefix %s", p)
+			t.Fatalf("two miners share extranonce1+prefix %s, want each its own", p)
 		}
 		seen[p] = true
 	}
 	if len(seen) != 2000 {
 		t.Fatalf("%d distinct prefixes, want 2000", len(seen))
 	}
-	sim.Eventually(t, 30*time.Second, func() bool { return pool.Stats().Accepted >= 3000 }, "shares")
+	sim.WaitFor(t, 30*time.Second, "shares (pool.Stats().Accepted >= 3000)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got >= 3000, got
+	})
 	if r := pool.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("pool rejected %v", pool.Stats().Rejected)
+		t.Fatalf("pool rejected %v, want none", pool.Stats().Rejected)
 	}
 	checkNoWrongAnswers(t, fleet)
 }
@@ -137,18 +155,33 @@ func TestFailbackToPrimary(t *testing.T) {
 	}
 	srv := startProxy(t, cfg)
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 40, ShareInterval: 50 * time.Millisecond})
-	sim.Eventually(t, 5*time.Second, func() bool { return primary.Stats().Accepted >= 50 }, "mining on the primary")
+	sim.WaitFor(t, 5*time.Second, "mining on the primary (primary.Stats().Accepted >= 50)", func() (bool, any) {
+		got := primary.Stats().Accepted
+		return got >= 50, got
+	})
 
 	primary.SetSilent(true)
-	sim.Eventually(t, 10*time.Second, func() bool { return secondary.Stats().Accepted >= 50 }, "failed over to the secondary")
+	sim.WaitFor(t, 10*time.Second, "failed over to the secondary (secondary.Stats().Accepted >= 50)", func() (bool, any) {
+		got := secondary.Stats().Accepted
+		return got >= 50, got
+	})
 	if st := srv.Pools(); st[1].State != "active" {
-		t.Fatalf("pools %+v", st)
+		t.Fatalf("pools %+v, want the secondary active", st)
 	}
 	primary.SetSilent(false)
 	before := primary.Stats().Accepted
-	sim.Eventually(t, 10*time.Second, func() bool { return srv.Pools()[0].State == "active" }, "failed back: %+v", srv.Pools())
-	sim.Eventually(t, 10*time.Second, func() bool { return primary.Stats().Accepted >= before+50 }, "mining on the primary again")
-	sim.Eventually(t, 10*time.Second, func() bool { return fleet.Stats().Working == 40 }, "everyone working: %+v", fleet.Stats())
+	sim.WaitFor(t, 10*time.Second, "failed back (srv.Pools()[0].State == \"active\")", func() (bool, any) {
+		ps := srv.Pools()
+		return ps[0].State == "active", ps
+	})
+	sim.WaitFor(t, 10*time.Second, "mining on the primary again (primary.Stats().Accepted >= before+50)", func() (bool, any) {
+		got := primary.Stats().Accepted
+		return got >= before+50, got
+	})
+	sim.WaitFor(t, 10*time.Second, "everyone working (fleet.Stats().Working == 40)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Working == 40, st
+	})
 	checkOnlyStale(t, fleet, primary, secondary)
 }
 
@@ -187,7 +220,10 @@ func TestMutePrimaryIsSkipped(t *testing.T) {
 		t.Fatalf("pools %+v: want the mute one failed and the next active", st)
 	}
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 20, ShareInterval: 50 * time.Millisecond})
-	sim.Eventually(t, 5*time.Second, func() bool { return good.Stats().Accepted >= 40 }, "mining on the second pool")
+	sim.WaitFor(t, 5*time.Second, "mining on the second pool (good.Stats().Accepted >= 40)", func() (bool, any) {
+		got := good.Stats().Accepted
+		return got >= 40, got
+	})
 	checkNoWrongAnswers(t, fleet)
 }
 
@@ -198,13 +234,25 @@ func TestPoolGarbageDropsSession(t *testing.T) {
 	backup := startPool(t, sim.PoolConfig{JobInterval: 100 * time.Millisecond})
 	srv := startProxy(t, quickConfig(t, pool, backup))
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 20, ShareInterval: 50 * time.Millisecond})
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted >= 20 }, "mining")
+	sim.WaitFor(t, 5*time.Second, "mining (pool.Stats().Accepted >= 20)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got >= 20, got
+	})
 	pool.SendRaw([]byte("\x00\x01 this is not json\n"))
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Pools()[0].Failures > 0 || srv.Pools()[0].State != "active" }, "session dropped")
+	sim.WaitFor(t, 5*time.Second, "the session dropped (a failure, or the pool no longer active)", func() (bool, any) {
+		p := srv.Pools()[0]
+		return p.Failures > 0 || p.State != "active", p
+	})
 	total := func() int { return pool.Stats().Accepted + backup.Stats().Accepted }
 	before := total()
-	sim.Eventually(t, 5*time.Second, func() bool { return total() >= before+40 }, "mining after the garbage")
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Working == 20 }, "all working")
+	sim.WaitFor(t, 5*time.Second, "mining after the garbage (total() >= before+40)", func() (bool, any) {
+		got := total()
+		return got >= before+40, got
+	})
+	sim.WaitFor(t, 5*time.Second, "all working (fleet.Stats().Working == 20)", func() (bool, any) {
+		got := fleet.Stats().Working
+		return got == 20, got
+	})
 	checkOnlyStale(t, fleet, pool, backup)
 }
 
@@ -214,11 +262,23 @@ func TestPoolChangesExtranonce(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{JobInterval: 100 * time.Millisecond})
 	srv := startProxy(t, quickConfig(t, pool))
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 20, ShareInterval: 50 * time.Millisecond})
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted >= 40 }, "mining")
+	sim.WaitFor(t, 5*time.Second, "mining (pool.Stats().Accepted >= 40)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got >= 40, got
+	})
 	pool.SendSetExtranonce()
 	before := pool.Stats().Accepted
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().SetExtranonceReceived >= 1 }, "set_extranonce relayed")
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted >= before+40 }, "mining after the change")
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Working == 20 }, "all working")
+	sim.WaitFor(t, 5*time.Second, "set_extranonce relayed (fleet.Stats().SetExtranonceReceived >= 1)", func() (bool, any) {
+		got := fleet.Stats().SetExtranonceReceived
+		return got >= 1, got
+	})
+	sim.WaitFor(t, 5*time.Second, "mining after the change (pool.Stats().Accepted >= before+40)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got >= before+40, got
+	})
+	sim.WaitFor(t, 5*time.Second, "all working (fleet.Stats().Working == 20)", func() (bool, any) {
+		got := fleet.Stats().Working
+		return got == 20, got
+	})
 	checkOnlyStale(t, fleet, pool)
 }

@@ -32,14 +32,6 @@ func UpstreamSessions(s *Server) int {
 	return len(s.pools.sessions)
 }
 
-// SetPollerBatch sets the lines a poller handles per miner and wake-up,
-// returning the old value.
-func SetPollerBatch(n int) int {
-	old := pollerBatch
-	pollerBatch = n
-	return old
-}
-
 // TryWriterOf is the non-blocking writer the proxy uses for c.
 func TryWriterOf(c net.Conn) TryWriter { return tryWriterOf(c) }
 

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -33,30 +34,36 @@ func TestThousandMinersWithBadShares(t *testing.T) {
 			}
 		},
 	})
-	sim.Eventually(t, 30*time.Second, func() bool { return fleet.Stats().Working == 1000 }, "all working: %+v", fleet.Stats())
-	sim.Eventually(t, 30*time.Second, func() bool {
+	sim.WaitFor(t, 30*time.Second, "all working (fleet.Stats().Working == 1000)", func() (bool, any) {
 		st := fleet.Stats()
-		return st.Accepted >= 4000 && st.BadRejectedAsExpected >= 700 && len(st.BadByKind) >= 6
-	}, "shares and bad shares: %+v", fleet.Stats())
+		return st.Working == 1000, st
+	})
+	sim.WaitFor(t, 30*time.Second, "shares and bad shares (4000 accepted, 700 bad rejected as expected, 6 kinds)", func() (bool, any) {
+		st := fleet.Stats()
+		return st.Accepted >= 4000 && st.BadRejectedAsExpected >= 700 && len(st.BadByKind) >= 6, st
+	})
 	fleet.Close() // stop submitting, then compare the books
 	st := fleet.Stats()
 	// Shares the proxy accepted and forwarded while the fleet was closing
 	// reach the pool without their answer reaching the miner: at most the
 	// fleet's unanswered shares.
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "the pool's count between the shares that met its difficulty and those plus the unanswered, every forwarded share answered", func() (bool, any) {
 		got, want := int64(pool.Stats().Accepted), meetsPool.Load()
-		return got >= want && got <= want+int64(st.Unanswered) && srv.Stats().SharesForwarded == srv.Stats().PoolAccepted+srv.Stats().PoolRejected
-	}, "pool got %d shares, %d met its difficulty, %d unanswered", pool.Stats().Accepted, meetsPool.Load(), st.Unanswered)
+		ps := srv.Stats()
+		return got >= want && got <= want+int64(st.Unanswered) && ps.SharesForwarded == ps.PoolAccepted+ps.PoolRejected,
+			fmt.Sprintf("pool accepted %d, %d met its difficulty, %d unanswered; proxy forwarded %d, pool accepted %d, rejected %d",
+				got, want, st.Unanswered, ps.SharesForwarded, ps.PoolAccepted, ps.PoolRejected)
+	})
 	if st.WrongAnswers != 0 || st.BadWrongAnswers != 0 {
-		t.Fatalf("wrong answers: %+v", st)
+		t.Fatalf("fleet %+v, want no wrong answers (valid or bad shares)", st)
 	}
 	if r := pool.Stats().Rejected; pool.Stats().RejectedTotal() > 0 {
-		t.Fatalf("the pool was sent shares it rejected: %v", r)
+		t.Fatalf("the pool was sent shares it rejected: %v, want none", r)
 	}
 	ps := srv.Stats()
 	for _, reason := range []string{"duplicate", "stale", "low_difficulty", "ntime", "unauthorized", "extranonce2"} {
 		if ps.SharesRejected[reason] == 0 {
-			t.Errorf("no %s rejection counted: %v", reason, ps.SharesRejected)
+			t.Errorf("rejections counted %v, want some %s", ps.SharesRejected, reason)
 		}
 	}
 	t.Logf("accepted %d, forwarded %d, bad submits %d (%v)", ps.SharesAccepted, ps.SharesForwarded, st.BadSubmitted, st.BadByKind)
@@ -70,13 +77,16 @@ func TestBlockCandidate(t *testing.T) {
 	w := startWorker(t, srv, "acct.lucky")
 	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
 	if c := errCode(t, w.submit(9, s)); c != 0 {
-		t.Fatalf("code %d", c)
+		t.Fatalf("lucky share answered code %d, want 0 (accepted)", c)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Submitted == 1 }, "block candidate forwarded though below the pool's difficulty")
+	sim.WaitFor(t, 5*time.Second, "block candidate forwarded though below the pool's difficulty (pool.Stats().Submitted == 1)", func() (bool, any) {
+		got := pool.Stats().Submitted
+		return got == 1, got
+	})
 	if st := srv.Stats(); st.BlockCandidates != 1 {
-		t.Fatalf("block candidates %d", st.BlockCandidates)
+		t.Fatalf("block candidates %d, want 1", st.BlockCandidates)
 	}
 	if acct, _ := srv.Worker("acct.lucky"); acct.Blocks != 1 {
-		t.Fatalf("worker blocks %d", acct.Blocks)
+		t.Fatalf("worker blocks %d, want 1", acct.Blocks)
 	}
 }

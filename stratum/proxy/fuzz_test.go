@@ -63,21 +63,21 @@ func FuzzMinerSession(f *testing.F) {
 		_ = c.(*net.TCPConn).CloseWrite()
 		out, err := io.ReadAll(c)
 		if ne, ok := err.(net.Error); ok && ne.Timeout() {
-			t.Fatalf("the proxy kept a half-closed session open 5 s after %q; it sent:\n%s", data, out)
+			t.Fatalf("the proxy kept a half-closed session open 5 s after %q, want it closed; it sent:\n%s", data, out)
 		}
 		if len(out) > 0 && out[len(out)-1] != '\n' {
-			t.Fatalf("answers end mid-line after %q:\n%s", data, out)
+			t.Fatalf("answers end mid-line after %q, want whole lines:\n%s", data, out)
 		}
 		for _, line := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
 			if line == "" {
 				continue
 			}
 			if _, err := stratum.Decode([]byte(line)); err != nil {
-				t.Fatalf("the proxy answered %q with a line that is not Stratum JSON: %q: %v", data, line, err)
+				t.Fatalf("the proxy answered %q with %q (%v), want Stratum JSON", data, line, err)
 			}
 		}
 		if !srv.Healthy() {
-			t.Fatalf("the proxy lost its pool session after %q", data)
+			t.Fatalf("the proxy lost its pool session after %q (pools %+v), want it healthy", data, srv.Pools())
 		}
 	})
 }

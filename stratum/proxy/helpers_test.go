@@ -3,6 +3,7 @@ package proxy_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net"
 	"strings"
 	"testing"
@@ -63,7 +64,9 @@ func startProxy(t testing.TB, cfg proxy.Config) *proxy.Server {
 		t.Fatal(err)
 	}
 	t.Cleanup(srv.Close)
-	sim.Eventually(t, 5*time.Second, srv.Healthy, "proxy has no pool session")
+	sim.WaitFor(t, 5*time.Second, "a pool session (Healthy)", func() (bool, any) {
+		return srv.Healthy(), srv.Pools()
+	})
 	return srv
 }
 
@@ -111,7 +114,7 @@ func (m *rawMiner) tryNext(d time.Duration) (*stratum.Message, error) {
 	}
 	msg, err := stratum.Decode([]byte(strings.TrimSpace(line)))
 	if err != nil {
-		m.t.Fatalf("proxy sent garbage %q: %v", line, err)
+		m.t.Fatalf("proxy sent %q (%v), want a Stratum message", line, err)
 	}
 	return msg, nil
 }
@@ -132,8 +135,20 @@ func (m *rawMiner) answer(id string) (*stratum.Message, []*stratum.Message) {
 		}
 		return msg, notes
 	}
-	m.t.Fatal("no answer")
+	m.t.Fatalf("no answer to id %s in 100 messages (the last %s %s), want one", id, notes[len(notes)-1].Method, notes[len(notes)-1].Params)
 	return nil, nil
+}
+
+// subtest runs f as the subtest name for a table row that drives m: the
+// rows share the connection, and m fails the row's test while it runs.
+func (m *rawMiner) subtest(t *testing.T, name string, f func(t *testing.T)) {
+	t.Helper()
+	t.Run(name, func(t *testing.T) {
+		outer := m.t
+		m.t = t
+		defer func() { m.t = outer }()
+		f(t)
+	})
 }
 
 // call sends a request and returns its answer.
@@ -156,8 +171,9 @@ func errCode(t *testing.T, msg *stratum.Message) stratum.ErrorCode {
 // waitNotify reads until a mining.notify arrives and returns its params.
 func (m *rawMiner) waitNotify() *stratum.Notify {
 	m.t.Helper()
+	var msg *stratum.Message
 	for range 100 {
-		msg := m.next()
+		msg = m.next()
 		if msg.Method == stratum.MethodNotify {
 			n, err := stratum.ParseNotify(msg.Params)
 			if err != nil {
@@ -166,23 +182,31 @@ func (m *rawMiner) waitNotify() *stratum.Notify {
 			return n
 		}
 	}
-	m.t.Fatal("no notify")
+	m.t.Fatalf("no mining.notify in 100 messages (the last %q, result %s), want one", msg.Method, msg.Result)
 	return nil
 }
 
 // closedWithin reports whether the proxy closes the connection in time
-// (draining whatever it sends before).
-func (m *rawMiner) closedWithin(d time.Duration) bool {
+// (draining whatever it sends before), and what the reads saw, for a
+// failure message: how many bytes, the last of them, how reading ended.
+func (m *rawMiner) closedWithin(d time.Duration) (closed bool, got string) {
 	deadline := time.Now().Add(d)
 	buf := make([]byte, 4096)
+	n := 0
+	var last []byte
 	for time.Now().Before(deadline) {
 		_ = m.conn.SetReadDeadline(deadline)
-		if _, err := m.r.Read(buf); err != nil {
+		k, err := m.r.Read(buf)
+		if k > 0 {
+			n += k
+			last = append(last[:0], buf[max(0, k-120):k]...)
+		}
+		if err != nil {
 			ne, ok := err.(net.Error)
-			return !(ok && ne.Timeout())
+			return !(ok && ne.Timeout()), fmt.Sprintf("%d bytes read (ending %q), then %v", n, last, err)
 		}
 	}
-	return false
+	return false, fmt.Sprintf("%d bytes read (ending %q) in %v, still open", n, last, d)
 }
 
 func mustJSON(v any) string {

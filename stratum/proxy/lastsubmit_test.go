@@ -17,7 +17,7 @@ func TestWorkerLastSubmitCountsRejectedShares(t *testing.T) {
 	m := dialRaw(t, srv)
 	m.call("1", "mining.subscribe", `[]`)
 	if a := m.call("2", "mining.authorize", `["`+name+`","x"]`); string(a.Result) != "true" {
-		t.Fatalf("authorize: %s", a.Error)
+		t.Fatalf("authorize: result %s error %s, want true", a.Result, a.Error)
 	}
 	if got := srv.WorkerLastSubmit(name); !got.IsZero() {
 		t.Fatalf("last submit %v before any submit, want zero", got)
@@ -34,6 +34,6 @@ func TestWorkerLastSubmitCountsRejectedShares(t *testing.T) {
 		t.Fatalf("last good share %v after a rejected one, want zero", last)
 	}
 	if got := srv.WorkerLastSubmit("acct.nobody"); !got.IsZero() {
-		t.Fatalf("unknown worker: %v", got)
+		t.Fatalf("unknown worker's last submit %v, want zero", got)
 	}
 }

@@ -20,22 +20,30 @@ func TestSilentPoolLostShares(t *testing.T) {
 	cfg.Pools[0].FailoverTimeout = time.Second
 	srv := startProxy(t, cfg)
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 4, ShareInterval: 10 * time.Millisecond})
-	sim.Eventually(t, 10*time.Second, func() bool { return pool.Stats().Accepted >= 40 }, "shares at the pool")
+	sim.WaitFor(t, 10*time.Second, "shares at the pool (pool.Stats().Accepted >= 40)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got >= 40, got
+	})
 	pool.SetSilent(true)
-	sim.Eventually(t, 10*time.Second, func() bool { return !srv.Healthy() }, "silent pool declared dead")
+	sim.WaitFor(t, 10*time.Second, "the silent pool declared dead (not Healthy)", func() (bool, any) {
+		return !srv.Healthy(), srv.Pools()
+	})
 	fleet.Close()
 	settled := func(st proxy.StatsSnapshot) bool {
 		return st.SharesForwarded == st.PoolAccepted+st.PoolRejected+st.PoolUnsent+st.PoolLost
 	}
 	var st proxy.StatsSnapshot
-	sim.Eventually(t, 10*time.Second, func() bool { st = srv.Stats(); return settled(st) }, "every forwarded share settled: %+v", &st)
+	sim.WaitFor(t, 10*time.Second, "every forwarded share settled (forwarded = accepted+rejected+unsent+lost)", func() (bool, any) {
+		st = srv.Stats()
+		return settled(st), st
+	})
 	if st.PoolLost == 0 || st.PoolRejected != 0 {
 		t.Fatalf("lost %d, rejected by the pool %d: want some lost (the silent window) and no rejection (the pool rejected nothing)", st.PoolLost, st.PoolRejected)
 	}
 	// The pool credited at least what it answered, and at most that plus
 	// the lost ones (a share it took just as it fell silent is lost to us).
 	if ps := pool.Stats(); uint64(ps.Accepted) < st.PoolAccepted || uint64(ps.Accepted) > st.PoolAccepted+st.PoolLost {
-		t.Fatalf("pool accepted %d; proxy heard %d accepted and %d lost", ps.Accepted, st.PoolAccepted, st.PoolLost)
+		t.Fatalf("pool accepted %d; proxy heard %d accepted and %d lost; want the pool's count between accepted and accepted+lost", ps.Accepted, st.PoolAccepted, st.PoolLost)
 	}
 	var lost, forwarded uint64
 	for _, w := range srv.Workers() {
@@ -47,7 +55,7 @@ func TestSilentPoolLostShares(t *testing.T) {
 		forwarded += w.Forwarded
 	}
 	if lost != st.PoolLost || forwarded != st.SharesForwarded {
-		t.Fatalf("workers' lost %d and forwarded %d, proxy's %d and %d", lost, forwarded, st.PoolLost, st.SharesForwarded)
+		t.Fatalf("workers' lost %d and forwarded %d, want the proxy's %d and %d", lost, forwarded, st.PoolLost, st.SharesForwarded)
 	}
 	t.Logf("forwarded %d, pool accepted %d, lost %d", st.SharesForwarded, st.PoolAccepted, st.PoolLost)
 }

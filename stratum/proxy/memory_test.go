@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"runtime"
 	"strconv"
 	"sync/atomic"
@@ -37,7 +38,7 @@ func TestIdleMinerMemory(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Close()
-	sim.Eventually(t, 5*time.Second, srv.Healthy, "pool session")
+	sim.WaitFor(t, 5*time.Second, "a pool session (Healthy)", func() (bool, any) { return srv.Healthy(), srv.Pools() })
 
 	var written atomic.Int64
 	conns := make([]*sim.ScriptedConn, n)
@@ -52,15 +53,21 @@ func TestIdleMinerMemory(t *testing.T) {
 		srv.ServeConn(c)
 	}
 	// Every miner has its answers, difficulty and job: ~1 KiB each.
-	sim.Eventually(t, 30*time.Second, func() bool { return written.Load() >= n*900 && srv.Stats().JobsNotified >= n }, "all sessions working")
+	sim.WaitFor(t, 30*time.Second, "all sessions working (n*900 bytes written, n jobs notified)", func() (bool, any) {
+		w, j := written.Load(), srv.Stats().JobsNotified
+		return w >= n*900 && j >= n, fmt.Sprintf("%d bytes written, %d jobs notified", w, j)
+	})
 	// Let the flushers exit.
-	sim.Eventually(t, 10*time.Second, func() bool { return runtime.NumGoroutine() < n+200 }, "flushers done")
+	sim.WaitFor(t, 10*time.Second, "flushers done (runtime.NumGoroutine() < n+200)", func() (bool, any) {
+		got := runtime.NumGoroutine()
+		return got < n+200, got
+	})
 	after, rssAfter := heldAfterGC(), bench.SelfRSS()
 	per := float64(after-before) / n
 	rssPer := (float64(rssAfter) - float64(rssBefore)) / n
 	t.Logf("idle miner session: %.0f B heap+stack each, %.0f B RSS each (%d sessions, %d goroutines)", per, rssPer, n, runtime.NumGoroutine())
 	if per > 8192 {
-		t.Fatalf("an idle miner costs %.0f B, over the 8 KiB budget", per)
+		t.Fatalf("an idle miner costs %.0f B, want at most the 8 KiB budget", per)
 	}
 	runtime.KeepAlive(conns)
 }

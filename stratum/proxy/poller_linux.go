@@ -74,11 +74,6 @@ type detachReq struct {
 	cause  error
 }
 
-// pollerBatch bounds the lines handled for one miner per wake-up, so one
-// miner flooding submits cannot hold the others back; level-triggered
-// epoll brings it back at the next wait.
-var pollerBatch = 64 // a variable for tests
-
 // rawRead is a non-blocking read kept as a value with a method, so a read
 // allocates no closure.
 type rawRead struct {
@@ -325,7 +320,7 @@ func (p *readPoller) forget(m *minerConn) {
 // m stays parked and its answers wait for the end of the wake-up.
 func (p *readPoller) serve(m *minerConn) bool {
 	p.drained = false
-	for i := range pollerBatch {
+	for i := range p.srv.cfg.ReadPollerBatch {
 		if !m.polled.Load() {
 			return false // closed by another goroutine meanwhile
 		}

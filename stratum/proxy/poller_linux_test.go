@@ -18,7 +18,10 @@ func TestPollersWaitInRuntime(t *testing.T) {
 	pool := startPool(t, sim.PoolConfig{})
 	srv := startProxy(t, quickConfig(t, pool))
 	startWorker(t, srv, "acct.waits")
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
+	sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+		got := polled(srv)
+		return got == 1, got
+	})
 	if got := proxy.PollersWaitInRuntime(srv); got != want {
 		t.Fatalf("pollers wait in the runtime: %v; this system can watch an epoll set: %v", got, want)
 	}

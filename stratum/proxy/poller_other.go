@@ -26,8 +26,6 @@ func (p *readPoller) parked() int { return 0 }
 
 func (p *readPoller) waitsInRuntime() bool { return false }
 
-var pollerBatch = 64
-
 func (p *readPoller) closeMiner(m *minerConn, reason closeReason, cause error) {
 	m.close(reason, cause)
 }

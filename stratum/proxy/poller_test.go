@@ -29,42 +29,48 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	for i := range ws {
 		ws[i] = startWorker(t, srv, "acct.park-"+strconv.Itoa(i))
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n }, "every working miner parked")
+	sim.WaitFor(t, 5*time.Second, "every working miner parked (polled(srv) == n)", func() (bool, any) {
+		got := polled(srv)
+		return got == n, got
+	})
 	// A miner counts as parked just before its reader goroutine returns, so
 	// the goroutines go a moment after the count is reached: wait for them.
 	g := 0
 	if err := sim.Poll(5*time.Second, func() bool { g = runtime.NumGoroutine(); return g <= base+n/4 }); err != nil {
-		t.Fatalf("%d goroutines for %d parked miners (%d before): a goroutine each is still there", g, n, base)
+		t.Fatalf("%d goroutines for %d parked miners (%d before): a goroutine each is still there, want at most %d", g, n, base, base+n/4)
 	}
 
 	// A share from a parked miner: validated and answered true.
 	w := ws[0]
 	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
 	if a := w.submit(10, s); string(a.Result) != "true" {
-		t.Fatalf("share from a parked miner answered %s %v", a.Result, a.Error)
+		t.Fatalf("share from a parked miner answered %s %v, want true", a.Result, a.Error)
 	}
 	// The same share again is a duplicate: the poller keeps the state.
 	if a := w.submit(11, s); a.Error == nil {
-		t.Fatal("duplicate share from a parked miner accepted")
+		t.Fatalf("duplicate share from a parked miner answered %s with no error, want a duplicate error", a.Result)
 	}
 	// Not a submit: handed to a goroutine, answered, parked again.
 	w.send(`{"id":12,"method":"mining.ping","params":[]}`)
 	if a, _ := w.answer("12"); string(a.Result) != `"pong"` {
-		t.Fatalf("ping answered %s", a.Result)
+		t.Fatalf("ping answered %s, want \"pong\"", a.Result)
 	}
 	// Several lines in one write, a submit and a ping among them.
 	s2, _ := w.mine(t, w.job, 1<<16, 0, meets(w.diff))
 	w.send(`{"id":13,"method":"mining.submit","params":["` + w.name + `","` + s2.jobID + `","` + s2.en2 + `","` + s2.ntime + `","` + s2.nonce + `"]}` + "\n" +
 		`{"id":14,"method":"mining.ping","params":[]}` + "\n" + `{"id":15,"method":"mining.ping","params":[]}`)
 	if a, _ := w.answer("13"); string(a.Result) != "true" {
-		t.Fatalf("pipelined share answered %s %v", a.Result, a.Error)
+		t.Fatalf("pipelined share answered %s %v, want true", a.Result, a.Error)
 	}
 	for _, id := range []string{"14", "15"} {
 		if a, _ := w.answer(id); string(a.Result) != `"pong"` {
-			t.Fatalf("pipelined ping %s answered %s", id, a.Result)
+			t.Fatalf("pipelined ping %s answered %s, want \"pong\"", id, a.Result)
 		}
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n }, "parked again after the handshake-path lines")
+	sim.WaitFor(t, 5*time.Second, "parked again after the handshake-path lines (polled(srv) == n)", func() (bool, any) {
+		got := polled(srv)
+		return got == n, got
+	})
 	if got := srv.Stats().SharesAccepted; got != 2 {
 		t.Fatalf("shares accepted %d, want 2", got)
 	}
@@ -72,13 +78,16 @@ func TestWorkingMinersParkInPoller(t *testing.T) {
 	// A job still reaches every parked miner.
 	pool.NewJob(true)
 	for _, w := range ws {
-		if w.waitNotify() == nil {
-			t.Fatal("a parked miner got no job")
+		if n := w.waitNotify(); n == nil {
+			t.Fatalf("parked miner %s: waitNotify() = %v, want a job", w.name, n)
 		}
 	}
 	// A parked miner that hangs up is gone from the poller and the server.
 	ws[1].conn.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == n-1 && srv.Stats().Connections == n-1 }, "hung-up miner dropped")
+	sim.WaitFor(t, 5*time.Second, "the hung-up miner dropped (n-1 polled and connected)", func() (bool, any) {
+		p, c := polled(srv), srv.Stats().Connections
+		return p == n-1 && c == n-1, fmt.Sprintf("%d polled, %d connections", p, c)
+	})
 }
 
 // A parked miner silent past read_timeout is dropped (it has no read
@@ -93,12 +102,15 @@ func TestParkedMinerReadTimeout(t *testing.T) {
 	cfg.Difficulty.TargetShareSeconds = 0.2 // the idle loop's period
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "acct.silent")
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
-	if !w.closedWithin(5 * time.Second) {
-		t.Fatal("a silent parked miner was not dropped")
+	sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+		got := polled(srv)
+		return got == 1, got
+	})
+	if closed, got := w.closedWithin(5 * time.Second); !closed {
+		t.Fatalf("a silent parked miner was not dropped: %s; want it closed", got)
 	}
-	if polled(srv) != 0 {
-		t.Fatal("dropped miner still in the poller")
+	if n := polled(srv); n != 0 {
+		t.Fatalf("%d miners in the poller after the drop, want 0", n)
 	}
 }
 
@@ -111,10 +123,10 @@ func TestReadPollersOff(t *testing.T) {
 	w := startWorker(t, srv, "acct.goroutine")
 	s, _ := w.mine(t, w.job, 0, 0, meets(w.diff))
 	if a := w.submit(10, s); string(a.Result) != "true" {
-		t.Fatalf("share answered %s %v", a.Result, a.Error)
+		t.Fatalf("share answered %s %v, want true", a.Result, a.Error)
 	}
-	if polled(srv) != 0 {
-		t.Fatal("a miner parked with read_pollers off")
+	if n := polled(srv); n != 0 {
+		t.Fatalf("%d miners parked with read_pollers off, want 0", n)
 	}
 }
 
@@ -123,14 +135,17 @@ func TestReadPollersOff(t *testing.T) {
 // event on the socket. (The batch is cut to one line per wake-up here, so
 // two submits in one write leave the second buffered, the socket empty.)
 func TestParkedMinerLongBatchAllAnswered(t *testing.T) {
-	old := proxy.SetPollerBatch(1)
-	t.Cleanup(func() { proxy.SetPollerBatch(old) }) // after the proxy's Close (cleanups run last first)
 	pool := startPool(t, sim.PoolConfig{})
-	srv := startProxy(t, quickConfig(t, pool))
+	cfg := quickConfig(t, pool)
+	cfg.ReadPollerBatch = 1
+	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "a.b")
 	next, id := uint32(0), 100
 	for _, n := range []int{2, 3, 5} {
-		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+		sim.WaitFor(t, 5*time.Second, "parked (polled == 1 on Linux)", func() (bool, any) {
+			got := polled(srv)
+			return got == 1 || runtime.GOOS != "linux", got
+		})
 		var lines strings.Builder
 		first := id
 		for range n {
@@ -146,10 +161,10 @@ func TestParkedMinerLongBatchAllAnswered(t *testing.T) {
 				msg, err = w.tryNext(2 * time.Second)
 			}
 			if err != nil {
-				t.Fatalf("%d submits in one write: submit %d never answered: %v", n, i-first+1, err)
+				t.Fatalf("%d submits in one write: submit %d unanswered (%v), want an answer to each", n, i-first+1, err)
 			}
 			if string(msg.Result) != "true" {
-				t.Fatalf("%d submits in one write: submit %d answered %s %v", n, i-first+1, msg.Result, msg.Error)
+				t.Fatalf("%d submits in one write: submit %d answered %s %v, want true", n, i-first+1, msg.Result, msg.Error)
 			}
 		}
 	}
@@ -173,7 +188,10 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 	cfg.Abuse.StaleBurst = 1e9 // its unknown-job flood is the tool here, not the abuse
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "acct.deaf")
-	sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
+	sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+		got := polled(srv)
+		return got == 1, got
+	})
 	// Submits on an unknown job: answered with an error, fast. The
 	// answers fill the socket and then the queue.
 	// 128 bytes a line: a 256-byte read buffer holds two whole lines, so
@@ -194,7 +212,10 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 			}
 		}
 	}()
-	sim.Eventually(t, 60*time.Second, func() bool { return srv.Stats().SlowConsumers == 1 }, "deaf miner cut as a slow consumer (once)") // ~2 s
+	sim.WaitFor(t, 60*time.Second, "the deaf miner cut as a slow consumer (once)", func() (bool, any) { // ~2 s
+		got := srv.Stats().SlowConsumers
+		return got == 1, got
+	})
 	w.conn.Close()
 	<-done
 	// Each hand-off must come with progress: lines read and answered.
@@ -205,7 +226,7 @@ func TestParkedMinerThatDoesNotReadIsNotBounced(t *testing.T) {
 		lines += n
 	}
 	if h := srv.Stats().PollerHandOffs; h > lines/2 {
-		t.Fatalf("%d hand-offs between the poller and a goroutine for %d lines read: bounced without progress", h, lines)
+		t.Fatalf("%d hand-offs between the poller and a goroutine for %d lines read (bounced without progress), want at most %d", h, lines, lines/2)
 	}
 }
 
@@ -226,7 +247,10 @@ func testAbuseCloseWritesEarlierAnswers(t *testing.T, pollers int) {
 	srv := startProxy(t, cfg)
 	w := startWorker(t, srv, "a.c")
 	if pollers == 0 {
-		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 || runtime.GOOS != "linux" }, "parked")
+		sim.WaitFor(t, 5*time.Second, "parked (polled == 1 on Linux)", func() (bool, any) {
+			got := polled(srv)
+			return got == 1 || runtime.GOOS != "linux", got
+		})
 	}
 	var lines strings.Builder
 	next := uint32(0)
@@ -242,11 +266,11 @@ func testAbuseCloseWritesEarlierAnswers(t *testing.T, pollers int) {
 	for i := range 3 {
 		a, _ := w.answer(strconv.Itoa(10 + i))
 		if string(a.Result) != "true" {
-			t.Fatalf("share %d before the abuse answered %s %v", i, a.Result, a.Error)
+			t.Fatalf("share %d before the abuse answered %s %v, want true", i, a.Result, a.Error)
 		}
 	}
-	if !w.closedWithin(3 * time.Second) {
-		t.Fatal("abusive miner not dropped")
+	if closed, got := w.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("abusive miner not dropped: %s; want it closed", got)
 	}
 	if got := srv.Stats().AbuseDisconnects; got != 1 {
 		t.Fatalf("abuse disconnects %d, want 1", got)
@@ -281,11 +305,11 @@ func TestHalfClosedMinerGetsItsAnswers(t *testing.T) {
 			for i := range n {
 				a, _ := w.answer(strconv.Itoa(10 + i))
 				if string(a.Result) != "true" {
-					t.Fatalf("share %d answered %s %v", i, a.Result, a.Error)
+					t.Fatalf("share %d answered %s %v, want true", i, a.Result, a.Error)
 				}
 			}
-			if !w.closedWithin(3 * time.Second) {
-				t.Fatal("half-closed miner not closed after its answers")
+			if closed, got := w.closedWithin(3 * time.Second); !closed {
+				t.Fatalf("half-closed miner not closed after its answers: %s; want it closed", got)
 			}
 		})
 	}
@@ -303,7 +327,10 @@ func TestParkedMinerByteAtATime(t *testing.T) {
 	srv := startProxy(t, quickConfig(t, pool))
 	w := startWorker(t, srv, "acct.bytes")
 	if runtime.GOOS == "linux" {
-		sim.Eventually(t, 5*time.Second, func() bool { return polled(srv) == 1 }, "parked")
+		sim.WaitFor(t, 5*time.Second, "parked (polled(srv) == 1)", func() (bool, any) {
+			got := polled(srv)
+			return got == 1, got
+		})
 	}
 	var start uint32
 	for i := range 3 {
@@ -319,7 +346,7 @@ func TestParkedMinerByteAtATime(t *testing.T) {
 			runtime.Gosched() // let the poller see the pieces apart
 		}
 		if a, _ := w.answer(strconv.Itoa(id)); string(a.Result) != "true" {
-			t.Fatalf("share %d sent a byte at a time answered %s %v", i, a.Result, a.Error)
+			t.Fatalf("share %d sent a byte at a time answered %s %v, want true", i, a.Result, a.Error)
 		}
 	}
 	if got := srv.Stats().SharesAccepted; got != 3 {

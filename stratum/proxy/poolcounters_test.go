@@ -18,9 +18,15 @@ func TestPoolCountersAcrossFailover(t *testing.T) {
 	secondary := startPool(t, sim.PoolConfig{Name: "secondary", JobInterval: 200 * time.Millisecond})
 	srv := startProxy(t, quickConfig(t, primary, secondary))
 	fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 8, ShareInterval: 20 * time.Millisecond})
-	sim.Eventually(t, 10*time.Second, func() bool { return primary.Stats().Accepted >= 50 }, "shares at the primary")
+	sim.WaitFor(t, 10*time.Second, "shares at the primary (primary.Stats().Accepted >= 50)", func() (bool, any) {
+		got := primary.Stats().Accepted
+		return got >= 50, got
+	})
 	primary.Close()
-	sim.Eventually(t, 10*time.Second, func() bool { return secondary.Stats().Accepted >= 50 }, "shares at the secondary")
+	sim.WaitFor(t, 10*time.Second, "shares at the secondary (secondary.Stats().Accepted >= 50)", func() (bool, any) {
+		got := secondary.Stats().Accepted
+		return got >= 50, got
+	})
 	fleet.Close()
 
 	var pcs []proxy.PoolCounters
@@ -33,7 +39,10 @@ func TestPoolCountersAcrossFailover(t *testing.T) {
 		}
 		return pcs[1].Accepted == uint64(secondary.Stats().Accepted)
 	}
-	sim.Eventually(t, 10*time.Second, settled, "every forwarded share has a verdict: %+v", pcs)
+	sim.WaitFor(t, 10*time.Second, "every forwarded share with a verdict", func() (bool, any) {
+		ok := settled()
+		return ok, pcs
+	})
 
 	if len(pcs) != 2 || pcs[0].Name != "primary" || pcs[1].Name != "secondary" {
 		t.Fatalf("pools: got %+v, want primary then secondary", pcs)
@@ -63,7 +72,7 @@ func TestPoolCountersAcrossFailover(t *testing.T) {
 		}
 	}
 	if fwd != st.SharesForwarded || acc != st.PoolAccepted || rej != st.PoolRejected || unsent != st.PoolUnsent || lost != st.PoolLost {
-		t.Errorf("per pool: forwarded %d accepted %d rejected %d not_sent %d lost %d; totals: %d %d %d %d %d",
+		t.Errorf("per pool summed: forwarded %d accepted %d rejected %d not_sent %d lost %d; want the totals %d %d %d %d %d",
 			fwd, acc, rej, unsent, lost, st.SharesForwarded, st.PoolAccepted, st.PoolRejected, st.PoolUnsent, st.PoolLost)
 	}
 	var accounts float64

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"testing"
@@ -20,7 +21,10 @@ func TestPoolNonFiniteDifficultyKeepsForwarding(t *testing.T) {
 			pool := startPool(t, sim.PoolConfig{})
 			srv := startProxy(t, quickConfig(t, pool))
 			fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 2, ShareInterval: 20 * time.Millisecond})
-			sim.Eventually(t, 10*time.Second, func() bool { return pool.Stats().Accepted >= 5 }, "shares at the pool")
+			sim.WaitFor(t, 10*time.Second, "shares at the pool (pool.Stats().Accepted >= 5)", func() (bool, any) {
+				got := pool.Stats().Accepted
+				return got >= 5, got
+			})
 			if n := pool.SendRaw([]byte(`{"id":null,"method":"mining.set_difficulty","params":[` + v + `]}` + "\n")); n != 1 {
 				t.Fatalf("sent to %d pool connections, want 1", n)
 			}
@@ -28,9 +32,10 @@ func TestPoolNonFiniteDifficultyKeepsForwarding(t *testing.T) {
 			// made after the bad difficulty.
 			pool.NewJob(true)
 			before := pool.Stats().Accepted
-			var st proxy.StatsSnapshot
-			sim.Eventually(t, 10*time.Second, func() bool { st = srv.Stats(); return pool.Stats().Accepted >= before+10 },
-				"shares still forwarded after a set_difficulty of %s: the pool accepted %d before it; proxy %+v", v, before, &st)
+			sim.WaitFor(t, 10*time.Second, "shares still forwarded after the bad set_difficulty (pool accepted >= before+10)", func() (bool, any) {
+				acc, st := pool.Stats().Accepted, srv.Stats()
+				return acc >= before+10, fmt.Sprintf("pool accepted %d (%d before); proxy %+v", acc, before, st)
+			})
 			checkOnlyStale(t, fleet, pool)
 			if st := srv.Pools()[0]; st.State != "active" {
 				t.Fatalf("pool %+v, want still active", st)
@@ -50,10 +55,10 @@ func TestPoolLargeExtranonce2(t *testing.T) {
 			pool := startPool(t, sim.PoolConfig{Extranonce2Size: n})
 			srv := startProxy(t, quickConfig(t, pool))
 			fleet := startFleet(t, sim.FleetConfig{Addr: srv.Addr().String(), Miners: 3, ShareInterval: 20 * time.Millisecond})
-			var ps sim.PoolStats
-			var st proxy.StatsSnapshot
-			sim.Eventually(t, 10*time.Second, func() bool { ps, st = pool.Stats(), srv.Stats(); return ps.Accepted >= 20 },
-				"shares accepted by the pool: pool %+v, proxy %+v", &ps, &st)
+			sim.WaitFor(t, 10*time.Second, "shares accepted by the pool (>= 20)", func() (bool, any) {
+				ps, st := pool.Stats(), srv.Stats()
+				return ps.Accepted >= 20, fmt.Sprintf("pool %+v, proxy %+v", ps, st)
+			})
 			for i := range 3 {
 				if got := fleet.Miner(i).Extranonce2Size; got != n-4 {
 					t.Fatalf("miner %d told extranonce2_size %d, want %d (the pool's %d less 4 prefix bytes)", i, got, n-4, n)
@@ -61,10 +66,10 @@ func TestPoolLargeExtranonce2(t *testing.T) {
 			}
 			checkNoWrongAnswers(t, fleet)
 			if r := pool.Stats().RejectedTotal(); r != 0 {
-				t.Fatalf("pool rejected %d shares: %v", r, pool.Stats().Rejected)
+				t.Fatalf("pool rejected %d shares: %v, want 0", r, pool.Stats().Rejected)
 			}
 			if r := srv.Stats().SharesRejected; r["extranonce2"] != 0 {
-				t.Fatalf("proxy rejected %d shares for their extranonce2", r["extranonce2"])
+				t.Fatalf("proxy rejected %d shares for their extranonce2, want 0", r["extranonce2"])
 			}
 		})
 	}
@@ -85,15 +90,15 @@ func TestPoolExtranonce2Over32Refused(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	var st string
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "the pool failed, with an error", func() (bool, any) {
 		p := srv.Pools()[0]
 		st = p.State + ": " + p.LastError
-		return p.State == "failed" && p.LastError != ""
-	}, "pool not failed")
+		return p.State == "failed" && p.LastError != "", st
+	})
 	if !strings.Contains(st, "extranonce2_size must be an integer 0..32, got 33") {
 		t.Fatalf("pool status %q, want the refused size named", st)
 	}
 	if srv.Healthy() {
-		t.Fatal("proxy healthy on a pool it cannot use")
+		t.Fatalf("proxy healthy on a pool it cannot use (pools %+v), want not healthy", srv.Pools())
 	}
 }

@@ -1,15 +1,20 @@
 package proxy
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 func TestPrefixBytes(t *testing.T) {
 	cases := []struct{ n, min, k int }{
 		{8, 3, 4}, {4, 3, 1}, {3, 3, 0}, {2, 3, 0}, {16, 3, 4}, {7, 3, 4}, {6, 3, 3}, {8, 8, 0},
 	}
 	for _, c := range cases {
-		if got := prefixBytes(c.n, c.min); got != c.k {
-			t.Errorf("N=%d min=%d: k=%d, want %d", c.n, c.min, got, c.k)
-		}
+		t.Run(fmt.Sprintf("N=%d min=%d", c.n, c.min), func(t *testing.T) {
+			if got := prefixBytes(c.n, c.min); got != c.k {
+				t.Errorf("N=%d min=%d: k=%d, want %d", c.n, c.min, got, c.k)
+			}
+		})
 	}
 }
 
@@ -22,10 +27,10 @@ func TestPrefixAllocatorNoCollisions(t *testing.T) {
 	for i := range 100_000 {
 		p, ok := a.alloc()
 		if !ok {
-			t.Fatalf("allocator full after %d", i)
+			t.Fatalf("allocator full after %d prefixes, want room for 100000", i)
 		}
 		if _, dup := owner[p]; dup {
-			t.Fatalf("prefix %x handed out twice", p)
+			t.Fatalf("prefix %x handed out twice, want each once", p)
 		}
 		owner[p] = i
 		order = append(order, p)
@@ -41,13 +46,13 @@ func TestPrefixAllocatorNoCollisions(t *testing.T) {
 		p, _ := a.alloc()
 		for _, q := range a.quarantined {
 			if p == q {
-				t.Fatalf("quarantined prefix %x reused before clean", p)
+				t.Fatalf("quarantined prefix %x handed out before clean, want it held", p)
 			}
 		}
 		owner[p] = -1
 	}
 	if a.inUse != len(owner) {
-		t.Fatalf("inUse %d, owners %d", a.inUse, len(owner))
+		t.Fatalf("inUse %d, want the %d owners", a.inUse, len(owner))
 	}
 }
 
@@ -57,32 +62,32 @@ func TestPrefixAllocatorReuseAfterClean(t *testing.T) {
 	for range 256 {
 		p, ok := a.alloc()
 		if !ok || seen[p] {
-			t.Fatalf("alloc %x ok=%v dup=%v", p, ok, seen[p])
+			t.Fatalf("alloc = %x, %v (already seen %v); want a new prefix", p, ok, seen[p])
 		}
 		seen[p] = true
 	}
-	if _, ok := a.alloc(); ok || !a.full() {
-		t.Fatal("k=1 allocator gave out more than 256 prefixes")
+	if p, ok := a.alloc(); ok || !a.full() {
+		t.Fatalf("257th alloc of a k=1 allocator = %x, %v (full %v); want none, full", p, ok, a.full())
 	}
 	a.release(7)
 	a.release(200)
-	if _, ok := a.alloc(); ok {
-		t.Fatal("freed prefix reused before clean_jobs")
+	if p, ok := a.alloc(); ok {
+		t.Fatalf("alloc after freeing 7 and 200 = %x before clean_jobs, want none", p)
 	}
 	a.clean()
 	got := map[uint32]bool{}
 	for range 2 {
 		p, ok := a.alloc()
 		if !ok {
-			t.Fatal("freed prefixes not available after clean")
+			t.Fatalf("alloc after clean = %x, false (so far %v); want the freed 7 and 200", p, got)
 		}
 		got[p] = true
 	}
 	if !got[7] || !got[200] {
 		t.Fatalf("got %v, want 7 and 200", got)
 	}
-	if _, ok := a.alloc(); ok {
-		t.Fatal("more than the freed prefixes available")
+	if p, ok := a.alloc(); ok {
+		t.Fatalf("third alloc after clean = %x, want none (only two were freed)", p)
 	}
 	// k=4 hands out 100,000 distinct prefixes with the right byte layout.
 	b := newPrefixAllocator(4)
@@ -91,7 +96,7 @@ func TestPrefixAllocatorReuseAfterClean(t *testing.T) {
 		p, _ := b.alloc()
 		s := string(appendPrefix(nil, p, 4))
 		if len(s) != 4 || bytesSeen[s] {
-			t.Fatalf("prefix %x: bad or repeated encoding", p)
+			t.Fatalf("prefix %x encoded %q (seen before %v), want 4 new bytes", p, s, bytesSeen[s])
 		}
 		bytesSeen[s] = true
 	}

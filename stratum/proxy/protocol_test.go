@@ -24,7 +24,7 @@ func subscribeResult(t *testing.T, msg *stratum.Message) (string, int) {
 	t.Helper()
 	r, err := stratum.ParseSubscribeResult(msg.Result)
 	if err != nil {
-		t.Fatalf("subscribe answer %s: %v", msg.Result, err)
+		t.Fatalf("subscribe answer %s: %v, want a subscribe result", msg.Result, err)
 	}
 	return hex.EncodeToString(r.Extranonce1), r.Extranonce2Size
 }
@@ -45,7 +45,7 @@ func findShare(t *testing.T, worker string, n *stratum.Notify, en1Hex string, en
 	}
 	nonce, ok := h.Search(job, en1, en2, job.NTime, full, 0, 1<<20, sharehash.NewTarget(diff))
 	if !ok {
-		t.Fatal("no share found")
+		t.Fatalf("no share at difficulty %v in nonces 0..2^20-1 (last tried %#x), want one", diff, nonce)
 	}
 	params := []string{worker, n.JobID, hex.EncodeToString(en2), n.NTime, stratum.FormatUint32(nonce)}
 	if version != 0 {
@@ -70,7 +70,7 @@ func TestASICStyleMiner(t *testing.T) {
 	// The mask is the miner's request ∩ the pool's grant (0x1fffe000).
 	a := m.call("1", "mining.configure", `[["version-rolling","minimum-difficulty","subscribe-extranonce"],{"version-rolling.mask":"00ffffff","version-rolling.min-bit-count":2,"minimum-difficulty.value":1e-10}]`)
 	if !strings.Contains(string(a.Result), `"version-rolling.mask":"00ffe000"`) || !strings.Contains(string(a.Result), `"version-rolling":true`) {
-		t.Fatalf("configure answer %s", a.Result)
+		t.Fatalf("configure answer %s, want version-rolling true with mask 00ffe000", a.Result)
 	}
 	en1, en2Size := subscribeResult(t, m.call("2", "mining.subscribe", `["bmminer/2.0.0"]`))
 	// N=8, min 3 => k=4: 4 bytes of pool extranonce1 + 4 of prefix, 4 left.
@@ -78,22 +78,26 @@ func TestASICStyleMiner(t *testing.T) {
 		t.Fatalf("en1 %s en2 size %d, want 8 bytes and 4", en1, en2Size)
 	}
 	if a := m.call("3", "mining.extranonce.subscribe", `[]`); string(a.Result) != "true" {
-		t.Fatalf("extranonce.subscribe answer %s", a.Result)
+		t.Fatalf("extranonce.subscribe answer %s, want true", a.Result)
 	}
 	if a := m.call(`"auth"`, "mining.authorize", `["acct.s19-001","x"]`); string(a.Result) != "true" {
-		t.Fatalf("authorize answer %s", a.Result)
+		t.Fatalf("authorize answer %s, want true", a.Result)
 	}
 	n := m.waitNotify()
 	if !n.Clean {
-		t.Fatal("first job not clean")
+		t.Fatalf("first job %s has clean_jobs false, want true", n.JobID)
 	}
 	rolled := uint32(0x00a4e000)
 	a = m.call("4", "mining.submit", findShare(t, "acct.s19-001", n, en1, en2Size, rolled, sim.DefaultPoolDifficulty))
 	if errCode(t, a) != 0 {
-		t.Fatalf("valid share rejected: %s", a.Error)
+		t.Fatalf("valid share answered with error %s, want accepted", a.Error)
 	}
 	// Answered from the proxy's own verdict; the pool gets it right after.
-	sim.Eventually(t, 5*time.Second, func() bool { mu.Lock(); defer mu.Unlock(); return len(shares) == 1 }, "share forwarded")
+	sim.WaitFor(t, 5*time.Second, "the share forwarded (1 share at the pool)", func() (bool, any) {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(shares) == 1, len(shares)
+	})
 	mu.Lock()
 	defer mu.Unlock()
 	// Upstream: extranonce2 = prefix ‖ miner's extranonce2, version bits carried.
@@ -101,10 +105,10 @@ func TestASICStyleMiner(t *testing.T) {
 		t.Fatalf("upstream extranonce2 %s, want prefix %s then the miner's", got, en1[8:])
 	}
 	if shares[0].Version != stratum.FormatUint32(rolled) {
-		t.Fatalf("version bits upstream %q", shares[0].Version)
+		t.Fatalf("version bits upstream %q, want %q", shares[0].Version, stratum.FormatUint32(rolled))
 	}
 	if shares[0].Worker != "acct.proxy" {
-		t.Fatalf("upstream worker %q", shares[0].Worker)
+		t.Fatalf("upstream worker %q, want acct.proxy", shares[0].Worker)
 	}
 }
 
@@ -122,13 +126,13 @@ func TestPlainMinerAndOrderErrors(t *testing.T) {
 		t.Fatalf("submit before subscribe: code %d, want 25", c)
 	}
 	if a := m.call("2", "mining.suggest_difficulty", `[1e-8]`); string(a.Result) != "true" {
-		t.Fatalf("suggest_difficulty before subscribe: %s %s", a.Result, a.Error)
+		t.Fatalf("suggest_difficulty before subscribe: result %s error %s, want true", a.Result, a.Error)
 	}
 	m.send(`{"id":null,"method":"mining.subscribe"}`) // no params at all
 	sub, _ := m.answer("null")
 	en1, en2Size := subscribeResult(t, sub)
 	if en2Size != 3 || len(en1) != 10 { // N=4 => k=1
-		t.Fatalf("en1 %s size %d", en1, en2Size)
+		t.Fatalf("en1 %s size %d, want 5 bytes and 3 (N=4, k=1)", en1, en2Size)
 	}
 	if c := errCode(t, m.call("3", "mining.submit", share)); c != stratum.ErrUnauthorized {
 		t.Fatalf("submit before authorize: code %d, want 24", c)
@@ -139,7 +143,7 @@ func TestPlainMinerAndOrderErrors(t *testing.T) {
 		m.send(`{"id":` + id + `,"method":"mining.authorize","params":` + mustJSON([]string{w, "x"}) + `}`)
 		a, seen := m.answer(id)
 		if string(a.Result) != "true" {
-			t.Fatalf("authorize %s: %s", w, a.Result)
+			t.Fatalf("authorize %s: %s, want true", w, a.Result)
 		}
 		notes = append(notes, seen...)
 	}
@@ -177,19 +181,21 @@ func TestPlainMinerAndOrderErrors(t *testing.T) {
 		{"params not a list", `{"worker":"acct.b"}`, stratum.ErrOther},
 	}
 	for i, c := range cases {
-		if got := errCode(t, m.call(fmt.Sprint(10+i), "mining.submit", c.params)); got != c.code {
-			t.Errorf("%s: code %d, want %d", c.name, got, c.code)
-		}
+		m.subtest(t, c.name, func(t *testing.T) {
+			if got := errCode(t, m.call(fmt.Sprint(10+i), "mining.submit", c.params)); got != c.code {
+				t.Errorf("%s: code %d, want %d", c.name, got, c.code)
+			}
+		})
 	}
 	// Unknown methods are answered with 20 at once, never a disconnect.
 	for i, method := range []string{"mining.get_transactions", "mining.capabilities", "mining.multi_version"} {
 		if c := errCode(t, m.call(fmt.Sprint(30+i), method, `[]`)); c != stratum.ErrOther {
-			t.Fatalf("%s: code %d", method, c)
+			t.Fatalf("%s: code %d, want %d", method, c, stratum.ErrOther)
 		}
 	}
 	a := m.call("40", "mining.submit", findShare(t, "acct.b", n, en1, en2Size, 0, 1e-8))
 	if errCode(t, a) != 0 {
-		t.Fatalf("valid share from the second worker rejected: %s", a.Error)
+		t.Fatalf("valid share from the second worker answered with error %s, want accepted", a.Error)
 	}
 }
 
@@ -204,7 +210,10 @@ func TestBadInputDropsOnlyThatMiner(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Accepted >= 40 }, "fleet mining")
+	sim.WaitFor(t, 5*time.Second, "fleet mining (fleet.Stats().Accepted >= 40)", func() (bool, any) {
+		got := fleet.Stats().Accepted
+		return got >= 40, got
+	})
 
 	tlsHello := "\x16\x03\x01\x00\xa5\x01\x00\x00\xa1\x03\x03" + strings.Repeat("\x00", 32)
 	bad := map[string]string{
@@ -224,16 +233,19 @@ func TestBadInputDropsOnlyThatMiner(t *testing.T) {
 				// handshake timeout, or the line limit; send filler.
 				_, _ = m.conn.Write([]byte(strings.Repeat("\x00", 5000)))
 			}
-			if !m.closedWithin(5 * time.Second) {
-				t.Fatal("proxy kept a miner that sent garbage")
+			if closed, got := m.closedWithin(5 * time.Second); !closed {
+				t.Fatalf("proxy kept a miner that sent garbage: %s; want it closed", got)
 			}
 		})
 	}
 	before := fleet.Stats().Accepted
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Accepted > before+20 }, "fleet still mining")
+	sim.WaitFor(t, 5*time.Second, "fleet still mining (fleet.Stats().Accepted > before+20)", func() (bool, any) {
+		got := fleet.Stats().Accepted
+		return got > before+20, got
+	})
 	st := fleet.Stats()
 	if st.WrongAnswers != 0 || st.Disconnects != 0 {
-		t.Fatalf("other miners disturbed: %+v", st)
+		t.Fatalf("other miners disturbed: %+v, want no wrong answers or disconnects", st)
 	}
 	if got := srv.Stats().ProtocolErrors; got < uint64(len(bad)) {
 		t.Fatalf("protocol errors counted %d, want >= %d", got, len(bad))
@@ -278,24 +290,24 @@ func TestAdmissionGate(t *testing.T) {
 	for keepalives < 3 {
 		msg := m.next()
 		if msg.Method != stratum.MethodSetDifficulty {
-			t.Fatalf("a rig the gate refused got %s", msg.Method)
+			t.Fatalf("a rig the gate held got %q (params %s), want only %s keepalives", msg.Method, msg.Params, stratum.MethodSetDifficulty)
 		}
 		keepalives++
 	}
 	srv.SetAdmission("acct.waiting", true)
 	if n := m.waitNotify(); !n.Clean {
-		t.Fatal("admitted rig's first job not clean")
+		t.Fatalf("admitted rig's first job %s has clean_jobs false, want true", n.JobID)
 	}
 	// Parking closes the connection, which aborts the work it holds.
 	srv.SetAdmission("acct.waiting", false)
-	if !m.closedWithin(3 * time.Second) {
-		t.Fatal("parked rig still connected")
+	if closed, got := m.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("parked rig still connected: %s; want it closed", got)
 	}
-	sim.Eventually(t, 2*time.Second, func() bool {
+	sim.WaitFor(t, 2*time.Second, "the gate told of the disconnect (gone == [acct.waiting])", func() (bool, any) {
 		g.mu.Lock()
 		defer g.mu.Unlock()
-		return len(g.gone) == 1 && g.gone[0] == "acct.waiting"
-	}, "gate told of the disconnect")
+		return len(g.gone) == 1 && g.gone[0] == "acct.waiting", append([]string(nil), g.gone...)
+	})
 }
 
 // A miner that does not read is cut as a slow consumer; the others keep
@@ -332,14 +344,17 @@ func TestSlowConsumerIsCut(t *testing.T) {
 	for i := 0; i < 20000 && srv.Stats().SlowConsumers == 0; i++ {
 		pool.NewJob(false)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().SlowConsumers >= 1 }, "slow consumer cut")
-	if !slow.closedWithin(3 * time.Second) {
-		t.Fatal("slow miner still connected")
+	sim.WaitFor(t, 5*time.Second, "slow consumer cut (srv.Stats().SlowConsumers >= 1)", func() (bool, any) {
+		got := srv.Stats().SlowConsumers
+		return got >= 1, got
+	})
+	if closed, got := slow.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("slow miner still connected: %s; want it closed", got)
 	}
 	fast.conn.Close()
 	<-done
 	if got.Load() < 1<<20 {
-		t.Fatalf("fast miner got only %d bytes of jobs", got.Load())
+		t.Fatalf("fast miner got only %d bytes of jobs, want at least 1 MiB", got.Load())
 	}
 	if srv.Stats().SlowConsumers != 1 {
 		t.Fatalf("slow consumers %d, want only the slow one", srv.Stats().SlowConsumers)
@@ -366,14 +381,14 @@ func TestDirectWriteAfterWriteTimeout(t *testing.T) {
 	pool.NewJob(false)
 	n := m.waitNotify()
 	if n == nil {
-		t.Fatal("no job after the write deadline passed")
+		t.Fatalf("waitNotify() = %v after the write deadline passed, want a job", n)
 	}
 	if got := srv.Stats().JobsDirect - before; got != 1 {
 		t.Fatalf("jobs written directly after the deadline passed: %d, want 1", got)
 	}
 	// And the miner is still served: a second job arrives too.
 	pool.NewJob(false)
-	if m.waitNotify() == nil {
-		t.Fatal("no second job")
+	if n := m.waitNotify(); n == nil {
+		t.Fatalf("second waitNotify() = %v, want a job", n)
 	}
 }

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -60,12 +61,15 @@ func TestGateRefusalClosesRig(t *testing.T) {
 	if r := m.call("2", "mining.authorize", `["bad.rig","x"]`); errCode(t, r) != stratum.ErrUnauthorized {
 		t.Errorf("authorize of a refused rig: %s %s, want error 24", r.Result, r.Error)
 	}
-	if !m.closedWithin(3 * time.Second) {
-		t.Error("a refused rig is still connected, want closed")
+	if closed, got := m.closedWithin(3 * time.Second); !closed {
+		t.Errorf("a refused rig is still connected: %s; want it closed", got)
 	}
-	sim.Eventually(t, 3*time.Second, func() bool { return srv.Stats().Connections == 1 }, "connections: %d, want the held rig's only", srv.Stats().Connections)
-	if _, ok := srv.Worker("bad.rig"); ok {
-		t.Error("a refused rig has an account, want none")
+	sim.WaitFor(t, 3*time.Second, "connections (srv.Stats().Connections == 1)", func() (bool, any) {
+		got := srv.Stats().Connections
+		return got == 1, got
+	})
+	if acct, ok := srv.Worker("bad.rig"); ok {
+		t.Errorf("a refused rig has an account %+v, want none", acct)
 	}
 	if a, gone := g.heard("bad.rig"); a != 1 || gone != 0 {
 		t.Errorf("Gate heard Authorized %d and Disconnected %d times for the refused rig, want 1 and 0", a, gone)
@@ -75,7 +79,7 @@ func TestGateRefusalClosesRig(t *testing.T) {
 	}
 	// The held rig is kept past read_timeout, and the proxy still answers it.
 	if r := held.call("3", "mining.ping", `[]`); errCode(t, r) != 0 {
-		t.Fatalf("held rig after the refusal: %s", r.Error)
+		t.Fatalf("held rig's ping after the refusal: error %s, want none", r.Error)
 	}
 	if n := srv.Stats().Connections; n != 1 {
 		t.Errorf("connections: %d, want the held rig's", n)
@@ -94,9 +98,11 @@ func TestLongWorkerNameRefused(t *testing.T) {
 	m.call("1", "mining.subscribe", `[]`)
 	long := "acct." + strings.Repeat("n", 15000)
 	for i, name := range []string{long, "acct.\u001b[2J", "acct." + strings.Repeat("x", 252)} {
-		if r := m.call("2", "mining.authorize", mustJSON([]string{name, "x"})); errCode(t, r) != stratum.ErrUnauthorized {
-			t.Errorf("rig name %d (%d bytes): %s %s, want error 24", i, len(name), r.Result, r.Error)
-		}
+		m.subtest(t, fmt.Sprintf("%d: %d bytes", i, len(name)), func(t *testing.T) {
+			if r := m.call("2", "mining.authorize", mustJSON([]string{name, "x"})); errCode(t, r) != stratum.ErrUnauthorized {
+				t.Errorf("rig name %d (%d bytes): %s %s, want error 24", i, len(name), r.Result, r.Error)
+			}
+		})
 	}
 	ok := "acct." + strings.Repeat("x", 251) // 256 bytes
 	if r := m.call("3", "mining.authorize", mustJSON([]string{ok, "x"})); errCode(t, r) != 0 {

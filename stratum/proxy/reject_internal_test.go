@@ -44,7 +44,7 @@ func TestRejectReasonTable(t *testing.T) {
 	labels := map[string]rejectReason{}
 	for r := range numRejectReasons {
 		if !seen[r] {
-			t.Errorf("reason %d (%q) has no case here", r, r)
+			t.Errorf("reason %d (%q) has no case here, want one for every reason", r, r)
 		}
 		row := rejectReasons[r]
 		if row.code == 0 || row.label == "" || row.msg == "" {

@@ -1,6 +1,7 @@
 package proxy_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,10 +43,12 @@ const startedMsg = "pool is rejecting shares: far more of them refused than norm
 func TestRejectingPoolFailsOver(t *testing.T) {
 	_, secondary, srv, logs := rejectSite(t, 1, nil)
 	var ps []proxy.PoolStatus // the last seen, for the message
-	sim.Eventually(t, 20*time.Second, func() bool {
+	sim.WaitFor(t, 20*time.Second, "the primary flagged and left, 3 miners at work on the secondary (20 accepted)", func() (bool, any) {
 		ps = srv.Pools()
-		return ps[0].Rejecting && ps[1].State == "active" && ps[1].Miners == 3 && secondary.Stats().Accepted >= 20
-	}, "primary flagged and left, miners at work on the secondary: %+v", &ps)
+		acc := secondary.Stats().Accepted
+		return ps[0].Rejecting && ps[1].State == "active" && ps[1].Miners == 3 && acc >= 20,
+			fmt.Sprintf("pools %+v, secondary accepted %d", ps, acc)
+	})
 	if !strings.Contains(ps[0].LastError, "rejecting shares: 100.0% refused over 2s") || ps[0].RejectRatio != 0 {
 		// The window restarts at the failover: the ratio waits for new answers.
 		t.Fatalf("primary status %+v, want the reason in last_error and the window restarted", ps[0])
@@ -58,14 +61,15 @@ func TestRejectingPoolFailsOver(t *testing.T) {
 	}
 	// After the hold-off the primary is probed and taken back; it still
 	// refuses, so it is left again, held off twice as long.
-	sim.Eventually(t, 30*time.Second, func() bool {
-		return logs.Count(`"pool":"primary"`, `"retry_in":"4s"`, "still rejecting shares: failing over") == 1
-	}, "second failover with a doubled hold-off")
+	sim.WaitFor(t, 30*time.Second, "a second failover with a doubled hold-off (one such log line, retry_in 4s)", func() (bool, any) {
+		n := logs.Count(`"pool":"primary"`, `"retry_in":"4s"`, "still rejecting shares: failing over")
+		return n == 1, fmt.Sprintf("%d such lines; pools %+v", n, srv.Pools())
+	})
 	if n := logs.Count(startedMsg); n != 1 {
 		t.Fatalf("%d lines saying a pool started rejecting, want 1 (it never stopped)", n)
 	}
 	if r := secondary.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("secondary rejected %d shares", r)
+		t.Fatalf("secondary rejected %d shares, want 0", r)
 	}
 }
 
@@ -74,7 +78,10 @@ func TestRejectingPoolFailsOver(t *testing.T) {
 func TestRejectingPoolFlaggedWithoutFailover(t *testing.T) {
 	primary, secondary, srv, logs := rejectSite(t, 1, func(c *proxy.Config) { c.Pools[0].NoRejectFailover = true })
 	var ps []proxy.PoolStatus
-	sim.Eventually(t, 20*time.Second, func() bool { ps = srv.Pools(); return ps[0].Rejecting }, "primary flagged: %+v", &ps)
+	sim.WaitFor(t, 20*time.Second, "the primary flagged as rejecting", func() (bool, any) {
+		ps = srv.Pools()
+		return ps[0].Rejecting, ps
+	})
 	if ps[0].State != "active" || ps[0].RejectRatio < 0.99 || srv.Stats().Failovers != 0 || secondary.Stats().Connections != 0 {
 		t.Fatalf("pools %+v, failovers %d, secondary connections %d: want the primary kept, flagged at 100%%",
 			ps, srv.Stats().Failovers, secondary.Stats().Connections)
@@ -83,7 +90,10 @@ func TestRejectingPoolFlaggedWithoutFailover(t *testing.T) {
 		t.Fatalf("%d lines saying the primary rejects, want 1", n)
 	}
 	primary.SetRejectShares(0)
-	sim.Eventually(t, 20*time.Second, func() bool { ps = srv.Pools(); return !ps[0].Rejecting }, "flag cleared: %+v", &ps)
+	sim.WaitFor(t, 20*time.Second, "the rejecting flag cleared", func() (bool, any) {
+		ps = srv.Pools()
+		return !ps[0].Rejecting, ps
+	})
 	if n := logs.Count(`"pool":"primary"`, "pool accepts shares again"); n != 1 {
 		t.Fatalf("%d lines saying the primary accepts again, want 1", n)
 	}
@@ -96,7 +106,10 @@ func TestRejectingPoolFlaggedWithoutFailover(t *testing.T) {
 // changes and the like, on a bad day) is not flagged.
 func TestPoolWithFewRejectionsNotFlagged(t *testing.T) {
 	primary, _, srv, logs := rejectSite(t, 20, nil)
-	sim.Eventually(t, 20*time.Second, func() bool { return primary.Stats().Rejected[sim.RejectRefused] >= 15 }, "rejections at the pool")
+	sim.WaitFor(t, 20*time.Second, "rejections at the pool (primary.Stats().Rejected[sim.RejectRefused] >= 15)", func() (bool, any) {
+		got := primary.Stats().Rejected[sim.RejectRefused]
+		return got >= 15, got
+	})
 	ps := srv.Pools()
 	if ps[0].Rejecting || ps[0].State != "active" || ps[0].RejectRatio <= 0 || ps[0].RejectRatio > 0.15 || srv.Stats().Failovers != 0 {
 		t.Fatalf("pools %+v, failovers %d: want the primary in use, unflagged, at ~5%% refused", ps, srv.Stats().Failovers)

@@ -75,6 +75,11 @@ type Config struct {
 	// work (Linux): 0 is one per core, negative none (every miner keeps a
 	// reader goroutine, ~4 KiB of stack, as on other systems).
 	ReadPollers int
+	// ReadPollerBatch bounds the lines a poller handles for one miner per
+	// wake-up, so one miner flooding submits cannot hold the others back
+	// (level-triggered epoll brings it back at the next wait). Default
+	// DefaultReadPollerBatch.
+	ReadPollerBatch int
 
 	// Difficulty is the per-miner vardiff.
 	Difficulty vardiff.Config
@@ -98,7 +103,7 @@ type Config struct {
 
 // Defaults for a zero field of Config (and of PoolSpec, AbuseConfig and
 // the vardiff's Initial, Min, Max and TargetShareSeconds). The config
-// file's defaults (config.Default) agree: config's tests check them.
+// file's defaults (config.Default, config.DefaultPool) are built from them.
 const (
 	DefaultMaxConnections          = 100000
 	DefaultMinMinerExtranonce2Size = 3
@@ -110,6 +115,7 @@ const (
 	DefaultHandshakeTimeout        = 30 * time.Second
 	DefaultReconnectGrace          = 5 * time.Second
 	DefaultParkedKeepalive         = 25 * time.Second
+	DefaultReadPollerBatch         = 64
 	DefaultBackoffMin              = time.Second
 	DefaultBackoffMax              = time.Minute
 	DefaultUserAgent               = upstream.DefaultUserAgent
@@ -156,6 +162,7 @@ func (c *Config) setDefaults() {
 	orDefault(&c.HandshakeTimeout, DefaultHandshakeTimeout)
 	orDefault(&c.ReconnectGrace, DefaultReconnectGrace)
 	orDefault(&c.ParkedKeepalive, DefaultParkedKeepalive)
+	orDefault(&c.ReadPollerBatch, DefaultReadPollerBatch)
 	orDefault(&c.BackoffMin, DefaultBackoffMin)
 	orDefault(&c.BackoffMax, DefaultBackoffMax)
 	for i := range c.Pools {

@@ -175,12 +175,6 @@ func (us *upSession) minerExtranonce(prefixHex string) (en1 string, en2Size int)
 	return us.en1Hex + prefixHex, us.en2Size - us.k
 }
 
-func (us *upSession) poolDifficulty() float64 {
-	us.mu.Lock()
-	defer us.mu.Unlock()
-	return us.difficulty
-}
-
 func (us *upSession) versionMask() uint32 {
 	us.mu.Lock()
 	defer us.mu.Unlock()

@@ -19,8 +19,10 @@ func TestPerRigStructsStayInTheirSizeClass(t *testing.T) {
 		{"minerConn", unsafe.Sizeof(minerConn{}), 896},
 		{"workerStats", unsafe.Sizeof(workerStats{}), 320},
 	} {
-		if c.size > c.max {
-			t.Errorf("%s is %d bytes, want at most %d (its size class)", c.name, c.size, c.max)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			if c.size > c.max {
+				t.Errorf("%s is %d bytes, want at most %d (its size class)", c.name, c.size, c.max)
+			}
+		})
 	}
 }

@@ -55,21 +55,24 @@ func TestSlowloris(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Accepted >= 10 }, "fleet mining")
+	sim.WaitFor(t, 5*time.Second, "fleet mining (fleet.Stats().Accepted >= 10)", func() (bool, any) {
+		got := fleet.Stats().Accepted
+		return got >= 10, got
+	})
 
 	t.Run("before authorize: the handshake deadline", func(t *testing.T) {
 		m := dialRaw(t, srv)
 		began := time.Now()
 		// 2 bytes every 100 ms: the 256-byte bound would take 12.8 s.
 		sent, done := dribble(t, m, `{"id":1,"method":"mining.subscribe","params":["`[:2], 100*time.Millisecond)
-		if !m.closedWithin(5 * time.Second) {
-			t.Fatal("a client dribbling a line before authorizing was kept past 5 s (handshake_timeout 1 s)")
+		if closed, got := m.closedWithin(5 * time.Second); !closed {
+			t.Fatalf("a client dribbling a line before authorizing was kept past 5 s (handshake_timeout 1 s): %s; want it closed", got)
 		}
 		took := time.Since(began)
 		m.conn.Close()
 		<-done
 		if *sent >= cfg.MaxLineBytes {
-			t.Fatalf("cut after %d bytes in %v: by the line bound, not the handshake deadline", *sent, took)
+			t.Fatalf("cut after %d bytes in %v: by the line bound, want by the handshake deadline (under %d bytes)", *sent, took, cfg.MaxLineBytes)
 		}
 	})
 
@@ -77,19 +80,22 @@ func TestSlowloris(t *testing.T) {
 		w := startWorker(t, srv, "acct.slowloris")
 		// 16 bytes every 20 ms of one line: 256 bytes in about 0.3 s.
 		sent, done := dribble(t, w.rawMiner, strings.Repeat("A", 16), 20*time.Millisecond)
-		if !w.closedWithin(5 * time.Second) {
-			t.Fatal("an authorized miner dribbling a line longer than max_line_bytes (256) was kept past 5 s")
+		if closed, got := w.closedWithin(5 * time.Second); !closed {
+			t.Fatalf("an authorized miner dribbling a line longer than max_line_bytes (256) was kept past 5 s: %s; want it closed", got)
 		}
 		w.conn.Close()
 		<-done
 		if *sent > 64<<10 {
-			t.Fatalf("%d bytes taken before the cut", *sent)
+			t.Fatalf("%d bytes taken before the cut, want at most 64 KiB", *sent)
 		}
 	})
 
 	before := fleet.Stats().Accepted
-	sim.Eventually(t, 5*time.Second, func() bool { return fleet.Stats().Accepted > before+10 }, "fleet still mining")
+	sim.WaitFor(t, 5*time.Second, "fleet still mining (fleet.Stats().Accepted > before+10)", func() (bool, any) {
+		got := fleet.Stats().Accepted
+		return got > before+10, got
+	})
 	if st := fleet.Stats(); st.Disconnects != 0 || st.WrongAnswers != 0 {
-		t.Fatalf("other miners disturbed: %+v", st)
+		t.Fatalf("other miners disturbed: %+v, want no disconnects or wrong answers", st)
 	}
 }

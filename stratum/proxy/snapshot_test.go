@@ -26,7 +26,7 @@ func TestSnapshotInConnectionOrder(t *testing.T) {
 		}
 		for i := 1; i < len(got); i++ {
 			if got[i-1].id >= got[i].id {
-				t.Fatalf("snapshot out of connection order at %d: id %d then %d", i, got[i-1].id, got[i].id)
+				t.Fatalf("snapshot out of connection order at %d: id %d then %d, want increasing ids", i, got[i-1].id, got[i].id)
 			}
 		}
 	}

@@ -74,7 +74,7 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 	}
 	t.Cleanup(srv.Close)
 	if srv.Healthy() {
-		t.Fatal("a pool session before the pool is reachable: the test would test nothing")
+		t.Fatalf("healthy before the pool is reachable (pools %+v; the test would test nothing), want no session", srv.Pools())
 	}
 	const rigs = 30
 	var served, cut atomic.Int32
@@ -116,9 +116,14 @@ func TestStormWaitingForPoolIsNotEvicted(t *testing.T) {
 	for c := range conns {
 		c.Close()
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().Connections == 0 }, "connections closed: %d left", srv.Stats().Connections)
-	sim.Eventually(t, 5*time.Second, func() bool { return attached(srv) == 0 },
-		"miners still attached to a session after every connection closed: %d, want 0", attached(srv))
+	sim.WaitFor(t, 5*time.Second, "connections closed (srv.Stats().Connections == 0)", func() (bool, any) {
+		got := srv.Stats().Connections
+		return got == 0, got
+	})
+	sim.WaitFor(t, 5*time.Second, "no miner attached to a session after every connection closed", func() (bool, any) {
+		n := attached(srv)
+		return n == 0, n
+	})
 }
 
 func attached(srv *proxy.Server) int {

@@ -82,7 +82,7 @@ func (w *worker) mine(t *testing.T, n *stratum.Notify, start uint32, rolled uint
 			return s, nonce + 1
 		}
 	}
-	t.Fatal("no share found")
+	t.Fatalf("no share on job %s in nonces %#x..%#x, want one", n.JobID, start, start+1<<20-1)
 	return share{}, 0
 }
 
@@ -123,7 +123,7 @@ func TestRejectReasons(t *testing.T) {
 	d := w.diff
 	good, next := w.mine(t, w.job, 0, 0x00a4e000, meets(d))
 	if c := errCode(t, w.submit(10, good)); c != 0 {
-		t.Fatalf("valid share: code %d", c)
+		t.Fatalf("valid share: code %d, want 0 (accepted)", c)
 	}
 	low, _ := w.mine(t, w.job, next, 0, fails(d))
 	cases := []struct {
@@ -143,18 +143,20 @@ func TestRejectReasons(t *testing.T) {
 		{"unknown job", withJob(good, "abcdef"), stratum.ErrJobNotFound, proxy.RejectStale, `[21,"job not found",null]`},
 	}
 	for i, c := range cases {
-		a := w.submit(20+i, c.s)
-		if got := errCode(t, a); got != c.code {
-			t.Errorf("%s: code %d, want %d", c.name, got, c.code)
-		}
-		if string(a.Error) != c.answer {
-			t.Errorf("%s: error %s, want %s", c.name, a.Error, c.answer)
-		}
+		w.subtest(t, c.name, func(t *testing.T) {
+			a := w.submit(20+i, c.s)
+			if got := errCode(t, a); got != c.code {
+				t.Errorf("%s: code %d, want %d", c.name, got, c.code)
+			}
+			if string(a.Error) != c.answer {
+				t.Errorf("%s: error %s, want %s", c.name, a.Error, c.answer)
+			}
+		})
 	}
 	// ntime inside the window (rolled forward) is fine.
 	rolledTime, _ := w.mine(t, w.job, next+5000, 0, meets(d))
 	if c := errCode(t, w.submit(40, withNTimeKeepNonce(t, w, rolledTime, 6000, d))); c != 0 {
-		t.Errorf("ntime rolled within 7000 s: code %d", c)
+		t.Errorf("ntime rolled within 7000 s: code %d, want 0 (accepted)", c)
 	}
 	// Stale: the pool cleans its jobs; the old one is refused.
 	old := w.job
@@ -172,7 +174,7 @@ func TestRejectReasons(t *testing.T) {
 
 	acct, ok := srv.Worker("acct.v1")
 	if !ok {
-		t.Fatal("no account for acct.v1")
+		t.Fatalf("Worker(acct.v1) = %+v, %v; want its account", acct, ok)
 	}
 	want := map[string]uint64{proxy.RejectDuplicate: 1, proxy.RejectLowDifficulty: 1, proxy.RejectNTime: 2,
 		proxy.RejectVersion: 1, proxy.RejectExtranonce2: 1, proxy.RejectStale: 2}
@@ -182,7 +184,7 @@ func TestRejectReasons(t *testing.T) {
 		}
 	}
 	if acct.Accepted != 2 || acct.Work != 2*d || acct.Hashrate1m <= 0 || acct.LastShare.IsZero() || acct.Difficulty != d || acct.Remote == "" {
-		t.Errorf("account %+v", acct)
+		t.Errorf("account %+v, want 2 accepted, work %v, a hashrate, a last share, difficulty %v, a remote address", acct, 2*d, d)
 	}
 	if st := srv.Stats(); st.SharesRejected[proxy.RejectUnauthorized] != 1 || st.SharesRejected[proxy.RejectOther] != 1 {
 		t.Errorf("unauthorized and bad params counted %v, want 1 each", st.SharesRejected)
@@ -219,7 +221,7 @@ func TestForwardsOnlyWhatThePoolWants(t *testing.T) {
 	srv := startProxy(t, quickConfig(t, pool)) // miners at 1e-9
 	w := startWorker(t, srv, "acct.f1")
 	if w.diff != sim.DefaultPoolDifficulty {
-		t.Fatalf("miner difficulty %v", w.diff)
+		t.Fatalf("miner difficulty %v, want the pool's %v", w.diff, sim.DefaultPoolDifficulty)
 	}
 	want, next := 0, uint32(0)
 	for i := range 60 {
@@ -229,18 +231,24 @@ func TestForwardsOnlyWhatThePoolWants(t *testing.T) {
 			want++
 		}
 		if c := errCode(t, w.submit(100+i, s)); c != 0 {
-			t.Fatalf("share %d: code %d", i, c)
+			t.Fatalf("share %d: code %d, want 0 (accepted)", i, c)
 		}
 	}
 	if want == 0 || want == 60 {
 		t.Fatalf("%d of 60 shares meet the pool's difficulty: the test proves nothing", want)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want }, "pool accepted %d, want %d", pool.Stats().Accepted, want)
+	sim.WaitFor(t, 5*time.Second, "pool accepted (pool.Stats().Accepted == want)", func() (bool, any) {
+		got := pool.Stats().Accepted
+		return got == want, got
+	})
 	st := srv.Stats()
 	if st.SharesAccepted != 60 || st.SharesForwarded != uint64(want) || pool.Stats().RejectedTotal() != 0 {
 		t.Fatalf("accepted %d forwarded %d (want %d), pool rejected %v", st.SharesAccepted, st.SharesForwarded, want, pool.Stats().Rejected)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return srv.Stats().PoolAccepted == uint64(want) }, "pool verdicts counted")
+	sim.WaitFor(t, 5*time.Second, "pool verdicts counted (srv.Stats().PoolAccepted == uint64(want))", func() (bool, any) {
+		got := srv.Stats().PoolAccepted
+		return got == uint64(want), got
+	})
 }
 
 // A miner whose shares are all rejected for the abuse window is dropped,
@@ -259,7 +267,7 @@ func TestAbuseDisconnects(t *testing.T) {
 	deadline := time.Now().Add(5 * time.Second)
 	for i := 0; ; i++ {
 		if time.Now().After(deadline) {
-			t.Fatal("a miner with every share rejected was kept")
+			t.Fatalf("a miner with every share rejected still connected after %d submits in 5 s, want it cut", i)
 		}
 		stale.send(fmt.Sprintf(`{"id":%d,"method":"mining.submit","params":%s}`, i, mustJSON([]string{"acct.stale", s.jobID, s.en2, s.ntime, s.nonce})))
 		if _, err := stale.tryNext(time.Second); err != nil {
@@ -274,8 +282,8 @@ func TestAbuseDisconnects(t *testing.T) {
 		payload += bad
 	}
 	_, _ = flood.conn.Write([]byte(payload))
-	if !flood.closedWithin(3 * time.Second) {
-		t.Fatal("a miner flooding invalid submits was kept")
+	if closed, got := flood.closedWithin(3 * time.Second); !closed {
+		t.Fatalf("a miner flooding invalid submits was kept: %s; want it closed", got)
 	}
 	if got := srv.Stats().AbuseDisconnects; got != 2 {
 		t.Fatalf("abuse disconnects %d, want 2", got)
@@ -287,11 +295,11 @@ func TestAbuseDisconnects(t *testing.T) {
 		var sh share
 		sh, next = good.mine(t, good.job, next, 0, meets(good.diff))
 		if c := errCode(t, good.submit(1000+i, sh)); c != 0 {
-			t.Fatalf("valid share %d: code %d", i, c)
+			t.Fatalf("valid share %d: code %d, want 0 (accepted)", i, c)
 		}
 	}
 	if got := srv.Stats().AbuseDisconnects; got != 2 {
-		t.Fatalf("valid shares at a high rate counted as abuse")
+		t.Fatalf("abuse disconnects %d, want 2 (valid shares at a high rate are not abuse)", got)
 	}
 }
 
@@ -306,7 +314,7 @@ func TestKeptRootIsPerJob(t *testing.T) {
 	jobA := w.job
 	a1, next := w.mine(t, jobA, 0, 0, meets(w.diff))
 	if r := w.submit(1, a1); string(r.Result) != "true" {
-		t.Fatalf("first share on job A: %s %v", r.Result, r.Error)
+		t.Fatalf("first share on job A: %s %v, want true", r.Result, r.Error)
 	}
 	pool.NewJob(false)
 	for w.job == jobA {
@@ -315,18 +323,18 @@ func TestKeptRootIsPerJob(t *testing.T) {
 	jobB := w.job
 	b1, _ := w.mine(t, jobB, 0, 0, meets(w.diff))
 	if b1.en2 != a1.en2 {
-		t.Fatalf("test needs the same extranonce2: %s vs %s", b1.en2, a1.en2)
+		t.Fatalf("extranonce2 %s on job B, %s on job A; the test needs them the same", b1.en2, a1.en2)
 	}
 	if r := w.submit(2, b1); string(r.Result) != "true" {
-		t.Fatalf("share on job B, same extranonce2: %s %v", r.Result, r.Error)
+		t.Fatalf("share on job B, same extranonce2: %s %v, want true", r.Result, r.Error)
 	}
 	a2, next := w.mine(t, jobA, next, 0, meets(w.diff))
 	if r := w.submit(3, a2); string(r.Result) != "true" {
-		t.Fatalf("back on job A, same extranonce2: %s %v", r.Result, r.Error)
+		t.Fatalf("back on job A, same extranonce2: %s %v, want true", r.Result, r.Error)
 	}
 	low, _ := w.mine(t, jobA, next, 0, fails(w.diff))
 	if r := w.submit(4, low); errCode(t, r) != stratum.ErrLowDifficulty {
-		t.Fatalf("low share on a kept root answered %s %v", r.Result, r.Error)
+		t.Fatalf("low share on a kept root answered %s %v, want code %d", r.Result, r.Error, stratum.ErrLowDifficulty)
 	}
 }
 
@@ -347,7 +355,7 @@ func TestShortNonceAcceptedAndForwardedPadded(t *testing.T) {
 			s.nonce = "0"
 		}
 		if len(s.nonce) == 8 {
-			t.Fatalf("nonce %s has no leading zero: the test proves nothing", full)
+			t.Fatalf("nonce %s has no leading zero (the test proves nothing), want one", full)
 		}
 		if r := w.submit(10+i, s); errCode(t, r) != 0 {
 			t.Fatalf("share with nonce %q (%s): %s %s, want true", s.nonce, full, r.Result, r.Error)
@@ -358,9 +366,11 @@ func TestShortNonceAcceptedAndForwardedPadded(t *testing.T) {
 			t.Fatalf("the same share with nonce %s: code %d, want 22", full, c)
 		}
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return pool.Stats().Accepted == want },
-		"pool accepted %d of %d shares (rejected %v)", pool.Stats().Accepted, want, pool.Stats().Rejected)
+	sim.WaitFor(t, 5*time.Second, "the pool accepted every share (== want)", func() (bool, any) {
+		ps := pool.Stats()
+		return ps.Accepted == want, fmt.Sprintf("%d of %d accepted, rejected %v", ps.Accepted, want, ps.Rejected)
+	})
 	if r := pool.Stats().RejectedTotal(); r != 0 {
-		t.Fatalf("pool rejected %d forwarded shares: %v", r, pool.Stats().Rejected)
+		t.Fatalf("pool rejected %d forwarded shares: %v, want 0", r, pool.Stats().Rejected)
 	}
 }

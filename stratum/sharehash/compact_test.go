@@ -1,6 +1,7 @@
 package sharehash
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/btcsuite/btcd/blockchain"
@@ -16,9 +17,11 @@ func TestNetworkTargetMatchesBtcd(t *testing.T) {
 		0x01803456, 0x04923456, // sign bit set: negative, so 0
 		0x20ffffff, 0x21010000, 0x22000001, 0xff123456, // at and past 2^256
 	} {
-		if got, want := NetworkTarget(nbits), TargetFromBig(blockchain.CompactToBig(nbits)); got != want {
-			t.Errorf("nbits %08x: got %s, want %s (btcd)", nbits, got, want)
-		}
+		t.Run(fmt.Sprintf("%08x", nbits), func(t *testing.T) {
+			if got, want := NetworkTarget(nbits), TargetFromBig(blockchain.CompactToBig(nbits)); got != want {
+				t.Errorf("nbits %08x: got %s, want %s (btcd)", nbits, got, want)
+			}
+		})
 	}
 }
 

@@ -24,7 +24,7 @@ func FuzzJobFromHex(f *testing.F) {
 			return
 		}
 		if 2*(len(j.Coinb1)+len(j.Coinb2)) != len(coinb1)+len(coinb2) || len(j.Branches) != len(br) {
-			t.Fatalf("job of %d+%d coinbase bytes, %d branches from %d+%d hex digits, %d branches",
+			t.Fatalf("job of %d+%d coinbase bytes, %d branches from %d+%d hex digits, %d branches; want half the digits and as many branches",
 				len(j.Coinb1), len(j.Coinb2), len(j.Branches), len(coinb1), len(coinb2), len(br))
 		}
 		var h Hasher
@@ -37,7 +37,7 @@ func FuzzJobFromHex(f *testing.F) {
 			hexWord(j.Version), hexWord(j.NBits), hexWord(j.NTime))
 		if err != nil || again.PrevHash != j.PrevHash || again.Version != j.Version || again.NBits != j.NBits || again.NTime != j.NTime ||
 			string(again.Coinb1) != string(j.Coinb1) || string(again.Coinb2) != string(j.Coinb2) {
-			t.Fatalf("job read back as %+v %v, was %+v", again, err, j)
+			t.Fatalf("job read back as %+v (err %v), want %+v as it was", again, err, j)
 		}
 	})
 }

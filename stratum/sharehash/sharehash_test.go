@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"math"
 	"math/big"
 	"testing"
@@ -121,10 +122,14 @@ func wireHeader(t testing.TB, job *Job, en1, en2 []byte, ntime, nonce, version u
 func TestJobFromHex(t *testing.T) {
 	j := slushJob(t)
 	if j.Version != 0x20000004 || j.NBits != 0x1705ae3a || j.NTime != 0x647025b5 {
-		t.Fatalf("numeric fields: %08x %08x %08x", j.Version, j.NBits, j.NTime)
+		t.Fatalf("version, nbits, ntime = %08x %08x %08x, want 20000004 1705ae3a 647025b5", j.Version, j.NBits, j.NTime)
 	}
 	if len(j.Branches) != 13 || hex.EncodeToString(j.Branches[12][:]) != slush.branches[12] {
-		t.Fatalf("branches decoded wrongly")
+		var last string
+		if len(j.Branches) > 0 {
+			last = hex.EncodeToString(j.Branches[len(j.Branches)-1][:])
+		}
+		t.Fatalf("%d branches, the last %s; want 13, the last %s", len(j.Branches), last, slush.branches[12])
 	}
 	prev := j.HeaderPrevHash()
 	want, _ := chainhash.NewHashFromStr(slush.prevDisplay)
@@ -133,11 +138,11 @@ func TestJobFromHex(t *testing.T) {
 	}
 	// Unprepared job computes the same on the fly; conversion is an involution.
 	u := Job{PrevHash: j.PrevHash}
-	if u.HeaderPrevHash() != prev {
-		t.Fatal("unprepared HeaderPrevHash differs")
+	if got := u.HeaderPrevHash(); got != prev {
+		t.Fatalf("unprepared HeaderPrevHash = %x, want the prepared %x", got, prev)
 	}
-	if StratumToHeaderPrevHash(&prev) != j.PrevHash {
-		t.Fatal("conversion is not its own inverse")
+	if got := StratumToHeaderPrevHash(&prev); got != j.PrevHash {
+		t.Fatalf("StratumToHeaderPrevHash(HeaderPrevHash) = %x, want the job's %x (an involution)", got, j.PrevHash)
 	}
 
 	bad := []struct {
@@ -153,9 +158,11 @@ func TestJobFromHex(t *testing.T) {
 		{"long ntime", slush.prevhash, "", "", slush.branches[0], "20000004", "1705ae3a", "0647025b5"},
 	}
 	for _, tc := range bad {
-		if _, err := JobFromHex(tc.prevhash, tc.coinb1, tc.coinb2, []string{tc.branch}, tc.v, tc.nb, tc.nt); err == nil {
-			t.Errorf("%s: want error", tc.name)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if j, err := JobFromHex(tc.prevhash, tc.coinb1, tc.coinb2, []string{tc.branch}, tc.v, tc.nb, tc.nt); err == nil {
+				t.Errorf("%s: JobFromHex = %+v, nil; want an error", tc.name, j)
+			}
+		})
 	}
 }
 
@@ -174,10 +181,12 @@ func TestParseHex32(t *testing.T) {
 		{"1234567g", 0, false},
 		{"-1234567", 0, false},
 	} {
-		got, err := ParseHex32(tc.in)
-		if (err == nil) != tc.ok || got != tc.want {
-			t.Errorf("ParseHex32(%q) = %#x, %v", tc.in, got, err)
-		}
+		t.Run(fmt.Sprintf("%q", tc.in), func(t *testing.T) {
+			got, err := ParseHex32(tc.in)
+			if (err == nil) != tc.ok || got != tc.want {
+				t.Errorf("ParseHex32(%q) = %#x, %v; want %#x, ok %v", tc.in, got, err, tc.want, tc.ok)
+			}
+		})
 	}
 }
 
@@ -210,21 +219,23 @@ func TestSlushVector(t *testing.T) {
 	}{
 		{1, true}, {683, true}, {683.5, true}, {684, false}, {1e6, false},
 	} {
-		if got := NewTarget(tc.diff).Met(&hash); got != tc.met {
-			t.Errorf("Met(diff %v) = %v, want %v", tc.diff, got, tc.met)
-		}
+		t.Run(fmt.Sprint(tc.diff), func(t *testing.T) {
+			if got := NewTarget(tc.diff).Met(&hash); got != tc.met {
+				t.Errorf("Met(diff %v) = %v, want %v", tc.diff, got, tc.met)
+			}
+		})
 	}
-	if NetworkTarget(j.NBits).Met(&hash) {
-		t.Error("share should not meet the network target")
+	if nt := NetworkTarget(j.NBits); nt.Met(&hash) {
+		t.Errorf("hash %s meets the network target %s, want not (a share, not a block)", hash, nt)
 	}
 
 	// A different nonce gives a different hash; the Hasher's buffer reuse
 	// does not leak state between calls.
-	if h.Hash(j, en1, en2, ntime, nonce+1, j.Version) == hash {
-		t.Error("nonce ignored")
+	if got := h.Hash(j, en1, en2, ntime, nonce+1, j.Version); got == hash {
+		t.Errorf("hash with nonce+1 = %s, want other than the nonce's %s", got, hash)
 	}
-	if h.Hash(j, en1, en2, ntime, nonce, j.Version) != hash {
-		t.Error("hash not reproducible")
+	if got := h.Hash(j, en1, en2, ntime, nonce, j.Version); got != hash {
+		t.Errorf("hash again = %s, want %s as before", got, hash)
 	}
 
 	// Root and HashWithRoot split the same work: a kept root gives the
@@ -261,7 +272,7 @@ func TestRolledVersionVector(t *testing.T) {
 	hash := h.Hash(j, en1, en2, ntime, nonce, v)
 	wh := wireHeader(t, j, en1, en2, ntime, nonce, v).BlockHash()
 	if hash != wh {
-		t.Fatalf("hash = %s, btcd BlockHash = %s", hash, wh)
+		t.Fatalf("hash = %s, want btcd's BlockHash %s", hash, wh)
 	}
 	if hash.String() != want {
 		t.Fatalf("hash = %s, want recorded %s", hash, want)
@@ -279,23 +290,25 @@ func TestSerializeHeaderMatchesWire(t *testing.T) {
 		{0xffffffff, 0xffffffff, 0xffffffff, 0xffffffff}, // negative int32 version, ntime past 2038
 		{0, 0, 0, 0},
 	} {
-		var got [80]byte
-		SerializeHeader(&got, tc.version, &prev, &root, tc.ntime, tc.nbits, tc.nonce)
-		wh := wire.BlockHeader{
-			Version:    int32(tc.version),
-			PrevBlock:  prev,
-			MerkleRoot: root,
-			Timestamp:  time.Unix(int64(tc.ntime), 0),
-			Bits:       tc.nbits,
-			Nonce:      tc.nonce,
-		}
-		var buf bytes.Buffer
-		if err := wh.Serialize(&buf); err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got[:], buf.Bytes()) {
-			t.Errorf("%+v:\n got %x\nwant %x", tc, got, buf.Bytes())
-		}
+		t.Run(fmt.Sprintf("%08x", tc.version), func(t *testing.T) {
+			var got [80]byte
+			SerializeHeader(&got, tc.version, &prev, &root, tc.ntime, tc.nbits, tc.nonce)
+			wh := wire.BlockHeader{
+				Version:    int32(tc.version),
+				PrevBlock:  prev,
+				MerkleRoot: root,
+				Timestamp:  time.Unix(int64(tc.ntime), 0),
+				Bits:       tc.nbits,
+				Nonce:      tc.nonce,
+			}
+			var buf bytes.Buffer
+			if err := wh.Serialize(&buf); err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got[:], buf.Bytes()) {
+				t.Errorf("%+v:\n got %x\nwant %x", tc, got, buf.Bytes())
+			}
+		})
 	}
 }
 
@@ -303,14 +316,16 @@ func TestSerializeHeaderMatchesWire(t *testing.T) {
 // sha256(sha256(b)), for inputs of the sizes used here.
 func TestDoubleHashHEquivalence(t *testing.T) {
 	for _, n := range []int{0, 32, 55, 56, 64, 80, 250, 1000} {
-		b := make([]byte, n)
-		for i := range b {
-			b[i] = byte(i * 7)
-		}
-		first := sha256.Sum256(b)
-		if want := sha256.Sum256(first[:]); chainhash.DoubleHashH(b) != chainhash.Hash(want) {
-			t.Errorf("len %d: DoubleHashH differs from sha256∘sha256", n)
-		}
+		t.Run(fmt.Sprint(n), func(t *testing.T) {
+			b := make([]byte, n)
+			for i := range b {
+				b[i] = byte(i * 7)
+			}
+			first := sha256.Sum256(b)
+			if want, got := sha256.Sum256(first[:]), chainhash.DoubleHashH(b); got != chainhash.Hash(want) {
+				t.Errorf("len %d: DoubleHashH = %x, want sha256∘sha256 = %x", n, got[:], want)
+			}
+		})
 	}
 }
 
@@ -359,25 +374,27 @@ func TestTargetFromDifficulty(t *testing.T) {
 		{math.Inf(1), new(big.Int)},
 		{math.NaN(), new(big.Int)},
 	} {
-		got := TargetFromDifficulty(tc.diff)
-		if got.Cmp(tc.want) != 0 {
-			t.Errorf("TargetFromDifficulty(%v) = %x, want %x", tc.diff, got, tc.want)
-		}
-		if nt := NewTarget(tc.diff); nt.Big().Cmp(tc.want) != 0 {
-			t.Errorf("NewTarget(%v) = %s, want %x", tc.diff, nt, tc.want)
-		}
+		t.Run(fmt.Sprint(tc.diff), func(t *testing.T) {
+			got := TargetFromDifficulty(tc.diff)
+			if got.Cmp(tc.want) != 0 {
+				t.Errorf("TargetFromDifficulty(%v) = %x, want %x", tc.diff, got, tc.want)
+			}
+			if nt := NewTarget(tc.diff); nt.Big().Cmp(tc.want) != 0 {
+				t.Errorf("NewTarget(%v) = %s, want %x", tc.diff, nt, tc.want)
+			}
+		})
 	}
 
-	if got := NewTarget(1).String(); got != "00000000ffff0000000000000000000000000000000000000000000000000000" {
-		t.Errorf("NewTarget(1) = %s", got)
+	if got, want := NewTarget(1).String(), "00000000ffff0000000000000000000000000000000000000000000000000000"; got != want {
+		t.Errorf("NewTarget(1) = %s, want %s", got, want)
 	}
 	// 1e-9 is a ≈2^254 target: below the max, not clamped.
 	if tt := TargetFromDifficulty(1e-9); tt.Cmp(max) >= 0 || tt.BitLen() != 254 {
-		t.Errorf("diff 1e-9 target %x (bitlen %d)", tt, tt.BitLen())
+		t.Errorf("diff 1e-9 target %x (bitlen %d), want below 2^256-1 with bitlen 254", tt, tt.BitLen())
 	}
 	// The clamp threshold is diff1/(2^256-1) ≈ 2.328e-10.
 	if tt := TargetFromDifficulty(2.33e-10); tt.Cmp(max) >= 0 {
-		t.Errorf("diff 2.33e-10 should not clamp")
+		t.Errorf("diff 2.33e-10 target %x, want below the clamp 2^256-1", tt)
 	}
 }
 
@@ -408,9 +425,11 @@ func TestTargetMet(t *testing.T) {
 		{"high word above", new(big.Int).Lsh(one, 224), false},
 		{"max", new(big.Int).Sub(new(big.Int).Lsh(one, 256), one), false},
 	} {
-		if got := tgt.Met(hashOf(tc.v)); got != tc.met {
-			t.Errorf("%s: Met = %v, want %v", tc.name, got, tc.met)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tgt.Met(hashOf(tc.v)); got != tc.met {
+				t.Errorf("%s: Met = %v, want %v", tc.name, got, tc.met)
+			}
+		})
 	}
 
 	// Boundaries inside every limb, against a target with distinct limbs.
@@ -424,56 +443,56 @@ func TestTargetMet(t *testing.T) {
 		above := new(big.Int).Add(mb, d)
 		below := new(big.Int).Sub(mb, d)
 		if mixed.Met(hashOf(above)) {
-			t.Errorf("target+2^%d met", bit)
+			t.Errorf("Met(target+2^%d) = true, want false", bit)
 		}
 		if !mixed.Met(hashOf(below)) {
-			t.Errorf("target-2^%d not met", bit)
+			t.Errorf("Met(target-2^%d) = false, want true", bit)
 		}
 	}
 
 	// Every hash is valid at tiny difficulty.
 	all := hashOf(new(big.Int).Sub(new(big.Int).Lsh(one, 256), one))
 	if !NewTarget(2.3e-10).Met(all) {
-		t.Error("max hash should meet diff 2.3e-10")
+		t.Errorf("NewTarget(2.3e-10) = %s: Met(max hash) = false, want true", NewTarget(2.3e-10))
 	}
 	if NewTarget(1e-9).Met(all) {
-		t.Error("max hash should not meet diff 1e-9")
+		t.Errorf("NewTarget(1e-9) = %s: Met(max hash) = true, want false", NewTarget(1e-9))
 	}
 	// Zero target is met only by the zero hash.
 	var zero Target
-	if !zero.Met(hashOf(new(big.Int))) || zero.Met(hashOf(one)) {
-		t.Error("zero target")
+	if z, o := zero.Met(hashOf(new(big.Int))), zero.Met(hashOf(one)); !z || o {
+		t.Errorf("zero target: Met(0) = %v, Met(1) = %v; want true, false", z, o)
 	}
 }
 
 func TestNetworkTarget(t *testing.T) {
 	// Genesis nbits 0x1d00ffff is the difficulty-1 target.
 	if NetworkTarget(0x1d00ffff) != NewTarget(1) {
-		t.Errorf("NetworkTarget(0x1d00ffff) = %s", NetworkTarget(0x1d00ffff))
+		t.Errorf("NetworkTarget(0x1d00ffff) = %s, want the difficulty-1 target %s", NetworkTarget(0x1d00ffff), NewTarget(1))
 	}
 	want := new(big.Int).Lsh(big.NewInt(0x05ae3a), 8*(0x17-3))
 	if got := NetworkTarget(0x1705ae3a).Big(); got.Cmp(want) != 0 {
 		t.Errorf("NetworkTarget(0x1705ae3a) = %x, want %x", got, want)
 	}
-	if NetworkTarget(0x1d80ffff) != (Target{}) { // sign bit set
-		t.Error("negative compact should give zero target")
+	if got := NetworkTarget(0x1d80ffff); got != (Target{}) { // sign bit set
+		t.Errorf("NetworkTarget(0x1d80ffff) = %s, want 0 (a negative compact)", got)
 	}
-	if NetworkTarget(0xff7fffff) != NewTarget(0) { // overflow
-		t.Error("overflowing compact should clamp to max")
+	if got := NetworkTarget(0xff7fffff); got != NewTarget(0) { // overflow
+		t.Errorf("NetworkTarget(0xff7fffff) = %s, want the max %s (an overflowing compact clamps)", got, NewTarget(0))
 	}
 }
 
 func TestDifficultyOf(t *testing.T) {
 	var h chainhash.Hash
-	if !math.IsInf(DifficultyOf(&h), 1) {
-		t.Error("zero hash should be +Inf")
+	if d := DifficultyOf(&h); !math.IsInf(d, 1) {
+		t.Errorf("DifficultyOf(zero hash) = %v, want +Inf", d)
 	}
 	tgt := NewTarget(1)
 	for i := range h {
 		h[i] = tgt[31-i]
 	}
 	if d := DifficultyOf(&h); d != 1 {
-		t.Errorf("DifficultyOf(diff1 target) = %v", d)
+		t.Errorf("DifficultyOf(diff1 target) = %v, want 1", d)
 	}
 }
 
@@ -485,30 +504,30 @@ func TestSearch(t *testing.T) {
 
 	// Max target: first nonce wins.
 	if n, ok := h.Search(j, en1, en2, ntime, j.Version, 42, 1, NewTarget(1e-12)); !ok || n != 42 {
-		t.Fatalf("Search at max target = %d, %v", n, ok)
+		t.Fatalf("Search at max target = %d, %v; want 42, true", n, ok)
 	}
 	// Difficulty 2^-24: about 1 in 256 hashes meets it; start near 2^32 to cover wrap-around.
 	tgt := NewTarget(1.0 / (1 << 24))
 	n, ok := h.Search(j, en1, en2, ntime, j.Version, 0xffffff00, 1<<16, tgt)
 	if !ok {
-		t.Fatal("no share found")
+		t.Fatalf("Search(0xffffff00, 65536 tries, diff 2^-24) = %#x, false; want a share (about 1 hash in 256 meets it)", n)
 	}
 	hash := h.Hash(j, en1, en2, ntime, n, j.Version)
 	if !tgt.Met(&hash) {
-		t.Fatalf("Search returned nonce %#x whose hash %s misses the target", n, hash)
+		t.Fatalf("Search returned nonce %#x whose hash %s misses the target %s, want it met", n, hash, tgt)
 	}
 	// Nothing earlier in the range (with wrap-around) met the target.
 	for m := uint32(0xffffff00); m != n; m++ {
 		if hh := h.Hash(j, en1, en2, ntime, m, j.Version); tgt.Met(&hh) {
-			t.Fatalf("Search skipped nonce %#x", m)
+			t.Fatalf("Search returned %#x but skipped nonce %#x, which meets the target; want the first", n, m)
 		}
 	}
 	// The real share's nonce is found when the search starts on it.
 	if n, ok := h.Search(j, en1, en2, ntime, j.Version, 0x0a029ed1, 1, NewTarget(683)); !ok || n != 0x0a029ed1 {
-		t.Fatalf("Search(real nonce) = %#x, %v", n, ok)
+		t.Fatalf("Search(real nonce) = %#x, %v; want 0x0a029ed1, true", n, ok)
 	}
-	if _, ok := h.Search(j, en1, en2, ntime, j.Version, 0, 0, NewTarget(0)); ok {
-		t.Fatal("zero tries found something")
+	if n, ok := h.Search(j, en1, en2, ntime, j.Version, 0, 0, NewTarget(0)); ok {
+		t.Fatalf("Search with 0 tries = %#x, true; want nothing found", n)
 	}
 }
 
@@ -529,7 +548,7 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("Hasher.Hash allocs = %v, want 0", n)
 	}
 	if hash.String() != slush.hash {
-		t.Fatalf("hash = %s", hash)
+		t.Fatalf("hash = %s, want %s", hash, slush.hash)
 	}
 	root := h.Root(j, en1, make([]byte, 4))
 	if n := testing.AllocsPerRun(100, func() {
@@ -538,7 +557,7 @@ func TestAllocs(t *testing.T) {
 		t.Errorf("HashWithRoot allocs = %v, want 0", n)
 	}
 	if hash.String() != slush.hash {
-		t.Fatalf("HashWithRoot hash = %s", hash)
+		t.Fatalf("HashWithRoot hash = %s, want %s", hash, slush.hash)
 	}
 	var met bool
 	if n := testing.AllocsPerRun(100, func() { met = tgt.Met(&hash) }); n != 0 || !met {
@@ -574,7 +593,7 @@ func BenchmarkValidateShare(b *testing.B) {
 		}
 	}
 	if valid == 0 {
-		b.Fatal("share rejected")
+		b.Fatalf("share rejected in all %d hashes, want it valid at 683", b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
 }
@@ -596,7 +615,7 @@ func BenchmarkValidateShareKnownRoot(b *testing.B) {
 		}
 	}
 	if valid == 0 {
-		b.Fatal("share rejected")
+		b.Fatalf("share rejected in all %d hashes, want it valid at 683", b.N)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "shares/s")
 }

@@ -17,9 +17,6 @@ var (
 	maxTarget = new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 256), big.NewInt(1))
 )
 
-// Diff1Target returns a copy of the difficulty-1 target, 0xFFFF·2^208.
-func Diff1Target() *big.Int { return new(big.Int).Set(diff1) }
-
 // TargetFromDifficulty returns floor(diff1 / diff), computed exactly from the
 // float64 value of diff, clamped to [0, 2^256-1]. Difficulties small enough
 // that the target would exceed 2^256-1 (below about 2.33e-10) yield

@@ -48,11 +48,18 @@ func runSession(t *testing.T, addr string, poolWait func(), writeTimeout, submit
 	if submitTimeout == 0 {
 		submitTimeout = 30 * time.Second
 	}
-	s, err := upstream.Dial(context.Background(), upstream.Config{
+	return runSessionConfig(t, poolWait, upstream.Config{
 		Pool: "raw", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
 		ConnectTimeout: 2 * time.Second, SilenceTimeout: 30 * time.Second,
 		SubmitTimeout: submitTimeout, WriteTimeout: writeTimeout,
 	})
+}
+
+// runSessionConfig dials cfg's raw pool and starts the session, closed at
+// the test's end.
+func runSessionConfig(t *testing.T, poolWait func(), cfg upstream.Config) *upstream.Session {
+	t.Helper()
+	s, err := upstream.Dial(context.Background(), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +157,8 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	var slowest time.Duration
 	var refused atomic.Int64
 	start := time.Now()
-	for i := 0; i < 100000 && time.Since(start) < 2*time.Second; i++ { // 12 MB at most
+	sent := 0
+	for ; sent < 100000 && time.Since(start) < 2*time.Second; sent++ { // 12 MB at most
 		t0 := time.Now()
 		s.Submit(upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}, func(e *stratum.Error) {
 			if e != nil && strings.Contains(e.Message, "not reading") {
@@ -160,12 +168,12 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 		slowest = max(slowest, time.Since(t0))
 	}
 	if slowest > 500*time.Millisecond {
-		t.Fatalf("a Submit took %s while the pool did not read", slowest)
+		t.Fatalf("the slowest Submit took %s while the pool did not read, want at most 500ms", slowest)
 	}
 	// What waits for a pool that does not read is bounded: past 4 MiB,
 	// submits are refused at once instead of queued.
-	if refused.Load() == 0 {
-		t.Fatal("12 MB of submits to a pool that does not read, none refused: the backlog is unbounded")
+	if n := refused.Load(); n == 0 {
+		t.Fatalf("%d submits to a pool that does not read, %d refused: the backlog is unbounded, want refusals past 4 MiB", sent, n)
 	}
 	// A block candidate is queued even past the bound: it is not refused
 	// (it is failed later, with the connection, if the pool never reads).
@@ -174,7 +182,7 @@ func TestSubmitDoesNotWaitOnADeafPool(t *testing.T) {
 	select {
 	case e := <-blockRefused:
 		if e != nil && strings.Contains(e.Message, "not reading") {
-			t.Fatalf("block candidate refused for the backlog: %v", e)
+			t.Fatalf("block candidate answered %v, want it queued past the backlog bound", e)
 		}
 	default: // queued: no verdict yet
 	}
@@ -257,7 +265,7 @@ func TestSilentPoolAfterTrailingEmptyLine(t *testing.T) {
 			t.Fatalf("session ended with %v, want ErrSilent", s.Err())
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("a pool silent for 25 silence timeouts was not noticed")
+		t.Fatalf("session still open (err %v) after 5 s, 25 silence timeouts, of a silent pool; want ended with ErrSilent", s.Err())
 	}
 }
 
@@ -296,15 +304,16 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000000", NTime: "00000000", Nonce: "00000000"}
 	var refused atomic.Int64
 	start := time.Now()
-	for i := 0; i < 300000 && refused.Load() == 0 && time.Since(start) < 5*time.Second; i++ { // 40 MB at most
+	sent := 0
+	for ; sent < 300000 && refused.Load() == 0 && time.Since(start) < 5*time.Second; sent++ { // 40 MB at most
 		s.Submit(share, func(e *stratum.Error) {
 			if e != nil && strings.Contains(e.Message, "not reading") {
 				refused.Add(1)
 			}
 		})
 	}
-	if refused.Load() == 0 {
-		t.Fatal("the backlog never filled")
+	if n := refused.Load(); n == 0 {
+		t.Fatalf("%d submits in %v to a pool that does not read, %d refused; want the backlog full (a refusal)", sent, time.Since(start).Round(time.Millisecond), n)
 	}
 	block := share
 	block.Extranonce2, block.Block = blockEN2, true
@@ -313,7 +322,9 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 	last.JobID = "last" // behind everything else, shares or block alike
 	release <- struct{}{}
 	// Once the writer drains below the bound, the last share is queued.
+	tries := 0
 	if err := sim.Poll(10*time.Second, func() bool {
+		tries++
 		queued := true
 		s.Submit(last, func(e *stratum.Error) {
 			if e != nil && strings.Contains(e.Message, "not reading") {
@@ -322,16 +333,16 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 		})
 		return queued
 	}); err != nil {
-		t.Fatalf("the backlog never drained: %v", err)
+		t.Fatalf("the last share refused for the backlog in all %d tries (%v), want it queued once the writer drains", tries, err)
 	}
 	select {
 	case n := <-after:
 		if n <= 0 {
-			t.Fatalf("the block candidate went out behind every share queued before it (%d after it)", n)
+			t.Fatalf("%d queued shares went out after the block candidate (-1: the pool's read failed), want some: it goes ahead of them", n)
 		}
 		t.Logf("%d queued shares went out after the block candidate", n)
 	case <-time.After(15 * time.Second):
-		t.Fatal("the pool never saw the block candidate and the last share")
+		t.Fatalf("no word from the pool after %v, want it to have read the block candidate and the last share", 15*time.Second)
 	}
 }
 
@@ -339,8 +350,6 @@ func TestBlockCandidateGoesAheadOfQueuedSubmits(t *testing.T) {
 // pause of a minute, a block submitted right after a share still reaches
 // the pool at once.
 func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
-	old := upstream.SetWritePace(time.Minute)
-	t.Cleanup(func() { upstream.SetWritePace(old) })
 	lines := make(chan string, 16)
 	addr, poolWait := rawPool(t, func(c net.Conn) {
 		_ = c.SetDeadline(time.Now().Add(20 * time.Second))
@@ -358,16 +367,19 @@ func TestBlockCandidateCutsTheWritersPause(t *testing.T) {
 			}
 		}
 	})
-	s := runSession(t, addr, poolWait, 0, 0)
+	s := runSessionConfig(t, poolWait, upstream.Config{
+		Pool: "raw", Address: addr, User: "acct.proxy", Password: "x", UserAgent: "hashgate/test",
+		ConnectTimeout: 2 * time.Second, WritePace: time.Minute,
+	})
 	arrives := func(what, en2 string) {
 		t.Helper()
 		select {
 		case l := <-lines:
 			if !strings.Contains(l, en2) {
-				t.Fatalf("%s: the pool got %s", what, l)
+				t.Fatalf("%s: the pool got %s, want extranonce2 %s", what, l, en2)
 			}
 		case <-time.After(5 * time.Second):
-			t.Fatalf("%s did not reach the pool within 5 s (the writer's pause is a minute)", what)
+			t.Fatalf("%s did not reach the pool within 5 s (the writer's pause is a minute), want it at once", what)
 		}
 	}
 	share := upstream.Share{JobID: "1", Extranonce2: "0000000000000001", NTime: "00000000", Nonce: "00000000"}
@@ -432,11 +444,11 @@ func TestSubmitVerdictsOutOfOrderAndTimeout(t *testing.T) {
 		select {
 		case v := <-verdicts:
 			if _, twice := got[v.share]; twice {
-				t.Fatalf("share %d heard twice", v.share)
+				t.Fatalf("share %d heard twice (%v, then %v), want once", v.share, got[v.share].err, v.err)
 			}
 			got[v.share] = v
 		case <-deadline:
-			t.Fatalf("after 5 s, verdicts for %d of 5 shares: %v", len(got), got)
+			t.Fatalf("after 5 s, verdicts for %d of 5 shares: %v; want all 5", len(got), got)
 		}
 	}
 	for share, want := range map[int]stratum.ErrorCode{0: 0, 1: stratum.ErrOther, 2: 0, 3: stratum.ErrLowDifficulty, 4: stratum.ErrOther} {
@@ -454,7 +466,7 @@ func TestSubmitVerdictsOutOfOrderAndTimeout(t *testing.T) {
 	}
 	select {
 	case v := <-verdicts:
-		t.Fatalf("a sixth verdict: %+v", v)
+		t.Fatalf("a sixth verdict: %+v, want none", v)
 	case <-time.After(2 * submitTimeout / 4):
 	}
 }
@@ -506,10 +518,10 @@ func TestConcurrentSubmitsAllSettle(t *testing.T) {
 		select {
 		case <-done:
 		case <-deadline:
-			t.Fatalf("after 10 s: %d accepted, %d failed of %d", accepted.Load(), failed.Load(), goroutines*each)
+			t.Fatalf("after 10 s: %d accepted, %d failed of %d; want all %d settled", accepted.Load(), failed.Load(), goroutines*each, goroutines*each)
 		}
 	}
 	if failed.Load() != 0 {
-		t.Fatalf("%d of %d shares failed (a timeout: the pool's answer did not find its submit)", failed.Load(), goroutines*each)
+		t.Fatalf("%d of %d shares failed (a timeout: the pool's answer did not find its submit), want 0", failed.Load(), goroutines*each)
 	}
 }

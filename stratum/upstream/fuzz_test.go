@@ -63,7 +63,7 @@ func FuzzPoolSession(f *testing.F) {
 			return
 		}
 		if n := s.Extranonce2Size(); n < 0 || n > 32 {
-			t.Fatalf("a session with extranonce2_size %d", n)
+			t.Fatalf("a session with extranonce2_size %d, want 0..32 or no session", n)
 		}
 		rec := newRecorder()
 		s.Start(rec)
@@ -71,17 +71,17 @@ func FuzzPoolSession(f *testing.F) {
 		case <-rec.closed:
 		case <-time.After(5 * time.Second):
 			s.Close()
-			t.Fatalf("the session did not end 5 s after the pool hung up (%q)", data)
+			t.Fatalf("the session still open 5 s after the pool hung up (having sent %q), want it ended", data)
 		}
 		s.Close()
 		select {
-		case <-rec.closed:
-			t.Fatal("Closed called twice")
+		case err := <-rec.closed:
+			t.Fatalf("Closed called a second time (with %v), want once", err)
 		default:
 		}
 		for _, n := range rec.jobs {
 			if n.JobID == "" || len(n.PrevHash) != 64 {
-				t.Fatalf("a job the decoder should have refused: %+v", n)
+				t.Fatalf("a job reached the handler: %+v, want it refused by the decoder (empty job id or prevhash not 64 digits)", n)
 			}
 		}
 	})

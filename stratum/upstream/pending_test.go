@@ -87,7 +87,7 @@ func TestPendingSubmitsReuseTheirMemory(t *testing.T) {
 		p.push(id, cb, 0, 0)
 		if id > 17 { // 16 in flight, and submit 1
 			if cb, _ := p.take(id - 16); cb == nil {
-				t.Fatalf("submit %d not pending", id-16)
+				t.Fatalf("take(%d) found no callback (%d live), want the pending submit's", id-16, p.live)
 			}
 		}
 	}
@@ -95,11 +95,11 @@ func TestPendingSubmitsReuseTheirMemory(t *testing.T) {
 		t.Fatalf("%d pending in a slice of %d, want 17 in a small one", p.live, cap(p.q))
 	}
 	if cb, _ := p.take(1); cb == nil {
-		t.Fatal("the first submit is lost")
+		t.Fatalf("take(1) found no callback (%d live), want the first submit still pending", p.live)
 	}
 	for id := uint64(100_000); id > 99_990; id-- { // the newest ten, backwards
 		if cb, _ := p.take(id); cb == nil {
-			t.Fatalf("submit %d not pending", id)
+			t.Fatalf("take(%d) found no callback (%d live), want the pending submit's", id, p.live)
 		}
 	}
 	left := p.drain()

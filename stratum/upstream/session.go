@@ -34,6 +34,10 @@ type Config struct {
 	WriteTimeout   time.Duration
 	SubmitTimeout  time.Duration // a submit unanswered this long fails (checked every quarter of it: after 1.25-1.5 times it)
 	MaxLineBytes   int
+	// WritePace is the least time between two writes to the pool: what
+	// arrives meanwhile goes out in the next one (see writer). Default
+	// DefaultWritePace.
+	WritePace time.Duration
 
 	// Counters count this pool's submits and verdicts across sessions;
 	// nil: the session counts into its own.
@@ -51,6 +55,11 @@ const (
 	DefaultSilenceTimeout = 30 * time.Second
 	DefaultWriteTimeout   = 10 * time.Second
 	DefaultSubmitTimeout  = 30 * time.Second
+	// DefaultWritePace: under load that is tens of submits per write
+	// instead of a few (a loopback write costs the sender 3-8 µs here,
+	// and each one wakes the writer and the pool); an idle writer still
+	// writes the first submit at once.
+	DefaultWritePace = time.Millisecond
 	// A notify with a big coinbase and 15 branches is a few KiB.
 	DefaultMaxLineBytes = 64 << 10
 	DefaultUserAgent    = "hashgate"
@@ -66,6 +75,7 @@ func (c *Config) setDefaults() {
 	def(&c.SilenceTimeout, DefaultSilenceTimeout)
 	def(&c.WriteTimeout, DefaultWriteTimeout)
 	def(&c.SubmitTimeout, DefaultSubmitTimeout)
+	def(&c.WritePace, DefaultWritePace)
 	if c.MaxLineBytes <= 0 {
 		c.MaxLineBytes = DefaultMaxLineBytes
 	}
@@ -346,20 +356,14 @@ func (s *Session) Start(h Handler) {
 	go s.read(h, sweepDone)
 }
 
-// writePace is the least time between two writes to the pool: what
-// arrives meanwhile goes out in the next one. Under load that is tens of
-// submits per write instead of a few (a loopback write costs the sender
-// 3-8 µs here, and each one wakes this goroutine and the pool); an idle
-// writer still writes the first submit at once. A block candidate cuts
-// the pause short.
-var writePace = time.Millisecond // a variable for tests
-
 // writer sends the submits queued by Submit: under load, many shares go
-// out in one write instead of one write each. It stops with the session.
+// out in one write instead of one write each, at most one write per
+// Config.WritePace (a block candidate cuts the pause short). It stops
+// with the session.
 func (s *Session) writer() {
 	defer close(s.writerDone)
 	var out []byte
-	pace := time.NewTimer(writePace)
+	pace := time.NewTimer(s.cfg.WritePace)
 	defer pace.Stop()
 	for {
 		select {
@@ -380,7 +384,7 @@ func (s *Session) writer() {
 			s.shutdown(fmt.Errorf("write to pool: %w", err))
 			return
 		}
-		pace.Reset(writePace)
+		pace.Reset(s.cfg.WritePace)
 		select {
 		case <-s.stop:
 			return

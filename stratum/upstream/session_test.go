@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync"
@@ -55,6 +56,25 @@ func (r *recorder) SetVersionMask(_ *upstream.Session, m uint32) {
 }
 func (r *recorder) Closed(_ *upstream.Session, err error) { r.closed <- err }
 
+// heard is what the handler was told so far, for failure messages.
+func (r *recorder) heard() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return fmt.Sprintf("%d jobs, difficulties %v, masks %08x, extranonce1s %v", len(r.jobs), r.diffs, r.masks, r.en1s)
+}
+
+// waitHeard waits until cond holds on the recorder (called with its lock
+// held), failing with what the handler was told by then.
+func (r *recorder) waitHeard(t *testing.T, what string, cond func(r *recorder) bool) {
+	t.Helper()
+	sim.WaitFor(t, 2*time.Second, what, func() (bool, any) {
+		r.mu.Lock()
+		ok := cond(r)
+		r.mu.Unlock()
+		return ok, r.heard()
+	})
+}
+
 func (r *recorder) lastJob() *stratum.Notify {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -93,14 +113,14 @@ func TestHandshakeJobsAndSubmit(t *testing.T) {
 		t.Fatalf("granted mask %08x, want the pool's %08x", got, sim.DefaultVersionMask)
 	}
 	if len(s.Extranonce1()) != 4 || s.Extranonce2Size() != 8 {
-		t.Fatalf("extranonce1 %x size %d", s.Extranonce1(), s.Extranonce2Size())
+		t.Fatalf("extranonce1 %x size %d, want 4 bytes, size 8", s.Extranonce1(), s.Extranonce2Size())
 	}
 	rec := newRecorder()
 	s.Start(rec)
-	sim.Eventually(t, 2*time.Second, func() bool { return rec.lastJob() != nil }, "first job")
+	rec.waitHeard(t, "a first job", func(r *recorder) bool { return len(r.jobs) > 0 })
 	rec.mu.Lock()
 	if len(rec.diffs) == 0 || rec.diffs[0] != sim.DefaultPoolDifficulty {
-		t.Fatalf("difficulty %v", rec.diffs)
+		t.Fatalf("difficulties heard %v, want %v first", rec.diffs, sim.DefaultPoolDifficulty)
 	}
 	rec.mu.Unlock()
 
@@ -114,26 +134,26 @@ func TestHandshakeJobsAndSubmit(t *testing.T) {
 	var h sharehash.Hasher
 	nonce, found := h.Search(job, s.Extranonce1(), en2, job.NTime, job.Version, 0, 1<<20, sharehash.NewTarget(sim.DefaultPoolDifficulty))
 	if !found {
-		t.Fatal("no share found")
+		t.Fatalf("no share at difficulty %v in nonces 0..2^20-1 (last tried %#x), want one", sim.DefaultPoolDifficulty, nonce)
 	}
 	res := make(chan *stratum.Error, 2)
 	s.Submit(upstream.Share{JobID: n.JobID, Extranonce2: hex.EncodeToString(en2), NTime: n.NTime, Nonce: stratum.FormatUint32(nonce)}, func(e *stratum.Error) { res <- e })
 	if e := <-res; e != nil {
-		t.Fatalf("valid share rejected: %v", e)
+		t.Fatalf("valid share answered %v, want accepted (nil)", e)
 	}
 	// The same share again is a duplicate, relayed with the pool's code.
 	s.Submit(upstream.Share{JobID: n.JobID, Extranonce2: hex.EncodeToString(en2), NTime: n.NTime, Nonce: stratum.FormatUint32(nonce)}, func(e *stratum.Error) { res <- e })
 	if e := <-res; e == nil || e.Code != stratum.ErrDuplicate {
-		t.Fatalf("duplicate answered %v", e)
+		t.Fatalf("duplicate answered %v, want code %d", e, stratum.ErrDuplicate)
 	}
 	// Pool-side changes reach the handler.
 	pool.SetVersionMask(0x00ffe000)
-	sim.Eventually(t, 2*time.Second, func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.masks) > 0 }, "version mask")
+	rec.waitHeard(t, "a version mask", func(r *recorder) bool { return len(r.masks) > 0 })
 	if s.VersionMask() != 0x00ffe000 {
-		t.Fatalf("mask not effective at once: %08x", s.VersionMask())
+		t.Fatalf("mask %08x once the handler heard it, want 00ffe000 effective at once", s.VersionMask())
 	}
 	pool.SendSetExtranonce()
-	sim.Eventually(t, 2*time.Second, func() bool { rec.mu.Lock(); defer rec.mu.Unlock(); return len(rec.en1s) > 0 }, "set_extranonce")
+	rec.waitHeard(t, "a set_extranonce", func(r *recorder) bool { return len(r.en1s) > 0 })
 }
 
 func TestPoolThatIsSilentIsDead(t *testing.T) {
@@ -154,7 +174,7 @@ func TestPoolThatIsSilentIsDead(t *testing.T) {
 			t.Fatalf("closed with %v, want ErrSilent", err)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("silent pool not noticed")
+		t.Fatalf("session still open 5 s after the pool fell silent (silence timeout %v), want closed with ErrSilent", cfg.SilenceTimeout)
 	}
 }
 
@@ -184,19 +204,19 @@ func TestPoolGarbageAndMidLineClose(t *testing.T) {
 			select {
 			case err := <-rec.closed:
 				if err == nil {
-					t.Fatal("closed without a reason")
+					t.Fatalf("closed with error %v, want the reason", err)
 				}
 			case <-time.After(5 * time.Second):
-				t.Fatal("session survived a broken pool")
+				t.Fatalf("session still open 5 s after the pool sent %q, want it closed", raw)
 			}
 			// The pending submit is answered, not lost.
 			select {
 			case e := <-pending:
 				if e == nil {
-					t.Fatal("pending submit reported accepted")
+					t.Fatalf("pending submit answered %v (accepted), want an error", e)
 				}
 			case <-time.After(5 * time.Second):
-				t.Fatal("pending submit never answered")
+				t.Fatalf("pending submit unanswered %v after the session closed, want an error answer", 5*time.Second)
 			}
 		})
 	}
@@ -231,8 +251,8 @@ func TestDialFailures(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "mining.subscribe") {
 		t.Fatalf("err = %v, want no answer to subscribe", err)
 	}
-	if time.Since(start) > 3*time.Second {
-		t.Fatal("connect timeout not honoured")
+	if took := time.Since(start); took > 3*time.Second {
+		t.Fatalf("Dial to a mute pool took %v, want at most 3 s (connect timeout %v)", took, cfg.ConnectTimeout)
 	}
 
 	// A pool that refuses the proxy's user.
@@ -246,7 +266,9 @@ func TestDialFailures(t *testing.T) {
 	l2, _ := net.Listen("tcp", "127.0.0.1:0")
 	addr := l2.Addr().String()
 	l2.Close()
-	if _, err := upstream.Dial(context.Background(), upstream.Config{Address: addr, ConnectTimeout: time.Second}); err == nil {
-		t.Fatal("dial to a closed port succeeded")
+	if s, err := upstream.Dial(context.Background(), upstream.Config{Address: addr, ConnectTimeout: time.Second}); err == nil {
+		en1 := s.Extranonce1()
+		s.Close()
+		t.Fatalf("Dial to closed port %s gave a session (extranonce1 %x), want an error", addr, en1)
 	}
 }

@@ -99,7 +99,6 @@
 // # Numbers
 //
 // Difficulties are float64 and may be tiny (0.0001, 1e-10 for CPU miners
-// and tests) or huge (1e12 and beyond); [HashrateFromWork] and
-// [DifficultyForHashrate] convert between difficulty and hashrate
-// (hashrate = difficulty × 2^32 / seconds per share).
+// and tests) or huge (1e12 and beyond); hashrate = difficulty × 2^32 /
+// seconds per share.
 package vardiff

@@ -169,8 +169,8 @@ func TestSimulationConverges(t *testing.T) {
 				r := simulate(m, within20, 10, 1000)
 				t.Log(r)
 				if r.retargets < 0 || r.retargets > 10 {
-					t.Fatalf("not within ±20%% of the ideal %.6g after 10 retargets (difficulty %.6g after %d)",
-						r.ideal, m.st.Difficulty(), m.retargets)
+					t.Fatalf("difficulty %.6g after %d retargets, want within ±20%% of the ideal %.6g within 10",
+						m.st.Difficulty(), m.retargets, r.ideal)
 				}
 				if math.Abs(r.meanInterval/T-1) > 0.2 {
 					t.Errorf("mean share interval %.2fs over 1000 shares after converging, want %v s ± 20%%", r.meanInterval, T)
@@ -179,7 +179,7 @@ func TestSimulationConverges(t *testing.T) {
 					t.Errorf("mean difficulty %.2f of the ideal over 1000 shares after converging, want 1 ± 0.2", r.meanDiff/r.ideal)
 				}
 				if r.steadyMoves > 4 {
-					t.Errorf("%d retargets in the 1000 shares after converging: oscillating", r.steadyMoves)
+					t.Errorf("%d retargets in the 1000 shares after converging (oscillating), want at most 4", r.steadyMoves)
 				}
 			})
 		}
@@ -197,16 +197,16 @@ func TestSimulationPowerOfTwo(t *testing.T) {
 				r := simulate(m, bracketing, 10, 1000)
 				t.Log(r)
 				if r.retargets < 0 || r.retargets > 10 {
-					t.Fatalf("not at a power of two next to the ideal %.6g after 10 retargets (difficulty %.6g after %d)",
-						r.ideal, m.st.Difficulty(), m.retargets)
+					t.Fatalf("difficulty %.6g after %d retargets, want a power of two next to the ideal %.6g within 10",
+						m.st.Difficulty(), m.retargets, r.ideal)
 				}
 				// The hysteresis band is 2^0.75 ≈ 1.68.
 				if q := r.meanDiff / r.ideal; q < 1/pow2Band || q > pow2Band || r.steadyMoves > 4 {
-					t.Errorf("after converging: mean difficulty %.2f of the ideal, %d retargets, range %.2f..%.2f of the ideal",
-						q, r.steadyMoves, r.lo/r.ideal, r.hi/r.ideal)
+					t.Errorf("after converging: mean difficulty %.2f of the ideal, %d retargets, range %.2f..%.2f of the ideal; want the mean within ×/÷%.2f and at most 4 retargets",
+						q, r.steadyMoves, r.lo/r.ideal, r.hi/r.ideal, pow2Band)
 				}
 				if d := m.st.Difficulty(); RoundPow2(d) != d {
-					t.Errorf("difficulty %v is not a power of two", d)
+					t.Errorf("difficulty %v, want a power of two (RoundPow2 gives %v)", d, RoundPow2(d))
 				}
 			})
 		}

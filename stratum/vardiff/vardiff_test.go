@@ -1,6 +1,7 @@
 package vardiff
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -105,8 +106,8 @@ func TestValidate(t *testing.T) {
 
 func TestNewPanicsOnInvalidConfig(t *testing.T) {
 	defer func() {
-		if recover() == nil {
-			t.Fatal("New with min > max did not panic")
+		if r := recover(); r == nil {
+			t.Fatalf("New with min 2 > max 1 returned (recover() = %v), want a panic", r)
 		}
 	}()
 	New(&Config{Initial: 1, Min: 2, Max: 1, TargetShareSeconds: 1}, t0)
@@ -161,19 +162,23 @@ func TestRoundPow2(t *testing.T) {
 		{0, 0},
 		{-3, -3},
 	} {
-		if got := RoundPow2(tc.in); got != tc.want {
-			t.Errorf("RoundPow2(%v) = %v, want %v", tc.in, got, tc.want)
-		}
+		t.Run(fmt.Sprint(tc.in), func(t *testing.T) {
+			if got := RoundPow2(tc.in); got != tc.want {
+				t.Errorf("RoundPow2(%v) = %v, want %v", tc.in, got, tc.want)
+			}
+		})
 	}
 	if got := RoundPow2(math.NaN()); !math.IsNaN(got) {
-		t.Errorf("RoundPow2(NaN) = %v", got)
+		t.Errorf("RoundPow2(NaN) = %v, want NaN", got)
 	}
 	for _, tc := range []struct{ in, ceil, floor float64 }{
 		{1, 1, 1}, {3, 4, 2}, {0.3, 0.5, 0.25}, {1e-10, math.Ldexp(1, -33), math.Ldexp(1, -34)},
 	} {
-		if c, f := ceilPow2(tc.in), floorPow2(tc.in); c != tc.ceil || f != tc.floor {
-			t.Errorf("ceil/floorPow2(%v) = %v, %v, want %v, %v", tc.in, c, f, tc.ceil, tc.floor)
-		}
+		t.Run(fmt.Sprintf("ceil/floor %v", tc.in), func(t *testing.T) {
+			if c, f := ceilPow2(tc.in), floorPow2(tc.in); c != tc.ceil || f != tc.floor {
+				t.Errorf("ceil/floorPow2(%v) = %v, %v, want %v, %v", tc.in, c, f, tc.ceil, tc.floor)
+			}
+		})
 	}
 }
 
@@ -216,7 +221,7 @@ func TestSuggest(t *testing.T) {
 				t.Fatalf("Suggest(%v) = %v (Difficulty %v), want %v", tc.suggest, got, st.Difficulty(), tc.want)
 			}
 			if changed != (got != before) || (tc.floor == 0 && changed != tc.changed) {
-				t.Fatalf("Suggest(%v) changed = %v, difficulty %v -> %v", tc.suggest, changed, before, got)
+				t.Fatalf("Suggest(%v) changed = %v, difficulty %v -> %v; want changed %v (and true exactly when the difficulty moved)", tc.suggest, changed, before, got, tc.changed)
 			}
 		})
 	}
@@ -233,7 +238,7 @@ func TestSuggestThenVardiff(t *testing.T) {
 		t.Fatalf("difficulty %v, want 1000", p.st.Difficulty())
 	}
 	if d, ch := p.st.Suggest(5000, p.now); d != 5000 || !ch {
-		t.Fatalf("Suggest(5000) = %v, %v", d, ch)
+		t.Fatalf("Suggest(5000) = %v, %v; want 5000, true", d, ch)
 	}
 	p.shares(100)
 	if !near(p.st.Difficulty(), 1000) {
@@ -261,7 +266,7 @@ func TestSetFloor(t *testing.T) {
 		}
 	}
 	if st.Floor() != 0 {
-		t.Fatalf("Floor() = %v after clearing", st.Floor())
+		t.Fatalf("Floor() = %v after clearing, want 0", st.Floor())
 	}
 
 	// A miner that stops finding shares is lowered to its floor, no further.
@@ -271,10 +276,10 @@ func TestSetFloor(t *testing.T) {
 		st.Idle(t0.Add(time.Duration(i) * 10 * time.Second))
 	}
 	if st.Difficulty() != 7.5 {
-		t.Fatalf("idle miner with floor 7.5 at %v", st.Difficulty())
+		t.Fatalf("idle miner with floor 7.5 at difficulty %v, want 7.5", st.Difficulty())
 	}
 	if st.Floor() != 7.5 {
-		t.Fatalf("Floor() = %v", st.Floor())
+		t.Fatalf("Floor() = %v, want 7.5", st.Floor())
 	}
 }
 
@@ -307,7 +312,7 @@ func TestClamp(t *testing.T) {
 			moves := p.changes
 			p.shares(300)
 			if p.changes != moves {
-				t.Fatalf("%d more retargets at the clamp", p.changes-moves)
+				t.Fatalf("%d more retargets at the clamp, want 0", p.changes-moves)
 			}
 		})
 	}
@@ -335,29 +340,31 @@ func TestHysteresis(t *testing.T) {
 		{0.26, true},
 	} {
 		for _, pow2 := range []bool{false, true} {
-			cfg := Config{Initial: D, Min: 1e-10, Max: 1e15, TargetShareSeconds: 10}
-			if pow2 {
-				cfg.Initial, cfg.PowerOfTwo = 1024, true
-				if tc.ratio > 1/pow2Band && tc.ratio < pow2Band {
-					tc.moves = false
-				}
-			}
-			ideal := cfg.Initial * tc.ratio
-			p := newPerfect(&cfg, ideal*two32/cfg.TargetShareSeconds)
-			p.shares(3000)
-			want := cfg.Initial
-			if tc.moves {
-				want = ideal
+			t.Run(fmt.Sprintf("ratio %.3f pow2 %v", tc.ratio, pow2), func(t *testing.T) {
+				cfg := Config{Initial: D, Min: 1e-10, Max: 1e15, TargetShareSeconds: 10}
 				if pow2 {
-					want = RoundPow2(ideal)
+					cfg.Initial, cfg.PowerOfTwo = 1024, true
+					if tc.ratio > 1/pow2Band && tc.ratio < pow2Band {
+						tc.moves = false
+					}
 				}
-			}
-			if !near(p.st.Difficulty(), want) {
-				t.Errorf("ratio %.3f pow2 %v: difficulty %v, want %v", tc.ratio, pow2, p.st.Difficulty(), want)
-			}
-			if wantMoves := map[bool]int{false: 0, true: 1}[tc.moves]; p.changes != wantMoves {
-				t.Errorf("ratio %.3f pow2 %v: %d retargets in 3000 shares, want %d", tc.ratio, pow2, p.changes, wantMoves)
-			}
+				ideal := cfg.Initial * tc.ratio
+				p := newPerfect(&cfg, ideal*two32/cfg.TargetShareSeconds)
+				p.shares(3000)
+				want := cfg.Initial
+				if tc.moves {
+					want = ideal
+					if pow2 {
+						want = RoundPow2(ideal)
+					}
+				}
+				if !near(p.st.Difficulty(), want) {
+					t.Errorf("ratio %.3f pow2 %v: difficulty %v, want %v", tc.ratio, pow2, p.st.Difficulty(), want)
+				}
+				if wantMoves := map[bool]int{false: 0, true: 1}[tc.moves]; p.changes != wantMoves {
+					t.Errorf("ratio %.3f pow2 %v: %d retargets in 3000 shares, want %d", tc.ratio, pow2, p.changes, wantMoves)
+				}
+			})
 		}
 	}
 }
@@ -374,21 +381,23 @@ func TestFastRetarget(t *testing.T) {
 		{100, []float64{1600, 10000}},       // MaxStep 16
 		{2000, []float64{1600, 25600, 2e5}}, // 16, 16, then the rest
 	} {
-		p := newPerfect(&cfg, 100*tc.ratio*two32/10)
-		for i, want := range tc.steps {
-			p.shares(DefaultFastShares - 1)
-			if p.changes != i {
-				t.Fatalf("ratio %v: retargeted after %d shares", tc.ratio, DefaultFastShares-1)
+		t.Run(fmt.Sprintf("ratio %v", tc.ratio), func(t *testing.T) {
+			p := newPerfect(&cfg, 100*tc.ratio*two32/10)
+			for i, want := range tc.steps {
+				p.shares(DefaultFastShares - 1)
+				if p.changes != i {
+					t.Fatalf("ratio %v: %d retargets after %d more shares, want %d (none before the window's %dth)", tc.ratio, p.changes, DefaultFastShares-1, i, DefaultFastShares)
+				}
+				p.shares(1)
+				if p.changes != i+1 || !near(p.st.Difficulty(), want) {
+					t.Fatalf("ratio %v: after %d fast windows difficulty %v (%d retargets), want %v", tc.ratio, i+1, p.st.Difficulty(), p.changes, want)
+				}
 			}
-			p.shares(1)
-			if p.changes != i+1 || !near(p.st.Difficulty(), want) {
-				t.Fatalf("ratio %v: after %d fast windows difficulty %v (%d retargets), want %v", tc.ratio, i+1, p.st.Difficulty(), p.changes, want)
+			p.shares(1000)
+			if p.changes != len(tc.steps) {
+				t.Fatalf("ratio %v: %d retargets, want %d", tc.ratio, p.changes, len(tc.steps))
 			}
-		}
-		p.shares(1000)
-		if p.changes != len(tc.steps) {
-			t.Fatalf("ratio %v: %d retargets, want %d", tc.ratio, p.changes, len(tc.steps))
-		}
+		})
 	}
 }
 
@@ -436,14 +445,14 @@ func untilCheck(t *testing.T, st *State, now time.Time, interval time.Duration) 
 	t.Helper()
 	for range 1000 {
 		now = now.Add(interval)
-		if _, ch := st.OnShare(now, st.Difficulty()); ch {
-			t.Fatal("retargeted on target")
+		if d, ch := st.OnShare(now, st.Difficulty()); ch {
+			t.Fatalf("on-target share at %v retargeted to %v, want no change", now, d)
 		}
 		if st.work == 0 {
 			return now
 		}
 	}
-	t.Fatal("no check in 1000 shares")
+	t.Fatalf("window work %v after 1000 on-target shares, want a check (work back to 0)", st.work)
 	return now
 }
 
@@ -474,12 +483,12 @@ func TestIdleFluke(t *testing.T) {
 	p := newPerfect(&cfg, 1000*two32/10) // on target
 	p.shares(300)
 	if p.changes != 0 {
-		t.Fatalf("%d retargets on target", p.changes)
+		t.Fatalf("%d retargets on target, want 0", p.changes)
 	}
 	p.now = untilCheck(t, p.st, p.now, 10*time.Second)
 	p.now = p.now.Add(100 * time.Second)
 	if d, ch := p.st.Idle(p.now); !ch || !near(d, 100) {
-		t.Fatalf("Idle after 100 s of silence = %v, %v", d, ch)
+		t.Fatalf("Idle after 100 s of silence = %v, %v; want 100, true", d, ch)
 	}
 	p.shares(DefaultFastShares)
 	if p.changes != 1 || !near(p.st.Difficulty(), 1000) {
@@ -487,7 +496,7 @@ func TestIdleFluke(t *testing.T) {
 	}
 	p.shares(1000)
 	if p.changes != 1 {
-		t.Fatalf("%d more retargets after", p.changes-1)
+		t.Fatalf("%d more retargets after, want 0", p.changes-1)
 	}
 }
 
@@ -502,16 +511,16 @@ func TestOutlierWindow(t *testing.T) {
 	}
 	for range DefaultFastShares { // a burst: 8 shares in 8 s
 		now = now.Add(time.Second)
-		if _, ch := st.OnShare(now, 1000); ch {
-			t.Fatal("retargeted on one outlying window")
+		if d, ch := st.OnShare(now, 1000); ch {
+			t.Fatalf("retargeted to %v on one outlying window, want no change", d)
 		}
 	}
 	if st.work != 0 || st.strike != 1 {
-		t.Fatalf("burst not checked as an outlier: work %v, strike %d", st.work, st.strike)
+		t.Fatalf("after the burst: work %v, strike %d; want 0, 1 (checked as an outlier)", st.work, st.strike)
 	}
 	now = untilCheck(t, &st, now, 10*time.Second) // on target again
 	if st.strike != 0 {
-		t.Fatalf("strike %d after an agreeing window", st.strike)
+		t.Fatalf("strike %d after an agreeing window, want 0", st.strike)
 	}
 	// The miner really got 10× faster: two fast windows.
 	changed := 0
@@ -520,7 +529,7 @@ func TestOutlierWindow(t *testing.T) {
 		if _, ch := st.OnShare(now, 1000); ch {
 			changed++
 			if i != 2*DefaultFastShares-1 {
-				t.Fatalf("retargeted at fast share %d", i+1)
+				t.Fatalf("retargeted at fast share %d, want only at the %dth", i+1, 2*DefaultFastShares)
 			}
 		}
 	}
@@ -586,19 +595,19 @@ func TestClockNotMoving(t *testing.T) {
 	cfg := Config{Initial: 100, Min: 1, Max: 1e6, TargetShareSeconds: 10}
 	st := New(&cfg, t0)
 	for range 100 { // all at the window's start, then before it
-		if _, ch := st.OnShare(t0, 100); ch {
-			t.Fatal("retargeted with no time elapsed")
+		if d, ch := st.OnShare(t0, 100); ch {
+			t.Fatalf("retargeted to %v with no time elapsed, want no change", d)
 		}
-		if _, ch := st.Idle(t0.Add(-time.Hour)); ch {
-			t.Fatal("Idle retargeted with time going backwards")
+		if d, ch := st.Idle(t0.Add(-time.Hour)); ch {
+			t.Fatalf("Idle retargeted to %v with time going backwards, want no change", d)
 		}
 	}
 	if st.Hashrate(t0) != 0 {
-		t.Fatalf("Hashrate with no time elapsed = %v", st.Hashrate(t0))
+		t.Fatalf("Hashrate with no time elapsed = %v, want 0", st.Hashrate(t0))
 	}
 	// The work is kept: the first share with time elapsed sees it.
 	if d, ch := st.OnShare(t0.Add(10*time.Second), 100); !ch || d <= 100 {
-		t.Fatalf("101 shares in 10 s: %v, %v", d, ch)
+		t.Fatalf("101 shares in 10 s: %v, %v; want a raise above 100, true", d, ch)
 	}
 }
 
@@ -629,19 +638,19 @@ func TestTiny(t *testing.T) {
 
 func TestHelpers(t *testing.T) {
 	if got := HashrateFromWork(1, time.Second); got != 4294967296 {
-		t.Errorf("HashrateFromWork(1, 1s) = %v", got)
+		t.Errorf("HashrateFromWork(1, 1s) = %v, want 4294967296", got)
 	}
 	if got := HashrateFromWork(465661.2873077393, 10*time.Second); !near(got, 200e12) {
 		t.Errorf("HashrateFromWork = %v, want 200e12", got)
 	}
 	if got := HashrateFromWork(1, 0); got != 0 {
-		t.Errorf("HashrateFromWork(1, 0) = %v", got)
+		t.Errorf("HashrateFromWork(1, 0) = %v, want 0", got)
 	}
 	if got := DifficultyForHashrate(200e12, 10); !near(got, 465661.2873077393) {
-		t.Errorf("DifficultyForHashrate(200 TH/s, 10 s) = %v", got)
+		t.Errorf("DifficultyForHashrate(200 TH/s, 10 s) = %v, want 465661.2873077393", got)
 	}
 	if got := DifficultyForHashrate(1e6, 10); !near(got, 0.00232830643) {
-		t.Errorf("DifficultyForHashrate(1 MH/s, 10 s) = %v", got)
+		t.Errorf("DifficultyForHashrate(1 MH/s, 10 s) = %v, want 0.00232830643", got)
 	}
 	p := newPerfect(&Config{Initial: 16384, Min: 1, Max: 1e15, TargetShareSeconds: 10}, 14e12)
 	p.shares(200)
@@ -652,7 +661,7 @@ func TestHelpers(t *testing.T) {
 
 func TestStateIsSmall(t *testing.T) {
 	if n := unsafe.Sizeof(State{}); n > 96 {
-		t.Fatalf("State is %d bytes", n)
+		t.Fatalf("State is %d bytes, want at most 96", n)
 	}
 }
 
@@ -672,9 +681,11 @@ func TestNoAllocations(t *testing.T) {
 		{"Difficulty", func() { _ = st.Difficulty() }},
 		{"Hashrate", func() { _ = st.Hashrate(now) }},
 	} {
-		if n := testing.AllocsPerRun(1000, tc.f); n != 0 {
-			t.Errorf("%s: %v allocations per call", tc.name, n)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if n := testing.AllocsPerRun(1000, tc.f); n != 0 {
+				t.Errorf("%s: %v allocations per call, want 0", tc.name, n)
+			}
+		})
 	}
 }
 

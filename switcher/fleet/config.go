@@ -10,7 +10,9 @@ import (
 	"github.com/hashgate/hashgate/switcher/device"
 )
 
-// Defaults of Config's zero fields.
+// Defaults of Config's zero fields. The config file's [switcher]
+// poll_interval, device_workers, verify_within and retry_every defaults
+// (config.Default) are Workers, PollInterval, VerifyWithin and RetryEvery.
 const (
 	DefaultWorkers      = 256
 	DefaultPollInterval = 10 * time.Second

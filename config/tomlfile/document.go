@@ -1,4 +1,4 @@
-package config
+package tomlfile
 
 import (
 	"errors"
@@ -83,9 +83,6 @@ func lineOf(data []byte, n int) string {
 	line, _, _ := strings.Cut(src, "\n")
 	return line
 }
-
-// File is the file name errors are reported with.
-func (d *Decoder) File() string { return d.file }
 
 // Errors returns every problem recorded so far, in file order (nil if none).
 func (d *Decoder) Errors() Errors {
@@ -301,20 +298,20 @@ func (d *Decoder) duration(m map[string]any, path, key string, dst *time.Duratio
 		d.TypeErr(kp, `a duration string such as "30s"`, v)
 		return false
 	}
-	var dur Duration
-	if err := dur.UnmarshalText([]byte(s)); err != nil {
+	dur, err := ParseDuration(s)
+	if err != nil {
 		d.Errorf(kp, "%s: %v", kp, err)
 		return false
 	}
 	switch {
-	case zeroOK && dur.Duration < 0:
+	case zeroOK && dur < 0:
 		d.Errorf(kp, "%s: must not be negative, got %q", kp, s)
 		return false
-	case !zeroOK && dur.Duration <= 0:
+	case !zeroOK && dur <= 0:
 		d.Errorf(kp, "%s: must be greater than 0, got %q", kp, s)
 		return false
 	}
-	*dst = dur.Duration
+	*dst = dur
 	return true
 }
 
@@ -372,7 +369,7 @@ func FormatFloat(f float64) string {
 func closest(k string, known []string) string {
 	best, bestDist := "", math.MaxInt
 	for _, c := range known {
-		if dist := editDistance(k, c); dist < bestDist {
+		if dist := EditDistance(k, c); dist < bestDist {
 			best, bestDist = c, dist
 		}
 	}
@@ -389,7 +386,9 @@ func closest(k string, known []string) string {
 	return best
 }
 
-func editDistance(a, b string) int {
+// EditDistance is the Levenshtein distance of a and b, in bytes: what
+// "did you mean" suggestions are judged by.
+func EditDistance(a, b string) int {
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
