@@ -43,7 +43,11 @@ func (s *Switcher) capStatusLocked(st *Status, now time.Time) {
 	st.Meters = make(map[string]meter.Reading, len(s.cm.meters))
 	for _, name := range slices.Sorted(maps.Keys(s.cm.meters)) {
 		m := s.cm.meters[name]
-		st.Meters[name] = m.last
+		last := m.last
+		if last.Measures == "" {
+			last.Measures = m.spec.Measures
+		}
+		st.Meters[name] = last
 		ms := MeterStatus{Name: name, Measures: m.spec.Measures, At: m.good.At, Error: m.last.Err, Stale: !m.fresh(now)}
 		if !m.good.At.IsZero() {
 			kw := m.good.KW
