@@ -133,7 +133,12 @@ type capMode struct {
 	started   time.Time
 	meters    map[string]*meterState
 	heartbeat time.Time // the last one
-	fs        failsafe
+	// actedAt: the last plan that acted; excess: how much more the
+	// mining meters (or site − ai) measured than the plan's load, in
+	// the last reading taken capSettle after it (capmode_loop.go).
+	actedAt time.Time
+	excess  float64
+	fs      failsafe
 }
 
 // meterState is one meter as the switcher knows it.

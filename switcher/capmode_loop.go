@@ -107,9 +107,10 @@ func (s *Switcher) capBudgetLocked(now time.Time) {
 		return
 	}
 	s.cm.nonMining, s.cm.nmSource = nm, src
+	s.miningExcessLocked(now, src)
 	pol := &s.policy.Cap
 	band := pol.deadBand(s.cm.capKW)
-	raw := max(s.cm.capKW-nm-s.policy.ReserveKW, 0)
+	raw := max(s.cm.capKW-nm-s.policy.ReserveKW-s.cm.excess, 0)
 	if !s.cm.track.update(raw, band, pol.HoldUp, now) || s.stale {
 		return
 	}
@@ -118,6 +119,59 @@ func (s *Switcher) capBudgetLocked(now time.Time) {
 		s.stale, s.planWhy = true, "cap"
 		s.counters.CapReplans.Add(1)
 	}
+}
+
+// capSettle: meters are compared with the plan's load only this long
+// after the last plan that acted (parked rigs stop, resumed ones start,
+// and the meters read them).
+const capSettle = 10 * time.Second
+
+// miningExcessLocked updates how much more the mining load measures
+// than the plan's load (never less than 0): from the `mining` meters,
+// else `site` − `ai`; 0 when the non-mining load is itself site − the
+// plan's load (the feedback is then in it) or nothing measures mining.
+func (s *Switcher) miningExcessLocked(now time.Time, nmSource string) {
+	measured, at, ok := s.measuredMiningLocked(now)
+	switch {
+	case !ok || (nmSource == meter.Site && !s.hasFreshLocked(meter.Mining, now)):
+		s.cm.excess = 0
+	case at.Sub(s.cm.actedAt) >= capSettle:
+		s.cm.excess = max(measured-s.last.LoadAfterKW, 0)
+	}
+}
+
+// measuredMiningLocked is the mining load as measured: the `mining`
+// meters' sum, else `site` − `ai`; at is the oldest reading it takes.
+func (s *Switcher) measuredMiningLocked(now time.Time) (kw float64, at time.Time, ok bool) {
+	if s.hasFreshLocked(meter.Mining, now) {
+		kw, _, _ = s.meterSumLocked(meter.Mining, now)
+		return kw, s.oldestGoodLocked(meter.Mining), true
+	}
+	if s.hasFreshLocked(meter.Site, now) && s.hasFreshLocked(meter.AI, now) {
+		site, _, _ := s.meterSumLocked(meter.Site, now)
+		ai, _, _ := s.meterSumLocked(meter.AI, now)
+		at = s.oldestGoodLocked(meter.Site)
+		if a := s.oldestGoodLocked(meter.AI); a.Before(at) {
+			at = a
+		}
+		return site - ai, at, true
+	}
+	return 0, time.Time{}, false
+}
+
+func (s *Switcher) hasFreshLocked(what string, now time.Time) bool {
+	_, n, fresh := s.meterSumLocked(what, now)
+	return n > 0 && fresh
+}
+
+func (s *Switcher) oldestGoodLocked(what string) time.Time {
+	var at time.Time
+	for _, m := range s.cm.meters {
+		if m.spec.Measures == what && (at.IsZero() || m.good.At.Before(at)) {
+			at = m.good.At
+		}
+	}
+	return at
 }
 
 // budgetLocked is the mining budget a plan made now would have.

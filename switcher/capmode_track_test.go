@@ -142,3 +142,64 @@ pools_bound = true
 		})
 	}
 }
+
+// Rigs that draw 10% more than their rig_kw: with a mining meter the
+// excess it measures over the plan's load comes off the budget, so the
+// site settles under the cap (after capSettle from the admission) and
+// mining still uses what the cap allows.
+func TestCapMiningExcess(t *testing.T) {
+	const capKW, reserveKW, aiKW, realKW, idleKW = 1000.0, 20.0, 300.0, 3.3, 0.1
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pol, err := ParsePolicy(filepath.Join(dir, "policy.toml"), []byte(`
+site_capacity_kw = 2000.0
+reserve_kw = 20.0
+ramp_up_kw_per_min = 3000.0
+min_off = "0s"
+min_on = "0s"
+site_cap_kw = 1000.0
+cap_hold_up = "4s"
+[default]
+rig_kw = 3.0
+idle_kw = 0.1
+pools_bound = true
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, _ := newCapSwitcher(t, dir, clk, pol,
+		meter.Spec{Name: "ai-racks", Measures: meter.AI, Interval: time.Second, StaleAfter: 5 * time.Second},
+		meter.Spec{Name: "halls", Measures: meter.Mining, Interval: time.Second, StaleAfter: 5 * time.Second})
+	defer s.Close()
+	for i := range 300 {
+		s.RigConnected(fmt.Sprintf("rig-%03d", i), "10.0.0.1:1")
+	}
+	var mining, sum float64
+	n := 0
+	for sec := 1; sec <= 300; sec++ {
+		clk.Advance(time.Second)
+		s.MeterReading(meter.Reading{Meter: "ai-racks", Measures: meter.AI, KW: aiKW, At: clk.Now()})
+		s.MeterReading(meter.Reading{Meter: "halls", Measures: meter.Mining, KW: mining, At: clk.Now()})
+		s.step()
+		mining = 0
+		for _, r := range s.Rigs() {
+			switch r.State {
+			case "mining":
+				mining += realKW
+			case "parked", "pending":
+				mining += idleKW
+			}
+		}
+		if site := aiKW + mining; sec > 30 && site > capKW {
+			t.Fatalf("t=%ds: site %.1f kW over the cap %v (mining measured %.1f, budget %v)", sec, site, capKW, mining, s.Status().MiningBudgetKW)
+		}
+		if sec > 120 {
+			sum += mining
+			n++
+		}
+	}
+	allowed := capKW - aiKW - reserveKW
+	if avg := sum / float64(n); avg < 0.98*allowed || avg > allowed {
+		t.Errorf("mining measured %.1f kW on average over the last 3 minutes, want within 98%%-100%% of the %v kW the cap allows", avg, allowed)
+	}
+}
