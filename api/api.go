@@ -172,6 +172,8 @@ func (h *Handler) routes() {
 	route("/api/v1/status", map[string]http.HandlerFunc{"GET": noQuery(h.status)})
 	route("/api/v1/workers", map[string]http.HandlerFunc{"GET": h.workers})
 	route("/api/v1/allocation", map[string]http.HandlerFunc{"PUT": h.needWrite(h.allocate)})
+	route("/api/v1/cap", map[string]http.HandlerFunc{"PUT": h.needWrite(h.setCap)})
+	route("/api/v1/heartbeat", map[string]http.HandlerFunc{"POST": h.needWrite(h.heartbeat)})
 	route("/api/v1/rigs/{name}/pin", map[string]http.HandlerFunc{"PUT": h.needWrite(h.pin)})
 	route("/api/v1/rigs/{name}", map[string]http.HandlerFunc{"GET": h.rig, "DELETE": h.needWrite(h.forget)})
 	route("/api/v1/plan", map[string]http.HandlerFunc{"POST": h.needToken(h.plan)})

@@ -1,9 +1,9 @@
 // Package api owns hashgate's HTTP side: the JSON API the power desk and
 // ops drive (status, workers, allocation, pins, dry-run plans, the audit
-// log, groups), the Prometheus metrics, the health check and the
-// dashboard: an embedded page (web/: HTML, CSS and a script, no outside
-// asset) that polls the JSON API. docs/API.md is the reference of every
-// route, field and metric.
+// log, groups, the site cap and the power desk's heartbeat), the
+// Prometheus metrics, the health check and the dashboard: an embedded page
+// (web/: HTML, CSS and a script, no outside asset) that polls the JSON
+// API. docs/API.md is the reference of every route, field and metric.
 //
 // It reads the proxy (stratum/proxy) and the switcher (switcher) through
 // their public snapshots and calls; neither imports it. Everything it
@@ -14,7 +14,8 @@
 //
 // # Auth
 //
-// Writes (PUT /api/v1/allocation, PUT /api/v1/rigs/{name}/pin) need
+// Writes (PUT /api/v1/allocation, PUT /api/v1/cap, POST
+// /api/v1/heartbeat, PUT /api/v1/rigs/{name}/pin) need
 // "Authorization: Bearer TOKEN" of a token with role "write": without a
 // valid token they answer 401 (with WWW-Authenticate: Bearer), with a read
 // token 403, and nothing changes. The audit log records the token's name.

@@ -51,6 +51,9 @@ func FuzzAPI(f *testing.F) {
 		{1, "/api/v1/rigs/acct.rig-00003/pin", "", 2, `{"mode": "off", "reason": "fan swap"}`},
 		{1, "/api/v1/rigs/acct%2Frig/pin", "", 2, `{"mode": "auto"}`},
 		{3, "/api/v1/allocation", "", 2, ``},
+		{1, "/api/v1/cap", "", 2, `{"cap_kw": 90, "reason": "substation", "until": "2030-01-01T00:00:00Z"}`},
+		{1, "/api/v1/cap", "", 2, `{"cap_kw": 0, "reason": "lifted"}`},
+		{2, "/api/v1/heartbeat", "", 2, ``},
 	}
 	for _, s := range seeds {
 		f.Add(s.method, s.path, s.query, s.token, []byte(s.body))

@@ -53,7 +53,7 @@ var (
 	descCapacity      = desc("power_capacity_kw", "Site capacity from the policy.")
 	descReserve       = desc("power_reserve_kw", "Reserve from the policy.")
 	descAI            = desc("power_ai_kw", "kW allocated to AI by the allocation in force.")
-	descBudget        = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI.")
+	descBudget        = desc("power_mining_budget_kw", "kW mining may draw: capacity - reserve - AI, or tighter by cap mode or the fail-safe (hashgate_power_budget_rule says which).")
 	descLoad          = desc("power_mining_load_kw", "Mining load as judged for compliance: each rig's measured draw where its device reports one, else from its state and the policy's figures (a rig parked through Stratum without evidence, pools_bound or a device readback, counts at rig_kw).")
 	descLoadEst       = desc("power_mining_load_est_kw", "Mining load estimated from hashrate x J/TH (reported, never used to decide).")
 	descCompliant     = desc("power_compliant", "1 when the mining load is within the budget.")
@@ -228,6 +228,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(descRigsRefused, cs.RigsRefusedNetwork.Load(), "network_full")
 	collectDevices(pw, cs, gauge, counter)
 	collectEconomic(pw, gauge) // metrics_price.go
+	h.collectCap(pw, cs, gauge, counter)
 }
 
 // collectDevices exports the firmware side: measured load, device states

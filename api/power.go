@@ -111,6 +111,24 @@ type Power struct {
 	MeasuredRigs         int            `json:"measured_rigs"`
 	Devices              map[string]int `json:"devices"`
 
+	// Cap mode and the fail-safe (cap.go): CapKW is the site cap in force
+	// (0: none), Cap the API's setting when it is the one in force;
+	// AIKWMeasured the measured non-mining load and SiteLoadKW the
+	// measured site load (null where no meter gives them); BudgetRule the
+	// rule mining_budget_kw comes from (allocation, cap, failsafe);
+	// Failsafe true while the budget is safe_budget_kw because an input
+	// the loop needs is stale (FailsafeReason says which); Meters each
+	// configured meter's last figure.
+	CapKW          float64     `json:"cap_kw"`
+	Cap            *CapSetting `json:"cap"`
+	AIKWMeasured   *float64    `json:"ai_kw_measured"`
+	SiteLoadKW     *float64    `json:"site_load_kw"`
+	BudgetRule     string      `json:"budget_rule"`
+	Failsafe       bool        `json:"failsafe"`
+	FailsafeReason string      `json:"failsafe_reason,omitempty"`
+	FailsafeSince  *time.Time  `json:"failsafe_since"`
+	Meters         []Meter     `json:"meters"`
+
 	// Economic curtailment (the policy's [economic]): the power price in
 	// force (null: none, stale, or economic curtailment off), the groups
 	// curtailed for it, and the detail (each group's break-even and
@@ -192,6 +210,7 @@ func (h *Handler) power() (*Power, int) {
 	if a := st.Allocation; a != nil {
 		p.Allocation = &Allocation{AIKW: a.AIKW, Reason: a.Reason, Who: a.Who, At: a.At, Until: timePtr(a.Until), Emergency: a.Emergency}
 	}
+	capPower(p, &st)
 	return p, st.Curtailed
 }
 

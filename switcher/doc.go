@@ -189,6 +189,14 @@
 // lasts until a non-emergency allocation is pushed (or an emergency one with
 // Until gives way to a non-emergency one). PushAllocation maintains the stack.
 //
+// # Budget limits
+//
+// Input.Limits bound the budget besides the allocation: cap mode's (cap −
+// measured non-mining load − reserve) and the fail-safe's (safe_budget_kw).
+// The budget is the tightest of the allocation's and theirs; Plan.BudgetRule
+// names the rule that bound it ("allocation" on a tie). capmode.go says how
+// the switcher derives them from the meters and the heartbeat.
+//
 // # Pins
 //
 // Pin "on": never curtailed, counted in the load, resumed if parked (step 2).

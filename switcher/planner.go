@@ -178,6 +178,11 @@ type Input struct {
 	Rigs        []Rig
 	Allocations []Allocation // oldest first; see PushAllocation
 	Ramp        RampState    // as returned by the previous plan
+
+	// Limits bound the mining budget besides the allocation (cap mode,
+	// the fail-safe: capmode.go); the tightest rule wins.
+	Limits []BudgetLimit
+
 	// Uneconomic: the groups curtailed for the power price, by name
 	// (DefaultGroupName for the default group), with the reason their
 	// rigs are parked (ReasonUneconomic + figures); see economic.go.
@@ -224,7 +229,7 @@ type Plan struct {
 	CapacityKW     float64
 	ReserveKW      float64
 	AIKW           float64
-	MiningBudgetKW float64 // capacity − reserve − AI, at least 0
+	MiningBudgetKW float64 // capacity − reserve − AI, at least 0, or a tighter limit's (BudgetRule)
 	LoadKW         float64 // now
 	LoadAfterKW    float64 // once Curtail, Resume and Park are applied
 	LoadEstKW      float64 // Σ hashrate × J/TH: reported, never used
@@ -255,6 +260,13 @@ type Plan struct {
 	// and the ramp windows their load needs. 0 when nothing waits.
 	ETASeconds float64
 	Ramp       RampState // persist and pass to the next plan
+
+	// BudgetRule names the rule MiningBudgetKW comes from: "allocation"
+	// (capacity − reserve − AI), "cap" (cap − measured non-mining −
+	// reserve) or "failsafe" (safe_budget_kw); CapKW is the site cap in
+	// force (0: none).
+	BudgetRule string
+	CapKW      float64
 }
 
 // Actions is the number of rigs the plan acts on now.

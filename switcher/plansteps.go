@@ -50,6 +50,7 @@ func newPlanner(in Input, now time.Time) planner {
 	// less than nothing (a negative budget would be reported as such); the
 	// site is still not compliant, whatever mining does.
 	pl.budget = max(planUnits(pol.SiteCapacityKW)-planUnits(pol.ReserveKW)-planUnits(alloc.AIKW), 0)
+	rule, capKW := tightestLimit(&pl.budget, in.Limits)
 	pl.plan = Plan{
 		At:             now,
 		Allocation:     alloc,
@@ -59,6 +60,8 @@ func newPlanner(in Input, now time.Time) planner {
 		ReserveKW:      pol.ReserveKW,
 		AIKW:           alloc.AIKW,
 		MiningBudgetKW: planKW(pl.budget),
+		BudgetRule:     rule,
+		CapKW:          capKW,
 	}
 	pl.order()
 

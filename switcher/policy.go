@@ -159,6 +159,7 @@ func (d policyDecoder) policy(root map[string]any) *Policy {
 	d.DurationOrZero(root, "", "min_off", &p.MinOff)
 	d.DurationOrZero(root, "", "min_on", &p.MinOn)
 	d.DurationOrZero(root, "", "release_vanished_after", &p.ReleaseVanishedAfter)
+	d.capPolicy(root, p)
 
 	if v, ok := root["group"]; ok {
 		p.Groups = d.groups(v)
@@ -443,6 +444,7 @@ func (p *Policy) Diff(old *Policy) []string {
 		}
 	}
 
+	out = append(out, p.Cap.diff(&old.Cap)...)
 	oldNames, newNames := groupNames(old.Groups), groupNames(p.Groups)
 	for i := range old.Groups {
 		if !slices.Contains(newNames, old.Groups[i].Name) {

@@ -45,7 +45,7 @@ func TestParsePolicyErrors(t *testing.T) {
 		{"unknown key", site + "reserv_kw = 5.0\n",
 			[]string{`2:1: unknown key "reserv_kw" (did you mean "reserve_kw"?)`}},
 		{"unknown key, no near match", site + "colour = \"blue\"\n",
-			[]string{`2:1: unknown key "colour"; known keys here: site_capacity_kw, reserve_kw, ramp_up_kw_per_min, min_off, min_on, release_vanished_after, group, default, economic`}},
+			[]string{`2:1: unknown key "colour"; known keys here: site_capacity_kw, reserve_kw, ramp_up_kw_per_min, min_off, min_on, release_vanished_after, group, default, economic, site_cap_kw, safe_budget_kw, cap_dead_band_kw, cap_hold_up, failsafe_after, failsafe_hold, heartbeat_timeout`}},
 		{"groups for group", site + "[[groups]]\nname = \"a\"\n",
 			[]string{`2:1: unknown key "groups" (did you mean "group"?)`}},
 		{"unknown table", site + "[defaults]\nrig_kw = 3.0\n",
@@ -293,6 +293,7 @@ func TestParseFullPolicy(t *testing.T) {
 				EfficiencyJTH: 98, Priority: -5, Actuator: "stratum"},
 		},
 		Default: Group{Name: "default", RigKW: 3.1, IdleKW: 0.2, EfficiencyJTH: 29.5, Priority: 1, Actuator: "stratum", PoolsBound: true},
+		Cap:     CapPolicy{HoldUp: DefaultCapHoldUp, FailsafeHold: DefaultFailsafeHold},
 	}
 	want.index = p.index
 	if p.index == nil {
@@ -542,6 +543,10 @@ func TestExamplePolicy(t *testing.T) {
 		{"min_on", p.MinOn, DefaultMinOn},
 		{"release_vanished_after", p.ReleaseVanishedAfter, time.Duration(DefaultReleaseVanishedAfter)},
 		{"ramp_up_kw_per_min", p.RampUpKWPerMin, roundKW(DefaultRampUpFraction * p.SiteCapacityKW)},
+		{"cap_hold_up", p.Cap.HoldUp, DefaultCapHoldUp},
+		{"failsafe_hold", p.Cap.FailsafeHold, DefaultFailsafeHold},
+		{"failsafe_after", p.Cap.FailsafeAfter, time.Duration(0)},
+		{"heartbeat_timeout", p.Cap.HeartbeatTimeout, time.Duration(0)},
 	} {
 		if c.got != c.want {
 			t.Errorf("example %s = %v, want the default %v", c.key, c.got, c.want)

@@ -83,6 +83,7 @@ type Policy struct {
 	ReleaseVanishedAfter time.Duration // 0: never count a vanished parked rig as off
 	Groups               []Group       // in file order
 	Default              Group         // name "default", priority 0
+	Cap                  CapPolicy     // cap mode and the fail-safe (capmode_policy.go)
 
 	// Economic is the [economic] table: economic curtailment
 	// (policy_economic.go, economic.go).

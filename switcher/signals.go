@@ -44,14 +44,14 @@ func (s *Switcher) SetCap(req CapRequest, who string) (plan Plan, changed bool, 
 	if err := req.Validate(s.cfg.Now()); err != nil {
 		return Plan{}, false, err
 	}
-	return Plan{}, false, ErrNotReady
+	return s.setCap(req, who)
 }
 
 // MeterReading takes one reading of a configured meter (good or failed).
-func (s *Switcher) MeterReading(r meter.Reading) {}
+func (s *Switcher) MeterReading(r meter.Reading) { s.meterReading(r) }
 
 // Heartbeat records that the power desk (who) is alive.
-func (s *Switcher) Heartbeat(who string) {}
+func (s *Switcher) Heartbeat(who string) { s.heartbeat(who) }
 
 // PriceReading is the power price now, for economic curtailment.
 type PriceReading struct {

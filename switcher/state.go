@@ -51,6 +51,9 @@ type persistedState struct {
 	Allocations []Allocation            `json:"allocations"`
 	Ramp        RampState               `json:"ramp"`
 	Rigs        map[string]persistedRig `json:"rigs"`
+	// Caps are the cap settings made through the API (capmode.go),
+	// oldest first; absent: none.
+	Caps []CapSetting `json:"caps,omitempty"`
 }
 
 // saveState writes the state atomically and durably: a temp file in the
@@ -130,6 +133,11 @@ func (st *persistedState) check() error {
 			return fmt.Errorf("allocations[%d]: ai_kw %v is negative", i, a.AIKW)
 		}
 	}
+	for i, c := range st.Caps {
+		if !(c.CapKW >= 0) {
+			return fmt.Errorf("caps[%d]: cap_kw %v is negative", i, c.CapKW)
+		}
+	}
 	if st.Ramp.ResumedKW < 0 {
 		return fmt.Errorf("ramp: resumed_kw %v is negative", st.Ramp.ResumedKW)
 	}
@@ -188,7 +196,7 @@ func (s *Switcher) saveLocked(force bool) error {
 	if !force && s.stateErr != nil && now.Before(s.nextSave) {
 		return s.stateErr
 	}
-	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs))}
+	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs)), Caps: s.cm.caps}
 	for name, r := range s.rigs {
 		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net,
 			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission, Cause: r.cause}

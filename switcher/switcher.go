@@ -272,6 +272,8 @@ type Switcher struct {
 	lastSweep time.Time
 	bound     boundReport
 
+	cm capMode // cap mode and the fail-safe (capmode*.go)
+
 	// The firmware side (devices.go): the managed set is rebuilt when
 	// devDirty, and handed to Devices.SetRigs when it changed (devGen
 	// orders the hand-overs; devMu serializes them outside mu).
@@ -320,6 +322,9 @@ type Counters struct {
 	DeviceErrors                         atomic.Uint64
 	DeviceReadings                       atomic.Uint64
 	DeviceSetRigs                        atomic.Uint64 // hand-overs of the managed set
+	// CapReplans: meter readings (or ticks) that moved the cap budget
+	// enough to call for a plan (capmode.go).
+	CapReplans atomic.Uint64
 }
 
 // New loads the state file (a missing one is a fresh start) and opens the
@@ -349,6 +354,8 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 		poolSet: poolSet(cfg.PoolURLs), devDirty: true,
 	}
 	now := cfg.Now()
+	s.cm = newCapMode(st.Caps, cfg.Meters, now)
+	s.cm.capKW, s.cm.capSource = s.capInForceLocked(now)
 	for name, pr := range st.Rigs {
 		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net, devAddr: pr.Addr, cause: pr.Cause}
 		switch pr.State {
@@ -509,13 +516,13 @@ func (s *Switcher) step() {
 	reparks := s.checkLocked(now)
 	forgotten := s.forgetAgedLocked(now)
 	s.economicLocked(now) // economic.go: stale price, min_hold
+	s.capUpdateLocked(now)
 	var acts []action
 	if s.needPlanLocked(now) {
 		_, acts = s.planLocked(now, s.tickWhyLocked(), nil)
 	}
 	s.reportBoundLocked(now)
 	s.reportDevicesLocked(now)
-	s.saveLocked(false)
 	s.mu.Unlock()
 	s.auditOutcome(s.audit.Retry())
 	s.tellForgotten(forgotten)
@@ -524,6 +531,11 @@ func (s *Switcher) step() {
 		acts = append(acts, action{rig: name, stratum: true})
 	}
 	s.apply(acts)
+	// Saved after the actions are sent: at 50,000 rigs the state file
+	// takes longer to write than a cap breach may wait for its curtails.
+	s.mu.Lock()
+	s.saveLocked(false)
+	s.mu.Unlock()
 }
 
 // idleReplan bounds how long the switcher goes without a plan when nothing
@@ -533,7 +545,7 @@ const idleReplan = 10 * time.Second
 // needPlanLocked: plan only when something changed, when the last plan was
 // waiting on time (ramp, min_off, an allocation's until), or now and then.
 func (s *Switcher) needPlanLocked(now time.Time) bool {
-	if s.stale || !s.planned || len(s.last.Deferred) > 0 || s.last.ETASeconds > 0 || now.Sub(s.lastPlanAt) >= idleReplan {
+	if s.stale || !s.planned || waitsOnTime(s.last.Deferred) || s.last.ETASeconds > 0 || now.Sub(s.lastPlanAt) >= idleReplan {
 		return true
 	}
 	for _, a := range s.allocs {
@@ -694,7 +706,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 			rigs[i].HashrateTHs = s.shares.HashrateTHs(r.name)
 		}
 	}
-	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp, Uneconomic: s.uneconomicLocked()}, recs
+	return Input{Policy: s.policy, Rigs: rigs, Allocations: s.allocs, Ramp: s.ramp, Limits: s.capLimitsLocked(), Uneconomic: s.uneconomicLocked()}, recs
 }
 
 // planLocked makes a plan and applies it to the switcher's state; the
@@ -768,6 +780,7 @@ func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []a
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
 		s.dirty, s.devDirty = true, true
+		s.cm.actedAt = now
 	}
 	// Compliance as reported: unverified parks at rig_kw.
 	switch {
@@ -957,6 +970,7 @@ func planFields(p Plan) map[string]any {
 		"curtail": len(p.Curtail), "resume": len(p.Resume), "park": len(p.Park), "deferred": len(p.Deferred),
 		"compliant": p.CountedCompliant, "planned_compliant": p.Compliant, "counted_kw": p.CountedLoadAfterKW,
 		"parks_unverified": p.ParksUnverified(), "eta_seconds": p.ETASeconds,
+		"budget_rule": p.BudgetRule,
 	}
 }
 
@@ -1149,6 +1163,13 @@ type Status struct {
 	FailsafeReason string                   `json:"failsafe_reason,omitempty"`
 	FailsafeSince  time.Time                `json:"failsafe_since,omitzero"`
 	Meters         map[string]meter.Reading `json:"-"`
+	// BudgetRule names the rule the mining budget comes from (allocation,
+	// cap or failsafe: Plan.BudgetRule); Cap is the API's cap setting in
+	// force (nil: the policy's site_cap_kw, or none); MeterStatus each
+	// meter's figures, sorted by name.
+	BudgetRule  string        `json:"budget_rule"`
+	Cap         *CapSetting   `json:"cap,omitempty"`
+	MeterStatus []MeterStatus `json:"meters,omitempty"`
 
 	// Economic curtailment: the power price in force (nil: none known)
 	// and the groups curtailed because their break-even price is below it.
@@ -1186,6 +1207,7 @@ func (s *Switcher) Status() Status {
 	}
 	s.deviceTotalsLocked(&st, s.cfg.Now())
 	s.economicStatusLocked(&st, s.cfg.Now())
+	s.capStatusLocked(&st, s.cfg.Now())
 	return st
 }
 

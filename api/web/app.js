@@ -124,6 +124,7 @@ function renderPower(st) {
   $("allocation").textContent = a
     ? `Allocation in force: ${kw(a.ai_kw)} to AI, by ${a.who} at ${when(a.at)}${a.until ? ", until " + when(a.until) : ""}${a.emergency ? ", emergency" : ""}: ${a.reason}`
     : "No allocation in force: AI gets 0 kW.";
+  renderCap(p);
   const b = p.load_breakdown || {};
   const parts = [["mining", b.mining_kw], ["pinned on", b.pinned_on_kw], ["parked at idle draw", b.parked_idle_kw],
     ["parked, unverified", b.parked_unverified_kw], ["left while parked", b.left_while_parked_kw],
@@ -131,6 +132,28 @@ function renderPower(st) {
   fill($("load-breakdown").tBodies[0], parts.filter(([, v], i) => i < 5 || v).map(([k, v]) => el("tr", {}, el("td", {}, k), el("td", { class: "n" }, kw(v)))));
   const counted = Object.entries(p.counted || {}).filter(([, l]) => l.rigs > 0);
   fill($("counted").tBodies[0], counted.map(([as, l]) => el("tr", {}, el("td", {}, as), el("td", { class: "n" }, l.rigs + " rigs"), el("td", { class: "n" }, kw(l.kw)), el("td", { class: "muted" }, countedWhy[as] || ""))));
+}
+
+// renderCap says where the budget comes from in cap mode (the cap, who
+// set it, the measured non-mining and site load, the rule that binds) and
+// lists the meters with their last readings.
+function renderCap(p) {
+  const line = $("cap-mode");
+  line.hidden = !p.cap_kw;
+  if (p.cap_kw) {
+    const c = p.cap;
+    const parts = [`Cap mode: site cap ${kw(p.cap_kw)}` + (c ? ` set by ${c.who} (${c.reason})${c.until ? " until " + when(c.until) : ""}` : " (policy)")];
+    parts.push(p.ai_kw_measured == null ? "non-mining load not measured" : `non-mining load measured ${kw(p.ai_kw_measured)}`);
+    if (p.site_load_kw != null) parts.push(`site load ${kw(p.site_load_kw)}`);
+    parts.push(`the budget follows the ${p.budget_rule || "allocation"} rule`);
+    line.textContent = parts.join(" · ");
+  }
+  const ms = p.meters || [];
+  $("meters").hidden = ms.length === 0;
+  fill($("meters").tBodies[0], ms.map((m) => el("tr", { class: m.stale ? "bad" : "" },
+    el("td", {}, m.name), el("td", {}, m.measures),
+    el("td", { class: "n" }, m.kw == null ? "—" : kw(m.kw)),
+    el("td", { class: "muted" }, m.stale ? "STALE" + (m.error ? ": " + m.error : "") : m.at ? when(m.at) : ""))));
 }
 
 function renderProxy(st) {

@@ -1,6 +1,6 @@
 // Command hashgatectl is the ops and power-desk client of hashgate's HTTP
-// API: status, workers and one worker, allocations, dry-run plans, pins
-// and the audit log. It prints human tables, or with --json the API's
+// API: status, workers and one worker, allocations, the site cap and the
+// power desk's heartbeat, dry-run plans, pins and the audit log. It prints human tables, or with --json the API's
 // JSON as is.
 //
 // It reads HASHGATE_API (default http://127.0.0.1:8080) and HASHGATE_TOKEN;

@@ -48,6 +48,25 @@ time is sent as given (the same time again is a no-op).
 --emergency ignores min_on, acts on every rig at once and holds every
 resume until the next allocation that is not an emergency.
 `,
+	"cap": `hashgatectl cap KW --reason TEXT [--until T]
+
+Set the site cap (PUT /api/v1/cap; write token): the site's limit at its
+meter in kW. In cap mode the mining budget is the cap less the measured
+non-mining load (the ai meters, else site minus mining) less the
+reserve, or the allocation's budget when that is tighter. A cap set here
+wins over the policy's site_cap_kw; 0 ends it (the policy's applies
+again). --reason goes in the audit log.
+
+--until T: the cap before returns at T, an RFC 3339 time
+(2025-06-01T18:00:00Z) or a duration from now (2h).
+`,
+	"heartbeat": `hashgatectl heartbeat
+
+Tell hashgate the power desk is alive (POST /api/v1/heartbeat; write
+token). With heartbeat_timeout set in the policy, a heartbeat must come
+that often or the mining budget falls to safe_budget_kw (the fail-safe)
+until heartbeats have come again for failsafe_hold.
+`,
 	"plan": `hashgatectl plan --ai-kw N
 
 What an allocation of N kW to AI would do, nothing applied

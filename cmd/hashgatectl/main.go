@@ -36,6 +36,11 @@ Commands:
                                              --force moves its end; --emergency ignores min_on
                                              and holds every resume
   plan --ai-kw N                             what an allocation of N kW would do (dry run)
+  cap KW --reason TEXT [--until T]           cap mode: the site's limit at the meter is KW; mining
+                                             follows cap - measured non-mining - reserve (write
+                                             token); 0 ends the cap set here; T as allocate's
+  heartbeat                                  tell hashgate the power desk is alive (write token;
+                                             see the policy's heartbeat_timeout)
   pin NAME on|off|auto [--reason TEXT]       on: never curtailed; off: parked (maintenance);
                                              auto: back to the planner (write token). A rig not
                                              connected, even one never seen, can be pinned: the
@@ -259,6 +264,10 @@ func (c *cli) command(ctx context.Context, cmd string, args []string) error {
 		run = c.plan(fs)
 	case "pin":
 		run = c.pin(fs)
+	case "cap":
+		run = c.capCmd(fs)
+	case "heartbeat":
+		run = c.heartbeat
 	case "forget":
 		run = c.forget
 	case "events":
