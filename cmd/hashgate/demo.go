@@ -41,7 +41,7 @@ func cmdDemo(args []string) int {
 	fs.IntVar(&o.miners, "miners", 300, "simulated Stratum miners, split over three halls; the site and a hall of emulated firmware (a tenth as many rigs, 10 to 100) scale with it")
 	fs.StringVar(&o.listen, "listen", "127.0.0.1:3333", "where the proxy takes miners (a busy port falls back to a free one)")
 	fs.StringVar(&o.api, "api", "127.0.0.1:8080", "where the API and dashboard listen (a busy port falls back to a free one)")
-	fs.DurationVar(&o.step, "step", 0, "time between scripted events (default: a seventh of --duration, or 20s)")
+	fs.DurationVar(&o.step, "step", 0, "time between scripted events (default: an eighth of --duration, or 20s)")
 	fs.DurationVar(&o.every, "every", 2*time.Second, "how often to print the status line")
 	logLevel := fs.String("log-level", "warn", "log level of the proxy and switcher")
 	if err := fs.Parse(args); err != nil {
@@ -90,11 +90,14 @@ const (
 	demoPoll   = time.Second
 	demoVerify = time.Second
 	demoRetry  = 10 * time.Second
+	// demoMeterStale: the AI racks' meter, read every second, is stale
+	// (and the fail-safe on) once silent this long.
+	demoMeterStale = 3 * time.Second
 )
 
 // demoConfig is the config `hashgate run` would read for the demo site,
 // with policy as its policy file and dir/rigs.csv as its inventory.
-func demoConfig(dir string, o demoOptions, policy string, pools []*sim.Pool, token string) (*config.Config, error) {
+func demoConfig(dir string, o demoOptions, policy string, pools []*sim.Pool, token string, meters []config.Meter) (*config.Config, error) {
 	policyPath := filepath.Join(dir, "policy.toml")
 	if err := os.WriteFile(policyPath, []byte(policy), 0o644); err != nil {
 		return nil, err
@@ -123,6 +126,7 @@ func demoConfig(dir string, o demoOptions, policy string, pools []*sim.Pool, tok
 	c.Switcher.RetryEvery = config.Duration{Duration: demoRetry}
 	c.Switcher.StateFilePath = filepath.Join(dir, "hashgate-state.json")
 	c.Switcher.AuditLogPath = filepath.Join(dir, "hashgate-audit.jsonl")
+	c.Meters = meters
 	return c, nil
 }
 
@@ -143,6 +147,7 @@ type demo struct {
 	pools  []*sim.Pool
 	r      *site.Site
 	fw     *fwHall
+	ai     *aiRacks
 	script []scripted
 
 	lastSeq      uint64
@@ -170,7 +175,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 	if d.step == 0 {
 		d.step = 20 * time.Second
 		if o.duration > 0 {
-			d.step = o.duration / 7
+			d.step = o.duration / 8
 		}
 	}
 	d.site = newDemoSite(o.miners, d.step)
@@ -194,8 +199,13 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 	}
 	defer fw.Close()
 	d.fw = fw
+	d.ai = newAIRacks(d.site, d.step)
+	if err := d.ai.start(""); err != nil {
+		return err
+	}
+	defer d.ai.stop()
 	token := randomHex(12)
-	cfg, err := demoConfig(dir, o, d.site.policy(groups), d.pools, token)
+	cfg, err := demoConfig(dir, o, d.site.policy(groups), d.pools, token, d.ai.meters(demoMeterStale))
 	if err != nil {
 		return err
 	}
@@ -203,6 +213,8 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 		return err
 	}
 	defer d.r.Close()
+	mining := func() float64 { return d.r.Switcher().Status().MiningLoadKW }
+	d.ai.mining.Store(&mining)
 	d.intro(token)
 	for _, h := range demoHalls {
 		f, err := sim.StartFleet(sim.FleetConfig{Addr: d.r.Proxy().Addr().String(), Miners: d.site.perHall, NameFormat: h.nameFormat,
@@ -227,6 +239,8 @@ func (d *demo) intro(token string) {
 		d.site.capacityKW, d.site.reserveKW, d.site.rampKWPerMin, 3*d.site.perHall, d.site.fwRigs, d.site.nameplateKW())
 	d.say("the Stratum halls are pools_bound: these simulated rigs have no pool but hashgate, so a park holds and counts at idle_kw (a real rig with another pool counts at rig_kw while parked: see the README)")
 	d.say("%s", d.fw.intro(demoPoll, demoVerify))
+	d.say("cap mode: site cap %.0f kW at the meter; AI inference racks draw %.0f-%.0f kW on their own, read over Modbus TCP at %s (ai-racks, site-main), so the mining budget follows cap - AI - reserve; the power desk's allocations bind when tighter; a meter silent %s puts mining on the fail-safe budget of %.0f kW",
+		d.site.capacityKW, d.site.capacityKW*0.02, d.site.capacityKW*0.06, d.ai.addr, demoMeterStale, d.site.safeBudgetKW())
 }
 
 // newScript is the scripted day at the power desk, one event a step.
@@ -237,6 +251,12 @@ func (d *demo) newScript() []scripted {
 		{fmt.Sprintf("power desk: training done, AI gives the %.0f kW back (resumes follow the ramp)", s.trainingKW), d.allocate(0, "training done", false)},
 		{fmt.Sprintf("power desk: EMERGENCY, AI takes %.0f kW now (min_on ignored, every resume held)", s.emergencyKW), d.allocate(s.emergencyKW, "grid event", true)},
 		{"power desk: emergency over, AI back to 0 kW", d.allocate(0, "grid event over", false)},
+		{fmt.Sprintf("the AI racks' meter goes silent: once stale (%s), mining falls to the fail-safe budget", demoMeterStale), d.ai.stop},
+		{fmt.Sprintf("the meter is back: the fail-safe ends once it has been good for failsafe_hold (%s)", d.site.failsafeHold()), func() {
+			if err := d.ai.start(d.ai.addr); err != nil {
+				d.say("meter restart: %v", err)
+			}
+		}},
 		{"killing pool-a to show failover: rigs with extranonce.subscribe get set_extranonce, the others client.reconnect", func() { d.pools[0].Close() }},
 	}
 }
@@ -332,8 +352,8 @@ func (d *demo) status(now time.Time) {
 	if st.ETASeconds > 0 {
 		comp += fmt.Sprintf(", plan done in %.0fs", st.ETASeconds)
 	}
-	d.say("miners %d | %.0f shares/s | %s | AI %.0f kW, budget %.0f, load %.0f (%.1f measured, %d rigs) | %s | %d curtailed",
-		ps.Connections, rate, active, st.AIKW, st.MiningBudgetKW, st.MiningLoadKW, st.MiningLoadMeasuredKW, st.MeasuredRigs, comp, st.Curtailed)
+	d.say("miners %d | %.0f shares/s | %s | AI %.0f kW, %s | budget %.0f, load %.0f (%.1f measured, %d rigs) | %s | %d curtailed",
+		ps.Connections, rate, active, st.AIKW, capLine(st), st.MiningBudgetKW, st.MiningLoadKW, st.MiningLoadMeasuredKW, st.MeasuredRigs, comp, st.Curtailed)
 }
 
 func sumRejected(m map[string]uint64) uint64 {

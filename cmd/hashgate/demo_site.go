@@ -108,7 +108,16 @@ reserve_kw = %g
 ramp_up_kw_per_min = %g
 min_off = %q
 min_on = %q
-`, 3*s.perHall, s.fwRigs, s.capacityKW, s.reserveKW, s.rampKWPerMin, s.minOff.String(), s.minOff.String())
+# Cap mode: the site's limit at the meter. The mining budget follows
+# cap - the AI racks' metered draw - reserve, and the power desk's
+# allocations still bind when tighter. A stale meter drops mining to
+# safe_budget_kw until it has been good for failsafe_hold.
+site_cap_kw = %g
+safe_budget_kw = %g
+cap_hold_up = %q
+failsafe_hold = %q
+`, 3*s.perHall, s.fwRigs, s.capacityKW, s.reserveKW, s.rampKWPerMin, s.minOff.String(), s.minOff.String(),
+		s.capacityKW, s.safeBudgetKW(), s.capHoldUp().String(), s.failsafeHold().String())
 	for _, h := range demoHalls {
 		fmt.Fprintf(&b, "\n[[group]]\nname = %q\nworkers = [%q]\nrig_kw = %g\nidle_kw = %g\nefficiency_j_th = %g\npriority = %d\nactuator = \"stratum\"\npools_bound = true\n",
 			h.group, h.workers, h.rigKW, h.idleKW, h.jth, h.priority)
@@ -116,3 +125,15 @@ min_on = %q
 	b.WriteString(fwGroups)
 	return b.String()
 }
+
+// safeBudgetKW is the demo's fail-safe budget: half the capacity, which
+// parks the s9 hall and part of the next.
+func (s demoSite) safeBudgetKW() float64 {
+	return math.Floor(s.capacityKW*0.5/s.roundUnit()) * s.roundUnit()
+}
+
+// capHoldUp and failsafeHold scale with the script's step (min_off is
+// half a step): the budget rises a quarter step after the AI draw falls,
+// and the fail-safe ends half a step after the meter is back.
+func (s demoSite) capHoldUp() time.Duration    { return max(s.minOff/2, time.Second).Round(time.Second) }
+func (s demoSite) failsafeHold() time.Duration { return s.minOff }

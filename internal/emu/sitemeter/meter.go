@@ -24,6 +24,7 @@ const (
 type Config struct {
 	Listen  string         // host:port; "" = 127.0.0.1 on a free port
 	Profile Profile        // the AI racks' draw from Start on
+	Offset  time.Duration  // start this far into the profile (a meter back after an outage)
 	Mining  func() float64 // the mining load in kW now; nil = 0
 	Now     func() time.Time
 }
@@ -44,7 +45,7 @@ func Start(cfg Config) (*Meter, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	m := &Meter{cfg: cfg, start: cfg.Now()}
+	m := &Meter{cfg: cfg, start: cfg.Now().Add(-cfg.Offset)}
 	// The library takes an address, not a listener, and does not say the
 	// port it bound: take a free one first (tests and the demo only).
 	addr := cfg.Listen
