@@ -17,7 +17,7 @@ import (
 // log (EventFailsafe, on entry and on exit) say so. It ends only once
 // every input has been good for failsafe_hold. A meter is stale when its
 // last good reading is older than its stale_after, or it never gave one
-// (counted from the switcher's start); the heartbeat likewise.
+// within stale_after of the switcher's start; the heartbeat likewise.
 
 // Fail-safe causes, as FailsafeReason starts.
 const (
@@ -49,10 +49,11 @@ func (s *Switcher) failsafeCauseLocked(now time.Time) (cause string, since time.
 	}
 	if s.cm.capKW > 0 {
 		if _, _, ok := s.nonMiningLocked(now); !ok {
-			why, at := s.staleMetersLocked(now)
-			causes, meterCause = append(causes, why), true
-			if since.IsZero() || at.Before(since) {
-				since = at
+			if why, at := s.staleMetersLocked(now); why != "" {
+				causes, meterCause = append(causes, why), true
+				if since.IsZero() || at.Before(since) {
+					since = at
+				}
 			}
 		}
 	}
@@ -60,26 +61,38 @@ func (s *Switcher) failsafeCauseLocked(now time.Time) (cause string, since time.
 }
 
 // staleMetersLocked names the meters cap mode could use and cannot (the
-// `ai` ones, then the `site` ones) and since when the first went stale.
+// `ai` ones, then the `site` ones) and since when the first went stale;
+// "" while the only ones missing have not had their stale_after since
+// the switcher started to give a first reading (a restart does not drop
+// the site to the safe budget while its meters are first read: the
+// allocation's budget applies meanwhile).
 func (s *Switcher) staleMetersLocked(now time.Time) (string, time.Time) {
 	var names []string
 	var since time.Time
+	waiting := false
 	for _, what := range []string{meter.AI, meter.Site} {
 		for _, m := range s.cm.meters {
 			if m.spec.Measures != what || m.fresh(now) {
 				continue
 			}
-			names = append(names, m.spec.Name)
-			at := s.cm.started
-			if !m.good.At.IsZero() {
-				at = m.good.At.Add(m.staleAfter())
+			at := m.good.At.Add(m.staleAfter())
+			if m.good.At.IsZero() {
+				at = s.cm.started.Add(m.staleAfter())
 			}
+			if now.Before(at) {
+				waiting = true // never read yet, within its grace
+				continue
+			}
+			names = append(names, m.spec.Name)
 			if since.IsZero() || at.Before(since) {
 				since = at
 			}
 		}
 	}
 	if len(names) == 0 {
+		if waiting {
+			return "", time.Time{}
+		}
 		return FailsafeMeter + ": no ai or site meter configured", now
 	}
 	slices.Sort(names)
@@ -129,7 +142,7 @@ func (s *Switcher) failsafeLocked(now time.Time) {
 func (s *Switcher) failsafeExitLocked(now time.Time) {
 	fs := &s.cm.fs
 	lasted := now.Sub(fs.since)
-	s.log.Warn().Str("cause", fs.reason).Dur("lasted", lasted).Msg("fail-safe ended: its inputs have been good for failsafe_hold")
+	s.log.Warn().Str("cause", fs.reason).Float64("lasted_seconds", lasted.Seconds()).Msg("fail-safe ended: its inputs have been good for failsafe_hold")
 	s.event(Event{Kind: EventFailsafe, Reason: "inputs good again", Fields: map[string]any{
 		"state": "exited", "cause": fs.reason, "since": fs.since, "lasted_seconds": lasted.Seconds(), "good_since": fs.goodSince}})
 	*fs = failsafe{}

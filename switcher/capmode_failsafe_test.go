@@ -98,8 +98,11 @@ failsafe_hold = "30s"`)
 	}
 }
 
-// A meter that never read is stale from the start: with failsafe_after
-// 0 the first tick is in fail-safe. Without cap mode meters inform only.
+// A meter that never read is given its stale_after from the switcher's
+// start for a first reading (a restart does not drop mining to the safe
+// budget while the meters are first read): the first tick is not in
+// fail-safe, the first past stale_after is. Without cap mode meters
+// inform only.
 func TestFailsafeNeverRead(t *testing.T) {
 	for _, c := range []struct {
 		extra string
@@ -110,11 +113,16 @@ func TestFailsafeNeverRead(t *testing.T) {
 	} {
 		dir := t.TempDir()
 		clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-		s, _ := newCapSwitcher(t, dir, clk, capTestPolicy(t, dir, c.extra), meter.Spec{Name: "site", Measures: meter.Site})
+		s, _ := newCapSwitcher(t, dir, clk, capTestPolicy(t, dir, c.extra), meter.Spec{Name: "site", Measures: meter.Site, StaleAfter: 10 * time.Second})
+		s.step()
+		if st := s.Status(); st.Failsafe {
+			t.Errorf("policy %q, first tick: failsafe %v (%s), want false: the meter has 10s for a first reading", c.extra, st.Failsafe, st.FailsafeReason)
+		}
+		clk.Advance(11 * time.Second)
 		s.step()
 		st := s.Status()
 		if st.Failsafe != c.want || (c.want && st.MiningBudgetKW != 0) {
-			t.Errorf("policy %q: failsafe %v budget %v, want %v (budget 0 in fail-safe)", c.extra, st.Failsafe, st.MiningBudgetKW, c.want)
+			t.Errorf("policy %q, 11s on: failsafe %v budget %v, want %v (budget 0 in fail-safe)", c.extra, st.Failsafe, st.MiningBudgetKW, c.want)
 		}
 		s.Close()
 	}

@@ -90,9 +90,6 @@ const (
 	demoPoll   = time.Second
 	demoVerify = time.Second
 	demoRetry  = 10 * time.Second
-	// demoMeterStale: the AI racks' meter, read every second, is stale
-	// (and the fail-safe on) once silent this long.
-	demoMeterStale = 3 * time.Second
 )
 
 // demoConfig is the config `hashgate run` would read for the demo site,
@@ -205,7 +202,7 @@ func runDemo(ctx context.Context, o demoOptions, out io.Writer, log zerolog.Logg
 	}
 	defer d.ai.stop()
 	token := randomHex(12)
-	cfg, err := demoConfig(dir, o, d.site.policy(groups), d.pools, token, d.ai.meters(demoMeterStale))
+	cfg, err := demoConfig(dir, o, d.site.policy(groups), d.pools, token, d.ai.meters(d.site.meterStale()))
 	if err != nil {
 		return err
 	}
@@ -240,7 +237,7 @@ func (d *demo) intro(token string) {
 	d.say("the Stratum halls are pools_bound: these simulated rigs have no pool but hashgate, so a park holds and counts at idle_kw (a real rig with another pool counts at rig_kw while parked: see the README)")
 	d.say("%s", d.fw.intro(demoPoll, demoVerify))
 	d.say("cap mode: site cap %.0f kW at the meter; AI inference racks draw %.0f-%.0f kW on their own, read over Modbus TCP at %s (ai-racks, site-main), so the mining budget follows cap - AI - reserve; the power desk's allocations bind when tighter; a meter silent %s puts mining on the fail-safe budget of %.0f kW",
-		d.site.capacityKW, d.site.capacityKW*0.02, d.site.capacityKW*0.06, d.ai.addr, demoMeterStale, d.site.safeBudgetKW())
+		d.site.capacityKW, d.site.capacityKW*0.02, d.site.capacityKW*0.06, d.ai.addr, d.site.meterStale(), d.site.safeBudgetKW())
 }
 
 // newScript is the scripted day at the power desk, one event a step.
@@ -251,7 +248,7 @@ func (d *demo) newScript() []scripted {
 		{fmt.Sprintf("power desk: training done, AI gives the %.0f kW back (resumes follow the ramp)", s.trainingKW), d.allocate(0, "training done", false)},
 		{fmt.Sprintf("power desk: EMERGENCY, AI takes %.0f kW now (min_on ignored, every resume held)", s.emergencyKW), d.allocate(s.emergencyKW, "grid event", true)},
 		{"power desk: emergency over, AI back to 0 kW", d.allocate(0, "grid event over", false)},
-		{fmt.Sprintf("the AI racks' meter goes silent: once stale (%s), mining falls to the fail-safe budget", demoMeterStale), d.ai.stop},
+		{fmt.Sprintf("the AI racks' meter goes silent: once stale (%s), mining falls to the fail-safe budget", d.site.meterStale()), d.ai.stop},
 		{fmt.Sprintf("the meter is back: the fail-safe ends once it has been good for failsafe_hold (%s)", d.site.failsafeHold()), func() {
 			if err := d.ai.start(d.ai.addr); err != nil {
 				d.say("meter restart: %v", err)

@@ -30,6 +30,7 @@ type fwHall struct {
 	planned map[string]bool
 	flagged map[string]bool // rigs flagged curtail_failed and not cleared
 	flags   int             // curtail_failed flags raised
+	flagAt  time.Time       // the last curtail_failed event: compensation follows it
 	retries int             // curtail_failed events of rigs already flagged: the curtail retried
 }
 
@@ -56,7 +57,7 @@ func startFWHall(dir string, n int) (*fwHall, string, error) {
 	if err != nil {
 		return nil, "", err
 	}
-	f := &fwHall{h: h, liar: h.Rigs[liar].Name, rigs: map[string]bool{}, flagged: map[string]bool{}, saidW: h.PowerW()}
+	f := &fwHall{h: h, liar: h.Rigs[liar].Name, rigs: map[string]bool{}, flagged: map[string]bool{}, planned: map[string]bool{}, saidW: h.PowerW()}
 	for _, r := range h.Rigs {
 		f.rigs[r.Name] = true
 	}
@@ -143,12 +144,14 @@ func (f *fwHall) event(e switcher.Event) string {
 		delete(f.flagged, e.Rig)
 	case e.Kind == switcher.EventCurtailFail && f.flagged[e.Rig]:
 		f.retries++
+		f.flagAt = e.Time
 	case e.Kind == switcher.EventCurtailFail:
 		f.flagged[e.Rig] = true
 		f.flags++
+		f.flagAt = e.Time
 		return fmt.Sprintf("  %s flagged curtail_failed: answered ok, yet its device reads %s; "+
 			"counted at that draw, so the planner curtails the next rig in order", e.Rig, evidenceText(e.Fields))
-	case e.Kind == switcher.EventCurtail && f.flags > 0 && !f.planned[e.Rig]:
+	case e.Kind == switcher.EventCurtail && f.flags > 0 && !f.planned[e.Rig] && e.Time.Sub(f.flagAt) < 3*time.Second:
 		f.planned[e.Rig] = true
 		return fmt.Sprintf("  compensation: %s curtailed in the lying rig's place", e.Rig)
 	}

@@ -137,3 +137,10 @@ func (s demoSite) safeBudgetKW() float64 {
 // and the fail-safe ends half a step after the meter is back.
 func (s demoSite) capHoldUp() time.Duration    { return max(s.minOff/2, time.Second).Round(time.Second) }
 func (s demoSite) failsafeHold() time.Duration { return s.minOff }
+
+// meterStale is when the AI racks' meter, read every second, is stale
+// (and the fail-safe on) once silent: half a step, 1.5 s to 3 s, so the
+// fail-safe shows before the meter comes back a step later.
+func (s demoSite) meterStale() time.Duration {
+	return min(max(s.minOff, 1500*time.Millisecond), 3*time.Second)
+}

@@ -49,7 +49,10 @@ func TestDemo(t *testing.T) {
 		"site: 220 kW capacity", "AI takes 60 kW", "curtailed", "EMERGENCY", "killing pool-a", "| pool-b |", "stopping:",
 		"firmware hall: 10 emulated rigs",
 		"demo.fw-whatsminer-00008 flagged curtail_failed: answered ok, yet its device reads mining, 3250 W, 100 TH/s",
-		"compensation: demo.", "(32.5 measured, 10 rigs)"} {
+		"compensation: demo.", "(32.5 measured, 10 rigs)",
+		// cap mode on the AI racks' Modbus meter, and the fail-safe when it goes silent
+		"cap mode: site cap 220 kW at the meter", "cap 220 kW, AI metered ", "the AI racks' meter goes silent",
+		"FAIL-SAFE (meter ai-racks, site-main stale) | budget 110", "the meter is back"} {
 		if !strings.Contains(s, want) {
 			t.Errorf("demo output lacks %q:\n%s", want, s)
 		}
