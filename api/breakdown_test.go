@@ -26,7 +26,12 @@ func TestLoadBreakdownSumsToLoad(t *testing.T) {
 	e := start(t, envOpts{})
 	e.steady()
 	e.want("PUT", "/api/v1/rigs/acct.rig-00000/pin", writeToken, map[string]any{"mode": "on", "reason": "test"}, 200, nil)
-	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "breakdown"}, 200, nil)
+	var plan api.PlanResponse
+	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "breakdown"}, 200, &plan)
+	// The answer breaks down the load after the plan the same way.
+	if pb := plan.LoadBreakdown; pb == nil || !closeTo(breakdownSum(pb), plan.LoadAfterKW) || !closeTo(pb.PinnedOnKW, 3) || !closeTo(pb.MiningKW, 27) || !closeTo(pb.ParkedIdleKW, 1) {
+		t.Fatalf("allocation answer: breakdown %+v of mining_load_after_kw %v; want mining 27, pinned on 3, parked at idle 1, summing to it", pb, plan.LoadAfterKW)
+	}
 	e.eventually("load down to 31 kW", func() bool { return e.status().Power.MiningLoadKW == 31 })
 	st := e.status()
 	b := st.Power.LoadBreakdown

@@ -35,15 +35,7 @@ type LoadBreakdown struct {
 // loadBreakdown builds the breakdown from the switcher's counted load
 // and the workers pinned on (their counted draw, from the same rule).
 func loadBreakdown(p *Power, ws []Worker) *LoadBreakdown {
-	c := func(as switcher.CountedAs) float64 { return p.Counted[as.String()].KW }
-	b := &LoadBreakdown{
-		MiningKW:           c(switcher.CountedMining),
-		ParkedIdleKW:       c(switcher.CountedParkedBound) + c(switcher.CountedParkedVerified),
-		ParkedUnverifiedKW: c(switcher.CountedParkedUnverified) + c(switcher.CountedCurtailFailed),
-		LeftWhileParkedKW:  c(switcher.CountedLeftWhileParked),
-		DeviceHashingKW:    c(switcher.CountedDeviceHashing),
-		ResumeFailedKW:     c(switcher.CountedResumeFailed),
-	}
+	b := breakdownOf(func(as switcher.CountedAs) float64 { return p.Counted[as.String()].KW })
 	for i := range ws {
 		w := &ws[i]
 		if w.Pin == string(switcher.PinOn) && w.CountedAs == switcher.CountedMining.String() {
@@ -56,6 +48,27 @@ func loadBreakdown(p *Power, ws []Worker) *LoadBreakdown {
 	b.PinnedOnKW = min(b.PinnedOnKW, b.MiningKW)
 	b.MiningKW -= b.PinnedOnKW
 	return b
+}
+
+// planBreakdown is the breakdown of a plan's load once it is applied
+// (the mining load after in an allocation, cap, pin or plan answer).
+func planBreakdown(p *switcher.Plan) *LoadBreakdown {
+	b := breakdownOf(func(as switcher.CountedAs) float64 { return p.Counted[as].KW })
+	b.PinnedOnKW = min(p.PinnedOnKW, b.MiningKW)
+	b.MiningKW -= b.PinnedOnKW
+	return b
+}
+
+// breakdownOf sums the counted load by part, pinned on still in mining.
+func breakdownOf(c func(switcher.CountedAs) float64) *LoadBreakdown {
+	return &LoadBreakdown{
+		MiningKW:           c(switcher.CountedMining),
+		ParkedIdleKW:       c(switcher.CountedParkedBound) + c(switcher.CountedParkedVerified),
+		ParkedUnverifiedKW: c(switcher.CountedParkedUnverified) + c(switcher.CountedCurtailFailed),
+		LeftWhileParkedKW:  c(switcher.CountedLeftWhileParked),
+		DeviceHashingKW:    c(switcher.CountedDeviceHashing),
+		ResumeFailedKW:     c(switcher.CountedResumeFailed),
+	}
 }
 
 // heldCounts counts the rigs the switcher holds without work by why:

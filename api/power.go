@@ -323,9 +323,12 @@ type PlanResponse struct {
 	// The loads above count parks without evidence at rig_kw, as the
 	// status does; the plan is made with idle_kw for them (planned).
 	PlannedLoadAfterKW float64 `json:"mining_load_planned_after_kw"`
-	PlannedCompliant   bool    `json:"planned_compliant"`
-	ParksUnverified    int     `json:"parks_unverified"`
-	NotCompliantReason string  `json:"not_compliant_reason,omitempty"`
+	// LoadBreakdown splits mining_load_after_kw by what will draw it, as
+	// the status's power.load_breakdown does for the load now.
+	LoadBreakdown      *LoadBreakdown `json:"load_breakdown"`
+	PlannedCompliant   bool           `json:"planned_compliant"`
+	ParksUnverified    int            `json:"parks_unverified"`
+	NotCompliantReason string         `json:"not_compliant_reason,omitempty"`
 	Durability
 }
 
@@ -369,7 +372,7 @@ func planResponse(p switcher.Plan) PlanResponse {
 		AIKW: p.AIKW, CapacityKW: p.CapacityKW, ReserveKW: p.ReserveKW, LoadKW: p.CountedLoadKW, LoadAfterKW: p.CountedLoadAfterKW,
 		LoadEstKW: p.LoadEstKW, Compliant: p.CountedCompliant, ETASeconds: p.ETASeconds, Emergency: p.Emergency,
 		PlannedLoadAfterKW: p.LoadAfterKW, PlannedCompliant: p.Compliant, ParksUnverified: p.ParksUnverified(),
-		NotCompliantReason: p.NotCompliantReason(),
+		NotCompliantReason: p.NotCompliantReason(), LoadBreakdown: planBreakdown(&p),
 	}
 	for _, a := range p.Deferred {
 		if staysParked(a.Reason) {

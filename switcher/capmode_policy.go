@@ -12,7 +12,7 @@ import (
 const (
 	// DefaultCapHoldUp is cap_hold_up: the headroom under the cap must
 	// have held this long before the budget rises (curtailing is at once).
-	DefaultCapHoldUp = 10 * time.Second
+	DefaultCapHoldUp = 4 * time.Second
 	// DefaultCapDeadBandFraction is cap_dead_band_kw when left out, as a
 	// fraction of the cap in force.
 	DefaultCapDeadBandFraction = 0.005

@@ -67,7 +67,6 @@ ramp_up_kw_per_min = 3000.0
 min_off = "0s"
 min_on = "0s"
 site_cap_kw = %v
-cap_hold_up = "4s"
 cap_dead_band_kw = 3.0
 failsafe_after = "5s"
 [default]

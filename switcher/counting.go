@@ -195,7 +195,7 @@ func CountRig(pol *Policy, r *Rig, now time.Time) (CountedAs, float64) {
 // the plan is applied (a curtailed or parked rig is held without work, a
 // resumed one mines).
 func (plan *Plan) countAfter(ord []planRig, rigs []Rig, pol *Policy, budget int64) {
-	var total int64
+	var total, pinnedOn int64
 	var by [NumCountedAs]int64
 	for pos := range ord {
 		p := &ord[pos]
@@ -220,7 +220,11 @@ func (plan *Plan) countAfter(ord []planRig, rigs []Rig, pol *Policy, budget int6
 		total += d
 		by[c] += d
 		plan.Counted[c].Rigs++
+		if c == CountedMining && p.is(planPinOn) {
+			pinnedOn += d
+		}
 	}
+	plan.PinnedOnKW = planKW(pinnedOn)
 	for c := range by {
 		plan.Counted[c].KW = planKW(by[c])
 	}

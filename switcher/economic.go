@@ -114,6 +114,10 @@ type econState struct {
 	stale    bool   // the price was stale at the last evaluation (price_stale written)
 	note     string // why economic curtailment is not acting ("" when it is)
 	groups   map[string]*econGroup
+	// restartGrace: until then a price restored from the state file
+	// counts as fresh, though older than price_stale_after, while a first
+	// reading after the restart is awaited (economic_state.go).
+	restartGrace time.Time
 }
 
 // econGroup is one group's economic state.
@@ -193,7 +197,7 @@ func (s *Switcher) hashpriceLocked(now time.Time) (float64, string) {
 // priceFreshLocked reports whether the price held is in force at now.
 func (s *Switcher) priceFreshLocked(now time.Time) bool {
 	at := s.econ.price.At
-	return !at.IsZero() && now.Sub(at) <= s.policy.Economic.PriceStaleAfter
+	return !at.IsZero() && (now.Sub(at) <= s.policy.Economic.PriceStaleAfter || now.Before(s.econ.restartGrace))
 }
 
 // economicLocked re-decides every group from the inputs at now, writes an
@@ -258,7 +262,7 @@ func (s *Switcher) economicLocked(now time.Time) (changed bool) {
 			Interface("breakeven_usd_per_mwh", ev.Fields["breakeven_usd_per_mwh"]).Msg(ev.Reason)
 	}
 	if changed {
-		s.stale = true
+		s.stale, s.dirty = true, true // the groups curtailed are in the state file
 		if s.planWhy == "" {
 			s.planWhy = "economic"
 		}

@@ -249,6 +249,9 @@ type Plan struct {
 	// Counted splits CountedLoadAfterKW by how each rig is counted
 	// (indexed by CountedAs).
 	Counted [NumCountedAs]CountedLoad
+	// PinnedOnKW is the part of Counted[CountedMining] drawn by rigs
+	// pinned on (they mine whatever the budget).
+	PinnedOnKW float64
 
 	Curtail  []Action // mining rigs to park
 	Resume   []Action // parked or pending rigs to give work

@@ -54,6 +54,8 @@ type persistedState struct {
 	// Caps are the cap settings made through the API (capmode.go),
 	// oldest first; absent: none.
 	Caps []CapSetting `json:"caps,omitempty"`
+	// Economic is economic curtailment's state (economic_state.go).
+	Economic *persistedEcon `json:"economic,omitempty"`
 }
 
 // saveState writes the state atomically and durably: a temp file in the
@@ -196,7 +198,8 @@ func (s *Switcher) saveLocked(force bool) error {
 	if !force && s.stateErr != nil && now.Before(s.nextSave) {
 		return s.stateErr
 	}
-	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs)), Caps: s.cm.caps}
+	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs)), Caps: s.cm.caps,
+		Economic: s.persistEconLocked()}
 	for name, r := range s.rigs {
 		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net,
 			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission, Cause: r.cause}

@@ -395,6 +395,7 @@ func (c *cli) printPlan(p api.PlanResponse) error {
 		after += fmt.Sprintf(" (%s as planned, parks at idle_kw)", kw(p.PlannedLoadAfterKW))
 	}
 	fmt.Fprintf(tw, "mining load\t%s now, %s after the plan: %s\n", kw(p.LoadKW), after, comp)
+	printBreakdown(tw, p.LoadBreakdown)
 	fmt.Fprintf(tw, "curtail\t%d: %s\n", len(p.Curtail), names(p.Curtail))
 	fmt.Fprintf(tw, "resume\t%d: %s\n", len(p.Resume), names(p.Resume))
 	if len(p.Park) > 0 {

@@ -28,6 +28,7 @@ func (c *cli) printPinOutcome(ctx context.Context, name string, p api.PlanRespon
 		}
 	}
 	fmt.Fprintf(tw, "site\tmining load %s now, %s after the plan (budget %s): %s\n", kw(p.LoadKW), kw(p.LoadAfterKW), kw(p.MiningBudgetKW), comp)
+	printBreakdown(tw, p.LoadBreakdown)
 	fmt.Fprintf(tw, "other rigs\t%s\n", otherRigs(p, name))
 	return tw.Flush()
 }

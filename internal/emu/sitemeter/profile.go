@@ -62,3 +62,13 @@ func Training(period time.Duration, low, high float64) Profile {
 		{period, low},
 	}
 }
+
+// Points is a profile from (seconds, kW) pairs: Points(0, 40, 6, 100) is
+// 40 kW at 0 s rising to 100 kW at 6 s. An odd last value is ignored.
+func Points(secondsKW ...float64) Profile {
+	p := make(Profile, 0, len(secondsKW)/2)
+	for i := 0; i+1 < len(secondsKW); i += 2 {
+		p = append(p, Point{At: time.Duration(secondsKW[i] * float64(time.Second)), KW: secondsKW[i+1]})
+	}
+	return p
+}
