@@ -239,7 +239,7 @@ func TestExampleMeters(t *testing.T) {
 		}
 	}
 	if len(block) == 0 {
-		t.Fatal("the example has no commented [[meters]] table")
+		t.Fatalf("the example's commented [[meters]] table: got no lines in %d bytes, want some", len(data))
 	}
 	c, err := Parse("example.toml", []byte(strings.Join(block, "\n")+"\n"+pool))
 	if err != nil {
