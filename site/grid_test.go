@@ -77,7 +77,7 @@ func TestSiteGrid(t *testing.T) {
 			t.Errorf("ack: got %s, want ok with budget 40", a)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("no ack within 5s")
+		t.Fatalf("ack: got none within %v, want ok with budget 40", 5*time.Second)
 	}
 
 	c, err := modbus.NewClient(&modbus.ClientConfiguration{URL: "tcp://" + s.ModbusAddr(), Timeout: 2 * time.Second})
