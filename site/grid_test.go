@@ -131,9 +131,11 @@ func TestSiteGrid(t *testing.T) {
 		{"curtailed", float64(regs.Uint32(registers.AddrCurtailedRigs)), float64(st.Curtailed)},
 		{"connected", float64(regs.Uint32(registers.AddrConnectedRigs)), float64(st.MinersConnected)},
 	} {
-		if math.Abs(f.got-f.want) > 1e-3 {
-			t.Errorf("register %s: got %v, API says %v", f.name, f.got, f.want)
-		}
+		t.Run(f.name, func(t *testing.T) {
+			if math.Abs(f.got-f.want) > 1e-3 {
+				t.Errorf("register %s: got %v, API says %v", f.name, f.got, f.want)
+			}
+		})
 	}
 	if got := regs[registers.AddrCompliant] == 1; got != st.Power.Compliant {
 		t.Errorf("register compliant: got %v, API says %v", got, st.Power.Compliant)
