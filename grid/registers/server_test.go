@@ -180,18 +180,18 @@ func TestRefusals(t *testing.T) {
 	before := read(t, c, modbus.HOLDING_REGISTER)
 	cases := []struct {
 		name string
-		do   func() error
+		do   func(t *testing.T) error
 		want error
 	}{
-		{"write one register", func() error { return c.WriteRegister(registers.AddrMiningBudgetKW, 1) }, modbus.ErrIllegalFunction},
-		{"write registers", func() error { return c.WriteRegisters(0, []uint16{1, 2}) }, modbus.ErrIllegalFunction},
-		{"write coil", func() error { return c.WriteCoil(0, true) }, modbus.ErrIllegalFunction},
-		{"read coils", func() error { _, err := c.ReadCoils(0, 1); return err }, modbus.ErrIllegalFunction},
-		{"read past the map", func() error {
+		{"write one register", func(*testing.T) error { return c.WriteRegister(registers.AddrMiningBudgetKW, 1) }, modbus.ErrIllegalFunction},
+		{"write registers", func(*testing.T) error { return c.WriteRegisters(0, []uint16{1, 2}) }, modbus.ErrIllegalFunction},
+		{"write coil", func(*testing.T) error { return c.WriteCoil(0, true) }, modbus.ErrIllegalFunction},
+		{"read coils", func(*testing.T) error { _, err := c.ReadCoils(0, 1); return err }, modbus.ErrIllegalFunction},
+		{"read past the map", func(*testing.T) error {
 			_, err := c.ReadRegisters(registers.NumRegisters-1, 2, modbus.INPUT_REGISTER)
 			return err
 		}, modbus.ErrIllegalDataAddress},
-		{"read another unit", func() error {
+		{"read another unit", func(t *testing.T) error {
 			other := dial(t, srv.Addr(), 7)
 			_, err := other.ReadRegisters(0, 1, modbus.INPUT_REGISTER)
 			return err
@@ -199,7 +199,7 @@ func TestRefusals(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := tc.do(); !errors.Is(err, tc.want) {
+			if err := tc.do(t); !errors.Is(err, tc.want) {
 				t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
 			}
 		})
