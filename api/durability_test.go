@@ -35,7 +35,7 @@ func (e *env) metric(name string) string {
 			return v
 		}
 	}
-	e.t.Fatalf("no metric %s", name)
+	e.t.Fatalf("metric %s: got none in %d bytes of /metrics, want one", name, len(data))
 	return ""
 }
 
@@ -91,10 +91,13 @@ func TestWritesNotPersisted(t *testing.T) {
 	if err := os.Rename(stateDir+".away", stateDir); err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 40*time.Second, func() bool { return e.status().Power.StateError == "" }, "the retry saved the state")
+	sim.WaitFor(t, 40*time.Second, "the retry saved the state (no state_error)", func() (bool, any) {
+		se := e.status().Power.StateError
+		return se == "", se
+	})
 	e.want("GET", "/healthz", "", nil, 200, &hz)
 	if hz["status"] != "ok" {
-		t.Errorf("healthz after the repair %v", hz)
+		t.Errorf("healthz after the repair %v, want status ok", hz)
 	}
 	if v := e.metric("hashgate_switcher_state_persisted"); v != "1" {
 		t.Errorf("hashgate_switcher_state_persisted %s after the repair, want 1", v)
@@ -148,6 +151,15 @@ func TestForgetRig(t *testing.T) {
 		found = found || (ev.Kind == switcher.EventForget && ev.Who == "power-desk" && ev.Rig == "acct.rig-00099")
 	}
 	if !found {
-		t.Error("no forget event by power-desk")
+		t.Errorf("events: got kinds %v, want a forget of acct.rig-00099 by power-desk", eventKinds(evs))
 	}
+}
+
+// eventKinds lists each event as kind/rig/who, for failure messages.
+func eventKinds(evs []switcher.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Kind + "/" + ev.Rig + "/" + ev.Who
+	}
+	return out
 }

@@ -203,8 +203,10 @@ func TestPoolURLHidesCredentials(t *testing.T) {
 		{"acct:hunter2@pool.example:3333", "stratum+tcp://REDACTED@pool.example:3333"},
 		{"stratum+tcp://acct:hunter2@pool.example:3333", "stratum+tcp://REDACTED@pool.example:3333"},
 	} {
-		if got := poolURL(c.addr); got != c.want {
-			t.Errorf("poolURL(%q) = %q, want %q", c.addr, got, c.want)
-		}
+		t.Run(c.addr, func(t *testing.T) {
+			if got := poolURL(c.addr); got != c.want {
+				t.Errorf("poolURL(%q) = %q, want %q", c.addr, got, c.want)
+			}
+		})
 	}
 }

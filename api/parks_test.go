@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -55,7 +56,7 @@ func TestUnverifiedParksReported(t *testing.T) {
 	}
 	// The planner does not chase the counted load: more plans, the same ten mine.
 	plans := e.sw.Counters().Plans.Load()
-	e.eventually("two more plans", func() bool { return e.sw.Counters().Plans.Load() >= plans+2 })
+	e.eventually(fmt.Sprintf("two more plans (%d)", plans+2), func() (bool, any) { n := e.sw.Counters().Plans.Load(); return n >= plans+2, n })
 	if _, n := e.workers("?state=mining"); n != 10 {
 		t.Fatalf("%d mining after more plans: curtailed for parks it cannot stop", n)
 	}
