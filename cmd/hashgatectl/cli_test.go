@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"strings"
@@ -71,18 +72,19 @@ func TestPinOfAParkedRig(t *testing.T) {
 	url0 := startAPI(t)
 	env := map[string]string{"HASHGATE_API": url0, "HASHGATE_TOKEN": writeToken}
 	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{"curtail        10:"}, nil)
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "10 rigs parked and connected", func() (bool, any) {
 		var ws []api.Worker
-		if json.Unmarshal([]byte(ctl(t, env, "workers", "--state", "curtailed", "--json").stdout), &ws) != nil || len(ws) != 10 {
-			return false
+		out := ctl(t, env, "workers", "--state", "curtailed", "--json").stdout
+		if err := json.Unmarshal([]byte(out), &ws); err != nil || len(ws) != 10 {
+			return false, fmt.Sprintf("%d curtailed (%v)", len(ws), err)
 		}
 		for _, w := range ws {
 			if w.Connections == 0 {
-				return false
+				return false, fmt.Sprintf("%s curtailed with no connection", w.Name)
 			}
 		}
-		return true
-	}, "10 rigs parked and connected")
+		return true, nil
+	})
 	r := ctl(t, env, "pin", "acct.rig-00015", "off", "--reason", "fan")
 	r.want(t, 0, []string{"acct.rig-00015 pinned off", "action      none: already parked, stays parked (pinned off)",
 		"state       curtailed (parked), counted as parked_bound: 0.1 kW", "other rigs  no change"}, nil)
@@ -148,9 +150,12 @@ func TestStatusExitUnhealthy(t *testing.T) {
 	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: 2, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 		Tokens: []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}}})
 	env := map[string]string{"HASHGATE_API": s.API.URL}
-	sim.Eventually(t, 10*time.Second, func() bool { return ctl(t, env, "status").code == exitOK }, "status exit 0 on a healthy, compliant site")
+	sim.WaitFor(t, 10*time.Second, "status exit 0 on a healthy, compliant site", func() (bool, any) {
+		r := ctl(t, env, "status")
+		return r.code == exitOK, fmt.Sprintf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	})
 	s.Pool.Close()
-	sim.Eventually(t, 10*time.Second, func() bool { return !s.Proxy.Healthy() }, "the proxy without its pool")
+	sim.WaitFor(t, 10*time.Second, "the proxy unhealthy without its pool", func() (bool, any) { return !s.Proxy.Healthy(), s.Proxy.Pools() })
 	ctl(t, env, "status").want(t, exitUnhealthy, []string{"NO LIVE POOL"}, []string{"hashgatectl: unhealthy: no live pool session"})
 	ctl(t, env, "status", "--json").want(t, exitUnhealthy, []string{`"healthy":false`}, nil)
 }
@@ -176,16 +181,18 @@ func TestStatusExitOrder(t *testing.T) {
 		{"unhealthy and not persisted", api.Status{Healthy: false, Power: unsaved}, exitUnhealthy, "unhealthy: no live pool session"},
 		{"not persisted", api.Status{Healthy: true, Power: unsaved}, exitNotPersisted, "not persisted: state not persisted since T: disk full"},
 	} {
-		err := statusExit(c.st)
-		code, msg := exitOK, ""
-		if e, is := err.(*exitStatus); is {
-			code, msg = e.code, e.msg
-		} else if err != nil {
-			t.Fatalf("%s: error %v, want an exit status", c.name, err)
-		}
-		if code != c.code || msg != c.msg {
-			t.Errorf("%s: exit %d %q, want %d %q", c.name, code, msg, c.code, c.msg)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			err := statusExit(c.st)
+			code, msg := exitOK, ""
+			if e, is := err.(*exitStatus); is {
+				code, msg = e.code, e.msg
+			} else if err != nil {
+				t.Fatalf("%s: error %v, want an exit status", c.name, err)
+			}
+			if code != c.code || msg != c.msg {
+				t.Errorf("%s: exit %d %q, want %d %q", c.name, code, msg, c.code, c.msg)
+			}
+		})
 	}
 }
 
@@ -200,9 +207,11 @@ func TestHashrateUnits(t *testing.T) {
 		{999.4, "999 TH/s"}, {999.6, "1.00 PH/s"}, {1234, "1.23 PH/s"}, {15e6, "15.0 EH/s"},
 		{5e9, "5.00 ZH/s"}, {2e12, "2000 ZH/s"},
 	} {
-		if got := hashrate(c.ths); got != c.want {
-			t.Errorf("hashrate(%g TH/s) = %q, want %q", c.ths, got, c.want)
-		}
+		t.Run(fmt.Sprintf("%g", c.ths), func(t *testing.T) {
+			if got := hashrate(c.ths); got != c.want {
+				t.Errorf("hashrate(%g TH/s) = %q, want %q", c.ths, got, c.want)
+			}
+		})
 	}
 }
 

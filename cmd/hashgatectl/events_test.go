@@ -28,10 +28,13 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 			func(k string) string { return env[k] }, &out, &out)
 	}()
 	// The 20 admissions are there before: the first poll prints them.
-	sim.Eventually(t, 5*time.Second, func() bool { return strings.Contains(out.String(), `"kind":"resume"`) }, "the first poll")
+	sim.WaitFor(t, 5*time.Second, `the first poll ("kind":"resume")`, func() (bool, any) { o := out.String(); return strings.Contains(o, `"kind":"resume"`), o })
 
 	ctl(t, writer, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, nil, nil)
-	sim.Eventually(t, 5*time.Second, func() bool { return strings.Contains(out.String(), `"reason":"training"`) }, "the allocation followed")
+	sim.WaitFor(t, 5*time.Second, `the allocation followed ("reason":"training")`, func() (bool, any) {
+		o := out.String()
+		return strings.Contains(o, `"reason":"training"`), o
+	})
 	cancel()
 	select {
 	case code := <-done:
@@ -39,7 +42,7 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 			t.Fatalf("events --follow stopped with exit %d, want 0:\n%s", code, out.String())
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("events --follow did not stop within 5s of its context ending")
+		t.Fatalf("events --follow: still running %v after its context ended, want stopped; output:\n%s", 5*time.Second, out.String())
 	}
 	seen := map[float64]bool{}
 	curtails := 0

@@ -49,18 +49,19 @@ func startAPI(t *testing.T) string {
 			{Name: "viewer", Token: readToken, Role: config.RoleRead},
 		},
 	})
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "20 miners mining, each with a share accepted, 60 kW", func() (bool, any) {
 		ws := s.Proxy.Workers()
 		if len(ws) != 20 {
-			return false
+			return false, fmt.Sprintf("%d workers", len(ws))
 		}
 		for _, w := range ws {
 			if w.Accepted == 0 {
-				return false
+				return false, fmt.Sprintf("%s with no share accepted", w.Name)
 			}
 		}
-		return s.Switcher.Status().MiningLoadKW == 60
-	}, "20 miners mining")
+		kw := s.Switcher.Status().MiningLoadKW
+		return kw == 60, fmt.Sprintf("%v kW", kw)
+	})
 	return s.API.URL
 }
 
@@ -151,7 +152,7 @@ func TestCommands(t *testing.T) {
 	}
 	until, _ := time.Parse(time.RFC3339, st["power"].(map[string]any)["allocation"].(map[string]any)["until"].(string))
 	if d := time.Until(until); d < 119*time.Minute || d > 121*time.Minute {
-		t.Fatalf("until %v is not 2h from now", until)
+		t.Fatalf("until %v, want 2h from now", until)
 	}
 
 	// Pins: flags may follow the arguments.
@@ -173,7 +174,7 @@ func TestCommands(t *testing.T) {
 	r = ctl(t, env, "events", "--limit", "3", "--kind", "pin")
 	r.want(t, 0, []string{"SEQ", "KIND", "pin", "power-desk", "acct.rig-00003"}, nil)
 	if n := strings.Count(r.stdout, "\n"); n != 4 {
-		t.Fatalf("events --limit 3: %d lines\n%s", n, r.stdout)
+		t.Fatalf("events --limit 3: %d lines, want 3\n%s", n, r.stdout)
 	}
 	r = ctl(t, env, "events", "--since", "0", "--limit", "2", "--json")
 	var evs []map[string]any
@@ -236,15 +237,17 @@ func TestUsage(t *testing.T) {
 		{[]string{"--timeout", "0s", "status"}, "--timeout 0s: must be positive", ""},
 		{[]string{"status", "--timeout"}, "--timeout needs a value", "status"},
 	} {
-		r := ctl(t, nil, c.args...)
-		see := "see 'hashgatectl help'\n"
-		if c.see != "" {
-			see = "see 'hashgatectl help " + c.see + "'\n"
-		}
-		first, rest, _ := strings.Cut(r.stderr, "\n")
-		if r.code != exitUsage || !strings.HasPrefix(first, "hashgatectl: "+c.want) || rest != see || r.stdout != "" {
-			t.Errorf("hashgatectl %q: exit %d, stderr %q; want exit 2, stderr \"hashgatectl: %s…\\n%s\"", c.args, r.code, r.stderr, c.want, see)
-		}
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			r := ctl(t, nil, c.args...)
+			see := "see 'hashgatectl help'\n"
+			if c.see != "" {
+				see = "see 'hashgatectl help " + c.see + "'\n"
+			}
+			first, rest, _ := strings.Cut(r.stderr, "\n")
+			if r.code != exitUsage || !strings.HasPrefix(first, "hashgatectl: "+c.want) || rest != see || r.stdout != "" {
+				t.Errorf("hashgatectl %q: exit %d, stderr %q; want exit 2, stderr \"hashgatectl: %s…\\n%s\"", c.args, r.code, r.stderr, c.want, see)
+			}
+		})
 	}
 	ctl(t, nil, "--help").want(t, 0, []string{"Usage:", "allocate --ai-kw N --reason TEXT", "Exit status:"}, nil)
 	ctl(t, nil, "help").want(t, 0, []string{"Usage:", "worker NAME", "version [--client]"}, nil)
@@ -370,7 +373,7 @@ func TestForgetAndNotPersisted(t *testing.T) {
 		Tokens:   []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
 		Switcher: func(c *switcher.Config) { c.StatePath = filepath.Join(stateDir, "state.json") },
 	})
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 6 }, "2 rigs mining")
+	sim.WaitFor(t, 10*time.Second, "2 rigs mining (6 kW)", func() (bool, any) { kw := s.Switcher.Status().MiningLoadKW; return kw == 6, kw })
 	writer := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
 
 	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, nil, nil)

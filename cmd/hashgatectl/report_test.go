@@ -30,10 +30,11 @@ func TestReportCommand(t *testing.T) {
 		t.Fatalf("events --json: %v %q", err, r.stdout)
 	}
 	seq := strconv.FormatUint(evs[0].Seq, 10)
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "the report with 10 rigs confirmed and the target reached", func() (bool, any) {
 		r = ctl(t, env, "report", seq)
-		return r.code == 0 && strings.Contains(r.stdout, "10: 10 confirmed") && strings.Contains(r.stdout, "reached    after")
-	}, "the report with 10 rigs confirmed and the target reached")
+		return r.code == 0 && strings.Contains(r.stdout, "10: 10 confirmed") && strings.Contains(r.stdout, "reached    after"),
+			fmt.Sprintf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	})
 	r.want(t, 0, []string{"allocation at", "by power-desk: training", "32.0 kW (mining budget)", "acct.rig-00010",
 		"stratum after", "connection closed", "RIG"}, nil)
 
