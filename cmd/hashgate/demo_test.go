@@ -38,7 +38,8 @@ func TestDemo(t *testing.T) {
 	select {
 	case <-out.seen:
 	case <-time.After(40 * time.Second):
-		t.Errorf("no failover to pool-b in the status line within 40 s")
+		s := out.String()
+		t.Errorf("status line: got no %q (failover to pool-b) within %v, want it; output ends:\n%s", out.want, 40*time.Second, s[max(0, len(s)-2000):])
 	}
 	cancel()
 	if err := <-done; err != nil {

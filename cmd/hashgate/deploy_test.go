@@ -91,8 +91,11 @@ func parseDockerfile(t *testing.T, file string) imageRecipe {
 			last = i
 		}
 	}
-	if last < 0 || !strings.EqualFold(strings.Fields(lines[last])[1], "scratch") {
-		t.Fatalf("Dockerfile: the final stage is not FROM scratch")
+	if last < 0 {
+		t.Fatalf("Dockerfile: got no FROM in %d lines, want a final stage FROM scratch", len(lines))
+	}
+	if !strings.EqualFold(strings.Fields(lines[last])[1], "scratch") {
+		t.Fatalf("Dockerfile: final stage %q, want FROM scratch", lines[last])
 	}
 	var r imageRecipe
 	for _, l := range lines[last+1:] {

@@ -34,7 +34,7 @@ func TestHealthFollowsHealthz(t *testing.T) {
 	}
 
 	site.Pool.Close()
-	sim.Eventually(t, 10*time.Second, func() bool { return !site.Proxy.Healthy() }, "proxy still healthy after its pool closed")
+	sim.WaitFor(t, 10*time.Second, "the proxy unhealthy after its pool closed", func() (bool, any) { return !site.Proxy.Healthy(), site.Proxy.Pools() })
 	code, out, errb = runHealth("--api", addr, "--timeout", "2s")
 	if code != healthUnhealthy {
 		t.Fatalf("no pool: exit %d (stdout %q, stderr %q), want %d", code, out, errb, healthUnhealthy)

@@ -108,10 +108,10 @@ func siteMetrics(t *testing.T) map[string]*family {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	sim.Eventually(t, 15*time.Second, func() bool {
+	sim.WaitFor(t, 15*time.Second, "rejected shares (hashgate_shares_rejected_total{) in /metrics", func() (bool, any) {
 		text = get()
-		return strings.Contains(text, "hashgate_shares_rejected_total{")
-	}, "no rejected shares in /metrics")
+		return strings.Contains(text, "hashgate_shares_rejected_total{"), text
+	})
 	return parseExposition(t, text)
 }
 

@@ -47,10 +47,10 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	cfg, base := filepath.Join(dir, "hashgate.toml"), "http://"+apiAddr
 	up := func(d *daemon) {
 		t.Helper()
-		sim.Eventually(t, 15*time.Second, func() bool {
+		sim.WaitFor(t, 15*time.Second, "daemon up (healthz 200)", func() (bool, any) {
 			code, err := apiJSON("GET", base+"/healthz", "", nil, nil)
-			return err == nil && code == 200
-		}, "daemon up: %s", d.out)
+			return err == nil && code == 200, fmt.Sprintf("%d %v; log:\n%s", code, err, d.out)
+		})
 	}
 	d := startDaemon(t, bin, cfg)
 	up(d)
@@ -59,7 +59,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	sim.Eventually(t, 15*time.Second, func() bool { return fleet.Stats().Working == 8 }, "fleet mining: %+v", fleet.Stats())
+	sim.WaitFor(t, 15*time.Second, "8 rigs working", func() (bool, any) { st := fleet.Stats(); return st.Working == 8, st })
 	// 8 rigs of 5 kW on 50 kW with 25 kW to AI: 3 parked; one more pinned off.
 	if code, err := apiJSON("PUT", base+"/api/v1/allocation", "term-secret", map[string]any{"ai_kw": 25, "reason": "sigterm test"}, nil); err != nil || code != 200 {
 		t.Fatalf("allocation: %d %v", code, err)
@@ -86,14 +86,14 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	if !strings.Contains(log, `"shutting down"`) || !strings.Contains(log, `"stopped"`) {
 		t.Fatalf("the daemon's log does not say it shut down and stopped:\n%s", log)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "every miner disconnected after SIGTERM", func() (bool, any) {
 		for _, m := range fleet.Miners() {
 			if m.Connected {
-				return false
+				return false, fmt.Sprintf("%s connected; fleet %+v", m.Name, fleet.Stats())
 			}
 		}
-		return true
-	}, "every miner disconnected after SIGTERM: %+v", fleet.Stats())
+		return true, nil
+	})
 	audit, err := os.ReadFile(filepath.Join(dir, "audit.log"))
 	if err != nil || len(audit) == 0 || audit[len(audit)-1] != '\n' {
 		t.Fatalf("audit log after SIGTERM (%v) does not end on a whole line: %q", err, audit[max(0, len(audit)-200):])
