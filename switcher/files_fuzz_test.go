@@ -171,7 +171,7 @@ func FuzzLastGoodCopy(f *testing.F) {
 		p, body, err := readLastGood(path, copyPath)
 		if err != nil {
 			if p != nil {
-				t.Fatal("a policy and an error")
+				t.Fatalf("readLastGood: got a policy %+v and error %v, want no policy with an error", p, err)
 			}
 			return
 		}

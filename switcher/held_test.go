@@ -173,7 +173,7 @@ func TestRestartRemembersWhyRigsWereParked(t *testing.T) {
 	}
 	// Back, a-held goes through admission again (no room: parked).
 	if s2.RigConnected("a-held", "10.0.0.9:1") {
-		t.Fatal("a-held admitted with no room")
+		t.Fatalf("a-held with no room: got admitted (%+v), want parked", rigStatus(s2, "a-held"))
 	}
 	s2.step()
 	if r := rigStatus(s2, "a-held"); r.State != "parked" {

@@ -21,7 +21,7 @@ func newUnboundSwitcher(t *testing.T, clk *fakeClock, rec *recorder) *Switcher {
 		t.Fatal(err)
 	}
 	if pol.Groups[0].PoolsBound {
-		t.Fatal("unboundPolicy is bound")
+		t.Fatalf("unboundPolicy group %s: PoolsBound %v, want false", pol.Groups[0].Name, pol.Groups[0].PoolsBound)
 	}
 	s, err := New(Config{StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
 		Now: clk.Now, CurtailGrace: 30 * time.Second, ResumeGrace: time.Minute, LeftGrace: time.Minute}, pol, rec, rec)

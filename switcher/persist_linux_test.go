@@ -92,10 +92,10 @@ func TestAuditResumesAfterDiskFull(t *testing.T) {
 		}
 	}
 	if allocSeq == 0 {
-		t.Fatal("the allocation's event is not in Events while the file cannot be written")
+		t.Fatalf("Events while the file cannot be written: got kinds %v, want the allocation (while full)", eventKinds(s))
 	}
 	if st := s.Status(); st.AuditError == "" {
-		t.Error("status has no audit_error while the audit log cannot be written")
+		t.Errorf("status while the audit log cannot be written: audit_error %q, want one", st.AuditError)
 	}
 	freed()
 	s.step()

@@ -19,6 +19,17 @@ func hasEvent(s *Switcher, kind string) bool {
 	return false
 }
 
+// eventKinds lists the kinds of s's events, oldest first, for failure
+// messages.
+func eventKinds(s *Switcher) []string {
+	evs, _ := s.Events(0, 10000)
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Kind
+	}
+	return out
+}
+
 // breakDir replaces dir with a regular file, so that nothing can be
 // created in it (what a read-only or vanished state directory does, and
 // root is not stopped by a chmod); the returned func puts it back.
@@ -80,7 +91,7 @@ func TestStateNotPersistedIsSaidAndRetried(t *testing.T) {
 		t.Fatalf("SetPin with the state directory gone: err %v, want a NotPersistedError", err)
 	}
 	if !hasEvent(s, EventStateNotPersisted) {
-		t.Error("no state_not_persisted event")
+		t.Errorf("events: got kinds %v, want a state_not_persisted one", eventKinds(s))
 	}
 	// Retried with a backoff, not every tick.
 	fails := s.Counters().StateSaveErrors.Load()
@@ -102,7 +113,7 @@ func TestStateNotPersistedIsSaidAndRetried(t *testing.T) {
 		t.Fatalf("after the repair and a retry: state_error %q", st.StateError)
 	}
 	if !hasEvent(s, EventStatePersisted) {
-		t.Error("no state_persisted event")
+		t.Errorf("events: got kinds %v, want a state_persisted one", eventKinds(s))
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

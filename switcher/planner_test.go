@@ -143,7 +143,7 @@ func TestPlanOrder(t *testing.T) {
 		t.Fatalf("duplicate names: curtail %+v, want indexes 2,1,0", p.Curtail)
 	}
 	if CompareRigs(&rigs[1], &rigs[3]) <= 0 { // hi-z after hi-a
-		t.Fatal("CompareRigs: name tie-break wrong")
+		t.Fatalf("CompareRigs(%s, %s) = %d, want > 0 (the name breaks the tie)", rigs[1].Name, rigs[3].Name, CompareRigs(&rigs[1], &rigs[3]))
 	}
 }
 
@@ -621,7 +621,7 @@ func TestPlanUntil(t *testing.T) {
 		t.Fatalf("push over expired: %+v", got)
 	}
 	if stack[2].Reason != "spike" {
-		t.Fatal("PushAllocation modified its input")
+		t.Fatalf("PushAllocation's input: stack[2].Reason %q, want spike (unmodified)", stack[2].Reason)
 	}
 }
 
@@ -1136,7 +1136,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 		pinnedOn = pinnedOn || in.Rigs[a.Rig].Pin == PinOn
 	}
 	if len(p.Resume) > 0 && !pinnedOn && !p.Compliant {
-		t.Fatal("resumed into a breach")
+		t.Fatalf("plan resumes %v into a breach (compliant %v, none pinned on), want no resume while not compliant", p.Resume, p.Compliant)
 	}
 	// The counted load: every rig once, the planned load plus each
 	// unverified park's rig_kw − idle_kw, never less than planned.

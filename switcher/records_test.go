@@ -61,7 +61,7 @@ func TestUniqueNamesStayBounded(t *testing.T) {
 		s.RigConnected(name, remote)
 		s.RigDisconnected(name)
 		if s.RigConnected(long+name, remote) {
-			t.Fatal("an 8 KB name was admitted")
+			t.Fatalf("a %d-byte name: got admitted, want refused", len(long+name))
 		}
 		s.RigDisconnected(long + name)
 		clk.Advance(time.Millisecond)
@@ -83,7 +83,7 @@ func TestUniqueNamesStayBounded(t *testing.T) {
 	}
 	// The newest names are the ones kept.
 	if !names[fmt.Sprintf("a-%05d-%s", 1999, strings.Repeat("y", 200))] {
-		t.Errorf("the newest name was forgotten, the oldest should go first")
+		t.Errorf("records: got %d names without the newest (a-01999-…), want the oldest forgotten first", len(names))
 	}
 	if got := s.Counters().RigsRefusedName.Load(); got != 2000 {
 		t.Errorf("refused for the name: %d, want 2000", got)
@@ -124,7 +124,7 @@ func TestFullNetworkRefusesNewNames(t *testing.T) {
 		s.RigDisconnected(n)
 	}
 	if s.RigConnected("a-new", "10.0.0.2:1") {
-		t.Fatal("admitted at once")
+		t.Fatalf("a-new on a full network: got admitted at once (%+v), want it held", rigStatus(s, "a-new"))
 	}
 	if r := rigStatus(s, "a-new"); r.Name != "" {
 		t.Fatalf("a new name from a network full of records worth keeping got a record: %+v", r)
@@ -137,7 +137,7 @@ func TestFullNetworkRefusesNewNames(t *testing.T) {
 		t.Errorf("a known rig of a full network was not let in: %+v", r)
 	}
 	if s.RigConnected("b-1", "10.0.1.1:1"); rigStatus(s, "b-1").Name == "" {
-		t.Errorf("a rig of another network was refused")
+		t.Errorf("b-1 of another network: got %+v (refused), want it let in", rigStatus(s, "b-1"))
 	}
 }
 
@@ -170,7 +170,7 @@ func TestForgetAfter(t *testing.T) {
 	clk.Advance(59 * time.Minute)
 	s.step()
 	if rigStatus(s, "a-gone").Name == "" {
-		t.Fatal("forgotten before forget_after")
+		t.Fatalf("a-gone after 59 min: got %+v (no record), want it kept until forget_after", rigStatus(s, "a-gone"))
 	}
 	clk.Advance(2 * time.Minute)
 	s.step()
@@ -225,7 +225,7 @@ func TestForgetRig(t *testing.T) {
 		t.Errorf("was %+v, want parked, pinned off", was)
 	}
 	if rigStatus(s, "a-1").Name != "" {
-		t.Error("still known after Forget")
+		t.Errorf("a-1 after Forget: got %+v, want no record", rigStatus(s, "a-1"))
 	}
 	evs, _ := s.Events(0, 100)
 	last := evs[len(evs)-1]
@@ -233,8 +233,8 @@ func TestForgetRig(t *testing.T) {
 		t.Errorf("last event %+v, want forget of a-1 by desk", last)
 	}
 	st, _ := loadState(filepath.Join(dir, "state.json"))
-	if _, ok := st.Rigs["a-1"]; ok {
-		t.Error("the state file still has a-1")
+	if r, ok := st.Rigs["a-1"]; ok {
+		t.Errorf("the state file after Forget: got a-1 %+v, want none", r)
 	}
 }
 
@@ -271,10 +271,10 @@ func TestOldStateFileIsBounded(t *testing.T) {
 		t.Fatalf("%d records after loading 802, want 100 (the cap, the pinned rig kept)", len(rigs))
 	}
 	if rigStatus(s, long+"-pinned").Name == "" || rigStatus(s, "a-0").Name == "" {
-		t.Error("the pinned rig or the newest offline one was dropped")
+		t.Errorf("after the cap: pinned rig %q, a-0 %q; want both kept", rigStatus(s, long+"-pinned").Name, rigStatus(s, "a-0").Name)
 	}
 	if rigStatus(s, "a-stale").Name != "" {
-		t.Error("a record older than forget_after was kept")
+		t.Errorf("a-stale, older than forget_after: got %+v, want dropped", rigStatus(s, "a-stale"))
 	}
 	s.step()
 	if after := fileSize(t, path); after > before/20 {

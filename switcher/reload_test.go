@@ -223,8 +223,8 @@ func TestNewPolicyWatcherRefusesABadPolicy(t *testing.T) {
 	if _, err := NewPolicyWatcher(filepath.Join(dir, "nope.toml"), "", nil, nil, zerolog.Nop()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
-	if _, err := NewPolicyWatcher(filepath.Join(dir, "no-dir", "policy.toml"), "", nil, nil, zerolog.Nop()); err == nil {
-		t.Error("a policy in a missing directory was accepted")
+	if w, err := NewPolicyWatcher(filepath.Join(dir, "no-dir", "policy.toml"), "", nil, nil, zerolog.Nop()); err == nil {
+		t.Errorf("a policy in a missing directory: got watcher %p and no error, want an error", w)
 	}
 }
 

@@ -160,8 +160,8 @@ func TestVerificationFlags(t *testing.T) {
 	if n := rec.parks[len(rec.parks)-1]; n != curtailed[0] || len(rec.parks) != 3 {
 		t.Fatalf("curtail_failed rig not parked again: %v", rec.parks)
 	}
-	if s.Counters().CurtailFailed.Load() != 1 {
-		t.Fatal("curtail_failed not counted")
+	if n := s.Counters().CurtailFailed.Load(); n != 1 {
+		t.Fatalf("curtail_failed counter %d, want 1", n)
 	}
 	// Give the power back; the resumed rigs send nothing for a minute.
 	if _, _, err := s.Allocate(AllocationRequest{AIKW: 0, Reason: "back"}, "desk"); err != nil {
@@ -315,7 +315,7 @@ func TestAuditRotationAndPaging(t *testing.T) {
 		t.Fatalf("not rotated: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "a.jsonl.4")); err == nil {
-		t.Fatal("kept more than 3 rotated files")
+		t.Fatalf("rotated files: got a.jsonl.4 (%v), want at most 3", dirNames(t, dir))
 	}
 	evs, err := a.Events(95, 3)
 	if err != nil || len(evs) != 3 || evs[0].Seq != 96 || evs[2].Seq != 98 {
@@ -442,7 +442,7 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	s.Allocate(AllocationRequest{AIKW: 0, Reason: "x"}, "desk") // room for every rig again: only its pin parks a-9
 
 	if s.RigConnected("a-9", "r") {
-		t.Fatal("a-9 pinned off was admitted when it connected")
+		t.Fatalf("a-9 pinned off, connecting: got admitted (%+v), want parked", rigStatus(s, "a-9"))
 	}
 	s.step()
 	if rs := rigStatus(s, "a-9"); rs.State != "parked" {
@@ -454,7 +454,7 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	s2 := newTestSwitcher(t, dir, clk, rec)
 	defer s2.Close()
 	if s2.RigConnected("a-8", "r") {
-		t.Fatal("a-8 pinned off before the restart was admitted after it")
+		t.Fatalf("a-8 pinned off before the restart: got admitted after it (%+v), want parked", rigStatus(s2, "a-8"))
 	}
 	s2.step()
 	if rs := rigStatus(s2, "a-8"); rs.State != "parked" || rs.Pin != "off" {
@@ -480,4 +480,18 @@ func rigStatus(s *Switcher, name string) RigStatus {
 		}
 	}
 	return RigStatus{}
+}
+
+// dirNames lists the names in dir, for failure messages.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names
 }
