@@ -140,7 +140,7 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 	for {
 		if _, err := m.read(10 * time.Second); err != nil {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				t.Fatal("the park did not close the connection")
+				t.Fatalf("parked connection: got %v (still open after %v), want it closed by the park", err, 10*time.Second)
 			}
 			break
 		}
@@ -197,8 +197,8 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 		t.Fatalf("curtail_failed counted %d times, want 1", n)
 	}
 	// It is counted at rig_kw: the site (budget 1 kW) is not compliant.
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "a curtail_failed rig counted at rig_kw (3 kW, not compliant)", func() (bool, any) {
 		st := s.sw.Status()
-		return !st.Compliant && st.MiningLoadKW == 3 && st.Counted["curtail_failed"].Rigs == 1
-	}, "a curtail_failed rig counted at rig_kw: %+v", s.sw.Status())
+		return !st.Compliant && st.MiningLoadKW == 3 && st.Counted["curtail_failed"].Rigs == 1, st
+	})
 }
