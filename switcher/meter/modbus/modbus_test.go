@@ -226,8 +226,8 @@ func TestDeadServerThenBack(t *testing.T) {
 	// The server goes away with the connection open: the read fails, and
 	// one after it is back reconnects.
 	srv.stop()
-	if _, err := read(t, s, 2*time.Second); err == nil {
-		t.Fatal("read after the server stopped: got a value, want an error")
+	if v, err := read(t, s, 2*time.Second); err == nil {
+		t.Fatalf("read after the server stopped: got %v and a nil error, want an error", v)
 	}
 	srv2 := startServer(t, addr)
 	srv2.set(5, 43)
