@@ -65,8 +65,8 @@ func TestParseStats(t *testing.T) {
 			t.Errorf("%s: got %+v, want mode %d/%v hash %v/%v power %v/%v", tc.in, s, tc.mode, tc.hasMode, tc.ths, tc.hasHash, tc.w, tc.hasPower)
 		}
 	}
-	if _, err := parseStats([]byte(`[`)); err == nil {
-		t.Error("truncated stats: got nil error")
+	if st, err := parseStats([]byte(`[`)); err == nil {
+		t.Errorf("truncated stats: got %+v and a nil error, want an error", st)
 	}
 }
 

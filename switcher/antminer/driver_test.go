@@ -121,8 +121,8 @@ func TestCallerContextBounds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := d.Read(ctx, rg.t); err == nil {
-		t.Fatal("Read of a hung rig: got nil error")
+	if rd, err := d.Read(ctx, rg.t); err == nil {
+		t.Fatalf("Read of a hung rig: got %+v and a nil error after %v, want an error", rd, time.Since(start))
 	}
 	if took := time.Since(start); took > devicetest.HangBound {
 		t.Errorf("took %v with a 100ms ctx and a 2s option timeout, want under %v", took, devicetest.HangBound)

@@ -29,8 +29,8 @@ func TestCurtailResumeReadback(t *testing.T) {
 	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail: %v", err)
 	}
-	if w.dev.Peek().Mining {
-		t.Fatalf("device after curtail: got mining, want asleep")
+	if st := w.dev.Peek(); st.Mining {
+		t.Fatalf("device after curtail: got %+v (mining), want asleep", st)
 	}
 	r, err = d.Read(devicetest.Context(t), w.tgt)
 	if err != nil {
@@ -107,10 +107,10 @@ func TestTokenExpiredLogsInOnce(t *testing.T) {
 		t.Fatalf("logins: got %d, want 2", n)
 	}
 	if tok := w.tgt.Session.(*session).token; tok == old || strings.Contains(tok, old) {
-		t.Fatalf("session token: got the old one, want a new one")
+		t.Fatalf("session token: got %q (old %q), want a new one", tok, old)
 	}
-	if strings.Contains(errString(d.Curtail(devicetest.Context(t), w.tgt)), old) {
-		t.Fatalf("an error carries the token")
+	if e := errString(d.Curtail(devicetest.Context(t), w.tgt)); strings.Contains(e, old) {
+		t.Fatalf("curtail error: got %q, want it without the token", e)
 	}
 }
 

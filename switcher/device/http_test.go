@@ -144,9 +144,10 @@ func TestNewRequest(t *testing.T) {
 func TestTransportError(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	srv.Close()
-	_, err := HTTPClient(HTTPOptions{}).Get(srv.URL + "/hook/tok-secret")
+	resp, err := HTTPClient(HTTPOptions{}).Get(srv.URL + "/hook/tok-secret")
 	if err == nil {
-		t.Fatal("a closed server: got nil, want an error")
+		resp.Body.Close()
+		t.Fatalf("a closed server: got %s and a nil error, want an error", resp.Status)
 	}
 	got := TransportError(err)
 	if strings.Contains(got.Error(), "tok-secret") {

@@ -163,7 +163,7 @@ func TestReportOfAnAllocationOnEmulatedRigs(t *testing.T) {
 	}
 	per, _ := x.sw.QueryEvents(0, 100, switcher.EventFilter{Cause: seq})
 	if len(per) == 0 {
-		t.Fatal("no per-rig events of the allocation")
+		t.Fatalf("events caused by %d: got %d, want the allocation's per-rig events", seq, len(per))
 	}
 	var nd *switcher.NotDecisionError
 	if _, err := x.sw.Report(per[0].Seq); !errors.As(err, &nd) || nd.Cause != seq {

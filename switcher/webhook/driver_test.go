@@ -42,8 +42,8 @@ func TestCurtailResumeReadback(t *testing.T) {
 	if err := d.Resume(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	if !w.dev.Peek().Mining {
-		t.Fatalf("device after resume: got asleep, want mining")
+	if st := w.dev.Peek(); !st.Mining {
+		t.Fatalf("device after resume: got %+v (asleep), want mining", st)
 	}
 	if w.tgt.Session != nil {
 		t.Fatalf("session: got %#v, want nil (the webhook keeps no state)", w.tgt.Session)
@@ -224,7 +224,7 @@ func TestStaleRequestRefused(t *testing.T) {
 	if err := d.Curtail(devicetest.Context(t), w.tgt); !errors.Is(err, device.ErrAuth) {
 		t.Fatalf("curtail signed 2 min ago: got %v, want ErrAuth (stale)", err)
 	}
-	if !w.dev.Peek().Mining {
-		t.Fatalf("device: got asleep, want untouched by a stale request")
+	if st := w.dev.Peek(); !st.Mining {
+		t.Fatalf("device: got %+v (asleep), want untouched (mining) by a stale request", st)
 	}
 }

@@ -96,8 +96,8 @@ func TestReadFrameSplit(t *testing.T) {
 	if _, err := readFrame(bytes.NewReader(frame(body)), 10); !errors.Is(err, device.ErrProtocol) {
 		t.Errorf("over the bound: got %v, want ErrProtocol", err)
 	}
-	if _, err := readFrame(bytes.NewReader(in[:len(in)-1]), 1<<20); err == nil {
-		t.Error("short frame: got nil error")
+	if f, err := readFrame(bytes.NewReader(in[:len(in)-1]), 1<<20); err == nil {
+		t.Errorf("short frame: got %q and a nil error, want an error", f)
 	}
 }
 

@@ -110,7 +110,7 @@ func TestExpiredTokenIsRenewed(t *testing.T) {
 		t.Fatalf("Resume with an expired cached token: got %v, want a new token and success", err)
 	}
 	if w.tgt.Session == old {
-		t.Error("the expired token is still cached")
+		t.Errorf("session after the expired token: got the same %v, want a new one", w.tgt.Session)
 	}
 	if r := w.read(t); r.State != device.StateMining {
 		t.Fatalf("got %v, want mining", r.State)
