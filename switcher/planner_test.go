@@ -591,13 +591,15 @@ func TestPlanUntil(t *testing.T) {
 		{0, 9, 3}, {5*time.Minute - 1, 9, 3}, {5 * time.Minute, 6, 2}, {10*time.Minute - 1, 6, 2}, {10 * time.Minute, 2, 1}, {100 * time.Hour, 2, 1},
 	}
 	for _, tc := range tests {
-		p := MakePlan(Input{Policy: po, Rigs: rigs, Allocations: stack}, t0.Add(tc.at))
-		if p.AIKW != tc.ai || p.Allocation.AIKW != tc.ai || len(p.Allocations) != tc.depth || p.MiningBudgetKW != 10-tc.ai {
-			t.Errorf("t+%v: ai %v depth %d budget %v, want ai %v depth %d", tc.at, p.AIKW, len(p.Allocations), p.MiningBudgetKW, tc.ai, tc.depth)
-		}
-		if len(p.Curtail) != int(tc.ai) {
-			t.Errorf("t+%v: curtail %d rigs, want %v", tc.at, len(p.Curtail), tc.ai)
-		}
+		t.Run(fmt.Sprint("t+", tc.at), func(t *testing.T) {
+			p := MakePlan(Input{Policy: po, Rigs: rigs, Allocations: stack}, t0.Add(tc.at))
+			if p.AIKW != tc.ai || p.Allocation.AIKW != tc.ai || len(p.Allocations) != tc.depth || p.MiningBudgetKW != 10-tc.ai {
+				t.Errorf("t+%v: ai %v depth %d budget %v, want ai %v depth %d", tc.at, p.AIKW, len(p.Allocations), p.MiningBudgetKW, tc.ai, tc.depth)
+			}
+			if len(p.Curtail) != int(tc.ai) {
+				t.Errorf("t+%v: curtail %d rigs, want %v", tc.at, len(p.Curtail), tc.ai)
+			}
+		})
 	}
 	// Nothing in force: AI takes nothing.
 	p := MakePlan(Input{Policy: po, Rigs: rigs, Allocations: []Allocation{burst}}, t0.Add(time.Hour))

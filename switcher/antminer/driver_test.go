@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -308,16 +309,18 @@ func TestSlowAnswer(t *testing.T) {
 		{time.Second, 200 * time.Millisecond, false},
 	}
 	for _, tc := range cases {
-		rg := startRig(t, emuam.Config{}, emu.Faults{Delay: tc.delay})
-		rg.t.Options.Timeout = tc.timeout
-		start := time.Now()
-		err := New(Config{}).Curtail(context.Background(), rg.t)
-		took := time.Since(start)
-		if (err == nil) != tc.ok {
-			t.Errorf("delay %v timeout %v: got %v, want ok=%v", tc.delay, tc.timeout, err, tc.ok)
-		}
-		if !tc.ok && took > 2*tc.timeout {
-			t.Errorf("delay %v timeout %v: took %v, want about the timeout", tc.delay, tc.timeout, took)
-		}
+		t.Run(fmt.Sprintf("delay %v timeout %v", tc.delay, tc.timeout), func(t *testing.T) {
+			rg := startRig(t, emuam.Config{}, emu.Faults{Delay: tc.delay})
+			rg.t.Options.Timeout = tc.timeout
+			start := time.Now()
+			err := New(Config{}).Curtail(context.Background(), rg.t)
+			took := time.Since(start)
+			if (err == nil) != tc.ok {
+				t.Errorf("delay %v timeout %v: got %v, want ok=%v", tc.delay, tc.timeout, err, tc.ok)
+			}
+			if !tc.ok && took > 2*tc.timeout {
+				t.Errorf("delay %v timeout %v: took %v, want about the timeout", tc.delay, tc.timeout, took)
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package braiins
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -205,17 +206,19 @@ func TestStatusMapping(t *testing.T) {
 		{404, device.ErrRefused, true},
 		{403, device.ErrAuth, false},
 	} {
-		w.rig.SetStatus(tc.code)
-		err := d.Curtail(devicetest.Context(t), w.tgt)
-		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || device.Retryable(err) != tc.retryable {
-			t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
-		}
-		if s, ok := w.tgt.Session.(*session); ok && strings.Contains(errString(err), s.token) {
-			t.Errorf("HTTP %d: error %q contains the token", tc.code, err)
-		}
-		if strings.Contains(errString(err), testPassword) {
-			t.Errorf("HTTP %d: error %q contains the password", tc.code, err)
-		}
+		t.Run(fmt.Sprint("HTTP ", tc.code), func(t *testing.T) {
+			w.rig.SetStatus(tc.code)
+			err := d.Curtail(devicetest.Context(t), w.tgt)
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || device.Retryable(err) != tc.retryable {
+				t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
+			}
+			if s, ok := w.tgt.Session.(*session); ok && strings.Contains(errString(err), s.token) {
+				t.Errorf("HTTP %d: error %q contains the token", tc.code, err)
+			}
+			if strings.Contains(errString(err), testPassword) {
+				t.Errorf("HTTP %d: error %q contains the password", tc.code, err)
+			}
+		})
 	}
 	if w.dev.Calls().Curtails != 0 {
 		t.Fatalf("device curtails: got %d, want 0", w.dev.Calls().Curtails)

@@ -33,10 +33,12 @@ func TestReadToNULSplit(t *testing.T) {
 		{"data+eof", iotest.DataErrReader(strings.NewReader(body))},
 	}
 	for _, c := range cases {
-		got, err := ReadToNUL(c.r, 1<<20)
-		if err != nil || string(got) != body {
-			t.Errorf("%s: got %q, %v; want the body", c.name, got, err)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ReadToNUL(c.r, 1<<20)
+			if err != nil || string(got) != body {
+				t.Errorf("%s: got %q, %v; want the body", c.name, got, err)
+			}
+		})
 	}
 	for i := 1; i < len(body); i++ {
 		r := io.MultiReader(strings.NewReader(body[:i]), iotest.OneByteReader(strings.NewReader(body[i:]+"\x00")))

@@ -183,9 +183,11 @@ func TestReadTimeout(t *testing.T) {
 		{100 * time.Millisecond, 75 * time.Millisecond},
 		{time.Minute, MaxReadTimeout},
 	} {
-		if got := ReadTimeout(c.interval); got != c.want {
-			t.Errorf("ReadTimeout(%v) = %v, want %v", c.interval, got, c.want)
-		}
+		t.Run(c.interval.String(), func(t *testing.T) {
+			if got := ReadTimeout(c.interval); got != c.want {
+				t.Errorf("ReadTimeout(%v) = %v, want %v", c.interval, got, c.want)
+			}
+		})
 	}
 }
 
@@ -321,9 +323,11 @@ func TestNewPollerRefuses(t *testing.T) {
 		{"no source", PollerConfig{Sink: func(Reading) {}, Meters: []Meter{{ok, nil}}}, `meter "a" has no source`},
 		{"no interval", PollerConfig{Sink: func(Reading) {}, Meters: []Meter{{Spec{Name: "a"}, src}}}, `interval 0s is not positive`},
 	} {
-		_, err := NewPoller(c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewPoller(c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
+			}
+		})
 	}
 }

@@ -41,9 +41,11 @@ func TestParseReading(t *testing.T) {
 		{``, device.Reading{}},
 		{`{"state":"mining","hashrate_ths":null}`, device.Reading{State: device.StateMining}},
 	} {
-		if got := parseReading([]byte(tc.in)); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("parse %q: got %+v, want %+v", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			if got := parseReading([]byte(tc.in)); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("parse %q: got %+v, want %+v", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 

@@ -30,10 +30,12 @@ func TestParseSummary(t *testing.T) {
 		{`[`, summary{}, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		got, err := parseSummary([]byte(c.in))
-		if !errors.Is(err, c.err) || (c.err == nil && got != c.want) {
-			t.Errorf("%s: got %+v, %v; want %+v, %v", c.in, got, err, c.want, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			got, err := parseSummary([]byte(c.in))
+			if !errors.Is(err, c.err) || (c.err == nil && got != c.want) {
+				t.Errorf("%s: got %+v, %v; want %+v, %v", c.in, got, err, c.want, c.err)
+			}
+		})
 	}
 }
 
@@ -49,9 +51,11 @@ func TestParseStatus(t *testing.T) {
 		{`{"STATUS":"S","Msg":"text"}`, device.StateUnknown},
 	}
 	for _, c := range cases {
-		if got, err := parseStatus([]byte(c.in)); err != nil || got != c.want {
-			t.Errorf("%s: got %v, %v; want %v", c.in, got, err, c.want)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if got, err := parseStatus([]byte(c.in)); err != nil || got != c.want {
+				t.Errorf("%s: got %v, %v; want %v", c.in, got, err, c.want)
+			}
+		})
 	}
 }
 
@@ -76,9 +80,11 @@ func TestParseTokenAndErrors(t *testing.T) {
 		{`{}`, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		if _, err := parseToken([]byte(c.in)); !errors.Is(err, c.err) {
-			t.Errorf("%s: got %v, want %v", c.in, err, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if _, err := parseToken([]byte(c.in)); !errors.Is(err, c.err) {
+				t.Errorf("%s: got %v, want %v", c.in, err, c.err)
+			}
+		})
 	}
 }
 

@@ -113,9 +113,11 @@ func TestParseV3(t *testing.T) {
 		{`[]`, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		if _, err := parseV3([]byte(c.in)); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
-			t.Errorf("%s: got %v, want %v", c.in, err, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if _, err := parseV3([]byte(c.in)); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+				t.Errorf("%s: got %v, want %v", c.in, err, c.err)
+			}
+		})
 	}
 	// Vector from Python: base64(sha256("set.miner.servicesupersalt1234"))[:8].
 	if got := tokenV3("set.miner.service", "super", "salt", 1234); got != "8AmJNsv0" {

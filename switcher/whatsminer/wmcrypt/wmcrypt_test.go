@@ -17,9 +17,11 @@ func TestMD5CryptVectors(t *testing.T) {
 		{"admin", "BQ5hoXV9toolong", "RxmaDUO33TS7O26yeMHZ81"},
 	}
 	for _, c := range cases {
-		if got := MD5Crypt(c.pw, c.salt); got != c.want {
-			t.Errorf("MD5Crypt(%q, %q) = %q, want %q", c.pw, c.salt, got, c.want)
-		}
+		t.Run(c.pw, func(t *testing.T) {
+			if got := MD5Crypt(c.pw, c.salt); got != c.want {
+				t.Errorf("MD5Crypt(%q, %q) = %q, want %q", c.pw, c.salt, got, c.want)
+			}
+		})
 	}
 }
 
