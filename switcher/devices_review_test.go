@@ -276,7 +276,7 @@ func TestInventoryAddressErrorRedactsCredentials(t *testing.T) {
 			t.Fatalf("address %q: got nil, want an error", addr)
 		}
 		if strings.Contains(err.Error(), "hunter2") {
-			t.Fatalf("address %q: error echoes the credential: %v", addr, err)
+			t.Fatalf("address %q: error echoes the credential: %v; want !strings.Contains(err.Error(), \"hunter2\")", addr, err)
 		}
 	}
 }

@@ -194,7 +194,7 @@ func TestFirmwareCurtailCallsBoth(t *testing.T) {
 	x.clk.Advance(2 * time.Minute)
 	x.s.step()
 	if fl := flagsOf(x.s, "f-3"); slices.Contains(fl, FlagLeftWhileParked) {
-		t.Fatalf("a firmware rig asleep is not left_while_parked: flags %v", fl)
+		t.Fatalf("a firmware rig asleep is not left_while_parked: flags %v; want !slices.Contains(fl, FlagLeftWhileParked)", fl)
 	}
 	x.allocate(t, 0)
 	_, resumes, _ := x.fleet.calls()
@@ -466,7 +466,7 @@ func TestRestartKeepsDevicesAsleep(t *testing.T) {
 	}
 	curtails, resumes, _ := fleet2.calls()
 	if len(resumes) != 0 || len(curtails) != 0 || len(rec2.resume) != 0 {
-		t.Fatalf("after restart: curtails %v resumes %v Stratum resumes %v; want none", curtails, resumes, rec2.resume)
+		t.Fatalf("after restart: curtails %v resumes %v Stratum resumes %v", curtails, resumes, rec2.resume)
 	}
 	if st := s2.Status(); st.Curtailed != 2 {
 		t.Fatalf("curtailed after restart %d, want 2", st.Curtailed)

@@ -108,7 +108,7 @@ func TestPlanUneconomic(t *testing.T) {
 	for _, list := range [][]Action{plan.Curtail, plan.Park, plan.Deferred} {
 		for _, a := range list {
 			if a.Name == "old-pinned" {
-				t.Errorf("pinned-on rig acted on: %+v", a)
+				t.Errorf("pinned-on rig acted on: %+v; want a.Name != \"old-pinned\"", a)
 			}
 		}
 	}

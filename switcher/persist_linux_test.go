@@ -100,7 +100,7 @@ func TestAuditResumesAfterDiskFull(t *testing.T) {
 	freed()
 	s.step()
 	if st := s.Status(); st.AuditError != "" {
-		t.Fatalf("audit_error %q after space was freed and a tick", st.AuditError)
+		t.Fatalf("audit_error %q after space was freed and a tick; want st.AuditError == \"\"", st.AuditError)
 	}
 	if _, _, err := s.Allocate(AllocationRequest{AIKW: 20, Reason: "after"}, "desk"); err != nil {
 		t.Fatalf("Allocate after space was freed: %v", err)
@@ -113,16 +113,16 @@ func TestAuditResumesAfterDiskFull(t *testing.T) {
 	seen := map[string]bool{}
 	for _, e := range file {
 		if e.Seq <= prev {
-			t.Fatalf("audit file seq %d after %d: not once each, in order", e.Seq, prev)
+			t.Fatalf("audit file seq %d after %d: not once each, in order; want e.Seq > prev", e.Seq, prev)
 		}
 		prev = e.Seq
 		seen[e.Reason] = true
 	}
 	if !seen["while full"] || !seen["after"] {
-		t.Errorf("the audit file lacks the allocation made while full (%v) or the one after (%v)", seen["while full"], seen["after"])
+		t.Errorf("the audit file lacks the allocation made while full (%v) or the one after (%v); want seen[\"while full\"], seen[\"after\"]", seen["while full"], seen["after"])
 	}
 	if prev != s.LastEventSeq() {
-		t.Errorf("audit file ends at seq %d, the log at %d", prev, s.LastEventSeq())
+		t.Errorf("audit file ends at seq %d, the log at %d; want prev == s.LastEventSeq()", prev, s.LastEventSeq())
 	}
 
 	// Longer than memory holds: the file says what it lacks.

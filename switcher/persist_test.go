@@ -75,7 +75,7 @@ func TestStateNotPersistedIsSaidAndRetried(t *testing.T) {
 	}
 	s.step()
 	if st := s.Status(); st.StateError != "" || st.MiningLoadKW != 30 {
-		t.Fatalf("before: %+v", st)
+		t.Fatalf("before: %+v; want st.StateError == \"\", st.MiningLoadKW == 30", st)
 	}
 
 	repair := breakDir(t, stDir)
@@ -98,19 +98,19 @@ func TestStateNotPersistedIsSaidAndRetried(t *testing.T) {
 	clk.Advance(500 * time.Millisecond)
 	s.step()
 	if got := s.Counters().StateSaveErrors.Load(); got != fails {
-		t.Errorf("a retry within the backoff: %d failures, was %d", got, fails)
+		t.Errorf("a retry within the backoff: %d failures, was %d; want got == fails", got, fails)
 	}
 	clk.Advance(2 * time.Second)
 	s.step()
 	if got := s.Counters().StateSaveErrors.Load(); got != fails+1 {
-		t.Errorf("no retry after the backoff: %d failures, was %d", got, fails)
+		t.Errorf("no retry after the backoff: %d failures, was %d; want got == fails+1", got, fails)
 	}
 
 	repair()
 	clk.Advance(saveRetryMax)
 	s.step()
 	if st := s.Status(); st.StateError != "" {
-		t.Fatalf("after the repair and a retry: state_error %q", st.StateError)
+		t.Fatalf("after the repair and a retry: state_error %q; want st.StateError == \"\"", st.StateError)
 	}
 	if !hasEvent(s, EventStatePersisted) {
 		t.Errorf("events: got kinds %v, want a state_persisted one", eventKinds(s))

@@ -75,11 +75,11 @@ func TestUniqueNamesStayBounded(t *testing.T) {
 	for _, r := range rigs {
 		names[r.Name] = true
 		if len(r.Name) > MaxRigName {
-			t.Errorf("a record of a %d-byte name was kept", len(r.Name))
+			t.Errorf("a record of a %d-byte name was kept; want len(r.Name) <= MaxRigName", len(r.Name))
 		}
 	}
 	if !names["a-real"] || !names["a-pinned"] {
-		t.Errorf("the real rig or the pinned one was forgotten: %v", names)
+		t.Errorf("the real rig or the pinned one was forgotten: %v; want names[\"a-real\"], names[\"a-pinned\"]", names)
 	}
 	// The newest names are the ones kept.
 	if !names[fmt.Sprintf("a-%05d-%s", 1999, strings.Repeat("y", 200))] {
@@ -127,14 +127,14 @@ func TestFullNetworkRefusesNewNames(t *testing.T) {
 		t.Fatalf("a-new on a full network: got admitted at once (%+v), want it held", rigStatus(s, "a-new"))
 	}
 	if r := rigStatus(s, "a-new"); r.Name != "" {
-		t.Fatalf("a new name from a network full of records worth keeping got a record: %+v", r)
+		t.Fatalf("a new name from a network full of records worth keeping got a record: %+v; want r.Name == \"\"", r)
 	}
 	if got := s.Counters().RigsRefusedNetwork.Load(); got != 1 {
 		t.Errorf("refused for a full network: %d, want 1", got)
 	}
 	s.RigConnected("a-0", "10.0.0.1:2") // known: always let in
 	if r := rigStatus(s, "a-0"); !r.Connected {
-		t.Errorf("a known rig of a full network was not let in: %+v", r)
+		t.Errorf("a known rig of a full network was not let in: %+v; want r.Connected", r)
 	}
 	if s.RigConnected("b-1", "10.0.1.1:1"); rigStatus(s, "b-1").Name == "" {
 		t.Errorf("b-1 of another network: got %+v (refused), want it let in", rigStatus(s, "b-1"))
@@ -165,7 +165,7 @@ func TestForgetAfter(t *testing.T) {
 		s.RigDisconnected(n)
 	}
 	if st := rigStatus(s, "a-parked").State; st != "parked" {
-		t.Fatalf("a-parked is %s", st)
+		t.Fatalf("a-parked is %s; want st == \"parked\"", st)
 	}
 	clk.Advance(59 * time.Minute)
 	s.step()
@@ -175,11 +175,11 @@ func TestForgetAfter(t *testing.T) {
 	clk.Advance(2 * time.Minute)
 	s.step()
 	if r := rigStatus(s, "a-gone"); r.Name != "" {
-		t.Errorf("a rig offline longer than forget_after is still known: %+v", r)
+		t.Errorf("a rig offline longer than forget_after is still known: %+v; want r.Name == \"\"", r)
 	}
 	for _, n := range []string{"a-pinned", "a-parked", "a-here"} {
 		if rigStatus(s, n).Name == "" {
-			t.Errorf("%s was forgotten; it holds a pin, a park or a connection", n)
+			t.Errorf("%s was forgotten; it holds a pin, a park or a connection; want rigStatus(s, n).Name != \"\"", n)
 		}
 	}
 	st, err := loadState(filepath.Join(dir, "state.json"))
@@ -187,7 +187,7 @@ func TestForgetAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, ok := st.Rigs["a-gone"]; ok || len(st.Rigs) != 3 {
-		t.Errorf("the state file still has the forgotten rig: %d rigs", len(st.Rigs))
+		t.Errorf("the state file still has the forgotten rig: %d rigs; want !ok, len(st.Rigs) == 3", len(st.Rigs))
 	}
 }
 

@@ -106,7 +106,7 @@ func FuzzParseStats(f *testing.F) {
 			return
 		}
 		if s.hashTHs < 0 || s.powerW < 0 || s.hashTHs != s.hashTHs {
-			t.Fatalf("negative or NaN reading: %+v", s)
+			t.Fatalf("negative or NaN reading: %+v; want s.hashTHs >= 0, s.powerW >= 0, s.hashTHs == s.hashTHs", s)
 		}
 	})
 }

@@ -77,7 +77,7 @@ func FuzzParseChallenge(f *testing.F) {
 		}
 		h := c.authorization("GET", "/cgi-bin/stats.cgi", "root", "pw")
 		if !strings.HasPrefix(h, "Digest ") {
-			t.Fatalf("header %q", h)
+			t.Fatalf("header %q; want strings.HasPrefix(h, \"Digest \")", h)
 		}
 		if _, err := parseParams(strings.TrimPrefix(h, "Digest ")); err != nil {
 			t.Fatalf("our own header does not parse: %v (%q)", err, h)

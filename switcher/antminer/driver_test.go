@@ -94,7 +94,7 @@ func TestBadCredentials(t *testing.T) {
 			continue
 		}
 		if strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), testPassword) {
-			t.Errorf("%s: error %q contains a password", name, err)
+			t.Errorf("%s: error %q contains a password; want !strings.Contains(err.Error(), bad), !strings.Contains(err.Error(), testPassword)", name, err)
 		}
 	}
 	if c := rg.dev.Calls(); c.AuthFailures == 0 || c.Curtails != 0 {

@@ -213,10 +213,10 @@ func TestStatusMapping(t *testing.T) {
 				t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
 			}
 			if s, ok := w.tgt.Session.(*session); ok && strings.Contains(errString(err), s.token) {
-				t.Errorf("HTTP %d: error %q contains the token", tc.code, err)
+				t.Errorf("HTTP %d: error %q contains the token; want !(ok && strings.Contains(errString(err), s.token))", tc.code, err)
 			}
 			if strings.Contains(errString(err), testPassword) {
-				t.Errorf("HTTP %d: error %q contains the password", tc.code, err)
+				t.Errorf("HTTP %d: error %q contains the password; want !strings.Contains(errString(err), testPassword)", tc.code, err)
 			}
 		})
 	}

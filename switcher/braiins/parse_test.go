@@ -119,10 +119,10 @@ func FuzzParse(f *testing.F) {
 		var s stats
 		if json.Unmarshal(b, &s) == nil {
 			if w, ok := s.power(); ok && w < 0 {
-				t.Fatalf("power %v reported with negative watts", w)
+				t.Fatalf("power %v reported with negative watts; want !(ok && w < 0)", w)
 			}
 			if h, ok := s.hashrate(); ok && h < 0 {
-				t.Fatalf("hashrate %v reported negative", h)
+				t.Fatalf("hashrate %v reported negative; want !(ok && h < 0)", h)
 			}
 		}
 		var g []poolGroup

@@ -28,14 +28,14 @@ func TestSecretNeverPrints(t *testing.T) {
 		string(js),
 	} {
 		if strings.Contains(out, pw) {
-			t.Errorf("printed %q: it holds the credential", out)
+			t.Errorf("printed %q: it holds the credential; want !strings.Contains(out, pw)", out)
 		}
 	}
 	if got := s.Reveal(); got != pw {
 		t.Errorf("Reveal() = %q, want %q", got, pw)
 	}
 	if (Secret{}).Reveal() != "" || !(Secret{}).IsZero() || s.IsZero() {
-		t.Errorf("zero Secret: Reveal %q IsZero %v; set one IsZero %v", (Secret{}).Reveal(), (Secret{}).IsZero(), s.IsZero())
+		t.Errorf("zero Secret: Reveal %q IsZero %v; set one IsZero %v; want (Secret{}).Reveal() == \"\", (Secret{}).IsZero(), !s.IsZero()", (Secret{}).Reveal(), (Secret{}).IsZero(), s.IsZero())
 	}
 }
 

@@ -79,7 +79,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if bytes.IndexByte(ans, 0) >= 0 {
-			t.Fatalf("answer %q holds a NUL", ans)
+			t.Fatalf("answer %q holds a NUL; want bytes.IndexByte(ans, 0) < 0", ans)
 		}
 		_, _ = parseReading(ans)
 		_, _ = parseLogon(ans)

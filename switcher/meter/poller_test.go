@@ -247,7 +247,7 @@ func TestPollerLogsChangesOnly(t *testing.T) {
 		t.Errorf("recovered lines: got %d, want 1:\n%s", n, logs)
 	}
 	if !strings.Contains(logs, `"failed_reads":3`) {
-		t.Errorf("recovered line should count the 3 failed reads:\n%s", logs)
+		t.Errorf("recovered line should count the 3 failed reads; want strings.Contains(logs, `\"failed_reads\":3`):\n%s", logs)
 	}
 }
 
@@ -298,7 +298,7 @@ func TestPollerClose(t *testing.T) {
 		t.Errorf("Close took %v with a read in flight, want it cancelled at once", took)
 	}
 	if !hung.closed.Load() || !fast.closed.Load() {
-		t.Errorf("sources closed: hung %v, fast %v; want both", hung.closed.Load(), fast.closed.Load())
+		t.Errorf("sources closed: hung %v, fast %v", hung.closed.Load(), fast.closed.Load())
 	}
 	for _, r := range k.of("hung") {
 		t.Errorf("a reading of the hung meter reached the sink: %+v; want none (its read was cancelled by Close)", r)

@@ -54,11 +54,11 @@ func TestUniqueNamesThroughTheProxyStayBounded(t *testing.T) {
 	})
 	rigs := s.sw.Rigs()
 	if len(rigs) > perNet {
-		t.Fatalf("%d rig records after %d unique names from one /24 with a cap of %d", len(rigs), 2*n, perNet)
+		t.Fatalf("%d rig records after %d unique names from one /24 with a cap of %d; want len(rigs) <= perNet", len(rigs), 2*n, perNet)
 	}
 	for _, r := range rigs {
 		if len(r.Name) > switcher.MaxRigName {
-			t.Fatalf("a record of a %d-byte name", len(r.Name))
+			t.Fatalf("a record of a %d-byte name; want len(r.Name) <= switcher.MaxRigName", len(r.Name))
 		}
 	}
 	statePath := filepath.Join(dir, "state.json")

@@ -228,14 +228,14 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	sim.WaitFor(t, 20*time.Second, "500 rigs known", func() (bool, any) { n := len(s.sw.Rigs()); return n == 500, n })
 	s.advanceUntil(10, "all 500 mining", func() (bool, any) { n := working(fs); return n == 500, n })
 	if st := s.sw.Status(); st.MiningLoadKW < 1384 || st.MiningLoadKW > 1386 || !st.Compliant {
-		t.Fatalf("status after admission %+v", st)
+		t.Fatalf("status after admission %+v; want st.MiningLoadKW >= 1384, st.MiningLoadKW <= 1386, st.Compliant", st)
 	}
 
 	// AI takes 600 kW: budget 900. From the tail: every s9 (saves 1.3 each,
 	// 195 in all), then s19s from the end of the name order (3.15 each).
 	plan, changed, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk")
 	if err != nil || !changed {
-		t.Fatalf("allocate: %v changed=%v", err, changed)
+		t.Fatalf("allocate: %v changed=%v; want err == nil, changed", err, changed)
 	}
 	curtailed := map[string]bool{}
 	for _, a := range plan.Curtail {
@@ -259,15 +259,15 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 		t.Fatalf("curtailed %d s9 and %d s19, want 148 and 93", nS9, nS19)
 	}
 	if room := plan.MiningBudgetKW - plan.LoadAfterKW; room < 0 || room >= 1.3 {
-		t.Fatalf("budget %v, load after %v: not packed", plan.MiningBudgetKW, plan.LoadAfterKW)
+		t.Fatalf("budget %v, load after %v: not packed; want room >= 0, room < 1.3", plan.MiningBudgetKW, plan.LoadAfterKW)
 	}
 	for i := 107; i < 200; i++ {
 		if !curtailed[fmtName("acct.s19-%03d", i)] {
-			t.Fatalf("acct.s19-%03d (tail of the order) not curtailed", i)
+			t.Fatalf("acct.s19-%03d (tail of the order) not curtailed; want curtailed[fmtName(\"acct.s19-%%03d\", i)]", i)
 		}
 	}
 	if plan.LoadAfterKW > plan.MiningBudgetKW {
-		t.Fatalf("plan leaves load %v over budget %v", plan.LoadAfterKW, plan.MiningBudgetKW)
+		t.Fatalf("plan leaves load %v over budget %v; want plan.LoadAfterKW <= plan.MiningBudgetKW", plan.LoadAfterKW, plan.MiningBudgetKW)
 	}
 	// The planned rigs lose their connection, come back, and get no job;
 	// the others keep mining.
@@ -276,10 +276,10 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 		for _, m := range f.Miners() {
 			if curtailed[m.Name] {
 				if m.Disconnects == 0 || m.Working {
-					t.Fatalf("%s: disconnects %d, working %v", m.Name, m.Disconnects, m.Working)
+					t.Fatalf("%s: disconnects %d, working %v; want m.Disconnects != 0, !m.Working", m.Name, m.Disconnects, m.Working)
 				}
 			} else if !m.Working {
-				t.Fatalf("%s stopped though not planned", m.Name)
+				t.Fatalf("%s stopped though not planned; want m.Working", m.Name)
 			}
 		}
 	}
@@ -319,7 +319,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 			n += f.Stats().Disconnects
 		}
 		if n != disconnects {
-			t.Fatalf("parked rigs dropped the connection: %d disconnects, were %d", n, disconnects)
+			t.Fatalf("parked rigs dropped the connection: %d disconnects, were %d; want n == disconnects", n, disconnects)
 		}
 	}
 	// The same request again changes nothing.
@@ -345,7 +345,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 		return false, fmt.Sprintf("no policy_refused event in %d", len(evs))
 	})
 	if got := s.sw.Policy().SiteCapacityKW; got != 1500 || len(s.sw.Policy().Groups) != 3 {
-		t.Fatalf("policy in force changed: %v, %d groups", got, len(s.sw.Policy().Groups))
+		t.Fatalf("policy in force changed: %v, %d groups; want got == 1500, len(s.sw.Policy().Groups) == 3", got, len(s.sw.Policy().Groups))
 	}
 
 	// Restart in the middle (the process dies; the state file is what
@@ -377,7 +377,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 					t.Logf("%+v", e)
 				}
 			}
-			t.Fatalf("%s was parked before the restart, now %s", name, r.State)
+			t.Fatalf("%s was parked before the restart, now %s; want !(curtailed[name] && r.State != \"parked\")", name, r.State)
 		}
 	}
 
@@ -398,7 +398,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 			s19s++
 			resumedKW += 3.15
 			if s9s > 0 {
-				t.Fatalf("%s resumed after an s9", a.Name)
+				t.Fatalf("%s resumed after an s9; want s9s <= 0", a.Name)
 			}
 		case strings.HasPrefix(a.Name, "acct.s9-"):
 			s9s++
@@ -407,12 +407,12 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	}
 	// 400 kW: 93 × 3.15 = 292.95, then 82 × 1.3 = 106.6.
 	if s19s != 93 || s9s != 82 || resumedKW > 400.01 {
-		t.Fatalf("first minute resumed %d s19 and %d s9, %.2f kW; ramp is 400 kW/min", s19s, s9s, resumedKW)
+		t.Fatalf("first minute resumed %d s19 and %d s9, %.2f kW; ramp is 400 kW/min; want s19s == 93, s9s == 82, resumedKW <= 400.01", s19s, s9s, resumedKW)
 	}
 	s.advanceUntil(10, "everyone (500) mining again", func() (bool, any) { n := working(fs); return n == 500, n })
 	for _, f := range fs {
 		if st := f.Stats(); st.WrongAnswers != 0 {
-			t.Fatalf("fleet saw wrong answers: %+v", st)
+			t.Fatalf("fleet saw wrong answers: %+v; want st.WrongAnswers == 0", st)
 		}
 	}
 }
@@ -466,11 +466,11 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 	// each parked saves 4.5 kW: 70 − 2 × 4.5 = 61 > 60, three are needed.
 	plan, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 40, Reason: "x"}, "desk")
 	if err != nil || len(plan.Curtail) != 3 {
-		t.Fatalf("curtail %v (%v)", switcher.Names(plan.Curtail), err)
+		t.Fatalf("curtail %v (%v); want err == nil, len(plan.Curtail) == 3", switcher.Names(plan.Curtail), err)
 	}
 	for _, a := range plan.Curtail {
 		if !strings.HasPrefix(a.Name, "acct.flighty-") {
-			t.Fatalf("curtailed %s", a.Name)
+			t.Fatalf("curtailed %s; want strings.HasPrefix(a.Name, \"acct.flighty-\")", a.Name)
 		}
 	}
 	sim.WaitFor(t, 5*time.Second, "parked flighty rigs gone (1 connected)", func() (bool, any) { st := flighty.Stats(); return st.Connected == 1, st })
@@ -546,7 +546,7 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 			p.Authorized == 1 && b.Authorized == 1, fmt.Sprintf("rig %+v, primary %+v, backup %+v", r, p, b)
 	})
 	if err := sim.Poll(time.Second, func() bool { return working(both) > 0 }); err == nil {
-		t.Fatalf("a parked rig got work: primary %+v, standby %+v", primary.Stats(), backup.Stats())
+		t.Fatalf("a parked rig got work: primary %+v, standby %+v; want err != nil", primary.Stats(), backup.Stats())
 	}
 	check("parked", false)
 

@@ -60,7 +60,7 @@ func FuzzParseSummary(f *testing.F) {
 			return
 		}
 		if r.HashrateTHs < 0 || r.PowerW < 0 || r.HashrateTHs != r.HashrateTHs {
-			t.Fatalf("bad reading %+v", r)
+			t.Fatalf("bad reading %+v; want r.HashrateTHs >= 0, r.PowerW >= 0, r.HashrateTHs == r.HashrateTHs", r)
 		}
 	})
 }

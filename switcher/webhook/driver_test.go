@@ -59,7 +59,7 @@ func TestWrongSecret(t *testing.T) {
 	}
 	for _, secret := range []string{testSecret, "tok-in-path"} {
 		if strings.Contains(err.Error(), secret) {
-			t.Fatalf("error %q contains %q", err, secret)
+			t.Fatalf("error %q contains %q; want !strings.Contains(err.Error(), secret)", err, secret)
 		}
 	}
 	if w.dev.Peek().Mining != true || w.dev.Calls().AuthFailures != 1 {
@@ -126,7 +126,7 @@ func TestStatusMapping(t *testing.T) {
 				t.Errorf("HTTP %d: got %v (retryable %v), want an error, retryable %v", tc.code, err, device.Retryable(err), tc.retryable)
 			}
 			if err != nil && strings.Contains(err.Error(), "tok-in-path") {
-				t.Errorf("HTTP %d: error %q shows the URL's path", tc.code, err)
+				t.Errorf("HTTP %d: error %q shows the URL's path; want !(err != nil && strings.Contains(err.Error(), \"tok-in-path\"))", tc.code, err)
 			}
 		})
 	}
@@ -145,7 +145,7 @@ func TestHangTimesOut(t *testing.T) {
 	w.dev.SetFaults(emu.Faults{Hang: true})
 	for name, err := range devicetest.HangTimesOut(t, New(Config{}), w.tgt) {
 		if err != nil && strings.Contains(err.Error(), "tok-in-path") {
-			t.Fatalf("%s: error %q shows the URL's path", name, err)
+			t.Fatalf("%s: error %q shows the URL's path; want !(err != nil && strings.Contains(err.Error(), \"tok-in-path\"))", name, err)
 		}
 	}
 }

@@ -59,7 +59,7 @@ func FuzzParseReading(f *testing.F) {
 			t.Fatalf("parse %q: got %+v, want no negative measurement", b, r)
 		}
 		if r.State != device.StateUnknown && r.State != device.StateMining && r.State != device.StateSleeping {
-			t.Fatalf("parse %q: state %v", b, r.State)
+			t.Fatalf("parse %q: state %v; want !(r.State != device.StateUnknown && r.State != device.StateMining && r.State != device.StateSleeping)", b, r.State)
 		}
 	})
 }

@@ -62,10 +62,10 @@ func TestParseStatus(t *testing.T) {
 func TestParseTokenAndErrors(t *testing.T) {
 	ti, err := parseToken([]byte(sampleToken))
 	if err != nil || ti.Time != "1706287567" || ti.Salt != "BQ5hoXV9" || ti.NewSalt != "zUP4Wu8W" {
-		t.Fatalf("got %+v, %v", ti, err)
+		t.Fatalf("got %+v, %v; want err == nil, ti.Time == \"1706287567\", ti.Salt == \"BQ5hoXV9\", ti.NewSalt == \"zUP4Wu8W\"", ti, err)
 	}
 	if ti, err = parseToken([]byte(`{"STATUS":"S","Code":134,"Msg":{"time":1706287567,"salt":"a","newsalt":"b"}}`)); err != nil || ti.Time != "1706287567" {
-		t.Errorf("numeric time: got %+v, %v", ti, err)
+		t.Errorf("numeric time: got %+v, %v; want err == nil, ti.Time == \"1706287567\"", ti, err)
 	}
 	cases := []struct {
 		in  string

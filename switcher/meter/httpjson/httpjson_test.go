@@ -188,7 +188,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		t.Errorf("Authorization: got %q, want Basic meter:hunter2", auth)
 	}
 	if s := src.String(); strings.Contains(s, "hunter2") {
-		t.Errorf("String shows the password: %s", s)
+		t.Errorf("String shows the password: %s; want !strings.Contains(s, \"hunter2\")", s)
 	}
 	srv.Close()
 	_, err = read(src, 2*time.Second)

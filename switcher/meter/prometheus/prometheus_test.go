@@ -196,7 +196,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		t.Errorf("Authorization: got %q, want Basic prom:hunter2", auth)
 	}
 	if strings.Contains(s.String(), "hunter2") {
-		t.Errorf("String shows the password: %s", s)
+		t.Errorf("String shows the password: %s; want !strings.Contains(s.String(), \"hunter2\")", s)
 	}
 	p.Close()
 	_, err := read(s, 2*time.Second)
