@@ -317,7 +317,7 @@ level = "loud"
 			path := filepath.Join(dir, "hashgate.toml")
 			c, err := Parse(path, []byte(tt.input))
 			if err == nil {
-				t.Fatalf("Parse accepted the config: %+v", c)
+				t.Fatalf("Parse accepted the config: %+v; want err != nil", c)
 			}
 			if c != nil {
 				t.Errorf("Parse returned config %+v along with errors, want nil", c)
@@ -654,7 +654,7 @@ func TestExampleConfig(t *testing.T) {
 				continue // optional, and naming a file: shown commented out
 			}
 			if !written(doc, table, k) {
-				t.Errorf("example does not set %s.%s", table, k)
+				t.Errorf("example does not set %s.%s; want written(doc, table, k)", table, k)
 			}
 		}
 	}
@@ -710,11 +710,11 @@ func TestWarnings(t *testing.T) {
 		"switcher.policy is not set",
 	} {
 		if !strings.Contains(got, w) {
-			t.Errorf("warnings lack %q:\n%s", w, got)
+			t.Errorf("warnings lack %q; want strings.Contains(got, w):\n%s", w, got)
 		}
 	}
 	if strings.Contains(got, "open-file limit") {
-		t.Errorf("max_connections = 1 warned about the open-file limit:\n%s", got)
+		t.Errorf("max_connections = 1 warned about the open-file limit; want !strings.Contains(got, \"open-file limit\"):\n%s", got)
 	}
 
 	limit, ok := openFileLimit()
@@ -723,14 +723,14 @@ func TestWarnings(t *testing.T) {
 	}
 	c.Proxy.MaxConnections = int(limit)
 	if got := strings.Join(Warnings(c), "\n"); !strings.Contains(got, "does not fit the open-file limit") {
-		t.Errorf("max_connections = %d (the limit) gave no open-file warning:\n%s", limit, got)
+		t.Errorf("max_connections = %d (the limit) gave no open-file warning; want strings.Contains(got, \"does not fit the open-file limit\"):\n%s", limit, got)
 	}
 	c, err = Parse("t.toml", []byte("[switcher]\ninventory = \"rigs.csv\"\n"+pool))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(Warnings(c), "\n"), "switcher.inventory is set but switcher.policy is not"; !strings.Contains(got, want) {
-		t.Errorf("warnings lack %q:\n%s", want, got)
+		t.Errorf("warnings lack %q; want strings.Contains(got, want):\n%s", want, got)
 	}
 }
 
@@ -764,7 +764,7 @@ func FuzzParse(f *testing.F) {
 		if errors.As(err, &errs) {
 			for _, e := range errs {
 				if e.Line < 1 || e.Col < 1 {
-					t.Fatalf("error without a position: %v", e)
+					t.Fatalf("error without a position: %v; want e.Line >= 1, e.Col >= 1", e)
 				}
 			}
 		}
@@ -806,12 +806,12 @@ func TestDefaultMaxConnections(t *testing.T) {
 	if known && c.Proxy.MaxConnections < FallbackMaxConnections {
 		for _, w := range Warnings(c) {
 			if strings.Contains(w, "open-file limit") {
-				t.Errorf("the default max_connections warns: %s", w)
+				t.Errorf("the default max_connections warns: %s; want !strings.Contains(w, \"open-file limit\")", w)
 			}
 		}
 	}
 	if note := MaxConnectionsNote(c); !strings.Contains(note, "is not set") {
-		t.Errorf("note %q does not say max_connections was not set", note)
+		t.Errorf("note %q does not say max_connections was not set; want strings.Contains(note, \"is not set\")", note)
 	}
 	c, err = Parse("t.toml", []byte("[proxy]\nmax_connections = 7\nmax_unauthenticated = 3\nmax_unauthenticated_per_address = 2\n"+pool))
 	if err != nil {
