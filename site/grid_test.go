@@ -133,12 +133,12 @@ func TestSiteGrid(t *testing.T) {
 	} {
 		t.Run(f.name, func(t *testing.T) {
 			if math.Abs(f.got-f.want) > 1e-3 {
-				t.Errorf("register %s: got %v, API says %v", f.name, f.got, f.want)
+				t.Errorf("register %s: got %v, API says %v; want math.Abs(f.got-f.want) <= 1e-3", f.name, f.got, f.want)
 			}
 		})
 	}
 	if got := regs[registers.AddrCompliant] == 1; got != st.Power.Compliant {
-		t.Errorf("register compliant: got %v, API says %v", got, st.Power.Compliant)
+		t.Errorf("register compliant: got %v, API says %v; want got == st.Power.Compliant", got, st.Power.Compliant)
 	}
 }
 
