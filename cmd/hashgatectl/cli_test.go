@@ -33,7 +33,7 @@ func allocationUntil(t *testing.T, env map[string]string) time.Time {
 	r := ctl(t, env, "status", "--json")
 	var st api.Status
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Power == nil || st.Power.Allocation == nil || st.Power.Allocation.Until == nil {
-		t.Fatalf("status --json: no allocation with an end (%v):\n%s", err, r.stdout)
+		t.Fatalf("status --json: no allocation with an end (%v); want err == nil, st.Power != nil, st.Power.Allocation != nil, st.Power.Allocation.Until != nil:\n%s", err, r.stdout)
 	}
 	return *st.Power.Allocation.Until
 }
@@ -46,7 +46,7 @@ func TestWorkerCommand(t *testing.T) {
 		"flags        -", "counted as   mining, 3.0 kW", "hashrate     ", " H/s (10 min: ", "shares       ", "connections  1, from 127.0.0.1:",
 		"actuator     stratum"}, nil)
 	if strings.Contains(r.stdout, "acct.rig-00004") || r.stderr != "" {
-		t.Fatalf("worker prints more than its rig:\n%s\nstderr: %s", r.stdout, r.stderr)
+		t.Fatalf("worker prints more than its rig:\n%s\nstderr: %s; want !strings.Contains(r.stdout, \"acct.rig-00004\"), r.stderr == \"\"", r.stdout, r.stderr)
 	}
 	ctl(t, env, "worker", "acct.nobody").want(t, exitError, nil, []string{`API error 404 Not Found: unknown rig "acct.nobody"`})
 	ctl(t, env, "workers", "--group", "hall-b").want(t, exitError, nil, []string{`API error 400 Bad Request: group "hall-b": no such policy group (groups: hall-a, default)`})
@@ -90,14 +90,14 @@ func TestPinOfAParkedRig(t *testing.T) {
 		"state       curtailed (parked), counted as parked_bound: 0.1 kW", "other rigs  no change"}, nil)
 	for _, bad := range []string{"deferred", "DEFERRED", "acct.rig-00016", "curtail "} {
 		if strings.Contains(r.stdout, bad) {
-			t.Fatalf("pin of a parked rig prints %q:\n%s", bad, r.stdout)
+			t.Fatalf("pin of a parked rig prints %q; want !strings.Contains(r.stdout, bad):\n%s", bad, r.stdout)
 		}
 	}
 	// 62 kW to AI: room for 2 of the 10 parked rigs, the other 8 stay.
 	r = ctl(t, env, "plan", "--ai-kw", "62")
 	r.want(t, 0, []string{"resume         2:", "stays parked   8 (pinned off, or no room in the budget)"}, nil)
 	if strings.Contains(strings.ToLower(r.stdout), "deferred") {
-		t.Fatalf("plan calls parked rigs deferred:\n%s", r.stdout)
+		t.Fatalf("plan calls parked rigs deferred; want !strings.Contains(strings.ToLower(r.stdout), \"deferred\"):\n%s", r.stdout)
 	}
 }
 
@@ -118,13 +118,13 @@ func TestUntilRerunKeepsTheEnd(t *testing.T) {
 	r := ctlAt(t, t0.Add(2*time.Minute), env, args...)
 	r.want(t, 0, []string{"no change: this allocation is already in force", "--until 3m counts from when this allocation was made"}, nil)
 	if got := allocationUntil(t, env); !got.Equal(end) {
-		t.Fatalf("re-run moved the end from %v to %v", end, got)
+		t.Fatalf("re-run moved the end from %v to %v; want got.Equal(end)", end, got)
 	}
 	// Another duration: refused, nothing applied.
 	r = ctlAt(t, t0.Add(2*time.Minute), env, "allocate", "--ai-kw", "50", "--reason", "peak", "--until", "10m")
 	r.want(t, exitError, nil, []string{"already in force until", "--until 10m would move its end to", "add --force to move it"})
 	if got := allocationUntil(t, env); !got.Equal(end) {
-		t.Fatalf("a refused re-run moved the end from %v to %v", end, got)
+		t.Fatalf("a refused re-run moved the end from %v to %v; want got.Equal(end)", end, got)
 	}
 	// --force moves it, counted from now.
 	now := t0.Add(2 * time.Minute)
@@ -223,7 +223,7 @@ func TestVersion(t *testing.T) {
 	r := ctl(t, env, "version", "--json")
 	var v map[string]string
 	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v["client"] != version || v["server"] != "1.2.3-test" {
-		t.Fatalf("version --json: %v %s", err, r.stdout)
+		t.Fatalf("version --json: %v %s; want err == nil, v[\"client\"] == version, v[\"server\"] == \"1.2.3-test\"", err, r.stdout)
 	}
 	// No server: the client's version, then the error (exit 1).
 	ctl(t, map[string]string{"HASHGATE_API": "http://127.0.0.1:1"}, "version").want(t, exitError, []string{"hashgatectl " + version}, []string{"cannot reach the hashgate API"})

@@ -54,7 +54,7 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 		}
 		seq, _ := e["seq"].(float64)
 		if seen[seq] {
-			t.Fatalf("event %v printed twice:\n%s", seq, out.String())
+			t.Fatalf("event %v printed twice; want !seen[seq]:\n%s", seq, out.String())
 		}
 		seen[seq] = true
 		switch e["kind"] {
@@ -82,7 +82,7 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 	r = ctl(t, env, "events", "--rig", "acct.rig-00015", "--who", "power-desk")
 	r.want(t, 0, []string{"curtail", "acct.rig-00015"}, nil)
 	if strings.Contains(r.stdout, "acct.rig-00014") {
-		t.Fatalf("--rig acct.rig-00015 printed another rig:\n%s", r.stdout)
+		t.Fatalf("--rig acct.rig-00015 printed another rig; want !strings.Contains(r.stdout, \"acct.rig-00014\"):\n%s", r.stdout)
 	}
 	// A mistyped kind is the API's 400; bad flags are usage errors.
 	ctl(t, env, "events", "--kind", "alocation").want(t, 1, nil, []string{"API error 400", `kind "alocation"`})

@@ -27,7 +27,7 @@ func TestReportCommand(t *testing.T) {
 	}
 	r := ctl(t, env, "events", "--kind", "allocation", "--limit", "1", "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 1 {
-		t.Fatalf("events --json: %v %q", err, r.stdout)
+		t.Fatalf("events --json: %v %q; want err == nil, len(evs) == 1", err, r.stdout)
 	}
 	seq := strconv.FormatUint(evs[0].Seq, 10)
 	sim.WaitFor(t, 10*time.Second, "the report with 10 rigs confirmed and the target reached", func() (bool, any) {
@@ -43,7 +43,7 @@ func TestReportCommand(t *testing.T) {
 	cr.FieldsPerRecord = -1
 	rows, err := cr.ReadAll()
 	if err != nil || r.code != 0 {
-		t.Fatalf("report --csv: exit %d, %v:\n%s", r.code, err, r.stdout)
+		t.Fatalf("report --csv: exit %d, %v; want err == nil, r.code == 0:\n%s", r.code, err, r.stdout)
 	}
 	rigs, gotSeq := 0, ""
 	for _, row := range rows {
@@ -63,7 +63,7 @@ func TestReportCommand(t *testing.T) {
 	ctl(t, env, "report").want(t, 2, nil, []string{"report needs one event seq"})
 	r = ctl(t, env, "events", "--cause", seq, "--limit", "1", "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 1 {
-		t.Fatalf("events --cause --json: %v %q", err, r.stdout)
+		t.Fatalf("events --cause --json: %v %q; want err == nil, len(evs) == 1", err, r.stdout)
 	}
 	ctl(t, env, "report", strconv.FormatUint(evs[0].Seq, 10)).want(t, 1, nil, []string{"400", "ask for the report of " + seq})
 }
