@@ -262,7 +262,7 @@ func TestStatusAndWorkers(t *testing.T) {
 		`"capacity_kw"`, `"ai_kw"`, `"mining_budget_kw"`, `"mining_load_kw"`, `"mining_load_est_kw"`, `"compliant"`,
 		`"compliant_since"`, `"eta_seconds"`, `"curtailed"`} {
 		if !bytes.Contains(raw, []byte(k)) {
-			t.Errorf("status has no %s: %s", k, raw)
+			t.Errorf("status has no %s: %s; want bytes.Contains(raw, []byte(k))", k, raw)
 		}
 	}
 
@@ -279,7 +279,7 @@ func TestStatusAndWorkers(t *testing.T) {
 	for _, k := range []string{`"name"`, `"remote"`, `"group"`, `"state"`, `"flags":[]`, `"difficulty"`, `"hashrate_ths"`,
 		`"accepted"`, `"rejected"`, `"last_share"`} {
 		if !bytes.Contains(raw, []byte(k)) {
-			t.Errorf("worker has no %s: %s", k, raw)
+			t.Errorf("worker has no %s: %s; want bytes.Contains(raw, []byte(k))", k, raw)
 		}
 	}
 
@@ -376,7 +376,7 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 	}
 	for _, k := range []string{`"mining_budget_kw"`, `"curtail"`, `"resume"`, `"deferred"`, `"changed"`} {
 		if !bytes.Contains(raw, []byte(k)) {
-			t.Errorf("plan has no %s: %s", k, raw)
+			t.Errorf("plan has no %s: %s; want bytes.Contains(raw, []byte(k))", k, raw)
 		}
 	}
 	if plan.Changed == nil || !*plan.Changed || plan.MiningBudgetKW != 32 || !slices.Equal(sorted(plan.Curtail), rigNames(10, 20)) ||
@@ -612,7 +612,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 		`hashgate_go_goroutines `, `hashgate_process_`,
 	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("metrics have no %q", want)
+			t.Errorf("metrics have no %q; want strings.Contains(text, want)", want)
 		}
 	}
 	for _, line := range strings.Split(text, "\n") {
@@ -661,7 +661,7 @@ func checkDashboardFiles(t *testing.T, e *env) {
 		}
 		for _, far := range []string{`src="http`, `href="http`, `url(http`, `fetch("http`, "@import"} {
 			if strings.Contains(string(data), far) {
-				t.Errorf("GET %s names an outside asset (%q)", f.path, far)
+				t.Errorf("GET %s names an outside asset (%q); want !strings.Contains(string(data), far)", f.path, far)
 			}
 		}
 		weight += len(data)
@@ -711,7 +711,7 @@ func TestNoSwitcher(t *testing.T) {
 		wantOnPage(t, page, "The power switcher is not running", "3 miners connected", "upstream healthy")
 		for _, gone := range []string{"Cannot reach hashgate", "Groups", "Site view", "Events"} {
 			if strings.Contains(page, gone) {
-				t.Errorf("the dashboard without a switcher shows %q:\n%s", gone, page)
+				t.Errorf("the dashboard without a switcher shows %q; want !strings.Contains(page, gone):\n%s", gone, page)
 			}
 		}
 	}

@@ -167,7 +167,7 @@ func wantOnPage(t *testing.T, page string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(page, w) {
-			t.Errorf("the dashboard does not show %q; it shows:\n%s", w, page)
+			t.Errorf("the dashboard does not show %q; want strings.Contains(page, w); it shows:\n%s", w, page)
 		}
 	}
 }

@@ -115,7 +115,7 @@ func TestDeviceJSONShapes(t *testing.T) {
 	_, data = e.do("GET", "/api/v1/status", "", nil)
 	for _, k := range []string{`"mining_load_measured_kw":6`, `"measured_rigs":2`} {
 		if !strings.Contains(string(data), k) {
-			t.Errorf("status has no %s: %s", k, data)
+			t.Errorf("status has no %s: %s; want strings.Contains(string(data), k)", k, data)
 		}
 	}
 
@@ -143,7 +143,7 @@ func TestDeviceJSONShapes(t *testing.T) {
 		`hashgate_device_commands_total{action="curtail",outcome="failed"} 1`, `hashgate_device_commands_total{action="resume",outcome="verified"} 0`,
 		`hashgate_rigs_counted{as="device_hashing"}`} {
 		if !strings.Contains(string(data), want) {
-			t.Errorf("metrics have no %q", want)
+			t.Errorf("metrics have no %q; want strings.Contains(string(data), want)", want)
 		}
 	}
 	fl.mu.Lock()

@@ -175,7 +175,7 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 			break
 		}
 		if next <= since {
-			t.Fatalf("X-Next-Since %d after since=%d: no progress", next, since)
+			t.Fatalf("X-Next-Since %d after since=%d: no progress; want next > since", next, since)
 		}
 		since = next
 	}
@@ -210,7 +210,7 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 				flagged += int(n)
 				linked, _ := getEvents(t, s.API.URL, fmt.Sprintf("cause=%d&limit=10000", e.Seq))
 				if len(linked) != int(n) {
-					t.Fatalf("left_while_parked summary %d says %v rigs, cause=%d lists %d", e.Seq, n, e.Seq, len(linked))
+					t.Fatalf("left_while_parked summary %d says %v rigs, cause=%d lists %d; want len(linked) == int(n)", e.Seq, n, e.Seq, len(linked))
 				}
 			case e.Cause == 0: // a pass that found one rig
 				passes++

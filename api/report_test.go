@@ -151,7 +151,7 @@ func checkReportCSV(t *testing.T, e *env, seq uint64, rep *evidence.Report) {
 	}
 	// The window was complete: both answers hold the same samples.
 	if samples != len(rep.Samples) || len(rigs) != len(rep.Rigs) {
-		t.Errorf("CSV: %d samples and %d rigs; JSON %d and %d", samples, len(rigs), len(rep.Samples), len(rep.Rigs))
+		t.Errorf("CSV: %d samples and %d rigs; JSON %d and %d; want samples == len(rep.Samples), len(rigs) == len(rep.Rigs)", samples, len(rigs), len(rep.Samples), len(rep.Rigs))
 	}
 	for _, r := range rep.Rigs {
 		if row := rigs[r.Rig]; row == nil || row[4] != r.Status || row[12] != r.Stratum.Detail {
