@@ -52,13 +52,13 @@ func TestDemo(t *testing.T) {
 		"demo.fw-whatsminer-00008 flagged curtail_failed: answered ok, yet its device reads mining, 3250 W, 100 TH/s",
 		"compensation: demo.", "(32.5 measured, 10 rigs)"} {
 		if !strings.Contains(s, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, s)
+			t.Errorf("demo output lacks %q; want strings.Contains(s, want):\n%s", want, s)
 		}
 	}
 	// The training run sleeps part of the hall (how many depends on the
 	// Stratum rigs connected by then).
 	if !regexp.MustCompile(`firmware hall: the plan sleeps [1-9] and wakes 0 of 10 rigs`).MatchString(s) {
-		t.Errorf("demo output lacks the training run sleeping 1 to 9 of the 10 firmware rigs:\n%s", s)
+		t.Errorf("demo output lacks the training run sleeping 1 to 9 of the 10 firmware rigs; want regexp.MustCompile(`firmware hall: the plan sleeps [1-9] and wakes 0 of 10 rigs`).MatchString(s):\n%s", s)
 	}
 	// The hall's meter: 32.5 kW at first, lower once curtailed, 32.5
 	// again once the training run gives the power back.

@@ -136,7 +136,7 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 	}
 	code, err := apiJSON("PUT", base+"/api/v1/allocation", "desk-secret", map[string]any{"ai_kw": 60, "reason": "kill test"}, &plan)
 	if err != nil || code != 200 || len(plan.Curtail) != 22 {
-		t.Fatalf("allocation: %d %v %v", code, err, plan.Curtail)
+		t.Fatalf("allocation: %d %v %v; want err == nil, code == 200, len(plan.Curtail) == 22", code, err, plan.Curtail)
 	}
 	parked := map[string]bool{}
 	for _, n := range plan.Curtail {
@@ -167,7 +167,7 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); <-tick.C {
 		for _, m := range fleet.Miners() {
 			if parked[m.Name] && m.Working {
-				t.Fatalf("%s was parked before kill -9 and got work after", m.Name)
+				t.Fatalf("%s was parked before kill -9 and got work after; want !(parked[m.Name] && m.Working)", m.Name)
 			}
 		}
 	}
@@ -178,10 +178,10 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 		Curtailed int `json:"curtailed"`
 	}
 	if code, err := apiJSON("GET", base+"/api/v1/status", "", nil, &st); err != nil || code != 200 || st.Power.AIKW != 60 || st.Curtailed != 22 {
-		t.Fatalf("status after restart: %d %v %+v", code, err, st)
+		t.Fatalf("status after restart: %d %v %+v; want err == nil, code == 200, st.Power.AIKW == 60, st.Curtailed == 22", code, err, st)
 	}
 	if !strings.Contains(d.out.String(), "hashgate running") {
-		t.Fatalf("daemon log: %s", d.out)
+		t.Fatalf("daemon log: %s; want strings.Contains(d.out.String(), \"hashgate running\")", d.out)
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	_ = d.cmd.Wait()

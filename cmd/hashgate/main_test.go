@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestCheckExampleConfig(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := cmdCheck([]string{"-c", "../../examples/hashgate.toml"}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
+		t.Fatalf("exit %d: %s; want code == 0", code, errb.String())
 	}
 	for _, want := range []string{
 		"OK",
@@ -36,7 +36,7 @@ func TestCheckExampleConfig(t *testing.T) {
 		"pool extranonce2_size 4: 1 prefix byte(s), 256 miners per session x 32 sessions = 8192 miners",
 	} {
 		if !strings.Contains(out.String(), want) {
-			t.Errorf("check output lacks %q:\n%s", want, out.String())
+			t.Errorf("check output lacks %q; want strings.Contains(out.String(), want):\n%s", want, out.String())
 		}
 	}
 }
@@ -58,12 +58,12 @@ func TestCheckBadConfig(t *testing.T) {
 	}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, path+":") {
-			t.Errorf("error not as FILE:LINE:COL: %q", l)
+			t.Errorf("error not as FILE:LINE:COL: %q; want strings.HasPrefix(l, path+\":\")", l)
 		}
 	}
 	for _, want := range []string{path + ":2:", path + ":3:1:", path + ":6:"} {
 		if !strings.Contains(errb.String(), want) {
-			t.Errorf("no error at %s:\n%s", want, errb.String())
+			t.Errorf("no error at %s; want strings.Contains(errb.String(), want):\n%s", want, errb.String())
 		}
 	}
 	// run refuses the same file.
@@ -139,7 +139,7 @@ func TestCheckBadPolicy(t *testing.T) {
 	p := filepath.Join(dir, "policy.toml")
 	for _, want := range []string{p + ":1:1:", p + ":8:1:", "password_file is required for the braiins actuator", "hashgate run would not start: no last good copy"} {
 		if !strings.Contains(errb.String(), want) {
-			t.Errorf("no %q in:\n%s", want, errb.String())
+			t.Errorf("no %q in; want strings.Contains(errb.String(), want):\n%s", want, errb.String())
 		}
 	}
 }
@@ -318,7 +318,7 @@ func TestRunLogsTheOpenFileLimit(t *testing.T) {
 				}
 			}
 			if !found {
-				t.Fatalf("no %s line %q in run's log:\n%s", tc.level, tc.want, logs.String())
+				t.Fatalf("no %s line %q in run's log; want found:\n%s", tc.level, tc.want, logs.String())
 			}
 		})
 	}
