@@ -775,8 +775,8 @@ func TestServe(t *testing.T) {
 		t.Fatalf("second shutdown: got %v, want nil", err)
 	}
 
-	if _, err := api.Listen("256.0.0.1:0", h, testLog(t)); err == nil {
-		t.Fatal("Listen on 256.0.0.1:0 succeeded; want an error")
+	if s2, err := api.Listen("256.0.0.1:0", h, testLog(t)); err == nil {
+		t.Fatalf("Listen on 256.0.0.1:0: got a server at %v, want an error", s2.Addr())
 	}
 }
 

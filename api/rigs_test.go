@@ -99,7 +99,7 @@ func TestPinOutcome(t *testing.T) {
 	pin("acct.rig-00001", "on", "none", "")
 	pin("acct.rig-00098", "off", "none", "")
 	if !plan.WaitingForRig {
-		t.Fatalf("pin of a rig never seen: waiting_for_rig false, want true")
+		t.Fatalf("pin of a rig never seen: got %+v (waiting_for_rig false), want waiting_for_rig true", plan)
 	}
 }
 
