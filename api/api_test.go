@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -128,7 +129,7 @@ func (e *env) want(method, path, token string, body any, code int, v any) *http.
 	}
 	if v != nil {
 		if err := json.Unmarshal(data, v); err != nil {
-			e.t.Fatalf("%s %s: %v in %s", method, path, err, data)
+			e.t.Fatalf("%s %s: %v in %s, want JSON for %T", method, path, err, data, v)
 		}
 	}
 	return resp
@@ -161,7 +162,7 @@ func (e *env) workers(query string) ([]api.Worker, int) {
 	resp := e.want("GET", "/api/v1/workers"+query, "", nil, 200, &ws)
 	total, err := strconv.Atoi(resp.Header.Get("X-Total-Count"))
 	if err != nil {
-		e.t.Fatalf("X-Total-Count %q", resp.Header.Get("X-Total-Count"))
+		e.t.Fatalf("X-Total-Count %q, want a number", resp.Header.Get("X-Total-Count"))
 	}
 	return ws, total
 }
@@ -174,22 +175,23 @@ func (e *env) events(query string) ([]switcher.Event, uint64) {
 	return evs, last
 }
 
-// eventually polls cond, failing with what after 10 s.
-func (e *env) eventually(what string, cond func() bool) {
+// eventually polls cond, failing after 10 s with what and the value cond
+// saw last.
+func (e *env) eventually(what string, cond func() (ok bool, got any)) {
 	e.t.Helper()
-	sim.Eventually(e.t, 10*time.Second, cond, "%s", what)
+	sim.WaitFor(e.t, 10*time.Second, what, cond)
 }
 
 // steady waits until every miner mines and the switcher has settled.
 func (e *env) steady() {
 	e.t.Helper()
-	e.eventually("every worker mining", func() bool {
+	e.eventually("every worker mining", func() (bool, any) {
 		_, n := e.workers("?state=mining")
-		return n == fleetSize
+		return n == fleetSize, fmt.Sprintf("%d mining", n)
 	})
-	e.eventually("power compliant and settled", func() bool {
+	e.eventually("power compliant and settled at 60 kW", func() (bool, any) {
 		st := e.status()
-		return st.Power != nil && st.Power.Compliant && st.Power.MiningLoadKW == 60
+		return st.Power != nil && st.Power.Compliant && st.Power.MiningLoadKW == 60, st.Power
 	})
 }
 
@@ -225,12 +227,12 @@ func TestHealthz(t *testing.T) {
 	var body map[string]string
 	e.want("GET", "/healthz", "", nil, 200, &body)
 	if body["status"] != "ok" {
-		t.Fatalf("healthz body %v", body)
+		t.Fatalf("healthz body %v, want status ok", body)
 	}
 	e.pool.Close()
-	e.eventually("healthz 503 once the pool is gone", func() bool {
+	e.eventually("healthz 503 once the pool is gone", func() (bool, any) {
 		resp, _ := e.do("GET", "/healthz", "", nil)
-		return resp.StatusCode == 503
+		return resp.StatusCode == 503, resp.Status
 	})
 	e.wantError("GET", "/healthz", "", nil, 503, "no live pool")
 }
@@ -241,18 +243,18 @@ func TestStatusAndWorkers(t *testing.T) {
 
 	st := e.status()
 	if st.MinersConnected != fleetSize || !st.Healthy || st.HashrateTHs <= 0 {
-		t.Fatalf("status %+v", st)
+		t.Fatalf("status %+v, want %d miners, healthy, hashrate > 0", st, fleetSize)
 	}
 	if len(st.Pools) != 1 || st.Pools[0].Name != "primary" || st.Pools[0].State != "active" ||
 		st.Pools[0].URL != "stratum+tcp://"+e.pool.Addr() {
-		t.Fatalf("pools %+v", st.Pools)
+		t.Fatalf("pools %+v, want primary active at stratum+tcp://%s", st.Pools, e.pool.Addr())
 	}
 	p := st.Power
 	if p.CapacityKW != 100 || p.AIKW != 0 || p.MiningBudgetKW != 100 || p.MiningLoadKW != 60 || p.CompliantSince == nil || p.Allocation != nil {
-		t.Fatalf("power %+v", p)
+		t.Fatalf("power %+v, want capacity 100, ai 0, budget 100, load 60, compliant since set, no allocation", p)
 	}
 	if st.Curtailed != 0 || st.Workers["mining"] != fleetSize {
-		t.Fatalf("curtailed %d, workers %v", st.Curtailed, st.Workers)
+		t.Fatalf("curtailed %d, workers %v; want 0 and %d mining", st.Curtailed, st.Workers, fleetSize)
 	}
 	// The raw JSON has the contract's names.
 	_, raw := e.do("GET", "/api/v1/status", "", nil)
@@ -260,46 +262,46 @@ func TestStatusAndWorkers(t *testing.T) {
 		`"capacity_kw"`, `"ai_kw"`, `"mining_budget_kw"`, `"mining_load_kw"`, `"mining_load_est_kw"`, `"compliant"`,
 		`"compliant_since"`, `"eta_seconds"`, `"curtailed"`} {
 		if !bytes.Contains(raw, []byte(k)) {
-			t.Errorf("status has no %s: %s", k, raw)
+			t.Errorf("status has no %s: %s; want bytes.Contains(raw, []byte(k))", k, raw)
 		}
 	}
 
 	all, total := e.workers("")
 	if total != fleetSize || len(all) != fleetSize || !slices.Equal(names(all), rigNames(0, fleetSize)) {
-		t.Fatalf("workers %v (total %d)", names(all), total)
+		t.Fatalf("workers %v (total %d), want %v", names(all), total, rigNames(0, fleetSize))
 	}
 	w := all[3]
 	if w.Group != "hall-a" || w.State != "mining" || w.Accepted == 0 || w.LastShare == nil || w.Remote == "" ||
 		w.Difficulty != sim.DefaultPoolDifficulty || w.HashrateTHs <= 0 || w.PowerState != "mining" || len(w.Flags) != 0 {
-		t.Fatalf("worker %+v", w)
+		t.Fatalf("worker %+v, want hall-a, mining, shares accepted, remote set, default difficulty, no flags", w)
 	}
 	_, raw = e.do("GET", "/api/v1/workers?limit=1", "", nil)
 	for _, k := range []string{`"name"`, `"remote"`, `"group"`, `"state"`, `"flags":[]`, `"difficulty"`, `"hashrate_ths"`,
 		`"accepted"`, `"rejected"`, `"last_share"`} {
 		if !bytes.Contains(raw, []byte(k)) {
-			t.Errorf("worker has no %s: %s", k, raw)
+			t.Errorf("worker has no %s: %s; want bytes.Contains(raw, []byte(k))", k, raw)
 		}
 	}
 
 	// Filters and paging: total is what matched, before paging.
 	hallA, total := e.workers("?group=hall-a")
 	if total != 10 || !slices.Equal(names(hallA), rigNames(0, 10)) {
-		t.Fatalf("group hall-a: %v (total %d)", names(hallA), total)
+		t.Fatalf("group hall-a: %v (total %d), want %v (10)", names(hallA), total, rigNames(0, 10))
 	}
 	page, total := e.workers("?group=default&limit=3&offset=2")
 	if total != 10 || !slices.Equal(names(page), rigNames(12, 15)) {
-		t.Fatalf("page: %v (total %d)", names(page), total)
+		t.Fatalf("page: %v (total %d), want %v (10)", names(page), total, rigNames(12, 15))
 	}
 	page, total = e.workers("?offset=19&limit=5")
 	if total != fleetSize || !slices.Equal(names(page), rigNames(19, 20)) {
-		t.Fatalf("last page: %v (total %d)", names(page), total)
+		t.Fatalf("last page: %v (total %d), want %v (%d)", names(page), total, rigNames(19, 20), fleetSize)
 	}
 	page, total = e.workers("?offset=100")
 	if total != fleetSize || len(page) != 0 {
-		t.Fatalf("past the end: %v (total %d)", names(page), total)
+		t.Fatalf("past the end: %v (total %d), want none (%d)", names(page), total, fleetSize)
 	}
 	if _, total = e.workers("?state=idle"); total != 0 {
-		t.Fatalf("idle total %d", total)
+		t.Fatalf("idle total %d, want 0", total)
 	}
 	if _, total = e.workers("?state=idle&group=default"); total != 0 {
 		t.Fatalf("idle in default: total %d, want 0", total)
@@ -307,7 +309,7 @@ func TestStatusAndWorkers(t *testing.T) {
 	e.wantError("GET", "/api/v1/workers?state=mining&group=nope", "", nil, 400, `group "nope": no such policy group`)
 	// A limit above the maximum is clamped, not refused.
 	if _, total = e.workers("?limit=1000000"); total != fleetSize {
-		t.Fatalf("huge limit total %d", total)
+		t.Fatalf("huge limit total %d, want %d", total, fleetSize)
 	}
 	e.wantError("GET", "/api/v1/workers?state=sleeping", "", nil, 400, "state")
 	e.wantError("GET", "/api/v1/workers?limit=-1", "", nil, 400, "limit")
@@ -315,9 +317,9 @@ func TestStatusAndWorkers(t *testing.T) {
 
 	// A miner that leaves is offline, and still listed.
 	e.fleet.Close()
-	e.eventually("workers offline after the fleet left", func() bool {
+	e.eventually("workers offline after the fleet left", func() (bool, any) {
 		_, n := e.workers("?state=offline")
-		return n == fleetSize
+		return n == fleetSize, fmt.Sprintf("%d offline", n)
 	})
 }
 
@@ -331,11 +333,11 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 	// No token, a bad token, a read token: refused, and nothing changes.
 	resp := e.wantError("PUT", "/api/v1/allocation", "", alloc, 401, "unauthorized")
 	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
-		t.Fatalf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
+		t.Fatalf("WWW-Authenticate %q, want Bearer…", resp.Header.Get("WWW-Authenticate"))
 	}
 	resp = e.wantError("PUT", "/api/v1/allocation", "not-a-token", alloc, 401, "invalid token")
 	if !strings.HasPrefix(resp.Header.Get("WWW-Authenticate"), "Bearer") {
-		t.Fatalf("WWW-Authenticate %q", resp.Header.Get("WWW-Authenticate"))
+		t.Fatalf("WWW-Authenticate %q, want Bearer…", resp.Header.Get("WWW-Authenticate"))
 	}
 	e.wantError("PUT", "/api/v1/allocation", readToken, alloc, 403, "read-only")
 	e.wantError("PUT", "/api/v1/rigs/acct.rig-00001/pin", "", map[string]any{"mode": "off"}, 401, "unauthorized")
@@ -344,24 +346,24 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 	e.wantError("PUT", "/api/v1/allocation", "", "{not json", 401, "unauthorized")
 	after := e.status()
 	if after.Power.AIKW != before.Power.AIKW || after.Power.Allocation != nil || after.Curtailed != 0 {
-		t.Fatalf("refused writes changed the power state: %+v", after.Power)
+		t.Fatalf("refused writes changed the power state: %+v (curtailed %d), want ai %v, no allocation, none curtailed", after.Power, after.Curtailed, before.Power.AIKW)
 	}
 	if evs, last := e.events("?limit=1"); last != lastSeq {
-		t.Fatalf("refused writes appended events: %+v (last seq %d, was %d)", evs, last, lastSeq)
+		t.Fatalf("refused writes appended events: %+v (last seq %d), want last seq still %d", evs, last, lastSeq)
 	}
 
 	// A dry run changes nothing either; a read token may make one.
 	var dry api.PlanResponse
 	e.want("POST", "/api/v1/plan", readToken, map[string]any{"ai_kw": 68.0}, 200, &dry)
 	if !dry.DryRun || dry.MiningBudgetKW != 32 || !slices.Equal(sorted(dry.Curtail), rigNames(10, 20)) || len(dry.Resume) != 0 || dry.Deferred == nil {
-		t.Fatalf("dry run %+v", dry)
+		t.Fatalf("dry run %+v, want dry, budget 32, curtail %v, no resume, deferred set", dry, rigNames(10, 20))
 	}
 	e.wantError("POST", "/api/v1/plan", "", map[string]any{"ai_kw": 68.0}, 401, "unauthorized")
 	if st := e.status(); st.Power.AIKW != 0 || st.Curtailed != 0 {
-		t.Fatalf("the dry run changed the power state: %+v", st.Power)
+		t.Fatalf("the dry run changed the power state: %+v (curtailed %d), want ai 0, none curtailed", st.Power, st.Curtailed)
 	}
 	if _, last := e.events("?limit=1"); last != lastSeq {
-		t.Fatalf("the dry run appended events (last seq %d, was %d)", last, lastSeq)
+		t.Fatalf("the dry run appended events: last seq %d, want still %d", last, lastSeq)
 	}
 	e.wantError("POST", "/api/v1/plan", writeToken, `{}`, 400, "ai_kw is required")
 	e.wantError("POST", "/api/v1/plan", writeToken, `{"ai_kw": -1}`, 400, "ai_kw")
@@ -374,29 +376,29 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 	}
 	for _, k := range []string{`"mining_budget_kw"`, `"curtail"`, `"resume"`, `"deferred"`, `"changed"`} {
 		if !bytes.Contains(raw, []byte(k)) {
-			t.Errorf("plan has no %s: %s", k, raw)
+			t.Errorf("plan has no %s: %s; want bytes.Contains(raw, []byte(k))", k, raw)
 		}
 	}
 	if plan.Changed == nil || !*plan.Changed || plan.MiningBudgetKW != 32 || !slices.Equal(sorted(plan.Curtail), rigNames(10, 20)) ||
 		len(plan.Resume) != 0 || !plan.Compliant || plan.Who != "power-desk" {
-		t.Fatalf("plan %s", raw)
+		t.Fatalf("plan %s, want changed, budget 32, curtail %v, no resume, compliant, by power-desk", raw, rigNames(10, 20))
 	}
 	st := e.status()
 	if st.Power.AIKW != 68 || st.Power.MiningBudgetKW != 32 || st.Curtailed != 10 || st.Power.Allocation == nil ||
 		st.Power.Allocation.Who != "power-desk" || st.Power.Allocation.Reason != "training run" {
-		t.Fatalf("after the allocation: %+v / %+v", st.Power, st.Power.Allocation)
+		t.Fatalf("after the allocation: %+v / %+v (curtailed %d), want ai 68, budget 32, 10 curtailed, allocation by power-desk for training run", st.Power, st.Power.Allocation, st.Curtailed)
 	}
-	e.eventually("ten curtailed workers, back and held without work", func() bool {
+	e.eventually("ten curtailed workers (rigs 10-19), back and held without work", func() (bool, any) {
 		ws, n := e.workers("?state=curtailed")
 		for _, w := range ws {
 			if w.Connections == 0 {
-				return false
+				return false, fmt.Sprintf("%s curtailed with no connection", w.Name)
 			}
 		}
-		return n == 10 && slices.Equal(names(ws), rigNames(10, 20))
+		return n == 10 && slices.Equal(names(ws), rigNames(10, 20)), names(ws)
 	})
 	if ws, _ := e.workers("?state=curtailed&limit=1"); ws[0].PowerState != "parked" || ws[0].Group != "default" {
-		t.Fatalf("curtailed worker %+v", ws[0])
+		t.Fatalf("curtailed worker %+v, want power state parked in group default", ws[0])
 	}
 	evs, _ := e.events("?since=" + strconv.FormatUint(lastSeq, 10))
 	kinds := map[string]int{}
@@ -404,14 +406,14 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 		kinds[ev.Kind]++
 	}
 	if kinds["allocation"] != 1 || kinds["curtail"] != 10 || evs[0].Who != "power-desk" {
-		t.Fatalf("events after the allocation: %v / %+v", kinds, evs[0])
+		t.Fatalf("events after the allocation: kinds %v, first %+v; want 1 allocation and 10 curtails, by power-desk", kinds, evs[0])
 	}
 
 	// The same body again is a no-op.
 	var again api.PlanResponse
 	e.want("PUT", "/api/v1/allocation", writeToken, alloc, 200, &again)
 	if again.Changed == nil || *again.Changed || len(again.Curtail) != 0 || again.MiningBudgetKW != 32 {
-		t.Fatalf("repeat: %+v", again)
+		t.Fatalf("repeat: %+v, want unchanged, nothing curtailed, budget 32", again)
 	}
 	evs, _ = e.events("?since=" + strconv.FormatUint(lastSeq, 10))
 	n := 0
@@ -439,17 +441,17 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 	// Wrong methods.
 	resp = e.wantError("GET", "/api/v1/allocation", "", nil, 405, "not allowed")
 	if resp.Header.Get("Allow") != "PUT" {
-		t.Fatalf("Allow %q", resp.Header.Get("Allow"))
+		t.Fatalf("Allow %q, want PUT", resp.Header.Get("Allow"))
 	}
 	resp = e.wantError("DELETE", "/api/v1/status", writeToken, nil, 405, "not allowed")
 	if resp.Header.Get("Allow") != "GET, HEAD" {
-		t.Fatalf("Allow %q", resp.Header.Get("Allow"))
+		t.Fatalf("Allow %q, want GET, HEAD", resp.Header.Get("Allow"))
 	}
 	e.wantError("GET", "/api/v1/plan", "", nil, 405, "not allowed")
 	e.wantError("POST", "/api/v1/rigs/acct.rig-00001/pin", writeToken, `{"mode":"on"}`, 405, "not allowed")
 	e.wantError("GET", "/api/v1/nothing", "", nil, 404, "no such endpoint")
 	if st := e.status(); st.Power.AIKW != 68 || st.Curtailed != 10 {
-		t.Fatalf("refused bodies changed the state: %+v", st.Power)
+		t.Fatalf("refused bodies changed the state: %+v (curtailed %d), want ai 68, 10 curtailed", st.Power, st.Curtailed)
 	}
 
 	// Until and emergency pass through; giving the power back resumes.
@@ -457,15 +459,15 @@ func TestAllocationAuthAndPlan(t *testing.T) {
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 50.0, "reason": "peak", "until": until.Format(time.RFC3339), "emergency": true}, 200, &plan)
 	st = e.status()
 	if st.Power.Allocation == nil || st.Power.Allocation.Until == nil || !st.Power.Allocation.Until.Equal(until) || !st.Power.Emergency {
-		t.Fatalf("until/emergency: %+v", st.Power.Allocation)
+		t.Fatalf("until/emergency: allocation %+v (emergency %v), want until %v and emergency", st.Power.Allocation, st.Power.Emergency, until)
 	}
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 0.0, "reason": "training done"}, 200, &plan)
 	if !slices.Equal(sorted(plan.Resume), rigNames(10, 20)) || len(plan.Curtail) != 0 || plan.MiningBudgetKW != 100 {
-		t.Fatalf("resume plan %+v", plan)
+		t.Fatalf("resume plan %+v, want resume %v, no curtail, budget 100", plan, rigNames(10, 20))
 	}
-	e.eventually("every worker mining again", func() bool {
+	e.eventually("every worker mining again", func() (bool, any) {
 		_, n := e.workers("?state=mining")
-		return n == fleetSize
+		return n == fleetSize, fmt.Sprintf("%d mining", n)
 	})
 }
 
@@ -478,7 +480,7 @@ func TestPins(t *testing.T) {
 		plan = api.PlanResponse{} // fields the answer leaves out must not survive from the last one
 		e.want("PUT", "/api/v1/rigs/"+name+"/pin", writeToken, map[string]any{"mode": mode, "reason": "maintenance"}, 200, &plan)
 		if plan.Rig != name || plan.Mode != mode || plan.Who != "power-desk" {
-			t.Fatalf("pin answer %+v", plan)
+			t.Fatalf("pin answer %+v, want rig %s mode %s by power-desk", plan, name, mode)
 		}
 	}
 	worker := func(name string) api.Worker {
@@ -489,48 +491,48 @@ func TestPins(t *testing.T) {
 				return w
 			}
 		}
-		t.Fatalf("no worker %s", name)
+		t.Fatalf("workers: got %d without %s, want it listed", len(ws), name)
 		return api.Worker{}
 	}
 
 	pin("acct.rig-00003", "off")
 	if !slices.Equal(plan.Curtail, []string{"acct.rig-00003"}) {
-		t.Fatalf("pin off: %+v", plan)
+		t.Fatalf("pin off: %+v, want curtail [acct.rig-00003]", plan)
 	}
-	e.eventually("rig 3 curtailed and pinned", func() bool {
+	e.eventually("rig 3 curtailed, pinned off and connected", func() (bool, any) {
 		w := worker("acct.rig-00003")
-		return w.State == "curtailed" && slices.Contains(w.Flags, "pinned") && w.Pin == "off" && w.Connections > 0
+		return w.State == "curtailed" && slices.Contains(w.Flags, "pinned") && w.Pin == "off" && w.Connections > 0, w
 	})
 	pin("acct.rig-00003", "auto")
 	if !slices.Equal(plan.Resume, []string{"acct.rig-00003"}) {
-		t.Fatalf("pin auto: %+v", plan)
+		t.Fatalf("pin auto: %+v, want resume [acct.rig-00003]", plan)
 	}
-	e.eventually("rig 3 mining, unpinned", func() bool {
+	e.eventually("rig 3 mining, unpinned", func() (bool, any) {
 		w := worker("acct.rig-00003")
-		return w.State == "mining" && len(w.Flags) == 0
+		return w.State == "mining" && len(w.Flags) == 0, w
 	})
 	// Pinned on: never curtailed, even when the budget wants it.
 	pin("acct.rig-00019", "on")
 	if w := worker("acct.rig-00019"); !slices.Contains(w.Flags, "pinned") || w.Pin != "on" {
-		t.Fatalf("pinned on: %+v", w)
+		t.Fatalf("pinned on: %+v, want pin on and flag pinned", w)
 	}
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "test"}, 200, &plan)
 	if slices.Contains(plan.Curtail, "acct.rig-00019") || len(plan.Curtail) != 10 {
-		t.Fatalf("allocation with rig 19 pinned on: %+v", plan.Curtail)
+		t.Fatalf("allocation with rig 19 pinned on: curtail %+v, want 10 rigs without acct.rig-00019", plan.Curtail)
 	}
 
 	// A rig never seen: pinned off, it waits (offline, pinned) for its
 	// first connect; back to auto there is nothing to return: 404.
 	pin("acct.rig-00099", "off")
 	if !plan.WaitingForRig || len(plan.Curtail) != 0 {
-		t.Fatalf("pin off of a rig never seen: %+v", plan)
+		t.Fatalf("pin off of a rig never seen: %+v, want waiting for the rig, nothing curtailed", plan)
 	}
 	if w := worker("acct.rig-00099"); w.State != "offline" || w.Pin != "off" || !slices.Contains(w.Flags, "pinned") {
-		t.Fatalf("the rig waiting for its pin: %+v", w)
+		t.Fatalf("the rig waiting for its pin: %+v, want offline, pin off, flag pinned", w)
 	}
 	pin("acct.rig-00019", "on") // seen: no waiting
 	if plan.WaitingForRig {
-		t.Fatalf("pin of a connected rig says it waits: %+v", plan)
+		t.Fatalf("pin of a connected rig: %+v, want not waiting", plan)
 	}
 	e.wantError("PUT", "/api/v1/rigs/acct.nobody/pin", writeToken, map[string]any{"mode": "auto"}, 404, "unknown rig")
 	e.wantError("PUT", "/api/v1/rigs/"+strings.Repeat("x", switcher.MaxRigName+1)+"/pin", writeToken, map[string]any{"mode": "off"}, 400, "rig name")
@@ -556,31 +558,31 @@ func TestEventsPaging(t *testing.T) {
 
 	all, last := e.events("?since=0&limit=10000")
 	if len(all) < 12 || all[len(all)-1].Seq != last {
-		t.Fatalf("%d events, last seq %d (header %d)", len(all), all[len(all)-1].Seq, last)
+		t.Fatalf("%d events, last seq %d (header %d); want >= 12, the last the header's", len(all), all[len(all)-1].Seq, last)
 	}
 	for i := 1; i < len(all); i++ {
 		if all[i].Seq != all[i-1].Seq+1 {
-			t.Fatalf("events out of order at %d: %d after %d", i, all[i].Seq, all[i-1].Seq)
+			t.Fatalf("events out of order at %d: %d after %d, want %d", i, all[i].Seq, all[i-1].Seq, all[i-1].Seq+1)
 		}
 	}
 	// since/limit pages forward, newest last.
 	page, _ := e.events("?since=" + strconv.FormatUint(all[4].Seq, 10) + "&limit=3")
 	if len(page) != 3 || page[0].Seq != all[5].Seq || page[2].Seq != all[7].Seq {
-		t.Fatalf("page %+v", page)
+		t.Fatalf("page %+v, want seqs %d-%d", page, all[5].Seq, all[7].Seq)
 	}
 	// Without since: the newest events, newest last.
 	tail, _ := e.events("?limit=4")
 	if len(tail) != 4 || tail[3].Seq != last || tail[0].Seq != last-3 {
-		t.Fatalf("tail %+v", tail)
+		t.Fatalf("tail %+v, want seqs %d-%d", tail, last-3, last)
 	}
 	if evs, _ := e.events("?since=" + strconv.FormatUint(last, 10)); len(evs) != 0 {
-		t.Fatalf("events after the last: %+v", evs)
+		t.Fatalf("events after the last: %+v, want none", evs)
 	}
 	e.wantError("GET", "/api/v1/events?since=-1", "", nil, 400, "since")
 	e.wantError("GET", "/api/v1/events?limit=0", "", nil, 400, "limit")
 	_, raw := e.do("GET", "/api/v1/events?since=0&limit=1", "", nil)
 	if !bytes.HasPrefix(raw, []byte(`[{"seq":1,`)) {
-		t.Fatalf("first event %s", raw)
+		t.Fatalf("first event %s, want it to start [{\"seq\":1,", raw)
 	}
 }
 
@@ -588,11 +590,11 @@ func TestMetricsAndDashboard(t *testing.T) {
 	e := start(t, envOpts{})
 	e.steady()
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "metrics"}, 200, nil)
-	e.eventually("load down to 31 kW", func() bool { return e.status().Power.MiningLoadKW == 31 })
+	e.eventually("load down to 31 kW", func() (bool, any) { kw := e.status().Power.MiningLoadKW; return kw == 31, kw })
 
 	resp, data := e.do("GET", "/metrics", "", nil)
 	if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/plain") {
-		t.Fatalf("metrics: %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+		t.Fatalf("metrics: %d %s, want 200 text/plain", resp.StatusCode, resp.Header.Get("Content-Type"))
 	}
 	text := string(data)
 	for _, want := range []string{
@@ -610,7 +612,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 		`hashgate_go_goroutines `, `hashgate_process_`,
 	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("metrics have no %q", want)
+			t.Errorf("metrics have no %q; want strings.Contains(text, want)", want)
 		}
 	}
 	for _, line := range strings.Split(text, "\n") {
@@ -623,7 +625,7 @@ func TestMetricsAndDashboard(t *testing.T) {
 			name = f[2]
 		}
 		if !strings.HasPrefix(name, "hashgate_") {
-			t.Errorf("metric without the hashgate_ prefix: %s", line)
+			t.Errorf("metric line %q, want the hashgate_ prefix", line)
 		}
 	}
 
@@ -655,11 +657,11 @@ func checkDashboardFiles(t *testing.T, e *env) {
 			t.Errorf("GET %s: Content-Security-Policy %q, want default-src 'none' and script-src 'self'", f.path, csp)
 		}
 		if !strings.Contains(string(data), f.must) {
-			t.Errorf("GET %s has no %q", f.path, f.must)
+			t.Errorf("GET %s: got %d bytes without %q, want it", f.path, len(data), f.must)
 		}
 		for _, far := range []string{`src="http`, `href="http`, `url(http`, `fetch("http`, "@import"} {
 			if strings.Contains(string(data), far) {
-				t.Errorf("GET %s names an outside asset (%q)", f.path, far)
+				t.Errorf("GET %s names an outside asset (%q); want !strings.Contains(string(data), far)", f.path, far)
 			}
 		}
 		weight += len(data)
@@ -667,8 +669,8 @@ func checkDashboardFiles(t *testing.T, e *env) {
 			html = string(data)
 		}
 	}
-	if strings.Contains(html, "<script>") {
-		t.Error("the page has an inline script (the CSP would refuse it)")
+	if i := strings.Index(html, "<script>"); i >= 0 {
+		t.Errorf("the page: got an inline script (%.80q), want none (the CSP would refuse it)", html[i:])
 	}
 	t.Logf("dashboard page weight: %d bytes (HTML, CSS and JS, uncompressed)", weight)
 	if weight > 64<<10 {
@@ -681,13 +683,13 @@ func checkDashboardFiles(t *testing.T, e *env) {
 
 func TestNoSwitcher(t *testing.T) {
 	e := start(t, envOpts{noSwitcher: true, miners: 3})
-	e.eventually("three workers mining", func() bool {
+	e.eventually("three workers mining", func() (bool, any) {
 		_, n := e.workers("?state=mining")
-		return n == 3
+		return n == 3, fmt.Sprintf("%d mining", n)
 	})
 	st := e.status()
 	if st.Power != nil || st.Curtailed != 0 || st.MinersConnected != 3 {
-		t.Fatalf("status without a switcher %+v", st)
+		t.Fatalf("status without a switcher %+v, want no power, none curtailed, 3 miners", st)
 	}
 	e.wantError("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 1.0, "reason": "x"}, 503, "switcher")
 	e.wantError("PUT", "/api/v1/rigs/acct.rig-00000/pin", writeToken, map[string]any{"mode": "on"}, 503, "switcher")
@@ -697,11 +699,11 @@ func TestNoSwitcher(t *testing.T) {
 	e.wantError("PUT", "/api/v1/allocation", "", map[string]any{"ai_kw": 1.0, "reason": "x"}, 401, "unauthorized")
 	_, data := e.do("GET", "/metrics", "", nil)
 	if !strings.Contains(string(data), `hashgate_miners{state="mining"} 3`) || strings.Contains(string(data), "hashgate_power_") {
-		t.Fatalf("metrics without a switcher:\n%s", data)
+		t.Fatalf("metrics without a switcher:\n%s\nwant hashgate_miners{state=\"mining\"} 3 and no hashgate_power_", data)
 	}
 	resp, data := e.do("GET", "/", "", nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(data), "not running") {
-		t.Fatalf("dashboard without a switcher: %d", resp.StatusCode)
+		t.Fatalf("dashboard without a switcher: %d, %d bytes; want 200 saying not running", resp.StatusCode, len(data))
 	}
 	e.wantError("GET", "/api/v1/groups", "", nil, 503, "switcher")
 	e.wantError("GET", "/api/v1/history", "", nil, 503, "switcher")
@@ -709,7 +711,7 @@ func TestNoSwitcher(t *testing.T) {
 		wantOnPage(t, page, "The power switcher is not running", "3 miners connected", "upstream healthy")
 		for _, gone := range []string{"Cannot reach hashgate", "Groups", "Site view", "Events"} {
 			if strings.Contains(page, gone) {
-				t.Errorf("the dashboard without a switcher shows %q:\n%s", gone, page)
+				t.Errorf("the dashboard without a switcher shows %q; want !strings.Contains(page, gone):\n%s", gone, page)
 			}
 		}
 	}
@@ -720,10 +722,10 @@ func TestPprof(t *testing.T) {
 	e.wantError("GET", "/debug/pprof/", "", nil, 401, "unauthorized")
 	e.wantError("GET", "/debug/pprof/", readToken, nil, 403, "read-only")
 	if resp, _ := e.do("GET", "/debug/pprof/", writeToken, nil); resp.StatusCode != 200 {
-		t.Fatalf("pprof with a write token: %d", resp.StatusCode)
+		t.Fatalf("pprof with a write token: %d, want 200", resp.StatusCode)
 	}
 	if resp, _ := e.do("GET", "/debug/pprof/goroutine?debug=1", writeToken, nil); resp.StatusCode != 200 {
-		t.Fatalf("pprof goroutine: %d", resp.StatusCode)
+		t.Fatalf("pprof goroutine: %d, want 200", resp.StatusCode)
 	}
 
 	off := start(t, envOpts{miners: 1})
@@ -731,15 +733,15 @@ func TestPprof(t *testing.T) {
 }
 
 func TestNewRefusesBadConfig(t *testing.T) {
-	if _, err := api.New(api.Config{}); err == nil {
-		t.Fatal("no proxy accepted")
+	if h, err := api.New(api.Config{}); err == nil {
+		t.Fatalf("New with no proxy: got %v and no error, want an error", h)
 	}
 	srv, err := proxy.New(proxy.Config{Pools: []proxy.PoolSpec{{Name: "p", Address: "127.0.0.1:1"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := api.New(api.Config{Proxy: srv, Tokens: []config.Token{{Name: "x", Token: "y", Role: "admin"}}}); err == nil || !strings.Contains(err.Error(), "admin") {
-		t.Fatalf("role admin: %v", err)
+		t.Fatalf("role admin: got %v, want an error naming admin", err)
 	}
 }
 
@@ -763,18 +765,18 @@ func TestServe(t *testing.T) {
 	}
 	resp.Body.Close()
 	if resp.StatusCode != 503 { // never started: no pool session
-		t.Fatalf("healthz %d", resp.StatusCode)
+		t.Fatalf("healthz %d, want 503", resp.StatusCode)
 	}
 	client.CloseIdleConnections()
 	if err := s.Shutdown(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Shutdown(context.Background()); err != nil {
-		t.Fatalf("second shutdown: %v", err)
+		t.Fatalf("second shutdown: got %v, want nil", err)
 	}
 
-	if _, err := api.Listen("256.0.0.1:0", h, testLog(t)); err == nil {
-		t.Fatal("Listen on 256.0.0.1:0 succeeded; want an error")
+	if s2, err := api.Listen("256.0.0.1:0", h, testLog(t)); err == nil {
+		t.Fatalf("Listen on 256.0.0.1:0: got a server at %v, want an error", s2.Addr())
 	}
 }
 
@@ -792,7 +794,7 @@ func TestAllocationEdgeValues(t *testing.T) {
 	noMinusZero := func(what string, data []byte) {
 		t.Helper()
 		if bytes.Contains(data, []byte(":-0,")) || bytes.Contains(data, []byte(":-0}")) {
-			t.Fatalf("%s echoes -0: %s", what, data)
+			t.Fatalf("%s: got %s, want no -0", what, data)
 		}
 	}
 	for _, r := range []struct{ method, path, body string }{

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -32,11 +33,11 @@ func TestLoadBreakdownSumsToLoad(t *testing.T) {
 	if pb := plan.LoadBreakdown; pb == nil || !closeTo(breakdownSum(pb), plan.LoadAfterKW) || !closeTo(pb.PinnedOnKW, 3) || !closeTo(pb.MiningKW, 27) || !closeTo(pb.ParkedIdleKW, 1) {
 		t.Fatalf("allocation answer: breakdown %+v of mining_load_after_kw %v; want mining 27, pinned on 3, parked at idle 1, summing to it", pb, plan.LoadAfterKW)
 	}
-	e.eventually("load down to 31 kW", func() bool { return e.status().Power.MiningLoadKW == 31 })
+	e.eventually("load down to 31 kW", func() (bool, any) { kw := e.status().Power.MiningLoadKW; return kw == 31, kw })
 	st := e.status()
 	b := st.Power.LoadBreakdown
 	if b == nil {
-		t.Fatal("load_breakdown missing from the status")
+		t.Fatalf("status power: got %+v with no load_breakdown, want one", st.Power)
 	}
 	if sum := breakdownSum(b); !closeTo(sum, st.Power.MiningLoadKW) {
 		t.Fatalf("breakdown %+v sums to %v kW, want mining_load_kw %v", *b, sum, st.Power.MiningLoadKW)
@@ -65,7 +66,7 @@ func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
 	e.steady()
 	// Budget 10 kW: 2 rigs mine (6 kW), 18 park at 0.1 kW.
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 90.0, "reason": "leave"}, 200, nil)
-	e.eventually("18 rigs parked", func() bool { return e.status().Parked == 18 })
+	e.eventually("18 rigs parked", func() (bool, any) { n := e.status().Parked; return n == 18, n })
 	e.fleet.Close()
 	var st api.Status
 	defer func() {
@@ -73,9 +74,10 @@ func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
 			t.Logf("last status: connected %d, parked %d, power %+v, breakdown %+v", st.MinersConnected, st.Parked, *st.Power, *st.Power.LoadBreakdown)
 		}
 	}()
-	e.eventually("every rig gone, not compliant", func() bool {
+	e.eventually("every rig gone, 54 kW left while parked, not compliant", func() (bool, any) {
 		st = e.status()
-		return st.MinersConnected == 0 && st.Power.LoadBreakdown.LeftWhileParkedKW == 54 && !st.Power.Compliant
+		return st.MinersConnected == 0 && st.Power.LoadBreakdown.LeftWhileParkedKW == 54 && !st.Power.Compliant,
+			fmt.Sprintf("%d connected, power %+v", st.MinersConnected, st.Power)
 	})
 	p := st.Power
 	if sum := breakdownSum(p.LoadBreakdown); !closeTo(sum, p.MiningLoadKW) {
@@ -83,7 +85,7 @@ func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
 	}
 	t.Logf("reason: %s\ndetail: %s", p.NotCompliantReason, p.NotCompliantDetail)
 	if p.NotCompliantReason == "" {
-		t.Fatal("not compliant with no not_compliant_reason")
+		t.Fatalf("not compliant: got reason %q (detail %q), want one", p.NotCompliantReason, p.NotCompliantDetail)
 	}
 	wantDetail := "54.0 kW from 18 rigs that left while parked, counted at rig_kw"
 	if !strings.Contains(p.NotCompliantDetail, wantDetail) {
@@ -93,8 +95,8 @@ func TestNotCompliantAfterEveryRigLeftIsExplained(t *testing.T) {
 	if !ok {
 		return
 	}
-	if strings.Contains(page, "0.00 TH/s") {
-		t.Fatal("dashboard prints the hashrate as 0.00 TH/s, want automatic units")
+	if i := strings.Index(page, "0.00 TH/s"); i >= 0 {
+		t.Fatalf("dashboard hashrate: got %q, want automatic units, not 0.00 TH/s", page[max(0, i-60):i+9])
 	}
 	wantOnPage(t, page, wantDetail, " H/s", "mining load is", "left while parked\t54.0 kW", "parked rigs", "pending admission",
 		"left_while_parked\t18 rigs\t54.0 kW", "Not compliant")

@@ -43,7 +43,7 @@ func newBrowser(t *testing.T, width, height int) context.Context {
 	t.Helper()
 	ctx, ok := tryBrowser(t, width, height)
 	if !ok && os.Getenv("HASHGATE_REQUIRE_CHROMIUM") != "" {
-		t.Fatal("HASHGATE_REQUIRE_CHROMIUM is set and no Chromium binary is found (chromium, chromium-browser, google-chrome or $HASHGATE_CHROMIUM)")
+		t.Fatalf("HASHGATE_REQUIRE_CHROMIUM=%q: got no Chromium binary (chromium, chromium-browser, google-chrome or $HASHGATE_CHROMIUM), want one", os.Getenv("HASHGATE_REQUIRE_CHROMIUM"))
 	}
 	if !ok {
 		t.Skip("no Chromium binary (chromium, chromium-browser, google-chrome or $HASHGATE_CHROMIUM): the browser test needs one; apt-get install chromium")
@@ -152,7 +152,7 @@ func dashboardText(t *testing.T, base string) (string, bool) {
 	t.Helper()
 	ctx, ok := tryBrowser(t, 1280, 1000)
 	if !ok && os.Getenv("HASHGATE_REQUIRE_CHROMIUM") != "" {
-		t.Fatal("HASHGATE_REQUIRE_CHROMIUM is set and no Chromium binary is found")
+		t.Fatalf("HASHGATE_REQUIRE_CHROMIUM=%q: got no Chromium binary, want one", os.Getenv("HASHGATE_REQUIRE_CHROMIUM"))
 	}
 	if !ok {
 		t.Log("no Chromium binary: the dashboard's rendering is not checked here (apt-get install chromium)")
@@ -167,7 +167,7 @@ func wantOnPage(t *testing.T, page string, wants ...string) {
 	t.Helper()
 	for _, w := range wants {
 		if !strings.Contains(page, w) {
-			t.Errorf("the dashboard does not show %q; it shows:\n%s", w, page)
+			t.Errorf("the dashboard does not show %q; want strings.Contains(page, w); it shows:\n%s", w, page)
 		}
 	}
 }

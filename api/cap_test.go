@@ -49,7 +49,7 @@ func TestCapAPI(t *testing.T) {
 	if out.Changed == nil || *out.Changed {
 		t.Fatalf("repeat: changed %v, want false", out.Changed)
 	}
-	e.eventually("load under the cap budget", func() bool { return e.status().Power.MiningLoadKW <= 50 })
+	e.eventually("load under the cap budget", func() (bool, any) { kw := e.status().Power.MiningLoadKW; return kw <= 50, kw })
 	p := e.status().Power
 	if p.CapKW != 90 || p.AIKWMeasured == nil || *p.AIKWMeasured != 40 || p.BudgetRule != "cap" || p.Failsafe ||
 		p.Cap == nil || p.Cap.Who != "power-desk" || p.Cap.Reason != "substation" || p.SiteLoadKW != nil {
@@ -90,9 +90,9 @@ func TestCapAPI(t *testing.T) {
 // heartbeat_timeout, the status and metrics say fail-safe "heartbeat".
 func TestHeartbeatAPI(t *testing.T) {
 	e := start(t, envOpts{policy: "heartbeat_timeout = \"1s\"\nsafe_budget_kw = 30.0\nfailsafe_hold = \"0s\"\n" + testPolicy})
-	e.eventually("fail-safe without a heartbeat", func() bool {
+	e.eventually("fail-safe without a heartbeat", func() (bool, any) {
 		p := e.status().Power
-		return p.Failsafe && p.FailsafeReason == "heartbeat" && p.MiningBudgetKW == 30 && p.BudgetRule == "failsafe"
+		return p.Failsafe && p.FailsafeReason == "heartbeat" && p.MiningBudgetKW == 30 && p.BudgetRule == "failsafe", p
 	})
 	_, data := e.do("GET", "/metrics", "", nil)
 	for _, want := range []string{`hashgate_failsafe 1`, `hashgate_failsafe_info{reason="heartbeat"} 1`, `hashgate_power_budget_rule{rule="failsafe"} 1`} {
@@ -125,9 +125,9 @@ func TestHeartbeatAPI(t *testing.T) {
 		}
 	}()
 	defer func() { close(stop); <-done }()
-	e.eventually("fail-safe off with heartbeats", func() bool {
+	e.eventually("fail-safe off with heartbeats", func() (bool, any) {
 		p := e.status().Power
-		return !p.Failsafe && p.MiningBudgetKW == 100 && p.FailsafeSince == nil
+		return !p.Failsafe && p.MiningBudgetKW == 100 && p.FailsafeSince == nil, p
 	})
 	evs, _ := e.events("?kind=failsafe")
 	if len(evs) < 2 || evs[0].Fields["state"] != "entered" || evs[len(evs)-1].Fields["state"] != "exited" {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -13,9 +14,9 @@ func TestWorkersQuery(t *testing.T) {
 	e := start(t, envOpts{})
 	e.steady()
 	e.want("PUT", "/api/v1/rigs/acct.rig-00013/pin", writeToken, map[string]any{"mode": "off", "reason": "fans"}, 200, nil)
-	e.eventually("rig 13 curtailed", func() bool {
+	e.eventually("rig 13 curtailed", func() (bool, any) {
 		ws, _ := e.workers("?q=rig-00013")
-		return len(ws) == 1 && ws[0].State == "curtailed"
+		return len(ws) == 1 && ws[0].State == "curtailed", ws
 	})
 	for _, c := range []struct {
 		query     string
@@ -73,7 +74,7 @@ func TestGroupsEndpoint(t *testing.T) {
 		t.Errorf("hall-a before: %+v, want priority 10, 10 rigs mining at 30 kW, a hashrate", a)
 	}
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "groups"}, 200, nil)
-	e.eventually("default parked", func() bool { return groups()["default"].Rigs["parked"] == 10 })
+	e.eventually("default's 10 rigs parked", func() (bool, any) { g := groups()["default"]; return g.Rigs["parked"] == 10, g.Rigs })
 	g = groups()
 	if d := g["default"]; d.Rigs["mining"] != 0 || d.Workers["curtailed"] != 10 || !closeTo(d.CountedKW, 1) {
 		t.Errorf("default after: %+v, want 0 mining, 10 workers curtailed, 1 kW", d)
@@ -89,9 +90,9 @@ func TestHistoryEndpoint(t *testing.T) {
 	e := startDashSite(t, fleetSize, 0) // a point every 100 ms
 	e.steady()
 	var h api.History
-	e.eventually("a few points", func() bool {
+	e.eventually("3 history points", func() (bool, any) {
 		e.want("GET", "/api/v1/history", "", nil, 200, &h)
-		return len(h.Points) >= 3
+		return len(h.Points) >= 3, fmt.Sprintf("%d points", len(h.Points))
 	})
 	if h.EverySeconds != 0.1 || h.Capacity != api.DefaultHistoryPoints {
 		t.Errorf("every %v s, capacity %d; want 0.1 s, %d", h.EverySeconds, h.Capacity, api.DefaultHistoryPoints)

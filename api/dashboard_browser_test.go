@@ -111,7 +111,7 @@ func TestDashboardWorkers50k(t *testing.T) {
 	e := startDashSite(t, 0, switcher.DefaultTick) // as site50k
 	const n = 50000
 	e.sw.SetInventory(inventory50k())
-	e.eventually("50,000 rigs listed", func() bool { _, total := e.workers("?limit=1"); return total == n })
+	e.eventually(fmt.Sprintf("%d rigs listed", n), func() (bool, any) { _, total := e.workers("?limit=1"); return total == n, total })
 	openDashboard(t, ctx, e.ts.URL, 2000)
 
 	info := `document.getElementById("page-info").textContent`

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -56,7 +57,7 @@ func TestScreenshots(t *testing.T) {
 	// A few allocations, so the site view has steps to draw.
 	for _, ai := range []float64{20, 45, 68, 56} {
 		e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": ai, "reason": "AI training ramp"}, 200, nil)
-		e.eventually("the allocation applied", func() bool { return e.status().Power.AIKW == ai })
+		e.eventually(fmt.Sprintf("the allocation of %v kW applied", ai), func() (bool, any) { kw := e.status().Power.AIKW; return kw == ai, kw })
 		sleepHistory(t, e)
 	}
 	for _, shot := range []struct {
@@ -95,8 +96,8 @@ func sleepHistory(t *testing.T, e *dashSite) {
 	var h struct{ Points []any }
 	e.want("GET", "/api/v1/history", "", nil, 200, &h)
 	n := len(h.Points)
-	e.eventually("five more history points", func() bool {
+	e.eventually(fmt.Sprintf("five more history points (%d)", n+5), func() (bool, any) {
 		e.want("GET", "/api/v1/history", "", nil, 200, &h)
-		return len(h.Points) >= n+5
+		return len(h.Points) >= n+5, fmt.Sprintf("%d points", len(h.Points))
 	})
 }

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +56,7 @@ func startFirmware(t *testing.T) (*env, *fleetRecorder) {
 	e.sw.SetPolicy(pol, nil)
 	e.steady()
 	e.sw.SetInventory([]switcher.InventoryRig{{Name: "acct.rig-0000-inv", Address: "10.9.0.1"}})
-	e.eventually("the listed rig counted", func() bool { return e.status().Power.MiningLoadKW == 63 })
+	e.eventually("the listed rig counted (63 kW)", func() (bool, any) { kw := e.status().Power.MiningLoadKW; return kw == 63, kw })
 	return e, fl
 }
 
@@ -67,9 +68,9 @@ func TestDeviceJSONShapes(t *testing.T) {
 	now := time.Now()
 	e.sw.DeviceReading("acct.rig-00001", device.Reading{State: device.StateMining, PowerW: 2900, HasPower: true, HashrateTHs: 95.5, HasHashrate: true, At: now})
 	e.sw.DeviceReading("acct.rig-0000-inv", device.Reading{State: device.StateMining, PowerW: 3100, HasPower: true, At: now})
-	e.eventually("measured load in the status", func() bool {
+	e.eventually("measured load in the status (6 kW from 2 rigs)", func() (bool, any) {
 		p := e.status().Power
-		return p.MiningLoadMeasuredKW == 6 && p.MeasuredRigs == 2
+		return p.MiningLoadMeasuredKW == 6 && p.MeasuredRigs == 2, fmt.Sprintf("%v kW from %d rigs", p.MiningLoadMeasuredKW, p.MeasuredRigs)
 	})
 	p := e.status().Power
 	// 10 hall-a rigs + the listed one, 10 default: 2.9 + 3.1 + 9×3 + 10×3.
@@ -114,7 +115,7 @@ func TestDeviceJSONShapes(t *testing.T) {
 	_, data = e.do("GET", "/api/v1/status", "", nil)
 	for _, k := range []string{`"mining_load_measured_kw":6`, `"measured_rigs":2`} {
 		if !strings.Contains(string(data), k) {
-			t.Errorf("status has no %s: %s", k, data)
+			t.Errorf("status has no %s: %s; want strings.Contains(string(data), k)", k, data)
 		}
 	}
 
@@ -142,7 +143,7 @@ func TestDeviceJSONShapes(t *testing.T) {
 		`hashgate_device_commands_total{action="curtail",outcome="failed"} 1`, `hashgate_device_commands_total{action="resume",outcome="verified"} 0`,
 		`hashgate_rigs_counted{as="device_hashing"}`} {
 		if !strings.Contains(string(data), want) {
-			t.Errorf("metrics have no %q", want)
+			t.Errorf("metrics have no %q; want strings.Contains(string(data), want)", want)
 		}
 	}
 	fl.mu.Lock()

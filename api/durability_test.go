@@ -35,7 +35,7 @@ func (e *env) metric(name string) string {
 			return v
 		}
 	}
-	e.t.Fatalf("no metric %s", name)
+	e.t.Fatalf("metric %s: got none in %d bytes of /metrics, want one", name, len(data))
 	return ""
 }
 
@@ -63,7 +63,7 @@ func TestWritesNotPersisted(t *testing.T) {
 		t.Fatalf("allocation answer with the state directory gone: persisted %v, persist_error %q", plan.Persisted, plan.PersistError)
 	}
 	if len(plan.Curtail) != 10 {
-		t.Errorf("the allocation was not applied: curtail %v", plan.Curtail)
+		t.Errorf("the allocation was not applied: curtail %v; want len(plan.Curtail) == 10", plan.Curtail)
 	}
 	plan = api.PlanResponse{}
 	e.want("PUT", "/api/v1/rigs/acct.rig-00001/pin", writeToken, map[string]any{"mode": "off", "reason": "maintenance"}, 200, &plan)
@@ -71,7 +71,7 @@ func TestWritesNotPersisted(t *testing.T) {
 		t.Fatalf("pin answer with the state directory gone: persisted %v", plan.Persisted)
 	}
 	if st := e.status(); st.Power.AIKW != 68 || !strings.HasPrefix(st.Power.StateError, "state not persisted since ") {
-		t.Errorf("status: ai_kw %v, state_error %q", st.Power.AIKW, st.Power.StateError)
+		t.Errorf("status: ai_kw %v, state_error %q; want st.Power.AIKW == 68, strings.HasPrefix(st.Power.StateError, \"state not persisted since \")", st.Power.AIKW, st.Power.StateError)
 	}
 	var hz map[string]string
 	e.want("GET", "/healthz", "", nil, 200, &hz)
@@ -91,10 +91,13 @@ func TestWritesNotPersisted(t *testing.T) {
 	if err := os.Rename(stateDir+".away", stateDir); err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 40*time.Second, func() bool { return e.status().Power.StateError == "" }, "the retry saved the state")
+	sim.WaitFor(t, 40*time.Second, "the retry saved the state (no state_error)", func() (bool, any) {
+		se := e.status().Power.StateError
+		return se == "", se
+	})
 	e.want("GET", "/healthz", "", nil, 200, &hz)
 	if hz["status"] != "ok" {
-		t.Errorf("healthz after the repair %v", hz)
+		t.Errorf("healthz after the repair %v, want status ok", hz)
 	}
 	if v := e.metric("hashgate_switcher_state_persisted"); v != "1" {
 		t.Errorf("hashgate_switcher_state_persisted %s after the repair, want 1", v)
@@ -104,12 +107,12 @@ func TestWritesNotPersisted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(string(data), `"ai_kw":68`) || !strings.Contains(string(data), `"pin":"off"`) {
-		t.Errorf("the state file lacks the allocation or the pin: %.300s", data)
+		t.Errorf("the state file lacks the allocation or the pin: %.300s; want strings.Contains(string(data), `\"ai_kw\":68`), strings.Contains(string(data), `\"pin\":\"off\"`)", data)
 	}
 	plan = api.PlanResponse{}
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 10.0, "reason": "done"}, 200, &plan)
 	if plan.Persisted == nil || !*plan.Persisted || plan.PersistError != "" {
-		t.Errorf("a write after the repair: persisted %v %q", plan.Persisted, plan.PersistError)
+		t.Errorf("a write after the repair: persisted %v %q; want plan.Persisted != nil, *plan.Persisted, plan.PersistError == \"\"", plan.Persisted, plan.PersistError)
 	}
 }
 
@@ -137,7 +140,7 @@ func TestForgetRig(t *testing.T) {
 	ws, _ := e.workers("?limit=1000")
 	for _, w := range ws {
 		if w.Name == "acct.rig-00099" {
-			t.Fatalf("the forgotten rig is still a worker: %+v", w)
+			t.Fatalf("the forgotten rig is still a worker: %+v; want w.Name != \"acct.rig-00099\"", w)
 		}
 	}
 	e.wantError("DELETE", path, writeToken, nil, 404, "unknown rig")
@@ -148,6 +151,15 @@ func TestForgetRig(t *testing.T) {
 		found = found || (ev.Kind == switcher.EventForget && ev.Who == "power-desk" && ev.Rig == "acct.rig-00099")
 	}
 	if !found {
-		t.Error("no forget event by power-desk")
+		t.Errorf("events: got kinds %v, want a forget of acct.rig-00099 by power-desk", eventKinds(evs))
 	}
+}
+
+// eventKinds lists each event as kind/rig/who, for failure messages.
+func eventKinds(evs []switcher.Event) []string {
+	out := make([]string, len(evs))
+	for i, ev := range evs {
+		out[i] = ev.Kind + "/" + ev.Rig + "/" + ev.Who
+	}
+	return out
 }

@@ -78,8 +78,10 @@ func massSite(t *testing.T, log *sim.LogBuffer) (*apitest.Site, []string) {
 		names[i] = fmt.Sprintf("%s-%05d", hall, i)
 		s.Switcher.RigArrived(names[i], fmt.Sprintf("10.%d.%d.%d:4028", i/65536, i/256%256, i%256))
 	}
-	sim.Eventually(t, 20*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW >= massRigs-0.5 },
-		"%d rigs admitted (load %v kW)", massRigs, s.Switcher.Status().MiningLoadKW)
+	sim.WaitFor(t, 20*time.Second, fmt.Sprintf("%d rigs admitted (load >= %v kW)", massRigs, massRigs-0.5), func() (bool, any) {
+		kw := s.Switcher.Status().MiningLoadKW
+		return kw >= massRigs-0.5, fmt.Sprintf("%v kW", kw)
+	})
 	return s, names
 }
 
@@ -128,12 +130,15 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 		t.Fatalf("8,000 kW on 15,000 rigs of 1 kW curtailed %d, want ~7,900", len(plan.Curtail))
 	}
 	steps := s.Switcher.Counters().Steps.Load()
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Counters().Steps.Load() >= steps+5 }, "5 more switcher rounds")
+	sim.WaitFor(t, 10*time.Second, fmt.Sprintf("5 more switcher rounds (%d)", steps+5), func() (bool, any) {
+		n := s.Switcher.Counters().Steps.Load()
+		return n >= steps+5, n
+	})
 	if n := logLines(&logs) - before; n > 10 {
 		t.Fatalf("the allocation of %d rigs wrote %d log lines, want a few:\n%.2000s", len(plan.Curtail), n, logs.String())
 	}
 	if !strings.Contains(logs.String(), `"why":"allocation","who":"power-desk"`) || !strings.Contains(logs.String(), `"hall-b":{"curtail":`) {
-		t.Fatalf("no plan line with counts per group in the log:\n%.2000s", logs.String())
+		t.Fatalf("log: got\n%.2000s\nwant a plan line by power-desk with counts per group", logs.String())
 	}
 
 	// The newest 100 events end with the allocation; kind= finds it.
@@ -170,7 +175,7 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 			break
 		}
 		if next <= since {
-			t.Fatalf("X-Next-Since %d after since=%d: no progress", next, since)
+			t.Fatalf("X-Next-Since %d after since=%d: no progress; want next > since", next, since)
 		}
 		since = next
 	}
@@ -195,7 +200,7 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 		s.Switcher.RigDisconnected(n)
 	}
 	flagged, passes := 0, 0
-	sim.Eventually(t, 20*time.Second, func() bool {
+	sim.WaitFor(t, 20*time.Second, fmt.Sprintf("%d rigs flagged left_while_parked", len(plan.Curtail)), func() (bool, any) {
 		flagged, passes = 0, 0
 		evs, _ := getEvents(t, s.API.URL, fmt.Sprintf("kind=left_while_parked&since=%d&limit=10000", alloc.Seq))
 		for _, e := range evs {
@@ -205,15 +210,15 @@ func TestMassAllocationIsOneEventAndOneLogLine(t *testing.T) {
 				flagged += int(n)
 				linked, _ := getEvents(t, s.API.URL, fmt.Sprintf("cause=%d&limit=10000", e.Seq))
 				if len(linked) != int(n) {
-					t.Fatalf("left_while_parked summary %d says %v rigs, cause=%d lists %d", e.Seq, n, e.Seq, len(linked))
+					t.Fatalf("left_while_parked summary %d says %v rigs, cause=%d lists %d; want len(linked) == int(n)", e.Seq, n, e.Seq, len(linked))
 				}
 			case e.Cause == 0: // a pass that found one rig
 				passes++
 				flagged++
 			}
 		}
-		return flagged == len(plan.Curtail)
-	}, "%d rigs flagged left_while_parked (%d so far)", len(plan.Curtail), flagged)
+		return flagged == len(plan.Curtail), fmt.Sprintf("%d flagged in %d passes", flagged, passes)
+	})
 	lines := strings.Split(logs.String(), "\n")[before:]
 	warns := 0
 	for _, l := range lines {
@@ -265,14 +270,16 @@ func TestEventsRefusesUnknownParameters(t *testing.T) {
 // connected per group, found with kind=failover.
 func TestFailoverIsOneEvent(t *testing.T) {
 	s := apitest.Start(t, apitest.Options{Policy: apitest.TwoHallPolicy, Miners: 6, Backup: true, Log: testLog(t)})
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Pool.Stats().Accepted > 6 && s.Switcher.Status().MiningLoadKW == 18 },
-		"6 rigs mining on the primary")
+	sim.WaitFor(t, 10*time.Second, "6 rigs mining on the primary (> 6 accepted, 18 kW)", func() (bool, any) {
+		acc, kw := s.Pool.Stats().Accepted, s.Switcher.Status().MiningLoadKW
+		return acc > 6 && kw == 18, fmt.Sprintf("%d accepted, %v kW", acc, kw)
+	})
 	s.Pool.Close()
 	var evs []switcher.Event
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "a failover event", func() (bool, any) {
 		evs, _ = getEvents(t, s.API.URL, "kind=failover")
-		return len(evs) > 0
-	}, "a failover event")
+		return len(evs) > 0, evs
+	})
 	f := evs[len(evs)-1].Fields
 	groups, _ := f["groups"].(map[string]any)
 	// The rigs connected then: all 6, unless some outlived the proxy's

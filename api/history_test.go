@@ -1,6 +1,7 @@
 package api
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ func TestHistoryRing(t *testing.T) {
 	h := newHistory(time.Second, 4, nil)
 	at := func(i int) time.Time { return t0.Add(time.Duration(i) * time.Second) }
 	if got := h.points(time.Time{}); len(got) != 0 {
-		t.Fatalf("empty ring: %d points", len(got))
+		t.Fatalf("empty ring: %d points, want 0", len(got))
 	}
 	for i := range 6 {
 		h.add(HistoryPoint{Time: at(i), LoadKW: float64(i)})
@@ -45,7 +46,10 @@ func TestHistorySampling(t *testing.T) {
 	if got := h.points(time.Time{}); len(got) != 1 {
 		t.Fatalf("right after start: %d points, want 1", len(got))
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return len(h.points(time.Time{})) >= 3 }, "three points sampled")
+	sim.WaitFor(t, 5*time.Second, "three points sampled", func() (bool, any) {
+		n := len(h.points(time.Time{}))
+		return n >= 3, fmt.Sprintf("%d points", n)
+	})
 	h.close()
 	got := h.points(time.Time{})
 	if len(got) < 3 {
@@ -54,9 +58,9 @@ func TestHistorySampling(t *testing.T) {
 	select {
 	case <-h.done:
 	default:
-		t.Fatal("close returned before the sampler stopped")
+		t.Fatalf("sampler after close: got still running (%d points), want stopped", len(got))
 	}
 	if again := h.points(time.Time{}); len(again) != len(got) {
-		t.Errorf("sampled after close: %d points, then %d", len(got), len(again))
+		t.Errorf("sampled after close: %d points, then %d; want no more", len(got), len(again))
 	}
 }

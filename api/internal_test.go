@@ -48,13 +48,13 @@ func TestWorkerStates(t *testing.T) {
 	}
 	for i, w := range got {
 		if i > 0 && got[i-1].Name >= w.Name {
-			t.Fatalf("not sorted at %d: %s after %s", i, w.Name, got[i-1].Name)
+			t.Fatalf("not sorted at %d: %s after %s; want !(i > 0 && got[i-1].Name >= w.Name)", i, w.Name, got[i-1].Name)
 		}
 		if w.State != want[w.Name] {
 			t.Errorf("%s: state %s, want %s", w.Name, w.State, want[w.Name])
 		}
 		if w.Flags == nil {
-			t.Errorf("%s: nil flags", w.Name)
+			t.Errorf("%s: nil flags; want w.Flags != nil", w.Name)
 		}
 	}
 	byName := func(n string) Worker {
@@ -62,23 +62,23 @@ func TestWorkerStates(t *testing.T) {
 		return got[i]
 	}
 	if w := byName("b.dup"); !slices.Equal(w.Flags, []string{"duplicate_name"}) || w.Group != "g1" {
-		t.Errorf("b.dup %+v", w)
+		t.Errorf("b.dup %+v; want slices.Equal(w.Flags, []string{\"duplicate_name\"}), w.Group == \"g1\"", w)
 	}
 	if w := byName("b.second-worker"); w.Group != "dflt" || w.PowerState != "" {
-		t.Errorf("a worker that is no rig: %+v", w)
+		t.Errorf("a worker that is no rig: %+v; want w.Group == \"dflt\", w.PowerState == \"\"", w)
 	}
 	if w := byName("b.gone"); !slices.Equal(w.Flags, []string{"left_while_parked"}) || w.Connections != 0 {
-		t.Errorf("b.gone %+v", w)
+		t.Errorf("b.gone %+v; want slices.Equal(w.Flags, []string{\"left_while_parked\"}), w.Connections == 0", w)
 	}
 	if w := byName("a.mining"); w.HashrateTHs != 2 {
 		t.Errorf("hashrate of an old worker %v, want 2 (no correction)", w.HashrateTHs)
 	}
 	if w := byName("a.never"); w.LastShare != nil {
-		t.Errorf("a.never last share %v", w.LastShare)
+		t.Errorf("a.never last share %v; want w.LastShare == nil", w.LastShare)
 	}
 	counts := countStates(got)
 	if counts["mining"] != 3 || counts["idle"] != 2 || counts["curtailed"] != 3 || counts["offline"] != 2 {
-		t.Errorf("counts %v", counts)
+		t.Errorf("counts %v; want counts[\"mining\"] == 3, counts[\"idle\"] == 2, counts[\"curtailed\"] == 3, counts[\"offline\"] == 2", counts)
 	}
 }
 
@@ -90,10 +90,10 @@ func TestHashrateYoungWorker(t *testing.T) {
 		t.Fatalf("corrected %v TH/s, want 1", got)
 	}
 	if got := hashrateTHs(1e12, time.Hour, time.Minute); got != 1 {
-		t.Fatalf("old worker %v", got)
+		t.Fatalf("old worker %v; want got == 1", got)
 	}
 	if got := hashrateTHs(0, 0, time.Minute); got != 0 {
-		t.Fatalf("no shares %v", got)
+		t.Fatalf("no shares %v; want got == 0", got)
 	}
 }
 
@@ -124,11 +124,11 @@ func TestWorkers50k(t *testing.T) {
 	rows := mergeWorkers(ws, rigs, nil, now, 5*time.Minute)
 	merged := time.Since(start)
 	if len(rows) != 50000 {
-		t.Fatalf("%d rows", len(rows))
+		t.Fatalf("%d rows; want len(rows) == 50000", len(rows))
 	}
 	counts := countStates(rows)
 	if counts["curtailed"] != 10000 || counts["mining"]+counts["idle"] != 40000 {
-		t.Fatalf("counts %v", counts)
+		t.Fatalf("counts %v; want counts[\"curtailed\"] == 10000, counts[\"mining\"]+counts[\"idle\"] == 40000", counts)
 	}
 	start = time.Now()
 	if err := json.NewEncoder(io.Discard).Encode(rows); err != nil {
@@ -171,7 +171,7 @@ func TestEventTail(t *testing.T) {
 		}
 		evs, err := tail.latest(sw, 3)
 		if err != nil || len(evs) != 3 || evs[2].Seq != wantLast || evs[0].Seq != wantLast-2 {
-			t.Fatalf("latest 3: %+v (%v)", evs, err)
+			t.Fatalf("latest 3: %+v (%v); want err == nil, len(evs) == 3, evs[2].Seq == wantLast, evs[0].Seq == wantLast-2", evs, err)
 		}
 	}
 	// New writes the "start" event: seq 1.
@@ -190,7 +190,7 @@ func TestEventTail(t *testing.T) {
 	check(12004)
 	evs, err := tail.latest(sw, 20000)
 	if err != nil || len(evs) != 10000 || evs[len(evs)-1].Seq != 12004 {
-		t.Fatalf("latest 20000: %d events (%v)", len(evs), err)
+		t.Fatalf("latest 20000: %d events (%v); want err == nil, len(evs) == 10000, evs[len(evs)-1].Seq == 12004", len(evs), err)
 	}
 }
 
@@ -203,8 +203,10 @@ func TestPoolURLHidesCredentials(t *testing.T) {
 		{"acct:hunter2@pool.example:3333", "stratum+tcp://REDACTED@pool.example:3333"},
 		{"stratum+tcp://acct:hunter2@pool.example:3333", "stratum+tcp://REDACTED@pool.example:3333"},
 	} {
-		if got := poolURL(c.addr); got != c.want {
-			t.Errorf("poolURL(%q) = %q, want %q", c.addr, got, c.want)
-		}
+		t.Run(c.addr, func(t *testing.T) {
+			if got := poolURL(c.addr); got != c.want {
+				t.Errorf("poolURL(%q) = %q, want %q", c.addr, got, c.want)
+			}
+		})
 	}
 }

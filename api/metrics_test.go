@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"math"
 	"runtime"
 	"strconv"
@@ -107,8 +108,8 @@ func TestMetricsAfterSharesAndAllocation(t *testing.T) {
 	e := start(t, envOpts{})
 	e.steady()
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "metrics"}, 200, nil)
-	e.eventually("load down to 31 kW", func() bool { return e.status().Power.MiningLoadKW == 31 })
-	e.eventually("the pool answered shares", func() bool { return e.pool.Stats().Accepted > 20 })
+	e.eventually("load down to 31 kW", func() (bool, any) { kw := e.status().Power.MiningLoadKW; return kw == 31, kw })
+	e.eventually("the pool accepted > 20 shares", func() (bool, any) { st := e.pool.Stats(); return st.Accepted > 20, st })
 
 	m := e.series()
 	wantSeries(t, m, map[string]float64{
@@ -165,9 +166,10 @@ func TestMetricsAfterSharesAndAllocation(t *testing.T) {
 	// Per group work keeps growing with shares, and only where rigs mine.
 	before := m[`hashgate_group_work_accepted_hashes_total{group="hall-a"}`]
 	parkedBefore := m[`hashgate_group_work_accepted_hashes_total{group="default"}`]
-	e.eventually("hall-a's work grows", func() bool {
+	e.eventually(fmt.Sprintf("hall-a's work grows past %v", before), func() (bool, any) {
 		m = e.series()
-		return m[`hashgate_group_work_accepted_hashes_total{group="hall-a"}`] > before
+		v := m[`hashgate_group_work_accepted_hashes_total{group="hall-a"}`]
+		return v > before, v
 	})
 	if got := m[`hashgate_group_work_accepted_hashes_total{group="default"}`]; got != parkedBefore {
 		t.Errorf("default (parked) work: got %v, want it unchanged at %v", got, parkedBefore)
@@ -180,7 +182,7 @@ func TestMetricsNotCompliantReason(t *testing.T) {
 	e := start(t, envOpts{})
 	e.steady()
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 150.0, "reason": "too much"}, 200, nil)
-	e.eventually("not compliant", func() bool { return !e.status().Power.Compliant })
+	e.eventually("not compliant", func() (bool, any) { p := e.status().Power; return !p.Compliant, p })
 	m := e.series()
 	want := map[string]float64{`hashgate_power_compliant`: 0}
 	for _, r := range []string{"no_plan", "over_allocated", "parks_unverified", "left_while_parked", "nothing_to_curtail"} {
@@ -200,11 +202,12 @@ func TestMetricsFailoverByPool(t *testing.T) {
 		`hashgate_pool_failovers_by_pair_total{from="backup",to="primary"}`: 0,
 		`hashgate_shares_forwarded_total{pool="backup"}`:                    0,
 	})
-	e.eventually("the primary accepted shares", func() bool { return s.Pool.Stats().Accepted > 10 })
+	e.eventually("the primary accepted > 10 shares", func() (bool, any) { st := s.Pool.Stats(); return st.Accepted > 10, st })
 	s.Pool.Close()
-	e.eventually("the backup accepted shares", func() bool {
+	e.eventually("the backup accepted > 10 shares", func() (bool, any) {
 		m = e.series()
-		return m[`hashgate_pool_shares_total{pool="backup",result="accepted"}`] > 10
+		v := m[`hashgate_pool_shares_total{pool="backup",result="accepted"}`]
+		return v > 10, v
 	})
 	wantSeries(t, m, map[string]float64{
 		`hashgate_pool_failovers_by_pair_total{from="primary",to="backup"}`: 1,

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -35,7 +36,7 @@ func TestUnverifiedParksReported(t *testing.T) {
 	}
 	for _, part := range []string{"not compliant: 10 parks unverified", "load 60 kW over the budget 32 kW", "if the parks hold it is 31 kW", "pools_bound = true"} {
 		if !strings.Contains(p.NotCompliantReason, part) {
-			t.Errorf("not_compliant_reason %q lacks %q", p.NotCompliantReason, part)
+			t.Errorf("not_compliant_reason %q lacks %q; want strings.Contains(p.NotCompliantReason, part)", p.NotCompliantReason, part)
 		}
 	}
 	parked, _ := e.workers("?state=curtailed")
@@ -50,14 +51,14 @@ func TestUnverifiedParksReported(t *testing.T) {
 	}
 	for _, w := range mining {
 		if w.CountedAs != "mining" || w.CountedKW != 3 || !strings.HasPrefix(w.Name, "acct.rig-0000") {
-			t.Fatalf("mining worker %s counted as %q %v kW", w.Name, w.CountedAs, w.CountedKW)
+			t.Fatalf("mining worker %s counted as %q %v kW; want w.CountedAs == \"mining\", w.CountedKW == 3, strings.HasPrefix(w.Name, \"acct.rig-0000\")", w.Name, w.CountedAs, w.CountedKW)
 		}
 	}
 	// The planner does not chase the counted load: more plans, the same ten mine.
 	plans := e.sw.Counters().Plans.Load()
-	e.eventually("two more plans", func() bool { return e.sw.Counters().Plans.Load() >= plans+2 })
+	e.eventually(fmt.Sprintf("two more plans (%d)", plans+2), func() (bool, any) { n := e.sw.Counters().Plans.Load(); return n >= plans+2, n })
 	if _, n := e.workers("?state=mining"); n != 10 {
-		t.Fatalf("%d mining after more plans: curtailed for parks it cannot stop", n)
+		t.Fatalf("%d mining after more plans: curtailed for parks it cannot stop; want n == 10", n)
 	}
 
 	_, data := e.do("GET", "/metrics", "", nil)
@@ -68,7 +69,7 @@ func TestUnverifiedParksReported(t *testing.T) {
 		`hashgate_power_mining_load_counted_kw{as="parked_unverified"} 30`, `hashgate_power_mining_load_counted_kw{as="mining"} 30`,
 	} {
 		if !strings.Contains(text, want) {
-			t.Errorf("metrics have no %q", want)
+			t.Errorf("metrics have no %q; want strings.Contains(text, want)", want)
 		}
 	}
 	if page, ok := dashboardText(t, e.ts.URL); ok {

@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -15,9 +16,10 @@ func TestPriceStatusAndMetrics(t *testing.T) {
 	e := start(t, envOpts{policy: testPolicy + "\n[economic]\nenabled = true\nhashprice_usd_per_ph_day = 50.0\nmin_hold = \"0s\"\n"})
 	e.steady()
 	e.sw.SetPrice(switcher.PriceReading{USDPerMWh: 90, Source: "test"})
-	e.eventually("the default group curtailed for the price", func() bool {
+	e.eventually("the default group curtailed for the price (31 kW)", func() (bool, any) {
 		p := e.status().Power
-		return slices.Equal(p.EconomicGroups, []string{"default"}) && p.MiningLoadKW == 31
+		return slices.Equal(p.EconomicGroups, []string{"default"}) && p.MiningLoadKW == 31,
+			fmt.Sprintf("economic groups %v, load %v kW", p.EconomicGroups, p.MiningLoadKW)
 	})
 	p := e.status().Power
 	if p.PriceUSDPerMWh == nil || *p.PriceUSDPerMWh != 90 || p.Economic == nil || !p.Economic.Active {
@@ -68,7 +70,7 @@ func TestPriceOff(t *testing.T) {
 	if p.PriceUSDPerMWh != nil || p.Economic != nil || len(p.EconomicGroups) != 0 {
 		t.Errorf("power: price %v economic %+v groups %v, want none", p.PriceUSDPerMWh, p.Economic, p.EconomicGroups)
 	}
-	if _, ok := e.series()["hashgate_power_price_stale"]; ok {
-		t.Errorf("hashgate_power_price_stale exported without [economic]")
+	if v, ok := e.series()["hashgate_power_price_stale"]; ok {
+		t.Errorf("hashgate_power_price_stale without [economic]: got %v, want not exported", v)
 	}
 }

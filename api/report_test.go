@@ -36,7 +36,7 @@ func (e *env) latest(kind string) uint64 {
 	e.t.Helper()
 	evs, _ := e.events("?limit=1&kind=" + kind)
 	if len(evs) != 1 {
-		e.t.Fatalf("no %s event", kind)
+		e.t.Fatalf("?limit=1&kind=%s: got %d events, want 1", kind, len(evs))
 	}
 	return evs[0].Seq
 }
@@ -46,10 +46,10 @@ func (e *env) latest(kind string) uint64 {
 func (e *env) reportOf(seq uint64, what string, done func(*evidence.Report) bool) evidence.Report {
 	e.t.Helper()
 	var rep evidence.Report
-	e.eventually(what, func() bool {
+	e.eventually(what, func() (bool, any) {
 		rep = evidence.Report{}
 		e.want("GET", fmt.Sprintf("/api/v1/events/%d/report", seq), "", nil, 200, &rep)
-		return done(&rep)
+		return done(&rep), fmt.Sprintf("report of %d samples, %d rigs", len(rep.Samples), len(rep.Rigs))
 	})
 	return rep
 }
@@ -104,7 +104,7 @@ func TestEventReport(t *testing.T) {
 	e.wantError("GET", fmt.Sprintf("/api/v1/events/%d/report?limit=1", seq), "", nil, 400, "unknown query parameter")
 	per, _ := e.events(fmt.Sprintf("?since=0&cause=%d&limit=1", seq))
 	if len(per) != 1 {
-		t.Fatalf("no per-rig event of %d", seq)
+		t.Fatalf("per-rig events of %d: got %+v, want 1", seq, per)
 	}
 	e.wantError("GET", fmt.Sprintf("/api/v1/events/%d/report", per[0].Seq), "", nil, 400, fmt.Sprintf("ask for the report of %d", seq))
 }
@@ -151,7 +151,7 @@ func checkReportCSV(t *testing.T, e *env, seq uint64, rep *evidence.Report) {
 	}
 	// The window was complete: both answers hold the same samples.
 	if samples != len(rep.Samples) || len(rigs) != len(rep.Rigs) {
-		t.Errorf("CSV: %d samples and %d rigs; JSON %d and %d", samples, len(rigs), len(rep.Samples), len(rep.Rigs))
+		t.Errorf("CSV: %d samples and %d rigs; JSON %d and %d; want samples == len(rep.Samples), len(rigs) == len(rep.Rigs)", samples, len(rigs), len(rep.Samples), len(rep.Rigs))
 	}
 	for _, r := range rep.Rigs {
 		if row := rigs[r.Rig]; row == nil || row[4] != r.Status || row[12] != r.Stratum.Detail {

@@ -1,6 +1,7 @@
 package api_test
 
 import (
+	"fmt"
 	"net/url"
 	"slices"
 	"testing"
@@ -70,22 +71,25 @@ func TestPinOutcome(t *testing.T) {
 		return w.State == "curtailed" && w.Connections > 0
 	}
 	pin("acct.rig-00003", "off", "curtail", "pinned off")
-	e.eventually("rig 3 parked and connected", func() bool { return held("acct.rig-00003") })
+	e.eventually("rig 3 parked and connected", func() (bool, any) {
+		ws, _ := e.workers("?q=acct.rig-00003")
+		return held("acct.rig-00003"), ws
+	})
 	pin("acct.rig-00003", "off", "stays_parked", "pinned off")
 	pin("acct.rig-00003", "auto", "resume", "fits budget")
-	e.eventually("rig 3 mining", func() bool { return e.sw.Status().Curtailed == 0 })
+	e.eventually("rig 3 mining (0 curtailed)", func() (bool, any) { n := e.sw.Status().Curtailed; return n == 0, fmt.Sprintf("%d curtailed", n) })
 
 	// 68 kW to AI parks rigs 00010-00019; pinning one of them off changes
 	// nothing, and none of the nine others that stay parked is "deferred".
 	e.want("PUT", "/api/v1/allocation", writeToken, map[string]any{"ai_kw": 68.0, "reason": "test"}, 200, nil)
-	e.eventually("10 rigs parked and connected", func() bool {
+	e.eventually("10 rigs parked and connected", func() (bool, any) {
 		ws, _ := e.workers("?state=curtailed")
 		for _, w := range ws {
 			if w.Connections == 0 {
-				return false
+				return false, fmt.Sprintf("%s curtailed with no connection", w.Name)
 			}
 		}
-		return len(ws) == 10
+		return len(ws) == 10, names(ws)
 	})
 	pin("acct.rig-00015", "off", "stays_parked", "pinned off")
 	if len(plan.Deferred) != 0 || plan.StaysParked != 10 || len(plan.Curtail)+len(plan.Resume) != 0 {
@@ -95,7 +99,7 @@ func TestPinOutcome(t *testing.T) {
 	pin("acct.rig-00001", "on", "none", "")
 	pin("acct.rig-00098", "off", "none", "")
 	if !plan.WaitingForRig {
-		t.Fatalf("pin of a rig never seen: waiting_for_rig false, want true")
+		t.Fatalf("pin of a rig never seen: got %+v (waiting_for_rig false), want waiting_for_rig true", plan)
 	}
 }
 

@@ -42,7 +42,7 @@ func get(tb testing.TB, url string) (time.Duration, string) {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
-		tb.Fatalf("GET %s: %d", url, resp.StatusCode)
+		tb.Fatalf("GET %s: %d; want resp.StatusCode == 200", url, resp.StatusCode)
 	}
 	return time.Since(start), resp.Header.Get("X-Total-Count")
 }

@@ -72,9 +72,11 @@ func TestSelectWorkers(t *testing.T) {
 		{"last share, newest first", workerQuery{sort: workerSorts["last_share"], desc: true, limit: 3}, 50000, []string{"acct.s19-000000", "acct.s19-000600", "acct.s19-001200"}},
 		{"last share, oldest first", workerQuery{sort: workerSorts["last_share"], limit: 2}, 50000, []string{"acct.s19-000599", "acct.s19-001199"}},
 	} {
-		page, total := c.q.selectWorkers(slices.Clone(all))
-		if got := names(page); total != c.wantTotal || !slices.Equal(got, c.wantNames) {
-			t.Errorf("%s: total %d, page %v; want %d, %v", c.name, total, got, c.wantTotal, c.wantNames)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			page, total := c.q.selectWorkers(slices.Clone(all))
+			if got := names(page); total != c.wantTotal || !slices.Equal(got, c.wantNames) {
+				t.Errorf("%s: total %d, page %v; want %d, %v", c.name, total, got, c.wantTotal, c.wantNames)
+			}
+		})
 	}
 }

@@ -317,10 +317,10 @@ level = "loud"
 			path := filepath.Join(dir, "hashgate.toml")
 			c, err := Parse(path, []byte(tt.input))
 			if err == nil {
-				t.Fatalf("Parse accepted the config: %+v", c)
+				t.Fatalf("Parse accepted the config: %+v; want err != nil", c)
 			}
 			if c != nil {
-				t.Errorf("Parse returned a config along with errors")
+				t.Errorf("Parse returned config %+v along with errors, want nil", c)
 			}
 			var errs Errors
 			if !errors.As(err, &errs) {
@@ -481,7 +481,7 @@ format = "json"
 		t.Errorf("Pools:\n got %+v\nwant %+v", c.Pools, wantPools)
 	}
 	if got := c.Pools[1].Address(); got != "[2001:db8::7]:443" {
-		t.Errorf("Address() = %q", got)
+		t.Errorf("Address() = %q, want [2001:db8::7]:443", got)
 	}
 	wantAPI := API{
 		Listen: "127.0.0.1:9090",
@@ -522,8 +522,8 @@ format = "json"
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher:\n got %+v\nwant %+v", c.Switcher, wantSwitcher)
 	}
-	if c.Log != (Log{Level: "debug", Format: "json"}) {
-		t.Errorf("Log = %+v", c.Log)
+	if want := (Log{Level: "debug", Format: "json"}); c.Log != want {
+		t.Errorf("Log = %+v, want %+v", c.Log, want)
 	}
 }
 
@@ -546,13 +546,14 @@ func TestParseDefaults(t *testing.T) {
 		p.MaxUpstreamSessions != 32 || p.MaxLineBytes != 16384 || p.OutboundQueue != 64 ||
 		p.WriteTimeout.Duration != 10*time.Second || p.ReadTimeout.Duration != 10*time.Minute ||
 		p.ReconnectGrace.Duration != 5*time.Second || p.HandshakeTimeout.Duration != 30*time.Second {
-		t.Errorf("proxy defaults: %+v", p)
+		t.Errorf("proxy defaults: %+v, want listen 0.0.0.0:3333, auto max_connections %d, extranonce2 3, 32 sessions, 16384-byte lines, queue 64, timeouts write 10s read 10m grace 5s handshake 30s",
+			p, DefaultMaxConnections(limit, known, 32))
 	}
 	if fmt.Sprint(p.Allow) != "[0.0.0.0/0 ::/0]" {
-		t.Errorf("allow default = %v", p.Allow)
+		t.Errorf("allow default = %v, want [0.0.0.0/0 ::/0]", p.Allow)
 	}
-	if p.Difficulty != (Difficulty{Initial: 16384, Min: 1024, Max: 1e12, TargetShareSeconds: 10}) {
-		t.Errorf("difficulty defaults: %+v", p.Difficulty)
+	if want := (Difficulty{Initial: 16384, Min: 1024, Max: 1e12, TargetShareSeconds: 10}); p.Difficulty != want {
+		t.Errorf("difficulty defaults: %+v, want %+v", p.Difficulty, want)
 	}
 	wantPool := Pool{Name: "main", URL: "stratum+tcp://pool.example:3333", User: "acct.proxy",
 		Host: "pool.example", Port: 3333,
@@ -562,7 +563,7 @@ func TestParseDefaults(t *testing.T) {
 		t.Errorf("Pools = %+v, want [%+v]", c.Pools, wantPool)
 	}
 	if c.API.Listen != "127.0.0.1:8080" || c.API.Token != "" || len(c.API.Tokens) != 0 {
-		t.Errorf("API = %+v", c.API)
+		t.Errorf("API = %+v, want listen 127.0.0.1:8080 and no tokens", c.API)
 	}
 	wantSwitcher := Switcher{StateFile: "hashgate-state.json", StateFilePath: filepath.Join(dir, "hashgate-state.json"),
 		AuditMaxMB: DefaultAuditMaxMB, AuditKeep: DefaultAuditKeep,
@@ -575,8 +576,8 @@ func TestParseDefaults(t *testing.T) {
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {
 		t.Errorf("Switcher = %+v, want %+v", c.Switcher, wantSwitcher)
 	}
-	if c.Log != (Log{Level: "info", Format: "auto"}) {
-		t.Errorf("Log = %+v", c.Log)
+	if want := (Log{Level: "info", Format: "auto"}); c.Log != want {
+		t.Errorf("Log = %+v, want %+v", c.Log, want)
 	}
 }
 
@@ -601,7 +602,7 @@ func TestTinyDifficulty(t *testing.T) {
 		t.Fatal(err)
 	}
 	if d := c.Proxy.Difficulty; d.Initial != 0.0001 || d.Min != 0.0001 || d.Max != 0.5 || d.TargetShareSeconds != 0.25 {
-		t.Errorf("difficulty = %+v", d)
+		t.Errorf("difficulty = %+v, want initial and min 0.0001, max 0.5, target 0.25 s", d)
 	}
 }
 
@@ -617,10 +618,10 @@ api = {tokens = [{name = "ro", token = "t1"}, {name = "rw", token = "t2", role =
 		t.Fatal(err)
 	}
 	if len(c.Pools) != 2 || c.Pools[1].Address() != "b.example:2" || c.Pools[1].FailoverTimeout.Duration != 5*time.Second {
-		t.Errorf("Pools = %+v", c.Pools)
+		t.Errorf("Pools = %+v, want a and b, b at b.example:2 failing over after 5s", c.Pools)
 	}
 	if len(c.API.Tokens) != 2 || c.API.Tokens[0].Role != RoleRead || c.API.Tokens[1].Role != RoleWrite {
-		t.Errorf("Tokens = %+v", c.API.Tokens)
+		t.Errorf("Tokens = %+v, want ro (read) and rw (write)", c.API.Tokens)
 	}
 }
 
@@ -630,10 +631,10 @@ func TestExampleConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(c.Pools) != 2 || c.Pools[0].Name != "primary" || c.Pools[1].Name != "backup" {
-		t.Errorf("example pools = %+v", c.Pools)
+		t.Errorf("example pools = %+v, want primary and backup", c.Pools)
 	}
 	if filepath.Base(c.Switcher.PolicyPath) != "policy.toml" || !filepath.IsAbs(c.Switcher.PolicyPath) {
-		t.Errorf("example policy path = %q", c.Switcher.PolicyPath)
+		t.Errorf("example policy path = %q, want an absolute path to policy.toml", c.Switcher.PolicyPath)
 	}
 	// Every key the package knows is written in the example.
 	data, err := os.ReadFile("../examples/hashgate.toml")
@@ -653,7 +654,7 @@ func TestExampleConfig(t *testing.T) {
 				continue // optional, and naming a file: shown commented out
 			}
 			if !written(doc, table, k) {
-				t.Errorf("example does not set %s.%s", table, k)
+				t.Errorf("example does not set %s.%s; want written(doc, table, k)", table, k)
 			}
 		}
 	}
@@ -663,31 +664,35 @@ func TestPrefixBytesAndCapacity(t *testing.T) {
 	for _, tt := range []struct{ poolEN2, minMiner, k int }{
 		{8, 3, 4}, {7, 3, 4}, {6, 3, 3}, {4, 3, 1}, {3, 3, 0}, {2, 3, 0}, {4, 1, 3}, {8, 8, 0},
 	} {
-		if got := PrefixBytes(tt.poolEN2, tt.minMiner); got != tt.k {
-			t.Errorf("PrefixBytes(%d, %d) = %d, want %d", tt.poolEN2, tt.minMiner, got, tt.k)
-		}
+		t.Run(fmt.Sprintf("en2=%d,min=%d", tt.poolEN2, tt.minMiner), func(t *testing.T) {
+			if got := PrefixBytes(tt.poolEN2, tt.minMiner); got != tt.k {
+				t.Errorf("PrefixBytes(%d, %d) = %d, want %d", tt.poolEN2, tt.minMiner, got, tt.k)
+			}
+		})
 	}
 	c := Default()
 	for _, tt := range []struct{ en2, per, total int }{
 		{4, 256, 256 * 32}, {5, 65536, 65536 * 32}, {8, 1 << 32, (1 << 32) * 32}, {3, 0, 0},
 	} {
-		per, total := c.Capacity(tt.en2)
-		if per != tt.per || total != tt.total {
-			t.Errorf("Capacity(%d) = %d, %d; want %d, %d", tt.en2, per, total, tt.per, tt.total)
-		}
+		t.Run(fmt.Sprintf("en2=%d", tt.en2), func(t *testing.T) {
+			per, total := c.Capacity(tt.en2)
+			if per != tt.per || total != tt.total {
+				t.Errorf("Capacity(%d) = %d, %d; want %d, %d", tt.en2, per, total, tt.per, tt.total)
+			}
+		})
 	}
 }
 
 func TestDuration(t *testing.T) {
 	var d Duration
 	if err := d.UnmarshalText([]byte("1h30m")); err != nil || d.Duration != 90*time.Minute {
-		t.Errorf("UnmarshalText(1h30m) = %v, %v", d, err)
+		t.Errorf("UnmarshalText(1h30m) = %v, %v; want 1h30m0s, nil", d, err)
 	}
 	if err := d.UnmarshalText([]byte("soon")); err == nil {
-		t.Errorf("UnmarshalText(soon) accepted")
+		t.Errorf("UnmarshalText(soon): got %v and no error, want an error", d)
 	}
 	if b, _ := (Duration{1500 * time.Millisecond}).MarshalText(); string(b) != "1.5s" {
-		t.Errorf("MarshalText = %q", b)
+		t.Errorf("MarshalText = %q, want 1.5s", b)
 	}
 }
 
@@ -705,11 +710,11 @@ func TestWarnings(t *testing.T) {
 		"switcher.policy is not set",
 	} {
 		if !strings.Contains(got, w) {
-			t.Errorf("warnings lack %q:\n%s", w, got)
+			t.Errorf("warnings lack %q; want strings.Contains(got, w):\n%s", w, got)
 		}
 	}
 	if strings.Contains(got, "open-file limit") {
-		t.Errorf("max_connections = 1 warned about the open-file limit:\n%s", got)
+		t.Errorf("max_connections = 1 warned about the open-file limit; want !strings.Contains(got, \"open-file limit\"):\n%s", got)
 	}
 
 	limit, ok := openFileLimit()
@@ -718,14 +723,14 @@ func TestWarnings(t *testing.T) {
 	}
 	c.Proxy.MaxConnections = int(limit)
 	if got := strings.Join(Warnings(c), "\n"); !strings.Contains(got, "does not fit the open-file limit") {
-		t.Errorf("max_connections = %d (the limit) gave no open-file warning:\n%s", limit, got)
+		t.Errorf("max_connections = %d (the limit) gave no open-file warning; want strings.Contains(got, \"does not fit the open-file limit\"):\n%s", limit, got)
 	}
 	c, err = Parse("t.toml", []byte("[switcher]\ninventory = \"rigs.csv\"\n"+pool))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got, want := strings.Join(Warnings(c), "\n"), "switcher.inventory is set but switcher.policy is not"; !strings.Contains(got, want) {
-		t.Errorf("warnings lack %q:\n%s", want, got)
+		t.Errorf("warnings lack %q; want strings.Contains(got, want):\n%s", want, got)
 	}
 }
 
@@ -751,7 +756,7 @@ func FuzzParse(f *testing.F) {
 		c, err := Parse("fuzz.toml", data)
 		if err == nil {
 			if c == nil {
-				t.Fatal("nil config without error")
+				t.Fatalf("Parse(%q) = nil, nil; want a config or an error", data)
 			}
 			return
 		}
@@ -759,7 +764,7 @@ func FuzzParse(f *testing.F) {
 		if errors.As(err, &errs) {
 			for _, e := range errs {
 				if e.Line < 1 || e.Col < 1 {
-					t.Fatalf("error without a position: %v", e)
+					t.Fatalf("error without a position: %v; want e.Line >= 1, e.Col >= 1", e)
 				}
 			}
 		}
@@ -782,9 +787,11 @@ func TestDefaultMaxConnections(t *testing.T) {
 		{1024, true, 32, 512},       // too small for the reserve: half
 		{1, true, 32, 1},
 	} {
-		if got := DefaultMaxConnections(tc.limit, tc.known, tc.sessions); got != tc.want {
-			t.Errorf("DefaultMaxConnections(%d, %v, %d) = %d, want %d", tc.limit, tc.known, tc.sessions, got, tc.want)
-		}
+		t.Run(fmt.Sprintf("limit=%d,known=%v,sessions=%d", tc.limit, tc.known, tc.sessions), func(t *testing.T) {
+			if got := DefaultMaxConnections(tc.limit, tc.known, tc.sessions); got != tc.want {
+				t.Errorf("DefaultMaxConnections(%d, %v, %d) = %d, want %d", tc.limit, tc.known, tc.sessions, got, tc.want)
+			}
+		})
 	}
 
 	two := pool + "[[pools]]\nname = \"b\"\nurl = \"stratum+tcp://b.example:3333\"\nuser = \"u\"\n"
@@ -799,19 +806,19 @@ func TestDefaultMaxConnections(t *testing.T) {
 	if known && c.Proxy.MaxConnections < FallbackMaxConnections {
 		for _, w := range Warnings(c) {
 			if strings.Contains(w, "open-file limit") {
-				t.Errorf("the default max_connections warns: %s", w)
+				t.Errorf("the default max_connections warns: %s; want !strings.Contains(w, \"open-file limit\")", w)
 			}
 		}
 	}
 	if note := MaxConnectionsNote(c); !strings.Contains(note, "is not set") {
-		t.Errorf("note %q does not say max_connections was not set", note)
+		t.Errorf("note %q does not say max_connections was not set; want strings.Contains(note, \"is not set\")", note)
 	}
 	c, err = Parse("t.toml", []byte("[proxy]\nmax_connections = 7\nmax_unauthenticated = 3\nmax_unauthenticated_per_address = 2\n"+pool))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if p := c.Proxy; p.MaxConnections != 7 || p.MaxConnectionsAuto || p.MaxUnauthenticated != 3 || p.MaxUnauthenticatedPerAddress != 2 || MaxConnectionsNote(c) != "" {
-		t.Fatalf("set in the file: %+v, note %q", p, MaxConnectionsNote(c))
+		t.Fatalf("set in the file: %+v, note %q; want max_connections 7 (not auto), max_unauthenticated 3 and 2 per address, no note", p, MaxConnectionsNote(c))
 	}
 }
 

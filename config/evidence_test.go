@@ -27,9 +27,11 @@ func TestEvidenceKeys(t *testing.T) {
 		{"evidence_max_mb = 0", "switcher.evidence_max_mb: must be between 1 and"},
 		{"evidence_interval = \"10ms\"", "switcher.evidence_interval: must be between 100ms and 1m0s"},
 	} {
-		_, err := config.Parse(filepath.Join(dir, "hashgate.toml"), []byte("[switcher]\n"+bad.text+"\n"+pool))
-		if err == nil || !strings.Contains(err.Error(), bad.want) {
-			t.Errorf("%s: err %v; want %q", bad.text, err, bad.want)
-		}
+		t.Run(bad.text, func(t *testing.T) {
+			_, err := config.Parse(filepath.Join(dir, "hashgate.toml"), []byte("[switcher]\n"+bad.text+"\n"+pool))
+			if err == nil || !strings.Contains(err.Error(), bad.want) {
+				t.Errorf("%s: err %v; want %q", bad.text, err, bad.want)
+			}
+		})
 	}
 }

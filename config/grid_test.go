@@ -101,7 +101,7 @@ func TestParseGrid(t *testing.T) {
 		t.Errorf("modbus_server: got %+v, want %+v", *c.ModbusServer, wantMB)
 	}
 	if s := fmt.Sprintf("%+v %v", *m, *m); strings.Contains(s, "s3cret-pw") {
-		t.Errorf("the config printed shows the password: %s", s)
+		t.Errorf("the config printed shows the password: %s; want !strings.Contains(s, \"s3cret-pw\")", s)
 	}
 }
 

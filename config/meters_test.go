@@ -134,7 +134,7 @@ func TestMeterErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, err := Parse("hashgate.toml", []byte(tt.input))
 			if err == nil {
-				t.Fatalf("Parse accepted the config: %+v", c.Meters)
+				t.Fatalf("Parse accepted the config: %+v; want err != nil", c.Meters)
 			}
 			var errs Errors
 			if !errors.As(err, &errs) {
@@ -194,7 +194,7 @@ func TestMeterFeederAndNone(t *testing.T) {
 	}
 	c, err = Parse("hashgate.toml", []byte(pool))
 	if err != nil || c.Meters != nil {
-		t.Fatalf("no meters: got %v, %+v; want none", err, c.Meters)
+		t.Fatalf("no meters: got %v, %+v", err, c.Meters)
 	}
 }
 
@@ -239,7 +239,7 @@ func TestExampleMeters(t *testing.T) {
 		}
 	}
 	if len(block) == 0 {
-		t.Fatal("the example has no commented [[meters]] table")
+		t.Fatalf("the example's commented [[meters]] table: got no lines in %d bytes, want some", len(data))
 	}
 	c, err := Parse("example.toml", []byte(strings.Join(block, "\n")+"\n"+pool))
 	if err != nil {
@@ -253,7 +253,7 @@ func TestExampleMeters(t *testing.T) {
 	}
 	for _, k := range meterKeys {
 		if !written[k] {
-			t.Errorf("the example's [[meters]] do not show %s", k)
+			t.Errorf("the example's [[meters]] do not show %s; want written[k]", k)
 		}
 	}
 	if len(c.Meters) < 2 {

@@ -83,7 +83,7 @@ func TestParsePriceErrors(t *testing.T) {
 			for _, e := range errs {
 				got = append(got, fmt.Sprintf("%d:%d: %s", e.Line, e.Col, e.Msg))
 				if strings.Contains(e.Error(), "SECRET") || strings.Contains(e.Error(), "pw@") {
-					t.Errorf("error shows a secret: %s", e.Error())
+					t.Errorf("error shows a secret: %s; want !strings.Contains(e.Error(), \"SECRET\"), !strings.Contains(e.Error(), \"pw@\")", e.Error())
 				}
 			}
 			if !slices.Equal(got, tt.want) {
@@ -124,7 +124,7 @@ func TestParsePrice(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Price.Source != PriceMQTT || c.Price.HashpriceInterval.Duration != 30*time.Minute {
-		t.Errorf("mqtt: got %+v", c.Price)
+		t.Errorf("mqtt: got %+v; want c.Price.Source == PriceMQTT, c.Price.HashpriceInterval.Duration == 30*time.Minute", c.Price)
 	}
 	if got := PriceURLForLog("https://u:p@p.example/rt?key=k#f"); got != "https://p.example/rt" {
 		t.Errorf("PriceURLForLog: got %q, want https://p.example/rt", got)
@@ -144,7 +144,7 @@ func FuzzParsePrice(f *testing.F) {
 			if errors.As(err, &errs) {
 				for _, e := range errs {
 					if e.Line < 1 || e.Col < 1 {
-						t.Fatalf("error without a position: %v", e)
+						t.Fatalf("error without a position: %v; want e.Line >= 1, e.Col >= 1", e)
 					}
 				}
 			}
@@ -152,13 +152,13 @@ func FuzzParsePrice(f *testing.F) {
 		}
 		p := c.Price
 		if p.Source == PriceHTTP && (p.URL == "" || CheckFieldPath(p.Field) != "" || p.Interval.Duration <= 0) {
-			t.Fatalf("accepted an incomplete http source: %+v", p)
+			t.Fatalf("accepted an incomplete http source: %+v; want !(p.Source == PriceHTTP && (p.URL == \"\" || CheckFieldPath(p.Field) != \"\" || p.Interval.Duration <= 0))", p)
 		}
 		if p.HashpriceURL != "" && CheckFieldPath(p.HashpriceField) != "" {
-			t.Fatalf("accepted a hashprice without a field: %+v", p)
+			t.Fatalf("accepted a hashprice without a field: %+v; want !(p.HashpriceURL != \"\" && CheckFieldPath(p.HashpriceField) != \"\")", p)
 		}
 		if u, err := url.Parse(PriceURLForLog(p.URL)); p.URL != "" && (err != nil || u.User != nil || u.RawQuery != "") {
-			t.Fatalf("PriceURLForLog(%q) = %q keeps a query or userinfo", p.URL, PriceURLForLog(p.URL))
+			t.Fatalf("PriceURLForLog(%q) = %q keeps a query or userinfo; want !(p.URL != \"\" && (err != nil || u.User != nil || u.RawQuery != \"\"))", p.URL, PriceURLForLog(p.URL))
 		}
 	})
 }

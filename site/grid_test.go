@@ -77,7 +77,7 @@ func TestSiteGrid(t *testing.T) {
 			t.Errorf("ack: got %s, want ok with budget 40", a)
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("no ack within 5s")
+		t.Fatalf("ack: got none within %v, want ok with budget 40", 5*time.Second)
 	}
 
 	c, err := modbus.NewClient(&modbus.ClientConfiguration{URL: "tcp://" + s.ModbusAddr(), Timeout: 2 * time.Second})
@@ -131,12 +131,14 @@ func TestSiteGrid(t *testing.T) {
 		{"curtailed", float64(regs.Uint32(registers.AddrCurtailedRigs)), float64(st.Curtailed)},
 		{"connected", float64(regs.Uint32(registers.AddrConnectedRigs)), float64(st.MinersConnected)},
 	} {
-		if math.Abs(f.got-f.want) > 1e-3 {
-			t.Errorf("register %s: got %v, API says %v", f.name, f.got, f.want)
-		}
+		t.Run(f.name, func(t *testing.T) {
+			if math.Abs(f.got-f.want) > 1e-3 {
+				t.Errorf("register %s: got %v, API says %v; want math.Abs(f.got-f.want) <= 1e-3", f.name, f.got, f.want)
+			}
+		})
 	}
 	if got := regs[registers.AddrCompliant] == 1; got != st.Power.Compliant {
-		t.Errorf("register compliant: got %v, API says %v", got, st.Power.Compliant)
+		t.Errorf("register compliant: got %v, API says %v; want got == st.Power.Compliant", got, st.Power.Compliant)
 	}
 }
 

@@ -107,8 +107,8 @@ func TestSiteReadsMeters(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Meters() == nil {
-		t.Fatal("a site with a policy and a meter has no meter poller")
+	if m := s.Meters(); m == nil {
+		t.Fatalf("meter poller of a site with a policy and a meter: got %v, want one", m)
 	}
 	if got := s.Meters().Last(); len(got) != 0 {
 		t.Errorf("readings before Start: got %+v, want none", got)
@@ -116,22 +116,28 @@ func TestSiteReadsMeters(t *testing.T) {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { r := s.Meters().Last()["ai-racks"]; return r.OK() && r.KW == 412.5 },
-		"no good reading of 412.5 kW from the modbus meter (last %+v)", s.Meters().Last())
+	sim.WaitFor(t, 5*time.Second, "a good reading of 412.5 kW from the modbus meter", func() (bool, any) {
+		r := s.Meters().Last()["ai-racks"]
+		return r.OK() && r.KW == 412.5, r
+	})
 	mtr.set(50000)
-	sim.Eventually(t, 5*time.Second, func() bool { return s.Meters().Last()["ai-racks"].KW == 500 },
-		"the meter's change to 500 kW not read")
+	sim.WaitFor(t, 5*time.Second, "the meter's change to 500 kW read", func() (bool, any) {
+		r := s.Meters().Last()["ai-racks"]
+		return r.KW == 500, r
+	})
 	if r := s.Meters().Last()["ai-racks"]; r.Measures != meter.AI || r.Meter != "ai-racks" {
 		t.Errorf("reading: got %+v, want meter ai-racks measuring ai", r)
 	}
 	mtr.srv.Stop()
-	sim.Eventually(t, 5*time.Second, func() bool { return !s.Meters().Last()["ai-racks"].OK() },
-		"no failed reading once the meter is gone")
+	sim.WaitFor(t, 5*time.Second, "a failed reading once the meter is gone", func() (bool, any) {
+		r := s.Meters().Last()["ai-racks"]
+		return !r.OK(), r
+	})
 	if r := s.Meters().Last()["ai-racks"]; !strings.Contains(r.Err, mtr.addr) {
 		t.Errorf("failed reading: got %q, want it to name the meter's address %s", r.Err, mtr.addr)
 	}
 	if err := s.Close(); err != nil {
-		t.Errorf("close: %v", err)
+		t.Errorf("close: got %v, want nil", err)
 	}
 	var now int
 	if err := sim.Poll(5*time.Second, func() bool { now = runtime.NumGoroutine(); return now <= before }); err != nil {
@@ -155,8 +161,8 @@ func TestSiteMetersNeedAPolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if s.Meters() != nil {
-		t.Errorf("meters without a policy: got a poller, want none")
+	if m := s.Meters(); m != nil {
+		t.Errorf("meters without a policy: got poller %p, want none", m)
 	}
 }
 
@@ -170,16 +176,18 @@ func TestMeterSource(t *testing.T) {
 		{config.Meter{Source: "prometheus", URL: "http://prom:9090", Query: "sum(x)", Scale: 1}, "prometheus http://prom:9090 query sum(x)"},
 		{config.Meter{Source: "http", URL: "http://u:pw@m/r", Field: "data.kw", Scale: 1}, "http GET http://u:xxxxx@m/r field data.kw"},
 	} {
-		src, err := MeterSource(c.m)
-		if err != nil {
-			t.Errorf("%s: %v", c.m.Source, err)
-			continue
-		}
-		if got := src.String(); got != c.want {
-			t.Errorf("source: got %q, want %q", got, c.want)
-		}
+		t.Run(c.m.Source, func(t *testing.T) {
+			src, err := MeterSource(c.m)
+			if err != nil {
+				t.Errorf("%s: got %v, want a source", c.m.Source, err)
+				return
+			}
+			if got := src.String(); got != c.want {
+				t.Errorf("source: got %q, want %q", got, c.want)
+			}
+		})
 	}
-	if _, err := MeterSource(config.Meter{Source: "snmp"}); err == nil {
-		t.Error("a snmp meter: got a source, want an error")
+	if src, err := MeterSource(config.Meter{Source: "snmp"}); err == nil {
+		t.Errorf("a snmp meter: got source %v, want an error", src)
 	}
 }

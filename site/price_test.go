@@ -108,6 +108,6 @@ func TestSiteReadsThePrice(t *testing.T) {
 		return ok, ec
 	})
 	if err := s.Close(); err != nil {
-		t.Errorf("close: %v", err)
+		t.Errorf("close: got %v, want nil", err)
 	}
 }

@@ -75,7 +75,7 @@ func TestSiteStartsAndCloses(t *testing.T) {
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 5*time.Second, s.Proxy().Healthy, "the proxy has no pool session")
+	sim.WaitFor(t, 5*time.Second, "a pool session (Healthy)", func() (bool, any) { return s.Proxy().Healthy(), s.Proxy().Pools() })
 	resp, err := http.Get("http://" + s.APIAddr().String() + "/healthz")
 	if err != nil {
 		t.Fatal(err)
@@ -88,10 +88,10 @@ func TestSiteStartsAndCloses(t *testing.T) {
 		t.Errorf("switcher's policy: got %q, want the file's path", got)
 	}
 	if err := s.Close(); err != nil {
-		t.Errorf("close: %v", err)
+		t.Errorf("close: got %v, want nil", err)
 	}
 	if err := s.Close(); err != nil {
-		t.Errorf("second close: %v", err)
+		t.Errorf("second close: got %v, want nil", err)
 	}
 	var now int
 	if err := sim.Poll(5*time.Second, func() bool { now = runtime.NumGoroutine(); return now <= before }); err != nil {
@@ -146,8 +146,8 @@ func TestSiteOptions(t *testing.T) {
 	if a := s.APIAddr(); a != nil {
 		t.Errorf("WithoutAPIListener: API address %v, want none", a)
 	}
-	if s.Handler() == nil {
-		t.Error("WithoutAPIListener: no handler to serve")
+	if h := s.Handler(); h == nil {
+		t.Errorf("WithoutAPIListener: handler %v, want one to serve", h)
 	}
 }
 
@@ -206,7 +206,7 @@ func TestSiteClosesUnstarted(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := s.Close(); err != nil {
-		t.Errorf("close: %v", err)
+		t.Errorf("close: got %v, want nil", err)
 	}
 	var now int
 	if err := sim.Poll(5*time.Second, func() bool { now = runtime.NumGoroutine(); return now <= before }); err != nil {
@@ -229,7 +229,7 @@ func TestSiteRefusesABadPolicy(t *testing.T) {
 	}
 	if s, err := New(cfg, zerolog.Nop()); err == nil {
 		s.Close()
-		t.Fatal("New with no policy file: got a site, want an error")
+		t.Fatalf("New with no policy file: got a site and err %v, want an error", err)
 	}
 	var now int
 	if err := sim.Poll(5*time.Second, func() bool { now = runtime.NumGoroutine(); return now <= before }); err != nil {

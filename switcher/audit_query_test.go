@@ -64,7 +64,7 @@ func TestAuditFiltersAcrossFiles(t *testing.T) {
 	}
 	oldest, _ := a.Events(0, 1)
 	if len(oldest) != 1 || oldest[0].Seq == 1 {
-		t.Fatalf("oldest kept %+v: retention of 5 files of 2000 bytes must have dropped seq 1", oldest)
+		t.Fatalf("oldest kept %+v: retention of 5 files of 2000 bytes must have dropped seq 1; want len(oldest) == 1, oldest[0].Seq != 1", oldest)
 	}
 	from := oldest[0].Seq
 	// The newest allocations: two in memory would not be found in the
@@ -94,7 +94,7 @@ func TestAuditFiltersAcrossFiles(t *testing.T) {
 	}
 	for i, e := range rig {
 		if e.Rig != "r3" || (i > 0 && e.Seq <= rig[i-1].Seq) {
-			t.Fatalf("rig=r3 event %d: %+v (after %+v)", i, e, rig[max(i-1, 0)])
+			t.Fatalf("rig=r3 event %d: %+v (after %+v); want e.Rig == \"r3\", !(i > 0 && e.Seq <= rig[i-1].Seq)", i, e, rig[max(i-1, 0)])
 		}
 	}
 	if n := len(rig); n == 0 || rig[n-1].Seq < 190 {

@@ -137,7 +137,7 @@ func TestDeviceReportsAfterCloseIgnored(t *testing.T) {
 		t.Fatalf("device curtails after Close: %v, want none beyond %v", after, before)
 	}
 	if x.s.auditFailing.Load() {
-		t.Fatal("a fleet report after Close wrote to the closed audit log (audit failing), want it ignored")
+		t.Fatalf("a fleet report after Close: got audit failing %v (it wrote to the closed log), want it ignored", x.s.auditFailing.Load())
 	}
 }
 
@@ -176,7 +176,7 @@ func TestOvertakenOutcomeOnlyCounts(t *testing.T) {
 	x.allocate(t, 0) // and comes back before its curtail ran
 	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionCurtail, Err: "superseded by resume", At: x.clk.Now()})
 	if hasEvent(x.s, EventDeviceCommandFailed) || hasEvent(x.s, EventCurtailFail) {
-		t.Fatal("an overtaken curtail was audited as a failure, want it only counted")
+		t.Fatalf("an overtaken curtail: got events %v, want no device_command_failed or curtail_failed (only counted)", eventKinds(x.s))
 	}
 	if n := x.s.Counters().DeviceCurtailFailed.Load(); n != 1 {
 		t.Fatalf("device curtail failed counter %d, want 1 (counted)", n)
@@ -206,7 +206,7 @@ func TestPoolsUnboundEventRedacted(t *testing.T) {
 		}
 		return
 	}
-	t.Fatal("no pools_unbound event")
+	t.Fatalf("events: got kinds %v, want a pools_unbound one", eventKinds(x.s))
 }
 
 // A rig flagged resume_failed by its device (read asleep after the
@@ -276,7 +276,7 @@ func TestInventoryAddressErrorRedactsCredentials(t *testing.T) {
 			t.Fatalf("address %q: got nil, want an error", addr)
 		}
 		if strings.Contains(err.Error(), "hunter2") {
-			t.Fatalf("address %q: error echoes the credential: %v", addr, err)
+			t.Fatalf("address %q: error echoes the credential: %v; want !strings.Contains(err.Error(), \"hunter2\")", addr, err)
 		}
 	}
 }

@@ -46,7 +46,7 @@ func (f *fleetRecorder) lastSet(t *testing.T) map[string]device.Managed {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if len(f.sets) == 0 {
-		t.Fatal("SetRigs was never called")
+		t.Fatalf("SetRigs calls: got %d, want at least one", len(f.sets))
 	}
 	out := map[string]device.Managed{}
 	for _, m := range f.sets[len(f.sets)-1] {
@@ -194,7 +194,7 @@ func TestFirmwareCurtailCallsBoth(t *testing.T) {
 	x.clk.Advance(2 * time.Minute)
 	x.s.step()
 	if fl := flagsOf(x.s, "f-3"); slices.Contains(fl, FlagLeftWhileParked) {
-		t.Fatalf("a firmware rig asleep is not left_while_parked: flags %v", fl)
+		t.Fatalf("a firmware rig asleep is not left_while_parked: flags %v; want !slices.Contains(fl, FlagLeftWhileParked)", fl)
 	}
 	x.allocate(t, 0)
 	_, resumes, _ := x.fleet.calls()
@@ -257,8 +257,8 @@ func TestInventoryRigNeverConnected(t *testing.T) {
 	if set := x.fleet.lastSet(t); len(set) != 1 {
 		t.Fatalf("managed set %v, want inv-1 alone", set)
 	}
-	if _, err := x.s.Forget("inv-1", "ops"); err == nil {
-		t.Fatal("forgetting a listed rig: got nil, want ErrRigListed")
+	if was, err := x.s.Forget("inv-1", "ops"); err == nil {
+		t.Fatalf("forgetting a listed rig: got %+v and a nil error, want ErrRigListed", was)
 	}
 }
 
@@ -341,7 +341,7 @@ func TestLyingDeviceCompensated(t *testing.T) {
 		t.Fatalf("curtail_failed counter %d, want 1", n)
 	}
 	if !hasEvent(x.s, EventCurtailFail) {
-		t.Fatal("no curtail_failed audit event")
+		t.Fatalf("events: got kinds %v, want a curtail_failed one", eventKinds(x.s))
 	}
 	// The outcome names the allocation whose curtail it was.
 	alloc, _ := x.s.LatestEvents(1, EventFilter{Kinds: []string{EventAllocation}})
@@ -466,7 +466,7 @@ func TestRestartKeepsDevicesAsleep(t *testing.T) {
 	}
 	curtails, resumes, _ := fleet2.calls()
 	if len(resumes) != 0 || len(curtails) != 0 || len(rec2.resume) != 0 {
-		t.Fatalf("after restart: curtails %v resumes %v Stratum resumes %v; want none", curtails, resumes, rec2.resume)
+		t.Fatalf("after restart: curtails %v resumes %v Stratum resumes %v", curtails, resumes, rec2.resume)
 	}
 	if st := s2.Status(); st.Curtailed != 2 {
 		t.Fatalf("curtailed after restart %d, want 2", st.Curtailed)

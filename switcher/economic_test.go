@@ -1,6 +1,7 @@
 package switcher
 
 import (
+	"fmt"
 	"math"
 	"path/filepath"
 	"slices"
@@ -30,13 +31,15 @@ func TestBreakEven(t *testing.T) {
 		{"infinite J/TH", 50, math.Inf(1), 0, 0, math.NaN()},
 	}
 	for _, tc := range tests {
-		got := BreakEvenUSDPerMWh(tc.hashprice, tc.jth, tc.fee, tc.oc)
-		switch {
-		case math.IsNaN(tc.want) && !math.IsNaN(got):
-			t.Errorf("%s: got %v, want NaN", tc.name, got)
-		case !math.IsNaN(tc.want) && !(math.Abs(got-tc.want) < 1e-5):
-			t.Errorf("%s: got %.6f USD/MWh, want %.6f", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			got := BreakEvenUSDPerMWh(tc.hashprice, tc.jth, tc.fee, tc.oc)
+			switch {
+			case math.IsNaN(tc.want) && !math.IsNaN(got):
+				t.Errorf("%s: got %v, want NaN", tc.name, got)
+			case !math.IsNaN(tc.want) && !(math.Abs(got-tc.want) < 1e-5):
+				t.Errorf("%s: got %.6f USD/MWh, want %.6f", tc.name, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -52,11 +55,13 @@ func TestHysteresisBand(t *testing.T) {
 		{10, 0, -20, -18, -22}, // the band is around |B|
 	}
 	for _, tc := range tests {
-		e := &EconomicPolicy{HysteresisPct: tc.pct, HysteresisUSDPerMWh: tc.abs}
-		above, below := hysteresisBand(e, tc.be)
-		if math.Abs(above-tc.wantAbove) > 1e-5 || math.Abs(below-tc.wantBelow) > 1e-5 {
-			t.Errorf("band(%v%% + %v, B %v) = (%.6f, %.6f), want (%.6f, %.6f)", tc.pct, tc.abs, tc.be, above, below, tc.wantAbove, tc.wantBelow)
-		}
+		t.Run(fmt.Sprintf("pct=%v,abs=%v", tc.pct, tc.abs), func(t *testing.T) {
+			e := &EconomicPolicy{HysteresisPct: tc.pct, HysteresisUSDPerMWh: tc.abs}
+			above, below := hysteresisBand(e, tc.be)
+			if math.Abs(above-tc.wantAbove) > 1e-5 || math.Abs(below-tc.wantBelow) > 1e-5 {
+				t.Errorf("band(%v%% + %v, B %v) = (%.6f, %.6f), want (%.6f, %.6f)", tc.pct, tc.abs, tc.be, above, below, tc.wantAbove, tc.wantBelow)
+			}
+		})
 	}
 }
 
@@ -103,7 +108,7 @@ func TestPlanUneconomic(t *testing.T) {
 	for _, list := range [][]Action{plan.Curtail, plan.Park, plan.Deferred} {
 		for _, a := range list {
 			if a.Name == "old-pinned" {
-				t.Errorf("pinned-on rig acted on: %+v", a)
+				t.Errorf("pinned-on rig acted on: %+v; want a.Name != \"old-pinned\"", a)
 			}
 		}
 	}

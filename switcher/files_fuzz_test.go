@@ -89,11 +89,11 @@ func FuzzStateFile(f *testing.F) {
 		st := s.Status()
 		for _, v := range []float64{st.AIKW, st.MiningBudgetKW, st.MiningLoadKW, st.ETASeconds} {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				t.Fatalf("status with a non-finite number: %+v", st)
+				t.Fatalf("status with a non-finite number: %+v; want !math.IsNaN(v), !math.IsInf(v, 0)", st)
 			}
 		}
 		if st.MiningBudgetKW < 0 || st.MiningBudgetKW > st.CapacityKW-st.ReserveKW {
-			t.Fatalf("mining budget %v kW on a site of %v kW, %v in reserve", st.MiningBudgetKW, st.CapacityKW, st.ReserveKW)
+			t.Fatalf("mining budget %v kW on a site of %v kW, %v in reserve; want st.MiningBudgetKW >= 0, st.MiningBudgetKW <= st.CapacityKW-st.ReserveKW", st.MiningBudgetKW, st.CapacityKW, st.ReserveKW)
 		}
 		if err := s.Close(); err != nil {
 			t.Fatal(err)
@@ -134,12 +134,12 @@ func FuzzAuditLog(f *testing.F) {
 			t.Fatal(err)
 		}
 		if n := bytes.Count(data, []byte("\n")) + 1; len(evs) > n {
-			t.Fatalf("%d events from %d lines", len(evs), n)
+			t.Fatalf("%d events from %d lines; want len(evs) <= n", len(evs), n)
 		}
 		last := a.LastSeq()
 		for _, e := range evs {
 			if e.Seq == 0 || e.Seq > last {
-				t.Fatalf("event %d served, last seq %d", e.Seq, last)
+				t.Fatalf("event %d served, last seq %d; want e.Seq != 0, e.Seq <= last", e.Seq, last)
 			}
 		}
 		if last == math.MaxUint64 {
@@ -171,19 +171,19 @@ func FuzzLastGoodCopy(f *testing.F) {
 		p, body, err := readLastGood(path, copyPath)
 		if err != nil {
 			if p != nil {
-				t.Fatal("a policy and an error")
+				t.Fatalf("readLastGood: got a policy %+v and error %v, want no policy with an error", p, err)
 			}
 			return
 		}
 		if !bytes.HasPrefix(data, []byte(copyHeader(path)+"\n")) {
-			t.Fatalf("a copy not of %s taken: %q", path, data)
+			t.Fatalf("a copy not of %s taken: %q; want bytes.HasPrefix(data, []byte(copyHeader(path)+\"\\n\"))", path, data)
 		}
 		q, err := ParsePolicy(path, []byte(body))
 		if err != nil {
 			t.Fatalf("the copy parses, its body does not: %v", err)
 		}
 		if p.Summary() != q.Summary() {
-			t.Fatalf("the copy holds %s, its body %s", p.Summary(), q.Summary())
+			t.Fatalf("the copy holds %s, its body %s; want p.Summary() == q.Summary()", p.Summary(), q.Summary())
 		}
 	})
 }

@@ -87,7 +87,7 @@ func TestAdmissionParkedNamesLeaveNoLoad(t *testing.T) {
 	s.step()
 	for _, r := range s.Rigs() {
 		if strings.HasPrefix(r.Name, "a-junk") {
-			t.Fatalf("%s still kept 48 h after it left: %+v", r.Name, r)
+			t.Fatalf("%s still kept 48 h after it left: %+v; want !strings.HasPrefix(r.Name, \"a-junk\")", r.Name, r)
 		}
 		if r.State != "mining" {
 			t.Fatalf("%s: want mining, got %s", r.Name, r.State)
@@ -173,7 +173,7 @@ func TestRestartRemembersWhyRigsWereParked(t *testing.T) {
 	}
 	// Back, a-held goes through admission again (no room: parked).
 	if s2.RigConnected("a-held", "10.0.0.9:1") {
-		t.Fatal("a-held admitted with no room")
+		t.Fatalf("a-held with no room: got admitted (%+v), want parked", rigStatus(s2, "a-held"))
 	}
 	s2.step()
 	if r := rigStatus(s2, "a-held"); r.State != "parked" {
@@ -193,7 +193,7 @@ func TestRestartRemembersWhyRigsWereParked(t *testing.T) {
 	rigs := raw["rigs"].(map[string]any)
 	rigs["a-old"] = map[string]any{"state": "parked", "since": clk.Now()}
 	if b, err = json.Marshal(raw); err != nil || strings.Contains(string(b), "held_at_admission") {
-		t.Fatalf("old file: %v %s", err, b)
+		t.Fatalf("old file: %v %s; want err == nil, !strings.Contains(string(b), \"held_at_admission\")", err, b)
 	}
 	if err := os.WriteFile(filepath.Join(dir, "state.json"), b, 0o644); err != nil {
 		t.Fatal(err)
@@ -231,7 +231,7 @@ func TestParkedRigSubmittingAfterRestartFlagged(t *testing.T) {
 	s2 := newTestSwitcher(t, dir, clk, rec)
 	defer s2.Close()
 	if s2.RigConnected(gone, "r") {
-		t.Fatalf("%s parked before the restart was admitted", gone)
+		t.Fatalf("%s parked before the restart was admitted; want !s2.RigConnected(gone, \"r\")", gone)
 	}
 	parks := len(rec.parks)
 	submit := func(d time.Duration) {
@@ -243,7 +243,7 @@ func TestParkedRigSubmittingAfterRestartFlagged(t *testing.T) {
 	}
 	submit(10 * time.Second) // within the grace: work in flight
 	if f := flagsOf(s2, gone); slices.Contains(f, FlagCurtailFailed) {
-		t.Fatalf("flagged within the grace after the restart: %v", f)
+		t.Fatalf("flagged within the grace after the restart: %v; want !slices.Contains(f, FlagCurtailFailed)", f)
 	}
 	submit(30 * time.Second)
 	if f := flagsOf(s2, gone); !slices.Contains(f, FlagCurtailFailed) {

@@ -22,13 +22,13 @@ func TestHeldAfterAnOldCurtailIsNotFlagged(t *testing.T) {
 	s.step()
 	plan, _, err := s.Allocate(AllocationRequest{AIKW: 89, Reason: "t"}, "desk")
 	if err != nil || len(plan.Curtail) != 1 {
-		t.Fatalf("curtail: %v %v", Names(plan.Curtail), err)
+		t.Fatalf("curtail: %v %v; want err == nil, len(plan.Curtail) == 1", Names(plan.Curtail), err)
 	}
 	gone := plan.Curtail[0].Name
 	clk.Advance(time.Minute)
 	plan, _, err = s.Allocate(AllocationRequest{AIKW: 0, Reason: "t"}, "desk")
 	if err != nil || len(plan.Resume) != 1 {
-		t.Fatalf("resume: %v %v", Names(plan.Resume), err)
+		t.Fatalf("resume: %v %v; want err == nil, len(plan.Resume) == 1", Names(plan.Resume), err)
 	}
 	clk.Advance(time.Minute)
 	rec.setShare(gone, clk.Now()) // mines after the resume

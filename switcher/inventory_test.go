@@ -227,30 +227,30 @@ func FuzzParseInventory(f *testing.F) {
 		if err != nil {
 			var es tomlfile.Errors
 			if !errors.As(err, &es) || len(es) == 0 || len(es) > maxInventoryErrors+1 {
-				t.Fatalf("error %v is not 1 to %d tomlfile.Errors", err, maxInventoryErrors+1)
+				t.Fatalf("error %v is not 1 to %d tomlfile.Errors; want errors.As(err, &es), len(es) != 0, len(es) <= maxInventoryErrors+1", err, maxInventoryErrors+1)
 			}
 			lines := strings.Count(string(data), "\n") + 1
 			for _, e := range es {
 				if e.Line < 1 || e.Line > lines || e.Col < 1 {
-					t.Fatalf("error %v is outside the file (%d lines)", e, lines)
+					t.Fatalf("error %v is outside the file (%d lines); want e.Line >= 1, e.Line <= lines, e.Col >= 1", e, lines)
 				}
 			}
 			if rigs != nil {
-				t.Fatalf("refused, yet rigs %v", rigs)
+				t.Fatalf("refused, yet rigs %v; want rigs == nil", rigs)
 			}
 			return
 		}
 		seen := make(map[string]bool)
 		for _, r := range rigs {
 			if seen[r.Name] {
-				t.Fatalf("rig %q twice", r.Name)
+				t.Fatalf("rig %q twice; want !seen[r.Name]", r.Name)
 			}
 			seen[r.Name] = true
 			if r.Name == "" || strings.TrimSpace(r.Name) != r.Name {
-				t.Fatalf("rig name %q not trimmed or empty", r.Name)
+				t.Fatalf("rig name %q not trimmed or empty; want r.Name != \"\", strings.TrimSpace(r.Name) == r.Name", r.Name)
 			}
 			if norm, err := checkRigAddress(r.Address); err != nil || norm != r.Address {
-				t.Fatalf("rig address %q: checked again gives %q, %v", r.Address, norm, err)
+				t.Fatalf("rig address %q: checked again gives %q, %v; want err == nil, norm == r.Address", r.Address, norm, err)
 			}
 		}
 	})

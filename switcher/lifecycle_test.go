@@ -1,6 +1,7 @@
 package switcher
 
 import (
+	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestStartClose(t *testing.T) {
 	s := lifecycleSwitcher(t)
 	s.Start()
 	s.Start()
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Counters().Steps.Load() >= 1 }, "the loop made no step after Start (steps %d)", s.Counters().Steps.Load())
+	sim.WaitFor(t, 10*time.Second, "a step of the loop after Start", func() (bool, any) { n := s.Counters().Steps.Load(); return n >= 1, fmt.Sprintf("%d steps", n) })
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v, want nil", err)
 	}
@@ -58,6 +59,6 @@ func TestStartAfterClose(t *testing.T) {
 	started := s.started
 	s.life.Unlock()
 	if started {
-		t.Fatal("Start after Close started the loop, want no loop: it would write the saved state again")
+		t.Fatalf("Start after Close: got started %v, want no loop (it would write the saved state again)", started)
 	}
 }

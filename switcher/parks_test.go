@@ -21,7 +21,7 @@ func newUnboundSwitcher(t *testing.T, clk *fakeClock, rec *recorder) *Switcher {
 		t.Fatal(err)
 	}
 	if pol.Groups[0].PoolsBound {
-		t.Fatal("unboundPolicy is bound")
+		t.Fatalf("unboundPolicy group %s: PoolsBound %v, want false", pol.Groups[0].Name, pol.Groups[0].PoolsBound)
 	}
 	s, err := New(Config{StatePath: filepath.Join(dir, "state.json"), AuditPath: filepath.Join(dir, "audit.jsonl"),
 		Now: clk.Now, CurtailGrace: 30 * time.Second, ResumeGrace: time.Minute, LeftGrace: time.Minute}, pol, rec, rec)
@@ -45,14 +45,14 @@ func TestUnverifiedParksCounted(t *testing.T) {
 	}
 	s.step()
 	if st := s.Status(); !st.Compliant || st.MiningLoadKW != 30 || st.NotCompliantReason != "" {
-		t.Fatalf("three mining rigs on 100 kW: %+v", st)
+		t.Fatalf("three mining rigs on 100 kW: %+v; want st.Compliant, st.MiningLoadKW == 30, st.NotCompliantReason == \"\"", st)
 	}
 	// Budget 20: one rig is parked (30 → 21 planned) ... and a second
 	// (→ 12). Counted, both parks are at rig_kw: 30 kW.
 	allocSeq := s.LastEventSeq()
 	plan, _, err := s.Allocate(AllocationRequest{AIKW: 80, Reason: "test"}, "desk")
 	if err != nil || len(plan.Curtail) != 2 {
-		t.Fatalf("plan %v err %v", Names(plan.Curtail), err)
+		t.Fatalf("plan %v err %v; want err == nil, len(plan.Curtail) == 2", Names(plan.Curtail), err)
 	}
 	st := s.Status()
 	if st.Compliant || !st.PlannedCompliant || st.MiningLoadKW != 30 || st.MiningLoadPlannedKW != 12 || st.ParksUnverified != 2 || st.CompliantSince != (time.Time{}) {
@@ -62,7 +62,7 @@ func TestUnverifiedParksCounted(t *testing.T) {
 		t.Fatalf("reason %q", st.NotCompliantReason)
 	}
 	if c := st.Counted["parked_unverified"]; c.Rigs != 2 || c.KW != 20 {
-		t.Fatalf("counted split %+v", st.Counted)
+		t.Fatalf("counted split %+v; want c.Rigs == 2, c.KW == 20", st.Counted)
 	}
 	parkedRig := plan.Curtail[0].Name
 	if r := rigStatus(s, parkedRig); r.CountedAs != "parked_unverified" || r.CountedKW != 10 {
@@ -74,12 +74,12 @@ func TestUnverifiedParksCounted(t *testing.T) {
 	s.step()
 	s.step()
 	if r := rigStatus(s, "a-1"); r.State != "mining" {
-		t.Fatalf("a-1 %s: curtailed for parks it cannot stop", r.State)
+		t.Fatalf("a-1 %s: curtailed for parks it cannot stop; want r.State == \"mining\"", r.State)
 	}
 	evs, _ := s.Events(0, 0)
 	for _, e := range evs {
 		if (e.Kind == EventPlan || e.Kind == EventAllocation) && e.Seq > allocSeq && e.Fields["compliant"] != false {
-			t.Fatalf("audit plan event says compliant: %+v", e.Fields)
+			t.Fatalf("audit plan event says compliant: %+v; want !((e.Kind == EventPlan || e.Kind == EventAllocation) && e.Seq > allocSeq && e.Fields[\"compliant\"] != false)", e.Fields)
 		}
 	}
 
@@ -105,7 +105,7 @@ func TestUnverifiedParksCounted(t *testing.T) {
 	}
 	s.step()
 	if st := s.Status(); st.Compliant || st.ParksUnverified != 1 || st.MiningLoadKW != 21 {
-		t.Fatalf("after a busy readback: %+v", st)
+		t.Fatalf("after a busy readback: %+v; want !st.Compliant, st.ParksUnverified == 1, st.MiningLoadKW == 21", st)
 	}
 
 	// The ops declare the group bound: every park holds.
@@ -116,7 +116,7 @@ func TestUnverifiedParksCounted(t *testing.T) {
 	s.SetPolicy(bound, bound.Diff(s.Policy()))
 	s.step()
 	if st := s.Status(); !st.Compliant || st.ParksBound != 1 || st.ParksVerified != 1 || st.MiningLoadKW != 12 {
-		t.Fatalf("bound: %+v", st)
+		t.Fatalf("bound: %+v; want st.Compliant, st.ParksBound == 1, st.ParksVerified == 1, st.MiningLoadKW == 12", st)
 	}
 }
 
@@ -135,7 +135,7 @@ func TestRejectedSubmitsFlagCurtailFailed(t *testing.T) {
 	s.step()
 	plan, _, err := s.Allocate(AllocationRequest{AIKW: 89, Reason: "test"}, "desk") // budget 11: one goes
 	if err != nil || len(plan.Curtail) != 1 {
-		t.Fatalf("plan %v err %v", Names(plan.Curtail), err)
+		t.Fatalf("plan %v err %v; want err == nil, len(plan.Curtail) == 1", Names(plan.Curtail), err)
 	}
 	gone := plan.Curtail[0].Name
 	// Within the grace: work in flight, no flag.
@@ -145,7 +145,7 @@ func TestRejectedSubmitsFlagCurtailFailed(t *testing.T) {
 	rec.mu.Unlock()
 	s.step()
 	if f := flagsOf(s, gone); slices.Contains(f, FlagCurtailFailed) {
-		t.Fatalf("flagged within the grace: %v", f)
+		t.Fatalf("flagged within the grace: %v; want !slices.Contains(f, FlagCurtailFailed)", f)
 	}
 	// Past it: only rejected submits, no accepted share.
 	clk.Advance(30 * time.Second)

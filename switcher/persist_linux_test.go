@@ -92,15 +92,15 @@ func TestAuditResumesAfterDiskFull(t *testing.T) {
 		}
 	}
 	if allocSeq == 0 {
-		t.Fatal("the allocation's event is not in Events while the file cannot be written")
+		t.Fatalf("Events while the file cannot be written: got kinds %v, want the allocation (while full)", eventKinds(s))
 	}
 	if st := s.Status(); st.AuditError == "" {
-		t.Error("status has no audit_error while the audit log cannot be written")
+		t.Errorf("status while the audit log cannot be written: audit_error %q, want one", st.AuditError)
 	}
 	freed()
 	s.step()
 	if st := s.Status(); st.AuditError != "" {
-		t.Fatalf("audit_error %q after space was freed and a tick", st.AuditError)
+		t.Fatalf("audit_error %q after space was freed and a tick; want st.AuditError == \"\"", st.AuditError)
 	}
 	if _, _, err := s.Allocate(AllocationRequest{AIKW: 20, Reason: "after"}, "desk"); err != nil {
 		t.Fatalf("Allocate after space was freed: %v", err)
@@ -113,16 +113,16 @@ func TestAuditResumesAfterDiskFull(t *testing.T) {
 	seen := map[string]bool{}
 	for _, e := range file {
 		if e.Seq <= prev {
-			t.Fatalf("audit file seq %d after %d: not once each, in order", e.Seq, prev)
+			t.Fatalf("audit file seq %d after %d: not once each, in order; want e.Seq > prev", e.Seq, prev)
 		}
 		prev = e.Seq
 		seen[e.Reason] = true
 	}
 	if !seen["while full"] || !seen["after"] {
-		t.Errorf("the audit file lacks the allocation made while full (%v) or the one after (%v)", seen["while full"], seen["after"])
+		t.Errorf("the audit file lacks the allocation made while full (%v) or the one after (%v); want seen[\"while full\"], seen[\"after\"]", seen["while full"], seen["after"])
 	}
 	if prev != s.LastEventSeq() {
-		t.Errorf("audit file ends at seq %d, the log at %d", prev, s.LastEventSeq())
+		t.Errorf("audit file ends at seq %d, the log at %d; want prev == s.LastEventSeq()", prev, s.LastEventSeq())
 	}
 
 	// Longer than memory holds: the file says what it lacks.

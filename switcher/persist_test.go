@@ -19,6 +19,17 @@ func hasEvent(s *Switcher, kind string) bool {
 	return false
 }
 
+// eventKinds lists the kinds of s's events, oldest first, for failure
+// messages.
+func eventKinds(s *Switcher) []string {
+	evs, _ := s.Events(0, 10000)
+	out := make([]string, len(evs))
+	for i, e := range evs {
+		out[i] = e.Kind
+	}
+	return out
+}
+
 // breakDir replaces dir with a regular file, so that nothing can be
 // created in it (what a read-only or vanished state directory does, and
 // root is not stopped by a chmod); the returned func puts it back.
@@ -64,7 +75,7 @@ func TestStateNotPersistedIsSaidAndRetried(t *testing.T) {
 	}
 	s.step()
 	if st := s.Status(); st.StateError != "" || st.MiningLoadKW != 30 {
-		t.Fatalf("before: %+v", st)
+		t.Fatalf("before: %+v; want st.StateError == \"\", st.MiningLoadKW == 30", st)
 	}
 
 	repair := breakDir(t, stDir)
@@ -80,29 +91,29 @@ func TestStateNotPersistedIsSaidAndRetried(t *testing.T) {
 		t.Fatalf("SetPin with the state directory gone: err %v, want a NotPersistedError", err)
 	}
 	if !hasEvent(s, EventStateNotPersisted) {
-		t.Error("no state_not_persisted event")
+		t.Errorf("events: got kinds %v, want a state_not_persisted one", eventKinds(s))
 	}
 	// Retried with a backoff, not every tick.
 	fails := s.Counters().StateSaveErrors.Load()
 	clk.Advance(500 * time.Millisecond)
 	s.step()
 	if got := s.Counters().StateSaveErrors.Load(); got != fails {
-		t.Errorf("a retry within the backoff: %d failures, was %d", got, fails)
+		t.Errorf("a retry within the backoff: %d failures, was %d; want got == fails", got, fails)
 	}
 	clk.Advance(2 * time.Second)
 	s.step()
 	if got := s.Counters().StateSaveErrors.Load(); got != fails+1 {
-		t.Errorf("no retry after the backoff: %d failures, was %d", got, fails)
+		t.Errorf("no retry after the backoff: %d failures, was %d; want got == fails+1", got, fails)
 	}
 
 	repair()
 	clk.Advance(saveRetryMax)
 	s.step()
 	if st := s.Status(); st.StateError != "" {
-		t.Fatalf("after the repair and a retry: state_error %q", st.StateError)
+		t.Fatalf("after the repair and a retry: state_error %q; want st.StateError == \"\"", st.StateError)
 	}
 	if !hasEvent(s, EventStatePersisted) {
-		t.Error("no state_persisted event")
+		t.Errorf("events: got kinds %v, want a state_persisted one", eventKinds(s))
 	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)

@@ -136,14 +136,14 @@ func TestPlanOrder(t *testing.T) {
 	dup[0].ReportedKW, dup[1].ReportedKW, dup[2].ReportedKW = 1, 2, 3
 	Order(dup)
 	if dup[0].ReportedKW != 1 || dup[1].ReportedKW != 2 || dup[2].ReportedKW != 3 {
-		t.Fatalf("Order is not stable on equal keys: %+v", dup)
+		t.Fatalf("Order is not stable on equal keys: %+v; want dup[0].ReportedKW == 1, dup[1].ReportedKW == 2, dup[2].ReportedKW == 3", dup)
 	}
 	p = MakePlan(Input{Policy: pol(0), Rigs: dup, Allocations: ai(0)}, t0)
 	if len(p.Curtail) != 3 || p.Curtail[0].Rig != 2 || p.Curtail[2].Rig != 0 {
 		t.Fatalf("duplicate names: curtail %+v, want indexes 2,1,0", p.Curtail)
 	}
 	if CompareRigs(&rigs[1], &rigs[3]) <= 0 { // hi-z after hi-a
-		t.Fatal("CompareRigs: name tie-break wrong")
+		t.Fatalf("CompareRigs(%s, %s) = %d, want > 0 (the name breaks the tie)", rigs[1].Name, rigs[3].Name, CompareRigs(&rigs[1], &rigs[3]))
 	}
 }
 
@@ -176,18 +176,18 @@ func TestPlanOrderRandom(t *testing.T) {
 		}
 		Order(sorted)
 		if len(p.Curtail) != len(rigs) {
-			t.Fatalf("iter %d: curtailed %d of %d", iter, len(p.Curtail), len(rigs))
+			t.Fatalf("iter %d: curtailed %d of %d; want len(p.Curtail) == len(rigs)", iter, len(p.Curtail), len(rigs))
 		}
 		for k, a := range p.Curtail {
 			want := int(sorted[len(sorted)-1-k].ReportedKW) - 1
 			if a.Rig != want {
-				t.Fatalf("iter %d: position %d from the tail is rig %d %q, Order says %d %q", iter, k, a.Rig, a.Name, want, rigs[want].Name)
+				t.Fatalf("iter %d: position %d from the tail is rig %d %q, Order says %d %q (want that one)", iter, k, a.Rig, a.Name, want, rigs[want].Name)
 			}
 		}
 	}
 	for s, want := range map[RigState]string{RigOffline: "offline", RigMining: "mining", RigParked: "parked", RigPending: "pending", 9: "unknown"} {
 		if s.String() != want {
-			t.Errorf("%d.String() = %q", s, s.String())
+			t.Errorf("%d.String() = %q, want %q", s, s.String(), want)
 		}
 	}
 }
@@ -252,7 +252,7 @@ func TestPlanCurtail(t *testing.T) {
 			}
 			for _, a := range p.Curtail {
 				if a.Reason != ReasonOverBudget {
-					t.Errorf("%s: reason %q", a.Name, a.Reason)
+					t.Errorf("%s: reason %q; want a.Reason == ReasonOverBudget", a.Name, a.Reason)
 				}
 			}
 			if len(p.Resume)+len(p.Park) != 0 {
@@ -302,7 +302,7 @@ func TestPlanResume(t *testing.T) {
 			}
 			for _, r := range p.Resume {
 				if r.Reason != ReasonFits {
-					t.Errorf("%s resumed for %q", r.Name, r.Reason)
+					t.Errorf("%s resumed for %q; want r.Reason == ReasonFits", r.Name, r.Reason)
 				}
 			}
 			mustNoActions(t, MakePlan(apply(in, p), t0))
@@ -324,7 +324,7 @@ func TestPlanRampHeadFirst(t *testing.T) {
 	}
 	in = apply(in, p)
 	if p = MakePlan(in, t0.Add(time.Minute)); !slices.Equal(names(p.Resume), []string{"b", "s"}) {
-		t.Fatalf("next minute: resume %v", names(p.Resume))
+		t.Fatalf("next minute: resume %v; want slices.Equal(names(p.Resume), []string{\"b\", \"s\"})", names(p.Resume))
 	}
 }
 
@@ -359,28 +359,28 @@ func TestPlanRamp(t *testing.T) {
 		}
 		for _, d := range p.Deferred {
 			if d.Reason != ReasonRampLimit {
-				t.Fatalf("t+%v: %s deferred for %q", w.at, d.Name, d.Reason)
+				t.Fatalf("t+%v: %s deferred for %q; want d.Reason == ReasonRampLimit", w.at, d.Name, d.Reason)
 			}
 		}
 		if p.Ramp.ResumedKW > po.RampUpKWPerMin {
-			t.Fatalf("t+%v: window holds %v kW", w.at, p.Ramp.ResumedKW)
+			t.Fatalf("t+%v: window holds %v kW; want p.Ramp.ResumedKW <= po.RampUpKWPerMin", w.at, p.Ramp.ResumedKW)
 		}
 		if w.resumed > 0 && !p.Ramp.WindowStart.Equal(now) {
-			t.Fatalf("t+%v: window start %v", w.at, p.Ramp.WindowStart)
+			t.Fatalf("t+%v: window start %v; want !(w.resumed > 0 && !p.Ramp.WindowStart.Equal(now))", w.at, p.Ramp.WindowStart)
 		}
 		order = append(order, names(p.Resume)...)
 		in = apply(in, p)
 	}
 	wantOrder := []string{"r00", "r01", "r02", "r03", "r04", "r05", "r06", "r07", "r08", "r09"}
 	if !slices.Equal(order, wantOrder) {
-		t.Fatalf("resume order %v", order)
+		t.Fatalf("resume order %v; want slices.Equal(order, wantOrder)", order)
 	}
 
 	// Curtailing is not rate limited: AI takes everything at once.
 	in.Allocations = ai(100)
 	p := MakePlan(in, t0.Add(301*time.Second))
 	if len(p.Curtail) != 10 || !p.Compliant {
-		t.Fatalf("curtail %v compliant %v", names(p.Curtail), p.Compliant)
+		t.Fatalf("curtail %v compliant %v; want len(p.Curtail) == 10, p.Compliant", names(p.Curtail), p.Compliant)
 	}
 
 	// A rig bigger than the ramp comes back alone in an empty window.
@@ -389,34 +389,34 @@ func TestPlanRamp(t *testing.T) {
 	in = Input{Policy: po2, Rigs: []Rig{parked("a", g), parked("b", g)}, Allocations: ai(0)}
 	p = MakePlan(in, t0)
 	if !slices.Equal(names(p.Resume), []string{"a"}) || p.ETASeconds != 60 {
-		t.Fatalf("oversize: resume %v eta %v", names(p.Resume), p.ETASeconds)
+		t.Fatalf("oversize: resume %v eta %v; want slices.Equal(names(p.Resume), []string{\"a\"}), p.ETASeconds == 60", names(p.Resume), p.ETASeconds)
 	}
 	in = apply(in, p)
 	if p = MakePlan(in, t0.Add(59*time.Second)); len(p.Resume) != 0 {
-		t.Fatalf("oversize: second rig in the same window: %v", names(p.Resume))
+		t.Fatalf("oversize: second rig in the same window: %v; want len(p.Resume) == 0", names(p.Resume))
 	}
 	if p = MakePlan(in, t0.Add(60*time.Second)); !slices.Equal(names(p.Resume), []string{"b"}) {
-		t.Fatalf("oversize: next window resume %v", names(p.Resume))
+		t.Fatalf("oversize: next window resume %v; want slices.Equal(names(p.Resume), []string{\"b\"})", names(p.Resume))
 	}
 
 	// No limit configured: all at once.
 	in = Input{Policy: pol(100), Rigs: rigs, Allocations: ai(0)}
 	if p = MakePlan(in, t0); len(p.Resume) != 10 || p.ETASeconds != 0 || p.Ramp != (RampState{WindowStart: t0, ResumedKW: 30}) {
-		t.Fatalf("unlimited: resume %d eta %v ramp %+v", len(p.Resume), p.ETASeconds, p.Ramp)
+		t.Fatalf("unlimited: resume %d eta %v ramp %+v; want len(p.Resume) == 10, p.ETASeconds == 0, p.Ramp == (RampState{WindowStart: t0, ResumedKW: 30})", len(p.Resume), p.ETASeconds, p.Ramp)
 	}
 
 	// An expired window with nothing resumed is dropped.
 	in = Input{Policy: po, Rigs: []Rig{mining("m", g)}, Allocations: ai(0), Ramp: RampState{WindowStart: t0, ResumedKW: 6}}
 	if p = MakePlan(in, t0.Add(30*time.Second)); p.Ramp != in.Ramp {
-		t.Fatalf("current window not carried: %+v", p.Ramp)
+		t.Fatalf("current window not carried: %+v; want p.Ramp == in.Ramp", p.Ramp)
 	}
 	if p = MakePlan(in, t0.Add(time.Minute)); p.Ramp != (RampState{}) {
-		t.Fatalf("expired window kept: %+v", p.Ramp)
+		t.Fatalf("expired window kept: %+v; want p.Ramp == (RampState{})", p.Ramp)
 	}
 	// A window that starts after now (the clock went back) is closed.
 	in = Input{Policy: po, Rigs: []Rig{parked("p", g)}, Allocations: ai(0), Ramp: RampState{WindowStart: t0.Add(time.Hour), ResumedKW: 6}}
 	if p = MakePlan(in, t0); len(p.Resume) != 1 || p.Ramp != (RampState{WindowStart: t0, ResumedKW: 3}) {
-		t.Fatalf("window in the future: resume %v ramp %+v", names(p.Resume), p.Ramp)
+		t.Fatalf("window in the future: resume %v ramp %+v; want len(p.Resume) == 1, p.Ramp == (RampState{WindowStart: t0, ResumedKW: 3})", names(p.Resume), p.Ramp)
 	}
 }
 
@@ -431,25 +431,25 @@ func TestPlanMinOff(t *testing.T) {
 	p := MakePlan(in, t0)
 	// hi keeps its room: lo, which would fit alone, does not take it.
 	if len(p.Resume) != 0 {
-		t.Fatalf("resume %v during min_off", names(p.Resume))
+		t.Fatalf("resume %v during min_off; want len(p.Resume) == 0", names(p.Resume))
 	}
 	if got := reasons(p.Deferred); got["hi"] != "min_off until 12:04:00" || got["lo"] != ReasonNoFit {
-		t.Fatalf("deferred %v", got)
+		t.Fatalf("deferred %v; want got[\"hi\"] == \"min_off until 12:04:00\", got[\"lo\"] == ReasonNoFit", got)
 	}
 	if p.ETASeconds != 240 {
 		t.Fatalf("eta %v, want 240", p.ETASeconds)
 	}
 	if p = MakePlan(in, t0.Add(4*time.Minute-time.Nanosecond)); len(p.Resume) != 0 {
-		t.Fatalf("resumed before min_off ended: %v", names(p.Resume))
+		t.Fatalf("resumed before min_off ended: %v; want len(p.Resume) == 0", names(p.Resume))
 	}
 	p = MakePlan(in, t0.Add(4*time.Minute))
 	if !slices.Equal(names(p.Resume), []string{"hi"}) || p.ETASeconds != 0 {
-		t.Fatalf("after min_off: resume %v eta %v", names(p.Resume), p.ETASeconds)
+		t.Fatalf("after min_off: resume %v eta %v; want slices.Equal(names(p.Resume), []string{\"hi\"}), p.ETASeconds == 0", names(p.Resume), p.ETASeconds)
 	}
 	// min_off is measured from Since; zero Since is long ago.
 	in.Rigs[0].Since = time.Time{}
 	if p = MakePlan(in, t0); !slices.Equal(names(p.Resume), []string{"hi"}) {
-		t.Fatalf("zero Since: resume %v", names(p.Resume))
+		t.Fatalf("zero Since: resume %v; want slices.Equal(names(p.Resume), []string{\"hi\"})", names(p.Resume))
 	}
 	// A curtailed rig then waits min_off before it comes back.
 	in = Input{Policy: po, Allocations: ai(3), Rigs: []Rig{mining("hi", hi)}}
@@ -457,7 +457,7 @@ func TestPlanMinOff(t *testing.T) {
 	in = apply(in, p)
 	in.Allocations = ai(0)
 	if p = MakePlan(in, t0.Add(time.Minute)); len(p.Resume) != 0 || p.Deferred[0].Reason != "min_off until 12:05:00" {
-		t.Fatalf("curtailed rig: resume %v deferred %v", names(p.Resume), p.Deferred)
+		t.Fatalf("curtailed rig: resume %v deferred %v; want len(p.Resume) == 0, p.Deferred[0].Reason == \"min_off until 12:05:00\"", names(p.Resume), p.Deferred)
 	}
 }
 
@@ -496,7 +496,7 @@ func TestPlanMinOn(t *testing.T) {
 				}
 			}
 			if !p.Compliant {
-				t.Errorf("not compliant: %v > %v", p.LoadAfterKW, p.MiningBudgetKW)
+				t.Errorf("not compliant: %v > %v; want p.Compliant", p.LoadAfterKW, p.MiningBudgetKW)
 			}
 			mustNoActions(t, MakePlan(apply(in, p), t0))
 		})
@@ -522,16 +522,16 @@ func TestPlanEmergency(t *testing.T) {
 	in.Allocations = PushAllocation(nil, Allocation{AIKW: 3, Reason: "normal"}, t0)
 	// Without emergency min_on protects d.
 	if p := MakePlan(in, t0); !slices.Equal(names(p.Curtail), []string{"c"}) {
-		t.Fatalf("normal: curtail %v", names(p.Curtail))
+		t.Fatalf("normal: curtail %v; want slices.Equal(names(p.Curtail), []string{\"c\"})", names(p.Curtail))
 	}
 	in.Allocations = PushAllocation(in.Allocations, Allocation{AIKW: 3, Reason: "grid event", Emergency: true}, t0)
 	p := MakePlan(in, t0)
 	if !p.Emergency || !slices.Equal(names(p.Curtail), []string{"d"}) || p.Curtail[0].Reason != ReasonEmergency {
-		t.Fatalf("emergency: curtail %+v", p.Curtail)
+		t.Fatalf("emergency: curtail %+v; want p.Emergency, slices.Equal(names(p.Curtail), []string{\"d\"}), p.Curtail[0].Reason == ReasonEmergency", p.Curtail)
 	}
 	// The rig that connected is parked at once: no room.
 	if got := names(p.Park); !slices.Equal(got, []string{"new"}) {
-		t.Fatalf("emergency: park %v", got)
+		t.Fatalf("emergency: park %v; want slices.Equal(got, []string{\"new\"})", got)
 	}
 	in = apply(in, p)
 
@@ -542,16 +542,16 @@ func TestPlanEmergency(t *testing.T) {
 	in.Allocations = PushAllocation(in.Allocations, Allocation{AIKW: 0, Reason: "grid event over", Emergency: true}, t0.Add(time.Minute))
 	p = MakePlan(in, t0.Add(10*time.Minute))
 	if len(p.Resume) != 0 || len(p.Park) != 0 || p.ETASeconds != 0 {
-		t.Fatalf("held: resume %v park %v eta %v", names(p.Resume), names(p.Park), p.ETASeconds)
+		t.Fatalf("held: resume %v park %v eta %v; want len(p.Resume) == 0, len(p.Park) == 0, p.ETASeconds == 0", names(p.Resume), names(p.Park), p.ETASeconds)
 	}
 	if got := reasons(p.Deferred); got["d"] != ReasonEmergencyHold || got["new"] != ReasonEmergencyHold || got["newer"] != ReasonEmergencyHold {
-		t.Fatalf("held: deferred %v", got)
+		t.Fatalf("held: deferred %v; want got[\"d\"] == ReasonEmergencyHold, got[\"new\"] == ReasonEmergencyHold, got[\"newer\"] == ReasonEmergencyHold", got)
 	}
 	// The next non-emergency allocation releases the hold.
 	in.Allocations = PushAllocation(in.Allocations, Allocation{AIKW: 0, Reason: "back to normal"}, t0.Add(11*time.Minute))
 	p = MakePlan(in, t0.Add(11*time.Minute))
 	if p.Emergency || !slices.Equal(names(p.Resume), []string{"d", "new", "newer"}) {
-		t.Fatalf("released: resume %v deferred %v", names(p.Resume), p.Deferred)
+		t.Fatalf("released: resume %v deferred %v; want !p.Emergency, slices.Equal(names(p.Resume), []string{\"d\", \"new\", \"newer\"})", names(p.Resume), p.Deferred)
 	}
 
 	// An emergency with until gives way to the normal allocation before it,
@@ -560,10 +560,10 @@ func TestPlanEmergency(t *testing.T) {
 	in.Allocations = PushAllocation(nil, Allocation{AIKW: 0, Reason: "normal"}, t0)
 	in.Allocations = PushAllocation(in.Allocations, Allocation{AIKW: 0, Reason: "drill", Emergency: true, Until: t0.Add(time.Hour)}, t0)
 	if p = MakePlan(in, t0.Add(59*time.Minute)); len(p.Resume) != 0 {
-		t.Fatalf("drill: resumed %v", names(p.Resume))
+		t.Fatalf("drill: resumed %v; want len(p.Resume) == 0", names(p.Resume))
 	}
 	if p = MakePlan(in, t0.Add(time.Hour)); len(p.Resume) != 1 || p.Emergency {
-		t.Fatalf("drill over: resume %v", names(p.Resume))
+		t.Fatalf("drill over: resume %v; want len(p.Resume) == 1, !p.Emergency", names(p.Resume))
 	}
 }
 
@@ -581,7 +581,7 @@ func TestPlanUntil(t *testing.T) {
 	stack = PushAllocation(stack, burst, t0)
 	stack = PushAllocation(stack, spike, t0)
 	if len(stack) != 3 {
-		t.Fatalf("stack %v", stack)
+		t.Fatalf("stack %v; want len(stack) == 3", stack)
 	}
 	tests := []struct {
 		at    time.Duration
@@ -591,18 +591,20 @@ func TestPlanUntil(t *testing.T) {
 		{0, 9, 3}, {5*time.Minute - 1, 9, 3}, {5 * time.Minute, 6, 2}, {10*time.Minute - 1, 6, 2}, {10 * time.Minute, 2, 1}, {100 * time.Hour, 2, 1},
 	}
 	for _, tc := range tests {
-		p := MakePlan(Input{Policy: po, Rigs: rigs, Allocations: stack}, t0.Add(tc.at))
-		if p.AIKW != tc.ai || p.Allocation.AIKW != tc.ai || len(p.Allocations) != tc.depth || p.MiningBudgetKW != 10-tc.ai {
-			t.Errorf("t+%v: ai %v depth %d budget %v, want ai %v depth %d", tc.at, p.AIKW, len(p.Allocations), p.MiningBudgetKW, tc.ai, tc.depth)
-		}
-		if len(p.Curtail) != int(tc.ai) {
-			t.Errorf("t+%v: curtail %d rigs, want %v", tc.at, len(p.Curtail), tc.ai)
-		}
+		t.Run(fmt.Sprint("t+", tc.at), func(t *testing.T) {
+			p := MakePlan(Input{Policy: po, Rigs: rigs, Allocations: stack}, t0.Add(tc.at))
+			if p.AIKW != tc.ai || p.Allocation.AIKW != tc.ai || len(p.Allocations) != tc.depth || p.MiningBudgetKW != 10-tc.ai {
+				t.Errorf("t+%v: ai %v depth %d budget %v, want ai %v depth %d", tc.at, p.AIKW, len(p.Allocations), p.MiningBudgetKW, tc.ai, tc.depth)
+			}
+			if len(p.Curtail) != int(tc.ai) {
+				t.Errorf("t+%v: curtail %d rigs, want %v", tc.at, len(p.Curtail), tc.ai)
+			}
+		})
 	}
 	// Nothing in force: AI takes nothing.
 	p := MakePlan(Input{Policy: po, Rigs: rigs, Allocations: []Allocation{burst}}, t0.Add(time.Hour))
 	if p.AIKW != 0 || len(p.Allocations) != 0 || p.Allocation != (Allocation{}) || len(p.Curtail) != 0 {
-		t.Fatalf("expired alone: %+v", p.Allocation)
+		t.Fatalf("expired alone: %+v; want p.AIKW == 0, len(p.Allocations) == 0, p.Allocation == (Allocation{}), len(p.Curtail) == 0", p.Allocation)
 	}
 
 	// PushAllocation: the same request is a no-op; no until replaces the stack;
@@ -610,18 +612,18 @@ func TestPlanUntil(t *testing.T) {
 	same := burst
 	same.Who, same.At = "someone else", t0.Add(time.Second)
 	if got := PushAllocation(stack[:2], same, t0.Add(time.Second)); len(got) != 2 || got[1].Who != "" {
-		t.Fatalf("same request pushed: %+v", got)
+		t.Fatalf("same request pushed: %+v; want len(got) == 2, got[1].Who == \"\"", got)
 	}
 	if got := PushAllocation(stack, Allocation{AIKW: 1}, t0); len(got) != 1 || got[0].AIKW != 1 {
-		t.Fatalf("no until did not replace: %+v", got)
+		t.Fatalf("no until did not replace: %+v; want len(got) == 1, got[0].AIKW == 1", got)
 	}
 	later := Allocation{AIKW: 4, Until: t0.Add(2 * time.Hour)}
 	got := PushAllocation(stack, later, t0.Add(6*time.Minute)) // spike gone, burst in force
 	if len(got) != 3 || got[1].Reason != "training burst" || got[2].AIKW != 4 {
-		t.Fatalf("push over expired: %+v", got)
+		t.Fatalf("push over expired: %+v; want len(got) == 3, got[1].Reason == \"training burst\", got[2].AIKW == 4", got)
 	}
 	if stack[2].Reason != "spike" {
-		t.Fatal("PushAllocation modified its input")
+		t.Fatalf("PushAllocation's input: stack[2].Reason %q, want spike (unmodified)", stack[2].Reason)
 	}
 }
 
@@ -690,16 +692,16 @@ func TestPlanPins(t *testing.T) {
 				t.Errorf("deferred %v, want %v", got, tc.deferred)
 			}
 			if p.Compliant != tc.compliant {
-				t.Errorf("compliant %v (%v / %v)", p.Compliant, p.LoadAfterKW, p.MiningBudgetKW)
+				t.Errorf("compliant %v (%v / %v); want p.Compliant == tc.compliant", p.Compliant, p.LoadAfterKW, p.MiningBudgetKW)
 			}
 			for _, r := range p.Curtail {
 				if in.Rigs[r.Rig].Pin == PinOff && r.Reason != ReasonPinnedOff {
-					t.Errorf("%s: reason %q", r.Name, r.Reason)
+					t.Errorf("%s: reason %q; want !(in.Rigs[r.Rig].Pin == PinOff && r.Reason != ReasonPinnedOff)", r.Name, r.Reason)
 				}
 			}
 			for _, r := range p.Resume {
 				if in.Rigs[r.Rig].Pin == PinOn && r.Reason != ReasonPinnedOn {
-					t.Errorf("%s: reason %q", r.Name, r.Reason)
+					t.Errorf("%s: reason %q; want !(in.Rigs[r.Rig].Pin == PinOn && r.Reason != ReasonPinnedOn)", r.Name, r.Reason)
 				}
 			}
 			mustNoActions(t, MakePlan(apply(in, p), t0))
@@ -720,23 +722,23 @@ func TestPlanAdmission(t *testing.T) {
 	}}
 	p := MakePlan(in, t0)
 	if got := names(p.Resume); !slices.Equal(got, []string{"k1", "k2", "k3", "k4", "new1"}) {
-		t.Fatalf("restart: resume %v", got)
+		t.Fatalf("restart: resume %v; want slices.Equal(got, []string{\"k1\", \"k2\", \"k3\", \"k4\", \"new1\"})", got)
 	}
 	for _, r := range p.Resume[:4] {
 		if r.Reason != ReasonReadmitted {
-			t.Fatalf("%s: %q", r.Name, r.Reason)
+			t.Fatalf("%s: %q; want r.Reason == ReasonReadmitted", r.Name, r.Reason)
 		}
 	}
 	if p.Resume[4].Reason != ReasonAdmitted || p.Ramp.ResumedKW != 2.75 {
-		t.Fatalf("new rig: %q, ramp %+v", p.Resume[4].Reason, p.Ramp)
+		t.Fatalf("new rig: %q, ramp %+v; want p.Resume[4].Reason == ReasonAdmitted, p.Ramp.ResumedKW == 2.75", p.Resume[4].Reason, p.Ramp)
 	}
 	// The second new rig waits its turn: it stays pending, deferred for the ramp.
 	if len(p.Park) != 0 || reasons(p.Deferred)["new2"] != ReasonRampLimit || p.ETASeconds != 60 {
-		t.Fatalf("restart: park %v deferred %v eta %v", names(p.Park), p.Deferred, p.ETASeconds)
+		t.Fatalf("restart: park %v deferred %v eta %v; want len(p.Park) == 0, reasons(p.Deferred)[\"new2\"] == ReasonRampLimit, p.ETASeconds == 60", names(p.Park), p.Deferred, p.ETASeconds)
 	}
 	in = apply(in, p)
 	if p = MakePlan(in, t0.Add(time.Minute)); !slices.Equal(names(p.Resume), []string{"new2"}) {
-		t.Fatalf("next minute: resume %v", names(p.Resume))
+		t.Fatalf("next minute: resume %v; want slices.Equal(names(p.Resume), []string{\"new2\"})", names(p.Resume))
 	}
 
 	// A rig mining when its connection closed (a pool failover asking
@@ -758,11 +760,11 @@ func TestPlanAdmission(t *testing.T) {
 	in = Input{Policy: po2, Allocations: ai(0), Rigs: []Rig{mining("m1", g), mining("m2", g), pending("late", g), known("k", g)}}
 	p = MakePlan(in, t0)
 	if got := names(p.Park); !slices.Equal(got, []string{"k", "late"}) || len(p.Resume) != 0 {
-		t.Fatalf("no budget: park %v resume %v", got, names(p.Resume))
+		t.Fatalf("no budget: park %v resume %v; want slices.Equal(got, []string{\"k\", \"late\"}), len(p.Resume) == 0", got, names(p.Resume))
 	}
 	for _, a := range p.Park {
 		if a.Reason != ReasonNoFit {
-			t.Fatalf("%s parked for %q", a.Name, a.Reason)
+			t.Fatalf("%s parked for %q; want a.Reason == ReasonNoFit", a.Name, a.Reason)
 		}
 	}
 	in = apply(in, p)
@@ -772,7 +774,7 @@ func TestPlanAdmission(t *testing.T) {
 	in = Input{Policy: pol(3.5), Allocations: ai(0), Rigs: []Rig{parked("p", g), pending("n", hi)}}
 	p = MakePlan(in, t0)
 	if !slices.Equal(names(p.Resume), []string{"n"}) || reasons(p.Deferred)["p"] != ReasonNoFit {
-		t.Fatalf("order: resume %v deferred %v", names(p.Resume), p.Deferred)
+		t.Fatalf("order: resume %v deferred %v; want slices.Equal(names(p.Resume), []string{\"n\"}), reasons(p.Deferred)[\"p\"] == ReasonNoFit", names(p.Resume), p.Deferred)
 	}
 
 	// An offline rig known as mining keeps its room for its readmission.
@@ -780,11 +782,11 @@ func TestPlanAdmission(t *testing.T) {
 	in = Input{Policy: pol(3.5), Allocations: ai(0), Rigs: []Rig{parked("p", g), off}}
 	p = MakePlan(in, t0)
 	if len(p.Resume) != 0 || reasons(p.Deferred)["p"] != ReasonNoFit || p.LoadKW != 0.25 {
-		t.Fatalf("offline known: resume %v deferred %v load %v", names(p.Resume), p.Deferred, p.LoadKW)
+		t.Fatalf("offline known: resume %v deferred %v load %v; want len(p.Resume) == 0, reasons(p.Deferred)[\"p\"] == ReasonNoFit, p.LoadKW == 0.25", names(p.Resume), p.Deferred, p.LoadKW)
 	}
 	in.Rigs[1].KnownMining = false // its grace is over
 	if p = MakePlan(in, t0); !slices.Equal(names(p.Resume), []string{"p"}) {
-		t.Fatalf("offline, grace over: resume %v", names(p.Resume))
+		t.Fatalf("offline, grace over: resume %v; want slices.Equal(names(p.Resume), []string{\"p\"})", names(p.Resume))
 	}
 
 	// ... even when the parked rig stands above it in the order (after a
@@ -792,7 +794,7 @@ func TestPlanAdmission(t *testing.T) {
 	lo := grp("lo", 0, 30, 3, 0.25)
 	in = Input{Policy: pol(3.5), Allocations: ai(0), Rigs: []Rig{parked("p", hi), {Name: "k", Group: lo, State: RigOffline, KnownMining: true}}}
 	if p = MakePlan(in, t0); len(p.Resume) != 0 || reasons(p.Deferred)["p"] != ReasonNoFit {
-		t.Fatalf("offline known below a parked rig: resume %v deferred %v", names(p.Resume), p.Deferred)
+		t.Fatalf("offline known below a parked rig: resume %v deferred %v; want len(p.Resume) == 0, reasons(p.Deferred)[\"p\"] == ReasonNoFit", names(p.Resume), p.Deferred)
 	}
 }
 
@@ -829,7 +831,7 @@ func TestPlanDisconnect(t *testing.T) {
 				t.Fatalf("load %v left %v, want %v %v", p.LoadKW, p.LeftWhileParkedKW, tc.load, tc.leftKW)
 			}
 			if p.Actions() != 0 {
-				t.Fatalf("acted on a disconnected rig: curtail %v resume %v park %v", names(p.Curtail), names(p.Resume), names(p.Park))
+				t.Fatalf("acted on a disconnected rig: curtail %v resume %v park %v; want p.Actions() == 0", names(p.Curtail), names(p.Resume), names(p.Park))
 			}
 		})
 	}
@@ -839,14 +841,14 @@ func TestPlanDisconnect(t *testing.T) {
 	in := Input{Policy: po, Allocations: ai(93.5), Rigs: []Rig{mining("m", g), mining("tail", lo), left("x", 5*time.Minute)}}
 	p := MakePlan(in, t0)
 	if !slices.Equal(names(p.Curtail), []string{"tail"}) {
-		t.Fatalf("vanished counted: curtail %v (load %v budget %v)", names(p.Curtail), p.LoadKW, p.MiningBudgetKW)
+		t.Fatalf("vanished counted: curtail %v (load %v budget %v); want slices.Equal(names(p.Curtail), []string{\"tail\"})", names(p.Curtail), p.LoadKW, p.MiningBudgetKW)
 	}
 	if p = MakePlan(in, t0.Add(5*time.Minute)); len(p.Curtail) != 0 || p.LoadKW != 6 {
-		t.Fatalf("vanished released: curtail %v load %v", names(p.Curtail), p.LoadKW)
+		t.Fatalf("vanished released: curtail %v load %v; want len(p.Curtail) == 0, p.LoadKW == 6", names(p.Curtail), p.LoadKW)
 	}
 	in = Input{Policy: po, Allocations: ai(93.5), Rigs: []Rig{mining("m", g), parked("p", lo), {Name: "gone", Group: g, State: RigMining}}}
 	if p = MakePlan(in, t0); !slices.Equal(names(p.Resume), []string{"p"}) {
-		t.Fatalf("disconnected mining rig: resume %v (load %v)", names(p.Resume), p.LoadKW)
+		t.Fatalf("disconnected mining rig: resume %v (load %v); want slices.Equal(names(p.Resume), []string{\"p\"})", names(p.Resume), p.LoadKW)
 	}
 }
 
@@ -906,14 +908,14 @@ func TestPlanCountsUnverifiedParks(t *testing.T) {
 	why := p.NotCompliantReason()
 	for _, part := range []string{"4 parks unverified, 1 of them still submitting shares (curtail_failed)", "+10 kW", "load 19 kW over the budget 10 kW", "if the parks hold it is 9 kW", "pools_bound = true"} {
 		if !strings.Contains(why, part) {
-			t.Errorf("reason %q lacks %q", why, part)
+			t.Errorf("reason %q lacks %q; want strings.Contains(why, part)", why, part)
 		}
 	}
 	// Each rig by CountRig, as the API shows it: the same rule.
 	for _, r := range rigs {
 		c, kw := CountRig(po, &r, t0)
 		if l := want[c]; l.Rigs == 0 {
-			t.Errorf("%s counted as %s, not in the plan's split", r.Name, c)
+			t.Errorf("%s counted as %s, not in the plan's split; want l.Rigs != 0", r.Name, c)
 		}
 		if r.Name == "f-parked" && (c != CountedParkedUnverified || kw != 3) {
 			t.Errorf("f-parked: %s %v kW, want parked_unverified 3 kW", c, kw)
@@ -936,17 +938,17 @@ func TestPlanCountsUnverifiedParks(t *testing.T) {
 	in.Allocations = ai(97) // budget 3: both go
 	p = MakePlan(in, t0)
 	if len(p.Curtail) != 2 || p.LoadAfterKW != 1 || p.CountedLoadAfterKW != 3.5 || p.Counted[CountedParkedBound].Rigs != 1 {
-		t.Fatalf("both curtailed: %v planned %v counted %v split %+v", names(p.Curtail), p.LoadAfterKW, p.CountedLoadAfterKW, p.Counted)
+		t.Fatalf("both curtailed: %v planned %v counted %v split %+v; want len(p.Curtail) == 2, p.LoadAfterKW == 1, p.CountedLoadAfterKW == 3.5, p.Counted[CountedParkedBound].Rigs == 1", names(p.Curtail), p.LoadAfterKW, p.CountedLoadAfterKW, p.Counted)
 	}
 	// Over budget as planned too (a pinned-on rig): the reason says so.
 	on := mining("b-on", bound)
 	on.Pin = PinOn
 	p = MakePlan(Input{Policy: po, Allocations: ai(98), Rigs: []Rig{on}}, t0)
 	if why := p.NotCompliantReason(); p.Compliant || !strings.Contains(why, "even as planned") || strings.Contains(why, "unverified") {
-		t.Fatalf("pinned on over budget: compliant %v reason %q", p.Compliant, why)
+		t.Fatalf("pinned on over budget: compliant %v reason %q; want !p.Compliant, strings.Contains(why, \"even as planned\"), !strings.Contains(why, \"unverified\")", p.Compliant, why)
 	}
 	if p = MakePlan(Input{Policy: po, Allocations: ai(0), Rigs: rigs}, t0); p.NotCompliantReason() != "" || !p.CountedCompliant {
-		t.Fatalf("within budget: reason %q", p.NotCompliantReason())
+		t.Fatalf("within budget: reason %q; want p.NotCompliantReason() == \"\", p.CountedCompliant", p.NotCompliantReason())
 	}
 }
 
@@ -959,31 +961,31 @@ func TestPlanReportedKW(t *testing.T) {
 	p := MakePlan(in, t0)
 	// 3.25 + 2.5 = 5.75 ≤ 6: compliant with the reported figure (6.5 with rig_kw).
 	if p.LoadKW != 5.75 || len(p.Curtail) != 0 {
-		t.Fatalf("load %v curtail %v", p.LoadKW, names(p.Curtail))
+		t.Fatalf("load %v curtail %v; want p.LoadKW == 5.75, len(p.Curtail) == 0", p.LoadKW, names(p.Curtail))
 	}
 	in.Allocations = ai(0.5) // budget 5.5: curtail b saves 2.5 − 0.25
 	p = MakePlan(in, t0)
 	if !slices.Equal(names(p.Curtail), []string{"b"}) || p.LoadAfterKW != 3.5 {
-		t.Fatalf("curtail %v after %v", names(p.Curtail), p.LoadAfterKW)
+		t.Fatalf("curtail %v after %v; want slices.Equal(names(p.Curtail), []string{\"b\"}), p.LoadAfterKW == 3.5", names(p.Curtail), p.LoadAfterKW)
 	}
 	// Resuming costs the reported draw too: room 2.5 fits b (2.25) only by its report.
 	pb := parked("b", b)
 	pb.ReportedKW = 2.5
 	in = Input{Policy: pol(5.75), Allocations: ai(0), Rigs: []Rig{mining("a", a), pb}}
 	if p = MakePlan(in, t0); !slices.Equal(names(p.Resume), []string{"b"}) || p.LoadAfterKW != 5.75 {
-		t.Fatalf("resume %v after %v", names(p.Resume), p.LoadAfterKW)
+		t.Fatalf("resume %v after %v; want slices.Equal(names(p.Resume), []string{\"b\"}), p.LoadAfterKW == 5.75", names(p.Resume), p.LoadAfterKW)
 	}
 	pb.ReportedKW = 0
 	in.Rigs[1] = pb
 	if p = MakePlan(in, t0); len(p.Resume) != 0 {
-		t.Fatalf("rig_kw: resume %v", names(p.Resume))
+		t.Fatalf("rig_kw: resume %v; want len(p.Resume) == 0", names(p.Resume))
 	}
 	// The hashrate estimate is reported, never used.
 	r = mining("a", a)
 	r.HashrateTHs = 100 // 100 TH/s × 30 J/TH = 3 kW
 	p = MakePlan(Input{Policy: pol(0), Allocations: ai(0), Rigs: []Rig{r}}, t0)
 	if p.LoadEstKW != 3 || p.LoadKW != 3.25 || len(p.Curtail) != 1 {
-		t.Fatalf("estimate %v load %v curtail %v", p.LoadEstKW, p.LoadKW, names(p.Curtail))
+		t.Fatalf("estimate %v load %v curtail %v; want p.LoadEstKW == 3, p.LoadKW == 3.25, len(p.Curtail) == 1", p.LoadEstKW, p.LoadKW, names(p.Curtail))
 	}
 }
 
@@ -1084,7 +1086,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 			}
 			seen[a.Rig] = list
 			if in.Rigs[a.Rig].Name != a.Name || a.Reason == "" {
-				t.Fatalf("%s: bad action %+v", list, a)
+				t.Fatalf("%s: bad action %+v; want in.Rigs[a.Rig].Name == a.Name, a.Reason != \"\"", list, a)
 			}
 		}
 	}
@@ -1095,13 +1097,13 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 	for _, a := range p.Curtail {
 		r := in.Rigs[a.Rig]
 		if r.State != RigMining || !(r.Connected || r.ByDevice) || r.Pin == PinOn {
-			t.Fatalf("curtailed %+v", r)
+			t.Fatalf("curtailed %+v; want r.State == RigMining, (r.Connected || r.ByDevice), r.Pin != PinOn", r)
 		}
 	}
 	for _, a := range p.Resume {
 		r := in.Rigs[a.Rig]
 		if !(r.Connected || r.ByDevice) || (r.State != RigParked && r.State != RigPending) || r.Pin == PinOff || p.Emergency {
-			t.Fatalf("resumed %+v (emergency %v)", r, p.Emergency)
+			t.Fatalf("resumed %+v (emergency %v); want (r.Connected || r.ByDevice), !(r.State != RigParked && r.State != RigPending), r.Pin != PinOff, !p.Emergency", r, p.Emergency)
 		}
 		if r.State == RigParked && in.Policy.MinOff > 0 && !r.Since.IsZero() && now.Before(r.Since.Add(in.Policy.MinOff)) {
 			t.Fatalf("resumed in min_off %+v", r)
@@ -1109,15 +1111,15 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 	}
 	for _, a := range p.Park {
 		if r := in.Rigs[a.Rig]; r.State != RigPending || !(r.Connected || r.ByDevice) {
-			t.Fatalf("parked %+v", r)
+			t.Fatalf("parked %+v; want r.State == RigPending, (r.Connected || r.ByDevice)", r)
 		}
 	}
 	if p.MiningBudgetKW < 0 {
-		t.Fatalf("negative mining budget %v", p.MiningBudgetKW)
+		t.Fatalf("negative mining budget %v; want p.MiningBudgetKW >= 0", p.MiningBudgetKW)
 	}
 	// Compliant: mining within its budget, and the AI within the site.
 	if p.Compliant != (p.LoadAfterKW <= p.MiningBudgetKW+1e-9 && p.AIKW+p.ReserveKW <= p.CapacityKW+1e-9) {
-		t.Fatalf("compliant %v with %v / %v", p.Compliant, p.LoadAfterKW, p.MiningBudgetKW)
+		t.Fatalf("compliant %v with %v / %v; want p.Compliant == (p.LoadAfterKW <= p.MiningBudgetKW+1e-9 && p.AIKW+p.ReserveKW <= p.CapacityKW+1e-9)", p.Compliant, p.LoadAfterKW, p.MiningBudgetKW)
 	}
 	if !p.Compliant {
 		// Only pinned-on rigs, idle draw, vanished rigs and rigs whose
@@ -1126,7 +1128,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 		for i, r := range in.Rigs {
 			saves := !(r.WontWake && !r.DeviceHashing) && !r.HasMeasured
 			if r.State == RigMining && (r.Connected || r.ByDevice) && r.Pin != PinOn && seen[i] != "curtail" && saves {
-				t.Fatalf("not compliant but %s keeps mining", r.Name)
+				t.Fatalf("not compliant but %s keeps mining; want !(r.State == RigMining && (r.Connected || r.ByDevice) && r.Pin != PinOn && seen[i] != \"curtail\" && saves)", r.Name)
 			}
 		}
 	}
@@ -1136,7 +1138,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 		pinnedOn = pinnedOn || in.Rigs[a.Rig].Pin == PinOn
 	}
 	if len(p.Resume) > 0 && !pinnedOn && !p.Compliant {
-		t.Fatal("resumed into a breach")
+		t.Fatalf("plan resumes %v into a breach (compliant %v, none pinned on), want no resume while not compliant", p.Resume, p.Compliant)
 	}
 	// The counted load: every rig once, the planned load plus each
 	// unverified park's rig_kw − idle_kw, never less than planned.
@@ -1157,7 +1159,7 @@ func checkPlan(t *testing.T, in Input, p Plan, now time.Time) {
 		t.Fatalf("counted compliant %v planned %v (%v, %v / %v), reason %q", p.CountedCompliant, p.Compliant, p.CountedLoadAfterKW, p.LoadAfterKW, p.MiningBudgetKW, p.NotCompliantReason())
 	}
 	if p.Ramp.ResumedKW > 0 && p.Ramp.WindowStart.After(now) {
-		t.Fatalf("ramp window in the future %+v", p.Ramp)
+		t.Fatalf("ramp window in the future %+v; want !(p.Ramp.ResumedKW > 0 && p.Ramp.WindowStart.After(now))", p.Ramp)
 	}
 }
 
@@ -1169,10 +1171,10 @@ func TestPlanIdempotentRandom(t *testing.T) {
 		orig := cloneInput(in)
 		p := MakePlan(in, now)
 		if !reflect.DeepEqual(in, orig) {
-			t.Fatalf("iter %d: MakePlan modified its input", iter)
+			t.Fatalf("iter %d: MakePlan modified its input; want reflect.DeepEqual(in, orig)", iter)
 		}
 		if again := MakePlan(in, now); !reflect.DeepEqual(p, again) {
-			t.Fatalf("iter %d: same input, different plan:\n%+v\n%+v", iter, p, again)
+			t.Fatalf("iter %d: same input, different plan:\n%+v\n%+v; want reflect.DeepEqual(p, again)", iter, p, again)
 		}
 		checkPlan(t, in, p, now)
 
@@ -1180,7 +1182,7 @@ func TestPlanIdempotentRandom(t *testing.T) {
 		next := apply(in, p)
 		q := MakePlan(next, now)
 		if q.Actions() != 0 {
-			t.Fatalf("iter %d: replanning acts: curtail %v resume %v park %v\nfirst: %+v\ninput: %+v", iter,
+			t.Fatalf("iter %d: replanning acts: curtail %v resume %v park %v\nfirst: %+v\ninput: %+v; want q.Actions() == 0", iter,
 				q.Curtail, q.Resume, q.Park, p, in)
 		}
 		if q.CountedLoadKW != p.CountedLoadAfterKW || q.Counted != p.Counted || q.CountedCompliant != p.CountedCompliant {
@@ -1254,7 +1256,7 @@ func TestPlanRampRandom(t *testing.T) {
 				k++
 			}
 			if k > 1 && sum > in.Policy.RampUpKWPerMin+1e-9 {
-				t.Fatalf("iter %d: %v kW resumed in the window from %v (limit %v)", iter, sum, start, in.Policy.RampUpKWPerMin)
+				t.Fatalf("iter %d: %v kW resumed in the window from %v (limit %v); want !(k > 1 && sum > in.Policy.RampUpKWPerMin+1e-9)", iter, sum, start, in.Policy.RampUpKWPerMin)
 			}
 		}
 	}
@@ -1263,7 +1265,7 @@ func TestPlanRampRandom(t *testing.T) {
 func TestPlanNilPolicyPanics(t *testing.T) {
 	defer func() {
 		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "policy") {
-			t.Fatalf("recover %v", r)
+			t.Fatalf("recover %v; want r != nil, strings.Contains(fmt.Sprint(r), \"policy\")", r)
 		}
 	}()
 	MakePlan(Input{}, t0)

@@ -151,7 +151,7 @@ func FuzzParseEconomic(f *testing.F) {
 			if errors.As(err, &errs) {
 				for _, e := range errs {
 					if e.Line < 1 || e.Col < 1 {
-						t.Fatalf("error without a position: %v", e)
+						t.Fatalf("error without a position: %v; want e.Line >= 1, e.Col >= 1", e)
 					}
 				}
 			}
@@ -165,7 +165,7 @@ func FuzzParseEconomic(f *testing.F) {
 		}
 		be := BreakEvenUSDPerMWh(e.HashpriceUSDPerPHDay, 20, e.PoolFeePct, e.OtherCostUSDPerMWh)
 		if e.HashpriceUSDPerPHDay > 0 && math.IsNaN(be) {
-			t.Fatalf("break-even NaN for %+v", e)
+			t.Fatalf("break-even NaN for %+v; want !(e.HashpriceUSDPerPHDay > 0 && math.IsNaN(be))", e)
 		}
 	})
 }

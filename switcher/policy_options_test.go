@@ -87,7 +87,7 @@ func TestParseFirmwareActuators(t *testing.T) {
 	for name, w := range want {
 		g := p.Group(name)
 		if g == nil {
-			t.Errorf("no group %q", name)
+			t.Errorf("no group %q; want g != nil", name)
 			continue
 		}
 		if g.Firmware() != w.firmware || g.Monitor != w.monitor || g.BindPools != w.bind {
@@ -117,7 +117,7 @@ func TestParseFirmwareActuators(t *testing.T) {
 	// Nothing of the policy prints a credential.
 	for _, s := range append(p.Diff(nil), fmt.Sprintf("%+v %#v %v", *p, p.Groups, p.Default)) {
 		if strings.Contains(s, password) {
-			t.Errorf("printing the policy shows the password: %s", s)
+			t.Errorf("printing the policy shows the password: %s; want !strings.Contains(s, password)", s)
 		}
 	}
 }
@@ -341,7 +341,7 @@ func TestDiffCredentials(t *testing.T) {
 	}
 	old := load(src)
 	if d := load(src).Diff(old); d != nil {
-		t.Errorf("same files, Diff = %q; want none", d)
+		t.Errorf("same files, Diff = %q", d)
 	}
 	// The password file's content changes; the policy does not.
 	if err := os.WriteFile(pass, []byte("new-"+password+"\n"), 0o600); err != nil {
@@ -369,7 +369,7 @@ func TestDiffCredentials(t *testing.T) {
 	}
 	for _, line := range append(next.Diff(cur), next.Diff(nil)...) {
 		if strings.Contains(line, password) || strings.Contains(line, "token=") {
-			t.Errorf("a diff line shows a secret: %s", line)
+			t.Errorf("a diff line shows a secret: %s; want !strings.Contains(line, password), !strings.Contains(line, \"token=\")", line)
 		}
 	}
 	// A new group says its monitor and bind_pools.

@@ -61,7 +61,7 @@ func TestUniqueNamesStayBounded(t *testing.T) {
 		s.RigConnected(name, remote)
 		s.RigDisconnected(name)
 		if s.RigConnected(long+name, remote) {
-			t.Fatal("an 8 KB name was admitted")
+			t.Fatalf("a %d-byte name: got admitted, want refused", len(long+name))
 		}
 		s.RigDisconnected(long + name)
 		clk.Advance(time.Millisecond)
@@ -75,15 +75,15 @@ func TestUniqueNamesStayBounded(t *testing.T) {
 	for _, r := range rigs {
 		names[r.Name] = true
 		if len(r.Name) > MaxRigName {
-			t.Errorf("a record of a %d-byte name was kept", len(r.Name))
+			t.Errorf("a record of a %d-byte name was kept; want len(r.Name) <= MaxRigName", len(r.Name))
 		}
 	}
 	if !names["a-real"] || !names["a-pinned"] {
-		t.Errorf("the real rig or the pinned one was forgotten: %v", names)
+		t.Errorf("the real rig or the pinned one was forgotten: %v; want names[\"a-real\"], names[\"a-pinned\"]", names)
 	}
 	// The newest names are the ones kept.
 	if !names[fmt.Sprintf("a-%05d-%s", 1999, strings.Repeat("y", 200))] {
-		t.Errorf("the newest name was forgotten, the oldest should go first")
+		t.Errorf("records: got %d names without the newest (a-01999-…), want the oldest forgotten first", len(names))
 	}
 	if got := s.Counters().RigsRefusedName.Load(); got != 2000 {
 		t.Errorf("refused for the name: %d, want 2000", got)
@@ -124,20 +124,20 @@ func TestFullNetworkRefusesNewNames(t *testing.T) {
 		s.RigDisconnected(n)
 	}
 	if s.RigConnected("a-new", "10.0.0.2:1") {
-		t.Fatal("admitted at once")
+		t.Fatalf("a-new on a full network: got admitted at once (%+v), want it held", rigStatus(s, "a-new"))
 	}
 	if r := rigStatus(s, "a-new"); r.Name != "" {
-		t.Fatalf("a new name from a network full of records worth keeping got a record: %+v", r)
+		t.Fatalf("a new name from a network full of records worth keeping got a record: %+v; want r.Name == \"\"", r)
 	}
 	if got := s.Counters().RigsRefusedNetwork.Load(); got != 1 {
 		t.Errorf("refused for a full network: %d, want 1", got)
 	}
 	s.RigConnected("a-0", "10.0.0.1:2") // known: always let in
 	if r := rigStatus(s, "a-0"); !r.Connected {
-		t.Errorf("a known rig of a full network was not let in: %+v", r)
+		t.Errorf("a known rig of a full network was not let in: %+v; want r.Connected", r)
 	}
 	if s.RigConnected("b-1", "10.0.1.1:1"); rigStatus(s, "b-1").Name == "" {
-		t.Errorf("a rig of another network was refused")
+		t.Errorf("b-1 of another network: got %+v (refused), want it let in", rigStatus(s, "b-1"))
 	}
 }
 
@@ -165,21 +165,21 @@ func TestForgetAfter(t *testing.T) {
 		s.RigDisconnected(n)
 	}
 	if st := rigStatus(s, "a-parked").State; st != "parked" {
-		t.Fatalf("a-parked is %s", st)
+		t.Fatalf("a-parked is %s; want st == \"parked\"", st)
 	}
 	clk.Advance(59 * time.Minute)
 	s.step()
 	if rigStatus(s, "a-gone").Name == "" {
-		t.Fatal("forgotten before forget_after")
+		t.Fatalf("a-gone after 59 min: got %+v (no record), want it kept until forget_after", rigStatus(s, "a-gone"))
 	}
 	clk.Advance(2 * time.Minute)
 	s.step()
 	if r := rigStatus(s, "a-gone"); r.Name != "" {
-		t.Errorf("a rig offline longer than forget_after is still known: %+v", r)
+		t.Errorf("a rig offline longer than forget_after is still known: %+v; want r.Name == \"\"", r)
 	}
 	for _, n := range []string{"a-pinned", "a-parked", "a-here"} {
 		if rigStatus(s, n).Name == "" {
-			t.Errorf("%s was forgotten; it holds a pin, a park or a connection", n)
+			t.Errorf("%s was forgotten; it holds a pin, a park or a connection; want rigStatus(s, n).Name != \"\"", n)
 		}
 	}
 	st, err := loadState(filepath.Join(dir, "state.json"))
@@ -187,7 +187,7 @@ func TestForgetAfter(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, ok := st.Rigs["a-gone"]; ok || len(st.Rigs) != 3 {
-		t.Errorf("the state file still has the forgotten rig: %d rigs", len(st.Rigs))
+		t.Errorf("the state file still has the forgotten rig: %d rigs; want !ok, len(st.Rigs) == 3", len(st.Rigs))
 	}
 }
 
@@ -225,7 +225,7 @@ func TestForgetRig(t *testing.T) {
 		t.Errorf("was %+v, want parked, pinned off", was)
 	}
 	if rigStatus(s, "a-1").Name != "" {
-		t.Error("still known after Forget")
+		t.Errorf("a-1 after Forget: got %+v, want no record", rigStatus(s, "a-1"))
 	}
 	evs, _ := s.Events(0, 100)
 	last := evs[len(evs)-1]
@@ -233,8 +233,8 @@ func TestForgetRig(t *testing.T) {
 		t.Errorf("last event %+v, want forget of a-1 by desk", last)
 	}
 	st, _ := loadState(filepath.Join(dir, "state.json"))
-	if _, ok := st.Rigs["a-1"]; ok {
-		t.Error("the state file still has a-1")
+	if r, ok := st.Rigs["a-1"]; ok {
+		t.Errorf("the state file after Forget: got a-1 %+v, want none", r)
 	}
 }
 
@@ -271,10 +271,10 @@ func TestOldStateFileIsBounded(t *testing.T) {
 		t.Fatalf("%d records after loading 802, want 100 (the cap, the pinned rig kept)", len(rigs))
 	}
 	if rigStatus(s, long+"-pinned").Name == "" || rigStatus(s, "a-0").Name == "" {
-		t.Error("the pinned rig or the newest offline one was dropped")
+		t.Errorf("after the cap: pinned rig %q, a-0 %q; want both kept", rigStatus(s, long+"-pinned").Name, rigStatus(s, "a-0").Name)
 	}
 	if rigStatus(s, "a-stale").Name != "" {
-		t.Error("a record older than forget_after was kept")
+		t.Errorf("a-stale, older than forget_after: got %+v, want dropped", rigStatus(s, "a-stale"))
 	}
 	s.step()
 	if after := fileSize(t, path); after > before/20 {

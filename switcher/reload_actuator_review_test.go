@@ -62,8 +62,8 @@ func TestReloadFirmwareToStratumWhileAsleep(t *testing.T) {
 	if m, ok := x.fleet.lastSet(t)["f-3"]; !ok || m.Firmware != "luxos" || m.Options != fwOptions || m.Want != device.StateSleeping || m.MonitorOnly {
 		t.Fatalf("f-3 asleep after the reload to stratum: in set %v, %+v; want still luxos with its options, Want sleeping", ok, m)
 	}
-	if _, ok := x.fleet.lastSet(t)["f-1"]; ok {
-		t.Fatalf("f-1 (awake, now stratum) still in the managed set, want it out")
+	if m, ok := x.fleet.lastSet(t)["f-1"]; ok {
+		t.Fatalf("f-1 (awake, now stratum): got %+v in the managed set, want it out", m)
 	}
 	x.allocate(t, 0)
 	if _, resumes, _ := x.fleet.calls(); !slices.Equal(resumes, []string{"f-3"}) {
@@ -76,7 +76,7 @@ func TestReloadFirmwareToStratumWhileAsleep(t *testing.T) {
 	x.clk.Advance(10 * time.Second)
 	x.s.DeviceOutcome(device.Outcome{Rig: "f-3", Action: device.ActionResume, Accepted: true, Verified: true, At: x.clk.Now()})
 	x.s.step()
-	if _, ok := x.fleet.lastSet(t)["f-3"]; ok {
-		t.Fatalf("f-3 awake in a stratum group: still managed, want it out of the set")
+	if m, ok := x.fleet.lastSet(t)["f-3"]; ok {
+		t.Fatalf("f-3 awake in a stratum group: got %+v in the managed set, want it out", m)
 	}
 }

@@ -68,7 +68,7 @@ func TestPolicyWatcherWithInventory(t *testing.T) {
 	saveByRename(t, inventory, "name,address\nacct.a-1,10.0.0.1\nacct.a-2,10.0.0.2\n")
 	w, loads, errs := watchAll(t, policy, inventory, "", "", 50*time.Millisecond)
 	if got := w.Inventory(); !slices.Equal(got, []InventoryRig{{"acct.a-1", "10.0.0.1"}, {"acct.a-2", "10.0.0.2"}}) {
-		t.Fatalf("initial inventory = %v", got)
+		t.Fatalf("initial inventory = %v; want slices.Equal(got, []InventoryRig{{\"acct.a-1\", \"10.0.0.1\"}, {\"acct.a-2\", \"10.0.0.2\"}})", got)
 	}
 	first := w.Current()
 
@@ -141,7 +141,7 @@ func TestPolicyWatcherWithInventory(t *testing.T) {
 		w.Reload() // the event's load may have come first, alone
 	}
 	if !slices.Equal(l.Inventory, []InventoryRig{{"acct.a-9", "rig-9"}}) {
-		t.Errorf("Reload delivered inventory %v", l.Inventory)
+		t.Errorf("Reload delivered inventory %v; want slices.Equal(l.Inventory, []InventoryRig{{\"acct.a-9\", \"rig-9\"}})", l.Inventory)
 	}
 }
 
@@ -161,11 +161,11 @@ func TestPolicyWatcherInventoryStart(t *testing.T) {
 	}
 	w, err := start(copyPath)
 	if err != nil || w.StartError() != nil {
-		t.Fatalf("start on a good inventory: %v, StartError %v", err, w.StartError())
+		t.Fatalf("start on a good inventory: %v, StartError %v; want err == nil, w.StartError() == nil", err, w.StartError())
 	}
 	w.Close()
 	if b, err := os.ReadFile(copyPath); err != nil || string(b) != inventoryCopyHeader(inventory)+"\n"+good {
-		t.Fatalf("last good copy: %q, %v", b, err)
+		t.Fatalf("last good copy: %q, %v; want err == nil, string(b) == inventoryCopyHeader(inventory)+\"\\n\"+good", b, err)
 	}
 
 	saveByRename(t, inventory, "name,address\nr1,10.0.0.1/24\n")

@@ -94,14 +94,14 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 	w, policies, errs := watch(t, path, 50*time.Millisecond, time.Second)
 	first := w.Current()
 	if first == nil || first.SiteCapacityKW != 1000 || len(first.Groups) != 1 {
-		t.Fatalf("initial policy = %+v", first)
+		t.Fatalf("initial policy = %+v; want first != nil, first.SiteCapacityKW == 1000, len(first.Groups) == 1", first)
 	}
 
 	// A valid change, saved by rename.
 	saveByRename(t, path, "site_capacity_kw = 900.0\n"+group("a", "")+group("b", ""))
 	d := next(t, policies, "policy after a rename")
 	if d.p.SiteCapacityKW != 900 || len(d.p.Groups) != 2 || w.Current() != d.p {
-		t.Errorf("delivered %+v, Current %+v", d.p, w.Current())
+		t.Errorf("delivered %+v, Current %+v; want d.p.SiteCapacityKW == 900, len(d.p.Groups) == 2, w.Current() == d.p", d.p, w.Current())
 	}
 	wantDiff := []string{
 		"site_capacity_kw 1000 -> 900",
@@ -126,14 +126,14 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 		t.Errorf("error:\n%v\nwant:\n%s", err, want)
 	}
 	if w.Current() != good {
-		t.Errorf("Current changed after a refused policy: %+v", w.Current())
+		t.Errorf("Current changed after a refused policy: %+v; want w.Current() == good", w.Current())
 	}
 
 	// Fixed again: delivered, even though it is the policy in force.
 	saveByRename(t, path, "site_capacity_kw = 900.0\n"+group("a", "")+group("b", ""))
 	d = next(t, policies, "policy after the fix")
 	if len(d.diff) != 0 || d.p.SiteCapacityKW != 900 || w.Current() != d.p {
-		t.Errorf("after the fix: diff %q, policy %+v", d.diff, d.p)
+		t.Errorf("after the fix: diff %q, policy %+v; want len(d.diff) == 0, d.p.SiteCapacityKW == 900, w.Current() == d.p", d.diff, d.p)
 	}
 
 	// Written in place, as some editors and `cat >` do.
@@ -142,7 +142,7 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 	}
 	d = nextPolicy(t, policies, errs)
 	if d.p.SiteCapacityKW != 800 || len(d.p.Groups) != 0 || !slices.Contains(d.diff, `group "a" removed`) {
-		t.Errorf("after an in-place write: diff %q, policy %+v", d.diff, d.p)
+		t.Errorf("after an in-place write: diff %q, policy %+v; want d.p.SiteCapacityKW == 800, len(d.p.Groups) == 0, slices.Contains(d.diff, `group \"a\" removed`)", d.diff, d.p)
 	}
 
 	// Removed: refused with the os error, the policy stays; back: loaded.
@@ -153,11 +153,11 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 		t.Errorf("removed file: %v, want os.ErrNotExist", err)
 	}
 	if w.Current().SiteCapacityKW != 800 {
-		t.Errorf("Current after removal = %+v", w.Current())
+		t.Errorf("Current after removal = %+v; want w.Current().SiteCapacityKW == 800", w.Current())
 	}
 	saveByRename(t, path, "site_capacity_kw = 700.0\n")
 	if d := next(t, policies, "policy after re-creation"); d.p.SiteCapacityKW != 700 {
-		t.Errorf("re-created: %+v", d.p)
+		t.Errorf("re-created: %+v; want d.p.SiteCapacityKW == 700", d.p)
 	}
 
 	if err := w.Close(); err != nil {
@@ -168,7 +168,7 @@ func TestPolicyWatcherReloadsOnRename(t *testing.T) {
 		t.Fatalf("second Close: %v", err)
 	}
 	if w.Current().SiteCapacityKW != 700 {
-		t.Errorf("Current after Close = %+v", w.Current())
+		t.Errorf("Current after Close = %+v; want w.Current().SiteCapacityKW == 700", w.Current())
 	}
 }
 
@@ -183,7 +183,7 @@ func TestPolicyWatcherReload(t *testing.T) {
 	w.Reload()
 	d := next(t, policies, "policy after Reload")
 	if d.p.SiteCapacityKW != 1200 || w.Current() != d.p {
-		t.Errorf("Reload delivered %+v", d.p)
+		t.Errorf("Reload delivered %+v; want d.p.SiteCapacityKW == 1200, w.Current() == d.p", d.p)
 	}
 	if want := []string{"site_capacity_kw 1000 -> 1200", "reserve_kw 0 -> 100", "ramp_up_kw_per_min 100 -> 120"}; !slices.Equal(d.diff, want) {
 		t.Errorf("diff = %q, want %q", d.diff, want)
@@ -192,7 +192,7 @@ func TestPolicyWatcherReload(t *testing.T) {
 	// Nothing changed: Reload still answers, with an empty diff.
 	w.Reload()
 	if d := next(t, policies, "policy after an idle Reload"); len(d.diff) != 0 || d.p.SiteCapacityKW != 1200 {
-		t.Errorf("idle Reload: diff %q, policy %+v", d.diff, d.p)
+		t.Errorf("idle Reload: diff %q, policy %+v; want len(d.diff) == 0, d.p.SiteCapacityKW == 1200", d.diff, d.p)
 	}
 
 	// A broken file on Reload: refused; again on the next Reload.
@@ -205,7 +205,7 @@ func TestPolicyWatcherReload(t *testing.T) {
 		}
 	}
 	if w.Current().ReserveKW != 100 {
-		t.Errorf("Current after refusals = %+v", w.Current())
+		t.Errorf("Current after refusals = %+v; want w.Current().ReserveKW == 100", w.Current())
 	}
 }
 
@@ -223,8 +223,8 @@ func TestNewPolicyWatcherRefusesABadPolicy(t *testing.T) {
 	if _, err := NewPolicyWatcher(filepath.Join(dir, "nope.toml"), "", nil, nil, zerolog.Nop()); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want os.ErrNotExist", err)
 	}
-	if _, err := NewPolicyWatcher(filepath.Join(dir, "no-dir", "policy.toml"), "", nil, nil, zerolog.Nop()); err == nil {
-		t.Error("a policy in a missing directory was accepted")
+	if w, err := NewPolicyWatcher(filepath.Join(dir, "no-dir", "policy.toml"), "", nil, nil, zerolog.Nop()); err == nil {
+		t.Errorf("a policy in a missing directory: got watcher %p and no error, want an error", w)
 	}
 }
 
@@ -242,7 +242,7 @@ func TestPolicyWatcherNilCallbacks(t *testing.T) {
 		t.Fatal(err)
 	}
 	if w.Current().SiteCapacityKW != 1000 {
-		t.Errorf("Current = %+v", w.Current())
+		t.Errorf("Current = %+v; want w.Current().SiteCapacityKW == 1000", w.Current())
 	}
 }
 
@@ -266,7 +266,7 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 	}
 	w.Close()
 	if b, err := os.ReadFile(lastGood); err != nil || string(b) != copyHeader(path)+"\n"+good {
-		t.Fatalf("last good copy after a good start: %q, %v", b, err)
+		t.Fatalf("last good copy after a good start: %q, %v; want err == nil, string(b) == copyHeader(path)+\"\\n\"+good", b, err)
 	}
 
 	// A broken file at the next start: the copy is in force.
@@ -287,18 +287,18 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 	// A Reload while it is still broken refuses it again; the copy stays.
 	w.Reload()
 	if err := next(t, errs, "refusal of the still broken file"); !strings.HasPrefix(err.Error(), path+":1:") || w.Current().Path != lastGood {
-		t.Fatalf("reload of the broken file: %v, in force %s", err, w.Current().Path)
+		t.Fatalf("reload of the broken file: %v, in force %s; want strings.HasPrefix(err.Error(), path+\":1:\"), w.Current().Path == lastGood", err, w.Current().Path)
 	}
 	// The file made valid again is put in force and becomes the copy.
 	fixed := "site_capacity_kw = 900.0\n" + group("a", "")
 	saveByRename(t, path, fixed)
 	d := next(t, policies, "the repaired policy")
 	if d.p.Path != path || d.p.SiteCapacityKW != 900 || w.Current() != d.p {
-		t.Fatalf("after the repair: %s, %v kW", d.p.Path, d.p.SiteCapacityKW)
+		t.Fatalf("after the repair: %s, %v kW; want d.p.Path == path, d.p.SiteCapacityKW == 900, w.Current() == d.p", d.p.Path, d.p.SiteCapacityKW)
 	}
 	w.Close()
 	if b, _ := os.ReadFile(lastGood); string(b) != copyHeader(path)+"\n"+fixed {
-		t.Fatalf("last good copy after the repair: %q", b)
+		t.Fatalf("last good copy after the repair: %q; want string(b) == copyHeader(path)+\"\\n\"+fixed", b)
 	}
 
 	// A policy file gone at start: the copy too.
@@ -310,7 +310,7 @@ func TestPolicyWatcherStartsOnTheLastGoodCopy(t *testing.T) {
 		t.Fatalf("start without the policy file: %v", err)
 	}
 	if !errors.Is(w.StartError(), os.ErrNotExist) || w.Current().SiteCapacityKW != 900 {
-		t.Fatalf("start without the policy file: StartError %v, %v kW", w.StartError(), w.Current().SiteCapacityKW)
+		t.Fatalf("start without the policy file: StartError %v, %v kW; want errors.Is(w.StartError(), os.ErrNotExist), w.Current().SiteCapacityKW == 900", w.StartError(), w.Current().SiteCapacityKW)
 	}
 	w.Close()
 

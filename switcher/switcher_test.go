@@ -127,12 +127,12 @@ func TestVerificationFlags(t *testing.T) {
 	defer s.Close()
 	for _, n := range []string{"a-1", "a-2", "a-3"} {
 		if s.RigConnected(n, "10.0.0.1:1") {
-			t.Fatalf("%s admitted before a plan", n)
+			t.Fatalf("%s admitted before a plan; want !s.RigConnected(n, \"10.0.0.1:1\")", n)
 		}
 	}
 	s.step()
 	if got := rec.resume; !slices.Equal(got, []string{"a-1", "a-2", "a-3"}) {
-		t.Fatalf("admitted %v", got)
+		t.Fatalf("admitted %v; want slices.Equal(got, []string{\"a-1\", \"a-2\", \"a-3\"})", got)
 	}
 	clk.Advance(time.Second)
 	for _, n := range []string{"a-1", "a-2", "a-3"} {
@@ -141,11 +141,11 @@ func TestVerificationFlags(t *testing.T) {
 	// AI takes 80 kW: budget 20: two rigs must go (30 -> 12).
 	plan, _, err := s.Allocate(AllocationRequest{AIKW: 80, Reason: "test"}, "desk")
 	if err != nil || len(plan.Curtail) != 2 {
-		t.Fatalf("plan %v err %v", Names(plan.Curtail), err)
+		t.Fatalf("plan %v err %v; want err == nil, len(plan.Curtail) == 2", Names(plan.Curtail), err)
 	}
 	curtailed := Names(plan.Curtail)
 	if !slices.Equal(rec.parks, curtailed) {
-		t.Fatalf("parked %v, planned %v", rec.parks, curtailed)
+		t.Fatalf("parked %v, planned %v; want slices.Equal(rec.parks, curtailed)", rec.parks, curtailed)
 	}
 	// One of them keeps sending shares past the grace.
 	clk.Advance(40 * time.Second)
@@ -155,13 +155,13 @@ func TestVerificationFlags(t *testing.T) {
 		t.Fatalf("flags %v, want curtail_failed", f)
 	}
 	if f := flagsOf(s, curtailed[1]); slices.Contains(f, FlagCurtailFailed) {
-		t.Fatalf("quiet rig flagged %v", f)
+		t.Fatalf("quiet rig flagged %v; want !slices.Contains(f, FlagCurtailFailed)", f)
 	}
 	if n := rec.parks[len(rec.parks)-1]; n != curtailed[0] || len(rec.parks) != 3 {
-		t.Fatalf("curtail_failed rig not parked again: %v", rec.parks)
+		t.Fatalf("curtail_failed rig not parked again: %v; want n == curtailed[0], len(rec.parks) == 3", rec.parks)
 	}
-	if s.Counters().CurtailFailed.Load() != 1 {
-		t.Fatal("curtail_failed not counted")
+	if n := s.Counters().CurtailFailed.Load(); n != 1 {
+		t.Fatalf("curtail_failed counter %d, want 1", n)
 	}
 	// Give the power back; the resumed rigs send nothing for a minute.
 	if _, _, err := s.Allocate(AllocationRequest{AIKW: 0, Reason: "back"}, "desk"); err != nil {
@@ -178,7 +178,7 @@ func TestVerificationFlags(t *testing.T) {
 	rec.setShare(curtailed[1], clk.Now())
 	s.step()
 	if f := flagsOf(s, curtailed[1]); slices.Contains(f, FlagResumeFailed) {
-		t.Fatalf("flag kept after a share: %v", f)
+		t.Fatalf("flag kept after a share: %v; want !slices.Contains(f, FlagResumeFailed)", f)
 	}
 	evs, _ := s.Events(0, 0)
 	kinds := map[string]int{} // per-rig events by kind, summaries as kind+"*"
@@ -212,26 +212,26 @@ func TestLeftWhileParked(t *testing.T) {
 	s.step()
 	plan, _, _ := s.Allocate(AllocationRequest{AIKW: 89, Reason: "x"}, "desk") // budget 11: one rig
 	if len(plan.Curtail) != 1 {
-		t.Fatalf("curtail %v", Names(plan.Curtail))
+		t.Fatalf("curtail %v; want len(plan.Curtail) == 1", Names(plan.Curtail))
 	}
 	gone := plan.Curtail[0].Name
 	s.RigDisconnected(gone) // parking closed it; it never comes back
 	clk.Advance(61 * time.Second)
 	s.step()
 	if f := flagsOf(s, gone); !slices.Contains(f, FlagLeftWhileParked) {
-		t.Fatalf("flags %v", f)
+		t.Fatalf("flags %v; want slices.Contains(f, FlagLeftWhileParked)", f)
 	}
 	// Counted at rig_kw: 10 (the miner) + 10 (the one gone) > budget 11,
 	// so the remaining rig is curtailed too: 1 + 10.
 	if st := s.Status(); st.MiningLoadKW != 11 || st.Curtailed != 2 {
-		t.Fatalf("status %+v", st)
+		t.Fatalf("status %+v; want st.MiningLoadKW == 11, st.Curtailed == 2", st)
 	}
 	// After release_vanished_after it counts 0 and the other comes back.
 	clk.Advance(10 * time.Minute)
 	s.step()
 	s.step()
 	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 1 {
-		t.Fatalf("after release: %+v", st)
+		t.Fatalf("after release: %+v; want st.MiningLoadKW == 10, st.Curtailed == 1", st)
 	}
 }
 
@@ -251,7 +251,7 @@ func TestStateSurvivesCrash(t *testing.T) {
 	plan, _, _ := s.Allocate(AllocationRequest{AIKW: 80, Reason: "x", Until: clk.Now().Add(time.Hour)}, "desk")
 	parked := Names(plan.Curtail)
 	if len(parked) != 2 || slices.Contains(parked, "a-1") {
-		t.Fatalf("curtail %v (a-1 is pinned on)", parked)
+		t.Fatalf("curtail %v (a-1 is pinned on); want len(parked) == 2, !slices.Contains(parked, \"a-1\")", parked)
 	}
 	// Crash: the audit log file is left open, the state file is what was
 	// last written. A second switcher starts from the files.
@@ -265,7 +265,7 @@ func TestStateSurvivesCrash(t *testing.T) {
 	for _, n := range []string{"a-1", "a-2", "a-3"} {
 		got := s2.RigConnected(n, "r")
 		if slices.Contains(parked, n) && got {
-			t.Fatalf("%s was parked and is admitted after the crash", n)
+			t.Fatalf("%s was parked and is admitted after the crash; want !(slices.Contains(parked, n) && got)", n)
 		}
 	}
 	s2.step()
@@ -275,26 +275,26 @@ func TestStateSurvivesCrash(t *testing.T) {
 	}
 	for _, n := range parked {
 		if rigs[n].State != "parked" {
-			t.Fatalf("%s: %s after restart", n, rigs[n].State)
+			t.Fatalf("%s: %s after restart; want rigs[n].State == \"parked\"", n, rigs[n].State)
 		}
 	}
 	if rigs["a-1"].State != "mining" || rigs["a-1"].Pin != "on" {
-		t.Fatalf("a-1 after restart: %+v", rigs["a-1"])
+		t.Fatalf("a-1 after restart: %+v; want rigs[\"a-1\"].State == \"mining\", rigs[\"a-1\"].Pin == \"on\"", rigs["a-1"])
 	}
 	if stt := s2.Status(); stt.AIKW != 80 || stt.Allocation == nil || stt.Allocation.Until.IsZero() {
-		t.Fatalf("allocation lost: %+v", stt)
+		t.Fatalf("allocation lost: %+v; want stt.AIKW == 80, stt.Allocation != nil, !stt.Allocation.Until.IsZero()", stt)
 	}
 	// The until still works after the restart.
 	clk.Advance(time.Hour + time.Second)
 	s2.step()
 	if stt := s2.Status(); stt.AIKW != 0 {
-		t.Fatalf("until not honoured after restart: %+v", stt)
+		t.Fatalf("until not honoured after restart: %+v; want stt.AIKW == 0", stt)
 	}
 	// The audit log continues its sequence.
 	evs, _ := s2.Events(0, 0)
 	for i := 1; i < len(evs); i++ {
 		if evs[i].Seq != evs[i-1].Seq+1 {
-			t.Fatalf("audit sequence broken at %d: %d after %d", i, evs[i].Seq, evs[i-1].Seq)
+			t.Fatalf("audit sequence broken at %d: %d after %d; want evs[i].Seq == evs[i-1].Seq+1", i, evs[i].Seq, evs[i-1].Seq)
 		}
 	}
 }
@@ -315,16 +315,16 @@ func TestAuditRotationAndPaging(t *testing.T) {
 		t.Fatalf("not rotated: %v", err)
 	}
 	if _, err := os.Stat(filepath.Join(dir, "a.jsonl.4")); err == nil {
-		t.Fatal("kept more than 3 rotated files")
+		t.Fatalf("rotated files: got a.jsonl.4 (%v), want at most 3", dirNames(t, dir))
 	}
 	evs, err := a.Events(95, 3)
 	if err != nil || len(evs) != 3 || evs[0].Seq != 96 || evs[2].Seq != 98 {
-		t.Fatalf("page after 95: %v %v", evs, err)
+		t.Fatalf("page after 95: %v %v; want err == nil, len(evs) == 3, evs[0].Seq == 96, evs[2].Seq == 98", evs, err)
 	}
 	// Older than the cache: read from the rotated files, oldest first.
 	old, err := a.Events(0, 5)
 	if err != nil || len(old) != 5 || old[0].Seq >= old[4].Seq {
-		t.Fatalf("oldest page: %v %v", old, err)
+		t.Fatalf("oldest page: %v %v; want err == nil, len(old) == 5, old[0].Seq < old[4].Seq", old, err)
 	}
 	a.Close()
 	// Reopened, the sequence continues.
@@ -335,7 +335,7 @@ func TestAuditRotationAndPaging(t *testing.T) {
 	defer b.Close()
 	e, _ := b.Append(Event{Kind: EventPin})
 	if e.Seq != 101 {
-		t.Fatalf("sequence after reopen: %d", e.Seq)
+		t.Fatalf("sequence after reopen: %d; want e.Seq == 101", e.Seq)
 	}
 }
 
@@ -355,20 +355,20 @@ func TestPlansOnlyWhenNeeded(t *testing.T) {
 		s.step()
 	}
 	if got := s.Counters().Plans.Load(); got != plans {
-		t.Fatalf("settled site planned %d times in 5 ticks", got-plans)
+		t.Fatalf("settled site planned %d times in 5 ticks; want got == plans", got-plans)
 	}
 	s.RigConnected("a-2", "r")
 	s.step()
 	if got := s.Counters().Plans.Load(); got != plans+1 {
-		t.Fatalf("a new rig did not make a plan (%d)", got-plans)
+		t.Fatalf("a new rig did not make a plan (%d); want got == plans+1", got-plans)
 	}
 	if rs := s.Rigs(); rs[1].State != "mining" {
-		t.Fatalf("a-2: %s", rs[1].State)
+		t.Fatalf("a-2: %s; want rs[1].State == \"mining\"", rs[1].State)
 	}
 	clk.Advance(idleReplan)
 	s.step()
 	if got := s.Counters().Plans.Load(); got != plans+2 {
-		t.Fatalf("no safety re-plan after %v", idleReplan)
+		t.Fatalf("no safety re-plan after %v; want got == plans+2", idleReplan)
 	}
 }
 
@@ -387,7 +387,7 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	for _, name := range []string{"a-9", "a-8"} {
 		plan, waiting, err := s.SetPin(name, "off", "maintenance", "ops")
 		if err != nil || !waiting || len(plan.Curtail)+len(plan.Park) != 0 {
-			t.Fatalf("pin %s off before it connected: waiting %v, err %v, plan %+v", name, waiting, err, plan)
+			t.Fatalf("pin %s off before it connected: waiting %v, err %v, plan %+v; want err == nil, waiting, len(plan.Curtail)+len(plan.Park) == 0", name, waiting, err, plan)
 		}
 	}
 	// Saved at once, as any pin: a crash right after it keeps it.
@@ -399,54 +399,54 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	}
 	for _, name := range []string{"", strings.Repeat("x", MaxRigName+1), "a-\xff", "a-\x1b[31m"} {
 		if _, _, err := s.SetPin(name, "off", "", "ops"); err == nil {
-			t.Fatalf("a pin made a record for %q", name)
+			t.Fatalf("a pin made a record for %q; want err != nil", name)
 		}
 	}
 	// The longest name allowed, pinned and forgotten again (auto before it
 	// ever connected): no record is left.
 	long := "a-" + strings.Repeat("x", MaxRigName-2)
 	if _, waiting, err := s.SetPin(long, "on", "", "ops"); err != nil || !waiting {
-		t.Fatalf("pin of a %d-byte name: waiting %v, %v", len(long), waiting, err)
+		t.Fatalf("pin of a %d-byte name: waiting %v, %v; want err == nil, waiting", len(long), waiting, err)
 	}
 	if _, waiting, err := s.SetPin(long, "auto", "", "ops"); err != nil || waiting {
-		t.Fatalf("auto on a rig pinned ahead (forgotten, nothing waits): waiting %v, %v", waiting, err)
+		t.Fatalf("auto on a rig pinned ahead (forgotten, nothing waits): waiting %v, %v; want err == nil, !waiting", waiting, err)
 	}
 	if rs := rigStatus(s, long); rs.Name != "" {
-		t.Fatalf("a rig pinned ahead then back to auto is still known: %+v", rs)
+		t.Fatalf("a rig pinned ahead then back to auto is still known: %+v; want rs.Name == \"\"", rs)
 	}
 	// A second pin while it waits still says so (off, then off again with
 	// a new reason).
 	if _, waiting, err := s.SetPin("a-8", "off", "fans on order", "ops"); err != nil || !waiting {
-		t.Fatalf("second pin of a waiting rig: waiting %v, %v", waiting, err)
+		t.Fatalf("second pin of a waiting rig: waiting %v, %v; want err == nil, waiting", waiting, err)
 	}
 	rigs := map[string]RigStatus{}
 	for _, r := range s.Rigs() {
 		rigs[r.Name] = r
 	}
 	if len(rigs) != 3 || rigs["a-9"].State != "offline" || rigs["a-9"].Pin != "off" || rigs["a-9"].Group != "a" {
-		t.Fatalf("rigs after the pins: %+v", rigs)
+		t.Fatalf("rigs after the pins: %+v; want len(rigs) == 3, rigs[\"a-9\"].State == \"offline\", rigs[\"a-9\"].Pin == \"off\", rigs[\"a-9\"].Group == \"a\"", rigs)
 	}
 	if _, waiting, err := s.SetPin("a-5", "on", "", "ops"); err != nil || !waiting {
-		t.Fatalf("pin a-5 on before it connected: waiting %v, err %v", waiting, err)
+		t.Fatalf("pin a-5 on before it connected: waiting %v, err %v; want err == nil, waiting", waiting, err)
 	}
 	if _, waiting, err := s.SetPin("a-1", "auto", "", "ops"); err != nil || waiting {
-		t.Fatalf("pin of the connected a-1: waiting %v, err %v", waiting, err)
+		t.Fatalf("pin of the connected a-1: waiting %v, err %v; want err == nil, !waiting", waiting, err)
 	}
 	if st := s.Status(); st.MiningLoadKW != 10 || st.Curtailed != 0 {
-		t.Fatalf("status: %+v (the waiting rigs, pinned on or off, count nothing)", st)
+		t.Fatalf("status: %+v (the waiting rigs, pinned on or off, count nothing); want st.MiningLoadKW == 10, st.Curtailed == 0", st)
 	}
 	// A budget for one rig: a-1 keeps it, the absent a-5 pinned on takes none.
 	if plan, _, _ := s.Allocate(AllocationRequest{AIKW: 89, Reason: "x"}, "desk"); len(plan.Curtail) != 0 {
-		t.Fatalf("budget 11 kW with a-1 mining and a-5 pinned on but absent: curtail %v", Names(plan.Curtail))
+		t.Fatalf("budget 11 kW with a-1 mining and a-5 pinned on but absent: curtail %v; want len(plan.Curtail) == 0", Names(plan.Curtail))
 	}
 	s.Allocate(AllocationRequest{AIKW: 0, Reason: "x"}, "desk") // room for every rig again: only its pin parks a-9
 
 	if s.RigConnected("a-9", "r") {
-		t.Fatal("a-9 pinned off was admitted when it connected")
+		t.Fatalf("a-9 pinned off, connecting: got admitted (%+v), want parked", rigStatus(s, "a-9"))
 	}
 	s.step()
 	if rs := rigStatus(s, "a-9"); rs.State != "parked" {
-		t.Fatalf("a-9 after it connected: %+v", rs)
+		t.Fatalf("a-9 after it connected: %+v; want rs.State == \"parked\"", rs)
 	}
 
 	// a-8 connects only after a restart: its pin was saved.
@@ -454,11 +454,11 @@ func TestPinBeforeFirstConnect(t *testing.T) {
 	s2 := newTestSwitcher(t, dir, clk, rec)
 	defer s2.Close()
 	if s2.RigConnected("a-8", "r") {
-		t.Fatal("a-8 pinned off before the restart was admitted after it")
+		t.Fatalf("a-8 pinned off before the restart: got admitted after it (%+v), want parked", rigStatus(s2, "a-8"))
 	}
 	s2.step()
 	if rs := rigStatus(s2, "a-8"); rs.State != "parked" || rs.Pin != "off" {
-		t.Fatalf("a-8 after the restart: %+v", rs)
+		t.Fatalf("a-8 after the restart: %+v; want rs.State == \"parked\", rs.Pin == \"off\"", rs)
 	}
 	evs, _ := s2.Events(0, 0)
 	waiting := 0
@@ -480,4 +480,18 @@ func rigStatus(s *Switcher, name string) RigStatus {
 		}
 	}
 	return RigStatus{}
+}
+
+// dirNames lists the names in dir, for failure messages.
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	names := make([]string, len(ents))
+	for i, e := range ents {
+		names[i] = e.Name()
+	}
+	return names
 }

@@ -30,7 +30,7 @@ func TestCheckInventory(t *testing.T) {
 	}
 	inv := filepath.Join(dir, "rigs.csv")
 	if want := inv + ":3:1:"; !strings.Contains(errb.String(), want) {
-		t.Errorf("check's errors lack %q:\n%s", want, errb.String())
+		t.Errorf("check's errors lack %q; want strings.Contains(errb.String(), want):\n%s", want, errb.String())
 	}
 	write("rigs.csv", "name,address\na-1,10.0.0.1\na-2,10.0.0.2\n")
 	out.Reset()
@@ -39,6 +39,6 @@ func TestCheckInventory(t *testing.T) {
 		t.Fatalf("check with a good inventory: exit %d, want 0\n%s", code, errb.String())
 	}
 	if want := "inventory " + inv + ": OK: 2 rigs"; !strings.Contains(out.String(), want) {
-		t.Errorf("check's summary lacks %q:\n%s", want, out.String())
+		t.Errorf("check's summary lacks %q; want strings.Contains(out.String(), want):\n%s", want, out.String())
 	}
 }

@@ -28,11 +28,11 @@ func TestCheckMeters(t *testing.T) {
 		"  meter site (site): http GET http://REDACTED@meter/r field kw, every 1s, stale after 10s\n",
 	} {
 		if !strings.Contains(out.String(), want) {
-			t.Errorf("check's summary lacks %q:\n%s", want, out.String())
+			t.Errorf("check's summary lacks %q; want strings.Contains(out.String(), want):\n%s", want, out.String())
 		}
 	}
 	if strings.Contains(out.String(), "hunter2") {
-		t.Errorf("check shows the meter URL's password:\n%s", out.String())
+		t.Errorf("check shows the meter URL's password; want !strings.Contains(out.String(), \"hunter2\"):\n%s", out.String())
 	}
 	bad := base + "[[meters]]\nname = \"m\"\nmeasures = \"ai\"\nsource = \"modbus\"\naddress = \"10.0.0.5:502\"\nregister = 100\ntype = \"uint32\"\nquery = \"up\"\n"
 	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
@@ -44,6 +44,6 @@ func TestCheckMeters(t *testing.T) {
 		t.Fatalf("check of a modbus meter with a query: exit %d, want 1", code)
 	}
 	if want := path + ":12:1: meters[0].query: not a key of a modbus meter"; !strings.Contains(errb.String(), want) {
-		t.Errorf("check's errors lack %q:\n%s", want, errb.String())
+		t.Errorf("check's errors lack %q; want strings.Contains(errb.String(), want):\n%s", want, errb.String())
 	}
 }

@@ -38,7 +38,8 @@ func TestDemo(t *testing.T) {
 	select {
 	case <-out.seen:
 	case <-time.After(40 * time.Second):
-		t.Errorf("no failover to pool-b in the status line within 40 s")
+		s := out.String()
+		t.Errorf("status line: got no %q (failover to pool-b) within %v, want it; output ends:\n%s", out.want, 40*time.Second, s[max(0, len(s)-2000):])
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -54,13 +55,13 @@ func TestDemo(t *testing.T) {
 		"cap mode: site cap 220 kW at the meter", "cap 220 kW, AI metered ", "the AI racks' meter goes silent",
 		"FAIL-SAFE (meter ai-racks, site-main stale) | budget 110", "the meter is back"} {
 		if !strings.Contains(s, want) {
-			t.Errorf("demo output lacks %q:\n%s", want, s)
+			t.Errorf("demo output lacks %q; want strings.Contains(s, want):\n%s", want, s)
 		}
 	}
 	// The training run sleeps part of the hall (how many depends on the
 	// Stratum rigs connected by then).
 	if !regexp.MustCompile(`firmware hall: the plan sleeps [1-9] and wakes 0 of 10 rigs`).MatchString(s) {
-		t.Errorf("demo output lacks the training run sleeping 1 to 9 of the 10 firmware rigs:\n%s", s)
+		t.Errorf("demo output lacks the training run sleeping 1 to 9 of the 10 firmware rigs; want regexp.MustCompile(`firmware hall: the plan sleeps [1-9] and wakes 0 of 10 rigs`).MatchString(s):\n%s", s)
 	}
 	// The hall's meter: 32.5 kW at first, lower once curtailed, 32.5
 	// again once the training run gives the power back.

@@ -91,8 +91,11 @@ func parseDockerfile(t *testing.T, file string) imageRecipe {
 			last = i
 		}
 	}
-	if last < 0 || !strings.EqualFold(strings.Fields(lines[last])[1], "scratch") {
-		t.Fatalf("Dockerfile: the final stage is not FROM scratch")
+	if last < 0 {
+		t.Fatalf("Dockerfile: got no FROM in %d lines, want a final stage FROM scratch", len(lines))
+	}
+	if !strings.EqualFold(strings.Fields(lines[last])[1], "scratch") {
+		t.Fatalf("Dockerfile: final stage %q, want FROM scratch", lines[last])
 	}
 	var r imageRecipe
 	for _, l := range lines[last+1:] {
@@ -439,7 +442,7 @@ func TestImageLayoutStarts(t *testing.T) {
 		t.Fatalf("no exit 15 s after SIGTERM; output:\n%s", out)
 	}
 	if n := out.Count("permission denied"); n > 0 {
-		t.Errorf("%d \"permission denied\" in the output:\n%s", n, out)
+		t.Errorf("%d \"permission denied\" in the output; want n <= 0:\n%s", n, out)
 	}
 	checkStateWritten(t, r, root)
 	checkComposeConfig(t, r, root)
@@ -511,7 +514,7 @@ func checkComposeConfig(t *testing.T, r imageRecipe, root string) {
 		t.Fatalf("hashgate check -c %s in the layout: %v\n%s", cfgPath, err, b)
 	}
 	if strings.Contains(string(b), token) {
-		t.Errorf("check printed the token:\n%s", b)
+		t.Errorf("check printed the token; want !strings.Contains(string(b), token):\n%s", b)
 	}
 	if !strings.Contains(string(b), "1 token(s)") || strings.Contains(string(b), "no API write token") {
 		t.Errorf("compose config: want one write token from the secret, check said:\n%s", b)
@@ -570,7 +573,7 @@ func TestSystemdUnit(t *testing.T) {
 	}
 	for _, k := range []string{"ProcSubset", "PrivateNetwork"} {
 		if len(s[k]) > 0 {
-			t.Errorf("%s set: it breaks hashgate (listen backlog from /proc/sys; miners on the network)", k)
+			t.Errorf("%s set: it breaks hashgate (listen backlog from /proc/sys; miners on the network); want len(s[k]) <= 0", k)
 		}
 	}
 
@@ -591,7 +594,7 @@ func TestSystemdUnit(t *testing.T) {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command(analyze, "verify", tmpUnit).CombinedOutput(); err != nil || len(out) > 0 {
-		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+		t.Errorf("systemd-analyze verify: %v; want err == nil, len(out) <= 0\n%s", err, out)
 	}
 	// --threshold is in tenths of the exposure it prints.
 	if out, err := exec.Command(analyze, "security", "--offline=true", "--threshold=20", unit).CombinedOutput(); err != nil {
@@ -638,7 +641,7 @@ func TestComposeFilesFit(t *testing.T) {
 	}
 	ignore, _ := os.ReadFile(filepath.Join(dir, ".gitignore"))
 	if secret == "" || !strings.Contains(string(ignore), strings.TrimPrefix(path.Dir(secret), "./")+"/") {
-		t.Errorf("the compose secret %q is not git-ignored (deploy/compose/.gitignore: %q)", secret, ignore)
+		t.Errorf("the compose secret %q is not git-ignored (deploy/compose/.gitignore: %q); want secret != \"\", strings.Contains(string(ignore), strings.TrimPrefix(path.Dir(secret), \"./\")+\"/\")", secret, ignore)
 	}
 
 	cfg, err := os.ReadFile(filepath.Join(dir, "hashgate.toml"))

@@ -74,7 +74,7 @@ func TestFirmwareKill9MidPlan(t *testing.T) {
 		Curtail []string `json:"curtail"`
 	}
 	if code, err := apiJSON("PUT", base+"/api/v1/allocation", "desk", map[string]any{"ai_kw": n * 3.25 / 2, "reason": "kill test"}, &plan); err != nil || code != 200 {
-		t.Fatalf("PUT /api/v1/allocation: %d %v", code, err)
+		t.Fatalf("PUT /api/v1/allocation: %d %v; want err == nil, code == 200", code, err)
 	}
 	// 325 kW − 3.16 kW saved a rig ≤ 162.5 kW takes 52 rigs.
 	if len(plan.Curtail) != 52 {

@@ -118,7 +118,7 @@ func getStatus(t *testing.T, base string) siteStatus {
 	t.Helper()
 	var st siteStatus
 	if code, err := apiJSON("GET", base+"/api/v1/status", "", nil, &st); err != nil || code != 200 {
-		t.Fatalf("GET /api/v1/status: %d %v", code, err)
+		t.Fatalf("GET /api/v1/status: %d %v; want err == nil, code == 200", code, err)
 	}
 	return st
 }
@@ -127,7 +127,7 @@ func getWorkers(t *testing.T, base string) map[string]workerRow {
 	t.Helper()
 	var rows []workerRow
 	if code, err := apiJSON("GET", base+"/api/v1/workers?limit=50000", "", nil, &rows); err != nil || code != 200 {
-		t.Fatalf("GET /api/v1/workers: %d %v", code, err)
+		t.Fatalf("GET /api/v1/workers: %d %v; want err == nil, code == 200", code, err)
 	}
 	m := make(map[string]workerRow, len(rows))
 	for _, r := range rows {
@@ -144,7 +144,7 @@ func getEvents(t *testing.T, base string) []auditEvent {
 		var page []auditEvent
 		u := base + "/api/v1/events?" + url.Values{"since": {fmt.Sprint(since)}, "limit": {"10000"}}.Encode()
 		if code, err := apiJSON("GET", u, "", nil, &page); err != nil || code != 200 {
-			t.Fatalf("GET /api/v1/events: %d %v", code, err)
+			t.Fatalf("GET /api/v1/events: %d %v; want err == nil, code == 200", code, err)
 		}
 		if len(page) == 0 {
 			return all
@@ -235,7 +235,7 @@ func TestFirmwarePlanOf2000Rigs(t *testing.T) {
 		Budget  float64  `json:"mining_budget_kw"`
 	}
 	if code, err := apiJSON("PUT", base+"/api/v1/allocation", "desk", map[string]any{"ai_kw": aiKW, "reason": "training run"}, &plan); err != nil || code != 200 {
-		t.Fatalf("PUT /api/v1/allocation: %d %v", code, err)
+		t.Fatalf("PUT /api/v1/allocation: %d %v; want err == nil, code == 200", code, err)
 	}
 	answered := time.Since(t0)
 	if plan.Budget != 6500-aiKW || len(plan.Curtail) < 1000 || len(plan.Curtail) > 1100 {
@@ -343,7 +343,7 @@ func checkEveryOutcome(t *testing.T, base string, curtail []string, kindOf map[s
 	}
 	for _, name := range curtail {
 		if !curtailed[name] {
-			t.Errorf("%s: no curtail event in the audit log", name)
+			t.Errorf("%s: no curtail event in the audit log; want curtailed[name]", name)
 		}
 		e, flagged := failed[name]
 		switch kindOf[name] {

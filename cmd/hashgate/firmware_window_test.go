@@ -53,7 +53,7 @@ func TestFirmwareSlowPlanNoFalseFailures(t *testing.T) {
 	}
 	t0 := time.Now()
 	if code, err := apiJSON("PUT", base+"/api/v1/allocation", "desk", map[string]any{"ai_kw": n * 3.25 / 2, "reason": "slow plan"}, &plan); err != nil || code != 200 {
-		t.Fatalf("allocation: %d %v", code, err)
+		t.Fatalf("allocation: %d %v; want err == nil, code == 200", code, err)
 	}
 	planned := map[string]bool{}
 	for _, name := range plan.Curtail {

@@ -34,7 +34,7 @@ func TestHealthFollowsHealthz(t *testing.T) {
 	}
 
 	site.Pool.Close()
-	sim.Eventually(t, 10*time.Second, func() bool { return !site.Proxy.Healthy() }, "proxy still healthy after its pool closed")
+	sim.WaitFor(t, 10*time.Second, "the proxy unhealthy after its pool closed", func() (bool, any) { return !site.Proxy.Healthy(), site.Proxy.Pools() })
 	code, out, errb = runHealth("--api", addr, "--timeout", "2s")
 	if code != healthUnhealthy {
 		t.Fatalf("no pool: exit %d (stdout %q, stderr %q), want %d", code, out, errb, healthUnhealthy)
@@ -78,7 +78,7 @@ func TestHealthNoAnswer(t *testing.T) {
 		t.Errorf("silent server: exit %d, stderr %q; want %d and a timeout", code, errb, healthNoAnswer)
 	}
 	if took > 3*time.Second {
-		t.Errorf("silent server: took %v with --timeout 300ms", took)
+		t.Errorf("silent server: took %v with --timeout 300ms; want took <= 3*time.Second", took)
 	}
 }
 
@@ -161,10 +161,10 @@ func FuzzJudgeHealth(f *testing.F) {
 			t.Fatalf("exit %d, want 0 or 1", code)
 		}
 		if code == healthOK && status != 200 {
-			t.Fatalf("exit 0 for status %d", status)
+			t.Fatalf("exit 0 for status %d; want !(code == healthOK && status != 200)", status)
 		}
 		if strings.ContainsAny(msg, "\n\r\x1b\x07") {
-			t.Fatalf("message %q holds a line break or terminal control", msg)
+			t.Fatalf("message %q holds a line break or terminal control; want !strings.ContainsAny(msg, \"\\n\\r\\x1b\\x07\")", msg)
 		}
 	})
 }

@@ -66,14 +66,14 @@ func TestCheckNeverEchoesSecrets(t *testing.T) {
 			all := strings.ReplaceAll(out.String()+errb.String(), filepath.Dir(path), "DIR")
 			for _, w := range c.want {
 				if !strings.Contains(errb.String(), w) {
-					t.Errorf("errors lack %q:\n%s", w, errb.String())
+					t.Errorf("errors lack %q; want strings.Contains(errb.String(), w):\n%s", w, errb.String())
 				}
 			}
 			if strings.Contains(all, secret) || strings.Contains(all, "20250601") || strings.Contains(all, "1500") {
-				t.Errorf("check printed the secret:\n%s", all)
+				t.Errorf("check printed the secret; want !strings.Contains(all, secret), !strings.Contains(all, \"20250601\"), !strings.Contains(all, \"1500\"):\n%s", all)
 			}
 			if r := rawControl(all); r >= 0 {
-				t.Errorf("check printed a raw %U:\n%q", r, all)
+				t.Errorf("check printed a raw %U; want r < 0:\n%q", r, all)
 			}
 		})
 	}
@@ -92,10 +92,10 @@ func TestCheckReportIsEscaped(t *testing.T) {
 		t.Fatalf("exit %d, want 0\n%s", code, errb.String())
 	}
 	if want := `pool 1 (primary): p\x1b]0;pwned\a\nFAKE stratum+tcp://pool.example:3333 as acct\x1b[2J.proxy`; !strings.Contains(out.String(), want) {
-		t.Errorf("report lacks %q:\n%s", want, out.String())
+		t.Errorf("report lacks %q; want strings.Contains(out.String(), want):\n%s", want, out.String())
 	}
 	if r := rawControl(out.String() + errb.String()); r >= 0 {
-		t.Errorf("check printed a raw %U:\n%q", r, out.String())
+		t.Errorf("check printed a raw %U; want r < 0:\n%q", r, out.String())
 	}
 }
 
@@ -121,10 +121,10 @@ func TestConsoleLogEscapesTheMessage(t *testing.T) {
 	// zerolog's JSON has made the invalid byte U+FFFD already.
 	for _, want := range []string{"worker acct\\x1b]0;pwned\\a\\n.rig\uFFFD refused", `worker="acct\x1b[2J\n.rig"`} {
 		if !strings.Contains(got, want) {
-			t.Errorf("console log lacks %q:\n%s", want, got)
+			t.Errorf("console log lacks %q; want strings.Contains(got, want):\n%s", want, got)
 		}
 	}
 	if r := rawControl(got); r >= 0 || strings.Count(got, "\n") != 1 {
-		t.Errorf("console log printed a raw %U, or more than one line:\n%q", r, got)
+		t.Errorf("console log printed a raw %U, or more than one line; want r < 0, strings.Count(got, \"\\n\") == 1:\n%q", r, got)
 	}
 }

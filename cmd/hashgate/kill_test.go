@@ -118,16 +118,16 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 	}
 	d := startDaemon(t, bin, cfg)
 	base := "http://" + apiAddr
-	sim.Eventually(t, 15*time.Second, func() bool {
+	sim.WaitFor(t, 15*time.Second, "daemon up (healthz 200)", func() (bool, any) {
 		code, err := apiJSON("GET", base+"/healthz", "", nil, nil)
-		return err == nil && code == 200
-	}, "daemon up: %s", d.out)
+		return err == nil && code == 200, fmt.Sprintf("%d %v; log:\n%s", code, err, d.out)
+	})
 	fleet, err := sim.StartFleet(sim.FleetConfig{Addr: minerAddr, Miners: 40, ShareInterval: 200 * time.Millisecond, SilenceTimeout: 5 * time.Second, ReconnectDelay: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	sim.Eventually(t, 15*time.Second, func() bool { return fleet.Stats().Working == 40 }, "fleet mining: %+v", fleet.Stats())
+	sim.WaitFor(t, 15*time.Second, "40 rigs working", func() (bool, any) { st := fleet.Stats(); return st.Working == 40, st })
 
 	// AI takes 60 kW of 100: budget 40; 40 rigs draw 80; each parked one
 	// saves 1.9: 80 − 1.9n ≤ 40 takes n = 22.
@@ -136,29 +136,30 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 	}
 	code, err := apiJSON("PUT", base+"/api/v1/allocation", "desk-secret", map[string]any{"ai_kw": 60, "reason": "kill test"}, &plan)
 	if err != nil || code != 200 || len(plan.Curtail) != 22 {
-		t.Fatalf("allocation: %d %v %v", code, err, plan.Curtail)
+		t.Fatalf("allocation: %d %v %v; want err == nil, code == 200, len(plan.Curtail) == 22", code, err, plan.Curtail)
 	}
 	parked := map[string]bool{}
 	for _, n := range plan.Curtail {
 		parked[n] = true
 	}
-	sim.Eventually(t, 10*time.Second, func() bool { return fleet.Stats().Working == 18 }, "parked: %+v", fleet.Stats())
+	sim.WaitFor(t, 10*time.Second, "22 parked, 18 working", func() (bool, any) { st := fleet.Stats(); return st.Working == 18, st })
 
 	d.kill9(t)
 	d = startDaemon(t, bin, cfg)
-	sim.Eventually(t, 15*time.Second, func() bool {
+	sim.WaitFor(t, 15*time.Second, "daemon back (healthz 200)", func() (bool, any) {
 		code, err := apiJSON("GET", base+"/healthz", "", nil, nil)
-		return err == nil && code == 200
-	}, "daemon back: %s", d.out)
-	sim.Eventually(t, 20*time.Second, func() bool {
+		return err == nil && code == 200, fmt.Sprintf("%d %v; log:\n%s", code, err, d.out)
+	})
+	sim.WaitFor(t, 20*time.Second, "fleet back after the restart (40 connected, 18 working)", func() (bool, any) {
 		n := 0
 		for _, m := range fleet.Miners() {
 			if m.Connected {
 				n++
 			}
 		}
-		return n == 40 && fleet.Stats().Working == 18
-	}, "fleet back after the restart: %+v", fleet.Stats())
+		st := fleet.Stats()
+		return n == 40 && st.Working == 18, fmt.Sprintf("%d connected, %+v", n, st)
+	})
 	// Wait a little longer on the condition that must NOT change: no parked
 	// rig gets work across several switcher ticks.
 	tick := time.NewTicker(50 * time.Millisecond)
@@ -166,7 +167,7 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 	for deadline := time.Now().Add(3 * time.Second); time.Now().Before(deadline); <-tick.C {
 		for _, m := range fleet.Miners() {
 			if parked[m.Name] && m.Working {
-				t.Fatalf("%s was parked before kill -9 and got work after", m.Name)
+				t.Fatalf("%s was parked before kill -9 and got work after; want !(parked[m.Name] && m.Working)", m.Name)
 			}
 		}
 	}
@@ -177,10 +178,10 @@ func TestKill9KeepsParkedRigsParked(t *testing.T) {
 		Curtailed int `json:"curtailed"`
 	}
 	if code, err := apiJSON("GET", base+"/api/v1/status", "", nil, &st); err != nil || code != 200 || st.Power.AIKW != 60 || st.Curtailed != 22 {
-		t.Fatalf("status after restart: %d %v %+v", code, err, st)
+		t.Fatalf("status after restart: %d %v %+v; want err == nil, code == 200, st.Power.AIKW == 60, st.Curtailed == 22", code, err, st)
 	}
 	if !strings.Contains(d.out.String(), "hashgate running") {
-		t.Fatalf("daemon log: %s", d.out)
+		t.Fatalf("daemon log: %s; want strings.Contains(d.out.String(), \"hashgate running\")", d.out)
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	_ = d.cmd.Wait()

@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestCheckExampleConfig(t *testing.T) {
 	var out, errb bytes.Buffer
 	if code := cmdCheck([]string{"-c", "../../examples/hashgate.toml"}, &out, &errb); code != 0 {
-		t.Fatalf("exit %d: %s", code, errb.String())
+		t.Fatalf("exit %d: %s; want code == 0", code, errb.String())
 	}
 	for _, want := range []string{
 		"OK",
@@ -36,7 +36,7 @@ func TestCheckExampleConfig(t *testing.T) {
 		"pool extranonce2_size 4: 1 prefix byte(s), 256 miners per session x 32 sessions = 8192 miners",
 	} {
 		if !strings.Contains(out.String(), want) {
-			t.Errorf("check output lacks %q:\n%s", want, out.String())
+			t.Errorf("check output lacks %q; want strings.Contains(out.String(), want):\n%s", want, out.String())
 		}
 	}
 }
@@ -58,12 +58,12 @@ func TestCheckBadConfig(t *testing.T) {
 	}
 	for _, l := range lines {
 		if !strings.HasPrefix(l, path+":") {
-			t.Errorf("error not as FILE:LINE:COL: %q", l)
+			t.Errorf("error not as FILE:LINE:COL: %q; want strings.HasPrefix(l, path+\":\")", l)
 		}
 	}
 	for _, want := range []string{path + ":2:", path + ":3:1:", path + ":6:"} {
 		if !strings.Contains(errb.String(), want) {
-			t.Errorf("no error at %s:\n%s", want, errb.String())
+			t.Errorf("no error at %s; want strings.Contains(errb.String(), want):\n%s", want, errb.String())
 		}
 	}
 	// run refuses the same file.
@@ -74,13 +74,13 @@ func TestCheckBadConfig(t *testing.T) {
 
 func TestDispatch(t *testing.T) {
 	if code := dispatch([]string{"version"}); code != 0 {
-		t.Fatalf("version: exit %d", code)
+		t.Fatalf("version: exit %d, want 0", code)
 	}
 	if code := dispatch([]string{"frobnicate"}); code != 2 {
-		t.Fatalf("unknown command: exit %d", code)
+		t.Fatalf("unknown command: exit %d, want 2", code)
 	}
 	if code := dispatch(nil); code != 2 {
-		t.Fatalf("no command: exit %d", code)
+		t.Fatalf("no command: exit %d, want 2", code)
 	}
 }
 
@@ -89,10 +89,10 @@ func TestLoggerOptions(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, err := newLogger("xml", "", os.Stderr); err == nil {
-		t.Fatal("unknown format accepted")
+		t.Fatal(`newLogger("xml", ""): got a logger and no error, want an error for the unknown format`)
 	}
 	if _, err := newLogger("", "loud", os.Stderr); err == nil {
-		t.Fatal("unknown level accepted")
+		t.Fatal(`newLogger("", "loud"): got a logger and no error, want an error for the unknown level`)
 	}
 }
 
@@ -110,9 +110,9 @@ func TestServeWithConfigFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 10*time.Second, func() bool { return pool.Stats().Accepted >= 20 }, "shares through the proxy")
+	sim.WaitFor(t, 10*time.Second, "20 shares through the proxy", func() (bool, any) { st := pool.Stats(); return st.Accepted >= 20, st })
 	if c := pool.Stats().Connections; c != 1 {
-		t.Fatalf("%d pool connections for 10 miners", c)
+		t.Fatalf("%d pool connections for 10 miners, want 1", c)
 	}
 	fleet.Close()
 	cancel()
@@ -139,7 +139,7 @@ func TestCheckBadPolicy(t *testing.T) {
 	p := filepath.Join(dir, "policy.toml")
 	for _, want := range []string{p + ":1:1:", p + ":8:1:", "password_file is required for the braiins actuator", "hashgate run would not start: no last good copy"} {
 		if !strings.Contains(errb.String(), want) {
-			t.Errorf("no %q in:\n%s", want, errb.String())
+			t.Errorf("no %q in; want strings.Contains(errb.String(), want):\n%s", want, errb.String())
 		}
 	}
 }
@@ -176,7 +176,7 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 	}
 	run(func(r *site.Site) {
 		if st := r.Switcher().Status(); st.Policy != polPath || st.PolicyError != "" {
-			t.Fatalf("first start: policy %s, error %q", st.Policy, st.PolicyError)
+			t.Fatalf("first start: policy %s, error %q; want %s, none", st.Policy, st.PolicyError, polPath)
 		}
 	})
 
@@ -190,13 +190,13 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 			t.Fatalf("start on a broken policy: in force %s (%v kW), error %q", st.Policy, st.CapacityKW, st.PolicyError)
 		}
 		var metrics string
-		sim.Eventually(t, 5*time.Second, func() bool {
+		sim.WaitFor(t, 5*time.Second, "GET /metrics 200", func() (bool, any) {
 			code, body := httpGet("http://" + r.APIAddr().String() + "/metrics")
 			metrics = body
-			return code == 200
-		}, "metrics")
+			return code == 200, code
+		})
 		if !strings.Contains(metrics, "hashgate_policy_refused 1") {
-			t.Fatalf("no hashgate_policy_refused 1 in the metrics")
+			t.Fatalf("metrics: got\n%s\nwant hashgate_policy_refused 1", metrics)
 		}
 		evs, _ := r.Switcher().Events(0, 0)
 		refused := false
@@ -204,7 +204,7 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 			refused = refused || ev.Kind == "policy_refused"
 		}
 		if !refused {
-			t.Fatalf("no policy_refused event in the audit log: %+v", evs)
+			t.Fatalf("audit log: got %+v, want a policy_refused event", evs)
 		}
 		// Repaired while it runs: the file is in force, and the status
 		// (as the API shows it) and the metric say so.
@@ -212,13 +212,16 @@ func TestRunStartsOnTheLastGoodPolicy(t *testing.T) {
 			t.Fatal(err)
 		}
 		base := "http://" + r.APIAddr().String()
-		sim.Eventually(t, 10*time.Second, func() bool {
+		sim.WaitFor(t, 10*time.Second, "the repaired policy "+polPath+" in force, in /api/v1/status", func() (bool, any) {
 			var st api.Status
 			code, err := apiJSON("GET", base+"/api/v1/status", "", nil, &st)
-			return code == 200 && err == nil && st.Power != nil && st.Power.Policy == polPath && st.Power.PolicyError == ""
-		}, "the repaired policy in force, in /api/v1/status")
+			if code != 200 || err != nil || st.Power == nil {
+				return false, fmt.Sprintf("%d %v, power %+v", code, err, st.Power)
+			}
+			return st.Power.Policy == polPath && st.Power.PolicyError == "", fmt.Sprintf("policy %s, error %q", st.Power.Policy, st.Power.PolicyError)
+		})
 		if _, m := httpGet(base + "/metrics"); !strings.Contains(m, "hashgate_policy_refused 0") {
-			t.Fatal("no hashgate_policy_refused 0 in the metrics after the repair")
+			t.Fatalf("metrics after the repair: got\n%s\nwant hashgate_policy_refused 0", m)
 		}
 	})
 	if err := os.WriteFile(polPath, []byte("site_capacity_kw = 100.0\nrig_kw = \n"), 0o600); err != nil {
@@ -315,7 +318,7 @@ func TestRunLogsTheOpenFileLimit(t *testing.T) {
 				}
 			}
 			if !found {
-				t.Fatalf("no %s line %q in run's log:\n%s", tc.level, tc.want, logs.String())
+				t.Fatalf("no %s line %q in run's log; want found:\n%s", tc.level, tc.want, logs.String())
 			}
 		})
 	}

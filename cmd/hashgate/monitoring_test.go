@@ -58,7 +58,7 @@ func parseExposition(t *testing.T, text string) map[string]*family {
 			}
 		}
 		if fam == nil {
-			t.Fatalf("/metrics: sample %q has no # TYPE line", l)
+			t.Fatalf("/metrics: sample %q has no # TYPE line; want fam != nil", l)
 		}
 		for _, p := range labelPair.FindAllStringSubmatch(m[2], -1) {
 			var v string
@@ -108,10 +108,10 @@ func siteMetrics(t *testing.T) map[string]*family {
 		b, _ := io.ReadAll(resp.Body)
 		return string(b)
 	}
-	sim.Eventually(t, 15*time.Second, func() bool {
+	sim.WaitFor(t, 15*time.Second, "rejected shares (hashgate_shares_rejected_total{) in /metrics", func() (bool, any) {
 		text = get()
-		return strings.Contains(text, "hashgate_shares_rejected_total{")
-	}, "no rejected shares in /metrics")
+		return strings.Contains(text, "hashgate_shares_rejected_total{"), text
+	})
 	return parseExposition(t, text)
 }
 
@@ -217,7 +217,7 @@ func dashboardQueries(t *testing.T, file string) (exprs map[string]string, panel
 		t.Fatalf("%s does not parse: %v", file, err)
 	}
 	if d.UID == "" {
-		t.Errorf("%s: no uid (provisioned dashboards need a stable one for links)", file)
+		t.Errorf("%s: no uid (provisioned dashboards need a stable one for links); want d.UID != \"\"", file)
 	}
 	exprs = map[string]string{}
 	ids := map[int]string{}
@@ -231,15 +231,15 @@ func dashboardQueries(t *testing.T, file string) (exprs map[string]string, panel
 			if p.Type != "row" {
 				panels++
 				if len(p.Targets) == 0 {
-					t.Errorf("panel %q has no query", p.Title)
+					t.Errorf("panel %q has no query; want len(p.Targets) != 0", p.Title)
 				}
 				if p.Description == "" {
-					t.Errorf("panel %q has no description (ops read it on hover)", p.Title)
+					t.Errorf("panel %q has no description (ops read it on hover); want p.Description != \"\"", p.Title)
 				}
 			}
 			for i, tg := range p.Targets {
 				if strings.TrimSpace(tg.Expr) == "" {
-					t.Errorf("panel %q target %d has an empty expr", p.Title, i)
+					t.Errorf("panel %q target %d has an empty expr; want strings.TrimSpace(tg.Expr) != \"\"", p.Title, i)
 				}
 				exprs["panel "+p.Title+" #"+string(rune('A'+i))] = tg.Expr
 			}
@@ -323,7 +323,7 @@ func TestMonitoringNamesExist(t *testing.T) {
 	}
 	for _, r := range rules {
 		if r.expr == "" {
-			t.Errorf("alert %s: no expr read", r.name)
+			t.Errorf("alert %s: no expr read; want r.expr != \"\"", r.name)
 		}
 		if r.runbook == "" || strings.Contains(r.runbook, "\n") {
 			t.Errorf("alert %s: runbook %q, want one line", r.name, r.runbook)
@@ -341,7 +341,7 @@ func TestMonitoringNamesExist(t *testing.T) {
 		if m := labelValRE.FindStringSubmatch(expr); m != nil {
 			f, ok := lookup(fams, m[1])
 			if _, has := f.labels[m[2]]; !ok || !(has || targetLabels[m[2]]) {
-				t.Errorf("%s: %s: %s has no label %s", k, expr, m[1], m[2])
+				t.Errorf("%s: %s: %s has no label %s; want ok, (has || targetLabels[m[2]])", k, expr, m[1], m[2])
 			}
 			continue
 		}

@@ -47,10 +47,10 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	cfg, base := filepath.Join(dir, "hashgate.toml"), "http://"+apiAddr
 	up := func(d *daemon) {
 		t.Helper()
-		sim.Eventually(t, 15*time.Second, func() bool {
+		sim.WaitFor(t, 15*time.Second, "daemon up (healthz 200)", func() (bool, any) {
 			code, err := apiJSON("GET", base+"/healthz", "", nil, nil)
-			return err == nil && code == 200
-		}, "daemon up: %s", d.out)
+			return err == nil && code == 200, fmt.Sprintf("%d %v; log:\n%s", code, err, d.out)
+		})
 	}
 	d := startDaemon(t, bin, cfg)
 	up(d)
@@ -59,13 +59,13 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer fleet.Close()
-	sim.Eventually(t, 15*time.Second, func() bool { return fleet.Stats().Working == 8 }, "fleet mining: %+v", fleet.Stats())
+	sim.WaitFor(t, 15*time.Second, "8 rigs working", func() (bool, any) { st := fleet.Stats(); return st.Working == 8, st })
 	// 8 rigs of 5 kW on 50 kW with 25 kW to AI: 3 parked; one more pinned off.
 	if code, err := apiJSON("PUT", base+"/api/v1/allocation", "term-secret", map[string]any{"ai_kw": 25, "reason": "sigterm test"}, nil); err != nil || code != 200 {
-		t.Fatalf("allocation: %d %v", code, err)
+		t.Fatalf("allocation: %d %v; want err == nil, code == 200", code, err)
 	}
 	if code, err := apiJSON("PUT", base+"/api/v1/rigs/acct.rig-00000/pin", "term-secret", map[string]any{"mode": "off", "reason": "maintenance"}, nil); err != nil || code != 200 {
-		t.Fatalf("pin: %d %v", code, err)
+		t.Fatalf("pin: %d %v; want err == nil, code == 200", code, err)
 	}
 
 	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -84,19 +84,19 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 	log := d.out.String()
 	if !strings.Contains(log, `"shutting down"`) || !strings.Contains(log, `"stopped"`) {
-		t.Fatalf("the daemon's log does not say it shut down and stopped:\n%s", log)
+		t.Fatalf("the daemon's log does not say it shut down and stopped; want strings.Contains(log, `\"shutting down\"`), strings.Contains(log, `\"stopped\"`):\n%s", log)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "every miner disconnected after SIGTERM", func() (bool, any) {
 		for _, m := range fleet.Miners() {
 			if m.Connected {
-				return false
+				return false, fmt.Sprintf("%s connected; fleet %+v", m.Name, fleet.Stats())
 			}
 		}
-		return true
-	}, "every miner disconnected after SIGTERM: %+v", fleet.Stats())
+		return true, nil
+	})
 	audit, err := os.ReadFile(filepath.Join(dir, "audit.log"))
 	if err != nil || len(audit) == 0 || audit[len(audit)-1] != '\n' {
-		t.Fatalf("audit log after SIGTERM (%v) does not end on a whole line: %q", err, audit[max(0, len(audit)-200):])
+		t.Fatalf("audit log after SIGTERM (%v) does not end on a whole line: %q; want err == nil, len(audit) != 0, audit[len(audit)-1] == '\\n'", err, audit[max(0, len(audit)-200):])
 	}
 
 	d = startDaemon(t, bin, cfg)
@@ -118,7 +118,7 @@ func TestSIGTERMStopsCleanly(t *testing.T) {
 	}
 	// Pinning auto a rig nobody knows is a 404: a 200 says the pin was kept.
 	if code, err := apiJSON("PUT", base+"/api/v1/rigs/acct.rig-00000/pin", "term-secret", map[string]any{"mode": "auto"}, &pinned); err != nil || code != 200 {
-		t.Fatalf("the pin of acct.rig-00000 was not kept across SIGTERM: %d %v", code, err)
+		t.Fatalf("the pin of acct.rig-00000 was not kept across SIGTERM: %d %v; want err == nil, code == 200", code, err)
 	}
 	_ = d.cmd.Process.Signal(syscall.SIGTERM)
 	_ = d.cmd.Wait()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
@@ -21,10 +22,10 @@ func TestStatusLabelsCountsAndExplainsTheLoad(t *testing.T) {
 		Tokens:   []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
 		Switcher: func(c *switcher.Config) { c.LeftGrace = 200 * time.Millisecond },
 	})
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 60 }, "20 miners mining")
+	sim.WaitFor(t, 10*time.Second, "20 miners mining (60 kW)", func() (bool, any) { kw := s.Switcher.Status().MiningLoadKW; return kw == 60, kw })
 	env := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
 	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, nil, nil)
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 31 }, "load down to 31 kW")
+	sim.WaitFor(t, 10*time.Second, "load down to 31 kW", func() (bool, any) { kw := s.Switcher.Status().MiningLoadKW; return kw == 31, kw })
 	ctl(t, env, "status").want(t, 0, []string{
 		"curtailed (parked + pending) 10",
 		"load is        30.0 kW mining, 0.0 kW pinned on, 1.0 kW parked at idle draw, 0.0 kW parked unverified (rig_kw), 0.0 kW left while parked (rig_kw)",
@@ -34,12 +35,13 @@ func TestStatusLabelsCountsAndExplainsTheLoad(t *testing.T) {
 
 	// Budget 10 kW, then every rig leaves: 18 parked rigs away at rig_kw.
 	ctl(t, env, "allocate", "--ai-kw", "90", "--reason", "leave").want(t, 0, nil, nil)
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().Curtailed == 18 }, "18 rigs parked")
+	sim.WaitFor(t, 10*time.Second, "18 rigs parked", func() (bool, any) { n := s.Switcher.Status().Curtailed; return n == 18, n })
 	s.Fleet.Close()
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "18 rigs left while parked, not compliant", func() (bool, any) {
 		st := s.Switcher.Status()
-		return st.Counted[switcher.CountedLeftWhileParked.String()].Rigs == 18 && !st.Compliant
-	}, "18 rigs left while parked, not compliant")
+		left := st.Counted[switcher.CountedLeftWhileParked.String()]
+		return left.Rigs == 18 && !st.Compliant, fmt.Sprintf("left while parked %+v, compliant %v", left, st.Compliant)
+	})
 	ctl(t, env, "status").want(t, exitNotCompliant, []string{
 		"miners         0 connected",
 		"compliant      NO: load 54 kW over the budget 10 kW",

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/url"
 	"strings"
@@ -32,7 +33,7 @@ func allocationUntil(t *testing.T, env map[string]string) time.Time {
 	r := ctl(t, env, "status", "--json")
 	var st api.Status
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st.Power == nil || st.Power.Allocation == nil || st.Power.Allocation.Until == nil {
-		t.Fatalf("status --json: no allocation with an end (%v):\n%s", err, r.stdout)
+		t.Fatalf("status --json: no allocation with an end (%v); want err == nil, st.Power != nil, st.Power.Allocation != nil, st.Power.Allocation.Until != nil:\n%s", err, r.stdout)
 	}
 	return *st.Power.Allocation.Until
 }
@@ -45,7 +46,7 @@ func TestWorkerCommand(t *testing.T) {
 		"flags        -", "counted as   mining, 3.0 kW", "hashrate     ", " H/s (10 min: ", "shares       ", "connections  1, from 127.0.0.1:",
 		"actuator     stratum"}, nil)
 	if strings.Contains(r.stdout, "acct.rig-00004") || r.stderr != "" {
-		t.Fatalf("worker prints more than its rig:\n%s\nstderr: %s", r.stdout, r.stderr)
+		t.Fatalf("worker prints more than its rig:\n%s\nstderr: %s; want !strings.Contains(r.stdout, \"acct.rig-00004\"), r.stderr == \"\"", r.stdout, r.stderr)
 	}
 	ctl(t, env, "worker", "acct.nobody").want(t, exitError, nil, []string{`API error 404 Not Found: unknown rig "acct.nobody"`})
 	ctl(t, env, "workers", "--group", "hall-b").want(t, exitError, nil, []string{`API error 400 Bad Request: group "hall-b": no such policy group (groups: hall-a, default)`})
@@ -71,31 +72,32 @@ func TestPinOfAParkedRig(t *testing.T) {
 	url0 := startAPI(t)
 	env := map[string]string{"HASHGATE_API": url0, "HASHGATE_TOKEN": writeToken}
 	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{"curtail        10:"}, nil)
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "10 rigs parked and connected", func() (bool, any) {
 		var ws []api.Worker
-		if json.Unmarshal([]byte(ctl(t, env, "workers", "--state", "curtailed", "--json").stdout), &ws) != nil || len(ws) != 10 {
-			return false
+		out := ctl(t, env, "workers", "--state", "curtailed", "--json").stdout
+		if err := json.Unmarshal([]byte(out), &ws); err != nil || len(ws) != 10 {
+			return false, fmt.Sprintf("%d curtailed (%v)", len(ws), err)
 		}
 		for _, w := range ws {
 			if w.Connections == 0 {
-				return false
+				return false, fmt.Sprintf("%s curtailed with no connection", w.Name)
 			}
 		}
-		return true
-	}, "10 rigs parked and connected")
+		return true, nil
+	})
 	r := ctl(t, env, "pin", "acct.rig-00015", "off", "--reason", "fan")
 	r.want(t, 0, []string{"acct.rig-00015 pinned off", "action      none: already parked, stays parked (pinned off)",
 		"state       curtailed (parked), counted as parked_bound: 0.1 kW", "other rigs  no change"}, nil)
 	for _, bad := range []string{"deferred", "DEFERRED", "acct.rig-00016", "curtail "} {
 		if strings.Contains(r.stdout, bad) {
-			t.Fatalf("pin of a parked rig prints %q:\n%s", bad, r.stdout)
+			t.Fatalf("pin of a parked rig prints %q; want !strings.Contains(r.stdout, bad):\n%s", bad, r.stdout)
 		}
 	}
 	// 62 kW to AI: room for 2 of the 10 parked rigs, the other 8 stay.
 	r = ctl(t, env, "plan", "--ai-kw", "62")
 	r.want(t, 0, []string{"resume         2:", "stays parked   8 (pinned off, or no room in the budget)"}, nil)
 	if strings.Contains(strings.ToLower(r.stdout), "deferred") {
-		t.Fatalf("plan calls parked rigs deferred:\n%s", r.stdout)
+		t.Fatalf("plan calls parked rigs deferred; want !strings.Contains(strings.ToLower(r.stdout), \"deferred\"):\n%s", r.stdout)
 	}
 }
 
@@ -116,13 +118,13 @@ func TestUntilRerunKeepsTheEnd(t *testing.T) {
 	r := ctlAt(t, t0.Add(2*time.Minute), env, args...)
 	r.want(t, 0, []string{"no change: this allocation is already in force", "--until 3m counts from when this allocation was made"}, nil)
 	if got := allocationUntil(t, env); !got.Equal(end) {
-		t.Fatalf("re-run moved the end from %v to %v", end, got)
+		t.Fatalf("re-run moved the end from %v to %v; want got.Equal(end)", end, got)
 	}
 	// Another duration: refused, nothing applied.
 	r = ctlAt(t, t0.Add(2*time.Minute), env, "allocate", "--ai-kw", "50", "--reason", "peak", "--until", "10m")
 	r.want(t, exitError, nil, []string{"already in force until", "--until 10m would move its end to", "add --force to move it"})
 	if got := allocationUntil(t, env); !got.Equal(end) {
-		t.Fatalf("a refused re-run moved the end from %v to %v", end, got)
+		t.Fatalf("a refused re-run moved the end from %v to %v; want got.Equal(end)", end, got)
 	}
 	// --force moves it, counted from now.
 	now := t0.Add(2 * time.Minute)
@@ -148,9 +150,12 @@ func TestStatusExitUnhealthy(t *testing.T) {
 	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: 2, Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 		Tokens: []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}}})
 	env := map[string]string{"HASHGATE_API": s.API.URL}
-	sim.Eventually(t, 10*time.Second, func() bool { return ctl(t, env, "status").code == exitOK }, "status exit 0 on a healthy, compliant site")
+	sim.WaitFor(t, 10*time.Second, "status exit 0 on a healthy, compliant site", func() (bool, any) {
+		r := ctl(t, env, "status")
+		return r.code == exitOK, fmt.Sprintf("exit %d: %s%s", r.code, r.stdout, r.stderr)
+	})
 	s.Pool.Close()
-	sim.Eventually(t, 10*time.Second, func() bool { return !s.Proxy.Healthy() }, "the proxy without its pool")
+	sim.WaitFor(t, 10*time.Second, "the proxy unhealthy without its pool", func() (bool, any) { return !s.Proxy.Healthy(), s.Proxy.Pools() })
 	ctl(t, env, "status").want(t, exitUnhealthy, []string{"NO LIVE POOL"}, []string{"hashgatectl: unhealthy: no live pool session"})
 	ctl(t, env, "status", "--json").want(t, exitUnhealthy, []string{`"healthy":false`}, nil)
 }
@@ -176,16 +181,18 @@ func TestStatusExitOrder(t *testing.T) {
 		{"unhealthy and not persisted", api.Status{Healthy: false, Power: unsaved}, exitUnhealthy, "unhealthy: no live pool session"},
 		{"not persisted", api.Status{Healthy: true, Power: unsaved}, exitNotPersisted, "not persisted: state not persisted since T: disk full"},
 	} {
-		err := statusExit(c.st)
-		code, msg := exitOK, ""
-		if e, is := err.(*exitStatus); is {
-			code, msg = e.code, e.msg
-		} else if err != nil {
-			t.Fatalf("%s: error %v, want an exit status", c.name, err)
-		}
-		if code != c.code || msg != c.msg {
-			t.Errorf("%s: exit %d %q, want %d %q", c.name, code, msg, c.code, c.msg)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			err := statusExit(c.st)
+			code, msg := exitOK, ""
+			if e, is := err.(*exitStatus); is {
+				code, msg = e.code, e.msg
+			} else if err != nil {
+				t.Fatalf("%s: error %v, want an exit status", c.name, err)
+			}
+			if code != c.code || msg != c.msg {
+				t.Errorf("%s: exit %d %q, want %d %q", c.name, code, msg, c.code, c.msg)
+			}
+		})
 	}
 }
 
@@ -200,9 +207,11 @@ func TestHashrateUnits(t *testing.T) {
 		{999.4, "999 TH/s"}, {999.6, "1.00 PH/s"}, {1234, "1.23 PH/s"}, {15e6, "15.0 EH/s"},
 		{5e9, "5.00 ZH/s"}, {2e12, "2000 ZH/s"},
 	} {
-		if got := hashrate(c.ths); got != c.want {
-			t.Errorf("hashrate(%g TH/s) = %q, want %q", c.ths, got, c.want)
-		}
+		t.Run(fmt.Sprintf("%g", c.ths), func(t *testing.T) {
+			if got := hashrate(c.ths); got != c.want {
+				t.Errorf("hashrate(%g TH/s) = %q, want %q", c.ths, got, c.want)
+			}
+		})
 	}
 }
 
@@ -214,7 +223,7 @@ func TestVersion(t *testing.T) {
 	r := ctl(t, env, "version", "--json")
 	var v map[string]string
 	if err := json.Unmarshal([]byte(r.stdout), &v); err != nil || v["client"] != version || v["server"] != "1.2.3-test" {
-		t.Fatalf("version --json: %v %s", err, r.stdout)
+		t.Fatalf("version --json: %v %s; want err == nil, v[\"client\"] == version, v[\"server\"] == \"1.2.3-test\"", err, r.stdout)
 	}
 	// No server: the client's version, then the error (exit 1).
 	ctl(t, map[string]string{"HASHGATE_API": "http://127.0.0.1:1"}, "version").want(t, exitError, []string{"hashgatectl " + version}, []string{"cannot reach the hashgate API"})

@@ -28,10 +28,13 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 			func(k string) string { return env[k] }, &out, &out)
 	}()
 	// The 20 admissions are there before: the first poll prints them.
-	sim.Eventually(t, 5*time.Second, func() bool { return strings.Contains(out.String(), `"kind":"resume"`) }, "the first poll")
+	sim.WaitFor(t, 5*time.Second, `the first poll ("kind":"resume")`, func() (bool, any) { o := out.String(); return strings.Contains(o, `"kind":"resume"`), o })
 
 	ctl(t, writer, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, nil, nil)
-	sim.Eventually(t, 5*time.Second, func() bool { return strings.Contains(out.String(), `"reason":"training"`) }, "the allocation followed")
+	sim.WaitFor(t, 5*time.Second, `the allocation followed ("reason":"training")`, func() (bool, any) {
+		o := out.String()
+		return strings.Contains(o, `"reason":"training"`), o
+	})
 	cancel()
 	select {
 	case code := <-done:
@@ -39,7 +42,7 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 			t.Fatalf("events --follow stopped with exit %d, want 0:\n%s", code, out.String())
 		}
 	case <-time.After(5 * time.Second):
-		t.Fatal("events --follow did not stop within 5s of its context ending")
+		t.Fatalf("events --follow: still running %v after its context ended, want stopped; output:\n%s", 5*time.Second, out.String())
 	}
 	seen := map[float64]bool{}
 	curtails := 0
@@ -51,7 +54,7 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 		}
 		seq, _ := e["seq"].(float64)
 		if seen[seq] {
-			t.Fatalf("event %v printed twice:\n%s", seq, out.String())
+			t.Fatalf("event %v printed twice; want !seen[seq]:\n%s", seq, out.String())
 		}
 		seen[seq] = true
 		switch e["kind"] {
@@ -79,7 +82,7 @@ func TestEventsFiltersAndFollow(t *testing.T) {
 	r = ctl(t, env, "events", "--rig", "acct.rig-00015", "--who", "power-desk")
 	r.want(t, 0, []string{"curtail", "acct.rig-00015"}, nil)
 	if strings.Contains(r.stdout, "acct.rig-00014") {
-		t.Fatalf("--rig acct.rig-00015 printed another rig:\n%s", r.stdout)
+		t.Fatalf("--rig acct.rig-00015 printed another rig; want !strings.Contains(r.stdout, \"acct.rig-00014\"):\n%s", r.stdout)
 	}
 	// A mistyped kind is the API's 400; bad flags are usage errors.
 	ctl(t, env, "events", "--kind", "alocation").want(t, 1, nil, []string{"API error 400", `kind "alocation"`})

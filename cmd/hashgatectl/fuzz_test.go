@@ -71,7 +71,7 @@ func FuzzHumanOutput(f *testing.F) {
 			r := ctl(t, env, args...)
 			for _, out := range []string{r.stdout, r.stderr} {
 				if i, what := rawControl(out); i >= 0 {
-					t.Fatalf("hashgatectl %q printed a raw %s at byte %d:\n%q", args, what, i, out)
+					t.Fatalf("hashgatectl %q printed a raw %s at byte %d; want i < 0:\n%q", args, what, i, out)
 				}
 			}
 			if args[0] == "workers" && strings.Count(r.stdout, "\n") != 3 {

@@ -49,18 +49,19 @@ func startAPI(t *testing.T) string {
 			{Name: "viewer", Token: readToken, Role: config.RoleRead},
 		},
 	})
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "20 miners mining, each with a share accepted, 60 kW", func() (bool, any) {
 		ws := s.Proxy.Workers()
 		if len(ws) != 20 {
-			return false
+			return false, fmt.Sprintf("%d workers", len(ws))
 		}
 		for _, w := range ws {
 			if w.Accepted == 0 {
-				return false
+				return false, fmt.Sprintf("%s with no share accepted", w.Name)
 			}
 		}
-		return s.Switcher.Status().MiningLoadKW == 60
-	}, "20 miners mining")
+		kw := s.Switcher.Status().MiningLoadKW
+		return kw == 60, fmt.Sprintf("%v kW", kw)
+	})
 	return s.API.URL
 }
 
@@ -84,12 +85,12 @@ func (r result) want(t *testing.T, code int, stdout, stderr []string) {
 	}
 	for _, s := range stdout {
 		if !strings.Contains(r.stdout, s) {
-			t.Fatalf("stdout has no %q:\n%s", s, r.stdout)
+			t.Fatalf("stdout has no %q; want strings.Contains(r.stdout, s):\n%s", s, r.stdout)
 		}
 	}
 	for _, s := range stderr {
 		if !strings.Contains(r.stderr, s) {
-			t.Fatalf("stderr has no %q:\n%s", s, r.stderr)
+			t.Fatalf("stderr has no %q; want strings.Contains(r.stderr, s):\n%s", s, r.stderr)
 		}
 	}
 }
@@ -104,20 +105,20 @@ func TestCommands(t *testing.T) {
 	r.want(t, 0, []string{"upstream", "healthy", "20 connected", "mining 20, idle 0, curtailed (parked + pending) 0, offline 0",
 		"mining budget  100.0 kW", "allocation     none", "policy         policy.toml", "POOL", "primary", "active", "stratum+tcp://"}, nil)
 	if r.stderr != "" {
-		t.Fatalf("stderr: %s", r.stderr)
+		t.Fatalf("stderr: %s; want r.stderr == \"\"", r.stderr)
 	}
 	r = ctl(t, env, "status", "--json")
 	r.want(t, 0, nil, nil)
 	var st map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &st); err != nil || st["miners_connected"] != 20.0 {
-		t.Fatalf("status --json: %v %s", err, r.stdout)
+		t.Fatalf("status --json: %v %s; want err == nil, st[\"miners_connected\"] == 20.0", err, r.stdout)
 	}
 
 	ctl(t, env, "workers", "--group", "hall-a").want(t, 0, []string{"NAME", "GROUP", "STATE", "acct.rig-00000", "acct.rig-00009", "hall-a", "mining", "10 workers"}, nil)
 	r = ctl(t, env, "workers", "--limit", "5", "--offset", "2")
 	r.want(t, 0, []string{"acct.rig-00002", "acct.rig-00006", "3-7 of 20 workers"}, nil)
 	if strings.Contains(r.stdout, "acct.rig-00007") || strings.Contains(r.stdout, "acct.rig-00001") {
-		t.Fatalf("page has rows outside it:\n%s", r.stdout)
+		t.Fatalf("page has rows outside it; want !strings.Contains(r.stdout, \"acct.rig-00007\"), !strings.Contains(r.stdout, \"acct.rig-00001\"):\n%s", r.stdout)
 	}
 	r = ctl(t, env, "workers", "--state", "idle", "--json")
 	r.want(t, 0, []string{"[]"}, nil)
@@ -151,17 +152,17 @@ func TestCommands(t *testing.T) {
 	}
 	until, _ := time.Parse(time.RFC3339, st["power"].(map[string]any)["allocation"].(map[string]any)["until"].(string))
 	if d := time.Until(until); d < 119*time.Minute || d > 121*time.Minute {
-		t.Fatalf("until %v is not 2h from now", until)
+		t.Fatalf("until %v, want 2h from now", until)
 	}
 
 	// Pins: flags may follow the arguments.
 	r = ctl(t, writer, "pin", "acct.rig-00003", "off", "--reason", "fan swap")
 	r.want(t, 0, []string{"acct.rig-00003 pinned off", "action      curtailed now (pinned off)", "other rigs  "}, nil)
 	if strings.Contains(r.stdout, "DEFERRED") || strings.Contains(r.stdout, "acct.rig-0001") {
-		t.Fatalf("pin prints other rigs:\n%s", r.stdout)
+		t.Fatalf("pin prints other rigs; want !strings.Contains(r.stdout, \"DEFERRED\"), !strings.Contains(r.stdout, \"acct.rig-0001\"):\n%s", r.stdout)
 	}
 	if strings.Contains(r.stdout, "not connected") {
-		t.Fatalf("a connected rig's pin says it waits:\n%s", r.stdout)
+		t.Fatalf("a connected rig's pin says it waits; want !strings.Contains(r.stdout, \"not connected\"):\n%s", r.stdout)
 	}
 	ctl(t, writer, "pin", "acct.rig-00003", "auto").want(t, 0, []string{"acct.rig-00003 back to auto"}, nil)
 	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, []string{"acct.rig-00099 pinned off", "acct.rig-00099 is not connected: the pin takes effect when it connects",
@@ -173,12 +174,12 @@ func TestCommands(t *testing.T) {
 	r = ctl(t, env, "events", "--limit", "3", "--kind", "pin")
 	r.want(t, 0, []string{"SEQ", "KIND", "pin", "power-desk", "acct.rig-00003"}, nil)
 	if n := strings.Count(r.stdout, "\n"); n != 4 {
-		t.Fatalf("events --limit 3: %d lines\n%s", n, r.stdout)
+		t.Fatalf("events --limit 3: %d lines, want 3\n%s", n, r.stdout)
 	}
 	r = ctl(t, env, "events", "--since", "0", "--limit", "2", "--json")
 	var evs []map[string]any
 	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 2 || evs[0]["seq"] != 1.0 || evs[1]["seq"] != 2.0 {
-		t.Fatalf("events --since 0 --limit 2 --json: %v %s", err, r.stdout)
+		t.Fatalf("events --since 0 --limit 2 --json: %v %s; want err == nil, len(evs) == 2, evs[0][\"seq\"] == 1.0, evs[1][\"seq\"] == 2.0", err, r.stdout)
 	}
 	ctl(t, env, "events", "--since", "100000").want(t, 0, []string{"no events"}, nil)
 	ctl(t, env, "events").want(t, 0, []string{"allocation", "training", "curtail", "pin", "power-desk", "acct.rig-00003"}, nil)
@@ -236,15 +237,17 @@ func TestUsage(t *testing.T) {
 		{[]string{"--timeout", "0s", "status"}, "--timeout 0s: must be positive", ""},
 		{[]string{"status", "--timeout"}, "--timeout needs a value", "status"},
 	} {
-		r := ctl(t, nil, c.args...)
-		see := "see 'hashgatectl help'\n"
-		if c.see != "" {
-			see = "see 'hashgatectl help " + c.see + "'\n"
-		}
-		first, rest, _ := strings.Cut(r.stderr, "\n")
-		if r.code != exitUsage || !strings.HasPrefix(first, "hashgatectl: "+c.want) || rest != see || r.stdout != "" {
-			t.Errorf("hashgatectl %q: exit %d, stderr %q; want exit 2, stderr \"hashgatectl: %s…\\n%s\"", c.args, r.code, r.stderr, c.want, see)
-		}
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			r := ctl(t, nil, c.args...)
+			see := "see 'hashgatectl help'\n"
+			if c.see != "" {
+				see = "see 'hashgatectl help " + c.see + "'\n"
+			}
+			first, rest, _ := strings.Cut(r.stderr, "\n")
+			if r.code != exitUsage || !strings.HasPrefix(first, "hashgatectl: "+c.want) || rest != see || r.stdout != "" {
+				t.Errorf("hashgatectl %q: exit %d, stderr %q; want exit 2, stderr \"hashgatectl: %s…\\n%s\"", c.args, r.code, r.stderr, c.want, see)
+			}
+		})
 	}
 	ctl(t, nil, "--help").want(t, 0, []string{"Usage:", "allocate --ai-kw N --reason TEXT", "Exit status:"}, nil)
 	ctl(t, nil, "help").want(t, 0, []string{"Usage:", "worker NAME", "version [--client]"}, nil)
@@ -252,7 +255,7 @@ func TestUsage(t *testing.T) {
 		r := ctl(t, nil, "help", cmd)
 		r.want(t, 0, []string{"hashgatectl " + cmd, "Flags (before or after the command)"}, nil)
 		if strings.Contains(r.stdout, "Usage:") {
-			t.Errorf("help %s prints the whole help:\n%s", cmd, r.stdout)
+			t.Errorf("help %s prints the whole help; want !strings.Contains(r.stdout, \"Usage:\"):\n%s", cmd, r.stdout)
 		}
 	}
 	ctl(t, nil, "workers", "-h").want(t, 0, []string{"hashgatectl workers [--group G]"}, nil)
@@ -267,7 +270,7 @@ func TestStatusShowsARefusedPolicy(t *testing.T) {
 	r := ctl(t, map[string]string{"HASHGATE_API": s.API.URL}, "status")
 	r.want(t, 0, []string{"policy         REFUSED: policy.toml:3:1: rig_kw: must be > 0; in force: the policy loaded before, from policy.toml"}, nil)
 	if strings.Contains(r.stdout, "9:1") {
-		t.Fatalf("the status prints more than the first error:\n%s", r.stdout)
+		t.Fatalf("the status prints more than the first error; want !strings.Contains(r.stdout, \"9:1\"):\n%s", r.stdout)
 	}
 }
 
@@ -331,7 +334,7 @@ func TestHostileTextIsEscaped(t *testing.T) {
 		}
 		for _, out := range []string{res.stdout, res.stderr} {
 			if i, what := rawControl(out); i >= 0 {
-				t.Fatalf("hashgatectl %q printed a raw %s at byte %d:\n%q", r.args, what, i, out)
+				t.Fatalf("hashgatectl %q printed a raw %s at byte %d; want i < 0:\n%q", r.args, what, i, out)
 			}
 		}
 	}
@@ -351,12 +354,12 @@ func TestHostileTextIsEscaped(t *testing.T) {
 	res := ctl(t, map[string]string{"HASHGATE_API": srv.URL}, "status")
 	res.want(t, 1, nil, []string{`API error 502 Bad Gateway: upstream \x1b[31mdown\a\nFAKE: all good`})
 	if i, what := rawControl(res.stderr); i >= 0 || strings.Count(res.stderr, "\n") != 1 {
-		t.Fatalf("error printed a raw %s at byte %d, or more than one line:\n%q", what, i, res.stderr)
+		t.Fatalf("error printed a raw %s at byte %d, or more than one line; want i < 0, strings.Count(res.stderr, \"\\n\") == 1:\n%q", what, i, res.stderr)
 	}
 	res = ctl(t, map[string]string{"HASHGATE_API": srv.URL}, "events")
 	res.want(t, 1, nil, []string{`API error 500 Internal Server Error: <pre>\x1b[2Jbroken\xff\x9b</pre>`})
 	if i, what := rawControl(res.stderr); i >= 0 || strings.Count(res.stderr, "\n") != 1 {
-		t.Fatalf("error printed a raw %s at byte %d, or more than one line:\n%q", what, i, res.stderr)
+		t.Fatalf("error printed a raw %s at byte %d, or more than one line; want i < 0, strings.Count(res.stderr, \"\\n\") == 1:\n%q", what, i, res.stderr)
 	}
 }
 
@@ -370,7 +373,7 @@ func TestForgetAndNotPersisted(t *testing.T) {
 		Tokens:   []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
 		Switcher: func(c *switcher.Config) { c.StatePath = filepath.Join(stateDir, "state.json") },
 	})
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 6 }, "2 rigs mining")
+	sim.WaitFor(t, 10*time.Second, "2 rigs mining (6 kW)", func() (bool, any) { kw := s.Switcher.Status().MiningLoadKW; return kw == 6, kw })
 	writer := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
 
 	ctl(t, writer, "pin", "acct.rig-00099", "off").want(t, 0, nil, nil)

@@ -21,7 +21,7 @@ func TestStatusShowsUnverifiedParks(t *testing.T) {
 		Log:    zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel),
 		Tokens: []config.Token{{Name: "power-desk", Token: writeToken, Role: config.RoleWrite}},
 	})
-	sim.Eventually(t, 10*time.Second, func() bool { return s.Switcher.Status().MiningLoadKW == 60 }, "20 miners mining")
+	sim.WaitFor(t, 10*time.Second, "20 miners mining (60 kW)", func() (bool, any) { kw := s.Switcher.Status().MiningLoadKW; return kw == 60, kw })
 	env := map[string]string{"HASHGATE_API": s.API.URL, "HASHGATE_TOKEN": writeToken}
 	ctl(t, env, "allocate", "--ai-kw", "68", "--reason", "training").want(t, 0, []string{
 		"60.0 kW (31.0 kW as planned, parks at idle_kw) after the plan: NOT compliant: 10 parks unverified"}, nil)
@@ -39,7 +39,7 @@ func TestStatusShowsARejectingPool(t *testing.T) {
 	s := apitest.Start(t, apitest.Options{Policy: testPolicy, Miners: 20,
 		Log: zerolog.New(zerolog.NewTestWriter(t)).Level(zerolog.ErrorLevel)})
 	s.Pool.SetRejectShares(1)
-	sim.Eventually(t, 30*time.Second, func() bool { return s.Proxy.Pools()[0].Rejecting }, "the pool flagged rejecting: %+v", s.Proxy.Pools())
+	sim.WaitFor(t, 30*time.Second, "the pool flagged rejecting", func() (bool, any) { p := s.Proxy.Pools(); return p[0].Rejecting, p })
 	r := ctl(t, map[string]string{"HASHGATE_API": s.API.URL}, "status")
 	r.want(t, 0, []string{"REJECTING 100% of shares"}, nil)
 }

@@ -27,13 +27,14 @@ func TestReportCommand(t *testing.T) {
 	}
 	r := ctl(t, env, "events", "--kind", "allocation", "--limit", "1", "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 1 {
-		t.Fatalf("events --json: %v %q", err, r.stdout)
+		t.Fatalf("events --json: %v %q; want err == nil, len(evs) == 1", err, r.stdout)
 	}
 	seq := strconv.FormatUint(evs[0].Seq, 10)
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "the report with 10 rigs confirmed and the target reached", func() (bool, any) {
 		r = ctl(t, env, "report", seq)
-		return r.code == 0 && strings.Contains(r.stdout, "10: 10 confirmed") && strings.Contains(r.stdout, "reached    after")
-	}, "the report with 10 rigs confirmed and the target reached")
+		return r.code == 0 && strings.Contains(r.stdout, "10: 10 confirmed") && strings.Contains(r.stdout, "reached    after"),
+			fmt.Sprintf("exit %d:\n%s%s", r.code, r.stdout, r.stderr)
+	})
 	r.want(t, 0, []string{"allocation at", "by power-desk: training", "32.0 kW (mining budget)", "acct.rig-00010",
 		"stratum after", "connection closed", "RIG"}, nil)
 
@@ -42,7 +43,7 @@ func TestReportCommand(t *testing.T) {
 	cr.FieldsPerRecord = -1
 	rows, err := cr.ReadAll()
 	if err != nil || r.code != 0 {
-		t.Fatalf("report --csv: exit %d, %v:\n%s", r.code, err, r.stdout)
+		t.Fatalf("report --csv: exit %d, %v; want err == nil, r.code == 0:\n%s", r.code, err, r.stdout)
 	}
 	rigs, gotSeq := 0, ""
 	for _, row := range rows {
@@ -62,7 +63,7 @@ func TestReportCommand(t *testing.T) {
 	ctl(t, env, "report").want(t, 2, nil, []string{"report needs one event seq"})
 	r = ctl(t, env, "events", "--cause", seq, "--limit", "1", "--json")
 	if err := json.Unmarshal([]byte(r.stdout), &evs); err != nil || len(evs) != 1 {
-		t.Fatalf("events --cause --json: %v %q", err, r.stdout)
+		t.Fatalf("events --cause --json: %v %q; want err == nil, len(evs) == 1", err, r.stdout)
 	}
 	ctl(t, env, "report", strconv.FormatUint(evs[0].Seq, 10)).want(t, 1, nil, []string{"400", "ask for the report of " + seq})
 }

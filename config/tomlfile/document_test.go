@@ -20,27 +20,27 @@ func TestDecoder(t *testing.T) {
 	var w, l time.Duration
 	var s string
 	if !d.Float(root, "", "a", &f) || f != 1.5 {
-		t.Errorf("Float = %v", f)
+		t.Errorf("Float(a) = %v, want 1.5 and set", f)
 	}
 	if !d.DurationOrZero(root, "", "wait", &w) || w != 0 {
-		t.Errorf("DurationOrZero(0s) = %v", w)
+		t.Errorf("DurationOrZero(0s) = %v, want 0 and set", w)
 	}
-	if d.DurationOrZero(root, "", "late", &l) || d.Float(root, "", "missing", &f) {
-		t.Error("a negative duration or a missing key read as set")
+	if late, missing := d.DurationOrZero(root, "", "late", &l), d.Float(root, "", "missing", &f); late || missing {
+		t.Errorf("set: got late (-1s) %v, missing key %v; want both false", late, missing)
 	}
 	items := d.Tables("item", root["item"], "[[item]]")
 	if len(items) != 1 || d.Str(items[0], Index("item", 0), "name", &s) {
-		t.Errorf("items = %v", items)
+		t.Errorf("items = %v, want one whose name (an integer) does not read as a string", items)
 	}
 	if tb, ok := d.Table(root, "", "t"); !ok {
-		t.Error("Table(t) missing")
+		t.Errorf("Table(t): got none in %v, want the [t] table", root)
 	} else {
 		d.Unknown("t", tb, []string{"y"})
 	}
 	d.Errorf("item[0]", "custom %d", 7)
 	var errs Errors
 	if !errors.As(d.Err(), &errs) {
-		t.Fatalf("Err() = %v", d.Err())
+		t.Fatalf("Err() = %v (%T), want Errors", d.Err(), d.Err())
 	}
 	want := "p.toml:3:1: late: must not be negative, got \"-1s\"\n" +
 		"p.toml:4:1: custom 7\n" +
@@ -51,9 +51,9 @@ func TestDecoder(t *testing.T) {
 	}
 
 	if _, _, err := ParseDocument("bad.toml", []byte("a = \n")); err == nil || err.Error() != `bad.toml:1:5: expected value but found '\n' instead` {
-		t.Errorf("syntax error = %v", err)
+		t.Errorf("syntax error = %v, want bad.toml:1:5: expected value but found '\\n' instead", err)
 	}
 	if root, d, err := ParseDocument("empty.toml", nil); err != nil || root == nil || d.Err() != nil {
-		t.Errorf("empty document: %v %v %v", root, d, err)
+		t.Errorf("empty document: root %v, decoder %v, err %v; want a root and no errors", root, d, err)
 	}
 }

@@ -15,9 +15,11 @@ func TestRedactURL(t *testing.T) {
 		{"mail me@example.com from http://h/", "mail me@example.com from http://h/"},
 		{"://@", "://REDACTED@"},
 	} {
-		if got := RedactURL(c.in); got != c.want {
-			t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if got := RedactURL(c.in); got != c.want {
+				t.Errorf("RedactURL(%q) = %q, want %q", c.in, got, c.want)
+			}
+		})
 	}
 }
 
@@ -32,8 +34,10 @@ func TestRedactSyntaxError(t *testing.T) {
 		{"secret_file = x", "the decoder's message"},
 		{"user = acct", "the decoder's message"},
 	} {
-		if got := redactSyntaxError(c.line, "the decoder's message"); len(got) < len(c.want) || got[:len(c.want)] != c.want {
-			t.Errorf("line %q: message %q, want it to start %q", c.line, got, c.want)
-		}
+		t.Run(c.line, func(t *testing.T) {
+			if got := redactSyntaxError(c.line, "the decoder's message"); len(got) < len(c.want) || got[:len(c.want)] != c.want {
+				t.Errorf("line %q: message %q, want it to start %q", c.line, got, c.want)
+			}
+		})
 	}
 }

@@ -55,7 +55,7 @@ func startBroker(t *testing.T, addr string, ledger *auth.Ledger) *broker {
 	err = srv.Subscribe(replyTopic, 1, func(_ *mochi.Client, _ packets.Subscription, pk packets.Packet) {
 		var a mqttsignal.Ack
 		if err := json.Unmarshal(pk.Payload, &a); err != nil {
-			t.Errorf("ack %q: %v", pk.Payload, err)
+			t.Errorf("ack %q: %v; want a JSON ack", pk.Payload, err)
 			return
 		}
 		b.acks <- a
@@ -85,7 +85,7 @@ func (b *broker) ack(t *testing.T) mqttsignal.Ack {
 	case a := <-b.acks:
 		return a
 	case <-time.After(5 * time.Second):
-		t.Fatal("no ack on the reply topic within 5s")
+		t.Fatalf("ack on the reply topic: got none within %v, want one", 5*time.Second)
 		return mqttsignal.Ack{}
 	}
 }

@@ -23,11 +23,13 @@ func TestParse(t *testing.T) {
 		{`{"price_usd_per_mwh": -20.5}`, Signal{Kind: KindPrice, Price: -20.5}},
 		{` {"heartbeat": true} `, Signal{Kind: KindHeartbeat}},
 	} {
-		got, err := Parse([]byte(tc.in), now)
-		if err != nil || got.Kind != tc.want.Kind || got.ID != tc.want.ID || got.KW != tc.want.KW ||
-			got.Price != tc.want.Price || got.Reason != tc.want.Reason || !got.Until.Equal(tc.want.Until) || got.Emergency != tc.want.Emergency {
-			t.Errorf("Parse(%s): got %+v, %v; want %+v", tc.in, got, err, tc.want)
-		}
+		t.Run(string(tc.want.Kind), func(t *testing.T) {
+			got, err := Parse([]byte(tc.in), now)
+			if err != nil || got.Kind != tc.want.Kind || got.ID != tc.want.ID || got.KW != tc.want.KW ||
+				got.Price != tc.want.Price || got.Reason != tc.want.Reason || !got.Until.Equal(tc.want.Until) || got.Emergency != tc.want.Emergency {
+				t.Errorf("Parse(%s): got %+v, %v; want %+v", tc.in, got, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -52,16 +54,18 @@ func TestParseRefuses(t *testing.T) {
 		{`{"command": "` + strings.Repeat("z", 500) + `"}`, "", "not a command"},
 		{`{"ai_kw": 1, "AI_KW": 2}`, "", ""}, // encoding/json folds case: the second wins or errs; either way no panic
 	} {
-		sig, err := Parse([]byte(tc.in), now)
-		if tc.want == "" {
-			continue
-		}
-		if err == nil || !strings.Contains(err.Error(), tc.want) || sig.ID != tc.id {
-			t.Errorf("Parse(%.60s): got %+v, %v; want an error mentioning %q and id %q", tc.in, sig, err, tc.want, tc.id)
-		}
-		if err != nil && len(err.Error()) > 300 {
-			t.Errorf("Parse(%.60s): error of %d bytes, want it bounded", tc.in, len(err.Error()))
-		}
+		t.Run(tc.want, func(t *testing.T) {
+			sig, err := Parse([]byte(tc.in), now)
+			if tc.want == "" {
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) || sig.ID != tc.id {
+				t.Errorf("Parse(%.60s): got %+v, %v; want an error mentioning %q and id %q", tc.in, sig, err, tc.want, tc.id)
+			}
+			if err != nil && len(err.Error()) > 300 {
+				t.Errorf("Parse(%.60s): error of %d bytes, want it bounded", tc.in, len(err.Error()))
+			}
+		})
 	}
 }
 
@@ -74,21 +78,21 @@ func FuzzParse(f *testing.F) {
 		sig, err := Parse(in, now)
 		if err != nil {
 			if len(err.Error()) > 600 || (utf8.Valid(in) && !utf8.ValidString(err.Error())) {
-				t.Fatalf("error %q: unbounded or not UTF-8", err)
+				t.Fatalf("error %q (%d bytes): want at most 600 bytes, UTF-8 when the input is", err, len(err.Error()))
 			}
 			return
 		}
 		switch sig.Kind {
 		case KindAllocation, KindCap:
 			if !(sig.KW >= 0) {
-				t.Fatalf("accepted kW %v", sig.KW)
+				t.Fatalf("accepted kW %v, want >= 0", sig.KW)
 			}
 		case KindCurtail, KindRelease, KindPrice, KindHeartbeat:
 		default:
-			t.Fatalf("accepted kind %q", sig.Kind)
+			t.Fatalf("accepted kind %q, want a known kind", sig.Kind)
 		}
 		if len(sig.ID) > MaxIDBytes || len(sig.Reason) > MaxReasonBytes || (!sig.Until.IsZero() && !sig.Until.After(now)) {
-			t.Fatalf("accepted %+v", sig)
+			t.Fatalf("accepted %+v; want id <= %d bytes, reason <= %d bytes, until after %v", sig, MaxIDBytes, MaxReasonBytes, now)
 		}
 	})
 }

@@ -38,7 +38,7 @@ func TestQueueFullRefused(t *testing.T) {
 			t.Errorf("refusal ack: got %+v, want q2 refused for a full queue", a)
 		}
 	default:
-		t.Fatal("no refusal ack queued for the second message")
+		t.Fatalf("refusal ack for the second message: got none (%d acks queued), want q2 refused", len(s.acks))
 	}
 	if got := s.counters.QueueFull.Load(); got != 1 {
 		t.Errorf("queue_full count: got %d, want 1", got)
@@ -51,6 +51,6 @@ func TestQueueFullRefused(t *testing.T) {
 		t.Errorf("ack queue: got %d, want full at %d", got, want)
 	}
 	if got := s.counters.AcksFailed.Load(); got == 0 {
-		t.Error("dropped acks: got 0 counted, want some")
+		t.Errorf("dropped acks: got %d counted, want some", got)
 	}
 }

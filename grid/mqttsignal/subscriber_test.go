@@ -97,11 +97,13 @@ func TestBadMessagesChangeNothing(t *testing.T) {
 		{`{"ai_kw": 5, "until": "2001-01-01T00:00:00Z", "id": "b5"}`, "b5", "future"},
 		{`{"ai_kw": 5, "colour": "red", "id": "b6"}`, "b6", "colour"},
 	} {
-		b.send(t, tc.payload)
-		a := b.ack(t)
-		if a.OK || a.ID != tc.id || !strings.Contains(a.Error, tc.want) {
-			t.Errorf("%s: got ack %+v, want refused for id %q with an error mentioning %q", tc.payload, a, tc.id, tc.want)
-		}
+		t.Run(tc.want, func(t *testing.T) {
+			b.send(t, tc.payload)
+			a := b.ack(t)
+			if a.OK || a.ID != tc.id || !strings.Contains(a.Error, tc.want) {
+				t.Errorf("%s: got ack %+v, want refused for id %q with an error mentioning %q", tc.payload, a, tc.id, tc.want)
+			}
+		})
 	}
 	if st := sw.Status(); st.MiningBudgetKW != 100 || st.Allocation != nil {
 		t.Errorf("after bad messages: budget %v allocation %+v, want 100 and none", st.MiningBudgetKW, st.Allocation)
@@ -297,12 +299,14 @@ func TestConfigRefused(t *testing.T) {
 		{"no topic", func(c *mqttsignal.Config) { c.Topic = "" }, "required"},
 		{"qos 3", func(c *mqttsignal.Config) { c.QoS = 3 }, "qos"},
 	} {
-		c := good
-		tc.edit(&c)
-		_, err := mqttsignal.New(c)
-		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secretpw") {
-			t.Errorf("%s: got %v, want an error mentioning %q (and no password)", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			c := good
+			tc.edit(&c)
+			_, err := mqttsignal.New(c)
+			if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "secretpw") {
+				t.Errorf("%s: got %v, want an error mentioning %q (and no password)", tc.name, err, tc.want)
+			}
+		})
 	}
 }
 

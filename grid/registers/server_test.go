@@ -68,7 +68,7 @@ func read(t *testing.T, c *modbus.ModbusClient, rt modbus.RegType) *registers.Sn
 	t.Helper()
 	regs, err := c.ReadRegisters(0, registers.NumRegisters, rt)
 	if err != nil {
-		t.Fatalf("read %d registers: %v", registers.NumRegisters, err)
+		t.Fatalf("read %d registers: got %v, want them read", registers.NumRegisters, err)
 	}
 	var s registers.Snapshot
 	copy(s[:], regs)
@@ -94,9 +94,11 @@ func checkMatches(t *testing.T, what string, s *registers.Snapshot, st switcher.
 		{"reserve", registers.AddrReserveKW, st.ReserveKW},
 	}
 	for _, f := range floats {
-		if got := s.Float(f.addr); !near(got, f.want) {
-			t.Errorf("%s: %s at %d: got %v, want %v", what, f.name, f.addr, got, f.want)
-		}
+		t.Run(f.name, func(t *testing.T) {
+			if got := s.Float(f.addr); !near(got, f.want) {
+				t.Errorf("%s: %s at %d: got %v, want %v", what, f.name, f.addr, got, f.want)
+			}
+		})
 	}
 	if got := s.Uint32(registers.AddrCurtailedRigs); int(got) != st.Curtailed {
 		t.Errorf("%s: curtailed rigs: got %d, want %d", what, got, st.Curtailed)
@@ -178,27 +180,29 @@ func TestRefusals(t *testing.T) {
 	before := read(t, c, modbus.HOLDING_REGISTER)
 	cases := []struct {
 		name string
-		do   func() error
+		do   func(t *testing.T) error
 		want error
 	}{
-		{"write one register", func() error { return c.WriteRegister(registers.AddrMiningBudgetKW, 1) }, modbus.ErrIllegalFunction},
-		{"write registers", func() error { return c.WriteRegisters(0, []uint16{1, 2}) }, modbus.ErrIllegalFunction},
-		{"write coil", func() error { return c.WriteCoil(0, true) }, modbus.ErrIllegalFunction},
-		{"read coils", func() error { _, err := c.ReadCoils(0, 1); return err }, modbus.ErrIllegalFunction},
-		{"read past the map", func() error {
+		{"write one register", func(*testing.T) error { return c.WriteRegister(registers.AddrMiningBudgetKW, 1) }, modbus.ErrIllegalFunction},
+		{"write registers", func(*testing.T) error { return c.WriteRegisters(0, []uint16{1, 2}) }, modbus.ErrIllegalFunction},
+		{"write coil", func(*testing.T) error { return c.WriteCoil(0, true) }, modbus.ErrIllegalFunction},
+		{"read coils", func(*testing.T) error { _, err := c.ReadCoils(0, 1); return err }, modbus.ErrIllegalFunction},
+		{"read past the map", func(*testing.T) error {
 			_, err := c.ReadRegisters(registers.NumRegisters-1, 2, modbus.INPUT_REGISTER)
 			return err
 		}, modbus.ErrIllegalDataAddress},
-		{"read another unit", func() error {
+		{"read another unit", func(t *testing.T) error {
 			other := dial(t, srv.Addr(), 7)
 			_, err := other.ReadRegisters(0, 1, modbus.INPUT_REGISTER)
 			return err
 		}, modbus.ErrGWTargetFailedToRespond},
 	}
 	for _, tc := range cases {
-		if err := tc.do(); !errors.Is(err, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if err := tc.do(t); !errors.Is(err, tc.want) {
+				t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+			}
+		})
 	}
 	after := read(t, c, modbus.HOLDING_REGISTER)
 	if !near(after.Float(registers.AddrMiningBudgetKW), float64(before.Float(registers.AddrMiningBudgetKW))) {
@@ -214,8 +218,8 @@ func TestMaxClients(t *testing.T) {
 	first := dial(t, srv.Addr(), 3)
 	read(t, first, modbus.INPUT_REGISTER)
 	second := dial(t, srv.Addr(), 3)
-	if _, err := second.ReadRegisters(0, 1, modbus.INPUT_REGISTER); err == nil {
-		t.Error("second client past max_clients 1: got an answer, want the connection closed")
+	if regs, err := second.ReadRegisters(0, 1, modbus.INPUT_REGISTER); err == nil {
+		t.Errorf("second client past max_clients 1: got an answer %v, want the connection closed", regs)
 	}
 	read(t, first, modbus.INPUT_REGISTER)
 }

@@ -90,7 +90,7 @@ func Start(tb testing.TB, o Options) *Site {
 		}
 	})
 	s.Proxy, s.Switcher, s.Handler = hs.Proxy(), hs.Switcher(), hs.Handler()
-	sim.Eventually(tb, 5*time.Second, s.Proxy.Healthy, "proxy has no pool session")
+	sim.WaitFor(tb, 5*time.Second, "a pool session (Healthy)", func() (bool, any) { return s.Proxy.Healthy(), s.Proxy.Pools() })
 
 	s.API = httptest.NewServer(s.Handler)
 	tb.Cleanup(s.API.Close) // before the site's Close, which closes the handler

@@ -2,6 +2,7 @@ package emu_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -46,8 +47,9 @@ func TestStartTCPServesAndCloses(t *testing.T) {
 	if err := r.Close(); err != nil {
 		t.Errorf("Close: got %v, want nil", err)
 	}
-	if _, err := net.DialTimeout("tcp", r.Addr(), time.Second); err == nil {
-		t.Errorf("dial after Close: got a connection, want refused")
+	if c, err := net.DialTimeout("tcp", r.Addr(), time.Second); err == nil {
+		c.Close()
+		t.Errorf("dial %s after Close: got a connection, want refused", r.Addr())
 	}
 }
 
@@ -115,27 +117,29 @@ func TestWriteChunks(t *testing.T) {
 		{0, []string{"hello world"}},
 		{-1, []string{"hello world"}},
 	} {
-		a, b := net.Pipe()
-		done := make(chan struct{})
-		go func() {
-			defer close(done)
-			defer a.Close()
-			emu.WriteChunks(a, []byte("hello world"), tc.size)
-		}()
-		var got []string
-		buf := make([]byte, 64)
-		for {
-			n, err := b.Read(buf)
-			if err != nil {
-				break
+		t.Run(fmt.Sprint("size ", tc.size), func(t *testing.T) {
+			a, b := net.Pipe()
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				defer a.Close()
+				emu.WriteChunks(a, []byte("hello world"), tc.size)
+			}()
+			var got []string
+			buf := make([]byte, 64)
+			for {
+				n, err := b.Read(buf)
+				if err != nil {
+					break
+				}
+				got = append(got, string(buf[:n]))
 			}
-			got = append(got, string(buf[:n]))
-		}
-		<-done
-		b.Close()
-		if strings.Join(got, "|") != strings.Join(tc.want, "|") {
-			t.Errorf("size %d: got pieces %q, want %q", tc.size, got, tc.want)
-		}
+			<-done
+			b.Close()
+			if strings.Join(got, "|") != strings.Join(tc.want, "|") {
+				t.Errorf("size %d: got pieces %q, want %q", tc.size, got, tc.want)
+			}
+		})
 	}
 	a, b := net.Pipe()
 	b.Close()
@@ -144,7 +148,7 @@ func TestWriteChunks(t *testing.T) {
 	select {
 	case <-done:
 	case <-time.After(5 * time.Second):
-		t.Fatal("WriteChunks to a closed peer: still writing after 5 s, want it to stop")
+		t.Fatalf("WriteChunks to a closed peer: still writing after %v, want it to stop", 5*time.Second)
 	}
 	a.Close()
 }
@@ -163,7 +167,7 @@ func TestDefault(t *testing.T) {
 	var now func() time.Time
 	emu.DefaultNow(&now)
 	if now == nil {
-		t.Fatal("DefaultNow: got a nil clock, want time.Now")
+		t.Fatalf("DefaultNow: got clock %p, want time.Now", now)
 	}
 	if d := time.Since(now()); d > time.Minute || d < -time.Minute {
 		t.Errorf("DefaultNow: its clock is %v off time.Now, want time.Now", d)

@@ -56,17 +56,19 @@ func TestParseStats(t *testing.T) {
 		{`{"STATS":[{"rate_5s":1,"rate_unit":"ZH"}]}`, 0, false, false, 0, false, 0},
 	}
 	for _, tc := range cases {
-		s, err := parseStats([]byte(tc.in))
-		if err != nil {
-			t.Errorf("%s: %v", tc.in, err)
-			continue
-		}
-		if s.mode != tc.mode || s.hasMode != tc.hasMode || s.hasHash != tc.hasHash || s.hashTHs != tc.ths || s.hasPower != tc.hasPower || s.powerW != tc.w {
-			t.Errorf("%s: got %+v, want mode %d/%v hash %v/%v power %v/%v", tc.in, s, tc.mode, tc.hasMode, tc.ths, tc.hasHash, tc.w, tc.hasPower)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			s, err := parseStats([]byte(tc.in))
+			if err != nil {
+				t.Errorf("%s: %v", tc.in, err)
+				return
+			}
+			if s.mode != tc.mode || s.hasMode != tc.hasMode || s.hasHash != tc.hasHash || s.hashTHs != tc.ths || s.hasPower != tc.hasPower || s.powerW != tc.w {
+				t.Errorf("%s: got %+v, want mode %d/%v hash %v/%v power %v/%v", tc.in, s, tc.mode, tc.hasMode, tc.ths, tc.hasHash, tc.w, tc.hasPower)
+			}
+		})
 	}
-	if _, err := parseStats([]byte(`[`)); err == nil {
-		t.Error("truncated stats: got nil error")
+	if st, err := parseStats([]byte(`[`)); err == nil {
+		t.Errorf("truncated stats: got %+v and a nil error, want an error", st)
 	}
 }
 
@@ -104,7 +106,7 @@ func FuzzParseStats(f *testing.F) {
 			return
 		}
 		if s.hashTHs < 0 || s.powerW < 0 || s.hashTHs != s.hashTHs {
-			t.Fatalf("negative or NaN reading: %+v", s)
+			t.Fatalf("negative or NaN reading: %+v; want s.hashTHs >= 0, s.powerW >= 0, s.hashTHs == s.hashTHs", s)
 		}
 	})
 }

@@ -49,14 +49,16 @@ func TestParseChallenge(t *testing.T) {
 		{`Digest nonce="x`, false, "", "", false},
 	}
 	for _, tc := range cases {
-		c, err := parseChallenge(tc.in)
-		if (err == nil) != tc.ok {
-			t.Errorf("parseChallenge(%q): got err %v, want ok=%v", tc.in, err, tc.ok)
-			continue
-		}
-		if tc.ok && (c.qop != tc.qop || c.algorithm != tc.alg || c.stale != tc.stale) {
-			t.Errorf("parseChallenge(%q): got qop %q alg %q stale %v, want %q %q %v", tc.in, c.qop, c.algorithm, c.stale, tc.qop, tc.alg, tc.stale)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			c, err := parseChallenge(tc.in)
+			if (err == nil) != tc.ok {
+				t.Errorf("parseChallenge(%q): got err %v, want ok=%v", tc.in, err, tc.ok)
+				return
+			}
+			if tc.ok && (c.qop != tc.qop || c.algorithm != tc.alg || c.stale != tc.stale) {
+				t.Errorf("parseChallenge(%q): got qop %q alg %q stale %v, want %q %q %v", tc.in, c.qop, c.algorithm, c.stale, tc.qop, tc.alg, tc.stale)
+			}
+		})
 	}
 	c, _ := parseChallenge(`Digest realm="a,b", nonce="x\"y"`)
 	if c.realm != "a,b" || c.nonce != `x"y` {
@@ -75,7 +77,7 @@ func FuzzParseChallenge(f *testing.F) {
 		}
 		h := c.authorization("GET", "/cgi-bin/stats.cgi", "root", "pw")
 		if !strings.HasPrefix(h, "Digest ") {
-			t.Fatalf("header %q", h)
+			t.Fatalf("header %q; want strings.HasPrefix(h, \"Digest \")", h)
 		}
 		if _, err := parseParams(strings.TrimPrefix(h, "Digest ")); err != nil {
 			t.Fatalf("our own header does not parse: %v (%q)", err, h)

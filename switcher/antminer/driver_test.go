@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 	"sync/atomic"
@@ -93,7 +94,7 @@ func TestBadCredentials(t *testing.T) {
 			continue
 		}
 		if strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), testPassword) {
-			t.Errorf("%s: error %q contains a password", name, err)
+			t.Errorf("%s: error %q contains a password; want !strings.Contains(err.Error(), bad), !strings.Contains(err.Error(), testPassword)", name, err)
 		}
 	}
 	if c := rg.dev.Calls(); c.AuthFailures == 0 || c.Curtails != 0 {
@@ -121,8 +122,8 @@ func TestCallerContextBounds(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := d.Read(ctx, rg.t); err == nil {
-		t.Fatal("Read of a hung rig: got nil error")
+	if rd, err := d.Read(ctx, rg.t); err == nil {
+		t.Fatalf("Read of a hung rig: got %+v and a nil error after %v, want an error", rd, time.Since(start))
 	}
 	if took := time.Since(start); took > devicetest.HangBound {
 		t.Errorf("took %v with a 100ms ctx and a 2s option timeout, want under %v", took, devicetest.HangBound)
@@ -308,16 +309,18 @@ func TestSlowAnswer(t *testing.T) {
 		{time.Second, 200 * time.Millisecond, false},
 	}
 	for _, tc := range cases {
-		rg := startRig(t, emuam.Config{}, emu.Faults{Delay: tc.delay})
-		rg.t.Options.Timeout = tc.timeout
-		start := time.Now()
-		err := New(Config{}).Curtail(context.Background(), rg.t)
-		took := time.Since(start)
-		if (err == nil) != tc.ok {
-			t.Errorf("delay %v timeout %v: got %v, want ok=%v", tc.delay, tc.timeout, err, tc.ok)
-		}
-		if !tc.ok && took > 2*tc.timeout {
-			t.Errorf("delay %v timeout %v: took %v, want about the timeout", tc.delay, tc.timeout, took)
-		}
+		t.Run(fmt.Sprintf("delay %v timeout %v", tc.delay, tc.timeout), func(t *testing.T) {
+			rg := startRig(t, emuam.Config{}, emu.Faults{Delay: tc.delay})
+			rg.t.Options.Timeout = tc.timeout
+			start := time.Now()
+			err := New(Config{}).Curtail(context.Background(), rg.t)
+			took := time.Since(start)
+			if (err == nil) != tc.ok {
+				t.Errorf("delay %v timeout %v: got %v, want ok=%v", tc.delay, tc.timeout, err, tc.ok)
+			}
+			if !tc.ok && took > 2*tc.timeout {
+				t.Errorf("delay %v timeout %v: took %v, want about the timeout", tc.delay, tc.timeout, took)
+			}
+		})
 	}
 }

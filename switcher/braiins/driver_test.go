@@ -2,6 +2,7 @@ package braiins
 
 import (
 	"errors"
+	"fmt"
 	"reflect"
 	"strings"
 	"testing"
@@ -29,8 +30,8 @@ func TestCurtailResumeReadback(t *testing.T) {
 	if err := d.Curtail(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("curtail: %v", err)
 	}
-	if w.dev.Peek().Mining {
-		t.Fatalf("device after curtail: got mining, want asleep")
+	if st := w.dev.Peek(); st.Mining {
+		t.Fatalf("device after curtail: got %+v (mining), want asleep", st)
 	}
 	r, err = d.Read(devicetest.Context(t), w.tgt)
 	if err != nil {
@@ -107,10 +108,10 @@ func TestTokenExpiredLogsInOnce(t *testing.T) {
 		t.Fatalf("logins: got %d, want 2", n)
 	}
 	if tok := w.tgt.Session.(*session).token; tok == old || strings.Contains(tok, old) {
-		t.Fatalf("session token: got the old one, want a new one")
+		t.Fatalf("session token: got %q (old %q), want a new one", tok, old)
 	}
-	if strings.Contains(errString(d.Curtail(devicetest.Context(t), w.tgt)), old) {
-		t.Fatalf("an error carries the token")
+	if e := errString(d.Curtail(devicetest.Context(t), w.tgt)); strings.Contains(e, old) {
+		t.Fatalf("curtail error: got %q, want it without the token", e)
 	}
 }
 
@@ -205,17 +206,19 @@ func TestStatusMapping(t *testing.T) {
 		{404, device.ErrRefused, true},
 		{403, device.ErrAuth, false},
 	} {
-		w.rig.SetStatus(tc.code)
-		err := d.Curtail(devicetest.Context(t), w.tgt)
-		if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || device.Retryable(err) != tc.retryable {
-			t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
-		}
-		if s, ok := w.tgt.Session.(*session); ok && strings.Contains(errString(err), s.token) {
-			t.Errorf("HTTP %d: error %q contains the token", tc.code, err)
-		}
-		if strings.Contains(errString(err), testPassword) {
-			t.Errorf("HTTP %d: error %q contains the password", tc.code, err)
-		}
+		t.Run(fmt.Sprint("HTTP ", tc.code), func(t *testing.T) {
+			w.rig.SetStatus(tc.code)
+			err := d.Curtail(devicetest.Context(t), w.tgt)
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || device.Retryable(err) != tc.retryable {
+				t.Errorf("HTTP %d: got %v (retryable %v), want %v, retryable %v", tc.code, err, device.Retryable(err), tc.want, tc.retryable)
+			}
+			if s, ok := w.tgt.Session.(*session); ok && strings.Contains(errString(err), s.token) {
+				t.Errorf("HTTP %d: error %q contains the token; want !(ok && strings.Contains(errString(err), s.token))", tc.code, err)
+			}
+			if strings.Contains(errString(err), testPassword) {
+				t.Errorf("HTTP %d: error %q contains the password; want !strings.Contains(errString(err), testPassword)", tc.code, err)
+			}
+		})
 	}
 	if w.dev.Calls().Curtails != 0 {
 		t.Fatalf("device curtails: got %d, want 0", w.dev.Calls().Curtails)

@@ -39,13 +39,15 @@ func TestDetailsState(t *testing.T) {
 		{`{"status":2,"detailed_status":{"status":{"stopping":{}}}}`, device.StateSleeping},
 		{`{"status":2,"detailed_status":{"status":null}}`, device.StateMining},
 	} {
-		var d details
-		if err := json.Unmarshal([]byte(tc.in), &d); err != nil {
-			t.Fatalf("%s: %v", tc.in, err)
-		}
-		if got := d.state(); got != tc.want {
-			t.Errorf("state of %s: got %v, want %v", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			var d details
+			if err := json.Unmarshal([]byte(tc.in), &d); err != nil {
+				t.Fatalf("%s: %v", tc.in, err)
+			}
+			if got := d.state(); got != tc.want {
+				t.Errorf("state of %s: got %v, want %v", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -61,15 +63,17 @@ func TestStatsFields(t *testing.T) {
 		{`{"power_stats":{"approximated_consumption":null}}`, 0, 0, false, false},
 		{`{"power_stats":{"approximated_consumption":{"watt":-5}}}`, -5, 0, false, false},
 	} {
-		var s stats
-		if err := json.Unmarshal([]byte(tc.in), &s); err != nil {
-			t.Fatalf("%s: %v", tc.in, err)
-		}
-		w, hasW := s.power()
-		th, hasTH := s.hashrate()
-		if hasW != tc.hasW || (hasW && w != tc.w) || hasTH != tc.hasTH || th != tc.th {
-			t.Errorf("stats %s: got %v W (%v) %v TH/s (%v), want %v W (%v) %v TH/s (%v)", tc.in, w, hasW, th, hasTH, tc.w, tc.hasW, tc.th, tc.hasTH)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			var s stats
+			if err := json.Unmarshal([]byte(tc.in), &s); err != nil {
+				t.Fatalf("%s: %v", tc.in, err)
+			}
+			w, hasW := s.power()
+			th, hasTH := s.hashrate()
+			if hasW != tc.hasW || (hasW && w != tc.w) || hasTH != tc.hasTH || th != tc.th {
+				t.Errorf("stats %s: got %v W (%v) %v TH/s (%v), want %v W (%v) %v TH/s (%v)", tc.in, w, hasW, th, hasTH, tc.w, tc.hasW, tc.th, tc.hasTH)
+			}
+		})
 	}
 }
 
@@ -115,10 +119,10 @@ func FuzzParse(f *testing.F) {
 		var s stats
 		if json.Unmarshal(b, &s) == nil {
 			if w, ok := s.power(); ok && w < 0 {
-				t.Fatalf("power %v reported with negative watts", w)
+				t.Fatalf("power %v reported with negative watts; want !(ok && w < 0)", w)
 			}
 			if h, ok := s.hashrate(); ok && h < 0 {
-				t.Fatalf("hashrate %v reported negative", h)
+				t.Fatalf("hashrate %v reported negative; want !(ok && h < 0)", h)
 			}
 		}
 		var g []poolGroup

@@ -28,14 +28,14 @@ func TestSecretNeverPrints(t *testing.T) {
 		string(js),
 	} {
 		if strings.Contains(out, pw) {
-			t.Errorf("printed %q: it holds the credential", out)
+			t.Errorf("printed %q: it holds the credential; want !strings.Contains(out, pw)", out)
 		}
 	}
 	if got := s.Reveal(); got != pw {
 		t.Errorf("Reveal() = %q, want %q", got, pw)
 	}
 	if (Secret{}).Reveal() != "" || !(Secret{}).IsZero() || s.IsZero() {
-		t.Errorf("zero Secret: Reveal %q IsZero %v; set one IsZero %v", (Secret{}).Reveal(), (Secret{}).IsZero(), s.IsZero())
+		t.Errorf("zero Secret: Reveal %q IsZero %v; set one IsZero %v; want (Secret{}).Reveal() == \"\", (Secret{}).IsZero(), !s.IsZero()", (Secret{}).Reveal(), (Secret{}).IsZero(), s.IsZero())
 	}
 }
 
@@ -53,10 +53,12 @@ func TestHostPort(t *testing.T) {
 		{"[fd00::1]:81", 0, 80, "[fd00::1]:81"},
 		{"fd00::1", 0, 80, "[fd00::1]:80"},
 	} {
-		tg := &Target{Address: tc.addr, Options: &Options{Port: tc.port}}
-		if got := tg.HostPort(tc.def); got != tc.want {
-			t.Errorf("HostPort(%q, port %d, default %d) = %q, want %q", tc.addr, tc.port, tc.def, got, tc.want)
-		}
+		t.Run(tc.addr, func(t *testing.T) {
+			tg := &Target{Address: tc.addr, Options: &Options{Port: tc.port}}
+			if got := tg.HostPort(tc.def); got != tc.want {
+				t.Errorf("HostPort(%q, port %d, default %d) = %q, want %q", tc.addr, tc.port, tc.def, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -75,8 +77,10 @@ func TestOptionsEqual(t *testing.T) {
 		{"other port", a, &Options{User: "root", Password: NewSecret("pw"), Port: 81}, false},
 		{"other webhook secret", &Options{Secret: NewSecret("k")}, &Options{Secret: NewSecret("j")}, false},
 	} {
-		if got := tc.a.Equal(tc.b); got != tc.want {
-			t.Errorf("%s: Equal = %v, want %v", tc.name, got, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			if got := tc.a.Equal(tc.b); got != tc.want {
+				t.Errorf("%s: Equal = %v, want %v", tc.name, got, tc.want)
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package device
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -112,17 +113,19 @@ func TestStatusError(t *testing.T) {
 		{302, ErrProtocol, "HTTP 302"}, {101, ErrProtocol, "HTTP 101"},
 	}
 	for _, c := range cases {
-		err := StatusError(c.code, "miner")
-		switch {
-		case c.text == "" && err != nil:
-			t.Errorf("%d: got %v, want nil", c.code, err)
-		case c.text != "" && (err == nil || !strings.Contains(err.Error(), c.text)):
-			t.Errorf("%d: got %v, want an error saying %q", c.code, err, c.text)
-		case c.want != nil && !errors.Is(err, c.want):
-			t.Errorf("%d: got %v, want %v", c.code, err, c.want)
-		case c.code >= 500 && !Retryable(err):
-			t.Errorf("%d: got %v, want a retryable error", c.code, err)
-		}
+		t.Run(fmt.Sprint(c.code), func(t *testing.T) {
+			err := StatusError(c.code, "miner")
+			switch {
+			case c.text == "" && err != nil:
+				t.Errorf("%d: got %v, want nil", c.code, err)
+			case c.text != "" && (err == nil || !strings.Contains(err.Error(), c.text)):
+				t.Errorf("%d: got %v, want an error saying %q", c.code, err, c.text)
+			case c.want != nil && !errors.Is(err, c.want):
+				t.Errorf("%d: got %v, want %v", c.code, err, c.want)
+			case c.code >= 500 && !Retryable(err):
+				t.Errorf("%d: got %v, want a retryable error", c.code, err)
+			}
+		})
 	}
 }
 
@@ -144,9 +147,10 @@ func TestNewRequest(t *testing.T) {
 func TestTransportError(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}))
 	srv.Close()
-	_, err := HTTPClient(HTTPOptions{}).Get(srv.URL + "/hook/tok-secret")
+	resp, err := HTTPClient(HTTPOptions{}).Get(srv.URL + "/hook/tok-secret")
 	if err == nil {
-		t.Fatal("a closed server: got nil, want an error")
+		resp.Body.Close()
+		t.Fatalf("a closed server: got %s and a nil error, want an error", resp.Status)
 	}
 	got := TransportError(err)
 	if strings.Contains(got.Error(), "tok-secret") {

@@ -33,15 +33,17 @@ func TestReadToNULSplit(t *testing.T) {
 		{"data+eof", iotest.DataErrReader(strings.NewReader(body))},
 	}
 	for _, c := range cases {
-		got, err := ReadToNUL(c.r, 1<<20)
-		if err != nil || string(got) != body {
-			t.Errorf("%s: got %q, %v; want the body", c.name, got, err)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ReadToNUL(c.r, 1<<20)
+			if err != nil || string(got) != body {
+				t.Errorf("%s: got %q, %v; want the body", c.name, got, err)
+			}
+		})
 	}
 	for i := 1; i < len(body); i++ {
 		r := io.MultiReader(strings.NewReader(body[:i]), iotest.OneByteReader(strings.NewReader(body[i:]+"\x00")))
 		if got, err := ReadToNUL(r, 1<<20); err != nil || string(got) != body {
-			t.Fatalf("split at %d: got %q, %v", i, got, err)
+			t.Fatalf("split at %d: got %q, %v; want err == nil, string(got) == body", i, got, err)
 		}
 	}
 }
@@ -70,7 +72,7 @@ func FuzzReadToNUL(f *testing.F) {
 		}
 		// The bound is checked after each read of up to 4 KiB.
 		if bytes.IndexByte(ans, 0) >= 0 || len(ans) > 1<<10+4096 || !bytes.HasPrefix(b, ans) {
-			t.Fatalf("answer of %d bytes: holds a NUL, passes the bound by a read or more, or is not a prefix of the input", len(ans))
+			t.Fatalf("answer of %d bytes: holds a NUL, passes the bound by a read or more, or is not a prefix of the input; want bytes.IndexByte(ans, 0) < 0, len(ans) <= 1<<10+4096, bytes.HasPrefix(b, ans)", len(ans))
 		}
 	})
 }

@@ -305,7 +305,7 @@ func FuzzRigLine(f *testing.F) {
 		out := applyRigLine(first, nil, idx)
 		out = applyRigLine(second, out, idx)
 		if len(out) != len(idx) {
-			t.Fatalf("%d rigs, %d indexed", len(out), len(idx))
+			t.Fatalf("%d rigs, %d indexed; want len(out) == len(idx)", len(out), len(idx))
 		}
 		for _, r := range out {
 			_ = r.Status()

@@ -111,7 +111,7 @@ func waitFor(t *testing.T, d time.Duration, what string, cond func() bool, detai
 	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("after %v: %s; got %s", d, what, detail())
+			t.Fatalf("after %v: %s; got %s; want !time.Now().After(deadline)", d, what, detail())
 		}
 		time.Sleep(10 * time.Millisecond) // a poll, not a wait for the condition
 	}
@@ -159,11 +159,11 @@ func TestReportOfAnAllocationOnEmulatedRigs(t *testing.T) {
 	checkCSV(t, &rep)
 
 	if _, err := x.sw.Report(seq + 1000); !errors.Is(err, switcher.ErrNoEvent) {
-		t.Errorf("report of an unknown seq: err %v; want ErrNoEvent", err)
+		t.Errorf("report of an unknown seq: err %v", err)
 	}
 	per, _ := x.sw.QueryEvents(0, 100, switcher.EventFilter{Cause: seq})
 	if len(per) == 0 {
-		t.Fatal("no per-rig events of the allocation")
+		t.Fatalf("events caused by %d: got %d, want the allocation's per-rig events", seq, len(per))
 	}
 	var nd *switcher.NotDecisionError
 	if _, err := x.sw.Report(per[0].Seq); !errors.As(err, &nd) || nd.Cause != seq {
@@ -260,11 +260,11 @@ func checkCSV(t *testing.T, rep *evidence.Report) {
 		t.Errorf("CSV summary seq %q time to target %q; want %d, %v", summary["seq"], summary["time_to_target_seconds"], rep.Event.Seq, *rep.TimeToTargetSeconds)
 	}
 	if len(samples) != len(rep.Samples) || len(rigRows) != len(rep.Rigs) {
-		t.Fatalf("CSV has %d samples and %d rigs; JSON %d and %d", len(samples), len(rigRows), len(rep.Samples), len(rep.Rigs))
+		t.Fatalf("CSV has %d samples and %d rigs; JSON %d and %d; want len(samples) == len(rep.Samples), len(rigRows) == len(rep.Rigs)", len(samples), len(rigRows), len(rep.Samples), len(rep.Rigs))
 	}
 	for i, s := range rep.Samples {
 		if got, _ := strconv.ParseFloat(samples[i][3], 64); got != s.LoadKW {
-			t.Errorf("CSV sample %d load %v; JSON %v", i, got, s.LoadKW)
+			t.Errorf("CSV sample %d load %v; JSON %v; want got == s.LoadKW", i, got, s.LoadKW)
 		}
 	}
 	for i, r := range rep.Rigs {

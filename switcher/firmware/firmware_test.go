@@ -16,7 +16,7 @@ func TestDriversMatchNames(t *testing.T) {
 			continue
 		}
 		if drv.Name() != n {
-			t.Errorf("driver under %q says its name is %q", n, drv.Name())
+			t.Errorf("driver under %q says its name is %q; want drv.Name() == n", n, drv.Name())
 		}
 	}
 	if len(d) != len(Names()) {

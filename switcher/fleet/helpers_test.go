@@ -78,7 +78,7 @@ func waitUntil(t testing.TB, d time.Duration, what string, cond func() bool) {
 	end := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(end) {
-			t.Fatalf("waited %v for %s", d, what)
+			t.Fatalf("waited %v for %s; want !time.Now().After(end)", d, what)
 		}
 		time.Sleep(2 * time.Millisecond)
 	}

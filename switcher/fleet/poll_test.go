@@ -108,7 +108,7 @@ func TestPollScheduleIsEven(t *testing.T) {
 	}
 	for _, m := range set[n:] {
 		if polled[m.Name] < 1 {
-			t.Fatalf("new rig %s never polled in the interval after it came", m.Name)
+			t.Fatalf("new rig %s never polled in the interval after it came; want polled[m.Name] >= 1", m.Name)
 		}
 	}
 }
@@ -158,7 +158,7 @@ func TestStartupReconcile(t *testing.T) {
 		t.Fatalf("s0: got %+v, want a verified curtail", o)
 	}
 	if got := s.snapshot("s1"); got.curtails != 0 || len(rc.of("s1")) != 0 {
-		t.Fatalf("s1 (asleep already): got %d curtails, outcomes %v; want none", got.curtails, rc.of("s1"))
+		t.Fatalf("s1 (asleep already): got %d curtails, outcomes %v", got.curtails, rc.of("s1"))
 	}
 	if st := f.Stats(); st.Reconciles != 1 {
 		t.Fatalf("got %d reconciles, want 1", st.Reconciles)

@@ -104,9 +104,10 @@ func TestHeldSessionExpires(t *testing.T) {
 	if err := w.drv.Curtail(context.Background(), w.tgt); !errors.Is(err, device.ErrBusy) {
 		t.Fatalf("first Curtail: got %v, want ErrBusy", err)
 	}
-	sim.Eventually(t, 2*time.Second, func() bool {
-		return w.drv.Curtail(context.Background(), w.tgt) == nil
-	}, "curtail after the held session expired")
+	sim.WaitFor(t, 2*time.Second, "curtail after the held session expired (nil error)", func() (bool, any) {
+		err := w.drv.Curtail(context.Background(), w.tgt)
+		return err == nil, err
+	})
 	if r := w.read(t); r.State != device.StateSleeping {
 		t.Fatalf("got %v, want sleeping", r.State)
 	}

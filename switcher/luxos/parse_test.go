@@ -29,10 +29,12 @@ func TestParseReading(t *testing.T) {
 		{"bad number", `{"summary":[{"STATUS":[{"STATUS":"S"}],"SUMMARY":[{"GHS 5s":"fast"}]}]}`, device.Reading{}, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		got, err := parseReading([]byte(c.in))
-		if !errors.Is(err, c.err) || (c.err == nil && !same(got, c.want)) {
-			t.Errorf("%s: got %+v, %v; want %+v, %v", c.name, got, err, c.want, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			got, err := parseReading([]byte(c.in))
+			if !errors.Is(err, c.err) || (c.err == nil && !same(got, c.want)) {
+				t.Errorf("%s: got %+v, %v; want %+v, %v", c.name, got, err, c.want, c.err)
+			}
+		})
 	}
 }
 
@@ -50,10 +52,12 @@ func TestParseLogon(t *testing.T) {
 		{`nope`, "", device.ErrProtocol},
 	}
 	for _, c := range cases {
-		sid, err := parseLogon([]byte(c.in))
-		if sid != c.sid || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
-			t.Errorf("%s: got %q, %v; want %q, %v", c.in, sid, err, c.sid, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			sid, err := parseLogon([]byte(c.in))
+			if sid != c.sid || !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+				t.Errorf("%s: got %q, %v; want %q, %v", c.in, sid, err, c.sid, c.err)
+			}
+		})
 	}
 }
 
@@ -75,7 +79,7 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		if bytes.IndexByte(ans, 0) >= 0 {
-			t.Fatalf("answer %q holds a NUL", ans)
+			t.Fatalf("answer %q holds a NUL; want bytes.IndexByte(ans, 0) < 0", ans)
 		}
 		_, _ = parseReading(ans)
 		_, _ = parseLogon(ans)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -116,8 +117,10 @@ func TestPollerDeliversReadings(t *testing.T) {
 		{Spec{Name: "site-main", Measures: Site, Interval: 20 * time.Millisecond}, good},
 		{Spec{Name: "ai-racks", Measures: AI, Interval: 20 * time.Millisecond}, bad},
 	}})
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.of("site-main")) >= 3 && len(k.of("ai-racks")) >= 3 },
-		"three readings of each meter")
+	sim.WaitFor(t, 5*time.Second, "three readings of each meter", func() (bool, any) {
+		a, b := len(k.of("site-main")), len(k.of("ai-racks"))
+		return a >= 3 && b >= 3, fmt.Sprintf("site-main %d, ai-racks %d", a, b)
+	})
 	for _, r := range k.of("site-main") {
 		if !r.OK() || r.KW != 412.5 || r.Measures != Site || r.At.IsZero() {
 			t.Fatalf("site-main reading: got %+v, want 412.5 kW, measures site, a time, no error", r)
@@ -145,7 +148,10 @@ func TestPollerSpreadsStarts(t *testing.T) {
 	}
 	begun := time.Now()
 	start(t, PollerConfig{Sink: k.take, Meters: meters})
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.of("d")) >= 1 }, "the last meter's first reading")
+	sim.WaitFor(t, 5*time.Second, "the last meter's (d) first reading", func() (bool, any) {
+		n := len(k.readings())
+		return len(k.of("d")) >= 1, fmt.Sprintf("%d readings, none of d", n)
+	})
 	for i := range n {
 		first := k.of(string(rune('a' + i)))[0].At.Sub(begun)
 		want := interval * time.Duration(i) / n
@@ -161,7 +167,7 @@ func TestPollerReadDeadline(t *testing.T) {
 	hung := &scripted{answers: []answer{{block: true}}}
 	k := &sink{}
 	start(t, PollerConfig{Sink: k.take, Meters: []Meter{{Spec{Name: "hung", Interval: 80 * time.Millisecond}, hung}}})
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.of("hung")) >= 2 }, "two failed readings")
+	sim.WaitFor(t, 5*time.Second, "two failed readings", func() (bool, any) { rs := k.of("hung"); return len(rs) >= 2, rs })
 	rs := k.of("hung")
 	if want := "no answer within 60ms"; rs[0].Err != want {
 		t.Errorf("error: got %q, want %q", rs[0].Err, want)
@@ -177,9 +183,11 @@ func TestReadTimeout(t *testing.T) {
 		{100 * time.Millisecond, 75 * time.Millisecond},
 		{time.Minute, MaxReadTimeout},
 	} {
-		if got := ReadTimeout(c.interval); got != c.want {
-			t.Errorf("ReadTimeout(%v) = %v, want %v", c.interval, got, c.want)
-		}
+		t.Run(c.interval.String(), func(t *testing.T) {
+			if got := ReadTimeout(c.interval); got != c.want {
+				t.Errorf("ReadTimeout(%v) = %v, want %v", c.interval, got, c.want)
+			}
+		})
 	}
 }
 
@@ -207,7 +215,7 @@ func TestPollerBoundsConcurrency(t *testing.T) {
 			})})
 	}
 	start(t, PollerConfig{Sink: k.take, Meters: meters, Workers: 2})
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.readings()) >= 30 }, "30 readings")
+	sim.WaitFor(t, 5*time.Second, "30 readings", func() (bool, any) { n := len(k.readings()); return n >= 30, n })
 	if m := most.Load(); m > 2 {
 		t.Errorf("reads in flight at once: got %d, want at most 2", m)
 	}
@@ -230,7 +238,7 @@ func TestPollerLogsChangesOnly(t *testing.T) {
 	k := &sink{}
 	start(t, PollerConfig{Sink: k.take, Log: zerolog.New(&buf),
 		Meters: []Meter{{Spec{Name: "m", Interval: 10 * time.Millisecond}, src}}})
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.readings()) >= 9 }, "nine readings")
+	sim.WaitFor(t, 5*time.Second, "nine readings", func() (bool, any) { n := len(k.readings()); return n >= 9, n })
 	logs := buf.String()
 	if n := strings.Count(logs, "meter failing"); n != 2 {
 		t.Errorf("failing lines: got %d, want 2 (one per run of failures):\n%s", n, logs)
@@ -239,7 +247,7 @@ func TestPollerLogsChangesOnly(t *testing.T) {
 		t.Errorf("recovered lines: got %d, want 1:\n%s", n, logs)
 	}
 	if !strings.Contains(logs, `"failed_reads":3`) {
-		t.Errorf("recovered line should count the 3 failed reads:\n%s", logs)
+		t.Errorf("recovered line should count the 3 failed reads; want strings.Contains(logs, `\"failed_reads\":3`):\n%s", logs)
 	}
 }
 
@@ -250,7 +258,9 @@ func TestPollerRefusesNaN(t *testing.T) {
 		{Spec{Name: "nan", Interval: 10 * time.Millisecond}, &scripted{answers: []answer{{kw: math.NaN()}}}},
 		{Spec{Name: "inf", Interval: 10 * time.Millisecond}, &scripted{answers: []answer{{kw: math.Inf(1)}}}},
 	}})
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.of("nan")) > 0 && len(k.of("inf")) > 0 }, "readings")
+	sim.WaitFor(t, 5*time.Second, "a reading of nan and of inf", func() (bool, any) {
+		return len(k.of("nan")) > 0 && len(k.of("inf")) > 0, k.readings()
+	})
 	for _, r := range k.readings() {
 		if r.OK() || !strings.HasPrefix(r.Err, "not a number") {
 			t.Fatalf("reading %+v: want failed, \"not a number\"", r)
@@ -280,7 +290,7 @@ func TestPollerClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Start()
-	sim.Eventually(t, 5*time.Second, func() bool { return len(k.of("fast")) > 2 }, "fast readings")
+	sim.WaitFor(t, 5*time.Second, "3 fast readings", func() (bool, any) { n := len(k.of("fast")); return n > 2, n })
 	began := time.Now()
 	p.Close()
 	closed.Store(true)
@@ -288,14 +298,14 @@ func TestPollerClose(t *testing.T) {
 		t.Errorf("Close took %v with a read in flight, want it cancelled at once", took)
 	}
 	if !hung.closed.Load() || !fast.closed.Load() {
-		t.Errorf("sources closed: hung %v, fast %v; want both", hung.closed.Load(), fast.closed.Load())
+		t.Errorf("sources closed: hung %v, fast %v", hung.closed.Load(), fast.closed.Load())
 	}
 	for _, r := range k.of("hung") {
 		t.Errorf("a reading of the hung meter reached the sink: %+v; want none (its read was cancelled by Close)", r)
 	}
 	p.Close() // a second Close is harmless
 	if late.Load() {
-		t.Error("the sink was called after Close returned")
+		t.Errorf("sink after Close returned: got called %v, want not called", late.Load())
 	}
 }
 
@@ -313,9 +323,11 @@ func TestNewPollerRefuses(t *testing.T) {
 		{"no source", PollerConfig{Sink: func(Reading) {}, Meters: []Meter{{ok, nil}}}, `meter "a" has no source`},
 		{"no interval", PollerConfig{Sink: func(Reading) {}, Meters: []Meter{{Spec{Name: "a"}, src}}}, `interval 0s is not positive`},
 	} {
-		_, err := NewPoller(c.cfg)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
-		}
+		t.Run(c.name, func(t *testing.T) {
+			_, err := NewPoller(c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
+			}
+		})
 	}
 }

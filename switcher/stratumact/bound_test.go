@@ -48,23 +48,27 @@ func TestUniqueNamesThroughTheProxyStayBounded(t *testing.T) {
 		}
 		authorizeOnce(t, addr, fmt.Sprintf("acct.s9-%04d", i))
 	}
-	sim.Eventually(t, 10*time.Second, func() bool {
-		return s.proxy.Stats().Connections == 0 && len(s.proxy.Workers()) == 0
-	}, "every connection closed and no account left of names that never had a share (%d left)", len(s.proxy.Workers()))
+	sim.WaitFor(t, 10*time.Second, "every connection closed and no account left of names that never had a share", func() (bool, any) {
+		c, w := s.proxy.Stats().Connections, len(s.proxy.Workers())
+		return c == 0 && w == 0, fmt.Sprintf("%d connections, %d workers", c, w)
+	})
 	rigs := s.sw.Rigs()
 	if len(rigs) > perNet {
-		t.Fatalf("%d rig records after %d unique names from one /24 with a cap of %d", len(rigs), 2*n, perNet)
+		t.Fatalf("%d rig records after %d unique names from one /24 with a cap of %d; want len(rigs) <= perNet", len(rigs), 2*n, perNet)
 	}
 	for _, r := range rigs {
 		if len(r.Name) > switcher.MaxRigName {
-			t.Fatalf("a record of a %d-byte name", len(r.Name))
+			t.Fatalf("a record of a %d-byte name; want len(r.Name) <= switcher.MaxRigName", len(r.Name))
 		}
 	}
 	statePath := filepath.Join(dir, "state.json")
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "state file under 16 KiB", func() (bool, any) {
 		st, err := os.Stat(statePath)
-		return err == nil && st.Size() < 16<<10
-	}, "state file under 16 KiB")
+		if err != nil {
+			return false, err
+		}
+		return st.Size() < 16<<10, fmt.Sprintf("%d bytes", st.Size())
+	})
 }
 
 // A rig the switcher refuses a record (its network holds as many offline
@@ -90,14 +94,14 @@ func TestRigOfAFullNetworkIsRefused(t *testing.T) {
 	if a := authorizeOnce(t, addr, "acct.c"); !strings.Contains(a, `"error":[24,`) {
 		t.Fatalf("authorize of a rig from a full network answered %s, want error 24", a)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return s.proxy.Stats().Connections == 0 }, "the refused rig closed: %d connections", s.proxy.Stats().Connections)
+	sim.WaitFor(t, 5*time.Second, "the refused rig closed (0 connections)", func() (bool, any) { n := s.proxy.Stats().Connections; return n == 0, n })
 	if got := s.sw.Counters().RigsRefusedNetwork.Load(); got != 1 {
 		t.Errorf("switcher refused %d rigs for a full network, want 1", got)
 	}
 	if got := s.proxy.Stats().RefusedByGate; got != 1 {
 		t.Errorf("proxy refused %d rigs for the gate, want 1", got)
 	}
-	if _, ok := s.rigStates()["acct.c"]; ok {
-		t.Error("the refused rig has a record, want none")
+	if r, ok := s.rigStates()["acct.c"]; ok {
+		t.Errorf("the refused rig: got record %+v, want none", r)
 	}
 }

@@ -2,6 +2,7 @@ package stratumact_test
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"os"
 	"path/filepath"
@@ -126,7 +127,7 @@ func startSite(t *testing.T, dir, listen string, clk *clock, pool *sim.Pool, opt
 		t.Fatal(err)
 	}
 	s.hs, s.proxy, s.sw = hs, hs.Proxy(), hs.Switcher()
-	sim.Eventually(t, 5*time.Second, s.proxy.Healthy, "pool session")
+	sim.WaitFor(t, 5*time.Second, "a pool session (Healthy)", func() (bool, any) { return s.proxy.Healthy(), s.proxy.Pools() })
 	return s
 }
 
@@ -163,16 +164,17 @@ func (s *site) rigStates() map[string]switcher.RigStatus {
 }
 
 // advanceUntil moves the switcher's clock a minute at a time (the ramp
-// window) until cond holds, at most n minutes.
-func (s *site) advanceUntil(n int, what string, cond func() bool) {
+// window) until cond holds, at most n minutes; failing, it prints what
+// cond saw last.
+func (s *site) advanceUntil(n int, what string, cond func() (ok bool, got any)) {
 	s.t.Helper()
 	for range n {
-		if cond() {
+		if ok, _ := cond(); ok {
 			return
 		}
 		s.advanceMinute()
 	}
-	sim.Eventually(s.t, 5*time.Second, cond, "%s", what)
+	sim.WaitFor(s.t, 5*time.Second, what, cond)
 }
 
 // advanceMinute moves the switcher's clock a minute on and waits for two
@@ -181,7 +183,10 @@ func (s *site) advanceMinute() {
 	s.t.Helper()
 	s.clock.Advance(time.Minute)
 	steps := s.sw.Counters().Steps.Load()
-	sim.Eventually(s.t, 5*time.Second, func() bool { return s.sw.Counters().Steps.Load() >= steps+2 }, "switcher ticking")
+	sim.WaitFor(s.t, 5*time.Second, fmt.Sprintf("switcher ticking (%d steps)", steps+2), func() (bool, any) {
+		n := s.sw.Counters().Steps.Load()
+		return n >= steps+2, n
+	})
 }
 
 func fleets(t *testing.T, addr string) (all []*sim.Fleet) {
@@ -220,17 +225,17 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 
 	// Admission: every rig comes in through the order and the ramp
 	// (1,385 kW at 400 kW a minute: four minutes of the switcher's time).
-	sim.Eventually(t, 20*time.Second, func() bool { return len(s.sw.Rigs()) == 500 }, "500 rigs known")
-	s.advanceUntil(10, "all 500 mining", func() bool { return working(fs) == 500 })
+	sim.WaitFor(t, 20*time.Second, "500 rigs known", func() (bool, any) { n := len(s.sw.Rigs()); return n == 500, n })
+	s.advanceUntil(10, "all 500 mining", func() (bool, any) { n := working(fs); return n == 500, n })
 	if st := s.sw.Status(); st.MiningLoadKW < 1384 || st.MiningLoadKW > 1386 || !st.Compliant {
-		t.Fatalf("status after admission %+v", st)
+		t.Fatalf("status after admission %+v; want st.MiningLoadKW >= 1384, st.MiningLoadKW <= 1386, st.Compliant", st)
 	}
 
 	// AI takes 600 kW: budget 900. From the tail: every s9 (saves 1.3 each,
 	// 195 in all), then s19s from the end of the name order (3.15 each).
 	plan, changed, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk")
 	if err != nil || !changed {
-		t.Fatalf("allocate: %v changed=%v", err, changed)
+		t.Fatalf("allocate: %v changed=%v; want err == nil, changed", err, changed)
 	}
 	curtailed := map[string]bool{}
 	for _, a := range plan.Curtail {
@@ -254,27 +259,27 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 		t.Fatalf("curtailed %d s9 and %d s19, want 148 and 93", nS9, nS19)
 	}
 	if room := plan.MiningBudgetKW - plan.LoadAfterKW; room < 0 || room >= 1.3 {
-		t.Fatalf("budget %v, load after %v: not packed", plan.MiningBudgetKW, plan.LoadAfterKW)
+		t.Fatalf("budget %v, load after %v: not packed; want room >= 0, room < 1.3", plan.MiningBudgetKW, plan.LoadAfterKW)
 	}
 	for i := 107; i < 200; i++ {
 		if !curtailed[fmtName("acct.s19-%03d", i)] {
-			t.Fatalf("acct.s19-%03d (tail of the order) not curtailed", i)
+			t.Fatalf("acct.s19-%03d (tail of the order) not curtailed; want curtailed[fmtName(\"acct.s19-%%03d\", i)]", i)
 		}
 	}
 	if plan.LoadAfterKW > plan.MiningBudgetKW {
-		t.Fatalf("plan leaves load %v over budget %v", plan.LoadAfterKW, plan.MiningBudgetKW)
+		t.Fatalf("plan leaves load %v over budget %v; want plan.LoadAfterKW <= plan.MiningBudgetKW", plan.LoadAfterKW, plan.MiningBudgetKW)
 	}
 	// The planned rigs lose their connection, come back, and get no job;
 	// the others keep mining.
-	sim.Eventually(t, 10*time.Second, func() bool { return working(fs) == 500-241 }, "parked rigs without work: %d working", working(fs))
+	sim.WaitFor(t, 10*time.Second, "parked rigs without work (259 working)", func() (bool, any) { n := working(fs); return n == 500-241, n })
 	for _, f := range fs {
 		for _, m := range f.Miners() {
 			if curtailed[m.Name] {
 				if m.Disconnects == 0 || m.Working {
-					t.Fatalf("%s: disconnects %d, working %v", m.Name, m.Disconnects, m.Working)
+					t.Fatalf("%s: disconnects %d, working %v; want m.Disconnects != 0, !m.Working", m.Name, m.Disconnects, m.Working)
 				}
 			} else if !m.Working {
-				t.Fatalf("%s stopped though not planned", m.Name)
+				t.Fatalf("%s stopped though not planned; want m.Working", m.Name)
 			}
 		}
 	}
@@ -282,14 +287,14 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	for _, m := range fs[0].Miners() {
 		before[m.Name] = m.Accepted
 	}
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "s21s still mining (each a share more)", func() (bool, any) {
 		for _, m := range fs[0].Miners() {
 			if m.Accepted <= before[m.Name] {
-				return false
+				return false, fmt.Sprintf("%s at %d accepted, %d before", m.Name, m.Accepted, before[m.Name])
 			}
 		}
-		return true
-	}, "s21s still mining")
+		return true, nil
+	})
 	// Parked rigs come back and stay connected (keepalives: the fleet drops
 	// a pool silent for 1 s) rather than giving up.
 	parkedConnected := func() int {
@@ -301,7 +306,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 		}
 		return n
 	}
-	sim.Eventually(t, 10*time.Second, func() bool { return parkedConnected() == 241 }, "%d parked rigs connected, want 241", parkedConnected())
+	sim.WaitFor(t, 10*time.Second, "241 parked rigs connected", func() (bool, any) { n := parkedConnected(); return n == 241, n })
 	disconnects := 0
 	for _, f := range fs {
 		disconnects += f.Stats().Disconnects
@@ -314,12 +319,12 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 			n += f.Stats().Disconnects
 		}
 		if n != disconnects {
-			t.Fatalf("parked rigs dropped the connection: %d disconnects, were %d", n, disconnects)
+			t.Fatalf("parked rigs dropped the connection: %d disconnects, were %d; want n == disconnects", n, disconnects)
 		}
 	}
 	// The same request again changes nothing.
-	if _, changed, _ := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk"); changed {
-		t.Fatal("a repeated allocation was applied again")
+	if p, changed, _ := s.sw.Allocate(switcher.AllocationRequest{AIKW: 600, Reason: "training run"}, "power-desk"); changed {
+		t.Fatalf("a repeated allocation: got changed (plan %+v), want unchanged", p)
 	}
 
 	// A bad policy edit is refused whole; the old one stays in force.
@@ -330,17 +335,17 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	if err := os.Rename(filepath.Join(dir, "policy.toml.tmp"), filepath.Join(dir, "policy.toml")); err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "bad policy refused with its position (policy.toml:)", func() (bool, any) {
 		evs, _ := s.sw.Events(0, 0)
 		for _, e := range evs {
 			if e.Kind == switcher.EventPolicyRefuse {
-				return strings.Contains(e.Fields["error"].(string), "policy.toml:")
+				return strings.Contains(e.Fields["error"].(string), "policy.toml:"), e.Fields["error"]
 			}
 		}
-		return false
-	}, "bad policy refused with its position")
+		return false, fmt.Sprintf("no policy_refused event in %d", len(evs))
+	})
 	if got := s.sw.Policy().SiteCapacityKW; got != 1500 || len(s.sw.Policy().Groups) != 3 {
-		t.Fatalf("policy in force changed: %v, %d groups", got, len(s.sw.Policy().Groups))
+		t.Fatalf("policy in force changed: %v, %d groups; want got == 1500, len(s.sw.Policy().Groups) == 3", got, len(s.sw.Policy().Groups))
 	}
 
 	// Restart in the middle (the process dies; the state file is what
@@ -354,16 +359,16 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	s = startSite(t, dir, addr, clk, s.pool)
 	// The fleet reconnects in real time; the switcher's clock stands still
 	// meanwhile (rigs known as mining are readmitted without the ramp).
-	sim.Eventually(t, 20*time.Second, func() bool {
+	sim.WaitFor(t, 20*time.Second, "every rig (500) reconnected after the restart", func() (bool, any) {
 		n := 0
 		for _, r := range s.sw.Rigs() {
 			if r.Connected {
 				n++
 			}
 		}
-		return n == 500
-	}, "every rig reconnected after the restart")
-	sim.Eventually(t, 10*time.Second, func() bool { return working(fs) == 500-241 }, "rigs back after the restart: %d working", working(fs))
+		return n == 500, fmt.Sprintf("%d connected", n)
+	})
+	sim.WaitFor(t, 10*time.Second, "rigs back after the restart (259 working)", func() (bool, any) { n := working(fs); return n == 500-241, n })
 	for name, r := range s.rigStates() {
 		if curtailed[name] && r.State != "parked" {
 			evs, _ := s.sw.Events(0, 0)
@@ -372,7 +377,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 					t.Logf("%+v", e)
 				}
 			}
-			t.Fatalf("%s was parked before the restart, now %s", name, r.State)
+			t.Fatalf("%s was parked before the restart, now %s; want !(curtailed[name] && r.State != \"parked\")", name, r.State)
 		}
 	}
 
@@ -393,7 +398,7 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 			s19s++
 			resumedKW += 3.15
 			if s9s > 0 {
-				t.Fatalf("%s resumed after an s9", a.Name)
+				t.Fatalf("%s resumed after an s9; want s9s <= 0", a.Name)
 			}
 		case strings.HasPrefix(a.Name, "acct.s9-"):
 			s9s++
@@ -402,12 +407,12 @@ func TestParkAndResumeFiveHundredRigs(t *testing.T) {
 	}
 	// 400 kW: 93 × 3.15 = 292.95, then 82 × 1.3 = 106.6.
 	if s19s != 93 || s9s != 82 || resumedKW > 400.01 {
-		t.Fatalf("first minute resumed %d s19 and %d s9, %.2f kW; ramp is 400 kW/min", s19s, s9s, resumedKW)
+		t.Fatalf("first minute resumed %d s19 and %d s9, %.2f kW; ramp is 400 kW/min; want s19s == 93, s9s == 82, resumedKW <= 400.01", s19s, s9s, resumedKW)
 	}
-	s.advanceUntil(10, "everyone mining again", func() bool { return working(fs) == 500 })
+	s.advanceUntil(10, "everyone (500) mining again", func() (bool, any) { n := working(fs); return n == 500, n })
 	for _, f := range fs {
 		if st := f.Stats(); st.WrongAnswers != 0 {
-			t.Fatalf("fleet saw wrong answers: %+v", st)
+			t.Fatalf("fleet saw wrong answers: %+v; want st.WrongAnswers == 0", st)
 		}
 	}
 }
@@ -452,23 +457,26 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer flighty.Close()
-	s.advanceUntil(3, "all 14 mining", func() bool { return stay.Stats().Working+flighty.Stats().Working == 14 })
+	s.advanceUntil(3, "all 14 mining", func() (bool, any) {
+		n := stay.Stats().Working + flighty.Stats().Working
+		return n == 14, n
+	})
 
 	// 70 kW mining; AI takes 40: budget 60. The flighty rigs are the tail;
 	// each parked saves 4.5 kW: 70 − 2 × 4.5 = 61 > 60, three are needed.
 	plan, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 40, Reason: "x"}, "desk")
 	if err != nil || len(plan.Curtail) != 3 {
-		t.Fatalf("curtail %v (%v)", switcher.Names(plan.Curtail), err)
+		t.Fatalf("curtail %v (%v); want err == nil, len(plan.Curtail) == 3", switcher.Names(plan.Curtail), err)
 	}
 	for _, a := range plan.Curtail {
 		if !strings.HasPrefix(a.Name, "acct.flighty-") {
-			t.Fatalf("curtailed %s", a.Name)
+			t.Fatalf("curtailed %s; want strings.HasPrefix(a.Name, \"acct.flighty-\")", a.Name)
 		}
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return flighty.Stats().Connected == 1 }, "parked flighty rigs gone: %+v", flighty.Stats())
+	sim.WaitFor(t, 5*time.Second, "parked flighty rigs gone (1 connected)", func() (bool, any) { st := flighty.Stats(); return st.Connected == 1, st })
 	// They do not come back: after left_grace they count at rig_kw again,
 	// 10 × 5 + 1 × 5 + 3 × 5 = 70 > 60, so stay rigs are curtailed.
-	s.advanceUntil(4, "left_while_parked flagged", func() bool {
+	s.advanceUntil(4, "left_while_parked flagged", func() (bool, any) {
 		n := 0
 		for _, r := range s.sw.Rigs() {
 			for _, f := range r.Flags {
@@ -477,19 +485,20 @@ func TestRigsThatLeaveWhileParked(t *testing.T) {
 				}
 			}
 		}
-		return n == 3
+		return n == 3, fmt.Sprintf("%d flagged left_while_parked", n)
 	})
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "stay rigs curtailed to make up for the ones that left (planned compliant, <= 60 kW, < 10 stay working)", func() (bool, any) {
 		st := s.sw.Status()
-		return st.PlannedCompliant && st.MiningLoadPlannedKW <= 60 && stay.Stats().Working < 10
-	}, "stay rigs curtailed to make up for the ones that left: %+v", s.sw.Status())
+		w := stay.Stats().Working
+		return st.PlannedCompliant && st.MiningLoadPlannedKW <= 60 && w < 10, fmt.Sprintf("%d stay working, status %+v", w, st)
+	})
 	// The last flighty rig, parked on the way, left too: until left_grace
 	// says so it is an unverified park (its group is not pools_bound),
 	// counted at rig_kw, and the site is not compliant; then it is
 	// left_while_parked, planned at rig_kw, and one more stay rig goes.
-	s.advanceUntil(4, "compliant once every flighty rig is known to have left", func() bool {
+	s.advanceUntil(4, "compliant once every flighty rig is known to have left (<= 60 kW, 4 left while parked)", func() (bool, any) {
 		st := s.sw.Status()
-		return st.Compliant && st.MiningLoadKW <= 60 && st.ParksUnverified == 0 && st.Counted["left_while_parked"].Rigs == 4
+		return st.Compliant && st.MiningLoadKW <= 60 && st.ParksUnverified == 0 && st.Counted["left_while_parked"].Rigs == 4, st
 	})
 }
 
@@ -514,7 +523,7 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	}
 	primary, backup := start(rig), start(rig)
 	both := []*sim.Fleet{primary, backup}
-	s.advanceUntil(5, "both connections working", func() bool { return working(both) == 2 })
+	s.advanceUntil(5, "both connections working", func() (bool, any) { n := working(both); return n == 2, n })
 	check := func(when string, wantFlag bool) {
 		t.Helper()
 		rigs := s.sw.Rigs()
@@ -530,13 +539,14 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	if _, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 1500, Reason: "all to AI"}, "test"); err != nil {
 		t.Fatal(err)
 	}
-	sim.Eventually(t, 10*time.Second, func() bool {
+	sim.WaitFor(t, 10*time.Second, "parked, both connections back and waiting", func() (bool, any) {
 		r := s.rigStates()[name]
-		return r.State == "parked" && r.Connected && primary.Stats().Disconnects > 0 && backup.Stats().Disconnects > 0 &&
-			primary.Stats().Authorized == 1 && backup.Stats().Authorized == 1
-	}, "parked, both connections back and waiting: %+v %+v %+v", s.rigStates()[name], primary.Stats(), backup.Stats())
+		p, b := primary.Stats(), backup.Stats()
+		return r.State == "parked" && r.Connected && p.Disconnects > 0 && b.Disconnects > 0 &&
+			p.Authorized == 1 && b.Authorized == 1, fmt.Sprintf("rig %+v, primary %+v, backup %+v", r, p, b)
+	})
 	if err := sim.Poll(time.Second, func() bool { return working(both) > 0 }); err == nil {
-		t.Fatalf("a parked rig got work: primary %+v, standby %+v", primary.Stats(), backup.Stats())
+		t.Fatalf("a parked rig got work: primary %+v, standby %+v; want err != nil", primary.Stats(), backup.Stats())
 	}
 	check("parked", false)
 
@@ -544,9 +554,9 @@ func TestStandbyConnectionIsOneRig(t *testing.T) {
 	other := rig
 	other.Dial = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", rig.Addr) }
 	otherFleet := start(other)
-	sim.Eventually(t, 5*time.Second, func() bool { return otherFleet.Stats().Authorized == 1 }, "the other machine authorized")
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "the other machine authorized", func() (bool, any) { st := otherFleet.Stats(); return st.Authorized == 1, st })
+	sim.WaitFor(t, 5*time.Second, "the same name from another address flagged duplicate_name", func() (bool, any) {
 		rigs := s.sw.Rigs()
-		return len(rigs) == 1 && slices.Contains(rigs[0].Flags, switcher.FlagDuplicateName)
-	}, "the same name from another address flagged: %+v", s.sw.Rigs())
+		return len(rigs) == 1 && slices.Contains(rigs[0].Flags, switcher.FlagDuplicateName), rigs
+	})
 }

@@ -26,7 +26,7 @@ func TestHeldNamesThatLeaveCountNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer real.Close()
-	s.advanceUntil(3, "both real rigs mining", func() bool { return real.Stats().Working == 2 })
+	s.advanceUntil(3, "both real rigs mining", func() (bool, any) { st := real.Stats(); return st.Working == 2, st })
 
 	// 10 kW mining, 2 kW of room: a name that authorizes now (4.9 kW to
 	// admit) is held without work.
@@ -37,19 +37,19 @@ func TestHeldNamesThatLeaveCountNothing(t *testing.T) {
 		m.handshake(fmt.Sprintf("acct.junk-%d", i))
 		junk = append(junk, m)
 	}
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "every junk name held (parked) at admission", func() (bool, any) {
 		rs := s.rigStates()
 		for i := range 5 {
-			if rs[fmt.Sprintf("acct.junk-%d", i)].State != "parked" {
-				return false
+			if r := rs[fmt.Sprintf("acct.junk-%d", i)]; r.State != "parked" {
+				return false, r
 			}
 		}
-		return true
-	}, "every junk name held at admission: %v", s.rigStates())
+		return true, nil
+	})
 	for _, m := range junk {
 		m.conn.Close()
 	}
-	sim.Eventually(t, 5*time.Second, func() bool { return s.proxy.Stats().Connections == 2 }, "junk connections closed")
+	sim.WaitFor(t, 5*time.Second, "junk connections closed (2 left)", func() (bool, any) { n := s.proxy.Stats().Connections; return n == 2, n })
 
 	// Past left_grace (2 minutes here).
 	for range 3 {
@@ -66,5 +66,5 @@ func TestHeldNamesThatLeaveCountNothing(t *testing.T) {
 		t.Fatalf("want 10 kW planned, nothing curtailed, 2 real rigs working; got %v kW planned, %d curtailed, %d working",
 			st.MiningLoadPlannedKW, st.Curtailed, real.Stats().Working)
 	}
-	s.advanceUntil(10, "junk records forgotten after forget_after", func() bool { return len(s.sw.Rigs()) == 2 })
+	s.advanceUntil(10, "junk records forgotten after forget_after (2 rigs)", func() (bool, any) { rigs := s.sw.Rigs(); return len(rigs) == 2, rigs })
 }

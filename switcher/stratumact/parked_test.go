@@ -124,7 +124,7 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 		if msg.Method == "mining.notify" {
 			var p []json.RawMessage
 			if err := json.Unmarshal(msg.Params, &p); err != nil || len(p) < 9 {
-				t.Fatalf("notify %s", msg.Params)
+				t.Fatalf("notify %s; want err == nil, len(p) >= 9", msg.Params)
 			}
 			_ = json.Unmarshal(p[0], &jobID)
 		}
@@ -134,13 +134,13 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 	// held without work, and submits on the job it held.
 	plan, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: 99, Reason: "test"}, "desk")
 	if err != nil || !slices.Equal(switcher.Names(plan.Curtail), []string{name}) {
-		t.Fatalf("curtail %v (%v)", switcher.Names(plan.Curtail), err)
+		t.Fatalf("curtail %v (%v); want err == nil, slices.Equal(switcher.Names(plan.Curtail), []string{name})", switcher.Names(plan.Curtail), err)
 	}
 	curtailedAt := time.Now()
 	for {
 		if _, err := m.read(10 * time.Second); err != nil {
 			if ne, ok := err.(net.Error); ok && ne.Timeout() {
-				t.Fatal("the park did not close the connection")
+				t.Fatalf("parked connection: got %v (still open after %v), want it closed by the park", err, 10*time.Second)
 			}
 			break
 		}
@@ -166,7 +166,7 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 	for i := 0; !flagged(); i++ {
 		<-pace.C
 		if time.Since(curtailedAt) > 20*time.Second {
-			t.Fatalf("not flagged curtail_failed after %d rejected submits (%d accepted) over %v", rejected, accepted, time.Since(curtailedAt))
+			t.Fatalf("not flagged curtail_failed after %d rejected submits (%d accepted) over %v; want time.Since(curtailedAt) <= 20*time.Second", rejected, accepted, time.Since(curtailedAt))
 		}
 		id := m.send("mining.submit", name, jobID, en2, "00000000", fmt.Sprintf("%08x", i))
 		for {
@@ -191,14 +191,14 @@ func TestParkedRigSubmittingStaleWorkIsFlagged(t *testing.T) {
 		t.Fatalf("submits: %d accepted, %d rejected; want all rejected", accepted, rejected)
 	}
 	if last, _, _ := s.proxy.WorkerActivity(name); last.After(curtailedAt) {
-		t.Fatalf("an accepted share at %v after the park: the test must catch rejected ones only", last)
+		t.Fatalf("an accepted share at %v after the park: the test must catch rejected ones only; want !last.After(curtailedAt)", last)
 	}
 	if n := s.sw.Counters().CurtailFailed.Load(); n != 1 {
 		t.Fatalf("curtail_failed counted %d times, want 1", n)
 	}
 	// It is counted at rig_kw: the site (budget 1 kW) is not compliant.
-	sim.Eventually(t, 5*time.Second, func() bool {
+	sim.WaitFor(t, 5*time.Second, "a curtail_failed rig counted at rig_kw (3 kW, not compliant)", func() (bool, any) {
 		st := s.sw.Status()
-		return !st.Compliant && st.MiningLoadKW == 3 && st.Counted["curtail_failed"].Rigs == 1
-	}, "a curtail_failed rig counted at rig_kw: %+v", s.sw.Status())
+		return !st.Compliant && st.MiningLoadKW == 3 && st.Counted["curtail_failed"].Rigs == 1, st
+	})
 }

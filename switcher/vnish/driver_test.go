@@ -92,7 +92,7 @@ func TestBadPassword(t *testing.T) {
 			continue
 		}
 		if strings.Contains(err.Error(), bad) || strings.Contains(err.Error(), testPassword) {
-			t.Errorf("%s: error %q contains a password", name, err)
+			t.Errorf("%s: error %q contains a password; want !strings.Contains(err.Error(), bad), !strings.Contains(err.Error(), testPassword)", name, err)
 		}
 	}
 	if c := rg.dev.Calls(); c.AuthFailures != 3 || c.Curtails != 0 {
@@ -122,7 +122,7 @@ func TestTokenSession(t *testing.T) {
 		t.Errorf("session size: got %d B, want at most 256", size)
 	}
 	if out := fmt.Sprintf("%v %+v", rg.t.Session, rg.t); strings.Contains(out, tok) {
-		t.Errorf("printing the target shows the token: %s", out)
+		t.Errorf("printing the target shows the token: %s; want !strings.Contains(out, tok)", out)
 	}
 	dials.Store(0)
 	devicetest.Read(t, d, rg.t)

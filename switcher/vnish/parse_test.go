@@ -60,7 +60,7 @@ func FuzzParseSummary(f *testing.F) {
 			return
 		}
 		if r.HashrateTHs < 0 || r.PowerW < 0 || r.HashrateTHs != r.HashrateTHs {
-			t.Fatalf("bad reading %+v", r)
+			t.Fatalf("bad reading %+v; want r.HashrateTHs >= 0, r.PowerW >= 0, r.HashrateTHs == r.HashrateTHs", r)
 		}
 	})
 }
@@ -70,7 +70,7 @@ func FuzzParseUnlock(f *testing.F) {
 	f.Add([]byte(`{"token":1}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		if tok, err := parseUnlock(b); err == nil && tok == "" {
-			t.Fatal("empty token accepted")
+			t.Fatalf("parseUnlock(%q): got an empty token and no error, want an error", b)
 		}
 		_ = parseCommand(b)
 	})

@@ -3,6 +3,7 @@ package webhook
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"net/http"
 	"reflect"
 	"strconv"
@@ -42,8 +43,8 @@ func TestCurtailResumeReadback(t *testing.T) {
 	if err := d.Resume(devicetest.Context(t), w.tgt); err != nil {
 		t.Fatalf("resume: %v", err)
 	}
-	if !w.dev.Peek().Mining {
-		t.Fatalf("device after resume: got asleep, want mining")
+	if st := w.dev.Peek(); !st.Mining {
+		t.Fatalf("device after resume: got %+v (asleep), want mining", st)
 	}
 	if w.tgt.Session != nil {
 		t.Fatalf("session: got %#v, want nil (the webhook keeps no state)", w.tgt.Session)
@@ -58,7 +59,7 @@ func TestWrongSecret(t *testing.T) {
 	}
 	for _, secret := range []string{testSecret, "tok-in-path"} {
 		if strings.Contains(err.Error(), secret) {
-			t.Fatalf("error %q contains %q", err, secret)
+			t.Fatalf("error %q contains %q; want !strings.Contains(err.Error(), secret)", err, secret)
 		}
 	}
 	if w.dev.Peek().Mining != true || w.dev.Calls().AuthFailures != 1 {
@@ -79,10 +80,12 @@ func TestMissingOptions(t *testing.T) {
 		{"no secret", &device.Options{URL: "http://127.0.0.1:1/"}, device.ErrAuth},
 		{"not http", &device.Options{URL: "ftp://x/", Secret: device.NewSecret("k")}, device.ErrUnsupported},
 	} {
-		err := d.Curtail(devicetest.Context(t), &device.Target{Rig: "r", Options: tc.opts})
-		if !errors.Is(err, tc.want) {
-			t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
-		}
+		t.Run(tc.name, func(t *testing.T) {
+			err := d.Curtail(devicetest.Context(t), &device.Target{Rig: "r", Options: tc.opts})
+			if !errors.Is(err, tc.want) {
+				t.Errorf("%s: got %v, want %v", tc.name, err, tc.want)
+			}
+		})
 	}
 }
 
@@ -105,25 +108,27 @@ func TestStatusMapping(t *testing.T) {
 		{503, nil, true},
 		{302, device.ErrProtocol, true},
 	} {
-		w.rig.SetStatus(tc.code)
-		before := w.rig.Requests()
-		err := d.Curtail(devicetest.Context(t), w.tgt)
-		if n := w.rig.Requests() - before; n != 1 {
-			t.Fatalf("HTTP %d: requests sent: got %d, want 1 (no retry in the driver)", tc.code, n)
-		}
-		switch {
-		case tc.code < 300:
-			if err != nil {
-				t.Errorf("HTTP %d: got %v, want nil", tc.code, err)
+		t.Run(fmt.Sprint("HTTP ", tc.code), func(t *testing.T) {
+			w.rig.SetStatus(tc.code)
+			before := w.rig.Requests()
+			err := d.Curtail(devicetest.Context(t), w.tgt)
+			if n := w.rig.Requests() - before; n != 1 {
+				t.Fatalf("HTTP %d: requests sent: got %d, want 1 (no retry in the driver)", tc.code, n)
 			}
-		case tc.want != nil && !errors.Is(err, tc.want):
-			t.Errorf("HTTP %d: got %v, want %v", tc.code, err, tc.want)
-		case err == nil || device.Retryable(err) != tc.retryable:
-			t.Errorf("HTTP %d: got %v (retryable %v), want an error, retryable %v", tc.code, err, device.Retryable(err), tc.retryable)
-		}
-		if err != nil && strings.Contains(err.Error(), "tok-in-path") {
-			t.Errorf("HTTP %d: error %q shows the URL's path", tc.code, err)
-		}
+			switch {
+			case tc.code < 300:
+				if err != nil {
+					t.Errorf("HTTP %d: got %v, want nil", tc.code, err)
+				}
+			case tc.want != nil && !errors.Is(err, tc.want):
+				t.Errorf("HTTP %d: got %v, want %v", tc.code, err, tc.want)
+			case err == nil || device.Retryable(err) != tc.retryable:
+				t.Errorf("HTTP %d: got %v (retryable %v), want an error, retryable %v", tc.code, err, device.Retryable(err), tc.retryable)
+			}
+			if err != nil && strings.Contains(err.Error(), "tok-in-path") {
+				t.Errorf("HTTP %d: error %q shows the URL's path; want !(err != nil && strings.Contains(err.Error(), \"tok-in-path\"))", tc.code, err)
+			}
+		})
 	}
 }
 
@@ -140,7 +145,7 @@ func TestHangTimesOut(t *testing.T) {
 	w.dev.SetFaults(emu.Faults{Hang: true})
 	for name, err := range devicetest.HangTimesOut(t, New(Config{}), w.tgt) {
 		if err != nil && strings.Contains(err.Error(), "tok-in-path") {
-			t.Fatalf("%s: error %q shows the URL's path", name, err)
+			t.Fatalf("%s: error %q shows the URL's path; want !(err != nil && strings.Contains(err.Error(), \"tok-in-path\"))", name, err)
 		}
 	}
 }
@@ -224,7 +229,7 @@ func TestStaleRequestRefused(t *testing.T) {
 	if err := d.Curtail(devicetest.Context(t), w.tgt); !errors.Is(err, device.ErrAuth) {
 		t.Fatalf("curtail signed 2 min ago: got %v, want ErrAuth (stale)", err)
 	}
-	if !w.dev.Peek().Mining {
-		t.Fatalf("device: got asleep, want untouched by a stale request")
+	if st := w.dev.Peek(); !st.Mining {
+		t.Fatalf("device: got %+v (asleep), want untouched (mining) by a stale request", st)
 	}
 }

@@ -41,9 +41,11 @@ func TestParseReading(t *testing.T) {
 		{``, device.Reading{}},
 		{`{"state":"mining","hashrate_ths":null}`, device.Reading{State: device.StateMining}},
 	} {
-		if got := parseReading([]byte(tc.in)); !reflect.DeepEqual(got, tc.want) {
-			t.Errorf("parse %q: got %+v, want %+v", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			if got := parseReading([]byte(tc.in)); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("parse %q: got %+v, want %+v", tc.in, got, tc.want)
+			}
+		})
 	}
 }
 
@@ -57,7 +59,7 @@ func FuzzParseReading(f *testing.F) {
 			t.Fatalf("parse %q: got %+v, want no negative measurement", b, r)
 		}
 		if r.State != device.StateUnknown && r.State != device.StateMining && r.State != device.StateSleeping {
-			t.Fatalf("parse %q: state %v", b, r.State)
+			t.Fatalf("parse %q: state %v; want !(r.State != device.StateUnknown && r.State != device.StateMining && r.State != device.StateSleeping)", b, r.State)
 		}
 	})
 }

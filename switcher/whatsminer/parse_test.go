@@ -30,10 +30,12 @@ func TestParseSummary(t *testing.T) {
 		{`[`, summary{}, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		got, err := parseSummary([]byte(c.in))
-		if !errors.Is(err, c.err) || (c.err == nil && got != c.want) {
-			t.Errorf("%s: got %+v, %v; want %+v, %v", c.in, got, err, c.want, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			got, err := parseSummary([]byte(c.in))
+			if !errors.Is(err, c.err) || (c.err == nil && got != c.want) {
+				t.Errorf("%s: got %+v, %v; want %+v, %v", c.in, got, err, c.want, c.err)
+			}
+		})
 	}
 }
 
@@ -49,19 +51,21 @@ func TestParseStatus(t *testing.T) {
 		{`{"STATUS":"S","Msg":"text"}`, device.StateUnknown},
 	}
 	for _, c := range cases {
-		if got, err := parseStatus([]byte(c.in)); err != nil || got != c.want {
-			t.Errorf("%s: got %v, %v; want %v", c.in, got, err, c.want)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if got, err := parseStatus([]byte(c.in)); err != nil || got != c.want {
+				t.Errorf("%s: got %v, %v; want %v", c.in, got, err, c.want)
+			}
+		})
 	}
 }
 
 func TestParseTokenAndErrors(t *testing.T) {
 	ti, err := parseToken([]byte(sampleToken))
 	if err != nil || ti.Time != "1706287567" || ti.Salt != "BQ5hoXV9" || ti.NewSalt != "zUP4Wu8W" {
-		t.Fatalf("got %+v, %v", ti, err)
+		t.Fatalf("got %+v, %v; want err == nil, ti.Time == \"1706287567\", ti.Salt == \"BQ5hoXV9\", ti.NewSalt == \"zUP4Wu8W\"", ti, err)
 	}
 	if ti, err = parseToken([]byte(`{"STATUS":"S","Code":134,"Msg":{"time":1706287567,"salt":"a","newsalt":"b"}}`)); err != nil || ti.Time != "1706287567" {
-		t.Errorf("numeric time: got %+v, %v", ti, err)
+		t.Errorf("numeric time: got %+v, %v; want err == nil, ti.Time == \"1706287567\"", ti, err)
 	}
 	cases := []struct {
 		in  string
@@ -76,9 +80,11 @@ func TestParseTokenAndErrors(t *testing.T) {
 		{`{}`, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		if _, err := parseToken([]byte(c.in)); !errors.Is(err, c.err) {
-			t.Errorf("%s: got %v, want %v", c.in, err, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if _, err := parseToken([]byte(c.in)); !errors.Is(err, c.err) {
+				t.Errorf("%s: got %v, want %v", c.in, err, c.err)
+			}
+		})
 	}
 }
 

@@ -48,7 +48,7 @@ func TestV3CurtailResumeReadback(t *testing.T) {
 	}
 	got, err := w.drv.Pools(ctx, w.tgt)
 	if err != nil || len(got) != 1 || got[0] != "stratum+tcp://elsewhere.example:3333" {
-		t.Errorf("Pools: got %v, %v", got, err)
+		t.Errorf("Pools: got %v, %v; want err == nil, len(got) == 1, got[0] == \"stratum+tcp://elsewhere.example:3333\"", got, err)
 	}
 	if err := w.drv.SetPools(ctx, w.tgt, []device.Pool{{URL: "u"}}); !errors.Is(err, device.ErrUnsupported) {
 		t.Errorf("SetPools on v3: got %v, want ErrUnsupported", err)
@@ -63,7 +63,7 @@ func TestV3BadPassword(t *testing.T) {
 		t.Fatalf("got %v, want ErrAuth without a password in it", err)
 	}
 	if c := w.dev.Calls(); c.Curtails != 0 {
-		t.Errorf("device curtailed %d times with a wrong password", c.Curtails)
+		t.Errorf("device curtailed %d times with a wrong password; want c.Curtails == 0", c.Curtails)
 	}
 }
 
@@ -90,14 +90,14 @@ func TestReadFrameSplit(t *testing.T) {
 	for i := 1; i < len(in); i += 5 {
 		r := io.MultiReader(bytes.NewReader(in[:i]), iotest.OneByteReader(bytes.NewReader(in[i:])))
 		if got, err := readFrame(r, 1<<20); err != nil || string(got) != body {
-			t.Fatalf("split at %d: got %q, %v", i, got, err)
+			t.Fatalf("split at %d: got %q, %v; want err == nil, string(got) == body", i, got, err)
 		}
 	}
 	if _, err := readFrame(bytes.NewReader(frame(body)), 10); !errors.Is(err, device.ErrProtocol) {
 		t.Errorf("over the bound: got %v, want ErrProtocol", err)
 	}
-	if _, err := readFrame(bytes.NewReader(in[:len(in)-1]), 1<<20); err == nil {
-		t.Error("short frame: got nil error")
+	if f, err := readFrame(bytes.NewReader(in[:len(in)-1]), 1<<20); err == nil {
+		t.Errorf("short frame: got %q and a nil error, want an error", f)
 	}
 }
 
@@ -113,9 +113,11 @@ func TestParseV3(t *testing.T) {
 		{`[]`, device.ErrProtocol},
 	}
 	for _, c := range cases {
-		if _, err := parseV3([]byte(c.in)); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
-			t.Errorf("%s: got %v, want %v", c.in, err, c.err)
-		}
+		t.Run(c.in, func(t *testing.T) {
+			if _, err := parseV3([]byte(c.in)); !errors.Is(err, c.err) || (c.err == nil) != (err == nil) {
+				t.Errorf("%s: got %v, want %v", c.in, err, c.err)
+			}
+		})
 	}
 	// Vector from Python: base64(sha256("set.miner.servicesupersalt1234"))[:8].
 	if got := tokenV3("set.miner.service", "super", "salt", 1234); got != "8AmJNsv0" {

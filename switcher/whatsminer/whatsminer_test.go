@@ -71,7 +71,7 @@ func TestCurtailResumeReadback(t *testing.T) {
 		t.Errorf("rig holds %d tokens after two commands, want 1 (the token is reused)", n)
 	}
 	if got := fmt.Sprintf("%v %+v %#v", w.tgt.Session, w.tgt.Session, w.tgt.Session); strings.Contains(got, w.tgt.Session.(*session).key) {
-		t.Errorf("printing the session shows its key: %s", got)
+		t.Errorf("printing the session shows its key: %s; want !strings.Contains(got, w.tgt.Session.(*session).key)", got)
 	}
 }
 
@@ -91,7 +91,7 @@ func TestBadPassword(t *testing.T) {
 		}
 	}
 	if w.tgt.Session != nil {
-		t.Errorf("a refused token stays cached: %v", w.tgt.Session)
+		t.Errorf("a refused token stays cached: %v; want w.tgt.Session == nil", w.tgt.Session)
 	}
 	if c := w.dev.Calls(); c.Curtails != 0 || c.AuthFailures == 0 {
 		t.Errorf("device calls %+v, want no curtail and an auth failure", c)
@@ -110,7 +110,7 @@ func TestExpiredTokenIsRenewed(t *testing.T) {
 		t.Fatalf("Resume with an expired cached token: got %v, want a new token and success", err)
 	}
 	if w.tgt.Session == old {
-		t.Error("the expired token is still cached")
+		t.Errorf("session after the expired token: got the same %v, want a new one", w.tgt.Session)
 	}
 	if r := w.read(t); r.State != device.StateMining {
 		t.Fatalf("got %v, want mining", r.State)
@@ -183,7 +183,7 @@ func TestPoolsAndSetPools(t *testing.T) {
 	ctx := context.Background()
 	got, err := w.drv.Pools(ctx, w.tgt)
 	if err != nil || len(got) != 1 || got[0] != "stratum+tcp://elsewhere.example:3333" {
-		t.Fatalf("Pools: got %v, %v", got, err)
+		t.Fatalf("Pools: got %v, %v; want err == nil, len(got) == 1, got[0] == \"stratum+tcp://elsewhere.example:3333\"", got, err)
 	}
 	want := []device.Pool{{URL: "stratum+tcp://hashgate:3333", User: "w1", Password: "x"}}
 	if err := w.drv.SetPools(ctx, w.tgt, want); err != nil {

@@ -25,9 +25,11 @@ func TestParams(t *testing.T) {
 		{`a=1, novalue`, map[string]string{"a": "1"}},
 		{``, map[string]string{}},
 	} {
-		if got := params(tc.in); !maps.Equal(got, tc.want) {
-			t.Errorf("params(%q): got %q, want %q", tc.in, got, tc.want)
-		}
+		t.Run(tc.in, func(t *testing.T) {
+			if got := params(tc.in); !maps.Equal(got, tc.want) {
+				t.Errorf("params(%q): got %q, want %q", tc.in, got, tc.want)
+			}
+		})
 	}
 	var b strings.Builder
 	for i := range 40 {

@@ -48,7 +48,7 @@ func TestHallRigsAnswerTheirDrivers(t *testing.T) {
 			t.Fatalf("%s (%s): read: %v", r.Name, r.Firmware, err)
 		}
 		if rd.Hashing(1, 100) {
-			t.Errorf("%s (%s): after curtail the reading says hashing: %+v", r.Name, r.Firmware, rd)
+			t.Errorf("%s (%s): after curtail the reading says hashing: %+v; want !rd.Hashing(1, 100)", r.Name, r.Firmware, rd)
 		}
 	}
 	if got, want := h.PowerW(), 5*3250.0+5*60; got != want {

@@ -1,6 +1,7 @@
 package sitemeter
 
 import (
+	"fmt"
 	"math"
 	"testing"
 	"time"
@@ -18,9 +19,11 @@ func TestProfileAt(t *testing.T) {
 		{0, 100}, {5 * time.Second, 150}, {10 * time.Second, 200}, {15 * time.Second, 200},
 		{20 * time.Second, 100}, {25 * time.Second, 150}, // repeats
 	} {
-		if got := p.At(c.d); math.Abs(got-c.want) > 1e-9 {
-			t.Errorf("At(%v) = %v, want %v", c.d, got, c.want)
-		}
+		t.Run(c.d.String(), func(t *testing.T) {
+			if got := p.At(c.d); math.Abs(got-c.want) > 1e-9 {
+				t.Errorf("At(%v) = %v, want %v", c.d, got, c.want)
+			}
+		})
 	}
 	if got := (Profile{{0, 42}}).At(time.Hour); got != 42 {
 		t.Errorf("flat profile At = %v, want 42", got)
@@ -57,15 +60,17 @@ func TestMeterServesRegisters(t *testing.T) {
 		reg  uint16
 		want float32
 	}{{RegAI, 250.5}, {RegSite, 950.5}, {RegMining, 700}} {
-		got, err := c.ReadFloat32(r.reg, modbus.HOLDING_REGISTER)
-		if err != nil || got != r.want {
-			t.Errorf("register %d = %v, %v; want %v", r.reg, got, err, r.want)
-		}
+		t.Run(fmt.Sprint("register ", r.reg), func(t *testing.T) {
+			got, err := c.ReadFloat32(r.reg, modbus.HOLDING_REGISTER)
+			if err != nil || got != r.want {
+				t.Errorf("register %d = %v, %v; want %v", r.reg, got, err, r.want)
+			}
+		})
 	}
 	if err := c.WriteRegister(RegAI, 1); err == nil {
-		t.Error("a write was accepted; want it refused")
+		t.Errorf("a write to register %d: got accepted, want it refused", RegAI)
 	}
-	if _, err := c.ReadRegisters(10, 2, modbus.HOLDING_REGISTER); err == nil {
-		t.Error("register 10 was read; want illegal data address")
+	if regs, err := c.ReadRegisters(10, 2, modbus.HOLDING_REGISTER); err == nil {
+		t.Errorf("register 10: got read as %v, want illegal data address", regs)
 	}
 }

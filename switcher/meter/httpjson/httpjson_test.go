@@ -100,11 +100,13 @@ func TestRead(t *testing.T) {
 		{`[[0, 7]]`, "0.1", 1, 7},
 		{`{"0": {"kw": 4}}`, "0.kw", 1, 4}, // a number segment on an object is a key
 	} {
-		srv.answer(200, c.body)
-		src := newSource(t, Config{URL: srv.URL + "/reading", Field: c.field, Scale: c.scale})
-		if got, err := read(src, 2*time.Second); err != nil || got != c.want {
-			t.Errorf("%s at %s ×%v: got %v, %v; want %v", c.body, c.field, c.scale, got, err, c.want)
-		}
+		t.Run(c.field, func(t *testing.T) {
+			srv.answer(200, c.body)
+			src := newSource(t, Config{URL: srv.URL + "/reading", Field: c.field, Scale: c.scale})
+			if got, err := read(src, 2*time.Second); err != nil || got != c.want {
+				t.Errorf("%s at %s ×%v: got %v, %v; want %v", c.body, c.field, c.scale, got, err, c.want)
+			}
+		})
 	}
 	if _, accept := srv.headers(); accept != "application/json" {
 		t.Errorf("Accept: got %q, want application/json", accept)
@@ -133,12 +135,14 @@ func TestReadRefuses(t *testing.T) {
 		{200, `{"kw":1} {"kw":2}`, "kw", "the body holds more than one JSON value"},
 		{200, `{"kw":1`, "kw", "the body is not JSON: unexpected EOF"},
 	} {
-		srv.answer(c.status, c.body)
-		src := newSource(t, Config{URL: srv.URL, Field: c.field})
-		_, err := read(src, 2*time.Second)
-		if err == nil || !strings.HasSuffix(err.Error(), c.want) {
-			t.Errorf("%d %s at %s: got %v, want an error ending %q", c.status, c.body, c.field, err, c.want)
-		}
+		t.Run(c.want, func(t *testing.T) {
+			srv.answer(c.status, c.body)
+			src := newSource(t, Config{URL: srv.URL, Field: c.field})
+			_, err := read(src, 2*time.Second)
+			if err == nil || !strings.HasSuffix(err.Error(), c.want) {
+				t.Errorf("%d %s at %s: got %v, want an error ending %q", c.status, c.body, c.field, err, c.want)
+			}
+		})
 	}
 }
 
@@ -184,7 +188,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		t.Errorf("Authorization: got %q, want Basic meter:hunter2", auth)
 	}
 	if s := src.String(); strings.Contains(s, "hunter2") {
-		t.Errorf("String shows the password: %s", s)
+		t.Errorf("String shows the password: %s; want !strings.Contains(s, \"hunter2\")", s)
 	}
 	srv.Close()
 	_, err = read(src, 2*time.Second)
@@ -207,9 +211,11 @@ func TestNewRefuses(t *testing.T) {
 		{Config{URL: "h/x", Field: "a"}, "the scheme must be http or https"},
 		{Config{URL: "http://h/x", Field: "a", Scale: math.Inf(1)}, "not a finite number"},
 	} {
-		if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("New(%+v): got %v, want an error with %q", c.cfg, err, c.want)
-		}
+		t.Run(c.want, func(t *testing.T) {
+			if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("New(%+v): got %v, want an error with %q", c.cfg, err, c.want)
+			}
+		})
 	}
 }
 

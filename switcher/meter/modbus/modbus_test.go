@@ -3,6 +3,7 @@ package modbus
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"net"
 	"strconv"
@@ -175,13 +176,15 @@ func TestReadTypes(t *testing.T) {
 		{Float32, f32(-3.5), 1000, -3500},
 		{Float32, f32(1500), -0.001, -1.5}, // a negative scale turns an export-positive meter around
 	} {
-		reg := uint16(100 + 10*i)
-		srv.set(reg, c.regs...)
-		s := newSource(t, Config{Address: srv.addr, UnitID: 1, Register: reg, Type: c.typ, Scale: c.scale})
-		got, err := read(t, s, 2*time.Second)
-		if err != nil || math.Abs(got-c.want) > 1e-9*math.Max(1, math.Abs(c.want)) {
-			t.Errorf("%s %v ×%v: got %v, %v; want %v", c.typ, c.regs, c.scale, got, err, c.want)
-		}
+		t.Run(fmt.Sprintf("%s %v", c.typ, c.regs), func(t *testing.T) {
+			reg := uint16(100 + 10*i)
+			srv.set(reg, c.regs...)
+			s := newSource(t, Config{Address: srv.addr, UnitID: 1, Register: reg, Type: c.typ, Scale: c.scale})
+			got, err := read(t, s, 2*time.Second)
+			if err != nil || math.Abs(got-c.want) > 1e-9*math.Max(1, math.Abs(c.want)) {
+				t.Errorf("%s %v ×%v: got %v, %v; want %v", c.typ, c.regs, c.scale, got, err, c.want)
+			}
+		})
 	}
 }
 
@@ -226,8 +229,8 @@ func TestDeadServerThenBack(t *testing.T) {
 	// The server goes away with the connection open: the read fails, and
 	// one after it is back reconnects.
 	srv.stop()
-	if _, err := read(t, s, 2*time.Second); err == nil {
-		t.Fatal("read after the server stopped: got a value, want an error")
+	if v, err := read(t, s, 2*time.Second); err == nil {
+		t.Fatalf("read after the server stopped: got %v and a nil error, want an error", v)
 	}
 	srv2 := startServer(t, addr)
 	srv2.set(5, 43)
@@ -330,9 +333,11 @@ func TestNewRefuses(t *testing.T) {
 		{Config{Address: "h:502", Type: Float32, Register: 65535}, "runs past register 65535"},
 		{Config{Address: "h:502", Type: Uint16, Scale: math.NaN()}, "not a finite number"},
 	} {
-		if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("New(%+v): got %v, want an error with %q", c.cfg, err, c.want)
-		}
+		t.Run(c.want, func(t *testing.T) {
+			if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("New(%+v): got %v, want an error with %q", c.cfg, err, c.want)
+			}
+		})
 	}
 	s, _ := New(Config{Address: "10.0.0.5:502", UnitID: 1, Register: 100, Type: Uint32, Scale: 0.1})
 	if got, want := s.String(), "modbus 10.0.0.5:502 unit 1 register 100 uint32 ×0.1"; got != want {
@@ -355,14 +360,16 @@ func TestDecode(t *testing.T) {
 		{Float32, []uint16{0x7F80, 0}, "modbus: the float32 in the register is +Inf, not a reading"},
 		{Uint32, []uint16{1}, `modbus: 1 register(s) for a "uint32"`},
 	} {
-		v, err := Decode(c.typ, c.regs)
-		got := strconv.FormatFloat(v, 'f', -1, 64)
-		if err != nil {
-			got = err.Error()
-		}
-		if got != c.want {
-			t.Errorf("Decode(%s, %#x): got %s, want %s", c.typ, c.regs, got, c.want)
-		}
+		t.Run(c.typ, func(t *testing.T) {
+			v, err := Decode(c.typ, c.regs)
+			got := strconv.FormatFloat(v, 'f', -1, 64)
+			if err != nil {
+				got = err.Error()
+			}
+			if got != c.want {
+				t.Errorf("Decode(%s, %#x): got %s, want %s", c.typ, c.regs, got, c.want)
+			}
+		})
 	}
 }
 

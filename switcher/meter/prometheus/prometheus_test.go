@@ -112,10 +112,12 @@ func TestRead(t *testing.T) {
 		{"scalar(x)", 1, -4.5},
 		{"watts", 0.001, 1.5},
 	} {
-		s := newSource(t, Config{URL: p.URL, Query: c.query, Scale: c.scale})
-		if got, err := read(s, 2*time.Second); err != nil || got != c.want {
-			t.Errorf("%s ×%v: got %v, %v; want %v", c.query, c.scale, got, err, c.want)
-		}
+		t.Run(c.query, func(t *testing.T) {
+			s := newSource(t, Config{URL: p.URL, Query: c.query, Scale: c.scale})
+			if got, err := read(s, 2*time.Second); err != nil || got != c.want {
+				t.Errorf("%s ×%v: got %v, %v; want %v", c.query, c.scale, got, err, c.want)
+			}
+		})
 	}
 }
 
@@ -140,11 +142,13 @@ func TestReadRefuses(t *testing.T) {
 		{"down", "server_error: server error: 503"},
 		{"big", "the answer is too large"},
 	} {
-		s := newSource(t, Config{URL: p.URL, Query: c.query, MaxBytes: 1000})
-		_, err := read(s, 2*time.Second)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("query %s: got %v, want an error with %q", c.query, err, c.want)
-		}
+		t.Run(c.query, func(t *testing.T) {
+			s := newSource(t, Config{URL: p.URL, Query: c.query, MaxBytes: 1000})
+			_, err := read(s, 2*time.Second)
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("query %s: got %v, want an error with %q", c.query, err, c.want)
+			}
+		})
 	}
 }
 
@@ -192,7 +196,7 @@ func TestPasswordNeverShown(t *testing.T) {
 		t.Errorf("Authorization: got %q, want Basic prom:hunter2", auth)
 	}
 	if strings.Contains(s.String(), "hunter2") {
-		t.Errorf("String shows the password: %s", s)
+		t.Errorf("String shows the password: %s; want !strings.Contains(s.String(), \"hunter2\")", s)
 	}
 	p.Close()
 	_, err := read(s, 2*time.Second)
@@ -210,8 +214,10 @@ func TestNewRefuses(t *testing.T) {
 		{Config{URL: "http://prom:9090"}, "the query is empty"},
 		{Config{URL: "http://prom:9090", Query: "up", Scale: math.NaN()}, "not a finite number"},
 	} {
-		if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("New(%+v): got %v, want an error with %q", c.cfg, err, c.want)
-		}
+		t.Run(c.want, func(t *testing.T) {
+			if _, err := New(c.cfg); err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Errorf("New(%+v): got %v, want an error with %q", c.cfg, err, c.want)
+			}
+		})
 	}
 }

@@ -17,9 +17,11 @@ func TestMD5CryptVectors(t *testing.T) {
 		{"admin", "BQ5hoXV9toolong", "RxmaDUO33TS7O26yeMHZ81"},
 	}
 	for _, c := range cases {
-		if got := MD5Crypt(c.pw, c.salt); got != c.want {
-			t.Errorf("MD5Crypt(%q, %q) = %q, want %q", c.pw, c.salt, got, c.want)
-		}
+		t.Run(c.pw, func(t *testing.T) {
+			if got := MD5Crypt(c.pw, c.salt); got != c.want {
+				t.Errorf("MD5Crypt(%q, %q) = %q, want %q", c.pw, c.salt, got, c.want)
+			}
+		})
 	}
 }
 
@@ -28,14 +30,14 @@ func TestSealOpen(t *testing.T) {
 	for _, plain := range []string{`{"cmd":"power_off","respbefore":"true","token":"x"}`, "0123456789abcdef", "a"} {
 		text := Seal(key, []byte(plain))
 		if strings.ContainsAny(text, "\n") {
-			t.Errorf("sealed text has a newline: %q", text)
+			t.Errorf("sealed text has a newline: %q; want !strings.ContainsAny(text, \"\\n\")", text)
 		}
 		got, err := Open(key, text)
 		if err != nil || string(got) != plain {
-			t.Errorf("Open(Seal(%q)) = %q, %v", plain, got, err)
+			t.Errorf("Open(Seal(%q)) = %q, %v; want err == nil, string(got) == plain", plain, got, err)
 		}
 		if other, err := Open(Key("wrong", "BQ5hoXV9"), text); err == nil && bytes.Equal(other, []byte(plain)) {
-			t.Errorf("a wrong key opened %q", plain)
+			t.Errorf("a wrong key opened %q; want !(err == nil && bytes.Equal(other, []byte(plain)))", plain)
 		}
 	}
 	for _, bad := range []string{"", "!!", "AAAA"} {
