@@ -47,6 +47,7 @@ type Config struct {
 type Driver struct {
 	cfg       Config
 	maxAnswer int64
+	keys      keyCache
 }
 
 // New makes a Driver.

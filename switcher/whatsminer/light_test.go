@@ -2,6 +2,7 @@ package whatsminer
 
 import (
 	"context"
+	"fmt"
 	"reflect"
 	"testing"
 
@@ -41,5 +42,28 @@ func TestReadLightSummaryRefused(t *testing.T) {
 	r, err := w.drv.ReadLight(devicetest.Context(t), w.tgt)
 	if err != nil || r.State != device.StateSleeping {
 		t.Fatalf("got %+v, %v; want sleeping from status", r, err)
+	}
+}
+
+// Rigs of one password share the firmware's salt, so their tokens share
+// one key: one md5-crypt per new token (its sign), not two. The cache
+// is bounded.
+func TestKeyCacheShared(t *testing.T) {
+	a := start(t, emu.Faults{}, emuwm.Config{})
+	b := start(t, emu.Faults{}, emuwm.Config{})
+	d := New(Config{})
+	for _, w := range []*world{a, b} {
+		if err := d.Curtail(context.Background(), w.tgt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(d.keys.m); n != 1 {
+		t.Fatalf("got %d cached keys for two rigs of one password and salt, want 1", n)
+	}
+	for i := range maxKeys + 5 {
+		d.keys.get(fmt.Sprint("pw", i), emuwm.DefaultSalt)
+	}
+	if n := len(d.keys.m); n > maxKeys {
+		t.Fatalf("got %d cached keys, want at most %d", n, maxKeys)
 	}
 }

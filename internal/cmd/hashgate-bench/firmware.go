@@ -14,6 +14,7 @@ import (
 	"github.com/hashgate/hashgate/internal/bench"
 	"github.com/hashgate/hashgate/internal/emu/hall"
 	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/firmware"
 )
 
@@ -34,6 +35,7 @@ type fwOptions struct {
 	realOther   time.Duration
 	readWorkers int
 	floorN      int // exchanges per kind in the floor part
+	fullEvery   int // fleet.Config.FullReadEvery
 }
 
 // fwResult is what --mode firmware measured.
@@ -72,6 +74,7 @@ type pollResult struct {
 
 type readCost struct {
 	Firmware   string
+	Light      bool // device.LightReader's ReadLight, not Read
 	Reads      int
 	Errors     int
 	CPUPerRead time.Duration // this process: the driver's client side only
@@ -156,7 +159,7 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 		return nil, fmt.Errorf("rigs not all mining again after the baseline")
 	}
 	capacity := float64(f.rigs)*3.25 + 10
-	s, err := startSide(fwSideConfig{dir: dir, csv: g.csv, rigs: f.rigs, workers: f.workers, poll: f.interval, timeout: f.timeout, capacity: capacity})
+	s, err := startSide(fwSideConfig{dir: dir, csv: g.csv, rigs: f.rigs, workers: f.workers, poll: f.interval, timeout: f.timeout, capacity: capacity, fullEvery: f.fullEvery})
 	if err != nil {
 		return nil, err
 	}
@@ -295,7 +298,7 @@ func measurePoll(o *options, dir string, g *rigGroup) (*pollResult, error) {
 	before := heapNow()
 	t0 := time.Now()
 	s, err := startSide(fwSideConfig{dir: dir, csv: g.csv, rigs: f.pollRigs, workers: f.workers, poll: f.interval,
-		timeout: f.timeout, capacity: float64(f.pollRigs)*3.25 + 10})
+		timeout: f.timeout, capacity: float64(f.pollRigs)*3.25 + 10, fullEvery: f.fullEvery})
 	if err != nil {
 		return nil, err
 	}
@@ -346,22 +349,35 @@ func measureReads(o *options, g *rigGroup) ([]readCost, error) {
 			}
 		}
 		plainLoop(drivers, rigs, f.readWorkers, plainRead)
-		runtime.GC()
-		stop := profBoth(f, g, "read-"+fw)
-		c0, _ := bench.ReadProc(0)
-		em0 := g.cpu()
-		wall, errs := plainLoop(drivers, rigs, f.readWorkers, plainRead)
-		c1, _ := bench.ReadProc(0)
-		em1 := g.cpu()
-		stop()
-		rc := readCost{Firmware: fw, Reads: len(rigs), Errors: errs, Wall: wall}
-		if len(rigs) > 0 {
-			rc.CPUPerRead = (c1.CPU - c0.CPU) / time.Duration(len(rigs))
-			rc.EmuPerRead = (em1 - em0) / time.Duration(len(rigs))
+		out = append(out, measureRead(f, g, drivers, rigs, fw, false))
+		if _, ok := drivers[fw].(device.LightReader); ok {
+			out = append(out, measureRead(f, g, drivers, rigs, fw, true))
 		}
-		out = append(out, rc)
 	}
 	return out, nil
+}
+
+// measureRead reads every rig once in a plain loop (Read, or ReadLight
+// when light) and returns this process's and the emulators' CPU per read.
+func measureRead(f *fwOptions, g *rigGroup, drivers map[string]device.Driver, rigs []plainRig, fw string, light bool) readCost {
+	call, name := plainRead, "read-"+fw
+	if light {
+		call, name = plainReadLight, "readlight-"+fw
+	}
+	runtime.GC()
+	stop := profBoth(f, g, name)
+	c0, _ := bench.ReadProc(0)
+	em0 := g.cpu()
+	wall, errs := plainLoop(drivers, rigs, f.readWorkers, call)
+	c1, _ := bench.ReadProc(0)
+	em1 := g.cpu()
+	stop()
+	rc := readCost{Firmware: fw, Light: light, Reads: len(rigs), Errors: errs, Wall: wall}
+	if len(rigs) > 0 {
+		rc.CPUPerRead = (c1.CPU - c0.CPU) / time.Duration(len(rigs))
+		rc.EmuPerRead = (em1 - em0) / time.Duration(len(rigs))
+	}
+	return rc
 }
 
 // startProfile starts a CPU profile into dir/name when dir is set; the
@@ -401,6 +417,7 @@ func fwFlags(fs *flag.FlagSet, f *fwOptions) {
 	fs.StringVar(&f.parts, "fw-parts", "alloc,floor,poll,reads", "firmware: parts to run (floor: the cheapest exchanges, the polls' baseline)")
 	fs.StringVar(&f.cpuProfile, "fw-cpuprofile", "", "firmware: directory for CPU profiles (this process NAME.pprof, the emulator processes NAME-emuK.pprof) of the allocation, the floor, the polling window and each firmware's reads")
 	fs.IntVar(&f.floorN, "fw-floor-exchanges", 20000, "firmware: exchanges of each kind in the floor part")
+	fs.IntVar(&f.fullEvery, "fw-full-every", 0, "firmware: a full read every Nth poll, light reads between (fleet FullReadEvery; 0: its default, 6)")
 	fs.DurationVar(&f.timeout, "fw-timeout", 30*time.Second, "firmware: the groups' per-call timeout")
 	fs.DurationVar(&f.delayAM, "fw-delay-antminer", 0, "firmware: emulated Antminers wait this long before each answer")
 	fs.DurationVar(&f.delayOther, "fw-delay-other", 0, "firmware: the other emulated rigs wait this long before each answer")
@@ -479,8 +496,12 @@ func printFirmware(w io.Writer, f *fwOptions, r *fwResult) {
 			fc.Kind, fc.Concurrency, bench.FmtDur(fc.CPUPer), bench.FmtDur(fc.EmuCPUPer), fc.Exchanges, bench.FmtDur(fc.Wall), fc.Errors)
 	}
 	for _, rc := range r.Reads {
-		fmt.Fprintf(tw, "  CPU per read, %s (plain loop, %d at once)\t%s here, %s in the emulators (%d reads in %s, %d errors)\t\n",
-			rc.Firmware, f.readWorkers, bench.FmtDur(rc.CPUPerRead), bench.FmtDur(rc.EmuPerRead), rc.Reads, bench.FmtDur(rc.Wall), rc.Errors)
+		kind := "read"
+		if rc.Light {
+			kind = "light read"
+		}
+		fmt.Fprintf(tw, "  CPU per %s, %s (plain loop, %d at once)\t%s here, %s in the emulators (%d reads in %s, %d errors)\t\n",
+			kind, rc.Firmware, f.readWorkers, bench.FmtDur(rc.CPUPerRead), bench.FmtDur(rc.EmuPerRead), rc.Reads, bench.FmtDur(rc.Wall), rc.Errors)
 	}
 	tw.Flush()
 }
