@@ -37,7 +37,7 @@ type Config struct {
 	// Salt: the admin password's md5-crypt salt that get_token answers
 	// (default DefaultSalt: the firmware's, the same on every miner).
 	Salt string
-	Now         func() time.Time
+	Now  func() time.Time
 }
 
 // DefaultSalt is the salt get_token answers on every Whatsminer in the
