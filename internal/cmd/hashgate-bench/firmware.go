@@ -58,6 +58,10 @@ type allocResult struct {
 	PollsLate                                uint64
 	RealLower, RealUpper                     time.Duration // computed for real firmware latencies
 	RealFormula                              string
+	// CPU (user + system) over the timed parts: this process's and the
+	// emulator processes', for the baseline loop and for hashgate's
+	// allocation (from the call to the last answer, polls included).
+	PlainCPU, PlainEmuCPU, CPU, EmuCPU time.Duration
 }
 
 type pollResult struct {
@@ -149,7 +153,11 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 	// from its polls; then the timed curtails; then all woken again.
 	plainLoop(drivers, rigs, f.workers, plainRead)
 	stop := profBoth(f, g, "alloc-plain")
+	c0, _ := bench.ReadProc(0)
+	em0 := g.cpu()
 	r.PlainCurtail, r.PlainErrors = plainLoop(drivers, rigs, f.workers, plainCurtail)
+	c1, _ := bench.ReadProc(0)
+	r.PlainCPU, r.PlainEmuCPU = c1.CPU-c0.CPU, g.cpu()-em0
 	stop()
 	if r.PlainMiningAfter, _, err = g.mining(); err != nil {
 		return nil, err
@@ -171,6 +179,8 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 	late0 := s.fl.Stats().PollsLate
 	s.ans.arm()
 	stop = profBoth(f, g, "alloc")
+	c0, _ = bench.ReadProc(0)
+	em0 = g.cpu()
 	t0 := time.Now()
 	plan, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: capacity, Reason: "hashgate-bench firmware"}, "bench")
 	r.AllocateCall = time.Since(t0)
@@ -189,6 +199,8 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 		_, n := s.ans.last(planned)
 		return n == len(planned)
 	})
+	c1, _ = bench.ReadProc(0)
+	r.CPU, r.EmuCPU = c1.CPU-c0.CPU, g.cpu()-em0
 	stop()
 	last, n := s.ans.last(planned)
 	r.Answered = n
@@ -471,10 +483,14 @@ func printFirmware(w io.Writer, f *fwOptions, r *fwResult) {
 		fmt.Fprintf(tw, "  allocation: rigs curtailed (emulator processes)\t%d of %d planned (%d)\t\n", a.Answered, a.Planned, a.EmuProcs)
 		fmt.Fprintf(tw, "  device_workers / baseline goroutines\t%d\t\n", a.Workers)
 		fmt.Fprintf(tw, "  baseline: plain loop of the drivers, all curtailed in\t%s (%d errors)\t\n", bench.FmtDur(a.PlainCurtail), a.PlainErrors)
+		fmt.Fprintf(tw, "  baseline CPU per curtail: here / emulators / sum on 2 cores\t%s / %s / %s\t\n", perN(a.PlainCPU, a.Rigs), perN(a.PlainEmuCPU, a.Rigs),
+			bench.FmtDur((a.PlainCPU+a.PlainEmuCPU)/2))
 		fmt.Fprintf(tw, "  hashgate: Allocate returned after\t%s\t\n", bench.FmtDur(a.AllocateCall))
 		fmt.Fprintf(tw, "  hashgate: first / every curtail answered after\t%s / %s  target < %v: %s\t\n",
 			bench.FmtDur(a.FirstAnswer), bench.FmtDur(a.AllAnswered), allocTarget, passFail(a.AllAnswered < allocTarget && a.Answered == a.Planned))
 		fmt.Fprintf(tw, "  hashgate's machinery over the baseline\t%s\t\n", bench.FmtDur(a.AllAnswered-a.PlainCurtail))
+		fmt.Fprintf(tw, "  hashgate CPU per curtail (polls included): here / emulators / sum on 2 cores\t%s / %s / %s\t\n", perN(a.CPU, a.Rigs), perN(a.EmuCPU, a.Rigs),
+			bench.FmtDur((a.CPU+a.EmuCPU)/2))
 		fmt.Fprintf(tw, "  rigs still mining after / failed answers / polls late\t%d / %d / %d\t\n", a.MiningAfter, a.Failed, a.PollsLate)
 		fmt.Fprintf(tw, "  computed for real firmware\t%s to %s\t\n", bench.FmtDur(a.RealLower), bench.FmtDur(a.RealUpper))
 		fmt.Fprintf(tw, "    %s\t\t\n", a.RealFormula)
@@ -524,4 +540,11 @@ func writeHeapProfile(dir, name string) {
 	if err := pprof.Lookup("heap").WriteTo(fh, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 	}
+}
+
+func perN(d time.Duration, n int) string {
+	if n <= 0 {
+		return "-"
+	}
+	return bench.FmtDur(d / time.Duration(n))
 }
