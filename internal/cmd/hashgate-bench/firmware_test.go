@@ -63,4 +63,7 @@ func TestFloorServers(t *testing.T) {
 	if err := floorHTTP(&http.Client{}, web); err != nil {
 		t.Errorf("HTTP exchange: got %v, want an answer", err)
 	}
+	if err := floorHTTPLean(web); err != nil {
+		t.Errorf("lean HTTP exchange: got %v, want an answer", err)
+	}
 }

@@ -137,6 +137,9 @@ func measureFloor(g *rigGroup, n, workers int, prof func(string) func()) []floor
 		{"http GET, a connection per request (net/http)", func(_, i int, _ *floorState) error {
 			return floorHTTP(client, web[i%len(web)])
 		}},
+		{"http GET, a connection per request (Request.Write, ReadResponse)", func(_, i int, _ *floorState) error {
+			return floorHTTPLean(web[i%len(web)])
+		}},
 	}
 	var out []floorCost
 	for _, k := range kinds {
@@ -238,6 +241,33 @@ func floorHTTP(c *http.Client, addr string) error {
 		return err
 	}
 	resp, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	_, err = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return err
+}
+
+// floorHTTPLean is the same GET without http.Transport: net/http's own
+// request writer and response reader on a connection of its own (no
+// per-connection goroutines, no pool): what a lean client could cost.
+func floorHTTPLean(addr string) error {
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	req, err := http.NewRequest(http.MethodGet, "http://"+addr+"/summary", nil)
+	if err != nil {
+		return err
+	}
+	req.Close = true
+	if err := req.Write(c); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReaderSize(c, 1024), req)
 	if err != nil {
 		return err
 	}
