@@ -118,9 +118,17 @@ func newHash(algorithm string) func() hash.Hash {
 
 func hexHash(h func() hash.Hash, parts ...string) string {
 	d := h()
-	d.Write([]byte(strings.Join(parts, ":")))
-	return hex.EncodeToString(d.Sum(nil))
+	for i, p := range parts {
+		if i > 0 {
+			d.Write(colon)
+		}
+		d.Write([]byte(p))
+	}
+	var sum [sha256.Size]byte
+	return hex.EncodeToString(d.Sum(sum[:0]))
 }
+
+var colon = []byte{':'}
 
 // authorization computes the Authorization header for one request and
 // advances the nonce count.
@@ -131,7 +139,8 @@ func (c *challenge) authorization(method, uri, user, pass string) string {
 func (c *challenge) authorizationWith(cnonce, method, uri, user, pass string) string {
 	h := newHash(c.algorithm)
 	c.nc++
-	nc := fmt.Sprintf("%08x", c.nc)
+	var ncb [8]byte
+	nc := string(hex.AppendEncode(ncb[:0], []byte{byte(c.nc >> 24), byte(c.nc >> 16), byte(c.nc >> 8), byte(c.nc)}))
 	ha1 := hexHash(h, user, c.realm, pass)
 	if strings.HasSuffix(strings.ToUpper(c.algorithm), "-SESS") {
 		ha1 = hexHash(h, ha1, c.nonce, cnonce)
@@ -143,20 +152,46 @@ func (c *challenge) authorizationWith(cnonce, method, uri, user, pass string) st
 	} else {
 		resp = hexHash(h, ha1, c.nonce, nc, cnonce, c.qop, ha2)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, `Digest username=%s, realm=%s, nonce=%s, uri=%s, algorithm=%s, response="%s"`,
-		quote(user), quote(c.realm), quote(c.nonce), quote(uri), c.algorithm, resp)
+	b := make([]byte, 0, 256)
+	b = append(b, "Digest username="...)
+	b = appendQuoted(b, user)
+	b = append(b, ", realm="...)
+	b = appendQuoted(b, c.realm)
+	b = append(b, ", nonce="...)
+	b = appendQuoted(b, c.nonce)
+	b = append(b, ", uri="...)
+	b = appendQuoted(b, uri)
+	b = append(b, ", algorithm="...)
+	b = append(b, c.algorithm...)
+	b = append(b, `, response="`...)
+	b = append(b, resp...)
+	b = append(b, '"')
 	if c.qop != "" {
-		fmt.Fprintf(&b, `, qop=%s, nc=%s, cnonce="%s"`, c.qop, nc, cnonce)
+		b = append(b, ", qop="...)
+		b = append(b, c.qop...)
+		b = append(b, ", nc="...)
+		b = append(b, nc...)
+		b = append(b, `, cnonce="`...)
+		b = append(b, cnonce...)
+		b = append(b, '"')
 	}
 	if c.opaque != "" {
-		fmt.Fprintf(&b, `, opaque=%s`, quote(c.opaque))
+		b = append(b, ", opaque="...)
+		b = appendQuoted(b, c.opaque)
 	}
-	return b.String()
+	return string(b)
 }
 
-func quote(s string) string {
-	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+// appendQuoted appends s as a quoted string, backslash and quote escaped.
+func appendQuoted(b []byte, s string) []byte {
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' || s[i] == '"' {
+			b = append(b, '\\')
+		}
+		b = append(b, s[i])
+	}
+	return append(b, '"')
 }
 
 func newCnonce() string {

@@ -36,8 +36,9 @@ type Driver struct {
 }
 
 var (
-	_ device.Driver     = (*Driver)(nil)
-	_ device.PoolDriver = (*Driver)(nil)
+	_ device.Driver      = (*Driver)(nil)
+	_ device.PoolDriver  = (*Driver)(nil)
+	_ device.LightReader = (*Driver)(nil)
 )
 
 // New makes a driver with one shared HTTP client. A fleet polls tens of
@@ -90,6 +91,22 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 		return r, err
 	}
 	r.State = det.state()
+	r.PowerW, r.HasPower = st.power()
+	r.HashrateTHs, r.HasHashrate = st.hashrate()
+	return r, nil
+}
+
+// ReadLight reads the miner's stats alone (power and hashrate): one
+// request instead of Read's two. The state is in the details, which only
+// Read asks for, so it is unknown here.
+func (d *Driver) ReadLight(ctx context.Context, t *device.Target) (device.Reading, error) {
+	ctx, cancel := callContext(ctx, t)
+	defer cancel()
+	var r device.Reading
+	var st stats
+	if err := d.do(ctx, t, http.MethodGet, pathStats, nil, &st); err != nil {
+		return r, err
+	}
 	r.PowerW, r.HasPower = st.power()
 	r.HashrateTHs, r.HasHashrate = st.hashrate()
 	return r, nil

@@ -79,6 +79,19 @@ type Driver interface {
 	Read(ctx context.Context, t *Target) (Reading, error)
 }
 
+// LightReader is implemented by drivers that have a cheaper read than
+// Read: state, power and hashrate from fewer requests or connections,
+// leaving out what changes rarely (the pool list, the configuration).
+// Its Reading has Pools nil (not read), and its State may be
+// StateUnknown where only Read's extra request says the state. The fleet
+// polls with it between full reads (fleet.Config.FullReadEvery) and
+// carries the state of the last full read over while the light
+// reading's power and hashrate agree with it; read-backs after a
+// command always use Read.
+type LightReader interface {
+	ReadLight(ctx context.Context, t *Target) (Reading, error)
+}
+
 // PoolDriver is implemented by drivers that can read and rewrite a rig's
 // pool list (pool binding).
 type PoolDriver interface {

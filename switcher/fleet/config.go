@@ -26,7 +26,13 @@ const (
 	DefaultVerifyWithin = 60 * time.Second
 	DefaultRetryEvery   = 2 * time.Minute
 	DefaultMinHashTHs   = 1.0
-	DefaultIdleW        = 100.0
+	// DefaultFullReadEvery: one poll in six is a full read (pool list,
+	// configuration, the state where only the full read says it): once
+	// a minute at the default interval.
+	DefaultFullReadEvery = 6
+	// MaxFullReadEvery bounds FullReadEvery.
+	MaxFullReadEvery = 1000
+	DefaultIdleW     = 100.0
 )
 
 // Config configures a Fleet. Zero fields take the defaults above;
@@ -51,6 +57,14 @@ type Config struct {
 	// (or its BindPools) is commanded again once a command for it ended
 	// unverified or failed.
 	RetryEvery time.Duration
+	// FullReadEvery: every FullReadEvery-th poll of a rig is a full read
+	// (Driver.Read, and the pool list where BindPools wants it); the
+	// polls between are light reads where the driver is a
+	// device.LightReader (state, power and hashrate only: one request
+	// or connection instead of two). 1: every poll is full. A light
+	// reading that disagrees with the last full one makes the rig's
+	// next poll full. Read-backs and start-up reads are always full.
+	FullReadEvery int
 	// MinHashTHs: hashrate at or under which a rig counts as idle.
 	MinHashTHs float64
 	// IdleW: the idle power threshold of rigs whose Managed.IdleW is 0.
@@ -78,7 +92,7 @@ func (c *Config) fill() error {
 	}
 	if c.Workers < 0 || c.PollInterval < 0 || c.Attempts < 0 || c.BackoffMin < 0 ||
 		c.BackoffMax < 0 || c.VerifyEvery < 0 || c.VerifyWithin < 0 || c.RetryEvery < 0 ||
-		c.MinHashTHs < 0 || c.IdleW < 0 {
+		c.MinHashTHs < 0 || c.IdleW < 0 || c.FullReadEvery < 0 {
 		return errors.New("fleet: negative workers, interval, attempts, duration or threshold")
 	}
 	setDefault(&c.Workers, DefaultWorkers)
@@ -90,6 +104,10 @@ func (c *Config) fill() error {
 	setDefault(&c.VerifyWithin, DefaultVerifyWithin)
 	setDefault(&c.RetryEvery, DefaultRetryEvery)
 	setDefault(&c.MinHashTHs, DefaultMinHashTHs)
+	setDefault(&c.FullReadEvery, DefaultFullReadEvery)
+	if c.FullReadEvery > MaxFullReadEvery {
+		return fmt.Errorf("fleet: full_read_every %d over %d", c.FullReadEvery, MaxFullReadEvery)
+	}
 	setDefault(&c.IdleW, DefaultIdleW)
 	if c.BackoffMax < c.BackoffMin {
 		return fmt.Errorf("fleet: back-off max %v under min %v", c.BackoffMax, c.BackoffMin)

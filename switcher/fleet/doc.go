@@ -61,6 +61,17 @@
 //     polls: rigs × read latency / PollInterval (50,000 rigs read in
 //     100 ms each every 10 s need 500), plus room for commands; a
 //     growing PollsLate says the pool is short.
+//   - Light polls: every FullReadEvery-th poll of a rig (default 6: once
+//     a minute at 10 s) is a full read (Driver.Read, and the pool list
+//     where BindPools wants it); the polls between use the driver's
+//     device.LightReader when it has one, which skips what changes
+//     rarely: an Antminer's get_miner_conf.cgi, a Braiins OS miner's
+//     details, a Whatsminer's status connection. A light reading
+//     without a state takes the last reading's state when its power and
+//     hashrate agree (mining and hashing, sleeping and idle); else it
+//     stays unknown and the rig's next poll is full. The first poll, the
+//     one after a failed or stateless reading, read-backs and start-up
+//     reads are full. Proposed config key: [switcher] poll_full_every.
 //   - Reconcile: after a read, a rig with no command in progress whose
 //     reading disagrees with its Want (hashing when wanted asleep, idle
 //     when wanted mining) is commanded, at most once per RetryEvery after

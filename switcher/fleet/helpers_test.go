@@ -20,6 +20,7 @@ type recorder struct {
 	reads    []time.Time
 	readings map[string]int
 	last     map[string]device.Reading
+	all      map[string][]device.Reading // the first 64 per rig
 }
 
 func (rc *recorder) onReading(rig string, r device.Reading) {
@@ -28,8 +29,12 @@ func (rc *recorder) onReading(rig string, r device.Reading) {
 	if rc.readings == nil {
 		rc.readings = map[string]int{}
 		rc.last = map[string]device.Reading{}
+		rc.all = map[string][]device.Reading{}
 	}
 	rc.last[rig] = r
+	if len(rc.all[rig]) < 64 {
+		rc.all[rig] = append(rc.all[rig], r)
+	}
 	rc.readings[rig]++
 	rc.reads = append(rc.reads, r.At)
 }

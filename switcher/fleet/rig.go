@@ -55,6 +55,7 @@ type rig struct {
 	intent     device.Action // a newer command waiting for the active one or a call to end
 	accepted   bool
 	attempts   uint16
+	lightPolls uint16 // light polls since the last full read
 	heapIdx    int32
 
 	cmdStart    time.Time

@@ -40,6 +40,8 @@ type fwRig struct {
 	pools    []string
 
 	curtails, resumes, reads, setPools int
+	lights                             int      // light reads (lightDriver)
+	readLog                            []string // "read" and "light", in order
 	inCall, maxInCall                  int
 }
 
@@ -189,7 +191,7 @@ func (s *fwServer) begin(name, verb string) (hung bool, delay time.Duration, don
 	}
 	r.inCall++
 	r.maxInCall = max(r.maxInCall, r.inCall)
-	if verb != "read" && verb != "pools" {
+	if verb != "read" && verb != "pools" && verb != "light" {
 		s.events = append(s.events, fwEvent{name, verb, time.Now()})
 	}
 	return r.hung, r.delay, func() { s.mu.Lock(); r.inCall--; s.mu.Unlock() }
@@ -209,8 +211,16 @@ func (s *fwServer) answer(name, verb, pw, arg string) string {
 		return "err busy"
 	}
 	switch verb {
+	case "light":
+		r.lights++
+		r.readLog = append(r.readLog, verb)
+		if r.sleeping {
+			return fmt.Sprintf("light %g 0", sleepW)
+		}
+		return fmt.Sprintf("light %g %g", miningW, miningTHs)
 	case "read":
 		r.reads++
+		r.readLog = append(r.readLog, verb)
 		if r.sleeping {
 			return fmt.Sprintf("state sleeping %g 0", sleepW)
 		}
@@ -270,6 +280,22 @@ func (d testDriver) Read(ctx context.Context, t *device.Target) (device.Reading,
 		st = device.StateSleeping
 	}
 	return device.Reading{State: st, PowerW: p, HasPower: true, HashrateTHs: h, HasHashrate: true}, nil
+}
+
+// lightDriver is testDriver with a light read: power and hashrate, no
+// state (as a Whatsminer's summary or a Braiins OS stats read).
+type lightDriver struct{ testDriver }
+
+func (d lightDriver) ReadLight(ctx context.Context, t *device.Target) (device.Reading, error) {
+	ans, err := d.call(ctx, t, "light", "")
+	if err != nil {
+		return device.Reading{}, err
+	}
+	var p, h float64
+	if _, err := fmt.Sscanf(ans, "light %g %g", &p, &h); err != nil {
+		return device.Reading{}, fmt.Errorf("light %q: %w", ans, device.ErrProtocol)
+	}
+	return device.Reading{PowerW: p, HasPower: true, HashrateTHs: h, HasHashrate: true}, nil
 }
 
 func (d testDriver) Pools(ctx context.Context, t *device.Target) ([]string, error) {

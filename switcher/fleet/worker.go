@@ -31,6 +31,7 @@ type job struct {
 	pools  []device.Pool // set_pools
 	wantPl bool          // read the pool list if Read did not
 	polled bool          // taken from the poll queue: counted in Fleet.polling
+	light  bool          // a light poll (device.LightReader)
 	ctx    context.Context
 	cancel context.CancelFunc
 }
@@ -100,7 +101,10 @@ func (f *Fleet) prepare(r *rig, from qid) job {
 	default:
 		j.kind = jPoll
 	}
-	if j.kind != jCommand {
+	if j.kind == jPoll {
+		j.light = f.lightPoll(r)
+	}
+	if j.kind != jCommand && !j.light {
 		j.wantPl = j.wantPl || len(r.m.BindPools) > 0 && !r.m.MonitorOnly
 	}
 	r.busy = true
@@ -126,6 +130,10 @@ func run(j *job) result {
 			return result{err: fmt.Errorf("set pools: %w", device.ErrUnsupported)}
 		}
 		return result{err: pd.SetPools(j.ctx, t, j.pools)}
+	}
+	if j.light {
+		rd, err := j.drv.(device.LightReader).ReadLight(j.ctx, t)
+		return result{err: err, reading: rd}
 	}
 	rd, err := j.drv.Read(j.ctx, t)
 	if err == nil && j.wantPl && rd.Pools == nil {
@@ -161,6 +169,9 @@ func (f *Fleet) finish(j *job, res result) {
 	if j.kind == jCommand {
 		f.afterCommand(r, res.err, now, &out)
 	} else {
+		if j.light && res.err == nil {
+			f.carryState(r, &res.reading)
+		}
 		rd := f.record(r, res, now)
 		out.reading(r.m.Name, rd)
 		switch {
@@ -173,6 +184,40 @@ func (f *Fleet) finish(j *job, res result) {
 	f.applyIntent(r, now, &out)
 	f.mu.Unlock()
 	out.deliver(&f.cfg)
+}
+
+// lightPoll decides whether r's poll is a light one, and counts it: not
+// before a reading with a state to carry over (the first poll, the one
+// after a failed or stateless read are full). Locked.
+func (f *Fleet) lightPoll(r *rig) bool {
+	_, ok := r.drv.(device.LightReader)
+	known := r.last.State == device.StateMining || r.last.State == device.StateSleeping
+	if !ok || !known || int(r.lightPolls)+1 >= f.cfg.FullReadEvery {
+		r.lightPolls = 0
+		return false
+	}
+	r.lightPolls++
+	return true
+}
+
+// carryState gives a light reading that does not say the state the
+// state of r's last reading, when its power and hashrate agree with it
+// (hashing and mining, idle and sleeping); else it stays unknown and
+// r's next poll is a full read. Locked.
+func (f *Fleet) carryState(r *rig, rd *device.Reading) {
+	if rd.State != device.StateUnknown {
+		return
+	}
+	if rd.HasPower || rd.HasHashrate {
+		hashing := f.hashing(r, *rd)
+		switch {
+		case r.last.State == device.StateMining && hashing,
+			r.last.State == device.StateSleeping && !hashing:
+			rd.State = r.last.State
+			return
+		}
+	}
+	r.lightPolls = MaxFullReadEvery // the next poll is full
 }
 
 // record makes a call's result r's last reading. Locked.

@@ -43,6 +43,19 @@
 //     id is kept in Target.Session and logged off first on the next
 //     call; it is ours, never another client's. `kill` (forced session
 //     kill, pyasic rpc/luxminer.py) is never used.
+//   - Why a curtail makes three connections (logon, curtail, logoff):
+//     the API answers one request a connection (cgminer's api() loop
+//     accepts, reads once, answers and closes the socket: api.c, e.g.
+//     BitSyncom/cgminer api.c, CLOSESOCKET(c) after send_result), and a
+//     multi-command refuses any command that is not "joinable" (the
+//     same loop answers MSG_ACCDENY), so logon, curtail and logoff
+//     cannot share one. Keeping the session between commands would
+//     lock every other actor out for up to a minute after each
+//     command; luxos-tooling's rexec does what this driver does (logon,
+//     the command, logoff at once: src/luxos/asyncops.py rexec), so the
+//     driver keeps it. A curtail is the rarest call (reads need no
+//     session), so this costs two connections per command, not per
+//     poll.
 //   - Which commands need a session: curtail, logoff yes; pools,
 //     addpool, removepool, summary, power, config, session no
 //     (luxos-tooling src/luxos/api.json, logon_required).

@@ -47,6 +47,7 @@ type Config struct {
 type Driver struct {
 	cfg       Config
 	maxAnswer int64
+	keys      keyCache
 }
 
 // New makes a Driver.
@@ -64,8 +65,9 @@ func New(cfg Config) *Driver {
 }
 
 var (
-	_ device.Driver     = (*Driver)(nil)
-	_ device.PoolDriver = (*Driver)(nil)
+	_ device.Driver      = (*Driver)(nil)
+	_ device.PoolDriver  = (*Driver)(nil)
+	_ device.LightReader = (*Driver)(nil)
 )
 
 // Name is the actuator name.
@@ -121,6 +123,12 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 		r, err := d.readV3(ctx, t)
 		return r, wrap(t, "read", err)
 	}
+	return d.readV2(ctx, t, false)
+}
+
+// readV2 reads summary, then status unless light and the summary gave
+// power or hashrate (a light read then makes one connection).
+func (d *Driver) readV2(ctx context.Context, t *device.Target, light bool) (device.Reading, error) {
 	addr := t.HostPort(DefaultPort)
 	b, err := d.roundtrip(ctx, addr, "summary", []byte(`{"cmd":"summary"}`))
 	if err != nil {
@@ -130,6 +138,9 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 	// process on power_off) still leaves status to read.
 	s, serr := parseSummary(b)
 	r := device.Reading{PowerW: s.PowerW, HasPower: s.HasPower, HashrateTHs: s.HashTHs, HasHashrate: s.HasHashes}
+	if light && serr == nil && (s.HasPower || s.HasHashes) {
+		return r, nil
+	}
 	b, err = d.roundtrip(ctx, addr, "status", []byte(`{"cmd":"status"}`))
 	if err != nil {
 		return r, wrap(t, "read status", err)
@@ -141,6 +152,21 @@ func (d *Driver) Read(ctx context.Context, t *device.Target) (device.Reading, er
 		return device.Reading{}, wrap(t, "read", serr)
 	}
 	return r, nil
+}
+
+// ReadLight reads power and hashrate from summary alone: one connection
+// instead of Read's two (the API takes one command a connection, and
+// status cannot join a multi-command). The state is in status, so it is
+// unknown here; a summary refused or without power and hashrate (older
+// btminer after power_off) falls back to status, as Read. API v3's
+// read is one request already: ReadLight is Read.
+func (d *Driver) ReadLight(ctx context.Context, t *device.Target) (device.Reading, error) {
+	if v3(t) {
+		return d.Read(ctx, t)
+	}
+	ctx, cancel := bound(ctx, t)
+	defer cancel()
+	return d.readV2(ctx, t, true)
 }
 
 // Pools returns the rig's pool URLs in order.

@@ -2,6 +2,7 @@ package whatsminer
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/hashgate/hashgate/switcher/device"
@@ -39,8 +40,40 @@ func (d *Driver) token(ctx context.Context, t *device.Target, addr string) (*ses
 	if t.Options != nil && !t.Options.Password.IsZero() {
 		pw = t.Options.Password.Reveal()
 	}
-	key := wmcrypt.Key(pw, string(ti.Salt))
+	key := d.keys.get(pw, string(ti.Salt))
 	s := &session{key: key, sign: wmcrypt.Sign(key, string(ti.Time), string(ti.NewSalt)), made: d.cfg.Now()}
 	t.Session = s
 	return s, true, nil
+}
+
+// keyCache keeps md5-crypt(password, salt), the costly half of a token:
+// the salt is the firmware's constant (doc.go), so every rig of a group
+// shares one key, and a new token costs one md5-crypt (its sign), not
+// two. Bounded: past maxKeys entries it starts over. The keys are
+// secrets: never printed, never leave the process.
+type keyCache struct {
+	mu sync.Mutex
+	m  map[keyID]string
+}
+
+type keyID struct{ password, salt string }
+
+const maxKeys = 64
+
+func (c *keyCache) get(password, salt string) string {
+	id := keyID{password, salt}
+	c.mu.Lock()
+	k, ok := c.m[id]
+	c.mu.Unlock()
+	if ok {
+		return k
+	}
+	k = wmcrypt.Key(password, salt)
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxKeys {
+		c.m = make(map[keyID]string)
+	}
+	c.m[id] = k
+	c.mu.Unlock()
+	return k
 }

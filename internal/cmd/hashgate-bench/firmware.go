@@ -14,6 +14,7 @@ import (
 	"github.com/hashgate/hashgate/internal/bench"
 	"github.com/hashgate/hashgate/internal/emu/hall"
 	"github.com/hashgate/hashgate/switcher"
+	"github.com/hashgate/hashgate/switcher/device"
 	"github.com/hashgate/hashgate/switcher/firmware"
 )
 
@@ -33,6 +34,8 @@ type fwOptions struct {
 	realAM      time.Duration // real firmware's command latency, for the computed figure
 	realOther   time.Duration
 	readWorkers int
+	floorN      int // exchanges per kind in the floor part
+	fullEvery   int // fleet.Config.FullReadEvery
 }
 
 // fwResult is what --mode firmware measured.
@@ -40,6 +43,7 @@ type fwResult struct {
 	Alloc *allocResult `json:"alloc,omitempty"`
 	Poll  *pollResult  `json:"poll,omitempty"`
 	Reads []readCost   `json:"reads,omitempty"`
+	Floor []floorCost  `json:"floor,omitempty"`
 }
 
 type allocResult struct {
@@ -54,6 +58,10 @@ type allocResult struct {
 	PollsLate                                uint64
 	RealLower, RealUpper                     time.Duration // computed for real firmware latencies
 	RealFormula                              string
+	// CPU (user + system) over the timed parts: this process's and the
+	// emulator processes', for the baseline loop and for hashgate's
+	// allocation (from the call to the last answer, polls included).
+	PlainCPU, PlainEmuCPU, CPU, EmuCPU time.Duration
 }
 
 type pollResult struct {
@@ -70,9 +78,11 @@ type pollResult struct {
 
 type readCost struct {
 	Firmware   string
+	Light      bool // device.LightReader's ReadLight, not Read
 	Reads      int
 	Errors     int
 	CPUPerRead time.Duration // this process: the driver's client side only
+	EmuPerRead time.Duration // the emulator processes: the rigs' side
 	Wall       time.Duration
 }
 
@@ -110,12 +120,12 @@ func runFirmware(o *options, tmp string) (*fwResult, error) {
 		}
 		res.Alloc = a
 	}
-	if hasPart(f.parts, "poll") || hasPart(f.parts, "reads") {
-		p, r, err := runPoll(o, filepath.Join(tmp, "poll"))
+	if hasPart(f.parts, "poll") || hasPart(f.parts, "reads") || hasPart(f.parts, "floor") {
+		p, r, fl, err := runPoll(o, filepath.Join(tmp, "poll"))
 		if err != nil {
 			return nil, fmt.Errorf("poll: %w", err)
 		}
-		res.Poll, res.Reads = p, r
+		res.Poll, res.Reads, res.Floor = p, r, fl
 	}
 	return res, nil
 }
@@ -142,7 +152,13 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 	// Sessions first (tokens, digest challenges), as hashgate holds them
 	// from its polls; then the timed curtails; then all woken again.
 	plainLoop(drivers, rigs, f.workers, plainRead)
+	stop := profBoth(f, g, "alloc-plain")
+	c0, _ := bench.ReadProc(0)
+	em0 := g.cpu()
 	r.PlainCurtail, r.PlainErrors = plainLoop(drivers, rigs, f.workers, plainCurtail)
+	c1, _ := bench.ReadProc(0)
+	r.PlainCPU, r.PlainEmuCPU = c1.CPU-c0.CPU, g.cpu()-em0
+	stop()
 	if r.PlainMiningAfter, _, err = g.mining(); err != nil {
 		return nil, err
 	}
@@ -151,7 +167,7 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 		return nil, fmt.Errorf("rigs not all mining again after the baseline")
 	}
 	capacity := float64(f.rigs)*3.25 + 10
-	s, err := startSide(fwSideConfig{dir: dir, csv: g.csv, rigs: f.rigs, workers: f.workers, poll: f.interval, timeout: f.timeout, capacity: capacity})
+	s, err := startSide(fwSideConfig{dir: dir, csv: g.csv, rigs: f.rigs, workers: f.workers, poll: f.interval, timeout: f.timeout, capacity: capacity, fullEvery: f.fullEvery})
 	if err != nil {
 		return nil, err
 	}
@@ -162,6 +178,9 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 	}
 	late0 := s.fl.Stats().PollsLate
 	s.ans.arm()
+	stop = profBoth(f, g, "alloc")
+	c0, _ = bench.ReadProc(0)
+	em0 = g.cpu()
 	t0 := time.Now()
 	plan, _, err := s.sw.Allocate(switcher.AllocationRequest{AIKW: capacity, Reason: "hashgate-bench firmware"}, "bench")
 	r.AllocateCall = time.Since(t0)
@@ -180,6 +199,9 @@ func runAlloc(o *options, dir string) (*allocResult, error) {
 		_, n := s.ans.last(planned)
 		return n == len(planned)
 	})
+	c1, _ = bench.ReadProc(0)
+	r.CPU, r.EmuCPU = c1.CPU-c0.CPU, g.cpu()-em0
+	stop()
 	last, n := s.ans.last(planned)
 	r.Answered = n
 	s.ans.mu.Lock()
@@ -245,29 +267,41 @@ func heapNow() runtime.MemStats {
 // polls them at the poll interval; its CPU over a window, and its heap
 // per rig once each was read. Then, with the fleet stopped, the CPU of
 // one read per firmware in a plain loop of the drivers.
-func runPoll(o *options, dir string) (*pollResult, []readCost, error) {
+func runPoll(o *options, dir string) (*pollResult, []readCost, []floorCost, error) {
 	f := &o.fw
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	g, err := startRigs(f.pollRigs, o.perProc, fwDelays{f.delayAM, f.delayOther})
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	defer g.close()
+	var floor []floorCost
+	if hasPart(f.parts, "floor") {
+		floor = measureFloor(g, f.floorN, f.workers, func(name string) func() { return profBoth(f, g, name) })
+	}
 	var p *pollResult
 	if hasPart(f.parts, "poll") {
 		if p, err = measurePoll(o, dir, g); err != nil {
-			return nil, nil, err
+			return nil, nil, floor, err
 		}
 	}
 	var reads []readCost
 	if hasPart(f.parts, "reads") {
 		if reads, err = measureReads(o, g); err != nil {
-			return p, nil, err
+			return p, nil, floor, err
 		}
 	}
-	return p, reads, nil
+	return p, reads, floor, nil
+}
+
+// profBoth starts CPU profiles of this process (NAME.pprof) and of the
+// emulator processes (NAME-emuK.pprof) when --fw-cpuprofile is set.
+func profBoth(f *fwOptions, g *rigGroup, name string) func() {
+	a := startProfile(f.cpuProfile, name+".pprof")
+	b := g.profile(f.cpuProfile, name)
+	return func() { a(); b() }
 }
 
 func measurePoll(o *options, dir string, g *rigGroup) (*pollResult, error) {
@@ -276,7 +310,7 @@ func measurePoll(o *options, dir string, g *rigGroup) (*pollResult, error) {
 	before := heapNow()
 	t0 := time.Now()
 	s, err := startSide(fwSideConfig{dir: dir, csv: g.csv, rigs: f.pollRigs, workers: f.workers, poll: f.interval,
-		timeout: f.timeout, capacity: float64(f.pollRigs)*3.25 + 10})
+		timeout: f.timeout, capacity: float64(f.pollRigs)*3.25 + 10, fullEvery: f.fullEvery})
 	if err != nil {
 		return nil, err
 	}
@@ -291,7 +325,7 @@ func measurePoll(o *options, dir string, g *rigGroup) (*pollResult, error) {
 	p.HeapTotal = int64(after.HeapAlloc) - int64(before.HeapAlloc)
 	p.HeapPerRig = float64(p.HeapTotal) / float64(f.pollRigs)
 	// Start the window on a cycle in progress, after the first.
-	stop := startProfile(f.cpuProfile, "poll.pprof")
+	stop := profBoth(f, g, "poll")
 	c0, _ := bench.ReadProc(0)
 	st0, e0 := s.fl.Stats(), g.cpu()
 	time.Sleep(f.window)
@@ -327,19 +361,35 @@ func measureReads(o *options, g *rigGroup) ([]readCost, error) {
 			}
 		}
 		plainLoop(drivers, rigs, f.readWorkers, plainRead)
-		runtime.GC()
-		stop := startProfile(f.cpuProfile, "read-"+fw+".pprof")
-		c0, _ := bench.ReadProc(0)
-		wall, errs := plainLoop(drivers, rigs, f.readWorkers, plainRead)
-		c1, _ := bench.ReadProc(0)
-		stop()
-		rc := readCost{Firmware: fw, Reads: len(rigs), Errors: errs, Wall: wall}
-		if len(rigs) > 0 {
-			rc.CPUPerRead = (c1.CPU - c0.CPU) / time.Duration(len(rigs))
+		out = append(out, measureRead(f, g, drivers, rigs, fw, false))
+		if _, ok := drivers[fw].(device.LightReader); ok {
+			out = append(out, measureRead(f, g, drivers, rigs, fw, true))
 		}
-		out = append(out, rc)
 	}
 	return out, nil
+}
+
+// measureRead reads every rig once in a plain loop (Read, or ReadLight
+// when light) and returns this process's and the emulators' CPU per read.
+func measureRead(f *fwOptions, g *rigGroup, drivers map[string]device.Driver, rigs []plainRig, fw string, light bool) readCost {
+	call, name := plainRead, "read-"+fw
+	if light {
+		call, name = plainReadLight, "readlight-"+fw
+	}
+	runtime.GC()
+	stop := profBoth(f, g, name)
+	c0, _ := bench.ReadProc(0)
+	em0 := g.cpu()
+	wall, errs := plainLoop(drivers, rigs, f.readWorkers, call)
+	c1, _ := bench.ReadProc(0)
+	em1 := g.cpu()
+	stop()
+	rc := readCost{Firmware: fw, Light: light, Reads: len(rigs), Errors: errs, Wall: wall}
+	if len(rigs) > 0 {
+		rc.CPUPerRead = (c1.CPU - c0.CPU) / time.Duration(len(rigs))
+		rc.EmuPerRead = (em1 - em0) / time.Duration(len(rigs))
+	}
+	return rc
 }
 
 // startProfile starts a CPU profile into dir/name when dir is set; the
@@ -376,8 +426,10 @@ func fwFlags(fs *flag.FlagSet, f *fwOptions) {
 	fs.DurationVar(&f.window, "fw-window", 30*time.Second, "firmware: measured polling window")
 	fs.IntVar(&f.sample, "fw-read-sample", 2000, "firmware: reads per firmware in the per-firmware CPU part")
 	fs.IntVar(&f.readWorkers, "fw-read-workers", 64, "firmware: goroutines of the per-firmware reads")
-	fs.StringVar(&f.parts, "fw-parts", "alloc,poll,reads", "firmware: parts to run")
-	fs.StringVar(&f.cpuProfile, "fw-cpuprofile", "", "firmware: directory for CPU profiles of the polling window and of each firmware's reads")
+	fs.StringVar(&f.parts, "fw-parts", "alloc,floor,poll,reads", "firmware: parts to run (floor: the cheapest exchanges, the polls' baseline)")
+	fs.StringVar(&f.cpuProfile, "fw-cpuprofile", "", "firmware: directory for CPU profiles (this process NAME.pprof, the emulator processes NAME-emuK.pprof) of the allocation, the floor, the polling window and each firmware's reads")
+	fs.IntVar(&f.floorN, "fw-floor-exchanges", 20000, "firmware: exchanges of each kind in the floor part")
+	fs.IntVar(&f.fullEvery, "fw-full-every", 0, "firmware: a full read every Nth poll, light reads between (fleet FullReadEvery; 0: its default, 6)")
 	fs.DurationVar(&f.timeout, "fw-timeout", 30*time.Second, "firmware: the groups' per-call timeout")
 	fs.DurationVar(&f.delayAM, "fw-delay-antminer", 0, "firmware: emulated Antminers wait this long before each answer")
 	fs.DurationVar(&f.delayOther, "fw-delay-other", 0, "firmware: the other emulated rigs wait this long before each answer")
@@ -411,6 +463,11 @@ func (r *fwResult) errors(f *fwOptions) []string {
 	if p := r.Poll; p != nil && p.ReadErrors > 0 {
 		errs = append(errs, fmt.Sprintf("firmware poll: %d read errors in the window, want 0", p.ReadErrors))
 	}
+	for _, fc := range r.Floor {
+		if fc.Errors > 0 {
+			errs = append(errs, fmt.Sprintf("firmware floor: %s: %d errors, want 0", fc.Kind, fc.Errors))
+		}
+	}
 	for _, rc := range r.Reads {
 		if rc.Errors > 0 {
 			errs = append(errs, fmt.Sprintf("firmware reads: %s: %d errors, want 0", rc.Firmware, rc.Errors))
@@ -426,10 +483,14 @@ func printFirmware(w io.Writer, f *fwOptions, r *fwResult) {
 		fmt.Fprintf(tw, "  allocation: rigs curtailed (emulator processes)\t%d of %d planned (%d)\t\n", a.Answered, a.Planned, a.EmuProcs)
 		fmt.Fprintf(tw, "  device_workers / baseline goroutines\t%d\t\n", a.Workers)
 		fmt.Fprintf(tw, "  baseline: plain loop of the drivers, all curtailed in\t%s (%d errors)\t\n", bench.FmtDur(a.PlainCurtail), a.PlainErrors)
+		fmt.Fprintf(tw, "  baseline CPU per curtail: here / emulators / sum on 2 cores\t%s / %s / %s\t\n", perN(a.PlainCPU, a.Rigs), perN(a.PlainEmuCPU, a.Rigs),
+			bench.FmtDur((a.PlainCPU+a.PlainEmuCPU)/2))
 		fmt.Fprintf(tw, "  hashgate: Allocate returned after\t%s\t\n", bench.FmtDur(a.AllocateCall))
 		fmt.Fprintf(tw, "  hashgate: first / every curtail answered after\t%s / %s  target < %v: %s\t\n",
 			bench.FmtDur(a.FirstAnswer), bench.FmtDur(a.AllAnswered), allocTarget, passFail(a.AllAnswered < allocTarget && a.Answered == a.Planned))
 		fmt.Fprintf(tw, "  hashgate's machinery over the baseline\t%s\t\n", bench.FmtDur(a.AllAnswered-a.PlainCurtail))
+		fmt.Fprintf(tw, "  hashgate CPU per curtail (polls included): here / emulators / sum on 2 cores\t%s / %s / %s\t\n", perN(a.CPU, a.Rigs), perN(a.EmuCPU, a.Rigs),
+			bench.FmtDur((a.CPU+a.EmuCPU)/2))
 		fmt.Fprintf(tw, "  rigs still mining after / failed answers / polls late\t%d / %d / %d\t\n", a.MiningAfter, a.Failed, a.PollsLate)
 		fmt.Fprintf(tw, "  computed for real firmware\t%s to %s\t\n", bench.FmtDur(a.RealLower), bench.FmtDur(a.RealUpper))
 		fmt.Fprintf(tw, "    %s\t\t\n", a.RealFormula)
@@ -446,8 +507,17 @@ func printFirmware(w io.Writer, f *fwOptions, r *fwResult) {
 		fmt.Fprintf(tw, "  emulators' CPU (not hashgate's)\t%.1f%% of one core\t\n", p.EmuCorePct)
 		fmt.Fprintf(tw, "  heap per rig (fleet + switcher + inventory)\t%.0f B (%s total)  target < 2 KiB: %s\t\n", p.HeapPerRig, mib(p.HeapTotal), passFail(p.HeapPerRig < memTarget))
 	}
+	for _, fc := range r.Floor {
+		fmt.Fprintf(tw, "  floor: %s, %d at once\t%s CPU here, %s in the emulators per exchange (%d in %s, %d errors)\t\n",
+			fc.Kind, fc.Concurrency, bench.FmtDur(fc.CPUPer), bench.FmtDur(fc.EmuCPUPer), fc.Exchanges, bench.FmtDur(fc.Wall), fc.Errors)
+	}
 	for _, rc := range r.Reads {
-		fmt.Fprintf(tw, "  CPU per read, %s (plain loop, client side)\t%s (%d reads in %s, %d errors)\t\n", rc.Firmware, bench.FmtDur(rc.CPUPerRead), rc.Reads, bench.FmtDur(rc.Wall), rc.Errors)
+		kind := "read"
+		if rc.Light {
+			kind = "light read"
+		}
+		fmt.Fprintf(tw, "  CPU per %s, %s (plain loop, %d at once)\t%s here, %s in the emulators (%d reads in %s, %d errors)\t\n",
+			kind, rc.Firmware, f.readWorkers, bench.FmtDur(rc.CPUPerRead), bench.FmtDur(rc.EmuPerRead), rc.Reads, bench.FmtDur(rc.Wall), rc.Errors)
 	}
 	tw.Flush()
 }
@@ -470,4 +540,11 @@ func writeHeapProfile(dir, name string) {
 	if err := pprof.Lookup("heap").WriteTo(fh, 0); err != nil {
 		fmt.Fprintln(os.Stderr, "profile:", err)
 	}
+}
+
+func perN(d time.Duration, n int) string {
+	if n <= 0 {
+		return "-"
+	}
+	return bench.FmtDur(d / time.Duration(n))
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http"
 	"testing"
 	"time"
 )
@@ -34,5 +35,35 @@ func TestComputeReal(t *testing.T) {
 	}
 	if !hasPart("alloc,poll", "poll") || hasPart("alloc,poll", "reads") || hasPart("", "alloc") {
 		t.Errorf("hasPart: got wrong answers for alloc,poll / poll, reads and the empty list")
+	}
+}
+
+// The floor servers answer each kind of exchange the floor part makes:
+// a line on a fresh connection (closed after the answer), lines on a
+// kept one, and an HTTP GET.
+func TestFloorServers(t *testing.T) {
+	s, tcp, web, err := startFloor("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.close()
+	if len(tcp) != floorListeners || web == "" {
+		t.Fatalf("got %d TCP listeners and HTTP %q, want %d and an address", len(tcp), web, floorListeners)
+	}
+	if err := floorFresh(tcp[0]); err != nil {
+		t.Errorf("fresh exchange: got %v, want an answer", err)
+	}
+	st := &floorState{}
+	for i := range 3 {
+		if err := st.kept(tcp[1]); err != nil {
+			t.Fatalf("kept exchange %d: got %v, want an answer", i, err)
+		}
+	}
+	st.c.Close()
+	if err := floorHTTP(&http.Client{}, web); err != nil {
+		t.Errorf("HTTP exchange: got %v, want an answer", err)
+	}
+	if err := floorHTTPLean(web); err != nil {
+		t.Errorf("lean HTTP exchange: got %v, want an answer", err)
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"sync"
 	"time"
@@ -16,9 +18,12 @@ import (
 )
 
 // cmdRigs is an emulator process: `hashgate-bench rigs --host H --rigs N
-// --base I`. It starts its rigs, prints "name,address,firmware" per rig
-// and then "ready", and answers lines on stdin: "mining" (rigs hashing
-// now), "quit". It exits when stdin closes.
+// --base I`. It starts its rigs and the floor servers (fwfloor.go),
+// prints "name,address,firmware" per rig, "floor ADDR ADDR..." and
+// "floorhttp ADDR", then "ready", and answers lines on stdin: "mining"
+// (rigs hashing now), "profile PATH" (start a CPU profile of this
+// process into PATH), "profile-stop", "quit". It exits when stdin
+// closes.
 func cmdRigs(args []string) int {
 	fs := flag.NewFlagSet("rigs", flag.ContinueOnError)
 	host := fs.String("host", "127.0.0.1", "listen address (no port)")
@@ -41,20 +46,38 @@ func cmdRigs(args []string) int {
 		fmt.Fprintln(os.Stderr, "rigs:", err)
 		return 1
 	}
+	fl, floorTCP, floorWeb, err := startFloor(*host)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rigs: floor:", err)
+		return 1
+	}
+	defer fl.close()
 	out := bufio.NewWriterSize(os.Stdout, 1<<20)
 	for _, r := range h.Rigs {
 		fmt.Fprintf(out, "%s,%s,%s\n", r.Name, r.Addr, r.Firmware)
 	}
+	fmt.Fprintf(out, "floor %s\nfloorhttp %s\n", strings.Join(floorTCP, " "), floorWeb)
 	fmt.Fprintln(out, "ready")
 	if err := out.Flush(); err != nil {
 		return 1
 	}
 	in := bufio.NewScanner(os.Stdin)
+	var prof *os.File
+	defer func() { stopChildProfile(prof) }()
 	for in.Scan() {
-		switch strings.TrimSpace(in.Text()) {
-		case "mining":
+		line := strings.TrimSpace(in.Text())
+		switch {
+		case strings.HasPrefix(line, "profile "):
+			stopChildProfile(prof)
+			prof = startChildProfile(strings.TrimPrefix(line, "profile "))
+			fmt.Fprintln(out, "ok")
+		case line == "profile-stop":
+			stopChildProfile(prof)
+			prof = nil
+			fmt.Fprintln(out, "ok")
+		case line == "mining":
 			fmt.Fprintf(out, "%d %.0f\n", h.Mining(), h.PowerW())
-		case "quit":
+		case line == "quit":
 			// The process exits: its sockets go with it. Closing 15,000
 			// HTTP servers one by one would only slow the harness.
 			return 0
@@ -70,10 +93,12 @@ func cmdRigs(args []string) int {
 
 // rigProc is one emulator process as the harness sees it.
 type rigProc struct {
-	cmd *exec.Cmd
-	in  io.WriteCloser
-	out *bufio.Scanner
-	mu  sync.Mutex
+	floorTCP  []string // the floor servers (fwfloor.go)
+	floorHTTP string
+	cmd       *exec.Cmd
+	in        io.WriteCloser
+	out       *bufio.Scanner
+	mu        sync.Mutex
 }
 
 // rigGroup is every emulator process of a run, and the inventory they
@@ -138,6 +163,14 @@ func (p *rigProc) readInventory(csv *strings.Builder) error {
 		if line == "ready" {
 			return nil
 		}
+		if rest, ok := strings.CutPrefix(line, "floor "); ok {
+			p.floorTCP = strings.Fields(rest)
+			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "floorhttp "); ok {
+			p.floorHTTP = rest
+			continue
+		}
 		csv.WriteString(line)
 		csv.WriteByte('\n')
 	}
@@ -201,5 +234,55 @@ func (g *rigGroup) close() {
 			_ = p.cmd.Process.Kill()
 			<-done
 		}
+	}
+}
+
+// startChildProfile starts a CPU profile of the emulator process into
+// path; nil when it cannot (said on stderr).
+func startChildProfile(path string) *os.File {
+	fh, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "rigs: profile:", err)
+		return nil
+	}
+	if err := pprof.StartCPUProfile(fh); err != nil {
+		fmt.Fprintln(os.Stderr, "rigs: profile:", err)
+		fh.Close()
+		return nil
+	}
+	return fh
+}
+
+func stopChildProfile(fh *os.File) {
+	if fh == nil {
+		return
+	}
+	pprof.StopCPUProfile()
+	fh.Close()
+}
+
+// profile starts a CPU profile of every emulator process into
+// dir/name-emuK.pprof when dir is set; the returned func stops them.
+func (g *rigGroup) profile(dir, name string) func() {
+	if dir == "" {
+		return func() {}
+	}
+	for k := range g.procs {
+		g.say(k, fmt.Sprintf("profile %s\n", filepath.Join(dir, fmt.Sprintf("%s-emu%d.pprof", name, k))))
+	}
+	return func() {
+		for k := range g.procs {
+			g.say(k, "profile-stop\n")
+		}
+	}
+}
+
+// say sends a command line to process k and reads its one-line answer.
+func (g *rigGroup) say(k int, line string) {
+	p := g.procs[k]
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if _, err := io.WriteString(p.in, line); err == nil {
+		p.out.Scan()
 	}
 }

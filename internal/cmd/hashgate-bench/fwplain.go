@@ -81,3 +81,8 @@ func plainRead(d device.Driver, r plainRig) error {
 
 func plainCurtail(d device.Driver, r plainRig) error { return d.Curtail(context.Background(), r.t) }
 func plainResume(d device.Driver, r plainRig) error  { return d.Resume(context.Background(), r.t) }
+
+func plainReadLight(d device.Driver, r plainRig) error {
+	_, err := d.(device.LightReader).ReadLight(context.Background(), r.t)
+	return err
+}

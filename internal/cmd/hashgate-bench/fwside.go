@@ -35,13 +35,14 @@ type fwSide struct {
 }
 
 type fwSideConfig struct {
-	dir      string // state, audit, policy and password files
-	csv      []byte // the inventory
-	rigs     int
-	workers  int           // [switcher] device_workers
-	poll     time.Duration // [switcher] poll_interval
-	timeout  time.Duration // the groups' per-call timeout
-	capacity float64       // site_capacity_kw
+	dir       string // state, audit, policy and password files
+	csv       []byte // the inventory
+	rigs      int
+	workers   int           // [switcher] device_workers
+	poll      time.Duration // [switcher] poll_interval
+	timeout   time.Duration // the groups' per-call timeout
+	capacity  float64       // site_capacity_kw
+	fullEvery int           // fleet.Config.FullReadEvery (0: its default)
 }
 
 // nopActuator is the Stratum side: no rig connects through a proxy in
@@ -85,7 +86,11 @@ func startSide(c fwSideConfig) (*fwSide, error) {
 	log := zerolog.New(os.Stderr).Level(zerolog.WarnLevel).With().Timestamp().Logger()
 	drivers := firmware.Drivers()
 	for name, d := range drivers {
-		drivers[name] = timedDriver{Driver: d, log: s.ans}
+		td := timedDriver{Driver: d, log: s.ans}
+		drivers[name] = td
+		if lr, ok := d.(device.LightReader); ok {
+			drivers[name] = timedLightDriver{timedDriver: td, lr: lr}
+		}
 	}
 	// The config `hashgate run` would read: [switcher] device_workers
 	// and poll_interval as given, every other key at its default.
@@ -93,7 +98,9 @@ func startSide(c fwSideConfig) (*fwSide, error) {
 	cfg.Switcher.DeviceWorkers, cfg.Switcher.PollInterval = c.workers, config.Duration{Duration: c.poll}
 	cfg.Switcher.StateFilePath, cfg.Switcher.AuditLogPath = filepath.Join(c.dir, "state.json"), filepath.Join(c.dir, "audit.log")
 	var sw *switcher.Switcher
-	s.fl, err = fleet.New(site.FleetConfig(cfg, drivers, log, func() *switcher.Switcher { return sw }))
+	fc := site.FleetConfig(cfg, drivers, log, func() *switcher.Switcher { return sw })
+	fc.FullReadEvery = c.fullEvery
+	s.fl, err = fleet.New(fc)
 	if err != nil {
 		return nil, err
 	}
@@ -202,4 +209,15 @@ func (d timedDriver) Curtail(ctx context.Context, t *device.Target) error {
 	err := d.Driver.Curtail(ctx, t)
 	d.log.record(t.Rig, err)
 	return err
+}
+
+// timedLightDriver is a timedDriver whose driver has a light read: the
+// fleet polls with it between full reads.
+type timedLightDriver struct {
+	timedDriver
+	lr device.LightReader
+}
+
+func (d timedLightDriver) ReadLight(ctx context.Context, t *device.Target) (device.Reading, error) {
+	return d.lr.ReadLight(ctx, t)
 }

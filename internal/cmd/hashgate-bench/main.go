@@ -175,7 +175,7 @@ func parseFlags(args []string) (*options, int) {
 		o.rate = 2
 		o.settle = time.Second
 		o.inmemRounds = 5
-		o.fw.rigs, o.fw.pollRigs, o.fw.sample = 1000, 2000, 200
+		o.fw.rigs, o.fw.pollRigs, o.fw.sample, o.fw.floorN = 1000, 2000, 200, 2000
 		o.fw.interval, o.fw.window = 2*time.Second, 4*time.Second
 	}
 	switch o.mode {

@@ -34,7 +34,29 @@ type Config struct {
 	// ReadTimeout: a connection that sends no request within it is
 	// closed (default 10 s, as the firmware does).
 	ReadTimeout time.Duration
-	Now         func() time.Time
+	// Salt: the admin password's md5-crypt salt that get_token answers
+	// (default DefaultSalt: the firmware's, the same on every miner).
+	Salt string
+	Now  func() time.Time
+}
+
+// DefaultSalt is the salt get_token answers on every Whatsminer in the
+// sources (switcher/whatsminer doc.go): a firmware constant, not a
+// per-device one.
+const DefaultSalt = "BQ5hoXV9"
+
+// keys caches md5-crypt(password, salt) for the process: thousands of
+// emulated rigs share the firmware's salt and, in a hall, a password.
+var keys sync.Map // salt + "\x00" + password -> key
+
+func keyFor(password, salt string) string {
+	id := salt + "\x00" + password
+	if k, ok := keys.Load(id); ok {
+		return k.(string)
+	}
+	k := wmcrypt.Key(password, salt)
+	keys.Store(id, k)
+	return k
 }
 
 // Rig is one emulated Whatsminer. Addr and Close come from its
@@ -43,7 +65,7 @@ type Rig struct {
 	emu.Endpoint
 	cfg  Config
 	dev  *emu.Device
-	salt string // the admin password's md5-crypt salt, fixed per device
+	salt string // the admin password's md5-crypt salt (Config.Salt)
 	key  string
 
 	mu     sync.Mutex
@@ -65,9 +87,10 @@ func Start(dev *emu.Device, cfg Config) (*Rig, error) {
 	emu.Default(&cfg.TokenLimit, 32)
 	emu.Default(&cfg.TokenTTL, 30*time.Minute)
 	emu.Default(&cfg.ReadTimeout, 10*time.Second)
+	emu.Default(&cfg.Salt, DefaultSalt)
 	emu.DefaultNow(&cfg.Now)
-	r := &Rig{cfg: cfg, dev: dev, salt: randSalt(), tokens: map[string][]token{}}
-	r.key = wmcrypt.Key(cfg.Password, r.salt)
+	r := &Rig{cfg: cfg, dev: dev, salt: cfg.Salt, tokens: map[string][]token{}}
+	r.key = keyFor(cfg.Password, r.salt)
 	serve := r.serve
 	if cfg.APIVersion == 3 {
 		serve = r.serveV3

@@ -34,28 +34,32 @@ func MD5Crypt(password, salt string) string {
 			h.Write(pw[:1])
 		}
 	}
-	final := h.Sum(nil)
+	var final [md5.Size]byte
+	h.Sum(final[:0])
+	// The 1000 rounds hash at most final, salt and the password twice:
+	// built in one buffer and hashed with md5.Sum, no allocation.
+	buf := make([]byte, 0, 2*md5.Size+len(sl)+2*len(pw))
 	for i := 0; i < 1000; i++ {
-		h.Reset()
+		buf = buf[:0]
 		if i&1 != 0 {
-			h.Write(pw)
+			buf = append(buf, pw...)
 		} else {
-			h.Write(final)
+			buf = append(buf, final[:]...)
 		}
 		if i%3 != 0 {
-			h.Write(sl)
+			buf = append(buf, sl...)
 		}
 		if i%7 != 0 {
-			h.Write(pw)
+			buf = append(buf, pw...)
 		}
 		if i&1 != 0 {
-			h.Write(final)
+			buf = append(buf, final[:]...)
 		} else {
-			h.Write(pw)
+			buf = append(buf, pw...)
 		}
-		final = h.Sum(final[:0])
+		final = md5.Sum(buf)
 	}
-	return encode(final)
+	return encode(final[:])
 }
 
 // encode is md5-crypt's own base-64 of the 16-byte digest.
