@@ -153,6 +153,13 @@ type Switcher struct {
 	// A hung rig holds one for its call timeout: size it at least
 	// rigs × read latency ÷ poll_interval.
 	DeviceWorkers int
+	// PollFullEvery (poll_full_every): every this many polls of a rig is
+	// a full read (state, power, hashrate, and the pool list and
+	// configuration); the others are light reads of state, power and
+	// hashrate alone, one request or connection (default 6: a full read
+	// once a minute at 10s; 1: every poll full; at most
+	// fleet.MaxFullReadEvery).
+	PollFullEvery int
 	// VerifyWithin (verify_within): after a command the device must show
 	// the wanted state within this (default 60s: an Antminer answers in
 	// up to ~20 s, then restarts its miner); read back every twelfth of it.
@@ -320,6 +327,7 @@ func Default() *Config {
 			LeftGrace:     Duration{switcher.DefaultLeftGrace},
 			PollInterval:  Duration{fleet.DefaultPollInterval},
 			DeviceWorkers: fleet.DefaultWorkers,
+			PollFullEvery: fleet.DefaultFullReadEvery,
 			VerifyWithin:  Duration{fleet.DefaultVerifyWithin},
 			RetryEvery:    Duration{fleet.DefaultRetryEvery},
 

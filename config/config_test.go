@@ -232,7 +232,7 @@ func TestParseErrors(t *testing.T) {
 			[]string{
 				`2:1: switcher.inventory: must not be empty (leave it out for no inventory)`,
 				`3:1: switcher.poll_interval: must be between 1s and 10m0s, got "500ms"`,
-				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6, evidence_dir, evidence_max_mb, evidence_interval`,
+				`4:1: unknown table [switcher.x]; known keys here: policy, inventory, poll_interval, poll_full_every, device_workers, verify_within, retry_every, pool_urls, state_file, audit_log, audit_max_mb, audit_keep, curtail_grace, resume_grace, left_grace, forget_after, max_offline_rigs_per_network, network_prefix_v4, network_prefix_v6, evidence_dir, evidence_max_mb, evidence_interval`,
 			}},
 		{"poll_interval too long", "[switcher]\npoll_interval = \"11m\"\n" + pool, nil,
 			[]string{`2:1: switcher.poll_interval: must be between 1s and 10m0s, got "11m0s"`}},
@@ -246,11 +246,12 @@ func TestParseErrors(t *testing.T) {
 				`2:1: switcher.poll_interval: expected a duration string such as "30s", got integer 10`,
 				`3:1: unknown key "switcher.inventori" (did you mean "inventory"?)`,
 			}},
-		{"fleet knobs out of range", "[switcher]\ndevice_workers = 0\nverify_within = \"500ms\"\nretry_every = \"2h\"\n" + pool, nil,
+		{"fleet knobs out of range", "[switcher]\ndevice_workers = 0\nverify_within = \"500ms\"\nretry_every = \"2h\"\npoll_full_every = 0\n" + pool, nil,
 			[]string{
 				`2:1: switcher.device_workers: must be between 1 and 4096, got 0`,
 				`3:1: switcher.verify_within: must be between 1s and 1h0m0s, got "500ms"`,
 				`4:1: switcher.retry_every: must be between 1s and 1h0m0s, got "2h0m0s"`,
+				`5:1: switcher.poll_full_every: must be between 1 (every poll a full read) and 1000, got 0`,
 			}},
 		{"pool_urls", "[switcher]\npool_urls = [\"stratum+tcp://10.0.0.2:3333\", \"10.0.0.2:3333\", \"stratum+tcp://u:p@h:1\", 5]\n" + pool, nil,
 			[]string{
@@ -502,7 +503,7 @@ format = "json"
 		Inventory:     "../rigs/rigs.csv",
 		InventoryPath: filepath.Join(dir, "rigs", "rigs.csv"),
 		PollInterval:  Duration{150 * time.Second},
-		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
+		DeviceWorkers: 256, PollFullEvery: 6, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
 		PoolURLs:      []string{"stratum+tcp://10.0.0.2:3333"},
 		StateFile:     "/var/lib/hashgate/state.json",
 		StateFilePath: "/var/lib/hashgate/state.json",
@@ -570,7 +571,7 @@ func TestParseDefaults(t *testing.T) {
 		AuditLog: "hashgate-audit.jsonl", AuditLogPath: filepath.Join(dir, "hashgate-audit.jsonl"),
 		CurtailGrace: Duration{30 * time.Second}, ResumeGrace: Duration{3 * time.Minute}, LeftGrace: Duration{time.Minute},
 		PollInterval:  Duration{10 * time.Second},
-		DeviceWorkers: 256, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
+		DeviceWorkers: 256, PollFullEvery: 6, VerifyWithin: Duration{time.Minute}, RetryEvery: Duration{2 * time.Minute},
 		ForgetAfter: Duration{24 * time.Hour}, MaxOfflineRigsPerNetwork: 4096, NetworkPrefixV4: 24, NetworkPrefixV6: 64,
 		Evidence: Evidence{MaxMB: DefaultEvidenceMaxMB, Interval: Duration{DefaultEvidenceInterval}}}
 	if !reflect.DeepEqual(c.Switcher, wantSwitcher) {

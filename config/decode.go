@@ -1,8 +1,10 @@
 package config
 
 import (
-	"github.com/hashgate/hashgate/config/tomlfile"
 	"time"
+
+	"github.com/hashgate/hashgate/config/tomlfile"
+	"github.com/hashgate/hashgate/switcher/fleet"
 
 	"errors"
 	"fmt"
@@ -24,7 +26,7 @@ var (
 	poolKeys     = []string{"name", "url", "user", "password", "failover_timeout", "failback_after", "connect_timeout", "reject_window", "reject_min_shares", "reject_ratio", "failover_on_rejects"}
 	apiKeys      = []string{"listen", "token", "tokens", "pprof"}
 	tokenKeys    = []string{"name", "token", "token_file", "role"}
-	switcherKeys = []string{"policy", "inventory", "poll_interval", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6", "evidence_dir", "evidence_max_mb", "evidence_interval"}
+	switcherKeys = []string{"policy", "inventory", "poll_interval", "poll_full_every", "device_workers", "verify_within", "retry_every", "pool_urls", "state_file", "audit_log", "audit_max_mb", "audit_keep", "curtail_grace", "resume_grace", "left_grace", "forget_after", "max_offline_rigs_per_network", "network_prefix_v4", "network_prefix_v6", "evidence_dir", "evidence_max_mb", "evidence_interval"}
 	logKeys      = []string{"level", "format"}
 )
 
@@ -403,6 +405,9 @@ func (d *decoder) switcher(m map[string]any, c *Switcher) {
 		(c.PollInterval.Duration < MinPollInterval || c.PollInterval.Duration > MaxPollInterval) {
 		d.Errorf(p+".poll_interval", "switcher.poll_interval: must be between %v and %v, got %q",
 			MinPollInterval, MaxPollInterval, c.PollInterval.Duration.String())
+	}
+	if d.Integer(m, p, "poll_full_every", &c.PollFullEvery) && (c.PollFullEvery < 1 || c.PollFullEvery > fleet.MaxFullReadEvery) {
+		d.Errorf(p+".poll_full_every", "switcher.poll_full_every: must be between 1 (every poll a full read) and %d, got %d", fleet.MaxFullReadEvery, c.PollFullEvery)
 	}
 	if d.Integer(m, p, "device_workers", &c.DeviceWorkers) && (c.DeviceWorkers < 1 || c.DeviceWorkers > MaxDeviceWorkers) {
 		d.Errorf(p+".device_workers", "switcher.device_workers: must be between 1 and %d, got %d", MaxDeviceWorkers, c.DeviceWorkers)

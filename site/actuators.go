@@ -52,16 +52,17 @@ func SwitcherConfig(cfg *config.Config, devices switcher.DeviceFleet) switcher.C
 func FleetConfig(cfg *config.Config, drivers map[string]device.Driver, log zerolog.Logger, sw func() *switcher.Switcher) fleet.Config {
 	c := cfg.Switcher
 	return fleet.Config{
-		Drivers:      drivers,
-		Workers:      c.DeviceWorkers,
-		PollInterval: c.PollInterval.Duration,
-		VerifyWithin: c.VerifyWithin.Duration,
-		VerifyEvery:  c.VerifyWithin.Duration / 12,
-		RetryEvery:   c.RetryEvery.Duration,
-		MinHashTHs:   switcher.MinHashingTHs,
-		OnReading:    func(rig string, r device.Reading) { sw().DeviceReading(rig, r) },
-		OnOutcome:    func(o device.Outcome) { sw().DeviceOutcome(o) },
-		Log:          log.With().Str("component", "fleet").Logger(),
+		Drivers:       drivers,
+		Workers:       c.DeviceWorkers,
+		PollInterval:  c.PollInterval.Duration,
+		FullReadEvery: c.PollFullEvery,
+		VerifyWithin:  c.VerifyWithin.Duration,
+		VerifyEvery:   c.VerifyWithin.Duration / 12,
+		RetryEvery:    c.RetryEvery.Duration,
+		MinHashTHs:    switcher.MinHashingTHs,
+		OnReading:     func(rig string, r device.Reading) { sw().DeviceReading(rig, r) },
+		OnOutcome:     func(o device.Outcome) { sw().DeviceOutcome(o) },
+		Log:           log.With().Str("component", "fleet").Logger(),
 	}
 }
 
