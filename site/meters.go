@@ -47,46 +47,56 @@ func (s *Site) newMeters() error {
 		return nil
 	}
 	var ms []meter.Meter
-	closeAll := func() {
-		for _, m := range ms {
-			if c, ok := m.Source.(interface{ Close() error }); ok {
-				_ = c.Close()
-			}
-		}
-	}
 	for _, m := range s.cfg.Meters {
 		src, err := MeterSource(m)
 		if err != nil {
-			closeAll()
+			closeSources(ms)
 			return fmt.Errorf("meter %q: %w", m.Name, err)
 		}
 		ms = append(ms, meter.Meter{Spec: m.Spec(), Source: src})
 	}
-	p, err := meter.NewPoller(meter.PollerConfig{
-		Meters: ms,
-		Sink:   s.switcher.MeterReading,
-		Log:    s.log.With().Str("component", "meters").Logger(),
-	})
-	if err != nil {
-		closeAll()
-		return err
-	}
+	p, err := s.newPoller(ms, s.switcher.MeterReading, "meters")
 	s.meters = p
-	return nil
+	return err
 }
 
-// startMeters starts reading the meters (after the switcher runs).
-func (s *Site) startMeters() {
-	if s.meters != nil {
-		s.meters.Start()
+// newPoller builds a Poller of ms reporting to sink, its log lines
+// marked component; when it cannot be built the sources are closed.
+func (s *Site) newPoller(ms []meter.Meter, sink func(meter.Reading), component string) (*meter.Poller, error) {
+	p, err := meter.NewPoller(meter.PollerConfig{Meters: ms, Sink: sink, Log: s.log.With().Str("component", component).Logger()})
+	if err != nil {
+		closeSources(ms)
+		return nil, err
+	}
+	return p, nil
+}
+
+// closeSources closes the sources that hold a connection.
+func closeSources(ms []meter.Meter) {
+	for _, m := range ms {
+		if c, ok := m.Source.(interface{ Close() error }); ok {
+			_ = c.Close()
+		}
 	}
 }
 
-// closeMeters stops reading them (before the switcher stops) and closes
+// startReaders starts reading the meters and the price (after the
+// switcher runs).
+func (s *Site) startReaders() {
+	for _, p := range []*meter.Poller{s.meters, s.price} {
+		if p != nil {
+			p.Start()
+		}
+	}
+}
+
+// closeReaders stops reading them (before the switcher stops) and closes
 // their connections.
-func (s *Site) closeMeters() {
-	if s.meters != nil {
-		s.meters.Close()
+func (s *Site) closeReaders() {
+	for _, p := range []*meter.Poller{s.meters, s.price} {
+		if p != nil {
+			p.Close()
+		}
 	}
 }
 

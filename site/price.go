@@ -77,32 +77,12 @@ func (s *Site) newPrice() error {
 		}
 		src, err := httpjson.New(httpjson.Config{URL: url, Field: field})
 		if err != nil {
+			closeSources(ms)
 			return fmt.Errorf("[price] %s: %w", sp.Name, err)
 		}
 		ms = append(ms, meter.Meter{Spec: sp, Source: src})
 	}
-	p, err := meter.NewPoller(meter.PollerConfig{
-		Meters: ms,
-		Sink:   priceSink(s.switcher, where),
-		Log:    s.log.With().Str("component", "price").Logger(),
-	})
-	if err != nil {
-		return err
-	}
+	p, err := s.newPoller(ms, priceSink(s.switcher, where), "price")
 	s.price = p
-	return nil
-}
-
-// startPrice starts reading the price (after the switcher runs).
-func (s *Site) startPrice() {
-	if s.price != nil {
-		s.price.Start()
-	}
-}
-
-// closePrice stops reading it (before the switcher stops).
-func (s *Site) closePrice() {
-	if s.price != nil {
-		s.price.Close()
-	}
+	return err
 }

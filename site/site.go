@@ -168,8 +168,7 @@ func (s *Site) Start() error {
 	if s.switcher != nil {
 		s.fleet.Start()
 		s.switcher.Start()
-		s.startMeters()
-		s.startPrice()
+		s.startReaders()
 	}
 	if err := s.proxy.Start(); err != nil {
 		s.Close()
@@ -223,8 +222,7 @@ func (s *Site) close() error {
 	if s.watcher != nil {
 		s.watcher.Close()
 	}
-	s.closeMeters() // no more readings for the switcher
-	s.closePrice()
+	s.closeReaders() // no more meter or price readings for the switcher
 	errs := []error{gridErr}
 	if s.switcher != nil {
 		errs = append(errs, s.switcher.Close()) // returns once its loop has stopped

@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -694,11 +695,7 @@ func (s *Switcher) planRigLocked(r *rigRec, now time.Time) Rig {
 // inputLocked builds the planner's input, rigs sorted by name so the same
 // state always gives the same plan.
 func (s *Switcher) inputLocked() (Input, []*rigRec) {
-	recs := make([]*rigRec, 0, len(s.rigs))
-	for _, r := range s.rigs {
-		recs = append(recs, r)
-	}
-	sort.Slice(recs, func(i, j int) bool { return recs[i].name < recs[j].name })
+	recs := s.sortedRigsLocked()
 	rigs := make([]Rig, len(recs))
 	now := s.cfg.Now()
 	for i, r := range recs {
@@ -1255,37 +1252,59 @@ type RigStatus struct {
 func (s *Switcher) Rigs() []RigStatus {
 	now := s.cfg.Now()
 	s.mu.Lock()
-	out := make([]RigStatus, 0, len(s.rigs))
-	for _, r := range s.rigs {
-		rs := RigStatus{Name: r.name, Group: r.group.Name, State: r.state.String(), Since: r.since,
-			Connected: r.conns > 0, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
-		pr := s.planRigLocked(r, now)
-		as, counted := CountRig(s.policy, &pr, now)
-		rs.CountedAs, rs.CountedKW = as.String(), counted
-		rs.Actuator, rs.Listed, rs.Device = r.group.Actuator, r.listed, s.deviceStatusLocked(r)
-		if r.curtailFail {
-			rs.Flags = append(rs.Flags, FlagCurtailFailed)
-		}
-		if r.resumeFail {
-			rs.Flags = append(rs.Flags, FlagResumeFailed)
-		}
-		if r.leftParked {
-			rs.Flags = append(rs.Flags, FlagLeftWhileParked)
-		}
-		if r.conns > 1 {
-			rs.Flags = append(rs.Flags, FlagDuplicateName)
-		}
-		if r.pin != PinAuto {
-			rs.Flags = append(rs.Flags, FlagPinned)
-		}
-		if r.poolsUnbound {
-			rs.Flags = append(rs.Flags, FlagPoolsUnbound)
-		}
-		out = append(out, rs)
+	defer s.mu.Unlock()
+	// Sorted first, then built in order: sorting the built rows swapped
+	// 50,000 structs of some 200 bytes and was three quarters of the call
+	// (170-285 ms at 50,000 rigs, the dashboard's worker page).
+	recs := s.sortedRigsLocked()
+	out := make([]RigStatus, len(recs))
+	for i, r := range recs {
+		out[i] = s.rigStatusLocked(r, now)
 	}
-	s.mu.Unlock()
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
+}
+
+// sortedRigsLocked is every rig record by name. The names are sorted
+// beside their records, not through them: a comparison that first loads
+// each record (scattered over the heap) cost a cache miss per side, most
+// of a 50,000-rig sort.
+func (s *Switcher) sortedRigsLocked() []*rigRec {
+	type named struct {
+		name string
+		r    *rigRec
+	}
+	byName := make([]named, 0, len(s.rigs))
+	for _, r := range s.rigs {
+		byName = append(byName, named{r.name, r})
+	}
+	slices.SortFunc(byName, func(a, b named) int { return strings.Compare(a.name, b.name) })
+	recs := make([]*rigRec, len(byName))
+	for i, n := range byName {
+		recs[i] = n.r
+	}
+	return recs
+}
+
+// rigStatusLocked is r as Rigs reports it.
+func (s *Switcher) rigStatusLocked(r *rigRec, now time.Time) RigStatus {
+	rs := RigStatus{Name: r.name, Group: r.group.Name, State: r.state.String(), Since: r.since,
+		Connected: r.conns > 0, Pin: string(r.pin), PinReason: r.pinReason, Flags: []string{}}
+	pr := s.planRigLocked(r, now)
+	as, counted := CountRig(s.policy, &pr, now)
+	rs.CountedAs, rs.CountedKW = as.String(), counted
+	rs.Actuator, rs.Listed, rs.Device = r.group.Actuator, r.listed, s.deviceStatusLocked(r)
+	for _, f := range []struct {
+		on   bool
+		flag string
+	}{
+		{r.curtailFail, FlagCurtailFailed}, {r.resumeFail, FlagResumeFailed}, {r.leftParked, FlagLeftWhileParked},
+		{r.conns > 1, FlagDuplicateName}, {r.pin != PinAuto, FlagPinned}, {r.poolsUnbound, FlagPoolsUnbound},
+	} {
+		if f.on {
+			rs.Flags = append(rs.Flags, f.flag)
+		}
+	}
+	return rs
 }
 
 // SetDeviceIdle reports a readback of rig's device without its figures,

@@ -127,7 +127,7 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 	for _, m := range cfg.Meters {
 		fmt.Fprintf(stdout, "  meter %s\n", show(m.Describe()))
 	}
-	for _, w := range config.Warnings(cfg) {
+	for _, w := range append(config.Warnings(cfg), siteWarnings(cfg, policy)...) {
 		fmt.Fprintf(stdout, "warning: %s\n", show(w))
 	}
 	return 0
