@@ -133,7 +133,7 @@ func (s *Switcher) failsafeLocked(now time.Time) {
 		safe := s.policy.Cap.SafeBudgetKW
 		s.log.Error().Str("cause", cause).Float64("safe_budget_kw", safe).Time("stale_since", fs.badSince).
 			Msg("fail-safe: an input the power loop needs is stale; mining falls to the safe budget")
-		s.event(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{
+		s.headLocked(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{
 			"state": "entered", "cause": cause, "safe_budget_kw": safe, "stale_since": fs.badSince}})
 		s.stale, s.planWhy = true, "failsafe"
 	}
@@ -143,7 +143,7 @@ func (s *Switcher) failsafeExitLocked(now time.Time) {
 	fs := &s.cm.fs
 	lasted := now.Sub(fs.since)
 	s.log.Warn().Str("cause", fs.reason).Float64("lasted_seconds", lasted.Seconds()).Msg("fail-safe ended: its inputs have been good for failsafe_hold")
-	s.event(Event{Kind: EventFailsafe, Reason: "inputs good again", Fields: map[string]any{
+	s.headLocked(Event{Kind: EventFailsafe, Reason: "inputs good again", Fields: map[string]any{
 		"state": "exited", "cause": fs.reason, "since": fs.since, "lasted_seconds": lasted.Seconds(), "good_since": fs.goodSince}})
 	*fs = failsafe{}
 	s.stale, s.planWhy = true, "failsafe"

@@ -243,6 +243,7 @@ func (s *Switcher) saveFailedLocked(now time.Time, err error) {
 func (s *Switcher) finalSave() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.events(s.takeAllHeadsLocked())
 	if err := s.saveLocked(true); err != nil {
 		s.log.Error().Err(err).Str("file", s.cfg.StatePath).Time("unsaved_since", s.stateErrSince).
 			Msg("state not persisted at shutdown: decisions since then are lost")

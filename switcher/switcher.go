@@ -247,10 +247,15 @@ type Switcher struct {
 	shares ShareSource
 	audit  *AuditLog
 
-	mu             sync.Mutex
-	policy         *Policy
-	policyErr      string // why the policy file on disk is not the one in force ("" when it is)
-	planWhy        string // why the next tick plans ("": "tick"), for its audit event
+	mu        sync.Mutex
+	policy    *Policy
+	policyErr string // why the policy file on disk is not the one in force ("" when it is)
+	planWhy   string // why the next tick plans ("": "tick"), for its audit event
+	// heads: decisions the loop made by itself (the fail-safe, a cap
+	// that ended) waiting for the plan that carries them out: the next
+	// plan's audit event is the last one, so its report has the rigs
+	// (capmode_evidence.go).
+	heads          []Event
 	rigs           map[string]*rigRec
 	allocs         []Allocation
 	ramp           RampState
@@ -716,6 +721,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 // plan's figures and counts per group added; nil: a plan event, written
 // when the plan acts) after the per-rig events it caused (planAudit).
 func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []action) {
+	head = s.takeHeadsLocked(head)
 	in, recs := s.inputLocked()
 	plan := MakePlan(in, now)
 	s.counters.Plans.Add(1)
