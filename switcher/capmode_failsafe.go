@@ -32,7 +32,11 @@ type failsafe struct {
 	meter     bool      // a meter is part of the cause: the cap budget is unknown
 	badSince  time.Time // an input has been stale since (zero: all good)
 	goodSince time.Time // while on: every input good since (zero: not)
+	causeAt   time.Time // the last cause_changed event written
 }
+
+// failsafeCauseEvery bounds the fail-safe's cause_changed audit events.
+const failsafeCauseEvery = time.Minute
 
 // failsafeCauseLocked says what is stale at now ("" when nothing), since
 // when, and whether a meter is part of it.
@@ -122,8 +126,14 @@ func (s *Switcher) failsafeLocked(now time.Time) {
 	}
 	switch {
 	case fs.on && cause != fs.reason:
+		// The status shows every change; the audit log at most one a
+		// failsafeCauseEvery (a meter flapping around its stale_after
+		// would otherwise write one per reading). exited has the last.
 		fs.reason, fs.meter = cause, meterCause
-		s.event(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{"state": "cause_changed", "cause": cause}})
+		if fs.causeAt.IsZero() || now.Sub(fs.causeAt) >= failsafeCauseEvery {
+			fs.causeAt = now
+			s.event(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{"state": "cause_changed", "cause": cause}})
+		}
 	case fs.on || now.Sub(fs.badSince) < s.policy.Cap.FailsafeAfter:
 	default:
 		*fs = failsafe{on: true, reason: cause, since: now, meter: meterCause, badSince: fs.badSince}
