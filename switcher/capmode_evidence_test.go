@@ -93,3 +93,84 @@ safe_budget_kw = 100.0`)
 		t.Errorf("status failsafe_reason: got %q, want the cause now, \"meter ai-a, ai-b stale\"", st.FailsafeReason)
 	}
 }
+
+// A restart does not lift the fail-safe: hashgate restarted while its
+// meter was dead comes back in fail-safe (the safe budget, not the
+// allocation's, while it is still blind), and ends it as before, once
+// the meter has been good for failsafe_hold, with an exited event.
+func TestFailsafeSurvivesARestart(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pol := capTestPolicy(t, dir, `site_cap_kw = 900.0
+safe_budget_kw = 100.0
+failsafe_hold = "30s"`)
+	spec := meter.Spec{Name: "ai-racks", Measures: meter.AI, Interval: time.Second, StaleAfter: 10 * time.Second}
+	s, _ := newCapSwitcher(t, dir, clk, pol, spec)
+	connectRigs(s, 60)
+	s.MeterReading(meter.Reading{Meter: "ai-racks", Measures: meter.AI, KW: 300, At: clk.Now()})
+	s.step()
+	clk.Advance(11 * time.Second)
+	s.step()
+	if !s.Status().Failsafe {
+		t.Fatal("fail-safe not entered 11s after the last reading of a meter stale after 10s")
+	}
+	entered := s.Status().FailsafeSince
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	clk.Advance(5 * time.Second)
+	s, _ = newCapSwitcher(t, dir, clk, pol, spec)
+	defer s.Close()
+	connectRigs(s, 60)
+	s.step()
+	st := s.Status()
+	if !st.Failsafe || !st.FailsafeSince.Equal(entered) || st.MiningBudgetKW != 100 || st.MiningLoadKW > 100 {
+		t.Fatalf("after the restart: failsafe %v since %v budget %v load %v, want true %v 100 ≤100",
+			st.Failsafe, st.FailsafeSince, st.MiningBudgetKW, st.MiningLoadKW, entered)
+	}
+	for range 31 {
+		s.MeterReading(meter.Reading{Meter: "ai-racks", Measures: meter.AI, KW: 300, At: clk.Now()})
+		s.step()
+		clk.Advance(time.Second)
+	}
+	s.step()
+	if st := s.Status(); st.Failsafe {
+		t.Fatalf("fail-safe still on after the meter was good for 31s: reason %q", st.FailsafeReason)
+	}
+	evs := eventsOf(t, s, EventFailsafe)
+	if len(evs) != 2 || evs[0].Fields["state"] != "entered" || evs[1].Fields["state"] != "exited" {
+		t.Fatalf("failsafe events: got %+v, want entered then exited", evs)
+	}
+}
+
+// A fail-safe put back at a restart is not ended by a meter's grace for
+// its first reading: a meter that has not read since is not good.
+func TestRestoredFailsafeWaitsForAReading(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pol := capTestPolicy(t, dir, `site_cap_kw = 900.0
+safe_budget_kw = 100.0
+failsafe_hold = "30s"`)
+	spec := meter.Spec{Name: "ai-racks", Measures: meter.AI, Interval: time.Second, StaleAfter: 60 * time.Second}
+	s, _ := newCapSwitcher(t, dir, clk, pol, spec)
+	s.MeterReading(meter.Reading{Meter: "ai-racks", Measures: meter.AI, KW: 300, At: clk.Now()})
+	s.step()
+	clk.Advance(61 * time.Second)
+	s.step()
+	if !s.Status().Failsafe {
+		t.Fatal("fail-safe not entered 61s after the last reading of a meter stale after 60s")
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = newCapSwitcher(t, dir, clk, pol, spec)
+	defer s.Close()
+	for range 45 {
+		clk.Advance(time.Second)
+		s.step()
+	}
+	if st := s.Status(); !st.Failsafe {
+		t.Fatalf("fail-safe: got off 45s after a restart without a reading, want on (reason %q)", st.FailsafeReason)
+	}
+}

@@ -83,8 +83,11 @@ func (s *Switcher) staleMetersLocked(now time.Time) (string, time.Time) {
 			if m.good.At.IsZero() {
 				at = s.cm.started.Add(m.staleAfter())
 			}
-			if now.Before(at) {
-				waiting = true // never read yet, within its grace
+			if now.Before(at) && !s.cm.fs.on {
+				// Never read yet, within its grace; not while the
+				// fail-safe is on (restored at a restart): only a good
+				// reading ends it.
+				waiting = true
 				continue
 			}
 			names = append(names, m.spec.Name)
@@ -145,7 +148,7 @@ func (s *Switcher) failsafeLocked(now time.Time) {
 			Msg("fail-safe: an input the power loop needs is stale; mining falls to the safe budget")
 		s.headLocked(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{
 			"state": "entered", "cause": cause, "safe_budget_kw": safe, "stale_since": fs.badSince}})
-		s.stale, s.planWhy = true, "failsafe"
+		s.stale, s.planWhy, s.dirty = true, "failsafe", true
 	}
 }
 
@@ -156,5 +159,5 @@ func (s *Switcher) failsafeExitLocked(now time.Time) {
 	s.headLocked(Event{Kind: EventFailsafe, Reason: "inputs good again", Fields: map[string]any{
 		"state": "exited", "cause": fs.reason, "since": fs.since, "lasted_seconds": lasted.Seconds(), "good_since": fs.goodSince}})
 	*fs = failsafe{}
-	s.stale, s.planWhy = true, "failsafe"
+	s.stale, s.planWhy, s.dirty = true, "failsafe", true
 }

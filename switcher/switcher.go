@@ -361,6 +361,7 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 	now := cfg.Now()
 	s.cm = newCapMode(st.Caps, cfg.Meters, now)
 	s.restoreEcon(st.Economic, now)
+	s.restoreFailsafe(st.Failsafe)
 	s.cm.capKW, s.cm.capSource = s.capInForceLocked(now)
 	for name, pr := range st.Rigs {
 		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net, devAddr: pr.Addr, cause: pr.Cause}
