@@ -111,6 +111,7 @@ func (s *Switcher) capBudgetLocked(now time.Time) {
 	pol := &s.policy.Cap
 	band := pol.deadBand(s.cm.capKW)
 	raw := max(s.cm.capKW-nm-s.policy.ReserveKW-s.cm.excess, 0)
+	raw = s.settlingRawLocked(raw, now)
 	if !s.cm.track.update(raw, band, pol.HoldUp, now) || s.stale {
 		return
 	}

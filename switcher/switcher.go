@@ -788,7 +788,7 @@ func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []a
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
 		s.dirty, s.devDirty = true, true
-		s.cm.actedAt = now
+		s.capActedLocked(&plan, now)
 	}
 	// Compliance as reported: unverified parks at rig_kw.
 	switch {
