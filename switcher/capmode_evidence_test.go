@@ -174,3 +174,40 @@ failsafe_hold = "30s"`)
 		t.Fatalf("fail-safe: got off 45s after a restart without a reading, want on (reason %q)", st.FailsafeReason)
 	}
 }
+
+// Likewise for the heartbeat: a fail-safe for a missing heartbeat, put
+// back at a restart, ends only once heartbeats come again.
+func TestRestoredHeartbeatFailsafeWaitsForAHeartbeat(t *testing.T) {
+	dir := t.TempDir()
+	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	pol := capTestPolicy(t, dir, `safe_budget_kw = 100.0
+failsafe_hold = "30s"
+heartbeat_timeout = "60s"`)
+	s, _ := newCapSwitcher(t, dir, clk, pol)
+	s.step()
+	clk.Advance(61 * time.Second)
+	s.step()
+	if st := s.Status(); !st.Failsafe || st.FailsafeReason != FailsafeHeartbeat {
+		t.Fatalf("fail-safe: got %v %q 61s without a heartbeat (timeout 60s), want on, heartbeat", st.Failsafe, st.FailsafeReason)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, _ = newCapSwitcher(t, dir, clk, pol)
+	defer s.Close()
+	for range 45 {
+		clk.Advance(time.Second)
+		s.step()
+	}
+	if st := s.Status(); !st.Failsafe {
+		t.Fatal("fail-safe: got off 45s after a restart without a heartbeat, want on")
+	}
+	for range 31 {
+		s.Heartbeat("desk")
+		clk.Advance(time.Second)
+		s.step()
+	}
+	if st := s.Status(); st.Failsafe {
+		t.Fatalf("fail-safe: got on (%q) after 31s of heartbeats (hold 30s), want off", st.FailsafeReason)
+	}
+}

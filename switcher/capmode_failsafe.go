@@ -47,7 +47,10 @@ func (s *Switcher) failsafeCauseLocked(now time.Time) (cause string, since time.
 		if last.IsZero() {
 			last = s.cm.started
 		}
-		if now.Sub(last) > t {
+		// The grace for a first heartbeat does not count as good while
+		// the fail-safe is on (put back at a restart): only a heartbeat
+		// ends it.
+		if now.Sub(last) > t || (s.cm.heartbeat.IsZero() && s.cm.fs.on) {
 			causes, since = append(causes, FailsafeHeartbeat), last.Add(t)
 		}
 	}
