@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"net"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -294,21 +295,31 @@ func (mt Meter) Spec() meter.Spec {
 
 // Describe is the meter in one line, for `hashgate check`: "ai-racks
 // (ai): modbus 10.0.0.5:502 unit 1 register 100 uint32 ×0.1, every 1s,
-// stale after 10s". A password in a URL is not shown.
+// stale after 10s". A password or a query value in a URL is not shown.
 func (mt Meter) Describe() string {
 	var from string
 	switch mt.Source {
 	case SourceModbus:
 		from = fmt.Sprintf("modbus %s unit %d register %d %s", mt.Address, mt.UnitID, mt.Register, mt.Type)
 	case SourcePrometheus:
-		from = fmt.Sprintf("prometheus %s query %s", tomlfile.RedactURL(mt.URL), mt.Query)
+		from = fmt.Sprintf("prometheus %s query %s", meterURLForShow(mt.URL), mt.Query)
 	case SourceHTTP:
-		from = fmt.Sprintf("http GET %s field %s", tomlfile.RedactURL(mt.URL), mt.Field)
+		from = fmt.Sprintf("http GET %s field %s", meterURLForShow(mt.URL), mt.Field)
 	}
 	if mt.Scale != 1 {
 		from += " ×" + tomlfile.FormatFloat(mt.Scale)
 	}
 	return fmt.Sprintf("%s (%s): %s, every %v, stale after %v", mt.Name, mt.Measures, from, mt.Interval.Duration, mt.StaleAfter.Duration)
+}
+
+// meterURLForShow is a meter's URL as `hashgate check` shows it: the
+// password and the query's values (an API key is often there) hidden.
+func meterURLForShow(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(invalid URL)"
+	}
+	return tomlfile.RedactURL(meter.RedactURL(u))
 }
 
 // meterWarnings are the [[meters]] entries' likely mistakes: a measures

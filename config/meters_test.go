@@ -186,6 +186,22 @@ func TestParseMeters(t *testing.T) {
 	}
 }
 
+// hashgate check shows no API key a meter's URL carries in its query.
+func TestMeterQueryKeyNotShown(t *testing.T) {
+	src := meters(strings.Replace(httpOK, "http://meter/reading", "http://meter/reading?site=7&api_key=s3cr3tkey", 1))
+	c, err := Parse("hashgate.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Meters[0].Describe(); strings.Contains(got, "s3cr3tkey") || !strings.Contains(got, "api_key=xxxxx") {
+		t.Errorf("Describe: got %s, want the key hidden (api_key=xxxxx)", got)
+	}
+	bad := meters(strings.Replace(httpOK, "http://meter/reading", "ftp://meter/reading?api_key=s3cr3tkey", 1))
+	if _, err := Parse("hashgate.toml", []byte(bad)); err == nil || strings.Contains(err.Error(), "s3cr3tkey") {
+		t.Errorf("an ftp URL: got %v, want an error without the key", err)
+	}
+}
+
 // A named feeder is any other word; no meters is none.
 func TestMeterFeederAndNone(t *testing.T) {
 	c, err := Parse("hashgate.toml", []byte(meters(strings.Replace(httpOK, `measures = "site"`, `measures = "hall-2.feeder"`, 1))))

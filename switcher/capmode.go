@@ -138,7 +138,10 @@ type capMode struct {
 	// the last reading taken capSettle after it (capmode_loop.go).
 	actedAt time.Time
 	excess  float64
-	fs      failsafe
+	// settleMax: the most mining load counted, before or after a plan,
+	// since capSettle before actedAt (capmode_settle.go).
+	settleMax float64
+	fs        failsafe
 }
 
 // meterState is one meter as the switcher knows it.

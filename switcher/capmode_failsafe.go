@@ -32,7 +32,11 @@ type failsafe struct {
 	meter     bool      // a meter is part of the cause: the cap budget is unknown
 	badSince  time.Time // an input has been stale since (zero: all good)
 	goodSince time.Time // while on: every input good since (zero: not)
+	causeAt   time.Time // the last cause_changed event written
 }
+
+// failsafeCauseEvery bounds the fail-safe's cause_changed audit events.
+const failsafeCauseEvery = time.Minute
 
 // failsafeCauseLocked says what is stale at now ("" when nothing), since
 // when, and whether a meter is part of it.
@@ -43,7 +47,10 @@ func (s *Switcher) failsafeCauseLocked(now time.Time) (cause string, since time.
 		if last.IsZero() {
 			last = s.cm.started
 		}
-		if now.Sub(last) > t {
+		// The grace for a first heartbeat does not count as good while
+		// the fail-safe is on (put back at a restart): only a heartbeat
+		// ends it.
+		if now.Sub(last) > t || (s.cm.heartbeat.IsZero() && s.cm.fs.on) {
 			causes, since = append(causes, FailsafeHeartbeat), last.Add(t)
 		}
 	}
@@ -79,8 +86,11 @@ func (s *Switcher) staleMetersLocked(now time.Time) (string, time.Time) {
 			if m.good.At.IsZero() {
 				at = s.cm.started.Add(m.staleAfter())
 			}
-			if now.Before(at) {
-				waiting = true // never read yet, within its grace
+			if now.Before(at) && !s.cm.fs.on {
+				// Never read yet, within its grace; not while the
+				// fail-safe is on (restored at a restart): only a good
+				// reading ends it.
+				waiting = true
 				continue
 			}
 			names = append(names, m.spec.Name)
@@ -122,8 +132,14 @@ func (s *Switcher) failsafeLocked(now time.Time) {
 	}
 	switch {
 	case fs.on && cause != fs.reason:
+		// The status shows every change; the audit log at most one a
+		// failsafeCauseEvery (a meter flapping around its stale_after
+		// would otherwise write one per reading). exited has the last.
 		fs.reason, fs.meter = cause, meterCause
-		s.event(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{"state": "cause_changed", "cause": cause}})
+		if fs.causeAt.IsZero() || now.Sub(fs.causeAt) >= failsafeCauseEvery {
+			fs.causeAt = now
+			s.event(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{"state": "cause_changed", "cause": cause}})
+		}
 	case fs.on || now.Sub(fs.badSince) < s.policy.Cap.FailsafeAfter:
 	default:
 		*fs = failsafe{on: true, reason: cause, since: now, meter: meterCause, badSince: fs.badSince}
@@ -133,9 +149,9 @@ func (s *Switcher) failsafeLocked(now time.Time) {
 		safe := s.policy.Cap.SafeBudgetKW
 		s.log.Error().Str("cause", cause).Float64("safe_budget_kw", safe).Time("stale_since", fs.badSince).
 			Msg("fail-safe: an input the power loop needs is stale; mining falls to the safe budget")
-		s.event(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{
+		s.headLocked(Event{Kind: EventFailsafe, Reason: cause, Fields: map[string]any{
 			"state": "entered", "cause": cause, "safe_budget_kw": safe, "stale_since": fs.badSince}})
-		s.stale, s.planWhy = true, "failsafe"
+		s.stale, s.planWhy, s.dirty = true, "failsafe", true
 	}
 }
 
@@ -143,8 +159,8 @@ func (s *Switcher) failsafeExitLocked(now time.Time) {
 	fs := &s.cm.fs
 	lasted := now.Sub(fs.since)
 	s.log.Warn().Str("cause", fs.reason).Float64("lasted_seconds", lasted.Seconds()).Msg("fail-safe ended: its inputs have been good for failsafe_hold")
-	s.event(Event{Kind: EventFailsafe, Reason: "inputs good again", Fields: map[string]any{
+	s.headLocked(Event{Kind: EventFailsafe, Reason: "inputs good again", Fields: map[string]any{
 		"state": "exited", "cause": fs.reason, "since": fs.since, "lasted_seconds": lasted.Seconds(), "good_since": fs.goodSince}})
 	*fs = failsafe{}
-	s.stale, s.planWhy = true, "failsafe"
+	s.stale, s.planWhy, s.dirty = true, "failsafe", true
 }

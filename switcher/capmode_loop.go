@@ -39,7 +39,7 @@ func (s *Switcher) capUpdateLocked(now time.Time) {
 		s.cm.caps, s.dirty = s.cm.caps[:top+1], true // settings whose until passed
 	}
 	if kw, src := s.capInForceLocked(now); kw != s.cm.capKW || src != s.cm.capSource {
-		s.event(Event{Kind: EventCap, Reason: "cap in force changed: " + capChangeWhy(src, s.cm.capSource),
+		s.headLocked(Event{Kind: EventCap, Reason: "cap in force changed: " + capChangeWhy(src, s.cm.capSource),
 			Fields: map[string]any{"cap_kw": kw, "was_kw": s.cm.capKW, "source": src}})
 		s.cm.capKW, s.cm.capSource, s.cm.track = kw, src, capTrack{}
 		s.stale, s.planWhy = true, "cap"
@@ -111,6 +111,7 @@ func (s *Switcher) capBudgetLocked(now time.Time) {
 	pol := &s.policy.Cap
 	band := pol.deadBand(s.cm.capKW)
 	raw := max(s.cm.capKW-nm-s.policy.ReserveKW-s.cm.excess, 0)
+	raw = s.settlingRawLocked(raw, now)
 	if !s.cm.track.update(raw, band, pol.HoldUp, now) || s.stale {
 		return
 	}

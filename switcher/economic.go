@@ -376,14 +376,16 @@ func (pl *planner) uneconomic(groups map[string]string) {
 	}
 	var last *Group
 	var reason string
-	var hit bool
+	var hit, looked bool
 	for pos := len(pl.ord) - 1; pos >= 0; pos-- {
 		p := &pl.ord[pos]
 		if p.act != planNone || p.is(planPinOn) || p.is(planPinOff) {
 			continue
 		}
-		if g := pl.rigs[p.idx].Group; g != last || pos == len(pl.ord)-1 {
-			last = g
+		// The first rig looked at (not the last in order: it may be
+		// pinned) looks its group up even when that is the default (nil).
+		if g := pl.rigs[p.idx].Group; g != last || !looked {
+			last, looked = g, true
 			name := DefaultGroupName
 			if g != nil {
 				name = g.Name

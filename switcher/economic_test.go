@@ -434,3 +434,16 @@ func BenchmarkPlanUneconomic(b *testing.B) {
 		MakePlan(in, t0)
 	}
 }
+
+// The default group (a nil Group) is curtailed for the price even when
+// the last rig in order is pinned on and so skipped by the step.
+func TestPlanUneconomicDefaultGroupAfterAPin(t *testing.T) {
+	p := pol(1000)
+	pinned := mining("x-3", nil)
+	pinned.Pin = PinOn
+	in := Input{Policy: p, Rigs: []Rig{mining("x-1", nil), mining("x-2", nil), pinned},
+		Uneconomic: map[string]string{DefaultGroupName: ReasonUneconomic + "test"}}
+	if got := names(MakePlan(in, t0).Curtail); !slices.Equal(got, []string{"x-2", "x-1"}) {
+		t.Errorf("curtail: got %v, want [x-2 x-1] (x-3 pinned on)", got)
+	}
+}

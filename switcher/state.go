@@ -56,6 +56,8 @@ type persistedState struct {
 	Caps []CapSetting `json:"caps,omitempty"`
 	// Economic is economic curtailment's state (economic_state.go).
 	Economic *persistedEcon `json:"economic,omitempty"`
+	// Failsafe is the fail-safe in force at the save (capmode_evidence.go).
+	Failsafe *persistedFailsafe `json:"failsafe,omitempty"`
 }
 
 // saveState writes the state atomically and durably: a temp file in the
@@ -199,7 +201,7 @@ func (s *Switcher) saveLocked(force bool) error {
 		return s.stateErr
 	}
 	st := &persistedState{Version: 1, SavedAt: now.UTC(), Allocations: s.allocs, Ramp: s.ramp, Rigs: make(map[string]persistedRig, len(s.rigs)), Caps: s.cm.caps,
-		Economic: s.persistEconLocked()}
+		Economic: s.persistEconLocked(), Failsafe: s.persistFailsafeLocked()}
 	for name, r := range s.rigs {
 		pr := persistedRig{State: r.state.String(), Since: r.since, Pin: r.pin, PinReason: r.pinReason, LeftWhileParked: r.leftParked, AwaySince: r.awaySince, PinnedAhead: r.pinnedAhead, Net: r.net,
 			HeldAtAdmission: r.state == RigParked && r.heldAtAdmission, Cause: r.cause}
@@ -243,6 +245,7 @@ func (s *Switcher) saveFailedLocked(now time.Time, err error) {
 func (s *Switcher) finalSave() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.events(s.takeAllHeadsLocked())
 	if err := s.saveLocked(true); err != nil {
 		s.log.Error().Err(err).Str("file", s.cfg.StatePath).Time("unsaved_since", s.stateErrSince).
 			Msg("state not persisted at shutdown: decisions since then are lost")

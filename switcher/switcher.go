@@ -248,10 +248,15 @@ type Switcher struct {
 	shares ShareSource
 	audit  *AuditLog
 
-	mu             sync.Mutex
-	policy         *Policy
-	policyErr      string // why the policy file on disk is not the one in force ("" when it is)
-	planWhy        string // why the next tick plans ("": "tick"), for its audit event
+	mu        sync.Mutex
+	policy    *Policy
+	policyErr string // why the policy file on disk is not the one in force ("" when it is)
+	planWhy   string // why the next tick plans ("": "tick"), for its audit event
+	// heads: decisions the loop made by itself (the fail-safe, a cap
+	// that ended) waiting for the plan that carries them out: the next
+	// plan's audit event is the last one, so its report has the rigs
+	// (capmode_evidence.go).
+	heads          []Event
 	rigs           map[string]*rigRec
 	allocs         []Allocation
 	ramp           RampState
@@ -357,6 +362,7 @@ func New(cfg Config, policy *Policy, act Actuator, shares ShareSource) (*Switche
 	now := cfg.Now()
 	s.cm = newCapMode(st.Caps, cfg.Meters, now)
 	s.restoreEcon(st.Economic, now)
+	s.restoreFailsafe(st.Failsafe)
 	s.cm.capKW, s.cm.capSource = s.capInForceLocked(now)
 	for name, pr := range st.Rigs {
 		r := &rigRec{name: name, group: policy.GroupFor(name), since: pr.Since, pin: pr.Pin, pinReason: pr.PinReason, pinnedAhead: pr.PinnedAhead, net: pr.Net, devAddr: pr.Addr, cause: pr.Cause}
@@ -713,6 +719,7 @@ func (s *Switcher) inputLocked() (Input, []*rigRec) {
 // plan's figures and counts per group added; nil: a plan event, written
 // when the plan acts) after the per-rig events it caused (planAudit).
 func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []action) {
+	head = s.takeHeadsLocked(head)
 	in, recs := s.inputLocked()
 	plan := MakePlan(in, now)
 	s.counters.Plans.Add(1)
@@ -778,7 +785,7 @@ func (s *Switcher) planLocked(now time.Time, why string, head *Event) (Plan, []a
 	s.allocs, s.ramp = plan.Allocations, plan.Ramp
 	if plan.Actions() > 0 {
 		s.dirty, s.devDirty = true, true
-		s.cm.actedAt = now
+		s.capActedLocked(&plan, now)
 	}
 	// Compliance as reported: unverified parks at rig_kw.
 	switch {

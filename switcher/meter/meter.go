@@ -2,6 +2,7 @@ package meter
 
 import (
 	"context"
+	"net/url"
 	"time"
 )
 
@@ -44,4 +45,23 @@ func (r Reading) OK() bool { return r.Err == "" }
 type Source interface {
 	Read(ctx context.Context) (kw float64, err error)
 	String() string
+}
+
+// RedactURL is u as logs, errors and the status may show it: its
+// password hidden (url.URL.Redacted) and every query value too, as a
+// price feed or a meter's gateway often takes its API key there
+// (?api_key=…); the keys stay, to say which URL it is.
+func RedactURL(u *url.URL) string {
+	c := *u
+	if c.RawQuery != "" {
+		q := c.Query()
+		for k, vs := range q {
+			for i := range vs {
+				vs[i] = "xxxxx"
+			}
+			q[k] = vs
+		}
+		c.RawQuery = q.Encode()
+	}
+	return c.Redacted()
 }

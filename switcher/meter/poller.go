@@ -9,6 +9,7 @@ import (
 	"math"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/rs/zerolog"
 )
@@ -33,7 +34,19 @@ type PollerConfig struct {
 	Workers int
 	Log     zerolog.Logger
 	Now     func() time.Time // tests; default time.Now
+	// FlapQuiet: a run of failures that starts within this of the last
+	// "meter failing" line is not logged, nor its recovery (default
+	// DefaultFlapQuiet): a meter flapping at every read would log two
+	// lines a read. The next line logged counts the runs that were not.
+	FlapQuiet time.Duration
 }
+
+// DefaultFlapQuiet is PollerConfig.FlapQuiet when zero.
+const DefaultFlapQuiet = time.Minute
+
+// MaxErrBytes bounds a failed reading's Err (longer ones are cut): an
+// answer can make an error as long as its body.
+const MaxErrBytes = 256
 
 // DefaultWorkers is PollerConfig.Workers when zero.
 const DefaultWorkers = 8
@@ -74,6 +87,9 @@ type health struct {
 	failing bool
 	since   time.Time // first failure of the run
 	fails   int       // failed reads in the run
+	logged  bool      // the run's failing line was logged
+	warned  time.Time // the last failing line
+	quiet   int       // runs not logged since it
 }
 
 // NewPoller checks cfg: every meter has a name of its own, a source and
@@ -87,6 +103,9 @@ func NewPoller(cfg PollerConfig) (*Poller, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.FlapQuiet <= 0 {
+		cfg.FlapQuiet = DefaultFlapQuiet
 	}
 	seen := make(map[string]bool, len(cfg.Meters))
 	for i, m := range cfg.Meters {
@@ -204,7 +223,7 @@ func (p *Poller) readOnce(m Meter) {
 	}
 	r := Reading{Meter: m.Spec.Name, Measures: m.Spec.Measures, KW: kw, At: p.cfg.Now()}
 	if err != nil {
-		r.KW, r.Err = 0, err.Error()
+		r.KW, r.Err = 0, cutErr(err.Error())
 	}
 	p.record(m, r)
 	p.sinkMu.Lock()
@@ -252,13 +271,33 @@ func (p *Poller) record(m Meter, r Reading) {
 	switch {
 	case !r.OK() && !h.failing:
 		h.failing, h.since, h.fails = true, r.At, 1
-		p.cfg.Log.Warn().Str("meter", m.Spec.Name).Str("source", m.Source.String()).
-			Str("error", r.Err).Msg("meter failing: its readings are failed until it answers again")
+		h.logged = h.warned.IsZero() || r.At.Sub(h.warned) >= p.cfg.FlapQuiet
+		if !h.logged {
+			h.quiet++
+			return
+		}
+		p.cfg.Log.Warn().Str("meter", m.Spec.Name).Str("source", m.Source.String()).Str("error", r.Err).
+			Int("runs_unlogged", h.quiet).Msg("meter failing: its readings are failed until it answers again")
+		h.warned, h.quiet = r.At, 0
 	case !r.OK():
 		h.fails++
 	case h.failing:
-		p.cfg.Log.Info().Str("meter", m.Spec.Name).Str("source", m.Source.String()).
-			Dur("failed_for", r.At.Sub(h.since)).Int("failed_reads", h.fails).Msg("meter recovered")
+		if h.logged {
+			p.cfg.Log.Info().Str("meter", m.Spec.Name).Str("source", m.Source.String()).
+				Dur("failed_for", r.At.Sub(h.since)).Int("failed_reads", h.fails).Msg("meter recovered")
+		}
 		h.failing, h.fails = false, 0
 	}
+}
+
+// cutErr is e cut to MaxErrBytes (at a rune's start) and "…".
+func cutErr(e string) string {
+	if len(e) <= MaxErrBytes {
+		return e
+	}
+	n := MaxErrBytes
+	for n > 0 && !utf8.RuneStart(e[n]) {
+		n--
+	}
+	return e[:n] + "…"
 }

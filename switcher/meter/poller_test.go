@@ -236,7 +236,7 @@ func TestPollerLogsChangesOnly(t *testing.T) {
 	src := &scripted{answers: []answer{{kw: 1}, {err: down}, {err: down}, {err: down}, {kw: 2}, {kw: 2}, {err: down}}}
 	var buf syncBuffer
 	k := &sink{}
-	start(t, PollerConfig{Sink: k.take, Log: zerolog.New(&buf),
+	start(t, PollerConfig{Sink: k.take, Log: zerolog.New(&buf), FlapQuiet: time.Nanosecond, // runs far apart
 		Meters: []Meter{{Spec{Name: "m", Interval: 10 * time.Millisecond}, src}}})
 	sim.WaitFor(t, 5*time.Second, "nine readings", func() (bool, any) { n := len(k.readings()); return n >= 9, n })
 	logs := buf.String()
@@ -329,5 +329,41 @@ func TestNewPollerRefuses(t *testing.T) {
 				t.Errorf("%s: got %v, want an error with %q", c.name, err, c.want)
 			}
 		})
+	}
+}
+
+// A meter that flaps (good, failed, good, …) logs its first run of
+// failures and recovery, then is quiet for FlapQuiet: not two lines per
+// reading. The next line it logs counts the runs it did not.
+func TestPollerFlappingMeterLogsBounded(t *testing.T) {
+	down := errors.New("connection refused")
+	var script []answer
+	for range 50 {
+		script = append(script, answer{kw: 1}, answer{err: down})
+	}
+	src := &scripted{answers: script}
+	var buf syncBuffer
+	k := &sink{}
+	start(t, PollerConfig{Sink: k.take, Log: zerolog.New(&buf), FlapQuiet: time.Hour,
+		Meters: []Meter{{Spec{Name: "m", Interval: 5 * time.Millisecond}, src}}})
+	sim.WaitFor(t, 5*time.Second, "100 readings", func() (bool, any) { n := len(k.readings()); return n >= 100, n })
+	logs := buf.String()
+	if f, r := strings.Count(logs, "meter failing"), strings.Count(logs, "meter recovered"); f != 1 || r != 1 {
+		t.Errorf("log lines of a meter flapping 50 times: got %d failing and %d recovered, want 1 and 1:\n%s", f, r, logs)
+	}
+}
+
+// A failed read's error is kept short: an answer can make it as long as
+// the body (a JSON key, a number of a megabyte), and it goes to the
+// status and the log.
+func TestPollerBoundsErrorText(t *testing.T) {
+	long := errors.New("field data.kw: " + strings.Repeat("9", 1<<20) + " is not a finite number")
+	k := &sink{}
+	start(t, PollerConfig{Sink: k.take, Meters: []Meter{
+		{Spec{Name: "m", Interval: 10 * time.Millisecond}, &scripted{answers: []answer{{err: long}}}}}})
+	sim.WaitFor(t, 5*time.Second, "a reading", func() (bool, any) { return len(k.readings()) > 0, 0 })
+	r := k.readings()[0]
+	if len(r.Err) > MaxErrBytes+len("…") || !strings.HasPrefix(r.Err, "field data.kw: 999") {
+		t.Errorf("error text: got %d bytes starting %.40q, want at most %d, its start kept", len(r.Err), r.Err, MaxErrBytes+len("…"))
 	}
 }

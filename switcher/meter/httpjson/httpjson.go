@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"strconv"
 	"time"
+
+	"github.com/hashgate/hashgate/switcher/meter"
 )
 
 // DefaultMaxBytes is Config.MaxBytes when zero.
@@ -60,7 +62,7 @@ func New(cfg Config) (*Source, error) {
 	if cfg.MaxBytes <= 0 {
 		cfg.MaxBytes = DefaultMaxBytes
 	}
-	s := &Source{cfg: cfg, url: u, redacted: u.Redacted(), path: p, client: cfg.Client}
+	s := &Source{cfg: cfg, url: u, redacted: meter.RedactURL(u), path: p, client: cfg.Client}
 	if s.client == nil {
 		s.client = &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 		s.own = true
@@ -69,17 +71,17 @@ func New(cfg Config) (*Source, error) {
 }
 
 // ParseURL checks an http or https URL with a host; its error shows the
-// URL with any password hidden.
+// URL with any password and query value hidden.
 func ParseURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(raw)
 	if err != nil {
 		return nil, errors.New("the URL is not valid; expected http://host[:port]/path")
 	}
 	if u.Scheme != "http" && u.Scheme != "https" {
-		return nil, fmt.Errorf("URL %s: the scheme must be http or https", u.Redacted())
+		return nil, fmt.Errorf("URL %s: the scheme must be http or https", meter.RedactURL(u))
 	}
 	if u.Host == "" {
-		return nil, fmt.Errorf("URL %s has no host", u.Redacted())
+		return nil, fmt.Errorf("URL %s has no host", meter.RedactURL(u))
 	}
 	return u, nil
 }

@@ -238,3 +238,22 @@ func FuzzExtract(f *testing.F) {
 		}
 	})
 }
+
+// A price feed or a meter gateway often takes its API key in the query
+// string: it is no more shown than a password.
+func TestQueryKeyNeverShown(t *testing.T) {
+	srv := newServer(t)
+	srv.answer(500, "")
+	src := newSource(t, Config{URL: srv.URL + "/rt?node=HB_NORTH&api_key=s3cr3tkey", Field: "kw"})
+	_, err := read(src, 2*time.Second)
+	if err == nil || strings.Contains(err.Error(), "s3cr3tkey") || !strings.Contains(err.Error(), "api_key=xxxxx") {
+		t.Errorf("error: got %v, want the URL with its query values hidden (api_key=xxxxx)", err)
+	}
+	if s := src.String(); strings.Contains(s, "s3cr3tkey") || strings.Contains(s, "HB_NORTH") {
+		t.Errorf("String: got %s, want no query value", s)
+	}
+	srv.Close()
+	if _, err = read(src, 2*time.Second); err == nil || strings.Contains(err.Error(), "s3cr3tkey") {
+		t.Errorf("error with the server gone: got %v, want an error without the key", err)
+	}
+}

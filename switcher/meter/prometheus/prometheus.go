@@ -14,6 +14,8 @@ import (
 	"github.com/prometheus/client_golang/api"
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+
+	"github.com/hashgate/hashgate/switcher/meter"
 )
 
 // DefaultMaxBytes is Config.MaxBytes when zero.
@@ -65,7 +67,7 @@ func New(cfg Config) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("prometheus: URL %s: %v", u.Redacted(), err)
 	}
-	return &Source{cfg: cfg, api: v1.NewAPI(c), redacted: u.Redacted(), transport: tr}, nil
+	return &Source{cfg: cfg, api: v1.NewAPI(c), redacted: meter.RedactURL(u), transport: tr}, nil
 }
 
 // String says where the source reads: "prometheus http://prom:9090

@@ -221,3 +221,17 @@ func TestNewRefuses(t *testing.T) {
 		})
 	}
 }
+
+// A key in the URL's query string is no more shown than a password.
+func TestQueryKeyNeverShown(t *testing.T) {
+	p := newProm(t)
+	p.set("up", 200, vector("1"))
+	s := newSource(t, Config{URL: p.URL + "?token=s3cr3tkey", Query: "up"})
+	if strings.Contains(s.String(), "s3cr3tkey") || !strings.Contains(s.String(), "token=xxxxx") {
+		t.Errorf("String: got %s, want the token hidden (token=xxxxx)", s)
+	}
+	p.Close()
+	if _, err := read(s, 2*time.Second); err == nil || strings.Contains(err.Error(), "s3cr3tkey") {
+		t.Errorf("error with the server gone: got %v, want an error without the token", err)
+	}
+}
