@@ -111,6 +111,20 @@ func TestSiteGrid(t *testing.T) {
 	if err != nil {
 		t.Fatalf("registers: budget %v, want 40 within 2s", regs.Float(registers.AddrMiningBudgetKW))
 	}
+	// The grid side's counters on /metrics: the signal applied, its ack
+	// sent, one subscription; the register snapshot fresh.
+	mresp, err := http.Get("http://" + s.APIAddr().String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(mresp.Body)
+	mresp.Body.Close()
+	for _, want := range []string{`hashgate_mqtt_signals_total{result="applied"} 1`, `hashgate_mqtt_signals_total{result="received"} 1`,
+		`hashgate_mqtt_acks_total{result="sent"} 1`, "hashgate_mqtt_subscribes_total 1", "hashgate_modbus_server_snapshot_age_seconds "} {
+		if !strings.Contains(string(metrics), want) {
+			t.Errorf("/metrics has no %q; its hashgate_mqtt and modbus lines:\n%s", want, grepLines(string(metrics), "hashgate_mqtt", "hashgate_modbus"))
+		}
+	}
 	resp, err := http.Get("http://" + s.APIAddr().String() + "/api/v1/status")
 	if err != nil {
 		t.Fatal(err)
@@ -159,4 +173,18 @@ func TestSiteGridNeedsPolicy(t *testing.T) {
 		}
 		t.Errorf("modbus_server without a policy: got %v, want an error naming switcher.policy", err)
 	}
+}
+
+// grepLines are the lines of text starting with any of prefixes.
+func grepLines(text string, prefixes ...string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		for _, p := range prefixes {
+			if strings.HasPrefix(l, p) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"sync"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
 	"github.com/hashgate/hashgate/api"
@@ -75,8 +76,13 @@ func New(cfg *config.Config, log zerolog.Logger, opts ...Option) (*Site, error) 
 	}
 	s.proxy = srv
 	s.bridge.Bind(srv, s.switcher)
+	reg := prometheus.NewRegistry()
+	if err := reg.Register(gridCollector{s}); err != nil {
+		s.Close()
+		return nil, err
+	}
 	h, err := api.New(api.Config{Proxy: srv, Switcher: s.switcher, Tokens: cfg.API.Tokens, Log: log,
-		EnablePprof: cfg.API.Pprof, Version: s.o.version})
+		EnablePprof: cfg.API.Pprof, Version: s.o.version, Registry: reg})
 	if err != nil {
 		s.Close()
 		return nil, err
