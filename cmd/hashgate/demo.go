@@ -312,9 +312,19 @@ func (d *demo) events() {
 	evs, _ := d.r.Switcher().Events(d.lastSeq, 0)
 	counts := map[string]int{}
 	var fwLines []string
+	// A curtail is the planner compensating for a liar only when a plan
+	// of its own made it: not one an allocation, a cap or the fail-safe
+	// made (their per-rig events name them in Cause, same batch).
+	head := map[uint64]string{}
+	for _, e := range evs {
+		head[e.Seq] = e.Kind
+	}
 	for _, e := range evs {
 		d.lastSeq = e.Seq
 		counts[e.Kind]++
+		if k, ok := head[e.Cause]; e.Kind == switcher.EventCurtail && ok && k != switcher.EventPlan {
+			continue
+		}
 		if line := d.fw.event(e); line != "" {
 			fwLines = append(fwLines, line)
 		}
