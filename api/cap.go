@@ -1,7 +1,6 @@
 package api
 
 import (
-	"fmt"
 	"net/http"
 	"time"
 
@@ -40,13 +39,9 @@ func (h *Handler) setCap(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := switcher.CapRequest{CapKW: *body.CapKW, Reason: body.Reason}
-	if body.Until != "" {
-		t, err := time.Parse(time.RFC3339, body.Until)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("until %q: not an RFC 3339 time such as 2025-06-01T18:00:00Z", body.Until))
-			return
-		}
-		req.Until = t
+	var ok bool
+	if req.Until, ok = readUntil(w, body.Until); !ok {
+		return
 	}
 	by := who(r)
 	plan, changed, err := h.sw.SetCap(req, by)

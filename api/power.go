@@ -412,13 +412,9 @@ func (h *Handler) allocate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	req := switcher.AllocationRequest{AIKW: *body.AIKW, Reason: body.Reason, Emergency: body.Emergency}
-	if body.Until != "" {
-		t, err := time.Parse(time.RFC3339, body.Until)
-		if err != nil {
-			writeError(w, http.StatusBadRequest, fmt.Sprintf("until %q: not an RFC 3339 time such as 2025-06-01T18:00:00Z", body.Until))
-			return
-		}
-		req.Until = t
+	var ok bool
+	if req.Until, ok = readUntil(w, body.Until); !ok {
+		return
 	}
 	by := who(r)
 	plan, changed, err := h.sw.Allocate(req, by)
@@ -537,4 +533,18 @@ func (h *Handler) forget(w http.ResponseWriter, r *http.Request) {
 	h.log.Info().Str("who", by).Str("rig", name).Str("was", was.State).Msg("api: forget")
 	writeJSON(w, http.StatusOK, ForgetResponse{Rig: name, Forgotten: true, Who: by, WasState: was.State,
 		WasFlags: was.Flags, WasPin: was.Pin, Durability: dur})
+}
+
+// readUntil reads a body's optional until (RFC 3339; "" is none),
+// answering 400 when it is not a time.
+func readUntil(w http.ResponseWriter, s string) (time.Time, bool) {
+	if s == "" {
+		return time.Time{}, true
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf("until %q: not an RFC 3339 time such as 2025-06-01T18:00:00Z", s))
+		return time.Time{}, false
+	}
+	return t, true
 }
